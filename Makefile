@@ -1,0 +1,52 @@
+# tpugen — see README.md. Every target that needs simulators runs setup first,
+# which installs iverilog, verilator and yosys when they are missing.
+GO        ?= go
+CONFIGS   := $(wildcard configs/*.json)
+TPUGEN    := bin/tpugen
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: all setup build demo test rtl rtl-check lint regress synth bench clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+build:
+	@mkdir -p bin
+	$(GO) build -o $(TPUGEN) ./cmd/tpugen
+
+demo: setup build
+	$(TPUGEN) demo
+
+# Everything go test covers, with the real simulators (a missing one fails),
+# plus the check that committed RTL matches the generator byte for byte.
+test: setup build
+	TPUGEN_REQUIRE_SIMS=1 $(GO) test ./...
+	@$(MAKE) --no-print-directory rtl-check
+
+rtl: build
+	@for c in $(CONFIGS); do n=$$(basename $$c .json); $(TPUGEN) rtl -config $$c -out rtl-out/$$n || exit 1; done
+
+rtl-check: build
+	@bash scripts/rtl-check.sh
+
+lint: setup build
+	gofmt -l . | tee /dev/stderr | (! read)
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	@bash scripts/lint-rtl.sh
+
+regress: setup build
+	$(TPUGEN) regress -config configs/default.json -sim both -cases 200 -seed 1
+	$(TPUGEN) regress -config configs/small.json -sim both -cases 200 -seed 2
+	$(TPUGEN) regress -config configs/large.json -sim verilator -cases 100 -seed 3
+
+synth: setup build
+	@bash scripts/synth.sh
+
+bench: setup build
+	@bash scripts/bench.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,169 @@
+// Package verify runs generated Verilog in Icarus Verilog and Verilator and
+// returns what the design did, so that tests can compare it with the Go
+// golden model.
+//
+// A design is described by Top (its ports, clock, reset and valid/ready
+// streams) and a run by Stimulus (plain-input changes, stream payloads and
+// stall patterns). For every design a harness is generated once (a Verilog
+// testbench for Icarus, a C++ main for Verilator); it reads the stimulus from
+// plain text files named on its command line, so one build serves every run.
+// The file formats are documented in stimfiles.go and are meant to be read by
+// other testbenches too.
+//
+// Both simulators follow the same cycle semantics, described on Stimulus.
+// Icarus is 4-state and reports x/z on sampled outputs and stream payloads;
+// Verilator is 2-state and fast, and its builds are cached.
+//
+// verify describes designs with its own small structs and must not import
+// hdl, gen or blocks: the simulator layer stays usable for hand-written RTL.
+package verify
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/big"
+)
+
+// Direction is the direction of a port as seen from the design.
+type Direction int
+
+const (
+	In Direction = iota
+	Out
+)
+
+func (d Direction) String() string {
+	switch d {
+	case In:
+		return "input"
+	case Out:
+		return "output"
+	}
+	return fmt.Sprintf("Direction(%d)", int(d))
+}
+
+// Port is one port of the top module.
+type Port struct {
+	Name   string
+	Width  int
+	Signed bool
+	Dir    Direction
+}
+
+// Stream names three ports of the top module that form a valid/ready
+// handshake. A beat transfers Data in a cycle where Valid and Ready are both
+// high before the rising clock edge.
+type Stream struct {
+	Name, Valid, Ready, Data string
+}
+
+// Top describes a generated design to simulate.
+type Top struct {
+	Name    string   // top module name
+	Files   []string // Verilog sources
+	Ports   []Port
+	Clock   string   // rising-edge clock port
+	Reset   string   // synchronous active-high reset port, "" if none
+	Sources []Stream // input streams driven by the harness (Valid, Data are DUT inputs; Ready a DUT output)
+	Sinks   []Stream // output streams captured by the harness (Valid, Data DUT outputs; Ready a DUT input)
+}
+
+// Change sets a plain input (an input that is not the clock, the reset or
+// part of a stream) to Value from cycle Cycle on; the value is held until the
+// next change of that port. Plain inputs are zero until their first change.
+type Change struct {
+	Cycle int
+	Port  string
+	Value *big.Int
+}
+
+// DefaultMaxCycles is the cycle limit used when Stimulus.MaxCycles is zero.
+const DefaultMaxCycles = 1_000_000
+
+// Stimulus is one run of a design.
+//
+// Reset, when the design has one, is held high for two rising edges; cycle 0
+// is the first cycle after it. In each cycle c the harness
+//
+//  1. applies the plain-input changes of cycle c, drives each source's valid
+//     (queue not empty and not stalled) and data (the head payload, held while
+//     valid is low) and each sink's ready (not stalled);
+//  2. lets combinational logic settle;
+//  3. samples the outputs (Trace) and the handshakes: a source whose valid and
+//     ready are both high pops its head, a sink whose valid and ready are both
+//     high records (c, data);
+//  4. raises the clock.
+//
+// New inputs are applied only after the edge's register updates, so the
+// design never sees inputs change at the edge.
+type Stimulus struct {
+	// Changes of plain inputs, in any order; changes of one cycle are applied
+	// in the order given.
+	Changes []Change
+	// Sources holds the payload queue of each Top.Sources entry (nil: all
+	// empty).
+	Sources [][]*big.Int
+	// SourceStall, per source, reports cycles in which the harness withholds
+	// valid; nil (or a nil entry) never stalls. It is evaluated in Go when the
+	// stimulus files are written, up to a horizon (see StallHorizon); later
+	// cycles do not stall.
+	SourceStall []func(cycle int) bool
+	// SinkStall, per sink, reports cycles in which ready is low.
+	SinkStall []func(cycle int) bool
+	// Expect is the number of beats expected per sink. The run ends at the end
+	// of the first cycle in which every source is drained and every sink has
+	// at least its expected beats.
+	Expect []int
+	// Cycles, if positive, runs exactly this many cycles instead.
+	Cycles int
+	// MaxCycles bounds a stream run; reaching it is an error (a hung design).
+	// Zero means DefaultMaxCycles.
+	MaxCycles int
+	// Trace records every output port in every cycle.
+	Trace bool
+}
+
+// Beat is one transfer on a sink.
+type Beat struct {
+	Cycle int
+	Data  *big.Int
+}
+
+// Result is what a run produced.
+type Result struct {
+	Cycles  int                   // cycles from the end of reset to the end of the run
+	Sinks   [][]Beat              // beats received per sink, with the cycle each fired
+	Sources [][]int               // cycle at which each source payload was accepted
+	Outputs []map[string]*big.Int // per cycle, every output port, when Stimulus.Trace
+	Sim     string                // "icarus" or "verilator"
+	// BuildCached reports that the simulator binary came from the build cache.
+	BuildCached bool
+}
+
+// Options control how a run is carried out; none of them changes its result.
+type Options struct {
+	WorkDir   string    // where run files go (a temporary directory if empty; removed afterwards unless KeepFiles)
+	CacheDir  string    // build cache; default $TPUGEN_CACHE, else os.UserCacheDir()/tpugen
+	VCD       string    // if non-empty, dump a VCD waveform to this path
+	KeepFiles bool      // keep the run files (and a temporary WorkDir) for debugging
+	Log       io.Writer // progress lines; nil is quiet
+}
+
+// Simulator runs a design with a stimulus.
+type Simulator interface {
+	Name() string
+	Run(ctx context.Context, top *Top, stim *Stimulus, opt Options) (*Result, error)
+}
+
+// SimulatorByName returns the simulator called name ("icarus" or
+// "verilator") with default settings.
+func SimulatorByName(name string) (Simulator, error) {
+	switch name {
+	case "icarus":
+		return Icarus{}, nil
+	case "verilator":
+		return Verilator{}, nil
+	}
+	return nil, fmt.Errorf("verify: unknown simulator %q (want \"icarus\" or \"verilator\")", name)
+}
