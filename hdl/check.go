@@ -59,7 +59,7 @@ func (widthPass) Check(d *Design, m *Module) Diagnostics {
 		case StmtIf:
 			for _, c := range s.Conds {
 				if c.Width() != 1 {
-					ds = append(ds, diag(c.pos, Error, "widths", "if condition is %s, want u1", c.shape))
+					ds = append(ds, diag(s.Pos, Error, "widths", "if condition is %s, want u1", c.shape))
 				}
 			}
 		}
@@ -74,7 +74,7 @@ func (driverPass) Name() string { return "drivers" }
 
 func (driverPass) Check(d *Design, m *Module) Diagnostics {
 	var ds Diagnostics
-	top := map[*Signal]*Stmt{}   // first unconditional top-level assignment
+	top := map[*Signal]*Stmt{}    // first unconditional top-level assignment
 	anySet := map[*Signal]*Stmt{} // first assignment anywhere
 	for _, s := range m.body {
 		if s.Kind != StmtSet {
@@ -235,9 +235,8 @@ func (loopPass) Check(d *Design, m *Module) Diagnostics {
 			if !ok {
 				continue
 			}
-			where[w] = inst.pos
 			for _, in := range paths[p] {
-				add(w, inst.pos, inst.ins[in])
+				add(w, inst.inPos[in], inst.ins[in])
 			}
 		}
 	}

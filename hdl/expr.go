@@ -21,23 +21,23 @@ const (
 	OpOr
 	OpXor
 	OpNot
-	OpShl    // by constant Amount
-	OpShr    // by constant Amount
-	OpShlBy  // by Args[1]
-	OpShrBy  // by Args[1]
+	OpShl   // by constant Amount
+	OpShr   // by constant Amount
+	OpShlBy // by Args[1]
+	OpShrBy // by Args[1]
 	OpEq
 	OpNe
 	OpLt
 	OpLe
 	OpGt
 	OpGe
-	OpSlice  // Args[0][Hi:Lo]
-	OpCat    // Args[0] in the most significant bits
-	OpRepl   // Amount copies of Args[0]
-	OpMux    // Args[0] ? Args[1] : Args[2]
-	OpExt    // widen Args[0] to Shape.Width; sign-fill when Shape.Signed
-	OpTrunc  // low Shape.Width bits of Args[0]
-	OpCast   // same bits, Shape.Signed changes
+	OpSlice // Args[0][Hi:Lo]
+	OpCat   // Args[0] in the most significant bits
+	OpRepl  // Amount copies of Args[0]
+	OpMux   // Args[0] ? Args[1] : Args[2]
+	OpExt   // widen Args[0] to Shape.Width; sign-fill when Shape.Signed
+	OpTrunc // low Shape.Width bits of Args[0]
+	OpCast  // same bits, Shape.Signed changes
 	OpAnyBits
 	OpAllBits
 	OpXorBits

@@ -7,7 +7,8 @@ type Instance struct {
 	sub   *Module
 	pos   Pos
 	m     *Module
-	ins   map[*Signal]*Expr   // sub input port -> parent expression
+	ins   map[*Signal]*Expr // sub input port -> parent expression
+	inPos map[*Signal]Pos
 	outs  map[*Signal]*Signal // sub output port -> parent wire
 	order []*Signal           // binding order, for deterministic emission
 }
@@ -33,7 +34,7 @@ func (m *Module) Instance(name string, sub *Module) *Instance {
 	if !validIdent(name) {
 		m.errorf(pos, "build", "instance name %q is not a valid identifier", name)
 	}
-	inst := &Instance{name: name, sub: sub, pos: pos, m: m, ins: map[*Signal]*Expr{}, outs: map[*Signal]*Signal{}}
+	inst := &Instance{name: name, sub: sub, pos: pos, m: m, ins: map[*Signal]*Expr{}, inPos: map[*Signal]Pos{}, outs: map[*Signal]*Signal{}}
 	m.instances = append(m.instances, inst)
 	return inst
 }
@@ -53,6 +54,7 @@ func (i *Instance) In(port, value *Expr) {
 		i.m.errorf(pos, "widths", "instance %q: input %q is %s but the bound value is %s", i.name, port.sig.name, port.shape, value.shape)
 	}
 	i.ins[port.sig] = value
+	i.inPos[port.sig] = pos
 	i.order = append(i.order, port.sig)
 }
 
