@@ -50,7 +50,6 @@ func ActivationRange(act FusedActivation, p Params) (lo, hi int32, err error) {
 	return 0, 0, fmt.Errorf("activation range: unknown activation %v", act)
 }
 
-
 // Clamp applies an activation range to int8 codes in place: ReLU, ReLU6 and
 // arbitrary clamps when input and output share parameters.
 func Clamp(xs []int8, lo, hi int32) {

@@ -61,8 +61,9 @@ const (
 
 // Observer accumulates a tensor's statistics over any number of batches:
 // min, max, count and a 2048-bin histogram of |x|. The histogram range is
-// the first batch's max |x| and doubles (merging bin pairs exactly) whenever
-// a later batch exceeds it.
+// (just above) the first batch's max |x| and doubles, merging bin pairs
+// exactly, whenever a later batch reaches it; so batching does not change
+// the histogram.
 type Observer struct {
 	count    int64
 	min, max float64
@@ -105,11 +106,13 @@ func (o *Observer) Observe(xs []float32) {
 		return
 	}
 	if o.histMax == 0 {
-		o.histMax = batchAbs
+		// Just above the max, so no value sits on the closed upper edge: a
+		// value there would have to move bins when the range doubles.
+		o.histMax = math.Nextafter(batchAbs, math.Inf(1))
 		o.hist[0] += float64(o.zeros)
 		o.zeros = 0
 	}
-	for o.histMax < batchAbs {
+	for o.histMax <= batchAbs {
 		o.grow()
 	}
 	width := o.histMax / histBins

@@ -341,7 +341,7 @@ func TestRequantize(t *testing.T) {
 		{-6, 0, 0, -128, 127, RoundingDouble, -2}, // −1.5 away from zero
 		{-6, 0, 0, -128, 127, RoundingSingle, -1}, // −1.5 up
 		{100, 0, 3, 0, 127, RoundingDouble, 28},
-		{-100, 0, 3, 0, 127, RoundingDouble, 0}, // ReLU range
+		{-100, 0, 3, 0, 127, RoundingDouble, 0},                // ReLU range
 		{math.MaxInt32, 1, 0, -128, 127, RoundingDouble, -128}, // acc+bias wraps
 	}
 	for _, c := range cases {

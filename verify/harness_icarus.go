@@ -123,7 +123,7 @@ func icarusHarness(l *layout) string {
 	}
 	w.f("    if ($value$plusargs(\"vcd=%%s\", h_path)) begin")
 	w.f("      $dumpfile(h_path);")
-	w.f("      $dumpvars(0, %s);", harnessModule)
+	w.f("      $dumpvars(0, dut);")
 	w.f("    end")
 	w.f("    h_next_change;")
 	w.f("")

@@ -6,13 +6,36 @@
 // streams) and a run by Stimulus (plain-input changes, stream payloads and
 // stall patterns). For every design a harness is generated once (a Verilog
 // testbench for Icarus, a C++ main for Verilator); it reads the stimulus from
-// plain text files named on its command line, so one build serves every run.
-// The file formats are documented in stimfiles.go and are meant to be read by
-// other testbenches too.
+// plain text files named by plusargs, so one build serves every run. Both
+// simulators follow the cycle semantics described on Stimulus and produce
+// identical results; Icarus is 4-state and reports x/z on sampled outputs,
+// sink payloads and handshakes, Verilator is 2-state and fast, and its builds
+// are cached.
 //
-// Both simulators follow the same cycle semantics, described on Stimulus.
-// Icarus is 4-state and reports x/z on sampled outputs and stream payloads;
-// Verilator is 2-state and fast, and its builds are cached.
+// # Run files
+//
+// The files are plain text so that other testbenches can produce or consume
+// them. Hex values are lower case, without prefix, ceil(width/4) digits
+// (readers accept fewer); Icarus prints x or z digits for unknown bits. With
+// k the index of a stream in Top.Sources or Top.Sinks:
+//
+//	file            plusarg         content
+//	stim.txt        +stim=          "<cycle> <port-index> <hex>" per plain-input change,
+//	                                sorted by cycle; port-index indexes Top.Ports
+//	source<k>.txt   +src<k>=        one hex payload per line, in order
+//	source<k>.stall +src<k>_stall=  one line per cycle from 0: 1 withholds valid, 0 not;
+//	                                cycles after the last line do not stall
+//	sink<k>.stall   +sink<k>_stall= the same for ready
+//	                +expect<k>=     beats expected on sink k
+//	                +cycles=        run exactly this many cycles (0: until the streams are done)
+//	                +max_cycles=    cycle limit of a stream run
+//	                +vcd=           write a VCD waveform here
+//	source<k>.acc   +src<k>_acc=    output: "<cycle>" per accepted payload
+//	sink<k>.out     +sink<k>_out=   output: "<cycle> <hex>" per beat
+//	trace.txt       +trace=         output: "<cycle> <hex> <hex> ..." per cycle, one hex
+//	                                per output port in Top.Ports order
+//	status.txt      +status=        output, one line: "done <cycles>", "limit <cycles>" or
+//	                                "x <cycle> <port>" (an x/z handshake; Icarus only)
 //
 // verify describes designs with its own small structs and must not import
 // hdl, gen or blocks: the simulator layer stays usable for hand-written RTL.
@@ -106,8 +129,9 @@ type Stimulus struct {
 	Sources [][]*big.Int
 	// SourceStall, per source, reports cycles in which the harness withholds
 	// valid; nil (or a nil entry) never stalls. It is evaluated in Go when the
-	// stimulus files are written, up to a horizon (see StallHorizon); later
-	// cycles do not stall.
+	// stimulus files are written, since the run length is unknown then, up to
+	// a horizon: Cycles, else min(MaxCycles, 8*(payloads+expected beats)+4096).
+	// Later cycles do not stall.
 	SourceStall []func(cycle int) bool
 	// SinkStall, per sink, reports cycles in which ready is low.
 	SinkStall []func(cycle int) bool

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -46,25 +47,34 @@ func run(ctx context.Context, log io.Writer, dir, bin string, args ...string) ([
 	start := time.Now()
 	err := cmd.Run()
 	if log != nil {
-		fmt.Fprintf(log, "verify: %s (%.2fs)\n", strings.Join(append([]string{bin}, shortArgs(args)...), " "), time.Since(start).Seconds())
+		fmt.Fprintf(log, "verify: %s (%.2fs)\n", commandLine(dir, bin, args), time.Since(start).Seconds())
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		return out.Bytes(), fmt.Errorf("%s: %w", bin, ctxErr)
+		return out.Bytes(), fmt.Errorf("%s: %w", filepath.Base(bin), ctxErr)
 	}
 	if err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) && out.Len() > 0 {
-			return out.Bytes(), fmt.Errorf("%s: %w\n%s", bin, err, tail(out.Bytes(), tailLines))
+			return out.Bytes(), fmt.Errorf("%s: %w\n%s", filepath.Base(bin), err, tail(out.Bytes(), tailLines))
 		}
-		return out.Bytes(), fmt.Errorf("%s: %w", bin, err)
+		return out.Bytes(), fmt.Errorf("%s: %w", filepath.Base(bin), err)
 	}
 	return out.Bytes(), nil
 }
 
-// shortArgs keeps log lines readable when a command names many files.
-func shortArgs(args []string) []string {
-	if len(args) <= 12 {
-		return args
+// commandLine shortens a command for the log: paths inside the run
+// directory are made relative and long argument lists are cut.
+func commandLine(dir, bin string, args []string) string {
+	words := []string{filepath.Base(bin)}
+	for i, a := range args {
+		if i == 12 {
+			words = append(words, fmt.Sprintf("... (%d more)", len(args)-12))
+			break
+		}
+		if dir != "" {
+			a = strings.ReplaceAll(a, dir+string(filepath.Separator), "")
+		}
+		words = append(words, a)
 	}
-	return append(append([]string(nil), args[:12]...), fmt.Sprintf("... (%d more)", len(args)-12))
+	return strings.Join(words, " ")
 }

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -31,18 +30,9 @@ func allSims() []Simulator { return []Simulator{Icarus{}, Verilator{}} }
 func in(name string, width int) Port  { return Port{Name: name, Width: width, Dir: In} }
 func out(name string, width int) Port { return Port{Name: name, Width: width, Dir: Out} }
 
-// testLog sends progress lines to the test log, shown with -v or on failure.
-type testLog struct{ t *testing.T }
-
-func (l testLog) Write(p []byte) (int, error) {
-	l.t.Helper()
-	l.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
 // opts returns run options with a build cache private to the test.
 func opts(t *testing.T, cache string) Options {
-	return Options{CacheDir: cache, Log: testLog{t}}
+	return Options{CacheDir: cache, Log: t.Output()}
 }
 
 // stallPattern returns a stall function that is true in about frac of the

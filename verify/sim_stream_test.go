@@ -27,6 +27,7 @@ func fifoTop() *Top {
 // honoured, and both simulators must agree cycle for cycle. It also checks
 // that a design that never delivers its beats hits the cycle limit.
 func TestFIFO(t *testing.T) {
+	t.Parallel()
 	const n = 2000
 	r := rand.New(rand.NewPCG(3, 4))
 	payloads := make([]*big.Int, n)
@@ -109,7 +110,8 @@ func wideTop() *Top {
 		Files: []string{"testdata/wide100.v"},
 		Ports: []Port{in("clk", 1), in("d", 100), out("q", 100), out("q_hi", 33),
 			in("in_valid", 1), out("in_ready", 1), in("in_data", 100),
-			out("out_valid", 1), in("out_ready", 1), out("out_data", 100)},
+			out("out_valid", 1), in("out_ready", 1), out("out_data", 100),
+			in("huge_in", 4096), out("huge_out", 4096)},
 		Clock:   "clk",
 		Sources: []Stream{{Name: "in", Valid: "in_valid", Ready: "in_ready", Data: "in_data"}},
 		Sinks:   []Stream{{Name: "out", Valid: "out_valid", Ready: "out_ready", Data: "out_data"}},
@@ -117,8 +119,10 @@ func wideTop() *Top {
 }
 
 // TestWidePorts checks 100-bit plain inputs, outputs and stream payloads,
-// including values whose carry crosses 32-bit words, in both simulators.
+// including values whose carry crosses 32-bit words, and a 4096-bit port, in
+// both simulators.
 func TestWidePorts(t *testing.T) {
+	t.Parallel()
 	const cycles = 40
 	r := rand.New(rand.NewPCG(7, 8))
 	m100 := mask(100)
@@ -139,6 +143,9 @@ func TestWidePorts(t *testing.T) {
 		d[c] = random()
 		changes = append(changes, Change{Cycle: c, Port: "d", Value: d[c]})
 	}
+	m4096 := mask(4096)
+	huge := new(big.Int).Lsh(big.NewInt(0x5a), 4088) // only the top byte set
+	changes = append(changes, Change{Cycle: 3, Port: "huge_in", Value: huge})
 	stim := &Stimulus{
 		Changes:   changes,
 		Sources:   [][]*big.Int{payloads},
@@ -163,6 +170,16 @@ func TestWidePorts(t *testing.T) {
 				want.And(want, m100)
 				if b.Data.Cmp(want) != 0 {
 					t.Errorf("beat %d: got %#x, want %#x", i, b.Data, want)
+				}
+			}
+			for c, o := range res.Outputs {
+				want := m4096
+				if c >= 3 {
+					want = new(big.Int).Xor(huge, m4096)
+				}
+				if o["huge_out"].Cmp(want) != 0 {
+					t.Errorf("cycle %d: huge_out = %#x, want %#x", c, o["huge_out"], want)
+					break
 				}
 			}
 			for c := 1; c < len(res.Outputs); c++ {

@@ -44,6 +44,7 @@ func boolBit(b bool) *big.Int { return map[bool]*big.Int{false: big.NewInt(0), t
 // TestCounter drives plain inputs for a fixed number of cycles and compares
 // the trace with the Go model in both simulators.
 func TestCounter(t *testing.T) {
+	t.Parallel()
 	const cycles = 600
 	r := rand.New(rand.NewPCG(1, 2))
 	en, load, loadVal := make([]bool, cycles), make([]bool, cycles), make([]int64, cycles)
@@ -114,6 +115,19 @@ func TestIcarusReportsX(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `port "out_data"`) || !strings.Contains(err.Error(), "x/z") {
 		t.Errorf("sink x: got error %v, want one naming port out_data", err)
 	}
+
+	top = &Top{
+		Name:  "xvalid",
+		Files: []string{"testdata/xvalid.v"},
+		Ports: []Port{in("clk", 1), out("out_valid", 1), in("out_ready", 1), out("out_data", 4)},
+		Clock: "clk",
+		Sinks: []Stream{{Name: "out", Valid: "out_valid", Ready: "out_ready", Data: "out_data"}},
+	}
+	_, err = sim.Run(context.Background(), top, &Stimulus{Expect: []int{1}}, Options{})
+	want := `verify: xvalid (icarus): handshake on port "out_valid" is x/z at cycle 0`
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("handshake x: got error %v, want %q", err, want)
+	}
 }
 
 func xregTop() *Top {
@@ -173,5 +187,21 @@ func TestCancel(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(work); len(left) != 0 {
 		t.Errorf("run files left behind: %v", left)
+	}
+}
+
+// TestCompileError checks that a tool failure comes back with the tool's
+// own message.
+func TestCompileError(t *testing.T) {
+	top := &Top{Name: "broken", Files: []string{"testdata/broken.v"},
+		Ports: []Port{in("clk", 1), out("q", 1)}, Clock: "clk"}
+	for _, sim := range allSims() {
+		t.Run(sim.Name(), func(t *testing.T) {
+			needSim(t, sim)
+			_, err := sim.Run(context.Background(), top, &Stimulus{Cycles: 1}, opts(t, t.TempDir()))
+			if err == nil || !strings.Contains(err.Error(), "broken.v:4") {
+				t.Errorf("got error %v, want one quoting the tool's message about broken.v:4", err)
+			}
+		})
 	}
 }

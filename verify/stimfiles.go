@@ -9,33 +9,8 @@ import (
 	"strconv"
 )
 
-// Run files. Both harnesses read and write the same plain text files, named
-// on the command line by plusargs, so a build serves every stimulus and other
-// testbenches can produce or consume them. Hex values are lower-case, without
-// prefix, of ceil(width/4) digits (readers accept fewer); Icarus prints x or z
-// digits for unknown bits.
-//
-// Inputs:
-//
-//	stim.txt          +stim=         "<cycle> <port-index> <hex>" per plain-input change,
-//	                                 sorted by cycle; port-index indexes Top.Ports
-//	source<k>.txt     +src<k>=       one hex payload per line, in order
-//	source<k>.stall   +src<k>_stall= one line per cycle from 0: 1 withholds valid, 0 not;
-//	                                 cycles after the last line do not stall
-//	sink<k>.stall     +sink<k>_stall= the same for ready
-//	                  +expect<k>=    beats expected on sink k
-//	                  +cycles=       run exactly this many cycles (0: stream mode)
-//	                  +max_cycles=   cycle limit of a stream run
-//	                  +vcd=          write a VCD waveform here
-//
-// Outputs:
-//
-//	source<k>.acc     +src<k>_acc=   "<cycle>" per accepted payload
-//	sink<k>.out       +sink<k>_out=  "<cycle> <hex>" per beat
-//	trace.txt         +trace=        "<cycle> <hex> <hex> ..." per cycle, one hex per
-//	                                 output port in Top.Ports order
-//	status.txt        +status=       one line: "done <cycles>", "limit <cycles>" or
-//	                                 "x <cycle> <port>" (a handshake was x/z; Icarus)
+// Names of the run files; the formats are documented in the package
+// comment.
 const (
 	stimFile   = "stim.txt"
 	traceFile  = "trace.txt"

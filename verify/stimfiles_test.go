@@ -9,14 +9,11 @@ import (
 
 // TestWriteStimulus pins the documented file formats.
 func TestWriteStimulus(t *testing.T) {
-	l, err := newLayout(fifoTop())
-	if err != nil {
-		t.Fatal(err)
-	}
 	// fifoTop has no plain inputs; add one to exercise stim.txt.
 	top := fifoTop()
 	top.Ports = append(top.Ports, in("mode", 12))
-	if l, err = newLayout(top); err != nil {
+	l, err := newLayout(top)
+	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()

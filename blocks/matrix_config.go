@@ -1,0 +1,99 @@
+package blocks
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tpugen/tpugen/hdl"
+)
+
+// Dataflow selects how the systolic array moves data.
+type Dataflow string
+
+const (
+	// WS is weight-stationary (TPU v1): weights preloaded per tile, activations
+	// stream right, partial sums flow down.
+	WS Dataflow = "ws"
+	// OS is output-stationary: each PE accumulates one output over K while
+	// activations stream right and weights stream down.
+	OS Dataflow = "os"
+)
+
+// MatrixConfig sizes the matrix unit: the array, its operand types and the
+// accumulator memory.
+type MatrixConfig struct {
+	Rows, Cols   int
+	Dataflow     Dataflow
+	InputBits    int
+	InputSigned  bool
+	WeightBits   int
+	WeightSigned bool
+	AccBits      int
+	AccDepth     int
+}
+
+// MaxArray is the largest rows or cols the generator accepts.
+const MaxArray = 256
+
+// Validate reports every problem with the configuration, one per line.
+func (c MatrixConfig) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Rows < 1 || c.Rows > MaxArray {
+		bad("rows %d must be in [1, %d]", c.Rows, MaxArray)
+	}
+	if c.Cols < 1 || c.Cols > MaxArray {
+		bad("cols %d must be in [1, %d]", c.Cols, MaxArray)
+	}
+	if c.Dataflow != WS && c.Dataflow != OS {
+		bad("dataflow %q must be \"ws\" or \"os\"", c.Dataflow)
+	}
+	for _, b := range []struct {
+		name string
+		v    int
+	}{{"input_bits", c.InputBits}, {"weight_bits", c.WeightBits}} {
+		if b.v != 4 && b.v != 8 && b.v != 16 {
+			bad("%s %d must be 4, 8 or 16", b.name, b.v)
+		}
+	}
+	if c.AccBits < 2 || c.AccBits > 64 {
+		bad("acc_bits %d must be in [2, 64]", c.AccBits)
+	}
+	if c.AccDepth < 2 || c.AccDepth > 1<<16 {
+		bad("acc_depth %d must be in [2, 65536]", c.AccDepth)
+	}
+	return errors.Join(errs...)
+}
+
+// ProductSigned reports whether products (and so sums and accumulators) are
+// signed: when either operand is.
+func (c MatrixConfig) ProductSigned() bool { return c.InputSigned || c.WeightSigned }
+
+// ProductBits is the exact width of one input × weight product. A mixed
+// signed × unsigned product needs one extra bit for the unsigned operand.
+func (c MatrixConfig) ProductBits() int {
+	if c.InputSigned != c.WeightSigned {
+		return c.InputBits + c.WeightBits + 1
+	}
+	return c.InputBits + c.WeightBits
+}
+
+// SumBits is the width of in-array partial sums. WS: what a column of Rows
+// products can reach (ProductBits + ceil(log2(Rows))), never wider than the
+// accumulator since the accumulator wraps anyway. OS PEs accumulate over all
+// of K, so they are AccBits wide.
+func (c MatrixConfig) SumBits() int {
+	if c.Dataflow == OS {
+		return c.AccBits
+	}
+	w := c.ProductBits() + hdl.Clog2(c.Rows)
+	if w > c.AccBits {
+		return c.AccBits
+	}
+	return w
+}
+
+// AccAddrBits is the accumulator address width.
+func (c MatrixConfig) AccAddrBits() int { return max(1, hdl.Clog2(c.AccDepth)) }
+
+func shapeOf(bits int, signed bool) hdl.Shape { return hdl.Shape{Width: bits, Signed: signed} }

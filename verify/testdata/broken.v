@@ -1,0 +1,4 @@
+// Deliberately broken: a missing semicolon.
+module broken (input wire clk, output wire q);
+  assign q = clk
+endmodule
