@@ -156,7 +156,13 @@ func (g *modEmitter) atom(e *hdl.Expr) string {
 	if t, ok := g.tempOf[e]; ok {
 		return t.name
 	}
-	text := g.expr(e, e.Width())
+	t := g.newTemp(g.expr(e, e.Width()), e.Width())
+	g.tempOf[e] = t
+	return t.name
+}
+
+// newTemp declares a temporary wire of width w holding text.
+func (g *modEmitter) newTemp(text string, w int) *tempDecl {
 	var name string
 	for {
 		name = fmt.Sprintf("t%d", g.nextT)
@@ -166,10 +172,24 @@ func (g *modEmitter) atom(e *hdl.Expr) string {
 		}
 	}
 	g.used[name] = true
-	t := &tempDecl{name: name, width: e.Width(), text: text}
+	t := &tempDecl{name: name, width: w, text: text}
 	g.temps = append(g.temps, t)
-	g.tempOf[e] = t
-	return name
+	return t
+}
+
+// shiftAmount returns an identifier holding the amount of a shift of a
+// w-bit value. Verilator rejects shift amounts wider than 32 bits when they
+// fold to constants, so a wider amount is clamped to k bits, 2^k > w: every
+// amount of w or more shifts all bits out, so 2^k-1 stands for all of them.
+func (g *modEmitter) shiftAmount(amt *hdl.Expr, w int) string {
+	a := g.atom(amt)
+	wa := amt.Width()
+	if wa <= 32 {
+		return a
+	}
+	k := hdl.BitsFor(w + 1)
+	text := fmt.Sprintf("((|%s[%d:%d]) ? %s : %s)", a, wa-1, k, hexConst(new(big.Int).SetUint64(1<<k-1), k), resize(a, wa, k, false))
+	return g.newTemp(text, k).name
 }
 
 // atomResized is resize(atom(e)) that records partial use of temporaries.
@@ -310,7 +330,7 @@ func (g *modEmitter) expr(e *hdl.Expr, w int) string {
 		return g.extendText(e, g.expr(a[0], we), w, func() string { return g.bits(a[0], we-1, we-1) })
 	case hdl.OpShlBy:
 		if w <= we {
-			return fmt.Sprintf("(%s << %s)", g.expr(a[0], w), g.atom(a[1]))
+			return fmt.Sprintf("(%s << %s)", g.expr(a[0], w), g.shiftAmount(a[1], we))
 		}
 		return g.extend(e, w)
 	case hdl.OpShrBy:
@@ -321,9 +341,12 @@ func (g *modEmitter) expr(e *hdl.Expr, w int) string {
 			return g.extend(e, w)
 		}
 		if e.Signed() {
-			return fmt.Sprintf("($signed(%s) >>> %s)", g.expr(a[0], we), g.atom(a[1]))
+			// The braces make the shift self-determined: an unsigned
+			// neighbour in the enclosing expression would otherwise make
+			// the shifted operand unsigned and >>> a logical shift.
+			return fmt.Sprintf("{$signed(%s) >>> %s}", g.expr(a[0], we), g.shiftAmount(a[1], we))
 		}
-		return fmt.Sprintf("(%s >> %s)", g.expr(a[0], we), g.atom(a[1]))
+		return fmt.Sprintf("(%s >> %s)", g.expr(a[0], we), g.shiftAmount(a[1], we))
 	case hdl.OpEq, hdl.OpNe, hdl.OpLt, hdl.OpLe, hdl.OpGt, hdl.OpGe:
 		op := map[hdl.Op]string{hdl.OpEq: "==", hdl.OpNe: "!=", hdl.OpLt: "<", hdl.OpLe: "<=", hdl.OpGt: ">", hdl.OpGe: ">="}[e.Op()]
 		mw := max(a[0].Width(), a[1].Width())

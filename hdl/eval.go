@@ -37,14 +37,18 @@ func Eval(e *Expr, env func(*Signal) *big.Int) *big.Int {
 		v = new(big.Int).Lsh(val(a[0]), uint(e.amount))
 	case OpShr:
 		v = new(big.Int).Rsh(val(a[0]), uint(e.amount)) // floor division: arithmetic for negatives
-	case OpShlBy:
-		v = new(big.Int).Lsh(val(a[0]), uint(Eval(a[1], env).Uint64()))
-	case OpShrBy:
+	case OpShlBy, OpShrBy:
+		// Shifting by the width or more gives the same result as by the
+		// width; clamping keeps huge amounts from allocating huge numbers.
 		sh := Eval(a[1], env)
 		if !sh.IsUint64() || sh.Uint64() > uint64(e.Width()) {
 			sh = big.NewInt(int64(e.Width()))
 		}
-		v = new(big.Int).Rsh(val(a[0]), uint(sh.Uint64()))
+		if e.op == OpShlBy {
+			v = new(big.Int).Lsh(val(a[0]), uint(sh.Uint64()))
+		} else {
+			v = new(big.Int).Rsh(val(a[0]), uint(sh.Uint64()))
+		}
 	case OpEq, OpNe, OpLt, OpLe, OpGt, OpGe:
 		c := val(a[0]).Cmp(val(a[1]))
 		ok := map[Op]bool{OpEq: c == 0, OpNe: c != 0, OpLt: c < 0, OpLe: c <= 0, OpGt: c > 0, OpGe: c >= 0}[e.op]

@@ -1,0 +1,57 @@
+package blocks
+
+import (
+	"fmt"
+
+	"github.com/tpugen/tpugen/hdl"
+)
+
+// PEOS is an output-stationary processing element: it accumulates one output
+// element over K while activations (with the first/last flags) flow right and
+// weights flow down. On the last step it copies the finished sum into a
+// result register, which holds it while the next tile accumulates.
+type PEOS struct {
+	*hdl.Module
+	InAct, InW, InValid, InFirst, InLast, Adv *hdl.Expr
+	OutAct, OutW, OutValid, OutFirst, OutLast *hdl.Expr
+	Result                                    *hdl.Expr
+}
+
+// NewPEOS builds the PE.
+func NewPEOS(cfg MatrixConfig) *PEOS {
+	m := hdl.NewModule(fmt.Sprintf("pe_os_a%s_w%s_s%d", sig(cfg.InputBits, cfg.InputSigned), sig(cfg.WeightBits, cfg.WeightSigned), cfg.SumBits()))
+	m.Comment("Output-stationary PE: acc += in_act * in_w; the finished sum moves to out_result.")
+	sumShape := shapeOf(cfg.SumBits(), cfg.ProductSigned())
+	pe := &PEOS{Module: m,
+		InAct:   m.Input("in_act", shapeOf(cfg.InputBits, cfg.InputSigned)),
+		InW:     m.Input("in_w", shapeOf(cfg.WeightBits, cfg.WeightSigned)),
+		InValid: m.Input("in_valid", hdl.U(1)),
+		InFirst: m.Input("in_first", hdl.U(1)),
+		InLast:  m.Input("in_last", hdl.U(1)),
+	}
+	pe.Adv = m.Input("in_adv", hdl.U(1))
+	adv := pe.Adv
+	pe.OutAct = m.RegOutput("out_act", pe.InAct.Shape())
+	pe.OutW = m.RegOutput("out_w", pe.InW.Shape())
+	pe.OutValid = m.RegOutput("out_valid", hdl.U(1), hdl.ResetTo(0))
+	pe.OutFirst = m.RegOutput("out_first", hdl.U(1), hdl.ResetTo(0))
+	pe.OutLast = m.RegOutput("out_last", hdl.U(1), hdl.ResetTo(0))
+	pe.Result = m.RegOutput("out_result", sumShape)
+	acc := m.Reg("acc", sumShape)
+	prod := product(cfg, pe.InAct, pe.InW).Resize(cfg.SumBits())
+	next := m.Wire("next", sumShape)
+	m.Set(next, hdl.Mux(pe.InFirst, prod, acc.Add(prod).Trunc(cfg.SumBits())))
+	m.If(adv, func() {
+		m.Set(pe.OutAct, pe.InAct)
+		m.Set(pe.OutW, pe.InW)
+		m.Set(pe.OutValid, pe.InValid)
+		m.Set(pe.OutFirst, pe.InFirst)
+		m.Set(pe.OutLast, pe.InLast)
+		// Bubbles carry no data: only real beats touch the accumulator.
+		m.If(pe.InValid, func() {
+			m.Set(acc, next)
+			m.If(pe.InLast, func() { m.Set(pe.Result, next) })
+		})
+	})
+	return pe
+}

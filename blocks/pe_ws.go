@@ -1,0 +1,84 @@
+package blocks
+
+import (
+	"fmt"
+
+	"github.com/tpugen/tpugen/hdl"
+)
+
+// PEWS is a weight-stationary processing element. Activations, the weight
+// swap flag and the shadow-load enable flow right; partial sums flow down;
+// the column's weight bus is shared by its PEs.
+//
+// The weight is double-buffered: in_wen loads in_w into the shadow register
+// while the active weight keeps computing; in_swap copies the shadow into the
+// active register at the end of the cycle, so the next activation (one cycle
+// behind the flag) already multiplies by the new weight.
+type PEWS struct {
+	*hdl.Module
+	InAct, InSwap, InWen, InW, InSum, Adv *hdl.Expr
+	OutAct, OutSwap, OutWen, OutSum       *hdl.Expr
+}
+
+// NewPEWS builds the PE; top is true for the first row, which has no sum input.
+func NewPEWS(cfg MatrixConfig, top bool) *PEWS {
+	name := fmt.Sprintf("pe_ws_a%s_w%s_s%d", sig(cfg.InputBits, cfg.InputSigned), sig(cfg.WeightBits, cfg.WeightSigned), cfg.SumBits())
+	if top {
+		name += "_top"
+	}
+	m := hdl.NewModule(name)
+	m.Comment("Weight-stationary PE: out_sum = in_sum + in_act * weight, weights double-buffered.")
+	sumShape := shapeOf(cfg.SumBits(), cfg.ProductSigned())
+	pe := &PEWS{Module: m,
+		InAct:  m.Input("in_act", shapeOf(cfg.InputBits, cfg.InputSigned)),
+		InSwap: m.Input("in_swap", hdl.U(1)),
+		InWen:  m.Input("in_wen", hdl.U(1)),
+		InW:    m.Input("in_w", shapeOf(cfg.WeightBits, cfg.WeightSigned)),
+	}
+	if !top {
+		pe.InSum = m.Input("in_sum", sumShape)
+	}
+	pe.OutAct = m.RegOutput("out_act", pe.InAct.Shape())
+	pe.OutSwap = m.RegOutput("out_swap", hdl.U(1), hdl.ResetTo(0))
+	pe.OutWen = m.RegOutput("out_wen", hdl.U(1), hdl.ResetTo(0))
+	pe.OutSum = m.RegOutput("out_sum", sumShape)
+	pe.Adv = m.Input("in_adv", hdl.U(1))
+	adv := pe.Adv
+
+	shadow := m.Reg("shadow", pe.InW.Shape())
+	weight := m.Reg("weight", pe.InW.Shape())
+	prod := product(cfg, pe.InAct, weight)
+	m.If(adv, func() {
+		m.Set(pe.OutAct, pe.InAct)
+		m.Set(pe.OutSwap, pe.InSwap)
+		m.Set(pe.OutWen, pe.InWen)
+		if top {
+			m.Set(pe.OutSum, prod.Resize(cfg.SumBits()))
+		} else {
+			m.Set(pe.OutSum, pe.InSum.Add(prod.Resize(cfg.SumBits())).Trunc(cfg.SumBits()))
+		}
+		m.If(pe.InWen, func() { m.Set(shadow, pe.InW) })
+		m.If(pe.InSwap, func() { m.Set(weight, shadow) })
+	})
+	return pe
+}
+
+// product multiplies an activation by a weight exactly (ProductBits wide),
+// widening an unsigned operand by one bit when the other is signed.
+func product(cfg MatrixConfig, act, w *hdl.Expr) *hdl.Expr {
+	if cfg.InputSigned != cfg.WeightSigned {
+		if !cfg.InputSigned {
+			act = hdl.ZExt(act, cfg.InputBits+1).AsSigned()
+		} else {
+			w = hdl.ZExt(w, cfg.WeightBits+1).AsSigned()
+		}
+	}
+	return act.Mul(w)
+}
+
+func sig(bits int, signed bool) string {
+	if signed {
+		return fmt.Sprintf("s%d", bits)
+	}
+	return fmt.Sprintf("u%d", bits)
+}

@@ -1,0 +1,197 @@
+package gen
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/tpugen/tpugen/blocks"
+)
+
+// Config is a tpugen configuration: the single source of truth for the RTL,
+// the C header and the golden model. Keys are strict: an unknown key is an
+// error, so a misspelling never silently falls back to a default.
+type Config struct {
+	Name         string `json:"name"`
+	Rows         int    `json:"rows"`
+	Cols         int    `json:"cols"`
+	Dataflow     string `json:"dataflow"`
+	InputBits    int    `json:"input_bits"`
+	InputSigned  *bool  `json:"input_signed,omitempty"`
+	WeightBits   int    `json:"weight_bits"`
+	WeightSigned *bool  `json:"weight_signed,omitempty"`
+	AccBits      int    `json:"acc_bits"`
+	AccDepth     int    `json:"acc_depth"`
+}
+
+// Defaults used for keys a configuration leaves out.
+const (
+	DefaultDataflow = "ws"
+	DefaultBits     = 8
+	DefaultAccBits  = 32
+	DefaultAccDepth = 512
+)
+
+// DefaultConfig is the embedded default: the 8x8 weight-stationary int8 array.
+func DefaultConfig() Config {
+	c := Config{Name: "default", Rows: 8, Cols: 8}
+	c.applyDefaults()
+	return c
+}
+
+func boolPtr(b bool) *bool { return &b }
+
+func (c *Config) applyDefaults() {
+	if c.Dataflow == "" {
+		c.Dataflow = DefaultDataflow
+	}
+	if c.InputBits == 0 {
+		c.InputBits = DefaultBits
+	}
+	if c.WeightBits == 0 {
+		c.WeightBits = DefaultBits
+	}
+	if c.InputSigned == nil {
+		c.InputSigned = boolPtr(true)
+	}
+	if c.WeightSigned == nil {
+		c.WeightSigned = boolPtr(true)
+	}
+	if c.AccBits == 0 {
+		c.AccBits = DefaultAccBits
+	}
+	if c.AccDepth == 0 {
+		c.AccDepth = DefaultAccDepth
+	}
+}
+
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// Matrix returns the matrix-unit configuration (defaults applied).
+func (c Config) Matrix() blocks.MatrixConfig {
+	c.applyDefaults()
+	return blocks.MatrixConfig{
+		Rows: c.Rows, Cols: c.Cols, Dataflow: blocks.Dataflow(c.Dataflow),
+		InputBits: c.InputBits, InputSigned: *c.InputSigned,
+		WeightBits: c.WeightBits, WeightSigned: *c.WeightSigned,
+		AccBits: c.AccBits, AccDepth: c.AccDepth,
+	}
+}
+
+// Validate reports every problem, one per line.
+func (c Config) Validate() error {
+	var errs []error
+	if !nameRE.MatchString(c.Name) {
+		errs = append(errs, fmt.Errorf("name %q must be lower case letters, digits and _ (starting with a letter)", c.Name))
+	}
+	if err := c.Matrix().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	m := c.Matrix()
+	if m.Dataflow == blocks.OS && m.AccDepth < m.Rows {
+		errs = append(errs, fmt.Errorf("acc_depth %d must be at least rows (%d) for the os dataflow", m.AccDepth, m.Rows))
+	}
+	return errors.Join(errs...)
+}
+
+// ParseConfig decodes a configuration strictly and validates it. source
+// names the input in error messages.
+func ParseConfig(data []byte, source string) (Config, error) {
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", source, explainJSON(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return Config{}, fmt.Errorf("config %s: trailing data after the JSON object", source)
+	}
+	c.applyDefaults()
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("config %s: %s", source, strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return c, nil
+}
+
+// LoadConfig reads and validates a configuration file.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return ParseConfig(data, path)
+}
+
+// Keys returns the configuration's JSON keys, sorted.
+func Keys() []string {
+	var keys []string
+	t := reflect.TypeOf(Config{})
+	for i := 0; i < t.NumField(); i++ {
+		keys = append(keys, strings.Split(t.Field(i).Tag.Get("json"), ",")[0])
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+var unknownFieldRE = regexp.MustCompile(`json: unknown field "([^"]*)"`)
+
+// explainJSON turns encoding/json errors into messages that name the key.
+func explainJSON(err error) error {
+	if m := unknownFieldRE.FindStringSubmatch(err.Error()); m != nil {
+		msg := fmt.Sprintf("unknown key %q", m[1])
+		if s := closest(m[1], Keys()); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		return errors.New(msg + "; known keys: " + strings.Join(Keys(), ", "))
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Errorf("key %q: got a JSON %s, want %s", te.Field, te.Value, te.Type)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("malformed JSON at byte %d: %v", se.Offset, se)
+	}
+	if errors.Is(err, io.EOF) {
+		return errors.New("empty file")
+	}
+	return err
+}
+
+// closest returns the known key within edit distance 2 of k, if any.
+func closest(k string, known []string) string {
+	best, bestD := "", 3
+	for _, c := range known {
+		if d := editDistance(k, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
