@@ -1,0 +1,236 @@
+package verify
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// GEMMCase is one regression case: a named GEMM and how to drive it.
+type GEMMCase struct {
+	Index  int
+	Name   string
+	A, B   Matrix
+	Stalls bool // random gaps on the inputs and backpressure on the output
+	seed   uint64
+}
+
+// caseSeed derives a case's own seed so any case can be rerun alone.
+func caseSeed(seed uint64, index int) uint64 {
+	return seed*0x9E3779B97F4A7C15 + uint64(index)*0xBF58476D1CE4E5B9 + 1
+}
+
+// directedCases is how many of the first case indices are directed.
+const directedCases = 10
+
+// MakeCase builds case index of a regression seeded with seed. The first
+// cases are directed (extremes, zeros, long K, degenerate shapes); the rest
+// are random shapes (often not multiples of the array) and values, every
+// third one with random stalls.
+func MakeCase(cfg MXUConfig, seed uint64, index int) GEMMCase {
+	s := caseSeed(seed, index)
+	r := rand.New(rand.NewPCG(s, s^0x5851F42D4C957F2D))
+	R, C := cfg.Rows, cfg.Cols
+	ilo, ihi := OperandRange(cfg.InputBits, cfg.InputSigned)
+	wlo, whi := OperandRange(cfg.WeightBits, cfg.WeightSigned)
+	fill := func(rows, cols int, f func(i, j int) int64) Matrix {
+		m := NewMatrix(rows, cols)
+		for i := range m {
+			for j := range m[i] {
+				m[i][j] = f(i, j)
+			}
+		}
+		return m
+	}
+	rnd := func(lo, hi int64) func(int, int) int64 {
+		return func(int, int) int64 { return lo + r.Int64N(hi-lo+1) }
+	}
+	konst := func(v int64) func(int, int) int64 { return func(int, int) int64 { return v } }
+	c := GEMMCase{Index: index, seed: s}
+	M, K, N := R+1, R+2, C+1
+	switch index {
+	case 0:
+		c.Name = "zeros"
+		c.A, c.B = fill(M, K, konst(0)), fill(K, N, konst(0))
+	case 1:
+		c.Name = "all-min"
+		c.A, c.B = fill(M, K, konst(ilo)), fill(K, N, konst(wlo))
+	case 2:
+		c.Name = "all-max"
+		c.A, c.B = fill(M, K, konst(ihi)), fill(K, N, konst(whi))
+	case 3:
+		c.Name = "min-times-max"
+		c.A, c.B = fill(M, K, konst(ilo)), fill(K, N, konst(whi))
+	case 4:
+		c.Name = "long-k"
+		K = 9*R + 3 // accumulates over ten K tiles
+		c.A, c.B = fill(2, K, konst(ihi)), fill(K, N, konst(wlo))
+	case 5:
+		c.Name = "long-k-random"
+		K = 7*R + 1
+		c.A, c.B = fill(R+3, K, rnd(ilo, ihi)), fill(K, 2*C+1, rnd(wlo, whi))
+	case 6:
+		c.Name = "gemv"
+		c.A, c.B = fill(1, 2*R+1, rnd(ilo, ihi)), fill(2*R+1, 2*C+3, rnd(wlo, whi))
+	case 7:
+		c.Name = "single-column"
+		c.A, c.B = fill(2*R+3, R+1, rnd(ilo, ihi)), fill(R+1, 1, rnd(wlo, whi))
+	case 8:
+		c.Name = "k1"
+		c.A, c.B = fill(R+2, 1, rnd(ilo, ihi)), fill(1, C+2, rnd(wlo, whi))
+	case 9:
+		c.Name = "back-to-back-stalls"
+		c.A, c.B = fill(3*R, 2*R, rnd(ilo, ihi)), fill(2*R, 2*C, rnd(wlo, whi))
+		c.Stalls = true
+	default:
+		M, K, N = 1+r.IntN(3*R+2), 1+r.IntN(3*R+2), 1+r.IntN(3*C+2)
+		c.A, c.B = fill(M, K, rnd(ilo, ihi)), fill(K, N, rnd(wlo, whi))
+		c.Stalls = index%3 == 0
+		c.Name = "random"
+	}
+	m, k := c.A.Dims()
+	_, n := c.B.Dims()
+	c.Name = fmt.Sprintf("%s %dx%dx%d", c.Name, m, k, n)
+	if c.Stalls {
+		c.Name += " stalls"
+	}
+	return c
+}
+
+// Options returns the driving options of the case: its stall patterns.
+func (c GEMMCase) Options() GEMMOptions {
+	if !c.Stalls {
+		return GEMMOptions{}
+	}
+	pattern := func(salt uint64, p float64) func(int) bool {
+		return func(cycle int) bool {
+			x := rand.New(rand.NewPCG(c.seed^salt, uint64(cycle)))
+			return x.Float64() < p
+		}
+	}
+	return GEMMOptions{WStall: pattern(1, 0.2), AStall: pattern(2, 0.25), SinkStall: pattern(3, 0.3)}
+}
+
+// RegressOptions configures a regression.
+type RegressOptions struct {
+	Sims  []Simulator
+	Cases int
+	Seed  uint64
+	Only  int    // >= 0: run just this case index; -1: all
+	Repro string // command prefix for reproduction lines, e.g. "tpugen regress -config c.json"
+	Sim   Options
+	Log   io.Writer // progress and failures, one line each
+}
+
+// CaseResult is one case on one simulator.
+type CaseResult struct {
+	Case        string
+	Index       int
+	Sim         string
+	Mismatches  int
+	Cycles      int
+	Predicted   int
+	Ideal       float64
+	Err         error
+	FirstReport string
+}
+
+// RegressReport sums up a regression.
+type RegressReport struct {
+	Results    []CaseResult
+	Cases      int
+	Failed     int
+	Mismatches int
+	Cycles     int
+	Ideal      float64
+	Elapsed    time.Duration
+}
+
+// Utilization is total ideal cycles over total measured cycles.
+func (r *RegressReport) Utilization() float64 {
+	if r.Cycles == 0 {
+		return 0
+	}
+	return r.Ideal / float64(r.Cycles)
+}
+
+// Regress runs random and directed GEMM cases on the RTL in dir against the
+// golden model. Every failure prints its seed, case and a one-line command
+// that reproduces it. It returns an error only when it could not run.
+func Regress(ctx context.Context, man *Manifest, dir string, opt RegressOptions) (*RegressReport, error) {
+	logf := func(format string, a ...any) {
+		if opt.Log != nil {
+			fmt.Fprintf(opt.Log, format+"\n", a...)
+		}
+	}
+	start := time.Now()
+	rep := &RegressReport{}
+	for i := 0; i < opt.Cases; i++ {
+		if opt.Only >= 0 && i != opt.Only {
+			continue
+		}
+		c := MakeCase(man.Config, opt.Seed, i)
+		want := GoldenGEMM(man.Config, c.A, c.B)
+		rep.Cases++
+		caseFailed := false
+		for _, sim := range opt.Sims {
+			g := c.Options()
+			g.Sim = opt.Sim
+			run, err := RunGEMM(ctx, sim, man, dir, c.A, c.B, g)
+			cr := CaseResult{Case: c.Name, Index: i, Sim: sim.Name()}
+			if err != nil {
+				if ctx.Err() != nil {
+					return rep, ctx.Err()
+				}
+				cr.Err = err
+			} else {
+				cr.Cycles, cr.Predicted, cr.Ideal = run.Cycles, run.Predicted, run.Ideal
+				cr.Mismatches, cr.FirstReport = compareMatrices(want, run.C)
+				if !c.Stalls && run.Cycles != run.Predicted {
+					cr.Err = fmt.Errorf("cycle model predicted %d cycles, RTL took %d", run.Predicted, run.Cycles)
+				}
+				rep.Cycles += run.Cycles
+				rep.Ideal += run.Ideal
+			}
+			rep.Mismatches += cr.Mismatches
+			rep.Results = append(rep.Results, cr)
+			if cr.Err != nil || cr.Mismatches > 0 {
+				caseFailed = true
+				why := cr.FirstReport
+				if cr.Err != nil {
+					why = cr.Err.Error()
+				}
+				logf("FAIL case %d (%s) on %s, seed %d: %d mismatches; %s", i, c.Name, sim.Name(), opt.Seed, cr.Mismatches, why)
+				logf("  reproduce: %s -sim %s -seed %d -case %d", opt.Repro, sim.Name(), opt.Seed, i)
+			}
+		}
+		if caseFailed {
+			rep.Failed++
+		}
+		if opt.Log != nil && (rep.Cases%10 == 0 || i == opt.Cases-1) {
+			logf("progress: %d/%d cases, %d failed, %s", rep.Cases, opt.Cases, rep.Failed, time.Since(start).Round(time.Millisecond))
+		}
+	}
+	rep.Elapsed = time.Since(start)
+	return rep, nil
+}
+
+// compareMatrices counts differing elements and describes the first few.
+func compareMatrices(want, got Matrix) (int, string) {
+	n := 0
+	var first []string
+	for i := range want {
+		for j := range want[i] {
+			if want[i][j] != got[i][j] {
+				n++
+				if len(first) < 3 {
+					first = append(first, fmt.Sprintf("C[%d][%d] = %d, want %d", i, j, got[i][j], want[i][j]))
+				}
+			}
+		}
+	}
+	return n, strings.Join(first, "; ")
+}
