@@ -1,16 +1,24 @@
 package verify_test
 
 import (
+	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/tpugen/tpugen/gen"
 	"github.com/tpugen/tpugen/verify"
+)
+
+var (
+	regressSeed = flag.Uint64("regress-seed", 1, "seed of the matrix-unit regression tests")
+	long        = flag.Bool("long", false, "also run the long matrix-unit sweeps (32x32 in Verilator)")
 )
 
 // genRTL generates cfg into a temporary directory and loads its manifest.
@@ -42,24 +50,183 @@ func randMatrix(r *rand.Rand, rows, cols, bits int, signed bool) verify.Matrix {
 	return m
 }
 
-func TestGEMMScratch(t *testing.T) {
-	for _, df := range []string{"ws", "os"} {
-		cfg := gen.Config{Name: "t_" + df, Rows: 3, Cols: 2, Dataflow: df, AccDepth: 16}
-		man, dir := genRTL(t, cfg)
-		r := rand.New(rand.NewPCG(1, 2))
-		a := randMatrix(r, 7, 5, 8, true)
-		b := randMatrix(r, 5, 3, 8, true)
-		for _, simName := range []string{"icarus", "verilator"} {
-			sim, _ := verify.SimulatorByName(simName)
-			run, err := verify.RunGEMM(context.Background(), sim, man, dir, a, b, verify.GEMMOptions{Sim: verify.Options{CacheDir: t.TempDir()}})
+func sims(t *testing.T, names ...string) []verify.Simulator {
+	t.Helper()
+	var out []verify.Simulator
+	for _, n := range names {
+		s, err := verify.SimulatorByName(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		requireTool(t, map[string]string{"icarus": "iverilog", "verilator": "verilator"}[n])
+		out = append(out, s)
+	}
+	return out
+}
+
+func b(v bool) *bool { return &v }
+
+// matrixConfigs is the regression sweep: both dataflows, array shapes from
+// 1x1 to 16x16, int4/int8/int16 signed and unsigned (and mixed), and small
+// accumulators that must wrap exactly like the golden model.
+var matrixConfigs = []gen.Config{
+	{Name: "ws_1x1", Rows: 1, Cols: 1, Dataflow: "ws", AccDepth: 64},
+	{Name: "os_1x1", Rows: 1, Cols: 1, Dataflow: "os", AccDepth: 64},
+	{Name: "ws_2x3_u8s8", Rows: 2, Cols: 3, Dataflow: "ws", InputSigned: b(false), AccDepth: 16},
+	{Name: "os_2x3_s4", Rows: 2, Cols: 3, Dataflow: "os", InputBits: 4, WeightBits: 4, AccDepth: 16},
+	{Name: "ws_4x4_u16", Rows: 4, Cols: 4, Dataflow: "ws", InputBits: 16, WeightBits: 16, InputSigned: b(false), WeightSigned: b(false), AccDepth: 32},
+	{Name: "os_4x4_s16", Rows: 4, Cols: 4, Dataflow: "os", InputBits: 16, WeightBits: 16, AccDepth: 32},
+	{Name: "ws_4x4_s8u4_acc12", Rows: 4, Cols: 4, Dataflow: "ws", WeightBits: 4, WeightSigned: b(false), AccBits: 12, AccDepth: 8},
+	{Name: "os_3x2_u4_acc10", Rows: 3, Cols: 2, Dataflow: "os", InputBits: 4, WeightBits: 4, InputSigned: b(false), WeightSigned: b(false), AccBits: 10, AccDepth: 8},
+	{Name: "ws_8x8", Rows: 8, Cols: 8, Dataflow: "ws", AccDepth: 64},
+	{Name: "os_8x8_s4", Rows: 8, Cols: 8, Dataflow: "os", InputBits: 4, WeightBits: 4, AccDepth: 64},
+	{Name: "ws_16x16", Rows: 16, Cols: 16, Dataflow: "ws", AccDepth: 128},
+}
+
+// TestMatrixUnitRegression runs directed and random GEMMs on every
+// configuration in both simulators and checks the result and the cycle
+// model against the golden model.
+func TestMatrixUnitRegression(t *testing.T) {
+	for _, cfg := range matrixConfigs {
+		t.Run(cfg.Name, func(t *testing.T) {
+			man, dir := genRTL(t, cfg)
+			cases := 13
+			if cfg.Rows >= 16 {
+				cases = 11 // the big array keeps to the directed cases and one random
+			}
+			var log bytes.Buffer
+			rep, err := verify.Regress(context.Background(), man, dir, verify.RegressOptions{
+				Sims: sims(t, "icarus", "verilator"), Cases: cases, Seed: *regressSeed, Only: -1,
+				Repro: fmt.Sprintf("go test ./verify -run 'TestMatrixUnitRegression/%s$' -regress-seed", cfg.Name), Log: &log,
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := verify.GoldenGEMM(man.Config, a, b)
-			if d := cmp.Diff(want, run.C); d != "" {
-				t.Errorf("%s %s: C mismatch (-want +got):\n%s", df, simName, d)
+			if rep.Failed > 0 {
+				t.Fatalf("%d of %d cases failed (seed %d):\n%s", rep.Failed, rep.Cases, *regressSeed, log.String())
 			}
-			fmt.Println(df, simName, run.Cycles, run.Predicted)
+			t.Logf("%d cases, %d cycles, utilization %.1f%%", rep.Cases, rep.Cycles, 100*rep.Utilization())
+		})
+	}
+}
+
+// TestMatrixUnit32x32 is the large-array run, Verilator only (-long).
+func TestMatrixUnit32x32(t *testing.T) {
+	if !*long {
+		t.Skip("run with -long (make regress runs it)")
+	}
+	man, dir := genRTL(t, gen.Config{Name: "ws_32x32", Rows: 32, Cols: 32, AccDepth: 512})
+	r := rand.New(rand.NewPCG(*regressSeed, 32))
+	a, bm := randMatrix(r, 300, 290, 8, true), randMatrix(r, 290, 100, 8, true)
+	run, err := verify.RunGEMM(context.Background(), sims(t, "verilator")[0], man, dir, a, bm, verify.GEMMOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, first := mismatches(verify.GoldenGEMM(man.Config, a, bm), run.C); n > 0 {
+		t.Fatalf("%d mismatches: %s", n, first)
+	}
+	if run.Cycles != run.Predicted {
+		t.Errorf("cycles %d, model predicted %d", run.Cycles, run.Predicted)
+	}
+}
+
+func mismatches(want, got verify.Matrix) (int, string) {
+	n, first := 0, ""
+	for i := range want {
+		for j := range want[i] {
+			if want[i][j] != got[i][j] {
+				if n == 0 {
+					first = fmt.Sprintf("C[%d][%d] = %d, want %d", i, j, got[i][j], want[i][j])
+				}
+				n++
+			}
 		}
+	}
+	return n, first
+}
+
+// TestUtilization checks the throughput claim: on GEMMs with M, K, N at
+// least 8x the array, WS hides weight loading entirely (>= 95%), and the
+// cycle model predicts the RTL exactly. OS is reported.
+func TestUtilization(t *testing.T) {
+	for _, tc := range []struct {
+		cfg     gen.Config
+		m, k, n int
+		min     float64
+	}{
+		{gen.Config{Name: "ws_4x4", Rows: 4, Cols: 4, AccDepth: 64}, 32, 32, 32, 0.95},
+		{gen.Config{Name: "ws_8x8", Rows: 8, Cols: 8, AccDepth: 64}, 64, 64, 64, 0.95},
+		{gen.Config{Name: "os_4x4", Rows: 4, Cols: 4, Dataflow: "os", AccDepth: 64}, 32, 32, 32, 0},
+	} {
+		t.Run(tc.cfg.Name, func(t *testing.T) {
+			man, dir := genRTL(t, tc.cfg)
+			r := rand.New(rand.NewPCG(*regressSeed, 7))
+			a, bm := randMatrix(r, tc.m, tc.k, 8, true), randMatrix(r, tc.k, tc.n, 8, true)
+			run, err := verify.RunGEMM(context.Background(), sims(t, "verilator")[0], man, dir, a, bm, verify.GEMMOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, first := mismatches(verify.GoldenGEMM(man.Config, a, bm), run.C); n > 0 {
+				t.Fatalf("%d mismatches: %s", n, first)
+			}
+			if run.Cycles != run.Predicted {
+				t.Errorf("cycles %d, model predicted %d", run.Cycles, run.Predicted)
+			}
+			t.Logf("%dx%dx%d: cycles=%d ideal=%.0f utilization=%.2f%%", tc.m, tc.k, tc.n, run.Cycles, run.Ideal, 100*run.Utilization)
+			if run.Utilization < tc.min {
+				t.Errorf("utilization %.2f%% below %.0f%%", 100*run.Utilization, 100*tc.min)
+			}
+		})
+	}
+}
+
+// TestBrokenPEIsCaught mutates the generated PE (the partial sum subtracts
+// instead of adds, or the OS accumulator forgets to accumulate) and checks
+// that the regression reports mismatches in both simulators.
+func TestBrokenPEIsCaught(t *testing.T) {
+	for _, tc := range []struct {
+		cfg      gen.Config
+		file     string
+		from, to string
+	}{
+		{gen.Config{Name: "mut_ws", Rows: 2, Cols: 2, AccDepth: 16}, "pe_ws_as8_ws8_s17.v", "(in_sum + ", "(in_sum - "},
+		{gen.Config{Name: "mut_os", Rows: 2, Cols: 2, Dataflow: "os", AccDepth: 16}, "pe_os_as8_ws8_s32.v", "(acc + ", "(acc ^ "},
+	} {
+		t.Run(tc.cfg.Name, func(t *testing.T) {
+			man, dir := genRTL(t, tc.cfg)
+			path := filepath.Join(dir, tc.file)
+			src, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(src), tc.from) {
+				t.Fatalf("%s has no %q to mutate", tc.file, tc.from)
+			}
+			if err := os.WriteFile(path, []byte(strings.Replace(string(src), tc.from, tc.to, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, sim := range sims(t, "icarus", "verilator") {
+				rep, err := verify.Regress(context.Background(), man, dir, verify.RegressOptions{
+					Sims: []verify.Simulator{sim}, Cases: 6, Seed: *regressSeed, Only: -1,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.Mismatches == 0 {
+					t.Errorf("%s: the mutated PE passed the regression", sim.Name())
+				}
+			}
+		})
+	}
+}
+
+// requireTool skips when bin is missing, unless TPUGEN_REQUIRE_SIMS is set.
+func requireTool(t *testing.T, bin string) {
+	t.Helper()
+	if _, err := exec.LookPath(bin); err != nil {
+		if os.Getenv("TPUGEN_REQUIRE_SIMS") != "" {
+			t.Fatalf("%s not found in PATH and TPUGEN_REQUIRE_SIMS is set: run scripts/setup.sh", bin)
+		}
+		t.Skipf("%s not found in PATH: run scripts/setup.sh", bin)
 	}
 }
