@@ -34,14 +34,13 @@ type MatrixUnit struct {
 const TopName = "tpu_mxu"
 
 type mxuBuilder struct {
-	cfg          MatrixConfig
-	m            *hdl.Module
-	adv          *hdl.Expr
-	win, ain     hdl.Stream
-	wl, al       layout
-	accS         hdl.Shape
-	aw           int
-	nextRegIndex int
+	cfg      MatrixConfig
+	m        *hdl.Module
+	adv      *hdl.Expr
+	win, ain hdl.Stream
+	wl, al   layout
+	accS     hdl.Shape
+	aw       int
 }
 
 // back-end control produced by the array side for the accumulator.

@@ -70,33 +70,42 @@ type tempDecl struct {
 }
 
 type modEmitter struct {
-	m      *hdl.Module
-	subs   map[*hdl.Module]string
-	name   map[*hdl.Signal]string
-	used   map[string]bool
-	temps  []*tempDecl
-	tempOf map[*hdl.Expr]*tempDecl
-	nextT  int
+	m       *hdl.Module
+	subs    map[*hdl.Module]string
+	name    map[*hdl.Signal]string
+	memName map[*hdl.Memory]string
+	partial map[*hdl.Signal]bool // signals some of whose bits are never read
+	used    map[string]bool
+	temps   []*tempDecl
+	tempOf  map[*hdl.Expr]*tempDecl
+	nextT   int
 }
 
 func emitModule(m *hdl.Module, subs map[*hdl.Module]string) string {
-	g := &modEmitter{m: m, subs: subs, name: map[*hdl.Signal]string{}, used: map[string]bool{}, tempOf: map[*hdl.Expr]*tempDecl{}}
+	g := &modEmitter{m: m, subs: subs, name: map[*hdl.Signal]string{}, memName: map[*hdl.Memory]string{},
+		partial: map[*hdl.Signal]bool{}, used: map[string]bool{}, tempOf: map[*hdl.Expr]*tempDecl{}}
 	for _, s := range m.Signals() {
-		n := s.Name()
-		if hdl.IsKeyword(n) {
-			n += "_"
-		}
-		for g.used[n] {
-			n += "_"
-		}
-		g.used[n] = true
-		g.name[s] = n
+		g.name[s] = g.unique(s.Name())
 	}
 	for _, mem := range m.Memories() {
-		g.used[mem.Name()] = true
+		g.memName[mem] = g.unique(mem.Name())
 	}
 	return g.module()
 }
+
+// unique returns name, escaped if it is a keyword or already taken.
+func (g *modEmitter) unique(name string) string {
+	if hdl.IsKeyword(name) {
+		name += "_"
+	}
+	for g.used[name] {
+		name += "_"
+	}
+	g.used[name] = true
+	return name
+}
+
+func (g *modEmitter) mem(m *hdl.Memory) string { return g.memName[m] }
 
 func (g *modEmitter) sig(s *hdl.Signal) string { return g.name[s] }
 
@@ -205,6 +214,9 @@ func (g *modEmitter) markPartial(e *hdl.Expr) {
 	if t, ok := g.tempOf[e]; ok {
 		t.partial = true
 	}
+	if e.Op() == hdl.OpSignal && e.Signal().Kind() != hdl.Output {
+		g.partial[e.Signal()] = true
+	}
 }
 
 // bits returns bits hi..lo of e.
@@ -213,7 +225,7 @@ func (g *modEmitter) bits(e *hdl.Expr, hi, lo int) string {
 		return g.expr(e, hi+1)
 	}
 	a := g.atom(e)
-	if e.Op() != hdl.OpSignal && (hi != e.Width()-1 || lo != 0) {
+	if hi != e.Width()-1 || lo != 0 {
 		g.markPartial(e)
 	}
 	if hi == lo {
@@ -246,6 +258,9 @@ func (g *modEmitter) expr(e *hdl.Expr, w int) string {
 	case hdl.OpConst:
 		return constAt(e, w)
 	case hdl.OpSignal:
+		if w < we {
+			g.markPartial(e)
+		}
 		return resize(g.sig(e.Signal()), we, w, e.Signed())
 	case hdl.OpAdd:
 		return fmt.Sprintf("(%s + %s)", g.expr(a[0], w), g.expr(a[1], w))
@@ -458,8 +473,7 @@ func partition(stmts []*hdl.Stmt) [][]*hdl.Stmt {
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]
@@ -503,7 +517,7 @@ func (g *modEmitter) stmts(b *strings.Builder, stmts []*hdl.Stmt, indent string,
 		case hdl.StmtSet:
 			fmt.Fprintf(b, "%s%s %s %s;\n", indent, g.sig(s.Dst), assign, g.expr(s.Src, s.Dst.Shape().Width))
 		case hdl.StmtMemWrite:
-			fmt.Fprintf(b, "%s%s[%s] <= %s;\n", indent, s.Mem.Name(), g.atom(s.Addr), g.expr(s.Data, s.Mem.Shape().Width))
+			fmt.Fprintf(b, "%s%s[%s] <= %s;\n", indent, g.mem(s.Mem), g.atom(s.Addr), g.expr(s.Data, s.Mem.Shape().Width))
 		case hdl.StmtIf:
 			for i, blk := range s.Blocks {
 				switch {
@@ -538,6 +552,19 @@ func (g *modEmitter) stmts(b *strings.Builder, stmts []*hdl.Stmt, indent string,
 			}
 			fmt.Fprintf(b, "%sendcase\n", indent)
 		}
+	}
+}
+
+// unusedBits writes a declaration, telling Verilator when some of its bits
+// are never read: in hdl, dropping bits takes an explicit Slice or Trunc, so
+// it is intended.
+func unusedBits(b *strings.Builder, partial bool, decl string) {
+	if partial {
+		b.WriteString("    /* verilator lint_off UNUSEDSIGNAL */\n")
+	}
+	b.WriteString(decl)
+	if partial {
+		b.WriteString("    /* verilator lint_on UNUSEDSIGNAL */\n")
 	}
 }
 
@@ -596,7 +623,7 @@ func (g *modEmitter) module() string {
 	for _, mem := range m.Memories() {
 		for _, r := range mem.Reads() {
 			body.WriteString("    always @(posedge clk) begin\n")
-			rd := fmt.Sprintf("%s <= %s[%s];", g.sig(r.Data), mem.Name(), g.atom(r.Addr))
+			rd := fmt.Sprintf("%s <= %s[%s];", g.sig(r.Data), g.mem(mem), g.atom(r.Addr))
 			if r.En != nil {
 				fmt.Fprintf(&body, "        if (%s) begin\n            %s\n        end\n", g.expr(r.En, 1), rd)
 			} else {
@@ -652,7 +679,7 @@ func (g *modEmitter) module() string {
 		if i == len(ports)-1 {
 			sep = ""
 		}
-		fmt.Fprintf(&b, "    %s %s%s%s\n", dir, width(p.Shape().Width), g.sig(p), sep)
+		unusedBits(&b, g.partial[p], fmt.Sprintf("    %s %s%s%s\n", dir, width(p.Shape().Width), g.sig(p), sep))
 	}
 	b.WriteString(");\n")
 	var decls strings.Builder
@@ -664,22 +691,16 @@ func (g *modEmitter) module() string {
 		if s.IsReg() || procedural[s] {
 			kw = "reg "
 		}
-		fmt.Fprintf(&decls, "    %s %s%s;\n", kw, width(s.Shape().Width), g.sig(s))
+		unusedBits(&decls, g.partial[s], fmt.Sprintf("    %s %s%s;\n", kw, width(s.Shape().Width), g.sig(s)))
 	}
 	for _, mem := range m.Memories() {
-		fmt.Fprintf(&decls, "    reg  %s%s [0:%d];\n", width(mem.Shape().Width), mem.Name(), mem.Depth()-1)
+		fmt.Fprintf(&decls, "    reg  %s%s [0:%d];\n", width(mem.Shape().Width), g.mem(mem), mem.Depth()-1)
 	}
 	for _, u := range unusedOuts {
 		decls.WriteString(u)
 	}
 	for _, t := range g.temps {
-		if t.partial {
-			decls.WriteString("    /* verilator lint_off UNUSEDSIGNAL */\n")
-		}
-		fmt.Fprintf(&decls, "    wire %s%s = %s;\n", width(t.width), t.name, t.text)
-		if t.partial {
-			decls.WriteString("    /* verilator lint_on UNUSEDSIGNAL */\n")
-		}
+		unusedBits(&decls, t.partial, fmt.Sprintf("    wire %s%s = %s;\n", width(t.width), t.name, t.text))
 	}
 	if decls.Len() > 0 {
 		b.WriteString("\n")
@@ -691,7 +712,7 @@ func (g *modEmitter) module() string {
 		}
 		b.WriteString("\n    initial begin\n")
 		for i, v := range mem.Init() {
-			fmt.Fprintf(&b, "        %s[%d] = %s;\n", mem.Name(), i, hexConst(v, mem.Shape().Width))
+			fmt.Fprintf(&b, "        %s[%d] = %s;\n", g.mem(mem), i, hexConst(v, mem.Shape().Width))
 		}
 		b.WriteString("    end\n")
 	}

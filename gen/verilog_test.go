@@ -154,7 +154,7 @@ func allOpsModule() *hdl.Module {
 	out("shl_s", c.Shl(2))
 	out("shr_u", a.Shr(2))
 	out("shr_s", c.Shr(2))
-	out("shr_s_ext", SExt(c.Shr(3), 9))
+	out("shr_s_ext", hdl.SExt(c.Shr(3), 9))
 	out("shlby_u", a.ShlBy(sh))
 	out("shlby_s", c.ShlBy(sh))
 	out("shrby_u", a.ShrBy(sh))
@@ -223,9 +223,6 @@ func allOpsModule() *hdl.Module {
 	})
 	return m
 }
-
-// SExt is hdl.SExt, for brevity above.
-func SExt(e *hdl.Expr, n int) *hdl.Expr { return hdl.SExt(e, n) }
 
 func emit(t *testing.T, d *hdl.Design) []gen.VerilogFile {
 	t.Helper()

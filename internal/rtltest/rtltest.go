@@ -189,7 +189,8 @@ func CheckTools(t testing.TB, e *Emitted) {
 
 // VerifyTop describes the emitted design to package verify: every port of the
 // top module, clock "clk", and reset "rst" when the module has one. Callers
-// add Sources and Sinks (see StreamNamed).
+// add Sources and Sinks (see StreamNamed). Port names must not be Verilog
+// keywords, which the emitter renames.
 func (e *Emitted) VerifyTop() *verify.Top {
 	m := e.Design.Top
 	top := &verify.Top{Name: e.Top, Files: e.Paths, Clock: "clk"}
@@ -230,7 +231,7 @@ func Options(t testing.TB) verify.Options {
 	return verify.Options{Log: t.Output()}
 }
 
-// Run simulates e's top with stim in sim.
+// Run simulates top with stim in sim, logging to t.
 func Run(t testing.TB, sim verify.Simulator, top *verify.Top, stim *verify.Stimulus) (*verify.Result, error) {
 	t.Helper()
 	return sim.Run(context.Background(), top, stim, Options(t))
