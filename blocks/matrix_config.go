@@ -30,6 +30,7 @@ type MatrixConfig struct {
 	WeightSigned bool
 	AccBits      int
 	AccDepth     int
+	Pipeline     PipelineConfig
 }
 
 // MaxArray is the largest rows or cols the generator accepts.
@@ -61,6 +62,11 @@ func (c MatrixConfig) Validate() error {
 	}
 	if c.AccDepth < 2 || c.AccDepth > 1<<16 {
 		bad("acc_depth %d must be in [2, 65536]", c.AccDepth)
+	}
+	if len(errs) == 0 {
+		if err := c.Pipeline.Validate(c); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -41,11 +41,15 @@ type mxuBuilder struct {
 	wl, al   layout
 	accS     hdl.Shape
 	aw       int
+	stages   []pipelineStage
+	pin      hdl.Stream
+	pl       layout
 }
 
 // back-end control produced by the array side for the accumulator.
 type mxuResult struct {
 	preAddr, valid, addr, acc, last *hdl.Expr
+	tag, raw                        *hdl.Expr   // with a pipeline: parameter set, and bypass to c_out
 	sums                            []*hdl.Expr // accumulator shape
 	latency                         int
 }
@@ -66,19 +70,35 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 	b.al.add("first", 1, 1, false)
 	b.al.add("acc", 1, 1, false)
 	b.al.add("last", 1, 1, false)
+	if cfg.Dataflow == OS {
+		// How many of the tile's rows hold real output rows: the readout
+		// skips the zero-padded rest.
+		b.al.add("rows", hdl.BitsFor(cfg.Rows+1), 1, false)
+	}
+	pipe := cfg.Pipeline.Enabled()
+	if pipe {
+		b.al.add("tag", cfg.Pipeline.TagBits, 1, false)
+		b.al.add("raw", 1, 1, false)
+	}
 	var cl layout
 	cl.add("sums", cfg.AccBits, cfg.Cols, cfg.ProductSigned())
 	cl.add("addr", b.aw, 1, false)
+	if pipe {
+		cl.add("tag", cfg.Pipeline.TagBits, 1, false)
+	}
 
 	b.win = m.InStream("w_in", hdl.U(b.wl.next))
 	b.ain = m.InStream("a_in", hdl.U(b.al.next))
+	if pipe {
+		if err := b.declareParams(); err != nil {
+			return nil, fmt.Errorf("matrix unit: %w", err)
+		}
+	}
 	cout := m.OutStream("c_out", hdl.U(cl.next))
 
 	outValid := m.Reg("out_valid_q", hdl.U(1), hdl.ResetTo(0))
 	outData := m.Reg("out_data_q", hdl.U(cl.next))
 	b.adv = m.Wire("adv", hdl.U(1))
-	m.Set(b.adv, outValid.Not().Or(cout.Ready))
-	m.Set(cout.Valid, outValid)
 	m.Set(cout.Data, outData)
 
 	var r mxuResult
@@ -100,6 +120,9 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 		ai.In(acc.Sum[j], s)
 	}
 	parts := []*hdl.Expr{ai.Out(acc.OutAddr)}
+	if pipe {
+		parts = append([]*hdl.Expr{r.tag}, parts...)
+	}
 	for j := cfg.Cols - 1; j >= 0; j-- {
 		parts = append(parts, ai.Out(acc.Out[j]).AsUnsigned())
 	}
@@ -115,6 +138,27 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 		{Name: "a_in", Dir: "in", Valid: "a_in_valid", Ready: "a_in_ready", Data: "a_in_data", Width: b.al.next, Fields: b.al.fields},
 		{Name: "c_out", Dir: "out", Valid: "c_out_valid", Ready: "c_out_ready", Data: "c_out_data", Width: cl.next, Fields: cl.fields},
 	}
+	if !pipe {
+		m.Set(b.adv, outValid.Not().Or(cout.Ready))
+		m.Set(cout.Valid, outValid)
+		return mu, nil
+	}
+	// With a pipeline, each result goes either out raw on c_out (GEMM) or
+	// into the requantizer (layers), as its beat's raw flag says.
+	outRaw := m.Reg("out_raw_q", hdl.U(1))
+	m.If(b.adv.And(resValid), func() { m.Set(outRaw, r.raw) })
+	m.Set(cout.Valid, outValid.And(outRaw))
+	pipeValid := m.Wire("pipe_valid", hdl.U(1))
+	m.Set(pipeValid, outValid.And(outRaw.Not()))
+	lanesW := cfg.Cols * cfg.AccBits
+	tagF := cl.fields[2]
+	pipeData := hdl.Cat(outData.Slice(tagF.LSB+tagF.Width-1, tagF.LSB), outData.Slice(lanesW-1, 0))
+	pipeReady, streams, err := b.addPipeline(pipeValid, pipeData)
+	if err != nil {
+		return nil, fmt.Errorf("matrix unit: %w", err)
+	}
+	m.Set(b.adv, outValid.Not().Or(hdl.Mux(outRaw, cout.Ready, pipeReady)))
+	mu.Streams = append(mu.Streams, streams...)
 	return mu, nil
 }
 
@@ -168,7 +212,7 @@ func (b *mxuBuilder) buildWS() mxuResult {
 	aFire := m.Wire("a_fire", hdl.U(1))
 	swapNow := m.Wire("swap_now", hdl.U(1))
 	wFire := m.Wire("w_fire", hdl.U(1))
-	m.Set(b.ain.Ready, b.adv.And(first.Not().Or(shadowFull)))
+	m.Set(b.ain.Ready, b.adv.And(first.Not().Or(shadowFull)).And(b.paramsIdle()))
 	m.Set(aFire, b.ain.Valid.And(b.ain.Ready))
 	m.Set(swapNow, aFire.And(first))
 	m.Set(b.win.Ready, b.adv.And(shadowFull.Not().Or(swapNow)))
@@ -238,7 +282,21 @@ func (b *mxuBuilder) buildWS() mxuResult {
 	res.valid = b.delay("ctl_valid", s0Valid, T-1, true)
 	res.acc = b.delay("ctl_acc", s0Acc, T-1, false)
 	res.last = b.delay("ctl_last", s0Last, T-1, false)
+	if cfg.Pipeline.Enabled() {
+		res.tag = b.delay("ctl_tag", b.reg("s0_tag", b.field(a, &b.al, "tag", 0)), T-1, false)
+		res.raw = b.delay("ctl_raw", b.reg("s0_raw", b.field(a, &b.al, "raw", 0)), T-1, false)
+	}
 	return res
+}
+
+// paramsIdle is 1 unless parameter words are waiting: activations wait for
+// parameters, so a host that sends a set's parameters before the beats
+// that use it needs no other synchronisation.
+func (b *mxuBuilder) paramsIdle() *hdl.Expr {
+	if !b.cfg.Pipeline.Enabled() {
+		return b.m.Lit(1, 1)
+	}
+	return b.pin.Valid.Not()
 }
 
 // OSGap is the minimum spacing, in cycles, between the last beats of two OS
@@ -258,7 +316,7 @@ func (b *mxuBuilder) buildOS() mxuResult {
 	gap := m.Reg("gap", hdl.U(gapBits), hdl.ResetTo(0))
 	ok := m.Wire("beat_ok", hdl.U(1))
 	fire := m.Wire("fire", hdl.U(1))
-	m.Set(ok, b.adv.And(last.Not().Or(gap.EqConst(0))))
+	m.Set(ok, b.adv.And(last.Not().Or(gap.EqConst(0))).And(b.paramsIdle()))
 	m.Set(b.ain.Ready, ok.And(b.win.Valid))
 	m.Set(b.win.Ready, ok.And(b.ain.Valid))
 	m.Set(fire, ok.And(b.ain.Valid).And(b.win.Valid))
@@ -310,6 +368,18 @@ func (b *mxuBuilder) buildOS() mxuResult {
 	trigAddr := b.delay("rd_trig_addr", s0Addr, C, false)
 	trigAcc := b.delay("rd_trig_acc", s0Acc, C, false)
 	rowBits := max(1, hdl.Clog2(R))
+	rowsW := hdl.BitsFor(R + 1)
+	trigRows := b.delay("rd_trig_rows", b.reg("s0_rows", b.field(a, &b.al, "rows", 0)), C, false)
+	// The readout stops after row rows-1 (rows 0 is treated as 1).
+	lastRow := m.Wire("rd_last_row", hdl.U(rowBits))
+	rowsQ := m.Reg("rd_rows", hdl.U(rowsW))
+	var trigTag, trigRaw, tagQ, rawQ *hdl.Expr
+	if cfg.Pipeline.Enabled() {
+		trigTag = b.delay("rd_trig_tag", b.reg("s0_tag", b.field(a, &b.al, "tag", 0)), C, false)
+		trigRaw = b.delay("rd_trig_raw", b.reg("s0_raw", b.field(a, &b.al, "raw", 0)), C, false)
+		tagQ = m.Reg("rd_tag", trigTag.Shape())
+		rawQ = m.Reg("rd_raw", hdl.U(1))
+	}
 	busy := m.Reg("rd_busy", hdl.U(1), hdl.ResetTo(0))
 	row := m.Reg("rd_row", hdl.U(rowBits), hdl.ResetTo(0))
 	base := m.Reg("rd_base", hdl.U(b.aw))
@@ -322,15 +392,23 @@ func (b *mxuBuilder) buildOS() mxuResult {
 	m.Set(curValid, trig.Or(busy))
 	m.Set(curAddr, hdl.Mux(trig, trigAddr, base).Add(curRow.Resize(b.aw)).Trunc(b.aw))
 	m.Set(curAcc, hdl.Mux(trig, trigAcc, accQ))
+	rowsNow := hdl.Mux(trig, trigRows, rowsQ)
+	// last row = max(rows, 1) - 1, in the row counter's width
+	m.Set(lastRow, hdl.Mux(rowsNow.EqConst(0), m.Const(0, hdl.U(rowsW)), rowsNow.Sub(m.Lit(1, 1)).Trunc(rowsW)).Resize(rowBits))
 	m.If(b.adv, func() {
 		m.If(trig, func() {
-			m.Set(busy, m.Lit(int64(min(1, R-1)), 1))
+			m.Set(busy, trigRows.Gt(m.Const(1, hdl.U(rowsW))))
+			m.Set(rowsQ, trigRows)
 			m.Set(row, m.Const(int64(1%(1<<rowBits)), hdl.U(rowBits)))
 			m.Set(base, trigAddr)
 			m.Set(accQ, trigAcc)
+			if tagQ != nil {
+				m.Set(tagQ, trigTag)
+				m.Set(rawQ, trigRaw)
+			}
 		}).ElseIf(busy, func() {
 			m.Set(row, row.Add(m.Lit(1, 1)).Trunc(rowBits))
-			m.If(row.EqConst(int64(R-1)), func() { m.Set(busy, m.Lit(0, 1)) })
+			m.If(row.Eq(lastRow), func() { m.Set(busy, m.Lit(0, 1)) })
 		})
 	})
 
@@ -340,6 +418,10 @@ func (b *mxuBuilder) buildOS() mxuResult {
 	res.addr = b.reg("rd_addr_q", curAddr)
 	res.acc = b.reg("rd_acc_q", curAcc)
 	res.last = m.Lit(1, 1)
+	if tagQ != nil {
+		res.tag = b.reg("rd_tag_q", hdl.Mux(trig, trigTag, tagQ))
+		res.raw = b.reg("rd_raw_q", hdl.Mux(trig, trigRaw, rawQ))
+	}
 	sumS := shapeOf(cfg.SumBits(), cfg.ProductSigned())
 	for j := 0; j < C; j++ {
 		sel := m.Wire(fmt.Sprintf("rd_sel_%d", j), sumS)

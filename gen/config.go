@@ -29,6 +29,17 @@ type Config struct {
 	WeightSigned *bool  `json:"weight_signed,omitempty"`
 	AccBits      int    `json:"acc_bits"`
 	AccDepth     int    `json:"acc_depth"`
+
+	// The post-array pipeline (all off by default: results leave as raw
+	// accumulator rows).
+	Requant    bool   `json:"requant"`
+	Rounding   string `json:"rounding,omitempty"`
+	Activation string `json:"activation,omitempty"`
+	Pool       bool   `json:"pool"`
+	PoolWindow int    `json:"pool_window,omitempty"`
+	PoolWidth  int    `json:"pool_width,omitempty"`
+	PoolHeight int    `json:"pool_height,omitempty"`
+	ParamSets  int    `json:"param_sets,omitempty"`
 }
 
 // Defaults used for keys a configuration leaves out.
@@ -37,6 +48,9 @@ const (
 	DefaultBits     = 8
 	DefaultAccBits  = 32
 	DefaultAccDepth = 512
+	DefaultRounding = "double"
+	DefaultPoolSize = 32
+	DefaultSets     = 4
 )
 
 // DefaultConfig is the embedded default: the 8x8 weight-stationary int8 array.
@@ -70,6 +84,34 @@ func (c *Config) applyDefaults() {
 	if c.AccDepth == 0 {
 		c.AccDepth = DefaultAccDepth
 	}
+	if c.Rounding == "" {
+		c.Rounding = DefaultRounding
+	}
+	if c.Activation == "" {
+		c.Activation = "none"
+	}
+	if c.PoolWindow == 0 {
+		c.PoolWindow = 3
+	}
+	if c.PoolWidth == 0 {
+		c.PoolWidth = DefaultPoolSize
+	}
+	if c.PoolHeight == 0 {
+		c.PoolHeight = DefaultPoolSize
+	}
+	if c.ParamSets == 0 {
+		c.ParamSets = DefaultSets
+	}
+}
+
+// tagBits returns log2(param_sets), or 0 when it is not a power of two.
+func (c Config) tagBits() int {
+	for b := 1; b <= 8; b++ {
+		if 1<<b == c.ParamSets {
+			return b
+		}
+	}
+	return 0
 }
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
@@ -82,6 +124,9 @@ func (c Config) Matrix() blocks.MatrixConfig {
 		InputBits: c.InputBits, InputSigned: *c.InputSigned,
 		WeightBits: c.WeightBits, WeightSigned: *c.WeightSigned,
 		AccBits: c.AccBits, AccDepth: c.AccDepth,
+		Pipeline: blocks.PipelineConfig{Requant: c.Requant, Rounding: c.Rounding, Activation: c.Activation,
+			Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight,
+			TagBits: c.tagBits()},
 	}
 }
 

@@ -29,7 +29,10 @@ type Manifest struct {
 	Ports     []ManifestPort      `json:"ports"`
 	Streams   []blocks.StreamPort `json:"streams"`
 	Derived   Derived             `json:"derived"`
-	Files     []ManifestFile      `json:"files"`
+	// Params gives the layout of each pipeline stage's parameter word, by
+	// stage ("requant", "activation", "pool"), for packing p_in beats.
+	Params map[string][]blocks.Field `json:"params,omitempty"`
+	Files  []ManifestFile            `json:"files"`
 }
 
 // ManifestPort is one top-level port.
@@ -48,6 +51,7 @@ type Derived struct {
 	AccAddrBits int  `json:"acc_addr_bits"`
 	Latency     int  `json:"latency"`
 	OSGap       int  `json:"os_gap,omitempty"`
+	TagBits     int  `json:"tag_bits,omitempty"`
 }
 
 // ManifestFile is one generated Verilog file.
@@ -118,6 +122,16 @@ func Generate(cfg Config) (*Output, error) {
 	}
 	if mc.Dataflow == blocks.OS {
 		man.Derived.OSGap = mc.OSGap()
+	}
+	if p := mc.Pipeline; p.Enabled() {
+		man.Derived.TagBits = p.TagBits
+		man.Params = map[string][]blocks.Field{"requant": blocks.RequantParamFields()}
+		if p.Activation != "none" {
+			man.Params["activation"] = blocks.ActivationControlFields()
+		}
+		if p.Pool {
+			man.Params["pool"] = blocks.PoolConfig{MaxWindow: p.PoolWindow, MaxWidth: p.PoolWidth, MaxHeight: p.PoolHeight}.ParamFields()
+		}
 	}
 	for _, p := range mu.Ports() {
 		dir := "in"

@@ -13,8 +13,9 @@ package verify
 //
 // OS: a tile is K beats; the last beats of consecutive tiles are at least
 // max(rows, cols) cycles apart (results must be read out before the next
-// tile overwrites them); the last tile drains through cols, reads out rows
-// rows and leaves through the same 3 registers.
+// tile overwrites them); the last tile drains through cols, reads out its
+// rows (only the real ones: padding rows are skipped) and leaves through the
+// same 3 registers.
 func PredictGEMMCycles(cfg MXUConfig, M, K, N int) int {
 	R, C := cfg.Rows, cfg.Cols
 	nTiles := (N + C - 1) / C
@@ -25,7 +26,7 @@ func PredictGEMMCycles(cfg MXUConfig, M, K, N int) int {
 		for t := 1; t < tiles; t++ {
 			last += max(K, gap)
 		}
-		return last + R + C + 3
+		return last + C + min(R, M-(M-1)/R*R) + 3
 	}
 	kTiles := (K + R - 1) / R
 	start := R // first activation beat: after the first weight tile loaded

@@ -18,7 +18,9 @@ type Manifest struct {
 	Ports   []ManifestPort  `json:"ports"`
 	Streams []StreamLayout  `json:"streams"`
 	Derived ManifestDerived `json:"derived"`
-	Files   []ManifestFile  `json:"files"`
+	// Params maps a pipeline stage to its parameter word layout.
+	Params map[string][]FieldLayout `json:"params"`
+	Files  []ManifestFile           `json:"files"`
 }
 
 // MXUConfig is the resolved matrix-unit configuration.
@@ -33,6 +35,14 @@ type MXUConfig struct {
 	WeightSigned bool   `json:"weight_signed"`
 	AccBits      int    `json:"acc_bits"`
 	AccDepth     int    `json:"acc_depth"`
+	Requant      bool   `json:"requant"`
+	Rounding     string `json:"rounding"`
+	Activation   string `json:"activation"`
+	Pool         bool   `json:"pool"`
+	PoolWindow   int    `json:"pool_window"`
+	PoolWidth    int    `json:"pool_width"`
+	PoolHeight   int    `json:"pool_height"`
+	ParamSets    int    `json:"param_sets"`
 }
 
 // AccSigned reports whether accumulators hold signed values.
@@ -71,6 +81,7 @@ type ManifestDerived struct {
 	SumBits int `json:"sum_bits"`
 	Latency int `json:"latency"`
 	OSGap   int `json:"os_gap"`
+	TagBits int `json:"tag_bits"`
 }
 
 // ManifestFile is one Verilog file of the design.

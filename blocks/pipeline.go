@@ -1,0 +1,134 @@
+package blocks
+
+import (
+	"fmt"
+
+	"github.com/tpugen/tpugen/hdl"
+)
+
+// Parameter targets of the p_in stream: which stage a parameter word is for.
+const (
+	TargetRequant    = 0
+	TargetActivation = 1
+	TargetPool       = 2
+)
+
+// port finds a port of a submodule by name; stage modules share the port
+// names of NewStagePorts.
+func port(m *hdl.Module, name string) *hdl.Expr {
+	for _, s := range m.Ports() {
+		if s.Name() == name {
+			return s.Expr()
+		}
+	}
+	panic(fmt.Sprintf("blocks: module %s has no port %s", m.Name(), name)) // a tpugen bug
+}
+
+// pipelineStage is one built stage: its module and parameter port widths.
+type pipelineStage struct {
+	name   string
+	target int
+	m      *hdl.Module
+}
+
+// buildStages builds the enabled stages in order.
+func buildStages(cfg MatrixConfig) ([]pipelineStage, error) {
+	p := cfg.Pipeline
+	sc := p.stage(cfg.Cols)
+	var out []pipelineStage
+	rq, err := NewRequantizer(RequantConfig{Stage: sc, Rounding: p.Rounding})
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, pipelineStage{"requant", TargetRequant, rq.Module})
+	if p.Activation != "" && p.Activation != "none" {
+		act, err := NewActivation(ActivationConfig{Stage: sc, Leaky: p.Activation == "leaky" || p.Activation == "all",
+			Table: p.Activation == "table" || p.Activation == "all"})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pipelineStage{"act", TargetActivation, act.Module})
+	}
+	if p.Pool {
+		pool, err := NewPool(PoolConfig{Stage: sc, MaxWindow: p.PoolWindow, MaxWidth: p.PoolWidth, MaxHeight: p.PoolHeight})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pipelineStage{"pool", TargetPool, pool.Module})
+	}
+	return out, nil
+}
+
+// declareParams builds the stages and declares the p_in parameter stream,
+// whose word is wide enough for every stage's parameter port.
+func (b *mxuBuilder) declareParams() error {
+	stages, err := buildStages(b.cfg)
+	if err != nil {
+		return err
+	}
+	b.stages = stages
+	addrBits, dataBits := 1, 1
+	for _, s := range stages {
+		addrBits = max(addrBits, port(s.m, "prm_addr").Width())
+		dataBits = max(dataBits, port(s.m, "prm_data").Width())
+	}
+	b.pl.add("target", 2, 1, false)
+	b.pl.add("set", b.cfg.Pipeline.TagBits, 1, false)
+	b.pl.add("addr", addrBits, 1, false)
+	b.pl.add("data", dataBits, 1, false)
+	b.pin = b.m.InStream("p_in", hdl.U(b.pl.next))
+	// Parameter writes take one cycle and are always accepted.
+	b.m.Set(b.pin.Ready, b.m.Lit(1, 1))
+	return nil
+}
+
+// addPipeline wires the stages after the output register. inData is the
+// requantizer's input payload ({tag, int32 lanes}); it returns the first
+// stage's in_ready and declares y_out on the top.
+func (b *mxuBuilder) addPipeline(inValid, inData *hdl.Expr) (inReady *hdl.Expr, streams []StreamPort, err error) {
+	cfg, m, stages, pin, pl := b.cfg, b.m, b.stages, b.pin, &b.pl
+	target := b.field(pin.Data, pl, "target", 0)
+	set := b.field(pin.Data, pl, "set", 0)
+	addr := b.field(pin.Data, pl, "addr", 0)
+	data := b.field(pin.Data, pl, "data", 0)
+
+	valid, payload := inValid, inData
+	for i, s := range stages {
+		inst := m.Instance(s.name, s.m)
+		inst.In(port(s.m, "in_valid"), valid)
+		inst.In(port(s.m, "in_data"), payload)
+		if i == 0 {
+			inReady = inst.Out(port(s.m, "in_ready"))
+		} else {
+			m.Set(prevReady(m, stages[i-1].name), inst.Out(port(s.m, "in_ready")))
+		}
+		inst.In(port(s.m, "prm_we"), pin.Valid.And(target.EqConst(int64(s.target))))
+		inst.In(port(s.m, "prm_set"), set)
+		inst.In(port(s.m, "prm_addr"), addr.Resize(port(s.m, "prm_addr").Width()))
+		inst.In(port(s.m, "prm_data"), data.Resize(port(s.m, "prm_data").Width()))
+		valid, payload = inst.Out(port(s.m, "out_valid")), inst.Out(port(s.m, "out_data"))
+		inst.In(port(s.m, "out_ready"), m.Wire(s.name+"_out_ready", hdl.U(1)))
+	}
+	var yl layout
+	yl.add("values", 8, cfg.Cols, true)
+	yl.add("tag", cfg.Pipeline.TagBits, 1, false)
+	yout := m.OutStream("y_out", hdl.U(yl.next))
+	m.Set(yout.Valid, valid)
+	m.Set(yout.Data, payload)
+	m.Set(prevReady(m, stages[len(stages)-1].name), yout.Ready)
+	streams = []StreamPort{
+		{Name: "p_in", Dir: "in", Valid: "p_in_valid", Ready: "p_in_ready", Data: "p_in_data", Width: pl.next, Fields: pl.fields},
+		{Name: "y_out", Dir: "out", Valid: "y_out_valid", Ready: "y_out_ready", Data: "y_out_data", Width: yl.next, Fields: yl.fields},
+	}
+	return inReady, streams, nil
+}
+
+// prevReady returns the wire feeding a stage's out_ready.
+func prevReady(m *hdl.Module, stage string) *hdl.Expr {
+	for _, s := range m.Signals() {
+		if s.Name() == stage+"_out_ready" {
+			return s.Expr()
+		}
+	}
+	panic("blocks: no ready wire for stage " + stage) // a tpugen bug
+}

@@ -1,0 +1,126 @@
+package verify_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tpugen/tpugen/gen"
+	"github.com/tpugen/tpugen/quant"
+	"github.com/tpugen/tpugen/verify"
+)
+
+// pipelineConfig is a small accelerator with the whole pipeline.
+func pipelineConfig(name, dataflow, rounding string) gen.Config {
+	return gen.Config{Name: name, Rows: 4, Cols: 4, Dataflow: dataflow, AccDepth: 64,
+		Requant: true, Rounding: rounding, Activation: "all", Pool: true, PoolWidth: 12, PoolHeight: 12, ParamSets: 4}
+}
+
+func randInt8s(r *rand.Rand, n int, lo, hi int) []int8 {
+	out := make([]int8, n)
+	for i := range out {
+		out[i] = int8(lo + r.IntN(hi-lo+1))
+	}
+	return out
+}
+
+// randOutputStage draws realistic per-channel requantization parameters.
+func randOutputStage(t *testing.T, r *rand.Rand, channels int, rounding quant.Rounding, relu6 bool) quant.OutputStage {
+	o := quant.OutputStage{ZeroPoint: int32(r.IntN(21) - 10), Rounding: rounding}
+	for c := 0; c < channels; c++ {
+		m, s := quant.QuantizeMultiplier(0.0005 + 0.01*r.Float64())
+		o.Multipliers = append(o.Multipliers, m)
+		o.Shifts = append(o.Shifts, s)
+	}
+	if relu6 {
+		o.ActMin, o.ActMax = o.ZeroPoint, o.ZeroPoint+60
+	}
+	return o
+}
+
+func layerActivations(t *testing.T) map[string]verify.LayerActivation {
+	in := quant.Params{Scale: 0.05, ZeroPoint: 3, DType: quant.Int8}
+	out := quant.Params{Scale: 0.04, ZeroPoint: -5, DType: quant.Int8}
+	leaky, err := quant.PrepareLeakyReLU(in, out, 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := quant.PrepareSigmoid(0.05, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logistic := quant.Table256(func(x int8) int8 {
+		return quant.LogisticInt8(x, sp.InputZeroPoint, sp.InputRangeRadius, sp.InputMultiplier, sp.InputLeftShift)
+	})
+	return map[string]verify.LayerActivation{
+		"none":     {Mode: "none"},
+		"leaky":    {Mode: "leaky", Leaky: leaky},
+		"logistic": {Mode: "table", Table: logistic},
+	}
+}
+
+// TestLayers runs quantized FC and im2col conv layers (with and without
+// pooling, each activation) on the RTL in both simulators and compares them
+// bit for bit with quant's reference kernels.
+func TestLayers(t *testing.T) {
+	acts := layerActivations(t)
+	for _, cfg := range []gen.Config{pipelineConfig("layer_ws", "ws", "double"), pipelineConfig("layer_os", "os", "single")} {
+		man, dir := genRTL(t, cfg)
+		rounding, err := quant.ParseRounding(cfg.Rounding)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rand.New(rand.NewPCG(*regressSeed, 11))
+		var layers []*verify.Layer
+		// FC: 5 batches, 19 inputs, 7 outputs (two column tiles).
+		layers = append(layers, &verify.Layer{Kind: "fc", InShape: quant.Shape{N: 5, H: 1, W: 1, C: 19},
+			Input: randInt8s(r, 5*19, -128, 127), WeightShape: quant.Shape{N: 7, H: 1, W: 1, C: 19},
+			Weights: randInt8s(r, 7*19, -127, 127), Bias: randBias(r, 7), InputZP: -7,
+			Output: randOutputStage(t, r, 7, rounding, false), Act: acts["leaky"]})
+		// Conv 7x9x3 -> 6 channels, 3x3 SAME, then 2x2 max pool stride 2.
+		conv := func(act string, pool *verify.LayerPool, relu6 bool, w quant.Window) *verify.Layer {
+			return &verify.Layer{Kind: "conv", InShape: quant.Shape{N: 1, H: 7, W: 9, C: 3},
+				Input: randInt8s(r, 7*9*3, -128, 127), WeightShape: quant.Shape{N: 6, H: 3, W: 3, C: 3},
+				Weights: randInt8s(r, 6*27, -127, 127), Bias: randBias(r, 6), InputZP: 12, Window: w,
+				Output: randOutputStage(t, r, 6, rounding, relu6), Act: acts[act], Pool: pool}
+		}
+		same := quant.Window{StrideH: 1, StrideW: 1, Padding: quant.PaddingSame}
+		layers = append(layers,
+			conv("none", &verify.LayerPool{KH: 2, KW: 2, SH: 2, SW: 2}, true, same),
+			conv("logistic", &verify.LayerPool{Average: true, KH: 3, KW: 3, SH: 1, SW: 2}, false, same),
+			conv("leaky", nil, false, quant.Window{StrideH: 2, StrideW: 1, Padding: quant.PaddingValid}),
+		)
+		for i, l := range layers {
+			want, wantShape, err := l.Reference()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, sim := range sims(t, "icarus", "verilator") {
+				t.Run(fmt.Sprintf("%s/%d_%s_%s", cfg.Name, i, l.Kind, sim.Name()), func(t *testing.T) {
+					run, err := verify.RunLayer(context.Background(), sim, man, dir, l, verify.GEMMOptions{})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if run.Shape != wantShape {
+						t.Fatalf("shape %v, want %v", run.Shape, wantShape)
+					}
+					if d := cmp.Diff(want, run.Output); d != "" {
+						t.Errorf("layer output differs from quant (seed %d; -want +got):\n%s", *regressSeed, d)
+					}
+					t.Logf("cycles=%d ideal=%.0f", run.Cycles, run.Ideal)
+				})
+			}
+		}
+	}
+}
+
+func randBias(r *rand.Rand, n int) []int32 {
+	b := make([]int32, n)
+	for i := range b {
+		b[i] = int32(r.IntN(40001) - 20000)
+	}
+	return b
+}
