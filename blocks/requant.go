@@ -1,0 +1,225 @@
+package blocks
+
+import (
+	"fmt"
+
+	"github.com/tpugen/tpugen/hdl"
+)
+
+// RequantConfig sizes the requantizer and picks its rounding arithmetic.
+type RequantConfig struct {
+	Stage StageConfig
+	// Rounding is "double" (the default when empty: gemmlowp's
+	// SaturatingRoundingDoublingHighMul then RoundingDivideByPOT, TFLite's
+	// reference) or "single" (TFLITE_SINGLE_ROUNDING: one 64-bit product,
+	// one round-half-up shift).
+	Rounding string
+}
+
+// Validate checks the sizes and the rounding mode.
+func (c RequantConfig) Validate() error {
+	if err := c.Stage.Validate(); err != nil {
+		return fmt.Errorf("requantizer: %w", err)
+	}
+	switch c.Rounding {
+	case "", "double", "single":
+		return nil
+	}
+	return fmt.Errorf("requantizer: rounding %q must be \"double\" or \"single\"", c.Rounding)
+}
+
+// RequantParamBits is the width of a requantizer parameter word.
+const RequantParamBits = 94
+
+// RequantParamFields is the layout of a requantizer parameter word (prm_data),
+// one word per lane (prm_addr = lane) and parameter set (prm_set). shift is
+// the exponent of quant.QuantizeMultiplier (> 0 shifts left) and must be in
+// [-31, 30]; the output of a lane whose shift is outside is unspecified.
+// Single rounding also wants multiplier >= 0, as TFLite does, though the
+// hardware computes the 64-bit form for any multiplier.
+func RequantParamFields() []Field {
+	var l layout
+	l.add("bias", 32, 1, true)
+	l.add("multiplier", 32, 1, true)
+	l.add("shift", 6, 1, true)
+	l.add("out_zp", 8, 1, true)
+	l.add("act_min", 8, 1, true)
+	l.add("act_max", 8, 1, true)
+	return l.fields
+}
+
+// Requantizer turns int32 accumulators into int8 activations, lane by lane:
+// clamp(MultiplyByQuantizedMultiplier(acc + bias, multiplier, shift) +
+// out_zp, act_min, act_max), bit-exact with quant.Requantize.
+//
+// Pipeline (one vector per cycle; every register advances on adv):
+//
+//	s1   acc                               read bias (and left shift)
+//	s2   x = (acc + bias) << left          read multiplier
+//	s3   p = x * multiplier  (64 bits)     read right shift (single: 30-shift)
+//	s4   double: high half of p, rounded; single: p >> (30-shift)
+//	s5   double: rounding divide by 2^right (single has no s5)
+//	out  + out_zp, clamp                   (out_zp, min, max read a stage earlier)
+//
+// Each parameter field lives in its own memory, read with the tag of the
+// beat one stage before the field is used, so no parameter is carried down
+// the pipeline. A parameter set must therefore not be rewritten while beats
+// tagged with it are in flight.
+type Requantizer struct {
+	*hdl.Module
+	Config RequantConfig // Rounding filled in ("double" when it was empty)
+	Ports  *StagePorts
+	// Latency is the number of register stages from an in beat firing to its
+	// out beat being valid, when out_ready stays high.
+	Latency int
+}
+
+// NewRequantizer builds the requantizer for cfg.
+func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Rounding == "" {
+		cfg.Rounding = "double"
+	}
+	double := cfg.Rounding == "double"
+	lanes, tagBits := cfg.Stage.Lanes, cfg.Stage.TagBits
+	m := hdl.NewModule(fmt.Sprintf("requant_l%d_t%d_%s", lanes, tagBits, cfg.Rounding))
+	m.Comment("Requantizer: int32 accumulators -> int8, %d lanes, %d parameter sets, %s rounding (TFLite-exact).",
+		lanes, cfg.Stage.Sets(), cfg.Rounding)
+	p := NewStagePorts(m, cfg.Stage, hdl.S(32), hdl.S(8), max(1, hdl.Clog2(lanes)), RequantParamBits)
+	r := &Requantizer{Module: m, Config: cfg, Ports: p}
+
+	reg := func(name string, e *hdl.Expr, opts ...hdl.RegOption) *hdl.Expr {
+		q := m.Reg(name, e.Shape(), opts...)
+		m.If(p.Adv, func() { m.Set(q, e) })
+		return q
+	}
+	field := func(name string) *hdl.Expr {
+		for _, f := range RequantParamFields() {
+			if f.Name == name {
+				return p.PrmData.Slice(f.LSB+f.Width-1, f.LSB)
+			}
+		}
+		panic("blocks: no requantizer field " + name) // a tpugen bug, not user input
+	}
+
+	// The valid bit and the tag of the beat in each stage; stage 0 is the
+	// input port.
+	nStages := 5
+	if double {
+		nStages = 6
+	}
+	valid := []*hdl.Expr{p.In.Valid}
+	tag := []*hdl.Expr{p.InTag}
+	for s := 1; s < nStages; s++ {
+		valid = append(valid, reg(fmt.Sprintf("s%d_valid", s), valid[s-1], hdl.ResetTo(0)))
+		tag = append(tag, reg(fmt.Sprintf("s%d_tag", s), tag[s-1]))
+	}
+	m.If(p.Adv, func() { m.Set(p.OutValid, valid[nStages-1]) })
+	outTag := reg("out_tag", tag[nStages-1])
+	r.Latency = nStages
+
+	// Write-side decoding keeps the datapath free of it: double rounding
+	// stores the left and right shift amounts, single rounding the total
+	// right shift 30-shift of the product's rounding step.
+	shift := field("shift").AsSigned()
+	var wordA, wordR *hdl.Expr
+	if double {
+		left := hdl.Mux(shift.Gt(m.Const(0, hdl.S(6))), shift.AsUnsigned().Trunc(5), m.Const(0, hdl.U(5)))
+		right := hdl.Mux(shift.Lt(m.Const(0, hdl.S(6))), shift.Neg().Trunc(5).AsUnsigned(), m.Const(0, hdl.U(5)))
+		wordA = hdl.Cat(left, field("bias"))
+		wordR = right
+	} else {
+		wordA = field("bias")
+		wordR = m.Const(30, hdl.S(7)).Sub(shift).Trunc(6).AsUnsigned()
+	}
+	wordM := field("multiplier")
+	wordO := hdl.Cat(field("act_max"), field("act_min"), field("out_zp"))
+	// A read addressed by the tag of stage s gives data beside the beat in
+	// stage s+1. The right shift is used on the way into s4 (single) or s5
+	// (double), the output parameters on the way into the out register.
+	rdR := 2
+	if double {
+		rdR = 3
+	}
+	rdO := nStages - 2
+
+	outLanes := make([]*hdl.Expr, lanes)
+	for k := 0; k < lanes; k++ {
+		memA := m.Memory(fmt.Sprintf("prm_bias_%d", k), wordA.Shape(), cfg.Stage.Sets(), nil)
+		memM := m.Memory(fmt.Sprintf("prm_mul_%d", k), wordM.Shape(), cfg.Stage.Sets(), nil)
+		memR := m.Memory(fmt.Sprintf("prm_shift_%d", k), wordR.Shape(), cfg.Stage.Sets(), nil)
+		memO := m.Memory(fmt.Sprintf("prm_out_%d", k), wordO.Shape(), cfg.Stage.Sets(), nil)
+		m.If(p.PrmWe.And(p.PrmAddr.EqConst(int64(k))), func() {
+			memA.Write(p.PrmSet, wordA)
+			memM.Write(p.PrmSet, wordM)
+			memR.Write(p.PrmSet, wordR)
+			memO.Write(p.PrmSet, wordO)
+		})
+		prmA := memA.Read(fmt.Sprintf("s1_prm_bias_%d", k), tag[0], p.Adv)
+		mul := memM.Read(fmt.Sprintf("s2_prm_mul_%d", k), tag[1], p.Adv).AsSigned()
+		rsh := memR.Read(fmt.Sprintf("s%d_prm_shift_%d", rdR+1, k), tag[rdR], p.Adv)
+		prmO := memO.Read(fmt.Sprintf("s%d_prm_out_%d", rdO+1, k), tag[rdO], p.Adv)
+
+		// s1 → s2: bias add with int32 wrap, then (double) the wrapping
+		// left shift TFLite applies before the high multiply.
+		acc := reg(fmt.Sprintf("s1_acc_%d", k), p.InLanes[k])
+		x := acc.Add(prmA.Slice(31, 0).AsSigned()).Trunc(32)
+		if double {
+			x = x.ShlBy(prmA.Slice(36, 32))
+		}
+		x2 := reg(fmt.Sprintf("s2_x_%d", k), x)
+
+		// s2 → s3: a plain signed 32×32 multiply, registered on both sides
+		// so synthesis can map it onto DSP blocks.
+		prod := reg(fmt.Sprintf("s3_prod_%d", k), x2.Mul(mul))
+
+		var v *hdl.Expr // the int32 sum MBQM(...) + out_zp, before the clamp
+		zp := prmO.Slice(7, 0).AsSigned()
+		if double {
+			// s3 → s4: SaturatingRoundingDoublingHighMul. The signed nudge
+			// and C++ truncation make it floor((p + 2^30) / 2^31); the one
+			// overflowing case, INT32_MIN², is the only product >= 2^62.
+			sat := prod.Bit(62).And(prod.Bit(63).Not())
+			hm := prod.Shr(30).Add(m.Const(1, hdl.S(2))).Shr(1).Trunc(32)
+			hm4 := reg(fmt.Sprintf("s4_hm_%d", k), hdl.Mux(sat, m.Const(1<<31-1, hdl.S(32)), hm))
+
+			// s4 → s5: RoundingDivideByPOT, ties away from zero:
+			// floor((hm + 2^(e-1) - away) / 2^e), away = 1 for negative
+			// hm when e > 0 (remainder must exceed the threshold + 1).
+			away := m.Wire(fmt.Sprintf("rnd_away_%d", k), hdl.U(1))
+			m.Set(away, hm4.MSB().And(rsh.AnyBits()))
+			half := m.Const(1, hdl.U(32)).ShlBy(rsh).Shr(1)
+			nudge := requantNonNeg(half, 33).Sub(requantNonNeg(away, 33)).Trunc(33)
+			y := hdl.SExt(hm4, 33).Add(nudge).Trunc(33)
+			r5 := reg(fmt.Sprintf("s5_r_%d", k), y.ShrBy(rsh).Trunc(32))
+
+			// s5 → out: + out_zp with int32 wrap.
+			v = r5.Add(zp).Trunc(32)
+		} else {
+			// s3 → s4: (p + 2^(t-1)) >> t with t = 31-shift equals
+			// ((p >> (t-1)) + 1) >> 1; only the low 33 bits of p >> (t-1)
+			// reach the int32 result.
+			q4 := reg(fmt.Sprintf("s4_q_%d", k), prod.ShrBy(rsh).Trunc(33))
+
+			// s4 → out: ((q + 1) >> 1) + zp = (q + 2·zp + 1) >> 1, mod 2^32.
+			up := m.Wire(fmt.Sprintf("rnd_up_%d", k), hdl.U(1))
+			m.Set(up, m.Lit(1, 1))
+			sum := q4.AsUnsigned().Add(hdl.Cat(hdl.SExt(zp, 32).AsUnsigned(), up)).Trunc(33)
+			v = sum.Slice(32, 1).AsSigned()
+		}
+
+		// Clamp exactly as quant does: the minimum is tested first, so
+		// min > max gives min below it and max above it.
+		lo, hi := prmO.Slice(15, 8).AsSigned(), prmO.Slice(23, 16).AsSigned()
+		clamped := hdl.Mux(v.Lt(hdl.SExt(lo, 32)), lo, hdl.Mux(v.Gt(hdl.SExt(hi, 32)), hi, v.Trunc(8)))
+		outLanes[k] = reg(fmt.Sprintf("out_lane_%d", k), clamped)
+	}
+	m.Set(p.Out.Data, PackLanes(outTag, outLanes))
+	return r, nil
+}
+
+// requantNonNeg zero-extends e to n bits and reads the result as signed: a
+// non-negative operand for signed arithmetic.
+func requantNonNeg(e *hdl.Expr, n int) *hdl.Expr { return hdl.ZExt(e, n).AsSigned() }
