@@ -52,14 +52,17 @@ func RequantParamFields() []Field {
 // clamp(MultiplyByQuantizedMultiplier(acc + bias, multiplier, shift) +
 // out_zp, act_min, act_max), bit-exact with quant.Requantize.
 //
-// Pipeline (one vector per cycle; every register advances on adv):
+// Pipeline (one vector per cycle; every register advances on adv), with the
+// parameters registered beside each stage:
 //
-//	s1   acc                               read bias (and left shift)
-//	s2   x = (acc + bias) << left          read multiplier
-//	s3   p = x * multiplier  (64 bits)     read right shift (single: 30-shift)
-//	s4   double: high half of p, rounded; single: p >> (30-shift)
-//	s5   double: rounding divide by 2^right (single has no s5)
-//	out  + out_zp, clamp                   (out_zp, min, max read a stage earlier)
+//	s1   acc                                    bias, left shift (double)
+//	s2   x = (acc + bias) << left               multiplier
+//	s3   p = x * multiplier (64 bits)           single: right shift 30-shift
+//	s4   double: high half of p, rounded        double: right shift -shift
+//	     single: p >> (30-shift), low 33 bits
+//	s5   double: rounding divide by 2^right     (single has no s5)
+//	out  clamp(r + out_zp), the tag             out_zp, act_min, act_max beside
+//	                                            the stage before out
 //
 // Each parameter field lives in its own memory, read with the tag of the
 // beat one stage before the field is used, so no parameter is carried down
