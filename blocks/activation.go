@@ -78,9 +78,16 @@ func (c ActivationConfig) Validate() error {
 	return nil
 }
 
-// Activation is the activation unit, a post-array pipeline stage: int8 lanes
-// in, int8 lanes out, one parameter set per tag. Without Leaky and Table it
-// is a one-register pass-through.
+// Activation is the activation unit, a post-array pipeline stage with the
+// ports of NewStagePorts: in_data is {tag, Lanes × int8}, out_data the same
+// after the activation, prm_addr is ActivationPrmAddrBits wide and prm_data
+// ActivationControlBits wide. Each parameter set holds a control word and,
+// with tables, a 256-entry table. Without Leaky and Table it is a
+// one-register pass-through that ignores its parameters.
+//
+// A beat reads its set's parameters on the clock edge that accepts it (a
+// write on that same edge is not seen), so parameters may be rewritten
+// while earlier beats are still in the stage.
 type Activation struct {
 	*hdl.Module
 	Config ActivationConfig
@@ -181,7 +188,8 @@ func (b *actBuilder) build() {
 	beat := actBeat{valid: b.pipeValid("valid_b", p.In.Valid), tag: b.pipe("tag_b", p.InTag), mode: ctrlRd.Slice(1, 0)}
 	var tables []*hdl.Memory
 	if cfg.Table {
-		isTable := p.PrmWe.And(p.PrmAddr.Bit(8).Not())
+		// Addresses below ActivationControlAddr (bit 8 clear) are entries.
+		isTable := p.PrmWe.And(p.PrmAddr.Bit(ActivationPrmAddrBits - 1).Not())
 		for k := 0; k < cfg.Stage.Lanes; k++ {
 			t := m.Memory(fmt.Sprintf("table_%d", k), hdl.S(8), cfg.Stage.Sets()*ActivationTableSize, nil)
 			tables = append(tables, t)
