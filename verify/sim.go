@@ -46,6 +46,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"time"
 )
 
 // Direction is the direction of a port as seen from the design.
@@ -163,6 +164,9 @@ type Result struct {
 	Sim     string                // "icarus" or "verilator"
 	// BuildCached reports that the simulator binary came from the build cache.
 	BuildCached bool
+	// SimTime is the wall time of the simulation process alone (no build,
+	// no stimulus writing, no trace parsing), for speed measurements.
+	SimTime time.Duration
 }
 
 // Options control how a run is carried out; none of them changes its result.

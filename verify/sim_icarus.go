@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // Icarus runs designs in Icarus Verilog (iverilog and vvp). It is 4-state,
@@ -54,11 +55,18 @@ func (s Icarus) Run(ctx context.Context, top *Top, stim *Stimulus, opt Options) 
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	out, err := run(ctx, opt.Log, dir, vvp, append([]string{"-n", image}, plusargs...)...)
 	if err != nil {
 		return nil, l.errorf(sim, "simulation: %w", err)
 	}
-	return finish(dir, p, stim, sim, out)
+	simTime := time.Since(start)
+	res, err := finish(dir, p, stim, sim, out)
+	if err != nil {
+		return nil, err
+	}
+	res.SimTime = simTime
+	return res, nil
 }
 
 func orDefault(s, def string) string {

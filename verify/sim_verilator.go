@@ -64,15 +64,18 @@ func (s Verilator) Run(ctx context.Context, top *Top, stim *Stimulus, opt Option
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	out, err := run(ctx, opt.Log, dir, bin, plusargs...)
 	if err != nil {
 		return nil, l.errorf(sim, "simulation: %w", err)
 	}
+	simTime := time.Since(start)
 	res, err := finish(dir, p, stim, sim, out)
 	if err != nil {
 		return nil, err
 	}
 	res.BuildCached = cached
+	res.SimTime = simTime
 	return res, nil
 }
 
