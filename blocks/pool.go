@@ -116,8 +116,9 @@ func (c PoolConfig) Word(p PoolControl) *big.Int {
 // P is the smallest shift with e*(128*count + count/2) < 2^P for every
 // count in 1..MaxWindow^2. TestPoolDivision also checks every sum.
 //
-// The quotient is then at most 128 (an all -128 window), so after the sign
-// it lies in the int8 range and the clamp of TFLite is the identity.
+// The quotient is at most 127 for sum >= 0 (n <= 127*count + count/2) and at
+// most 128 for sum < 0 (an all -128 window), so with the sign it lies in the
+// int8 range and TFLite's clamp is the identity.
 
 // averageNumMax is the largest n for a count.
 func averageNumMax(count int) int { return 128*count + count/2 }
@@ -329,25 +330,16 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	colMax3 := make([]*hdl.Expr, L)
 	colSum3 := make([]*hdl.Expr, L)
 	for k := 0; k < L; k++ {
-		var maxE, sumE *hdl.Expr
-		for r := 0; r < K; r++ {
-			var v *hdl.Expr
-			if r == 0 {
-				v = lane(pix2, 0, k)
-			} else {
-				v = lane(lbWord, r-1, k)
-			}
-			if r > 0 {
-				in := kh2.Gt(m.Const(int64(r), hdl.U(kb)))
-				maxE = poolMax(maxE, hdl.Mux(in, v, minS8))
-				sumE = sumE.Add(hdl.SExt(hdl.Mux(in, v, zeroS8), colSumBits)).Trunc(colSumBits)
-			} else {
-				maxE, sumE = v, hdl.SExt(v, colSumBits)
-			}
+		taps := []*hdl.Expr{lane(pix2, 0, k)}
+		sumE := hdl.SExt(taps[0], colSumBits)
+		for r := 1; r < K; r++ {
+			v := lane(lbWord, r-1, k)
+			in := kh2.Gt(m.Const(int64(r), hdl.U(kb)))
+			taps = append(taps, hdl.Mux(in, v, minS8))
+			sumE = sumE.Add(hdl.SExt(hdl.Mux(in, v, zeroS8), colSumBits)).Trunc(colSumBits)
 		}
-		colMax := m.Wire(fmt.Sprintf("col_max_%d", k), hdl.S(8))
+		colMax := poolMaxTree(m, fmt.Sprintf("col_max_%d", k), taps)
 		colSum := m.Wire(fmt.Sprintf("col_sum_%d", k), hdl.S(colSumBits))
-		m.Set(colMax, maxE)
 		m.Set(colSum, sumE)
 		colMax3[k] = m.Reg(fmt.Sprintf("col_max3_%d", k), hdl.S(8))
 		colSum3[k] = m.Reg(fmt.Sprintf("col_sum3_%d", k), hdl.S(colSumBits))
@@ -395,7 +387,8 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	num4 := make([]*hdl.Expr, L)
 	neg4 := make([]*hdl.Expr, L)
 	for k := 0; k < L; k++ {
-		maxE, sumE := colMax3[k], hdl.SExt(colSum3[k], winSumBits)
+		taps := []*hdl.Expr{colMax3[k]}
+		sumE := hdl.SExt(colSum3[k], winSumBits)
 		prev := colMax3[k]
 		prevSum := colSum3[k]
 		for j := 0; j < K-1; j++ {
@@ -408,12 +401,11 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 			})
 			prev, prevSum = hm, hs
 			in := kw3.Gt(m.Const(int64(j+1), hdl.U(kb)))
-			maxE = poolMax(maxE, hdl.Mux(in, hm, minS8))
+			taps = append(taps, hdl.Mux(in, hm, minS8))
 			sumE = sumE.Add(hdl.SExt(hdl.Mux(in, hs, m.Const(0, hdl.S(colSumBits))), winSumBits)).Trunc(winSumBits)
 		}
-		winMax := m.Wire(fmt.Sprintf("win_max_%d", k), hdl.S(8))
+		winMax := poolMaxTree(m, fmt.Sprintf("win_max_%d", k), taps)
 		winSum := m.Wire(fmt.Sprintf("win_sum_%d", k), hdl.S(winSumBits))
-		m.Set(winMax, maxE)
 		m.Set(winSum, sumE)
 		// |sum| <= 128*K*K fits absBits; n = |sum| + count/2 fits numBits.
 		neg := winSum.MSB()
@@ -454,5 +446,24 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 // poolSucc is e+1, one bit wider.
 func poolSucc(m *hdl.Module, e *hdl.Expr) *hdl.Expr { return e.Add(m.Const(1, hdl.U(1))) }
 
-// poolMax is the larger of two signed values.
-func poolMax(a, b *hdl.Expr) *hdl.Expr { return hdl.Mux(a.Gt(b), a, b) }
+// poolMaxTree returns a wire called name holding the largest of the
+// signed int8 values, reduced pairwise. Every node is a wire of its own: a
+// compare-and-select uses each operand twice, so nested expressions would
+// grow exponentially with the depth.
+func poolMaxTree(m *hdl.Module, name string, vals []*hdl.Expr) *hdl.Expr {
+	for level := 0; len(vals) > 1; level++ {
+		var next []*hdl.Expr
+		for i := 0; i+1 < len(vals); i += 2 {
+			w := m.Wire(fmt.Sprintf("%s_l%d_%d", name, level, i/2), hdl.S(8))
+			m.Set(w, hdl.Mux(vals[i].Gt(vals[i+1]), vals[i], vals[i+1]))
+			next = append(next, w)
+		}
+		if len(vals)%2 == 1 {
+			next = append(next, vals[len(vals)-1])
+		}
+		vals = next
+	}
+	w := m.Wire(name, hdl.S(8))
+	m.Set(w, vals[0])
+	return w
+}

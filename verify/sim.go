@@ -169,6 +169,15 @@ type Result struct {
 	SimTime time.Duration
 }
 
+// Outcome returns a copy of r without what depends on how it was produced
+// (which simulator, the build cache, timing), so two runs of the same
+// stimulus can be compared: Icarus and Verilator must agree on the rest.
+func (r *Result) Outcome() Result {
+	x := *r
+	x.Sim, x.BuildCached, x.SimTime = "", false, 0
+	return x
+}
+
 // Options control how a run is carried out; none of them changes its result.
 type Options struct {
 	WorkDir   string    // where run files go (a temporary directory if empty; removed afterwards unless KeepFiles)

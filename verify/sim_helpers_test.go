@@ -51,7 +51,6 @@ var bigCmp = cmp.Comparer(func(a, b *big.Int) bool { return a.Cmp(b) == 0 })
 // sameRun reports differences between two simulators' results, ignoring
 // which simulator and cache produced them.
 func sameRun(a, b *Result) string {
-	x, y := *a, *b
-	x.Sim, y.Sim, x.BuildCached, y.BuildCached = "", "", false, false
+	x, y := a.Outcome(), b.Outcome()
 	return cmp.Diff(&x, &y, bigCmp)
 }
