@@ -397,7 +397,11 @@ func (b *mxuBuilder) buildOS() mxuResult {
 	m.Set(lastRow, hdl.Mux(rowsNow.EqConst(0), m.Const(0, hdl.U(rowsW)), rowsNow.Sub(m.Lit(1, 1)).Trunc(rowsW)).Resize(rowBits))
 	m.If(b.adv, func() {
 		m.If(trig, func() {
-			m.Set(busy, trigRows.Gt(m.Const(1, hdl.U(rowsW))))
+			if R > 1 { // a one-row array never reads out more than one row
+				m.Set(busy, trigRows.Gt(m.Const(1, hdl.U(rowsW))))
+			} else {
+				m.Set(busy, m.Lit(0, 1))
+			}
 			m.Set(rowsQ, trigRows)
 			m.Set(row, m.Const(int64(1%(1<<rowBits)), hdl.U(rowBits)))
 			m.Set(base, trigAddr)

@@ -53,9 +53,11 @@ const (
 	DefaultSets     = 4
 )
 
-// DefaultConfig is the embedded default: the 8x8 weight-stationary int8 array.
+// DefaultConfig is the embedded default (configs/default.json): the 8x8
+// weight-stationary int8 array with the whole pipeline (double-rounding
+// requantizer, LeakyReLU and tables, 3x3 pooling on maps up to 32x32).
 func DefaultConfig() Config {
-	c := Config{Name: "default", Rows: 8, Cols: 8}
+	c := Config{Name: "default", Rows: 8, Cols: 8, Requant: true, Activation: "all", Pool: true}
 	c.applyDefaults()
 	return c
 }
@@ -206,6 +208,9 @@ func explainJSON(err error) error {
 	}
 	if errors.Is(err, io.EOF) {
 		return errors.New("empty file")
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("malformed JSON: the file ends inside an object")
 	}
 	return err
 }

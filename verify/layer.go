@@ -18,11 +18,15 @@ type Layer struct {
 
 	// FC: Input is Batch×InFeatures, Weights is OutFeatures×InFeatures.
 	// Conv: Input is 1×H×W×Cin (NHWC), Weights is Cout×Fh×Fw×Cin (OHWI).
+	// An FC layer whose rows are the output pixels of an H×W map (a
+	// convolution already lowered to an im2col matrix) sets MapH and MapW;
+	// its output is then that feature map and may be pooled.
 	Input       []int8
 	InShape     quant.Shape
 	Weights     []int8
 	WeightShape quant.Shape
 	Window      quant.Window // conv only
+	MapH, MapW  int          // FC only: rows form an MapH×MapW feature map
 	Bias        []int32
 	InputZP     int32
 	Output      quant.OutputStage // per-channel multipliers and shifts, zero point, clamp
@@ -67,6 +71,12 @@ func (l *Layer) Reference() ([]int8, quant.Shape, error) {
 		out, err = quant.FullyConnected(l.Input, batches, l.Weights, units, l.Bias,
 			quant.FCParams{InputZeroPoint: l.InputZP, Output: l.Output})
 		shape = quant.Shape{N: batches, H: 1, W: 1, C: units}
+		if l.MapH > 0 {
+			if l.MapH*l.MapW != batches {
+				return nil, quant.Shape{}, fmt.Errorf("layer: %d rows are not a %dx%d feature map", batches, l.MapH, l.MapW)
+			}
+			shape = quant.Shape{N: 1, H: l.MapH, W: l.MapW, C: units}
+		}
 	case "conv":
 		out, shape, err = quant.Conv2D(l.Input, l.InShape, l.Weights, l.WeightShape, l.Bias,
 			quant.ConvParams{Window: l.Window, InputZeroPoint: l.InputZP, Output: l.Output})
@@ -118,6 +128,12 @@ func (l *Layer) lower() (a, b Matrix, bias []int32, out quant.Shape, err error) 
 			}
 		}
 		out = quant.Shape{N: batches, H: 1, W: 1, C: units}
+		if l.MapH > 0 {
+			if l.MapH*l.MapW != batches {
+				return nil, nil, nil, out, fmt.Errorf("layer: %d rows are not a %dx%d feature map", batches, l.MapH, l.MapW)
+			}
+			out = quant.Shape{N: 1, H: l.MapH, W: l.MapW, C: units}
+		}
 	case "conv":
 		s, f := l.InShape, l.WeightShape
 		if s.N != 1 {
@@ -244,12 +260,12 @@ func RunLayer(ctx context.Context, sim Simulator, man *Manifest, dir string, l *
 		return nil, fmt.Errorf("layer: %d output channels need %d parameter sets, the configuration has %d", plan.N, plan.NTiles, cfg.ParamSets)
 	}
 	frameH, frameW := outShape.H, outShape.W
-	if l.Kind == "fc" {
+	if l.Kind == "fc" && l.MapH == 0 {
 		frameH, frameW = 1, outShape.N
 	}
 	if l.Pool != nil {
-		if !cfg.Pool || l.Kind != "conv" {
-			return nil, errors.New("layer: pooling needs a conv layer and a configuration with pool: true")
+		if !cfg.Pool || (l.Kind != "conv" && l.MapH == 0) {
+			return nil, errors.New("layer: pooling needs a feature map (a conv layer, or an im2col matrix with its map size) and a configuration with pool: true")
 		}
 		if frameW > cfg.PoolWidth || frameH > cfg.PoolHeight {
 			return nil, fmt.Errorf("layer: %dx%d feature map exceeds pool_width x pool_height %dx%d", frameH, frameW, cfg.PoolHeight, cfg.PoolWidth)
@@ -298,9 +314,11 @@ func RunLayer(ctx context.Context, sim Simulator, man *Manifest, dir string, l *
 			}
 		}
 		if f := man.Params["pool"]; f != nil {
-			vals := map[string]int64{"enable": 0, "width": int64(frameW), "height": int64(frameH), "kh": 1, "kw": 1, "sh": 1, "sw": 1}
+			// Without pooling every beat is its own 1x1 frame, passed through.
+			vals := map[string]int64{"enable": 0, "width": 1, "height": 1, "kh": 1, "kw": 1, "sh": 1, "sw": 1}
 			if l.Pool != nil {
 				vals["enable"], vals["kh"], vals["kw"], vals["sh"], vals["sw"] = 1, int64(l.Pool.KH), int64(l.Pool.KW), int64(l.Pool.SH), int64(l.Pool.SW)
+				vals["width"], vals["height"] = int64(frameW), int64(frameH)
 				vals["mode"] = b2i(l.Pool.Average)
 			}
 			emit(2, t, poolControl, paramWord(f, vals))

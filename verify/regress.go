@@ -23,9 +23,6 @@ func caseSeed(seed uint64, index int) uint64 {
 	return seed*0x9E3779B97F4A7C15 + uint64(index)*0xBF58476D1CE4E5B9 + 1
 }
 
-// directedCases is how many of the first case indices are directed.
-const directedCases = 10
-
 // MakeCase builds case index of a regression seeded with seed. The first
 // cases are directed (extremes, zeros, long K, degenerate shapes); the rest
 // are random shapes (often not multiples of the array) and values, every
@@ -116,13 +113,14 @@ func (c GEMMCase) Options() GEMMOptions {
 
 // RegressOptions configures a regression.
 type RegressOptions struct {
-	Sims  []Simulator
-	Cases int
-	Seed  uint64
-	Only  int    // >= 0: run just this case index; -1: all
-	Repro string // command prefix for reproduction lines, e.g. "tpugen regress -config c.json"
-	Sim   Options
-	Log   io.Writer // progress and failures, one line each
+	Sims   []Simulator
+	Cases  int
+	Layers int // layer cases after the GEMM cases (configurations with the pipeline)
+	Seed   uint64
+	Only   int    // >= 0: run just this case index; -1: all
+	Repro  string // command prefix for reproduction lines, e.g. "tpugen regress -config c.json"
+	Sim    Options
+	Log    io.Writer // progress and failures, one line each
 }
 
 // CaseResult is one case on one simulator.
@@ -214,8 +212,77 @@ func Regress(ctx context.Context, man *Manifest, dir string, opt RegressOptions)
 			logf("progress: %d/%d cases, %d failed, %s", rep.Cases, opt.Cases, rep.Failed, time.Since(start).Round(time.Millisecond))
 		}
 	}
+	for li := 0; li < opt.Layers; li++ {
+		i := opt.Cases + li
+		if opt.Only >= 0 && i != opt.Only {
+			continue
+		}
+		if err := regressLayer(ctx, man, dir, opt, li, i, rep, logf); err != nil {
+			return rep, err
+		}
+		if opt.Log != nil && (li%10 == 9 || li == opt.Layers-1) {
+			logf("progress: %d/%d layer cases, %d failed in all, %s", li+1, opt.Layers, rep.Failed, time.Since(start).Round(time.Millisecond))
+		}
+	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
+}
+
+// regressLayer runs layer case li (regression index i) on every simulator
+// against quant's reference kernels.
+func regressLayer(ctx context.Context, man *Manifest, dir string, opt RegressOptions, li, i int, rep *RegressReport, logf func(string, ...any)) error {
+	c := MakeLayerCase(man.Config, opt.Seed, li)
+	stalls := li%3 == 2
+	name := "layer " + c.Name
+	if stalls {
+		name += " stalls"
+	}
+	rep.Cases++
+	want, _, err := c.Layer.Reference()
+	failed := false
+	for _, sim := range opt.Sims {
+		cr := CaseResult{Case: name, Index: i, Sim: sim.Name()}
+		if err != nil {
+			cr.Err = err
+		} else {
+			g := GEMMCase{seed: caseSeed(opt.Seed^0x1A7E5, li), Stalls: stalls}.Options()
+			g.Sim = opt.Sim
+			run, rerr := RunLayer(ctx, sim, man, dir, c.Layer, g)
+			if rerr != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				cr.Err = rerr
+			} else {
+				cr.Cycles, cr.Ideal = run.Cycles, run.Ideal
+				rep.Cycles += run.Cycles
+				rep.Ideal += run.Ideal
+				for k := range want {
+					if want[k] != run.Output[k] {
+						if cr.Mismatches == 0 {
+							cr.FirstReport = fmt.Sprintf("output %d = %d, want %d", k, run.Output[k], want[k])
+						}
+						cr.Mismatches++
+					}
+				}
+			}
+		}
+		rep.Mismatches += cr.Mismatches
+		rep.Results = append(rep.Results, cr)
+		if cr.Err != nil || cr.Mismatches > 0 {
+			failed = true
+			why := cr.FirstReport
+			if cr.Err != nil {
+				why = cr.Err.Error()
+			}
+			logf("FAIL case %d (%s) on %s, seed %d: %d mismatches; %s", i, name, sim.Name(), opt.Seed, cr.Mismatches, why)
+			logf("  reproduce: %s -sim %s -seed %d -case %d", opt.Repro, sim.Name(), opt.Seed, i)
+		}
+	}
+	if failed {
+		rep.Failed++
+	}
+	return nil
 }
 
 // compareMatrices counts differing elements and describes the first few.

@@ -1,0 +1,454 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/sirupsen/logrus"
+
+	"github.com/tpugen/tpugen/internal/rtltest"
+	"github.com/tpugen/tpugen/verify"
+)
+
+// TestMain lets tests run the real main in a child process: with
+// TPUGEN_TEST_MAIN set, the test binary is tpugen.
+func TestMain(m *testing.M) {
+	if os.Getenv("TPUGEN_TEST_MAIN") != "" {
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// result is one tpugen invocation.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func tpugen(t *testing.T, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(args, &stdout, &stderr)
+	return result{code, stdout.String(), stderr.String()}
+}
+
+// wantUserError checks the contract for user mistakes: exit status 2 and a
+// single line "tpugen <cmd>: ..." on stderr containing every want.
+func (r result) wantUserError(t *testing.T, cmd string, want ...string) {
+	t.Helper()
+	if r.code != exitUsage {
+		t.Errorf("exit status %d, want %d (stderr %q)", r.code, exitUsage, r.stderr)
+	}
+	if !strings.HasPrefix(r.stderr, "tpugen "+cmd+": ") || strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") {
+		t.Errorf("stderr = %q, want one line starting %q", r.stderr, "tpugen "+cmd+": ")
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr = %q, want it to contain %q", r.stderr, w)
+		}
+	}
+}
+
+// writeFile writes content to name in dir and returns the path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// smallConfig writes a 2x2 configuration with the given dataflow.
+func smallConfig(t *testing.T, dir, dataflow string) string {
+	t.Helper()
+	return writeFile(t, dir, "t2x2"+dataflow+".json",
+		`{"name": "t2x2`+dataflow+`", "rows": 2, "cols": 2, "dataflow": "`+dataflow+`", "acc_depth": 8}`)
+}
+
+func TestHelp(t *testing.T) {
+	flags := map[string][]string{
+		"rtl":     {"-config", "-out"},
+		"gemm":    {"-config", "-sim", "-a", "-b", "-o", "-vcd", "-keep", "-v"},
+		"regress": {"-config", "-sim", "-cases", "-seed", "-case", "-v"},
+		"demo":    {"-config", "-out", "-cases", "-seed", "-size", "-v"},
+	}
+	for _, c := range commands() {
+		for _, h := range []string{"-h", "-help", "--help"} {
+			r := tpugen(t, c.name, h)
+			if r.code != exitOK || r.stderr != "" {
+				t.Errorf("tpugen %s %s: exit %d, stderr %q; want 0 and nothing", c.name, h, r.code, r.stderr)
+			}
+			for _, want := range append([]string{"Usage: tpugen " + c.name, "Flags:", "Examples:\n  tpugen " + c.name}, flags[c.name]...) {
+				if !strings.Contains(r.stdout, want) {
+					t.Errorf("tpugen %s %s: usage lacks %q:\n%s", c.name, h, want, r.stdout)
+				}
+			}
+		}
+	}
+	if r := tpugen(t, "help", "gemm"); r.code != exitOK || !strings.Contains(r.stdout, "Usage: tpugen gemm") {
+		t.Errorf("tpugen help gemm: exit %d, stdout %q", r.code, r.stdout)
+	}
+	if r := tpugen(t, "-h"); r.code != exitOK || !strings.Contains(r.stdout, "Commands:") {
+		t.Errorf("tpugen -h: exit %d, stdout %q", r.code, r.stdout)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	if r := tpugen(t); r.code != exitUsage || !strings.Contains(r.stderr, "Usage: tpugen <command>") {
+		t.Errorf("tpugen: exit %d, stderr %q; want 2 and the usage", r.code, r.stderr)
+	}
+	r := tpugen(t, "frobnicate")
+	if r.code != exitUsage || r.stderr != "tpugen: unknown command \"frobnicate\" (commands: rtl, gemm, regress, demo; see tpugen -h)\n" {
+		t.Errorf("unknown command: exit %d, stderr %q", r.code, r.stderr)
+	}
+	tests := []struct {
+		desc string
+		args []string
+		want string
+	}{
+		{"undefined flag", []string{"rtl", "-frob"}, "flag provided but not defined: -frob (see tpugen rtl -h)"},
+		{"stray argument", []string{"rtl", "-out", "x", "extra"}, `unexpected argument "extra"`},
+		{"missing -out", []string{"rtl"}, "-out DIR is required"},
+		{"bad flag value", []string{"regress", "-cases", "many"}, `invalid value "many" for flag -cases`},
+		{"no cases", []string{"regress", "-cases", "0"}, "-cases 0: want at least 1"},
+		{"case out of range", []string{"regress", "-cases", "5", "-case", "5"}, "-case 5: want a case index from 0 to 4"},
+		{"unknown simulator", []string{"regress", "-sim", "modelsim"}, `-sim "modelsim": want icarus, verilator or both`},
+		{"gemm without -a", []string{"gemm", "-b", "B.txt", "-o", "C.txt"}, "-a is required"},
+		{"gemm with both", []string{"gemm", "-sim", "both", "-a", "A", "-b", "B", "-o", "C"}, `-sim "both": want icarus or verilator`},
+		{"missing config file", []string{"rtl", "-config", "no/such.json", "-out", "x"}, "no/such.json"},
+		{"demo size", []string{"demo", "-size", "0"}, "-size 0: want 1 to 4096"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			tpugen(t, tc.args...).wantUserError(t, tc.args[0], tc.want)
+		})
+	}
+}
+
+func TestBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		desc, json string
+		want       []string
+	}{
+		{"unknown key", `{"name": "x", "rows": 2, "colz": 2}`, []string{`unknown key "colz"`, `did you mean "cols"?`}},
+		{"impossible size", `{"name": "x", "rows": 0, "cols": 2}`, []string{"rows 0"}},
+		{"bad dataflow", `{"name": "x", "rows": 2, "cols": 2, "dataflow": "rs"}`, []string{"rs"}},
+		{"wrong type", `{"name": "x", "rows": "2", "cols": 2}`, []string{`key "rows"`}},
+		{"malformed JSON", `{"name": "x",`, []string{"bad.json"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			cfg := writeFile(t, dir, "bad.json", tc.json)
+			out := filepath.Join(dir, "out")
+			tpugen(t, "rtl", "-config", cfg, "-out", out).wantUserError(t, "rtl", append(tc.want, "bad.json")...)
+			if _, err := os.Stat(out); err == nil {
+				t.Errorf("rtl with a bad config created %s", out)
+			}
+			// gemm and regress reject it the same way, before any simulation.
+			tpugen(t, "regress", "-config", cfg).wantUserError(t, "regress", tc.want...)
+		})
+	}
+}
+
+func TestRTL(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "rtl")
+	r := tpugen(t, "rtl", "-config", smallConfig(t, dir, "ws"), "-out", out)
+	if r.code != exitOK || strings.Count(r.stdout, "\n") != 1 || !strings.HasPrefix(r.stdout, "wrote 7 files to "+out) {
+		t.Fatalf("rtl: exit %d, stdout %q, stderr %q; want 0 and one line", r.code, r.stdout, r.stderr)
+	}
+	for _, f := range []string{"manifest.json", "files.f", "tpu_t2x2ws.h", "tpu_mxu.v"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("rtl did not write %s: %v", f, err)
+		}
+	}
+	man, err := verify.LoadManifest(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if man.Top != "tpu_mxu" || man.Config.Rows != 2 || man.Config.Dataflow != "ws" {
+		t.Errorf("manifest: top %q, config %+v", man.Top, man.Config)
+	}
+	list, err := os.ReadFile(filepath.Join(out, "files.f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range strings.Fields(string(list)) {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil || !strings.HasSuffix(f, ".v") {
+			t.Errorf("files.f names %q: %v", f, err)
+		}
+	}
+	// Regenerating replaces the directory; a directory that is not tpugen
+	// output is never replaced.
+	if r := tpugen(t, "rtl", "-out", out); r.code != exitOK {
+		t.Errorf("regenerate: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "tpu_default.h")); err != nil {
+		t.Errorf("rtl without -config did not write the default's header: %v", err)
+	}
+	writeFile(t, dir, "notes.txt", "mine")
+	tpugen(t, "rtl", "-out", dir).wantUserError(t, "rtl", "refusing to replace")
+}
+
+func TestGEMMBadOperands(t *testing.T) {
+	dir := t.TempDir()
+	cfg := smallConfig(t, dir, "ws")
+	good := writeFile(t, dir, "B.txt", "1 2\n3 4\n")
+	tests := []struct {
+		desc, a string
+		want    []string
+	}{
+		{"ragged row", "# A\n1 2\n3 4\n5\n", []string{"A.txt:4: row has 1 values, want 2"}},
+		{"not an integer", "1 2\n3 four\n", []string{`A.txt:2: value 2 "four" is not a decimal integer`}},
+		{"empty", "# nothing\n", []string{"A.txt: empty matrix"}},
+		{"out of range", "1 2\n3 128\n", []string{"A[1][1] = 128 is out of range [-128, 127] for int8"}},
+		{"mismatched K", "1 2 3\n", []string{"A is 1x3 but B is 2x2: K must match"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.desc, func(t *testing.T) {
+			a := writeFile(t, dir, "A.txt", tc.a)
+			c := filepath.Join(dir, "C.txt")
+			tpugen(t, "gemm", "-config", cfg, "-sim", "icarus", "-a", a, "-b", good, "-o", c).wantUserError(t, "gemm", tc.want...)
+			if _, err := os.Stat(c); err == nil {
+				t.Errorf("gemm with bad operands wrote %s", c)
+			}
+		})
+	}
+	a := writeFile(t, dir, "A.txt", "1 2\n")
+	tpugen(t, "gemm", "-a", filepath.Join(dir, "missing.txt"), "-b", good, "-o", filepath.Join(dir, "C.txt")).
+		wantUserError(t, "gemm", "missing.txt", "no such file")
+	tpugen(t, "gemm", "-a", a, "-b", good, "-o", filepath.Join(dir, "no", "C.txt")).
+		wantUserError(t, "gemm", "-o", "does not exist")
+	tpugen(t, "gemm", "-a", a, "-b", good, "-o", filepath.Join(dir, "C.txt"), "-vcd", filepath.Join(dir, "no", "w.vcd")).
+		wantUserError(t, "gemm", "-vcd", "does not exist")
+}
+
+func TestMissingSimulator(t *testing.T) {
+	dir := t.TempDir()
+	a := writeFile(t, dir, "A.txt", "1 2\n")
+	b := writeFile(t, dir, "B.txt", "1\n2\n")
+	c := writeFile(t, dir, "C.txt", "earlier result\n")
+	t.Setenv("PATH", t.TempDir())
+	for _, sim := range []string{"icarus", "verilator"} {
+		tpugen(t, "gemm", "-sim", sim, "-a", a, "-b", b, "-o", c).wantUserError(t, "gemm", "not found in PATH", "scripts/setup.sh")
+		tpugen(t, "regress", "-sim", sim, "-cases", "2").wantUserError(t, "regress", "not found in PATH", "scripts/setup.sh")
+	}
+	tpugen(t, "demo", "-out", filepath.Join(dir, "rtl")).wantUserError(t, "demo", "verilator not found in PATH", "scripts/setup.sh")
+	if got, _ := os.ReadFile(c); string(got) != "earlier result\n" {
+		t.Errorf("a failed gemm changed %s to %q", c, got)
+	}
+}
+
+func TestGEMMIcarus(t *testing.T) {
+	rtltest.RequireTools(t, "iverilog", "vvp")
+	for _, dataflow := range []string{"ws", "os"} {
+		t.Run(dataflow, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := smallConfig(t, dir, dataflow)
+			am := verify.Matrix{{1, -2, 3}, {-128, 127, 0}, {5, 6, -7}}
+			bm := verify.Matrix{{127, -128, 1}, {-1, 2, 3}, {4, -5, 127}}
+			var as, bs bytes.Buffer
+			if err := errors.Join(verify.WriteMatrix(&as, am), verify.WriteMatrix(&bs, bm)); err != nil {
+				t.Fatal(err)
+			}
+			a := writeFile(t, dir, "A.txt", "# activations\n"+as.String())
+			b := writeFile(t, dir, "B.txt", bs.String())
+			c := filepath.Join(dir, "C.txt")
+			r := tpugen(t, "gemm", "-config", cfg, "-sim", "icarus", "-a", a, "-b", b, "-o", c)
+			if r.code != exitOK {
+				t.Fatalf("gemm: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+			}
+			if !regexp.MustCompile(`^cycles=\d+ predicted=\d+ ideal=6\.8 utilization=\d+\.\d% mismatches=0\n$`).MatchString(r.stdout) {
+				t.Errorf("gemm printed %q", r.stdout)
+			}
+			f, err := os.Open(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			got, err := verify.ReadMatrix(f, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := verify.GoldenGEMM(verify.MXUConfig{AccBits: 32, InputSigned: true, WeightSigned: true}, am, bm)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("C.txt differs from the golden model (-want +got):\n%s", diff)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 4 {
+				t.Errorf("gemm left extra files: %v", entries)
+			}
+		})
+	}
+}
+
+func TestGEMMKeepAndVCD(t *testing.T) {
+	rtltest.RequireTools(t, "iverilog", "vvp")
+	dir := t.TempDir()
+	a := writeFile(t, dir, "A.txt", "1 2\n")
+	b := writeFile(t, dir, "B.txt", "3\n4\n")
+	keep, vcd := filepath.Join(dir, "keep"), filepath.Join(dir, "run.vcd")
+	r := tpugen(t, "gemm", "-config", smallConfig(t, dir, "ws"), "-sim", "icarus", "-a", a, "-b", b,
+		"-o", filepath.Join(dir, "C.txt"), "-keep", keep, "-vcd", vcd)
+	if r.code != exitOK {
+		t.Fatalf("gemm: exit %d, stderr %s", r.code, r.stderr)
+	}
+	for _, p := range []string{vcd, filepath.Join(keep, "rtl", "manifest.json")} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("gemm -keep -vcd: %v", err)
+		}
+	}
+	if runs, _ := filepath.Glob(filepath.Join(keep, "tpugen-icarus-*")); len(runs) != 1 {
+		t.Errorf("gemm -keep kept run directories %v, want one", runs)
+	}
+}
+
+func TestRegressIcarus(t *testing.T) {
+	rtltest.RequireTools(t, "iverilog", "vvp")
+	cfg := smallConfig(t, t.TempDir(), "os")
+	r := tpugen(t, "regress", "-config", cfg, "-sim", "icarus", "-cases", "12", "-seed", "5")
+	if r.code != exitOK {
+		t.Fatalf("regress: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	if !regexp.MustCompile(`^cases=12 failed=0 mismatches=0 cycles=\d+ utilization=\d+\.\d% elapsed=\S+\n$`).MatchString(r.stdout) {
+		t.Errorf("regress printed %q", r.stdout)
+	}
+	for _, want := range []string{"progress: 10/12 cases", "progress: 12/12 cases"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("regress progress lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	r = tpugen(t, "regress", "-config", cfg, "-sim", "icarus", "-cases", "12", "-seed", "5", "-case", "11")
+	if r.code != exitOK || !strings.HasPrefix(r.stdout, "cases=1 failed=0 ") {
+		t.Errorf("regress -case 11: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	rtltest.RequireTools(t, "verilator")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "rtl-out", "t2x2ws")
+	r := tpugen(t, "demo", "-config", smallConfig(t, dir, "ws"), "-out", out, "-cases", "3", "-size", "16")
+	if r.code != exitOK {
+		t.Fatalf("demo: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"config", "t2x2ws: 2x2 ws", "3 cases on verilator, seed 1: 0 failed, 0 mismatches",
+		"gemm 16x16x16", "predicted by the cycle model", "utilization", "wall time", "PASS"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("demo summary lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "manifest.json")); err != nil {
+		t.Errorf("demo did not write the RTL: %v", err)
+	}
+}
+
+// TestNoStackTrace runs the real binary on user mistakes: one line, exit 2,
+// nothing that looks like a panic.
+func TestNoStackTrace(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bad := writeFile(t, dir, "bad.json", `{"rows": -3, "dataflow": 7}`)
+	for _, args := range [][]string{
+		{"rtl", "-config", bad, "-out", filepath.Join(dir, "o")},
+		{"gemm", "-a", "/", "-b", "/", "-o", filepath.Join(dir, "C.txt")},
+		{"regress", "-cases", "-1"},
+	} {
+		cmd := exec.Command(exe, args...)
+		cmd.Env = append(os.Environ(), "TPUGEN_TEST_MAIN=1")
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != exitUsage {
+			t.Errorf("tpugen %v: %v, want exit status 2", args, err)
+		}
+		r := result{exitUsage, stdout.String(), stderr.String()}
+		r.wantUserError(t, args[0])
+		if strings.Contains(r.stderr, "goroutine") || strings.Contains(r.stderr, "panic") {
+			t.Errorf("tpugen %v: stack trace:\n%s", args, r.stderr)
+		}
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "C.txt", "old\n")
+	err := writeFileAtomic(path, func(w io.Writer) error {
+		w.Write([]byte("partial"))
+		return errors.New("simulated failure")
+	})
+	if err == nil {
+		t.Fatal("writeFileAtomic returned nil for a failing writer")
+	}
+	if got, _ := os.ReadFile(path); string(got) != "old\n" {
+		t.Errorf("failed write left %q, want the old content", got)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("failed write left temporary files: %v", entries)
+	}
+	if err := writeFileAtomic(path, func(w io.Writer) error { _, err := w.Write([]byte("new\n")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != "new\n" {
+		t.Errorf("got %q, want the new content", got)
+	}
+}
+
+func TestLogWriter(t *testing.T) {
+	var buf bytes.Buffer
+	log := logrus.New()
+	log.SetOutput(&buf)
+	log.SetFormatter(&logrus.TextFormatter{DisableTimestamp: true, DisableQuote: true})
+	w := &logWriter{log: log, level: func(line string) logrus.Level {
+		if strings.HasPrefix(line, "FAIL") {
+			return logrus.ErrorLevel
+		}
+		return logrus.InfoLevel
+	}}
+	for _, s := range []string{"progress: 1", "0/10\nFAIL case 3\n", "\n", "tail"} {
+		w.Write([]byte(s))
+	}
+	want := "level=info msg=progress: 10/10\nlevel=error msg=FAIL case 3\n"
+	if buf.String() != want {
+		t.Errorf("log = %q, want %q (an unterminated line waits)", buf.String(), want)
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"configs/small.json": "configs/small.json",
+		"my configs/a.json":  "'my configs/a.json'",
+		"it's.json":          `'it'\''s.json'`,
+		"":                   "''",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDiffMatrices(t *testing.T) {
+	want := verify.Matrix{{1, 2}, {3, 4}}
+	got := verify.Matrix{{1, 5}, {3, -4}}
+	d := diffMatrices(want, got)
+	if diff := cmp.Diff([]string{"mismatch C[0][1]: rtl 5, golden 2", "mismatch C[1][1]: rtl -4, golden 4"}, d); diff != "" {
+		t.Errorf("diffMatrices (-want +got):\n%s", diff)
+	}
+	if d := diffMatrices(want, want); len(d) != 0 {
+		t.Errorf("diffMatrices of equal matrices = %v", d)
+	}
+}

@@ -1,0 +1,4 @@
+pe_ws_as8_ws8_s20_top.v
+pe_ws_as8_ws8_s20.v
+accumulator_c16_d512_s32.v
+tpu_mxu.v

@@ -1,0 +1,5 @@
+pe_os_as8_ws8_s32.v
+accumulator_c4_d512_s32.v
+requant_l4_t2_single.v
+activation_l4_t2_table.v
+tpu_mxu.v
