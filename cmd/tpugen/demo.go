@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tpugen/tpugen/quant"
 	"github.com/tpugen/tpugen/verify"
 )
 
@@ -67,7 +68,12 @@ func runDemo(e *env, args []string) error {
 	if *config != "" {
 		repro = "tpugen regress -config " + shellQuote(*config) + " -cases " + fmt.Sprint(*cases)
 	}
-	rep, err := e.regress(man, *outDir, verify.RegressOptions{Sims: sims, Cases: *cases, Seed: *seed, Only: -1, Repro: repro})
+	layers := 0
+	if man.Config.Requant {
+		layers = *cases / 2
+		repro += fmt.Sprintf(" -layers %d", layers)
+	}
+	rep, err := e.regress(man, *outDir, verify.RegressOptions{Sims: sims, Cases: *cases, Layers: layers, Seed: *seed, Only: -1, Repro: repro})
 	if err != nil {
 		return err
 	}
@@ -84,7 +90,16 @@ func runDemo(e *env, args []string) error {
 	diffs := diffMatrices(verify.GoldenGEMM(man.Config, a, b), run.C)
 	gemmTime := time.Since(gemmStart)
 
-	failed := rep.Failed > 0 || len(diffs) > 0
+	// 4. A quantized layer through the whole pipeline, when there is one.
+	var lr *layerResult
+	if man.Config.Requant {
+		e.log.Infof("layer: quantized conv through the pipeline on verilator")
+		if lr, err = demoLayer(e, man, *outDir, *seed); err != nil {
+			return err
+		}
+	}
+
+	failed := rep.Failed > 0 || len(diffs) > 0 || (lr != nil && lr.mismatches > 0)
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	row := func(k, format string, a ...any) { fmt.Fprintf(tw, "  %s\t%s\n", k, fmt.Sprintf(format, a...)) }
 	fmt.Fprintln(tw, "tpugen demo")
@@ -95,6 +110,12 @@ func runDemo(e *env, args []string) error {
 	row(fmt.Sprintf("gemm %dx%dx%d", n, n, n), "%d mismatches against the golden model", len(diffs))
 	row("", "cycles: %d measured, %d predicted by the cycle model (%s)", run.Cycles, run.Predicted, modelAgreement(run))
 	row("", "ideal %.0f cycles (MACs / %d PEs), utilization %.1f%%", run.Ideal, man.Config.Rows*man.Config.Cols, 100*run.Utilization)
+	if lr != nil {
+		row("layer", "%s", lr.name)
+		row("", "%d int8 outputs, %d mismatches against quant's TFLite reference kernels", lr.outputs, lr.mismatches)
+		row("", "%d cycles: the GEMM alone takes %d, so the pipeline adds %d cycles of latency; utilization %.1f%%",
+			lr.cycles, lr.gemmCycles, lr.cycles-lr.gemmCycles, 100*lr.utilization)
+	}
 	row("wall time", "%s (rtl %s, regression %s, gemm %s)", time.Since(start).Round(10*time.Millisecond),
 		rtlTime.Round(time.Millisecond), rep.Elapsed.Round(10*time.Millisecond), gemmTime.Round(10*time.Millisecond))
 	result := "PASS: the RTL matched the golden model bit for bit"
@@ -141,4 +162,79 @@ func randomOperands(c verify.MXUConfig, m, k, n int, seed uint64) (verify.Matrix
 		return x
 	}
 	return fill(m, k, c.InputBits, c.InputSigned), fill(k, n, c.WeightBits, c.WeightSigned)
+}
+
+// layerResult summarizes the demo's layer.
+type layerResult struct {
+	name                string
+	outputs, mismatches int
+	cycles, gemmCycles  int
+	utilization         float64
+}
+
+// demoLayer runs a quantized convolution like a small CNN's second layer:
+// 14x14x8 int8 input (zero point -3), 3x3 SAME convolution to 16 channels
+// with per-channel weight scales, a fused ReLU6, LeakyReLU (when the
+// configuration has it) and 2x2 max pooling (when it has pooling), checked
+// against quant's reference kernels.
+func demoLayer(e *env, man *verify.Manifest, dir string, seed uint64) (*layerResult, error) {
+	c := man.Config
+	r := rand.New(rand.NewPCG(seed, 0x6c61796572)) // "layer"
+	const h, w, inC, outC = 14, 14, 8, 16
+	l := &verify.Layer{Kind: "conv", InShape: quant.Shape{N: 1, H: h, W: w, C: inC},
+		WeightShape: quant.Shape{N: outC, H: 3, W: 3, C: inC},
+		Window:      quant.Window{StrideH: 1, StrideW: 1, Padding: quant.PaddingSame}, InputZP: -3}
+	for i := 0; i < h*w*inC; i++ {
+		l.Input = append(l.Input, int8(r.IntN(256)-128))
+	}
+	for i := 0; i < outC*3*3*inC; i++ {
+		l.Weights = append(l.Weights, int8(r.IntN(255)-127))
+	}
+	wScales := make([]float32, outC)
+	for i := range wScales {
+		wScales[i] = float32(0.002 + 0.004*r.Float64())
+		l.Bias = append(l.Bias, int32(r.IntN(4001)-2000))
+	}
+	inScale, outScale := float32(0.05), float32(0.08)
+	mults, shifts := quant.OutputMultipliers(inScale, wScales, outScale)
+	outQ := quant.Params{Scale: outScale, ZeroPoint: -10, DType: quant.Int8}
+	lo, hi, err := quant.ActivationRange(quant.ActReLU6, outQ)
+	if err != nil {
+		return nil, err
+	}
+	rounding, err := quant.ParseRounding(c.Rounding)
+	if err != nil {
+		return nil, err
+	}
+	l.Output = quant.OutputStage{Multipliers: mults, Shifts: shifts, ZeroPoint: outQ.ZeroPoint, ActMin: lo, ActMax: hi, Rounding: rounding}
+	name := "conv 14x14x8 -> 16, 3x3 SAME, per-channel requant, ReLU6"
+	l.Act = verify.LayerActivation{Mode: "none"}
+	if c.Activation == "leaky" || c.Activation == "all" {
+		lk, err := quant.PrepareLeakyReLU(outQ, outQ, 0.1)
+		if err != nil {
+			return nil, err
+		}
+		l.Act = verify.LayerActivation{Mode: "leaky", Leaky: lk}
+		name += ", LeakyReLU(0.1)"
+	}
+	if c.Pool && c.PoolWidth >= w && c.PoolHeight >= h {
+		l.Pool = &verify.LayerPool{KH: 2, KW: 2, SH: 2, SW: 2}
+		name += ", 2x2 max pool"
+	}
+	want, _, err := l.Reference()
+	if err != nil {
+		return nil, err
+	}
+	run, err := verify.RunLayer(e.ctx, verify.Verilator{}, man, dir, l, verify.GEMMOptions{Sim: e.simOptions()})
+	if err != nil {
+		return nil, interrupted(e.ctx, mismatch(err))
+	}
+	res := &layerResult{name: name, outputs: len(want), cycles: run.Cycles, utilization: run.Utilization,
+		gemmCycles: verify.PredictGEMMCycles(c, h*w, 3*3*inC, outC)}
+	for i := range want {
+		if want[i] != run.Output[i] {
+			res.mismatches++
+		}
+	}
+	return res, nil
 }
