@@ -124,3 +124,41 @@ func randBias(r *rand.Rand, n int) []int32 {
 	}
 	return b
 }
+
+// TestPipelineKeepsUtilization measures that the post-array pipeline does
+// not slow the matrix unit on a large layer: the layer takes the GEMM's
+// cycles (cycle model, checked exact elsewhere) plus only a fixed cost, the
+// parameter words loaded before the first activation (p_in goes first) and
+// the pipeline's latency, and utilization stays above 95%.
+func TestPipelineKeepsUtilization(t *testing.T) {
+	cfg := gen.Config{Name: "pipe_util", Rows: 8, Cols: 8, AccDepth: 256, Requant: true, Activation: "all", Pool: true, ParamSets: 4}
+	man, dir := genRTL(t, cfg)
+	r := rand.New(rand.NewPCG(*regressSeed, 13))
+	const batches, in, out = 128, 256, 32
+	l := &verify.Layer{Kind: "fc", InShape: quant.Shape{N: batches, H: 1, W: 1, C: in}, Input: randInt8s(r, batches*in, -128, 127),
+		WeightShape: quant.Shape{N: out, H: 1, W: 1, C: in}, Weights: randInt8s(r, out*in, -127, 127),
+		Bias: randBias(r, out), InputZP: 5, Output: randOutputStage(t, r, out, quant.RoundingDouble, false), Act: layerActivations(t)["leaky"]}
+	want, _, err := l.Reference()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := verify.RunLayer(context.Background(), sims(t, "verilator")[0], man, dir, l, verify.GEMMOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, run.Output); d != "" {
+		t.Fatalf("layer output differs from quant (-want +got):\n%s", d)
+	}
+	gemm := verify.PredictGEMMCycles(man.Config, batches, in, out)
+	extra := run.Cycles - gemm
+	t.Logf("layer %dx%d->%d: %d cycles, GEMM alone %d, pipeline adds %d; utilization %.2f%%", batches, in, out, run.Cycles, gemm, extra, 100*run.Utilization)
+	// One requantizer word per lane plus an activation and a pooling word
+	// per column tile; 20 cycles covers the three stages' latency.
+	paramBeats := (out + cfg.Cols - 1) / cfg.Cols * (cfg.Cols + 2)
+	if extra < 0 || extra > paramBeats+20 {
+		t.Errorf("the pipeline added %d cycles to a %d-cycle GEMM; want at most %d parameter beats + 20 cycles of latency", extra, gemm, paramBeats)
+	}
+	if run.Utilization < 0.95 {
+		t.Errorf("utilization %.2f%% with the pipeline, want >= 95%%", 100*run.Utilization)
+	}
+}

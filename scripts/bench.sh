@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Performance figures, measured in one run on this machine:
+#   - utilization (ideal cycles / RTL cycles) on a suite of layer shapes, WS and OS,
+#     and the cycle model's error (BenchmarkGEMMSuite)
+#   - simulated cycles per second in Verilator (8x8, 16x16) and Icarus (8x8), against
+#     the hand-written baseline array driven through the same harness (BenchmarkSimSpeed)
+#   - Yosys figures of the default configuration against the baseline (scripts/synth.sh)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== go test -bench (verify) =="
+go test -run '^$' -bench 'GEMMSuite|SimSpeed' -benchtime 1x ./verify/ | grep -E '^(Benchmark|ok|FAIL)'
+echo
+echo "== go test -bench (quant) =="
+go test -run '^$' -bench 'Conv2D|Requantize' ./quant/ | grep -E '^(Benchmark|ok|FAIL)'
+echo
+echo "== Yosys (rtl-out/default) =="
+bash scripts/synth.sh rtl-out/default
