@@ -41,6 +41,7 @@ regress: setup build
 	$(TPUGEN) regress -config configs/default.json -sim both -cases 200 -seed 1
 	$(TPUGEN) regress -config configs/small.json -sim both -cases 200 -seed 2
 	$(TPUGEN) regress -config configs/large.json -sim verilator -cases 100 -seed 3
+	TPUGEN_REQUIRE_SIMS=1 $(GO) test ./verify/ -run 'TestMatrixUnit32x32' -long -v
 
 synth: setup build
 	@bash scripts/synth.sh
