@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -108,7 +109,7 @@ func TestUsageErrors(t *testing.T) {
 		t.Errorf("tpugen: exit %d, stderr %q; want 2 and the usage", r.code, r.stderr)
 	}
 	r := tpugen(t, "frobnicate")
-	if r.code != exitUsage || r.stderr != "tpugen: unknown command \"frobnicate\" (commands: rtl, gemm, regress, demo; see tpugen -h)\n" {
+	if r.code != exitUsage || r.stderr != "tpugen: unknown command \"frobnicate\" (commands: rtl, gemm, layer, regress, demo; see tpugen -h)\n" {
 		t.Errorf("unknown command: exit %d, stderr %q", r.code, r.stderr)
 	}
 	tests := []struct {
@@ -121,7 +122,10 @@ func TestUsageErrors(t *testing.T) {
 		{"missing -out", []string{"rtl"}, "-out DIR is required"},
 		{"bad flag value", []string{"regress", "-cases", "many"}, `invalid value "many" for flag -cases`},
 		{"no cases", []string{"regress", "-cases", "0"}, "-cases 0: want at least 1"},
-		{"case out of range", []string{"regress", "-cases", "5", "-case", "5"}, "-case 5: want a case index from 0 to 4"},
+		{"case out of range", []string{"regress", "-cases", "5", "-case", "7"}, "-case 7: want a case index from 0 to 6 (-cases 5 -layers 2)"},
+		{"layers without pipeline", []string{"regress", "-config", "../../configs/large.json", "-layers", "3"}, "-layers 3: configuration large has no pipeline"},
+		{"layer bad random kind", []string{"layer", "-random", "rnn"}, `-random "rnn": want fc or conv`},
+		{"layer without files", []string{"layer"}, "-a is required without -random"},
 		{"unknown simulator", []string{"regress", "-sim", "modelsim"}, `-sim "modelsim": want icarus, verilator or both`},
 		{"gemm without -a", []string{"gemm", "-b", "B.txt", "-o", "C.txt"}, "-a is required"},
 		{"gemm with both", []string{"gemm", "-sim", "both", "-a", "A", "-b", "B", "-o", "C"}, `-sim "both": want icarus or verilator`},
@@ -450,5 +454,45 @@ func TestDiffMatrices(t *testing.T) {
 	}
 	if d := diffMatrices(want, want); len(d) != 0 {
 		t.Errorf("diffMatrices of equal matrices = %v", d)
+	}
+}
+
+// TestLayerFromFiles runs an im2col-style layer given as files through the
+// whole pipeline in Icarus: the command compares with quant itself (exit 0
+// means bit-exact), and Y.txt must hold the pooled map.
+func TestLayerFromFiles(t *testing.T) {
+	rtltest.RequireTools(t, "iverilog", "vvp")
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "pipe.json", `{"name": "pipe", "rows": 2, "cols": 2, "acc_depth": 32,
+		"requant": true, "activation": "all", "pool": true, "pool_width": 8, "pool_height": 8, "param_sets": 2}`)
+	var as, bs strings.Builder
+	for i := 0; i < 16; i++ { // a 4x4 map of 3-value im2col rows
+		fmt.Fprintf(&as, "%d %d %d\n", (i*37)%256-128, (i*11)%200-100, 127-i)
+	}
+	bs.WriteString("5 -7 100\n-127 3 0\n60 60 -60\n")
+	a := writeFile(t, dir, "A.txt", as.String())
+	b := writeFile(t, dir, "B.txt", bs.String())
+	bias := writeFile(t, dir, "bias.txt", "100 -2000 35\n")
+	y := filepath.Join(dir, "Y.txt")
+	r := tpugen(t, "layer", "-config", cfg, "-sim", "icarus", "-a", a, "-b", b, "-bias", bias, "-o", y,
+		"-in-zp", "-3", "-fused", "relu6", "-act", "leaky", "-map", "4x4", "-pool", "max", "-pool-window", "2", "-pool-stride", "2")
+	if r.code != exitOK || !strings.Contains(r.stdout, "mismatches=0") {
+		t.Fatalf("layer: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	f, err := os.Open(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := verify.ReadMatrix(f, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows, cols := got.Dims(); rows != 4 || cols != 3 {
+		t.Errorf("Y.txt is %dx%d, want the 2x2 pooled map (4 rows) of 3 channels", rows, cols)
+	}
+	r = tpugen(t, "layer", "-config", cfg, "-sim", "icarus", "-a", a, "-b", b, "-bias", bias, "-pool", "max")
+	if r.code != exitUsage || !strings.Contains(r.stderr, "-pool needs -map HxW") {
+		t.Errorf("pool without map: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
