@@ -32,7 +32,7 @@ rtl-check: build
 	@bash scripts/rtl-check.sh
 
 lint: setup build
-	gofmt -l . | tee /dev/stderr | (! read)
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt: these files need formatting:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 	@bash scripts/lint-rtl.sh
