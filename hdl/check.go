@@ -25,16 +25,7 @@ func (scopePass) Check(d *Design, m *Module) Diagnostics {
 			}
 		}
 	}
-	walkStmts(m.body, nil, func(s *Stmt, _ []*Expr) {
-		f := check(s.Pos)
-		walkExpr(s.Src, f)
-		walkExpr(s.Subject, f)
-		walkExpr(s.Addr, f)
-		walkExpr(s.Data, f)
-		for _, c := range s.Conds {
-			walkExpr(c, f)
-		}
-	})
+	walkStmts(m.body, nil, func(s *Stmt, _ []*Expr) { s.walkReads(check(s.Pos)) })
 	for _, inst := range m.instances {
 		for _, p := range inst.order {
 			walkExpr(inst.ins[p], check(inst.pos))

@@ -117,17 +117,20 @@ func walkStmts(stmts []*Stmt, guards []*Expr, f func(s *Stmt, guards []*Expr)) {
 	}
 }
 
+// walkReads calls f on every signal the statement itself reads (not its
+// nested statements): sources, conditions, subjects, memory operands.
+func (s *Stmt) walkReads(f func(*Signal)) {
+	for _, e := range []*Expr{s.Src, s.Subject, s.Addr, s.Data} {
+		walkExpr(e, f)
+	}
+	for _, c := range s.Conds {
+		walkExpr(c, f)
+	}
+}
+
 // reads calls f on every signal module m reads anywhere.
 func (m *Module) reads(f func(*Signal)) {
-	walkStmts(m.body, nil, func(s *Stmt, _ []*Expr) {
-		walkExpr(s.Src, f)
-		walkExpr(s.Subject, f)
-		walkExpr(s.Addr, f)
-		walkExpr(s.Data, f)
-		for _, c := range s.Conds {
-			walkExpr(c, f)
-		}
-	})
+	walkStmts(m.body, nil, func(s *Stmt, _ []*Expr) { s.walkReads(f) })
 	for _, mem := range m.mems {
 		for _, r := range mem.reads {
 			walkExpr(r.Addr, f)

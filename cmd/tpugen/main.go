@@ -194,6 +194,16 @@ func (e *env) parse(fs *flag.FlagSet, args []string) error {
 
 // loadConfig returns the configuration in path, or the embedded default
 // when path is empty.
+// design loads the configuration at path (the embedded default when path
+// is empty) and generates its RTL in memory.
+func design(path string) (*gen.Output, *verify.Manifest, error) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return generate(cfg)
+}
+
 func loadConfig(path string) (gen.Config, error) {
 	if path == "" {
 		return gen.DefaultConfig(), nil

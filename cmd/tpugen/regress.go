@@ -41,11 +41,7 @@ func runRegress(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*config)
-	if err != nil {
-		return err
-	}
-	out, man, err := generate(cfg)
+	out, man, err := design(*config)
 	if err != nil {
 		return err
 	}

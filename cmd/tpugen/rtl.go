@@ -18,11 +18,7 @@ func runRTL(e *env, args []string) error {
 	if *outDir == "" {
 		return badInputf("-out DIR is required (see tpugen rtl -h)")
 	}
-	cfg, err := loadConfig(*config)
-	if err != nil {
-		return err
-	}
-	out, man, err := generate(cfg)
+	out, man, err := design(*config)
 	if err != nil {
 		return err
 	}
