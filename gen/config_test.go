@@ -67,6 +67,9 @@ func TestShippedConfigsGenerate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if len(a.Design.Warnings) > 0 {
+			t.Errorf("%s: elaboration warnings:\n%s", p, a.Design.Warnings)
+		}
 		b, _ := Generate(c)
 		na, da, _ := a.Files()
 		nb, db, _ := b.Files()
