@@ -206,14 +206,19 @@ func TestBrokenPEIsCaught(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, sim := range sims(t, "icarus", "verilator") {
+				vcds := t.TempDir()
 				rep, err := verify.Regress(context.Background(), man, dir, verify.RegressOptions{
-					Sims: []verify.Simulator{sim}, Cases: 6, Seed: *regressSeed, Only: -1,
+					Sims: []verify.Simulator{sim}, Cases: 6, Seed: *regressSeed, Only: -1, VCDDir: vcds,
 				})
 				if err != nil {
 					t.Fatal(err)
 				}
 				if rep.Mismatches == 0 {
 					t.Errorf("%s: the mutated PE passed the regression", sim.Name())
+				}
+				// Every failing case leaves a waveform for GTKWave.
+				if files, _ := filepath.Glob(filepath.Join(vcds, "case*_"+sim.Name()+".vcd")); len(files) != rep.Failed {
+					t.Errorf("%s: %d waveforms for %d failing cases", sim.Name(), len(files), rep.Failed)
 				}
 			}
 		})

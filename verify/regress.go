@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -121,6 +123,9 @@ type RegressOptions struct {
 	Repro  string // command prefix for reproduction lines, e.g. "tpugen regress -config c.json"
 	Sim    Options
 	Log    io.Writer // progress and failures, one line each
+	// VCDDir, when set, receives a waveform of every failing case: the case
+	// is run again on the same simulator with a VCD dump.
+	VCDDir string
 }
 
 // CaseResult is one case on one simulator.
@@ -203,6 +208,14 @@ func Regress(ctx context.Context, man *Manifest, dir string, opt RegressOptions)
 				}
 				logf("FAIL case %d (%s) on %s, seed %d: %d mismatches; %s", i, c.Name, sim.Name(), opt.Seed, cr.Mismatches, why)
 				logf("  reproduce: %s -sim %s -seed %d -case %d", opt.Repro, sim.Name(), opt.Seed, i)
+				if opt.VCDDir != "" {
+					g := c.Options()
+					g.Sim = opt.Sim
+					g.Sim.VCD = filepath.Join(opt.VCDDir, fmt.Sprintf("case%d_%s.vcd", i, sim.Name()))
+					if _, err := RunGEMM(ctx, sim, man, dir, c.A, c.B, g); err == nil || fileExists(g.Sim.VCD) {
+						logf("  waveform: %s", g.Sim.VCD)
+					}
+				}
 			}
 		}
 		if caseFailed {
@@ -277,6 +290,14 @@ func regressLayer(ctx context.Context, man *Manifest, dir string, opt RegressOpt
 			}
 			logf("FAIL case %d (%s) on %s, seed %d: %d mismatches; %s", i, name, sim.Name(), opt.Seed, cr.Mismatches, why)
 			logf("  reproduce: %s -sim %s -seed %d -case %d", opt.Repro, sim.Name(), opt.Seed, i)
+			if opt.VCDDir != "" && err == nil {
+				g := GEMMCase{seed: caseSeed(opt.Seed^0x1A7E5, li), Stalls: stalls}.Options()
+				g.Sim = opt.Sim
+				g.Sim.VCD = filepath.Join(opt.VCDDir, fmt.Sprintf("case%d_%s.vcd", i, sim.Name()))
+				if _, rerr := RunLayer(ctx, sim, man, dir, c.Layer, g); rerr == nil || fileExists(g.Sim.VCD) {
+					logf("  waveform: %s", g.Sim.VCD)
+				}
+			}
 		}
 	}
 	if failed {
@@ -300,4 +321,9 @@ func compareMatrices(want, got Matrix) (int, string) {
 		}
 	}
 	return n, strings.Join(first, "; ")
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -28,6 +29,7 @@ func runRegress(e *env, args []string) error {
 	cases := fs.Int("cases", 50, "number of cases `N`")
 	seed := fs.Uint64("seed", 1, "regression seed `S`; each case derives its own from it")
 	layers := fs.Int("layers", -1, "number of layer cases `L` after the GEMM cases (default: N/2 with the pipeline, else 0)")
+	vcdDir := fs.String("vcd-dir", "", "write a VCD waveform of every failing case into `DIR` (the case is rerun with a dump)")
 	only := fs.Int("case", -1, "run only case index `I` (0 <= I < N+L), as printed by a failure")
 	verbose := e.verboseFlag(fs)
 	if err := e.parse(fs, args); err != nil {
@@ -57,6 +59,11 @@ func runRegress(e *env, args []string) error {
 	if *only >= *cases+*layers || *only < -1 {
 		return badInputf("-case %d: want a case index from 0 to %d (-cases %d -layers %d)", *only, *cases+*layers-1, *cases, *layers)
 	}
+	if *vcdDir != "" {
+		if st, err := os.Stat(*vcdDir); err != nil || !st.IsDir() {
+			return badInputf("-vcd-dir %s: not a directory", *vcdDir)
+		}
+	}
 	if err := checkSimulators(e.ctx, sims); err != nil {
 		return err
 	}
@@ -72,7 +79,7 @@ func runRegress(e *env, args []string) error {
 	}
 	repro += fmt.Sprintf(" -cases %d -layers %d", *cases, *layers)
 	e.log.Infof("regress %s: %d GEMM and %d layer cases on %s, seed %d", describeConfig(man.Config), *cases, *layers, *simName, *seed)
-	rep, err := e.regress(man, dir, verify.RegressOptions{Sims: sims, Cases: *cases, Layers: *layers, Seed: *seed, Only: *only, Repro: repro})
+	rep, err := e.regress(man, dir, verify.RegressOptions{Sims: sims, Cases: *cases, Layers: *layers, Seed: *seed, Only: *only, Repro: repro, VCDDir: *vcdDir})
 	if err != nil {
 		return err
 	}
