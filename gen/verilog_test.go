@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -476,4 +477,21 @@ func dedup(xs []string) []string {
 		}
 	}
 	return out
+}
+
+// TestMemoryInfersRAM checks that an hdl Memory reaches Yosys as a memory
+// (one $mem_v2 cell for the array with its ports) rather than as loose
+// flip-flops, so synthesis can map it to block RAM.
+func TestMemoryInfersRAM(t *testing.T) {
+	rtltest.RequireTools(t, "yosys")
+	d := rtltest.Elaborate(t, memoryModule())
+	e := rtltest.Emit(t, d)
+	script := "read_verilog " + strings.Join(e.Paths, " ") + "; synth -top mem_rw -run begin:fine; tee -o /dev/stdout stat"
+	out, err := exec.Command("yosys", "-q", "-p", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("yosys: %v\n%s", err, out)
+	}
+	if n := strings.Count(string(out), "$mem_v2"); n != 1 {
+		t.Errorf("yosys found %d $mem_v2 cells, want the one memory inferred as RAM:\n%s", n, out)
+	}
 }
