@@ -30,7 +30,11 @@ type MatrixConfig struct {
 	WeightSigned bool
 	AccBits      int
 	AccDepth     int
-	Pipeline     PipelineConfig
+	// FusedMAC writes each PE's multiply-accumulate as one fused expression
+	// (hdl.MulAcc), which Yosys packs whole into an iCE40 SB_MAC16 (adder
+	// included); the default split form is smaller in generic synthesis.
+	FusedMAC bool
+	Pipeline PipelineConfig
 }
 
 // MaxArray is the largest rows or cols the generator accepts.
@@ -101,5 +105,20 @@ func (c MatrixConfig) SumBits() int {
 
 // AccAddrBits is the accumulator address width.
 func (c MatrixConfig) AccAddrBits() int { return max(1, hdl.Clog2(c.AccDepth)) }
+
+// fused reports whether the PEs use the fused multiply-accumulate: asked
+// for, and the partial sum is at least as wide as the operands (MulAcc's
+// rule; a tiny wrapping accumulator keeps the split form).
+func (c MatrixConfig) fused() bool {
+	w := c.SumBits()
+	return c.FusedMAC && w >= c.InputBits+1 && w >= c.WeightBits+1
+}
+
+func (c MatrixConfig) macSuffix() string {
+	if c.fused() {
+		return "_f"
+	}
+	return ""
+}
 
 func shapeOf(bits int, signed bool) hdl.Shape { return hdl.Shape{Width: bits, Signed: signed} }

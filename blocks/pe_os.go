@@ -19,7 +19,7 @@ type PEOS struct {
 
 // NewPEOS builds the PE.
 func NewPEOS(cfg MatrixConfig) *PEOS {
-	m := hdl.NewModule(fmt.Sprintf("pe_os_a%s_w%s_s%d", sig(cfg.InputBits, cfg.InputSigned), sig(cfg.WeightBits, cfg.WeightSigned), cfg.SumBits()))
+	m := hdl.NewModule(fmt.Sprintf("pe_os_a%s_w%s_s%d%s", sig(cfg.InputBits, cfg.InputSigned), sig(cfg.WeightBits, cfg.WeightSigned), cfg.SumBits(), cfg.macSuffix()))
 	m.Comment("Output-stationary PE: acc += in_act * in_w; the finished sum moves to out_result.")
 	sumShape := shapeOf(cfg.SumBits(), cfg.ProductSigned())
 	pe := &PEOS{Module: m,
@@ -40,7 +40,7 @@ func NewPEOS(cfg MatrixConfig) *PEOS {
 	acc := m.Reg("acc", sumShape)
 	prod := product(cfg, pe.InAct, pe.InW).Resize(cfg.SumBits())
 	next := m.Wire("next", sumShape)
-	m.Set(next, hdl.Mux(pe.InFirst, prod, acc.Add(prod).Trunc(cfg.SumBits())))
+	m.Set(next, hdl.Mux(pe.InFirst, prod, macc(cfg, acc, pe.InAct, pe.InW)))
 	m.If(adv, func() {
 		m.Set(pe.OutAct, pe.InAct)
 		m.Set(pe.OutW, pe.InW)

@@ -23,6 +23,7 @@ type PEWS struct {
 // NewPEWS builds the PE; top is true for the first row, which has no sum input.
 func NewPEWS(cfg MatrixConfig, top bool) *PEWS {
 	name := fmt.Sprintf("pe_ws_a%s_w%s_s%d", sig(cfg.InputBits, cfg.InputSigned), sig(cfg.WeightBits, cfg.WeightSigned), cfg.SumBits())
+	name += cfg.macSuffix()
 	if top {
 		name += "_top"
 	}
@@ -55,7 +56,7 @@ func NewPEWS(cfg MatrixConfig, top bool) *PEWS {
 		if top {
 			m.Set(pe.OutSum, prod.Resize(cfg.SumBits()))
 		} else {
-			m.Set(pe.OutSum, pe.InSum.Add(prod.Resize(cfg.SumBits())).Trunc(cfg.SumBits()))
+			m.Set(pe.OutSum, macc(cfg, pe.InSum, pe.InAct, weight))
 		}
 		m.If(pe.InWen, func() { m.Set(shadow, pe.InW) })
 		m.If(pe.InSwap, func() { m.Set(weight, shadow) })
@@ -63,9 +64,26 @@ func NewPEWS(cfg MatrixConfig, top bool) *PEWS {
 	return pe
 }
 
+// macc returns acc + act*w wrapped to acc's width, fused or split as the
+// configuration says.
+func macc(cfg MatrixConfig, acc, act, w *hdl.Expr) *hdl.Expr {
+	if cfg.fused() {
+		a, b := productOperands(cfg, act, w)
+		return hdl.MulAcc(acc, a, b)
+	}
+	return acc.Add(product(cfg, act, w).Resize(acc.Width())).Trunc(acc.Width())
+}
+
 // product multiplies an activation by a weight exactly (ProductBits wide),
 // widening an unsigned operand by one bit when the other is signed.
 func product(cfg MatrixConfig, act, w *hdl.Expr) *hdl.Expr {
+	a, b := productOperands(cfg, act, w)
+	return a.Mul(b)
+}
+
+// productOperands makes both operands signed when either is, by widening
+// the unsigned one by a zero bit.
+func productOperands(cfg MatrixConfig, act, w *hdl.Expr) (*hdl.Expr, *hdl.Expr) {
 	if cfg.InputSigned != cfg.WeightSigned {
 		if !cfg.InputSigned {
 			act = hdl.ZExt(act, cfg.InputBits+1).AsSigned()
@@ -73,7 +91,7 @@ func product(cfg MatrixConfig, act, w *hdl.Expr) *hdl.Expr {
 			w = hdl.ZExt(w, cfg.WeightBits+1).AsSigned()
 		}
 	}
-	return act.Mul(w)
+	return act, w
 }
 
 func sig(bits int, signed bool) string {

@@ -29,6 +29,7 @@ type Config struct {
 	WeightSigned *bool  `json:"weight_signed,omitempty"`
 	AccBits      int    `json:"acc_bits"`
 	AccDepth     int    `json:"acc_depth"`
+	MAC          string `json:"mac,omitempty"`
 
 	// The post-array pipeline (all off by default: results leave as raw
 	// accumulator rows).
@@ -86,6 +87,9 @@ func (c *Config) applyDefaults() {
 	if c.AccDepth == 0 {
 		c.AccDepth = DefaultAccDepth
 	}
+	if c.MAC == "" {
+		c.MAC = "split"
+	}
 	if c.Rounding == "" {
 		c.Rounding = DefaultRounding
 	}
@@ -125,7 +129,7 @@ func (c Config) Matrix() blocks.MatrixConfig {
 		Rows: c.Rows, Cols: c.Cols, Dataflow: blocks.Dataflow(c.Dataflow),
 		InputBits: c.InputBits, InputSigned: *c.InputSigned,
 		WeightBits: c.WeightBits, WeightSigned: *c.WeightSigned,
-		AccBits: c.AccBits, AccDepth: c.AccDepth,
+		AccBits: c.AccBits, AccDepth: c.AccDepth, FusedMAC: c.MAC == "fused",
 		Pipeline: blocks.PipelineConfig{Requant: c.Requant, Rounding: c.Rounding, Activation: c.Activation,
 			Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight,
 			TagBits: c.tagBits()},
@@ -140,6 +144,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.Matrix().Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.MAC != "" && c.MAC != "split" && c.MAC != "fused" {
+		errs = append(errs, fmt.Errorf("mac %q must be \"split\" or \"fused\"", c.MAC))
 	}
 	m := c.Matrix()
 	if m.Dataflow == blocks.OS && m.AccDepth < m.Rows {

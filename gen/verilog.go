@@ -165,9 +165,27 @@ func (g *modEmitter) atom(e *hdl.Expr) string {
 	if t, ok := g.tempOf[e]; ok {
 		return t.name
 	}
-	t := g.newTemp(g.expr(e, e.Width()), e.Width())
+	t := g.newTemp(g.exprAtWidth(e), e.Width())
 	g.tempOf[e] = t
 	return t.name
+}
+
+// exprAtWidth is the text of a temporary holding e at its own width.
+func (g *modEmitter) exprAtWidth(e *hdl.Expr) string {
+	if e.Op() != hdl.OpMulAcc {
+		return g.expr(e, e.Width())
+	}
+	// A fused multiply-accumulate relies on Verilog's context sizing: as the
+	// whole right-hand side of a declaration of its own width, with every
+	// operand signed, the operands extend to the accumulator's width. That
+	// is the one place it is safe, so it is always a temporary. Unsigned
+	// operands are zero-extended explicitly.
+	a := e.Args()
+	acc := g.expr(a[0], e.Width())
+	if e.Signed() {
+		return fmt.Sprintf("($signed(%s) + ($signed(%s) * $signed(%s)))", acc, g.expr(a[1], a[1].Width()), g.expr(a[2], a[2].Width()))
+	}
+	return fmt.Sprintf("(%s + (%s * %s))", acc, g.expr(a[1], e.Width()), g.expr(a[2], e.Width()))
 }
 
 // newTemp declares a temporary wire of width w holding text.
@@ -373,6 +391,8 @@ func (g *modEmitter) expr(e *hdl.Expr, w int) string {
 			t = fmt.Sprintf("(%s %s %s)", x, op, y)
 		}
 		return zext1(t, w)
+	case hdl.OpMulAcc:
+		return g.atomResized(e, w)
 	case hdl.OpAnyBits, hdl.OpAllBits, hdl.OpXorBits:
 		op := map[hdl.Op]string{hdl.OpAnyBits: "|", hdl.OpAllBits: "&", hdl.OpXorBits: "^"}[e.Op()]
 		return zext1(fmt.Sprintf("(%s%s)", op, g.expr(a[0], a[0].Width())), w)

@@ -20,6 +20,7 @@
 //	Trunc(n)             keep the low n bits, same signedness
 //	AsSigned/AsUnsigned  reinterpret the bits
 //	AnyBits/AllBits/XorBits  reductions, 1 bit
+//	MulAcc(acc, a, b)    acc + a*b wrapped to acc's shape (a fused multiply-accumulate)
 //
 // Assigning an expression to a signal of a different shape is an error: widen or
 // narrow explicitly. Errors record the caller's file:line; builders collect them

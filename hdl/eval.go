@@ -23,6 +23,8 @@ func Eval(e *Expr, env func(*Signal) *big.Int) *big.Int {
 		v = new(big.Int).Sub(val(a[0]), val(a[1]))
 	case OpMul:
 		v = new(big.Int).Mul(val(a[0]), val(a[1]))
+	case OpMulAcc:
+		v = new(big.Int).Add(val(a[0]), new(big.Int).Mul(val(a[1]), val(a[2])))
 	case OpNeg:
 		v = new(big.Int).Neg(val(a[0]))
 	case OpAnd:

@@ -41,6 +41,7 @@ const (
 	OpAnyBits
 	OpAllBits
 	OpXorBits
+	OpMulAcc // Args[0] + Args[1]*Args[2], wrapped to Args[0]'s width
 )
 
 // Expr is a node of a hardware expression tree. Signals are expressions too
@@ -376,6 +377,21 @@ func (e *Expr) AsUnsigned() *Expr {
 		return e
 	}
 	return e.node(OpCast, U(e.Width()), e)
+}
+
+// MulAcc returns acc + a*b wrapped to acc's width (two's complement): the
+// multiply-accumulate of a PE. It computes the same bits as
+// acc.Add(a.Mul(b).Resize(w)).Trunc(w), but is printed as one fused
+// expression, the form FPGA synthesis (Yosys synth_ice40 -dsp) packs whole
+// into a DSP block with its adder. a and b must agree with acc in
+// signedness and be no wider than acc.
+func MulAcc(acc, a, b *Expr) *Expr {
+	acc.sameSign("mulacc", a)
+	acc.sameSign("mulacc", b)
+	if a.Width() > acc.Width() || b.Width() > acc.Width() {
+		acc.errorf("mulacc of %s and %s into %s: operands must be no wider than the accumulator", a.shape, b.shape, acc.shape)
+	}
+	return acc.node(OpMulAcc, acc.shape, acc, a, b)
 }
 
 // AnyBits is the or-reduction.

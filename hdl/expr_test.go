@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -375,5 +376,33 @@ func TestBuildErrors(t *testing.T) {
 				t.Errorf("got %d diagnostics, want exactly 1:\n%s", n, ds)
 			}
 		})
+	}
+}
+
+func TestMulAcc(t *testing.T) {
+	m := NewModule("mac")
+	acc, a, b := m.Input("acc", S(19)), m.Input("a", S(8)), m.Input("b", S(8))
+	e := MulAcc(acc, a, b)
+	if e.Shape() != S(19) {
+		t.Errorf("MulAcc shape %s, want s19", e.Shape())
+	}
+	env := func(s *Signal) *big.Int {
+		return map[string]*big.Int{"acc": pattern(big.NewInt(-262144), 19), "a": pattern(big.NewInt(-128), 8), "b": pattern(big.NewInt(-128), 8)}[s.Name()]
+	}
+	// -2^18 + 16384 wraps to nothing: the same bits as the unfused form.
+	want := Eval(acc.Add(a.Mul(b).Ext(19)).Trunc(19), env)
+	if got := Eval(e, env); got.Cmp(want) != 0 {
+		t.Errorf("MulAcc = %v, want %v", got, want)
+	}
+	pos := nextLine()
+	MulAcc(m.Input("u", U(8)), a, b)
+	if ds := m.diags; len(*ds) != 2 || !strings.Contains((*ds)[0].Msg, "must agree in signedness") || (*ds)[0].Pos.String() != pos {
+		t.Errorf("mixed signedness: diagnostics %v, want two at %s", *ds, pos)
+	}
+	*m.diags = nil
+	pos = nextLine()
+	MulAcc(m.Input("small", S(4)), a, b)
+	if ds := m.diags; len(*ds) != 1 || !strings.Contains((*ds)[0].Msg, "no wider than the accumulator") || (*ds)[0].Pos.String() != pos {
+		t.Errorf("narrow accumulator: diagnostics %v, want one at %s", *ds, pos)
 	}
 }

@@ -13,5 +13,12 @@ echo
 echo "== go test -bench (quant) =="
 go test -run '^$' -bench 'Conv2D|Requantize' ./quant/ | grep -E '^(Benchmark|ok|FAIL)'
 echo
-echo "== Yosys (rtl-out/default) =="
+echo "== Yosys (rtl-out/default: split multiply-accumulate) =="
 bash scripts/synth.sh rtl-out/default
+echo
+echo "== Yosys (the default with \"mac\": \"fused\") =="
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+sed 's/"name": "default"/"name": "fused", "mac": "fused"/' configs/default.json >"$tmp/fused.json"
+go run ./cmd/tpugen rtl -config "$tmp/fused.json" -out "$tmp/rtl" >/dev/null
+bash scripts/synth.sh "$tmp/rtl"

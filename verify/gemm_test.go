@@ -67,8 +67,9 @@ func sims(t *testing.T, names ...string) []verify.Simulator {
 func b(v bool) *bool { return &v }
 
 // matrixConfigs is the regression sweep: both dataflows, array shapes from
-// 1x1 to 16x16, int4/int8/int16 signed and unsigned (and mixed), and small
-// accumulators that must wrap exactly like the golden model.
+// 1x1 to 16x16, int4/int8/int16 signed and unsigned (and mixed), small
+// accumulators that must wrap exactly like the golden model, and both
+// forms of the PE's multiply-accumulate.
 var matrixConfigs = []gen.Config{
 	{Name: "ws_1x1", Rows: 1, Cols: 1, Dataflow: "ws", AccDepth: 64},
 	{Name: "os_1x1", Rows: 1, Cols: 1, Dataflow: "os", AccDepth: 64},
@@ -81,6 +82,10 @@ var matrixConfigs = []gen.Config{
 	{Name: "ws_8x8", Rows: 8, Cols: 8, Dataflow: "ws", AccDepth: 64},
 	{Name: "os_8x8_s4", Rows: 8, Cols: 8, Dataflow: "os", InputBits: 4, WeightBits: 4, AccDepth: 64},
 	{Name: "ws_16x16", Rows: 16, Cols: 16, Dataflow: "ws", AccDepth: 128},
+	// The fused multiply-accumulate form of the PEs (mac: fused).
+	{Name: "ws_4x4_u8s8_fused", Rows: 4, Cols: 4, Dataflow: "ws", InputSigned: b(false), AccDepth: 16, MAC: "fused"},
+	{Name: "os_3x3_fused", Rows: 3, Cols: 3, Dataflow: "os", AccDepth: 16, MAC: "fused"},
+	{Name: "ws_2x2_u4_fused", Rows: 2, Cols: 2, Dataflow: "ws", InputBits: 4, WeightBits: 4, InputSigned: b(false), WeightSigned: b(false), AccDepth: 16, MAC: "fused"},
 }
 
 // TestMatrixUnitRegression runs directed and random GEMMs on every

@@ -35,6 +35,7 @@ type MXUConfig struct {
 	WeightSigned bool   `json:"weight_signed"`
 	AccBits      int    `json:"acc_bits"`
 	AccDepth     int    `json:"acc_depth"`
+	MAC          string `json:"mac"`
 	Requant      bool   `json:"requant"`
 	Rounding     string `json:"rounding"`
 	Activation   string `json:"activation"`

@@ -26,7 +26,17 @@ func (g *ExprGen) Expr(depth int) *hdl.Expr {
 	}
 	d := depth - 1
 	m, r := g.M, g.R
-	switch r.IntN(27) {
+	switch r.IntN(28) {
+	case 27:
+		acc := g.Expr(d)
+		fitAcc := func(x *hdl.Expr) *hdl.Expr {
+			x = g.signAs(x, acc.Signed())
+			if x.Width() > acc.Width() {
+				x = x.Trunc(acc.Width())
+			}
+			return x
+		}
+		return hdl.MulAcc(acc, fitAcc(g.Expr(d)), fitAcc(g.Expr(d)))
 	case 0:
 		a := g.Expr(d)
 		return g.fit(a.Add(g.signAs(g.Expr(d), a.Signed())))
@@ -280,7 +290,7 @@ func Describe(e *hdl.Expr) string {
 }
 
 var opNames = map[hdl.Op]string{
-	hdl.OpAdd: "add", hdl.OpSub: "sub", hdl.OpMul: "mul", hdl.OpNeg: "neg",
+	hdl.OpAdd: "add", hdl.OpSub: "sub", hdl.OpMul: "mul", hdl.OpNeg: "neg", hdl.OpMulAcc: "mulacc",
 	hdl.OpAnd: "and", hdl.OpOr: "or", hdl.OpXor: "xor", hdl.OpNot: "not",
 	hdl.OpShl: "shl", hdl.OpShr: "shr", hdl.OpShlBy: "shlby", hdl.OpShrBy: "shrby",
 	hdl.OpEq: "eq", hdl.OpNe: "ne", hdl.OpLt: "lt", hdl.OpLe: "le", hdl.OpGt: "gt", hdl.OpGe: "ge",
