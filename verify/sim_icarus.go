@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"time"
 )
 
 // Icarus runs designs in Icarus Verilog (iverilog and vvp). It is 4-state,
@@ -51,22 +50,7 @@ func (s Icarus) Run(ctx context.Context, top *Top, stim *Stimulus, opt Options) 
 	if _, err := run(ctx, opt.Log, dir, iverilog, args...); err != nil {
 		return nil, l.errorf(sim, "compile: %w", err)
 	}
-	plusargs, err := writeStimulus(dir, l, stim, p.vcd)
-	if err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	out, err := run(ctx, opt.Log, dir, vvp, append([]string{"-n", image}, plusargs...)...)
-	if err != nil {
-		return nil, l.errorf(sim, "simulation: %w", err)
-	}
-	simTime := time.Since(start)
-	res, err := finish(dir, p, stim, sim, out)
-	if err != nil {
-		return nil, err
-	}
-	res.SimTime = simTime
-	return res, nil
+	return simulate(ctx, opt, dir, p, stim, sim, vvp, "-n", image)
 }
 
 func orDefault(s, def string) string {

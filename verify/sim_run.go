@@ -1,9 +1,11 @@
 package verify
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // prepared is the checked input of a run, shared by both simulators.
@@ -68,4 +70,26 @@ func finish(dir string, p *prepared, stim *Stimulus, sim string, out []byte) (*R
 		return nil, fmt.Errorf("%w\n%s", err, tail(out, tailLines))
 	}
 	return res, err
+}
+
+// simulate writes the stimulus into dir, runs the simulator binary with its
+// arguments followed by the stimulus plusargs, times the process alone and
+// reads the results back.
+func simulate(ctx context.Context, opt Options, dir string, p *prepared, stim *Stimulus, sim, bin string, args ...string) (*Result, error) {
+	plusargs, err := writeStimulus(dir, p.layout, stim, p.vcd)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	out, err := run(ctx, opt.Log, dir, bin, append(args, plusargs...)...)
+	if err != nil {
+		return nil, p.layout.errorf(sim, "simulation: %w", err)
+	}
+	simTime := time.Since(start)
+	res, err := finish(dir, p, stim, sim, out)
+	if err != nil {
+		return nil, err
+	}
+	res.SimTime = simTime
+	return res, nil
 }

@@ -50,7 +50,6 @@ func (s Verilator) Run(ctx context.Context, top *Top, stim *Stimulus, opt Option
 	if err != nil {
 		return nil, err
 	}
-	l := p.layout
 	bin, cached, err := s.build(ctx, verilator, p, opt)
 	if err != nil {
 		return nil, err
@@ -60,22 +59,11 @@ func (s Verilator) Run(ctx context.Context, top *Top, stim *Stimulus, opt Option
 		return nil, err
 	}
 	defer cleanup()
-	plusargs, err := writeStimulus(dir, l, stim, p.vcd)
-	if err != nil {
-		return nil, err
-	}
-	start := time.Now()
-	out, err := run(ctx, opt.Log, dir, bin, plusargs...)
-	if err != nil {
-		return nil, l.errorf(sim, "simulation: %w", err)
-	}
-	simTime := time.Since(start)
-	res, err := finish(dir, p, stim, sim, out)
+	res, err := simulate(ctx, opt, dir, p, stim, sim, bin)
 	if err != nil {
 		return nil, err
 	}
 	res.BuildCached = cached
-	res.SimTime = simTime
 	return res, nil
 }
 
