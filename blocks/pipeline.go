@@ -1,10 +1,6 @@
 package blocks
 
-import (
-	"fmt"
-
-	"github.com/tpugen/tpugen/hdl"
-)
+import "github.com/tpugen/tpugen/hdl"
 
 // Parameter targets of the p_in stream: which stage a parameter word is for.
 const (
@@ -13,22 +9,12 @@ const (
 	TargetPool       = 2
 )
 
-// port finds a port of a submodule by name; stage modules share the port
-// names of NewStagePorts.
-func port(m *hdl.Module, name string) *hdl.Expr {
-	for _, s := range m.Ports() {
-		if s.Name() == name {
-			return s.Expr()
-		}
-	}
-	panic(fmt.Sprintf("blocks: module %s has no port %s", m.Name(), name)) // a tpugen bug
-}
-
 // pipelineStage is one built stage: its module and parameter port widths.
 type pipelineStage struct {
 	name   string
 	target int
 	m      *hdl.Module
+	p      *StagePorts
 }
 
 // buildStages builds the enabled stages in order.
@@ -40,21 +26,21 @@ func buildStages(cfg MatrixConfig) ([]pipelineStage, error) {
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, pipelineStage{"requant", TargetRequant, rq.Module})
+	out = append(out, pipelineStage{"requant", TargetRequant, rq.Module, rq.Ports})
 	if p.Activation != "" && p.Activation != "none" {
 		act, err := NewActivation(ActivationConfig{Stage: sc, Leaky: p.Activation == "leaky" || p.Activation == "all",
 			Table: p.Activation == "table" || p.Activation == "all"})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, pipelineStage{"act", TargetActivation, act.Module})
+		out = append(out, pipelineStage{"act", TargetActivation, act.Module, act.Ports})
 	}
 	if p.Pool {
 		pool, err := NewPool(PoolConfig{Stage: sc, MaxWindow: p.PoolWindow, MaxWidth: p.PoolWidth, MaxHeight: p.PoolHeight})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, pipelineStage{"pool", TargetPool, pool.Module})
+		out = append(out, pipelineStage{"pool", TargetPool, pool.Module, pool.Ports})
 	}
 	return out, nil
 }
@@ -69,8 +55,8 @@ func (b *mxuBuilder) declareParams() error {
 	b.stages = stages
 	addrBits, dataBits := 1, 1
 	for _, s := range stages {
-		addrBits = max(addrBits, port(s.m, "prm_addr").Width())
-		dataBits = max(dataBits, port(s.m, "prm_data").Width())
+		addrBits = max(addrBits, s.p.PrmAddr.Width())
+		dataBits = max(dataBits, s.p.PrmData.Width())
 	}
 	b.pl.add("target", 2, 1, false)
 	b.pl.add("set", b.cfg.Pipeline.TagBits, 1, false)
@@ -93,21 +79,23 @@ func (b *mxuBuilder) addPipeline(inValid, inData *hdl.Expr) (inReady *hdl.Expr, 
 	data := b.field(pin.Data, pl, "data", 0)
 
 	valid, payload := inValid, inData
+	var outReady *hdl.Expr // the previous stage's out_ready, driven by this stage's in_ready
 	for i, s := range stages {
 		inst := m.Instance(s.name, s.m)
-		inst.In(port(s.m, "in_valid"), valid)
-		inst.In(port(s.m, "in_data"), payload)
+		inst.In(s.p.In.Valid, valid)
+		inst.In(s.p.In.Data, payload)
 		if i == 0 {
-			inReady = inst.Out(port(s.m, "in_ready"))
+			inReady = inst.Out(s.p.In.Ready)
 		} else {
-			m.Set(prevReady(m, stages[i-1].name), inst.Out(port(s.m, "in_ready")))
+			m.Set(outReady, inst.Out(s.p.In.Ready))
 		}
-		inst.In(port(s.m, "prm_we"), pin.Valid.And(target.EqConst(int64(s.target))))
-		inst.In(port(s.m, "prm_set"), set)
-		inst.In(port(s.m, "prm_addr"), addr.Resize(port(s.m, "prm_addr").Width()))
-		inst.In(port(s.m, "prm_data"), data.Resize(port(s.m, "prm_data").Width()))
-		valid, payload = inst.Out(port(s.m, "out_valid")), inst.Out(port(s.m, "out_data"))
-		inst.In(port(s.m, "out_ready"), m.Wire(s.name+"_out_ready", hdl.U(1)))
+		inst.In(s.p.PrmWe, pin.Valid.And(target.EqConst(int64(s.target))))
+		inst.In(s.p.PrmSet, set)
+		inst.In(s.p.PrmAddr, addr.Resize(s.p.PrmAddr.Width()))
+		inst.In(s.p.PrmData, data.Resize(s.p.PrmData.Width()))
+		valid, payload = inst.Out(s.p.Out.Valid), inst.Out(s.p.Out.Data)
+		outReady = m.Wire(s.name+"_out_ready", hdl.U(1))
+		inst.In(s.p.Out.Ready, outReady)
 	}
 	var yl layout
 	yl.add("values", 8, cfg.Cols, true)
@@ -115,20 +103,10 @@ func (b *mxuBuilder) addPipeline(inValid, inData *hdl.Expr) (inReady *hdl.Expr, 
 	yout := m.OutStream("y_out", hdl.U(yl.next))
 	m.Set(yout.Valid, valid)
 	m.Set(yout.Data, payload)
-	m.Set(prevReady(m, stages[len(stages)-1].name), yout.Ready)
+	m.Set(outReady, yout.Ready)
 	streams = []StreamPort{
 		{Name: "p_in", Dir: "in", Valid: "p_in_valid", Ready: "p_in_ready", Data: "p_in_data", Width: pl.next, Fields: pl.fields},
 		{Name: "y_out", Dir: "out", Valid: "y_out_valid", Ready: "y_out_ready", Data: "y_out_data", Width: yl.next, Fields: yl.fields},
 	}
 	return inReady, streams, nil
-}
-
-// prevReady returns the wire feeding a stage's out_ready.
-func prevReady(m *hdl.Module, stage string) *hdl.Expr {
-	for _, s := range m.Signals() {
-		if s.Name() == stage+"_out_ready" {
-			return s.Expr()
-		}
-	}
-	panic("blocks: no ready wire for stage " + stage) // a tpugen bug
 }

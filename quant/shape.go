@@ -110,6 +110,17 @@ func (w Window) geometry(in Shape, fh, fw int) (geometry, error) {
 	return g, nil
 }
 
+// LeadingPads returns the padding before the first row and the first column
+// of a window of fh×fw over in, as the kernels place it; lowering a
+// convolution to a matrix (im2col) needs it to find each tap.
+func (w Window) LeadingPads(in Shape, fh, fw int) (top, left int, err error) {
+	g, err := w.geometry(in, fh, fw)
+	if err != nil {
+		return 0, 0, err
+	}
+	return g.padT, g.padL, nil
+}
+
 // OutputShape returns the NHWC output shape of a window of fh×fw over in
 // producing outC channels.
 func (w Window) OutputShape(in Shape, fh, fw, outC int) (Shape, error) {

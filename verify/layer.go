@@ -146,7 +146,10 @@ func (l *Layer) lower() (a, b Matrix, bias []int32, out quant.Shape, err error) 
 		if err != nil {
 			return nil, nil, nil, out, fmt.Errorf("layer conv: %w", err)
 		}
-		padTop, padLeft := l.pads(s, f, out)
+		padTop, padLeft, err := l.Window.LeadingPads(s, f.H, f.W)
+		if err != nil {
+			return nil, nil, nil, out, fmt.Errorf("layer conv: %w", err)
+		}
 		dh, dw := max(1, l.Window.DilationH), max(1, l.Window.DilationW)
 		sh, sw := max(1, l.Window.StrideH), max(1, l.Window.StrideW)
 		K := f.H * f.W * s.C
@@ -191,22 +194,6 @@ func (l *Layer) lower() (a, b Matrix, bias []int32, out quant.Shape, err error) 
 	return a, b, bias, out, nil
 }
 
-// pads returns the leading padding of the convolution.
-func (l *Layer) pads(s, f, out quant.Shape) (top, left int) {
-	switch l.Window.Padding {
-	case quant.PaddingExplicit:
-		return l.Window.PadTop, l.Window.PadLeft
-	case quant.PaddingSame:
-		dh, dw := max(1, l.Window.DilationH), max(1, l.Window.DilationW)
-		sh, sw := max(1, l.Window.StrideH), max(1, l.Window.StrideW)
-		effH, effW := (f.H-1)*dh+1, (f.W-1)*dw+1
-		top = max(0, ((out.H-1)*sh+effH-s.H)/2)
-		left = max(0, ((out.W-1)*sw+effW-s.W)/2)
-		return top, left
-	}
-	return 0, 0
-}
-
 // LayerRun is the outcome of a layer on the RTL.
 type LayerRun struct {
 	Output      []int8 // NHWC (conv) or Batch×Out (FC), as Reference
@@ -219,13 +206,11 @@ type LayerRun struct {
 
 // paramWord packs named values into a parameter word of the given layout.
 func paramWord(fields []FieldLayout, vals map[string]int64) *big.Int {
-	return packer{&StreamLayout{Fields: fields}}.pack(func() map[string][]int64 {
-		m := map[string][]int64{}
-		for k, v := range vals {
-			m[k] = []int64{v}
-		}
-		return m
-	}())
+	lanes := make(map[string][]int64, len(vals))
+	for k, v := range vals {
+		lanes[k] = []int64{v}
+	}
+	return packer{&StreamLayout{Fields: fields}}.pack(lanes)
 }
 
 // Activation unit parameter addresses (see blocks.ActivationControlAddr).

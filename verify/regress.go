@@ -198,24 +198,11 @@ func Regress(ctx context.Context, man *Manifest, dir string, opt RegressOptions)
 				rep.Cycles += run.Cycles
 				rep.Ideal += run.Ideal
 			}
-			rep.Mismatches += cr.Mismatches
-			rep.Results = append(rep.Results, cr)
-			if cr.Err != nil || cr.Mismatches > 0 {
+			if rep.record(cr, opt, logf, func(g GEMMOptions) error {
+				_, err := RunGEMM(ctx, sim, man, dir, c.A, c.B, g)
+				return err
+			}, c.Options()) {
 				caseFailed = true
-				why := cr.FirstReport
-				if cr.Err != nil {
-					why = cr.Err.Error()
-				}
-				logf("FAIL case %d (%s) on %s, seed %d: %d mismatches; %s", i, c.Name, sim.Name(), opt.Seed, cr.Mismatches, why)
-				logf("  reproduce: %s -sim %s -seed %d -case %d", opt.Repro, sim.Name(), opt.Seed, i)
-				if opt.VCDDir != "" {
-					g := c.Options()
-					g.Sim = opt.Sim
-					g.Sim.VCD = filepath.Join(opt.VCDDir, fmt.Sprintf("case%d_%s.vcd", i, sim.Name()))
-					if _, err := RunGEMM(ctx, sim, man, dir, c.A, c.B, g); err == nil || fileExists(g.Sim.VCD) {
-						logf("  waveform: %s", g.Sim.VCD)
-					}
-				}
 			}
 		}
 		if caseFailed {
@@ -280,30 +267,45 @@ func regressLayer(ctx context.Context, man *Manifest, dir string, opt RegressOpt
 				}
 			}
 		}
-		rep.Mismatches += cr.Mismatches
-		rep.Results = append(rep.Results, cr)
-		if cr.Err != nil || cr.Mismatches > 0 {
+		if rep.record(cr, opt, logf, func(g GEMMOptions) error {
+			if err != nil {
+				return err // the reference itself failed: nothing to dump
+			}
+			_, rerr := RunLayer(ctx, sim, man, dir, c.Layer, g)
+			return rerr
+		}, GEMMCase{seed: caseSeed(opt.Seed^0x1A7E5, li), Stalls: stalls}.Options()) {
 			failed = true
-			why := cr.FirstReport
-			if cr.Err != nil {
-				why = cr.Err.Error()
-			}
-			logf("FAIL case %d (%s) on %s, seed %d: %d mismatches; %s", i, name, sim.Name(), opt.Seed, cr.Mismatches, why)
-			logf("  reproduce: %s -sim %s -seed %d -case %d", opt.Repro, sim.Name(), opt.Seed, i)
-			if opt.VCDDir != "" && err == nil {
-				g := GEMMCase{seed: caseSeed(opt.Seed^0x1A7E5, li), Stalls: stalls}.Options()
-				g.Sim = opt.Sim
-				g.Sim.VCD = filepath.Join(opt.VCDDir, fmt.Sprintf("case%d_%s.vcd", i, sim.Name()))
-				if _, rerr := RunLayer(ctx, sim, man, dir, c.Layer, g); rerr == nil || fileExists(g.Sim.VCD) {
-					logf("  waveform: %s", g.Sim.VCD)
-				}
-			}
 		}
 	}
 	if failed {
 		rep.Failed++
 	}
 	return nil
+}
+
+// record adds one case result to the report. A failure prints its seed and
+// the command that reproduces it and, with VCDDir, reruns the case (run,
+// with the case's options g) dumping a waveform. It reports the failure.
+func (rep *RegressReport) record(cr CaseResult, opt RegressOptions, logf func(string, ...any), run func(GEMMOptions) error, g GEMMOptions) bool {
+	rep.Mismatches += cr.Mismatches
+	rep.Results = append(rep.Results, cr)
+	if cr.Err == nil && cr.Mismatches == 0 {
+		return false
+	}
+	why := cr.FirstReport
+	if cr.Err != nil {
+		why = cr.Err.Error()
+	}
+	logf("FAIL case %d (%s) on %s, seed %d: %d mismatches; %s", cr.Index, cr.Case, cr.Sim, opt.Seed, cr.Mismatches, why)
+	logf("  reproduce: %s -sim %s -seed %d -case %d", opt.Repro, cr.Sim, opt.Seed, cr.Index)
+	if opt.VCDDir != "" {
+		g.Sim = opt.Sim
+		g.Sim.VCD = filepath.Join(opt.VCDDir, fmt.Sprintf("case%d_%s.vcd", cr.Index, cr.Sim))
+		if err := run(g); err == nil || fileExists(g.Sim.VCD) {
+			logf("  waveform: %s", g.Sim.VCD)
+		}
+	}
+	return true
 }
 
 // compareMatrices counts differing elements and describes the first few.
