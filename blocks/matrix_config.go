@@ -4,36 +4,26 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/hdl"
-)
-
-// Dataflow selects how the systolic array moves data.
-type Dataflow string
-
-const (
-	// WS is weight-stationary (TPU v1): weights preloaded per tile, activations
-	// stream right, partial sums flow down.
-	WS Dataflow = "ws"
-	// OS is output-stationary: each PE accumulates one output over K while
-	// activations stream right and weights stream down.
-	OS Dataflow = "os"
 )
 
 // MatrixConfig sizes the matrix unit: the array, its operand types and the
 // accumulator memory.
 type MatrixConfig struct {
 	Rows, Cols   int
-	Dataflow     Dataflow
+	Dataflow     arch.Dataflow
 	InputBits    int
 	InputSigned  bool
 	WeightBits   int
 	WeightSigned bool
 	AccBits      int
 	AccDepth     int
-	// FusedMAC writes each PE's multiply-accumulate as one fused expression
-	// (hdl.MulAcc), which Yosys packs whole into an iCE40 SB_MAC16 (adder
-	// included); the default split form is smaller in generic synthesis.
-	FusedMAC bool
+	// MAC is the PEs' multiply-accumulate form: arch.FusedMAC is one fused
+	// expression (hdl.MulAcc), which Yosys packs whole into an iCE40
+	// SB_MAC16 (adder included); the split form is smaller in generic
+	// synthesis.
+	MAC      arch.MACForm
 	Pipeline PipelineConfig
 }
 
@@ -50,9 +40,6 @@ func (c MatrixConfig) Validate() error {
 	if c.Cols < 1 || c.Cols > MaxArray {
 		bad("cols %d must be in [1, %d]", c.Cols, MaxArray)
 	}
-	if c.Dataflow != WS && c.Dataflow != OS {
-		bad("dataflow %q must be \"ws\" or \"os\"", c.Dataflow)
-	}
 	for _, b := range []struct {
 		name string
 		v    int
@@ -66,6 +53,9 @@ func (c MatrixConfig) Validate() error {
 	}
 	if c.AccDepth < 2 || c.AccDepth > 1<<16 {
 		bad("acc_depth %d must be in [2, 65536]", c.AccDepth)
+	}
+	if c.Dataflow.IsOS() && c.AccDepth < c.Rows {
+		bad("acc_depth %d must be at least rows (%d) for the os dataflow", c.AccDepth, c.Rows)
 	}
 	if len(errs) == 0 {
 		if err := c.Pipeline.Validate(c); err != nil {
@@ -93,7 +83,7 @@ func (c MatrixConfig) ProductBits() int {
 // accumulator since the accumulator wraps anyway. OS PEs accumulate over all
 // of K, so they are AccBits wide.
 func (c MatrixConfig) SumBits() int {
-	if c.Dataflow == OS {
+	if c.Dataflow.IsOS() {
 		return c.AccBits
 	}
 	w := c.ProductBits() + hdl.Clog2(c.Rows)
@@ -111,7 +101,7 @@ func (c MatrixConfig) AccAddrBits() int { return max(1, hdl.Clog2(c.AccDepth)) }
 // rule; a tiny wrapping accumulator keeps the split form).
 func (c MatrixConfig) fused() bool {
 	w := c.SumBits()
-	return c.FusedMAC && w >= c.InputBits+1 && w >= c.WeightBits+1
+	return c.MAC.IsFused() && w >= c.InputBits+1 && w >= c.WeightBits+1
 }
 
 func (c MatrixConfig) macSuffix() string {

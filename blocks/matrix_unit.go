@@ -70,7 +70,7 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 	b.al.add("first", 1, 1, false)
 	b.al.add("acc", 1, 1, false)
 	b.al.add("last", 1, 1, false)
-	if cfg.Dataflow == OS {
+	if cfg.Dataflow.IsOS() {
 		// How many of the tile's rows hold real output rows: the readout
 		// skips the zero-padded rest.
 		b.al.add("rows", hdl.BitsFor(cfg.Rows+1), 1, false)
@@ -102,7 +102,7 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 	m.Set(cout.Data, outData)
 
 	var r mxuResult
-	if cfg.Dataflow == WS {
+	if !cfg.Dataflow.IsOS() {
 		r = b.buildWS()
 	} else {
 		r = b.buildOS()

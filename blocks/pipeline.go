@@ -1,13 +1,42 @@
 package blocks
 
-import "github.com/tpugen/tpugen/hdl"
+import (
+	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/hdl"
+)
 
 // Parameter targets of the p_in stream: which stage a parameter word is for.
+// Drivers read them from the manifest (PipelineProtocol), never from here.
 const (
 	TargetRequant    = 0
 	TargetActivation = 1
 	TargetPool       = 2
 )
+
+// PipelineProtocol is the p_in protocol of cfg's pipeline, for the
+// manifest: each stage's parameter word layout, the targets, control-word
+// addresses and mode encodings.
+func PipelineProtocol(cfg MatrixConfig) (map[arch.Stage][]Field, *arch.Protocol) {
+	p := cfg.Pipeline
+	params := map[arch.Stage][]Field{arch.StageRequant: RequantParamFields()}
+	proto := &arch.Protocol{Targets: map[arch.Stage]int{arch.StageRequant: TargetRequant}}
+	if p.Activation.Any() {
+		params[arch.StageActivation] = ActivationControlFields()
+		proto.Targets[arch.StageActivation] = TargetActivation
+		proto.Activation = &arch.ActivationProtocol{ControlAddr: ActivationControlAddr,
+			TableAddr: ActivationTableAddr, TableSize: ActivationTableSize,
+			Modes: map[arch.ActivationFunc]int{
+				arch.ActIdentity: int(ActivationNone), arch.ActLeaky: int(ActivationLeaky), arch.ActTable: int(ActivationTable)}}
+	}
+	if p.Pool {
+		pc := PoolConfig{MaxWindow: p.PoolWindow, MaxWidth: p.PoolWidth, MaxHeight: p.PoolHeight}
+		params[arch.StagePool] = pc.ParamFields()
+		proto.Targets[arch.StagePool] = TargetPool
+		proto.Pool = &arch.PoolProtocol{ControlAddr: PoolControlAddr,
+			Modes: map[arch.PoolKind]int{arch.MaxPool: PoolModeMax, arch.AveragePool: PoolModeAverage}}
+	}
+	return params, proto
+}
 
 // pipelineStage is one built stage: its module and parameter port widths.
 type pipelineStage struct {
@@ -27,9 +56,8 @@ func buildStages(cfg MatrixConfig) ([]pipelineStage, error) {
 		return nil, err
 	}
 	out = append(out, pipelineStage{"requant", TargetRequant, rq.Module, rq.Ports})
-	if p.Activation != "" && p.Activation != "none" {
-		act, err := NewActivation(ActivationConfig{Stage: sc, Leaky: p.Activation == "leaky" || p.Activation == "all",
-			Table: p.Activation == "table" || p.Activation == "all"})
+	if p.Activation.Any() {
+		act, err := NewActivation(ActivationConfig{Stage: sc, Leaky: p.Activation.HasLeaky(), Table: p.Activation.HasTable()})
 		if err != nil {
 			return nil, err
 		}

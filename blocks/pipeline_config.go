@@ -3,6 +3,8 @@ package blocks
 import (
 	"errors"
 	"fmt"
+
+	"github.com/tpugen/tpugen/arch"
 )
 
 // PipelineConfig selects the post-array pipeline: requantizer, activation
@@ -11,8 +13,8 @@ import (
 // only as raw accumulator rows on c_out.
 type PipelineConfig struct {
 	Requant    bool
-	Rounding   string // "double" or "single"
-	Activation string // "none", "leaky", "table" or "all"
+	Rounding   arch.Rounding
+	Activation arch.Activations
 	Pool       bool
 	PoolWindow int // largest pooling window side
 	PoolWidth  int // largest feature-map width the line buffers hold
@@ -26,7 +28,7 @@ func (p PipelineConfig) Enabled() bool { return p.Requant }
 // Validate checks the pipeline against the matrix configuration.
 func (p PipelineConfig) Validate(c MatrixConfig) error {
 	if !p.Requant {
-		if p.Activation != "" && p.Activation != "none" || p.Pool {
+		if p.Activation.Any() || p.Pool {
 			return errors.New("activation and pool need requant: true (they work on requantized int8 values)")
 		}
 		return nil
@@ -34,14 +36,6 @@ func (p PipelineConfig) Validate(c MatrixConfig) error {
 	var errs []error
 	if c.AccBits != 32 || !c.ProductSigned() {
 		errs = append(errs, fmt.Errorf("requant needs signed 32-bit accumulators (acc_bits 32 and signed inputs or weights), got %s", sig(c.AccBits, c.ProductSigned())))
-	}
-	if p.Rounding != "double" && p.Rounding != "single" {
-		errs = append(errs, fmt.Errorf("rounding %q must be \"double\" or \"single\"", p.Rounding))
-	}
-	switch p.Activation {
-	case "", "none", "leaky", "table", "all":
-	default:
-		errs = append(errs, fmt.Errorf("activation %q must be \"none\", \"leaky\", \"table\" or \"all\"", p.Activation))
 	}
 	if p.TagBits < 1 || p.TagBits > 8 {
 		errs = append(errs, fmt.Errorf("param_sets must be a power of two from 2 to 256"))

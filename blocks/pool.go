@@ -43,6 +43,14 @@ func (c PoolConfig) widthBits() int  { return hdl.BitsFor(c.MaxWidth + 1) }
 func (c PoolConfig) heightBits() int { return hdl.BitsFor(c.MaxHeight + 1) }
 func (c PoolConfig) windowBits() int { return hdl.BitsFor(c.MaxWindow + 1) }
 
+// The pooling unit's control word is at parameter address PoolControlAddr;
+// its mode field is PoolModeMax or PoolModeAverage.
+const (
+	PoolControlAddr = 0
+	PoolModeMax     = 0
+	PoolModeAverage = 1
+)
+
 // ParamFields is the layout of the control word (parameter address 0), LSB
 // first:
 //

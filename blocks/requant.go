@@ -3,17 +3,18 @@ package blocks
 import (
 	"fmt"
 
+	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/hdl"
 )
 
 // RequantConfig sizes the requantizer and picks its rounding arithmetic.
 type RequantConfig struct {
 	Stage StageConfig
-	// Rounding is "double" (the default when empty: gemmlowp's
+	// Rounding is arch.DoubleRounding (the zero value: gemmlowp's
 	// SaturatingRoundingDoublingHighMul then RoundingDivideByPOT, TFLite's
-	// reference) or "single" (TFLITE_SINGLE_ROUNDING: one 64-bit product,
-	// one round-half-up shift).
-	Rounding string
+	// reference) or arch.SingleRounding (TFLITE_SINGLE_ROUNDING: one 64-bit
+	// product, one round-half-up shift).
+	Rounding arch.Rounding
 }
 
 // Validate checks the sizes and the rounding mode.
@@ -21,11 +22,10 @@ func (c RequantConfig) Validate() error {
 	if err := c.Stage.Validate(); err != nil {
 		return fmt.Errorf("requantizer: %w", err)
 	}
-	switch c.Rounding {
-	case "", "double", "single":
-		return nil
+	if c.Rounding != arch.DoubleRounding && c.Rounding != arch.SingleRounding {
+		return fmt.Errorf("requantizer: unknown rounding %v", c.Rounding)
 	}
-	return fmt.Errorf("requantizer: rounding %q must be \"double\" or \"single\"", c.Rounding)
+	return nil
 }
 
 // RequantParamBits is the width of a requantizer parameter word.
@@ -70,7 +70,7 @@ func RequantParamFields() []Field {
 // tagged with it are in flight.
 type Requantizer struct {
 	*hdl.Module
-	Config RequantConfig // Rounding filled in ("double" when it was empty)
+	Config RequantConfig
 	Ports  *StagePorts
 	// Latency is the number of register stages from an in beat firing to its
 	// out beat being valid, when out_ready stays high.
@@ -82,10 +82,7 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Rounding == "" {
-		cfg.Rounding = "double"
-	}
-	double := cfg.Rounding == "double"
+	double := !cfg.Rounding.IsSingle()
 	lanes, tagBits := cfg.Stage.Lanes, cfg.Stage.TagBits
 	m := hdl.NewModule(fmt.Sprintf("requant_l%d_t%d_%s", lanes, tagBits, cfg.Rounding))
 	m.Comment("Requantizer: int32 accumulators -> int8, %d lanes, %d parameter sets, %s rounding (TFLite-exact).",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/tpugen/tpugen/arch"
 	"math"
 	"math/big"
 	"math/bits"
@@ -84,8 +85,16 @@ type requantRun struct {
 	wantBeats []int // cycle each result is delivered
 }
 
+// archRounding is the hardware rounding key of quant's rounding mode.
+func archRounding(mode quant.Rounding) arch.Rounding {
+	if mode == quant.RoundingSingle {
+		return arch.SingleRounding
+	}
+	return arch.DoubleRounding
+}
+
 func requantMode(mode quant.Rounding) blocks.RequantConfig {
-	return blocks.RequantConfig{Stage: blocks.StageConfig{Lanes: requantLanes, TagBits: requantTagBits}, Rounding: mode.String()}
+	return blocks.RequantConfig{Stage: blocks.StageConfig{Lanes: requantLanes, TagBits: requantTagBits}, Rounding: archRounding(mode)}
 }
 
 func newRequantRun(mode quant.Rounding, seed uint64, latency int) *requantRun {
@@ -637,7 +646,7 @@ func TestRequantTools(t *testing.T) {
 		for _, sc := range []blocks.StageConfig{{Lanes: 1, TagBits: 1}, {Lanes: 3, TagBits: 3}} {
 			t.Run(fmt.Sprintf("%s_l%d", mode, sc.Lanes), func(t *testing.T) {
 				t.Parallel()
-				e := rtltest.Build(t, requantNew(t, blocks.RequantConfig{Stage: sc, Rounding: mode.String()}).Module)
+				e := rtltest.Build(t, requantNew(t, blocks.RequantConfig{Stage: sc, Rounding: archRounding(mode)}).Module)
 				if sc.Lanes == 1 {
 					rtltest.CheckTools(t, e)
 					return
@@ -664,9 +673,9 @@ func TestRequantConfig(t *testing.T) {
 		lat  int
 	}{
 		{blocks.RequantConfig{Stage: ok}, "requant_l8_t4_double", 6},
-		{blocks.RequantConfig{Stage: ok, Rounding: "double"}, "requant_l8_t4_double", 6},
-		{blocks.RequantConfig{Stage: ok, Rounding: "single"}, "requant_l8_t4_single", 5},
-		{blocks.RequantConfig{Stage: ok, Rounding: "half"}, "", 0},
+		{blocks.RequantConfig{Stage: ok, Rounding: arch.DoubleRounding}, "requant_l8_t4_double", 6},
+		{blocks.RequantConfig{Stage: ok, Rounding: arch.SingleRounding}, "requant_l8_t4_single", 5},
+		{blocks.RequantConfig{Stage: ok, Rounding: arch.Rounding(7)}, "", 0},
 		{blocks.RequantConfig{Stage: blocks.StageConfig{Lanes: 0, TagBits: 1}}, "", 0},
 		{blocks.RequantConfig{Stage: blocks.StageConfig{Lanes: 1, TagBits: 0}}, "", 0},
 	} {
@@ -681,7 +690,7 @@ func TestRequantConfig(t *testing.T) {
 			t.Errorf("%+v: %v", c.cfg, err)
 			continue
 		}
-		if rq.Name() != c.name || rq.Latency != c.lat || rq.Config.Rounding == "" {
+		if rq.Name() != c.name || rq.Latency != c.lat {
 			t.Errorf("%+v: name %s latency %d rounding %q, want %s %d", c.cfg, rq.Name(), rq.Latency, rq.Config.Rounding, c.name, c.lat)
 		}
 	}
@@ -709,7 +718,7 @@ func TestRequantSynth(t *testing.T) {
 		t.Run(mode.String(), func(t *testing.T) {
 			t.Parallel()
 			const lanes = 1
-			e := rtltest.Build(t, requantNew(t, blocks.RequantConfig{Stage: blocks.StageConfig{Lanes: lanes, TagBits: 1}, Rounding: mode.String()}).Module)
+			e := rtltest.Build(t, requantNew(t, blocks.RequantConfig{Stage: blocks.StageConfig{Lanes: lanes, TagBits: 1}, Rounding: archRounding(mode)}).Module)
 			generic := requantYosysStat(t, e, "synth -flatten -top "+e.Top)
 			ice := requantYosysStat(t, e, "synth_ice40 -dsp -top "+e.Top)
 			dff := 0

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/blocks"
 )
 
@@ -19,37 +20,36 @@ import (
 // the C header and the golden model. Keys are strict: an unknown key is an
 // error, so a misspelling never silently falls back to a default.
 type Config struct {
-	Name         string `json:"name"`
-	Rows         int    `json:"rows"`
-	Cols         int    `json:"cols"`
-	Dataflow     string `json:"dataflow"`
-	InputBits    int    `json:"input_bits"`
-	InputSigned  *bool  `json:"input_signed,omitempty"`
-	WeightBits   int    `json:"weight_bits"`
-	WeightSigned *bool  `json:"weight_signed,omitempty"`
-	AccBits      int    `json:"acc_bits"`
-	AccDepth     int    `json:"acc_depth"`
-	MAC          string `json:"mac,omitempty"`
+	Name         string        `json:"name"`
+	Rows         int           `json:"rows"`
+	Cols         int           `json:"cols"`
+	Dataflow     arch.Dataflow `json:"dataflow"`
+	InputBits    int           `json:"input_bits"`
+	InputSigned  *bool         `json:"input_signed,omitempty"`
+	WeightBits   int           `json:"weight_bits"`
+	WeightSigned *bool         `json:"weight_signed,omitempty"`
+	AccBits      int           `json:"acc_bits"`
+	AccDepth     int           `json:"acc_depth"`
+	MAC          arch.MACForm  `json:"mac"`
 
 	// The post-array pipeline (all off by default: results leave as raw
 	// accumulator rows).
-	Requant    bool   `json:"requant"`
-	Rounding   string `json:"rounding,omitempty"`
-	Activation string `json:"activation,omitempty"`
-	Pool       bool   `json:"pool"`
-	PoolWindow int    `json:"pool_window,omitempty"`
-	PoolWidth  int    `json:"pool_width,omitempty"`
-	PoolHeight int    `json:"pool_height,omitempty"`
-	ParamSets  int    `json:"param_sets,omitempty"`
+	Requant    bool             `json:"requant"`
+	Rounding   arch.Rounding    `json:"rounding"`
+	Activation arch.Activations `json:"activation"`
+	Pool       bool             `json:"pool"`
+	PoolWindow int              `json:"pool_window,omitempty"`
+	PoolWidth  int              `json:"pool_width,omitempty"`
+	PoolHeight int              `json:"pool_height,omitempty"`
+	ParamSets  int              `json:"param_sets,omitempty"`
 }
 
-// Defaults used for keys a configuration leaves out.
+// Defaults used for keys a configuration leaves out. The modes' defaults
+// are their zero values: ws, split, double, no activation unit.
 const (
-	DefaultDataflow = "ws"
 	DefaultBits     = 8
 	DefaultAccBits  = 32
 	DefaultAccDepth = 512
-	DefaultRounding = "double"
 	DefaultPoolSize = 32
 	DefaultSets     = 4
 )
@@ -58,7 +58,7 @@ const (
 // weight-stationary int8 array with the whole pipeline (double-rounding
 // requantizer, LeakyReLU and tables, 3x3 pooling on maps up to 32x32).
 func DefaultConfig() Config {
-	c := Config{Name: "default", Rows: 8, Cols: 8, Requant: true, Activation: "all", Pool: true}
+	c := Config{Name: "default", Rows: 8, Cols: 8, Requant: true, Activation: arch.AllActivations, Pool: true}
 	c.applyDefaults()
 	return c
 }
@@ -66,9 +66,6 @@ func DefaultConfig() Config {
 func boolPtr(b bool) *bool { return &b }
 
 func (c *Config) applyDefaults() {
-	if c.Dataflow == "" {
-		c.Dataflow = DefaultDataflow
-	}
 	if c.InputBits == 0 {
 		c.InputBits = DefaultBits
 	}
@@ -86,15 +83,6 @@ func (c *Config) applyDefaults() {
 	}
 	if c.AccDepth == 0 {
 		c.AccDepth = DefaultAccDepth
-	}
-	if c.MAC == "" {
-		c.MAC = "split"
-	}
-	if c.Rounding == "" {
-		c.Rounding = DefaultRounding
-	}
-	if c.Activation == "" {
-		c.Activation = "none"
 	}
 	if c.PoolWindow == 0 {
 		c.PoolWindow = 3
@@ -126,13 +114,26 @@ var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 func (c Config) Matrix() blocks.MatrixConfig {
 	c.applyDefaults()
 	return blocks.MatrixConfig{
-		Rows: c.Rows, Cols: c.Cols, Dataflow: blocks.Dataflow(c.Dataflow),
+		Rows: c.Rows, Cols: c.Cols, Dataflow: c.Dataflow,
 		InputBits: c.InputBits, InputSigned: *c.InputSigned,
 		WeightBits: c.WeightBits, WeightSigned: *c.WeightSigned,
-		AccBits: c.AccBits, AccDepth: c.AccDepth, FusedMAC: c.MAC == "fused",
+		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC,
 		Pipeline: blocks.PipelineConfig{Requant: c.Requant, Rounding: c.Rounding, Activation: c.Activation,
 			Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight,
 			TagBits: c.tagBits()},
+	}
+}
+
+// Resolve returns the resolved configuration (defaults applied) that the
+// manifest carries.
+func (c Config) Resolve() arch.Config {
+	c.applyDefaults()
+	return arch.Config{
+		Name: c.Name, Rows: c.Rows, Cols: c.Cols, Dataflow: c.Dataflow,
+		InputBits: c.InputBits, InputSigned: *c.InputSigned, WeightBits: c.WeightBits, WeightSigned: *c.WeightSigned,
+		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC,
+		Requant: c.Requant, Rounding: c.Rounding, Activation: c.Activation,
+		Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight, ParamSets: c.ParamSets,
 	}
 }
 
@@ -144,13 +145,6 @@ func (c Config) Validate() error {
 	}
 	if err := c.Matrix().Validate(); err != nil {
 		errs = append(errs, err)
-	}
-	if c.MAC != "" && c.MAC != "split" && c.MAC != "fused" {
-		errs = append(errs, fmt.Errorf("mac %q must be \"split\" or \"fused\"", c.MAC))
-	}
-	m := c.Matrix()
-	if m.Dataflow == blocks.OS && m.AccDepth < m.Rows {
-		errs = append(errs, fmt.Errorf("acc_depth %d must be at least rows (%d) for the os dataflow", m.AccDepth, m.Rows))
 	}
 	return errors.Join(errs...)
 }

@@ -9,57 +9,14 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/blocks"
 	"github.com/tpugen/tpugen/hdl"
 )
 
-// ManifestVersion is bumped whenever the manifest format changes.
-const ManifestVersion = 1
-
-// Manifest describes generated RTL for tools that do not read Go: the
-// resolved configuration, the top module, its ports and streams (with the
-// payload layout), derived parameters and the files with their hashes.
-type Manifest struct {
-	Generator string              `json:"generator"`
-	Version   int                 `json:"version"`
-	Config    Config              `json:"config"`
-	Top       string              `json:"top"`
-	Clock     string              `json:"clock"`
-	Reset     string              `json:"reset"`
-	Ports     []ManifestPort      `json:"ports"`
-	Streams   []blocks.StreamPort `json:"streams"`
-	Derived   Derived             `json:"derived"`
-	// Params gives the layout of each pipeline stage's parameter word, by
-	// stage ("requant", "activation", "pool"), for packing p_in beats.
-	Params map[string][]blocks.Field `json:"params,omitempty"`
-	Files  []ManifestFile            `json:"files"`
-}
-
-// ManifestPort is one top-level port.
-type ManifestPort struct {
-	Name   string `json:"name"`
-	Dir    string `json:"dir"` // "in" or "out"
-	Width  int    `json:"width"`
-	Signed bool   `json:"signed"`
-}
-
-// Derived holds parameters computed from the configuration.
-type Derived struct {
-	SumBits     int  `json:"sum_bits"`
-	ProductBits int  `json:"product_bits"`
-	AccSigned   bool `json:"acc_signed"`
-	AccAddrBits int  `json:"acc_addr_bits"`
-	Latency     int  `json:"latency"`
-	OSGap       int  `json:"os_gap,omitempty"`
-	TagBits     int  `json:"tag_bits,omitempty"`
-}
-
-// ManifestFile is one generated Verilog file.
-type ManifestFile struct {
-	Name   string `json:"name"`
-	Module string `json:"module"`
-	SHA256 string `json:"sha256"`
-}
+// Manifest is the manifest.json schema; it is declared once, in arch, for
+// the generator and every reader.
+type Manifest = arch.Manifest
 
 // Output is everything generated for one configuration, in memory.
 type Output struct {
@@ -115,34 +72,28 @@ func Generate(cfg Config) (*Output, error) {
 	}
 	mc := cfg.Matrix()
 	man := Manifest{
-		Generator: "tpugen", Version: ManifestVersion, Config: cfg, Top: mu.Name(),
+		Generator: "tpugen", Version: arch.ManifestVersion, Config: cfg.Resolve(), Top: mu.Name(),
 		Clock: "clk", Reset: "rst", Streams: mu.Streams,
-		Derived: Derived{SumBits: mc.SumBits(), ProductBits: mc.ProductBits(), AccSigned: mc.ProductSigned(),
+		Derived: arch.Derived{SumBits: mc.SumBits(), ProductBits: mc.ProductBits(), AccSigned: mc.ProductSigned(),
 			AccAddrBits: mc.AccAddrBits(), Latency: mu.Latency},
 	}
-	if mc.Dataflow == blocks.OS {
+	if mc.Dataflow.IsOS() {
 		man.Derived.OSGap = mc.OSGap()
 	}
 	if p := mc.Pipeline; p.Enabled() {
 		man.Derived.TagBits = p.TagBits
-		man.Params = map[string][]blocks.Field{"requant": blocks.RequantParamFields()}
-		if p.Activation != "none" {
-			man.Params["activation"] = blocks.ActivationControlFields()
-		}
-		if p.Pool {
-			man.Params["pool"] = blocks.PoolConfig{MaxWindow: p.PoolWindow, MaxWidth: p.PoolWidth, MaxHeight: p.PoolHeight}.ParamFields()
-		}
+		man.Params, man.Protocol = blocks.PipelineProtocol(mc)
 	}
 	for _, p := range mu.Ports() {
 		dir := "in"
 		if p.Kind() == hdl.Output {
 			dir = "out"
 		}
-		man.Ports = append(man.Ports, ManifestPort{Name: p.Name(), Dir: dir, Width: p.Shape().Width, Signed: p.Shape().Signed})
+		man.Ports = append(man.Ports, arch.Port{Name: p.Name(), Dir: dir, Width: p.Shape().Width, Signed: p.Shape().Signed})
 	}
 	for _, f := range files {
 		sum := sha256.Sum256(f.Text)
-		man.Files = append(man.Files, ManifestFile{Name: f.Name, Module: f.Module, SHA256: hex.EncodeToString(sum[:])})
+		man.Files = append(man.Files, arch.File{Name: f.Name, Module: f.Module, SHA256: hex.EncodeToString(sum[:])})
 	}
 	return &Output{Config: cfg, Design: d, Verilog: files, Manifest: man}, nil
 }
@@ -161,8 +112,8 @@ func (o *Output) Header() []byte {
 	def := func(name string, v any) { fmt.Fprintf(&b, "#define TPU_%-16s %v\n", name, v) }
 	def("ROWS", c.Rows)
 	def("COLS", c.Cols)
-	def("DATAFLOW_WS", b2i(c.Dataflow == blocks.WS))
-	def("DATAFLOW_OS", b2i(c.Dataflow == blocks.OS))
+	def("DATAFLOW_WS", b2i(!c.Dataflow.IsOS()))
+	def("DATAFLOW_OS", b2i(c.Dataflow.IsOS()))
 	def("INPUT_BITS", c.InputBits)
 	def("INPUT_SIGNED", b2i(c.InputSigned))
 	def("WEIGHT_BITS", c.WeightBits)

@@ -1,6 +1,7 @@
 package gen_test
 
 import (
+	"github.com/tpugen/tpugen/arch"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -19,9 +20,9 @@ func TestMatrixUnitRTLIsClean(t *testing.T) {
 	rtltest.RequireTools(t, "verilator", "iverilog", "yosys")
 	configs := []gen.Config{
 		gen.DefaultConfig(),
-		{Name: "os_1x1", Rows: 1, Cols: 1, Dataflow: "os", AccDepth: 2},
-		{Name: "ws_3x5_fused", Rows: 3, Cols: 5, AccDepth: 8, MAC: "fused", Requant: true, Rounding: "single", Activation: "table", ParamSets: 2},
-		{Name: "os_5x3_u16", Rows: 5, Cols: 3, Dataflow: "os", InputBits: 16, WeightBits: 16, AccBits: 48, AccDepth: 8},
+		{Name: "os_1x1", Rows: 1, Cols: 1, Dataflow: arch.OS, AccDepth: 2},
+		{Name: "ws_3x5_fused", Rows: 3, Cols: 5, AccDepth: 8, MAC: arch.FusedMAC, Requant: true, Rounding: arch.SingleRounding, Activation: arch.TableActivation, ParamSets: 2},
+		{Name: "os_5x3_u16", Rows: 5, Cols: 3, Dataflow: arch.OS, InputBits: 16, WeightBits: 16, AccBits: 48, AccDepth: 8},
 	}
 	for _, c := range configs {
 		t.Run(c.Name, func(t *testing.T) {

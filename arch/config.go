@@ -1,0 +1,53 @@
+package arch
+
+import "fmt"
+
+// Config is a resolved configuration: every default filled in, every mode
+// decoded. The generator derives it from the user's JSON and writes it into
+// the manifest; drivers, golden models and the compiler read it from there.
+// Every numeric choice a reference computation needs (operand types,
+// accumulator width, rounding) is here, so no reference defaults its own.
+type Config struct {
+	Name         string   `json:"name"`
+	Rows         int      `json:"rows"`
+	Cols         int      `json:"cols"`
+	Dataflow     Dataflow `json:"dataflow"`
+	InputBits    int      `json:"input_bits"`
+	InputSigned  bool     `json:"input_signed"`
+	WeightBits   int      `json:"weight_bits"`
+	WeightSigned bool     `json:"weight_signed"`
+	AccBits      int      `json:"acc_bits"`
+	AccDepth     int      `json:"acc_depth"`
+	MAC          MACForm  `json:"mac"`
+
+	// The post-array pipeline; Requant false means results leave only as
+	// raw accumulator rows.
+	Requant    bool        `json:"requant"`
+	Rounding   Rounding    `json:"rounding"`
+	Activation Activations `json:"activation"`
+	Pool       bool        `json:"pool"`
+	PoolWindow int         `json:"pool_window"`
+	PoolWidth  int         `json:"pool_width"`
+	PoolHeight int         `json:"pool_height"`
+	ParamSets  int         `json:"param_sets"`
+}
+
+// AccSigned reports whether products, sums and accumulators are signed:
+// when either operand is.
+func (c Config) AccSigned() bool { return c.InputSigned || c.WeightSigned }
+
+// OperandRange is the inclusive range of a bits-wide operand.
+func OperandRange(bits int, signed bool) (lo, hi int64) {
+	if signed {
+		return -(1 << (bits - 1)), 1<<(bits-1) - 1
+	}
+	return 0, 1<<bits - 1
+}
+
+// TypeName spells an operand type, "int8" or "uint4".
+func TypeName(bits int, signed bool) string {
+	if signed {
+		return fmt.Sprintf("int%d", bits)
+	}
+	return fmt.Sprintf("uint%d", bits)
+}

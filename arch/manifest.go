@@ -1,0 +1,307 @@
+package arch
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+)
+
+// ManifestVersion is bumped whenever the manifest format changes.
+const ManifestVersion = 2
+
+// Manifest describes a generated RTL directory for tools that do not read
+// Go: the resolved configuration, the top module, its ports and streams
+// with their payload layouts, the protocol (parameter targets, addresses,
+// encodings), derived timing facts and the files with their hashes. It is
+// the one declaration of manifest.json: the generator fills it in, every
+// reader decodes it.
+type Manifest struct {
+	Generator string   `json:"generator"`
+	Version   int      `json:"version"`
+	Config    Config   `json:"config"`
+	Top       string   `json:"top"`
+	Clock     string   `json:"clock"`
+	Reset     string   `json:"reset"`
+	Ports     []Port   `json:"ports"`
+	Streams   []Layout `json:"streams"`
+	Derived   Derived  `json:"derived"`
+	// Params gives the layout of each pipeline stage's parameter word, by
+	// stage, for packing p_in beats.
+	Params   map[Stage][]Field `json:"params,omitempty"`
+	Protocol *Protocol         `json:"protocol,omitempty"`
+	Files    []File            `json:"files"`
+}
+
+// Port is one top-level port.
+type Port struct {
+	Name   string `json:"name"`
+	Dir    string `json:"dir"` // "in" or "out"
+	Width  int    `json:"width"`
+	Signed bool   `json:"signed"`
+}
+
+// Field is one part of a stream payload or parameter word: Lanes
+// consecutive elements of Width bits from bit LSB (lane k at LSB+k*Width).
+type Field struct {
+	Name   string `json:"name"`
+	LSB    int    `json:"lsb"`
+	Width  int    `json:"width"`
+	Lanes  int    `json:"lanes"`
+	Signed bool   `json:"signed"`
+}
+
+// Layout is a valid/ready stream of the top module and its payload fields.
+type Layout struct {
+	Name   string  `json:"name"`
+	Dir    string  `json:"dir"` // "in" (driven by the host) or "out"
+	Valid  string  `json:"valid"`
+	Ready  string  `json:"ready"`
+	Data   string  `json:"data"`
+	Width  int     `json:"width"`
+	Fields []Field `json:"fields"`
+}
+
+// Derived holds parameters the generator computed from the configuration,
+// among them the timing facts the cycle model uses.
+type Derived struct {
+	SumBits     int  `json:"sum_bits"`
+	ProductBits int  `json:"product_bits"`
+	AccSigned   bool `json:"acc_signed"`
+	AccAddrBits int  `json:"acc_addr_bits"`
+	Latency     int  `json:"latency"`
+	// OSGap is the least spacing in cycles between the last beats of two
+	// output-stationary tiles (results are read out before the next tile
+	// overwrites them).
+	OSGap   int `json:"os_gap,omitempty"`
+	TagBits int `json:"tag_bits,omitempty"`
+}
+
+// File is one generated Verilog file.
+type File struct {
+	Name   string `json:"name"`
+	Module string `json:"module"`
+	SHA256 string `json:"sha256"`
+}
+
+// Stage names a post-array pipeline stage.
+type Stage string
+
+const (
+	StageRequant    Stage = "requant"
+	StageActivation Stage = "activation"
+	StagePool       Stage = "pool"
+)
+
+// Protocol is how a host talks to the post-array pipeline through p_in:
+// which target number addresses which stage, where each stage's control
+// word lives, and how modes are encoded in those words.
+type Protocol struct {
+	// Targets maps a stage to the value of p_in's target field.
+	Targets    map[Stage]int       `json:"targets"`
+	Activation *ActivationProtocol `json:"activation,omitempty"`
+	Pool       *PoolProtocol       `json:"pool,omitempty"`
+}
+
+// ActivationProtocol addresses the activation unit's parameters.
+type ActivationProtocol struct {
+	// ControlAddr is the control word's address; table entry x (for the
+	// input whose bit pattern is x) is at TableAddr+x.
+	ControlAddr int `json:"control_addr"`
+	TableAddr   int `json:"table_addr"`
+	TableSize   int `json:"table_size"`
+	// Modes encodes ActivationFunc in the control word's mode field.
+	Modes map[ActivationFunc]int `json:"modes"`
+}
+
+// PoolProtocol addresses the pooling unit's parameters.
+type PoolProtocol struct {
+	ControlAddr int `json:"control_addr"`
+	// Modes encodes PoolKind in the control word's mode field.
+	Modes map[PoolKind]int `json:"modes"`
+}
+
+// Stream and field names of the matrix unit's top module.
+const (
+	StreamW = "w_in"  // weight tiles
+	StreamA = "a_in"  // activation rows with accumulator control
+	StreamC = "c_out" // raw accumulator rows
+	StreamP = "p_in"  // pipeline parameter words
+	StreamY = "y_out" // requantized (activated, pooled) rows
+)
+
+// ParseManifest decodes and checks a manifest: every stream and field a
+// driver of the matrix unit packs or unpacks must be present, so later
+// look-ups cannot fail.
+func ParseManifest(data []byte) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	if err := m.check(); err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	return &m, nil
+}
+
+func (m *Manifest) check() error {
+	if m.Top == "" || len(m.Files) == 0 || m.Config.Rows < 1 || m.Config.Cols < 1 {
+		return errors.New("missing top, files or array size")
+	}
+	if m.Version != ManifestVersion {
+		return fmt.Errorf("version %d, this tpugen reads version %d (regenerate the RTL: tpugen rtl)", m.Version, ManifestVersion)
+	}
+	need := map[string][]string{
+		StreamW: {"weights"},
+		StreamA: {"acts", "addr", "first", "acc", "last", "tag", "raw"},
+		StreamC: {"sums", "addr", "tag"},
+	}
+	if m.Config.Requant {
+		need[StreamP] = []string{"target", "set", "addr", "data"}
+		need[StreamY] = []string{"values", "tag"}
+		if m.Protocol == nil {
+			return errors.New("a pipeline without a protocol section")
+		}
+		if _, ok := m.Params[StageRequant]; !ok {
+			return errors.New("a pipeline without requantizer parameter fields")
+		}
+	}
+	for s, fields := range need {
+		l := m.layout(s)
+		if l == nil {
+			return fmt.Errorf("no stream %q", s)
+		}
+		for _, f := range fields {
+			if l.field(f) == nil {
+				return fmt.Errorf("stream %q has no field %q", s, f)
+			}
+		}
+	}
+	return nil
+}
+
+// LoadManifest reads dir/manifest.json.
+func LoadManifest(dir string) (*Manifest, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w (generate the RTL first: tpugen rtl)", err)
+	}
+	m, err := ParseManifest(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	return m, nil
+}
+
+// Stream returns the named stream's layout. The streams ParseManifest
+// checks are always there; asking for another that is missing is a
+// programming error and panics with the name.
+func (m *Manifest) Stream(name string) *Layout {
+	if l := m.layout(name); l != nil {
+		return l
+	}
+	panic(fmt.Sprintf("manifest: no stream %q", name))
+}
+
+// HasStream reports whether the design has the named stream.
+func (m *Manifest) HasStream(name string) bool { return m.layout(name) != nil }
+
+func (m *Manifest) layout(name string) *Layout {
+	for i := range m.Streams {
+		if m.Streams[i].Name == name {
+			return &m.Streams[i]
+		}
+	}
+	return nil
+}
+
+func (l *Layout) field(name string) *Field {
+	for i := range l.Fields {
+		if l.Fields[i].Name == name {
+			return &l.Fields[i]
+		}
+	}
+	return nil
+}
+
+// Values maps field names to lane values, lane 0 first.
+type Values map[string][]int64
+
+// Pack builds a payload from field values: missing fields and lanes are
+// zero, values are truncated to their field width (two's complement). A
+// name that is not a field is an error, so a typo never packs silently.
+func Pack(fields []Field, vals Values) (*big.Int, error) {
+	v := new(big.Int)
+	known := 0
+	for _, f := range fields {
+		lanes, ok := vals[f.Name]
+		if ok {
+			known++
+		}
+		for k := 0; k < f.Lanes && k < len(lanes); k++ {
+			lane := new(big.Int).SetInt64(lanes[k])
+			lane.And(lane, mask(f.Width))
+			v.Or(v, lane.Lsh(lane, uint(f.LSB+k*f.Width)))
+		}
+	}
+	if known != len(vals) {
+		for name := range vals {
+			if fieldIndex(fields, name) < 0 {
+				return nil, fmt.Errorf("no field %q in the layout", name)
+			}
+		}
+	}
+	return v, nil
+}
+
+// Pack builds a payload of the stream (see the function Pack).
+func (l *Layout) Pack(vals Values) (*big.Int, error) { return Pack(l.Fields, vals) }
+
+// Unpack returns the lanes of the named field of a payload, sign-extended
+// when the field is signed.
+func (l *Layout) Unpack(v *big.Int, name string) ([]int64, error) {
+	f := l.field(name)
+	if f == nil {
+		return nil, fmt.Errorf("stream %q has no field %q", l.Name, name)
+	}
+	return f.Unpack(v), nil
+}
+
+// Unpack returns the field's lanes of a payload.
+func (f Field) Unpack(v *big.Int) []int64 {
+	out := make([]int64, f.Lanes)
+	for k := range out {
+		lane := new(big.Int).Rsh(v, uint(f.LSB+k*f.Width))
+		lane.And(lane, mask(f.Width))
+		x := lane.Int64()
+		if f.Signed && f.Width < 64 && x>>(f.Width-1)&1 == 1 {
+			x -= 1 << f.Width
+		}
+		out[k] = x
+	}
+	return out
+}
+
+func fieldIndex(fields []Field, name string) int {
+	for i, f := range fields {
+		if f.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func mask(width int) *big.Int {
+	return new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(width)), big.NewInt(1))
+}
+
+// Bits is the total width of a field list.
+func Bits(fields []Field) int {
+	n := 0
+	for _, f := range fields {
+		n = max(n, f.LSB+f.Width*f.Lanes)
+	}
+	return n
+}
