@@ -112,6 +112,8 @@ type ActivationProtocol struct {
 	ControlAddr int `json:"control_addr"`
 	TableAddr   int `json:"table_addr"`
 	TableSize   int `json:"table_size"`
+	// TableEntry is the layout of a table entry's parameter word.
+	TableEntry []Field `json:"table_entry"`
 	// Modes encodes ActivationFunc in the control word's mode field.
 	Modes map[ActivationFunc]int `json:"modes"`
 }
@@ -166,6 +168,16 @@ func (m *Manifest) check() error {
 		}
 		if _, ok := m.Params[StageRequant]; !ok {
 			return errors.New("a pipeline without requantizer parameter fields")
+		}
+		_, act := m.Params[StageActivation]
+		_, pool := m.Params[StagePool]
+		if act != (m.Protocol.Activation != nil) || pool != (m.Protocol.Pool != nil) {
+			return errors.New("the protocol section and the parameter layouts name different stages")
+		}
+		for s := range m.Params {
+			if _, ok := m.Protocol.Targets[s]; !ok {
+				return fmt.Errorf("no p_in target for stage %q", s)
+			}
 		}
 	}
 	for s, fields := range need {

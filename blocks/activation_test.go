@@ -17,7 +17,7 @@ import (
 	"github.com/tpugen/tpugen/blocks"
 	"github.com/tpugen/tpugen/internal/rtltest"
 	"github.com/tpugen/tpugen/quant"
-	"github.com/tpugen/tpugen/verify"
+	"github.com/tpugen/tpugen/verify/sim"
 )
 
 var (
@@ -164,7 +164,7 @@ type actStim struct {
 	payloads []*big.Int
 	want     [][]int8 // per beat, per lane
 	tags     []int
-	stim     *verify.Stimulus
+	stim     *sim.Stimulus
 	prmEnd   int // first cycle the source may fire
 	warm     int // beats at the start with no stalls on either side
 }
@@ -221,14 +221,14 @@ func actNewStim(t *testing.T, cfg blocks.ActivationConfig, cases []actCase, seed
 		t.Fatalf("%d cases for %d sets", len(cases), cfg.Stage.Sets())
 	}
 	r := rand.New(rand.NewPCG(seed, 0xac7))
-	s := &actStim{cfg: cfg, cases: cases, stim: &verify.Stimulus{}, warm: 24}
+	s := &actStim{cfg: cfg, cases: cases, stim: &sim.Stimulus{}, warm: 24}
 	cycle := 0
 	write := func(set, addr int, data *big.Int) {
 		for _, ch := range []struct {
 			port string
 			v    *big.Int
 		}{{"prm_we", big.NewInt(1)}, {"prm_set", big.NewInt(int64(set))}, {"prm_addr", big.NewInt(int64(addr))}, {"prm_data", data}} {
-			s.stim.Changes = append(s.stim.Changes, verify.Change{Cycle: cycle, Port: ch.port, Value: ch.v})
+			s.stim.Changes = append(s.stim.Changes, sim.Change{Cycle: cycle, Port: ch.port, Value: ch.v})
 		}
 		cycle++
 	}
@@ -253,7 +253,7 @@ func actNewStim(t *testing.T, cfg blocks.ActivationConfig, cases []actCase, seed
 		}
 		write(set, blocks.ActivationControlAddr, actControlWord(t, c.mode, *leaky))
 	}
-	s.stim.Changes = append(s.stim.Changes, verify.Change{Cycle: cycle, Port: "prm_we", Value: big.NewInt(0)})
+	s.stim.Changes = append(s.stim.Changes, sim.Change{Cycle: cycle, Port: "prm_we", Value: big.NewInt(0)})
 	s.prmEnd = cycle
 
 	lanes := cfg.Stage.Lanes
@@ -294,7 +294,7 @@ func actNewStim(t *testing.T, cfg blocks.ActivationConfig, cases []actCase, seed
 
 // check compares every beat with quant and the warm-up beats' timing with
 // the documented latency; it returns the problems, per case name.
-func (s *actStim) check(res *verify.Result, latency int) map[string][]string {
+func (s *actStim) check(res *sim.Result, latency int) map[string][]string {
 	problems := map[string][]string{}
 	add := func(key, format string, a ...any) {
 		if len(problems[key]) < 5 {
@@ -334,10 +334,10 @@ func (s *actStim) check(res *verify.Result, latency int) map[string][]string {
 	return problems
 }
 
-func actVerifyTop(e *rtltest.Emitted) *verify.Top {
+func actVerifyTop(e *rtltest.Emitted) *sim.Top {
 	top := e.VerifyTop()
-	top.Sources = []verify.Stream{rtltest.StreamNamed("in")}
-	top.Sinks = []verify.Stream{rtltest.StreamNamed("out")}
+	top.Sources = []sim.Stream{rtltest.StreamNamed("in")}
+	top.Sinks = []sim.Stream{rtltest.StreamNamed("out")}
 	return top
 }
 
@@ -351,7 +351,7 @@ func actBuild(t *testing.T, cfg blocks.ActivationConfig) (*blocks.Activation, *r
 }
 
 // actRun runs every stimulus in both simulators and reports every problem.
-func actRun(t *testing.T, top *verify.Top, latency int, stims []*actStim) {
+func actRun(t *testing.T, top *sim.Top, latency int, stims []*actStim) {
 	t.Helper()
 	for _, sim := range rtltest.Simulators(t) {
 		t.Run(sim.Name(), func(t *testing.T) {
@@ -501,7 +501,7 @@ func TestActOneDatapath(t *testing.T) {
 		r := rand.New(rand.NewPCG(*actSeed, 1))
 		for run, cases := range actRuns(t, r)[:2] {
 			s := actNewStim(t, cfg, cases, *actSeed*16+uint64(run))
-			res, err := rtltest.Run(t, verify.Icarus{}, actVerifyTop(e), s.stim)
+			res, err := rtltest.Run(t, sim.Icarus{}, actVerifyTop(e), s.stim)
 			if err != nil {
 				t.Fatalf("%s run %d: %v (seed %d)", a.Name(), run, err, *actSeed)
 			}
@@ -555,7 +555,7 @@ func TestActMutantIsCaught(t *testing.T) {
 	r := rand.New(rand.NewPCG(*actSeed, 1))
 	cases := actRuns(t, r)[0]
 	s := actNewStim(t, actFullCfg, cases, *actSeed*16)
-	res, err := rtltest.Run(t, verify.Icarus{}, top, s.stim)
+	res, err := rtltest.Run(t, sim.Icarus{}, top, s.stim)
 	if err != nil {
 		t.Fatalf("the mutant should run to the end and deliver wrong values: %v", err)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/tpugen/tpugen/blocks"
 	"github.com/tpugen/tpugen/hdl"
 	"github.com/tpugen/tpugen/internal/rtltest"
-	"github.com/tpugen/tpugen/verify"
+	"github.com/tpugen/tpugen/verify/sim"
 )
 
 var adderTreeConfigs = []blocks.AdderTreeConfig{
@@ -60,7 +60,7 @@ func TestAdderTree(t *testing.T) {
 	rtltest.CheckTools(t, e)
 
 	r := rand.New(rand.NewPCG(21, 22))
-	stim := &verify.Stimulus{Cycles: cycles, Trace: true}
+	stim := &sim.Stimulus{Cycles: cycles, Trace: true}
 	// operands[k][c][i] is operand i of tree k in cycle c, as a value.
 	operands := make([][][]*big.Int, len(adderTreeConfigs))
 	for k, cfg := range adderTreeConfigs {
@@ -70,12 +70,12 @@ func TestAdderTree(t *testing.T) {
 			for i := range cfg.Inputs {
 				p := rtltest.RandValue(r, shape)
 				ops = append(ops, value(p, shape))
-				stim.Changes = append(stim.Changes, verify.Change{Cycle: c, Port: fmt.Sprintf("t%d_in_%d", k, i), Value: p})
+				stim.Changes = append(stim.Changes, sim.Change{Cycle: c, Port: fmt.Sprintf("t%d_in_%d", k, i), Value: p})
 			}
 			operands[k] = append(operands[k], ops)
 		}
 	}
-	runBoth(t, e.VerifyTop(), stim, func(t *testing.T, res *verify.Result) {
+	runBoth(t, e.VerifyTop(), stim, func(t *testing.T, res *sim.Result) {
 		for k, cfg := range adderTreeConfigs {
 			name := fmt.Sprintf("t%d_out_sum", k)
 			bad := 0

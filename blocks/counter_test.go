@@ -9,7 +9,7 @@ import (
 	"github.com/tpugen/tpugen/blocks"
 	"github.com/tpugen/tpugen/hdl"
 	"github.com/tpugen/tpugen/internal/rtltest"
-	"github.com/tpugen/tpugen/verify"
+	"github.com/tpugen/tpugen/verify/sim"
 )
 
 // TestCounter runs counters of widths 1, 4 and 64 side by side (one build)
@@ -28,7 +28,7 @@ func TestCounter(t *testing.T) {
 	rtltest.CheckTools(t, e)
 
 	r := rand.New(rand.NewPCG(11, 12))
-	stim := &verify.Stimulus{Cycles: cycles, Trace: true}
+	stim := &sim.Stimulus{Cycles: cycles, Trace: true}
 	en := map[int][]bool{}
 	for _, w := range widths {
 		on := true
@@ -36,15 +36,15 @@ func TestCounter(t *testing.T) {
 			// Runs of enable and disable, with a flip now and then.
 			if r.IntN(5) == 0 {
 				on = !on
-				stim.Changes = append(stim.Changes, verify.Change{Cycle: c, Port: fmt.Sprintf("c%d_in_en", w), Value: boolBit(on)})
+				stim.Changes = append(stim.Changes, sim.Change{Cycle: c, Port: fmt.Sprintf("c%d_in_en", w), Value: boolBit(on)})
 			}
 			if c == 0 {
-				stim.Changes = append(stim.Changes, verify.Change{Cycle: 0, Port: fmt.Sprintf("c%d_in_en", w), Value: boolBit(on)})
+				stim.Changes = append(stim.Changes, sim.Change{Cycle: 0, Port: fmt.Sprintf("c%d_in_en", w), Value: boolBit(on)})
 			}
 			en[w] = append(en[w], on)
 		}
 	}
-	runBoth(t, e.VerifyTop(), stim, func(t *testing.T, res *verify.Result) {
+	runBoth(t, e.VerifyTop(), stim, func(t *testing.T, res *sim.Result) {
 		for _, w := range widths {
 			want := counterModel(en[w], w)
 			name := fmt.Sprintf("c%d_out_count", w)

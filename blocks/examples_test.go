@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/tpugen/tpugen/hdl"
 	"github.com/tpugen/tpugen/internal/rtltest"
-	"github.com/tpugen/tpugen/verify"
+	"github.com/tpugen/tpugen/verify/sim"
 )
 
 // Helpers shared by the tests of the example blocks (counter, adder tree,
@@ -32,7 +32,7 @@ func splitmix(seed uint64, i int) uint64 {
 
 // stallPattern returns a stall function that is true in about frac of the
 // cycles before horizon and never after it. The horizon must not exceed the
-// one package verify evaluates stalls up to (see verify.Stimulus), so that
+// one package verify evaluates stalls up to (see sim.Stimulus), so that
 // the Go model and the harness see the same pattern.
 func stallPattern(seed uint64, frac float64, horizon int) func(int) bool {
 	limit := uint64(frac * (1 << 53))
@@ -71,10 +71,10 @@ func randBits(r *rand.Rand, width int) *big.Int {
 
 // runBoth runs the same stimulus in both simulators, calls check on each
 // result, and requires the two results to be identical cycle for cycle.
-func runBoth(t *testing.T, top *verify.Top, stim *verify.Stimulus, check func(t *testing.T, res *verify.Result)) {
+func runBoth(t *testing.T, top *sim.Top, stim *sim.Stimulus, check func(t *testing.T, res *sim.Result)) {
 	t.Helper()
 	sims := rtltest.Simulators(t)
-	results := make([]*verify.Result, len(sims))
+	results := make([]*sim.Result, len(sims))
 	for i, sim := range sims {
 		t.Run(sim.Name(), func(t *testing.T) {
 			res, err := rtltest.Run(t, sim, top, stim)

@@ -12,7 +12,7 @@ import (
 	"github.com/tpugen/tpugen/gen"
 	"github.com/tpugen/tpugen/hdl"
 	"github.com/tpugen/tpugen/internal/rtltest"
-	"github.com/tpugen/tpugen/verify"
+	"github.com/tpugen/tpugen/verify/sim"
 )
 
 // fifoCase is one FIFO under stress: its size, how many payloads go through
@@ -43,11 +43,11 @@ var fifoCases = []fifoCase{
 type fifoStress struct {
 	cases    []fifoCase
 	payloads [][]*big.Int
-	stim     *verify.Stimulus
+	stim     *sim.Stimulus
 }
 
 func newFIFOStress(cases []fifoCase, seed uint64) *fifoStress {
-	s := &fifoStress{cases: cases, stim: &verify.Stimulus{}}
+	s := &fifoStress{cases: cases, stim: &sim.Stimulus{}}
 	r := rand.New(rand.NewPCG(seed, 1))
 	for k, fc := range cases {
 		p := randPayloads(r, fc.n, fc.cfg.Width)
@@ -73,7 +73,7 @@ func fifosTop(name string, cases []fifoCase, build func(blocks.FIFOConfig) *hdl.
 	return top
 }
 
-func fifoVerifyTop(e *rtltest.Emitted, cases []fifoCase) *verify.Top {
+func fifoVerifyTop(e *rtltest.Emitted, cases []fifoCase) *sim.Top {
 	top := e.VerifyTop()
 	for k := range cases {
 		top.Sources = append(top.Sources, rtltest.StreamNamed(fmt.Sprintf("f%d_in", k)))
@@ -87,7 +87,7 @@ func fifoVerifyTop(e *rtltest.Emitted, cases []fifoCase) *verify.Top {
 // cycle where the FIFO's handshakes differ from the documented behaviour
 // (in_ready while not full, out_valid while not empty, a payload readable
 // the cycle after it was written). It returns the problems found.
-func (s *fifoStress) check(res *verify.Result) []string {
+func (s *fifoStress) check(res *sim.Result) []string {
 	var problems []string
 	for k, fc := range s.cases {
 		name := fmt.Sprintf("fifo %d (depth %d, width %d)", k, fc.cfg.Depth, fc.cfg.Width)
@@ -124,7 +124,7 @@ func (s *fifoStress) check(res *verify.Result) []string {
 
 // checkPayloads compares the delivered payloads with the sent ones and
 // names the first difference.
-func checkPayloads(sent []*big.Int, got []verify.Beat) []string {
+func checkPayloads(sent []*big.Int, got []sim.Beat) []string {
 	index := map[string]int{}
 	for i := len(sent) - 1; i >= 0; i-- {
 		index[sent[i].String()] = i
@@ -200,7 +200,7 @@ func TestFIFO(t *testing.T) {
 	e := rtltest.Build(t, fifosTop("fifos_tb", fifoCases, realFIFO(t)))
 	rtltest.CheckTools(t, e)
 	s := newFIFOStress(fifoCases, 7)
-	runBoth(t, fifoVerifyTop(e, fifoCases), s.stim, func(t *testing.T, res *verify.Result) {
+	runBoth(t, fifoVerifyTop(e, fifoCases), s.stim, func(t *testing.T, res *sim.Result) {
 		for _, p := range s.check(res) {
 			t.Error(p)
 		}

@@ -25,6 +25,7 @@ func PipelineProtocol(cfg MatrixConfig) (map[arch.Stage][]Field, *arch.Protocol)
 		proto.Targets[arch.StageActivation] = TargetActivation
 		proto.Activation = &arch.ActivationProtocol{ControlAddr: ActivationControlAddr,
 			TableAddr: ActivationTableAddr, TableSize: ActivationTableSize,
+			TableEntry: []Field{{Name: "value", Width: 8, Lanes: 1, Signed: true}},
 			Modes: map[arch.ActivationFunc]int{
 				arch.ActIdentity: int(ActivationNone), arch.ActLeaky: int(ActivationLeaky), arch.ActTable: int(ActivationTable)}}
 	}

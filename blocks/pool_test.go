@@ -15,7 +15,7 @@ import (
 	"github.com/tpugen/tpugen/blocks"
 	"github.com/tpugen/tpugen/internal/rtltest"
 	"github.com/tpugen/tpugen/quant"
-	"github.com/tpugen/tpugen/verify"
+	"github.com/tpugen/tpugen/verify/sim"
 )
 
 var (
@@ -228,16 +228,16 @@ func poolStall(seed uint64, frac float64, from, to int) func(int) bool {
 
 // poolStimulus writes the parameter sets through prm_* while the source is
 // held off, then streams every frame's pixels.
-func poolStimulus(run poolRun, outs []poolOut, seed uint64) *verify.Stimulus {
-	stim := &verify.Stimulus{}
+func poolStimulus(run poolRun, outs []poolOut, seed uint64) *sim.Stimulus {
+	stim := &sim.Stimulus{}
 	for i, s := range run.sets {
 		stim.Changes = append(stim.Changes,
-			verify.Change{Cycle: i, Port: "prm_we", Value: big.NewInt(1)},
-			verify.Change{Cycle: i, Port: "prm_set", Value: big.NewInt(int64(i))},
-			verify.Change{Cycle: i, Port: "prm_addr", Value: big.NewInt(0)},
-			verify.Change{Cycle: i, Port: "prm_data", Value: poolCfg.Word(s)})
+			sim.Change{Cycle: i, Port: "prm_we", Value: big.NewInt(1)},
+			sim.Change{Cycle: i, Port: "prm_set", Value: big.NewInt(int64(i))},
+			sim.Change{Cycle: i, Port: "prm_addr", Value: big.NewInt(0)},
+			sim.Change{Cycle: i, Port: "prm_data", Value: poolCfg.Word(s)})
 	}
-	stim.Changes = append(stim.Changes, verify.Change{Cycle: len(run.sets), Port: "prm_we", Value: big.NewInt(0)})
+	stim.Changes = append(stim.Changes, sim.Change{Cycle: len(run.sets), Port: "prm_we", Value: big.NewInt(0)})
 	var src []*big.Int
 	L := poolCfg.Stage.Lanes
 	for _, f := range run.frames {
@@ -259,7 +259,7 @@ func poolStimulus(run poolRun, outs []poolOut, seed uint64) *verify.Stimulus {
 
 // poolCheck compares the beats with the expected outputs and names the
 // first differences with their frame and output coordinates.
-func poolCheck(run poolRun, outs []poolOut, got []verify.Beat) []string {
+func poolCheck(run poolRun, outs []poolOut, got []sim.Beat) []string {
 	var problems []string
 	for i := 0; i < min(len(outs), len(got)) && len(problems) < 5; i++ {
 		o := outs[i]
@@ -277,10 +277,10 @@ func poolCheck(run poolRun, outs []poolOut, got []verify.Beat) []string {
 	return problems
 }
 
-func poolVerifyTop(e *rtltest.Emitted) *verify.Top {
+func poolVerifyTop(e *rtltest.Emitted) *sim.Top {
 	top := e.VerifyTop()
-	top.Sources = []verify.Stream{rtltest.StreamNamed("in")}
-	top.Sinks = []verify.Stream{rtltest.StreamNamed("out")}
+	top.Sources = []sim.Stream{rtltest.StreamNamed("in")}
+	top.Sinks = []sim.Stream{rtltest.StreamNamed("out")}
 	return top
 }
 
@@ -304,7 +304,7 @@ func TestPool(t *testing.T) {
 		t.Run(run.name, func(t *testing.T) {
 			outs := poolExpect(t, run)
 			stim := poolStimulus(run, outs, seed)
-			var results []*verify.Result
+			var results []*sim.Result
 			for _, sim := range sims {
 				res, err := rtltest.Run(t, sim, top, stim)
 				if err != nil {
@@ -334,7 +334,7 @@ func TestPool(t *testing.T) {
 // poolCheckTiming checks an unstalled run: inputs are taken every cycle
 // once the parameters are loaded, and every output leaves latency cycles
 // after the input that completes its window.
-func poolCheckTiming(t *testing.T, sim string, latency int, outs []poolOut, res *verify.Result) {
+func poolCheckTiming(t *testing.T, sim string, latency int, outs []poolOut, res *sim.Result) {
 	t.Helper()
 	acc := res.Sources[0]
 	for i, c := range acc {

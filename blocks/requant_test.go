@@ -22,7 +22,7 @@ import (
 	"github.com/tpugen/tpugen/blocks"
 	"github.com/tpugen/tpugen/internal/rtltest"
 	"github.com/tpugen/tpugen/quant"
-	"github.com/tpugen/tpugen/verify"
+	"github.com/tpugen/tpugen/verify/sim"
 )
 
 var (
@@ -80,7 +80,7 @@ type requantRun struct {
 	seed      uint64
 	params    [][][]requantParams // [phase][set][lane]
 	vecs      []requantVector
-	stim      *verify.Stimulus
+	stim      *sim.Stimulus
 	wantAcc   []int // cycle each vector is accepted, per the model
 	wantBeats []int // cycle each result is delivered
 }
@@ -99,7 +99,7 @@ func requantMode(mode quant.Rounding) blocks.RequantConfig {
 
 func newRequantRun(mode quant.Rounding, seed uint64, latency int) *requantRun {
 	r := rand.New(rand.NewPCG(seed, uint64(mode)+1))
-	rr := &requantRun{mode: mode, seed: seed, stim: &verify.Stimulus{}}
+	rr := &requantRun{mode: mode, seed: seed, stim: &sim.Stimulus{}}
 	sets := 1 << requantTagBits
 	slots := sets * requantLanes
 	pool := requantParamPool(r, mode)
@@ -160,7 +160,7 @@ func (rr *requantRun) schedule(r *rand.Rand, latency int) {
 		return true
 	}
 	change := func(port string, v *big.Int) {
-		rr.stim.Changes = append(rr.stim.Changes, verify.Change{Cycle: c, Port: port, Value: v})
+		rr.stim.Changes = append(rr.stim.Changes, sim.Change{Cycle: c, Port: port, Value: v})
 	}
 	for j, ps := range rr.params {
 		// Drain: the source waits and the sink takes everything, so no
@@ -494,7 +494,7 @@ func (rr *requantRun) checkCoverage(t *testing.T) {
 // check compares a run's result with quant and with the handshake model:
 // every beat's tag and lanes, then the accept and deliver cycles. Data
 // mismatches come first, named by vector, lane and parameters.
-func (rr *requantRun) check(res *verify.Result) []string {
+func (rr *requantRun) check(res *sim.Result) []string {
 	var problems []string
 	beats := res.Sinks[0]
 	for i := 0; i < min(len(beats), len(rr.vecs)) && len(problems) < 10; i++ {
@@ -534,10 +534,10 @@ func requantNew(t *testing.T, cfg blocks.RequantConfig) *blocks.Requantizer {
 	return rq
 }
 
-func requantVerifyTop(e *rtltest.Emitted) *verify.Top {
+func requantVerifyTop(e *rtltest.Emitted) *sim.Top {
 	top := e.VerifyTop()
-	top.Sources = []verify.Stream{rtltest.StreamNamed("in")}
-	top.Sinks = []verify.Stream{rtltest.StreamNamed("out")}
+	top.Sources = []sim.Stream{rtltest.StreamNamed("in")}
+	top.Sinks = []sim.Stream{rtltest.StreamNamed("out")}
 	return top
 }
 
@@ -563,7 +563,7 @@ func TestRequant(t *testing.T) {
 			}
 			run := newRequantRun(mode, *requantSeed, rq.Latency)
 			run.checkCoverage(t)
-			requantRunBoth(t, requantVerifyTop(e), run, func(t *testing.T, problems []string, res *verify.Result) {
+			requantRunBoth(t, requantVerifyTop(e), run, func(t *testing.T, problems []string, res *sim.Result) {
 				for _, p := range problems {
 					t.Error(p)
 				}
@@ -578,7 +578,7 @@ func TestRequant(t *testing.T) {
 
 // requantRunBoth runs run in both simulators in parallel and hands each
 // checker's problems to check.
-func requantRunBoth(t *testing.T, top *verify.Top, run *requantRun, check func(t *testing.T, problems []string, res *verify.Result)) {
+func requantRunBoth(t *testing.T, top *sim.Top, run *requantRun, check func(t *testing.T, problems []string, res *sim.Result)) {
 	for _, sim := range rtltest.Simulators(t) {
 		t.Run(sim.Name(), func(t *testing.T) {
 			t.Parallel()
@@ -624,7 +624,7 @@ func TestRequantMutantIsCaught(t *testing.T) {
 				top.Files = append(top.Files, mp)
 			}
 			run := newRequantRun(mode, *requantSeed, requantNew(t, requantMode(mode)).Latency)
-			requantRunBoth(t, top, run, func(t *testing.T, problems []string, _ *verify.Result) {
+			requantRunBoth(t, top, run, func(t *testing.T, problems []string, _ *sim.Result) {
 				if len(problems) == 0 {
 					t.Fatalf("seed %d: the checker passed a requantizer with broken rounding", run.seed)
 				}

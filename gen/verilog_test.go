@@ -16,7 +16,7 @@ import (
 	"github.com/tpugen/tpugen/gen"
 	"github.com/tpugen/tpugen/hdl"
 	"github.com/tpugen/tpugen/internal/rtltest"
-	"github.com/tpugen/tpugen/verify"
+	"github.com/tpugen/tpugen/verify/sim"
 )
 
 var (
@@ -413,13 +413,13 @@ func TestEmitMatchesEval(t *testing.T) {
 
 			r := rand.New(rand.NewPCG(s, 99))
 			vectors := make([]map[*hdl.Signal]*big.Int, cfg.cycles)
-			stim := &verify.Stimulus{Cycles: cfg.cycles, Trace: true}
+			stim := &sim.Stimulus{Cycles: cfg.cycles, Trace: true}
 			for c := range vectors {
 				vectors[c] = map[*hdl.Signal]*big.Int{}
 				for _, in := range em.inputs {
 					v := rtltest.RandValue(r, in.Shape())
 					vectors[c][in] = v
-					stim.Changes = append(stim.Changes, verify.Change{Cycle: c, Port: in.Name(), Value: v})
+					stim.Changes = append(stim.Changes, sim.Change{Cycle: c, Port: in.Name(), Value: v})
 				}
 			}
 			zero := func(*hdl.Signal) *big.Int { return new(big.Int) }

@@ -1,7 +1,7 @@
 // Package rtltest holds helpers shared by tpugen's tests: elaborate and emit a
 // design into a temporary directory, check the Verilog with the real tools
 // (Verilator lint, Icarus, Yosys), and describe an hdl module to the
-// simulator drivers of package verify.
+// simulator drivers of package verify/sim.
 //
 // Tools that are missing skip the test with a message, unless
 // TPUGEN_REQUIRE_SIMS is set (as in CI and `make test`), where they fail it.
@@ -24,7 +24,7 @@ import (
 
 	"github.com/tpugen/tpugen/gen"
 	"github.com/tpugen/tpugen/hdl"
-	"github.com/tpugen/tpugen/verify"
+	"github.com/tpugen/tpugen/verify/sim"
 )
 
 // toolTimeout bounds one lint, compile or synthesis run.
@@ -191,9 +191,9 @@ func CheckTools(t testing.TB, e *Emitted) {
 // top module, clock "clk", and reset "rst" when the module has one. Callers
 // add Sources and Sinks (see StreamNamed). Port names must not be Verilog
 // keywords, which the emitter renames.
-func (e *Emitted) VerifyTop() *verify.Top {
+func (e *Emitted) VerifyTop() *sim.Top {
 	m := e.Design.Top
-	top := &verify.Top{Name: e.Top, Files: e.Paths, Clock: "clk"}
+	top := &sim.Top{Name: e.Top, Files: e.Paths, Clock: "clk"}
 	if m.ResetSignal() != nil {
 		top.Reset = m.ResetSignal().Name()
 	}
@@ -201,38 +201,38 @@ func (e *Emitted) VerifyTop() *verify.Top {
 		top.Clock = m.Clock().Name()
 	}
 	for _, p := range m.Ports() {
-		dir := verify.In
+		dir := sim.In
 		if p.Kind() == hdl.Output {
-			dir = verify.Out
+			dir = sim.Out
 		}
-		top.Ports = append(top.Ports, verify.Port{Name: p.Name(), Width: p.Shape().Width, Signed: p.Shape().Signed, Dir: dir})
+		top.Ports = append(top.Ports, sim.Port{Name: p.Name(), Width: p.Shape().Width, Signed: p.Shape().Signed, Dir: dir})
 	}
 	return top
 }
 
 // StreamNamed returns the verify stream of the ports an hdl InStream or
 // OutStream called name declares.
-func StreamNamed(name string) verify.Stream {
-	return verify.Stream{Name: name, Valid: name + "_valid", Ready: name + "_ready", Data: name + "_data"}
+func StreamNamed(name string) sim.Stream {
+	return sim.Stream{Name: name, Valid: name + "_valid", Ready: name + "_ready", Data: name + "_data"}
 }
 
 // Simulators returns both simulators, skipping t (or failing it under
 // TPUGEN_REQUIRE_SIMS) when one is missing.
-func Simulators(t testing.TB) []verify.Simulator {
+func Simulators(t testing.TB) []sim.Simulator {
 	t.Helper()
 	RequireTools(t, "iverilog", "vvp", "verilator")
-	return []verify.Simulator{verify.Icarus{}, verify.Verilator{}}
+	return []sim.Simulator{sim.Icarus{}, sim.Verilator{}}
 }
 
 // Options returns run options that log to t. The Verilator build cache is
 // the verify default ($TPUGEN_CACHE, else the user cache directory), shared
 // by every package and run, so reruns skip the builds.
-func Options(t testing.TB) verify.Options {
-	return verify.Options{Log: t.Output()}
+func Options(t testing.TB) sim.Options {
+	return sim.Options{Log: t.Output()}
 }
 
 // Run simulates top with stim in sim, logging to t.
-func Run(t testing.TB, sim verify.Simulator, top *verify.Top, stim *verify.Stimulus) (*verify.Result, error) {
+func Run(t testing.TB, sim sim.Simulator, top *sim.Top, stim *sim.Stimulus) (*sim.Result, error) {
 	t.Helper()
 	return sim.Run(context.Background(), top, stim, Options(t))
 }

@@ -1,4 +1,4 @@
-package verify
+package sim
 
 import (
 	"context"
@@ -67,7 +67,7 @@ func TestFIFO(t *testing.T) {
 			_, err := sim.Run(context.Background(), fifoTop(), &Stimulus{
 				Sources: [][]*big.Int{payloads[:3]}, Expect: []int{10}, MaxCycles: 200,
 			}, opts(t, cache))
-			want := `verify: fifo4 (` + sim.Name() + `): cycle limit 200 reached (sink "out" got 3 of 10 beats; source "in" has 0 payloads left) — design hung?`
+			want := `sim: fifo4 (` + sim.Name() + `): cycle limit 200 reached (sink "out" got 3 of 10 beats; source "in" has 0 payloads left) — design hung?`
 			if err == nil || err.Error() != want {
 				t.Errorf("got error\n%v\nwant\n%s", err, want)
 			}

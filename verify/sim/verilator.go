@@ -1,4 +1,4 @@
-package verify
+package sim
 
 import (
 	"context"
@@ -81,7 +81,7 @@ func (s Verilator) build(ctx context.Context, verilator string, p *prepared, opt
 	}
 	harness := verilatorHarness(l)
 	flags := verilatorFlags(l.top.Name, p.vcd != "")
-	parts := [][]byte{[]byte("tpugen verify verilator v1"), version, []byte(harness)}
+	parts := [][]byte{[]byte("tpugen sim verilator v1"), version, []byte(harness)}
 	for _, f := range flags {
 		parts = append(parts, []byte(f))
 	}
@@ -122,7 +122,7 @@ func (s Verilator) build(ctx context.Context, verilator string, p *prepared, opt
 		if cached {
 			what = "build cache hit"
 		}
-		fmt.Fprintf(opt.Log, "verify: verilator %s: %s (%s)\n", l.top.Name, what, key[:12])
+		fmt.Fprintf(opt.Log, "sim: verilator %s: %s (%s)\n", l.top.Name, what, key[:12])
 	}
 	return bin, cached, nil
 }

@@ -1,4 +1,4 @@
-package verify
+package sim
 
 import (
 	"context"
@@ -124,7 +124,7 @@ func TestIcarusReportsX(t *testing.T) {
 		Sinks: []Stream{{Name: "out", Valid: "out_valid", Ready: "out_ready", Data: "out_data"}},
 	}
 	_, err = sim.Run(context.Background(), top, &Stimulus{Expect: []int{1}}, Options{})
-	want := `verify: xvalid (icarus): handshake on port "out_valid" is x/z at cycle 0`
+	want := `sim: xvalid (icarus): handshake on port "out_valid" is x/z at cycle 0`
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("handshake x: got error %v, want %q", err, want)
 	}

@@ -1,4 +1,4 @@
-package verify
+package sim
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 func lookPath(bin string) (string, error) {
 	path, err := exec.LookPath(bin)
 	if err != nil {
-		return "", fmt.Errorf("verify: %s not found in PATH: run scripts/setup.sh (installs iverilog, verilator and yosys)", bin)
+		return "", fmt.Errorf("sim: %s not found in PATH: run scripts/setup.sh (installs iverilog, verilator and yosys)", bin)
 	}
 	return path, nil
 }
@@ -47,7 +47,7 @@ func run(ctx context.Context, log io.Writer, dir, bin string, args ...string) ([
 	start := time.Now()
 	err := cmd.Run()
 	if log != nil {
-		fmt.Fprintf(log, "verify: %s (%.2fs)\n", commandLine(dir, bin, args), time.Since(start).Seconds())
+		fmt.Fprintf(log, "sim: %s (%.2fs)\n", commandLine(dir, bin, args), time.Since(start).Seconds())
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return out.Bytes(), fmt.Errorf("%s: %w", filepath.Base(bin), ctxErr)

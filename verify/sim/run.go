@@ -1,4 +1,4 @@
-package verify
+package sim
 
 import (
 	"context"
@@ -27,16 +27,16 @@ func prepare(top *Top, stim *Stimulus, opt Options) (*prepared, error) {
 	for _, f := range top.Files {
 		abs, err := filepath.Abs(f)
 		if err != nil {
-			return nil, fmt.Errorf("verify: %s: %w", top.Name, err)
+			return nil, fmt.Errorf("sim: %s: %w", top.Name, err)
 		}
 		if _, err := os.Stat(abs); err != nil {
-			return nil, fmt.Errorf("verify: %s: %w", top.Name, err)
+			return nil, fmt.Errorf("sim: %s: %w", top.Name, err)
 		}
 		p.files = append(p.files, abs)
 	}
 	if opt.VCD != "" {
 		if p.vcd, err = filepath.Abs(opt.VCD); err != nil {
-			return nil, fmt.Errorf("verify: %s: %w", top.Name, err)
+			return nil, fmt.Errorf("sim: %s: %w", top.Name, err)
 		}
 	}
 	return p, nil
@@ -48,12 +48,12 @@ func prepare(top *Top, stim *Stimulus, opt Options) (*prepared, error) {
 func runDir(opt Options, top, sim string) (string, func(), error) {
 	dir, err := os.MkdirTemp(opt.WorkDir, fmt.Sprintf("tpugen-%s-%s-", sim, top))
 	if err != nil {
-		return "", nil, fmt.Errorf("verify: %s: run directory: %w", top, err)
+		return "", nil, fmt.Errorf("sim: %s: run directory: %w", top, err)
 	}
 	cleanup := func() {
 		if opt.KeepFiles {
 			if opt.Log != nil {
-				fmt.Fprintf(opt.Log, "verify: kept run files in %s\n", dir)
+				fmt.Fprintf(opt.Log, "sim: kept run files in %s\n", dir)
 			}
 			return
 		}

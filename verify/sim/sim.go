@@ -1,4 +1,4 @@
-// Package verify runs generated Verilog in Icarus Verilog and Verilator and
+// Package sim runs Verilog in Icarus Verilog and Verilator and
 // returns what the design did, so that tests can compare it with the Go
 // golden model.
 //
@@ -39,7 +39,7 @@
 //
 // verify describes designs with its own small structs and must not import
 // hdl, gen or blocks: the simulator layer stays usable for hand-written RTL.
-package verify
+package sim
 
 import (
 	"context"
@@ -202,5 +202,5 @@ func SimulatorByName(name string) (Simulator, error) {
 	case "verilator":
 		return Verilator{}, nil
 	}
-	return nil, fmt.Errorf("verify: unknown simulator %q (want \"icarus\" or \"verilator\")", name)
+	return nil, fmt.Errorf("sim: unknown simulator %q (want \"icarus\" or \"verilator\")", name)
 }

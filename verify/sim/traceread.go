@@ -1,4 +1,4 @@
-package verify
+package sim
 
 import (
 	"bufio"
@@ -13,7 +13,7 @@ import (
 
 // errorf formats an error about a run of this design in sim.
 func (l *layout) errorf(sim, format string, args ...any) error {
-	return fmt.Errorf("verify: %s (%s): "+format, append([]any{l.top.Name, sim}, args...)...)
+	return fmt.Errorf("sim: %s (%s): "+format, append([]any{l.top.Name, sim}, args...)...)
 }
 
 // readFields calls fn with the fields of every non-empty line of a file; a

@@ -1,4 +1,4 @@
-package verify
+package sim
 
 import (
 	"errors"
@@ -59,10 +59,10 @@ func checkIdent(what, name string) error {
 // newLayout validates top and resolves its port roles.
 func newLayout(top *Top) (*layout, error) {
 	if top == nil {
-		return nil, errors.New("verify: nil Top")
+		return nil, errors.New("sim: nil Top")
 	}
 	if err := checkIdent("module name", top.Name); err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
+		return nil, fmt.Errorf("sim: %w", err)
 	}
 	l := &layout{top: top, index: map[string]int{}, reset: -1}
 	var errs []error
@@ -91,7 +91,7 @@ func newLayout(top *Top) (*layout, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("verify: top %s: %w", top.Name, errors.Join(errs...))
+		return nil, fmt.Errorf("sim: top %s: %w", top.Name, errors.Join(errs...))
 	}
 
 	// used records which role claimed each input, to catch a port in two roles.
@@ -143,7 +143,7 @@ func newLayout(top *Top) (*layout, error) {
 		l.sinks = append(l.sinks, stream("sink", k, s, Out))
 	}
 	if len(errs) > 0 {
-		return nil, fmt.Errorf("verify: top %s: %w", top.Name, errors.Join(errs...))
+		return nil, fmt.Errorf("sim: top %s: %w", top.Name, errors.Join(errs...))
 	}
 	for i, p := range top.Ports {
 		if _, ok := used[i]; !ok && p.Dir == In {
@@ -181,7 +181,7 @@ func checkValue(v *big.Int, width int) error {
 // checkStimulus validates stim against the layout.
 func (l *layout) checkStimulus(stim *Stimulus) error {
 	if stim == nil {
-		return fmt.Errorf("verify: %s: nil Stimulus", l.top.Name)
+		return fmt.Errorf("sim: %s: nil Stimulus", l.top.Name)
 	}
 	var errs []error
 	fail := func(format string, args ...any) {
@@ -245,7 +245,7 @@ func (l *layout) checkStimulus(stim *Stimulus) error {
 		fail("design has no streams: set Cycles")
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("verify: %s: bad stimulus: %w", l.top.Name, errors.Join(errs...))
+		return fmt.Errorf("sim: %s: bad stimulus: %w", l.top.Name, errors.Join(errs...))
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package verify
+package sim
 
 import (
 	"bufio"
@@ -133,7 +133,7 @@ func writeStall(name string, stall func(int) bool, horizon int) error {
 func writeLines(name string, lines []string) error {
 	f, err := os.Create(name)
 	if err != nil {
-		return fmt.Errorf("verify: %w", err)
+		return fmt.Errorf("sim: %w", err)
 	}
 	w := bufio.NewWriter(f)
 	for _, s := range lines {
@@ -142,10 +142,10 @@ func writeLines(name string, lines []string) error {
 	}
 	if err := w.Flush(); err != nil {
 		f.Close()
-		return fmt.Errorf("verify: writing %s: %w", filepath.Base(name), err)
+		return fmt.Errorf("sim: writing %s: %w", filepath.Base(name), err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("verify: writing %s: %w", filepath.Base(name), err)
+		return fmt.Errorf("sim: writing %s: %w", filepath.Base(name), err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package verify
+package sim
 
 import (
 	"crypto/sha256"
@@ -19,7 +19,7 @@ func cacheRoot(opt Options) (string, error) {
 	}
 	d, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("verify: no build cache directory (set TPUGEN_CACHE): %w", err)
+		return "", fmt.Errorf("sim: no build cache directory (set TPUGEN_CACHE): %w", err)
 	}
 	return filepath.Join(d, "tpugen"), nil
 }
@@ -46,11 +46,11 @@ func cachedBuild(dir, key, name string, build func(tmp string) error) (path stri
 		return path, true, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", false, fmt.Errorf("verify: build cache: %w", err)
+		return "", false, fmt.Errorf("sim: build cache: %w", err)
 	}
 	tmp, err := os.MkdirTemp(dir, "tmp-"+key[:16]+"-")
 	if err != nil {
-		return "", false, fmt.Errorf("verify: build cache: %w", err)
+		return "", false, fmt.Errorf("sim: build cache: %w", err)
 	}
 	if err := build(tmp); err != nil {
 		os.RemoveAll(tmp)
@@ -61,7 +61,7 @@ func cachedBuild(dir, key, name string, build func(tmp string) error) (path stri
 		if _, statErr := os.Stat(path); statErr == nil {
 			return path, false, nil
 		}
-		return "", false, fmt.Errorf("verify: build cache: %w", err)
+		return "", false, fmt.Errorf("sim: build cache: %w", err)
 	}
 	return path, false, nil
 }
