@@ -1,0 +1,100 @@
+package blocks
+
+import (
+	"fmt"
+
+	"github.com/tpugen/tpugen/hdl"
+)
+
+// buildWS builds the weight-stationary array: the weight tile sequencing
+// (shadow registers loaded row by row, swapped in by the first activation
+// beat of the next tile), the skewed inputs, the grid of PEs (activations,
+// swap and load flags flow right, partial sums down) and the control that
+// travels beside the data to the accumulator.
+func (b *mxuBuilder) buildWS() mxuResult {
+	cfg, m := b.cfg, b.m
+	R, C := cfg.Rows, cfg.Cols
+	a := b.ain.Data
+	first := b.field(a, &b.al, "first", 0)
+
+	// Weight tile sequencing: rows beats fill the shadow registers; the
+	// first activation beat of the next tile swaps them in. A new tile may
+	// start loading in the cycle its predecessor is swapped in.
+	rowBits := max(1, hdl.Clog2(R))
+	wrow := m.Reg("w_row", hdl.U(rowBits), hdl.ResetTo(0))
+	shadowFull := m.Reg("shadow_full", hdl.U(1), hdl.ResetTo(0))
+	aFire := m.Wire("a_fire", hdl.U(1))
+	swapNow := m.Wire("swap_now", hdl.U(1))
+	wFire := m.Wire("w_fire", hdl.U(1))
+	m.Set(b.ain.Ready, b.adv.And(first.Not().Or(shadowFull)).And(b.paramsIdle()))
+	m.Set(aFire, b.ain.Valid.And(b.ain.Ready))
+	m.Set(swapNow, aFire.And(first))
+	m.Set(b.win.Ready, b.adv.And(shadowFull.Not().Or(swapNow)))
+	m.Set(wFire, b.win.Valid.And(b.win.Ready))
+	wLast := wrow.EqConst(int64(R - 1))
+	m.If(wFire, func() {
+		m.Set(wrow, hdl.Mux(wLast, m.Const(0, hdl.U(rowBits)), wrow.Add(m.Lit(1, 1)).Trunc(rowBits)))
+	})
+	m.If(wFire.And(wLast), func() { m.Set(shadowFull, m.Lit(1, 1)) }).
+		ElseIf(swapNow, func() { m.Set(shadowFull, m.Lit(0, 1)) })
+
+	// Stage 0: register the accepted beats.
+	s0Valid := b.reg("s0_valid", aFire, hdl.ResetTo(0))
+	s0Swap := b.reg("s0_swap", swapNow, hdl.ResetTo(0))
+	s0Addr := b.reg("s0_addr", b.field(a, &b.al, "addr", 0))
+	s0Acc := b.reg("s0_acc", b.field(a, &b.al, "acc", 0))
+	s0Last := b.reg("s0_last", b.field(a, &b.al, "last", 0))
+	wen := make([]*hdl.Expr, R)
+	for i := 0; i < R; i++ {
+		wen[i] = b.reg(fmt.Sprintf("w0_wen_%d", i), wFire.And(wrow.EqConst(int64(i))), hdl.ResetTo(0))
+	}
+	wbus := b.skewWeights("w0_w")
+
+	peTop := NewPEWS(cfg, true)
+	var peMid *PEWS
+	if R > 1 {
+		peMid = NewPEWS(cfg, false)
+	}
+	sums := make([]*hdl.Expr, C) // out_sum of the PE above, per column
+	for i := 0; i < R; i++ {
+		// The activation trails its row's swap flag by one cycle, so the swap
+		// (end of cycle) lands exactly before the new tile's first product.
+		act := b.skewAct(i, 1)
+		swap := b.delay(fmt.Sprintf("swskew_%d", i), s0Swap, i, true)
+		en := wen[i]
+		for j := 0; j < C; j++ {
+			pe := peMid
+			if i == 0 {
+				pe = peTop
+			}
+			inst := m.Instance(fmt.Sprintf("pe_%d_%d", i, j), pe.Module)
+			inst.In(pe.InAct, act)
+			inst.In(pe.InSwap, swap)
+			inst.In(pe.InWen, en)
+			inst.In(pe.InW, wbus[j])
+			inst.In(pe.Adv, b.adv)
+			if i > 0 {
+				inst.In(pe.InSum, sums[j])
+			}
+			if j < C-1 { // the last column's pass-through outputs go nowhere
+				act, swap, en = inst.Out(pe.OutAct), inst.Out(pe.OutSwap), inst.Out(pe.OutWen)
+			}
+			sums[j] = inst.Out(pe.OutSum)
+		}
+	}
+
+	// The beat's control reaches the accumulator with its row's sums: T
+	// cycles after stage 0, the address one cycle earlier for the read.
+	T := R + C + 1
+	res := mxuResult{latency: T, sums: b.deskew(sums)}
+	res.preAddr = b.delay("ctl_addr", s0Addr, T-2, false)
+	res.addr = b.delay("ctl_addr_main", res.preAddr, 1, false)
+	res.valid = b.delay("ctl_valid", s0Valid, T-1, true)
+	res.acc = b.delay("ctl_acc", s0Acc, T-1, false)
+	res.last = b.delay("ctl_last", s0Last, T-1, false)
+	if cfg.Pipeline.Enabled() {
+		res.tag = b.delay("ctl_tag", b.reg("s0_tag", b.field(a, &b.al, "tag", 0)), T-1, false)
+		res.raw = b.delay("ctl_raw", b.reg("s0_raw", b.field(a, &b.al, "raw", 0)), T-1, false)
+	}
+	return res
+}
