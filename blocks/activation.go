@@ -120,16 +120,16 @@ func NewActivation(cfg ActivationConfig) (*Activation, error) {
 	m.Comment("tpugen activation unit: %d int8 lanes, %d parameter sets, LeakyReLU %v, tables %v.",
 		cfg.Stage.Lanes, cfg.Stage.Sets(), cfg.Leaky, cfg.Table)
 	p := NewStagePorts(m, cfg.Stage, hdl.S(8), hdl.S(8), ActivationPrmAddrBits, ActivationControlBits())
-	b := &actBuilder{cfg: cfg, m: m, p: p}
+	b := &actBuilder{pipeRegs: pipeRegs{m: m, adv: p.Adv}, cfg: cfg, p: p}
 	b.build()
 	return &Activation{Module: m, Config: cfg, Ports: p, Latency: b.latency}, nil
 }
 
 type actBuilder struct {
-	cfg     ActivationConfig
-	m       *hdl.Module
-	p       *StagePorts
-	latency int
+	pipeRegs // every register advances with the stage (p.Adv)
+	cfg      ActivationConfig
+	p        *StagePorts
+	latency  int
 }
 
 // actBeat is what a pipeline stage holds of a beat.
@@ -138,31 +138,17 @@ type actBeat struct {
 	x, tbl           []*hdl.Expr // per lane; tbl nil without tables
 }
 
-// pipe returns a register loaded with e whenever the stage advances.
-func (b *actBuilder) pipe(name string, e *hdl.Expr) *hdl.Expr {
-	r := b.m.Reg(name, e.Shape())
-	b.m.If(b.p.Adv, func() { b.m.Set(r, e) })
-	return r
-}
-
-// pipeValid is pipe for a valid bit, which must reset.
-func (b *actBuilder) pipeValid(name string, e *hdl.Expr) *hdl.Expr {
-	r := b.m.Reg(name, hdl.U(1), hdl.ResetTo(0))
-	b.m.If(b.p.Adv, func() { b.m.Set(r, e) })
-	return r
-}
-
 // carry moves a beat's pass-along fields one stage down.
 func (b *actBuilder) carry(s string, in actBeat) actBeat {
 	out := actBeat{
-		valid: b.pipeValid("valid_"+s, in.valid),
-		tag:   b.pipe("tag_"+s, in.tag),
-		mode:  b.pipe("mode_"+s, in.mode),
+		valid: b.flag("valid_"+s, in.valid),
+		tag:   b.reg("tag_"+s, in.tag),
+		mode:  b.reg("mode_"+s, in.mode),
 	}
 	for k := range in.x {
-		out.x = append(out.x, b.pipe(fmt.Sprintf("x_%s_%d", s, k), in.x[k]))
+		out.x = append(out.x, b.reg(fmt.Sprintf("x_%s_%d", s, k), in.x[k]))
 		if in.tbl != nil {
-			out.tbl = append(out.tbl, b.pipe(fmt.Sprintf("tbl_%s_%d", s, k), in.tbl[k]))
+			out.tbl = append(out.tbl, b.reg(fmt.Sprintf("tbl_%s_%d", s, k), in.tbl[k]))
 		}
 	}
 	return out
@@ -185,7 +171,7 @@ func (b *actBuilder) build() {
 	ctrlRd := ctrl.Read("ctrl_rd", p.InTag, p.Adv)
 
 	// Stage A → B: the reads land in ctrl_rd and tbl_rd_k.
-	beat := actBeat{valid: b.pipeValid("valid_b", p.In.Valid), tag: b.pipe("tag_b", p.InTag), mode: ctrlRd.Slice(1, 0)}
+	beat := actBeat{valid: b.flag("valid_b", p.In.Valid), tag: b.reg("tag_b", p.InTag), mode: ctrlRd.Slice(1, 0)}
 	var tables []*hdl.Memory
 	if cfg.Table {
 		// Addresses below ActivationControlAddr (bit 8 clear) are entries.
@@ -203,7 +189,7 @@ func (b *actBuilder) build() {
 		})
 	}
 	for k := 0; k < cfg.Stage.Lanes; k++ {
-		beat.x = append(beat.x, b.pipe(fmt.Sprintf("x_b_%d", k), p.InLanes[k]))
+		beat.x = append(beat.x, b.reg(fmt.Sprintf("x_b_%d", k), p.InLanes[k]))
 	}
 	b.latency = 1
 	var leaky []*hdl.Expr
@@ -230,8 +216,8 @@ func (b *actBuilder) passThrough() {
 // output registers the selected value of each lane into out_data.
 func (b *actBuilder) output(in actBeat, leaky []*hdl.Expr) {
 	m, p := b.m, b.p
-	m.If(p.Adv, func() { m.Set(p.OutValid, in.valid) })
-	tag := b.pipe("out_tag", in.tag)
+	b.load(p.OutValid, in.valid)
+	tag := b.reg("out_tag", in.tag)
 	var lanes []*hdl.Expr
 	for k := range in.x {
 		sel := m.Wire(fmt.Sprintf("sel_%d", k), hdl.S(8))
@@ -244,7 +230,7 @@ func (b *actBuilder) output(in actBeat, leaky []*hdl.Expr) {
 				m.If(in.mode.EqConst(int64(ActivationTable)), func() { m.Set(sel, in.tbl[k]) })
 			}
 		}
-		lanes = append(lanes, b.pipe(fmt.Sprintf("out_%d", k), sel))
+		lanes = append(lanes, b.reg(fmt.Sprintf("out_%d", k), sel))
 	}
 	b.latency++
 	m.Set(p.Out.Data, PackLanes(tag, lanes))
@@ -269,9 +255,9 @@ func (b *actBuilder) leaky(in actBeat, ctrl *hdl.Expr) (actBeat, []*hdl.Expr) {
 		fields[f.Name] = e
 	}
 	c := b.carry("c", in)
-	outZPc := b.pipe("out_zp_c", fields["out_zp"])
+	outZPc := b.reg("out_zp_c", fields["out_zp"])
 	d := b.carry("d", c)
-	outZP := b.pipe("out_zp_d", outZPc)
+	outZP := b.reg("out_zp_d", outZPc)
 	b.latency += 2
 
 	zero6 := m.Const(0, hdl.S(6))
@@ -291,14 +277,14 @@ func (b *actBuilder) leaky(in actBeat, ctrl *hdl.Expr) (actBeat, []*hdl.Expr) {
 		// Bits of v above 31−left are lost in the wrap: keep 9−k of them.
 		drop := hdl.Mux(left.Gt(m.Const(23, hdl.U(5))), left.Sub(m.Const(23, hdl.U(5))).Trunc(4), m.Const(0, hdl.U(4)))
 		s := v.ShlBy(drop).ShrBy(drop)
-		sC := b.pipe(fmt.Sprintf("s_c_%d", k), s)
-		multC := b.pipe(fmt.Sprintf("mult_c_%d", k), mult)
-		leftC := b.pipe(fmt.Sprintf("left_c_%d", k), left)
-		rightC := b.pipe(fmt.Sprintf("right_c_%d", k), right)
+		sC := b.reg(fmt.Sprintf("s_c_%d", k), s)
+		multC := b.reg(fmt.Sprintf("mult_c_%d", k), mult)
+		leftC := b.reg(fmt.Sprintf("left_c_%d", k), left)
+		rightC := b.reg(fmt.Sprintf("right_c_%d", k), right)
 
 		// Stage C: the 64-bit product a·M = (s·M)·2^left.
-		prod := b.pipe(fmt.Sprintf("prod_d_%d", k), hdl.SExt(sC.Mul(multC), 64).ShlBy(leftC))
-		rightD := b.pipe(fmt.Sprintf("right_d_%d", k), rightC)
+		prod := b.reg(fmt.Sprintf("prod_d_%d", k), hdl.SExt(sC.Mul(multC), 64).ShlBy(leftC))
+		rightD := b.reg(fmt.Sprintf("right_d_%d", k), rightC)
 
 		// Stage D: SRDHM is (a·M + 2^30) >> 31 (floor), which rounds half
 		// up for either sign; only INT32_MIN² overflows and saturates.

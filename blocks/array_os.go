@@ -43,9 +43,9 @@ func (b *mxuBuilder) buildOS() mxuResult {
 		m.Set(gap, gap.Sub(m.Lit(1, 1)).Trunc(gapBits))
 	})
 
-	s0Valid := b.reg("s0_valid", fire, hdl.ResetTo(0))
-	s0First := b.reg("s0_first", fire.And(b.field(a, &b.al, "first", 0)), hdl.ResetTo(0))
-	tile := osTile{last: b.reg("s0_last", fire.And(last), hdl.ResetTo(0))}
+	s0Valid := b.flag("s0_valid", fire)
+	s0First := b.flag("s0_first", fire.And(b.field(a, &b.al, "first", 0)))
+	tile := osTile{last: b.flag("s0_last", fire.And(last))}
 	tile.addr = b.reg("s0_addr", b.field(a, &b.al, "addr", 0))
 	tile.acc = b.reg("s0_acc", b.field(a, &b.al, "acc", 0))
 
@@ -54,9 +54,9 @@ func (b *mxuBuilder) buildOS() mxuResult {
 	results := make([][]*hdl.Expr, R)
 	for i := 0; i < R; i++ {
 		act := b.skewAct(i, 0)
-		valid := b.delay(fmt.Sprintf("vskew_%d", i), s0Valid, i, true)
-		first := b.delay(fmt.Sprintf("fskew_%d", i), s0First, i, true)
-		lastF := b.delay(fmt.Sprintf("lskew_%d", i), tile.last, i, true)
+		valid := b.delayFlag(fmt.Sprintf("vskew_%d", i), s0Valid, i)
+		first := b.delayFlag(fmt.Sprintf("fskew_%d", i), s0First, i)
+		lastF := b.delayFlag(fmt.Sprintf("lskew_%d", i), tile.last, i)
 		for j := 0; j < C; j++ {
 			inst := m.Instance(fmt.Sprintf("pe_%d_%d", i, j), pe.Module)
 			inst.In(pe.InAct, act)
@@ -85,19 +85,19 @@ func (b *mxuBuilder) readoutOS(tile osTile, results [][]*hdl.Expr) mxuResult {
 	cfg, m := b.cfg, b.m
 	R, C := cfg.Rows, cfg.Cols
 	a := b.ain.Data
-	trig := b.delay("rd_trig", tile.last, C, true)
-	trigAddr := b.delay("rd_trig_addr", tile.addr, C, false)
-	trigAcc := b.delay("rd_trig_acc", tile.acc, C, false)
+	trig := b.delayFlag("rd_trig", tile.last, C)
+	trigAddr := b.delay("rd_trig_addr", tile.addr, C)
+	trigAcc := b.delay("rd_trig_acc", tile.acc, C)
 	rowBits := max(1, hdl.Clog2(R))
 	rowsW := hdl.BitsFor(R + 1)
-	trigRows := b.delay("rd_trig_rows", b.reg("s0_rows", b.field(a, &b.al, "rows", 0)), C, false)
+	trigRows := b.delay("rd_trig_rows", b.reg("s0_rows", b.field(a, &b.al, "rows", 0)), C)
 	// The readout stops after row rows-1 (rows 0 is treated as 1).
 	lastRow := m.Wire("rd_last_row", hdl.U(rowBits))
 	rowsQ := m.Reg("rd_rows", hdl.U(rowsW))
 	var trigTag, trigRaw, tagQ, rawQ *hdl.Expr
 	if cfg.Pipeline.Enabled() {
-		trigTag = b.delay("rd_trig_tag", b.reg("s0_tag", b.field(a, &b.al, "tag", 0)), C, false)
-		trigRaw = b.delay("rd_trig_raw", b.reg("s0_raw", b.field(a, &b.al, "raw", 0)), C, false)
+		trigTag = b.delay("rd_trig_tag", b.reg("s0_tag", b.field(a, &b.al, "tag", 0)), C)
+		trigRaw = b.delay("rd_trig_raw", b.reg("s0_raw", b.field(a, &b.al, "raw", 0)), C)
 		tagQ = m.Reg("rd_tag", trigTag.Shape())
 		rawQ = m.Reg("rd_raw", hdl.U(1))
 	}
@@ -139,7 +139,7 @@ func (b *mxuBuilder) readoutOS(tile osTile, results [][]*hdl.Expr) mxuResult {
 
 	res := mxuResult{latency: C + 2}
 	res.preAddr = curAddr
-	res.valid = b.reg("rd_valid_q", curValid, hdl.ResetTo(0))
+	res.valid = b.flag("rd_valid_q", curValid)
 	res.addr = b.reg("rd_addr_q", curAddr)
 	res.acc = b.reg("rd_acc_q", curAcc)
 	res.last = m.Lit(1, 1)

@@ -39,14 +39,14 @@ func (b *mxuBuilder) buildWS() mxuResult {
 		ElseIf(swapNow, func() { m.Set(shadowFull, m.Lit(0, 1)) })
 
 	// Stage 0: register the accepted beats.
-	s0Valid := b.reg("s0_valid", aFire, hdl.ResetTo(0))
-	s0Swap := b.reg("s0_swap", swapNow, hdl.ResetTo(0))
+	s0Valid := b.flag("s0_valid", aFire)
+	s0Swap := b.flag("s0_swap", swapNow)
 	s0Addr := b.reg("s0_addr", b.field(a, &b.al, "addr", 0))
 	s0Acc := b.reg("s0_acc", b.field(a, &b.al, "acc", 0))
 	s0Last := b.reg("s0_last", b.field(a, &b.al, "last", 0))
 	wen := make([]*hdl.Expr, R)
 	for i := 0; i < R; i++ {
-		wen[i] = b.reg(fmt.Sprintf("w0_wen_%d", i), wFire.And(wrow.EqConst(int64(i))), hdl.ResetTo(0))
+		wen[i] = b.flag(fmt.Sprintf("w0_wen_%d", i), wFire.And(wrow.EqConst(int64(i))))
 	}
 	wbus := b.skewWeights("w0_w")
 
@@ -60,7 +60,7 @@ func (b *mxuBuilder) buildWS() mxuResult {
 		// The activation trails its row's swap flag by one cycle, so the swap
 		// (end of cycle) lands exactly before the new tile's first product.
 		act := b.skewAct(i, 1)
-		swap := b.delay(fmt.Sprintf("swskew_%d", i), s0Swap, i, true)
+		swap := b.delayFlag(fmt.Sprintf("swskew_%d", i), s0Swap, i)
 		en := wen[i]
 		for j := 0; j < C; j++ {
 			pe := peMid
@@ -87,14 +87,14 @@ func (b *mxuBuilder) buildWS() mxuResult {
 	// cycles after stage 0, the address one cycle earlier for the read.
 	T := R + C + 1
 	res := mxuResult{latency: T, sums: b.deskew(sums)}
-	res.preAddr = b.delay("ctl_addr", s0Addr, T-2, false)
-	res.addr = b.delay("ctl_addr_main", res.preAddr, 1, false)
-	res.valid = b.delay("ctl_valid", s0Valid, T-1, true)
-	res.acc = b.delay("ctl_acc", s0Acc, T-1, false)
-	res.last = b.delay("ctl_last", s0Last, T-1, false)
+	res.preAddr = b.delay("ctl_addr", s0Addr, T-2)
+	res.addr = b.delay("ctl_addr_main", res.preAddr, 1)
+	res.valid = b.delayFlag("ctl_valid", s0Valid, T-1)
+	res.acc = b.delay("ctl_acc", s0Acc, T-1)
+	res.last = b.delay("ctl_last", s0Last, T-1)
 	if cfg.Pipeline.Enabled() {
-		res.tag = b.delay("ctl_tag", b.reg("s0_tag", b.field(a, &b.al, "tag", 0)), T-1, false)
-		res.raw = b.delay("ctl_raw", b.reg("s0_raw", b.field(a, &b.al, "raw", 0)), T-1, false)
+		res.tag = b.delay("ctl_tag", b.reg("s0_tag", b.field(a, &b.al, "tag", 0)), T-1)
+		res.raw = b.delay("ctl_raw", b.reg("s0_raw", b.field(a, &b.al, "raw", 0)), T-1)
 	}
 	return res
 }

@@ -34,9 +34,8 @@ type MatrixUnit struct {
 const TopName = "tpu_mxu"
 
 type mxuBuilder struct {
+	pipeRegs // every datapath register advances on adv
 	cfg      MatrixConfig
-	m        *hdl.Module
-	adv      *hdl.Expr
 	win, ain hdl.Stream
 	wl, al   layout
 	accS     hdl.Shape
@@ -63,7 +62,7 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 	m.Comment("tpugen matrix unit: %dx%d %s array, %s x %s -> %s, %d accumulator rows.",
 		cfg.Rows, cfg.Cols, cfg.Dataflow, sig(cfg.InputBits, cfg.InputSigned), sig(cfg.WeightBits, cfg.WeightSigned),
 		sig(cfg.AccBits, cfg.ProductSigned()), cfg.AccDepth)
-	b := &mxuBuilder{cfg: cfg, m: m, accS: shapeOf(cfg.AccBits, cfg.ProductSigned()), aw: cfg.AccAddrBits()}
+	b := &mxuBuilder{pipeRegs: pipeRegs{m: m}, cfg: cfg, accS: shapeOf(cfg.AccBits, cfg.ProductSigned()), aw: cfg.AccAddrBits()}
 	b.wl.add("weights", cfg.WeightBits, cfg.Cols, cfg.WeightSigned)
 	b.al.add("acts", cfg.InputBits, cfg.Rows, cfg.InputSigned)
 	b.al.add("addr", b.aw, 1, false)
@@ -175,13 +174,6 @@ func (b *mxuBuilder) field(data *hdl.Expr, l *layout, name string, k int) *hdl.E
 		}
 	}
 	panic("blocks: no payload field " + name) // a tpugen bug, not user input
-}
-
-// reg returns a register loaded with e on every advancing cycle.
-func (b *mxuBuilder) reg(name string, e *hdl.Expr, opts ...hdl.RegOption) *hdl.Expr {
-	r := b.m.Reg(name, e.Shape(), opts...)
-	b.m.If(b.adv, func() { b.m.Set(r, e) })
-	return r
 }
 
 // paramsIdle is 1 unless parameter words are waiting: activations wait for

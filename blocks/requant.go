@@ -90,11 +90,7 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 	p := NewStagePorts(m, cfg.Stage, hdl.S(32), hdl.S(8), max(1, hdl.Clog2(lanes)), RequantParamBits)
 	r := &Requantizer{Module: m, Config: cfg, Ports: p}
 
-	reg := func(name string, e *hdl.Expr, opts ...hdl.RegOption) *hdl.Expr {
-		q := m.Reg(name, e.Shape(), opts...)
-		m.If(p.Adv, func() { m.Set(q, e) })
-		return q
-	}
+	regs := pipeRegs{m: m, adv: p.Adv}
 	field := func(name string) *hdl.Expr {
 		for _, f := range RequantParamFields() {
 			if f.Name == name {
@@ -113,11 +109,11 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 	valid := []*hdl.Expr{p.In.Valid}
 	tag := []*hdl.Expr{p.InTag}
 	for s := 1; s < nStages; s++ {
-		valid = append(valid, reg(fmt.Sprintf("s%d_valid", s), valid[s-1], hdl.ResetTo(0)))
-		tag = append(tag, reg(fmt.Sprintf("s%d_tag", s), tag[s-1]))
+		valid = append(valid, regs.flag(fmt.Sprintf("s%d_valid", s), valid[s-1]))
+		tag = append(tag, regs.reg(fmt.Sprintf("s%d_tag", s), tag[s-1]))
 	}
-	m.If(p.Adv, func() { m.Set(p.OutValid, valid[nStages-1]) })
-	outTag := reg("out_tag", tag[nStages-1])
+	regs.load(p.OutValid, valid[nStages-1])
+	outTag := regs.reg("out_tag", tag[nStages-1])
 	r.Latency = nStages
 
 	// Write-side decoding keeps the datapath free of it: double rounding
@@ -164,16 +160,16 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 
 		// s1 → s2: bias add with int32 wrap, then (double) the wrapping
 		// left shift TFLite applies before the high multiply.
-		acc := reg(fmt.Sprintf("s1_acc_%d", k), p.InLanes[k])
+		acc := regs.reg(fmt.Sprintf("s1_acc_%d", k), p.InLanes[k])
 		x := acc.Add(prmA.Slice(31, 0).AsSigned()).Trunc(32)
 		if double {
 			x = x.ShlBy(prmA.Slice(36, 32))
 		}
-		x2 := reg(fmt.Sprintf("s2_x_%d", k), x)
+		x2 := regs.reg(fmt.Sprintf("s2_x_%d", k), x)
 
 		// s2 → s3: a plain signed 32×32 multiply, registered on both sides
 		// so synthesis can map it onto DSP blocks.
-		prod := reg(fmt.Sprintf("s3_prod_%d", k), x2.Mul(mul))
+		prod := regs.reg(fmt.Sprintf("s3_prod_%d", k), x2.Mul(mul))
 
 		var v *hdl.Expr // the int32 sum MBQM(...) + out_zp, before the clamp
 		zp := prmO.Slice(7, 0).AsSigned()
@@ -183,7 +179,7 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 			// overflowing case, INT32_MIN², is the only product >= 2^62.
 			sat := prod.Bit(62).And(prod.Bit(63).Not())
 			hm := prod.Shr(30).Add(m.Const(1, hdl.S(2))).Shr(1).Trunc(32)
-			hm4 := reg(fmt.Sprintf("s4_hm_%d", k), hdl.Mux(sat, m.Const(1<<31-1, hdl.S(32)), hm))
+			hm4 := regs.reg(fmt.Sprintf("s4_hm_%d", k), hdl.Mux(sat, m.Const(1<<31-1, hdl.S(32)), hm))
 
 			// s4 → s5: RoundingDivideByPOT, ties away from zero:
 			// floor((hm + 2^(e-1) - away) / 2^e), away = 1 for negative
@@ -193,7 +189,7 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 			half := m.Const(1, hdl.U(32)).ShlBy(rsh).Shr(1)
 			nudge := requantNonNeg(half, 33).Sub(requantNonNeg(away, 33)).Trunc(33)
 			y := hdl.SExt(hm4, 33).Add(nudge).Trunc(33)
-			r5 := reg(fmt.Sprintf("s5_r_%d", k), y.ShrBy(rsh).Trunc(32))
+			r5 := regs.reg(fmt.Sprintf("s5_r_%d", k), y.ShrBy(rsh).Trunc(32))
 
 			// s5 → out: + out_zp with int32 wrap.
 			v = r5.Add(zp).Trunc(32)
@@ -201,7 +197,7 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 			// s3 → s4: (p + 2^(t-1)) >> t with t = 31-shift equals
 			// ((p >> (t-1)) + 1) >> 1; only the low 33 bits of p >> (t-1)
 			// reach the int32 result.
-			q4 := reg(fmt.Sprintf("s4_q_%d", k), prod.ShrBy(rsh).Trunc(33))
+			q4 := regs.reg(fmt.Sprintf("s4_q_%d", k), prod.ShrBy(rsh).Trunc(33))
 
 			// s4 → out: ((q + 1) >> 1) + zp = (q + 2·zp + 1) >> 1, mod 2^32.
 			up := m.Wire(fmt.Sprintf("rnd_up_%d", k), hdl.U(1))
@@ -214,7 +210,7 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 		// min > max gives min below it and max above it.
 		lo, hi := prmO.Slice(15, 8).AsSigned(), prmO.Slice(23, 16).AsSigned()
 		clamped := hdl.Mux(v.Lt(hdl.SExt(lo, 32)), lo, hdl.Mux(v.Gt(hdl.SExt(hi, 32)), hi, v.Trunc(8)))
-		outLanes[k] = reg(fmt.Sprintf("out_lane_%d", k), clamped)
+		outLanes[k] = regs.reg(fmt.Sprintf("out_lane_%d", k), clamped)
 	}
 	m.Set(p.Out.Data, PackLanes(outTag, outLanes))
 	return r, nil

@@ -11,26 +11,13 @@ import (
 // after row or column 0, and the column sums leave it the same way. These
 // delay lines build the staircase (skew) and square it up again (deskew).
 
-// delay returns e delayed by n advancing cycles (n may be 0). Flags get a
-// reset so a restarted unit never sees stale valid bits.
-func (b *mxuBuilder) delay(name string, e *hdl.Expr, n int, flag bool) *hdl.Expr {
-	for k := 1; k <= n; k++ {
-		if flag {
-			e = b.reg(fmt.Sprintf("%s_d%d", name, k), e, hdl.ResetTo(0))
-		} else {
-			e = b.reg(fmt.Sprintf("%s_d%d", name, k), e)
-		}
-	}
-	return e
-}
-
 // skewWeights registers the w_in lanes (registers prefix_j) and delays lane
 // j by j cycles: the weight bus of column j.
 func (b *mxuBuilder) skewWeights(prefix string) []*hdl.Expr {
 	bus := make([]*hdl.Expr, b.cfg.Cols)
 	for j := range bus {
 		w0 := b.reg(fmt.Sprintf("%s_%d", prefix, j), b.field(b.win.Data, &b.wl, "weights", j))
-		bus[j] = b.delay(fmt.Sprintf("wskew_%d", j), w0, j, false)
+		bus[j] = b.delay(fmt.Sprintf("wskew_%d", j), w0, j)
 	}
 	return bus
 }
@@ -40,7 +27,7 @@ func (b *mxuBuilder) skewWeights(prefix string) []*hdl.Expr {
 // the control flags of row 0.
 func (b *mxuBuilder) skewAct(i, lead int) *hdl.Expr {
 	act := b.reg(fmt.Sprintf("s0_act_%d", i), b.field(b.ain.Data, &b.al, "acts", i))
-	return b.delay(fmt.Sprintf("askew_%d", i), act, lead+i, false)
+	return b.delay(fmt.Sprintf("askew_%d", i), act, lead+i)
 }
 
 // deskew delays column j's sum by cols-1-j cycles, so that a row's sums
@@ -49,7 +36,7 @@ func (b *mxuBuilder) deskew(sums []*hdl.Expr) []*hdl.Expr {
 	C := len(sums)
 	out := make([]*hdl.Expr, C)
 	for j := range sums {
-		out[j] = b.delay(fmt.Sprintf("deskew_%d", j), sums[j], C-1-j, false).Resize(b.cfg.AccBits)
+		out[j] = b.delay(fmt.Sprintf("deskew_%d", j), sums[j], C-1-j).Resize(b.cfg.AccBits)
 	}
 	return out
 }

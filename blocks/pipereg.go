@@ -1,0 +1,107 @@
+package blocks
+
+import (
+	"fmt"
+
+	"github.com/tpugen/tpugen/hdl"
+)
+
+// pipeRegs is how every pipelined block (matrix unit, requantizer,
+// activation and pooling units) registers its values. A pipeline's
+// registers all load on the cycles its advance signal adv is 1 and hold
+// otherwise, so a stalled output freezes the whole pipeline and no beat is
+// lost or repeated. Datapath registers have no reset (they are cheaper);
+// flags (valid and control bits) reset to 0, so a restarted pipeline never
+// sees a stale one.
+type pipeRegs struct {
+	m   *hdl.Module
+	adv *hdl.Expr
+}
+
+// reg returns a register called name that loads e on every advance.
+func (p pipeRegs) reg(name string, e *hdl.Expr) *hdl.Expr {
+	g := p.group()
+	r := g.reg(name, e)
+	g.end()
+	return r
+}
+
+// flag is reg for a valid or control bit: it resets to 0.
+func (p pipeRegs) flag(name string, e *hdl.Expr) *hdl.Expr {
+	g := p.group()
+	r := g.flag(name, e)
+	g.end()
+	return r
+}
+
+// load makes a register declared elsewhere (a stage's out_valid_q) load e
+// on every advance.
+func (p pipeRegs) load(r, e *hdl.Expr) {
+	g := p.group()
+	g.set(r, e)
+	g.end()
+}
+
+// delay returns e delayed by n advances (n may be 0), through registers
+// called name_d1 to name_dn.
+func (p pipeRegs) delay(name string, e *hdl.Expr, n int) *hdl.Expr {
+	return delayLine(name, e, n, p.reg)
+}
+
+// delayFlag is delay for a flag: every register of the line resets to 0.
+func (p pipeRegs) delayFlag(name string, e *hdl.Expr, n int) *hdl.Expr {
+	return delayLine(name, e, n, p.flag)
+}
+
+func delayLine(name string, e *hdl.Expr, n int, reg func(string, *hdl.Expr) *hdl.Expr) *hdl.Expr {
+	for k := 1; k <= n; k++ {
+		e = reg(fmt.Sprintf("%s_d%d", name, k), e)
+	}
+	return e
+}
+
+// when returns the registers of a part that advances only when en is 1 as
+// well (a history that shifts on valid beats only).
+func (p pipeRegs) when(en *hdl.Expr) pipeRegs { return pipeRegs{m: p.m, adv: p.adv.And(en)} }
+
+// group starts a set of registers that load together: end writes all their
+// loads as one clocked block, so that a pipeline stage reads as one unit in
+// the Verilog.
+func (p pipeRegs) group() *regGroup { return &regGroup{p: p} }
+
+// regGroup collects the loads of a group of pipeline registers.
+type regGroup struct {
+	p     pipeRegs
+	loads []func()
+}
+
+// reg declares a register called name that loads e.
+func (g *regGroup) reg(name string, e *hdl.Expr) *hdl.Expr {
+	r := g.p.m.Reg(name, e.Shape())
+	g.set(r, e)
+	return r
+}
+
+// flag declares a flag register (reset to 0) that loads e.
+func (g *regGroup) flag(name string, e *hdl.Expr) *hdl.Expr {
+	r := g.p.m.Reg(name, e.Shape(), hdl.ResetTo(0))
+	g.set(r, e)
+	return r
+}
+
+// set adds a load of a register declared elsewhere: one whose input can only
+// be built once the group's other registers exist.
+func (g *regGroup) set(r, e *hdl.Expr) { g.also(func() { g.p.m.Set(r, e) }) }
+
+// also adds other clocked work (a memory write) to the group's block.
+func (g *regGroup) also(f func()) { g.loads = append(g.loads, f) }
+
+// end writes the group's loads, in the order they were added, under the
+// advance.
+func (g *regGroup) end() {
+	g.p.m.If(g.p.adv, func() {
+		for _, f := range g.loads {
+			f()
+		}
+	})
+}
