@@ -157,10 +157,15 @@ func (m *Manifest) check() error {
 	}
 	need := map[string][]string{
 		StreamW: {"weights"},
-		StreamA: {"acts", "addr", "first", "acc", "last", "tag", "raw"},
-		StreamC: {"sums", "addr", "tag"},
+		StreamA: {"acts", "addr", "first", "acc", "last"},
+		StreamC: {"sums", "addr"},
+	}
+	if m.Config.Dataflow.IsOS() {
+		need[StreamA] = append(need[StreamA], "rows")
 	}
 	if m.Config.Requant {
+		need[StreamA] = append(need[StreamA], "tag", "raw")
+		need[StreamC] = append(need[StreamC], "tag")
 		need[StreamP] = []string{"target", "set", "addr", "data"}
 		need[StreamY] = []string{"values", "tag"}
 		if m.Protocol == nil {

@@ -3,6 +3,8 @@ package verify_test
 import (
 	"context"
 	"fmt"
+	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/verify/sim"
 	"math/big"
 	"math/rand/v2"
 	"os"
@@ -43,7 +45,7 @@ var (
 	}
 )
 
-func benchRTL(b *testing.B, cfg gen.Config) (*verify.Manifest, string) {
+func benchRTL(b *testing.B, cfg gen.Config) (*arch.Manifest, string) {
 	b.Helper()
 	out, err := gen.Generate(cfg)
 	if err != nil {
@@ -53,7 +55,7 @@ func benchRTL(b *testing.B, cfg gen.Config) (*verify.Manifest, string) {
 	if err := out.WriteDir(dir); err != nil {
 		b.Fatal(err)
 	}
-	man, err := verify.LoadManifest(dir)
+	man, err := arch.LoadManifest(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -64,20 +66,20 @@ func benchRTL(b *testing.B, cfg gen.Config) (*verify.Manifest, string) {
 // of the default 8x8 WS and an 8x8 OS array on real layer shapes, and the
 // cycle model's error.
 func BenchmarkGEMMSuite(b *testing.B) {
-	for _, df := range []string{"ws", "os"} {
-		cfg := gen.Config{Name: "bench_" + df, Rows: 8, Cols: 8, Dataflow: df, AccDepth: 1024}
+	for _, df := range []arch.Dataflow{arch.WS, arch.OS} {
+		cfg := gen.Config{Name: "bench_" + df.String(), Rows: 8, Cols: 8, Dataflow: df, AccDepth: 1024}
 		man, dir := benchRTL(b, cfg)
-		sim, err := verify.SimulatorByName("verilator")
+		vl, err := sim.SimulatorByName("verilator")
 		if err != nil {
 			b.Fatal(err)
 		}
 		for _, s := range rtlSuite {
-			b.Run(df+"/"+s.name, func(b *testing.B) {
+			b.Run(df.String()+"/"+s.name, func(b *testing.B) {
 				r := rand.New(rand.NewPCG(1, uint64(s.m)))
 				a, w := randMatrix(r, s.m, s.k, 8, true), randMatrix(r, s.k, s.n, 8, true)
 				var run *verify.GEMMRun
 				for i := 0; i < b.N; i++ {
-					run, err = verify.RunGEMM(context.Background(), sim, man, dir, a, w, verify.GEMMOptions{})
+					run, err = verify.RunGEMM(context.Background(), vl, man, dir, a, w, verify.GEMMOptions{})
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -91,10 +93,10 @@ func BenchmarkGEMMSuite(b *testing.B) {
 			})
 		}
 		for _, s := range modelSuite {
-			b.Run(df+"/model/"+s.name, func(b *testing.B) {
+			b.Run(df.String()+"/model/"+s.name, func(b *testing.B) {
 				var cycles int
 				for i := 0; i < b.N; i++ {
-					cycles = verify.PredictGEMMCycles(man.Config, s.m, s.k, s.n)
+					cycles = verify.PredictGEMMCycles(man, s.m, s.k, s.n)
 				}
 				ideal := float64(s.m) * float64(s.k) * float64(s.n) / 64
 				b.ReportMetric(100*ideal/float64(cycles), "util%")
@@ -114,31 +116,31 @@ func BenchmarkSimSpeed(b *testing.B) {
 		n, size int // array side, GEMM side
 	}{{"verilator", 8, 256}, {"verilator", 16, 256}, {"icarus", 8, 48}} {
 		b.Run(fmt.Sprintf("%s/%dx%d", tc.sim, tc.n, tc.n), func(b *testing.B) {
-			sim, err := verify.SimulatorByName(tc.sim)
+			s, err := sim.SimulatorByName(tc.sim)
 			if err != nil {
 				b.Fatal(err)
 			}
 			man, dir := benchRTL(b, gen.Config{Name: "speed", Rows: tc.n, Cols: tc.n, AccDepth: 1024})
 			r := rand.New(rand.NewPCG(2, 3))
 			a, w := randMatrix(r, tc.size, tc.size, 8, true), randMatrix(r, tc.size, tc.size, 8, true)
-			opt := verify.GEMMOptions{Sim: verify.Options{}}
+			opt := verify.GEMMOptions{Sim: sim.Options{}}
 			// Warm up the build cache so only simulation is timed.
-			if _, err := verify.RunGEMM(context.Background(), sim, man, dir, a[:1], w, opt); err != nil {
+			if _, err := verify.RunGEMM(context.Background(), s, man, dir, a[:1], w, opt); err != nil {
 				b.Fatal(err)
 			}
 			base := baselineTop(b, tc.n)
 			baseStim := baselineStimulus(tc.n, 4*tc.size*tc.size*tc.size/(tc.n*tc.n))
-			if _, err := sim.Run(context.Background(), base, &verify.Stimulus{Cycles: 10, Changes: baseStim.Changes[:1]}, verify.Options{}); err != nil {
+			if _, err := s.Run(context.Background(), base, &sim.Stimulus{Cycles: 10, Changes: baseStim.Changes[:1]}, sim.Options{}); err != nil {
 				b.Fatal(err)
 			}
 			var genRate, baseRate float64
 			for i := 0; i < b.N; i++ {
-				run, err := verify.RunGEMM(context.Background(), sim, man, dir, a, w, opt)
+				run, err := verify.RunGEMM(context.Background(), s, man, dir, a, w, opt)
 				if err != nil {
 					b.Fatal(err)
 				}
 				genRate = float64(run.Cycles) / run.Result.SimTime.Seconds()
-				res, err := sim.Run(context.Background(), base, baseStim, verify.Options{})
+				res, err := s.Run(context.Background(), base, baseStim, sim.Options{})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -153,7 +155,7 @@ func BenchmarkSimSpeed(b *testing.B) {
 
 // baselineTop describes scripts/baseline/ws_array.v at size n (through a
 // tiny wrapper that sets the parameter).
-func baselineTop(b *testing.B, n int) *verify.Top {
+func baselineTop(b *testing.B, n int) *sim.Top {
 	b.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..")
@@ -165,17 +167,17 @@ endmodule
 	if err := writeFile(wrapper, src); err != nil {
 		b.Fatal(err)
 	}
-	return &verify.Top{Name: "ws_array_top", Clock: "clk",
+	return &sim.Top{Name: "ws_array_top", Clock: "clk",
 		Files: []string{filepath.Join(root, "scripts/baseline/ws_array.v"), wrapper},
-		Ports: []verify.Port{{Name: "clk", Width: 1}, {Name: "load", Width: 1}, {Name: "w_in", Width: n * 8},
-			{Name: "a_in", Width: n * 8}, {Name: "sum_out", Width: n * 32, Dir: verify.Out}}}
+		Ports: []sim.Port{{Name: "clk", Width: 1}, {Name: "load", Width: 1}, {Name: "w_in", Width: n * 8},
+			{Name: "a_in", Width: n * 8}, {Name: "sum_out", Width: n * 32, Dir: sim.Out}}}
 }
 
 // baselineStimulus loads weights for n cycles, then feeds a new random
 // activation vector every cycle.
-func baselineStimulus(n, cycles int) *verify.Stimulus {
+func baselineStimulus(n, cycles int) *sim.Stimulus {
 	r := rand.New(rand.NewPCG(4, 5))
-	s := &verify.Stimulus{Cycles: cycles}
+	s := &sim.Stimulus{Cycles: cycles}
 	word := func(bits int) *big.Int {
 		v := new(big.Int)
 		for i := 0; i < bits; i += 32 {
@@ -183,14 +185,14 @@ func baselineStimulus(n, cycles int) *verify.Stimulus {
 		}
 		return v.And(v, new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(bits)), big.NewInt(1)))
 	}
-	s.Changes = append(s.Changes, verify.Change{Cycle: 0, Port: "load", Value: big.NewInt(1)})
+	s.Changes = append(s.Changes, sim.Change{Cycle: 0, Port: "load", Value: big.NewInt(1)})
 	for c := 0; c < cycles; c++ {
 		if c < n {
-			s.Changes = append(s.Changes, verify.Change{Cycle: c, Port: "w_in", Value: word(n * 8)})
+			s.Changes = append(s.Changes, sim.Change{Cycle: c, Port: "w_in", Value: word(n * 8)})
 		}
-		s.Changes = append(s.Changes, verify.Change{Cycle: c, Port: "a_in", Value: word(n * 8)})
+		s.Changes = append(s.Changes, sim.Change{Cycle: c, Port: "a_in", Value: word(n * 8)})
 	}
-	s.Changes = append(s.Changes, verify.Change{Cycle: n, Port: "load", Value: big.NewInt(0)})
+	s.Changes = append(s.Changes, sim.Change{Cycle: n, Port: "load", Value: big.NewInt(0)})
 	return s
 }
 

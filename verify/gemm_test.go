@@ -5,6 +5,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/compile"
+	"github.com/tpugen/tpugen/verify/sim"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -22,7 +25,7 @@ var (
 )
 
 // genRTL generates cfg into a temporary directory and loads its manifest.
-func genRTL(t *testing.T, cfg gen.Config) (*verify.Manifest, string) {
+func genRTL(t *testing.T, cfg gen.Config) (*arch.Manifest, string) {
 	t.Helper()
 	out, err := gen.Generate(cfg)
 	if err != nil {
@@ -32,16 +35,16 @@ func genRTL(t *testing.T, cfg gen.Config) (*verify.Manifest, string) {
 	if err := out.WriteDir(dir); err != nil {
 		t.Fatal(err)
 	}
-	man, err := verify.LoadManifest(dir)
+	man, err := arch.LoadManifest(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return man, dir
 }
 
-func randMatrix(r *rand.Rand, rows, cols, bits int, signed bool) verify.Matrix {
-	lo, hi := verify.OperandRange(bits, signed)
-	m := verify.NewMatrix(rows, cols)
+func randMatrix(r *rand.Rand, rows, cols, bits int, signed bool) compile.Matrix {
+	lo, hi := arch.OperandRange(bits, signed)
+	m := compile.NewMatrix(rows, cols)
 	for i := range m {
 		for j := range m[i] {
 			m[i][j] = lo + r.Int64N(hi-lo+1)
@@ -50,11 +53,11 @@ func randMatrix(r *rand.Rand, rows, cols, bits int, signed bool) verify.Matrix {
 	return m
 }
 
-func sims(t *testing.T, names ...string) []verify.Simulator {
+func sims(t *testing.T, names ...string) []sim.Simulator {
 	t.Helper()
-	var out []verify.Simulator
+	var out []sim.Simulator
 	for _, n := range names {
-		s, err := verify.SimulatorByName(n)
+		s, err := sim.SimulatorByName(n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,21 +74,21 @@ func b(v bool) *bool { return &v }
 // accumulators that must wrap exactly like the golden model, and both
 // forms of the PE's multiply-accumulate.
 var matrixConfigs = []gen.Config{
-	{Name: "ws_1x1", Rows: 1, Cols: 1, Dataflow: "ws", AccDepth: 64},
-	{Name: "os_1x1", Rows: 1, Cols: 1, Dataflow: "os", AccDepth: 64},
-	{Name: "ws_2x3_u8s8", Rows: 2, Cols: 3, Dataflow: "ws", InputSigned: b(false), AccDepth: 16},
-	{Name: "os_2x3_s4", Rows: 2, Cols: 3, Dataflow: "os", InputBits: 4, WeightBits: 4, AccDepth: 16},
-	{Name: "ws_4x4_u16", Rows: 4, Cols: 4, Dataflow: "ws", InputBits: 16, WeightBits: 16, InputSigned: b(false), WeightSigned: b(false), AccDepth: 32},
-	{Name: "os_4x4_s16", Rows: 4, Cols: 4, Dataflow: "os", InputBits: 16, WeightBits: 16, AccDepth: 32},
-	{Name: "ws_4x4_s8u4_acc12", Rows: 4, Cols: 4, Dataflow: "ws", WeightBits: 4, WeightSigned: b(false), AccBits: 12, AccDepth: 8},
-	{Name: "os_3x2_u4_acc10", Rows: 3, Cols: 2, Dataflow: "os", InputBits: 4, WeightBits: 4, InputSigned: b(false), WeightSigned: b(false), AccBits: 10, AccDepth: 8},
-	{Name: "ws_8x8", Rows: 8, Cols: 8, Dataflow: "ws", AccDepth: 64},
-	{Name: "os_8x8_s4", Rows: 8, Cols: 8, Dataflow: "os", InputBits: 4, WeightBits: 4, AccDepth: 64},
-	{Name: "ws_16x16", Rows: 16, Cols: 16, Dataflow: "ws", AccDepth: 128},
+	{Name: "ws_1x1", Rows: 1, Cols: 1, Dataflow: arch.WS, AccDepth: 64},
+	{Name: "os_1x1", Rows: 1, Cols: 1, Dataflow: arch.OS, AccDepth: 64},
+	{Name: "ws_2x3_u8s8", Rows: 2, Cols: 3, Dataflow: arch.WS, InputSigned: b(false), AccDepth: 16},
+	{Name: "os_2x3_s4", Rows: 2, Cols: 3, Dataflow: arch.OS, InputBits: 4, WeightBits: 4, AccDepth: 16},
+	{Name: "ws_4x4_u16", Rows: 4, Cols: 4, Dataflow: arch.WS, InputBits: 16, WeightBits: 16, InputSigned: b(false), WeightSigned: b(false), AccDepth: 32},
+	{Name: "os_4x4_s16", Rows: 4, Cols: 4, Dataflow: arch.OS, InputBits: 16, WeightBits: 16, AccDepth: 32},
+	{Name: "ws_4x4_s8u4_acc12", Rows: 4, Cols: 4, Dataflow: arch.WS, WeightBits: 4, WeightSigned: b(false), AccBits: 12, AccDepth: 8},
+	{Name: "os_3x2_u4_acc10", Rows: 3, Cols: 2, Dataflow: arch.OS, InputBits: 4, WeightBits: 4, InputSigned: b(false), WeightSigned: b(false), AccBits: 10, AccDepth: 8},
+	{Name: "ws_8x8", Rows: 8, Cols: 8, Dataflow: arch.WS, AccDepth: 64},
+	{Name: "os_8x8_s4", Rows: 8, Cols: 8, Dataflow: arch.OS, InputBits: 4, WeightBits: 4, AccDepth: 64},
+	{Name: "ws_16x16", Rows: 16, Cols: 16, Dataflow: arch.WS, AccDepth: 128},
 	// The fused multiply-accumulate form of the PEs (mac: fused).
-	{Name: "ws_4x4_u8s8_fused", Rows: 4, Cols: 4, Dataflow: "ws", InputSigned: b(false), AccDepth: 16, MAC: "fused"},
-	{Name: "os_3x3_fused", Rows: 3, Cols: 3, Dataflow: "os", AccDepth: 16, MAC: "fused"},
-	{Name: "ws_2x2_u4_fused", Rows: 2, Cols: 2, Dataflow: "ws", InputBits: 4, WeightBits: 4, InputSigned: b(false), WeightSigned: b(false), AccDepth: 16, MAC: "fused"},
+	{Name: "ws_4x4_u8s8_fused", Rows: 4, Cols: 4, Dataflow: arch.WS, InputSigned: b(false), AccDepth: 16, MAC: arch.FusedMAC},
+	{Name: "os_3x3_fused", Rows: 3, Cols: 3, Dataflow: arch.OS, AccDepth: 16, MAC: arch.FusedMAC},
+	{Name: "ws_2x2_u4_fused", Rows: 2, Cols: 2, Dataflow: arch.WS, InputBits: 4, WeightBits: 4, InputSigned: b(false), WeightSigned: b(false), AccDepth: 16, MAC: arch.FusedMAC},
 }
 
 // TestMatrixUnitRegression runs directed and random GEMMs on every
@@ -135,19 +138,9 @@ func TestMatrixUnit32x32(t *testing.T) {
 	}
 }
 
-func mismatches(want, got verify.Matrix) (int, string) {
-	n, first := 0, ""
-	for i := range want {
-		for j := range want[i] {
-			if want[i][j] != got[i][j] {
-				if n == 0 {
-					first = fmt.Sprintf("C[%d][%d] = %d, want %d", i, j, got[i][j], want[i][j])
-				}
-				n++
-			}
-		}
-	}
-	return n, first
+func mismatches(want, got compile.Matrix) (int, string) {
+	mm := verify.CompareMatrices(want, got)
+	return mm.Count, mm.String()
 }
 
 // TestUtilization checks the throughput claim: on GEMMs with M, K, N at
@@ -161,7 +154,7 @@ func TestUtilization(t *testing.T) {
 	}{
 		{gen.Config{Name: "ws_4x4", Rows: 4, Cols: 4, AccDepth: 64}, 32, 32, 32, 0.95},
 		{gen.Config{Name: "ws_8x8", Rows: 8, Cols: 8, AccDepth: 64}, 64, 64, 64, 0.95},
-		{gen.Config{Name: "os_4x4", Rows: 4, Cols: 4, Dataflow: "os", AccDepth: 64}, 32, 32, 32, 0},
+		{gen.Config{Name: "os_4x4", Rows: 4, Cols: 4, Dataflow: arch.OS, AccDepth: 64}, 32, 32, 32, 0},
 	} {
 		t.Run(tc.cfg.Name, func(t *testing.T) {
 			man, dir := genRTL(t, tc.cfg)
@@ -195,7 +188,7 @@ func TestBrokenPEIsCaught(t *testing.T) {
 		from, to string
 	}{
 		{gen.Config{Name: "mut_ws", Rows: 2, Cols: 2, AccDepth: 16}, "pe_ws_as8_ws8_s17.v", "(in_sum + ", "(in_sum - "},
-		{gen.Config{Name: "mut_os", Rows: 2, Cols: 2, Dataflow: "os", AccDepth: 16}, "pe_os_as8_ws8_s32.v", "(acc + ", "(acc ^ "},
+		{gen.Config{Name: "mut_os", Rows: 2, Cols: 2, Dataflow: arch.OS, AccDepth: 16}, "pe_os_as8_ws8_s32.v", "(acc + ", "(acc ^ "},
 	} {
 		t.Run(tc.cfg.Name, func(t *testing.T) {
 			man, dir := genRTL(t, tc.cfg)
@@ -210,20 +203,20 @@ func TestBrokenPEIsCaught(t *testing.T) {
 			if err := os.WriteFile(path, []byte(strings.Replace(string(src), tc.from, tc.to, 1)), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			for _, sim := range sims(t, "icarus", "verilator") {
+			for _, s := range sims(t, "icarus", "verilator") {
 				vcds := t.TempDir()
 				rep, err := verify.Regress(context.Background(), man, dir, verify.RegressOptions{
-					Sims: []verify.Simulator{sim}, Cases: 6, Seed: *regressSeed, Only: -1, VCDDir: vcds,
+					Sims: []sim.Simulator{s}, Cases: 6, Seed: *regressSeed, Only: -1, VCDDir: vcds,
 				})
 				if err != nil {
 					t.Fatal(err)
 				}
 				if rep.Mismatches == 0 {
-					t.Errorf("%s: the mutated PE passed the regression", sim.Name())
+					t.Errorf("%s: the mutated PE passed the regression", s.Name())
 				}
 				// Every failing case leaves a waveform for GTKWave.
-				if files, _ := filepath.Glob(filepath.Join(vcds, "case*_"+sim.Name()+".vcd")); len(files) != rep.Failed {
-					t.Errorf("%s: %d waveforms for %d failing cases", sim.Name(), len(files), rep.Failed)
+				if files, _ := filepath.Glob(filepath.Join(vcds, "case*_"+s.Name()+".vcd")); len(files) != rep.Failed {
+					t.Errorf("%s: %d waveforms for %d failing cases", s.Name(), len(files), rep.Failed)
 				}
 			}
 		})

@@ -1,26 +1,12 @@
 package verify
 
-import "fmt"
+import (
+	"fmt"
 
-// Matrix is a dense row-major matrix of integers: Matrix[i][j].
-type Matrix [][]int64
-
-// Dims returns rows and columns (0, 0 for an empty matrix).
-func (m Matrix) Dims() (int, int) {
-	if len(m) == 0 {
-		return 0, 0
-	}
-	return len(m), len(m[0])
-}
-
-// NewMatrix returns a zero matrix.
-func NewMatrix(rows, cols int) Matrix {
-	m := make(Matrix, rows)
-	for i := range m {
-		m[i] = make([]int64, cols)
-	}
-	return m
-}
+	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/compile"
+	"github.com/tpugen/tpugen/quant"
+)
 
 // Wrap reduces v to bits-bit two's complement (signed) or modulo 2^bits
 // (unsigned): the accumulator's overflow behaviour.
@@ -38,10 +24,10 @@ func Wrap(v int64, bits int, signed bool) int64 {
 // GoldenGEMM computes C = A × B the way the accumulators do: exact products,
 // sums wrapped to acc_bits. It is plain integer arithmetic, independent of
 // the RTL.
-func GoldenGEMM(cfg MXUConfig, a, b Matrix) Matrix {
+func GoldenGEMM(cfg arch.Config, a, b compile.Matrix) compile.Matrix {
 	m, k := a.Dims()
 	_, n := b.Dims()
-	c := NewMatrix(m, n)
+	c := compile.NewMatrix(m, n)
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
 			var s int64
@@ -56,47 +42,42 @@ func GoldenGEMM(cfg MXUConfig, a, b Matrix) Matrix {
 	return c
 }
 
-// OperandRange returns the inclusive range of a bits-wide operand.
-func OperandRange(bits int, signed bool) (lo, hi int64) {
-	if signed {
-		return -(1 << uint(bits-1)), 1<<uint(bits-1) - 1
+// LayerReference computes the layer with quant's reference kernels, with
+// every numeric choice of the hardware (the requantizer's rounding) taken
+// from cfg. For Conv the result is NHWC; for FC, Batch×OutFeatures (or the
+// MapH×MapW map); pooled when the layer pools.
+func LayerReference(cfg arch.Config, l *compile.Layer) ([]int8, quant.Shape, error) {
+	shape, err := l.OutputShape()
+	if err != nil {
+		return nil, quant.Shape{}, err
 	}
-	return 0, 1<<uint(bits) - 1
-}
-
-// CheckOperands verifies shapes and value ranges of A (M×K) and B (K×N).
-func (c MXUConfig) CheckOperands(a, b Matrix) error {
-	m, k := a.Dims()
-	kb, n := b.Dims()
-	if m == 0 || k == 0 || n == 0 {
-		return fmt.Errorf("gemm: empty operand (A is %dx%d, B is %dx%d)", m, k, kb, n)
+	stage := l.Requant.OutputStage(cfg.Rounding)
+	var out []int8
+	switch l.Kind {
+	case compile.FC:
+		out, err = quant.FullyConnected(l.Input, l.InShape.N, l.Weights, l.WeightShape.N, l.Bias,
+			quant.FCParams{InputZeroPoint: l.InputZP, Output: stage})
+	case compile.Conv:
+		out, _, err = quant.Conv2D(l.Input, l.InShape, l.Weights, l.WeightShape, l.Bias,
+			quant.ConvParams{Window: l.Window, InputZeroPoint: l.InputZP, Output: stage})
+	default:
+		return nil, quant.Shape{}, fmt.Errorf("layer: unknown kind %v", l.Kind)
 	}
-	if k != kb {
-		return fmt.Errorf("gemm: A is %dx%d but B is %dx%d: K must match", m, k, kb, n)
+	if err != nil {
+		return nil, quant.Shape{}, fmt.Errorf("layer reference: %w", err)
 	}
-	check := func(name string, x Matrix, bits int, signed bool) error {
-		lo, hi := OperandRange(bits, signed)
-		for i, row := range x {
-			if len(row) != len(x[0]) {
-				return fmt.Errorf("gemm: %s row %d has %d values, want %d", name, i+1, len(row), len(x[0]))
-			}
-			for j, v := range row {
-				if v < lo || v > hi {
-					return fmt.Errorf("gemm: %s[%d][%d] = %d is out of range [%d, %d] for %s", name, i, j, v, lo, hi, typeName(bits, signed))
-				}
-			}
+	for i, v := range out {
+		out[i] = l.Act.Apply(v)
+	}
+	if p := l.Pool; p != nil {
+		if p.Kind == arch.AveragePool {
+			out, shape, err = quant.AveragePool(out, shape, p.Params())
+		} else {
+			out, shape, err = quant.MaxPool(out, shape, p.Params())
 		}
-		return nil
+		if err != nil {
+			return nil, quant.Shape{}, fmt.Errorf("layer reference pool: %w", err)
+		}
 	}
-	if err := check("A", a, c.InputBits, c.InputSigned); err != nil {
-		return err
-	}
-	return check("B", b, c.WeightBits, c.WeightSigned)
-}
-
-func typeName(bits int, signed bool) string {
-	if signed {
-		return fmt.Sprintf("int%d", bits)
-	}
-	return fmt.Sprintf("uint%d", bits)
+	return out, shape, nil
 }

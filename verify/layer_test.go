@@ -3,6 +3,8 @@ package verify_test
 import (
 	"context"
 	"fmt"
+	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/compile"
 	"math/rand/v2"
 	"testing"
 
@@ -14,9 +16,9 @@ import (
 )
 
 // pipelineConfig is a small accelerator with the whole pipeline.
-func pipelineConfig(name, dataflow, rounding string) gen.Config {
+func pipelineConfig(name string, dataflow arch.Dataflow, rounding arch.Rounding) gen.Config {
 	return gen.Config{Name: name, Rows: 4, Cols: 4, Dataflow: dataflow, AccDepth: 64,
-		Requant: true, Rounding: rounding, Activation: "all", Pool: true, PoolWidth: 12, PoolHeight: 12, ParamSets: 4}
+		Requant: true, Rounding: rounding, Activation: arch.AllActivations, Pool: true, PoolWidth: 12, PoolHeight: 12, ParamSets: 4}
 }
 
 func randInt8s(r *rand.Rand, n int, lo, hi int) []int8 {
@@ -28,8 +30,8 @@ func randInt8s(r *rand.Rand, n int, lo, hi int) []int8 {
 }
 
 // randOutputStage draws realistic per-channel requantization parameters.
-func randOutputStage(t *testing.T, r *rand.Rand, channels int, rounding quant.Rounding, relu6 bool) quant.OutputStage {
-	o := quant.OutputStage{ZeroPoint: int32(r.IntN(21) - 10), Rounding: rounding}
+func randOutputStage(r *rand.Rand, channels int, relu6 bool) compile.Requant {
+	o := compile.Requant{ZeroPoint: int32(r.IntN(21) - 10)}
 	for c := 0; c < channels; c++ {
 		m, s := quant.QuantizeMultiplier(0.0005 + 0.01*r.Float64())
 		o.Multipliers = append(o.Multipliers, m)
@@ -41,7 +43,7 @@ func randOutputStage(t *testing.T, r *rand.Rand, channels int, rounding quant.Ro
 	return o
 }
 
-func layerActivations(t *testing.T) map[string]verify.LayerActivation {
+func layerActivations(t *testing.T) map[string]compile.Activation {
 	in := quant.Params{Scale: 0.05, ZeroPoint: 3, DType: quant.Int8}
 	out := quant.Params{Scale: 0.04, ZeroPoint: -5, DType: quant.Int8}
 	leaky, err := quant.PrepareLeakyReLU(in, out, 0.1)
@@ -55,10 +57,10 @@ func layerActivations(t *testing.T) map[string]verify.LayerActivation {
 	logistic := quant.Table256(func(x int8) int8 {
 		return quant.LogisticInt8(x, sp.InputZeroPoint, sp.InputRangeRadius, sp.InputMultiplier, sp.InputLeftShift)
 	})
-	return map[string]verify.LayerActivation{
-		"none":     {Mode: "none"},
-		"leaky":    {Mode: "leaky", Leaky: leaky},
-		"logistic": {Mode: "table", Table: logistic},
+	return map[string]compile.Activation{
+		"none":     {Func: arch.ActIdentity},
+		"leaky":    {Func: arch.ActLeaky, Leaky: leaky},
+		"logistic": {Func: arch.ActTable, Table: logistic},
 	}
 }
 
@@ -67,34 +69,30 @@ func layerActivations(t *testing.T) map[string]verify.LayerActivation {
 // bit for bit with quant's reference kernels.
 func TestLayers(t *testing.T) {
 	acts := layerActivations(t)
-	for _, cfg := range []gen.Config{pipelineConfig("layer_ws", "ws", "double"), pipelineConfig("layer_os", "os", "single")} {
+	for _, cfg := range []gen.Config{pipelineConfig("layer_ws", arch.WS, arch.DoubleRounding), pipelineConfig("layer_os", arch.OS, arch.SingleRounding)} {
 		man, dir := genRTL(t, cfg)
-		rounding, err := quant.ParseRounding(cfg.Rounding)
-		if err != nil {
-			t.Fatal(err)
-		}
 		r := rand.New(rand.NewPCG(*regressSeed, 11))
-		var layers []*verify.Layer
+		var layers []*compile.Layer
 		// FC: 5 batches, 19 inputs, 7 outputs (two column tiles).
-		layers = append(layers, &verify.Layer{Kind: "fc", InShape: quant.Shape{N: 5, H: 1, W: 1, C: 19},
+		layers = append(layers, &compile.Layer{Kind: compile.FC, InShape: quant.Shape{N: 5, H: 1, W: 1, C: 19},
 			Input: randInt8s(r, 5*19, -128, 127), WeightShape: quant.Shape{N: 7, H: 1, W: 1, C: 19},
 			Weights: randInt8s(r, 7*19, -127, 127), Bias: randBias(r, 7), InputZP: -7,
-			Output: randOutputStage(t, r, 7, rounding, false), Act: acts["leaky"]})
+			Requant: randOutputStage(r, 7, false), Act: acts["leaky"]})
 		// Conv 7x9x3 -> 6 channels, 3x3 SAME, then 2x2 max pool stride 2.
-		conv := func(act string, pool *verify.LayerPool, relu6 bool, w quant.Window) *verify.Layer {
-			return &verify.Layer{Kind: "conv", InShape: quant.Shape{N: 1, H: 7, W: 9, C: 3},
+		conv := func(act string, pool *compile.Pool, relu6 bool, w quant.Window) *compile.Layer {
+			return &compile.Layer{Kind: compile.Conv, InShape: quant.Shape{N: 1, H: 7, W: 9, C: 3},
 				Input: randInt8s(r, 7*9*3, -128, 127), WeightShape: quant.Shape{N: 6, H: 3, W: 3, C: 3},
 				Weights: randInt8s(r, 6*27, -127, 127), Bias: randBias(r, 6), InputZP: 12, Window: w,
-				Output: randOutputStage(t, r, 6, rounding, relu6), Act: acts[act], Pool: pool}
+				Requant: randOutputStage(r, 6, relu6), Act: acts[act], Pool: pool}
 		}
 		same := quant.Window{StrideH: 1, StrideW: 1, Padding: quant.PaddingSame}
 		layers = append(layers,
-			conv("none", &verify.LayerPool{KH: 2, KW: 2, SH: 2, SW: 2}, true, same),
-			conv("logistic", &verify.LayerPool{Average: true, KH: 3, KW: 3, SH: 1, SW: 2}, false, same),
+			conv("none", &compile.Pool{Kind: arch.MaxPool, KH: 2, KW: 2, SH: 2, SW: 2}, true, same),
+			conv("logistic", &compile.Pool{Kind: arch.AveragePool, KH: 3, KW: 3, SH: 1, SW: 2}, false, same),
 			conv("leaky", nil, false, quant.Window{StrideH: 2, StrideW: 1, Padding: quant.PaddingValid}),
 		)
 		for i, l := range layers {
-			want, wantShape, err := l.Reference()
+			want, wantShape, err := verify.LayerReference(man.Config, l)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -131,14 +129,14 @@ func randBias(r *rand.Rand, n int) []int32 {
 // parameter words loaded before the first activation (p_in goes first) and
 // the pipeline's latency, and utilization stays above 95%.
 func TestPipelineKeepsUtilization(t *testing.T) {
-	cfg := gen.Config{Name: "pipe_util", Rows: 8, Cols: 8, AccDepth: 256, Requant: true, Activation: "all", Pool: true, ParamSets: 4}
+	cfg := gen.Config{Name: "pipe_util", Rows: 8, Cols: 8, AccDepth: 256, Requant: true, Activation: arch.AllActivations, Pool: true, ParamSets: 4}
 	man, dir := genRTL(t, cfg)
 	r := rand.New(rand.NewPCG(*regressSeed, 13))
 	const batches, in, out = 128, 256, 32
-	l := &verify.Layer{Kind: "fc", InShape: quant.Shape{N: batches, H: 1, W: 1, C: in}, Input: randInt8s(r, batches*in, -128, 127),
+	l := &compile.Layer{Kind: compile.FC, InShape: quant.Shape{N: batches, H: 1, W: 1, C: in}, Input: randInt8s(r, batches*in, -128, 127),
 		WeightShape: quant.Shape{N: out, H: 1, W: 1, C: in}, Weights: randInt8s(r, out*in, -127, 127),
-		Bias: randBias(r, out), InputZP: 5, Output: randOutputStage(t, r, out, quant.RoundingDouble, false), Act: layerActivations(t)["leaky"]}
-	want, _, err := l.Reference()
+		Bias: randBias(r, out), InputZP: 5, Requant: randOutputStage(r, out, false), Act: layerActivations(t)["leaky"]}
+	want, _, err := verify.LayerReference(man.Config, l)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +147,7 @@ func TestPipelineKeepsUtilization(t *testing.T) {
 	if d := cmp.Diff(want, run.Output); d != "" {
 		t.Fatalf("layer output differs from quant (-want +got):\n%s", d)
 	}
-	gemm := verify.PredictGEMMCycles(man.Config, batches, in, out)
+	gemm := verify.PredictGEMMCycles(man, batches, in, out)
 	extra := run.Cycles - gemm
 	t.Logf("layer %dx%d->%d: %d cycles, GEMM alone %d, pipeline adds %d; utilization %.2f%%", batches, in, out, run.Cycles, gemm, extra, 100*run.Utilization)
 	// One requantizer word per lane plus an activation and a pooling word

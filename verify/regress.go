@@ -3,6 +3,9 @@ package verify
 import (
 	"context"
 	"fmt"
+	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/compile"
+	"github.com/tpugen/tpugen/verify/sim"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -15,7 +18,7 @@ import (
 type GEMMCase struct {
 	Index  int
 	Name   string
-	A, B   Matrix
+	A, B   compile.Matrix
 	Stalls bool // random gaps on the inputs and backpressure on the output
 	seed   uint64
 }
@@ -29,14 +32,14 @@ func caseSeed(seed uint64, index int) uint64 {
 // cases are directed (extremes, zeros, long K, degenerate shapes); the rest
 // are random shapes (often not multiples of the array) and values, every
 // third one with random stalls.
-func MakeCase(cfg MXUConfig, seed uint64, index int) GEMMCase {
+func MakeCase(cfg arch.Config, seed uint64, index int) GEMMCase {
 	s := caseSeed(seed, index)
 	r := rand.New(rand.NewPCG(s, s^0x5851F42D4C957F2D))
 	R, C := cfg.Rows, cfg.Cols
-	ilo, ihi := OperandRange(cfg.InputBits, cfg.InputSigned)
-	wlo, whi := OperandRange(cfg.WeightBits, cfg.WeightSigned)
-	fill := func(rows, cols int, f func(i, j int) int64) Matrix {
-		m := NewMatrix(rows, cols)
+	ilo, ihi := arch.OperandRange(cfg.InputBits, cfg.InputSigned)
+	wlo, whi := arch.OperandRange(cfg.WeightBits, cfg.WeightSigned)
+	fill := func(rows, cols int, f func(i, j int) int64) compile.Matrix {
+		m := compile.NewMatrix(rows, cols)
 		for i := range m {
 			for j := range m[i] {
 				m[i][j] = f(i, j)
@@ -115,13 +118,13 @@ func (c GEMMCase) Options() GEMMOptions {
 
 // RegressOptions configures a regression.
 type RegressOptions struct {
-	Sims   []Simulator
+	Sims   []sim.Simulator
 	Cases  int
 	Layers int // layer cases after the GEMM cases (configurations with the pipeline)
 	Seed   uint64
 	Only   int    // >= 0: run just this case index; -1: all
 	Repro  string // command prefix for reproduction lines, e.g. "tpugen regress -config c.json"
-	Sim    Options
+	Sim    sim.Options
 	Log    io.Writer // progress and failures, one line each
 	// VCDDir, when set, receives a waveform of every failing case: the case
 	// is run again on the same simulator with a VCD dump.
@@ -163,7 +166,7 @@ func (r *RegressReport) Utilization() float64 {
 // Regress runs random and directed GEMM cases on the RTL in dir against the
 // golden model. Every failure prints its seed, case and a one-line command
 // that reproduces it. It returns an error only when it could not run.
-func Regress(ctx context.Context, man *Manifest, dir string, opt RegressOptions) (*RegressReport, error) {
+func Regress(ctx context.Context, man *arch.Manifest, dir string, opt RegressOptions) (*RegressReport, error) {
 	logf := func(format string, a ...any) {
 		if opt.Log != nil {
 			fmt.Fprintf(opt.Log, format+"\n", a...)
@@ -179,11 +182,11 @@ func Regress(ctx context.Context, man *Manifest, dir string, opt RegressOptions)
 		want := GoldenGEMM(man.Config, c.A, c.B)
 		rep.Cases++
 		caseFailed := false
-		for _, sim := range opt.Sims {
+		for _, s := range opt.Sims {
 			g := c.Options()
 			g.Sim = opt.Sim
-			run, err := RunGEMM(ctx, sim, man, dir, c.A, c.B, g)
-			cr := CaseResult{Case: c.Name, Index: i, Sim: sim.Name()}
+			run, err := RunGEMM(ctx, s, man, dir, c.A, c.B, g)
+			cr := CaseResult{Case: c.Name, Index: i, Sim: s.Name()}
 			if err != nil {
 				if ctx.Err() != nil {
 					return rep, ctx.Err()
@@ -191,7 +194,8 @@ func Regress(ctx context.Context, man *Manifest, dir string, opt RegressOptions)
 				cr.Err = err
 			} else {
 				cr.Cycles, cr.Predicted, cr.Ideal = run.Cycles, run.Predicted, run.Ideal
-				cr.Mismatches, cr.FirstReport = compareMatrices(want, run.C)
+				mm := CompareMatrices(want, run.C)
+				cr.Mismatches, cr.FirstReport = mm.Count, strings.Join(mm.First, "; ")
 				if !c.Stalls && run.Cycles != run.Predicted {
 					cr.Err = fmt.Errorf("cycle model predicted %d cycles, RTL took %d", run.Predicted, run.Cycles)
 				}
@@ -199,7 +203,7 @@ func Regress(ctx context.Context, man *Manifest, dir string, opt RegressOptions)
 				rep.Ideal += run.Ideal
 			}
 			if rep.record(cr, opt, logf, func(g GEMMOptions) error {
-				_, err := RunGEMM(ctx, sim, man, dir, c.A, c.B, g)
+				_, err := RunGEMM(ctx, s, man, dir, c.A, c.B, g)
 				return err
 			}, c.Options()) {
 				caseFailed = true
@@ -230,7 +234,7 @@ func Regress(ctx context.Context, man *Manifest, dir string, opt RegressOptions)
 
 // regressLayer runs layer case li (regression index i) on every simulator
 // against quant's reference kernels.
-func regressLayer(ctx context.Context, man *Manifest, dir string, opt RegressOptions, li, i int, rep *RegressReport, logf func(string, ...any)) error {
+func regressLayer(ctx context.Context, man *arch.Manifest, dir string, opt RegressOptions, li, i int, rep *RegressReport, logf func(string, ...any)) error {
 	c := MakeLayerCase(man.Config, opt.Seed, li)
 	stalls := li%3 == 2
 	name := "layer " + c.Name
@@ -238,16 +242,16 @@ func regressLayer(ctx context.Context, man *Manifest, dir string, opt RegressOpt
 		name += " stalls"
 	}
 	rep.Cases++
-	want, _, err := c.Layer.Reference()
+	want, shape, err := LayerReference(man.Config, c.Layer)
 	failed := false
-	for _, sim := range opt.Sims {
-		cr := CaseResult{Case: name, Index: i, Sim: sim.Name()}
+	for _, s := range opt.Sims {
+		cr := CaseResult{Case: name, Index: i, Sim: s.Name()}
 		if err != nil {
 			cr.Err = err
 		} else {
 			g := GEMMCase{seed: caseSeed(opt.Seed^0x1A7E5, li), Stalls: stalls}.Options()
 			g.Sim = opt.Sim
-			run, rerr := RunLayer(ctx, sim, man, dir, c.Layer, g)
+			run, rerr := RunLayer(ctx, s, man, dir, c.Layer, g)
 			if rerr != nil {
 				if ctx.Err() != nil {
 					return ctx.Err()
@@ -257,21 +261,15 @@ func regressLayer(ctx context.Context, man *Manifest, dir string, opt RegressOpt
 				cr.Cycles, cr.Ideal = run.Cycles, run.Ideal
 				rep.Cycles += run.Cycles
 				rep.Ideal += run.Ideal
-				for k := range want {
-					if want[k] != run.Output[k] {
-						if cr.Mismatches == 0 {
-							cr.FirstReport = fmt.Sprintf("output %d = %d, want %d", k, run.Output[k], want[k])
-						}
-						cr.Mismatches++
-					}
-				}
+				mm := CompareTensors(want, run.Output, shape)
+				cr.Mismatches, cr.FirstReport = mm.Count, strings.Join(mm.First, "; ")
 			}
 		}
 		if rep.record(cr, opt, logf, func(g GEMMOptions) error {
 			if err != nil {
 				return err // the reference itself failed: nothing to dump
 			}
-			_, rerr := RunLayer(ctx, sim, man, dir, c.Layer, g)
+			_, rerr := RunLayer(ctx, s, man, dir, c.Layer, g)
 			return rerr
 		}, GEMMCase{seed: caseSeed(opt.Seed^0x1A7E5, li), Stalls: stalls}.Options()) {
 			failed = true
@@ -306,23 +304,6 @@ func (rep *RegressReport) record(cr CaseResult, opt RegressOptions, logf func(st
 		}
 	}
 	return true
-}
-
-// compareMatrices counts differing elements and describes the first few.
-func compareMatrices(want, got Matrix) (int, string) {
-	n := 0
-	var first []string
-	for i := range want {
-		for j := range want[i] {
-			if want[i][j] != got[i][j] {
-				n++
-				if len(first) < 3 {
-					first = append(first, fmt.Sprintf("C[%d][%d] = %d, want %d", i, j, got[i][j], want[i][j]))
-				}
-			}
-		}
-	}
-	return n, strings.Join(first, "; ")
 }
 
 func fileExists(path string) bool {

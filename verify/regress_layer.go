@@ -2,6 +2,8 @@ package verify
 
 import (
 	"fmt"
+	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/compile"
 	"math/rand/v2"
 
 	"github.com/tpugen/tpugen/quant"
@@ -11,7 +13,7 @@ import (
 type LayerCase struct {
 	Index int
 	Name  string
-	Layer *Layer
+	Layer *compile.Layer
 }
 
 // MakeLayerCase builds layer case index of a regression seeded with seed,
@@ -20,7 +22,7 @@ type LayerCase struct {
 // configuration has it), with realistic per-channel requantization, a fused
 // clamp now and then, and each activation the configuration supports.
 // Values are random int8; weights symmetric int8.
-func MakeLayerCase(cfg MXUConfig, seed uint64, index int) LayerCase {
+func MakeLayerCase(cfg arch.Config, seed uint64, index int) LayerCase {
 	s := caseSeed(seed^0x1A7E5, index)
 	r := rand.New(rand.NewPCG(s, s^0x2545F4914F6CDD1D))
 	i8 := func(n, lo, hi int) []int8 {
@@ -33,8 +35,7 @@ func MakeLayerCase(cfg MXUConfig, seed uint64, index int) LayerCase {
 	// Output channels: at most the parameter sets' worth of column tiles.
 	maxOut := cfg.Cols * cfg.ParamSets
 	outC := 1 + r.IntN(min(maxOut, 2*cfg.Cols+1))
-	rounding, _ := quant.ParseRounding(cfg.Rounding)
-	stage := quant.OutputStage{ZeroPoint: int32(r.IntN(41) - 20), Rounding: rounding}
+	stage := compile.Requant{ZeroPoint: int32(r.IntN(41) - 20)}
 	for c := 0; c < outC; c++ {
 		m, sh := quant.QuantizeMultiplier(0.0002 + 0.02*r.Float64())
 		stage.Multipliers = append(stage.Multipliers, m)
@@ -47,12 +48,12 @@ func MakeLayerCase(cfg MXUConfig, seed uint64, index int) LayerCase {
 	for i := range bias {
 		bias[i] = int32(r.IntN(60001) - 30000)
 	}
-	act := LayerActivation{Mode: "none"}
+	act := compile.Activation{Func: arch.ActIdentity}
 	modes := []string{"none"}
-	if cfg.Activation == "leaky" || cfg.Activation == "all" {
+	if cfg.Activation.HasLeaky() {
 		modes = append(modes, "leaky")
 	}
-	if cfg.Activation == "table" || cfg.Activation == "all" {
+	if cfg.Activation.HasTable() {
 		modes = append(modes, "logistic", "tanh")
 	}
 	mode := modes[r.IntN(len(modes))]
@@ -62,7 +63,7 @@ func MakeLayerCase(cfg MXUConfig, seed uint64, index int) LayerCase {
 		outQ := quant.Params{Scale: float32(0.01 + 0.1*r.Float64()), ZeroPoint: int32(r.IntN(41) - 20), DType: quant.Int8}
 		lk, err := quant.PrepareLeakyReLU(inQ, outQ, float32(0.05+0.5*r.Float64()))
 		if err == nil {
-			act = LayerActivation{Mode: "leaky", Leaky: lk}
+			act = compile.Activation{Func: arch.ActLeaky, Leaky: lk}
 		}
 	case "logistic", "tanh":
 		if sp, err := quant.PrepareSigmoid(inQ.Scale, inQ.ZeroPoint); err == nil {
@@ -70,7 +71,7 @@ func MakeLayerCase(cfg MXUConfig, seed uint64, index int) LayerCase {
 			if mode == "tanh" {
 				f = quant.TanhInt8
 			}
-			act = LayerActivation{Mode: "table", Table: quant.Table256(func(x int8) int8 {
+			act = compile.Activation{Func: arch.ActTable, Table: quant.Table256(func(x int8) int8 {
 				return f(x, sp.InputZeroPoint, sp.InputRangeRadius, sp.InputMultiplier, sp.InputLeftShift)
 			})}
 		}
@@ -79,9 +80,9 @@ func MakeLayerCase(cfg MXUConfig, seed uint64, index int) LayerCase {
 	c := LayerCase{Index: index}
 	if index%2 == 0 {
 		batches, in := 1+r.IntN(2*cfg.Rows+3), 1+r.IntN(3*cfg.Rows+5)
-		c.Layer = &Layer{Kind: "fc", InShape: quant.Shape{N: batches, H: 1, W: 1, C: in}, Input: i8(batches*in, -128, 127),
+		c.Layer = &compile.Layer{Kind: compile.FC, InShape: quant.Shape{N: batches, H: 1, W: 1, C: in}, Input: i8(batches*in, -128, 127),
 			WeightShape: quant.Shape{N: outC, H: 1, W: 1, C: in}, Weights: i8(outC*in, -127, 127),
-			Bias: bias, InputZP: inZP, Output: stage, Act: act}
+			Bias: bias, InputZP: inZP, Requant: stage, Act: act}
 		c.Name = fmt.Sprintf("fc %dx%d->%d %s", batches, in, outC, mode)
 		return c
 	}
@@ -92,21 +93,25 @@ func MakeLayerCase(cfg MXUConfig, seed uint64, index int) LayerCase {
 		win.Padding = quant.PaddingValid
 		fh, fw = min(fh, h), min(fw, w)
 	}
-	c.Layer = &Layer{Kind: "conv", InShape: quant.Shape{N: 1, H: h, W: w, C: inC}, Input: i8(h*w*inC, -128, 127),
+	c.Layer = &compile.Layer{Kind: compile.Conv, InShape: quant.Shape{N: 1, H: h, W: w, C: inC}, Input: i8(h*w*inC, -128, 127),
 		WeightShape: quant.Shape{N: outC, H: fh, W: fw, C: inC}, Weights: i8(outC*fh*fw*inC, -127, 127),
-		Window: win, Bias: bias, InputZP: inZP, Output: stage, Act: act}
+		Window: win, Bias: bias, InputZP: inZP, Requant: stage, Act: act}
 	c.Name = fmt.Sprintf("conv %dx%dx%d %dx%d/%d,%d %s->%d %s", h, w, inC, fh, fw, win.StrideH, win.StrideW, win.Padding, outC, mode)
 	if out, err := win.OutputShape(c.Layer.InShape, fh, fw, outC); err == nil && cfg.Pool &&
 		out.H <= cfg.PoolHeight && out.W <= cfg.PoolWidth && out.H >= 2 && out.W >= 2 && r.IntN(3) > 0 {
 		k := 2 + r.IntN(min(cfg.PoolWindow, min(out.H, out.W))-1)
-		p := &LayerPool{Average: r.IntN(2) == 0, KH: k, KW: k, SH: 1 + r.IntN(k), SW: 1 + r.IntN(k)}
+		kind := arch.MaxPool
+		if r.IntN(2) == 0 {
+			kind = arch.AveragePool
+		}
+		p := &compile.Pool{Kind: kind, KH: k, KW: k, SH: 1 + r.IntN(k), SW: 1 + r.IntN(k)}
 		p.KH, p.KW = min(p.KH, out.H), min(p.KW, out.W)
 		c.Layer.Pool = p
-		kind := "max"
-		if p.Average {
-			kind = "avg"
+		name := "max"
+		if p.Kind == arch.AveragePool {
+			name = "avg"
 		}
-		c.Name += fmt.Sprintf(" %spool %dx%d/%d,%d", kind, p.KH, p.KW, p.SH, p.SW)
+		c.Name += fmt.Sprintf(" %spool %dx%d/%d,%d", name, p.KH, p.KW, p.SH, p.SW)
 	}
 	return c
 }

@@ -7,8 +7,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/compile"
 	"github.com/tpugen/tpugen/quant"
 	"github.com/tpugen/tpugen/verify"
+	"github.com/tpugen/tpugen/verify/sim"
 )
 
 func runDemo(e *env, args []string) error {
@@ -42,7 +45,7 @@ func runDemo(e *env, args []string) error {
 	if *outDir == "" {
 		*outDir = "rtl-out/" + cfg.Name
 	}
-	sims := []verify.Simulator{verify.Verilator{}}
+	sims := []sim.Simulator{sim.Verilator{}}
 	if err := checkSimulators(e.ctx, sims); err != nil {
 		return err
 	}
@@ -149,11 +152,11 @@ func modelAgreement(run *verify.GEMMRun) string {
 
 // randomOperands returns uniformly random A (m x k) and B (k x n) over the
 // configuration's operand ranges.
-func randomOperands(c verify.MXUConfig, m, k, n int, seed uint64) (verify.Matrix, verify.Matrix) {
+func randomOperands(c arch.Config, m, k, n int, seed uint64) (compile.Matrix, compile.Matrix) {
 	r := rand.New(rand.NewPCG(seed, 0x7470756765)) // "tpuge"
-	fill := func(rows, cols, bits int, signed bool) verify.Matrix {
-		lo, hi := verify.OperandRange(bits, signed)
-		x := verify.NewMatrix(rows, cols)
+	fill := func(rows, cols, bits int, signed bool) compile.Matrix {
+		lo, hi := arch.OperandRange(bits, signed)
+		x := compile.NewMatrix(rows, cols)
 		for i := range x {
 			for j := range x[i] {
 				x[i][j] = lo + r.Int64N(hi-lo+1)
@@ -177,11 +180,11 @@ type layerResult struct {
 // with per-channel weight scales, a fused ReLU6, LeakyReLU (when the
 // configuration has it) and 2x2 max pooling (when it has pooling), checked
 // against quant's reference kernels.
-func demoLayer(e *env, man *verify.Manifest, dir string, seed uint64) (*layerResult, error) {
+func demoLayer(e *env, man *arch.Manifest, dir string, seed uint64) (*layerResult, error) {
 	c := man.Config
 	r := rand.New(rand.NewPCG(seed, 0x6c61796572)) // "layer"
 	const h, w, inC, outC = 14, 14, 8, 16
-	l := &verify.Layer{Kind: "conv", InShape: quant.Shape{N: 1, H: h, W: w, C: inC},
+	l := &compile.Layer{Kind: compile.Conv, InShape: quant.Shape{N: 1, H: h, W: w, C: inC},
 		WeightShape: quant.Shape{N: outC, H: 3, W: 3, C: inC},
 		Window:      quant.Window{StrideH: 1, StrideW: 1, Padding: quant.PaddingSame}, InputZP: -3}
 	for i := 0; i < h*w*inC; i++ {
@@ -202,39 +205,31 @@ func demoLayer(e *env, man *verify.Manifest, dir string, seed uint64) (*layerRes
 	if err != nil {
 		return nil, err
 	}
-	rounding, err := quant.ParseRounding(c.Rounding)
-	if err != nil {
-		return nil, err
-	}
-	l.Output = quant.OutputStage{Multipliers: mults, Shifts: shifts, ZeroPoint: outQ.ZeroPoint, ActMin: lo, ActMax: hi, Rounding: rounding}
+	l.Requant = compile.Requant{Multipliers: mults, Shifts: shifts, ZeroPoint: outQ.ZeroPoint, ActMin: lo, ActMax: hi}
 	name := "conv 14x14x8 -> 16, 3x3 SAME, per-channel requant, ReLU6"
-	l.Act = verify.LayerActivation{Mode: "none"}
-	if c.Activation == "leaky" || c.Activation == "all" {
+	l.Act = compile.Activation{Func: arch.ActIdentity}
+	if c.Activation.HasLeaky() {
 		lk, err := quant.PrepareLeakyReLU(outQ, outQ, 0.1)
 		if err != nil {
 			return nil, err
 		}
-		l.Act = verify.LayerActivation{Mode: "leaky", Leaky: lk}
+		l.Act = compile.Activation{Func: arch.ActLeaky, Leaky: lk}
 		name += ", LeakyReLU(0.1)"
 	}
 	if c.Pool && c.PoolWidth >= w && c.PoolHeight >= h {
-		l.Pool = &verify.LayerPool{KH: 2, KW: 2, SH: 2, SW: 2}
+		l.Pool = &compile.Pool{Kind: arch.MaxPool, KH: 2, KW: 2, SH: 2, SW: 2}
 		name += ", 2x2 max pool"
 	}
-	want, _, err := l.Reference()
+	want, shape, err := verify.LayerReference(c, l)
 	if err != nil {
 		return nil, err
 	}
-	run, err := verify.RunLayer(e.ctx, verify.Verilator{}, man, dir, l, verify.GEMMOptions{Sim: e.simOptions()})
+	run, err := verify.RunLayer(e.ctx, sim.Verilator{}, man, dir, l, verify.GEMMOptions{Sim: e.simOptions()})
 	if err != nil {
 		return nil, interrupted(e.ctx, mismatch(err))
 	}
 	res := &layerResult{name: name, outputs: len(want), cycles: run.Cycles, utilization: run.Utilization,
-		gemmCycles: verify.PredictGEMMCycles(c, h*w, 3*3*inC, outC)}
-	for i := range want {
-		if want[i] != run.Output[i] {
-			res.mismatches++
-		}
-	}
+		gemmCycles: verify.PredictGEMMCycles(man, h*w, 3*3*inC, outC)}
+	res.mismatches = verify.CompareTensors(want, run.Output, shape).Count
 	return res, nil
 }

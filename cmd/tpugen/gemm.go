@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tpugen/tpugen/compile"
 	"github.com/tpugen/tpugen/verify"
 )
 
@@ -57,7 +58,7 @@ func runGEMM(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := man.Config.CheckOperands(a, b); err != nil {
+	if err := compile.CheckOperands(man.Config, a, b); err != nil {
 		return badInputf("%s (A from %s, B from %s)", strings.TrimPrefix(err.Error(), "gemm: "), *aPath, *bPath)
 	}
 	for _, f := range []struct{ flag, path string }{{"-o", *cPath}, {"-vcd", *vcd}} {
@@ -99,7 +100,7 @@ func runGEMM(e *env, args []string) error {
 	}
 	want := verify.GoldenGEMM(man.Config, a, b)
 	diffs := diffMatrices(want, run.C)
-	if err := writeFileAtomic(*cPath, func(w io.Writer) error { return verify.WriteMatrix(w, run.C) }); err != nil {
+	if err := writeFileAtomic(*cPath, func(w io.Writer) error { return compile.WriteMatrix(w, run.C) }); err != nil {
 		return err
 	}
 	e.log.Infof("wrote %s (%s)", *cPath, time.Since(start).Round(time.Millisecond))
@@ -119,13 +120,13 @@ func runGEMM(e *env, args []string) error {
 }
 
 // readMatrixFile reads a matrix file; every problem is the user's.
-func readMatrixFile(path string) (verify.Matrix, error) {
+func readMatrixFile(path string) (compile.Matrix, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, badInput(err)
 	}
 	defer f.Close()
-	m, err := verify.ReadMatrix(f, path)
+	m, err := compile.ReadMatrix(f, path)
 	if err != nil {
 		return nil, badInput(err)
 	}
@@ -133,14 +134,12 @@ func readMatrixFile(path string) (verify.Matrix, error) {
 }
 
 // diffMatrices describes every element where got differs from want.
-func diffMatrices(want, got verify.Matrix) []string {
+func diffMatrices(want, got compile.Matrix) []string {
 	var diffs []string
-	for i := range want {
-		for j := range want[i] {
-			if got[i][j] != want[i][j] {
-				diffs = append(diffs, fmt.Sprintf("mismatch C[%d][%d]: rtl %d, golden %d", i, j, got[i][j], want[i][j]))
-			}
-		}
+	_, n := want.Dims()
+	for _, k := range verify.CompareMatrices(want, got).Index {
+		i, j := k/n, k%n
+		diffs = append(diffs, fmt.Sprintf("mismatch C[%d][%d]: rtl %d, golden %d", i, j, got[i][j], want[i][j]))
 	}
 	return diffs
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/compile"
 	"github.com/tpugen/tpugen/quant"
 	"github.com/tpugen/tpugen/verify"
 )
@@ -61,7 +63,7 @@ func runLayer(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var l *verify.Layer
+	var l *compile.Layer
 	var name string
 	if *random != "" {
 		if *random != "fc" && *random != "conv" {
@@ -86,8 +88,13 @@ func runLayer(e *env, args []string) error {
 		}
 		name = fmt.Sprintf("fc %dx%d->%d %s", l.InShape.N, l.InShape.C, l.WeightShape.N, *act)
 	}
-	want, wantShape, err := l.Reference()
+	// The reference takes every numeric choice (the rounding) from the
+	// configuration the RTL was generated from, never a default of its own.
+	want, wantShape, err := verify.LayerReference(man.Config, l)
 	if err != nil {
+		return badInput(err)
+	}
+	if _, err := compile.PlanLayer(man, l); err != nil {
 		return badInput(err)
 	}
 	if err := checkSimulators(e.ctx, sims); err != nil {
@@ -102,24 +109,19 @@ func runLayer(e *env, args []string) error {
 	start := time.Now()
 	run, err := verify.RunLayer(e.ctx, sims[0], man, dir, l, verify.GEMMOptions{Sim: e.simOptions()})
 	if err != nil {
-		if strings.HasPrefix(err.Error(), "layer:") {
-			return badInput(err)
-		}
 		return interrupted(e.ctx, mismatch(err))
 	}
 	var diffs []string
-	for i := range want {
-		if want[i] != run.Output[i] {
-			p, c := i/wantShape.C, i%wantShape.C
-			diffs = append(diffs, fmt.Sprintf("mismatch Y[%d][%d]: rtl %d, reference %d", p, c, run.Output[i], want[i]))
-		}
+	for _, i := range verify.CompareTensors(want, run.Output, wantShape).Index {
+		p, c := i/wantShape.C, i%wantShape.C
+		diffs = append(diffs, fmt.Sprintf("mismatch Y[%d][%d]: rtl %d, reference %d", p, c, run.Output[i], want[i]))
 	}
 	if *yPath != "" {
-		y := verify.NewMatrix(len(want)/wantShape.C, wantShape.C)
+		y := compile.NewMatrix(len(want)/wantShape.C, wantShape.C)
 		for i, v := range run.Output {
 			y[i/wantShape.C][i%wantShape.C] = int64(v)
 		}
-		if err := writeFileAtomic(*yPath, func(w io.Writer) error { return verify.WriteMatrix(w, y) }); err != nil {
+		if err := writeFileAtomic(*yPath, func(w io.Writer) error { return compile.WriteMatrix(w, y) }); err != nil {
 			return err
 		}
 	}
@@ -150,7 +152,7 @@ type layerQuant struct {
 }
 
 // layerFromFiles builds a layer from matrix files and quantization flags.
-func layerFromFiles(f layerFiles, q layerQuant) (*verify.Layer, error) {
+func layerFromFiles(f layerFiles, q layerQuant) (*compile.Layer, error) {
 	for _, r := range []struct{ flag, val string }{{"-a", f.a}, {"-b", f.b}, {"-bias", f.bias}} {
 		if r.val == "" {
 			return nil, badInputf("%s is required without -random (see tpugen layer -h)", r.flag)
@@ -169,7 +171,7 @@ func layerFromFiles(f layerFiles, q layerQuant) (*verify.Layer, error) {
 	if k != kb {
 		return nil, badInputf("A is %dx%d but B is %dx%d: K must match", m, k, kb, n)
 	}
-	l := &verify.Layer{Kind: "fc", InShape: quant.Shape{N: m, H: 1, W: 1, C: k}, WeightShape: quant.Shape{N: n, H: 1, W: 1, C: k}}
+	l := &compile.Layer{Kind: compile.FC, InShape: quant.Shape{N: m, H: 1, W: 1, C: k}, WeightShape: quant.Shape{N: n, H: 1, W: 1, C: k}}
 	for i, row := range a {
 		for j, v := range row {
 			if v < -128 || v > 127 {
@@ -236,16 +238,16 @@ func layerFromFiles(f layerFiles, q layerQuant) (*verify.Layer, error) {
 	if err != nil {
 		return nil, badInput(err)
 	}
-	l.Output = quant.OutputStage{Multipliers: mults, Shifts: shifts, ZeroPoint: int32(q.outZP), ActMin: lo, ActMax: hi}
+	l.Requant = compile.Requant{Multipliers: mults, Shifts: shifts, ZeroPoint: int32(q.outZP), ActMin: lo, ActMax: hi}
 	switch q.act {
 	case "none":
-		l.Act = verify.LayerActivation{Mode: "none"}
+		l.Act = compile.Activation{Func: arch.ActIdentity}
 	case "leaky":
 		lk, err := quant.PrepareLeakyReLU(outP, outP, float32(q.alpha))
 		if err != nil {
 			return nil, badInput(err)
 		}
-		l.Act = verify.LayerActivation{Mode: "leaky", Leaky: lk}
+		l.Act = compile.Activation{Func: arch.ActLeaky, Leaky: lk}
 	case "logistic", "tanh":
 		sp, err := quant.PrepareSigmoid(outP.Scale, outP.ZeroPoint)
 		if err != nil {
@@ -255,7 +257,7 @@ func layerFromFiles(f layerFiles, q layerQuant) (*verify.Layer, error) {
 		if q.act == "tanh" {
 			fn = quant.TanhInt8
 		}
-		l.Act = verify.LayerActivation{Mode: "table", Table: quant.Table256(func(x int8) int8 {
+		l.Act = compile.Activation{Func: arch.ActTable, Table: quant.Table256(func(x int8) int8 {
 			return fn(x, sp.InputZeroPoint, sp.InputRangeRadius, sp.InputMultiplier, sp.InputLeftShift)
 		})}
 	default:
@@ -277,11 +279,19 @@ func layerFromFiles(f layerFiles, q layerQuant) (*verify.Layer, error) {
 		if q.window < 1 || q.stride < 1 {
 			return nil, badInputf("-pool-window and -pool-stride must be at least 1")
 		}
-		l.Pool = &verify.LayerPool{Average: q.pool == "avg", KH: q.window, KW: q.window, SH: q.stride, SW: q.stride}
+		l.Pool = &compile.Pool{Kind: poolKind(q.pool), KH: q.window, KW: q.window, SH: q.stride, SW: q.stride}
 	default:
 		return nil, badInputf("-pool %q: want none, max or avg", q.pool)
 	}
 	return l, nil
+}
+
+// poolKind is the pooling unit's mode for the -pool flag ("max" or "avg").
+func poolKind(flag string) arch.PoolKind {
+	if flag == "avg" {
+		return arch.AveragePool
+	}
+	return arch.MaxPool
 }
 
 func parseHW(s string) (int, int, bool) {

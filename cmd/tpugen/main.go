@@ -33,8 +33,9 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/gen"
-	"github.com/tpugen/tpugen/verify"
+	"github.com/tpugen/tpugen/verify/sim"
 )
 
 // Exit codes.
@@ -196,7 +197,7 @@ func (e *env) parse(fs *flag.FlagSet, args []string) error {
 // when path is empty.
 // design loads the configuration at path (the embedded default when path
 // is empty) and generates its RTL in memory.
-func design(path string) (*gen.Output, *verify.Manifest, error) {
+func design(path string) (*gen.Output, *arch.Manifest, error) {
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return nil, nil, err
@@ -217,7 +218,7 @@ func loadConfig(path string) (gen.Config, error) {
 
 // generate elaborates cfg and returns the output with its manifest as
 // verify reads it (from the manifest.json text, like any testbench).
-func generate(cfg gen.Config) (*gen.Output, *verify.Manifest, error) {
+func generate(cfg gen.Config) (*gen.Output, *arch.Manifest, error) {
 	out, err := gen.Generate(cfg)
 	if err != nil {
 		return nil, nil, badInput(err)
@@ -228,7 +229,7 @@ func generate(cfg gen.Config) (*gen.Output, *verify.Manifest, error) {
 	}
 	for i, n := range names {
 		if n == "manifest.json" {
-			man, err := verify.ParseManifest(data[i])
+			man, err := arch.ParseManifest(data[i])
 			return out, man, err
 		}
 	}
@@ -252,11 +253,11 @@ func writeTempRTL(out *gen.Output) (string, func(), error) {
 }
 
 // simulators parses a -sim value; both allows "both" (Icarus, then Verilator).
-func simulators(name string, both bool) ([]verify.Simulator, error) {
+func simulators(name string, both bool) ([]sim.Simulator, error) {
 	if both && name == "both" {
-		return []verify.Simulator{verify.Icarus{}, verify.Verilator{}}, nil
+		return []sim.Simulator{sim.Icarus{}, sim.Verilator{}}, nil
 	}
-	sim, err := verify.SimulatorByName(name)
+	s, err := sim.SimulatorByName(name)
 	if err != nil {
 		want := "icarus or verilator"
 		if both {
@@ -264,23 +265,23 @@ func simulators(name string, both bool) ([]verify.Simulator, error) {
 		}
 		return nil, badInputf("-sim %q: want %s", name, want)
 	}
-	return []verify.Simulator{sim}, nil
+	return []sim.Simulator{s}, nil
 }
 
 // simTools are the programs each simulator needs in PATH.
 var simTools = map[string][]string{"icarus": {"iverilog", "vvp"}, "verilator": {"verilator"}}
 
 // checkSimulators fails before any long run when a simulator's tools are
-// missing. The error is verify's own (it names scripts/setup.sh): a
+// missing. The error is the simulator package's own (it names scripts/setup.sh): a
 // simulator looks its tools up before it looks at the design, so running
 // an empty one is enough to get it.
-func checkSimulators(ctx context.Context, sims []verify.Simulator) error {
-	for _, sim := range sims {
-		for _, bin := range simTools[sim.Name()] {
+func checkSimulators(ctx context.Context, sims []sim.Simulator) error {
+	for _, s := range sims {
+		for _, bin := range simTools[s.Name()] {
 			if _, err := exec.LookPath(bin); err == nil {
 				continue
 			}
-			_, err := sim.Run(ctx, &verify.Top{}, &verify.Stimulus{}, verify.Options{})
+			_, err := s.Run(ctx, &sim.Top{}, &sim.Stimulus{}, sim.Options{})
 			if err == nil {
 				err = fmt.Errorf("%s not found in PATH: run scripts/setup.sh", bin)
 			}
@@ -292,8 +293,8 @@ func checkSimulators(ctx context.Context, sims []verify.Simulator) error {
 
 // simOptions are the simulator options of a command: tool command lines
 // go to the log at debug level (-v).
-func (e *env) simOptions() verify.Options {
-	return verify.Options{Log: &logWriter{log: e.log, level: func(string) logrus.Level { return logrus.DebugLevel }}}
+func (e *env) simOptions() sim.Options {
+	return sim.Options{Log: &logWriter{log: e.log, level: func(string) logrus.Level { return logrus.DebugLevel }}}
 }
 
 // verboseFlag adds -v to fs.
@@ -338,19 +339,13 @@ func interrupted(ctx context.Context, err error) error {
 }
 
 // describeConfig is a one-line description of a configuration.
-func describeConfig(c verify.MXUConfig) string {
-	typ := func(bits int, signed bool) string {
-		if signed {
-			return fmt.Sprintf("int%d", bits)
-		}
-		return fmt.Sprintf("uint%d", bits)
-	}
+func describeConfig(c arch.Config) string {
 	d := fmt.Sprintf("%s: %dx%d %s, %s x %s -> %s, acc_depth %d", c.Name, c.Rows, c.Cols, c.Dataflow,
-		typ(c.InputBits, c.InputSigned), typ(c.WeightBits, c.WeightSigned), typ(c.AccBits, c.AccSigned()), c.AccDepth)
+		arch.TypeName(c.InputBits, c.InputSigned), arch.TypeName(c.WeightBits, c.WeightSigned), arch.TypeName(c.AccBits, c.AccSigned()), c.AccDepth)
 	if c.Requant {
 		d += fmt.Sprintf(", requant (%s rounding)", c.Rounding)
-		if c.Activation != "none" {
-			d += ", activation " + c.Activation
+		if c.Activation.Any() {
+			d += fmt.Sprintf(", activation %v", c.Activation)
 		}
 		if c.Pool {
 			d += fmt.Sprintf(", pool up to %dx%d", c.PoolWindow, c.PoolWindow)

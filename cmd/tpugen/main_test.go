@@ -15,7 +15,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/sirupsen/logrus"
 
+	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/compile"
 	"github.com/tpugen/tpugen/internal/rtltest"
+	"github.com/tpugen/tpugen/quant"
 	"github.com/tpugen/tpugen/verify"
 )
 
@@ -177,11 +180,11 @@ func TestRTL(t *testing.T) {
 			t.Errorf("rtl did not write %s: %v", f, err)
 		}
 	}
-	man, err := verify.LoadManifest(out)
+	man, err := arch.LoadManifest(out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if man.Top != "tpu_mxu" || man.Config.Rows != 2 || man.Config.Dataflow != "ws" {
+	if man.Top != "tpu_mxu" || man.Config.Rows != 2 || man.Config.Dataflow != arch.WS {
 		t.Errorf("manifest: top %q, config %+v", man.Top, man.Config)
 	}
 	list, err := os.ReadFile(filepath.Join(out, "files.f"))
@@ -260,10 +263,10 @@ func TestGEMMIcarus(t *testing.T) {
 		t.Run(dataflow, func(t *testing.T) {
 			dir := t.TempDir()
 			cfg := smallConfig(t, dir, dataflow)
-			am := verify.Matrix{{1, -2, 3}, {-128, 127, 0}, {5, 6, -7}}
-			bm := verify.Matrix{{127, -128, 1}, {-1, 2, 3}, {4, -5, 127}}
+			am := compile.Matrix{{1, -2, 3}, {-128, 127, 0}, {5, 6, -7}}
+			bm := compile.Matrix{{127, -128, 1}, {-1, 2, 3}, {4, -5, 127}}
 			var as, bs bytes.Buffer
-			if err := errors.Join(verify.WriteMatrix(&as, am), verify.WriteMatrix(&bs, bm)); err != nil {
+			if err := errors.Join(compile.WriteMatrix(&as, am), compile.WriteMatrix(&bs, bm)); err != nil {
 				t.Fatal(err)
 			}
 			a := writeFile(t, dir, "A.txt", "# activations\n"+as.String())
@@ -281,11 +284,11 @@ func TestGEMMIcarus(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			got, err := verify.ReadMatrix(f, c)
+			got, err := compile.ReadMatrix(f, c)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := verify.GoldenGEMM(verify.MXUConfig{AccBits: 32, InputSigned: true, WeightSigned: true}, am, bm)
+			want := verify.GoldenGEMM(arch.Config{AccBits: 32, InputSigned: true, WeightSigned: true}, am, bm)
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("C.txt differs from the golden model (-want +got):\n%s", diff)
 			}
@@ -446,8 +449,8 @@ func TestShellQuote(t *testing.T) {
 }
 
 func TestDiffMatrices(t *testing.T) {
-	want := verify.Matrix{{1, 2}, {3, 4}}
-	got := verify.Matrix{{1, 5}, {3, -4}}
+	want := compile.Matrix{{1, 2}, {3, 4}}
+	got := compile.Matrix{{1, 5}, {3, -4}}
 	d := diffMatrices(want, got)
 	if diff := cmp.Diff([]string{"mismatch C[0][1]: rtl 5, golden 2", "mismatch C[1][1]: rtl -4, golden 4"}, d); diff != "" {
 		t.Errorf("diffMatrices (-want +got):\n%s", diff)
@@ -484,7 +487,7 @@ func TestLayerFromFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	got, err := verify.ReadMatrix(f, y)
+	got, err := compile.ReadMatrix(f, y)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -494,5 +497,82 @@ func TestLayerFromFiles(t *testing.T) {
 	r = tpugen(t, "layer", "-config", cfg, "-sim", "icarus", "-a", a, "-b", b, "-bias", bias, "-pool", "max")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "-pool needs -map HxW") {
 		t.Errorf("pool without map: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestLayerSingleRoundingTies runs an FC layer given as files on the
+// single-rounding configuration (configs/small.json) with a real multiplier
+// of 0.375 and small integer operands, so many accumulators land on
+// rounding ties where single and double rounding differ. The command must
+// check the RTL against the configuration's rounding: exit 0, no mismatch,
+// and Y.txt equal to quant's single-rounding result computed here.
+func TestLayerSingleRoundingTies(t *testing.T) {
+	rtltest.RequireTools(t, "iverilog", "vvp")
+	dir := t.TempDir()
+	const m, k, n = 24, 8, 8
+	var as, bs strings.Builder
+	in := make([]int8, m*k)
+	w := make([]int8, n*k)
+	for i := 0; i < m; i++ {
+		for j := 0; j < k; j++ {
+			in[i*k+j] = int8((i*7+j*5)%13 - 6)
+			fmt.Fprintf(&as, "%d ", in[i*k+j])
+		}
+		as.WriteString("\n")
+	}
+	for j := 0; j < k; j++ {
+		for c := 0; c < n; c++ {
+			w[c*k+j] = int8((j*3+c*11)%9 - 4)
+			fmt.Fprintf(&bs, "%d ", w[c*k+j])
+		}
+		bs.WriteString("\n")
+	}
+	a := writeFile(t, dir, "A.txt", as.String())
+	b := writeFile(t, dir, "B.txt", bs.String())
+	bias := writeFile(t, dir, "bias.txt", strings.Repeat("0 ", n)+"\n")
+	y := filepath.Join(dir, "Y.txt")
+
+	// The multiplier 0.75 * 0.5 / 1.0 = 0.375 = 3/8: ties at every
+	// accumulator that is 4 mod 8. Check that the case really separates the
+	// two roundings, so this test can fail.
+	mults, shifts := quant.OutputMultipliers(0.75, []float32{0.5}, 1.0)
+	ref := func(r quant.Rounding) []int8 {
+		out, err := quant.FullyConnected(in, m, w, n, make([]int32, n), quant.FCParams{
+			Output: quant.OutputStage{Multipliers: mults, Shifts: shifts, Rounding: r}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	single, double := ref(quant.RoundingSingle), ref(quant.RoundingDouble)
+	differ := 0
+	for i := range single {
+		if single[i] != double[i] {
+			differ++
+		}
+	}
+	if differ == 0 {
+		t.Fatal("the case has no output where single and double rounding differ")
+	}
+
+	r := tpugen(t, "layer", "-config", filepath.Join("..", "..", "configs", "small.json"), "-sim", "icarus",
+		"-a", a, "-b", b, "-bias", bias, "-o", y, "-in-scale", "0.75", "-w-scale", "0.5", "-out-scale", "1.0")
+	if r.code != exitOK || !strings.Contains(r.stdout, "mismatches=0") {
+		t.Fatalf("layer on a single-rounding configuration (%d of %d outputs are ties that round differently): exit %d\nstdout %s\nstderr %s",
+			differ, len(single), r.code, r.stdout, r.stderr)
+	}
+	f, err := os.Open(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got, err := compile.ReadMatrix(f, y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range single {
+		if got[i/n][i%n] != int64(single[i]) {
+			t.Fatalf("Y[%d][%d] = %d, quant single rounding gives %d", i/n, i%n, got[i/n][i%n], single[i])
+		}
 	}
 }

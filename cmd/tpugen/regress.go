@@ -8,6 +8,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/verify"
 )
 
@@ -91,7 +92,7 @@ func runRegress(e *env, args []string) error {
 }
 
 // regress runs verify.Regress with its progress and failures in the log.
-func (e *env) regress(man *verify.Manifest, dir string, opt verify.RegressOptions) (*verify.RegressReport, error) {
+func (e *env) regress(man *arch.Manifest, dir string, opt verify.RegressOptions) (*verify.RegressReport, error) {
 	opt.Sim = e.simOptions()
 	opt.Log = &logWriter{log: e.log, level: func(line string) logrus.Level {
 		if strings.HasPrefix(line, "FAIL") || strings.HasPrefix(strings.TrimSpace(line), "reproduce:") {

@@ -204,3 +204,29 @@ func SimulatorByName(name string) (Simulator, error) {
 	}
 	return nil, fmt.Errorf("sim: unknown simulator %q (want \"icarus\" or \"verilator\")", name)
 }
+
+// StreamStimulus builds a stimulus for t's streams by name: payloads for
+// sources, stall patterns for either, and expected beats for sinks. Streams
+// not named get nothing.
+func (t *Top) StreamStimulus(payloads map[string][]*big.Int, stalls map[string]func(int) bool, expect map[string]int) *Stimulus {
+	s := &Stimulus{}
+	for _, src := range t.Sources {
+		s.Sources = append(s.Sources, payloads[src.Name])
+		s.SourceStall = append(s.SourceStall, stalls[src.Name])
+	}
+	for _, snk := range t.Sinks {
+		s.SinkStall = append(s.SinkStall, stalls[snk.Name])
+		s.Expect = append(s.Expect, expect[snk.Name])
+	}
+	return s
+}
+
+// SinkIndex is the index of the named sink in t.Sinks, or -1.
+func (t *Top) SinkIndex(name string) int {
+	for i, s := range t.Sinks {
+		if s.Name == name {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,4 +1,4 @@
-package verify
+package compile
 
 import (
 	"bytes"
