@@ -65,24 +65,30 @@ const (
 // the output is the VALID-padded pooled map, (H-kh)/sh+1 rows of
 // (W-kw)/sw+1 pixels, in raster order. Values outside these ranges give
 // unspecified (but finite) output; kh > H or kw > W give no output.
-func (c PoolConfig) ParamFields() []Field {
-	var l layout
-	l.add("enable", 1, 1, false)
-	l.add("mode", 1, 1, false)
-	l.add("width", c.widthBits(), 1, false)
-	l.add("height", c.heightBits(), 1, false)
-	for _, n := range []string{"kh", "kw", "sh", "sw"} {
-		l.add(n, c.windowBits(), 1, false)
-	}
-	return l.fields
+func (c PoolConfig) ParamFields() []Field { return c.control().l.fields }
+
+// poolControlLayout is the control word's layout, field by field.
+type poolControlLayout struct {
+	l                           layout
+	enable, mode, width, height payloadField
+	kh, kw, sh, sw              payloadField
+}
+
+func (c PoolConfig) control() poolControlLayout {
+	var w poolControlLayout
+	w.enable = w.l.add("enable", 1, 1, false)
+	w.mode = w.l.add("mode", 1, 1, false)
+	w.width = w.l.add("width", c.widthBits(), 1, false)
+	w.height = w.l.add("height", c.heightBits(), 1, false)
+	w.kh = w.l.add("kh", c.windowBits(), 1, false)
+	w.kw = w.l.add("kw", c.windowBits(), 1, false)
+	w.sh = w.l.add("sh", c.windowBits(), 1, false)
+	w.sw = w.l.add("sw", c.windowBits(), 1, false)
+	return w
 }
 
 // ParamBits is the width of the control word (prm_data).
-func (c PoolConfig) ParamBits() int {
-	f := c.ParamFields()
-	last := f[len(f)-1]
-	return last.LSB + last.Width*last.Lanes
-}
+func (c PoolConfig) ParamBits() int { return c.control().l.next }
 
 // PoolControl is the content of a control word.
 type PoolControl struct {
@@ -91,20 +97,27 @@ type PoolControl struct {
 	KH, KW, SH, SW  int
 }
 
-// Word packs p into a control word by the layout of ParamFields.
+// Word packs p into a control word by the layout of ParamFields. Each value
+// keeps only its field's width.
 func (c PoolConfig) Word(p PoolControl) *big.Int {
-	vals := map[string]int{"width": p.Width, "height": p.Height, "kh": p.KH, "kw": p.KW, "sh": p.SH, "sw": p.SW}
-	if p.Enable {
-		vals["enable"] = 1
+	bit := func(b bool) int {
+		if b {
+			return 1
+		}
+		return 0
 	}
-	if p.Average {
-		vals["mode"] = 1
-	}
+	ctl := c.control()
 	w := new(big.Int)
-	for _, f := range c.ParamFields() {
-		v := big.NewInt(int64(vals[f.Name]))
-		v.And(v, new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(f.Width)), big.NewInt(1)))
-		w.Or(w, v.Lsh(v, uint(f.LSB)))
+	for _, f := range []struct {
+		f payloadField
+		v int
+	}{
+		{ctl.enable, bit(p.Enable)}, {ctl.mode, bit(p.Average)}, {ctl.width, p.Width}, {ctl.height, p.Height},
+		{ctl.kh, p.KH}, {ctl.kw, p.KW}, {ctl.sh, p.SH}, {ctl.sw, p.SW},
+	} {
+		v := big.NewInt(int64(f.v))
+		v.And(v, new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(f.f.Width)), big.NewInt(1)))
+		w.Or(w, v.Lsh(v, uint(f.f.LSB)))
 	}
 	return w
 }
@@ -175,15 +188,18 @@ func (c PoolConfig) Averager() func(sum, count int) int {
 // row, and the stride phases) decide which pixels end a window; the others
 // leave the pipeline as bubbles.
 //
-// Pipeline (Latency register stages, all under adv):
+// Pipeline (Latency register stages, all under adv), with the builder's
+// step that fills each stage's registers:
 //
-//	1  pixel and control word (read from the beat's tag when it entered);
-//	   the frame counters place the pixel and issue the line-buffer read
-//	2  the column of kh pixels is reduced (max and sum); the column is
-//	   shifted into the line buffer
-//	3  the kw reduced columns are reduced; |sum| + count/2
-//	4  multiply by the reciprocal of the count; select max or average
-//	5  output register
+//	1  pixel: the pixel and control word (read from the beat's tag when it
+//	   entered); the frame counters place the pixel and issue the
+//	   line-buffer read
+//	2  lineBuffer: the pixel and the column above it; the column is shifted
+//	   into the line buffer
+//	3  reduceColumn: the column of kh pixels reduced (max and sum)
+//	4  reduceWindow: the kw reduced columns reduced; |sum| + count/2
+//	5  divide: multiply by the reciprocal of the count; select max or
+//	   average into the output register
 type Pool struct {
 	*hdl.Module
 	Config  PoolConfig
@@ -200,33 +216,83 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	m := hdl.NewModule(fmt.Sprintf("pool_l%d_t%d_k%d_w%d_h%d", L, cfg.Stage.TagBits, K, cfg.MaxWidth, cfg.MaxHeight))
 	m.Comment("Pooling unit: streaming max or average pooling (VALID padding) over raster-order frames.")
 	p := NewStagePorts(m, cfg.Stage, hdl.S(8), hdl.S(8), 1, cfg.ParamBits())
-	pool := &Pool{Module: m, Config: cfg, Ports: p, Latency: 5}
-	adv := p.Adv
-	pixBits := 8 * L
+	b := &poolBuilder{pipeRegs: pipeRegs{m: m, adv: p.Adv}, cfg: cfg, p: p, pixBits: 8 * L}
+	s1 := b.pixel()
+	s2 := b.lineBuffer(s1)
+	s3 := b.reduceColumn(s2)
+	s4 := b.reduceWindow(s3)
+	b.divide(s4)
+	return &Pool{Module: m, Config: cfg, Ports: p, Latency: 5}, nil
+}
+
+type poolBuilder struct {
+	pipeRegs // every register advances with the stage (p.Adv)
+	cfg      PoolConfig
+	p        *StagePorts
+	pixBits  int // a pixel: Lanes int8 values
+}
+
+// poolBeat is what stages 1 to 3 hold of a beat besides its pixel data.
+type poolBeat struct {
+	valid, tag *hdl.Expr
+	winEnd     *hdl.Expr // a window ends at this pixel (else it leaves as a bubble)
+	average    *hdl.Expr // average pooling, not max
+	kh, kw     *hdl.Expr // the window (1×1 in pass-through)
+}
+
+// poolPixel is stage 1: the pixel and its place in the frame.
+type poolPixel struct {
+	poolBeat
+	pix *hdl.Expr
+	x   *hdl.Expr // its column, the line-buffer address
+}
+
+// poolColumn is stage 2: the pixel and the column of the MaxWindow-1 pixels
+// above it.
+type poolColumn struct {
+	poolBeat
+	pix   *hdl.Expr
+	x     *hdl.Expr
+	above *hdl.Expr // the line-buffer word: slot 0 is the row just above
+}
+
+// poolColumns is stage 3: each lane's column of kh pixels, reduced.
+type poolColumns struct {
+	poolBeat
+	colMax, colSum []*hdl.Expr
+}
+
+// poolWindow is stage 4: each lane's window reduced, and the average's
+// numerator, sign and reciprocal.
+type poolWindow struct {
+	valid, tag, average *hdl.Expr
+	recip               *hdl.Expr
+	winMax, num, neg    []*hdl.Expr
+}
+
+// pixel registers the beat in stage 1, reads its set's control word and
+// places the pixel in its frame: the frame counters (column, row, and the
+// stride phases) decide whether a window ends at it.
+func (b *poolBuilder) pixel() poolPixel {
+	m, p, cfg := b.m, b.p, b.cfg
 	wb, hb, kb := cfg.widthBits(), cfg.heightBits(), cfg.windowBits()
-	tagShape := hdl.U(cfg.Stage.TagBits)
 
 	// Control words, one per parameter set; read with the incoming tag.
 	prm := m.Memory("prm", hdl.U(cfg.ParamBits()), cfg.Stage.Sets(), nil)
-	m.If(p.PrmWe.And(p.PrmAddr.EqConst(0)), func() { prm.Write(p.PrmSet, p.PrmData) })
-	prm1 := prm.Read("prm_q", p.InTag, adv)
+	m.If(p.PrmWe.And(p.PrmAddr.EqConst(PoolControlAddr)), func() { prm.Write(p.PrmSet, p.PrmData) })
+	word := prm.Read("prm_q", p.InTag, b.adv)
 
-	// Stage 1: the pixel and its place in the frame.
-	v1 := m.Reg("v1", hdl.U(1), hdl.ResetTo(0))
-	tag1 := m.Reg("tag1", tagShape)
-	pix1 := m.Reg("pix1", hdl.U(pixBits))
-	m.If(adv, func() {
-		m.Set(v1, p.In.Fire())
-		m.Set(tag1, p.InTag)
-		m.Set(pix1, p.In.Data.Slice(pixBits-1, 0))
-	})
-	field := map[string]*hdl.Expr{}
-	for _, f := range cfg.ParamFields() {
-		field[f.Name] = prm1.Slice(f.LSB+f.Width-1, f.LSB)
-	}
-	pass := field["enable"].Not()
-	width, height := field["width"], field["height"]
-	kh, kw, sh, sw := field["kh"], field["kw"], field["sh"], field["sw"]
+	var s poolPixel
+	g := b.group()
+	s.valid = g.flag("v1", p.In.Fire())
+	s.tag = g.reg("tag1", p.InTag)
+	s.pix = g.reg("pix1", p.In.Data.Slice(b.pixBits-1, 0))
+	g.end()
+
+	ctl := cfg.control()
+	pass := ctl.enable.of(word).Not()
+	width, height := ctl.width.of(word), ctl.height.of(word)
+	kh, kw, sh, sw := ctl.kh.of(word), ctl.kw.of(word), ctl.sh.of(word), ctl.sw.of(word)
 
 	x := m.Reg("col", hdl.U(wb), hdl.ResetTo(0))
 	y := m.Reg("row", hdl.U(hb), hdl.ResetTo(0))
@@ -248,7 +314,7 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 		wrap := n.Eq(s.Resize(kb + 1))
 		return hdl.Mux(in.And(wrap.Not()), n.Trunc(kb), m.Const(0, hdl.U(kb)))
 	}
-	m.If(adv.And(v1), func() {
+	m.If(b.adv.And(s.valid), func() {
 		m.If(pass, func() {
 			m.Set(x, m.Const(0, hdl.U(wb)))
 			m.Set(y, m.Const(0, hdl.U(hb)))
@@ -269,97 +335,112 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 			m.Set(xph, nextPhase(xph, colIn, sw))
 		})
 	})
+	s.x = x
 	// Pass-through is pooling by a 1×1 max window that ends everywhere.
-	out1 := m.Wire("win_end", hdl.U(1))
-	m.Set(out1, pass.Or(colIn.And(rowIn).And(xph.EqConst(0)).And(yph.EqConst(0))))
+	s.winEnd = m.Wire("win_end", hdl.U(1))
+	m.Set(s.winEnd, pass.Or(colIn.And(rowIn).And(xph.EqConst(0)).And(yph.EqConst(0))))
 	one := m.Const(1, hdl.U(kb))
+	s.average = ctl.mode.of(word).And(pass.Not())
+	s.kh, s.kw = hdl.Mux(pass, one, kh), hdl.Mux(pass, one, kw)
+	return s
+}
 
-	// Line buffer: word x holds column x of the K-1 rows above, nearest in
-	// slot 0. The read for the pixel in stage 1 is issued now.
-	lbBits := (K - 1) * pixBits
+// lineBuffer moves the beat to stage 2 with the column above its pixel, and
+// shifts the pixel into that column. Word x of the line buffer holds column
+// x of the MaxWindow-1 rows above, nearest in slot 0; the read for the pixel
+// in stage 1 is issued now.
+func (b *poolBuilder) lineBuffer(in poolPixel) poolColumn {
+	m, cfg := b.m, b.cfg
+	lbBits := (cfg.MaxWindow - 1) * b.pixBits
 	lb := m.Memory("line_buf", hdl.U(lbBits), cfg.MaxWidth, nil)
 	lbAddr := func(e *hdl.Expr) *hdl.Expr { return e.Resize(lb.AddrWidth()) }
-	lbRd := lb.Read("line_q", lbAddr(x), adv)
+	lbRd := lb.Read("line_q", lbAddr(in.x), b.adv)
 
-	// Stage 2.
-	v2 := m.Reg("v2", hdl.U(1), hdl.ResetTo(0))
-	tag2 := m.Reg("tag2", tagShape)
-	pix2 := m.Reg("pix2", hdl.U(pixBits))
-	x2 := m.Reg("col2", hdl.U(wb))
-	out2 := m.Reg("win_end2", hdl.U(1))
-	mode2 := m.Reg("mode2", hdl.U(1))
-	kh2 := m.Reg("kh2", hdl.U(kb))
-	kw2 := m.Reg("kw2", hdl.U(kb))
+	var s poolColumn
+	g := b.group()
+	s.valid = g.flag("v2", in.valid)
+	s.tag = g.reg("tag2", in.tag)
+	s.pix = g.reg("pix2", in.pix)
+	s.x = g.reg("col2", in.x)
+	s.winEnd = g.reg("win_end2", in.winEnd)
+	s.average = g.reg("mode2", in.average)
+	s.kh = g.reg("kh2", in.kh)
+	s.kw = g.reg("kw2", in.kw)
 	// A one-row frame writes the word that the next pixel reads in the same
 	// cycle; the memory returns the old word, so forward the new one.
-	bypHit := m.Reg("byp_hit", hdl.U(1), hdl.ResetTo(0))
+	bypHit := g.flag("byp_hit", s.valid.And(s.x.Eq(in.x)))
 	bypWord := m.Reg("byp_word", hdl.U(lbBits))
-	lbWord := m.Wire("line_word", hdl.U(lbBits))
-	m.Set(lbWord, hdl.Mux(bypHit, bypWord, lbRd))
+	s.above = m.Wire("line_word", hdl.U(lbBits))
+	m.Set(s.above, hdl.Mux(bypHit, bypWord, lbRd))
 	lbNext := m.Wire("line_next", hdl.U(lbBits))
-	m.Set(lbNext, hdl.Cat(lbWord.Slice(lbBits-pixBits-1, 0), pix2))
-	m.If(adv, func() {
-		m.Set(v2, v1)
-		m.Set(tag2, tag1)
-		m.Set(pix2, pix1)
-		m.Set(x2, x)
-		m.Set(out2, out1)
-		m.Set(mode2, field["mode"].And(pass.Not()))
-		m.Set(kh2, hdl.Mux(pass, one, kh))
-		m.Set(kw2, hdl.Mux(pass, one, kw))
-		m.Set(bypHit, v2.And(x2.Eq(x)))
-		m.Set(bypWord, lbNext)
-		m.If(v2, func() { lb.Write(lbAddr(x2), lbNext) })
-	})
+	m.Set(lbNext, hdl.Cat(s.above.Slice(lbBits-b.pixBits-1, 0), s.pix))
+	g.set(bypWord, lbNext)
+	g.also(func() { m.If(s.valid, func() { lb.Write(lbAddr(s.x), lbNext) }) })
+	g.end()
+	return s
+}
 
-	// Column reduction: rows 0..kh-1 of the column (row 0 is the pixel).
-	colSumBits := 8 + hdl.Clog2(K)
-	winSumBits := 8 + hdl.Clog2(K*K)
+// poolLane returns lane k of the pixel in slot of a word of pixels.
+func poolLane(word *hdl.Expr, lanes, slot, k int) *hdl.Expr {
+	lo := (slot*lanes + k) * 8
+	return word.Slice(lo+7, lo).AsSigned()
+}
+
+// colSumBits is the width of a column's sum of MaxWindow int8 values.
+func (c PoolConfig) colSumBits() int { return 8 + hdl.Clog2(c.MaxWindow) }
+
+// reduceColumn reduces each lane's column, rows 0..kh-1 (row 0 is the
+// pixel), to its max and sum, into stage 3.
+func (b *poolBuilder) reduceColumn(in poolColumn) poolColumns {
+	m, L, K := b.m, b.cfg.Stage.Lanes, b.cfg.MaxWindow
+	colSumBits := b.cfg.colSumBits()
+	kb := b.cfg.windowBits()
 	minS8 := m.Const(-128, hdl.S(8))
 	zeroS8 := m.Const(0, hdl.S(8))
-	lane := func(word *hdl.Expr, slot, k int) *hdl.Expr {
-		lo := (slot*L + k) * 8
-		return word.Slice(lo+7, lo).AsSigned()
-	}
-	v3 := m.Reg("v3", hdl.U(1), hdl.ResetTo(0))
-	tag3 := m.Reg("tag3", tagShape)
-	out3 := m.Reg("win_end3", hdl.U(1))
-	mode3 := m.Reg("mode3", hdl.U(1))
-	kh3 := m.Reg("kh3", hdl.U(kb))
-	kw3 := m.Reg("kw3", hdl.U(kb))
-	m.If(adv, func() {
-		m.Set(v3, v2)
-		m.Set(tag3, tag2)
-		m.Set(out3, out2)
-		m.Set(mode3, mode2)
-		m.Set(kh3, kh2)
-		m.Set(kw3, kw2)
-	})
-	colMax3 := make([]*hdl.Expr, L)
-	colSum3 := make([]*hdl.Expr, L)
+
+	var s poolColumns
+	g := b.group()
+	s.valid = g.flag("v3", in.valid)
+	s.tag = g.reg("tag3", in.tag)
+	s.winEnd = g.reg("win_end3", in.winEnd)
+	s.average = g.reg("mode3", in.average)
+	s.kh = g.reg("kh3", in.kh)
+	s.kw = g.reg("kw3", in.kw)
+	g.end()
 	for k := 0; k < L; k++ {
-		taps := []*hdl.Expr{lane(pix2, 0, k)}
+		taps := []*hdl.Expr{poolLane(in.pix, L, 0, k)}
 		sumE := hdl.SExt(taps[0], colSumBits)
 		for r := 1; r < K; r++ {
-			v := lane(lbWord, r-1, k)
-			in := kh2.Gt(m.Const(int64(r), hdl.U(kb)))
-			taps = append(taps, hdl.Mux(in, v, minS8))
-			sumE = sumE.Add(hdl.SExt(hdl.Mux(in, v, zeroS8), colSumBits)).Trunc(colSumBits)
+			v := poolLane(in.above, L, r-1, k)
+			row := in.kh.Gt(m.Const(int64(r), hdl.U(kb)))
+			taps = append(taps, hdl.Mux(row, v, minS8))
+			sumE = sumE.Add(hdl.SExt(hdl.Mux(row, v, zeroS8), colSumBits)).Trunc(colSumBits)
 		}
 		colMax := poolMaxTree(m, fmt.Sprintf("col_max_%d", k), taps)
 		colSum := m.Wire(fmt.Sprintf("col_sum_%d", k), hdl.S(colSumBits))
 		m.Set(colSum, sumE)
-		colMax3[k] = m.Reg(fmt.Sprintf("col_max3_%d", k), hdl.S(8))
-		colSum3[k] = m.Reg(fmt.Sprintf("col_sum3_%d", k), hdl.S(colSumBits))
-		m.If(adv, func() {
-			m.Set(colMax3[k], colMax)
-			m.Set(colSum3[k], colSum)
-		})
+		g := b.group()
+		s.colMax = append(s.colMax, g.reg(fmt.Sprintf("col_max3_%d", k), colMax))
+		s.colSum = append(s.colSum, g.reg(fmt.Sprintf("col_sum3_%d", k), colSum))
+		g.end()
 	}
+	return s
+}
 
-	// Stage 3: the row of kw reduced columns (the current one and the K-1
-	// before it, kept in registers), and the numerator of the average.
-	shift := cfg.DivideShift()
+// reduceWindow reduces each lane's row of kw reduced columns (the current
+// one and the MaxWindow-1 before it, kept in a history that shifts on valid
+// beats) to the window's max and sum, and forms the numerator |sum| +
+// count/2 of the average, into stage 4. Only beats that end a window stay
+// valid.
+func (b *poolBuilder) reduceWindow(in poolColumns) poolWindow {
+	m, L, K := b.m, b.cfg.Stage.Lanes, b.cfg.MaxWindow
+	kb := b.cfg.windowBits()
+	colSumBits := b.cfg.colSumBits()
+	winSumBits := 8 + hdl.Clog2(K*K)
+	minS8 := m.Const(-128, hdl.S(8))
+
+	// The count's half and reciprocal, by the window size.
+	shift := b.cfg.DivideShift()
 	maxCount := K * K
 	recipBits := bits.Len64(PoolReciprocal(1, shift))
 	halfBits := max(1, bits.Len(uint(maxCount/2)))
@@ -367,7 +448,7 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 	numBits := bits.Len(uint(averageNumMax(maxCount)))
 	half := m.Wire("half", hdl.U(halfBits))
 	recip := m.Wire("recip", hdl.U(recipBits))
-	m.Switch(hdl.Cat(kh3, kw3), func(s *hdl.SwitchBuilder) {
+	m.Switch(hdl.Cat(in.kh, in.kw), func(s *hdl.SwitchBuilder) {
 		for h := 1; h <= K; h++ {
 			for w := 1; w <= K; w++ {
 				s.Case([]int64{int64(h<<kb | w)}, func() {
@@ -381,36 +462,27 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 			m.Set(recip, m.Const(0, hdl.U(recipBits)))
 		})
 	})
-	v4 := m.Reg("v4", hdl.U(1), hdl.ResetTo(0))
-	tag4 := m.Reg("tag4", tagShape)
-	mode4 := m.Reg("mode4", hdl.U(1))
-	recip4 := m.Reg("recip4", hdl.U(recipBits))
-	m.If(adv, func() {
-		m.Set(v4, v3.And(out3))
-		m.Set(tag4, tag3)
-		m.Set(mode4, mode3)
-		m.Set(recip4, recip)
-	})
-	winMax4 := make([]*hdl.Expr, L)
-	num4 := make([]*hdl.Expr, L)
-	neg4 := make([]*hdl.Expr, L)
+
+	var s poolWindow
+	g := b.group()
+	s.valid = g.flag("v4", in.valid.And(in.winEnd))
+	s.tag = g.reg("tag4", in.tag)
+	s.average = g.reg("mode4", in.average)
+	s.recip = g.reg("recip4", recip)
+	g.end()
+	history := b.when(in.valid)
 	for k := 0; k < L; k++ {
-		taps := []*hdl.Expr{colMax3[k]}
-		sumE := hdl.SExt(colSum3[k], winSumBits)
-		prev := colMax3[k]
-		prevSum := colSum3[k]
+		taps := []*hdl.Expr{in.colMax[k]}
+		sumE := hdl.SExt(in.colSum[k], winSumBits)
+		prevMax, prevSum := in.colMax[k], in.colSum[k]
 		for j := 0; j < K-1; j++ {
-			hm := m.Reg(fmt.Sprintf("hist_max_%d_%d", j, k), hdl.S(8))
-			hs := m.Reg(fmt.Sprintf("hist_sum_%d_%d", j, k), hdl.S(colSumBits))
-			pm, ps := prev, prevSum
-			m.If(adv.And(v3), func() {
-				m.Set(hm, pm)
-				m.Set(hs, ps)
-			})
-			prev, prevSum = hm, hs
-			in := kw3.Gt(m.Const(int64(j+1), hdl.U(kb)))
-			taps = append(taps, hdl.Mux(in, hm, minS8))
-			sumE = sumE.Add(hdl.SExt(hdl.Mux(in, hs, m.Const(0, hdl.S(colSumBits))), winSumBits)).Trunc(winSumBits)
+			h := history.group()
+			prevMax = h.reg(fmt.Sprintf("hist_max_%d_%d", j, k), prevMax)
+			prevSum = h.reg(fmt.Sprintf("hist_sum_%d_%d", j, k), prevSum)
+			h.end()
+			col := in.kw.Gt(m.Const(int64(j+1), hdl.U(kb)))
+			taps = append(taps, hdl.Mux(col, prevMax, minS8))
+			sumE = sumE.Add(hdl.SExt(hdl.Mux(col, prevSum, m.Const(0, hdl.S(colSumBits))), winSumBits)).Trunc(winSumBits)
 		}
 		winMax := poolMaxTree(m, fmt.Sprintf("win_max_%d", k), taps)
 		winSum := m.Wire(fmt.Sprintf("win_sum_%d", k), hdl.S(winSumBits))
@@ -421,34 +493,34 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 		m.Set(abs, hdl.Mux(neg, winSum.Neg(), hdl.SExt(winSum, winSumBits+1)).AsUnsigned().Resize(absBits))
 		num := m.Wire(fmt.Sprintf("avg_num_%d", k), hdl.U(numBits))
 		m.Set(num, hdl.ZExt(abs, numBits).Add(hdl.ZExt(half, numBits)).Trunc(numBits))
-		winMax4[k] = m.Reg(fmt.Sprintf("win_max4_%d", k), hdl.S(8))
-		num4[k] = m.Reg(fmt.Sprintf("avg_num4_%d", k), hdl.U(numBits))
-		neg4[k] = m.Reg(fmt.Sprintf("avg_neg4_%d", k), hdl.U(1))
-		m.If(adv, func() {
-			m.Set(winMax4[k], winMax)
-			m.Set(num4[k], num)
-			m.Set(neg4[k], neg)
-		})
+		g := b.group()
+		s.winMax = append(s.winMax, g.reg(fmt.Sprintf("win_max4_%d", k), winMax))
+		s.num = append(s.num, g.reg(fmt.Sprintf("avg_num4_%d", k), num))
+		s.neg = append(s.neg, g.reg(fmt.Sprintf("avg_neg4_%d", k), neg))
+		g.end()
 	}
+	return s
+}
 
-	// Stage 4: the quotient (at most 128, see above), its sign, the choice.
-	outTag := m.Reg("out_tag", tagShape)
-	outLanes := make([]*hdl.Expr, L)
-	m.If(adv, func() {
-		m.Set(p.OutValid, v4)
-		m.Set(outTag, tag4)
-	})
-	for k := 0; k < L; k++ {
+// divide finishes the average, n·R >> P (at most 128, see above) with the
+// sign restored, and registers the max or the average into out_data.
+func (b *poolBuilder) divide(in poolWindow) {
+	m, p := b.m, b.p
+	shift := b.cfg.DivideShift()
+	g := b.group()
+	g.set(p.OutValid, in.valid)
+	tag := g.reg("out_tag", in.tag)
+	g.end()
+	lanes := make([]*hdl.Expr, len(in.winMax))
+	for k := range lanes {
 		q := m.Wire(fmt.Sprintf("avg_q_%d", k), hdl.U(8))
-		m.Set(q, num4[k].Mul(recip4).Slice(shift+7, shift))
+		m.Set(q, in.num[k].Mul(in.recip).Slice(shift+7, shift))
 		qs := hdl.ZExt(q, 9).AsSigned()
 		avg := m.Wire(fmt.Sprintf("avg_%d", k), hdl.S(8))
-		m.Set(avg, hdl.Mux(neg4[k], qs.Neg(), hdl.SExt(qs, 10)).Trunc(8))
-		outLanes[k] = m.Reg(fmt.Sprintf("out_lane_%d", k), hdl.S(8))
-		m.If(adv, func() { m.Set(outLanes[k], hdl.Mux(mode4, avg, winMax4[k])) })
+		m.Set(avg, hdl.Mux(in.neg[k], qs.Neg(), hdl.SExt(qs, 10)).Trunc(8))
+		lanes[k] = b.reg(fmt.Sprintf("out_lane_%d", k), hdl.Mux(in.average, avg, in.winMax[k]))
 	}
-	m.Set(p.Out.Data, PackLanes(outTag, outLanes))
-	return pool, nil
+	m.Set(p.Out.Data, PackLanes(tag, lanes))
 }
 
 // poolSucc is e+1, one bit wider.
