@@ -30,8 +30,7 @@ func PipelineProtocol(cfg MatrixConfig) (map[arch.Stage][]Field, *arch.Protocol)
 				arch.ActIdentity: int(ActivationNone), arch.ActLeaky: int(ActivationLeaky), arch.ActTable: int(ActivationTable)}}
 	}
 	if p.Pool {
-		pc := PoolConfig{MaxWindow: p.PoolWindow, MaxWidth: p.PoolWidth, MaxHeight: p.PoolHeight}
-		params[arch.StagePool] = pc.ParamFields()
+		params[arch.StagePool] = p.pool(cfg.Cols).ParamFields()
 		proto.Targets[arch.StagePool] = TargetPool
 		proto.Pool = &arch.PoolProtocol{ControlAddr: PoolControlAddr,
 			Modes: map[arch.PoolKind]int{arch.MaxPool: PoolModeMax, arch.AveragePool: PoolModeAverage}}
@@ -65,7 +64,7 @@ func buildStages(cfg MatrixConfig) ([]pipelineStage, error) {
 		out = append(out, pipelineStage{"act", TargetActivation, act.Module, act.Ports})
 	}
 	if p.Pool {
-		pool, err := NewPool(PoolConfig{Stage: sc, MaxWindow: p.PoolWindow, MaxWidth: p.PoolWidth, MaxHeight: p.PoolHeight})
+		pool, err := NewPool(p.pool(cfg.Cols))
 		if err != nil {
 			return nil, err
 		}

@@ -37,15 +37,18 @@ func (p PipelineConfig) Validate(c MatrixConfig) error {
 	if c.AccBits != 32 || !c.ProductSigned() {
 		errs = append(errs, fmt.Errorf("requant needs signed 32-bit accumulators (acc_bits 32 and signed inputs or weights), got %s", sig(c.AccBits, c.ProductSigned())))
 	}
-	if p.TagBits < 1 || p.TagBits > 8 {
+	tagsOK := p.TagBits >= 1 && p.TagBits <= 8
+	if !tagsOK {
 		errs = append(errs, fmt.Errorf("param_sets must be a power of two from 2 to 256"))
 	}
 	if p.Pool {
-		if p.PoolWindow < 3 || p.PoolWindow > 7 {
-			errs = append(errs, fmt.Errorf("pool_window %d must be in [3, 7]", p.PoolWindow))
+		pool := p.pool(c.Cols)
+		if !tagsOK {
+			// Reported above as param_sets; check the pool's own sizes.
+			pool.Stage.TagBits = 1
 		}
-		if p.PoolWidth < 1 || p.PoolWidth > 1024 || p.PoolHeight < 1 || p.PoolHeight > 1024 {
-			errs = append(errs, fmt.Errorf("pool_width and pool_height must be in [1, 1024]"))
+		if err := pool.Validate(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
@@ -53,4 +56,9 @@ func (p PipelineConfig) Validate(c MatrixConfig) error {
 
 func (p PipelineConfig) stage(cols int) StageConfig {
 	return StageConfig{Lanes: cols, TagBits: p.TagBits}
+}
+
+// pool is the pooling unit's configuration for an array of cols columns.
+func (p PipelineConfig) pool(cols int) PoolConfig {
+	return PoolConfig{Stage: p.stage(cols), MaxWindow: p.PoolWindow, MaxWidth: p.PoolWidth, MaxHeight: p.PoolHeight}
 }

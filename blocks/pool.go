@@ -1,6 +1,7 @@
 package blocks
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"math/bits"
@@ -8,11 +9,15 @@ import (
 	"github.com/tpugen/tpugen/hdl"
 )
 
-// MaxPoolWindow is the largest pooling window side the generator accepts.
-const MaxPoolWindow = 16
-
-// maxPoolSide bounds MaxWidth and MaxHeight.
-const maxPoolSide = 1 << 16
+// The pooling unit's limits, which are also those of the configuration keys
+// pool_window, pool_width and pool_height (checked here only, by
+// PoolConfig.Validate). The unit holds MaxWindow-1 line-buffer rows and a
+// reciprocal for each of the MaxWindow² window sizes, so its area grows with
+// the square of the window; the line buffer is MaxWidth words deep.
+const (
+	MaxPoolWindow = 7
+	MaxPoolSide   = 1024
+)
 
 // PoolConfig sizes the pooling unit.
 type PoolConfig struct {
@@ -22,21 +27,23 @@ type PoolConfig struct {
 	MaxHeight int // largest feature-map height the row counter holds
 }
 
-// Validate checks the sizes.
+// Validate checks the sizes. The messages name the configuration keys the
+// sizes come from.
 func (c PoolConfig) Validate() error {
+	var errs []error
 	if err := c.Stage.Validate(); err != nil {
-		return fmt.Errorf("pool: %w", err)
+		errs = append(errs, err)
 	}
 	if c.MaxWindow < 3 || c.MaxWindow > MaxPoolWindow {
-		return fmt.Errorf("pool: max_window %d must be in [3, %d]", c.MaxWindow, MaxPoolWindow)
+		errs = append(errs, fmt.Errorf("pool_window %d must be in [3, %d]", c.MaxWindow, MaxPoolWindow))
 	}
-	if c.MaxWidth < 1 || c.MaxWidth > maxPoolSide {
-		return fmt.Errorf("pool: max_width %d must be in [1, %d]", c.MaxWidth, maxPoolSide)
+	if c.MaxWidth < 1 || c.MaxWidth > MaxPoolSide {
+		errs = append(errs, fmt.Errorf("pool_width %d must be in [1, %d]", c.MaxWidth, MaxPoolSide))
 	}
-	if c.MaxHeight < 1 || c.MaxHeight > maxPoolSide {
-		return fmt.Errorf("pool: max_height %d must be in [1, %d]", c.MaxHeight, maxPoolSide)
+	if c.MaxHeight < 1 || c.MaxHeight > MaxPoolSide {
+		errs = append(errs, fmt.Errorf("pool_height %d must be in [1, %d]", c.MaxHeight, MaxPoolSide))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func (c PoolConfig) widthBits() int  { return hdl.BitsFor(c.MaxWidth + 1) }
@@ -210,7 +217,7 @@ type Pool struct {
 // NewPool builds the pooling unit.
 func NewPool(cfg PoolConfig) (*Pool, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("pool: %w", err)
 	}
 	L, K := cfg.Stage.Lanes, cfg.MaxWindow
 	m := hdl.NewModule(fmt.Sprintf("pool_l%d_t%d_k%d_w%d_h%d", L, cfg.Stage.TagBits, K, cfg.MaxWidth, cfg.MaxHeight))

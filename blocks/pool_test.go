@@ -460,7 +460,8 @@ func TestPoolConfig(t *testing.T) {
 		{"window too big", func(c *blocks.PoolConfig) { c.MaxWindow = blocks.MaxPoolWindow + 1 }},
 		{"width 0", func(c *blocks.PoolConfig) { c.MaxWidth = 0 }},
 		{"height 0", func(c *blocks.PoolConfig) { c.MaxHeight = 0 }},
-		{"width too big", func(c *blocks.PoolConfig) { c.MaxWidth = 1<<16 + 1 }},
+		{"width too big", func(c *blocks.PoolConfig) { c.MaxWidth = blocks.MaxPoolSide + 1 }},
+		{"height too big", func(c *blocks.PoolConfig) { c.MaxHeight = blocks.MaxPoolSide + 1 }},
 	} {
 		c := poolCfg
 		tc.edit(&c)
