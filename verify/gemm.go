@@ -47,6 +47,13 @@ func (e *DesignError) Error() string {
 	return fmt.Sprintf("%s beat %d (cycle %d): %s", e.Stream, e.Beat, e.Cycle, e.Msg)
 }
 
+// linger is how long a run goes on after the last expected result: long
+// enough for anything still in the array and the pipeline to come out, so
+// a design that sends more than it should is caught.
+func linger(man *arch.Manifest) int {
+	return 2*man.Derived.Latency + 64
+}
+
 // checkBeats checks that a result stream carried exactly want beats.
 func checkBeats(stream string, beats []sim.Beat, want int) error {
 	switch {
@@ -80,6 +87,7 @@ func RunGEMM(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir strin
 	if stim.MaxCycles == 0 {
 		stim.MaxCycles = 4*pred + 10_000
 	}
+	stim.Linger = linger(man)
 	res, err := s.Run(ctx, top, stim, opt.Sim)
 	if err != nil {
 		return nil, err

@@ -40,6 +40,7 @@ func RunLayer(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir stri
 	if stim.MaxCycles == 0 {
 		stim.MaxCycles = 4*pred + 4*len(plan.Params) + 10_000
 	}
+	stim.Linger = linger(man)
 	res, err := s.Run(ctx, top, stim, opt.Sim)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/compile"
 	"github.com/tpugen/tpugen/verify"
 )
@@ -16,7 +17,7 @@ import (
 const maxReportedMismatches = 5
 
 func runGEMM(e *env, args []string) error {
-	fs := e.flagSet("[-config FILE] [-sim icarus|verilator] -a A.txt -b B.txt -o C.txt [-vcd FILE] [-keep DIR]",
+	fs := e.flagSet("[-config FILE | -rtl DIR] [-sim icarus|verilator] -a A.txt -b B.txt -o C.txt [-vcd FILE] [-keep DIR]",
 		"Generates the RTL for a configuration into a temporary directory, runs C = A x B on it\n"+
 			"and compares C with the golden model. A (M x K) and B (K x N) are text files: one\n"+
 			"matrix row per line, decimal integers separated by spaces, '#' starts a comment.\n"+
@@ -25,7 +26,7 @@ func runGEMM(e *env, args []string) error {
 			"utilization and mismatches; exits 1 if the RTL and the golden model differ.",
 		"  tpugen gemm -sim icarus -a A.txt -b B.txt -o C.txt\n"+
 			"  tpugen gemm -config configs/small.json -sim verilator -a A.txt -b B.txt -o C.txt -vcd gemm.vcd")
-	config := fs.String("config", "", "JSON configuration `FILE` (default: the embedded default)")
+	src := e.rtlFlags(fs)
 	simName := fs.String("sim", "verilator", "simulator `NAME`: icarus or verilator")
 	aPath := fs.String("a", "", "activations `A.txt`, M x K (required)")
 	bPath := fs.String("b", "", "weights `B.txt`, K x N (required)")
@@ -46,9 +47,25 @@ func runGEMM(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	out, man, err := design(*config)
-	if err != nil {
-		return err
+	var man *arch.Manifest
+	var dir string
+	if *keep != "" && *src.rtl == "" {
+		// The generated RTL is kept too, in DIR/rtl.
+		out, m, err := design(*src.config)
+		if err != nil {
+			return err
+		}
+		man, dir = m, filepath.Join(*keep, "rtl")
+		if err := out.WriteDir(dir); err != nil {
+			return badInput(err)
+		}
+	} else {
+		m, d, cleanup, err := src.open()
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		man, dir = m, d
 	}
 	a, err := readMatrixFile(*aPath)
 	if err != nil {
@@ -75,19 +92,8 @@ func runGEMM(e *env, args []string) error {
 
 	opt := verify.GEMMOptions{Sim: e.simOptions()}
 	opt.Sim.VCD = *vcd
-	var dir string
 	if *keep != "" {
-		dir = filepath.Join(*keep, "rtl")
-		if err := out.WriteDir(dir); err != nil {
-			return badInput(err)
-		}
 		opt.Sim.WorkDir, opt.Sim.KeepFiles = *keep, true
-	} else {
-		var cleanup func()
-		if dir, cleanup, err = writeTempRTL(out); err != nil {
-			return err
-		}
-		defer cleanup()
 	}
 
 	m, k := a.Dims()

@@ -236,6 +236,44 @@ func generate(cfg gen.Config) (*gen.Output, *arch.Manifest, error) {
 	return nil, nil, errors.New("generator wrote no manifest.json")
 }
 
+// rtlSource is where a command gets its RTL: generated from -config, or
+// already on disk in -rtl DIR (hand-edited or mutated RTL, read through its
+// manifest like any other testbench would).
+type rtlSource struct {
+	config, rtl *string
+}
+
+func (e *env) rtlFlags(fs *flag.FlagSet) rtlSource {
+	return rtlSource{
+		config: fs.String("config", "", "JSON configuration `FILE` (default: the embedded default)"),
+		rtl:    fs.String("rtl", "", "use the generated RTL already in `DIR` (its manifest.json) instead of generating it; for hand-edited or mutated designs"),
+	}
+}
+
+// open returns the manifest and a directory holding the RTL, with a
+// cleanup that removes a temporary one.
+func (r rtlSource) open() (*arch.Manifest, string, func(), error) {
+	if *r.rtl != "" {
+		if *r.config != "" {
+			return nil, "", nil, badInputf("-config and -rtl are exclusive: -rtl runs the RTL in DIR as its manifest describes it")
+		}
+		man, err := arch.LoadManifest(*r.rtl)
+		if err != nil {
+			return nil, "", nil, badInput(err)
+		}
+		return man, *r.rtl, func() {}, nil
+	}
+	out, man, err := design(*r.config)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	dir, cleanup, err := writeTempRTL(out)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return man, dir, cleanup, nil
+}
+
 // writeTempRTL writes out into a fresh temporary directory and returns it
 // with a cleanup that removes it.
 func writeTempRTL(out *gen.Output) (string, func(), error) {

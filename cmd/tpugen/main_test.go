@@ -576,3 +576,42 @@ func TestLayerSingleRoundingTies(t *testing.T) {
 		}
 	}
 }
+
+// TestBrokenDesign runs gemm and regress with -rtl on a design whose c_out
+// sends one beat too many: both fail with exit 1 and a message naming the
+// stream and the beat, never a stack trace.
+func TestBrokenDesign(t *testing.T) {
+	rtltest.RequireTools(t, "iverilog", "vvp")
+	dir := t.TempDir()
+	cfg := writeFile(t, dir, "c.json", `{"name": "broken", "rows": 2, "cols": 2, "acc_depth": 16}`)
+	rtl := filepath.Join(dir, "rtl")
+	if r := tpugen(t, "rtl", "-config", cfg, "-out", rtl); r.code != exitOK {
+		t.Fatalf("rtl: exit %d: %s", r.code, r.stderr)
+	}
+	man, err := arch.LoadManifest(rtl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtltest.Misbehave(t, rtl, man, arch.StreamC, rtltest.ExtraBeat, "")
+	a := writeFile(t, dir, "A.txt", "1 2\n3 4\n5 6\n")
+	b := writeFile(t, dir, "B.txt", "1 0 2\n0 1 3\n")
+	for _, args := range [][]string{
+		{"gemm", "-rtl", rtl, "-sim", "icarus", "-a", a, "-b", b, "-o", filepath.Join(dir, "C.txt")},
+		{"regress", "-rtl", rtl, "-sim", "icarus", "-cases", "2"},
+	} {
+		r := tpugen(t, args...)
+		out := r.stdout + r.stderr
+		if r.code != exitMismatch || !strings.Contains(out, "c_out beat") || !strings.Contains(out, "result beats, the plan expects") {
+			t.Errorf("%s: exit %d, want 1 with a message about the extra c_out beat\n%s", args[0], r.code, out)
+		}
+		if strings.Contains(out, "panic") || strings.Contains(out, "goroutine") {
+			t.Errorf("%s: a stack trace:\n%s", args[0], out)
+		}
+		if args[0] == "regress" && !strings.Contains(out, "reproduce: tpugen regress -rtl "+rtl) {
+			t.Errorf("regress: no reproduction line naming -rtl:\n%s", out)
+		}
+	}
+	if r := tpugen(t, "gemm", "-rtl", rtl, "-config", cfg, "-a", a, "-b", b, "-o", filepath.Join(dir, "C.txt")); r.code != exitUsage {
+		t.Errorf("-rtl with -config: exit %d, want 2", r.code)
+	}
+}

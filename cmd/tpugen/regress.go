@@ -13,7 +13,7 @@ import (
 )
 
 func runRegress(e *env, args []string) error {
-	fs := e.flagSet("[-config FILE] [-sim icarus|verilator|both] [-cases N] [-layers L] [-seed S] [-case I]",
+	fs := e.flagSet("[-config FILE | -rtl DIR] [-sim icarus|verilator|both] [-cases N] [-layers L] [-seed S] [-case I]",
 		"Generates the RTL for a configuration into a temporary directory and runs a GEMM\n"+
 			"regression on it against the golden model: the first cases are directed (zeros,\n"+
 			"extremes, long K, GEMV, degenerate shapes), the rest random shapes and values, every\n"+
@@ -25,7 +25,7 @@ func runRegress(e *env, args []string) error {
 		"  tpugen regress -sim verilator -cases 200 -seed 1\n"+
 			"  tpugen regress -config configs/small.json -sim both -cases 50 -seed 7\n"+
 			"  tpugen regress -config configs/small.json -sim icarus -cases 50 -seed 7 -case 31")
-	config := fs.String("config", "", "JSON configuration `FILE` (default: the embedded default)")
+	src := e.rtlFlags(fs)
 	simName := fs.String("sim", "verilator", "simulator `NAME`: icarus, verilator or both")
 	cases := fs.Int("cases", 50, "number of cases `N`")
 	seed := fs.Uint64("seed", 1, "regression seed `S`; each case derives its own from it")
@@ -44,10 +44,11 @@ func runRegress(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	out, man, err := design(*config)
+	man, dir, cleanup, err := src.open()
 	if err != nil {
 		return err
 	}
+	defer cleanup()
 	if *layers < 0 {
 		*layers = 0
 		if man.Config.Requant {
@@ -68,15 +69,12 @@ func runRegress(e *env, args []string) error {
 	if err := checkSimulators(e.ctx, sims); err != nil {
 		return err
 	}
-	dir, cleanup, err := writeTempRTL(out)
-	if err != nil {
-		return err
-	}
-	defer cleanup()
-
 	repro := "tpugen regress"
-	if *config != "" {
-		repro += " -config " + shellQuote(*config)
+	if *src.config != "" {
+		repro += " -config " + shellQuote(*src.config)
+	}
+	if *src.rtl != "" {
+		repro += " -rtl " + shellQuote(*src.rtl)
 	}
 	repro += fmt.Sprintf(" -cases %d -layers %d", *cases, *layers)
 	e.log.Infof("regress %s: %d GEMM and %d layer cases on %s, seed %d", describeConfig(man.Config), *cases, *layers, *simName, *seed)

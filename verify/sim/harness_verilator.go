@@ -166,6 +166,7 @@ func verilatorHarness(l *layout) string {
 	w.f("  std::FILE* trace = openOut(plusarg(argc, argv, \"trace\"));")
 	w.f("  const long cycles = plusargInt(argc, argv, \"cycles\", 0);")
 	w.f("  const long maxCycles = plusargInt(argc, argv, \"max_cycles\", %d);", DefaultMaxCycles)
+	w.f("  const long linger = plusargInt(argc, argv, \"linger\", 0);")
 	w.f("  const std::string vcdPath = plusarg(argc, argv, \"vcd\");")
 	w.f("  std::ifstream stim;")
 	w.f("  openIn(stim, plusarg(argc, argv, \"stim\"));")
@@ -240,6 +241,7 @@ func verilatorHarness(l *layout) string {
 	w.f("")
 	w.f("  long cycle = 0;")
 	w.f("  bool done = false;")
+	w.f("  long drained = -1;")
 	w.f("  while (!done) {")
 	if l.reset >= 0 {
 		w.f("    top->%s = 0;", top.Reset)
@@ -300,7 +302,8 @@ func verilatorHarness(l *layout) string {
 	for k := range l.sinks {
 		drained = append(drained, fmt.Sprintf("sink[%d].n >= sink[%d].expect", k, k))
 	}
-	w.f("    done = cycles > 0 ? cycle >= cycles : (%s);", strings.Join(drained, " && "))
+	w.f("    if (cycles == 0 && drained < 0 && %s) drained = cycle;", strings.Join(drained, " && "))
+	w.f("    done = cycles > 0 ? cycle >= cycles : (drained >= 0 && cycle >= drained + linger);")
 	w.f("    %s = 1;", clk)
 	w.f("    settle(t + 5);")
 	w.f("    %s = 0;", clk)
@@ -308,7 +311,7 @@ func verilatorHarness(l *layout) string {
 	w.f("    t += 10;")
 	w.f("    if (!done && cycles == 0 && cycle >= maxCycles) break;")
 	w.f("  }")
-	w.f("  std::fprintf(status, \"%%s %%ld\\n\", done ? \"done\" : \"limit\", cycle);")
+	w.f("  std::fprintf(status, \"%%s %%ld\\n\", done ? \"done\" : \"limit\", done && cycles == 0 ? drained : cycle);")
 	w.f("  top->final();")
 	w.f("#if VM_TRACE")
 	w.f("  if (vcd) vcd->close();")

@@ -239,6 +239,8 @@ func (l *layout) checkStimulus(stim *Stimulus) error {
 		fail("negative Cycles %d", stim.Cycles)
 	case stim.MaxCycles < 0:
 		fail("negative MaxCycles %d", stim.MaxCycles)
+	case stim.Linger < 0:
+		fail("negative Linger %d", stim.Linger)
 	case stim.Cycles > 0 && stim.MaxCycles > 0 && stim.Cycles > stim.MaxCycles:
 		fail("Cycles %d exceeds MaxCycles %d", stim.Cycles, stim.MaxCycles)
 	case stim.Cycles == 0 && len(l.sources) == 0 && len(l.sinks) == 0:

@@ -140,6 +140,11 @@ type Stimulus struct {
 	// of the first cycle in which every source is drained and every sink has
 	// at least its expected beats.
 	Expect []int
+	// Linger keeps a stream run going this many cycles after it is done,
+	// with the sinks' stall patterns still applied, so beats a design sends
+	// beyond the expected ones are recorded too (a design under test is
+	// untrusted). Result.Cycles still ends where the streams were done.
+	Linger int
 	// Cycles, if positive, runs exactly this many cycles instead.
 	Cycles int
 	// MaxCycles bounds a stream run; reaching it is an error (a hung design).

@@ -48,6 +48,7 @@ func writeStimulus(dir string, l *layout, stim *Stimulus, vcd string) ([]string,
 		"+status=" + path(statusFile),
 		"+cycles=" + strconv.Itoa(stim.Cycles),
 		"+max_cycles=" + strconv.Itoa(maxCycles(stim)),
+		"+linger=" + strconv.Itoa(stim.Linger),
 	}
 	if vcd != "" {
 		args = append(args, "+vcd="+vcd)

@@ -102,6 +102,9 @@ func readResult(dir string, l *layout, stim *Stimulus, sim string) (*Result, err
 		return nil, l.errorf(sim, "bad status %q", strings.TrimSpace(string(status)))
 	}
 
+	if stim.Trace && stim.Cycles == 0 && len(res.Outputs) == res.Cycles+stim.Linger {
+		res.Outputs = res.Outputs[:res.Cycles] // the lingering cycles are not part of the run
+	}
 	if stim.Trace && len(res.Outputs) != res.Cycles {
 		return nil, l.errorf(sim, "trace has %d cycles, run had %d", len(res.Outputs), res.Cycles)
 	}
