@@ -44,23 +44,29 @@ const (
 // (quant.LeakyReLUParams): the identity pair scales x − in_zp ≥ 0, the
 // alpha pair x − in_zp < 0, as x·mult·2^(shift−31) with double rounding.
 // Shifts must be in [−31, 31]; −32 is not a valid shift.
-func ActivationControlFields() []Field {
-	var l layout
-	l.add("mode", 2, 1, false)
-	l.add("in_zp", 8, 1, true)
-	l.add("out_zp", 8, 1, true)
-	l.add("mult_identity", 32, 1, true)
-	l.add("shift_identity", 6, 1, true)
-	l.add("mult_alpha", 32, 1, true)
-	l.add("shift_alpha", 6, 1, true)
-	return l.fields
-}
+func ActivationControlFields() []Field { return activationControl().l.fields }
 
 // ActivationControlBits is the width of the control word and of prm_data.
-func ActivationControlBits() int {
-	f := ActivationControlFields()
-	last := f[len(f)-1]
-	return last.LSB + last.Width*last.Lanes
+func ActivationControlBits() int { return activationControl().l.next }
+
+// actControlLayout is the control word's layout, field by field.
+type actControlLayout struct {
+	l                           layout
+	mode, inZP, outZP           payloadField
+	multIdentity, shiftIdentity payloadField
+	multAlpha, shiftAlpha       payloadField
+}
+
+func activationControl() actControlLayout {
+	var c actControlLayout
+	c.mode = c.l.add("mode", 2, 1, false)
+	c.inZP = c.l.add("in_zp", 8, 1, true)
+	c.outZP = c.l.add("out_zp", 8, 1, true)
+	c.multIdentity = c.l.add("mult_identity", 32, 1, true)
+	c.shiftIdentity = c.l.add("shift_identity", 6, 1, true)
+	c.multAlpha = c.l.add("mult_alpha", 32, 1, true)
+	c.shiftAlpha = c.l.add("shift_alpha", 6, 1, true)
+	return c
 }
 
 // ActivationConfig sizes an activation unit and says which datapaths it has.
@@ -161,17 +167,19 @@ func (b *actBuilder) build() {
 		return
 	}
 	isCtrl := p.PrmWe.And(p.PrmAddr.EqConst(ActivationControlAddr))
-	// The control word is stored only as wide as the datapaths need.
-	ctrlBits := 2
+	// The control word is stored only as wide as the datapaths need: the
+	// mode (its first field) for tables alone.
+	ctl := activationControl()
+	ctrlBits := ctl.mode.Width
 	if cfg.Leaky {
-		ctrlBits = ActivationControlBits()
+		ctrlBits = ctl.l.next
 	}
 	ctrl := m.Memory("ctrl", hdl.U(ctrlBits), cfg.Stage.Sets(), nil)
 	m.If(isCtrl, func() { ctrl.Write(p.PrmSet, p.PrmData.Slice(ctrlBits-1, 0)) })
 	ctrlRd := ctrl.Read("ctrl_rd", p.InTag, p.Adv)
 
 	// Stage A → B: the reads land in ctrl_rd and tbl_rd_k.
-	beat := actBeat{valid: b.flag("valid_b", p.In.Valid), tag: b.reg("tag_b", p.InTag), mode: ctrlRd.Slice(1, 0)}
+	beat := actBeat{valid: b.flag("valid_b", p.In.Valid), tag: b.reg("tag_b", p.InTag), mode: ctl.mode.of(ctrlRd)}
 	var tables []*hdl.Memory
 	if cfg.Table {
 		// Addresses below ActivationControlAddr (bit 8 clear) are entries.
@@ -246,16 +254,13 @@ func (b *actBuilder) output(in actBeat, leaky []*hdl.Expr) {
 // is the 9×32-bit s·M shifted left, not a 32×32 multiply.
 func (b *actBuilder) leaky(in actBeat, ctrl *hdl.Expr) (actBeat, []*hdl.Expr) {
 	m := b.m
-	fields := map[string]*hdl.Expr{}
-	for _, f := range ActivationControlFields() {
-		e := ctrl.Slice(f.LSB+f.Width-1, f.LSB)
-		if f.Signed {
-			e = e.AsSigned()
-		}
-		fields[f.Name] = e
-	}
+	// Each field is sliced once: every lane reads the same expression.
+	ctl := activationControl()
+	inZP := ctl.inZP.of(ctrl)
+	multIdentity, shiftIdentity := ctl.multIdentity.of(ctrl), ctl.shiftIdentity.of(ctrl)
+	multAlpha, shiftAlpha := ctl.multAlpha.of(ctrl), ctl.shiftAlpha.of(ctrl)
 	c := b.carry("c", in)
-	outZPc := b.reg("out_zp_c", fields["out_zp"])
+	outZPc := b.reg("out_zp_c", ctl.outZP.of(ctrl))
 	d := b.carry("d", c)
 	outZP := b.reg("out_zp_d", outZPc)
 	b.latency += 2
@@ -266,11 +271,11 @@ func (b *actBuilder) leaky(in actBeat, ctrl *hdl.Expr) (actBeat, []*hdl.Expr) {
 	for k := range in.x {
 		// Stage B: branch, shift split and the wrapped 9-bit factor.
 		v := m.Wire(fmt.Sprintf("v_%d", k), hdl.S(9))
-		m.Set(v, in.x[k].Sub(fields["in_zp"]))
+		m.Set(v, in.x[k].Sub(inZP))
 		neg := v.MSB()
-		mult := hdl.Mux(neg, fields["mult_alpha"], fields["mult_identity"])
+		mult := hdl.Mux(neg, multAlpha, multIdentity)
 		sh := m.Wire(fmt.Sprintf("shift_%d", k), hdl.S(6))
-		m.Set(sh, hdl.Mux(neg, fields["shift_alpha"], fields["shift_identity"]))
+		m.Set(sh, hdl.Mux(neg, shiftAlpha, shiftIdentity))
 		left := m.Wire(fmt.Sprintf("left_%d", k), hdl.U(5))
 		m.Set(left, hdl.Mux(sh.Gt(zero6), sh.Slice(4, 0), zero5))
 		right := hdl.Mux(sh.MSB(), sh.Neg().Slice(4, 0), zero5)

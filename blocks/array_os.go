@@ -25,7 +25,7 @@ func (b *mxuBuilder) buildOS() mxuResult {
 	cfg, m := b.cfg, b.m
 	R, C := cfg.Rows, cfg.Cols
 	a := b.ain.Data
-	last := b.field(a, &b.al, "last", 0)
+	last := b.al.last.of(a)
 
 	// a_in and w_in fire together. A last beat waits until the previous
 	// tile's readout can no longer be disturbed (OSGap).
@@ -44,10 +44,10 @@ func (b *mxuBuilder) buildOS() mxuResult {
 	})
 
 	s0Valid := b.flag("s0_valid", fire)
-	s0First := b.flag("s0_first", fire.And(b.field(a, &b.al, "first", 0)))
+	s0First := b.flag("s0_first", fire.And(b.al.first.of(a)))
 	tile := osTile{last: b.flag("s0_last", fire.And(last))}
-	tile.addr = b.reg("s0_addr", b.field(a, &b.al, "addr", 0))
-	tile.acc = b.reg("s0_acc", b.field(a, &b.al, "acc", 0))
+	tile.addr = b.reg("s0_addr", b.al.addr.of(a))
+	tile.acc = b.reg("s0_acc", b.al.acc.of(a))
 
 	pe := NewPEOS(cfg)
 	wdown := b.skewWeights("s0_w")
@@ -90,14 +90,14 @@ func (b *mxuBuilder) readoutOS(tile osTile, results [][]*hdl.Expr) mxuResult {
 	trigAcc := b.delay("rd_trig_acc", tile.acc, C)
 	rowBits := max(1, hdl.Clog2(R))
 	rowsW := hdl.BitsFor(R + 1)
-	trigRows := b.delay("rd_trig_rows", b.reg("s0_rows", b.field(a, &b.al, "rows", 0)), C)
+	trigRows := b.delay("rd_trig_rows", b.reg("s0_rows", b.al.rows.of(a)), C)
 	// The readout stops after row rows-1 (rows 0 is treated as 1).
 	lastRow := m.Wire("rd_last_row", hdl.U(rowBits))
 	rowsQ := m.Reg("rd_rows", hdl.U(rowsW))
 	var trigTag, trigRaw, tagQ, rawQ *hdl.Expr
 	if cfg.Pipeline.Enabled() {
-		trigTag = b.delay("rd_trig_tag", b.reg("s0_tag", b.field(a, &b.al, "tag", 0)), C)
-		trigRaw = b.delay("rd_trig_raw", b.reg("s0_raw", b.field(a, &b.al, "raw", 0)), C)
+		trigTag = b.delay("rd_trig_tag", b.reg("s0_tag", b.al.tag.of(a)), C)
+		trigRaw = b.delay("rd_trig_raw", b.reg("s0_raw", b.al.raw.of(a)), C)
 		tagQ = m.Reg("rd_tag", trigTag.Shape())
 		rawQ = m.Reg("rd_raw", hdl.U(1))
 	}

@@ -15,7 +15,7 @@ func (b *mxuBuilder) buildWS() mxuResult {
 	cfg, m := b.cfg, b.m
 	R, C := cfg.Rows, cfg.Cols
 	a := b.ain.Data
-	first := b.field(a, &b.al, "first", 0)
+	first := b.al.first.of(a)
 
 	// Weight tile sequencing: rows beats fill the shadow registers; the
 	// first activation beat of the next tile swaps them in. A new tile may
@@ -41,9 +41,9 @@ func (b *mxuBuilder) buildWS() mxuResult {
 	// Stage 0: register the accepted beats.
 	s0Valid := b.flag("s0_valid", aFire)
 	s0Swap := b.flag("s0_swap", swapNow)
-	s0Addr := b.reg("s0_addr", b.field(a, &b.al, "addr", 0))
-	s0Acc := b.reg("s0_acc", b.field(a, &b.al, "acc", 0))
-	s0Last := b.reg("s0_last", b.field(a, &b.al, "last", 0))
+	s0Addr := b.reg("s0_addr", b.al.addr.of(a))
+	s0Acc := b.reg("s0_acc", b.al.acc.of(a))
+	s0Last := b.reg("s0_last", b.al.last.of(a))
 	wen := make([]*hdl.Expr, R)
 	for i := 0; i < R; i++ {
 		wen[i] = b.flag(fmt.Sprintf("w0_wen_%d", i), wFire.And(wrow.EqConst(int64(i))))
@@ -93,8 +93,8 @@ func (b *mxuBuilder) buildWS() mxuResult {
 	res.acc = b.delay("ctl_acc", s0Acc, T-1)
 	res.last = b.delay("ctl_last", s0Last, T-1)
 	if cfg.Pipeline.Enabled() {
-		res.tag = b.delay("ctl_tag", b.reg("s0_tag", b.field(a, &b.al, "tag", 0)), T-1)
-		res.raw = b.delay("ctl_raw", b.reg("s0_raw", b.field(a, &b.al, "raw", 0)), T-1)
+		res.tag = b.delay("ctl_tag", b.reg("s0_tag", b.al.tag.of(a)), T-1)
+		res.raw = b.delay("ctl_raw", b.reg("s0_raw", b.al.raw.of(a)), T-1)
 	}
 	return res
 }

@@ -20,7 +20,9 @@ type layout struct {
 
 // payloadField is a field as a builder keeps it: layout.add returns it and
 // the builder slices payloads by it, so no field is ever looked up by name
-// (a misspelt name would only fail when the hardware is built).
+// (a misspelt name would only fail when the hardware is built). A field the
+// configuration leaves out is the zero payloadField; slicing by it is a
+// builder error that Elaborate reports.
 type payloadField struct{ Field }
 
 func (l *layout) add(name string, width, lanes int, signed bool) payloadField {

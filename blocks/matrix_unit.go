@@ -37,13 +37,40 @@ type mxuBuilder struct {
 	pipeRegs // every datapath register advances on adv
 	cfg      MatrixConfig
 	win, ain hdl.Stream
-	wl, al   layout
-	accS     hdl.Shape
-	aw       int
+	wl       wInPayload
+	al       aInPayload
+	aw       int // accumulator address bits
 	stages   []pipelineStage
 	pin      hdl.Stream
-	pl       layout
+	pl       pInPayload
 }
+
+// The streams' payloads, field by field: the builder slices beats by these
+// fields, and the manifest describes the streams by the same layouts.
+type (
+	wInPayload struct {
+		layout
+		weights payloadField // one lane per column
+	}
+	aInPayload struct {
+		layout
+		acts                   payloadField // one lane per row
+		addr, first, acc, last payloadField
+		// OS: how many of the tile's rows hold real output rows (the
+		// readout skips the zero-padded rest).
+		rows     payloadField
+		tag, raw payloadField // with a pipeline: parameter set, bypass to c_out
+	}
+	cOutPayload struct {
+		layout
+		sums, addr payloadField
+		tag        payloadField // with a pipeline
+	}
+	pInPayload struct {
+		layout
+		target, set, addr, data payloadField
+	}
+)
 
 // back-end control produced by the array side for the accumulator.
 type mxuResult struct {
@@ -62,28 +89,26 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 	m.Comment("tpugen matrix unit: %dx%d %s array, %s x %s -> %s, %d accumulator rows.",
 		cfg.Rows, cfg.Cols, cfg.Dataflow, sig(cfg.InputBits, cfg.InputSigned), sig(cfg.WeightBits, cfg.WeightSigned),
 		sig(cfg.AccBits, cfg.ProductSigned()), cfg.AccDepth)
-	b := &mxuBuilder{pipeRegs: pipeRegs{m: m}, cfg: cfg, accS: shapeOf(cfg.AccBits, cfg.ProductSigned()), aw: cfg.AccAddrBits()}
-	b.wl.add("weights", cfg.WeightBits, cfg.Cols, cfg.WeightSigned)
-	b.al.add("acts", cfg.InputBits, cfg.Rows, cfg.InputSigned)
-	b.al.add("addr", b.aw, 1, false)
-	b.al.add("first", 1, 1, false)
-	b.al.add("acc", 1, 1, false)
-	b.al.add("last", 1, 1, false)
+	b := &mxuBuilder{pipeRegs: pipeRegs{m: m}, cfg: cfg, aw: cfg.AccAddrBits()}
+	b.wl.weights = b.wl.add("weights", cfg.WeightBits, cfg.Cols, cfg.WeightSigned)
+	b.al.acts = b.al.add("acts", cfg.InputBits, cfg.Rows, cfg.InputSigned)
+	b.al.addr = b.al.add("addr", b.aw, 1, false)
+	b.al.first = b.al.add("first", 1, 1, false)
+	b.al.acc = b.al.add("acc", 1, 1, false)
+	b.al.last = b.al.add("last", 1, 1, false)
 	if cfg.Dataflow.IsOS() {
-		// How many of the tile's rows hold real output rows: the readout
-		// skips the zero-padded rest.
-		b.al.add("rows", hdl.BitsFor(cfg.Rows+1), 1, false)
+		b.al.rows = b.al.add("rows", hdl.BitsFor(cfg.Rows+1), 1, false)
 	}
 	pipe := cfg.Pipeline.Enabled()
 	if pipe {
-		b.al.add("tag", cfg.Pipeline.TagBits, 1, false)
-		b.al.add("raw", 1, 1, false)
+		b.al.tag = b.al.add("tag", cfg.Pipeline.TagBits, 1, false)
+		b.al.raw = b.al.add("raw", 1, 1, false)
 	}
-	var cl layout
-	cl.add("sums", cfg.AccBits, cfg.Cols, cfg.ProductSigned())
-	cl.add("addr", b.aw, 1, false)
+	var cl cOutPayload
+	cl.sums = cl.add("sums", cfg.AccBits, cfg.Cols, cfg.ProductSigned())
+	cl.addr = cl.add("addr", b.aw, 1, false)
 	if pipe {
-		cl.add("tag", cfg.Pipeline.TagBits, 1, false)
+		cl.tag = cl.add("tag", cfg.Pipeline.TagBits, 1, false)
 	}
 
 	b.win = m.InStream("w_in", hdl.U(b.wl.next))
@@ -149,9 +174,7 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 	m.Set(cout.Valid, outValid.And(outRaw))
 	pipeValid := m.Wire("pipe_valid", hdl.U(1))
 	m.Set(pipeValid, outValid.And(outRaw.Not()))
-	lanesW := cfg.Cols * cfg.AccBits
-	tagF := cl.fields[2]
-	pipeData := hdl.Cat(outData.Slice(tagF.LSB+tagF.Width-1, tagF.LSB), outData.Slice(lanesW-1, 0))
+	pipeData := hdl.Cat(cl.tag.bits(outData), cl.sums.bits(outData))
 	pipeReady, streams, err := b.addPipeline(pipeValid, pipeData)
 	if err != nil {
 		return nil, fmt.Errorf("matrix unit: %w", err)
@@ -159,21 +182,6 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 	m.Set(b.adv, outValid.Not().Or(hdl.Mux(outRaw, cout.Ready, pipeReady)))
 	mu.Streams = append(mu.Streams, streams...)
 	return mu, nil
-}
-
-// field extracts lane k of the named field from a stream payload.
-func (b *mxuBuilder) field(data *hdl.Expr, l *layout, name string, k int) *hdl.Expr {
-	for _, f := range l.fields {
-		if f.Name == name {
-			lo := f.LSB + k*f.Width
-			e := data.Slice(lo+f.Width-1, lo)
-			if f.Signed {
-				e = e.AsSigned()
-			}
-			return e
-		}
-	}
-	panic("blocks: no payload field " + name) // a tpugen bug, not user input
 }
 
 // paramsIdle is 1 unless parameter words are waiting: activations wait for

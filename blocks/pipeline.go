@@ -86,10 +86,10 @@ func (b *mxuBuilder) declareParams() error {
 		addrBits = max(addrBits, s.p.PrmAddr.Width())
 		dataBits = max(dataBits, s.p.PrmData.Width())
 	}
-	b.pl.add("target", 2, 1, false)
-	b.pl.add("set", b.cfg.Pipeline.TagBits, 1, false)
-	b.pl.add("addr", addrBits, 1, false)
-	b.pl.add("data", dataBits, 1, false)
+	b.pl.target = b.pl.add("target", 2, 1, false)
+	b.pl.set = b.pl.add("set", b.cfg.Pipeline.TagBits, 1, false)
+	b.pl.addr = b.pl.add("addr", addrBits, 1, false)
+	b.pl.data = b.pl.add("data", dataBits, 1, false)
 	b.pin = b.m.InStream("p_in", hdl.U(b.pl.next))
 	// Parameter writes take one cycle and are always accepted.
 	b.m.Set(b.pin.Ready, b.m.Lit(1, 1))
@@ -101,10 +101,10 @@ func (b *mxuBuilder) declareParams() error {
 // stage's in_ready and declares y_out on the top.
 func (b *mxuBuilder) addPipeline(inValid, inData *hdl.Expr) (inReady *hdl.Expr, streams []StreamPort, err error) {
 	cfg, m, stages, pin, pl := b.cfg, b.m, b.stages, b.pin, &b.pl
-	target := b.field(pin.Data, pl, "target", 0)
-	set := b.field(pin.Data, pl, "set", 0)
-	addr := b.field(pin.Data, pl, "addr", 0)
-	data := b.field(pin.Data, pl, "data", 0)
+	target := b.pl.target.of(pin.Data)
+	set := b.pl.set.of(pin.Data)
+	addr := b.pl.addr.of(pin.Data)
+	data := b.pl.data.of(pin.Data)
 
 	valid, payload := inValid, inData
 	var outReady *hdl.Expr // the previous stage's out_ready, driven by this stage's in_ready

@@ -37,15 +37,24 @@ const RequantParamBits = 94
 // [-31, 30]; the output of a lane whose shift is outside is unspecified.
 // Single rounding also wants multiplier >= 0, as TFLite does, though the
 // hardware computes the 64-bit form for any multiplier.
-func RequantParamFields() []Field {
-	var l layout
-	l.add("bias", 32, 1, true)
-	l.add("multiplier", 32, 1, true)
-	l.add("shift", 6, 1, true)
-	l.add("out_zp", 8, 1, true)
-	l.add("act_min", 8, 1, true)
-	l.add("act_max", 8, 1, true)
-	return l.fields
+func RequantParamFields() []Field { return requantParams().l.fields }
+
+// requantParamLayout is the parameter word's layout, field by field.
+type requantParamLayout struct {
+	l                       layout
+	bias, multiplier, shift payloadField
+	outZP, actMin, actMax   payloadField
+}
+
+func requantParams() requantParamLayout {
+	var w requantParamLayout
+	w.bias = w.l.add("bias", 32, 1, true)
+	w.multiplier = w.l.add("multiplier", 32, 1, true)
+	w.shift = w.l.add("shift", 6, 1, true)
+	w.outZP = w.l.add("out_zp", 8, 1, true)
+	w.actMin = w.l.add("act_min", 8, 1, true)
+	w.actMax = w.l.add("act_max", 8, 1, true)
+	return w
 }
 
 // Requantizer turns int32 accumulators into int8 activations, lane by lane:
@@ -91,14 +100,7 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 	r := &Requantizer{Module: m, Config: cfg, Ports: p}
 
 	regs := pipeRegs{m: m, adv: p.Adv}
-	field := func(name string) *hdl.Expr {
-		for _, f := range RequantParamFields() {
-			if f.Name == name {
-				return p.PrmData.Slice(f.LSB+f.Width-1, f.LSB)
-			}
-		}
-		panic("blocks: no requantizer field " + name) // a tpugen bug, not user input
-	}
+	prm := requantParams()
 
 	// The valid bit and the tag of the beat in each stage; stage 0 is the
 	// input port.
@@ -119,19 +121,19 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 	// Write-side decoding keeps the datapath free of it: double rounding
 	// stores the left and right shift amounts, single rounding the total
 	// right shift 30-shift of the product's rounding step.
-	shift := field("shift").AsSigned()
+	shift := prm.shift.of(p.PrmData)
 	var wordA, wordR *hdl.Expr
 	if double {
 		left := hdl.Mux(shift.Gt(m.Const(0, hdl.S(6))), shift.AsUnsigned().Trunc(5), m.Const(0, hdl.U(5)))
 		right := hdl.Mux(shift.Lt(m.Const(0, hdl.S(6))), shift.Neg().Trunc(5).AsUnsigned(), m.Const(0, hdl.U(5)))
-		wordA = hdl.Cat(left, field("bias"))
+		wordA = hdl.Cat(left, prm.bias.bits(p.PrmData))
 		wordR = right
 	} else {
-		wordA = field("bias")
+		wordA = prm.bias.bits(p.PrmData)
 		wordR = m.Const(30, hdl.S(7)).Sub(shift).Trunc(6).AsUnsigned()
 	}
-	wordM := field("multiplier")
-	wordO := hdl.Cat(field("act_max"), field("act_min"), field("out_zp"))
+	wordM := prm.multiplier.bits(p.PrmData)
+	wordO := hdl.Cat(prm.actMax.bits(p.PrmData), prm.actMin.bits(p.PrmData), prm.outZP.bits(p.PrmData))
 	// A read addressed by the tag of stage s gives data beside the beat in
 	// stage s+1. The right shift is used on the way into s4 (single) or s5
 	// (double), the output parameters on the way into the out register.

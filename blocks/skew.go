@@ -16,7 +16,7 @@ import (
 func (b *mxuBuilder) skewWeights(prefix string) []*hdl.Expr {
 	bus := make([]*hdl.Expr, b.cfg.Cols)
 	for j := range bus {
-		w0 := b.reg(fmt.Sprintf("%s_%d", prefix, j), b.field(b.win.Data, &b.wl, "weights", j))
+		w0 := b.reg(fmt.Sprintf("%s_%d", prefix, j), b.wl.weights.lane(b.win.Data, j))
 		bus[j] = b.delay(fmt.Sprintf("wskew_%d", j), w0, j)
 	}
 	return bus
@@ -26,7 +26,7 @@ func (b *mxuBuilder) skewWeights(prefix string) []*hdl.Expr {
 // lead+i cycles, lead being how far the dataflow wants activations behind
 // the control flags of row 0.
 func (b *mxuBuilder) skewAct(i, lead int) *hdl.Expr {
-	act := b.reg(fmt.Sprintf("s0_act_%d", i), b.field(b.ain.Data, &b.al, "acts", i))
+	act := b.reg(fmt.Sprintf("s0_act_%d", i), b.al.acts.lane(b.ain.Data, i))
 	return b.delay(fmt.Sprintf("askew_%d", i), act, lead+i)
 }
 
