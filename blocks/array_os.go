@@ -111,11 +111,11 @@ func (b *mxuBuilder) readoutOS(tile osTile, results [][]*hdl.Expr) mxuResult {
 	curAcc := m.Wire("rd_cur_acc", hdl.U(1))
 	m.Set(curRow, hdl.Mux(trig, m.Const(0, hdl.U(rowBits)), row))
 	m.Set(curValid, trig.Or(busy))
-	m.Set(curAddr, hdl.Mux(trig, trigAddr, base).Add(curRow.Resize(b.aw)).Trunc(b.aw))
+	m.Set(curAddr, hdl.Mux(trig, trigAddr, base).Add(hdl.ZExt(curRow, b.aw)).Trunc(b.aw))
 	m.Set(curAcc, hdl.Mux(trig, trigAcc, accQ))
 	rowsNow := hdl.Mux(trig, trigRows, rowsQ)
-	// last row = max(rows, 1) - 1, in the row counter's width
-	m.Set(lastRow, hdl.Mux(rowsNow.EqConst(0), m.Const(0, hdl.U(rowsW)), rowsNow.Sub(m.Lit(1, 1)).Trunc(rowsW)).Resize(rowBits))
+	// last row = max(rows, 1) - 1 < Rows, so it fits the row counter's width
+	m.Set(lastRow, hdl.Mux(rowsNow.EqConst(0), m.Const(0, hdl.U(rowsW)), rowsNow.Sub(m.Lit(1, 1)).Trunc(rowsW)).Trunc(rowBits))
 	m.If(b.adv, func() {
 		m.If(trig, func() {
 			if R > 1 { // a one-row array never reads out more than one row
@@ -158,7 +158,7 @@ func (b *mxuBuilder) readoutOS(tile osTile, results [][]*hdl.Expr) mxuResult {
 				}
 			})
 		}
-		res.sums = append(res.sums, b.reg(fmt.Sprintf("rd_sum_%d", j), sel).Resize(cfg.AccBits))
+		res.sums = append(res.sums, b.reg(fmt.Sprintf("rd_sum_%d", j), sel)) // OS sums are AccBits wide
 	}
 	return res
 }

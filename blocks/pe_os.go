@@ -38,7 +38,7 @@ func NewPEOS(cfg MatrixConfig) *PEOS {
 	pe.OutLast = m.RegOutput("out_last", hdl.U(1), hdl.ResetTo(0))
 	pe.Result = m.RegOutput("out_result", sumShape)
 	acc := m.Reg("acc", sumShape)
-	prod := product(cfg, pe.InAct, pe.InW).Resize(cfg.SumBits())
+	prod := toSum(product(cfg, pe.InAct, pe.InW), cfg.SumBits())
 	next := m.Wire("next", sumShape)
 	m.Set(next, hdl.Mux(pe.InFirst, prod, macc(cfg, acc, pe.InAct, pe.InW)))
 	m.If(adv, func() {

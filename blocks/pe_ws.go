@@ -54,7 +54,7 @@ func NewPEWS(cfg MatrixConfig, top bool) *PEWS {
 		m.Set(pe.OutSwap, pe.InSwap)
 		m.Set(pe.OutWen, pe.InWen)
 		if top {
-			m.Set(pe.OutSum, prod.Resize(cfg.SumBits()))
+			m.Set(pe.OutSum, toSum(prod, cfg.SumBits()))
 		} else {
 			m.Set(pe.OutSum, macc(cfg, pe.InSum, pe.InAct, weight))
 		}
@@ -71,7 +71,18 @@ func macc(cfg MatrixConfig, acc, act, w *hdl.Expr) *hdl.Expr {
 		a, b := productOperands(cfg, act, w)
 		return hdl.MulAcc(acc, a, b)
 	}
-	return acc.Add(product(cfg, act, w).Resize(acc.Width())).Trunc(acc.Width())
+	return acc.Add(toSum(product(cfg, act, w), acc.Width())).Trunc(acc.Width())
+}
+
+// toSum returns a product at the partial sums' width w: extended by its
+// sign when the sum is wider, else its low w bits. A sum narrower than a
+// product only comes with a narrow accumulator, which wraps modulo 2^w
+// anyway, so the dropped bits never reach a result.
+func toSum(prod *hdl.Expr, w int) *hdl.Expr {
+	if prod.Width() > w {
+		return prod.Trunc(w)
+	}
+	return prod.Ext(w)
 }
 
 // product multiplies an activation by a weight exactly (ProductBits wide),

@@ -119,8 +119,10 @@ func (b *mxuBuilder) addPipeline(inValid, inData *hdl.Expr) (inReady *hdl.Expr, 
 		}
 		inst.In(s.p.PrmWe, pin.Valid.And(target.EqConst(int64(s.target))))
 		inst.In(s.p.PrmSet, set)
-		inst.In(s.p.PrmAddr, addr.Resize(s.p.PrmAddr.Width()))
-		inst.In(s.p.PrmData, data.Resize(s.p.PrmData.Width()))
+		// p_in's address and data are as wide as the widest stage's: each
+		// stage takes the low bits its own port has.
+		inst.In(s.p.PrmAddr, addr.Trunc(s.p.PrmAddr.Width()))
+		inst.In(s.p.PrmData, data.Trunc(s.p.PrmData.Width()))
 		valid, payload = inst.Out(s.p.Out.Valid), inst.Out(s.p.Out.Data)
 		outReady = m.Wire(s.name+"_out_ready", hdl.U(1))
 		inst.In(s.p.Out.Ready, outReady)

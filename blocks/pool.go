@@ -309,16 +309,16 @@ func (b *poolBuilder) pixel() poolPixel {
 	lastRow := m.Wire("last_row", hdl.U(1))
 	colIn := m.Wire("col_in", hdl.U(1)) // a window ends at this column or later
 	rowIn := m.Wire("row_in", hdl.U(1))
-	m.Set(lastCol, poolSucc(m, x).Eq(width.Resize(wb+1)))
-	m.Set(lastRow, poolSucc(m, y).Eq(height.Resize(hb+1)))
+	m.Set(lastCol, poolSucc(m, x).Eq(hdl.ZExt(width, wb+1)))
+	m.Set(lastRow, poolSucc(m, y).Eq(hdl.ZExt(height, hb+1)))
 	cw := max(wb, kb) + 1
-	m.Set(colIn, poolSucc(m, x).Resize(cw).Ge(kw.Resize(cw)))
+	m.Set(colIn, hdl.ZExt(poolSucc(m, x), cw).Ge(hdl.ZExt(kw, cw)))
 	ch := max(hb, kb) + 1
-	m.Set(rowIn, poolSucc(m, y).Resize(ch).Ge(kh.Resize(ch)))
+	m.Set(rowIn, hdl.ZExt(poolSucc(m, y), ch).Ge(hdl.ZExt(kh, ch)))
 	// phase counts (position - (k-1)) modulo the stride once a window fits.
 	nextPhase := func(ph, in, s *hdl.Expr) *hdl.Expr {
 		n := poolSucc(m, ph)
-		wrap := n.Eq(s.Resize(kb + 1))
+		wrap := n.Eq(hdl.ZExt(s, kb+1))
 		return hdl.Mux(in.And(wrap.Not()), n.Trunc(kb), m.Const(0, hdl.U(kb)))
 	}
 	m.If(b.adv.And(s.valid), func() {
@@ -360,7 +360,15 @@ func (b *poolBuilder) lineBuffer(in poolPixel) poolColumn {
 	m, cfg := b.m, b.cfg
 	lbBits := (cfg.MaxWindow - 1) * b.pixBits
 	lb := m.Memory("line_buf", hdl.U(lbBits), cfg.MaxWidth, nil)
-	lbAddr := func(e *hdl.Expr) *hdl.Expr { return e.Resize(lb.AddrWidth()) }
+	// Columns are below MaxWidth, so they fit the address. The column
+	// counter is as wide as the width field, which holds MaxWidth itself:
+	// one bit wider than the address when MaxWidth is a power of two.
+	lbAddr := func(e *hdl.Expr) *hdl.Expr {
+		if aw := lb.AddrWidth(); e.Width() > aw {
+			return e.Trunc(aw)
+		}
+		return e
+	}
 	lbRd := lb.Read("line_q", lbAddr(in.x), b.adv)
 
 	var s poolColumn
@@ -497,7 +505,7 @@ func (b *poolBuilder) reduceWindow(in poolColumns) poolWindow {
 		// |sum| <= 128*K*K fits absBits; n = |sum| + count/2 fits numBits.
 		neg := winSum.MSB()
 		abs := m.Wire(fmt.Sprintf("avg_abs_%d", k), hdl.U(absBits))
-		m.Set(abs, hdl.Mux(neg, winSum.Neg(), hdl.SExt(winSum, winSumBits+1)).AsUnsigned().Resize(absBits))
+		m.Set(abs, hdl.Mux(neg, winSum.Neg(), hdl.SExt(winSum, winSumBits+1)).AsUnsigned().Trunc(absBits))
 		num := m.Wire(fmt.Sprintf("avg_num_%d", k), hdl.U(numBits))
 		m.Set(num, hdl.ZExt(abs, numBits).Add(hdl.ZExt(half, numBits)).Trunc(numBits))
 		g := b.group()

@@ -31,12 +31,13 @@ func (b *mxuBuilder) skewAct(i, lead int) *hdl.Expr {
 }
 
 // deskew delays column j's sum by cols-1-j cycles, so that a row's sums
-// leave the array together, and widens them to the accumulator.
+// leave the array together, and widens them to the accumulator (sums are
+// never wider: SumBits is at most AccBits).
 func (b *mxuBuilder) deskew(sums []*hdl.Expr) []*hdl.Expr {
 	C := len(sums)
 	out := make([]*hdl.Expr, C)
 	for j := range sums {
-		out[j] = b.delay(fmt.Sprintf("deskew_%d", j), sums[j], C-1-j).Resize(b.cfg.AccBits)
+		out[j] = b.delay(fmt.Sprintf("deskew_%d", j), sums[j], C-1-j).Ext(b.cfg.AccBits)
 	}
 	return out
 }

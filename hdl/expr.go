@@ -352,7 +352,11 @@ func (e *Expr) Trunc(n int) *Expr {
 	return e.node(OpTrunc, Shape{n, e.Signed()}, e)
 }
 
-// Resize extends or truncates e to n bits, by its own signedness.
+// Resize extends or truncates e to n bits, by its own signedness: Ext(n)
+// when n is wider, Trunc(n) when it is narrower (the high bits are dropped),
+// e itself when n is e's width. Its direction depends on the widths, so it
+// may drop significant bits without the call site saying so; where the
+// direction is known, Ext or Trunc say it and refuse the other.
 func (e *Expr) Resize(n int) *Expr {
 	switch {
 	case n > e.Width():
@@ -380,8 +384,9 @@ func (e *Expr) AsUnsigned() *Expr {
 }
 
 // MulAcc returns acc + a*b wrapped to acc's width (two's complement): the
-// multiply-accumulate of a PE. It computes the same bits as
-// acc.Add(a.Mul(b).Resize(w)).Trunc(w), but is printed as one fused
+// multiply-accumulate of a PE. It computes the same bits as adding the
+// product a.Mul(b), brought to acc's width w (extended or truncated), to
+// acc and keeping the low w bits, but is printed as one fused
 // expression, the form FPGA synthesis (Yosys synth_ice40 -dsp) packs whole
 // into a DSP block with its adder. a and b must agree with acc in
 // signedness and be no wider than acc.
