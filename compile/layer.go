@@ -1,7 +1,6 @@
 package compile
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/tpugen/tpugen/arch"
@@ -170,9 +169,6 @@ func (l *Layer) Lower() (a, b Matrix, out quant.Shape, err error) {
 		}
 	case Conv:
 		s, f := l.InShape, l.WeightShape
-		if s.N != 1 {
-			return nil, nil, out, errors.New("layer conv: batch must be 1")
-		}
 		if f.C != s.C {
 			return nil, nil, out, fmt.Errorf("layer conv: filter depth %d != input depth %d (grouped and depthwise convolutions are not lowered by im2col)", f.C, s.C)
 		}
@@ -194,9 +190,9 @@ func (l *Layer) Lower() (a, b Matrix, out quant.Shape, err error) {
 	return a, b, out, nil
 }
 
-// Im2col lowers an NHWC input (batch 1) to one row per output pixel of an
-// fh×fw window: (fy, fx, c) order, taps in the padding holding the input
-// zero point zp.
+// Im2col lowers an NHWC input to one row per output pixel of an fh×fw
+// window, image after image: (fy, fx, c) order, taps in the padding
+// holding the input zero point zp.
 func Im2col(input []int8, s quant.Shape, fh, fw int, win quant.Window, zp int32) (Matrix, error) {
 	out, err := win.OutputShape(s, fh, fw, 1)
 	if err != nil {
@@ -211,19 +207,21 @@ func Im2col(input []int8, s quant.Shape, fh, fw int, win quant.Window, zp int32)
 	}
 	dh, dw := max(1, win.DilationH), max(1, win.DilationW)
 	sh, sw := max(1, win.StrideH), max(1, win.StrideW)
-	a := NewMatrix(out.H*out.W, fh*fw*s.C)
-	for oy := 0; oy < out.H; oy++ {
-		for ox := 0; ox < out.W; ox++ {
-			row := a[oy*out.W+ox]
-			for fy := 0; fy < fh; fy++ {
-				for fx := 0; fx < fw; fx++ {
-					y, x := oy*sh+fy*dh-padTop, ox*sw+fx*dw-padLeft
-					for c := 0; c < s.C; c++ {
-						v := int64(zp)
-						if y >= 0 && y < s.H && x >= 0 && x < s.W {
-							v = int64(input[s.Index(0, y, x, c)])
+	a := NewMatrix(s.N*out.H*out.W, fh*fw*s.C)
+	for n := 0; n < s.N; n++ {
+		for oy := 0; oy < out.H; oy++ {
+			for ox := 0; ox < out.W; ox++ {
+				row := a[(n*out.H+oy)*out.W+ox]
+				for fy := 0; fy < fh; fy++ {
+					for fx := 0; fx < fw; fx++ {
+						y, x := oy*sh+fy*dh-padTop, ox*sw+fx*dw-padLeft
+						for c := 0; c < s.C; c++ {
+							v := int64(zp)
+							if y >= 0 && y < s.H && x >= 0 && x < s.W {
+								v = int64(input[s.Index(n, y, x, c)])
+							}
+							row[(fy*fw+fx)*s.C+c] = v
 						}
-						row[(fy*fw+fx)*s.C+c] = v
 					}
 				}
 			}

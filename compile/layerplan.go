@@ -51,6 +51,9 @@ func PlanLayer(man *arch.Manifest, l *Layer) (*LayerPlan, error) {
 	if n := len(l.Requant.Multipliers); n != 1 && n != gp.N || len(l.Requant.Shifts) != n {
 		return nil, fmt.Errorf("layer: %d multipliers and %d shifts for %d output channels", n, len(l.Requant.Shifts), gp.N)
 	}
+	// The pooling unit sees frames: each image's output map in raster
+	// order (a batch is frames back to back), or for a plain FC layer the
+	// whole batch as one row.
 	frameH, frameW := outShape.H, outShape.W
 	if l.Kind == FC && l.MapH == 0 {
 		frameH, frameW = 1, outShape.N
@@ -70,7 +73,10 @@ func PlanLayer(man *arch.Manifest, l *Layer) (*LayerPlan, error) {
 		if l.Pool.KH > frameH || l.Pool.KW > frameW {
 			return nil, fmt.Errorf("layer: pooling window %dx%d larger than the %dx%d feature map", l.Pool.KH, l.Pool.KW, frameH, frameW)
 		}
-		plan.PerTile = oh * ow
+		plan.PerTile = outShape.N * oh * ow
+		if l.Kind == FC && l.MapH == 0 {
+			plan.PerTile = oh * ow
+		}
 		plan.Shape.H, plan.Shape.W = oh, ow
 	}
 	params, err := layerParams(man, l, FoldedBias(l.Bias, l.InputZP, b), gp.NTiles, frameH, frameW)

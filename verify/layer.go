@@ -16,6 +16,8 @@ type LayerRun struct {
 	Output      []int8 // as LayerReference: NHWC (conv) or Batch×Out (FC)
 	Shape       quant.Shape
 	Cycles      int
+	MACs        int64   // M × K × N of the layer's GEMM
+	Predicted   int     // the GEMM's cycles by the cycle model (without parameter loading)
 	Ideal       float64 // MACs / (rows × cols)
 	Utilization float64
 	Result      *sim.Result
@@ -72,5 +74,6 @@ func RunLayer(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir stri
 	}
 	macs := float64(gp.M) * float64(gp.K) * float64(gp.N)
 	ideal := macs / float64(man.Config.Rows*man.Config.Cols)
-	return &LayerRun{Output: out, Shape: shape, Cycles: res.Cycles, Ideal: ideal, Utilization: ideal / float64(res.Cycles), Result: res}, nil
+	return &LayerRun{Output: out, Shape: shape, Cycles: res.Cycles, MACs: int64(macs), Predicted: pred,
+		Ideal: ideal, Utilization: ideal / float64(res.Cycles), Result: res}, nil
 }

@@ -91,6 +91,12 @@ func TestLayers(t *testing.T) {
 			conv("logistic", &compile.Pool{Kind: arch.AveragePool, KH: 3, KW: 3, SH: 1, SW: 2}, false, same),
 			conv("leaky", nil, false, quant.Window{StrideH: 2, StrideW: 1, Padding: quant.PaddingValid}),
 		)
+		// A batch of three images: im2col rows image after image, and the
+		// pooling unit sees three frames back to back.
+		batch := conv("none", &compile.Pool{Kind: arch.AveragePool, KH: 2, KW: 2, SH: 2, SW: 2}, true, same)
+		batch.InShape.N = 3
+		batch.Input = randInt8s(r, 3*7*9*3, -128, 127)
+		layers = append(layers, batch)
 		for i, l := range layers {
 			want, wantShape, err := verify.LayerReference(man.Config, l)
 			if err != nil {

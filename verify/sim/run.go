@@ -23,7 +23,15 @@ func prepare(top *Top, stim *Stimulus, opt Options) (*prepared, error) {
 	if err := l.checkStimulus(stim); err != nil {
 		return nil, err
 	}
+	return prepareFiles(l, opt)
+}
+
+// prepareFiles resolves the design files and the VCD path of a checked
+// layout.
+func prepareFiles(l *layout, opt Options) (*prepared, error) {
+	top := l.top
 	p := &prepared{layout: l}
+	var err error
 	for _, f := range top.Files {
 		abs, err := filepath.Abs(f)
 		if err != nil {

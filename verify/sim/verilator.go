@@ -50,7 +50,13 @@ func (s Verilator) Run(ctx context.Context, top *Top, stim *Stimulus, opt Option
 	if err != nil {
 		return nil, err
 	}
-	bin, cached, err := s.build(ctx, verilator, p, opt)
+	hb := harnessBuild{
+		tag:     "tpugen sim verilator v1",
+		what:    "verilator",
+		harness: verilatorHarness(p.layout),
+		flags:   verilatorFlags(top.Name, p.vcd != ""),
+	}
+	bin, cached, err := s.build(ctx, verilator, p.layout, p.files, hb, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -67,10 +73,18 @@ func (s Verilator) Run(ctx context.Context, top *Top, stim *Stimulus, opt Option
 	return res, nil
 }
 
+// harnessBuild is one kind of harness binary: the C++ main, the flags and
+// a tag that keeps its cache keys apart from other kinds.
+type harnessBuild struct {
+	tag     string // first part of the cache key
+	what    string // names the build in log lines
+	harness string
+	flags   []string
+}
+
 // build returns the harness binary for the design, from the cache if
 // possible.
-func (s Verilator) build(ctx context.Context, verilator string, p *prepared, opt Options) (string, bool, error) {
-	l := p.layout
+func (s Verilator) build(ctx context.Context, verilator string, l *layout, files []string, hb harnessBuild, opt Options) (string, bool, error) {
 	root, err := cacheRoot(opt)
 	if err != nil {
 		return "", false, err
@@ -79,13 +93,12 @@ func (s Verilator) build(ctx context.Context, verilator string, p *prepared, opt
 	if err != nil {
 		return "", false, l.errorf("verilator", "%w", err)
 	}
-	harness := verilatorHarness(l)
-	flags := verilatorFlags(l.top.Name, p.vcd != "")
-	parts := [][]byte{[]byte("tpugen sim verilator v1"), version, []byte(harness)}
+	harness, flags := hb.harness, hb.flags
+	parts := [][]byte{[]byte(hb.tag), version, []byte(harness)}
 	for _, f := range flags {
 		parts = append(parts, []byte(f))
 	}
-	for _, f := range p.files {
+	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
 			return "", false, l.errorf("verilator", "%w", err)
@@ -105,7 +118,7 @@ func (s Verilator) build(ctx context.Context, verilator string, p *prepared, opt
 			return err
 		}
 		args := append(append([]string{"-j", strconv.Itoa(jobs), "--Mdir", "obj"}, flags...), cpp)
-		if _, err := run(ctx, opt.Log, tmp, verilator, append(args, p.files...)...); err != nil {
+		if _, err := run(ctx, opt.Log, tmp, verilator, append(args, files...)...); err != nil {
 			return l.errorf("verilator", "build: %w", err)
 		}
 		// Keep only the binary (and the harness source, for debugging).
@@ -122,7 +135,7 @@ func (s Verilator) build(ctx context.Context, verilator string, p *prepared, opt
 		if cached {
 			what = "build cache hit"
 		}
-		fmt.Fprintf(opt.Log, "sim: verilator %s: %s (%s)\n", l.top.Name, what, key[:12])
+		fmt.Fprintf(opt.Log, "sim: %s %s: %s (%s)\n", hb.what, l.top.Name, what, key[:12])
 	}
 	return bin, cached, nil
 }

@@ -1,0 +1,369 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Words of the session protocol (see the package comment). Each is the
+// little-endian reading of an eight-character tag, so they show up in a
+// hex dump of the pipe.
+const (
+	sessionHello    uint64 = 0x4f4c454853475054 // "TPGSHELO"
+	sessionRequest  uint64 = 0x314e555253475054 // "TPGSRUN1"
+	sessionResponse uint64 = 0x3153455253475054 // "TPGSRES1"
+	sessionVersion  uint64 = 1
+)
+
+// Session run status words.
+const (
+	sessionDone  uint64 = 0
+	sessionLimit uint64 = 1
+)
+
+// limbsFor is the number of 64-bit limbs that carry a width-bit value.
+func limbsFor(width int) int { return (width + 63) / 64 }
+
+// sessionPrelude is the design-independent part of the session harness:
+// pipe I/O, the request cursor, stall bitmaps and port access in 64-bit limbs
+// for every Verilator port type (CData..QData up to 64 bits, VlWide arrays of
+// 32-bit words above).
+const sessionPrelude = `#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "Vtop.h"
+#include "verilated.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the session protocol sends little-endian words; this harness needs a little-endian host"
+#endif
+
+namespace {
+
+[[noreturn]] void die(const std::string& msg) {
+  std::fprintf(stderr, "tpugen session harness: %s\n", msg.c_str());
+  std::exit(2);
+}
+
+// protoOut is the original stdout; fd 1 itself is pointed at stderr so that
+// whatever the design prints ($display) cannot corrupt the protocol.
+int protoOut = -1;
+
+// readFull reads n bytes from stdin. It returns false at a clean end of
+// input (no byte read) and dies on a partial read.
+bool readFull(void* p, size_t n) {
+  char* b = static_cast<char*>(p);
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = read(0, b + got, n - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      if (r == 0 && got == 0) return false;
+      die("truncated request");
+    }
+    got += static_cast<size_t>(r);
+  }
+  return true;
+}
+
+void writeFull(const void* p, size_t n) {
+  const char* b = static_cast<const char*>(p);
+  while (n > 0) {
+    const ssize_t r = write(protoOut, b, n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) die("writing results failed");
+    b += r;
+    n -= static_cast<size_t>(r);
+  }
+}
+
+// Request is a bounds-checked cursor over the words of one request body.
+struct Request {
+  const uint64_t* w;
+  size_t n;
+  size_t i = 0;
+  uint64_t next() {
+    if (i >= n) die("request too short");
+    return w[i++];
+  }
+  const uint64_t* take(uint64_t k) {
+    if (k > n - i) die("request too short");
+    const uint64_t* p = w + i;
+    i += k;
+    return p;
+  }
+};
+
+// Stall is one stream's stall bitmap; cycles past its end do not stall.
+struct Stall {
+  const uint64_t* bits = nullptr;
+  uint64_t n = 0;
+  void read(Request& rq, uint64_t nbits) {
+    n = nbits;
+    bits = rq.take((nbits + 63) / 64);
+  }
+  bool at(uint64_t c) const { return c < n && ((bits[c >> 6] >> (c & 63)) & 1); }
+};
+
+// Change is one plain-input change; v points at its limbs in the request.
+struct Change {
+  uint64_t cycle;
+  uint64_t port;
+  const uint64_t* v;
+};
+
+template <typename T>
+inline void setPort(T& p, const uint64_t* w) {
+  p = static_cast<T>(w[0]);
+}
+
+template <std::size_t N>
+inline void setPort(VlWide<N>& p, const uint64_t* w) {
+  for (std::size_t i = 0; i < N; i++) p.at(i) = static_cast<uint32_t>(w[i / 2] >> (32 * (i % 2)));
+}
+
+template <typename T>
+inline void getPort(const T& p, uint64_t* w, int width) {
+  uint64_t v = static_cast<uint64_t>(p);
+  if (width < 64) v &= (uint64_t(1) << width) - 1;
+  w[0] = v;
+}
+
+template <std::size_t N>
+inline void getPort(const VlWide<N>& p, uint64_t* w, int width) {
+  const std::size_t limbs = (width + 63) / 64;
+  for (std::size_t i = 0; i < limbs; i++) w[i] = 0;
+  for (std::size_t i = 0; i < N && i < 2 * limbs; i++) w[i / 2] |= uint64_t(p.at(i)) << (32 * (i % 2));
+  if (width % 64 != 0) w[limbs - 1] &= (uint64_t(1) << (width % 64)) - 1;
+}
+
+// appendBeat records a sink beat: its cycle, then the payload's limbs.
+template <typename T>
+inline void appendBeat(std::vector<uint64_t>& out, int64_t cycle, const T& p, int width) {
+  const std::size_t at = out.size();
+  out.resize(at + 1 + (width + 63) / 64);
+  out[at] = static_cast<uint64_t>(cycle);
+  getPort(p, out.data() + at + 1, width);
+}
+
+}  // namespace
+`
+
+// verilatorSessionHarness returns the C++ main of a session for the
+// design, built with "--prefix Vtop". It answers each request on stdin with
+// one response on stdout (the protocol is in the package comment), building
+// a fresh model per run so that every run starts as a new process would, and
+// follows the cycle semantics of Stimulus exactly as verilatorHarness does.
+func verilatorSessionHarness(l *layout) string {
+	var w writer
+	top := l.top
+	w.f("// Code generated by tpugen sim; DO NOT EDIT.")
+	w.f("// Session harness for %s: runs stimuli read from stdin, answers on stdout (see package sim).", top.Name)
+	w.b.WriteString(sessionPrelude)
+	w.f("")
+	w.f("namespace {")
+	w.f("")
+	w.f("constexpr uint64_t kHello = %#x, kRequest = %#x, kResponse = %#x, kVersion = %d;",
+		sessionHello, sessionRequest, sessionResponse, sessionVersion)
+	maxLimbs := 1
+	for _, p := range top.Ports {
+		maxLimbs = max(maxLimbs, limbsFor(p.Width))
+	}
+	w.f("const uint64_t kZero[%d] = {};", maxLimbs)
+	w.f("")
+	w.f("// changeLimbs is the number of limbs of a change of the plain input port.")
+	w.f("uint64_t changeLimbs(uint64_t port) {")
+	w.f("  switch (port) {")
+	for _, i := range l.plain {
+		w.f("    case %d: return %d;", i, limbsFor(l.port(i).Width))
+	}
+	w.f("  }")
+	w.f("  die(\"change of unknown port \" + std::to_string(port));")
+	w.f("}")
+	w.f("")
+	w.f("void applyChange(Vtop* top, const Change& c) {")
+	w.f("  switch (c.port) {")
+	for _, i := range l.plain {
+		w.f("    case %d: setPort(top->%s, c.v); break;", i, l.port(i).Name)
+	}
+	w.f("  }")
+	w.f("}")
+	w.f("")
+	w.f("}  // namespace")
+	w.f("")
+	w.f("int main() {")
+	w.f("  protoOut = dup(1);")
+	w.f("  if (protoOut < 0 || dup2(2, 1) < 0) die(\"cannot set up the result pipe\");")
+	w.f("  const uint64_t hello[] = {kHello, kVersion, %d, %d, %d};", len(top.Ports), len(l.sources), len(l.sinks))
+	w.f("  writeFull(hello, sizeof hello);")
+	w.f("  std::vector<uint64_t> body, resp;")
+	w.f("  std::vector<Change> changes;")
+	w.f("  std::vector<std::vector<uint64_t>> acc(%d), beats(%d);", len(l.sources), len(l.sinks))
+	w.f("  for (;;) {")
+	w.f("    uint64_t head[2];")
+	w.f("    if (!readFull(head, sizeof head)) return 0;")
+	w.f("    if (head[0] != kRequest) die(\"bad request header\");")
+	w.f("    if (head[1] > (uint64_t(1) << 36)) die(\"request too large\");")
+	w.f("    body.resize(head[1]);")
+	w.f("    if (head[1] > 0 && !readFull(body.data(), head[1] * 8)) die(\"truncated request\");")
+	w.f("    Request rq{body.data(), body.size()};")
+	w.f("    const int64_t cycles = static_cast<int64_t>(rq.next());")
+	w.f("    const int64_t maxCycles = static_cast<int64_t>(rq.next());")
+	w.f("    const int64_t linger = static_cast<int64_t>(rq.next());")
+	w.f("    const uint64_t nChanges = rq.next();")
+	for k := range l.sources {
+		w.f("    const uint64_t src%d_n = rq.next(), src%d_stallBits = rq.next();", k, k)
+	}
+	for k := range l.sinks {
+		w.f("    const int64_t sink%d_expect = static_cast<int64_t>(rq.next());", k)
+		w.f("    const uint64_t sink%d_stallBits = rq.next();", k)
+	}
+	w.f("    changes.clear();")
+	w.f("    for (uint64_t i = 0; i < nChanges; i++) {")
+	w.f("      Change c;")
+	w.f("      c.cycle = rq.next();")
+	w.f("      c.port = rq.next();")
+	w.f("      c.v = rq.take(changeLimbs(c.port));")
+	w.f("      if (!changes.empty() && c.cycle < changes.back().cycle) die(\"changes not sorted by cycle\");")
+	w.f("      changes.push_back(c);")
+	w.f("    }")
+	for k, s := range l.sources {
+		w.f("    const uint64_t* src%d_data = rq.take(src%d_n * %d);", k, k, limbsFor(l.port(s.data).Width))
+	}
+	for k := range l.sources {
+		w.f("    Stall src%d_stall;", k)
+		w.f("    src%d_stall.read(rq, src%d_stallBits);", k, k)
+	}
+	for k := range l.sinks {
+		w.f("    Stall sink%d_stall;", k)
+		w.f("    sink%d_stall.read(rq, sink%d_stallBits);", k, k)
+	}
+	w.f("    if (rq.i != rq.n) die(\"request has \" + std::to_string(rq.n - rq.i) + \" extra words\");")
+	for k := range l.sources {
+		w.f("    acc[%d].clear();", k)
+		w.f("    acc[%d].reserve(src%d_n);", k, k)
+	}
+	for k := range l.sinks {
+		w.f("    beats[%d].clear();", k)
+	}
+	w.f("")
+	w.f("    const auto start = std::chrono::steady_clock::now();")
+	w.f("    int64_t cycle = 0;")
+	w.f("    bool done = false;")
+	w.f("    int64_t drained = -1;")
+	for k := range l.sinks {
+		w.f("    int64_t sink%d_n = 0;", k)
+	}
+	w.f("    {")
+	w.f("      const std::unique_ptr<VerilatedContext> ctx{new VerilatedContext};")
+	w.f("      const std::unique_ptr<Vtop> top{new Vtop{ctx.get(), \"TOP\"}};")
+	w.f("      auto settle = [&](uint64_t t) {")
+	w.f("        ctx->time(t);")
+	w.f("        top->eval();")
+	w.f("      };")
+	w.f("      // Inputs start at zero; reset is high for two rising edges.")
+	for _, p := range top.Ports {
+		if p.Dir == In {
+			w.f("      setPort(top->%s, kZero);", p.Name)
+		}
+	}
+	clk := "top->" + top.Clock
+	if l.reset >= 0 {
+		w.f("      top->%s = 1;", top.Reset)
+	}
+	w.f("      settle(0);")
+	w.f("      uint64_t t = 0;")
+	w.f("      for (int i = 0; i < 2; i++, t += 10) {")
+	w.f("        %s = 1;", clk)
+	w.f("        settle(t + 5);")
+	w.f("        %s = 0;", clk)
+	w.f("        settle(t + 10);")
+	w.f("      }")
+	w.f("      std::size_t ci = 0;")
+	for k := range l.sources {
+		// A source's data port takes the new head at the start of the
+		// cycle after a pop, so it never changes before the edge.
+		w.f("      uint64_t src%d_i = 0;", k)
+		w.f("      bool src%d_load = src%d_n > 0;", k, k)
+	}
+	w.f("      while (!done) {")
+	if l.reset >= 0 {
+		w.f("        top->%s = 0;", top.Reset)
+	}
+	w.f("        for (; ci < changes.size() && changes[ci].cycle == static_cast<uint64_t>(cycle); ci++) {")
+	w.f("          applyChange(top.get(), changes[ci]);")
+	w.f("        }")
+	for k, s := range l.sources {
+		d := l.port(s.data)
+		w.f("        if (src%d_load) {", k)
+		w.f("          setPort(top->%s, src%d_data + src%d_i * %d);", d.Name, k, k, limbsFor(d.Width))
+		w.f("          src%d_load = false;", k)
+		w.f("        }")
+		w.f("        top->%s = src%d_i < src%d_n && !src%d_stall.at(cycle);", l.port(s.valid).Name, k, k, k)
+	}
+	for k, s := range l.sinks {
+		w.f("        top->%s = !sink%d_stall.at(cycle);", l.port(s.ready).Name, k)
+	}
+	w.f("        settle(t + 1);")
+	for k, s := range l.sources {
+		w.f("        if (top->%s && top->%s) {", l.port(s.valid).Name, l.port(s.ready).Name)
+		w.f("          acc[%d].push_back(static_cast<uint64_t>(cycle));", k)
+		w.f("          src%d_load = ++src%d_i < src%d_n;", k, k, k)
+		w.f("        }")
+	}
+	for k, s := range l.sinks {
+		d := l.port(s.data)
+		w.f("        if (top->%s && top->%s) {", l.port(s.valid).Name, l.port(s.ready).Name)
+		w.f("          appendBeat(beats[%d], cycle, top->%s, %d);", k, d.Name, d.Width)
+		w.f("          sink%d_n++;", k)
+		w.f("        }")
+	}
+	w.f("        cycle++;")
+	drained := []string{"true"}
+	for k := range l.sources {
+		drained = append(drained, fmt.Sprintf("src%d_i >= src%d_n", k, k))
+	}
+	for k := range l.sinks {
+		drained = append(drained, fmt.Sprintf("sink%d_n >= sink%d_expect", k, k))
+	}
+	w.f("        if (cycles == 0 && drained < 0 && %s) drained = cycle;", strings.Join(drained, " && "))
+	w.f("        done = cycles > 0 ? cycle >= cycles : (drained >= 0 && cycle >= drained + linger);")
+	w.f("        %s = 1;", clk)
+	w.f("        settle(t + 5);")
+	w.f("        %s = 0;", clk)
+	w.f("        settle(t + 10);")
+	w.f("        t += 10;")
+	w.f("        if (!done && cycles == 0 && cycle >= maxCycles) break;")
+	w.f("      }")
+	w.f("      top->final();")
+	w.f("    }")
+	w.f("    const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();")
+	w.f("")
+	w.f("    resp.clear();")
+	w.f("    resp.push_back(kResponse);")
+	w.f("    resp.push_back(0);")
+	w.f("    resp.push_back(done ? %d : %d);", sessionDone, sessionLimit)
+	w.f("    resp.push_back(static_cast<uint64_t>(done && cycles == 0 ? drained : cycle));")
+	w.f("    resp.push_back(static_cast<uint64_t>(nanos));")
+	w.f("    for (const auto& a : acc) {")
+	w.f("      resp.push_back(a.size());")
+	w.f("      resp.insert(resp.end(), a.begin(), a.end());")
+	w.f("    }")
+	for k := range l.sinks {
+		w.f("    resp.push_back(static_cast<uint64_t>(sink%d_n));", k)
+		w.f("    resp.insert(resp.end(), beats[%d].begin(), beats[%d].end());", k, k)
+	}
+	w.f("    resp[1] = resp.size() - 2;")
+	w.f("    writeFull(resp.data(), resp.size() * sizeof(uint64_t));")
+	w.f("  }")
+	w.f("}")
+	return w.b.String()
+}
