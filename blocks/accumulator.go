@@ -41,14 +41,14 @@ func NewAccumulator(cfg MatrixConfig) *Accumulator {
 	m.Set(a.OutValid, a.Valid.And(a.Last))
 	m.Set(a.OutAddr, a.Addr)
 
-	bypValid := m.Reg("byp_valid", hdl.U(1), hdl.ResetTo(0))
-	bypAddr := m.Reg("byp_addr", hdl.U(aw))
+	// The bypass advances with the matrix unit (in_adv), like the memory read.
+	regs := pipeRegs{m: m, adv: a.Adv}
+	g := regs.group()
+	bypValid := g.flag("byp_valid", a.Valid)
+	bypAddr := g.reg("byp_addr", a.Addr)
 	hit := m.Wire("byp_hit", hdl.U(1))
 	m.Set(hit, bypValid.And(bypAddr.Eq(a.Addr)))
-	m.If(a.Adv, func() {
-		m.Set(bypValid, a.Valid)
-		m.Set(bypAddr, a.Addr)
-	})
+	g.end()
 	for j := 0; j < cfg.Cols; j++ {
 		mem := m.Memory(fmt.Sprintf("mem_%d", j), accShape, cfg.AccDepth, nil)
 		rd := mem.Read(fmt.Sprintf("rd_%d", j), a.PreAddr, a.Adv)
@@ -59,10 +59,10 @@ func NewAccumulator(cfg MatrixConfig) *Accumulator {
 		out := m.Output(fmt.Sprintf("out_%d", j), accShape)
 		m.Set(out, next)
 		a.Out = append(a.Out, out)
-		m.If(a.Adv, func() {
-			m.Set(byp, next)
-			m.If(a.Valid, func() { mem.Write(a.Addr, next) })
-		})
+		g := regs.group()
+		g.set(byp, next)
+		g.also(func() { m.If(a.Valid, func() { mem.Write(a.Addr, next) }) })
+		g.end()
 	}
 	return a
 }

@@ -89,6 +89,7 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 	m.Comment("tpugen matrix unit: %dx%d %s array, %s x %s -> %s, %d accumulator rows.",
 		cfg.Rows, cfg.Cols, cfg.Dataflow, sig(cfg.InputBits, cfg.InputSigned), sig(cfg.WeightBits, cfg.WeightSigned),
 		sig(cfg.AccBits, cfg.ProductSigned()), cfg.AccDepth)
+	// adv is declared below, with the output register, before any other register.
 	b := &mxuBuilder{pipeRegs: pipeRegs{m: m}, cfg: cfg, aw: cfg.AccAddrBits()}
 	b.wl.weights = b.wl.add("weights", cfg.WeightBits, cfg.Cols, cfg.WeightSigned)
 	b.al.acts = b.al.add("acts", cfg.InputBits, cfg.Rows, cfg.InputSigned)
