@@ -11,6 +11,7 @@ for tool in iverilog:iverilog vvp:iverilog verilator:verilator yosys:yosys; do
 		case " ${missing[*]-} " in *" $pkg "*) ;; *) missing+=("$pkg") ;; esac
 	fi
 done
+[ -d /usr/share/libonnx-testdata/data/node ] || missing+=(libonnx-testdata) # nn's ONNX conformance tests
 
 if [ ${#missing[@]} -eq 0 ]; then
 	exit 0

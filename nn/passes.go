@@ -1,0 +1,183 @@
+package nn
+
+import "fmt"
+
+// Pass is a named graph rewrite. A compile is a list of passes applied in
+// order (FINN's transformations, hls4ml's optimizer flows).
+type Pass struct {
+	Name string
+	Run  func(*Graph) error
+}
+
+// Apply runs the passes in order, stopping at the first error.
+func Apply(g *Graph, passes ...Pass) error {
+	for _, p := range passes {
+		if err := p.Run(g); err != nil {
+			return fmt.Errorf("pass %s: %w", p.Name, err)
+		}
+	}
+	return nil
+}
+
+// removeNode deletes n from the node list.
+func (g *Graph) removeNode(n *Node) {
+	for i, m := range g.Nodes {
+		if m == n {
+			g.Nodes = append(g.Nodes[:i], g.Nodes[i+1:]...)
+			return
+		}
+	}
+}
+
+// renameUses makes every node that reads from read to instead.
+func (g *Graph) renameUses(from, to string) {
+	for _, n := range g.Nodes {
+		for i, in := range n.Inputs {
+			if in == from {
+				n.Inputs[i] = to
+			}
+		}
+	}
+}
+
+// pruneInitializers drops initializers no node reads and no output names.
+func (g *Graph) pruneInitializers() {
+	used := map[string]bool{}
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			used[in] = true
+		}
+	}
+	for _, o := range g.Outputs {
+		used[o.Name] = true
+	}
+	for name := range g.Initializers {
+		if !used[name] {
+			delete(g.Initializers, name)
+			delete(g.Values, name)
+		}
+	}
+}
+
+// RemoveIdentity removes Identity nodes and inference-mode Dropout nodes
+// (no mask in use, no training_mode input other than a constant false):
+// their readers read the input instead. When the output is a graph output
+// the producer of the input is renamed to it instead; a node that passes a
+// graph input, an initializer or another graph output straight through
+// stays.
+func RemoveIdentity(g *Graph) error {
+	for _, n := range append([]*Node{}, g.Nodes...) {
+		if !passThrough(g, n) {
+			continue
+		}
+		in, out := n.Inputs[0], n.Outputs[0]
+		if g.IsOutput(out) {
+			p := g.Producer(in)
+			if p == nil || g.IsOutput(in) {
+				continue
+			}
+			for i, o := range p.Outputs {
+				if o == in {
+					p.Outputs[i] = out
+				}
+			}
+			g.removeNode(n)
+			g.renameUses(in, out)
+			delete(g.Values, in)
+			continue
+		}
+		g.removeNode(n)
+		g.renameUses(out, in)
+		delete(g.Values, out)
+	}
+	g.pruneInitializers()
+	return nil
+}
+
+// passThrough reports an Identity, or a Dropout that is the identity.
+func passThrough(g *Graph, n *Node) bool {
+	switch n.Op {
+	case "Identity":
+		return true
+	case "Dropout":
+		if mask := n.Output(1); mask != "" && (len(g.Consumers(mask)) > 0 || g.IsOutput(mask)) {
+			return false
+		}
+		if tm := n.Input(2); tm != "" {
+			t, ok := g.Initializers[tm]
+			return ok && t.DType == Bool && len(t.Bool) == 1 && !t.Bool[0]
+		}
+		return true
+	}
+	return false
+}
+
+// FoldBatchNorm folds each BatchNormalization that follows a Conv into the
+// Conv's weights and bias, W'[m] = W[m]·s[m], B'[m] = (B[m] − mean[m])·s[m]
+// + beta[m] with s = scale/√(var + epsilon), when the Conv output has no
+// other reader and all parameters are initializers. The Conv takes over
+// the BatchNormalization's output name; its new weights get new names, so
+// weights shared with other nodes are left alone.
+func FoldBatchNorm(g *Graph) error {
+	for _, bn := range append([]*Node{}, g.Nodes...) {
+		if bn.Op != "BatchNormalization" || len(bn.Outputs) != 1 {
+			continue
+		}
+		x := bn.Inputs[0]
+		conv := g.Producer(x)
+		if conv == nil || conv.Op != "Conv" || g.IsOutput(x) || len(g.Consumers(x)) != 1 {
+			continue
+		}
+		w, ok := g.Initializers[conv.Input(1)]
+		if !ok || w.DType != Float32 || len(w.Shape) < 3 || w.Check() != nil {
+			continue
+		}
+		m := w.Shape[0]
+		var bias *Tensor
+		if conv.Input(2) != "" {
+			if bias, ok = g.Initializers[conv.Input(2)]; !ok || !isFloatVector(bias, m) {
+				continue
+			}
+		}
+		params := make([][]float32, 4)
+		for i := range params {
+			t, ok := g.Initializers[bn.Input(i+1)]
+			if !ok || !isFloatVector(t, m) {
+				params = nil
+				break
+			}
+			params[i] = t.Float32
+		}
+		if params == nil {
+			continue
+		}
+		mul, add := batchNormAffine(bn, params[0], params[1], params[2], params[3])
+		per := len(w.Float32) / max(m, 1)
+		fw := make([]float32, len(w.Float32))
+		for i, v := range w.Float32 {
+			fw[i] = float32(float64(v) * mul[i/per])
+		}
+		fb := make([]float32, m)
+		for c := range fb {
+			b := 0.0
+			if bias != nil {
+				b = float64(bias.Float32[c])
+			}
+			fb[c] = float32(b*mul[c] + add[c])
+		}
+		wName := g.uniqueName(conv.Input(1) + "_bn")
+		g.Initializers[wName] = Float32Tensor(append([]int{}, w.Shape...), fw)
+		bName := g.uniqueName(conv.Name + "_bn_B")
+		g.Initializers[bName] = Float32Tensor([]int{m}, fb)
+		conv.Inputs = []string{conv.Inputs[0], wName, bName}
+		conv.Outputs[0] = bn.Outputs[0]
+		g.removeNode(bn)
+		delete(g.Values, x)
+	}
+	g.pruneInitializers()
+	return nil
+}
+
+func isFloatVector(t *Tensor, n int) bool {
+	return t.DType == Float32 && len(t.Shape) == 1 && t.Shape[0] == n && len(t.Float32) == n
+}
