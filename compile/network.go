@@ -81,6 +81,26 @@ type Op struct {
 	Softmax quant.SoftmaxParams
 }
 
+// MACs is the number of multiply-accumulates of a layer or grouped
+// convolution for one image (0 for other ops).
+func (o *Op) MACs() int64 {
+	if o.Layer == nil {
+		return 0
+	}
+	l := o.Layer
+	k := int64(l.WeightShape.H) * int64(l.WeightShape.W) * int64(l.WeightShape.C)
+	if l.Kind == FC {
+		return k * int64(l.WeightShape.N)
+	}
+	in := l.InShape
+	in.N = 1
+	out, err := l.Window.OutputShape(in, l.WeightShape.H, l.WeightShape.W, l.WeightShape.N)
+	if err != nil {
+		return 0
+	}
+	return int64(out.H) * int64(out.W) * k * int64(l.WeightShape.N)
+}
+
 // OnHardware reports whether the op runs on the matrix unit.
 func (o *Op) OnHardware() bool { return o.Kind == OpLayer }
 

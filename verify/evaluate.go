@@ -30,7 +30,7 @@ type OpStats struct {
 	Shape     compile.Tensor // output tensor (one image)
 	Hardware  bool
 	Passes    int   // layer runs per batch
-	MACs      int64 // per image
+	MACs      int64 // per image (compile.Op.MACs)
 	Cycles    int64 // measured, all batches
 	Predicted int64 // cycle model (GEMM only), all batches
 }
@@ -97,7 +97,7 @@ func Evaluate(ctx context.Context, cfg arch.Config, net *compile.Network, images
 		scores = last.Inputs[0]
 	}
 	for _, op := range net.Ops {
-		rep.Ops = append(rep.Ops, OpStats{Op: op, Shape: *net.Tensors[op.Output], Hardware: op.OnHardware()})
+		rep.Ops = append(rep.Ops, OpStats{Op: op, Shape: *net.Tensors[op.Output], Hardware: op.OnHardware(), MACs: op.MACs()})
 	}
 	for b0 := 0; b0 < len(images); b0 += batch {
 		if err := ctx.Err(); err != nil {
@@ -128,9 +128,6 @@ func Evaluate(ctx context.Context, cfg arch.Config, net *compile.Network, images
 				s.Passes = max(s.Passes, o.Passes)
 				s.Cycles += int64(o.Cycles)
 				s.Predicted += int64(o.Predicted)
-				if o.Hardware && n > 0 {
-					s.MACs = o.MACs / int64(n)
-				}
 				rep.Mismatches += o.Mismatch.Count
 				if o.Mismatch.Count > 0 && rep.Mismatch == nil {
 					per := o.Shape.H * o.Shape.W * o.Shape.C

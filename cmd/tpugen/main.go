@@ -62,6 +62,8 @@ func commands() []command {
 		{"gemm", "run C = A x B on the generated RTL and compare with the golden model", runGEMM},
 		{"layer", "run a quantized FC or im2col conv layer on the RTL and compare with quant", runLayer},
 		{"regress", "run a random and directed GEMM (and layer) regression against the golden model", runRegress},
+		{"run", "import an ONNX model, quantize it and run a test set on the RTL, bit-exact, with accuracy and cycles", runRun},
+		{"vectors", "write per-layer golden vectors of one image through a quantized model, for other testbenches", runVectors},
 		{"demo", "generate the default RTL, run a short regression and a large GEMM", runDemo},
 	}
 }

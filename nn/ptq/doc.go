@@ -1,0 +1,11 @@
+// Package ptq turns a float ONNX graph (package nn) into a quantized
+// network for the matrix unit (package compile), TFLite's way:
+// BatchNormalization folded into the convolution before it, activations
+// calibrated on sample inputs with one of quant's observers (min-max,
+// percentile, MSE, entropy) into asymmetric int8, weights symmetric int8
+// per output channel, biases int32 at the accumulator's scale, ReLU and
+// ReLU6 fused into the requantizer's clamp, pooling fused into the layer it
+// follows.
+//
+// ptq must not import hdl, gen, blocks or verify.
+package ptq

@@ -1,0 +1,251 @@
+package ptq
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/compile"
+	"github.com/tpugen/tpugen/nn"
+	"github.com/tpugen/tpugen/quant"
+)
+
+// layer quantizes a Conv, Gemm or MatMul (with its fused clamp and pool)
+// reading in and writing parameters out.
+func (p *planner) layer(gr *group, in *compile.Tensor, out quant.Params) (*compile.Layer, error) {
+	n := gr.main
+	w, ok := p.g.Initializers[n.Input(1)]
+	if !ok || w.DType != nn.Float32 {
+		return nil, fmt.Errorf("weights %q must be a float initializer", n.Input(1))
+	}
+	var bias []float32
+	if b := n.Input(2); b != "" {
+		t, ok := p.g.Initializers[b]
+		if !ok || t.DType != nn.Float32 {
+			return nil, fmt.Errorf("bias %q must be a float initializer", b)
+		}
+		bias = t.Float32
+	}
+	l := &compile.Layer{InShape: in.Shape, InputZP: in.Params.ZeroPoint}
+	var wOHWI []float32 // output channel major: OHWI for conv, N×K for FC
+	switch n.Op {
+	case "Conv":
+		if len(w.Shape) != 4 {
+			return nil, fmt.Errorf("conv weights of shape %v, want O×I×kH×kW", w.Shape)
+		}
+		o, ci, kh, kw := w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
+		l.Kind = compile.Conv
+		l.WeightShape = quant.Shape{N: o, H: kh, W: kw, C: ci}
+		win, err := convWindow(n, in.Shape, kh, kw)
+		if err != nil {
+			return nil, err
+		}
+		l.Window = win
+		if g := int(n.AttrInt("group", 1)); g < 1 || ci*g != in.Shape.C || o%g != 0 {
+			return nil, fmt.Errorf("group %d with %d input channels and weights %v", g, in.Shape.C, w.Shape)
+		}
+		wOHWI = make([]float32, len(w.Float32))
+		for oc := 0; oc < o; oc++ {
+			for c := 0; c < ci; c++ {
+				for y := 0; y < kh; y++ {
+					for x := 0; x < kw; x++ {
+						wOHWI[((oc*kh+y)*kw+x)*ci+c] = w.Float32[((oc*ci+c)*kh+y)*kw+x]
+					}
+				}
+			}
+		}
+	case "Gemm", "MatMul":
+		if len(w.Shape) != 2 {
+			return nil, fmt.Errorf("weights of shape %v, want a matrix", w.Shape)
+		}
+		k, units := w.Shape[0], w.Shape[1]
+		trans := n.Op == "Gemm" && n.AttrInt("transB", 0) == 1
+		if trans {
+			units, k = w.Shape[0], w.Shape[1]
+		}
+		if n.Op == "Gemm" {
+			if n.AttrInt("transA", 0) != 0 {
+				return nil, errors.New("Gemm with transA is not supported")
+			}
+			if a, b := n.AttrFloat("alpha", 1), n.AttrFloat("beta", 1); a != 1 || (b != 1 && bias != nil) {
+				return nil, fmt.Errorf("Gemm with alpha %v, beta %v is not supported (want 1)", a, b)
+			}
+		}
+		if in.Shape.H*in.Shape.W*in.Shape.C != k {
+			return nil, fmt.Errorf("input %v has %d features, the weights want %d", in.Shape, in.Shape.H*in.Shape.W*in.Shape.C, k)
+		}
+		l.Kind = compile.FC
+		l.WeightShape = quant.Shape{N: units, H: 1, W: 1, C: k}
+		wOHWI = make([]float32, k*units)
+		for u := 0; u < units; u++ {
+			for i := 0; i < k; i++ {
+				if trans {
+					wOHWI[u*k+i] = w.Float32[u*k+i]
+				} else {
+					wOHWI[u*k+i] = w.Float32[i*units+u]
+				}
+			}
+		}
+	}
+	units := l.WeightShape.N
+	if bias != nil && len(bias) != units {
+		return nil, fmt.Errorf("bias has %d values for %d output channels", len(bias), units)
+	}
+	// Weights: symmetric int8 per output channel (zero point 0, -127..127).
+	per := len(wOHWI) / units
+	scales := make([]float32, units)
+	l.Weights = make([]int8, len(wOHWI))
+	for c := 0; c < units; c++ {
+		row := wOHWI[c*per : (c+1)*per]
+		var absMax float64
+		for _, v := range row {
+			absMax = math.Max(absMax, math.Abs(float64(v)))
+		}
+		q, err := quant.ChooseSymmetricParams(absMax, quant.Int8)
+		if err != nil || absMax == 0 {
+			q = quant.Params{Scale: 1, DType: quant.Int8} // an all-zero channel
+		}
+		scales[c] = q.Scale
+		for i, v := range row {
+			l.Weights[c*per+i] = int8(max(-127, min(127, q.Quantize(v))))
+		}
+	}
+	l.Bias = make([]int32, units)
+	for c := range l.Bias {
+		if bias != nil {
+			l.Bias[c] = quant.QuantizeBias(bias[c], in.Params.Scale, scales[c])
+		}
+	}
+	l.Requant.Multipliers, l.Requant.Shifts = quant.OutputMultipliers(in.Params.Scale, scales, out.Scale)
+	l.Requant.ZeroPoint = out.ZeroPoint
+	act, err := p.fusedAct(gr.act)
+	if err != nil {
+		return nil, err
+	}
+	l.Requant.ActMin, l.Requant.ActMax = clampRange(act, out)
+	if gr.pool != nil {
+		pp, kind, err := poolParams(gr.pool, quant.Shape{})
+		if err != nil {
+			return nil, err
+		}
+		l.Pool = &compile.Pool{Kind: kind, KH: pp.FilterH, KW: pp.FilterW, SH: pp.StrideH, SW: pp.StrideW}
+	}
+	return l, nil
+}
+
+// clamp is a fused activation's float range.
+type clamp struct{ lo, hi float64 }
+
+// fusedAct reads a Relu or Clip node (nil: no clamp).
+func (p *planner) fusedAct(n *nn.Node) (clamp, error) {
+	c := clamp{math.Inf(-1), math.Inf(1)}
+	if n == nil {
+		return c, nil
+	}
+	if n.Op == "Relu" {
+		return clamp{0, math.Inf(1)}, nil
+	}
+	// Clip: attributes before opset 11, optional constant inputs after.
+	c.lo, c.hi = float64(n.AttrFloat("min", float32(math.Inf(-1)))), float64(n.AttrFloat("max", float32(math.Inf(1))))
+	for i, dst := range []*float64{&c.lo, &c.hi} {
+		name := n.Input(i + 1)
+		if name == "" {
+			continue
+		}
+		t, ok := p.g.Initializers[name]
+		if !ok || t.DType != nn.Float32 || len(t.Float32) != 1 {
+			return c, fmt.Errorf("%v: clip bound %q must be a float constant", n, name)
+		}
+		*dst = float64(t.Float32[0])
+	}
+	return c, nil
+}
+
+// clampRange turns a float clamp into codes of q, as TFLite's
+// CalculateActivationRangeQuantized.
+func clampRange(c clamp, q quant.Params) (int32, int32) {
+	lo, hi := int32(-128), int32(127)
+	code := func(f float64) int32 { return q.ZeroPoint + int32(math.Round(f/float64(q.Scale))) }
+	if !math.IsInf(c.lo, -1) {
+		lo = max(lo, code(c.lo))
+	}
+	if !math.IsInf(c.hi, 1) {
+		hi = min(hi, code(c.hi))
+	}
+	if lo == -128 && hi == 127 {
+		return 0, 0 // the full range
+	}
+	return lo, hi
+}
+
+// convWindow turns ONNX's pads, auto_pad, strides and dilations into an
+// explicit window.
+func convWindow(n *nn.Node, in quant.Shape, kh, kw int) (quant.Window, error) {
+	w := quant.Window{StrideH: 1, StrideW: 1, DilationH: 1, DilationW: 1, Padding: quant.PaddingExplicit}
+	if s := n.AttrInts("strides"); len(s) == 2 {
+		w.StrideH, w.StrideW = int(s[0]), int(s[1])
+	}
+	if d := n.AttrInts("dilations"); len(d) == 2 {
+		w.DilationH, w.DilationW = int(d[0]), int(d[1])
+	}
+	switch ap := n.AttrString("auto_pad", "NOTSET"); ap {
+	case "NOTSET":
+		if p := n.AttrInts("pads"); len(p) == 4 {
+			w.PadTop, w.PadLeft, w.PadBottom, w.PadRight = int(p[0]), int(p[1]), int(p[2]), int(p[3])
+		}
+	case "VALID":
+	case "SAME_UPPER", "SAME_LOWER":
+		pad := func(in, k, s, d int) (int, int) {
+			out := (in + s - 1) / s
+			total := max(0, (out-1)*s+(k-1)*d+1-in)
+			if ap == "SAME_UPPER" {
+				return total / 2, total - total/2
+			}
+			return total - total/2, total / 2
+		}
+		w.PadTop, w.PadBottom = pad(in.H, kh, w.StrideH, w.DilationH)
+		w.PadLeft, w.PadRight = pad(in.W, kw, w.StrideW, w.DilationW)
+	default:
+		return w, fmt.Errorf("auto_pad %q", ap)
+	}
+	return w, nil
+}
+
+// poolParams reads a MaxPool, AveragePool or GlobalAveragePool node (in is
+// the input shape, needed for the global window).
+func poolParams(n *nn.Node, in quant.Shape) (quant.PoolParams, arch.PoolKind, error) {
+	kind := arch.MaxPool
+	if n.Op != "MaxPool" {
+		kind = arch.AveragePool
+	}
+	if n.Op == "GlobalAveragePool" {
+		return quant.PoolParams{Window: quant.Window{StrideH: 1, StrideW: 1, Padding: quant.PaddingValid},
+			FilterH: in.H, FilterW: in.W}, kind, nil
+	}
+	k := n.AttrInts("kernel_shape")
+	if len(k) != 2 {
+		return quant.PoolParams{}, kind, fmt.Errorf("kernel_shape %v, want 2 values", k)
+	}
+	if n.AttrInt("ceil_mode", 0) != 0 {
+		return quant.PoolParams{}, kind, errors.New("ceil_mode is not supported")
+	}
+	if n.Op == "AveragePool" && n.AttrInt("count_include_pad", 0) != 0 {
+		for _, v := range n.AttrInts("pads") {
+			if v != 0 {
+				return quant.PoolParams{}, kind, errors.New("count_include_pad with padding is not supported (TFLite excludes pads)")
+			}
+		}
+	}
+	pp := quant.PoolParams{FilterH: int(k[0]), FilterW: int(k[1])}
+	pp.Window = quant.Window{StrideH: int(k[0]), StrideW: int(k[1]), Padding: quant.PaddingExplicit}
+	if s := n.AttrInts("strides"); len(s) == 2 {
+		pp.StrideH, pp.StrideW = int(s[0]), int(s[1])
+	} else {
+		pp.StrideH, pp.StrideW = 1, 1 // ONNX's default stride is 1
+	}
+	if p := n.AttrInts("pads"); len(p) == 4 {
+		pp.PadTop, pp.PadLeft, pp.PadBottom, pp.PadRight = int(p[0]), int(p[1]), int(p[2]), int(p[3])
+	}
+	return pp, kind, nil
+}
