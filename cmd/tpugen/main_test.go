@@ -344,13 +344,16 @@ func TestRegressIcarus(t *testing.T) {
 func TestDemo(t *testing.T) {
 	rtltest.RequireTools(t, "verilator")
 	dir := t.TempDir()
-	out := filepath.Join(dir, "rtl-out", "t2x2ws")
-	r := tpugen(t, "demo", "-config", smallConfig(t, dir, "ws"), "-out", out, "-cases", "3", "-size", "16")
+	out := filepath.Join(dir, "rtl-out", "demo2x2")
+	cfg := writeFile(t, dir, "c.json", `{"name": "demo2x2", "rows": 2, "cols": 2, "acc_depth": 64, "requant": true, "pool": true}`)
+	r := tpugen(t, "demo", "-config", cfg, "-out", out, "-cases", "3", "-images", "4", "-batch", "4",
+		"-model", filepath.Join("..", "..", "models", "lenet5_mnist.onnx"))
 	if r.code != exitOK {
 		t.Fatalf("demo: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"config", "t2x2ws: 2x2 ws", "3 cases on verilator, seed 1: 0 failed, 0 mismatches",
-		"gemm 16x16x16", "predicted by the cycle model", "utilization", "wall time", "PASS"} {
+	for _, want := range []string{"config", "demo2x2: 2x2 ws", "4 cases on verilator, seed 1: 0 failed, 0 mismatches",
+		"on 4 MNIST test images", "accuracy", "float", "RTL", "per image", "utilization", "0 int8 values differ",
+		"conv1", "fc3", "host", "wall time", "PASS"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("demo summary lacks %q:\n%s", want, r.stdout)
 		}

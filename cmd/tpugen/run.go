@@ -406,22 +406,19 @@ type modelInfo struct {
 	File          string `json:"file"`
 	Dataset       string `json:"dataset"`
 	Preprocessing struct {
-		Scale float64   `json:"scale"`
-		Mean  []float64 `json:"mean"`
-		Std   []float64 `json:"std"`
+		Scale float64 `json:"scale"`
+		Mean  float64 `json:"mean"`
+		Std   float64 `json:"std"`
 	} `json:"preprocessing"`
 }
 
 func (m *modelInfo) pre() preprocess {
-	p := preprocess{scale: m.Preprocessing.Scale, mean: 0, std: 1}
+	p := preprocess{scale: m.Preprocessing.Scale, mean: m.Preprocessing.Mean, std: m.Preprocessing.Std}
 	if p.scale == 0 {
 		p.scale = 1.0 / 255
 	}
-	if len(m.Preprocessing.Mean) > 0 {
-		p.mean = m.Preprocessing.Mean[0]
-	}
-	if len(m.Preprocessing.Std) > 0 && m.Preprocessing.Std[0] > 0 {
-		p.std = m.Preprocessing.Std[0]
+	if p.std == 0 {
+		p.std = 1
 	}
 	return p
 }
