@@ -183,7 +183,7 @@ func allOpsModule() *hdl.Module {
 	out("cast_s", a.AsSigned())
 	out("cast_u", c.AsUnsigned())
 	out("cast_ext", a.AsSigned().Ext(10))
-	out("resize", w.Resize(20).Add(c.Resize(20)))
+	out("resize", w.Trunc(20).Add(c.Ext(20)))
 	out("reduce", hdl.Cat(a.AnyBits(), a.AllBits(), a.XorBits(), c.AnyBits(), c.AllBits(), c.XorBits()))
 	out("lnot", hdl.Cat(a.LogicalNot(), a.Bit(3).LogicalNot()))
 	out("wide", w.Add(w.Shr(3).Ext(70)).Sub(m.Const(-(1<<62), hdl.S(64)).Ext(71)))

@@ -19,9 +19,6 @@
 //	SExt, ZExt, Ext      widen to n >= wa bits (sign-fill, zero-fill, fill per the operand's sign);
 //	                     n < wa is an error
 //	Trunc(n)             keep the low n bits, 1 <= n <= wa, same signedness; n > wa is an error
-//	Resize(n)            Ext(n) if n > wa, Trunc(n) if n < wa, a if n = wa: its direction depends
-//	                     on the widths, so it may drop high bits; where the direction is known,
-//	                     say it with Ext or Trunc (each refuses the other)
 //	AsSigned/AsUnsigned  reinterpret the bits
 //	AnyBits/AllBits/XorBits  reductions, 1 bit
 //	MulAcc(acc, a, b)    acc + a*b wrapped to acc's shape (a fused multiply-accumulate)

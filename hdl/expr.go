@@ -352,21 +352,6 @@ func (e *Expr) Trunc(n int) *Expr {
 	return e.node(OpTrunc, Shape{n, e.Signed()}, e)
 }
 
-// Resize extends or truncates e to n bits, by its own signedness: Ext(n)
-// when n is wider, Trunc(n) when it is narrower (the high bits are dropped),
-// e itself when n is e's width. Its direction depends on the widths, so it
-// may drop significant bits without the call site saying so; where the
-// direction is known, Ext or Trunc say it and refuse the other.
-func (e *Expr) Resize(n int) *Expr {
-	switch {
-	case n > e.Width():
-		return e.Ext(n)
-	case n < e.Width():
-		return e.Trunc(n)
-	}
-	return e
-}
-
 // AsSigned reinterprets the bits as signed.
 func (e *Expr) AsSigned() *Expr {
 	if e.Signed() {

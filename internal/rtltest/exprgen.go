@@ -133,7 +133,8 @@ func (g *ExprGen) Expr(depth int) *hdl.Expr {
 		a := g.Expr(d)
 		return a.Trunc(1 + r.IntN(a.Width()))
 	case 22:
-		return g.Expr(d).Resize(1 + r.IntN(g.MaxWidth))
+		a, n := g.Expr(d), 1+r.IntN(g.MaxWidth)
+		return toWidth(a, n)
 	case 23:
 		a := g.Expr(d)
 		if r.IntN(2) == 0 {
@@ -222,7 +223,18 @@ func (g *ExprGen) shapeAs(e *hdl.Expr, s hdl.Shape) *hdl.Expr {
 			e = e.AsUnsigned()
 		}
 	}
-	return e.Resize(s.Width)
+	return toWidth(e, s.Width)
+}
+
+// toWidth widens (Ext) or narrows (Trunc) e to n bits.
+func toWidth(e *hdl.Expr, n int) *hdl.Expr {
+	switch {
+	case n > e.Width():
+		return e.Ext(n)
+	case n < e.Width():
+		return e.Trunc(n)
+	}
+	return e
 }
 
 // amount returns an unsigned shift amount, mostly small enough to shift by
