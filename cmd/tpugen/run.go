@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 
 	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/compile"
@@ -443,9 +444,15 @@ func lookupModel(path string) *modelInfo {
 	return nil
 }
 
-// progress returns a progress bar on standard error.
+// progress returns a progress bar on standard error, drawn only when it
+// is a terminal (logs and CI output stay clean).
 func (e *env) progress(total int, what string) *progressbar.ProgressBar {
+	tty := false
+	if f, ok := e.stderr.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
 	return progressbar.NewOptions(total,
+		progressbar.OptionSetVisibility(tty),
 		progressbar.OptionSetWriter(e.stderr),
 		progressbar.OptionSetDescription(what),
 		progressbar.OptionShowCount(),
