@@ -3,8 +3,8 @@
 // initializers, inputs and outputs with shapes), validates them against a
 // registry of supported operators, runs them on a float reference executor
 // with ONNX's NCHW semantics (Run), and rewrites them with small named
-// passes (FoldBatchNorm, RemoveIdentity, InferShapes) for the network
-// compiler.
+// passes (FoldBatchNorm, FoldPad, RemoveIdentity, InferShapes) for the
+// network compiler.
 //
 // Models are read through Go protobuf types generated from onnx.proto
 // (package onnxpb). Loading never panics on bad input: an unsupported
@@ -16,11 +16,12 @@
 // Operators (default domain, opsets 7 to 17, older opsets where an
 // operator's definition is unchanged): Conv, Gemm, MatMul, Add, Relu, Clip,
 // LeakyRelu, Sigmoid, Tanh, Softmax, MaxPool, AveragePool,
-// GlobalAveragePool, BatchNormalization (inference), Reshape, Flatten,
-// Identity, Dropout (inference), Constant (folded into initializers at
-// load), and the pre-quantized QuantizeLinear, DequantizeLinear,
-// QLinearConv, QLinearMatMul, ConvInteger and MatMulInteger. Each family
-// lives in its own file; registry.go lists them as data.
+// GlobalAveragePool, BatchNormalization (inference), Pad (opsets 2 to 17;
+// constant, reflect and edge), Reshape, Flatten, Identity, Dropout
+// (inference), Constant (folded into initializers at load), and the
+// pre-quantized QuantizeLinear, DequantizeLinear, QLinearConv,
+// QLinearMatMul, ConvInteger and MatMulInteger. Each family lives in its
+// own file; registry.go lists them as data.
 //
 // Float operators compute in float64 and round once to float32; the
 // quantized ones accumulate in int32 and requantize as ONNX Runtime does

@@ -67,31 +67,40 @@ func (g *Graph) pruneInitializers() {
 // stays.
 func RemoveIdentity(g *Graph) error {
 	for _, n := range append([]*Node{}, g.Nodes...) {
-		if !passThrough(g, n) {
-			continue
+		if passThrough(g, n) {
+			g.bypass(n)
 		}
-		in, out := n.Inputs[0], n.Outputs[0]
-		if g.IsOutput(out) {
-			p := g.Producer(in)
-			if p == nil || g.IsOutput(in) {
-				continue
-			}
-			for i, o := range p.Outputs {
-				if o == in {
-					p.Outputs[i] = out
-				}
-			}
-			g.removeNode(n)
-			g.renameUses(in, out)
-			delete(g.Values, in)
-			continue
-		}
-		g.removeNode(n)
-		g.renameUses(out, in)
-		delete(g.Values, out)
 	}
 	g.pruneInitializers()
 	return nil
+}
+
+// bypass removes a node whose output 0 equals its input 0: the readers of
+// the output read the input instead. When the output is a graph output the
+// producer of the input is renamed to it instead; a node that passes a
+// graph input, an initializer or another graph output straight through
+// stays (bypass reports whether it removed the node).
+func (g *Graph) bypass(n *Node) bool {
+	in, out := n.Inputs[0], n.Outputs[0]
+	if g.IsOutput(out) {
+		p := g.Producer(in)
+		if p == nil || g.IsOutput(in) {
+			return false
+		}
+		for i, o := range p.Outputs {
+			if o == in {
+				p.Outputs[i] = out
+			}
+		}
+		g.removeNode(n)
+		g.renameUses(in, out)
+		delete(g.Values, in)
+		return true
+	}
+	g.removeNode(n)
+	g.renameUses(out, in)
+	delete(g.Values, out)
+	return true
 }
 
 // passThrough reports an Identity, or a Dropout that is the identity.
@@ -180,4 +189,119 @@ func FoldBatchNorm(g *Graph) error {
 
 func isFloatVector(t *Tensor, n int) bool {
 	return t.DType == Float32 && len(t.Shape) == 1 && t.Shape[0] == n && len(t.Float32) == n
+}
+
+// FoldPad removes Pad nodes whose pads are constant and all zero, in any
+// mode (they are the identity; a graph output is kept as RemoveIdentity
+// keeps it), and folds a constant-mode Pad with value 0 into the Conv that is its only
+// reader (auto_pad NOTSET), adding its pads to the Conv's: this is how
+// exporters write padding that ONNX's Conv attribute could have held. The
+// Pad must leave the batch and channel axes of the N×C×H×W data alone and
+// add, not crop, on H and W. Any other Pad stays for the executor.
+func FoldPad(g *Graph) error {
+	for _, n := range append([]*Node{}, g.Nodes...) {
+		if n.Op != "Pad" {
+			continue
+		}
+		pads, ok := constPads(g, n)
+		if !ok {
+			continue
+		}
+		zero := true
+		for _, p := range pads {
+			zero = zero && p == 0
+		}
+		if zero {
+			g.bypass(n)
+			continue
+		}
+		foldPadIntoConv(g, n, pads)
+	}
+	g.pruneInitializers()
+	return nil
+}
+
+// constPads returns a Pad node's pads when they are known before run time:
+// the attribute before opset 11, else an int64 initializer.
+func constPads(g *Graph, n *Node) ([]int64, bool) {
+	if g.Opset < 11 {
+		pads := n.AttrInts("pads")
+		return pads, pads != nil
+	}
+	t, ok := g.Initializers[n.Input(1)]
+	if !ok || t.DType != Int64 || len(t.Shape) != 1 || t.Check() != nil {
+		return nil, false
+	}
+	return t.Int64, true
+}
+
+// foldPadIntoConv moves the spatial zero padding of a 4-D Pad into the
+// Conv that alone reads it, when it can.
+func foldPadIntoConv(g *Graph, n *Node, pads []int64) {
+	if n.AttrString("mode", "constant") != "constant" || !zeroPadValue(g, n) || len(pads) != 8 {
+		return
+	}
+	// [N_begin, C_begin, H_begin, W_begin, N_end, C_end, H_end, W_end]
+	if pads[0] != 0 || pads[1] != 0 || pads[4] != 0 || pads[5] != 0 {
+		return
+	}
+	for _, p := range pads {
+		if p < 0 {
+			return
+		}
+	}
+	out := n.Outputs[0]
+	readers := g.Consumers(out)
+	if g.IsOutput(out) || len(readers) != 1 {
+		return
+	}
+	conv := readers[0]
+	if conv.Op != "Conv" || conv.AttrString("auto_pad", "NOTSET") != "NOTSET" || conv.Inputs[0] != out {
+		return
+	}
+	for _, in := range conv.Inputs[1:] {
+		if in == out {
+			return
+		}
+	}
+	// Conv pads are [H_begin, W_begin, H_end, W_end].
+	folded := []int64{pads[2], pads[3], pads[6], pads[7]}
+	if conv.HasAttr("pads") {
+		old := conv.AttrInts("pads")
+		if len(old) != len(folded) {
+			return
+		}
+		for i := range folded {
+			folded[i] += old[i]
+		}
+	}
+	for _, p := range folded {
+		if p > maxWindowAttr {
+			return
+		}
+	}
+	if conv.Attrs == nil {
+		conv.Attrs = map[string]Attr{}
+	}
+	conv.Attrs["pads"] = Attr{Type: AttrInts, Ints: folded}
+	conv.Inputs[0] = n.Inputs[0]
+	g.removeNode(n)
+	delete(g.Values, out)
+}
+
+// zeroPadValue reports whether a Pad fills with zero: no value, or a
+// constant one equal to 0.
+func zeroPadValue(g *Graph, n *Node) bool {
+	if g.Opset < 11 {
+		return n.AttrFloat("value", 0) == 0
+	}
+	name := n.Input(2)
+	if name == "" {
+		return true
+	}
+	t, ok := g.Initializers[name]
+	if !ok || t.Check() != nil || t.Len() != 1 {
+		return false
+	}
+	return t.float64s()[0] == 0
 }

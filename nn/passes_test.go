@@ -2,7 +2,9 @@ package nn
 
 import (
 	"errors"
+	"fmt"
 	"math/rand"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -203,5 +205,203 @@ func TestApply(t *testing.T) {
 	err = Apply(g, Pass{Name: "explode", Run: func(*Graph) error { return boom }}, trace("never"))
 	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "pass explode: boom") || len(order) != 1 {
 		t.Errorf("error %v, trace %v", err, order)
+	}
+}
+
+// padConvModel is x → Pad(pads) → p → Conv(w, b) → y at opset 13, pads
+// and the Pad's value (nil: omitted) as initializers.
+func padConvModel(r *rand.Rand, pads []int64, value *Tensor, padAttrs, convAttrs map[string]any) tmodel {
+	m := tmodel{
+		opset:   13,
+		inputs:  []Value{{Name: "x", DType: Float32, Shape: []int{1, 2, 5, 5}}},
+		outputs: []Value{{Name: "y", DType: Float32}},
+		inits: map[string]*Tensor{
+			"pads": Int64Tensor([]int{len(pads)}, pads),
+			"w":    randTensor(r, 3, 2, 3, 3), "b": randTensor(r, 3),
+		},
+		nodes: []tnode{
+			{op: "Pad", name: "pad", in: []string{"x", "pads"}, out: []string{"p"}, attrs: padAttrs},
+			{op: "Conv", name: "conv", in: []string{"p", "w", "b"}, out: []string{"y"}, attrs: convAttrs},
+		},
+	}
+	if value != nil {
+		m.inits["value"] = value
+		m.nodes[0].in = append(m.nodes[0].in, "value")
+	}
+	return m
+}
+
+func TestFoldPad(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	zeros := []int64{0, 0, 0, 0, 0, 0, 0, 0}
+	spatial := []int64{0, 0, 1, 2, 0, 0, 0, 1}
+	tests := []struct {
+		desc  string
+		model tmodel
+		feed  map[string]*Tensor // besides x
+		want  string             // node ops after the pass
+		pads  string             // the Conv's pads after the pass, when it has one
+	}{
+		{"zero pads go", func() tmodel {
+			m := padConvModel(r, zeros, nil, nil, nil)
+			m.nodes[1] = tnode{op: "AveragePool", in: []string{"p"}, out: []string{"y"}, attrs: map[string]any{"kernel_shape": []int64{2, 2}}}
+			return m
+		}(), nil, "AveragePool", ""},
+		{"zero pads from a Constant node go", func() tmodel {
+			m := padConvModel(r, zeros, nil, nil, nil)
+			delete(m.inits, "pads")
+			m.nodes = append([]tnode{{op: "Constant", out: []string{"pads"}, attrs: map[string]any{"value": Int64Tensor([]int{8}, zeros)}}}, m.nodes...)
+			return m
+		}(), nil, "Conv", "[]"},
+		{"zero pads in reflect mode go", padConvModel(r, zeros, nil, map[string]any{"mode": "reflect"}, nil), nil, "Conv", "[]"},
+		{"zero pads, opset 7 attribute", func() tmodel {
+			m := padConvModel(r, nil, nil, map[string]any{"pads": zeros}, nil)
+			m.opset = 7
+			delete(m.inits, "pads")
+			m.nodes[0].in = []string{"x"}
+			return m
+		}(), nil, "Conv", "[]"},
+		{"zero pads to a graph output", func() tmodel {
+			m := padConvModel(r, zeros, nil, nil, nil)
+			m.nodes = []tnode{
+				{op: "Relu", in: []string{"x"}, out: []string{"a"}},
+				{op: "Pad", in: []string{"a", "pads"}, out: []string{"y"}},
+			}
+			return m
+		}(), nil, "Relu", ""},
+		{"zero pads of a graph input to the output stay", func() tmodel {
+			m := padConvModel(r, zeros, nil, nil, nil)
+			m.nodes = []tnode{{op: "Pad", in: []string{"x", "pads"}, out: []string{"y"}}}
+			return m
+		}(), nil, "Pad", ""},
+		{"spatial pads into the conv", padConvModel(r, spatial, nil, nil, nil), nil, "Conv", "[1 2 0 1]"},
+		{"added to the conv's pads", padConvModel(r, spatial, nil, nil, map[string]any{"pads": []int64{1, 1, 1, 1}, "strides": []int64{2, 1}}),
+			nil, "Conv", "[2 3 1 2]"},
+		{"value 0 as an input", padConvModel(r, spatial, f32([]int{}, 0), map[string]any{"mode": "constant"}, nil), nil, "Conv", "[1 2 0 1]"},
+		{"opset 7 attributes", func() tmodel {
+			m := padConvModel(r, nil, nil, map[string]any{"pads": spatial, "value": float32(0)}, map[string]any{"dilations": []int64{2, 2}})
+			m.opset = 7
+			delete(m.inits, "pads")
+			m.nodes[0].in = []string{"x"}
+			return m
+		}(), nil, "Conv", "[1 2 0 1]"},
+		{"value 1 stays", padConvModel(r, spatial, f32([]int{}, 1), nil, nil), nil, "Pad Conv", "[]"},
+		{"opset 7 value 1 stays", func() tmodel {
+			m := padConvModel(r, nil, nil, map[string]any{"pads": spatial, "value": float32(1)}, nil)
+			m.opset = 7
+			delete(m.inits, "pads")
+			m.nodes[0].in = []string{"x"}
+			return m
+		}(), nil, "Pad Conv", "[]"},
+		{"batch pads stay", padConvModel(r, []int64{1, 0, 0, 0, 0, 0, 0, 0}, nil, nil, nil), nil, "Pad Conv", "[]"},
+		{"negative pads stay", padConvModel(r, []int64{0, 0, -1, 0, 0, 0, 1, 0}, nil, nil, nil), nil, "Pad Conv", "[]"},
+		{"reflect stays", padConvModel(r, spatial, nil, map[string]any{"mode": "reflect"}, nil), nil, "Pad Conv", "[]"},
+		{"edge stays", padConvModel(r, spatial, nil, map[string]any{"mode": "edge"}, nil), nil, "Pad Conv", "[]"},
+		{"SAME_UPPER conv stays", padConvModel(r, spatial, nil, nil, map[string]any{"auto_pad": "SAME_UPPER"}), nil, "Pad Conv", "[]"},
+		{"two readers stay", func() tmodel {
+			m := padConvModel(r, spatial, nil, nil, nil)
+			m.nodes = append(m.nodes, tnode{op: "Relu", in: []string{"p"}, out: []string{"z"}})
+			m.outputs = append(m.outputs, Value{Name: "z", DType: Float32})
+			return m
+		}(), nil, "Pad Conv Relu", "[]"},
+		{"pad output is a graph output, stays", func() tmodel {
+			m := padConvModel(r, spatial, nil, nil, nil)
+			m.outputs = append(m.outputs, Value{Name: "p", DType: Float32})
+			return m
+		}(), nil, "Pad Conv", "[]"},
+		{"conv reads it as weights, stays", func() tmodel {
+			m := padConvModel(r, []int64{0, 0, 1, 1, 0, 0, 1, 1}, nil, nil, nil)
+			m.inits["w1"] = randTensor(r, 3, 2, 1, 1)
+			m.nodes[0].in[0] = "w1"
+			m.nodes[1].in = []string{"x", "p", "b"}
+			return m
+		}(), nil, "Pad Conv", "[]"},
+		{"pads from data stay", func() tmodel {
+			m := padConvModel(r, spatial, nil, nil, nil)
+			delete(m.inits, "pads")
+			m.inputs = append(m.inputs, Value{Name: "pads", DType: Int64, Shape: []int{8}})
+			return m
+		}(), map[string]*Tensor{"pads": Int64Tensor([]int{8}, zeros)}, "Pad Conv", "[]"},
+		{"value from data stays", func() tmodel {
+			m := padConvModel(r, spatial, nil, nil, nil)
+			m.inputs = append(m.inputs, Value{Name: "value", DType: Float32, Shape: []int{}})
+			m.nodes[0].in = append(m.nodes[0].in, "value")
+			return m
+		}(), map[string]*Tensor{"value": f32([]int{}, 0)}, "Pad Conv", "[]"},
+		{"before a max pool, stays", func() tmodel {
+			m := padConvModel(r, spatial, nil, nil, nil)
+			m.nodes[1] = tnode{op: "MaxPool", in: []string{"p"}, out: []string{"y"}, attrs: map[string]any{"kernel_shape": []int64{2, 2}}}
+			return m
+		}(), nil, "Pad MaxPool", ""},
+	}
+	x := randTensor(r, 1, 2, 5, 5)
+	for _, tc := range tests {
+		g := tc.model.parse(t)
+		feed := map[string]*Tensor{"x": x}
+		for name, v := range tc.feed {
+			feed[name] = v
+		}
+		before, err := Run(g, feed)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.desc, err)
+		}
+		if err := FoldPad(g); err != nil {
+			t.Fatalf("%s: %v", tc.desc, err)
+		}
+		if got := ops(g); got != tc.want {
+			t.Errorf("%s: nodes %q, want %q", tc.desc, got, tc.want)
+		}
+		for _, n := range g.Nodes {
+			if got := fmt.Sprint(n.AttrInts("pads")); n.Op == "Conv" && got != tc.pads {
+				t.Errorf("%s: conv pads %s, want %s", tc.desc, got, tc.pads)
+			}
+		}
+		after, err := Run(g, feed)
+		if err != nil {
+			t.Fatalf("%s: after folding: %v", tc.desc, err)
+		}
+		for _, o := range g.Outputs {
+			if err := compareTensors(after[o.Name], before[o.Name], 1e-6, 1e-6); err != nil {
+				t.Errorf("%s: output %s: %v", tc.desc, o.Name, err)
+			}
+		}
+		if len(g.Outputs) != len(before) {
+			t.Errorf("%s: %d outputs after, %d before", tc.desc, len(g.Outputs), len(before))
+		}
+	}
+}
+
+// TestFoldPadLeNet runs the committed LeNet-5, whose AvgPool2d PyTorch
+// exported as Pad (all zero) and AveragePool, before and after FoldPad.
+func TestFoldPadLeNet(t *testing.T) {
+	path := filepath.Join("..", "models", "lenet5_mnist.onnx")
+	g, err := Load(path)
+	if err != nil {
+		t.Fatalf("%v (models/ is written by make models)", err)
+	}
+	if !strings.Contains(ops(g), "Pad") {
+		t.Fatalf("%s: no Pad node to fold: %s", path, ops(g))
+	}
+	r := rand.New(rand.NewSource(7))
+	x := randTensor(r, 2, 1, 28, 28)
+	for i := range x.Float32 {
+		x.Float32[i] = (x.Float32[i] + 1) / 2 // pixels in [0, 1]
+	}
+	before, err := Run(g, map[string]*Tensor{"input": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Apply(g, Pass{Name: "fold-pad", Run: FoldPad}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(ops(g), "Pad") {
+		t.Errorf("nodes after fold-pad: %s", ops(g))
+	}
+	after, err := Run(g, map[string]*Tensor{"input": x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range before {
+		checkTensor(t, name, after[name], want)
 	}
 }

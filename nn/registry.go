@@ -80,6 +80,10 @@ func operators() map[string]opSpec {
 		"BatchNormalization": {since: 6, minIn: 5, maxIn: 5, minOut: 1, maxOut: 5,
 			attrs: map[string]AttrType{"epsilon": AttrFloat, "is_test": AttrInt, "momentum": AttrFloat, "spatial": AttrInt, "training_mode": AttrInt},
 			check: checkBatchNorm, infer: inferBatchNorm, run: runBatchNorm},
+		// pad.go
+		"Pad": {since: 2, minIn: 1, maxIn: 3, minOut: 1, maxOut: 1,
+			attrs: map[string]AttrType{"mode": AttrString, "pads": AttrInts, "value": AttrFloat},
+			check: checkPad, infer: inferPad, run: runPad},
 		// shapeops.go
 		"Reshape": {since: 5, minIn: 2, maxIn: 2, minOut: 1, maxOut: 1,
 			attrs: map[string]AttrType{"allowzero": AttrInt}, check: checkBool("allowzero"),
