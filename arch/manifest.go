@@ -77,6 +77,10 @@ type Derived struct {
 	// overwrites them).
 	OSGap   int `json:"os_gap,omitempty"`
 	TagBits int `json:"tag_bits,omitempty"`
+	// PipelineLatency is the register stages of the post-array pipeline: a
+	// row that would leave on c_out at cycle c leaves on y_out at cycle
+	// c + PipelineLatency (for a pooled map, its last output pixel).
+	PipelineLatency int `json:"pipeline_latency,omitempty"`
 }
 
 // File is one generated Verilog file.

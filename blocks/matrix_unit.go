@@ -28,6 +28,10 @@ type MatrixUnit struct {
 	// result's c_out beat (WS: for a beat with last set; OS: for row 0 of
 	// the tile whose last beat it is).
 	Latency int
+	// PipelineLatency is the register stages a result row passes through
+	// in the post-array pipeline (requantizer, activation and pooling units)
+	// on its way to y_out, beyond Latency.
+	PipelineLatency int
 }
 
 // TopName is the name of the generated top module.
@@ -158,6 +162,9 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 	})
 
 	mu := &MatrixUnit{Module: m, Config: cfg, Latency: r.latency + 1}
+	for _, s := range b.stages {
+		mu.PipelineLatency += s.latency
+	}
 	mu.Streams = []StreamPort{
 		{Name: "w_in", Dir: "in", Valid: "w_in_valid", Ready: "w_in_ready", Data: "w_in_data", Width: b.wl.next, Fields: b.wl.fields},
 		{Name: "a_in", Dir: "in", Valid: "a_in_valid", Ready: "a_in_ready", Data: "a_in_data", Width: b.al.next, Fields: b.al.fields},

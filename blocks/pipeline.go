@@ -40,10 +40,11 @@ func PipelineProtocol(cfg MatrixConfig) (map[arch.Stage][]Field, *arch.Protocol)
 
 // pipelineStage is one built stage: its module and parameter port widths.
 type pipelineStage struct {
-	name   string
-	target int
-	m      *hdl.Module
-	p      *StagePorts
+	name    string
+	target  int
+	m       *hdl.Module
+	p       *StagePorts
+	latency int // register stages from in fire to out valid
 }
 
 // buildStages builds the enabled stages in order.
@@ -55,20 +56,20 @@ func buildStages(cfg MatrixConfig) ([]pipelineStage, error) {
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, pipelineStage{"requant", TargetRequant, rq.Module, rq.Ports})
+	out = append(out, pipelineStage{"requant", TargetRequant, rq.Module, rq.Ports, rq.Latency})
 	if p.Activation.Any() {
 		act, err := NewActivation(ActivationConfig{Stage: sc, Leaky: p.Activation.HasLeaky(), Table: p.Activation.HasTable()})
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, pipelineStage{"act", TargetActivation, act.Module, act.Ports})
+		out = append(out, pipelineStage{"act", TargetActivation, act.Module, act.Ports, act.Latency})
 	}
 	if p.Pool {
 		pool, err := NewPool(p.pool(cfg.Cols))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, pipelineStage{"pool", TargetPool, pool.Module, pool.Ports})
+		out = append(out, pipelineStage{"pool", TargetPool, pool.Module, pool.Ports, pool.Latency})
 	}
 	return out, nil
 }

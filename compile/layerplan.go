@@ -21,6 +21,9 @@ type LayerPlan struct {
 	// Shape is the layer's output shape (after pooling): y_out beat p of
 	// tile t fills Output[p*Shape.C + t*cols + j] for lane j.
 	Shape quant.Shape
+	// LastRow is the last GEMM row the layer's last output depends on: the
+	// last row, or with VALID pooling the last pixel a window reads.
+	LastRow int
 }
 
 // Beats is the number of y_out beats the layer produces.
@@ -58,7 +61,7 @@ func PlanLayer(man *arch.Manifest, l *Layer) (*LayerPlan, error) {
 	if l.Kind == FC && l.MapH == 0 {
 		frameH, frameW = 1, outShape.N
 	}
-	plan := &LayerPlan{GEMM: gp, PerTile: gp.M, Shape: outShape}
+	plan := &LayerPlan{GEMM: gp, PerTile: gp.M, Shape: outShape, LastRow: gp.M - 1}
 	if l.Pool != nil {
 		if !cfg.Pool || (l.Kind != Conv && l.MapH == 0) {
 			return nil, errors.New("layer: pooling needs a feature map (a conv layer, or an im2col matrix with its map size) and a configuration with pool: true")
@@ -77,6 +80,8 @@ func PlanLayer(man *arch.Manifest, l *Layer) (*LayerPlan, error) {
 		if l.Kind == FC && l.MapH == 0 {
 			plan.PerTile = oh * ow
 		}
+		// The last frame starts frameH*frameW rows before the end.
+		plan.LastRow = gp.M - frameH*frameW + ((oh-1)*l.Pool.SH+l.Pool.KH-1)*frameW + (ow-1)*l.Pool.SW + l.Pool.KW - 1
 		plan.Shape.H, plan.Shape.W = oh, ow
 	}
 	params, err := layerParams(man, l, FoldedBias(l.Bias, l.InputZP, b), gp.NTiles, frameH, frameW)

@@ -82,6 +82,7 @@ func Generate(cfg Config) (*Output, error) {
 	}
 	if p := mc.Pipeline; p.Enabled() {
 		man.Derived.TagBits = p.TagBits
+		man.Derived.PipelineLatency = mu.PipelineLatency
 		man.Params, man.Protocol = blocks.PipelineProtocol(mc)
 	}
 	for _, p := range mu.Ports() {

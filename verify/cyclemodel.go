@@ -1,6 +1,9 @@
 package verify
 
-import "github.com/tpugen/tpugen/arch"
+import (
+	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/compile"
+)
 
 // PredictGEMMCycles is the analytical cycle model of the matrix unit: the
 // number of cycles, from the end of reset to the last result accepted, that
@@ -19,26 +22,66 @@ import "github.com/tpugen/tpugen/arch"
 // last beat, and its other real rows follow one per cycle (padding rows are
 // skipped).
 func PredictGEMMCycles(man *arch.Manifest, M, K, N int) int {
+	return predict(man, M, K, N, 0, M-1, 0)
+}
+
+// PredictLayerCycles is the cycle model of a layer (RunLayer): the plan's
+// parameter words go first on p_in, one per cycle, and activations wait
+// until they are all in; results then pass the pipeline's registers on
+// their way to y_out. A pooled map's last output pixel leaves with the last
+// input row its window reads (VALID pooling may leave trailing rows
+// unread), and the run ends when that beat is out and every input beat is
+// in.
+func PredictLayerCycles(man *arch.Manifest, plan *compile.LayerPlan) int {
+	g := plan.GEMM
+	return predict(man, g.M, g.K, g.N, len(plan.Params), plan.LastRow, man.Derived.PipelineLatency)
+}
+
+// predict is the GEMM's cycles when no activation beat may fire before
+// cycle hold, when the last result needed is row lastRow of the last
+// column tile and results take extra cycles beyond c_out. It walks the
+// tiles in compile.PlanGEMM's order.
+func predict(man *arch.Manifest, M, K, N, hold, lastRow, extra int) int {
 	cfg, d := man.Config, man.Derived
 	R, C := cfg.Rows, cfg.Cols
-	nTiles := (N + C - 1) / C
+	lastBeat, emit := 0, 0 // the final a_in beat; when lastRow leaves c_out
 	if cfg.Dataflow.IsOS() {
-		tiles := ((M + R - 1) / R) * nTiles
-		last := K - 1
-		for t := 1; t < tiles; t++ {
-			last += max(K, d.OSGap)
+		// A tile is K beats; the last beats of consecutive tiles are at
+		// least OSGap apart; a tile's row i leaves Latency + i cycles after
+		// its last beat (padding rows are skipped).
+		last := hold + K - 1
+		first := true
+		for n0 := 0; n0 < N; n0 += C {
+			for m0 := 0; m0 < M; m0 += R {
+				if !first {
+					last += max(K, d.OSGap)
+				}
+				first = false
+				if n0+C >= N && lastRow >= m0 && lastRow < m0+R {
+					emit = last + d.Latency + lastRow - m0
+				}
+			}
 		}
-		return last + d.Latency + min(R, M-(M-1)/R*R)
-	}
-	kTiles := (K + R - 1) / R
-	start := R // first activation beat: after the first weight tile loaded
-	end := 0
-	for mc := 0; mc < M; mc += cfg.AccDepth {
-		m := min(M-mc, cfg.AccDepth)
-		for t := 0; t < nTiles*kTiles; t++ {
-			end = start + m - 1
-			start += max(m, R)
+		lastBeat = last
+	} else {
+		// The first weight tile loads in rows cycles; a tile of m activation
+		// rows then occupies max(m, rows) cycles while the next tile's
+		// weights load into the shadow registers; a row leaves Latency
+		// cycles after its beat in the last K tile.
+		kTiles := (K + R - 1) / R
+		start := max(R, hold)
+		for n0 := 0; n0 < N; n0 += C {
+			for mc := 0; mc < M; mc += cfg.AccDepth {
+				m := min(M-mc, cfg.AccDepth)
+				for kt := 0; kt < kTiles; kt++ {
+					if n0+C >= N && kt == kTiles-1 && lastRow >= mc && lastRow < mc+m {
+						emit = start + lastRow - mc + d.Latency
+					}
+					lastBeat = start + m - 1
+					start += max(m, R)
+				}
+			}
 		}
 	}
-	return end + d.Latency + 1
+	return max(lastBeat, emit+extra) + 1
 }

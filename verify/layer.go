@@ -17,7 +17,7 @@ type LayerRun struct {
 	Shape       quant.Shape
 	Cycles      int
 	MACs        int64   // M × K × N of the layer's GEMM
-	Predicted   int     // the GEMM's cycles by the cycle model (without parameter loading)
+	Predicted   int     // the cycle model's prediction (PredictLayerCycles)
 	Ideal       float64 // MACs / (rows × cols)
 	Utilization float64
 	Result      *sim.Result
@@ -37,7 +37,7 @@ func RunLayer(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir stri
 	stim := top.StreamStimulus(map[string][]*big.Int{arch.StreamW: gp.W, arch.StreamA: gp.A, arch.StreamP: plan.Params},
 		map[string]func(int) bool{arch.StreamW: opt.WStall, arch.StreamA: opt.AStall, arch.StreamY: opt.SinkStall},
 		map[string]int{arch.StreamY: plan.Beats()})
-	pred := PredictGEMMCycles(man, gp.M, gp.K, gp.N)
+	pred := PredictLayerCycles(man, plan)
 	stim.MaxCycles = opt.MaxCycles
 	if stim.MaxCycles == 0 {
 		stim.MaxCycles = 4*pred + 4*len(plan.Params) + 10_000

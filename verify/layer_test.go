@@ -114,7 +114,10 @@ func TestLayers(t *testing.T) {
 					if d := cmp.Diff(want, run.Output); d != "" {
 						t.Errorf("layer output differs from quant (seed %d; -want +got):\n%s", *regressSeed, d)
 					}
-					t.Logf("cycles=%d ideal=%.0f", run.Cycles, run.Ideal)
+					t.Logf("cycles=%d predicted=%d ideal=%.0f", run.Cycles, run.Predicted, run.Ideal)
+					if run.Cycles != run.Predicted {
+						t.Errorf("the layer took %d cycles, the cycle model predicts %d", run.Cycles, run.Predicted)
+					}
 				})
 			}
 		}

@@ -258,7 +258,10 @@ func regressLayer(ctx context.Context, man *arch.Manifest, dir string, opt Regre
 				}
 				cr.Err = rerr
 			} else {
-				cr.Cycles, cr.Ideal = run.Cycles, run.Ideal
+				cr.Cycles, cr.Predicted, cr.Ideal = run.Cycles, run.Predicted, run.Ideal
+				if !stalls && run.Cycles != run.Predicted {
+					cr.Err = fmt.Errorf("cycle model predicted %d cycles, RTL took %d", run.Predicted, run.Cycles)
+				}
 				rep.Cycles += run.Cycles
 				rep.Ideal += run.Ideal
 				mm := CompareTensors(want, run.Output, shape)

@@ -1,6 +1,7 @@
 // Package ptq turns a float ONNX graph (package nn) into a quantized
 // network for the matrix unit (package compile), TFLite's way:
-// BatchNormalization folded into the convolution before it, activations
+// BatchNormalization folded into the convolution before it, zero Pad
+// nodes removed or folded into the next convolution's padding, activations
 // calibrated on sample inputs with one of quant's observers (min-max,
 // percentile, MSE, entropy) into asymmetric int8, weights symmetric int8
 // per output channel, biases int32 at the accumulator's scale, ReLU and

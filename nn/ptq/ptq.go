@@ -37,6 +37,7 @@ func Quantize(g *nn.Graph, opt Options) (*compile.Network, error) {
 	}
 	if err := nn.Apply(g,
 		nn.Pass{Name: "remove-identity", Run: nn.RemoveIdentity},
+		nn.Pass{Name: "fold-pad", Run: nn.FoldPad},
 		nn.Pass{Name: "fold-batchnorm", Run: nn.FoldBatchNorm},
 		nn.Pass{Name: "infer-shapes", Run: func(g *nn.Graph) error { return nn.InferShapes(g, map[string][]int{in.Name: shape}) }},
 	); err != nil {
