@@ -5,7 +5,7 @@ CONFIGS   := $(wildcard configs/*.json)
 TPUGEN    := bin/tpugen
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all setup build demo test rtl rtl-check lint regress synth bench clean
+.PHONY: all setup build demo test rtl rtl-check lint regress synth bench models clean
 
 all: build
 
@@ -48,6 +48,10 @@ synth: setup build
 
 bench: setup build
 	@bash scripts/bench.sh
+
+# Retrain the models in models/ with PyTorch and re-export them to ONNX.
+models:
+	@bash scripts/models/make-models.sh
 
 clean:
 	rm -rf bin

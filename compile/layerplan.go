@@ -42,7 +42,7 @@ func PlanLayer(man *arch.Manifest, l *Layer) (*LayerPlan, error) {
 		return nil, err
 	}
 	if !cfg.Activation.Supports(l.Act.Func) {
-		return nil, fmt.Errorf("layer: activation %v is not in this configuration (activation: %v)", l.Act.Func, cfg.Activation)
+		return nil, fmt.Errorf("layer: activation %v is not in this configuration (activation: %v; set activation to %q or \"all\")", l.Act.Func, cfg.Activation, l.Act.Func.String())
 	}
 	gp, err := planGEMM(man, a, b, true)
 	if err != nil {
@@ -64,13 +64,13 @@ func PlanLayer(man *arch.Manifest, l *Layer) (*LayerPlan, error) {
 	plan := &LayerPlan{GEMM: gp, PerTile: gp.M, Shape: outShape, LastRow: gp.M - 1}
 	if l.Pool != nil {
 		if !cfg.Pool || (l.Kind != Conv && l.MapH == 0) {
-			return nil, errors.New("layer: pooling needs a feature map (a conv layer, or an im2col matrix with its map size) and a configuration with pool: true")
+			return nil, errors.New("layer: pooling needs a feature map (a conv layer, or an im2col matrix with its map size) and a configuration with pool: true (set it)")
 		}
 		if frameW > cfg.PoolWidth || frameH > cfg.PoolHeight {
-			return nil, fmt.Errorf("layer: %dx%d feature map exceeds pool_width x pool_height %dx%d", frameH, frameW, cfg.PoolHeight, cfg.PoolWidth)
+			return nil, fmt.Errorf("layer: the %dx%d feature map exceeds pool_height x pool_width %dx%d (raise them in the configuration)", frameH, frameW, cfg.PoolHeight, cfg.PoolWidth)
 		}
 		if max(l.Pool.KH, l.Pool.KW, l.Pool.SH, l.Pool.SW) > cfg.PoolWindow || min(l.Pool.KH, l.Pool.KW, l.Pool.SH, l.Pool.SW) < 1 {
-			return nil, fmt.Errorf("layer: pooling window %dx%d stride %dx%d must be within 1..pool_window (%d)", l.Pool.KH, l.Pool.KW, l.Pool.SH, l.Pool.SW, cfg.PoolWindow)
+			return nil, fmt.Errorf("layer: pooling window %dx%d stride %dx%d must be within 1..pool_window (%d; raise it in the configuration)", l.Pool.KH, l.Pool.KW, l.Pool.SH, l.Pool.SW, cfg.PoolWindow)
 		}
 		oh, ow := (frameH-l.Pool.KH)/l.Pool.SH+1, (frameW-l.Pool.KW)/l.Pool.SW+1
 		if l.Pool.KH > frameH || l.Pool.KW > frameW {

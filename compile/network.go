@@ -222,3 +222,23 @@ func (o *Op) RunHost(ins [][]int8, shapes []quant.Shape) ([]int8, quant.Shape, e
 	}
 	return nil, quant.Shape{}, errors.New(o.Name + ": " + o.Kind.String() + " is not a host op")
 }
+
+// Fit checks that every hardware layer can run on the manifest's matrix
+// unit (in as many passes of parameter sets as it needs), before any
+// simulation: a layer that cannot says which configuration key to change.
+func (n *Network) Fit(man *arch.Manifest) error {
+	for _, op := range n.Ops {
+		if !op.OnHardware() {
+			continue
+		}
+		in := op.Layer.InShape
+		in.N = 1
+		l := op.Bind(make([]int8, in.Len()), in)
+		for _, p := range SplitChannels(l, man.Config.Cols*man.Config.ParamSets) {
+			if _, err := PlanLayer(man, p.Layer); err != nil {
+				return fmt.Errorf("layer %s (%s) does not fit configuration %s: %w", op.Name, op.Describe(), man.Config.Name, err)
+			}
+		}
+	}
+	return nil
+}

@@ -618,3 +618,44 @@ func TestBrokenDesign(t *testing.T) {
 		t.Errorf("-rtl with -config: exit %d, want 2", r.code)
 	}
 }
+
+// TestRunBadInput: a corrupt model, a model whose input does not match the
+// data, a missing data set, a layer that does not fit the hardware and bad
+// flags each give one line and exit 2, before any simulation.
+func TestRunBadInput(t *testing.T) {
+	dir := t.TempDir()
+	lenet := filepath.Join("..", "..", "models", "lenet5_mnist.onnx")
+	data, err := os.ReadFile(lenet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncated := writeFile(t, dir, "trunc.onnx", string(data[:len(data)/2]))
+	small := filepath.Join(dir, "idx")
+	os.MkdirAll(small, 0o755)
+	// Two 8x8 images: not what LeNet's 28x28 input wants.
+	img := append([]byte{0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 8, 0, 0, 0, 8}, make([]byte, 128)...)
+	for _, split := range []string{"train", "t10k"} {
+		os.WriteFile(filepath.Join(small, split+"-images-idx3-ubyte"), img, 0o644)
+		os.WriteFile(filepath.Join(small, split+"-labels-idx1-ubyte"), []byte{0, 0, 8, 1, 0, 0, 0, 2, 1, 2}, 0o644)
+	}
+	tinyPool := writeFile(t, dir, "p.json", `{"name": "tinypool", "rows": 4, "cols": 4, "requant": true, "pool": true, "pool_width": 16, "pool_height": 16}`)
+	noPipe := writeFile(t, dir, "n.json", `{"name": "nopipe", "rows": 4, "cols": 4}`)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-model", truncated}, "not an ONNX model"},
+		{[]string{"-model", filepath.Join(dir, "none.onnx")}, "no such file"},
+		{[]string{"-model", lenet, "-data", small}, "the " + small + " images are 1x8x8"},
+		{[]string{"-model", lenet, "-data", filepath.Join(dir, "nowhere")}, "want mnist, fashion or a directory"},
+		{[]string{"-model", lenet, "-config", tinyPool}, "does not fit configuration tinypool"},
+		{[]string{"-model", lenet, "-config", noPipe}, "has no pipeline"},
+		{[]string{"-model", lenet, "-calib-method", "median"}, "-calib-method \"median\""},
+		{[]string{"-model", lenet, "-n", "0"}, "must be at least 1"},
+		{[]string{"-model", lenet, "-skip", "9999", "-n", "2"}, "test set has 10000 images"},
+		{[]string{"-model", lenet, "-sim", "spice"}, "want verilator, icarus or golden"},
+	} {
+		r := tpugen(t, append([]string{"run"}, tc.args...)...)
+		r.wantUserError(t, "run", tc.want)
+	}
+}

@@ -222,7 +222,7 @@ func (e *env) loadModel(m *modelRun) (*loadedModel, error) {
 		return nn.Float32Tensor(want, f)
 	}
 
-	e.log.Infof("quantizing %s: calibrating on %d %s training images (%s)", m.model, m.calib, m.data, m.method)
+	e.log.Debugf("quantizing %s: calibrating on %d %s training images (%s)", m.model, m.calib, m.data, m.method)
 	var samples []*nn.Tensor
 	for i := 0; i < min(m.calib, train.Len()); i++ {
 		samples = append(samples, image(train.Images[i]))
@@ -269,6 +269,9 @@ func (e *env) runModel(m modelRun) (*modelResult, error) {
 	man := m.rtl.man
 	where := "golden model only"
 	if m.rtl.sim != nil {
+		if err := net.Fit(man); err != nil {
+			return nil, badInput(err)
+		}
 		if err := checkSimulators(e.ctx, []sim.Simulator{m.rtl.sim}); err != nil {
 			return nil, err
 		}
