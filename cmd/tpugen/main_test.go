@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +22,7 @@ import (
 	"github.com/tpugen/tpugen/internal/rtltest"
 	"github.com/tpugen/tpugen/quant"
 	"github.com/tpugen/tpugen/verify"
+	"github.com/tpugen/tpugen/verify/sim"
 )
 
 // TestMain lets tests run the real main in a child process: with
@@ -657,5 +660,60 @@ func TestRunBadInput(t *testing.T) {
 	} {
 		r := tpugen(t, append([]string{"run"}, tc.args...)...)
 		r.wantUserError(t, "run", tc.want)
+	}
+}
+
+// TestVectorsReplay writes LeNet's golden vectors for one image and replays
+// one layer's stream files through the generated RTL in Verilator, as
+// another testbench would: the unit must send exactly y_out.txt.
+func TestVectorsReplay(t *testing.T) {
+	rtltest.RequireTools(t, "verilator")
+	dir := t.TempDir()
+	rtl, vec := filepath.Join(dir, "rtl"), filepath.Join(dir, "vec")
+	if r := tpugen(t, "rtl", "-out", rtl); r.code != exitOK {
+		t.Fatalf("rtl: %s", r.stderr)
+	}
+	if r := tpugen(t, "vectors", "-model", filepath.Join("..", "..", "models", "lenet5_mnist.onnx"), "-image", "3", "-rtl", rtl, "-out", vec); r.code != exitOK {
+		t.Fatalf("vectors: exit %d: %s", r.code, r.stderr)
+	}
+	readme, err := os.ReadFile(filepath.Join(vec, "README.txt"))
+	if err != nil || !strings.Contains(string(readme), "00_conv1") || !strings.Contains(string(readme), "(host)") {
+		t.Fatalf("README.txt: %v\n%s", err, readme)
+	}
+	man, err := arch.LoadManifest(rtl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hex := func(name string) []*big.Int {
+		data, err := os.ReadFile(filepath.Join(vec, "01_conv2", "pass0", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []*big.Int
+		for _, line := range strings.Fields(string(data)) {
+			v, ok := new(big.Int).SetString(line, 16)
+			if !ok {
+				t.Fatalf("%s: bad hex %q", name, line)
+			}
+			out = append(out, v)
+		}
+		return out
+	}
+	want := hex("y_out.txt")
+	top := verify.SimTop(man, rtl)
+	stim := top.StreamStimulus(map[string][]*big.Int{"w_in": hex("w_in.txt"), "a_in": hex("a_in.txt"), "p_in": hex("p_in.txt")},
+		nil, map[string]int{"y_out": len(want)})
+	res, err := sim.Verilator{}.Run(context.Background(), top, stim, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := res.Sinks[top.SinkIndex("y_out")]
+	if len(got) != len(want) {
+		t.Fatalf("%d y_out beats, y_out.txt has %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].Data.Cmp(want[i]) != 0 {
+			t.Fatalf("y_out beat %d = %x, y_out.txt says %x", i, got[i].Data, want[i])
+		}
 	}
 }
