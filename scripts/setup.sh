@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the simulators and synthesis tool tpugen drives (Icarus Verilog,
-# Verilator, Yosys) when they are missing. Safe to run repeatedly.
+# Verilator, Yosys), the ONNX backend node tests and Fashion-MNIST when they
+# are missing. Safe to run repeatedly.
 set -euo pipefail
 
 missing=()
@@ -12,6 +13,7 @@ for tool in iverilog:iverilog vvp:iverilog verilator:verilator yosys:yosys; do
 	fi
 done
 [ -d /usr/share/libonnx-testdata/data/node ] || missing+=(libonnx-testdata) # nn's ONNX conformance tests
+[ -d /usr/share/datasets/fashion-mnist ] || missing+=(dataset-fashion-mnist) # the Fashion-MNIST model's data
 
 if [ ${#missing[@]} -eq 0 ]; then
 	exit 0
