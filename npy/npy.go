@@ -10,7 +10,9 @@ import (
 )
 
 // Element types and their NumPy descriptors (little-endian).
-type elem interface{ ~int8 | ~uint8 | ~int32 | ~int64 | ~float32 }
+type elem interface {
+	~int8 | ~uint8 | ~int32 | ~int64 | ~float32
+}
 
 func descr[T elem]() string {
 	var z T
