@@ -6,7 +6,8 @@
 // streams) and a run by Stimulus (plain-input changes, stream payloads and
 // stall patterns). For every design a harness is generated once (a Verilog
 // testbench for Icarus, a C++ main for Verilator); it reads the stimulus from
-// plain text files named by plusargs, so one build serves every run. Both
+// plain text files named by plusargs, so one build serves every run (a
+// Verilator session, below, serves many runs from one process). Both
 // simulators follow the cycle semantics described on Stimulus and produce
 // identical results; Icarus is 4-state and reports x/z on sampled outputs,
 // sink payloads and handshakes, Verilator is 2-state and fast, and its builds
@@ -36,6 +37,42 @@
 //	                                per output port in Top.Ports order
 //	status.txt      +status=        output, one line: "done <cycles>", "limit <cycles>" or
 //	                                "x <cycle> <port>" (an x/z handshake; Icarus only)
+//
+// # Sessions
+//
+// Verilator.Open starts a session: a Verilator harness (built and cached
+// like Run's, under its own key, with more C++ optimization since it lives
+// long) that stays running and simulates one stimulus per Session.Run,
+// exchanging binary messages over its stdin and stdout instead of files, so
+// that thousands of runs pay for no process starts, no files and no text.
+// Every run constructs a fresh model and resets it, so a session run gives
+// the same Result as Verilator.Run of the same stimulus; traces and VCD
+// waveforms are not supported (use Run). Stall functions are evaluated in Go
+// up to the horizon of the stall files and sent as bitmaps.
+//
+// All words are 64-bit little-endian; a value of width w is ceil(w/64) limbs,
+// least significant first. The harness greets with
+//
+//	"TPGSHELO" version ports sources sinks
+//
+// and then answers each request with one response:
+//
+//	request:  "TPGSRUN1" n  (n words follow:)
+//	          cycles max-cycles linger changes
+//	          per source: payloads stall-bits;  per sink: expected-beats stall-bits
+//	          per change, sorted by cycle: cycle port-index limbs
+//	          per source: its payloads' limbs
+//	          per source, then per sink: stall bitmap, ceil(stall-bits/64) words,
+//	          cycle c at bit c%64 of word c/64; cycles from stall-bits on do not stall
+//	response: "TPGSRES1" n  (n words follow:)
+//	          status (0 done, 1 cycle limit) cycles sim-nanoseconds
+//	          per source: count, then the cycle of each accepted payload
+//	          per sink: count, then per beat: cycle limbs
+//
+// The tags are ASCII read as little-endian words. The harness reads a whole
+// request, simulates, then writes the whole response; end of input ends it.
+// Whatever the design prints goes to stderr, which the session keeps for
+// error messages when the harness dies.
 //
 // verify describes designs with its own small structs and must not import
 // hdl, gen or blocks: the simulator layer stays usable for hand-written RTL.
@@ -130,7 +167,8 @@ type Stimulus struct {
 	Sources [][]*big.Int
 	// SourceStall, per source, reports cycles in which the harness withholds
 	// valid; nil (or a nil entry) never stalls. It is evaluated in Go when the
-	// stimulus files are written, since the run length is unknown then, up to
+	// stimulus files (or a session's request) are written, since the run
+	// length is unknown then, up to
 	// a horizon: Cycles, else min(MaxCycles, 8*(payloads+expected beats)+4096).
 	// Later cycles do not stall.
 	SourceStall []func(cycle int) bool
@@ -170,7 +208,8 @@ type Result struct {
 	// BuildCached reports that the simulator binary came from the build cache.
 	BuildCached bool
 	// SimTime is the wall time of the simulation process alone (no build,
-	// no stimulus writing, no trace parsing), for speed measurements.
+	// no stimulus writing, no trace parsing), for speed measurements; for a
+	// Session, the harness's time for the run without the transfers.
 	SimTime time.Duration
 }
 
