@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"math/bits"
 	"os"
 	"path/filepath"
 )
@@ -254,17 +255,36 @@ type Values map[string][]int64
 // zero, values are truncated to their field width (two's complement). A
 // name that is not a field is an error, so a typo never packs silently.
 func Pack(fields []Field, vals Values) (*big.Int, error) {
-	v := new(big.Int)
+	// Payloads are built word by word: this runs for every beat of every
+	// simulated layer, and big.Int arithmetic per lane dominated it.
+	words := make([]uint64, (Bits(fields)+63)/64+1)
 	known := 0
+	var wide *big.Int // fields wider than 64 bits, rare
 	for _, f := range fields {
 		lanes, ok := vals[f.Name]
 		if ok {
 			known++
 		}
 		for k := 0; k < f.Lanes && k < len(lanes); k++ {
-			lane := new(big.Int).SetInt64(lanes[k])
-			lane.And(lane, mask(f.Width))
-			v.Or(v, lane.Lsh(lane, uint(f.LSB+k*f.Width)))
+			pos := f.LSB + k*f.Width
+			if f.Width > 64 {
+				lane := new(big.Int).SetInt64(lanes[k])
+				lane.And(lane, mask(f.Width))
+				if wide == nil {
+					wide = new(big.Int)
+				}
+				wide.Or(wide, lane.Lsh(lane, uint(pos)))
+				continue
+			}
+			v := uint64(lanes[k])
+			if f.Width < 64 {
+				v &= 1<<f.Width - 1
+			}
+			w, b := pos/64, uint(pos%64)
+			words[w] |= v << b
+			if b != 0 && b+uint(f.Width) > 64 {
+				words[w+1] |= v >> (64 - b)
+			}
 		}
 	}
 	if known != len(vals) {
@@ -274,7 +294,27 @@ func Pack(fields []Field, vals Values) (*big.Int, error) {
 			}
 		}
 	}
+	v := fromWords(words)
+	if wide != nil {
+		v.Or(v, wide)
+	}
 	return v, nil
+}
+
+// fromWords is the non-negative integer of little-endian 64-bit words.
+func fromWords(words []uint64) *big.Int {
+	if bits.UintSize == 64 {
+		ws := make([]big.Word, len(words))
+		for i, w := range words {
+			ws[i] = big.Word(w)
+		}
+		return new(big.Int).SetBits(ws)
+	}
+	v := new(big.Int)
+	for i := len(words) - 1; i >= 0; i-- {
+		v.Lsh(v, 64).Or(v, new(big.Int).SetUint64(words[i]))
+	}
+	return v
 }
 
 // Pack builds a payload of the stream (see the function Pack).

@@ -2,6 +2,7 @@ package verify
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -54,6 +55,9 @@ func (r *diffReporter) Report(rs cmp.Result) {
 // diffIndexes compares want and got element by element with go-cmp and
 // returns the flat indexes that differ (a missing element differs).
 func diffIndexes[T comparable](want, got []T) []int {
+	if slices.Equal(want, got) {
+		return nil // the common case, without building maps
+	}
 	byIndex := cmp.Transformer("byIndex", func(s []T) map[int]T {
 		m := make(map[int]T, len(s))
 		for i, v := range s {

@@ -48,6 +48,7 @@ func runDemo(e *env, args []string) error {
 	if err := checkSimulators(e.ctx, sims); err != nil {
 		return err
 	}
+	sims = e.sessions(sims)
 	runModel := *images > 0 && cfg.Requant
 	if runModel {
 		if _, err := os.Stat(*model); err != nil {

@@ -65,6 +65,7 @@ func commands() []command {
 		{"run", "import an ONNX model, quantize it and run a test set on the RTL, bit-exact, with accuracy and cycles", runRun},
 		{"vectors", "write per-layer golden vectors of one image through a quantized model, for other testbenches", runVectors},
 		{"demo", "generate the default RTL, run a short regression and a large GEMM", runDemo},
+		{"synth", "synthesize the matrix unit for an FPGA (Yosys, nextpnr-ice40): resources, fit, Fmax, critical path", runSynth},
 	}
 }
 
@@ -76,6 +77,23 @@ type env struct {
 	stderr io.Writer
 	log    *logrus.Logger // progress lines only, on stderr
 	usage  func()         // prints the command's usage; set by flagSet
+	// closers run when the command ends (persistent simulator sessions).
+	closers []func()
+}
+
+// sessions returns sims with Verilator run through persistent sessions,
+// for commands that run many simulations of one design; they are closed
+// when the command ends.
+func (e *env) sessions(sims []sim.Simulator) []sim.Simulator {
+	out := append([]sim.Simulator{}, sims...)
+	for i, s := range out {
+		if v, ok := s.(sim.Verilator); ok {
+			p := sim.NewSessions(v)
+			e.closers = append(e.closers, func() { p.Close() })
+			out[i] = p
+		}
+	}
+	return out
 }
 
 // run runs the tpugen command line args and returns the exit status.
@@ -104,6 +122,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.SetFormatter(&logrus.TextFormatter{DisableTimestamp: true})
 		e := &env{ctx: ctx, cmd: c.name, stdout: stdout, stderr: stderr, log: log}
 		err := c.run(e, args[1:])
+		for _, f := range e.closers {
+			f()
+		}
 		if err == nil {
 			return exitOK
 		}

@@ -44,6 +44,7 @@ func runRegress(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	sims = e.sessions(sims)
 	man, dir, cleanup, err := src.open()
 	if err != nil {
 		return err

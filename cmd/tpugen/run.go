@@ -68,6 +68,9 @@ func runRun(e *env, args []string) error {
 		return err
 	}
 	defer rtl.cleanup()
+	if rtl.sim != nil {
+		rtl.sim = e.sessions([]sim.Simulator{rtl.sim})[0]
+	}
 	mr := modelRun{model: *model, data: *data, n: *n, skip: *skip, batch: *batch, calib: *calib, method: *method,
 		scale: *scale, mean: *mean, std: *std, rtl: rtl}
 	res, err := e.runModel(mr)
