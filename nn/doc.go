@@ -3,8 +3,8 @@
 // initializers, inputs and outputs with shapes), validates them against a
 // registry of supported operators, runs them on a float reference executor
 // with ONNX's NCHW semantics (Run), and rewrites them with small named
-// passes (FoldBatchNorm, FoldPad, RemoveIdentity, InferShapes) for the
-// network compiler.
+// passes (FoldConstants, FoldBatchNorm, FoldPad, RemoveIdentity,
+// InferShapes) for the network compiler.
 //
 // Models are read through Go protobuf types generated from onnx.proto
 // (package onnxpb). Loading never panics on bad input: an unsupported
@@ -18,9 +18,10 @@
 // LeakyRelu, Sigmoid, Tanh, Softmax, MaxPool, AveragePool,
 // GlobalAveragePool, BatchNormalization (inference), Pad (opsets 2 to 17;
 // constant, reflect and edge), Reshape, Flatten, Identity, Dropout
-// (inference), Constant (folded into initializers at load), and the
-// pre-quantized QuantizeLinear, DequantizeLinear, QLinearConv,
-// QLinearMatMul, ConvInteger and MatMulInteger. Each family lives in its
+// (inference), Cast (opsets 6 to 17, between the types nn holds),
+// ConstantOfShape (opsets 9 to 17), Constant (folded into initializers at
+// load), and the pre-quantized QuantizeLinear, DequantizeLinear,
+// QLinearConv, QLinearMatMul, ConvInteger and MatMulInteger. Each family lives in its
 // own file; registry.go lists them as data.
 //
 // Float operators compute in float64 and round once to float32; the

@@ -305,3 +305,104 @@ func zeroPadValue(g *Graph, n *Node) bool {
 	}
 	return t.float64s()[0] == 0
 }
+
+// FoldConstants evaluates every node whose inputs are all initializers and
+// replaces its outputs by initializers, in one pass over the nodes in
+// order (so chains of constants fold), then removes no-op Casts (a Cast to
+// the type its input already has). Three kinds of node stay: Dropout (its
+// training mode draws at random; RemoveIdentity removes the inference
+// one), and QuantizeLinear and DequantizeLinear, which in a pre-quantized
+// model mark integer weights and biases whose integer form the quantizer
+// keeps (folding them would leave only their float values).
+func FoldConstants(g *Graph) error {
+	if g.Values == nil {
+		g.Values = map[string]Value{}
+	}
+	ops := operators()
+	for _, n := range append([]*Node{}, g.Nodes...) {
+		if !foldable(g, n) {
+			continue
+		}
+		env := map[string]*Tensor{}
+		for _, in := range n.Inputs {
+			if in != "" {
+				env[in] = g.Initializers[in]
+			}
+		}
+		if err := runNode(n, ops, g.Opset, env); err != nil {
+			return fmt.Errorf("%v: %w", n, err)
+		}
+		for _, o := range n.Outputs {
+			if o != "" {
+				g.Initializers[o] = env[o]
+				g.Values[o] = env[o].Value(o)
+			}
+		}
+		g.removeNode(n)
+	}
+	types := g.knownTypes()
+	for _, n := range append([]*Node{}, g.Nodes...) {
+		if n.Op != "Cast" {
+			continue
+		}
+		if dt, ok := types[n.Inputs[0]]; ok && dt == DType(n.AttrInt("to", 0)) {
+			g.bypass(n)
+		}
+	}
+	g.pruneInitializers()
+	return nil
+}
+
+// foldable reports a node FoldConstants evaluates.
+func foldable(g *Graph, n *Node) bool {
+	switch n.Op {
+	case "Dropout", "QuantizeLinear", "DequantizeLinear":
+		return false
+	}
+	for _, in := range n.Inputs {
+		if _, ok := g.Initializers[in]; in != "" && !ok {
+			return false
+		}
+	}
+	return len(n.Inputs) > 0
+}
+
+// knownTypes returns the element type of every tensor whose type is known
+// before run time. Types do not depend on shapes, so it infers shapes on a
+// copy of the graph with every dynamic input dimension set to 1; where that
+// fails (an input of unknown rank, a shape computed at run time) it falls
+// back on the graph's inputs and initializers and the outputs of Casts
+// (not on the model's value_info, which nothing checks).
+func (g *Graph) knownTypes() map[string]DType {
+	types := map[string]DType{}
+	trial := *g
+	trial.Inputs = make([]Value, len(g.Inputs))
+	for i, v := range g.Inputs {
+		v.Shape = append([]int(nil), v.Shape...)
+		for j, d := range v.Shape {
+			if d < 0 {
+				v.Shape[j] = 1
+			}
+		}
+		trial.Inputs[i] = v
+	}
+	trial.Outputs = append([]Value{}, g.Outputs...)
+	if InferShapes(&trial, nil) == nil {
+		for name, v := range trial.Values {
+			types[name] = v.DType
+		}
+		return types
+	}
+	for _, v := range g.Inputs {
+		types[v.Name] = v.DType
+	}
+	for name, t := range g.Initializers {
+		types[name] = t.DType
+	}
+	for _, n := range g.Nodes {
+		if n.Op == "Cast" {
+			types[n.Outputs[0]] = DType(n.AttrInt("to", 0))
+		}
+	}
+	return types
+}

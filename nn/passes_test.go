@@ -405,3 +405,89 @@ func TestFoldPadLeNet(t *testing.T) {
 		checkTensor(t, name, after[name], want)
 	}
 }
+
+// foldModel exercises FoldConstants: constant chains (ConstantOfShape,
+// Cast), no-op Casts on a graph input, between a QuantizeLinear and its
+// DequantizeLinear, and into a graph output; a Cast that converts; a
+// Dropout of a constant; an output computed from constants alone.
+func foldModel() tmodel {
+	to := func(dt DType) map[string]any { return map[string]any{"to": int(dt)} }
+	return tmodel{
+		opset:   13,
+		inputs:  []Value{{Name: "x", DType: Float32, Shape: []int{-1, 2}}},
+		outputs: []Value{{Name: "y", DType: Float32}, {Name: "qi", DType: Int32}, {Name: "k", DType: Float32}},
+		inits: map[string]*Tensor{
+			"shp": Int64Tensor([]int{0}, []int64{}),
+			"s":   f32([]int{}, 0.1),
+			"a":   f32([]int{2}, 0.5, -1),
+			"b":   f32([]int{2}, 2, 3),
+		},
+		nodes: []tnode{
+			{op: "ConstantOfShape", in: []string{"shp"}, out: []string{"z32"}, attrs: map[string]any{"value": Int32Tensor([]int{1}, []int32{3})}},
+			{op: "Cast", in: []string{"z32"}, out: []string{"zp"}, attrs: to(Uint8)},
+			{op: "Cast", in: []string{"x"}, out: []string{"xc"}, attrs: to(Float32)},
+			{op: "QuantizeLinear", in: []string{"xc", "s", "zp"}, out: []string{"q"}},
+			{op: "Cast", in: []string{"q"}, out: []string{"qc"}, attrs: to(Uint8)},
+			{op: "Cast", in: []string{"q"}, out: []string{"qi"}, attrs: to(Int32)},
+			{op: "DequantizeLinear", in: []string{"qc", "s", "zp"}, out: []string{"d"}},
+			{op: "Dropout", in: []string{"a"}, out: []string{"dd"}},
+			{op: "Add", in: []string{"d", "dd"}, out: []string{"e"}},
+			{op: "Relu", in: []string{"e"}, out: []string{"r"}},
+			{op: "Cast", in: []string{"r"}, out: []string{"y"}, attrs: to(Float32)},
+			{op: "Add", in: []string{"a", "b"}, out: []string{"k"}},
+		},
+	}
+}
+
+func TestFoldConstants(t *testing.T) {
+	x := f32([]int{3, 2}, -1, 0.04, 0.05, 0.26, 2, -0.33)
+	tests := []struct {
+		desc   string
+		change func(*tmodel)
+		want   string
+	}{
+		{"static types", func(*tmodel) {}, "QuantizeLinear Cast DequantizeLinear Dropout Add Relu"},
+		// Without a known rank shape inference fails: the Cast of the graph
+		// input is still known to be a no-op, the others are not.
+		{"unknown input rank", func(m *tmodel) { m.inputs[0].Shape = nil },
+			"QuantizeLinear Cast Cast DequantizeLinear Dropout Add Relu Cast"},
+	}
+	for _, tc := range tests {
+		m := foldModel()
+		tc.change(&m)
+		g := m.parse(t)
+		before, err := Run(g, map[string]*Tensor{"x": x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := FoldConstants(g); err != nil {
+			t.Fatalf("%s: %v", tc.desc, err)
+		}
+		if got := ops(g); got != tc.want {
+			t.Errorf("%s: nodes %q, want %q", tc.desc, got, tc.want)
+		}
+		if zp := g.Initializers["zp"]; zp == nil || zp.DType != Uint8 || zp.Uint8[0] != 3 {
+			t.Errorf("%s: zero point %v, want the folded uint8 3", tc.desc, zp)
+		}
+		for _, gone := range []string{"z32", "shp", "b"} {
+			if _, ok := g.Initializers[gone]; ok {
+				t.Errorf("%s: initializer %q is read by nothing but stays", tc.desc, gone)
+			}
+		}
+		after, err := Run(g, map[string]*Tensor{"x": x})
+		if err != nil {
+			t.Fatalf("%s: after: %v", tc.desc, err)
+		}
+		for _, o := range g.Outputs {
+			checkTensor(t, tc.desc+" "+o.Name, after[o.Name], before[o.Name])
+		}
+	}
+	// A constant node that cannot run is an error naming it.
+	bad := tmodel{opset: 13, outputs: []Value{{Name: "y", DType: Float32}},
+		inits: map[string]*Tensor{"a": f32([]int{2}, 1, 2), "shape": Int64Tensor([]int{1}, []int64{3})},
+		nodes: []tnode{{op: "Reshape", name: "reshape", in: []string{"a", "shape"}, out: []string{"y"}}}}
+	err := FoldConstants(bad.parse(t))
+	if err == nil || !strings.Contains(err.Error(), `node "reshape" (op Reshape)`) {
+		t.Errorf("bad reshape: %v", err)
+	}
+}

@@ -84,6 +84,9 @@ func operators() map[string]opSpec {
 		"Pad": {since: 2, minIn: 1, maxIn: 3, minOut: 1, maxOut: 1,
 			attrs: map[string]AttrType{"mode": AttrString, "pads": AttrInts, "value": AttrFloat},
 			check: checkPad, infer: inferPad, run: runPad},
+		// cast.go
+		"Cast": {since: 6, minIn: 1, maxIn: 1, minOut: 1, maxOut: 1,
+			attrs: map[string]AttrType{"to": AttrInt}, check: checkCast, infer: inferCast, run: runCast},
 		// shapeops.go
 		"Reshape": {since: 5, minIn: 2, maxIn: 2, minOut: 1, maxOut: 1,
 			attrs: map[string]AttrType{"allowzero": AttrInt}, check: checkBool("allowzero"),
@@ -94,6 +97,9 @@ func operators() map[string]opSpec {
 		"Dropout": {since: 7, minIn: 1, maxIn: 3, minOut: 1, maxOut: 2,
 			attrs: map[string]AttrType{"ratio": AttrFloat, "seed": AttrInt},
 			check: checkDropout, infer: inferDropout, run: runDropout},
+		"ConstantOfShape": {since: 9, minIn: 1, maxIn: 1, minOut: 1, maxOut: 1,
+			attrs: map[string]AttrType{"value": AttrTensor}, check: checkConstantOfShape,
+			infer: inferConstantOfShape, run: runConstantOfShape},
 		"Constant": {since: 1, minIn: 0, maxIn: 0, minOut: 1, maxOut: 1,
 			attrs: map[string]AttrType{"value": AttrTensor, "value_float": AttrFloat, "value_floats": AttrFloats,
 				"value_int": AttrInt, "value_ints": AttrInts}},

@@ -2,8 +2,8 @@ package nn
 
 import "fmt"
 
-// Reshape, Flatten, Identity, Dropout (inference) and Constant. Outputs
-// share the input's data.
+// Reshape, Flatten, Identity, Dropout (inference), Constant and
+// ConstantOfShape. Outputs share the input's data.
 
 // reshapeTo resolves Reshape's shape input against the data's shape: -1 is
 // inferred, 0 copies the input dimension unless allowzero.
@@ -178,5 +178,96 @@ func constantValue(n *Node) (*Tensor, error) {
 	default:
 		v := n.AttrInts("value_ints")
 		return Int64Tensor([]int{len(v)}, v), nil
+	}
+}
+
+// ConstantOfShape (opsets 9 to 17; opset 20 only adds types) fills a shape
+// given as a 1-D int64 tensor with the one value of its value attribute,
+// float32 0 when the attribute is absent. An empty shape gives a scalar.
+func checkConstantOfShape(n *Node, _ int) error {
+	if !n.HasAttr("value") {
+		return nil
+	}
+	v := n.Attrs["value"].T
+	if err := v.Check(); err != nil {
+		return fmt.Errorf("attribute value: %w", err)
+	}
+	if v.Len() != 1 || len(v.Shape) > 1 {
+		return fmt.Errorf("attribute value is %v, want one element", v)
+	}
+	return nil
+}
+
+// constantOfShapeValue is the fill value, a one-element tensor.
+func constantOfShapeValue(n *Node) *Tensor {
+	if n.HasAttr("value") {
+		return n.Attrs["value"].T
+	}
+	return Float32Tensor([]int{1}, []float32{0})
+}
+
+// constantShape reads a shape input: a 1-D int64 tensor of non-negative
+// dimensions.
+func constantShape(t *Tensor) ([]int, error) {
+	if t.DType != Int64 || len(t.Shape) != 1 {
+		return nil, fmt.Errorf("shape is %v, want a 1-D int64 tensor", t)
+	}
+	shape := make([]int, len(t.Int64))
+	for i, d := range t.Int64 {
+		if d < 0 || d > maxElements {
+			return nil, fmt.Errorf("shape %v has dimension %d", t.Int64, d)
+		}
+		shape[i] = int(d)
+	}
+	if _, err := numElements(shape); err != nil {
+		return nil, err
+	}
+	return shape, nil
+}
+
+func inferConstantOfShape(n *Node, _ int, in []Value, konst []*Tensor) ([]Value, error) {
+	if in[0].DType != Int64 || len(in[0].Shape) != 1 {
+		return nil, fmt.Errorf("shape is %v%v, want a 1-D int64 tensor", in[0].DType, in[0].Shape)
+	}
+	if len(konst) < 1 || konst[0] == nil {
+		return nil, fmt.Errorf("shape %q is computed at run time: cannot infer a static shape", n.Input(0))
+	}
+	shape, err := constantShape(konst[0])
+	if err != nil {
+		return nil, err
+	}
+	return []Value{{DType: constantOfShapeValue(n).DType, Shape: shape}}, nil
+}
+
+func runConstantOfShape(n *Node, _ int, in []*Tensor) ([]*Tensor, error) {
+	shape, err := constantShape(in[0])
+	if err != nil {
+		return nil, err
+	}
+	v := constantOfShapeValue(n)
+	t, err := NewTensor(v.DType, shape)
+	if err != nil {
+		return nil, err
+	}
+	switch v.DType {
+	case Float32:
+		fill(t.Float32, v.Float32[0])
+	case Uint8:
+		fill(t.Uint8, v.Uint8[0])
+	case Int8:
+		fill(t.Int8, v.Int8[0])
+	case Int32:
+		fill(t.Int32, v.Int32[0])
+	case Int64:
+		fill(t.Int64, v.Int64[0])
+	case Bool:
+		fill(t.Bool, v.Bool[0])
+	}
+	return []*Tensor{t}, nil
+}
+
+func fill[T any](xs []T, v T) {
+	for i := range xs {
+		xs[i] = v
 	}
 }

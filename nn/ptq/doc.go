@@ -8,5 +8,12 @@
 // ReLU6 fused into the requantizer's clamp, pooling fused into the layer it
 // follows.
 //
+// A pre-quantized (QDQ) model keeps its own quantization instead
+// (qdq.go): constants are folded, the QuantizeLinear/DequantizeLinear
+// pairs are stripped into per-tensor parameters (uint8 activations become
+// int8 with the zero point less 128) and integer weights and biases, and
+// the same matching and lowering run on what is left, with the model's
+// parameters in place of calibrated ones.
+//
 // ptq must not import hdl, gen, blocks or verify.
 package ptq

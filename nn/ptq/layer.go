@@ -12,7 +12,9 @@ import (
 )
 
 // layer quantizes a Conv, Gemm or MatMul (with its fused clamp and pool)
-// reading in and writing parameters out.
+// reading in and writing parameters out. Weights and bias are the model's
+// own integers when it is pre-quantized (p.fixed holds them), else
+// quantized here from the float initializers.
 func (p *planner) layer(gr *group, in *compile.Tensor, out quant.Params) (*compile.Layer, error) {
 	n := gr.main
 	w, ok := p.g.Initializers[n.Input(1)]
@@ -28,7 +30,11 @@ func (p *planner) layer(gr *group, in *compile.Tensor, out quant.Params) (*compi
 		bias = t.Float32
 	}
 	l := &compile.Layer{InShape: in.Shape, InputZP: in.Params.ZeroPoint}
-	var wOHWI []float32 // output channel major: OHWI for conv, N×K for FC
+	// order[i] is the index, in w's ONNX layout, of weight i in output
+	// channel major order (OHWI for a convolution, N×K for FC); outAxis is
+	// the output channel axis of w's layout.
+	var order []int
+	outAxis := 0
 	switch n.Op {
 	case "Conv":
 		if len(w.Shape) != 4 {
@@ -45,12 +51,12 @@ func (p *planner) layer(gr *group, in *compile.Tensor, out quant.Params) (*compi
 		if g := int(n.AttrInt("group", 1)); g < 1 || ci*g != in.Shape.C || o%g != 0 {
 			return nil, fmt.Errorf("group %d with %d input channels and weights %v", g, in.Shape.C, w.Shape)
 		}
-		wOHWI = make([]float32, len(w.Float32))
+		order = make([]int, len(w.Float32))
 		for oc := 0; oc < o; oc++ {
 			for c := 0; c < ci; c++ {
 				for y := 0; y < kh; y++ {
 					for x := 0; x < kw; x++ {
-						wOHWI[((oc*kh+y)*kw+x)*ci+c] = w.Float32[((oc*ci+c)*kh+y)*kw+x]
+						order[((oc*kh+y)*kw+x)*ci+c] = ((oc*ci+c)*kh+y)*kw + x
 					}
 				}
 			}
@@ -61,15 +67,17 @@ func (p *planner) layer(gr *group, in *compile.Tensor, out quant.Params) (*compi
 		}
 		k, units := w.Shape[0], w.Shape[1]
 		trans := n.Op == "Gemm" && n.AttrInt("transB", 0) == 1
+		outAxis = 1
 		if trans {
 			units, k = w.Shape[0], w.Shape[1]
+			outAxis = 0
 		}
 		if n.Op == "Gemm" {
 			if n.AttrInt("transA", 0) != 0 {
-				return nil, errors.New("Gemm with transA is not supported")
+				return nil, errors.New("a Gemm with transA is not supported")
 			}
 			if a, b := n.AttrFloat("alpha", 1), n.AttrFloat("beta", 1); a != 1 || (b != 1 && bias != nil) {
-				return nil, fmt.Errorf("Gemm with alpha %v, beta %v is not supported (want 1)", a, b)
+				return nil, fmt.Errorf("a Gemm with alpha %v, beta %v is not supported (want 1)", a, b)
 			}
 		}
 		if in.Shape.H*in.Shape.W*in.Shape.C != k {
@@ -77,13 +85,13 @@ func (p *planner) layer(gr *group, in *compile.Tensor, out quant.Params) (*compi
 		}
 		l.Kind = compile.FC
 		l.WeightShape = quant.Shape{N: units, H: 1, W: 1, C: k}
-		wOHWI = make([]float32, k*units)
+		order = make([]int, k*units)
 		for u := 0; u < units; u++ {
 			for i := 0; i < k; i++ {
 				if trans {
-					wOHWI[u*k+i] = w.Float32[u*k+i]
+					order[u*k+i] = u*k + i
 				} else {
-					wOHWI[u*k+i] = w.Float32[i*units+u]
+					order[u*k+i] = i*units + u
 				}
 			}
 		}
@@ -92,30 +100,23 @@ func (p *planner) layer(gr *group, in *compile.Tensor, out quant.Params) (*compi
 	if bias != nil && len(bias) != units {
 		return nil, fmt.Errorf("bias has %d values for %d output channels", len(bias), units)
 	}
-	// Weights: symmetric int8 per output channel (zero point 0, -127..127).
-	per := len(wOHWI) / units
-	scales := make([]float32, units)
-	l.Weights = make([]int8, len(wOHWI))
-	for c := 0; c < units; c++ {
-		row := wOHWI[c*per : (c+1)*per]
-		var absMax float64
-		for _, v := range row {
-			absMax = math.Max(absMax, math.Abs(float64(v)))
-		}
-		q, err := quant.ChooseSymmetricParams(absMax, quant.Int8)
-		if err != nil || absMax == 0 {
-			q = quant.Params{Scale: 1, DType: quant.Int8} // an all-zero channel
-		}
-		scales[c] = q.Scale
-		for i, v := range row {
-			l.Weights[c*per+i] = int8(max(-127, min(127, q.Quantize(v))))
-		}
+	var scales []float32
+	var err error
+	if c, ok := p.fixed.constant(n.Input(1)); ok {
+		l.Weights, scales, err = c.weights(n.Input(1), order, units, outAxis)
+	} else {
+		l.Weights, scales = quantizeWeights(w.Float32, order, units)
 	}
-	l.Bias = make([]int32, units)
-	for c := range l.Bias {
-		if bias != nil {
-			l.Bias[c] = quant.QuantizeBias(bias[c], in.Params.Scale, scales[c])
-		}
+	if err != nil {
+		return nil, err
+	}
+	if c, ok := p.fixed.constant(n.Input(2)); ok {
+		l.Bias, err = c.bias(n.Input(2), units, in.Params.Scale, scales)
+	} else {
+		l.Bias = quantizeBias(bias, units, in.Params.Scale, scales)
+	}
+	if err != nil {
+		return nil, err
 	}
 	l.Requant.Multipliers, l.Requant.Shifts = quant.OutputMultipliers(in.Params.Scale, scales, out.Scale)
 	l.Requant.ZeroPoint = out.ZeroPoint
@@ -132,6 +133,41 @@ func (p *planner) layer(gr *group, in *compile.Tensor, out quant.Params) (*compi
 		l.Pool = &compile.Pool{Kind: kind, KH: pp.FilterH, KW: pp.FilterW, SH: pp.StrideH, SW: pp.StrideW}
 	}
 	return l, nil
+}
+
+// quantizeWeights quantizes float weights symmetric int8 per output
+// channel (zero point 0, −127..127), taking them in order (see layer).
+func quantizeWeights(w []float32, order []int, units int) ([]int8, []float32) {
+	per := len(order) / units
+	scales := make([]float32, units)
+	q8 := make([]int8, len(order))
+	for c := 0; c < units; c++ {
+		var absMax float64
+		for _, j := range order[c*per : (c+1)*per] {
+			absMax = math.Max(absMax, math.Abs(float64(w[j])))
+		}
+		q, err := quant.ChooseSymmetricParams(absMax, quant.Int8)
+		if err != nil || absMax == 0 {
+			q = quant.Params{Scale: 1, DType: quant.Int8} // an all-zero channel
+		}
+		scales[c] = q.Scale
+		for i, j := range order[c*per : (c+1)*per] {
+			q8[c*per+i] = int8(max(-127, min(127, q.Quantize(w[j]))))
+		}
+	}
+	return q8, scales
+}
+
+// quantizeBias quantizes a float bias (nil: none) to int32 at the
+// accumulator's scale, input scale × weight scale per channel.
+func quantizeBias(bias []float32, units int, inScale float32, wScales []float32) []int32 {
+	q := make([]int32, units)
+	for c := range q {
+		if bias != nil {
+			q[c] = quant.QuantizeBias(bias[c], inScale, wScales[c])
+		}
+	}
+	return q
 }
 
 // clamp is a fused activation's float range.

@@ -16,38 +16,40 @@ type Options struct {
 	// (the method; DType and Symmetric are set here).
 	Calib quant.CalibConfig
 	// Samples are calibration inputs, each one image in the model's input
-	// layout (NCHW, batch 1).
+	// layout (NCHW, batch 1). A pre-quantized model needs none; given, the
+	// first one's shape is the input's.
 	Samples []*nn.Tensor
 }
 
-// Quantize lowers g, a float model with one NCHW image input, to a
-// quantized network. It rewrites g (removes identities, folds batch norms,
-// infers shapes).
+// Quantize lowers g, a model with one NCHW image input, to a quantized
+// network. A float model is calibrated on the samples; a pre-quantized
+// (QDQ) model keeps its own quantization: every activation's scale and
+// zero point from its QuantizeLinear (uint8 as int8, zero point less 128),
+// the integer weights and biases behind its DequantizeLinear nodes. It
+// rewrites g (removes identities, folds constants, Q/DQ pairs, pads and
+// batch norms, infers shapes).
 func Quantize(g *nn.Graph, opt Options) (*compile.Network, error) {
 	if len(g.Inputs) != 1 || len(g.Outputs) != 1 {
 		return nil, fmt.Errorf("%s: quantize: want one input and one output, the model has %d and %d", g.Source, len(g.Inputs), len(g.Outputs))
 	}
-	if len(opt.Samples) == 0 {
-		return nil, fmt.Errorf("%s: quantize: no calibration samples", g.Source)
-	}
 	in := g.Inputs[0]
-	shape := opt.Samples[0].Shape
-	if len(shape) != 4 || shape[0] != 1 {
-		return nil, fmt.Errorf("%s: quantize: input %q samples have shape %v, want 1xCxHxW", g.Source, in.Name, shape)
+	p := &planner{g: g, net: &compile.Network{Name: g.Name, Input: in.Name, Tensors: map[string]*compile.Tensor{}}}
+	if preQuantized(g) {
+		p.fixed = &fixedQuant{}
 	}
-	if err := nn.Apply(g,
-		nn.Pass{Name: "remove-identity", Run: nn.RemoveIdentity},
-		nn.Pass{Name: "fold-pad", Run: nn.FoldPad},
-		nn.Pass{Name: "fold-batchnorm", Run: nn.FoldBatchNorm},
-		nn.Pass{Name: "infer-shapes", Run: func(g *nn.Graph) error { return nn.InferShapes(g, map[string][]int{in.Name: shape}) }},
-	); err != nil {
+	shape, err := p.inputShape(opt)
+	if err != nil {
 		return nil, fmt.Errorf("%s: quantize: %w", g.Source, err)
 	}
-	p := &planner{g: g, net: &compile.Network{Name: g.Name, Input: in.Name, Tensors: map[string]*compile.Tensor{}}}
+	if err := nn.Apply(g, p.passes(shape)...); err != nil {
+		return nil, fmt.Errorf("%s: quantize: %w", g.Source, err)
+	}
 	if err := p.match(); err != nil {
 		return nil, fmt.Errorf("%s: quantize: %w", g.Source, err)
 	}
-	if err := p.calibrate(opt); err != nil {
+	if p.fixed != nil {
+		p.params = p.fixed.params
+	} else if err := p.calibrate(opt); err != nil {
 		return nil, fmt.Errorf("%s: quantize: %w", g.Source, err)
 	}
 	if err := p.lower(); err != nil {
@@ -57,6 +59,50 @@ func Quantize(g *nn.Graph, opt Options) (*compile.Network, error) {
 		return nil, err
 	}
 	return p.net, nil
+}
+
+// inputShape is the shape of one input image: the samples', or for a
+// pre-quantized model without samples the declared one with batch 1.
+func (p *planner) inputShape(opt Options) ([]int, error) {
+	in := p.g.Inputs[0]
+	switch {
+	case len(opt.Samples) > 0:
+		if shape := opt.Samples[0].Shape; len(shape) != 4 || shape[0] != 1 {
+			return nil, fmt.Errorf("input %q samples have shape %v, want 1xCxHxW", in.Name, shape)
+		}
+		return opt.Samples[0].Shape, nil
+	case p.fixed == nil:
+		return nil, errors.New("no calibration samples")
+	}
+	shape := append([]int(nil), in.Shape...)
+	if len(shape) == 4 && shape[0] < 0 {
+		shape[0] = 1
+	}
+	if len(shape) != 4 || shape[0] != 1 || !(nn.Value{Shape: shape}).Static() {
+		return nil, fmt.Errorf("input %q is declared with shape %v, want 1xCxHxW (or a batch dimension): give a sample", in.Name, in.Shape)
+	}
+	return shape, nil
+}
+
+// passes are the graph rewrites before matching: for a pre-quantized
+// model, constants are folded (the exporter's ConstantOfShape and Cast
+// nodes) and the Q/DQ pairs stripped first; batch norms are folded only
+// in float models (a QDQ model's weights are final).
+func (p *planner) passes(shape []int) []nn.Pass {
+	passes := []nn.Pass{{Name: "remove-identity", Run: nn.RemoveIdentity}}
+	if p.fixed != nil {
+		passes = append(passes,
+			nn.Pass{Name: "fold-constants", Run: nn.FoldConstants},
+			nn.Pass{Name: "strip-qdq", Run: p.fixed.stripQDQ})
+	}
+	passes = append(passes, nn.Pass{Name: "fold-pad", Run: nn.FoldPad})
+	if p.fixed == nil {
+		passes = append(passes, nn.Pass{Name: "fold-batchnorm", Run: nn.FoldBatchNorm})
+	}
+	name := p.g.Inputs[0].Name
+	return append(passes, nn.Pass{Name: "infer-shapes", Run: func(g *nn.Graph) error {
+		return nn.InferShapes(g, map[string][]int{name: shape})
+	}})
 }
 
 // group is a run of float nodes that becomes one quantized op: the main
@@ -78,6 +124,8 @@ type planner struct {
 	net    *compile.Network
 	groups []*group
 	params map[string]quant.Params // float tensor → int8 parameters
+	// fixed is what a pre-quantized model fixes (nil for a float model).
+	fixed *fixedQuant
 }
 
 // single returns the only consumer of name, or nil.
@@ -210,7 +258,11 @@ func (p *planner) calibrate(opt Options) error {
 // lower builds the quantized ops in order, with every tensor's shape and
 // parameters.
 func (p *planner) lower() error {
-	if err := p.declare(p.net.Input, p.params[p.net.Input]); err != nil {
+	q, ok := p.params[p.net.Input]
+	if !ok {
+		return fmt.Errorf("input %q has no quantization parameters (no QuantizeLinear reads it)", p.net.Input)
+	}
+	if err := p.declare(p.net.Input, q); err != nil {
 		return err
 	}
 	for _, gr := range p.groups {
@@ -227,6 +279,24 @@ func (p *planner) lower() error {
 		return fmt.Errorf("output %q is not computed by a quantized op", p.net.Output)
 	}
 	return nil
+}
+
+// outParams are the parameters of what a group writes: the observed
+// tensor's (calibrated, or the model's own), or its input's for the ops
+// that keep them.
+func (p *planner) outParams(gr *group, in quant.Params) (quant.Params, error) {
+	out := in
+	if gr.observed != "" {
+		q, ok := p.params[gr.observed]
+		if !ok {
+			return out, fmt.Errorf("tensor %q has no quantization parameters (no QuantizeLinear reads it)", gr.observed)
+		}
+		out = q
+	}
+	if p.fixed != nil {
+		return out, p.fixed.check(gr, out)
+	}
+	return out, nil
 }
 
 // declare records an int8 tensor with the shape the float graph gives it
@@ -262,9 +332,9 @@ func (p *planner) lowerGroup(gr *group) (*compile.Op, error) {
 		return nil, fmt.Errorf("input %q is not a quantized tensor", gr.in[0])
 	}
 	op := &compile.Op{Name: n.Name, Inputs: gr.in, Output: gr.out}
-	outParams := in.Params
-	if gr.observed != "" {
-		outParams = p.params[gr.observed]
+	outParams, err := p.outParams(gr, in.Params)
+	if err != nil {
+		return nil, err
 	}
 	switch n.Op {
 	case "Conv", "Gemm", "MatMul":
