@@ -178,7 +178,14 @@ func (o *Observer) Threshold(cfg CalibConfig) (float64, error) {
 	case MethodMSE:
 		return math.Min(float64(mseBin(hist, symmetricLevels(cfg.DType)))*width, absMax), nil
 	case MethodEntropy:
-		return math.Min(float64(entropyBin(hist))*width, absMax), nil
+		// TensorRT merges into 128 levels: the magnitudes of a symmetric
+		// int8 code. One-sided data (after a ReLU) quantized asymmetrically
+		// spreads all 256 codes over [0, T], so it merges into 256.
+		levels := entropyLevels
+		if o.min >= 0 && !cfg.Symmetric {
+			levels = 2 * entropyLevels
+		}
+		return math.Min(float64(entropyBin(hist, levels))*width, absMax), nil
 	}
 	return 0, fmt.Errorf("threshold: unknown method %v", cfg.Method)
 }
@@ -271,15 +278,15 @@ func mseBin(hist []float64, levels float64) int {
 // entropyBin is TensorRT's entropy calibration: for every candidate
 // threshold i (in bins, from 128 to 2048) the reference distribution P is
 // the histogram up to i with the clipped outliers added to its last bin, and
-// Q is the same bins merged into 128 levels and spread back evenly over the
+// Q is the same bins merged into levels levels and spread back evenly over the
 // bins that were non-zero. The threshold with the least KL(P‖Q) wins (the
 // largest one on ties).
-func entropyBin(hist []float64) int {
+func entropyBin(hist []float64, levels int) int {
 	best, bestKL := len(hist), math.Inf(1)
 	p := make([]float64, len(hist))
 	q := make([]float64, len(hist))
-	var merged [entropyLevels]float64
-	var nonzero [entropyLevels]int
+	merged := make([]float64, levels)
+	nonzero := make([]int, levels)
 	outliers := 0.0
 	for _, c := range hist[entropyStartBin:] {
 		outliers += c
@@ -290,11 +297,11 @@ func entropyBin(hist []float64) int {
 		}
 		copy(p[:i], hist[:i])
 		p[i-1] += outliers
-		merged = [entropyLevels]float64{}
-		nonzero = [entropyLevels]int{}
+		clear(merged)
+		clear(nonzero)
 		for j := 0; j < i; j++ {
 			if hist[j] != 0 {
-				k := j * entropyLevels / i
+				k := j * levels / i
 				merged[k] += hist[j]
 				nonzero[k]++
 			}
@@ -302,7 +309,7 @@ func entropyBin(hist []float64) int {
 		for j := 0; j < i; j++ {
 			q[j] = 0
 			if hist[j] != 0 {
-				k := j * entropyLevels / i
+				k := j * levels / i
 				q[j] = merged[k] / float64(nonzero[k])
 			}
 		}

@@ -175,3 +175,36 @@ func TestChannelObserver(t *testing.T) {
 		t.Error("wrong channel count accepted")
 	}
 }
+
+// TestEntropyOneSided: one-sided data (a ReLU's output) quantized
+// asymmetrically has 256 codes over [0, T], twice a symmetric code's
+// magnitudes, so the entropy method merges its histogram into 256 levels;
+// symmetric calibration of the same data keeps TensorRT's 128.
+func TestEntropyOneSided(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	o := NewObserver()
+	xs := make([]float32, 200000)
+	for i := range xs {
+		if r.IntN(2) == 0 {
+			continue // the ReLU's zeros
+		}
+		xs[i] = float32(math.Abs(r.NormFloat64()) + 0.05*r.ExpFloat64()*r.ExpFloat64())
+	}
+	o.Observe(xs)
+	hist, width := o.Histogram()
+	for _, tc := range []struct {
+		symmetric bool
+		levels    int
+	}{{false, 256}, {true, 128}} {
+		got, err := o.Threshold(CalibConfig{Method: MethodEntropy, DType: Int8, Symmetric: tc.symmetric})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := float64(entropyBin(hist, tc.levels)) * width; got != want {
+			t.Errorf("symmetric %v: threshold %.4f, want %.4f (%d levels)", tc.symmetric, got, want, tc.levels)
+		}
+	}
+	if a, b := entropyBin(hist, 256), entropyBin(hist, 128); a == b {
+		t.Errorf("this data does not tell 128 from 256 levels apart (both bin %d)", a)
+	}
+}

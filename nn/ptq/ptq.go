@@ -3,6 +3,7 @@ package ptq
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/compile"
@@ -246,13 +247,47 @@ func (p *planner) calibrate(opt Options) error {
 	cfg.DType, cfg.Symmetric = quant.Int8, false
 	p.params = map[string]quant.Params{}
 	for name, o := range obs {
-		q, err := o.Params(cfg)
+		c := cfg
+		if name == p.net.Input || p.scores(name) || p.bounded(name) {
+			// The input's range is fixed by the preprocessing, a clamp's
+			// (ReLU6) by its bounds, not by a distribution with tails, and
+			// the class scores are ranked: clipping any of them (entropy,
+			// percentile) only loses information (a clipped ReLU6 loses its
+			// saturated values, saturated logits tie).
+			c.Method = quant.MethodMinMax
+		}
+		q, err := o.Params(c)
 		if err != nil {
 			return fmt.Errorf("tensor %q: %w", name, err)
 		}
 		p.params[name] = q
 	}
 	return nil
+}
+
+// bounded reports whether name is the output of a Clip with both bounds
+// finite (ReLU6 and the like).
+func (p *planner) bounded(name string) bool {
+	n := p.g.Producer(name)
+	if n == nil || n.Op != "Clip" {
+		return false
+	}
+	c, err := p.fusedAct(n)
+	return err == nil && !math.IsInf(c.lo, 0) && !math.IsInf(c.hi, 0)
+}
+
+// scores reports whether name holds the network's class scores: a graph
+// output, or what a final Softmax reads.
+func (p *planner) scores(name string) bool {
+	if p.g.IsOutput(name) {
+		return true
+	}
+	for _, c := range p.g.Consumers(name) {
+		if c.Op == "Softmax" && p.g.IsOutput(c.Output(0)) {
+			return true
+		}
+	}
+	return false
 }
 
 // lower builds the quantized ops in order, with every tensor's shape and
