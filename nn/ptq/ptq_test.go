@@ -242,4 +242,3 @@ func TestCalibrationMethods(t *testing.T) {
 		}
 	}
 }
-
