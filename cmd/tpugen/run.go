@@ -143,6 +143,9 @@ type modelResult struct {
 	samples              int
 	floatTop1, floatTop5 int
 	rep                  *verify.EvalReport
+	// reference names the first accuracy row: the float model, or a
+	// pre-quantized (QDQ) model run with ONNX's own arithmetic.
+	reference string
 }
 
 // loadedModel is a model imported and quantized, with its data set.
@@ -290,7 +293,14 @@ func (e *env) runModel(m modelRun) (*modelResult, error) {
 	if err != nil {
 		return nil, interrupted(e.ctx, mismatch(err))
 	}
-	return &modelResult{run: m, pre: pre, samples: lm.samples, floatTop1: floatTop1, floatTop5: floatTop5, rep: rep}, nil
+	reference := "float"
+	for _, n := range float.Nodes {
+		if n.Op == "QuantizeLinear" {
+			reference = "QDQ model (ONNX arithmetic)"
+			break
+		}
+	}
+	return &modelResult{reference: reference, run: m, pre: pre, samples: lm.samples, floatTop1: floatTop1, floatTop5: floatTop5, rep: rep}, nil
 }
 
 // print writes the report: the layer table, the accuracy table, cycles.
@@ -301,14 +311,18 @@ func (r *modelResult) print(w io.Writer) {
 	if rtl {
 		where = m.rtl.sim.Name()
 	}
-	fmt.Fprintf(w, "model %s: %d images of %s from %d; preprocessing (pixel*%g - %g)/%g; calibration %s on %d training images\n",
-		m.model, m.n, m.data, m.skip, r.pre.scale, r.pre.mean, r.pre.std, m.method, r.samples)
+	quantized := fmt.Sprintf("calibration %s on %d training images", m.method, r.samples)
+	if r.reference != "float" {
+		quantized = "the model's own scales and zero points (QDQ)"
+	}
+	fmt.Fprintf(w, "model %s: %d images of %s from %d; preprocessing (pixel*%g - %g)/%g; %s\n",
+		m.model, m.n, m.data, m.skip, r.pre.scale, r.pre.mean, r.pre.std, quantized)
 	fmt.Fprintf(w, "hardware %s; %s\n\n", describeConfig(man.Config), where)
 	printLayers(w, rep, man.Config.Rows*man.Config.Cols, rtl)
 	pct := func(k int) string { return fmt.Sprintf("%.2f%%", 100*float64(k)/float64(m.n)) }
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\taccuracy top-1\ttop-5")
-	fmt.Fprintf(tw, "float\t%s\t%s\n", pct(r.floatTop1), pct(r.floatTop5))
+	fmt.Fprintf(tw, "%s\t%s\t%s\n", r.reference, pct(r.floatTop1), pct(r.floatTop5))
 	fmt.Fprintf(tw, "int8 golden\t%s\t%s\n", pct(rep.GoldenTop1), pct(rep.GoldenTop5))
 	if rtl {
 		fmt.Fprintf(tw, "RTL (%s)\t%s\t%s\n", where, pct(rep.RTLTop1), pct(rep.RTLTop5))
