@@ -87,7 +87,9 @@ func TestHelp(t *testing.T) {
 		"rtl":     {"-config", "-out"},
 		"gemm":    {"-config", "-sim", "-a", "-b", "-o", "-vcd", "-keep", "-v"},
 		"regress": {"-config", "-sim", "-cases", "-seed", "-case", "-v"},
-		"demo":    {"-config", "-out", "-cases", "-seed", "-size", "-v"},
+		"demo":    {"-config", "-out", "-cases", "-seed", "-model", "-images", "-batch", "-v"},
+		"run":     {"-model", "-data", "-n", "-skip", "-batch", "-sim", "-calib", "-calib-method", "-scale", "-mean", "-std", "-config", "-rtl", "-v"},
+		"vectors": {"-model", "-data", "-image", "-out", "-config", "-rtl"},
 	}
 	for _, c := range commands() {
 		for _, h := range []string{"-h", "-help", "--help"} {
@@ -115,7 +117,7 @@ func TestUsageErrors(t *testing.T) {
 		t.Errorf("tpugen: exit %d, stderr %q; want 2 and the usage", r.code, r.stderr)
 	}
 	r := tpugen(t, "frobnicate")
-	if r.code != exitUsage || r.stderr != "tpugen: unknown command \"frobnicate\" (commands: rtl, gemm, layer, regress, demo; see tpugen -h)\n" {
+	if r.code != exitUsage || r.stderr != "tpugen: unknown command \"frobnicate\" (commands: "+strings.Join(commandNames(), ", ")+"; see tpugen -h)\n" {
 		t.Errorf("unknown command: exit %d, stderr %q", r.code, r.stderr)
 	}
 	tests := []struct {
@@ -136,7 +138,7 @@ func TestUsageErrors(t *testing.T) {
 		{"gemm without -a", []string{"gemm", "-b", "B.txt", "-o", "C.txt"}, "-a is required"},
 		{"gemm with both", []string{"gemm", "-sim", "both", "-a", "A", "-b", "B", "-o", "C"}, `-sim "both": want icarus or verilator`},
 		{"missing config file", []string{"rtl", "-config", "no/such.json", "-out", "x"}, "no/such.json"},
-		{"demo size", []string{"demo", "-size", "0"}, "-size 0: want 1 to 4096"},
+		{"demo images", []string{"demo", "-images", "-1"}, "-images at least 0"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.desc, func(t *testing.T) {
