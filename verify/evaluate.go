@@ -3,11 +3,11 @@ package verify
 import (
 	"context"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/compile"
+	"github.com/tpugen/tpugen/metrics"
 	"github.com/tpugen/tpugen/verify/sim"
 )
 
@@ -144,24 +144,11 @@ func Evaluate(ctx context.Context, cfg arch.Config, net *compile.Network, images
 }
 
 // topK counts the images whose label is the top class and among the top
-// five classes of scores (ties: the lower class index ranks first).
+// five classes of scores (metrics' rule: ties rank the lower class first).
 func topK(v Value, labels []int) (top1, top5 int) {
-	per := v.Shape.H * v.Shape.W * v.Shape.C
-	for i, label := range labels {
-		row := v.Data[i*per : (i+1)*per]
-		idx := make([]int, per)
-		for j := range idx {
-			idx[j] = j
-		}
-		sort.SliceStable(idx, func(a, b int) bool { return row[idx[a]] > row[idx[b]] })
-		if idx[0] == label {
-			top1++
-		}
-		for _, j := range idx[:min(5, per)] {
-			if j == label {
-				top5++
-			}
-		}
+	a, err := metrics.Count(v.Data, v.Shape.H*v.Shape.W*v.Shape.C, labels)
+	if err != nil {
+		return 0, 0
 	}
-	return top1, top5
+	return a.Top1, a.Top5
 }

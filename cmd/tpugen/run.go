@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/compile"
 	"github.com/tpugen/tpugen/dataset"
+	"github.com/tpugen/tpugen/metrics"
 	"github.com/tpugen/tpugen/nn"
 	"github.com/tpugen/tpugen/nn/ptq"
 	"github.com/tpugen/tpugen/quant"
@@ -389,20 +389,9 @@ func shortName(s string) string {
 
 // rank reports whether label is the top class and among the top five.
 func rank(scores []float32, label int) (top1, top5 int) {
-	idx := make([]int, len(scores))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
-	if idx[0] == label {
-		top1 = 1
-	}
-	for _, j := range idx[:min(5, len(idx))] {
-		if j == label {
-			top5 = 1
-		}
-	}
-	return top1, top5
+	var a metrics.Accuracy
+	a.Add(metrics.Rank(scores, label))
+	return a.Top1, a.Top5
 }
 
 // toNHWC reorders one C×H×W image to H×W×C.
