@@ -5,7 +5,7 @@ CONFIGS   := $(wildcard configs/*.json)
 TPUGEN    := bin/tpugen
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all setup build demo test rtl rtl-check lint regress synth bench models clean
+.PHONY: all setup build demo test rtl rtl-check lint regress synth bench models models-pruned clean
 
 all: build
 
@@ -22,7 +22,7 @@ demo: setup build
 # Everything go test covers, with the real simulators (a missing one fails),
 # plus the check that committed RTL matches the generator byte for byte.
 test: setup build
-	TPUGEN_REQUIRE_SIMS=1 $(GO) test ./...
+	TPUGEN_REQUIRE_SIMS=1 $(GO) test -timeout 30m ./...
 	@$(MAKE) --no-print-directory rtl-check
 
 rtl: build
@@ -52,6 +52,11 @@ bench: setup build
 # Retrain the models in models/ with PyTorch and re-export them to ONNX.
 models:
 	@bash scripts/models/make-models.sh
+
+# Prune the committed LeNet-5 (magnitude, structured, tile-aligned, pattern),
+# fine-tune and export the pruned models to models/lenet5_mnist_prune_*.onnx.
+models-pruned:
+	@bash scripts/models/make-pruned.sh
 
 clean:
 	rm -rf bin
