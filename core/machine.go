@@ -14,15 +14,15 @@ type ErrorCode uint8
 
 const (
 	ErrNone          ErrorCode = 0
-	ErrIllegalOpcode ErrorCode = 1 // unknown opcode or reserved bits set
-	ErrUBRange       ErrorCode = 2 // a UB address past the buffer
-	ErrWeightRange   ErrorCode = 3 // a weight address past the weight memory
-	ErrAccRange      ErrorCode = 4 // an accumulator row past acc_depth
-	ErrUnwritten     ErrorCode = 5 // a read of a UB byte or weight never written
-	ErrParamSet      ErrorCode = 6 // a parameter set past param_sets or never loaded
-	ErrHostUnderflow ErrorCode = 7 // the host stream ended inside a transfer
-	ErrBadField      ErrorCode = 8 // inconsistent fields (zero size, lanes > cols, a window larger than the map, ...)
-	ErrStepLimit     ErrorCode = 9 // the step limit was reached before HALT
+	ErrIllegalOpcode ErrorCode = 1  // unknown opcode or reserved bits set
+	ErrUBRange       ErrorCode = 2  // a UB address past the buffer
+	ErrWeightRange   ErrorCode = 3  // a weight address past the weight memory
+	ErrAccRange      ErrorCode = 4  // an accumulator row past acc_depth
+	ErrUnwritten     ErrorCode = 5  // a read of a UB byte or weight never written
+	ErrParamSet      ErrorCode = 6  // a parameter set past param_sets or never loaded
+	ErrHostUnderflow ErrorCode = 7  // the host stream ended inside a transfer
+	ErrBadField      ErrorCode = 8  // inconsistent fields (zero size, lanes > cols, a window larger than the map, ...)
+	ErrStepLimit     ErrorCode = 9  // the step limit was reached before HALT
 	ErrNoHalt        ErrorCode = 10 // the program ran off its end
 )
 

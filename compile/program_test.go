@@ -1,0 +1,152 @@
+package compile_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/compile"
+	"github.com/tpugen/tpugen/core"
+	"github.com/tpugen/tpugen/dataset"
+	"github.com/tpugen/tpugen/gen"
+	"github.com/tpugen/tpugen/nn"
+	"github.com/tpugen/tpugen/nn/ptq"
+	"github.com/tpugen/tpugen/quant"
+	"github.com/tpugen/tpugen/verify"
+)
+
+// quantizeModel imports a committed model and quantizes it on calib
+// training images, as verify's model tests do.
+func quantizeModel(t *testing.T, file, data string, calib int) (*compile.Network, func(i int) []int8) {
+	t.Helper()
+	path := filepath.Join("..", "models", file)
+	g, err := nn.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data == dataset.Fashion {
+		if _, err := os.Stat(dataset.FashionDir); err != nil && os.Getenv("TPUGEN_REQUIRE_SIMS") == "" {
+			t.Skip("dataset-fashion-mnist is not installed (scripts/setup.sh installs it)")
+		}
+	}
+	train, err := dataset.Load(data, dataset.Train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	test, err := dataset.Load(data, dataset.Test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := func(px []byte) []float32 {
+		f := make([]float32, len(px))
+		for i, v := range px {
+			f[i] = float32(v) / 255
+		}
+		return f
+	}
+	var samples []*nn.Tensor
+	for i := 0; i < calib; i++ {
+		samples = append(samples, nn.Float32Tensor([]int{1, 1, 28, 28}, image(train.Images[i])))
+	}
+	net, err := ptq.Quantize(g, ptq.Options{Calib: quant.CalibConfig{Method: quant.MethodMinMax}, Samples: samples})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := net.Tensors[net.Input].Params
+	return net, func(i int) []int8 { return quant.QuantizeInt8(image(test.Images[i]), in) }
+}
+
+func coreConfig(a arch.Config) core.Config {
+	return core.Config{Arch: a, UBBytes: 1 << 20, WeightBytes: 64 << 10}
+}
+
+// TestProgramModels compiles each committed model to one program for a
+// batch of 16 and runs it on the instruction-level model: every image's
+// output must equal the golden network's.
+func TestProgramModels(t *testing.T) {
+	for _, m := range []struct{ file, data string }{
+		{"lenet5_mnist.onnx", dataset.MNIST},
+		{"fashion_cnn.onnx", dataset.Fashion},
+	} {
+		t.Run(m.file, func(t *testing.T) {
+			net, image := quantizeModel(t, m.file, m.data, 50)
+			const batch = 16
+			var input []int8
+			for i := 0; i < batch; i++ {
+				input = append(input, image(i)...)
+			}
+			for _, a := range []arch.Config{gen.DefaultConfig().Resolve(), smallCore()} {
+				cfg := coreConfig(a)
+				prog, err := compile.CompileProgram(cfg, net, batch)
+				if err != nil {
+					t.Fatalf("%s: %v", a.Name, err)
+				}
+				mach, err := core.NewMachine(cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := compile.RunProgram(mach, prog, input)
+				if err != nil {
+					t.Fatalf("%s: %v", a.Name, err)
+				}
+				want, err := verify.GoldenNetwork(a, net, input, batch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				g, w := got[net.Output], want[net.Output]
+				if g.Shape != w.Shape {
+					t.Fatalf("%s: output shape %v, golden %v", a.Name, g.Shape, w.Shape)
+				}
+				per := w.Shape.Len() / batch
+				for i := 0; i < batch; i++ {
+					if string(int8Bytes(g.Data[i*per:(i+1)*per])) != string(int8Bytes(w.Data[i*per:(i+1)*per])) {
+						t.Errorf("%s: image %d: core %v, golden %v", a.Name, i, g.Data[i*per:(i+1)*per], w.Data[i*per:(i+1)*per])
+					}
+				}
+				// Every tensor the host saw equals the golden one.
+				for name, v := range got {
+					if string(int8Bytes(v.Data)) != string(int8Bytes(want[name].Data)) {
+						t.Errorf("%s: tensor %s differs from the golden network", a.Name, name)
+					}
+				}
+				t.Logf("%s on %s: %d segments, %d instructions, UB peak %d bytes, %d MACs", m.file, a.Name,
+					len(prog.Segments), prog.Instructions(), prog.UBPeak, mach.Stats.MACs)
+			}
+		})
+	}
+}
+
+// smallCore has few accumulator rows, lanes and parameter sets, so layers
+// split into passes, column tiles and bands of output rows.
+func smallCore() arch.Config {
+	a := gen.DefaultConfig().Resolve()
+	a.Name, a.Cols, a.Rows, a.AccDepth, a.ParamSets, a.PoolHeight = "small-core", 4, 4, 64, 2, 8
+	return a
+}
+
+func int8Bytes(v []int8) []byte {
+	b := make([]byte, len(v))
+	for i, x := range v {
+		b[i] = byte(x)
+	}
+	return b
+}
+
+func TestProgramRefusals(t *testing.T) {
+	net, _ := quantizeModel(t, "lenet5_mnist.onnx", dataset.MNIST, 5)
+	a := gen.DefaultConfig().Resolve()
+	for _, tc := range []struct {
+		cfg  core.Config
+		want string
+	}{
+		{core.Config{Arch: a, UBBytes: 4096, WeightBytes: 64 << 10}, "enlarge the unified buffer"},
+		{core.Config{Arch: a, UBBytes: 64 << 10, WeightBytes: 1000}, "enlarge the weight memory"},
+	} {
+		_, err := compile.CompileProgram(tc.cfg, net, 16)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("error %v, want one line saying %q", err, tc.want)
+		}
+	}
+}
