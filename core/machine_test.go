@@ -1,0 +1,220 @@
+package core_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/core"
+	"github.com/tpugen/tpugen/gen"
+	"github.com/tpugen/tpugen/quant"
+)
+
+func testConfig() core.Config {
+	return core.Config{Arch: gen.DefaultConfig().Resolve(), UBBytes: 4096, WeightBytes: 2048}
+}
+
+func randInt8(r *rand.Rand, n int, lo, hi int) []int8 {
+	v := make([]int8, n)
+	for i := range v {
+		v[i] = int8(lo + r.IntN(hi-lo+1))
+	}
+	return v
+}
+
+func bytesOf(v []int8) []byte {
+	b := make([]byte, len(v))
+	for i, x := range v {
+		b[i] = byte(x)
+	}
+	return b
+}
+
+func int8sOf(b []byte) []int8 {
+	v := make([]int8, len(b))
+	for i, x := range b {
+		v[i] = int8(x)
+	}
+	return v
+}
+
+// params is a parameter set for n lanes with folded biases and per-lane
+// requantization, and the quant output stage it implements.
+func params(r *rand.Rand, cols int, bias []int32, zp int32, weights []int8, K int) (*core.ParamSet, quant.OutputStage) {
+	n := len(bias)
+	st := quant.OutputStage{ZeroPoint: 3, ActMin: -100, ActMax: 120}
+	ps := &core.ParamSet{}
+	for o := 0; o < n; o++ {
+		m, s := quant.QuantizeMultiplier(0.002 + 0.01*r.Float64())
+		st.Multipliers, st.Shifts = append(st.Multipliers, m), append(st.Shifts, s)
+		var sum int32
+		for _, w := range weights[o*K : (o+1)*K] {
+			sum += int32(w)
+		}
+		ps.Lanes = append(ps.Lanes, core.LaneParams{Bias: bias[o] - zp*sum, Multiplier: m, Shift: int32(s), OutZP: 3, ActMin: -100, ActMax: 120})
+	}
+	return ps, st
+}
+
+func run(t *testing.T, cfg core.Config, src string, stream ...[]byte) []byte {
+	t.Helper()
+	words, err := core.Assemble(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := core.NewMachine(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := m.Run(words, slices.Concat(stream...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestMachineGEMM(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	cfg := testConfig()
+	const M, K, N = 5, 19, 7
+	a, w := randInt8(r, M*K, -128, 127), randInt8(r, N*K, -127, 127)
+	bias := make([]int32, N)
+	for i := range bias {
+		bias[i] = int32(r.IntN(2000) - 1000)
+	}
+	const zp = -7
+	ps, st := params(r, cfg.Arch.Cols, bias, zp, w, K)
+	src := fmt.Sprintf(`read_host ub=0 len=%d
+read_weights waddr=0x10 len=%d
+load_params set=2 len=%d
+matmul ub=0 m=%d k=%d waddr=0x10 n=%d acc=3
+activate acc=3 m=%d n=%d set=2 out=0x200 pitch=%d
+write_host ub=0x200 len=%d
+halt
+`, M*K, N*K, core.ParamBlockBytes(cfg.Arch.Cols), M, K, N, M, N, N, M*N)
+	got := run(t, cfg, src, bytesOf(a), bytesOf(w), ps.Bytes(cfg.Arch.Cols))
+	want, err := quant.FullyConnected(a, M, w, N, bias, quant.FCParams{InputZeroPoint: zp, Output: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(int8sOf(got), want) {
+		t.Errorf("gemm: core %v\nquant %v", int8sOf(got), want)
+	}
+}
+
+// TestMachineConv runs convolutions with padding holding the zero point,
+// stride and dilation, and pooling, against quant's reference kernels.
+func TestMachineConv(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	cfg := testConfig()
+	for _, tc := range []struct {
+		name           string
+		h, w, c, n     int
+		kh, kw, s, d   int
+		pt, pb, pl, pr int
+		pool           *core.PoolParams
+	}{
+		{"pad-stride", 7, 6, 3, 5, 3, 3, 2, 1, 1, 1, 1, 1, nil},
+		{"asym-dilated", 9, 8, 2, 8, 3, 2, 1, 2, 2, 0, 1, 2, nil},
+		{"maxpool", 8, 8, 2, 4, 3, 3, 1, 1, 1, 1, 1, 1, &core.PoolParams{Enable: true, Kind: arch.MaxPool, KH: 2, KW: 2, SH: 2, SW: 2}},
+		{"avgpool", 8, 7, 1, 3, 3, 3, 1, 1, 1, 1, 1, 1, &core.PoolParams{Enable: true, Kind: arch.AveragePool, KH: 3, KW: 2, SH: 1, SW: 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			in := quant.Shape{N: 2, H: tc.h, W: tc.w, C: tc.c}
+			x := randInt8(r, in.Len(), -128, 127)
+			K := tc.kh * tc.kw * tc.c
+			w := randInt8(r, tc.n*K, -127, 127)
+			bias := make([]int32, tc.n)
+			for i := range bias {
+				bias[i] = int32(r.IntN(4000) - 2000)
+			}
+			const zp = -20
+			ps, st := params(r, cfg.Arch.Cols, bias, zp, w, K)
+			if tc.pool != nil {
+				ps.Pool = *tc.pool
+			}
+			win := quant.Window{StrideH: tc.s, StrideW: tc.s, DilationH: tc.d, DilationW: tc.d, Padding: quant.PaddingExplicit,
+				PadTop: tc.pt, PadBottom: tc.pb, PadLeft: tc.pl, PadRight: tc.pr}
+			want, os, err := quant.Conv2D(x, in, w, quant.Shape{N: tc.n, H: tc.kh, W: tc.kw, C: tc.c}, bias,
+				quant.ConvParams{Window: win, InputZeroPoint: zp, Output: st})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fh, fw := os.H, os.W
+			if p := tc.pool; p != nil {
+				pp := quant.PoolParams{Window: quant.Window{StrideH: p.SH, StrideW: p.SW}, FilterH: p.KH, FilterW: p.KW}
+				if p.Kind == arch.MaxPool {
+					want, _, err = quant.MaxPool(want, os, pp)
+				} else {
+					want, _, err = quant.AveragePool(want, os, pp)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			src := fmt.Sprintf(`read_host ub=0 len=%d
+read_weights waddr=0 len=%d
+load_params set=0 len=%d
+convolve ub=0 images=2 h=%d w=%d c=%d k=%dx%d s=%d d=%d pad=%d,%d,%d,%d zp=%d waddr=0 n=%d acc=0
+activate acc=0 m=%d n=%d set=0 out=0x800 pitch=%d fh=%d fw=%d
+write_host ub=0x800 len=%d
+halt
+`, in.Len(), len(w), core.ParamBlockBytes(cfg.Arch.Cols), tc.h, tc.w, tc.c, tc.kh, tc.kw, tc.s, tc.d, tc.pt, tc.pb, tc.pl, tc.pr, zp,
+				tc.n, os.Len()/tc.n, tc.n, tc.n, fh, fw, len(want))
+			got := run(t, cfg, src, bytesOf(x), bytesOf(w), ps.Bytes(cfg.Arch.Cols))
+			if !slices.Equal(int8sOf(got), want) {
+				t.Errorf("core %v\nquant %v", int8sOf(got), want)
+			}
+		})
+	}
+}
+
+// TestMachineErrors: a bad program stops with the right error code, never
+// a panic.
+func TestMachineErrors(t *testing.T) {
+	cfg := testConfig()
+	pb := core.ParamBlockBytes(cfg.Arch.Cols)
+	for _, tc := range []struct {
+		name, src string
+		stream    int
+		code      core.ErrorCode
+	}{
+		{"ub range", "read_host ub=4000 len=100\nhalt", 100, core.ErrUBRange},
+		{"unwritten", "read_host ub=0 len=10\nwrite_host ub=0 len=11\nhalt", 10, core.ErrUnwritten},
+		{"underflow", "read_host ub=0 len=10\nhalt", 9, core.ErrHostUnderflow},
+		{"weights range", "read_weights waddr=2000 len=100\nhalt", 100, core.ErrWeightRange},
+		{"weights unwritten", "read_host ub=0 len=8\nmatmul ub=0 m=1 k=8 waddr=0 n=1\nhalt", 8, core.ErrUnwritten},
+		{"set unloaded", "activate acc=0 m=1 n=1 set=1 out=0 pitch=1\nhalt", 0, core.ErrParamSet},
+		{"set range", fmt.Sprintf("load_params set=9 len=%d\nhalt", pb), pb, core.ErrParamSet},
+		{"acc range", "read_host ub=0 len=8\nread_weights waddr=0 len=8\nmatmul ub=0 m=1 k=8 waddr=0 n=1 acc=512\nhalt", 16, core.ErrAccRange},
+		{"lanes", "read_host ub=0 len=8\nread_weights waddr=0 len=72\nmatmul ub=0 m=1 k=8 waddr=0 n=9\nhalt", 80, core.ErrBadField},
+		{"window", "read_host ub=0 len=4\nread_weights waddr=0 len=9\nconvolve ub=0 h=2 w=2 c=1 k=3 n=1\nhalt", 13, core.ErrBadField},
+		{"no halt", "sync", 0, core.ErrNoHalt},
+	} {
+		words, err := core.Assemble(tc.src)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		m, _ := core.NewMachine(cfg)
+		_, err = m.Run(words, make([]byte, tc.stream))
+		var f *core.Fault
+		if !errors.As(err, &f) || f.Code != tc.code {
+			t.Errorf("%s: %v, want code %d (%v)", tc.name, err, tc.code, tc.code)
+		}
+	}
+	m, _ := core.NewMachine(cfg)
+	m.MaxSteps = 100
+	words, _ := core.Assemble("sync\nsync\n")
+	loop := slices.Repeat(words, 100)
+	if _, err := m.Run(loop, nil); err == nil {
+		t.Error("step limit not enforced")
+	} else if f := err.(*core.Fault); f.Code != core.ErrStepLimit {
+		t.Errorf("step limit: %v", err)
+	}
+	if _, err := m.Run([]core.Word{{14}}, nil); err == nil || err.(*core.Fault).Code != core.ErrIllegalOpcode {
+		t.Errorf("illegal opcode: %v", err)
+	}
+}
