@@ -111,6 +111,14 @@ func TestProgramModels(t *testing.T) {
 						t.Errorf("%s: tensor %s differs from the golden network", a.Name, name)
 					}
 				}
+				checkText(t, prog)
+				var total int
+				for _, tn := range net.Tensors {
+					total += tn.Shape.Len() * batch
+				}
+				if prog.UBPeak >= total {
+					t.Errorf("%s: UB peak %d bytes, no less than all tensors (%d): dead tensors are not reused", a.Name, prog.UBPeak, total)
+				}
 				t.Logf("%s on %s: %d segments, %d instructions, UB peak %d bytes, %d MACs", m.file, a.Name,
 					len(prog.Segments), prog.Instructions(), prog.UBPeak, mach.Stats.MACs)
 			}
@@ -147,6 +155,31 @@ func TestProgramRefusals(t *testing.T) {
 		_, err := compile.CompileProgram(tc.cfg, net, 16)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("error %v, want one line saying %q", err, tc.want)
+		}
+	}
+}
+
+// checkText: the program's text assembles to the segments' words.
+func checkText(t *testing.T, prog *compile.Program) {
+	t.Helper()
+	var want []core.Word
+	for _, seg := range prog.Segments {
+		w, err := seg.Words()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, w...)
+	}
+	got, err := core.Assemble(prog.Text())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("program text assembles to %d words, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("program text word %d differs", i)
 		}
 	}
 }

@@ -152,3 +152,21 @@ func FuzzDisassemble(f *testing.F) {
 		}
 	})
 }
+
+func TestEncoding(t *testing.T) {
+	e := Encode()
+	if len(e.Instructions) != len(Formats) || e.WordBits != 256 {
+		t.Fatalf("encoding: %d instructions, %d bits", len(e.Instructions), e.WordBits)
+	}
+	if len(e.ParamBlock.LaneWords) != laneWords || len(e.ParamBlock.CtrlWords) != ctrlWords {
+		t.Errorf("parameter block: %d lane and %d control words, want %d and %d", len(e.ParamBlock.LaneWords), len(e.ParamBlock.CtrlWords), laneWords, ctrlWords)
+	}
+	for i, c := range e.Errors {
+		if c.Code != i || ErrorCode(i).String() != c.Name {
+			t.Errorf("error %d: %+v", i, c)
+		}
+	}
+	if len(e.Errors) != int(ErrNoHalt)+1 {
+		t.Errorf("%d error codes, want %d", len(e.Errors), ErrNoHalt+1)
+	}
+}

@@ -218,3 +218,28 @@ func TestMachineErrors(t *testing.T) {
 		t.Errorf("illegal opcode: %v", err)
 	}
 }
+
+// FuzzMachine runs untrusted binary programs with an untrusted host
+// stream: the machine stops with a fault or halts, never panics or loops.
+func FuzzMachine(f *testing.F) {
+	words, _ := core.Assemble("read_host ub=0 len=16\nread_weights waddr=0 len=16\nmatmul ub=0 m=2 k=8 waddr=0 n=2\nwrite_host ub=0 len=16\nhalt")
+	f.Add(core.MarshalBinary(words), make([]byte, 64))
+	f.Fuzz(func(t *testing.T, prog, stream []byte) {
+		words, err := core.UnmarshalBinary(prog)
+		if err != nil {
+			return
+		}
+		cfg := testConfig()
+		cfg.Arch.AccDepth = 64
+		m, err := core.NewMachine(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.MaxSteps = 64
+		_, err = m.Run(words, stream)
+		var fl *core.Fault
+		if err != nil && !errors.As(err, &fl) {
+			t.Fatalf("error %v is not a fault", err)
+		}
+	})
+}
