@@ -18,7 +18,9 @@ import (
 // convolution, add, flatten, softmax, unfused pooling) are host steps
 // between segments: the segment before writes their inputs to the host
 // (write_host), the segment after reads their outputs back (read_host).
-// A network with no host op is one segment.
+// A network with no host op is one segment; a flatten that only fully
+// connected layers read is no host op (their weights are permuted to read
+// the map in place), so LeNet is one segment and a softmax on the host.
 type Program struct {
 	Config   core.Config
 	Net      *Network
@@ -152,10 +154,11 @@ func CompileProgram(cfg core.Config, net *Network, batch int) (*Program, error) 
 	s := net.Tensors[net.Input].Shape
 	s.N = batch
 	c.shapes[net.Input] = s
+	c.foldFlattens()
 	for i, op := range net.Ops {
 		if op.OnHardware() {
 			for _, in := range op.Inputs {
-				c.lastUse[in] = i
+				c.lastUse[c.resolve(in)] = i
 			}
 		}
 	}
@@ -192,7 +195,11 @@ type programCompiler struct {
 	onHost  map[string]bool
 	shapes  map[string]quant.Shape // of the batch
 	lastUse map[string]int         // last hardware op reading the tensor
-	passes  int
+	// folded maps the output of a flatten that only fully connected layers
+	// read to the flattened tensor: the layers' weights are permuted to
+	// read it in place (NHWC), so the flatten needs no host step.
+	folded map[string]string
+	passes int
 }
 
 func (c *programCompiler) newSegment() {
@@ -257,7 +264,56 @@ func (c *programCompiler) writeHost(name string) {
 	c.onHost[name] = true
 }
 
+// foldFlattens finds the flattens whose outputs only fully connected
+// layers read.
+func (c *programCompiler) foldFlattens() {
+	c.folded = map[string]string{}
+	for _, op := range c.net.Ops {
+		if op.Kind != OpFlatten || op.Output == c.net.Output {
+			continue
+		}
+		ok := true
+		for _, o := range c.net.Ops {
+			for _, in := range o.Inputs {
+				if in == op.Output && (!o.OnHardware() || o.Layer.Kind != FC) {
+					ok = false
+				}
+			}
+		}
+		if ok {
+			c.folded[op.Output] = op.Inputs[0]
+		}
+	}
+}
+
+func (c *programCompiler) resolve(name string) string {
+	if src, ok := c.folded[name]; ok {
+		return src
+	}
+	return name
+}
+
+// nhwcWeights permutes a fully connected layer's weights from reading a
+// flatten's NCHW order to reading the s-shaped map in place (NHWC).
+func nhwcWeights(w []int8, units int, s quant.Shape) []int8 {
+	K := s.H * s.W * s.C
+	out := make([]int8, len(w))
+	for o := 0; o < units; o++ {
+		for y := 0; y < s.H; y++ {
+			for x := 0; x < s.W; x++ {
+				for ch := 0; ch < s.C; ch++ {
+					out[o*K+(y*s.W+x)*s.C+ch] = w[o*K+(ch*s.H+y)*s.W+x]
+				}
+			}
+		}
+	}
+	return out
+}
+
 func (c *programCompiler) host(op *Op) error {
+	if _, ok := c.folded[op.Output]; ok {
+		return nil
+	}
 	for _, in := range op.Inputs {
 		if !c.onHost[in] {
 			c.writeHost(in)
@@ -290,9 +346,15 @@ func (c *programCompiler) readHost(name string) (int, error) {
 
 func (c *programCompiler) layer(i int, op *Op) error {
 	a := c.cfg.Arch
-	inName := op.Inputs[0]
+	inName := c.resolve(op.Inputs[0])
 	in := c.shapes[inName]
 	l := op.Bind(nil, in)
+	if inName != op.Inputs[0] {
+		if l.Kind != FC || len(l.Weights) != l.WeightShape.N*in.H*in.W*in.C {
+			return fmt.Errorf("cannot fold the flatten of %v into %d weights", in, len(l.Weights))
+		}
+		l.Weights = nhwcWeights(l.Weights, l.WeightShape.N, in)
+	}
 	if !a.Activation.Supports(l.Act.Func) {
 		return fmt.Errorf("activation %v is not in configuration %s (set activation to %q or \"all\")", l.Act.Func, a.Name, l.Act.Func.String())
 	}

@@ -119,8 +119,14 @@ func TestProgramModels(t *testing.T) {
 				if prog.UBPeak >= total {
 					t.Errorf("%s: UB peak %d bytes, no less than all tensors (%d): dead tensors are not reused", a.Name, prog.UBPeak, total)
 				}
-				t.Logf("%s on %s: %d segments, %d instructions, UB peak %d bytes, %d MACs", m.file, a.Name,
-					len(prog.Segments), prog.Instructions(), prog.UBPeak, mach.Stats.MACs)
+				var host []string
+				for _, s := range prog.Segments {
+					for _, o := range s.Host {
+						host = append(host, o.Describe())
+					}
+				}
+				t.Logf("%s on %s: %d segments, %d instructions, UB peak %d bytes, %d MACs, host steps %v", m.file, a.Name,
+					len(prog.Segments), prog.Instructions(), prog.UBPeak, mach.Stats.MACs, host)
 			}
 		})
 	}
