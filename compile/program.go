@@ -156,7 +156,7 @@ func CompileProgram(cfg core.Config, net *Network, batch int) (*Program, error) 
 	c.shapes[net.Input] = s
 	c.foldFlattens()
 	for i, op := range net.Ops {
-		if op.OnHardware() {
+		if c.onCore(op) {
 			for _, in := range op.Inputs {
 				c.lastUse[c.resolve(in)] = i
 			}
@@ -165,7 +165,7 @@ func CompileProgram(cfg core.Config, net *Network, batch int) (*Program, error) 
 	c.newSegment()
 	for i, op := range net.Ops {
 		var err error
-		if op.OnHardware() {
+		if c.onCore(op) {
 			err = c.layer(i, op)
 		} else {
 			err = c.host(op)
@@ -245,7 +245,7 @@ func (c *programCompiler) free(i int) {
 // hostReadsAfter reports whether a host op after op i reads the tensor.
 func (c *programCompiler) hostReadsAfter(name string, i int) bool {
 	for _, op := range c.net.Ops[i+1:] {
-		if op.OnHardware() {
+		if c.onCore(op) {
 			continue
 		}
 		for _, in := range op.Inputs {
@@ -262,6 +262,24 @@ func (c *programCompiler) writeHost(name string) {
 	c.seg.Insts = append(c.seg.Insts, core.MustNew(core.OpWriteHost, map[string]int64{"ub": int64(r[0]), "len": int64(r[1])}))
 	c.seg.Out = append(c.seg.Out, Transfer{Tensor: name, Shape: c.shapes[name]})
 	c.onHost[name] = true
+}
+
+// onCore reports whether the op runs on the core: a hardware layer, or a
+// depthwise convolution (one input channel per output channel), which the
+// window generator runs lane by lane. The host computes grouped
+// convolutions with double rounding, so a core that rounds once leaves
+// them there, as the golden network does.
+func (c *programCompiler) onCore(op *Op) bool {
+	if op.OnHardware() {
+		return true
+	}
+	if op.Kind != OpGroupConv || c.cfg.Arch.Rounding.IsSingle() {
+		return false
+	}
+	l := op.Layer
+	in := c.net.Tensors[op.Inputs[0]]
+	return l != nil && in != nil && l.Kind == Conv && l.WeightShape.C == 1 && l.WeightShape.N == in.Shape.C && l.Pool == nil &&
+		c.cfg.Arch.Activation.Supports(l.Act.Func)
 }
 
 // foldFlattens finds the flattens whose outputs only fully connected
@@ -474,7 +492,7 @@ func (c *programCompiler) pass(p Pass, in, pre, out quant.Shape, inAddr, outAddr
 			n := min(per, c.batch-i0)
 			for t := 0; t < tiles; t++ {
 				lanes := min(a.Cols, N-t*a.Cols)
-				if err := c.convolve(g, inAddr+i0*inImg, n, in.H, g.pt, g.pb, waddr+t*a.Cols*K, lanes); err != nil {
+				if err := c.convolve(g, inAddr+i0*inImg, n, in.H, g.pt, g.pb, waddr+t*a.Cols*K, lanes, p.C0+t*a.Cols); err != nil {
 					return err
 				}
 				if err := activate(n*rows, lanes, t, fh, fw, outAddr+i0*outImg); err != nil {
@@ -523,7 +541,7 @@ func (c *programCompiler) pass(p Pass, in, pre, out quant.Shape, inAddr, outAddr
 			}
 			for t := 0; t < tiles; t++ {
 				lanes := min(a.Cols, N-t*a.Cols)
-				if err := c.convolve(g, ub, 1, ye1-ys1+1, ys1-ys, ye-ye1, waddr+t*a.Cols*K, lanes); err != nil {
+				if err := c.convolve(g, ub, 1, ye1-ys1+1, ys1-ys, ye-ye1, waddr+t*a.Cols*K, lanes, p.C0+t*a.Cols); err != nil {
 					return err
 				}
 				if err := activate(n*pre.W, lanes, t, ofh, ofw, oaddr); err != nil {
@@ -541,10 +559,11 @@ type convGeometry struct {
 	in                     quant.Shape
 	fh, fw, sh, sw, dh, dw int
 	pt, pb, pl, pr         int
+	depthwise              bool
 }
 
 func geometry(l *Layer, in, pre quant.Shape) (convGeometry, error) {
-	g := convGeometry{l: l, in: in, fh: l.WeightShape.H, fw: l.WeightShape.W,
+	g := convGeometry{l: l, in: in, fh: l.WeightShape.H, fw: l.WeightShape.W, depthwise: l.WeightShape.C == 1 && in.C > 1,
 		sh: max(1, l.Window.StrideH), sw: max(1, l.Window.StrideW), dh: max(1, l.Window.DilationH), dw: max(1, l.Window.DilationW)}
 	var err error
 	if g.pt, g.pl, err = l.Window.LeadingPads(in, g.fh, g.fw); err != nil {
@@ -560,11 +579,17 @@ func geometry(l *Layer, in, pre quant.Shape) (convGeometry, error) {
 
 // convolve emits a CONVOLVE over images maps of h rows (a band of the
 // input when h < in.H) with top and bottom padding pt, pb.
-func (c *programCompiler) convolve(g convGeometry, ub, images, h, pt, pb, waddr, lanes int) error {
+func (c *programCompiler) convolve(g convGeometry, ub, images, h, pt, pb, waddr, lanes, c0 int) error {
+	dw := int64(0)
+	if g.depthwise {
+		dw = 1
+	} else {
+		c0 = 0
+	}
 	return c.emit(core.OpConvolve, map[string]int64{"ub": int64(ub), "images": int64(images), "h": int64(h), "w": int64(g.in.W), "c": int64(g.in.C),
 		"kh": int64(g.fh), "kw": int64(g.fw), "sh": int64(g.sh), "sw": int64(g.sw), "dh": int64(g.dh), "dw": int64(g.dw),
 		"pt": int64(pt), "pb": int64(pb), "pl": int64(g.pl), "pr": int64(g.pr), "zp": int64(g.l.InputZP),
-		"waddr": int64(waddr), "n": int64(lanes), "acc": 0})
+		"waddr": int64(waddr), "n": int64(lanes), "acc": 0, "depthwise": dw, "c0": int64(c0)})
 }
 
 // paramSet is the parameter set for channels [c0, c1) of a pass: the

@@ -459,6 +459,15 @@ func (s *runState) convolve(in Inst) error {
 	}
 	img := H * W * C
 	K := kh * kw * C
+	dw1, c0 := g("depthwise") != 0, g("c0")
+	if dw1 {
+		K = kh * kw
+		if c0+N > C {
+			return s.fault(ErrBadField, "depthwise lanes read channels %d..%d of %d", c0, c0+N-1, C)
+		}
+	} else if c0 != 0 {
+		return s.fault(ErrBadField, "c0=%d without depthwise", c0)
+	}
 	if err := s.ubRange("convolve", ub, imgs*img); err != nil {
 		return err
 	}
@@ -467,6 +476,9 @@ func (s *runState) convolve(in Inst) error {
 	}
 	if err := s.accRange(acc, imgs*OH*OW); err != nil {
 		return err
+	}
+	if dw1 {
+		return s.depthwise(in, OH, OW, K)
 	}
 	taps := make([]int8, K)
 	r := int64(0)
@@ -577,5 +589,45 @@ func (s *runState) activate(in Inst) error {
 			s.m.UB[a], s.m.written[a] = vals[px*N+j], true
 		}
 	}
+	return nil
+}
+
+// depthwise is CONVOLVE with depthwise=1: lane o convolves input channel
+// c0+o with its own kh*kw weights.
+func (s *runState) depthwise(in Inst, OH, OW, K int64) error {
+	g := in.Get
+	ub, imgs, H, W, C := g("ub"), g("images"), g("h"), g("w"), g("c")
+	kh, kw, sh, sw, dh, dw := g("kh"), g("kw"), g("sh"), g("sw"), g("dh"), g("dw")
+	pt, pl, zp := g("pt"), g("pl"), int32(int8(g("zp")))
+	wa, N, acc, c0 := g("waddr"), g("n"), g("acc"), g("c0")
+	r := int64(0)
+	for n := int64(0); n < imgs; n++ {
+		base := ub + n*H*W*C
+		for oy := int64(0); oy < OH; oy++ {
+			for ox := int64(0); ox < OW; ox++ {
+				for o := int64(0); o < N; o++ {
+					var sum int32
+					for fy := int64(0); fy < kh; fy++ {
+						y := oy*sh + fy*dh - pt
+						for fx := int64(0); fx < kw; fx++ {
+							x := ox*sw + fx*dw - pl
+							v := zp
+							if y >= 0 && y < H && x >= 0 && x < W {
+								b, err := s.readUB(base + (y*W+x)*C + c0 + o)
+								if err != nil {
+									return err
+								}
+								v = int32(b)
+							}
+							sum += v * int32(s.m.Weights[wa+o*K+fy*kw+fx])
+						}
+					}
+					s.store(acc, r, o, sum, g("accumulate") != 0)
+				}
+				r++
+			}
+		}
+	}
+	s.m.Stats.MACs += r * K * N
 	return nil
 }

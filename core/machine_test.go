@@ -243,3 +243,56 @@ func FuzzMachine(f *testing.F) {
 		}
 	})
 }
+
+func TestMachineDepthwise(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	cfg := testConfig()
+	in := quant.Shape{N: 2, H: 6, W: 7, C: 11}
+	const kh, kw, lanes, c0, zp = 3, 3, 5, 4, 9
+	x := randInt8(r, in.Len(), -128, 127)
+	// quant's depthwise filter is 1×kh×kw×C; the core's weights are a row
+	// of kh*kw per lane.
+	filter := randInt8(r, kh*kw*in.C, -127, 127)
+	w := make([]int8, lanes*kh*kw)
+	for o := 0; o < lanes; o++ {
+		for k := 0; k < kh*kw; k++ {
+			w[o*kh*kw+k] = filter[k*in.C+c0+o]
+		}
+	}
+	bias := make([]int32, in.C)
+	for i := range bias {
+		bias[i] = int32(r.IntN(2000) - 1000)
+	}
+	ps, _ := params(r, cfg.Arch.Cols, bias[c0:c0+lanes], zp, w, kh*kw)
+	st := quant.OutputStage{ZeroPoint: 3, ActMin: -100, ActMax: 120}
+	for c := 0; c < in.C; c++ {
+		m, s := int32(1<<30), -8
+		if c >= c0 && c < c0+lanes {
+			m, s = ps.Lanes[c-c0].Multiplier, int(ps.Lanes[c-c0].Shift)
+		}
+		st.Multipliers, st.Shifts = append(st.Multipliers, m), append(st.Shifts, s)
+	}
+	win := quant.Window{StrideH: 2, StrideW: 1, Padding: quant.PaddingExplicit, PadTop: 1, PadBottom: 1, PadLeft: 1, PadRight: 1}
+	full, os, err := quant.DepthwiseConv2D(x, in, filter, quant.Shape{N: 1, H: kh, W: kw, C: in.C}, bias,
+		quant.ConvParams{Window: win, InputZeroPoint: zp, Output: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []int8
+	for p := 0; p < os.N*os.H*os.W; p++ {
+		want = append(want, full[p*in.C+c0:p*in.C+c0+lanes]...)
+	}
+	rows := os.N * os.H * os.W
+	src := fmt.Sprintf(`read_host ub=0 len=%d
+read_weights waddr=0 len=%d
+load_params set=0 len=%d
+convolve ub=0 images=2 h=%d w=%d c=%d k=%dx%d s=2x1 pad=1 zp=%d waddr=0 n=%d acc=0 depthwise=1 c0=%d
+activate acc=0 m=%d n=%d set=0 out=0x800 pitch=%d
+write_host ub=0x800 len=%d
+halt
+`, in.Len(), len(w), core.ParamBlockBytes(cfg.Arch.Cols), in.H, in.W, in.C, kh, kw, zp, lanes, c0, rows, lanes, lanes, len(want))
+	got := run(t, cfg, src, bytesOf(x), bytesOf(w), ps.Bytes(cfg.Arch.Cols))
+	if !slices.Equal(int8sOf(got), want) {
+		t.Errorf("depthwise: core %v\nquant %v", int8sOf(got), want)
+	}
+}
