@@ -77,7 +77,9 @@ func TestProgramModels(t *testing.T) {
 			for i := 0; i < batch; i++ {
 				input = append(input, image(i)...)
 			}
-			for _, a := range []arch.Config{gen.DefaultConfig().Resolve(), smallCore()} {
+			single := gen.DefaultConfig().Resolve()
+			single.Name, single.Rounding = "single-rounding", arch.SingleRounding
+			for _, a := range []arch.Config{gen.DefaultConfig().Resolve(), smallCore(), single} {
 				cfg := coreConfig(a)
 				prog, err := compile.CompileProgram(cfg, net, batch)
 				if err != nil {
@@ -151,12 +153,18 @@ func int8Bytes(v []int8) []byte {
 func TestProgramRefusals(t *testing.T) {
 	net, _ := quantizeModel(t, "lenet5_mnist.onnx", dataset.MNIST, 5)
 	a := gen.DefaultConfig().Resolve()
+	tiny := a
+	tiny.AccDepth = 16
+	narrow := a
+	narrow.PoolWidth = 16
 	for _, tc := range []struct {
 		cfg  core.Config
 		want string
 	}{
 		{core.Config{Arch: a, UBBytes: 4096, WeightBytes: 64 << 10}, "enlarge the unified buffer"},
 		{core.Config{Arch: a, UBBytes: 64 << 10, WeightBytes: 1000}, "enlarge the weight memory"},
+		{core.Config{Arch: tiny, UBBytes: 64 << 10, WeightBytes: 64 << 10}, "enlarge acc_depth (16) to at least 56"},
+		{core.Config{Arch: narrow, UBBytes: 64 << 10, WeightBytes: 64 << 10}, "raise pool_width (16)"},
 	} {
 		_, err := compile.CompileProgram(tc.cfg, net, 16)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {

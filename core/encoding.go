@@ -1,5 +1,10 @@
 package core
 
+import (
+	"fmt"
+	"strings"
+)
+
 // Encoding is the instruction set in the form the generator writes into
 // the manifest (JSON) and the C header: the word and opcode widths, every
 // instruction's opcode and fields, and the error codes of the status
@@ -61,4 +66,27 @@ func Encode() Encoding {
 		e.Errors = append(e.Errors, EncodedErrorCode{Code: c, Name: errorNames[c]})
 	}
 	return e
+}
+
+// Table is the instruction set as text, one line per field: what the
+// README and the C header's comments show.
+func Table() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d-bit words; opcode in bits [%d:0]\n", WordBits, OpcodeBits-1)
+	for _, f := range Formats {
+		fmt.Fprintf(&b, "%-12s opcode %d: %s\n", f.Mnemonic, f.Op, f.Doc)
+		for _, fd := range f.Fields {
+			sign := "u"
+			if fd.Signed {
+				sign = "s"
+			}
+			fmt.Fprintf(&b, "  %-10s [%3d:%3d] %s%-2d %s\n", fd.Name, fd.LSB+fd.Width-1, fd.LSB, sign, fd.Width, fd.Doc)
+		}
+	}
+	b.WriteString("error codes:")
+	for c, n := range errorNames {
+		fmt.Fprintf(&b, " %d %s;", c, n)
+	}
+	b.WriteString("\n")
+	return b.String()
 }

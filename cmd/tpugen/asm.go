@@ -33,8 +33,13 @@ func runAsm(e *env, args []string) error {
 		"Assemble a core program: one instruction per line, \"mnemonic field=value ...\",\n"+
 			"'#' starts a comment. Each instruction is a 256-bit word (32 bytes, 64-bit limbs\n"+
 			"little-endian); the output is the words back to back.",
-		"  tpugen asm -o prog.bin prog.s\n  tpugen disasm prog.bin")
+		"  tpugen asm -o prog.bin prog.s\n  tpugen asm -isa")
 	out := fs.String("o", "", "output binary (default: PROG.s with the extension .bin)")
+	isa := fs.Bool("isa", false, "print the instruction set (opcodes, fields, bit ranges, error codes) and exit")
+	if err := fs.Parse(args); err == nil && *isa && fs.NArg() == 0 {
+		_, err := fmt.Fprint(e.stdout, core.Table())
+		return err
+	}
 	path, err := e.parseFile(fs, args, "source file")
 	if err != nil {
 		return err

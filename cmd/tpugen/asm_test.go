@@ -51,3 +51,10 @@ func TestAsmErrors(t *testing.T) {
 	}
 	tpugen(t, "disasm", illegal).wantUserError(t, "disasm", "word 1", "illegal opcode 15")
 }
+
+func TestAsmISA(t *testing.T) {
+	r := tpugen(t, "asm", "-isa")
+	if r.code != exitOK || !strings.Contains(r.stdout, "convolve     opcode 6") || !strings.Contains(r.stdout, "error codes: 0 none;") {
+		t.Errorf("asm -isa: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
