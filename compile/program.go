@@ -200,6 +200,31 @@ type programCompiler struct {
 	// read it in place (NHWC), so the flatten needs no host step.
 	folded map[string]string
 	passes int
+	// The accumulators are used in two halves when a pass's unit of work
+	// fits in one: an instruction pair (MATMUL/CONVOLVE then ACTIVATE)
+	// writes one half while the previous pair's ACTIVATE drains the other.
+	acc, accTurn int
+	halves       bool
+}
+
+// accRows is the accumulator rows one instruction pair may use for a pass
+// whose unit of work is unit rows, and chooses halves when it fits in one.
+func (c *programCompiler) accRows(unit int) int {
+	depth := c.cfg.Arch.AccDepth
+	c.halves = unit <= depth/2
+	if c.halves {
+		return depth / 2
+	}
+	return depth
+}
+
+// turnAcc picks the accumulator rows of the next instruction pair.
+func (c *programCompiler) turnAcc() {
+	c.acc = 0
+	if c.halves {
+		c.acc = c.accTurn % 2 * (c.cfg.Arch.AccDepth / 2)
+		c.accTurn++
+	}
 }
 
 func (c *programCompiler) newSegment() {
@@ -457,16 +482,18 @@ func (c *programCompiler) pass(p Pass, in, pre, out quant.Shape, inAddr, outAddr
 	inImg := in.H * in.W * in.C
 	outImg := out.H * out.W * Cout
 	activate := func(m, lanes, t, fh, fw, out int) error {
-		return c.emit(core.OpActivate, map[string]int64{"acc": 0, "m": int64(m), "n": int64(lanes), "set": int64(t),
+		return c.emit(core.OpActivate, map[string]int64{"acc": int64(c.acc), "m": int64(m), "n": int64(lanes), "set": int64(t),
 			"out": int64(out + p.C0 + t*a.Cols), "pitch": int64(Cout), "fh": int64(fh), "fw": int64(fw)})
 	}
 	if l.Kind == FC {
-		for r0 := 0; r0 < c.batch; r0 += a.AccDepth {
-			n := min(a.AccDepth, c.batch-r0)
+		depth := c.accRows(1)
+		for r0 := 0; r0 < c.batch; r0 += depth {
+			n := min(depth, c.batch-r0)
 			for t := 0; t < tiles; t++ {
+				c.turnAcc()
 				lanes := min(a.Cols, N-t*a.Cols)
 				if err := c.emit(core.OpMatMul, map[string]int64{"ub": int64(inAddr + r0*K), "m": int64(n), "k": int64(K),
-					"waddr": int64(waddr + t*a.Cols*K), "n": int64(lanes), "acc": 0}); err != nil {
+					"waddr": int64(waddr + t*a.Cols*K), "n": int64(lanes), "acc": int64(c.acc)}); err != nil {
 					return err
 				}
 				if err := activate(n, lanes, t, 1, 1, outAddr+r0*Cout); err != nil {
@@ -487,10 +514,11 @@ func (c *programCompiler) pass(p Pass, in, pre, out quant.Shape, inAddr, outAddr
 	}
 	if rows <= a.AccDepth && fh <= a.PoolHeight {
 		// Whole maps: as many images per instruction as the accumulators hold.
-		per := a.AccDepth / rows
+		per := c.accRows(rows) / rows
 		for i0 := 0; i0 < c.batch; i0 += per {
 			n := min(per, c.batch-i0)
 			for t := 0; t < tiles; t++ {
+				c.turnAcc()
 				lanes := min(a.Cols, N-t*a.Cols)
 				if err := c.convolve(g, inAddr+i0*inImg, n, in.H, g.pt, g.pb, waddr+t*a.Cols*K, lanes, p.C0+t*a.Cols); err != nil {
 					return err
@@ -513,7 +541,7 @@ func (c *programCompiler) pass(p Pass, in, pre, out quant.Shape, inAddr, outAddr
 		}
 		step, limit = pl.SH, out.H*pl.SH
 	}
-	bh := min(a.AccDepth/pre.W, pre.H)
+	bh := min(c.accRows(step*pre.W)/pre.W, pre.H)
 	if l.Pool != nil {
 		bh = min(bh, a.PoolHeight)
 	}
@@ -540,6 +568,7 @@ func (c *programCompiler) pass(p Pass, in, pre, out quant.Shape, inAddr, outAddr
 				oaddr, ofh, ofw = outAddr+img*outImg+(y0/step)*out.W*Cout, n, pre.W
 			}
 			for t := 0; t < tiles; t++ {
+				c.turnAcc()
 				lanes := min(a.Cols, N-t*a.Cols)
 				if err := c.convolve(g, ub, 1, ye1-ys1+1, ys1-ys, ye-ye1, waddr+t*a.Cols*K, lanes, p.C0+t*a.Cols); err != nil {
 					return err
@@ -589,7 +618,7 @@ func (c *programCompiler) convolve(g convGeometry, ub, images, h, pt, pb, waddr,
 	return c.emit(core.OpConvolve, map[string]int64{"ub": int64(ub), "images": int64(images), "h": int64(h), "w": int64(g.in.W), "c": int64(g.in.C),
 		"kh": int64(g.fh), "kw": int64(g.fw), "sh": int64(g.sh), "sw": int64(g.sw), "dh": int64(g.dh), "dw": int64(g.dw),
 		"pt": int64(pt), "pb": int64(pb), "pl": int64(g.pl), "pr": int64(g.pr), "zp": int64(g.l.InputZP),
-		"waddr": int64(waddr), "n": int64(lanes), "acc": 0, "depthwise": dw, "c0": int64(c0)})
+		"waddr": int64(waddr), "n": int64(lanes), "acc": int64(c.acc), "depthwise": dw, "c0": int64(c0)})
 }
 
 // paramSet is the parameter set for channels [c0, c1) of a pass: the
