@@ -20,6 +20,26 @@ type Executor interface {
 	Run(words []core.Word, in []byte) ([]byte, error)
 }
 
+// Stream is the segment's host input stream, given the host's tensors:
+// the bytes any executor of the segment consumes, in order.
+func (s *Segment) Stream(host map[string]HostValue) ([]byte, error) {
+	var stream []byte
+	for _, c := range s.In {
+		if c.Tensor == "" {
+			stream = append(stream, c.Data...)
+			continue
+		}
+		v, ok := host[c.Tensor]
+		if !ok {
+			return nil, fmt.Errorf("reads tensor %s, which the host does not have", c.Tensor)
+		}
+		for _, b := range v.Data {
+			stream = append(stream, byte(b))
+		}
+	}
+	return stream, nil
+}
+
 // RunProgram runs the program on a batch (input: batch images, NHWC):
 // segment after segment on the executor, host ops on the host with quant's
 // kernels in between. It returns the values of every tensor the host saw,
@@ -32,19 +52,9 @@ func RunProgram(x Executor, p *Program, input []int8) (map[string]HostValue, err
 	}
 	vals := map[string]HostValue{p.Net.Input: {Data: input, Shape: s}}
 	for i, seg := range p.Segments {
-		var stream []byte
-		for _, c := range seg.In {
-			if c.Tensor == "" {
-				stream = append(stream, c.Data...)
-				continue
-			}
-			v, ok := vals[c.Tensor]
-			if !ok {
-				return nil, fmt.Errorf("segment %d reads tensor %s, which the host does not have", i, c.Tensor)
-			}
-			for _, b := range v.Data {
-				stream = append(stream, byte(b))
-			}
+		stream, err := seg.Stream(vals)
+		if err != nil {
+			return nil, fmt.Errorf("segment %d: %w", i, err)
 		}
 		words, err := seg.Words()
 		if err != nil {
