@@ -197,3 +197,59 @@ func checkText(t *testing.T, prog *compile.Program) {
 		}
 	}
 }
+
+// TestProgramBatches: odd batches leave partial chunks of images and rows.
+func TestProgramBatches(t *testing.T) {
+	net, image := quantizeModel(t, "lenet5_mnist.onnx", dataset.MNIST, 20)
+	for _, batch := range []int{1, 5} {
+		var input []int8
+		for i := 0; i < batch; i++ {
+			input = append(input, image(100+i)...)
+		}
+		for _, a := range []arch.Config{gen.DefaultConfig().Resolve(), smallCore()} {
+			cfg := coreConfig(a)
+			prog, err := compile.CompileProgram(cfg, net, batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mach, _ := core.NewMachine(cfg)
+			got, err := compile.RunProgram(mach, prog, input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := verify.GoldenNetwork(a, net, input, batch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(int8Bytes(got[net.Output].Data)) != string(int8Bytes(want[net.Output].Data)) {
+				t.Errorf("batch %d on %s: core %v, golden %v", batch, a.Name, got[net.Output].Data, want[net.Output].Data)
+			}
+		}
+	}
+}
+
+// TestProgramFault: a corrupted program stops with the core's error code,
+// named with its segment.
+func TestProgramFault(t *testing.T) {
+	net, image := quantizeModel(t, "lenet5_mnist.onnx", dataset.MNIST, 5)
+	cfg := coreConfig(gen.DefaultConfig().Resolve())
+	prog, err := compile.CompileProgram(cfg, net, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Drop the first weight load: the first convolution reads weights
+	// never written.
+	seg := prog.Segments[0]
+	for i, in := range seg.Insts {
+		if in.Op == core.OpReadWeights {
+			seg.Insts = append(seg.Insts[:i:i], seg.Insts[i+1:]...)
+			seg.In = append(seg.In[:1:1], seg.In[2:]...)
+			break
+		}
+	}
+	mach, _ := core.NewMachine(cfg)
+	_, err = compile.RunProgram(mach, prog, image(0))
+	if err == nil || !strings.Contains(err.Error(), "segment 0: core error 5 (read of unwritten data)") {
+		t.Errorf("error %v, want the unwritten-data fault", err)
+	}
+}

@@ -296,3 +296,40 @@ halt
 		t.Errorf("depthwise: core %v\nquant %v", int8sOf(got), want)
 	}
 }
+
+// TestMachineAccumulate splits K over two MATMULs, the second accumulating.
+func TestMachineAccumulate(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	cfg := testConfig()
+	const M, K1, K2, N = 3, 5, 6, 4
+	a1, a2 := randInt8(r, M*K1, -128, 127), randInt8(r, M*K2, -128, 127)
+	w1, w2 := randInt8(r, N*K1, -127, 127), randInt8(r, N*K2, -127, 127)
+	m, _ := core.NewMachine(cfg)
+	words, err := core.Assemble(fmt.Sprintf(`read_host ub=0 len=%d
+read_host ub=0x100 len=%d
+read_weights waddr=0 len=%d
+read_weights waddr=0x100 len=%d
+matmul ub=0 m=%d k=%d waddr=0 n=%d acc=10
+matmul ub=0x100 m=%d k=%d waddr=0x100 n=%d acc=10 accumulate=1
+halt`, M*K1, M*K2, N*K1, N*K2, M, K1, N, M, K2, N))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Run(words, slices.Concat(bytesOf(a1), bytesOf(a2), bytesOf(w1), bytesOf(w2))); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < M; i++ {
+		for o := 0; o < N; o++ {
+			var want int32
+			for k := 0; k < K1; k++ {
+				want += int32(a1[i*K1+k]) * int32(w1[o*K1+k])
+			}
+			for k := 0; k < K2; k++ {
+				want += int32(a2[i*K2+k]) * int32(w2[o*K2+k])
+			}
+			if got := m.Acc[10+i][o]; got != want {
+				t.Errorf("acc[%d][%d] = %d, want %d", 10+i, o, got, want)
+			}
+		}
+	}
+}
