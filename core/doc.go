@@ -22,6 +22,10 @@
 //     requantizer's bias, multiplier, shift, output zero point and clamp,
 //     then the activation control, the pooling control and the 256-entry
 //     activation table (layout in params.go).
+//   - The window generator: CONVOLVE reads NHWC maps in the UB and forms
+//     each output pixel's window on chip (stride, dilation, padding that
+//     holds the input zero point; depthwise=1 gives lane o input channel
+//     c0+o alone), so the host never builds im2col matrices.
 //   - Host streams: READ_HOST, READ_WEIGHTS and LOAD_PARAMS consume the
 //     host input stream in order; WRITE_HOST appends to the host output
 //     stream.
@@ -32,8 +36,10 @@
 // bit i of the word is bit i%64 of limb i/64). Bits [3:0] hold the opcode;
 // the remaining fields of each opcode are listed in Formats: name, least
 // significant bit, width and signedness. Formats is the single source of
-// truth of the encoding: the generator will copy it into the manifest and
-// the C header, and the RTL decoder will be generated from it. 256 bits
+// truth of the encoding: Encode gives it (with the error codes and the
+// parameter block layout) in the form the generator will copy into the
+// manifest and the C header, Table as text (tpugen asm -isa), and the RTL
+// decoder will be generated from it. 256 bits
 // leave every field its natural width (a CONVOLVE carries a whole layer's
 // window, addresses and shapes) at a cost that is negligible next to the
 // work of one instruction.

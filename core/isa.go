@@ -250,7 +250,7 @@ func Decode(w Word) (Inst, error) {
 	op := Opcode(w.get(0, OpcodeBits))
 	f, ok := FormatOf(op)
 	if !ok {
-		return Inst{}, &Fault{Code: ErrIllegalOpcode, Msg: fmt.Sprintf("illegal opcode %d", op)}
+		return Inst{}, &Fault{Code: ErrIllegalOpcode, PC: -1, Msg: fmt.Sprintf("illegal opcode %d", op)}
 	}
 	in := Inst{Op: op, Args: make([]int64, len(f.Fields))}
 	used := Word{}
@@ -266,7 +266,7 @@ func Decode(w Word) (Inst, error) {
 	}
 	for i := range w {
 		if w[i]&^used[i] != 0 {
-			return Inst{}, &Fault{Code: ErrIllegalOpcode, Msg: fmt.Sprintf("%s: reserved bits set in limb %d (%#x)", f.Mnemonic, i, w[i]&^used[i])}
+			return Inst{}, &Fault{Code: ErrIllegalOpcode, PC: -1, Msg: fmt.Sprintf("%s: reserved bits set in limb %d (%#x)", f.Mnemonic, i, w[i]&^used[i])}
 		}
 	}
 	return in, nil

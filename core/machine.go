@@ -40,11 +40,14 @@ func (c ErrorCode) String() string {
 // Fault is a program stopped on an error.
 type Fault struct {
 	Code ErrorCode
-	PC   int // index of the instruction
+	PC   int // index of the instruction (-1: decoding a word on its own)
 	Msg  string
 }
 
 func (f *Fault) Error() string {
+	if f.PC < 0 {
+		return fmt.Sprintf("core error %d (%v): %s", f.Code, f.Code, f.Msg)
+	}
 	return fmt.Sprintf("core error %d (%v) at instruction %d: %s", f.Code, f.Code, f.PC, f.Msg)
 }
 
