@@ -253,3 +253,40 @@ func TestProgramFault(t *testing.T) {
 		t.Errorf("error %v, want the unwritten-data fault", err)
 	}
 }
+
+// TestProgramArrayBound reports, for LeNet at batch 32 and batch 1 on the
+// default configuration, the best array utilization the compiled program
+// allows (core.Bound), and checks that its MACs are the network's.
+func TestProgramArrayBound(t *testing.T) {
+	net, _ := quantizeModel(t, "lenet5_mnist.onnx", dataset.MNIST, 5)
+	cfg := coreConfig(gen.DefaultConfig().Resolve())
+	for _, batch := range []int{1, 32} {
+		prog, err := compile.CompileProgram(cfg, net, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var words []core.Word
+		for _, s := range prog.Segments {
+			w, err := s.Words()
+			if err != nil {
+				t.Fatal(err)
+			}
+			words = append(words, w...)
+		}
+		b, err := core.Bound(cfg, words)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var macs int64
+		for _, op := range net.Ops {
+			if op.OnHardware() {
+				macs += op.MACs()
+			}
+		}
+		if b.MACs != macs*int64(batch) {
+			t.Errorf("batch %d: program MACs %d, network %d", batch, b.MACs, macs*int64(batch))
+		}
+		t.Logf("LeNet batch %d on %s: %d instructions, %d MACs, array-busy bound %d cycles, utilization at most %.1f%%",
+			batch, cfg.Arch.Name, len(words), b.MACs, b.Cycles, 100*b.Utilization())
+	}
+}
