@@ -44,6 +44,17 @@
 // window, addresses and shapes) at a cost that is negligible next to the
 // work of one instruction.
 //
+// # Ordering
+//
+// Programs have sequential semantics: every instruction sees the effects
+// of all earlier ones. The core may overlap instructions on different
+// units (host transfers, the array, the pipeline) only where its
+// interlocks preserve that; the compiler helps by double-buffering the
+// weight memory and using the accumulators in two halves. SYNC waits
+// until every earlier instruction has finished (a barrier for the host,
+// for example before reading the performance counters); HALT ends a
+// program after an implicit SYNC.
+//
 // # Errors
 //
 // A bad program stops the machine with a Fault carrying an ErrorCode (the

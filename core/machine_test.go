@@ -333,3 +333,19 @@ halt`, M*K1, M*K2, N*K1, N*K2, M, K1, N, M, K2, N))
 		}
 	}
 }
+
+func TestBound(t *testing.T) {
+	cfg := testConfig() // 8x8
+	words, err := core.Assemble("matmul m=16 k=8 n=8\nmatmul m=4 k=20 n=3\nconvolve images=2 h=4 w=4 c=2 k=3 pad=1 n=8 depthwise=1\nhalt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := core.Bound(cfg, words)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 8+1*16+16, 8+3*8+16, 8+2*32+16 cycles; 16*8*8 + 4*20*3 + 32*9*8 MACs.
+	if b.Cycles != 40+48+88 || b.MACs != 1024+240+2304 {
+		t.Errorf("bound %+v", b)
+	}
+}
