@@ -38,8 +38,8 @@ func (o *Output) Files() ([]string, [][]byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("manifest: %w", err)
 	}
-	names = append(names, "manifest.json", "files.f", HeaderName(o.Config))
-	data = append(data, append(man, '\n'), o.FileList(), o.Header())
+	names = append(names, "manifest.json", "files.f", HeaderName(o.Config), CoreName(o.Config), ConstraintsName(o.Config))
+	data = append(data, append(man, '\n'), o.FileList(), o.Header(), o.Core(), o.Constraints())
 	return names, data, nil
 }
 

@@ -177,7 +177,7 @@ func TestRTL(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "rtl")
 	r := tpugen(t, "rtl", "-config", smallConfig(t, dir, "ws"), "-out", out)
-	if r.code != exitOK || strings.Count(r.stdout, "\n") != 1 || !strings.HasPrefix(r.stdout, "wrote 7 files to "+out) {
+	if r.code != exitOK || strings.Count(r.stdout, "\n") != 1 || !strings.HasPrefix(r.stdout, "wrote 9 files to "+out) {
 		t.Fatalf("rtl: exit %d, stdout %q, stderr %q; want 0 and one line", r.code, r.stdout, r.stderr)
 	}
 	for _, f := range []string{"manifest.json", "files.f", "tpu_t2x2ws.h", "tpu_mxu.v"} {
