@@ -31,7 +31,7 @@ func TestSessionsPool(t *testing.T) {
 	}
 	stim := &Stimulus{Sources: [][]*big.Int{payloads}, Expect: []int{len(payloads)},
 		SourceStall: []func(int) bool{stallPattern(1, 0.3, 2000)}, SinkStall: []func(int) bool{stallPattern(2, 0.4, 2000)}}
-	cache := t.TempDir()
+	cache := testCache
 	pool := NewSessions(Verilator{})
 	defer pool.Close()
 	want, err := Verilator{}.Run(context.Background(), top, stim, opts(t, cache))

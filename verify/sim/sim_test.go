@@ -70,7 +70,7 @@ func TestCounter(t *testing.T) {
 	}
 	wantCount, wantMax := counterModel(en, load, loadVal)
 
-	cache := t.TempDir()
+	cache := testCache
 	var results []*Result
 	for _, sim := range allSims() {
 		t.Run(sim.Name(), func(t *testing.T) {

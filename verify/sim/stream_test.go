@@ -42,7 +42,7 @@ func TestFIFO(t *testing.T) {
 		SinkStall:   []func(int) bool{sinkStall},
 		Expect:      []int{n},
 	}
-	cache := t.TempDir()
+	cache := testCache
 	var results []*Result
 	for _, sim := range allSims() {
 		t.Run(sim.Name(), func(t *testing.T) {
@@ -153,7 +153,7 @@ func TestWidePorts(t *testing.T) {
 		Expect:    []int{len(payloads)},
 		Trace:     true,
 	}
-	cache := t.TempDir()
+	cache := testCache
 	var results []*Result
 	for _, sim := range allSims() {
 		t.Run(sim.Name(), func(t *testing.T) {
@@ -200,7 +200,7 @@ func TestWidePorts(t *testing.T) {
 
 // TestVCD checks that both simulators write a waveform when asked.
 func TestVCD(t *testing.T) {
-	cache := t.TempDir()
+	cache := testCache
 	for _, sim := range allSims() {
 		t.Run(sim.Name(), func(t *testing.T) {
 			needSim(t, sim)
