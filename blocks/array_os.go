@@ -78,26 +78,27 @@ func (b *mxuBuilder) buildOS() mxuResult {
 }
 
 // readoutOS reads a finished tile out of the PEs' result registers, one row
-// per cycle, into the accumulator. Row i of a tile is complete Cols+1+i
-// cycles after its last beat was registered, so reading row 0 at Cols
-// cycles after stage 0 never overtakes the array.
+// per cycle, into the accumulator. Row i of a tile is complete
+// Cols+1+MACStages+i cycles after its last beat was registered, so reading
+// row 0 at Cols+MACStages cycles after stage 0 never overtakes the array.
 func (b *mxuBuilder) readoutOS(tile osTile, results [][]*hdl.Expr) mxuResult {
 	cfg, m := b.cfg, b.m
 	R, C := cfg.Rows, cfg.Cols
 	a := b.ain.Data
-	trig := b.delayFlag("rd_trig", tile.last, C)
-	trigAddr := b.delay("rd_trig_addr", tile.addr, C)
-	trigAcc := b.delay("rd_trig_acc", tile.acc, C)
+	D := C + cfg.MACStages // stage 0 to the readout of row 0
+	trig := b.delayFlag("rd_trig", tile.last, D)
+	trigAddr := b.delay("rd_trig_addr", tile.addr, D)
+	trigAcc := b.delay("rd_trig_acc", tile.acc, D)
 	rowBits := max(1, hdl.Clog2(R))
 	rowsW := hdl.BitsFor(R + 1)
-	trigRows := b.delay("rd_trig_rows", b.reg("s0_rows", b.al.rows.of(a)), C)
+	trigRows := b.delay("rd_trig_rows", b.reg("s0_rows", b.al.rows.of(a)), D)
 	// The readout stops after row rows-1 (rows 0 is treated as 1).
 	lastRow := m.Wire("rd_last_row", hdl.U(rowBits))
 	rowsQ := m.Reg("rd_rows", hdl.U(rowsW))
 	var trigTag, trigRaw, tagQ, rawQ *hdl.Expr
 	if cfg.Pipeline.Enabled() {
-		trigTag = b.delay("rd_trig_tag", b.reg("s0_tag", b.al.tag.of(a)), C)
-		trigRaw = b.delay("rd_trig_raw", b.reg("s0_raw", b.al.raw.of(a)), C)
+		trigTag = b.delay("rd_trig_tag", b.reg("s0_tag", b.al.tag.of(a)), D)
+		trigRaw = b.delay("rd_trig_raw", b.reg("s0_raw", b.al.raw.of(a)), D)
 		tagQ = m.Reg("rd_tag", trigTag.Shape())
 		rawQ = m.Reg("rd_raw", hdl.U(1))
 	}
@@ -137,15 +138,30 @@ func (b *mxuBuilder) readoutOS(tile osTile, results [][]*hdl.Expr) mxuResult {
 		})
 	})
 
-	res := mxuResult{latency: C + 2}
+	// The selected row is registered (rd_*_q, rd_sum_*), and registered
+	// once more (rd_*_q2, rd_sum_*2) when the accumulator wants its read address two cycles
+	// ahead.
+	twice := cfg.accLead() > 1
+	stage := func(name string, e *hdl.Expr, reg func(string, *hdl.Expr) *hdl.Expr) *hdl.Expr {
+		e = reg(name, e)
+		if twice {
+			e = reg(name+"2", e)
+		}
+		return e
+	}
+	res := mxuResult{latency: D + 1 + cfg.accLead()}
 	res.preAddr = curAddr
-	res.valid = b.flag("rd_valid_q", curValid)
-	res.addr = b.reg("rd_addr_q", curAddr)
-	res.acc = b.reg("rd_acc_q", curAcc)
+	res.valid = stage("rd_valid_q", curValid, b.flag)
+	res.addr = stage("rd_addr_q", curAddr, b.reg)
+	if twice {
+		res.preAcc = b.reg("rd_acc_q", curAcc)
+	} else {
+		res.acc = b.reg("rd_acc_q", curAcc)
+	}
 	res.last = m.Lit(1, 1)
 	if tagQ != nil {
-		res.tag = b.reg("rd_tag_q", hdl.Mux(trig, trigTag, tagQ))
-		res.raw = b.reg("rd_raw_q", hdl.Mux(trig, trigRaw, rawQ))
+		res.tag = stage("rd_tag_q", hdl.Mux(trig, trigTag, tagQ), b.reg)
+		res.raw = stage("rd_raw_q", hdl.Mux(trig, trigRaw, rawQ), b.reg)
 	}
 	sumS := shapeOf(cfg.SumBits(), cfg.ProductSigned())
 	for j := 0; j < C; j++ {
@@ -158,7 +174,7 @@ func (b *mxuBuilder) readoutOS(tile osTile, results [][]*hdl.Expr) mxuResult {
 				}
 			})
 		}
-		res.sums = append(res.sums, b.reg(fmt.Sprintf("rd_sum_%d", j), sel)) // OS sums are AccBits wide
+		res.sums = append(res.sums, stage(fmt.Sprintf("rd_sum_%d", j), sel, b.reg)) // OS sums are AccBits wide
 	}
 	return res
 }

@@ -84,13 +84,19 @@ func (b *mxuBuilder) buildWS() mxuResult {
 	}
 
 	// The beat's control reaches the accumulator with its row's sums: T
-	// cycles after stage 0, the address one cycle earlier for the read.
-	T := R + C + 1
+	// cycles after stage 0 (each MAC stage delays the sums by one), the
+	// address earlier for the read (the accumulator's lead).
+	T := R + C + 1 + cfg.MACStages
+	lead := cfg.accLead()
 	res := mxuResult{latency: T, sums: b.deskew(sums)}
-	res.preAddr = b.delay("ctl_addr", s0Addr, T-2)
-	res.addr = b.delay("ctl_addr_main", res.preAddr, 1)
+	res.preAddr = b.delay("ctl_addr", s0Addr, T-1-lead)
+	res.addr = b.delay("ctl_addr_main", res.preAddr, lead)
 	res.valid = b.delayFlag("ctl_valid", s0Valid, T-1)
-	res.acc = b.delay("ctl_acc", s0Acc, T-1)
+	if lead > 1 {
+		res.preAcc = b.delay("ctl_acc", s0Acc, T-2)
+	} else {
+		res.acc = b.delay("ctl_acc", s0Acc, T-1)
+	}
 	res.last = b.delay("ctl_last", s0Last, T-1)
 	if cfg.Pipeline.Enabled() {
 		res.tag = b.delay("ctl_tag", b.reg("s0_tag", b.al.tag.of(a)), T-1)

@@ -23,9 +23,21 @@ type MatrixConfig struct {
 	// expression (hdl.MulAcc), which Yosys packs whole into an iCE40
 	// SB_MAC16 (adder included); the split form is smaller in generic
 	// synthesis.
-	MAC      arch.MACForm
-	Pipeline PipelineConfig
+	MAC arch.MACForm
+	// MACStages is the register stages added for clock speed (0 to
+	// MaxMACStages). From 1 on, each PE registers its product before its
+	// add, the accumulator registers its memory read before the
+	// accumulate add and its result after it (the unit's two longest
+	// paths), and the unit advances on a registered enable (loadSkid); 2
+	// also splits each PE's multiplier into two registered halves. Each
+	// stage adds a cycle to the latency, the accumulator's output register
+	// one more (OS: two); the throughput stays the same.
+	MACStages int
+	Pipeline  PipelineConfig
 }
+
+// MaxMACStages is the largest MACStages.
+const MaxMACStages = 2
 
 // MaxArray is the largest rows or cols the generator accepts.
 const MaxArray = 256
@@ -53,6 +65,11 @@ func (c MatrixConfig) Validate() error {
 	}
 	if c.AccDepth < 2 || c.AccDepth > 1<<16 {
 		bad("acc_depth %d must be in [2, 65536]", c.AccDepth)
+	}
+	if c.MACStages < 0 || c.MACStages > MaxMACStages {
+		bad("mac_stages %d must be in [0, %d]", c.MACStages, MaxMACStages)
+	} else if c.MACStages > 0 && c.MAC.IsFused() {
+		bad("mac \"fused\" and mac_stages %d exclude each other: the stages register the product before the add, so there is no fused multiply-add (use mac \"split\")", c.MACStages)
 	}
 	if c.Dataflow.IsOS() && c.AccDepth < c.Rows {
 		bad("acc_depth %d must be at least rows (%d) for the os dataflow", c.AccDepth, c.Rows)
@@ -104,9 +121,26 @@ func (c MatrixConfig) fused() bool {
 	return c.MAC.IsFused() && w >= c.InputBits+1 && w >= c.WeightBits+1
 }
 
+// accLead is how many cycles the accumulator wants a row's read address
+// before the row (Accumulator.Lead).
+func (c MatrixConfig) accLead() int {
+	if c.MACStages > 0 {
+		return 2
+	}
+	return 1
+}
+
+// registeredAdvance reports whether the unit's registers advance on a
+// registered enable, with a second output entry to catch the result
+// produced in the cycle after the output stalls (with MAC stages).
+func (c MatrixConfig) registeredAdvance() bool { return c.MACStages > 0 }
+
 func (c MatrixConfig) macSuffix() string {
-	if c.fused() {
+	switch {
+	case c.fused():
 		return "_f"
+	case c.MACStages > 0:
+		return fmt.Sprintf("_p%d", c.MACStages)
 	}
 	return ""
 }

@@ -19,7 +19,10 @@ import (
 //
 // Every register of the datapath advances together (adv); the pipeline
 // stalls only when c_out holds a result nobody takes, so backpressure never
-// drops or reorders anything.
+// drops or reorders anything. With MAC stages adv is a register, so no
+// ready signal reaches the datapath combinationally: the output has a
+// second entry for the result produced in the cycle after a stall begins
+// (loadSkid).
 type MatrixUnit struct {
 	*hdl.Module
 	Config  MatrixConfig
@@ -79,6 +82,7 @@ type (
 // back-end control produced by the array side for the accumulator.
 type mxuResult struct {
 	preAddr, valid, addr, acc, last *hdl.Expr
+	preAcc                          *hdl.Expr   // acc one cycle early, for an accumulator with Lead 2
 	tag, raw                        *hdl.Expr   // with a pipeline: parameter set, and bypass to c_out
 	sums                            []*hdl.Expr // accumulator shape
 	latency                         int
@@ -127,7 +131,12 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 
 	outValid := m.Reg("out_valid_q", hdl.U(1), hdl.ResetTo(0))
 	outData := m.Reg("out_data_q", hdl.U(cl.next))
-	b.adv = m.Wire("adv", hdl.U(1))
+	skid := cfg.registeredAdvance()
+	if skid {
+		b.adv = m.Reg("adv", hdl.U(1), hdl.ResetTo(1))
+	} else {
+		b.adv = m.Wire("adv", hdl.U(1))
+	}
 	m.Set(cout.Data, outData)
 
 	var r mxuResult
@@ -143,10 +152,18 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 	ai.In(acc.PreAddr, r.preAddr)
 	ai.In(acc.Valid, r.valid)
 	ai.In(acc.Addr, r.addr)
-	ai.In(acc.Acc, r.acc)
+	if acc.PreAcc != nil {
+		ai.In(acc.PreAcc, r.preAcc)
+	} else {
+		ai.In(acc.Acc, r.acc)
+	}
 	ai.In(acc.Last, r.last)
 	for j, s := range r.sums {
 		ai.In(acc.Sum[j], s)
+	}
+	if pipe { // the tag and raw flag follow the row out of the accumulator
+		r.tag = b.delay("ctl_tag_out", r.tag, acc.OutDelay)
+		r.raw = b.delay("ctl_raw_out", r.raw, acc.OutDelay)
 	}
 	parts := []*hdl.Expr{ai.Out(acc.OutAddr)}
 	if pipe {
@@ -156,12 +173,17 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 		parts = append(parts, ai.Out(acc.Out[j]).AsUnsigned())
 	}
 	resValid := ai.Out(acc.OutValid)
-	m.If(b.adv, func() {
-		m.Set(outValid, resValid)
-		m.If(resValid, func() { m.Set(outData, hdl.Cat(parts...)) })
-	})
+	out := outBuffer{valid: outValid, data: outData}
+	if skid {
+		out.declareSkid(m, pipe)
+	} else {
+		m.If(b.adv, func() {
+			m.Set(outValid, resValid)
+			m.If(resValid, func() { m.Set(outData, hdl.Cat(parts...)) })
+		})
+	}
 
-	mu := &MatrixUnit{Module: m, Config: cfg, Latency: r.latency + 1}
+	mu := &MatrixUnit{Module: m, Config: cfg, Latency: r.latency + acc.OutDelay + 1}
 	for _, s := range b.stages {
 		mu.PipelineLatency += s.latency
 	}
@@ -171,14 +193,21 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 		{Name: "c_out", Dir: "out", Valid: "c_out_valid", Ready: "c_out_ready", Data: "c_out_data", Width: cl.next, Fields: cl.fields},
 	}
 	if !pipe {
-		m.Set(b.adv, outValid.Not().Or(cout.Ready))
+		if skid {
+			b.loadSkid(out, cout.Ready, resValid, hdl.Cat(parts...), nil)
+		} else {
+			m.Set(b.adv, outValid.Not().Or(cout.Ready))
+		}
 		m.Set(cout.Valid, outValid)
 		return mu, nil
 	}
 	// With a pipeline, each result goes either out raw on c_out (GEMM) or
 	// into the requantizer (layers), as its beat's raw flag says.
 	outRaw := m.Reg("out_raw_q", hdl.U(1))
-	m.If(b.adv.And(resValid), func() { m.Set(outRaw, r.raw) })
+	out.raw = outRaw
+	if !skid {
+		m.If(b.adv.And(resValid), func() { m.Set(outRaw, r.raw) })
+	}
 	m.Set(cout.Valid, outValid.And(outRaw))
 	pipeValid := m.Wire("pipe_valid", hdl.U(1))
 	m.Set(pipeValid, outValid.And(outRaw.Not()))
@@ -187,9 +216,76 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("matrix unit: %w", err)
 	}
-	m.Set(b.adv, outValid.Not().Or(hdl.Mux(outRaw, cout.Ready, pipeReady)))
+	if skid {
+		b.loadSkid(out, hdl.Mux(outRaw, cout.Ready, pipeReady), resValid, hdl.Cat(parts...), r.raw)
+	} else {
+		m.Set(b.adv, outValid.Not().Or(hdl.Mux(outRaw, cout.Ready, pipeReady)))
+	}
 	mu.Streams = append(mu.Streams, streams...)
 	return mu, nil
+}
+
+// outBuffer is where results wait for c_out or the pipeline: the output
+// register (valid, data and, with a pipeline, the raw flag), and with a
+// registered advance a second entry behind it (skid*).
+type outBuffer struct {
+	valid, data, raw                *hdl.Expr
+	skidValid, skidData, skidRawReg *hdl.Expr
+}
+
+// declareSkid declares the second entry.
+func (o *outBuffer) declareSkid(m *hdl.Module, pipe bool) {
+	o.skidValid = m.Reg("skid_valid_q", hdl.U(1), hdl.ResetTo(0))
+	o.skidData = m.Reg("skid_data_q", o.data.Shape())
+	if pipe {
+		o.skidRawReg = m.Reg("skid_raw_q", hdl.U(1))
+	}
+}
+
+// loadSkid drives the output buffer and the advance register. With a
+// registered advance (adv is a flip-flop, not a function of the output's
+// ready), the unit may produce one more result in the cycle after the
+// output stalls; the second entry takes it. adv stays 1 for the next
+// cycle unless the buffer will then be full, so results are never lost,
+// and a sink that keeps up sees the same timing as with the combinational
+// advance: the output register loads in the cycle a result is produced.
+// headReady is the ready of wherever the output register's result goes.
+func (b *mxuBuilder) loadSkid(o outBuffer, headReady, resValid, item, raw *hdl.Expr) {
+	m := b.m
+	push := m.Wire("out_push", hdl.U(1))
+	m.Set(push, b.adv.And(resValid))
+	headFree := m.Wire("out_free", hdl.U(1)) // the output register is empty or leaves
+	m.Set(headFree, o.valid.Not().Or(headReady))
+	m.If(headFree, func() {
+		m.If(o.skidValid, func() {
+			m.Set(o.valid, m.Lit(1, 1))
+			m.Set(o.data, o.skidData)
+			if raw != nil {
+				m.Set(o.raw, o.skidRawReg)
+			}
+			m.Set(o.skidValid, push)
+		}).Else(func() {
+			m.Set(o.valid, push)
+			m.If(push, func() {
+				m.Set(o.data, item)
+				if raw != nil {
+					m.Set(o.raw, raw)
+				}
+			})
+		})
+	})
+	// The second entry loads whenever a result cannot go straight into the
+	// output register.
+	m.If(push.And(headFree.Not().Or(o.skidValid)), func() {
+		m.Set(o.skidData, item)
+		if raw != nil {
+			m.Set(o.skidRawReg, raw)
+		}
+	})
+	m.If(push.And(headFree.Not()), func() { m.Set(o.skidValid, m.Lit(1, 1)) })
+	// Full next cycle: both entries held and the head stays, or one held,
+	// one pushed and the head stays.
+	m.Set(b.adv, headFree.Or(o.skidValid.Or(o.valid.And(push)).Not()))
 }
 
 // paramsIdle is 1 unless parameter words are waiting: activations wait for

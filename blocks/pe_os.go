@@ -9,7 +9,9 @@ import (
 // PEOS is an output-stationary processing element: it accumulates one output
 // element over K while activations (with the first/last flags) flow right and
 // weights flow down. On the last step it copies the finished sum into a
-// result register, which holds it while the next tile accumulates.
+// result register, which holds it while the next tile accumulates. With
+// MAC stages the accumulate happens that many cycles after the operands
+// pass, with flags delayed alike, so results are ready as much later.
 type PEOS struct {
 	*hdl.Module
 	InAct, InW, InValid, InFirst, InLast, Adv *hdl.Expr
@@ -38,9 +40,27 @@ func NewPEOS(cfg MatrixConfig) *PEOS {
 	pe.OutLast = m.RegOutput("out_last", hdl.U(1), hdl.ResetTo(0))
 	pe.Result = m.RegOutput("out_result", sumShape)
 	acc := m.Reg("acc", sumShape)
-	prod := toSum(product(cfg, pe.InAct, pe.InW), cfg.SumBits())
 	next := m.Wire("next", sumShape)
-	m.Set(next, hdl.Mux(pe.InFirst, prod, macc(cfg, acc, pe.InAct, pe.InW)))
+	// The flags that say what to do with a product: the inputs', or, with
+	// MAC stages, as late as the registered product.
+	valid, first, last := pe.InValid, pe.InFirst, pe.InLast
+	if cfg.MACStages == 0 {
+		prod := toSum(product(cfg, pe.InAct, pe.InW), cfg.SumBits())
+		m.Set(next, hdl.Mux(first, prod, macc(cfg, acc, pe.InAct, pe.InW)))
+	} else {
+		regs := pipeRegs{m: m, adv: adv}
+		prod := toSum(stagedProduct(cfg, regs, pe.InAct, pe.InW), cfg.SumBits())
+		// The flags' first stage is the outputs passed right.
+		valid, first, last = pe.OutValid, pe.OutFirst, pe.OutLast
+		for k := 2; k <= cfg.MACStages; k++ {
+			g := regs.group()
+			valid = g.flag(fmt.Sprintf("valid_d%d", k), valid)
+			first = g.flag(fmt.Sprintf("first_d%d", k), first)
+			last = g.flag(fmt.Sprintf("last_d%d", k), last)
+			g.end()
+		}
+		m.Set(next, hdl.Mux(first, prod, acc.Add(prod).Trunc(cfg.SumBits())))
+	}
 	m.If(adv, func() {
 		m.Set(pe.OutAct, pe.InAct)
 		m.Set(pe.OutW, pe.InW)
@@ -48,9 +68,9 @@ func NewPEOS(cfg MatrixConfig) *PEOS {
 		m.Set(pe.OutFirst, pe.InFirst)
 		m.Set(pe.OutLast, pe.InLast)
 		// Bubbles carry no data: only real beats touch the accumulator.
-		m.If(pe.InValid, func() {
+		m.If(valid, func() {
 			m.Set(acc, next)
-			m.If(pe.InLast, func() { m.Set(pe.Result, next) })
+			m.If(last, func() { m.Set(pe.Result, next) })
 		})
 	})
 	return pe

@@ -48,14 +48,25 @@ func NewPEWS(cfg MatrixConfig, top bool) *PEWS {
 
 	shadow := m.Reg("shadow", pe.InW.Shape())
 	weight := m.Reg("weight", pe.InW.Shape())
-	prod := product(cfg, pe.InAct, weight)
+	// With MAC stages the product is registered on its way to the add; the
+	// sum from the PE above is then as late as this PE's product, since
+	// the activations reach every row one cycle after the row above.
+	var prod *hdl.Expr
+	if cfg.MACStages > 0 {
+		prod = stagedProduct(cfg, pipeRegs{m: m, adv: adv}, pe.InAct, weight)
+	}
 	m.If(adv, func() {
 		m.Set(pe.OutAct, pe.InAct)
 		m.Set(pe.OutSwap, pe.InSwap)
 		m.Set(pe.OutWen, pe.InWen)
-		if top {
+		switch {
+		case prod != nil && top:
 			m.Set(pe.OutSum, toSum(prod, cfg.SumBits()))
-		} else {
+		case prod != nil:
+			m.Set(pe.OutSum, pe.InSum.Add(toSum(prod, cfg.SumBits())).Trunc(cfg.SumBits()))
+		case top:
+			m.Set(pe.OutSum, toSum(product(cfg, pe.InAct, weight), cfg.SumBits()))
+		default:
 			m.Set(pe.OutSum, macc(cfg, pe.InSum, pe.InAct, weight))
 		}
 		m.If(pe.InWen, func() { m.Set(shadow, pe.InW) })
@@ -72,6 +83,50 @@ func macc(cfg MatrixConfig, acc, act, w *hdl.Expr) *hdl.Expr {
 		return hdl.MulAcc(acc, a, b)
 	}
 	return acc.Add(toSum(product(cfg, act, w), acc.Width())).Trunc(acc.Width())
+}
+
+// stagedProduct returns act*w (ProductBits wide) after cfg.MACStages
+// register stages. One stage registers the product. Two stages split the
+// multiplier at w's middle bit: the two partial products (act times w's
+// low half, unsigned, and times its high half, with w's sign) are
+// registered, then shifted and added into the registered product, so each
+// stage has about half of the multiplier's depth.
+func stagedProduct(cfg MatrixConfig, regs pipeRegs, act, w *hdl.Expr) *hdl.Expr {
+	pw := cfg.ProductBits()
+	if cfg.MACStages < 2 {
+		return regs.reg("prod", product(cfg, act, w))
+	}
+	lo := w.Width() / 2
+	wLo := w.Slice(lo-1, 0) // unsigned
+	wHi := w.Slice(w.Width()-1, lo)
+	if w.Signed() {
+		wHi = wHi.AsSigned()
+	}
+	// Each partial product is exact at its own width; extended to the
+	// product's width, the sum is exact too (the product fits pw bits).
+	g := regs.group()
+	pLo := g.reg("prod_lo", partialProduct(act, wLo).Ext(pw))
+	pHi := g.reg("prod_hi", partialProduct(act, wHi))
+	g.end()
+	hi := hdl.Cat(toSum(pHi, pw-lo).AsUnsigned(), regs.m.Const(0, hdl.U(lo)))
+	sum := pLo.AsUnsigned().Add(hi).Trunc(pw)
+	if cfg.ProductSigned() {
+		sum = sum.AsSigned()
+	}
+	return regs.reg("prod", sum)
+}
+
+// partialProduct multiplies exactly, making both operands signed when
+// either is (an unsigned one widened by a zero bit).
+func partialProduct(a, b *hdl.Expr) *hdl.Expr {
+	if a.Signed() != b.Signed() {
+		if !a.Signed() {
+			a = hdl.ZExt(a, a.Width()+1).AsSigned()
+		} else {
+			b = hdl.ZExt(b, b.Width()+1).AsSigned()
+		}
+	}
+	return a.Mul(b)
 }
 
 // toSum returns a product at the partial sums' width w: extended by its

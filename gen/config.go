@@ -31,6 +31,11 @@ type Config struct {
 	AccBits      int           `json:"acc_bits"`
 	AccDepth     int           `json:"acc_depth"`
 	MAC          arch.MACForm  `json:"mac"`
+	// MACStages adds register stages to the multiply-accumulate paths for
+	// clock speed (blocks.MatrixConfig.MACStages): the PEs' products, the
+	// accumulator's read-add-write and the advance enable; 0 keeps the
+	// single-cycle forms. Throughput is unchanged; the latency grows.
+	MACStages int `json:"mac_stages,omitempty"`
 
 	// The post-array pipeline (all off by default: results leave as raw
 	// accumulator rows).
@@ -117,7 +122,7 @@ func (c Config) Matrix() blocks.MatrixConfig {
 		Rows: c.Rows, Cols: c.Cols, Dataflow: c.Dataflow,
 		InputBits: c.InputBits, InputSigned: *c.InputSigned,
 		WeightBits: c.WeightBits, WeightSigned: *c.WeightSigned,
-		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC,
+		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC, MACStages: c.MACStages,
 		Pipeline: blocks.PipelineConfig{Requant: c.Requant, Rounding: c.Rounding, Activation: c.Activation,
 			Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight,
 			TagBits: c.tagBits()},

@@ -25,6 +25,9 @@ func TestParseConfigErrors(t *testing.T) {
 		{"pool without requant", `{"name": "x", "rows": 2, "cols": 2, "pool": true}`, "activation and pool need requant: true"},
 		{"requant on unsigned", `{"name": "x", "rows": 2, "cols": 2, "requant": true, "input_signed": false, "weight_signed": false}`, "requant needs signed 32-bit accumulators"},
 		{"param sets", `{"name": "x", "rows": 2, "cols": 2, "requant": true, "param_sets": 3}`, "param_sets must be a power of two"},
+		{"mac stages", `{"name": "x", "rows": 2, "cols": 2, "mac_stages": 3}`, "mac_stages 3 must be in [0, 2]"},
+		{"negative mac stages", `{"name": "x", "rows": 2, "cols": 2, "mac_stages": -1}`, "mac_stages -1 must be in [0, 2]"},
+		{"fused with stages", `{"name": "x", "rows": 2, "cols": 2, "mac": "fused", "mac_stages": 1}`, `mac "fused" and mac_stages 1 exclude each other`},
 		{"two problems", `{"name": "x", "rows": 0, "cols": 0}`, "rows 0 must be in [1, 256]; cols 0 must be in [1, 256]"},
 	}
 	for _, tc := range tests {

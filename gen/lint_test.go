@@ -12,7 +12,8 @@ import (
 )
 
 // TestMatrixUnitRTLIsClean lints the generated matrix unit, with and without
-// the pipeline, across the size range and both multiply-accumulate forms:
+// the pipeline, across the size range, both multiply-accumulate forms and
+// with MAC stages:
 // Verilator -Wall prints nothing, Icarus compiles it without a warning, and
 // Yosys's coarse synthesis (where latches would appear) finds none. make
 // lint runs the same checks on rtl-out and the 64x64 extreme.
@@ -23,6 +24,10 @@ func TestMatrixUnitRTLIsClean(t *testing.T) {
 		{Name: "os_1x1", Rows: 1, Cols: 1, Dataflow: arch.OS, AccDepth: 2},
 		{Name: "ws_3x5_fused", Rows: 3, Cols: 5, AccDepth: 8, MAC: arch.FusedMAC, Requant: true, Rounding: arch.SingleRounding, Activation: arch.TableActivation, ParamSets: 2},
 		{Name: "os_5x3_u16", Rows: 5, Cols: 3, Dataflow: arch.OS, InputBits: 16, WeightBits: 16, AccBits: 48, AccDepth: 8},
+		// Register stages in the multiply-accumulate paths (mac_stages).
+		{Name: "ws_4x3_p2_pipe", Rows: 4, Cols: 3, AccDepth: 8, MACStages: 2, Requant: true, Activation: arch.AllActivations, Pool: true},
+		{Name: "os_3x2_s4_p1", Rows: 3, Cols: 2, Dataflow: arch.OS, InputBits: 4, WeightBits: 4, AccDepth: 8, MACStages: 1},
+		{Name: "ws_1x1_p1", Rows: 1, Cols: 1, AccDepth: 2, MACStages: 1},
 	}
 	for _, c := range configs {
 		t.Run(c.Name, func(t *testing.T) {
