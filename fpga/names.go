@@ -153,16 +153,24 @@ func (n *Names) trim(s string) string {
 // net names a net as the path report gives it.
 func (n *Names) net(net string) string { return n.trim(net) }
 
+// register returns the RTL name of the register that nextpnr's cell (a
+// logic cell named after a flip-flop or the LUT packed with one) holds.
+func (n *Names) register(cell string) (string, bool) {
+	if n == nil {
+		return "", false
+	}
+	base := cell
+	for _, suf := range []string{"_DFFLC", "_LC"} {
+		base = strings.TrimSuffix(base, suf)
+	}
+	reg, ok := n.driven[base]
+	return n.trim(reg), ok
+}
+
 // cell names a path's end at cell's port.
 func (n *Names) cell(cell, port string) string {
-	if n != nil {
-		base := cell
-		for _, suf := range []string{"_DFFLC", "_LC"} {
-			base = strings.TrimSuffix(base, suf)
-		}
-		if reg, ok := n.driven[base]; ok {
-			return n.trim(reg)
-		}
+	if reg, ok := n.register(cell); ok {
+		return reg
 	}
 	t := n.trim(tidy(cell))
 	if port != "" && !strings.HasPrefix(port, "I") {

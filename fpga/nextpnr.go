@@ -155,13 +155,14 @@ func ParseReport(data []byte, names *Names) (*PnR, error) {
 			continue
 		}
 		path := &Path{}
+		firstNet := ""
 		for _, s := range cp.Path {
 			path.DelayNs += s.Delay
 			switch s.Type {
 			case "routing":
 				path.RoutingNs += s.Delay
-				if path.From == "" {
-					path.From = names.net(s.Net)
+				if firstNet == "" {
+					firstNet = s.Net
 				}
 			case "logic":
 				path.LogicNs += s.Delay
@@ -170,8 +171,15 @@ func ParseReport(data []byte, names *Names) (*PnR, error) {
 				path.LogicNs += s.Delay
 			}
 		}
+		// The start is the register whose clock-to-output step opens the
+		// path, else the first net it drives; the end is the register (or
+		// block RAM port) whose setup closes it.
 		first, last := cp.Path[0], cp.Path[len(cp.Path)-1]
-		if path.From == "" {
+		if reg, ok := names.register(first.To.Cell); ok && first.Type == "clk-to-q" {
+			path.From = reg
+		} else if firstNet != "" {
+			path.From = names.net(firstNet)
+		} else {
 			path.From = names.cell(first.To.Cell, first.To.Port)
 		}
 		path.To = names.cell(last.To.Cell, last.To.Port)
