@@ -45,7 +45,7 @@ func NewPEOS(cfg MatrixConfig) *PEOS {
 	// MAC stages, as late as the registered product.
 	valid, first, last := pe.InValid, pe.InFirst, pe.InLast
 	if cfg.MACStages == 0 {
-		prod := toSum(product(cfg, pe.InAct, pe.InW), cfg.SumBits())
+		prod := toSum(product(pe.InAct, pe.InW), cfg.SumBits())
 		m.Set(next, hdl.Mux(first, prod, macc(cfg, acc, pe.InAct, pe.InW)))
 	} else {
 		regs := pipeRegs{m: m, adv: adv}

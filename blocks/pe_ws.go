@@ -65,7 +65,7 @@ func NewPEWS(cfg MatrixConfig, top bool) *PEWS {
 		case prod != nil:
 			m.Set(pe.OutSum, pe.InSum.Add(toSum(prod, cfg.SumBits())).Trunc(cfg.SumBits()))
 		case top:
-			m.Set(pe.OutSum, toSum(product(cfg, pe.InAct, weight), cfg.SumBits()))
+			m.Set(pe.OutSum, toSum(product(pe.InAct, weight), cfg.SumBits()))
 		default:
 			m.Set(pe.OutSum, macc(cfg, pe.InSum, pe.InAct, weight))
 		}
@@ -79,10 +79,10 @@ func NewPEWS(cfg MatrixConfig, top bool) *PEWS {
 // configuration says.
 func macc(cfg MatrixConfig, acc, act, w *hdl.Expr) *hdl.Expr {
 	if cfg.fused() {
-		a, b := productOperands(cfg, act, w)
+		a, b := productOperands(act, w)
 		return hdl.MulAcc(acc, a, b)
 	}
-	return acc.Add(toSum(product(cfg, act, w), acc.Width())).Trunc(acc.Width())
+	return acc.Add(toSum(product(act, w), acc.Width())).Trunc(acc.Width())
 }
 
 // stagedProduct returns act*w (ProductBits wide) after cfg.MACStages
@@ -94,7 +94,7 @@ func macc(cfg MatrixConfig, acc, act, w *hdl.Expr) *hdl.Expr {
 func stagedProduct(cfg MatrixConfig, regs pipeRegs, act, w *hdl.Expr) *hdl.Expr {
 	pw := cfg.ProductBits()
 	if cfg.MACStages < 2 {
-		return regs.reg("prod", product(cfg, act, w))
+		return regs.reg("prod", product(act, w))
 	}
 	lo := w.Width() / 2
 	wLo := w.Slice(lo-1, 0) // unsigned
@@ -105,8 +105,8 @@ func stagedProduct(cfg MatrixConfig, regs pipeRegs, act, w *hdl.Expr) *hdl.Expr 
 	// Each partial product is exact at its own width; extended to the
 	// product's width, the sum is exact too (the product fits pw bits).
 	g := regs.group()
-	pLo := g.reg("prod_lo", partialProduct(act, wLo).Ext(pw))
-	pHi := g.reg("prod_hi", partialProduct(act, wHi))
+	pLo := g.reg("prod_lo", product(act, wLo).Ext(pw))
+	pHi := g.reg("prod_hi", product(act, wHi))
 	g.end()
 	hi := hdl.Cat(toSum(pHi, pw-lo).AsUnsigned(), regs.m.Const(0, hdl.U(lo)))
 	sum := pLo.AsUnsigned().Add(hi).Trunc(pw)
@@ -114,19 +114,6 @@ func stagedProduct(cfg MatrixConfig, regs pipeRegs, act, w *hdl.Expr) *hdl.Expr 
 		sum = sum.AsSigned()
 	}
 	return regs.reg("prod", sum)
-}
-
-// partialProduct multiplies exactly, making both operands signed when
-// either is (an unsigned one widened by a zero bit).
-func partialProduct(a, b *hdl.Expr) *hdl.Expr {
-	if a.Signed() != b.Signed() {
-		if !a.Signed() {
-			a = hdl.ZExt(a, a.Width()+1).AsSigned()
-		} else {
-			b = hdl.ZExt(b, b.Width()+1).AsSigned()
-		}
-	}
-	return a.Mul(b)
 }
 
 // toSum returns a product at the partial sums' width w: extended by its
@@ -140,24 +127,24 @@ func toSum(prod *hdl.Expr, w int) *hdl.Expr {
 	return prod.Ext(w)
 }
 
-// product multiplies an activation by a weight exactly (ProductBits wide),
-// widening an unsigned operand by one bit when the other is signed.
-func product(cfg MatrixConfig, act, w *hdl.Expr) *hdl.Expr {
-	a, b := productOperands(cfg, act, w)
+// product multiplies exactly (an activation by a weight: ProductBits
+// wide), widening an unsigned operand by one bit when the other is signed.
+func product(a, b *hdl.Expr) *hdl.Expr {
+	a, b = productOperands(a, b)
 	return a.Mul(b)
 }
 
 // productOperands makes both operands signed when either is, by widening
 // the unsigned one by a zero bit.
-func productOperands(cfg MatrixConfig, act, w *hdl.Expr) (*hdl.Expr, *hdl.Expr) {
-	if cfg.InputSigned != cfg.WeightSigned {
-		if !cfg.InputSigned {
-			act = hdl.ZExt(act, cfg.InputBits+1).AsSigned()
+func productOperands(a, b *hdl.Expr) (*hdl.Expr, *hdl.Expr) {
+	if a.Signed() != b.Signed() {
+		if !a.Signed() {
+			a = hdl.ZExt(a, a.Width()+1).AsSigned()
 		} else {
-			w = hdl.ZExt(w, cfg.WeightBits+1).AsSigned()
+			b = hdl.ZExt(b, b.Width()+1).AsSigned()
 		}
 	}
-	return act, w
+	return a, b
 }
 
 func sig(bits int, signed bool) string {
