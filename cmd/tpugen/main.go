@@ -66,6 +66,7 @@ func commands() []command {
 		{"vectors", "write per-layer golden vectors of one image through a quantized model, for other testbenches", runVectors},
 		{"demo", "generate the default RTL, run a short regression and a large GEMM", runDemo},
 		{"synth", "synthesize the matrix unit for an FPGA (Yosys, nextpnr-ice40): resources, fit, Fmax, critical path", runSynth},
+		{"sweep", "sweep array shape, dataflow, bits and MAC form: area, Fmax, cycles and images per second, with plots", runSweep},
 		{"asm", "assemble a core program (text) into 256-bit instruction words", runAsm},
 		{"disasm", "disassemble a binary core program into text", runDisasm},
 	}
