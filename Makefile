@@ -43,11 +43,20 @@ regress: setup build
 	$(TPUGEN) regress -config configs/large.json -sim verilator -cases 100 -seed 3
 	TPUGEN_REQUIRE_SIMS=1 $(GO) test ./verify/ -run 'TestMatrixUnit32x32' -long -v
 
+# FPGA quality of results beside the hand-written array (scripts/baseline),
+# each measured in one run: the 4x4 unit without the pipeline placed, routed
+# and timed on an iCE40 HX8K (nextpnr-ice40, 3 seeds), then the default 8x8
+# configuration's per-PE figures and accumulator memory (Yosys only: it is
+# larger than an HX8K). scripts/synth.sh prints the older Yosys-only table.
 synth: setup build
-	@bash scripts/synth.sh
+	$(TPUGEN) synth -config scripts/fpga/mxu4x4.json -target ice40-hx8k -baseline scripts/baseline/ws_array.v
+	$(TPUGEN) synth -config configs/default.json -target ice40-hx8k -estimate -baseline scripts/baseline/ws_array.v
 
+# Benchmarks, then the design-space sweep into docs/sweep (12 configurations
+# of the default's pipeline: about 11 CPU-minutes of Yosys).
 bench: setup build
 	@bash scripts/bench.sh
+	$(TPUGEN) sweep -rows 2,4,8 -dataflow ws,os -bits 4,8 -target generic -out docs/sweep
 
 # Retrain the models in models/ with PyTorch and re-export them to ONNX.
 models:

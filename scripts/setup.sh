@@ -5,7 +5,7 @@
 set -euo pipefail
 
 missing=()
-for tool in iverilog:iverilog vvp:iverilog verilator:verilator yosys:yosys; do
+for tool in iverilog:iverilog vvp:iverilog verilator:verilator yosys:yosys nextpnr-ice40:nextpnr-ice40 icepack:fpga-icestorm; do
 	bin=${tool%%:*}
 	pkg=${tool##*:}
 	if ! command -v "$bin" >/dev/null 2>&1; then
@@ -37,7 +37,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-for bin in iverilog vvp verilator yosys; do
+for bin in iverilog vvp verilator yosys nextpnr-ice40 icepack; do
 	command -v "$bin" >/dev/null 2>&1 || { echo "setup: $bin still missing after install" >&2; exit 1; }
 done
 echo "setup: done ($(verilator --version | head -1); $(iverilog -V 2>/dev/null | head -1); $(yosys -V))" >&2
