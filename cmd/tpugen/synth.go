@@ -479,7 +479,11 @@ func (r *synthReport) print(w io.Writer) {
 			where += " (" + r.Package + ")"
 		}
 	}
-	fmt.Fprintf(w, "%s on %s, %s\n", describeConfig(c), where, mults)
+	if r.device == nil {
+		fmt.Fprintf(w, "%s on %s\n", describeConfig(c), where)
+	} else {
+		fmt.Fprintf(w, "%s on %s, %s\n", describeConfig(c), where, mults)
+	}
 	fmt.Fprintf(w, "%s; %.0f s\n\n", strings.Join(r.Tools, ", "), r.Seconds)
 	d := r.Design
 	if r.device == nil {
