@@ -41,6 +41,7 @@ regress: setup build
 	$(TPUGEN) regress -config configs/default.json -sim both -cases 200 -seed 1
 	$(TPUGEN) regress -config configs/small.json -sim both -cases 200 -seed 2
 	$(TPUGEN) regress -config configs/large.json -sim verilator -cases 100 -seed 3
+	$(TPUGEN) regress -config configs/fast.json -sim both -cases 100 -seed 4
 	TPUGEN_REQUIRE_SIMS=1 $(GO) test ./verify/ -run 'TestMatrixUnit32x32' -long -v
 
 # FPGA quality of results beside the hand-written array (scripts/baseline),

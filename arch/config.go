@@ -19,6 +19,9 @@ type Config struct {
 	AccBits      int      `json:"acc_bits"`
 	AccDepth     int      `json:"acc_depth"`
 	MAC          MACForm  `json:"mac"`
+	// MACStages is the number of register stages in each PE's
+	// multiply-accumulate and the accumulator's read-add-write (0: none).
+	MACStages int `json:"mac_stages,omitempty"`
 
 	// The post-array pipeline; Requant false means results leave only as
 	// raw accumulator rows.

@@ -136,7 +136,7 @@ func (c Config) Resolve() arch.Config {
 	return arch.Config{
 		Name: c.Name, Rows: c.Rows, Cols: c.Cols, Dataflow: c.Dataflow,
 		InputBits: c.InputBits, InputSigned: *c.InputSigned, WeightBits: c.WeightBits, WeightSigned: *c.WeightSigned,
-		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC,
+		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC, MACStages: c.MACStages,
 		Requant: c.Requant, Rounding: c.Rounding, Activation: c.Activation,
 		Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight, ParamSets: c.ParamSets,
 	}
