@@ -2,62 +2,20 @@ package verify_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/tpugen/tpugen/compile"
 	"github.com/tpugen/tpugen/dataset"
 	"github.com/tpugen/tpugen/gen"
-	"github.com/tpugen/tpugen/nn"
-	"github.com/tpugen/tpugen/nn/ptq"
-	"github.com/tpugen/tpugen/quant"
+	"github.com/tpugen/tpugen/internal/modeltest"
 	"github.com/tpugen/tpugen/verify"
 )
 
 // quantizeModel imports a committed model and quantizes it on calib
-// training images of its data set (pixels / 255, as models/manifest.json
-// gives for both models).
+// training images of its data set.
 func quantizeModel(t *testing.T, file, data string, calib int) (*compile.Network, *dataset.Set, func(i int) []int8) {
-	t.Helper()
-	path := filepath.Join("..", "models", file)
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("committed model %s: %v", path, err)
-	}
-	g, err := nn.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if data == dataset.Fashion {
-		if _, err := os.Stat(dataset.FashionDir); err != nil && os.Getenv("TPUGEN_REQUIRE_SIMS") == "" {
-			t.Skip("dataset-fashion-mnist is not installed (scripts/setup.sh installs it)")
-		}
-	}
-	train, err := dataset.Load(data, dataset.Train)
-	if err != nil {
-		t.Fatal(err)
-	}
-	test, err := dataset.Load(data, dataset.Test)
-	if err != nil {
-		t.Fatal(err)
-	}
-	image := func(px []byte) []float32 {
-		f := make([]float32, len(px))
-		for i, v := range px {
-			f[i] = float32(v) / 255
-		}
-		return f
-	}
-	var samples []*nn.Tensor
-	for i := 0; i < calib; i++ {
-		samples = append(samples, nn.Float32Tensor([]int{1, 1, 28, 28}, image(train.Images[i])))
-	}
-	net, err := ptq.Quantize(g, ptq.Options{Calib: quant.CalibConfig{Method: quant.MethodMinMax}, Samples: samples})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := net.Tensors[net.Input].Params
-	return net, test, func(i int) []int8 { return quant.QuantizeInt8(image(test.Images[i]), in) }
+	m := modeltest.Quantize(t, file, data, calib)
+	return m.Net, m.Test, m.Image
 }
 
 // TestModelsOnRTL imports both committed models, quantizes them and runs
