@@ -196,7 +196,7 @@ func (m *Manifest) check() error {
 			return fmt.Errorf("no stream %q", s)
 		}
 		for _, f := range fields {
-			if l.field(f) == nil {
+			if l.Field(f) == nil {
 				return fmt.Errorf("stream %q has no field %q", s, f)
 			}
 		}
@@ -239,7 +239,8 @@ func (m *Manifest) layout(name string) *Layout {
 	return nil
 }
 
-func (l *Layout) field(name string) *Field {
+// Field returns the named payload field, or nil.
+func (l *Layout) Field(name string) *Field {
 	for i := range l.Fields {
 		if l.Fields[i].Name == name {
 			return &l.Fields[i]
@@ -323,7 +324,7 @@ func (l *Layout) Pack(vals Values) (*big.Int, error) { return Pack(l.Fields, val
 // Unpack returns the lanes of the named field of a payload, sign-extended
 // when the field is signed.
 func (l *Layout) Unpack(v *big.Int, name string) ([]int64, error) {
-	f := l.field(name)
+	f := l.Field(name)
 	if f == nil {
 		return nil, fmt.Errorf("stream %q has no field %q", l.Name, name)
 	}

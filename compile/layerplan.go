@@ -110,7 +110,7 @@ func layerParams(man *arch.Manifest, l *Layer, bias []int32, nTiles, frameH, fra
 			errs = append(errs, err)
 			return
 		}
-		f := pin.Fields[fieldIndex(pin.Fields, "data")]
+		f := pin.Field("data")
 		words = append(words, w.Or(w, data.Lsh(data, uint(f.LSB))))
 	}
 	one := func(v int64) []int64 { return []int64{v} }
@@ -156,13 +156,4 @@ func layerParams(man *arch.Manifest, l *Layer, bias []int32, nTiles, frameH, fra
 		}
 	}
 	return words, errors.Join(errs...)
-}
-
-func fieldIndex(fields []arch.Field, name string) int {
-	for i, f := range fields {
-		if f.Name == name {
-			return i
-		}
-	}
-	return -1
 }

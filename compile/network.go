@@ -234,10 +234,8 @@ func (n *Network) Fit(man *arch.Manifest) error {
 		in := op.Layer.InShape
 		in.N = 1
 		l := op.Bind(make([]int8, in.Len()), in)
-		for _, p := range SplitChannels(l, man.Config.Cols*man.Config.ParamSets) {
-			if _, err := PlanLayer(man, p.Layer); err != nil {
-				return fmt.Errorf("layer %s (%s) does not fit configuration %s: %w", op.Name, op.Describe(), man.Config.Name, err)
-			}
+		if _, err := PlanPasses(man, l); err != nil {
+			return fmt.Errorf("layer %s (%s) does not fit configuration %s: %w", op.Name, op.Describe(), man.Config.Name, err)
 		}
 	}
 	return nil

@@ -1,5 +1,7 @@
 package compile
 
+import "github.com/tpugen/tpugen/arch"
+
 // Pass is one run of a layer over a range of its output channels.
 type Pass struct {
 	Layer *Layer // the layer restricted to channels [C0, C0+Layer.WeightShape.N)
@@ -39,4 +41,24 @@ func (p Pass) Scatter(dst, src []int8, channels int) {
 	for i := 0; i < len(src)/c; i++ {
 		copy(dst[i*channels+p.C0:i*channels+p.C0+c], src[i*c:(i+1)*c])
 	}
+}
+
+// PassPlan is one pass of a layer and its plan.
+type PassPlan struct {
+	Pass
+	Plan *LayerPlan
+}
+
+// PlanPasses plans l on the manifest's matrix unit in as many passes over
+// its output channels as the parameter sets need.
+func PlanPasses(man *arch.Manifest, l *Layer) ([]PassPlan, error) {
+	var out []PassPlan
+	for _, p := range SplitChannels(l, man.Config.Cols*man.Config.ParamSets) {
+		plan, err := PlanLayer(man, p.Layer)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, PassPlan{Pass: p, Plan: plan})
+	}
+	return out, nil
 }

@@ -307,12 +307,12 @@ func networkCycles(man *arch.Manifest, net *compile.Network, batch int) ([]layer
 			l.Weights = make([]int8, len(l.Weights))
 			l.InputZP = 0
 			lc := layerCycles{Name: shortName(op.Name), About: op.Describe(), MACs: op.MACs() * int64(batch)}
-			passes := compile.SplitChannels(l, man.Config.Cols*man.Config.ParamSets)
-			for i, p := range passes {
-				plan, err := compile.PlanLayer(man, p.Layer)
-				if err != nil {
-					return nil, fmt.Errorf("%s (%s): %w", op.Name, op.Describe(), err)
-				}
+			passes, err := compile.PlanPasses(man, l)
+			if err != nil {
+				return nil, fmt.Errorf("%s (%s): %w", op.Name, op.Describe(), err)
+			}
+			for i, pp := range passes {
+				plan := pp.Plan
 				lc.Cycles += verify.PredictLayerCycles(man, plan)
 				if i == 0 {
 					v.Shape = plan.Shape

@@ -152,12 +152,12 @@ func layerVectors(files map[string][]byte, dir string, man *arch.Manifest, l *co
 	}
 	files[dir+"/layer.json"] = append(js, '\n')
 
-	passes := compile.SplitChannels(l, man.Config.Cols*man.Config.ParamSets)
-	for i, p := range passes {
-		plan, err := compile.PlanLayer(man, p.Layer)
-		if err != nil {
-			return err
-		}
+	passes, err := compile.PlanPasses(man, l)
+	if err != nil {
+		return err
+	}
+	for i, pp := range passes {
+		p, plan := pp.Pass, pp.Plan
 		pd := fmt.Sprintf("%s/pass%d", dir, i)
 		files[pd+"/w_in.txt"] = hexLines(plan.GEMM.W, man.Stream(arch.StreamW).Width)
 		files[pd+"/a_in.txt"] = hexLines(plan.GEMM.A, man.Stream(arch.StreamA).Width)
