@@ -719,3 +719,38 @@ func TestVectorsReplay(t *testing.T) {
 		}
 	}
 }
+
+// TestRunMismatch runs LeNet on RTL whose y_out values are corrupted: the
+// run fails with exit 1, names the layer and the test image, prints a
+// command that reruns the batch, and writes that image's golden vectors.
+func TestRunMismatch(t *testing.T) {
+	rtltest.RequireTools(t, "verilator")
+	dir := t.TempDir()
+	rtl := filepath.Join(dir, "rtl")
+	if r := tpugen(t, "rtl", "-out", rtl); r.code != exitOK {
+		t.Fatalf("rtl: %s", r.stderr)
+	}
+	man, err := arch.LoadManifest(rtl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtltest.Misbehave(t, rtl, man, arch.StreamY, rtltest.FlipField, "values")
+	r := tpugen(t, "run", "-model", filepath.Join("..", "..", "models", "lenet5_mnist.onnx"), "-rtl", rtl, "-skip", "5", "-n", "2", "-batch", "2")
+	if r.code != exitMismatch {
+		t.Fatalf("exit %d, want 1\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	for _, want := range []string{"MISMATCH in /conv1/Conv, test image 5", "reproduce: tpugen run", "-skip 5 -n 2", "-rtl " + rtl} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	_, after, ok := strings.Cut(r.stdout, "golden vectors of that image: ")
+	vec := strings.TrimSpace(strings.SplitN(after, "\n", 2)[0])
+	if !ok {
+		t.Fatalf("no vectors written:\n%s", r.stdout)
+	}
+	defer os.RemoveAll(vec)
+	if readme, err := os.ReadFile(filepath.Join(vec, "README.txt")); err != nil || !strings.Contains(string(readme), "test image 5 (label 1)") {
+		t.Errorf("vectors README: %v\n%s", err, readme)
+	}
+}

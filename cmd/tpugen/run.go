@@ -146,6 +146,7 @@ type modelResult struct {
 	// reference names the first accuracy row: the float model, or a
 	// pre-quantized (QDQ) model run with ONNX's own arithmetic.
 	reference string
+	model     *loadedModel
 }
 
 // loadedModel is a model imported and quantized, with its data set.
@@ -300,7 +301,7 @@ func (e *env) runModel(m modelRun) (*modelResult, error) {
 			break
 		}
 	}
-	return &modelResult{reference: reference, run: m, pre: pre, samples: lm.samples, floatTop1: floatTop1, floatTop5: floatTop5, rep: rep}, nil
+	return &modelResult{reference: reference, model: lm, run: m, pre: pre, samples: lm.samples, floatTop1: floatTop1, floatTop5: floatTop5, rep: rep}, nil
 }
 
 // print writes the report: the layer table, the accuracy table, cycles.
@@ -346,14 +347,36 @@ func (r *modelResult) utilization() float64 {
 func (r *modelResult) verdict(w io.Writer, repro func(first, n int) string) error {
 	rep := r.rep
 	if mm := rep.Mismatch; mm != nil {
-		fmt.Fprintf(w, "MISMATCH in %s, image %d: %s\n", mm.Op, mm.Image, mm.Mismatch)
-		fmt.Fprintf(w, "  reproduce: %s\n", repro(mm.Batch[0], mm.Batch[1]))
+		skip := r.run.skip
+		fmt.Fprintf(w, "MISMATCH in %s, test image %d: %s\n", mm.Op, skip+mm.Image, mm.Mismatch)
+		fmt.Fprintf(w, "  reproduce: %s\n", repro(skip+mm.Batch[0], mm.Batch[1]))
+		// The failing image's golden vectors, every layer's, for a
+		// testbench or a waveform viewer.
+		if dir, err := r.writeVectors(skip + mm.Image); err == nil {
+			fmt.Fprintf(w, "  golden vectors of that image: %s\n", dir)
+		} else {
+			fmt.Fprintf(w, "  golden vectors not written: %v\n", err)
+		}
 		return mismatch(fmt.Errorf("the RTL differs from the golden model in %d values", rep.Mismatches))
 	}
 	if r.run.rtl.sim != nil && rep.RTLTop1 != rep.GoldenTop1 {
 		return mismatch(fmt.Errorf("RTL top-1 %d differs from the golden model's %d", rep.RTLTop1, rep.GoldenTop1))
 	}
 	return nil
+}
+
+// writeVectors writes test image index's golden vectors into a new
+// temporary directory and returns it.
+func (r *modelResult) writeVectors(index int) (string, error) {
+	files, err := goldenVectors(r.run.rtl.man, r.model, r.run.model, r.run.data, index)
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", fmt.Sprintf("tpugen-mismatch-image%d-", index))
+	if err != nil {
+		return "", err
+	}
+	return dir, writeTree(dir, files)
 }
 
 // printLayers writes the per-layer table.

@@ -61,15 +61,28 @@ func runVectors(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	net := lm.net
-	golden, err := verify.GoldenNetwork(man.Config, net, lm.int8Image(*index), 1)
+	files, err := goldenVectors(man, lm, m.model, m.data, *index)
 	if err != nil {
 		return err
 	}
+	if err := writeTree(*out, files); err != nil {
+		return badInput(err)
+	}
+	fmt.Fprintf(e.stdout, "wrote %d files for %d ops to %s\n", len(files), len(lm.net.Ops), *out)
+	return nil
+}
 
+// goldenVectors computes test image index through the quantized model on
+// the golden model and returns the vector files (relative path → content).
+func goldenVectors(man *arch.Manifest, lm *loadedModel, model, data string, index int) (map[string][]byte, error) {
+	net := lm.net
+	golden, err := verify.GoldenNetwork(man.Config, net, lm.int8Image(index), 1)
+	if err != nil {
+		return nil, err
+	}
 	files := map[string][]byte{}
 	var readme strings.Builder
-	fmt.Fprintf(&readme, "Golden vectors of %s, %s test image %d (label %d), for configuration %s.\n", *model, m.data, *index, lm.test.Labels[*index], man.Config.Name)
+	fmt.Fprintf(&readme, "Golden vectors of %s, %s test image %d (label %d), for configuration %s.\n", model, data, index, lm.test.Labels[index], man.Config.Name)
 	fmt.Fprintf(&readme, "Tensors are int8 NHWC (batch 1); .txt files hold one value per line, .npy the same array.\n")
 	fmt.Fprintf(&readme, "Hardware layers hold weights.npy (OHWI or N×K), bias.npy (int32, the model's), multipliers.npy,\n")
 	fmt.Fprintf(&readme, "shifts.npy and layer.json, and per pass (a layer with more output channels than the parameter\n")
@@ -85,17 +98,13 @@ func runVectors(e *env, args []string) error {
 		if op.OnHardware() {
 			where = "hardware"
 			if err := layerVectors(files, dir, man, op.Bind(in.Data, in.Shape), outV); err != nil {
-				return fmt.Errorf("%s: %w", op.Name, err)
+				return nil, fmt.Errorf("%s: %w", op.Name, err)
 			}
 		}
 		fmt.Fprintf(&readme, "%s  %s (%s), output %v\n", dir, op.Describe(), where, outV.Shape)
 	}
 	files["README.txt"] = []byte(readme.String())
-	if err := writeTree(*out, files); err != nil {
-		return badInput(err)
-	}
-	fmt.Fprintf(e.stdout, "wrote %d files for %d ops to %s\n", len(files), len(net.Ops), *out)
-	return nil
+	return files, nil
 }
 
 func nanValue() float64 { return math.NaN() }
