@@ -5,7 +5,7 @@ CONFIGS   := $(wildcard configs/*.json)
 TPUGEN    := bin/tpugen
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all setup build demo test rtl rtl-check lint regress synth bench models models-pruned clean
+.PHONY: all setup build demo test rtl rtl-check lint regress synth bench models models-pruned fuzz mutate soak ort-check clean
 
 all: build
 
@@ -67,6 +67,24 @@ models:
 # fine-tune and export the pruned models to models/lenet5_mnist_prune_*.onnx.
 models-pruned:
 	@bash scripts/models/make-pruned.sh
+
+# Bounded native fuzzing of every parser a user feeds (configurations, matrix
+# files, run files and traces, ONNX models, assembler source).
+fuzz: build
+	@bash scripts/fuzz.sh
+
+# Mutation cover: Yosys mutate on the generated blocks, each mutant run
+# against the regression in Verilator; killed / survived per block.
+mutate: setup build
+	@bash scripts/mutate.sh
+
+# A million transactions with random valid/ready on every stream, in Verilator.
+soak: setup build
+	@bash scripts/soak.sh
+
+# The float-scale requantizer checked bit for bit against ONNX Runtime.
+ort-check: setup build
+	@bash scripts/ort-check.sh
 
 clean:
 	rm -rf bin
