@@ -15,6 +15,9 @@ type GEMMPlan struct {
 	W, A    []*big.Int // w_in and a_in payloads in order
 	Out     []OutRow   // per result beat: the C row and first column it fills
 	NTiles  int        // column tiles of B (parameter sets a layer needs)
+	// KTiles is, per column tile (WS), the K tiles streamed: all of them,
+	// or for a layer only those whose weights are not all zero.
+	KTiles []int
 }
 
 // OutRow places one result beat: C[Row][Col0 + j] = lane j, for j < Lanes.
@@ -71,6 +74,7 @@ func planGEMM(man *arch.Manifest, a, b Matrix, layer bool) (*GEMMPlan, error) {
 	R, C := cfg.Rows, cfg.Cols
 	wb, ab := &beats{l: man.Stream(arch.StreamW)}, &beats{l: man.Stream(arch.StreamA)}
 	p := &GEMMPlan{M: M, K: K, N: N, NTiles: (N + C - 1) / C}
+	a, b = padBinaryK(cfg, a, b)
 	// control fills the fields every a_in beat carries; the pipeline's
 	// fields exist only when there is a pipeline.
 	control := func(v arch.Values, n0 int) arch.Values {
@@ -119,7 +123,8 @@ func planGEMM(man *arch.Manifest, a, b Matrix, layer bool) (*GEMMPlan, error) {
 		for n0 := 0; n0 < N; n0 += C {
 			for mc := 0; mc < M; mc += chunk {
 				mEnd := min(M, mc+chunk)
-				for kt := 0; kt < kTiles; kt++ {
+				live := liveKTiles(b, n0, R, C, kTiles, layer)
+				for li, kt := range live {
 					k0 := kt * R
 					for i := 0; i < R; i++ {
 						ws := make([]int64, C)
@@ -128,18 +133,21 @@ func planGEMM(man *arch.Manifest, a, b Matrix, layer bool) (*GEMMPlan, error) {
 						}
 						wb.add(arch.Values{"weights": ws})
 					}
-					last := kt == kTiles-1
+					last := li == len(live)-1
 					for m := mc; m < mEnd; m++ {
 						acts := make([]int64, R)
 						for i := range acts {
 							acts[i] = at(a, m, k0+i)
 						}
 						ab.add(control(arch.Values{"acts": acts, "addr": {int64(m - mc)}, "first": {b2i(m == mc)},
-							"acc": {b2i(kt > 0)}, "last": {b2i(last)}}, n0))
+							"acc": {b2i(li > 0)}, "last": {b2i(last)}}, n0))
 						if last {
 							p.Out = append(p.Out, OutRow{Row: m, Col0: n0, Lanes: min(C, N-n0), Addr: m - mc})
 						}
 					}
+				}
+				if mc == 0 {
+					p.KTiles = append(p.KTiles, len(live))
 				}
 			}
 		}

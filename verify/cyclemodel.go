@@ -22,7 +22,7 @@ import (
 // last beat, and its other real rows follow one per cycle (padding rows are
 // skipped).
 func PredictGEMMCycles(man *arch.Manifest, M, K, N int) int {
-	return predict(man, M, K, N, 0, M-1, 0)
+	return predict(man, M, K, N, 0, M-1, 0, nil)
 }
 
 // PredictLayerCycles is the cycle model of a layer (RunLayer): the plan's
@@ -34,14 +34,15 @@ func PredictGEMMCycles(man *arch.Manifest, M, K, N int) int {
 // in.
 func PredictLayerCycles(man *arch.Manifest, plan *compile.LayerPlan) int {
 	g := plan.GEMM
-	return predict(man, g.M, g.K, g.N, len(plan.Params), plan.LastRow, man.Derived.PipelineLatency)
+	return predict(man, g.M, g.K, g.N, len(plan.Params), plan.LastRow, man.Derived.PipelineLatency, g.KTiles)
 }
 
 // predict is the GEMM's cycles when no activation beat may fire before
 // cycle hold, when the last result needed is row lastRow of the last
 // column tile and results take extra cycles beyond c_out. It walks the
-// tiles in compile.PlanGEMM's order.
-func predict(man *arch.Manifest, M, K, N, hold, lastRow, extra int) int {
+// tiles in compile.PlanGEMM's order; streamed, when given, is the number
+// of K tiles each column tile streams (WS layers skip all-zero ones).
+func predict(man *arch.Manifest, M, K, N, hold, lastRow, extra int, streamed []int) int {
 	cfg, d := man.Config, man.Derived
 	R, C := cfg.Rows, cfg.Cols
 	lastBeat, emit := 0, 0 // the final a_in beat; when lastRow leaves c_out
@@ -73,6 +74,10 @@ func predict(man *arch.Manifest, M, K, N, hold, lastRow, extra int) int {
 		for n0 := 0; n0 < N; n0 += C {
 			for mc := 0; mc < M; mc += cfg.AccDepth {
 				m := min(M-mc, cfg.AccDepth)
+				kTiles := kTiles
+				if t := n0 / C; t < len(streamed) {
+					kTiles = streamed[t]
+				}
 				for kt := 0; kt < kTiles; kt++ {
 					if n0+C >= N && kt == kTiles-1 && lastRow >= mc && lastRow < mc+m {
 						emit = start + lastRow - mc + d.Latency
