@@ -62,9 +62,13 @@ const (
 	// SingleRounding is TFLITE_SINGLE_ROUNDING: one 64-bit product and one
 	// round-half-up shift.
 	SingleRounding
+	// FloatRounding multiplies by a float32 scale the way ONNX Runtime's
+	// QLinearConv and QLinearMatMul do on x86-64: the int32 sum converted
+	// to float32, times the scale in float32, rounded half to even.
+	FloatRounding
 )
 
-var roundingNames = []string{"double", "single"}
+var roundingNames = []string{"double", "single", "float"}
 
 func (r Rounding) String() string               { return name(roundingNames, "Rounding", int(r)) }
 func (r Rounding) MarshalText() ([]byte, error) { return marshal(roundingNames, "rounding", int(r)) }
@@ -74,6 +78,10 @@ func (r *Rounding) UnmarshalText(b []byte) error {
 
 // IsSingle reports whether the requantizer rounds once.
 func (r Rounding) IsSingle() bool { return r == SingleRounding }
+
+// IsFloat reports whether the requantizer multiplies by a float32 scale
+// (the layer's parameters are scales, not fixed-point multipliers).
+func (r Rounding) IsFloat() bool { return r == FloatRounding }
 
 // Activations selects which datapaths the activation unit is built with.
 type Activations uint8
@@ -153,9 +161,13 @@ const (
 	MaxPool PoolKind = iota
 	// AveragePool takes the mean, rounded half away from zero (TFLite).
 	AveragePool
+	// L2Pool takes the square root of the window's sum of squares of the
+	// zero-point-subtracted values, rounded to nearest (ONNX LpPool, p = 2,
+	// input and output sharing scale and zero point).
+	L2Pool
 )
 
-var poolKindNames = []string{"max", "average"}
+var poolKindNames = []string{"max", "average", "l2"}
 
 func (p PoolKind) String() string               { return name(poolKindNames, "PoolKind", int(p)) }
 func (p PoolKind) MarshalText() ([]byte, error) { return marshal(poolKindNames, "pool kind", int(p)) }

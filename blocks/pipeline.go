@@ -18,7 +18,7 @@ const (
 // addresses and mode encodings.
 func PipelineProtocol(cfg MatrixConfig) (map[arch.Stage][]Field, *arch.Protocol) {
 	p := cfg.Pipeline
-	params := map[arch.Stage][]Field{arch.StageRequant: RequantParamFields()}
+	params := map[arch.Stage][]Field{arch.StageRequant: RequantParamFieldsFor(p.Rounding)}
 	proto := &arch.Protocol{Targets: map[arch.Stage]int{arch.StageRequant: TargetRequant}}
 	if p.Activation.Any() {
 		params[arch.StageActivation] = ActivationControlFields()

@@ -25,6 +25,10 @@ type PoolConfig struct {
 	MaxWindow int // largest window side (and stride), at least 3
 	MaxWidth  int // largest feature-map width the line buffers hold
 	MaxHeight int // largest feature-map height the row counter holds
+	// L2 adds L2 pooling (mode PoolModeL2): the rounded square root of the
+	// window's sum of squares of the zero-point-subtracted values. It widens
+	// the mode field to two bits and adds the zero point to the control word.
+	L2 bool
 }
 
 // Validate checks the sizes. The messages name the configuration keys the
@@ -51,22 +55,26 @@ func (c PoolConfig) heightBits() int { return hdl.BitsFor(c.MaxHeight + 1) }
 func (c PoolConfig) windowBits() int { return hdl.BitsFor(c.MaxWindow + 1) }
 
 // The pooling unit's control word is at parameter address PoolControlAddr;
-// its mode field is PoolModeMax or PoolModeAverage.
+// its mode field is PoolModeMax, PoolModeAverage or (built with L2)
+// PoolModeL2.
 const (
 	PoolControlAddr = 0
 	PoolModeMax     = 0
 	PoolModeAverage = 1
+	PoolModeL2      = 2
 )
 
 // ParamFields is the layout of the control word (parameter address 0), LSB
 // first:
 //
 //	enable  0: pass-through (every input beat goes straight out), 1: pool
-//	mode    0: max, 1: average
+//	mode    0: max, 1: average (one bit), 2: L2 (two bits, built with L2)
 //	width   feature-map width W, 1..MaxWidth
 //	height  feature-map height H, 1..MaxHeight
 //	kh, kw  window height and width, 1..MaxWindow
 //	sh, sw  strides, 1..MaxWindow
+//	zp      (built with L2) the int8 zero point L2 pooling subtracts from
+//	        each value and adds to the root
 //
 // A pooled frame is H rows of W pixels in raster order, one pixel per beat;
 // the output is the VALID-padded pooled map, (H-kh)/sh+1 rows of
@@ -79,18 +87,26 @@ type poolControlLayout struct {
 	l                           layout
 	enable, mode, width, height payloadField
 	kh, kw, sh, sw              payloadField
+	zp                          payloadField // L2 only
 }
 
 func (c PoolConfig) control() poolControlLayout {
 	var w poolControlLayout
 	w.enable = w.l.add("enable", 1, 1, false)
-	w.mode = w.l.add("mode", 1, 1, false)
+	modeBits := 1
+	if c.L2 {
+		modeBits = 2
+	}
+	w.mode = w.l.add("mode", modeBits, 1, false)
 	w.width = w.l.add("width", c.widthBits(), 1, false)
 	w.height = w.l.add("height", c.heightBits(), 1, false)
 	w.kh = w.l.add("kh", c.windowBits(), 1, false)
 	w.kw = w.l.add("kw", c.windowBits(), 1, false)
 	w.sh = w.l.add("sh", c.windowBits(), 1, false)
 	w.sw = w.l.add("sw", c.windowBits(), 1, false)
+	if c.L2 {
+		w.zp = w.l.add("zp", 8, 1, true)
+	}
 	return w
 }
 
@@ -100,8 +116,10 @@ func (c PoolConfig) ParamBits() int { return c.control().l.next }
 // PoolControl is the content of a control word.
 type PoolControl struct {
 	Enable, Average bool
+	L2              bool // L2 pooling (a unit built with L2); wins over Average
 	Width, Height   int
 	KH, KW, SH, SW  int
+	ZeroPoint       int // L2 only
 }
 
 // Word packs p into a control word by the layout of ParamFields. Each value
@@ -114,14 +132,25 @@ func (c PoolConfig) Word(p PoolControl) *big.Int {
 		return 0
 	}
 	ctl := c.control()
-	w := new(big.Int)
-	for _, f := range []struct {
+	mode := bit(p.Average)
+	if p.L2 {
+		mode = PoolModeL2
+	}
+	fields := []struct {
 		f payloadField
 		v int
 	}{
-		{ctl.enable, bit(p.Enable)}, {ctl.mode, bit(p.Average)}, {ctl.width, p.Width}, {ctl.height, p.Height},
+		{ctl.enable, bit(p.Enable)}, {ctl.mode, mode}, {ctl.width, p.Width}, {ctl.height, p.Height},
 		{ctl.kh, p.KH}, {ctl.kw, p.KW}, {ctl.sh, p.SH}, {ctl.sw, p.SW},
-	} {
+	}
+	if c.L2 {
+		fields = append(fields, struct {
+			f payloadField
+			v int
+		}{ctl.zp, p.ZeroPoint})
+	}
+	w := new(big.Int)
+	for _, f := range fields {
 		v := big.NewInt(int64(f.v))
 		v.And(v, new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), uint(f.f.Width)), big.NewInt(1)))
 		w.Or(w, v.Lsh(v, uint(f.f.LSB)))
@@ -220,8 +249,14 @@ func NewPool(cfg PoolConfig) (*Pool, error) {
 		return nil, fmt.Errorf("pool: %w", err)
 	}
 	L, K := cfg.Stage.Lanes, cfg.MaxWindow
-	m := hdl.NewModule(fmt.Sprintf("pool_l%d_t%d_k%d_w%d_h%d", L, cfg.Stage.TagBits, K, cfg.MaxWidth, cfg.MaxHeight))
-	m.Comment("Pooling unit: streaming max or average pooling (VALID padding) over raster-order frames.")
+	name := fmt.Sprintf("pool_l%d_t%d_k%d_w%d_h%d", L, cfg.Stage.TagBits, K, cfg.MaxWidth, cfg.MaxHeight)
+	what := "max or average"
+	if cfg.L2 {
+		name += "_l2"
+		what = "max, average or L2"
+	}
+	m := hdl.NewModule(name)
+	m.Comment("Pooling unit: streaming %s pooling (VALID padding) over raster-order frames.", what)
 	p := NewStagePorts(m, cfg.Stage, hdl.S(8), hdl.S(8), 1, cfg.ParamBits())
 	b := &poolBuilder{pipeRegs: pipeRegs{m: m, adv: p.Adv}, cfg: cfg, p: p, pixBits: 8 * L}
 	s1 := b.pixel()
@@ -245,6 +280,7 @@ type poolBeat struct {
 	winEnd     *hdl.Expr // a window ends at this pixel (else it leaves as a bubble)
 	average    *hdl.Expr // average pooling, not max
 	kh, kw     *hdl.Expr // the window (1×1 in pass-through)
+	l2, zp     *hdl.Expr // L2 pooling and its zero point (nil unless built with L2)
 }
 
 // poolPixel is stage 1: the pixel and its place in the frame.
@@ -267,6 +303,7 @@ type poolColumn struct {
 type poolColumns struct {
 	poolBeat
 	colMax, colSum []*hdl.Expr
+	colSq          []*hdl.Expr // L2: the column's sum of squares
 }
 
 // poolWindow is stage 4: each lane's window reduced, and the average's
@@ -275,6 +312,8 @@ type poolWindow struct {
 	valid, tag, average *hdl.Expr
 	recip               *hdl.Expr
 	winMax, num, neg    []*hdl.Expr
+	l2, zp              *hdl.Expr   // L2 only
+	winSq               []*hdl.Expr // L2: the window's sum of squares
 }
 
 // pixel registers the beat in stage 1, reads its set's control word and
@@ -347,7 +386,14 @@ func (b *poolBuilder) pixel() poolPixel {
 	s.winEnd = m.Wire("win_end", hdl.U(1))
 	m.Set(s.winEnd, pass.Or(colIn.And(rowIn).And(xph.EqConst(0)).And(yph.EqConst(0))))
 	one := m.Const(1, hdl.U(kb))
-	s.average = ctl.mode.of(word).And(pass.Not())
+	if cfg.L2 {
+		mode := ctl.mode.of(word)
+		s.average = mode.EqConst(PoolModeAverage).And(pass.Not())
+		s.l2 = mode.EqConst(PoolModeL2).And(pass.Not())
+		s.zp = ctl.zp.of(word)
+	} else {
+		s.average = ctl.mode.of(word).And(pass.Not())
+	}
 	s.kh, s.kw = hdl.Mux(pass, one, kh), hdl.Mux(pass, one, kw)
 	return s
 }
@@ -381,6 +427,10 @@ func (b *poolBuilder) lineBuffer(in poolPixel) poolColumn {
 	s.average = g.reg("mode2", in.average)
 	s.kh = g.reg("kh2", in.kh)
 	s.kw = g.reg("kw2", in.kw)
+	if b.cfg.L2 {
+		s.l2 = g.reg("l2_2", in.l2)
+		s.zp = g.reg("zp2", in.zp)
+	}
 	// A one-row frame writes the word that the next pixel reads in the same
 	// cycle; the memory returns the old word, so forward the new one.
 	bypHit := g.flag("byp_hit", s.valid.And(s.x.Eq(in.x)))
@@ -421,6 +471,10 @@ func (b *poolBuilder) reduceColumn(in poolColumn) poolColumns {
 	s.average = g.reg("mode3", in.average)
 	s.kh = g.reg("kh3", in.kh)
 	s.kw = g.reg("kw3", in.kw)
+	if b.cfg.L2 {
+		s.l2 = g.reg("l2_3", in.l2)
+		s.zp = g.reg("zp3", in.zp)
+	}
 	g.end()
 	for k := 0; k < L; k++ {
 		taps := []*hdl.Expr{poolLane(in.pix, L, 0, k)}
@@ -437,6 +491,9 @@ func (b *poolBuilder) reduceColumn(in poolColumn) poolColumns {
 		g := b.group()
 		s.colMax = append(s.colMax, g.reg(fmt.Sprintf("col_max3_%d", k), colMax))
 		s.colSum = append(s.colSum, g.reg(fmt.Sprintf("col_sum3_%d", k), colSum))
+		if b.cfg.L2 {
+			s.colSq = append(s.colSq, g.reg(fmt.Sprintf("col_sq3_%d", k), b.columnSquares(in, k)))
+		}
 		g.end()
 	}
 	return s
@@ -484,6 +541,10 @@ func (b *poolBuilder) reduceWindow(in poolColumns) poolWindow {
 	s.tag = g.reg("tag4", in.tag)
 	s.average = g.reg("mode4", in.average)
 	s.recip = g.reg("recip4", recip)
+	if b.cfg.L2 {
+		s.l2 = g.reg("l2_4", in.l2)
+		s.zp = g.reg("zp4", in.zp)
+	}
 	g.end()
 	history := b.when(in.valid)
 	for k := 0; k < L; k++ {
@@ -512,6 +573,9 @@ func (b *poolBuilder) reduceWindow(in poolColumns) poolWindow {
 		s.winMax = append(s.winMax, g.reg(fmt.Sprintf("win_max4_%d", k), winMax))
 		s.num = append(s.num, g.reg(fmt.Sprintf("avg_num4_%d", k), num))
 		s.neg = append(s.neg, g.reg(fmt.Sprintf("avg_neg4_%d", k), neg))
+		if b.cfg.L2 {
+			s.winSq = append(s.winSq, g.reg(fmt.Sprintf("win_sq4_%d", k), b.windowSquares(in, history, k)))
+		}
 		g.end()
 	}
 	return s
@@ -533,7 +597,11 @@ func (b *poolBuilder) divide(in poolWindow) {
 		qs := hdl.ZExt(q, 9).AsSigned()
 		avg := m.Wire(fmt.Sprintf("avg_%d", k), hdl.S(8))
 		m.Set(avg, hdl.Mux(in.neg[k], qs.Neg(), hdl.SExt(qs, 10)).Trunc(8))
-		lanes[k] = b.reg(fmt.Sprintf("out_lane_%d", k), hdl.Mux(in.average, avg, in.winMax[k]))
+		res := hdl.Mux(in.average, avg, in.winMax[k])
+		if b.cfg.L2 {
+			res = hdl.Mux(in.l2, b.l2Result(in, k), res)
+		}
+		lanes[k] = b.reg(fmt.Sprintf("out_lane_%d", k), res)
 	}
 	m.Set(p.Out.Data, PackLanes(tag, lanes))
 }
@@ -561,4 +629,86 @@ func poolMaxTree(m *hdl.Module, name string, vals []*hdl.Expr) *hdl.Expr {
 	w := m.Wire(name, hdl.S(8))
 	m.Set(w, vals[0])
 	return w
+}
+
+// L2 pooling works on d = value - zp (9 bits), so a square is at most
+// 255² < 2^16, a column's sum of MaxWindow squares fits colSqBits and the
+// window's winSqBits; the rounded root of the window's sum is at most
+// 255·MaxWindow + 1.
+func (c PoolConfig) colSqBits() int { return 16 + hdl.Clog2(c.MaxWindow) }
+func (c PoolConfig) winSqBits() int { return 16 + hdl.Clog2(c.MaxWindow*c.MaxWindow) }
+
+// columnSquares is lane k's sum of (value - zp)² over rows 0..kh-1 of the
+// column in stage 2.
+func (b *poolBuilder) columnSquares(in poolColumn, k int) *hdl.Expr {
+	m, L, K, kb := b.m, b.cfg.Stage.Lanes, b.cfg.MaxWindow, b.cfg.windowBits()
+	n := b.cfg.colSqBits()
+	sq := func(v *hdl.Expr) *hdl.Expr {
+		d := v.Sub(in.zp)
+		return hdl.ZExt(d.Mul(d).Slice(15, 0), n)
+	}
+	sum := sq(poolLane(in.pix, L, 0, k))
+	for r := 1; r < K; r++ {
+		row := in.kh.Gt(m.Const(int64(r), hdl.U(kb)))
+		sum = sum.Add(hdl.Mux(row, sq(poolLane(in.above, L, r-1, k)), m.Const(0, hdl.U(n)))).Trunc(n)
+	}
+	w := m.Wire(fmt.Sprintf("col_sq_%d", k), hdl.U(n))
+	m.Set(w, sum)
+	return w
+}
+
+// windowSquares is lane k's sum of the kw column sums of squares: the
+// current column's and those of the history, which shifts with it.
+func (b *poolBuilder) windowSquares(in poolColumns, history pipeRegs, k int) *hdl.Expr {
+	m, K, kb := b.m, b.cfg.MaxWindow, b.cfg.windowBits()
+	n := b.cfg.winSqBits()
+	sum := hdl.ZExt(in.colSq[k], n)
+	prev := in.colSq[k]
+	for j := 0; j < K-1; j++ {
+		prev = history.reg(fmt.Sprintf("hist_sq_%d_%d", j, k), prev)
+		col := in.kw.Gt(m.Const(int64(j+1), hdl.U(kb)))
+		sum = sum.Add(hdl.ZExt(hdl.Mux(col, prev, m.Const(0, prev.Shape())), n)).Trunc(n)
+	}
+	w := m.Wire(fmt.Sprintf("win_sq_%d", k), hdl.U(n))
+	m.Set(w, sum)
+	return w
+}
+
+// l2Result is lane k's L2 output: zp + round(sqrt(sum of squares)),
+// clamped to 127 (it is never below zp). The root is the restoring
+// digit-by-digit square root, one result bit per pair of input bits; it
+// leaves the remainder n - r², and the root rounds up when the remainder
+// exceeds r (n >= r² + r + 1 > (r + 1/2)²; sqrt(n) is never r + 1/2).
+func (b *poolBuilder) l2Result(in poolWindow, k int) *hdl.Expr {
+	m := b.m
+	n := in.winSq[k]
+	if n.Width()%2 == 1 {
+		n = hdl.ZExt(n, n.Width()+1)
+	}
+	half := n.Width() / 2
+	// rem <= 2·root < 2^(step+1) before a step's shift, so half+2 bits
+	// hold the shifted remainder of every step.
+	rw := half + 2
+	rem := m.Const(0, hdl.U(rw))
+	root := m.Const(0, hdl.U(1))
+	for i := half - 1; i >= 0; i-- {
+		step := half - 1 - i
+		shifted := hdl.Cat(rem.Slice(rw-3, 0), n.Slice(2*i+1, 2*i))
+		trial := hdl.ZExt(hdl.Cat(root, m.Lit(1, 2)), rw)
+		fits := m.Wire(fmt.Sprintf("sqrt_fit_%d_%d", k, step), hdl.U(1))
+		m.Set(fits, shifted.Ge(trial))
+		next := m.Wire(fmt.Sprintf("sqrt_rem_%d_%d", k, step), hdl.U(rw))
+		m.Set(next, hdl.Mux(fits, shifted.Sub(trial).Trunc(rw), shifted))
+		rem = next
+		root = hdl.Cat(root, fits)
+	}
+	rootW := m.Wire(fmt.Sprintf("sqrt_root_%d", k), hdl.U(root.Width()))
+	m.Set(rootW, root)
+	up := m.Wire(fmt.Sprintf("sqrt_up_%d", k), hdl.U(1))
+	m.Set(up, rem.Gt(hdl.ZExt(rootW, rw)))
+	rounded := rootW.Add(hdl.ZExt(up, rootW.Width()))
+	sum := hdl.ZExt(rounded, rounded.Width()+1).AsSigned().Add(hdl.SExt(in.zp, rounded.Width()+1))
+	v := m.Wire(fmt.Sprintf("l2_sum_%d", k), sum.Shape())
+	m.Set(v, sum)
+	return hdl.Mux(v.Gt(m.Const(127, v.Shape())), m.Const(127, hdl.S(8)), v.Trunc(8))
 }

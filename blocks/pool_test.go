@@ -42,6 +42,7 @@ type poolFrame struct {
 // back to back, and how often each side of the unit stalls.
 type poolRun struct {
 	name                string
+	cfg                 *blocks.PoolConfig // nil: poolCfg
 	sets                []blocks.PoolControl
 	frames              []poolFrame
 	srcStall, sinkStall float64
@@ -157,6 +158,13 @@ func poolRuns(seed uint64) []poolRun {
 	return runs
 }
 
+func (r poolRun) config() blocks.PoolConfig {
+	if r.cfg != nil {
+		return *r.cfg
+	}
+	return poolCfg
+}
+
 // poolExpect computes the output beats of a run with package quant.
 func poolExpect(t *testing.T, run poolRun) []poolOut {
 	t.Helper()
@@ -176,7 +184,12 @@ func poolExpect(t *testing.T, run poolRun) []poolOut {
 		shape := quant.Shape{N: 1, H: s.Height, W: s.Width, C: L}
 		prm := quant.PoolParams{Window: quant.Window{StrideH: s.SH, StrideW: s.SW, Padding: quant.PaddingValid}, FilterH: s.KH, FilterW: s.KW}
 		pool := quant.MaxPool
-		if s.Average {
+		switch {
+		case s.L2:
+			pool = func(in []int8, sh quant.Shape, p quant.PoolParams) ([]int8, quant.Shape, error) {
+				return quant.L2Pool(in, sh, p, int32(s.ZeroPoint))
+			}
+		case s.Average:
 			pool = quant.AveragePool
 		}
 		res, os, err := pool(f.pix, shape, prm)
@@ -235,7 +248,7 @@ func poolStimulus(run poolRun, outs []poolOut, seed uint64) *sim.Stimulus {
 			sim.Change{Cycle: i, Port: "prm_we", Value: big.NewInt(1)},
 			sim.Change{Cycle: i, Port: "prm_set", Value: big.NewInt(int64(i))},
 			sim.Change{Cycle: i, Port: "prm_addr", Value: big.NewInt(0)},
-			sim.Change{Cycle: i, Port: "prm_data", Value: poolCfg.Word(s)})
+			sim.Change{Cycle: i, Port: "prm_data", Value: run.config().Word(s)})
 	}
 	stim.Changes = append(stim.Changes, sim.Change{Cycle: len(run.sets), Port: "prm_we", Value: big.NewInt(0)})
 	var src []*big.Int

@@ -12,8 +12,9 @@ type RequantConfig struct {
 	Stage StageConfig
 	// Rounding is arch.DoubleRounding (the zero value: gemmlowp's
 	// SaturatingRoundingDoublingHighMul then RoundingDivideByPOT, TFLite's
-	// reference) or arch.SingleRounding (TFLITE_SINGLE_ROUNDING: one 64-bit
-	// product, one round-half-up shift).
+	// reference), arch.SingleRounding (TFLITE_SINGLE_ROUNDING: one 64-bit
+	// product, one round-half-up shift) or arch.FloatRounding (a float32
+	// scale, ONNX Runtime's arithmetic; see newFloatRequantizer).
 	Rounding arch.Rounding
 }
 
@@ -22,7 +23,7 @@ func (c RequantConfig) Validate() error {
 	if err := c.Stage.Validate(); err != nil {
 		return fmt.Errorf("requantizer: %w", err)
 	}
-	if c.Rounding != arch.DoubleRounding && c.Rounding != arch.SingleRounding {
+	if c.Rounding != arch.DoubleRounding && c.Rounding != arch.SingleRounding && c.Rounding != arch.FloatRounding {
 		return fmt.Errorf("requantizer: unknown rounding %v", c.Rounding)
 	}
 	return nil
@@ -38,6 +39,18 @@ const RequantParamBits = 94
 // Single rounding also wants multiplier >= 0, as TFLite does, though the
 // hardware computes the 64-bit form for any multiplier.
 func RequantParamFields() []Field { return requantParams().l.fields }
+
+// RequantParamFieldsFor is the parameter word layout of a requantizer that
+// rounds as r: RequantParamFields for the fixed-point modes; for
+// arch.FloatRounding the multiplier and shift are replaced by scale, the
+// float32 scale's IEEE 754 bits (zero or a normal number: a subnormal scale
+// is taken as zero).
+func RequantParamFieldsFor(r arch.Rounding) []Field {
+	if r.IsFloat() {
+		return requantFloatParams().l.fields
+	}
+	return RequantParamFields()
+}
 
 // requantParamLayout is the parameter word's layout, field by field.
 type requantParamLayout struct {
@@ -90,6 +103,9 @@ type Requantizer struct {
 func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if cfg.Rounding.IsFloat() {
+		return newFloatRequantizer(cfg), nil
 	}
 	double := !cfg.Rounding.IsSingle()
 	lanes, tagBits := cfg.Stage.Lanes, cfg.Stage.TagBits

@@ -5,9 +5,11 @@ import "fmt"
 // OutputStage is the per-output-channel requantization of conv and fully
 // connected outputs (TFLite per-channel quantization): channel c uses
 // Multipliers[c] and Shifts[c]; a single entry applies to every channel.
+// With RoundingFloat, channel c uses Scales[c] instead (RequantizeFloat).
 type OutputStage struct {
 	Multipliers []int32
 	Shifts      []int
+	Scales      []float32 // RoundingFloat only
 	ZeroPoint   int32
 	// ActMin and ActMax are the fused activation range (ActivationRange);
 	// both zero means the full int8 range.
@@ -16,10 +18,19 @@ type OutputStage struct {
 }
 
 func (o OutputStage) check(channels int) error {
-	if len(o.Multipliers) != len(o.Shifts) {
+	if o.Rounding == RoundingFloat {
+		if len(o.Scales) != 1 && len(o.Scales) != channels {
+			return fmt.Errorf("output stage: %d float scales for %d channels", len(o.Scales), channels)
+		}
+		for _, s := range o.Scales {
+			if err := CheckFloatScale(s); err != nil {
+				return fmt.Errorf("output stage: %w", err)
+			}
+		}
+	} else if len(o.Multipliers) != len(o.Shifts) {
 		return fmt.Errorf("output stage: %d multipliers, %d shifts", len(o.Multipliers), len(o.Shifts))
 	}
-	if len(o.Multipliers) != 1 && len(o.Multipliers) != channels {
+	if o.Rounding != RoundingFloat && len(o.Multipliers) != 1 && len(o.Multipliers) != channels {
 		return fmt.Errorf("output stage: %d multipliers for %d channels", len(o.Multipliers), channels)
 	}
 	lo, hi := o.actRange()
@@ -39,10 +50,16 @@ func (o OutputStage) actRange() (int32, int32) {
 // apply requantizes one accumulator of channel c.
 func (o OutputStage) apply(acc, bias int32, c int) int8 {
 	i := c
+	lo, hi := o.actRange()
+	if o.Rounding == RoundingFloat {
+		if len(o.Scales) == 1 {
+			i = 0
+		}
+		return int8(RequantizeFloat(acc, bias, o.Scales[i], o.ZeroPoint, lo, hi))
+	}
 	if len(o.Multipliers) == 1 {
 		i = 0
 	}
-	lo, hi := o.actRange()
 	return int8(Requantize(acc, bias, o.Multipliers[i], o.Shifts[i], o.ZeroPoint, lo, hi, o.Rounding))
 }
 

@@ -15,6 +15,9 @@ const (
 	// RoundingSingle is TFLite's TFLITE_SINGLE_ROUNDING form: one 64-bit
 	// product, one round-half-up shift.
 	RoundingSingle
+	// RoundingFloat is not fixed point: the sum times a float32 scale,
+	// rounded half to even, as ONNX Runtime requantizes (RequantizeFloat).
+	RoundingFloat
 )
 
 // String names the mode as configurations spell it.
@@ -24,6 +27,8 @@ func (r Rounding) String() string {
 		return "double"
 	case RoundingSingle:
 		return "single"
+	case RoundingFloat:
+		return "float"
 	}
 	return fmt.Sprintf("Rounding(%d)", int(r))
 }
@@ -35,8 +40,10 @@ func ParseRounding(s string) (Rounding, error) {
 		return RoundingDouble, nil
 	case "single":
 		return RoundingSingle, nil
+	case "float":
+		return RoundingFloat, nil
 	}
-	return 0, fmt.Errorf("quant: unknown rounding mode %q (want \"double\" or \"single\")", s)
+	return 0, fmt.Errorf("quant: unknown rounding mode %q (want \"double\", \"single\" or \"float\")", s)
 }
 
 // SaturatingRoundingDoublingHighMul returns a·b / 2^31 rounded to nearest
