@@ -32,7 +32,9 @@ type Config struct {
 	PoolWindow int         `json:"pool_window"`
 	PoolWidth  int         `json:"pool_width"`
 	PoolHeight int         `json:"pool_height"`
-	ParamSets  int         `json:"param_sets"`
+	// PoolL2 adds L2 pooling to the pooling unit.
+	PoolL2    bool `json:"pool_l2,omitempty"`
+	ParamSets int  `json:"param_sets"`
 }
 
 // AccSigned reports whether products, sums and accumulators are signed:

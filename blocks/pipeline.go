@@ -34,6 +34,9 @@ func PipelineProtocol(cfg MatrixConfig) (map[arch.Stage][]Field, *arch.Protocol)
 		proto.Targets[arch.StagePool] = TargetPool
 		proto.Pool = &arch.PoolProtocol{ControlAddr: PoolControlAddr,
 			Modes: map[arch.PoolKind]int{arch.MaxPool: PoolModeMax, arch.AveragePool: PoolModeAverage}}
+		if p.PoolL2 {
+			proto.Pool.Modes[arch.L2Pool] = PoolModeL2
+		}
 	}
 	return params, proto
 }

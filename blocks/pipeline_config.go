@@ -16,10 +16,11 @@ type PipelineConfig struct {
 	Rounding   arch.Rounding
 	Activation arch.Activations
 	Pool       bool
-	PoolWindow int // largest pooling window side
-	PoolWidth  int // largest feature-map width the line buffers hold
-	PoolHeight int // largest feature-map height
-	TagBits    int // parameter sets = 2^TagBits
+	PoolWindow int  // largest pooling window side
+	PoolWidth  int  // largest feature-map width the line buffers hold
+	PoolHeight int  // largest feature-map height
+	PoolL2     bool // the pooling unit also does L2 pooling
+	TagBits    int  // parameter sets = 2^TagBits
 }
 
 // Enabled reports whether there is a pipeline.
@@ -27,6 +28,9 @@ func (p PipelineConfig) Enabled() bool { return p.Requant }
 
 // Validate checks the pipeline against the matrix configuration.
 func (p PipelineConfig) Validate(c MatrixConfig) error {
+	if p.PoolL2 && !p.Pool {
+		return errors.New("pool_l2 needs pool: true (L2 is a mode of the pooling unit)")
+	}
 	if !p.Requant {
 		if p.Activation.Any() || p.Pool {
 			return errors.New("activation and pool need requant: true (they work on requantized int8 values)")
@@ -60,5 +64,5 @@ func (p PipelineConfig) stage(cols int) StageConfig {
 
 // pool is the pooling unit's configuration for an array of cols columns.
 func (p PipelineConfig) pool(cols int) PoolConfig {
-	return PoolConfig{Stage: p.stage(cols), MaxWindow: p.PoolWindow, MaxWidth: p.PoolWidth, MaxHeight: p.PoolHeight}
+	return PoolConfig{Stage: p.stage(cols), MaxWindow: p.PoolWindow, MaxWidth: p.PoolWidth, MaxHeight: p.PoolHeight, L2: p.PoolL2}
 }

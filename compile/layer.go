@@ -59,7 +59,11 @@ type Layer struct {
 type Requant struct {
 	Multipliers []int32
 	Shifts      []int
-	ZeroPoint   int32
+	// Scales are the float32 scales of hardware built with rounding
+	// "float" (ONNX Runtime's arithmetic), per channel or one shared; the
+	// fixed-point multipliers and shifts are then unused.
+	Scales    []float32
+	ZeroPoint int32
 	// ActMin and ActMax are the fused activation range; both zero means
 	// the full int8 range.
 	ActMin, ActMax int32
@@ -68,7 +72,7 @@ type Requant struct {
 // OutputStage is quant's output stage for this requantization on hardware
 // that rounds as r does.
 func (q Requant) OutputStage(r arch.Rounding) quant.OutputStage {
-	return quant.OutputStage{Multipliers: q.Multipliers, Shifts: q.Shifts, ZeroPoint: q.ZeroPoint,
+	return quant.OutputStage{Multipliers: q.Multipliers, Shifts: q.Shifts, Scales: q.Scales, ZeroPoint: q.ZeroPoint,
 		ActMin: q.ActMin, ActMax: q.ActMax, Rounding: QuantRounding(r)}
 }
 
@@ -84,6 +88,9 @@ func (q Requant) Range() (lo, hi int32) {
 func QuantRounding(r arch.Rounding) quant.Rounding {
 	if r.IsSingle() {
 		return quant.RoundingSingle
+	}
+	if r.IsFloat() {
+		return quant.RoundingFloat
 	}
 	return quant.RoundingDouble
 }
@@ -110,6 +117,9 @@ func (a Activation) Apply(x int8) int8 {
 type Pool struct {
 	Kind           arch.PoolKind
 	KH, KW, SH, SW int
+	// ZeroPoint is the zero point L2 pooling subtracts and adds back (the
+	// activation's output zero point); max and average ignore it.
+	ZeroPoint int32
 }
 
 // Params is quant's description of the pooling window.

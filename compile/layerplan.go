@@ -3,6 +3,7 @@ package compile
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 
 	"github.com/tpugen/tpugen/arch"
@@ -51,7 +52,16 @@ func PlanLayer(man *arch.Manifest, l *Layer) (*LayerPlan, error) {
 	if gp.NTiles > cfg.ParamSets {
 		return nil, fmt.Errorf("layer: %d output channels need %d parameter sets, the configuration has %d", gp.N, gp.NTiles, cfg.ParamSets)
 	}
-	if n := len(l.Requant.Multipliers); n != 1 && n != gp.N || len(l.Requant.Shifts) != n {
+	if cfg.Rounding.IsFloat() {
+		if n := len(l.Requant.Scales); n != 1 && n != gp.N {
+			return nil, fmt.Errorf("layer: %d float scales for %d output channels (rounding \"float\" takes scales, not multipliers)", n, gp.N)
+		}
+		for _, s := range l.Requant.Scales {
+			if err := quant.CheckFloatScale(s); err != nil {
+				return nil, fmt.Errorf("layer: %w", err)
+			}
+		}
+	} else if n := len(l.Requant.Multipliers); n != 1 && n != gp.N || len(l.Requant.Shifts) != n {
 		return nil, fmt.Errorf("layer: %d multipliers and %d shifts for %d output channels", n, len(l.Requant.Shifts), gp.N)
 	}
 	// The pooling unit sees frames: each image's output map in raster
@@ -65,6 +75,9 @@ func PlanLayer(man *arch.Manifest, l *Layer) (*LayerPlan, error) {
 	if l.Pool != nil {
 		if !cfg.Pool || (l.Kind != Conv && l.MapH == 0) {
 			return nil, errors.New("layer: pooling needs a feature map (a conv layer, or an im2col matrix with its map size) and a configuration with pool: true (set it)")
+		}
+		if _, ok := man.Protocol.Pool.Modes[l.Pool.Kind]; !ok {
+			return nil, fmt.Errorf("layer: %v pooling is not in this configuration's pooling unit (set pool_l2: true)", l.Pool.Kind)
 		}
 		if frameW > cfg.PoolWidth || frameH > cfg.PoolHeight {
 			return nil, fmt.Errorf("layer: the %dx%d feature map exceeds pool_height x pool_width %dx%d (raise them in the configuration)", frameH, frameW, cfg.PoolHeight, cfg.PoolWidth)
@@ -125,6 +138,14 @@ func layerParams(man *arch.Manifest, l *Layer, bias []int32, nTiles, frameH, fra
 			vals := arch.Values{"out_zp": one(int64(l.Requant.ZeroPoint)), "act_min": one(int64(lo)), "act_max": one(int64(hi))}
 			if n < N {
 				i := n
+				if man.Config.Rounding.IsFloat() {
+					if len(l.Requant.Scales) == 1 {
+						i = 0
+					}
+					vals["bias"], vals["scale"] = one(int64(bias[n])), one(int64(math.Float32bits(l.Requant.Scales[i])))
+					emit(arch.StageRequant, t, j, rq, vals)
+					continue
+				}
 				if len(l.Requant.Multipliers) == 1 {
 					i = 0
 				}
@@ -151,6 +172,9 @@ func layerParams(man *arch.Manifest, l *Layer, bias []int32, nTiles, frameH, fra
 				vals = arch.Values{"enable": one(1), "mode": one(int64(proto.Pool.Modes[p.Kind])),
 					"width": one(int64(frameW)), "height": one(int64(frameH)),
 					"kh": one(int64(p.KH)), "kw": one(int64(p.KW)), "sh": one(int64(p.SH)), "sw": one(int64(p.SW))}
+				if p.Kind == arch.L2Pool {
+					vals["zp"] = one(int64(p.ZeroPoint))
+				}
 			}
 			emit(arch.StagePool, t, proto.Pool.ControlAddr, pool, vals)
 		}

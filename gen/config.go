@@ -46,6 +46,7 @@ type Config struct {
 	PoolWindow int              `json:"pool_window,omitempty"`
 	PoolWidth  int              `json:"pool_width,omitempty"`
 	PoolHeight int              `json:"pool_height,omitempty"`
+	PoolL2     bool             `json:"pool_l2,omitempty"`
 	ParamSets  int              `json:"param_sets,omitempty"`
 }
 
@@ -124,7 +125,7 @@ func (c Config) Matrix() blocks.MatrixConfig {
 		WeightBits: c.WeightBits, WeightSigned: *c.WeightSigned,
 		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC, MACStages: c.MACStages,
 		Pipeline: blocks.PipelineConfig{Requant: c.Requant, Rounding: c.Rounding, Activation: c.Activation,
-			Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight,
+			Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight, PoolL2: c.PoolL2,
 			TagBits: c.tagBits()},
 	}
 }
@@ -138,7 +139,7 @@ func (c Config) Resolve() arch.Config {
 		InputBits: c.InputBits, InputSigned: *c.InputSigned, WeightBits: c.WeightBits, WeightSigned: *c.WeightSigned,
 		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC, MACStages: c.MACStages,
 		Requant: c.Requant, Rounding: c.Rounding, Activation: c.Activation,
-		Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight, ParamSets: c.ParamSets,
+		Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight, PoolL2: c.PoolL2, ParamSets: c.ParamSets,
 	}
 }
 

@@ -70,9 +70,12 @@ func LayerReference(cfg arch.Config, l *compile.Layer) ([]int8, quant.Shape, err
 		out[i] = l.Act.Apply(v)
 	}
 	if p := l.Pool; p != nil {
-		if p.Kind == arch.AveragePool {
+		switch p.Kind {
+		case arch.AveragePool:
 			out, shape, err = quant.AveragePool(out, shape, p.Params())
-		} else {
+		case arch.L2Pool:
+			out, shape, err = quant.L2Pool(out, shape, p.Params(), p.ZeroPoint)
+		default:
 			out, shape, err = quant.MaxPool(out, shape, p.Params())
 		}
 		if err != nil {
