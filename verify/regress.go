@@ -10,7 +10,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -129,6 +131,60 @@ type RegressOptions struct {
 	// VCDDir, when set, receives a waveform of every failing case: the case
 	// is run again on the same simulator with a VCD dump.
 	VCDDir string
+	// Shard, when Shard.Count > 1, runs only the cases of one shard (see
+	// Shard); the shards of one regression together run each case once.
+	Shard Shard
+	// Jobs runs up to this many cases at a time (0 or 1: one). Results,
+	// failures and progress are reported in case order whatever the
+	// number of jobs, so a run prints the same lines with any Jobs.
+	Jobs int
+	// NewSims, when set and Jobs > 1, gives each job its own simulators
+	// (called once per job, before any runs): a Verilator session pool
+	// runs one simulation at a time, so jobs sharing one would wait on
+	// each other. Without it every job uses Sims.
+	NewSims func() []sim.Simulator
+}
+
+// Shard selects part K of N of a regression (1 <= K <= N): case i belongs
+// to shard i mod N + 1. Each case's stimulus derives from the seed and its
+// index alone, so a case runs the same in any shard; round robin spreads the
+// directed, random and layer cases evenly. The zero value is the whole run.
+type Shard struct {
+	Index, Count int // K and N
+}
+
+// ParseShard parses "K/N".
+func ParseShard(s string) (Shard, error) {
+	var sh Shard
+	k, n, ok := strings.Cut(s, "/")
+	var err1, err2 error
+	if ok {
+		sh.Index, err1 = strconv.Atoi(k)
+		sh.Count, err2 = strconv.Atoi(n)
+	}
+	if !ok || err1 != nil || err2 != nil || sh.Count < 1 || sh.Index < 1 || sh.Index > sh.Count {
+		return Shard{}, fmt.Errorf("shard %q: want K/N with 1 <= K <= N, e.g. 2/4", s)
+	}
+	return sh, nil
+}
+
+func (sh Shard) String() string { return fmt.Sprintf("%d/%d", sh.Index, sh.Count) }
+
+// Has reports whether case index i belongs to the shard.
+func (sh Shard) Has(i int) bool { return sh.Count <= 1 || i%sh.Count == sh.Index-1 }
+
+// CaseIndices are the indices of the cases a regression with opt runs, in
+// order: every GEMM case (0 to Cases-1) and layer case (Cases to
+// Cases+Layers-1) in the shard, or just Only.
+func (opt RegressOptions) CaseIndices() []int {
+	var idx []int
+	for i := 0; i < opt.Cases+opt.Layers; i++ {
+		if (opt.Only >= 0 && i != opt.Only) || !opt.Shard.Has(i) {
+			continue
+		}
+		idx = append(idx, i)
+	}
+	return idx
 }
 
 // CaseResult is one case on one simulator.
@@ -142,7 +198,13 @@ type CaseResult struct {
 	Ideal       float64
 	Err         error
 	FirstReport string
+	// Repro is the command that reruns the case alone (set for failures).
+	Repro   string
+	Elapsed time.Duration // the case's simulation on this simulator, with checking
 }
+
+// Failed reports whether the case failed on this simulator.
+func (cr CaseResult) Failed() bool { return cr.Err != nil || cr.Mismatches > 0 }
 
 // RegressReport sums up a regression.
 type RegressReport struct {
@@ -153,6 +215,8 @@ type RegressReport struct {
 	Cycles     int
 	Ideal      float64
 	Elapsed    time.Duration
+	Seed       uint64
+	Shard      Shard
 }
 
 // Utilization is total ideal cycles over total measured cycles.
@@ -161,6 +225,15 @@ func (r *RegressReport) Utilization() float64 {
 		return 0
 	}
 	return r.Ideal / float64(r.Cycles)
+}
+
+// caseOutcome is what running one case on every simulator gave.
+type caseOutcome struct {
+	results []CaseResult
+	cycles  int
+	ideal   float64
+	lines   []string // failure lines, printed in case order
+	err     error    // the run could not go on (interrupted)
 }
 
 // Regress runs random and directed GEMM cases on the RTL in dir against the
@@ -173,78 +246,147 @@ func Regress(ctx context.Context, man *arch.Manifest, dir string, opt RegressOpt
 		}
 	}
 	start := time.Now()
-	rep := &RegressReport{}
-	for i := 0; i < opt.Cases; i++ {
-		if opt.Only >= 0 && i != opt.Only {
-			continue
-		}
-		c := MakeCase(man.Config, opt.Seed, i)
-		want := GoldenGEMM(man.Config, c.A, c.B)
-		rep.Cases++
-		caseFailed := false
-		for _, s := range opt.Sims {
-			g := c.Options()
-			g.Sim = opt.Sim
-			run, err := RunGEMM(ctx, s, man, dir, c.A, c.B, g)
-			cr := CaseResult{Case: c.Name, Index: i, Sim: s.Name()}
-			if err != nil {
-				if ctx.Err() != nil {
-					return rep, ctx.Err()
-				}
-				cr.Err = err
-			} else {
-				cr.Cycles, cr.Predicted, cr.Ideal = run.Cycles, run.Predicted, run.Ideal
-				mm := CompareMatrices(want, run.C)
-				cr.Mismatches, cr.FirstReport = mm.Count, strings.Join(mm.First, "; ")
-				if !c.Stalls && run.Cycles != run.Predicted {
-					cr.Err = fmt.Errorf("cycle model predicted %d cycles, RTL took %d", run.Predicted, run.Cycles)
-				}
-				rep.Cycles += run.Cycles
-				rep.Ideal += run.Ideal
-			}
-			if rep.record(cr, opt, logf, func(g GEMMOptions) error {
-				_, err := RunGEMM(ctx, s, man, dir, c.A, c.B, g)
-				return err
-			}, c.Options()) {
-				caseFailed = true
-			}
-		}
-		if caseFailed {
-			rep.Failed++
-		}
-		if opt.Log != nil && (rep.Cases%10 == 0 || i == opt.Cases-1) {
-			logf("progress: %d/%d cases, %d failed, %s", rep.Cases, opt.Cases, rep.Failed, time.Since(start).Round(time.Millisecond))
+	rep := &RegressReport{Seed: opt.Seed, Shard: opt.Shard}
+	idx := opt.CaseIndices()
+	gemms := 0
+	for _, i := range idx {
+		if i < opt.Cases {
+			gemms++
 		}
 	}
-	for li := 0; li < opt.Layers; li++ {
-		i := opt.Cases + li
-		if opt.Only >= 0 && i != opt.Only {
-			continue
+	jobs := min(max(opt.Jobs, 1), max(len(idx), 1))
+	sims := make([][]sim.Simulator, jobs)
+	for j := range sims {
+		sims[j] = opt.Sims
+		if jobs > 1 && opt.NewSims != nil {
+			sims[j] = opt.NewSims()
 		}
-		if err := regressLayer(ctx, man, dir, opt, li, i, rep, logf); err != nil {
-			return rep, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	// Workers take positions in idx in order; the loop below reports each
+	// outcome as soon as those before it are in.
+	outcomes := make([]caseOutcome, len(idx))
+	done := make([]chan struct{}, len(idx))
+	for k := range done {
+		done[k] = make(chan struct{})
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for j := 0; j < jobs; j++ {
+		wg.Add(1)
+		go func(sims []sim.Simulator) {
+			defer wg.Done()
+			for k := range next {
+				outcomes[k] = runCase(ctx, man, dir, opt, sims, idx[k])
+				close(done[k])
+			}
+		}(sims[j])
+	}
+	go func() {
+		defer close(next)
+		for k := range idx {
+			select {
+			case next <- k:
+			case <-ctx.Done():
+				return
+			}
 		}
-		if opt.Log != nil && (li%10 == 9 || li == opt.Layers-1) {
-			logf("progress: %d/%d layer cases, %d failed in all, %s", li+1, opt.Layers, rep.Failed, time.Since(start).Round(time.Millisecond))
+	}()
+	// Stop the workers before returning, also on an early return.
+	defer func() { cancel(); wg.Wait() }()
+	gemmsDone, layersDone := 0, 0
+	for k, i := range idx {
+		select {
+		case <-done[k]:
+		case <-ctx.Done():
+			return rep, ctx.Err()
+		}
+		o := outcomes[k]
+		if o.err != nil {
+			return rep, o.err
+		}
+		rep.Cases++
+		rep.Cycles += o.cycles
+		rep.Ideal += o.ideal
+		failed := false
+		for _, cr := range o.results {
+			rep.Mismatches += cr.Mismatches
+			rep.Results = append(rep.Results, cr)
+			failed = failed || cr.Failed()
+		}
+		if failed {
+			rep.Failed++
+		}
+		for _, line := range o.lines {
+			logf("%s", line)
+		}
+		if i < opt.Cases {
+			gemmsDone++
+			if gemmsDone%10 == 0 || gemmsDone == gemms {
+				logf("progress: %d/%d cases, %d failed, %s", gemmsDone, gemms, rep.Failed, time.Since(start).Round(time.Millisecond))
+			}
+		} else {
+			layersDone++
+			if layersDone%10 == 0 || layersDone == len(idx)-gemms {
+				logf("progress: %d/%d layer cases, %d failed in all, %s", layersDone, len(idx)-gemms, rep.Failed, time.Since(start).Round(time.Millisecond))
+			}
 		}
 	}
 	rep.Elapsed = time.Since(start)
 	return rep, nil
 }
 
+// runCase runs case index i (a GEMM case below opt.Cases, else a layer
+// case) on every simulator.
+func runCase(ctx context.Context, man *arch.Manifest, dir string, opt RegressOptions, sims []sim.Simulator, i int) caseOutcome {
+	if i >= opt.Cases {
+		return regressLayer(ctx, man, dir, opt, sims, i-opt.Cases, i)
+	}
+	var o caseOutcome
+	c := MakeCase(man.Config, opt.Seed, i)
+	want := GoldenGEMM(man.Config, c.A, c.B)
+	for _, s := range sims {
+		g := c.Options()
+		g.Sim = opt.Sim
+		begin := time.Now()
+		run, err := RunGEMM(ctx, s, man, dir, c.A, c.B, g)
+		cr := CaseResult{Case: c.Name, Index: i, Sim: s.Name(), Elapsed: time.Since(begin)}
+		if err != nil {
+			if ctx.Err() != nil {
+				return caseOutcome{err: ctx.Err()}
+			}
+			cr.Err = err
+		} else {
+			cr.Cycles, cr.Predicted, cr.Ideal = run.Cycles, run.Predicted, run.Ideal
+			mm := CompareMatrices(want, run.C)
+			cr.Mismatches, cr.FirstReport = mm.Count, strings.Join(mm.First, "; ")
+			if !c.Stalls && run.Cycles != run.Predicted {
+				cr.Err = fmt.Errorf("cycle model predicted %d cycles, RTL took %d", run.Predicted, run.Cycles)
+			}
+			o.cycles += run.Cycles
+			o.ideal += run.Ideal
+		}
+		o.record(cr, opt, func(g GEMMOptions) error {
+			_, err := RunGEMM(ctx, s, man, dir, c.A, c.B, g)
+			return err
+		}, c.Options())
+	}
+	return o
+}
+
 // regressLayer runs layer case li (regression index i) on every simulator
 // against quant's reference kernels.
-func regressLayer(ctx context.Context, man *arch.Manifest, dir string, opt RegressOptions, li, i int, rep *RegressReport, logf func(string, ...any)) error {
+func regressLayer(ctx context.Context, man *arch.Manifest, dir string, opt RegressOptions, sims []sim.Simulator, li, i int) caseOutcome {
+	var o caseOutcome
 	c := MakeLayerCase(man.Config, opt.Seed, li)
 	stalls := li%3 == 2
 	name := "layer " + c.Name
 	if stalls {
 		name += " stalls"
 	}
-	rep.Cases++
 	want, shape, err := LayerReference(man.Config, c.Layer)
-	failed := false
-	for _, s := range opt.Sims {
+	for _, s := range sims {
+		begin := time.Now()
 		cr := CaseResult{Case: name, Index: i, Sim: s.Name()}
 		if err != nil {
 			cr.Err = err
@@ -254,7 +396,7 @@ func regressLayer(ctx context.Context, man *arch.Manifest, dir string, opt Regre
 			run, rerr := RunLayer(ctx, s, man, dir, c.Layer, g)
 			if rerr != nil {
 				if ctx.Err() != nil {
-					return ctx.Err()
+					return caseOutcome{err: ctx.Err()}
 				}
 				cr.Err = rerr
 			} else {
@@ -262,51 +404,45 @@ func regressLayer(ctx context.Context, man *arch.Manifest, dir string, opt Regre
 				if !stalls && run.Cycles != run.Predicted {
 					cr.Err = fmt.Errorf("cycle model predicted %d cycles, RTL took %d", run.Predicted, run.Cycles)
 				}
-				rep.Cycles += run.Cycles
-				rep.Ideal += run.Ideal
+				o.cycles += run.Cycles
+				o.ideal += run.Ideal
 				mm := CompareTensors(want, run.Output, shape)
 				cr.Mismatches, cr.FirstReport = mm.Count, strings.Join(mm.First, "; ")
 			}
 		}
-		if rep.record(cr, opt, logf, func(g GEMMOptions) error {
+		cr.Elapsed = time.Since(begin)
+		o.record(cr, opt, func(g GEMMOptions) error {
 			if err != nil {
 				return err // the reference itself failed: nothing to dump
 			}
 			_, rerr := RunLayer(ctx, s, man, dir, c.Layer, g)
 			return rerr
-		}, GEMMCase{seed: caseSeed(opt.Seed^0x1A7E5, li), Stalls: stalls}.Options()) {
-			failed = true
-		}
+		}, GEMMCase{seed: caseSeed(opt.Seed^0x1A7E5, li), Stalls: stalls}.Options())
 	}
-	if failed {
-		rep.Failed++
-	}
-	return nil
+	return o
 }
 
-// record adds one case result to the report. A failure prints its seed and
+// record adds one case result to the outcome. A failure gets its seed and
 // the command that reproduces it and, with VCDDir, reruns the case (run,
-// with the case's options g) dumping a waveform. It reports the failure.
-func (rep *RegressReport) record(cr CaseResult, opt RegressOptions, logf func(string, ...any), run func(GEMMOptions) error, g GEMMOptions) bool {
-	rep.Mismatches += cr.Mismatches
-	rep.Results = append(rep.Results, cr)
-	if cr.Err == nil && cr.Mismatches == 0 {
-		return false
-	}
-	why := cr.FirstReport
-	if cr.Err != nil {
-		why = cr.Err.Error()
-	}
-	logf("FAIL case %d (%s) on %s, seed %d: %d mismatches; %s", cr.Index, cr.Case, cr.Sim, opt.Seed, cr.Mismatches, why)
-	logf("  reproduce: %s -sim %s -seed %d -case %d", opt.Repro, cr.Sim, opt.Seed, cr.Index)
-	if opt.VCDDir != "" {
-		g.Sim = opt.Sim
-		g.Sim.VCD = filepath.Join(opt.VCDDir, fmt.Sprintf("case%d_%s.vcd", cr.Index, cr.Sim))
-		if err := run(g); err == nil || fileExists(g.Sim.VCD) {
-			logf("  waveform: %s", g.Sim.VCD)
+// with the case's options g) dumping a waveform.
+func (o *caseOutcome) record(cr CaseResult, opt RegressOptions, run func(GEMMOptions) error, g GEMMOptions) {
+	if cr.Failed() {
+		why := cr.FirstReport
+		if cr.Err != nil {
+			why = cr.Err.Error()
+		}
+		cr.Repro = fmt.Sprintf("%s -sim %s -seed %d -case %d", opt.Repro, cr.Sim, opt.Seed, cr.Index)
+		o.lines = append(o.lines, fmt.Sprintf("FAIL case %d (%s) on %s, seed %d: %d mismatches; %s", cr.Index, cr.Case, cr.Sim, opt.Seed, cr.Mismatches, why),
+			"  reproduce: "+cr.Repro)
+		if opt.VCDDir != "" {
+			g.Sim = opt.Sim
+			g.Sim.VCD = filepath.Join(opt.VCDDir, fmt.Sprintf("case%d_%s.vcd", cr.Index, cr.Sim))
+			if err := run(g); err == nil || fileExists(g.Sim.VCD) {
+				o.lines = append(o.lines, "  waveform: "+g.Sim.VCD)
+			}
 		}
 	}
-	return true
+	o.results = append(o.results, cr)
 }
 
 func fileExists(path string) bool {

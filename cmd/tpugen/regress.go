@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -10,10 +12,11 @@ import (
 
 	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/verify"
+	"github.com/tpugen/tpugen/verify/sim"
 )
 
 func runRegress(e *env, args []string) error {
-	fs := e.flagSet("[-config FILE | -rtl DIR] [-sim icarus|verilator|both] [-cases N] [-layers L] [-seed S] [-case I]",
+	fs := e.flagSet("[-config FILE | -rtl DIR] [-sim icarus|verilator|both] [-cases N] [-layers L] [-seed S] [-case I | -shard K/N] [-j N] [-junit FILE]",
 		"Generates the RTL for a configuration into a temporary directory and runs a GEMM\n"+
 			"regression on it against the golden model: the first cases are directed (zeros,\n"+
 			"extremes, long K, GEMV, degenerate shapes), the rest random shapes and values, every\n"+
@@ -21,10 +24,15 @@ func runRegress(e *env, args []string) error {
 			"also equal the cycle model's. With the pipeline (requant: true), layer cases follow:\n"+
 			"random FC and conv layers with per-channel requantization, activations and pooling,\n"+
 			"checked against quant's reference kernels. A failing case prints a one-line command\n"+
-			"that reruns it alone. Exits 1 if any case failed.",
+			"that reruns it alone. Exits 1 if any case failed.\n\n"+
+			"-shard K/N runs every Nth case from case K-1 (a CI job per shard); the N shards\n"+
+			"together run each case of the whole regression exactly once. -j runs cases in\n"+
+			"parallel; results print in case order. -junit writes a JUnit XML report (one\n"+
+			"testsuite per simulator, one testcase per case, failures with the reproduce line).",
 		"  tpugen regress -sim verilator -cases 200 -seed 1\n"+
 			"  tpugen regress -config configs/small.json -sim both -cases 50 -seed 7\n"+
-			"  tpugen regress -config configs/small.json -sim icarus -cases 50 -seed 7 -case 31")
+			"  tpugen regress -config configs/small.json -sim icarus -cases 50 -seed 7 -case 31\n"+
+			"  tpugen regress -config configs/default.json -sim verilator -cases 400 -seed 1 -shard 2/4 -j 2 -junit regress-2.xml")
 	src := e.rtlFlags(fs)
 	simName := fs.String("sim", "verilator", "simulator `NAME`: icarus, verilator or both")
 	cases := fs.Int("cases", 50, "number of cases `N`")
@@ -32,19 +40,40 @@ func runRegress(e *env, args []string) error {
 	layers := fs.Int("layers", -1, "number of layer cases `L` after the GEMM cases (default: N/2 with the pipeline, else 0)")
 	vcdDir := fs.String("vcd-dir", "", "write a VCD waveform of every failing case into `DIR` (the case is rerun with a dump)")
 	only := fs.Int("case", -1, "run only case index `I` (0 <= I < N+L), as printed by a failure")
+	shardFlag := fs.String("shard", "", "run only shard `K/N` of the cases (case i is in shard i mod N + 1)")
+	jobs := fs.Int("j", 1, "run up to `N` simulations at a time")
+	junit := fs.String("junit", "", "write a JUnit XML report to `FILE` (replaced atomically)")
 	verbose := e.verboseFlag(fs)
-	if err := e.parse(fs, args); err != nil {
+	err := e.parse(fs, args)
+	if err != nil {
 		return err
 	}
 	e.setVerbose(*verbose)
 	if *cases < 1 {
 		return badInputf("-cases %d: want at least 1", *cases)
 	}
-	sims, err := simulators(*simName, true)
+	var shard verify.Shard
+	if *shardFlag != "" {
+		if shard, err = verify.ParseShard(*shardFlag); err != nil {
+			return badInputf("-%v", err)
+		}
+		if *only >= 0 {
+			return badInputf("-case and -shard are exclusive: -case runs one case whatever its shard")
+		}
+	}
+	if *jobs < 1 {
+		return badInputf("-j %d: want at least 1", *jobs)
+	}
+	if *junit != "" {
+		if st, err := os.Stat(filepath.Dir(*junit)); err != nil || !st.IsDir() {
+			return badInputf("-junit %s: no directory %s", *junit, filepath.Dir(*junit))
+		}
+	}
+	base, err := simulators(*simName, true)
 	if err != nil {
 		return err
 	}
-	sims = e.sessions(sims)
+	sims := e.sessions(base)
 	man, dir, cleanup, err := src.open()
 	if err != nil {
 		return err
@@ -79,9 +108,19 @@ func runRegress(e *env, args []string) error {
 	}
 	repro += fmt.Sprintf(" -cases %d -layers %d", *cases, *layers)
 	e.log.Infof("regress %s: %d GEMM and %d layer cases on %s, seed %d", describeConfig(man.Config), *cases, *layers, *simName, *seed)
-	rep, err := e.regress(man, dir, verify.RegressOptions{Sims: sims, Cases: *cases, Layers: *layers, Seed: *seed, Only: *only, Repro: repro, VCDDir: *vcdDir})
+	opt := verify.RegressOptions{Sims: sims, Cases: *cases, Layers: *layers, Seed: *seed, Only: *only, Repro: repro, VCDDir: *vcdDir,
+		Shard: shard, Jobs: *jobs, NewSims: func() []sim.Simulator { return e.sessions(base) }}
+	if shard.Count > 1 {
+		e.log.Infof("shard %s: %d of the %d cases", shard, len(opt.CaseIndices()), *cases+*layers)
+	}
+	rep, err := e.regress(man, dir, opt)
 	if err != nil {
 		return err
+	}
+	if *junit != "" {
+		if err := writeFileAtomic(*junit, func(w io.Writer) error { return rep.WriteJUnit(w, "regress "+man.Config.Name) }); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(e.stdout, regressSummary(rep))
 	if rep.Failed > 0 {
@@ -108,6 +147,10 @@ func (e *env) regress(man *arch.Manifest, dir string, opt verify.RegressOptions)
 
 // regressSummary is the one-line result of a regression.
 func regressSummary(rep *verify.RegressReport) string {
-	return fmt.Sprintf("cases=%d failed=%d mismatches=%d cycles=%d utilization=%.1f%% elapsed=%s",
+	s := fmt.Sprintf("cases=%d failed=%d mismatches=%d cycles=%d utilization=%.1f%% elapsed=%s",
 		rep.Cases, rep.Failed, rep.Mismatches, rep.Cycles, 100*rep.Utilization(), rep.Elapsed.Round(time.Millisecond))
+	if rep.Shard.Count > 1 {
+		s += " shard=" + rep.Shard.String()
+	}
+	return s
 }
