@@ -167,13 +167,6 @@ func (m *Manifest) check() error {
 		return fmt.Errorf("config %dx%d, input_bits %d, weight_bits %d, acc_bits %d, acc_depth %d: out of range",
 			c.Rows, c.Cols, c.InputBits, c.WeightBits, c.AccBits, c.AccDepth)
 	}
-	// An edited manifest is untrusted: sizes the planners shift or
-	// allocate by must be sane before anyone computes with them.
-	if c := m.Config; c.Rows > 4096 || c.Cols > 4096 || c.InputBits < 1 || c.InputBits > 32 || c.WeightBits < 1 || c.WeightBits > 32 ||
-		c.AccBits < 2 || c.AccBits > 64 || c.AccDepth < 1 {
-		return fmt.Errorf("config %dx%d, input_bits %d, weight_bits %d, acc_bits %d, acc_depth %d: out of range",
-			c.Rows, c.Cols, c.InputBits, c.WeightBits, c.AccBits, c.AccDepth)
-	}
 	need := map[string][]string{
 		StreamW: {"weights"},
 		StreamA: {"acts", "addr", "first", "acc", "last"},

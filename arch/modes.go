@@ -39,9 +39,14 @@ const (
 	// FusedMAC writes the multiply-accumulate as one expression, which
 	// Yosys packs whole (adder included) into an iCE40 SB_MAC16.
 	FusedMAC
+	// XnorMAC makes each PE a binary (1-bit) unit: an input lane and a
+	// weight lane each pack input_bits values in {-1, +1} (bit 1 is +1,
+	// bit 0 is -1), and the PE adds their dot product,
+	// 2*popcount(xnor(act, w)) - input_bits, instead of a product.
+	XnorMAC
 )
 
-var macNames = []string{"split", "fused"}
+var macNames = []string{"split", "fused", "xnor"}
 
 func (m MACForm) String() string               { return name(macNames, "MACForm", int(m)) }
 func (m MACForm) MarshalText() ([]byte, error) { return marshal(macNames, "mac", int(m)) }
@@ -51,6 +56,9 @@ func (m *MACForm) UnmarshalText(b []byte) error {
 
 // IsFused reports whether the fused form was asked for.
 func (m MACForm) IsFused() bool { return m == FusedMAC }
+
+// IsBinary reports whether the PEs are binary XNOR-popcount units.
+func (m MACForm) IsBinary() bool { return m == XnorMAC }
 
 // Rounding selects the requantizer's fixed-point arithmetic.
 type Rounding uint8

@@ -71,6 +71,9 @@ func (c MatrixConfig) Validate() error {
 	} else if c.MACStages > 0 && c.MAC.IsFused() {
 		bad("mac \"fused\" and mac_stages %d exclude each other: the stages register the product before the add, so there is no fused multiply-add (use mac \"split\")", c.MACStages)
 	}
+	if c.MAC.IsBinary() {
+		errs = append(errs, c.validateBinary()...)
+	}
 	if c.Dataflow.IsOS() && c.AccDepth < c.Rows {
 		bad("acc_depth %d must be at least rows (%d) for the os dataflow", c.AccDepth, c.Rows)
 	}
@@ -89,6 +92,9 @@ func (c MatrixConfig) ProductSigned() bool { return c.InputSigned || c.WeightSig
 // ProductBits is the exact width of one input × weight product. A mixed
 // signed × unsigned product needs one extra bit for the unsigned operand.
 func (c MatrixConfig) ProductBits() int {
+	if c.MAC.IsBinary() {
+		return binaryDotBits(c.InputBits)
+	}
 	if c.InputSigned != c.WeightSigned {
 		return c.InputBits + c.WeightBits + 1
 	}
@@ -141,6 +147,8 @@ func (c MatrixConfig) macSuffix() string {
 		return "_f"
 	case c.MACStages > 0:
 		return fmt.Sprintf("_p%d", c.MACStages)
+	case c.MAC.IsBinary():
+		return "_xnor"
 	}
 	return ""
 }

@@ -75,6 +75,7 @@ func planGEMM(man *arch.Manifest, a, b Matrix, layer bool) (*GEMMPlan, error) {
 	wb, ab := &beats{l: man.Stream(arch.StreamW)}, &beats{l: man.Stream(arch.StreamA)}
 	p := &GEMMPlan{M: M, K: K, N: N, NTiles: (N + C - 1) / C}
 	a, b = padBinaryK(cfg, a, b)
+	a, b = padBinaryK(cfg, a, b)
 	// control fills the fields every a_in beat carries; the pipeline's
 	// fields exist only when there is a pipeline.
 	control := func(v arch.Values, n0 int) arch.Values {

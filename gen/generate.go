@@ -125,6 +125,11 @@ func (o *Output) Header() []byte {
 	def("ACC_ADDR_BITS", d.AccAddrBits)
 	def("SUM_BITS", d.SumBits)
 	def("LATENCY", d.Latency)
+	if c.MAC.IsBinary() {
+		// Binary PEs (mac "xnor"): every input and weight lane packs
+		// INPUT_BITS values in {-1, +1}, bit i one value, 1 for +1.
+		def("BINARY", 1)
+	}
 	b.WriteString("\n/* Stream payload layouts: bit offset, element width, lanes. */\n")
 	for _, s := range o.Manifest.Streams {
 		for _, f := range s.Fields {
