@@ -22,7 +22,11 @@ type PEOS struct {
 // NewPEOS builds the PE.
 func NewPEOS(cfg MatrixConfig) *PEOS {
 	m := hdl.NewModule(fmt.Sprintf("pe_os_a%s_w%s_s%d%s", sig(cfg.InputBits, cfg.InputSigned), sig(cfg.WeightBits, cfg.WeightSigned), cfg.SumBits(), cfg.macSuffix()))
-	m.Comment("Output-stationary PE: acc += in_act * in_w; the finished sum moves to out_result.")
+	if cfg.MAC.IsBinary() {
+		m.Comment("Binary output-stationary PE: acc += 2*popcount(in_act xnor in_w) - %d; the finished sum moves to out_result.", cfg.InputBits)
+	} else {
+		m.Comment("Output-stationary PE: acc += in_act * in_w; the finished sum moves to out_result.")
+	}
 	sumShape := shapeOf(cfg.SumBits(), cfg.ProductSigned())
 	pe := &PEOS{Module: m,
 		InAct:   m.Input("in_act", shapeOf(cfg.InputBits, cfg.InputSigned)),
@@ -44,10 +48,14 @@ func NewPEOS(cfg MatrixConfig) *PEOS {
 	// The flags that say what to do with a product: the inputs', or, with
 	// MAC stages, as late as the registered product.
 	valid, first, last := pe.InValid, pe.InFirst, pe.InLast
-	if cfg.MACStages == 0 {
+	switch {
+	case cfg.MAC.IsBinary():
+		prod := toSum(binaryDot(m, pe.InAct, pe.InW), cfg.SumBits())
+		m.Set(next, hdl.Mux(first, prod, acc.Add(prod).Trunc(cfg.SumBits())))
+	case cfg.MACStages == 0:
 		prod := toSum(product(pe.InAct, pe.InW), cfg.SumBits())
 		m.Set(next, hdl.Mux(first, prod, macc(cfg, acc, pe.InAct, pe.InW)))
-	} else {
+	default:
 		regs := pipeRegs{m: m, adv: adv}
 		prod := toSum(stagedProduct(cfg, regs, pe.InAct, pe.InW), cfg.SumBits())
 		// The flags' first stage is the outputs passed right.

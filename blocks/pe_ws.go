@@ -28,7 +28,11 @@ func NewPEWS(cfg MatrixConfig, top bool) *PEWS {
 		name += "_top"
 	}
 	m := hdl.NewModule(name)
-	m.Comment("Weight-stationary PE: out_sum = in_sum + in_act * weight, weights double-buffered.")
+	if cfg.MAC.IsBinary() {
+		m.Comment("Binary weight-stationary PE: out_sum = in_sum + 2*popcount(in_act xnor weight) - %d, weights double-buffered.", cfg.InputBits)
+	} else {
+		m.Comment("Weight-stationary PE: out_sum = in_sum + in_act * weight, weights double-buffered.")
+	}
 	sumShape := shapeOf(cfg.SumBits(), cfg.ProductSigned())
 	pe := &PEWS{Module: m,
 		InAct:  m.Input("in_act", shapeOf(cfg.InputBits, cfg.InputSigned)),
@@ -50,10 +54,14 @@ func NewPEWS(cfg MatrixConfig, top bool) *PEWS {
 	weight := m.Reg("weight", pe.InW.Shape())
 	// With MAC stages the product is registered on its way to the add; the
 	// sum from the PE above is then as late as this PE's product, since
-	// the activations reach every row one cycle after the row above.
+	// the activations reach every row one cycle after the row above. A
+	// binary PE adds the lanes' dot product (pe_binary.go) instead.
 	var prod *hdl.Expr
-	if cfg.MACStages > 0 {
+	switch {
+	case cfg.MACStages > 0:
 		prod = stagedProduct(cfg, pipeRegs{m: m, adv: adv}, pe.InAct, weight)
+	case cfg.MAC.IsBinary():
+		prod = binaryDot(m, pe.InAct, weight)
 	}
 	m.If(adv, func() {
 		m.Set(pe.OutAct, pe.InAct)

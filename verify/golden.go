@@ -21,20 +21,25 @@ func Wrap(v int64, bits int, signed bool) int64 {
 	return int64(u)
 }
 
-// GoldenGEMM computes C = A × B the way the accumulators do: exact products,
+// GoldenGEMM computes C = A × B the way the accumulators do: exact products
+// (binary dot products of the lanes on a mac "xnor" unit),
 // sums wrapped to acc_bits. It is plain integer arithmetic, independent of
 // the RTL.
 func GoldenGEMM(cfg arch.Config, a, b compile.Matrix) compile.Matrix {
 	m, k := a.Dims()
 	_, n := b.Dims()
 	c := compile.NewMatrix(m, n)
+	step := func(x, w int64) int64 { return x * w }
+	if cfg.MAC.IsBinary() {
+		step = func(x, w int64) int64 { return quant.XnorDot(x, w, cfg.InputBits) }
+	}
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
 			var s int64
 			for x := 0; x < k; x++ {
 				// Wrapping each step is the same as wrapping once (the sum is
 				// taken modulo 2^acc_bits) and keeps int64 from overflowing.
-				s = Wrap(s+a[i][x]*b[x][j], cfg.AccBits, cfg.AccSigned())
+				s = Wrap(s+step(a[i][x], b[x][j]), cfg.AccBits, cfg.AccSigned())
 			}
 			c[i][j] = s
 		}
@@ -55,9 +60,17 @@ func LayerReference(cfg arch.Config, l *compile.Layer) ([]int8, quant.Shape, err
 	var out []int8
 	switch l.Kind {
 	case compile.FC:
+		if cfg.MAC.IsBinary() {
+			out, err = quant.BinaryFullyConnected(l.Input, l.InShape.N, l.Weights, l.WeightShape.N, cfg.InputBits, l.Bias,
+				quant.FCParams{InputZeroPoint: l.InputZP, Output: stage})
+			break
+		}
 		out, err = quant.FullyConnected(l.Input, l.InShape.N, l.Weights, l.WeightShape.N, l.Bias,
 			quant.FCParams{InputZeroPoint: l.InputZP, Output: stage})
 	case compile.Conv:
+		if cfg.MAC.IsBinary() {
+			return nil, quant.Shape{}, fmt.Errorf("layer: configuration %s is binary (mac xnor): it runs fully connected layers of packed lanes, not convolutions", cfg.Name)
+		}
 		out, _, err = quant.Conv2D(l.Input, l.InShape, l.Weights, l.WeightShape, l.Bias,
 			quant.ConvParams{Window: l.Window, InputZeroPoint: l.InputZP, Output: stage})
 	default:

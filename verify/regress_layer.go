@@ -77,8 +77,12 @@ func MakeLayerCase(cfg arch.Config, seed uint64, index int) LayerCase {
 		}
 	}
 	inZP := int32(r.IntN(61) - 30)
+	binary := cfg.MAC.IsBinary()
+	if binary { // lanes are bit patterns: no zero point, no convolution
+		inZP = 0
+	}
 	c := LayerCase{Index: index}
-	if index%2 == 0 {
+	if index%2 == 0 || binary {
 		batches, in := 1+r.IntN(2*cfg.Rows+3), 1+r.IntN(3*cfg.Rows+5)
 		c.Layer = &compile.Layer{Kind: compile.FC, InShape: quant.Shape{N: batches, H: 1, W: 1, C: in}, Input: i8(batches*in, -128, 127),
 			WeightShape: quant.Shape{N: outC, H: 1, W: 1, C: in}, Weights: i8(outC*in, -127, 127),

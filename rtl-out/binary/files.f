@@ -1,0 +1,5 @@
+pe_ws_as8_ws8_s8_xnor_top.v
+pe_ws_as8_ws8_s8_xnor.v
+accumulator_c8_d512_s32.v
+requant_l8_t2_double.v
+tpu_mxu.v
