@@ -69,6 +69,7 @@ func commands() []command {
 		{"sweep", "sweep array shape, dataflow, bits and MAC form: area, Fmax, cycles and images per second, with plots", runSweep},
 		{"asm", "assemble a core program (text) into 256-bit instruction words", runAsm},
 		{"disasm", "disassemble a binary core program into text", runDisasm},
+		{"mutate", "mutation cover: Yosys mutate on each block, every mutant run through the regression in Verilator", runMutate},
 	}
 }
 

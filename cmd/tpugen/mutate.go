@@ -1,0 +1,189 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/tpugen/tpugen/verify/mutation"
+)
+
+func runMutate(e *env, args []string) error {
+	fs := e.flagSet("[-config FILE]... [-rtl DIR]... [-n N] [-blocks LIST] [-seed S] [-cases N] [-layers L] [-reg-seed S] [-j N] [-json FILE] [-require LIST]",
+		"Mutation cover, the way YosysHQ's MCY measures a testbench: for each block of each\n"+
+			"design (the PE, the array's top, the accumulator, the requantizer, the activation and\n"+
+			"pooling units, a controller when there is one) Yosys's mutate pass lists N single-bit\n"+
+			"mutations (a cell port bit tied to 0 or 1 or inverted); each mutant module is written\n"+
+			"back to Verilog in place of its file, built in Verilator and run through the\n"+
+			"regression (GEMM cases, then layer cases with the pipeline) until a case fails\n"+
+			"(killed) or all pass (survived). Survivors are then checked for equivalence with the\n"+
+			"original module (Yosys equiv_simple/equiv_induct, then a miter proved with sat by\n"+
+			"induction); proved ones cannot be killed and are listed apart. Before any mutant, each\n"+
+			"module written back by Yosys unchanged must pass. Results are cached by a hash of\n"+
+			"the mutant design, the regression and the tools (-cache), so a rerun only simulates\n"+
+			"what changed. Prints killed / survived / score per block, and the survivors with\n"+
+			"their mutation. Exits 1 if a block named in -require has a survivor.",
+		"  tpugen mutate -config configs/small.json -n 10\n"+
+			"  tpugen mutate -config configs/default.json -config configs/small.json -n 28 -j 2 -json mutation.json\n"+
+			"  tpugen mutate -rtl rtl-out/default -blocks pe,requant -n 40 -require pe,requant")
+	var configs, rtls []string
+	fs.Func("config", "JSON configuration `FILE` to generate and mutate (repeatable; with neither -config nor -rtl: the embedded default)", func(s string) error {
+		configs = append(configs, s)
+		return nil
+	})
+	fs.Func("rtl", "mutate the generated RTL already in `DIR` (its manifest.json; repeatable)", func(s string) error {
+		rtls = append(rtls, s)
+		return nil
+	})
+	n := fs.Int("n", 28, "mutations per block of each design `N`")
+	blocks := fs.String("blocks", "", "comma-separated `LIST` of blocks to mutate (default: all of them; e.g. pe,array,accumulator,requant,activation,pool)")
+	seed := fs.Uint64("seed", 1, "seed `S` of Yosys's sampling of the mutations")
+	cases := fs.Int("cases", 24, "GEMM regression cases `N` each mutant must pass")
+	layers := fs.Int("layers", 12, "layer regression cases `L` after them (designs with the pipeline)")
+	regSeed := fs.Uint64("reg-seed", 1, "regression seed `S`")
+	jobs := fs.Int("j", 2, "mutants built and run at once `N`")
+	cache := fs.String("cache", "", "results cache `DIR` (default: $TPUGEN_CACHE/mutation, else the user cache directory's tpugen/mutation)")
+	jsonOut := fs.String("json", "", "also write the report as JSON to `FILE`")
+	noProve := fs.Bool("no-prove", false, "do not try to prove survivors equivalent")
+	proveTimeout := fs.Duration("prove-timeout", 60*time.Second, "time `D` each of a survivor's two proof attempts may take")
+	require := fs.String("require", "", "comma-separated `LIST` of blocks that must have no survivor (exit 1 otherwise)")
+	verbose := e.verboseFlag(fs)
+	if err := e.parse(fs, args); err != nil {
+		return err
+	}
+	e.setVerbose(*verbose)
+	switch {
+	case *n < 1:
+		return badInputf("-n %d: want at least 1", *n)
+	case *cases < 1:
+		return badInputf("-cases %d: want at least 1", *cases)
+	case *layers < 0:
+		return badInputf("-layers %d: want 0 or more", *layers)
+	case *jobs < 1:
+		return badInputf("-j %d: want at least 1", *jobs)
+	case *proveTimeout <= 0:
+		return badInputf("-prove-timeout %s: want a positive duration", *proveTimeout)
+	}
+	wanted, err := blockList("-blocks", *blocks)
+	if err != nil {
+		return err
+	}
+	required, err := blockList("-require", *require)
+	if err != nil {
+		return err
+	}
+	if len(configs) == 0 && len(rtls) == 0 {
+		configs = []string{""}
+	}
+	var designs []mutation.Design
+	for _, c := range configs {
+		out, _, err := design(c)
+		if err != nil {
+			return err
+		}
+		dir, cleanup, err := writeTempRTL(out)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		d, err := mutation.LoadDesign(dir)
+		if err != nil {
+			return err
+		}
+		designs = append(designs, d)
+	}
+	for _, dir := range rtls {
+		d, err := mutation.LoadDesign(dir)
+		if err != nil {
+			return badInput(err)
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return badInput(err)
+		}
+		d.Dir = abs
+		designs = append(designs, d)
+	}
+	opt := mutation.Options{
+		Regression:   mutation.Regression{Cases: *cases, Layers: *layers, Seed: *regSeed},
+		Seed:         *seed,
+		Jobs:         *jobs,
+		CacheDir:     *cache,
+		NoProve:      *noProve,
+		ProveTimeout: *proveTimeout,
+		Log:          &logWriter{log: e.log, level: func(string) logrus.Level { return logrus.InfoLevel }},
+	}
+	start := time.Now()
+	var jobList []mutation.Job
+	for _, d := range designs {
+		budget := map[mutation.Block]int{}
+		for _, f := range d.Manifest.Files {
+			b := mutation.BlockOf(f.Module)
+			if len(wanted) == 0 || wanted[b] {
+				budget[b] = *n
+			}
+		}
+		ms, err := mutation.Plan(e.ctx, d, budget, opt)
+		if err != nil {
+			return interrupted(e.ctx, err)
+		}
+		e.log.Infof("mutate %s: %d mutations of %d blocks", describeConfig(d.Manifest.Config), len(ms), len(budget))
+		for _, m := range ms {
+			jobList = append(jobList, mutation.Job{Design: d, Mutation: m})
+		}
+	}
+	if len(jobList) == 0 {
+		return badInputf("no mutations: -blocks %q names no block of the designs", *blocks)
+	}
+	results, err := mutation.Run(e.ctx, jobList, opt)
+	if err != nil {
+		return interrupted(e.ctx, err)
+	}
+	rep := mutation.NewReport(results, opt.Regression, *seed, time.Since(start).Seconds())
+	if err := rep.WriteText(e.stdout); err != nil {
+		return err
+	}
+	if *jsonOut != "" {
+		f, err := os.Create(*jsonOut)
+		if err != nil {
+			return badInput(err)
+		}
+		werr := rep.WriteJSON(f)
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr != nil {
+			return werr
+		}
+	}
+	var bad []string
+	for _, s := range rep.Blocks {
+		if required[s.Block] && s.Survived > 0 {
+			bad = append(bad, fmt.Sprintf("%s (%d survivors)", s.Block, s.Survived))
+		}
+	}
+	if len(bad) > 0 {
+		return mismatch(fmt.Errorf("required blocks with survivors: %s", strings.Join(bad, ", ")))
+	}
+	return nil
+}
+
+// blockList parses a comma-separated list of block names.
+func blockList(flag, s string) (map[mutation.Block]bool, error) {
+	out := map[mutation.Block]bool{}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if strings.Trim(f, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+			return nil, badInputf("%s %q: %q is not a block name (e.g. pe, array, accumulator, requant, activation, pool)", flag, s, f)
+		}
+		out[mutation.Block(f)] = true
+	}
+	return out, nil
+}

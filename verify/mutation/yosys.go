@@ -1,0 +1,191 @@
+package mutation
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// yosys runs a Yosys script in dir (the design directory, so that source
+// locations in mutation lists read "file.v:line" whatever the path).
+func yosys(ctx context.Context, bin, dir, script string) ([]byte, error) {
+	tmp, err := os.CreateTemp("", "tpugen-mutate-*.ys")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(script); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, bin, "-q", "-s", tmp.Name())
+	cmd.Dir = dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return out.Bytes(), fmt.Errorf("yosys: %w", ctx.Err())
+		}
+		return out.Bytes(), fmt.Errorf("yosys: %w: %s", err, lastLines(out.String(), 5))
+	}
+	return out.Bytes(), nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// readDesign is the Yosys prologue that loads module (in file) for
+// mutation: the design's other files as black boxes, so a module that
+// instantiates others (the matrix unit's top) elaborates alone, and
+// write_verilog writes the one module back.
+func readDesign(files []string, file, module string) string {
+	var b strings.Builder
+	var others []string
+	for _, f := range files {
+		if f != file {
+			others = append(others, f)
+		}
+	}
+	if len(others) > 0 {
+		fmt.Fprintf(&b, "read_verilog -lib %s\n", strings.Join(others, " "))
+	}
+	fmt.Fprintf(&b, "read_verilog %s\nprep -top %s\n", file, module)
+	return b.String()
+}
+
+// listMutations asks Yosys for n mutations of module (an even sampling of
+// every possible one, seeded).
+func listMutations(ctx context.Context, bin, dir string, files []string, file, module string, n int, seed uint64) ([]Mutation, error) {
+	tmp, err := os.MkdirTemp("", "tpugen-mutate-list-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	list := filepath.Join(tmp, "list.txt")
+	// Seeds beyond 31 bits would be read as negative numbers.
+	script := readDesign(files, file, module) + fmt.Sprintf("mutate -list %d -seed %d -o %s %s\n", n, seed%(1<<31), list, module)
+	if _, err := yosys(ctx, bin, dir, script); err != nil {
+		return nil, fmt.Errorf("listing mutations of %s: %w", module, err)
+	}
+	data, err := os.ReadFile(list)
+	if err != nil {
+		return nil, fmt.Errorf("listing mutations of %s: %w", module, err)
+	}
+	var out []Mutation
+	for i, line := range strings.Split(string(data), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		m, err := parseCommand(line)
+		if err != nil {
+			return nil, fmt.Errorf("mutations of %s, line %d: %w", module, i+1, err)
+		}
+		m.File = file
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// writeMutant writes the mutated module (or, with an empty command, the
+// module as Yosys reads and writes it back unchanged) to out.
+func writeMutant(ctx context.Context, bin, dir string, files []string, file, module, command, out string) error {
+	script := readDesign(files, file, module) + command + "\n" + "write_verilog -noattr " + out + "\n"
+	if _, err := yosys(ctx, bin, dir, script); err != nil {
+		return fmt.Errorf("writing mutant of %s: %w", module, err)
+	}
+	return nil
+}
+
+// Proof says whether a survivor was shown equivalent to the original.
+type Proof struct {
+	Equivalent bool
+	Method     string // the Yosys commands that proved it, or what was tried
+	Detail     string // why not, when it was not proved
+}
+
+// errNotProved is the outcome of a proof attempt that ran but did not
+// prove equivalence.
+var errNotProved = errors.New("not proved")
+
+// proveEquivalent tries to show the mutant module in mutFile equivalent to the
+// original: first equiv_make / equiv_simple / equiv_induct (signals
+// matched by name, which a single-bit mutation keeps, proved cell by
+// cell), then, if that leaves unproven cells, a miter of the two flattened
+// modules proved by induction with sat from the all-zero state reset
+// leads to. Memories and large multipliers can make either attempt time
+// out; that is reported as not proved.
+func proveEquivalent(ctx context.Context, bin, dir string, files []string, file, module, mutFile string, timeout time.Duration) Proof {
+	var others []string
+	for _, f := range files {
+		if f != file {
+			others = append(others, f)
+		}
+	}
+	load := ""
+	if len(others) > 0 {
+		load = fmt.Sprintf("read_verilog %s\n", strings.Join(others, " "))
+	}
+	load += fmt.Sprintf("read_verilog %s\nrename %s gold\nread_verilog %s\nrename %s gate\n", file, module, mutFile, module)
+	load += "proc\nopt_clean\nmemory\nflatten\nopt -purge\n"
+
+	equiv := load + "equiv_make gold gate equiv\nhierarchy -top equiv\nequiv_simple -seq 4\nequiv_induct -seq 4\nequiv_status -assert\n"
+	method := "equiv_make, equiv_simple -seq 4, equiv_induct -seq 4"
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	_, err := yosys(cctx, bin, dir, equiv)
+	cancel()
+	if err == nil {
+		return Proof{Equivalent: true, Method: method}
+	}
+	why := "equiv: " + shortReason(err)
+	miter := load + "miter -equiv -flatten -make_assert -ignore_gold_x gold gate miter\nhierarchy -top miter\n" +
+		"sat -verify -prove-asserts -set-init-zero -tempinduct -seq 1 -maxsteps 8 miter\n"
+	cctx, cancel = context.WithTimeout(ctx, timeout)
+	_, err = yosys(cctx, bin, dir, miter)
+	cancel()
+	if err == nil {
+		return Proof{Equivalent: true, Method: "miter -equiv, sat -tempinduct from the zero state"}
+	}
+	return Proof{Method: method + "; miter + sat -tempinduct", Detail: why + "; sat: " + shortReason(err)}
+}
+
+func shortReason(err error) string {
+	s := err.Error()
+	switch {
+	case strings.Contains(s, "deadline exceeded"):
+		return "timed out"
+	case strings.Contains(s, "Found") && strings.Contains(s, "unproven"):
+		return "unproven $equiv cells remain"
+	case strings.Contains(s, "failed") || strings.Contains(s, "FAIL"):
+		return "counterexample or induction failed"
+	}
+	if len(s) > 160 {
+		s = s[:160] + "..."
+	}
+	return s
+}
+
+// toolVersion returns the first line of "bin -V" (or --version), for the
+// cache key: a new tool may mutate or build differently.
+func toolVersion(ctx context.Context, bin string, flag string) (string, error) {
+	out, err := exec.CommandContext(ctx, bin, flag).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %w", bin, flag, err)
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	return strings.TrimSpace(line), nil
+}
