@@ -53,6 +53,8 @@ func TestBadFiles(t *testing.T) {
 		"junk.onnx":    junk,
 		"flipped.onnx": string(flipped),
 		"trunc.onnx":   string(lenet[:len(lenet)/3]),
+		"bias.txt":     "0 0\n",
+		"scales.txt":   "1e300 0.5\n",
 	}
 	path := map[string]string{}
 	for name, content := range files {
@@ -72,6 +74,12 @@ func TestBadFiles(t *testing.T) {
 		{[]string{"gemm", "-a", path["junk.txt"], "-b", b, "-o", filepath.Join(dir, "C.txt")}, "junk.txt:1: value 1"},
 		{[]string{"gemm", "-a", path["huge.txt"], "-b", b, "-o", filepath.Join(dir, "C.txt")}, "does not fit in 64 bits"},
 		{[]string{"gemm", "-a", a, "-b", path["ragged.txt"], "-o", filepath.Join(dir, "C.txt")}, "ragged.txt:2: row has 1 values, want 2"},
+		// Scales are float32: 1e300 overflowed to +Inf and panicked in the
+		// multiplier's quantization; a huge effective scale made the RTL and
+		// the reference disagree instead of being refused.
+		{[]string{"layer", "-a", a, "-b", b, "-bias", path["bias.txt"], "-w-scales", path["scales.txt"], "-o", filepath.Join(dir, "Y.txt")}, "scales.txt: scale 0 = 1e+300"},
+		{[]string{"layer", "-a", a, "-b", b, "-bias", path["bias.txt"], "-in-scale", "1e300", "-o", filepath.Join(dir, "Y.txt")}, "-in-scale 1e+300"},
+		{[]string{"layer", "-a", a, "-b", b, "-bias", path["bias.txt"], "-in-scale", "1e30", "-out-scale", "1e-30", "-o", filepath.Join(dir, "Y.txt")}, "above the requantizer's 2^30"},
 		{[]string{"asm", "-o", filepath.Join(dir, "p.bin"), path["junk.s"]}, "junk.s:1:"},
 		{[]string{"asm", "-o", filepath.Join(dir, "p.bin"), path["fields.s"]}, "fields.s:1:"},
 		{[]string{"disasm", path["odd.bin"]}, "odd.bin"},

@@ -207,7 +207,8 @@ func layerFromFiles(f layerFiles, q layerQuant) (*compile.Layer, error) {
 		name string
 		v    float64
 	}{{"-in-scale", q.inScale}, {"-w-scale", q.wScale}, {"-out-scale", q.outScale}} {
-		if !(s.v > 0) || math.IsInf(s.v, 0) {
+		// Scales are float32 (TFLite's): 1e300 is finite here but not there.
+		if f := float32(s.v); !(f > 0) || math.IsInf(float64(f), 0) {
 			return nil, badInputf("%s %v must be a positive finite scale", s.name, s.v)
 		}
 	}
@@ -221,13 +222,20 @@ func layerFromFiles(f layerFiles, q layerQuant) (*compile.Layer, error) {
 			return nil, err
 		}
 		for i, v := range vals {
-			if !(v > 0) || math.IsInf(v, 0) {
-				return nil, badInputf("%s: scale %d = %v must be positive and finite", f.wScales, i, v)
+			if v32 := float32(v); !(v32 > 0) || math.IsInf(float64(v32), 0) {
+				return nil, badInputf("%s: scale %d = %v must be positive and finite as a float32", f.wScales, i, v)
 			}
 			ws[i] = float32(v)
 		}
 	}
 	mults, shifts := quant.OutputMultipliers(float32(q.inScale), ws, float32(q.outScale))
+	for i, sh := range shifts {
+		// The requantizer (like TFLite) shifts left by at most 30.
+		if sh > 30 {
+			return nil, badInputf("channel %d: effective scale %g (input scale × weight scale ÷ output scale) is above the requantizer's 2^30",
+				i, quant.EffectiveScale(float32(q.inScale), ws[i], float32(q.outScale)))
+		}
+	}
 	outP := quant.Params{Scale: float32(q.outScale), ZeroPoint: int32(q.outZP), DType: quant.Int8}
 	fusedAct := map[string]quant.FusedActivation{"none": quant.ActNone, "relu": quant.ActReLU, "relu6": quant.ActReLU6}
 	fa, ok := fusedAct[q.fused]
