@@ -63,6 +63,7 @@ func commands() []command {
 		{"layer", "run a quantized FC or im2col conv layer on the RTL and compare with quant", runLayer},
 		{"regress", "run a random and directed GEMM (and layer) regression against the golden model", runRegress},
 		{"run", "import an ONNX model, quantize it and run a test set on the RTL, bit-exact, with accuracy and cycles", runRun},
+		{"bnn", "run a binarized network: int8 layers on the integer unit, binary layers on a binary (xnor) unit, bit-exact", runBNN},
 		{"vectors", "write per-layer golden vectors of one image through a quantized model, for other testbenches", runVectors},
 		{"demo", "generate the default RTL, run a short regression and a large GEMM", runDemo},
 		{"synth", "synthesize the matrix unit for an FPGA (Yosys, nextpnr-ice40): resources, fit, Fmax, critical path", runSynth},
@@ -70,6 +71,7 @@ func commands() []command {
 		{"asm", "assemble a core program (text) into 256-bit instruction words", runAsm},
 		{"disasm", "disassemble a binary core program into text", runDisasm},
 		{"mutate", "mutation cover: Yosys mutate on each block, every mutant run through the regression in Verilator", runMutate},
+		{"soak", "stall soak: a million beats with random valid/ready on every stream, checked against the golden model", runSoak},
 	}
 }
 
