@@ -23,6 +23,9 @@ type Config struct {
 	// multiply-accumulate and the accumulator's read-add-write (0: none).
 	MACStages int `json:"mac_stages,omitempty"`
 
+	// WeightCompression is how weights cross w_in (none: dense rows).
+	WeightCompression WeightCompression `json:"weight_compression,omitempty"`
+
 	// The post-array pipeline; Requant false means results leave only as
 	// raw accumulator rows.
 	Requant    bool        `json:"requant"`

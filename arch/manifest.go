@@ -175,6 +175,9 @@ func (m *Manifest) check() error {
 	if m.Config.Dataflow.IsOS() {
 		need[StreamA] = append(need[StreamA], "rows")
 	}
+	if m.Config.WeightCompression.IsCompressed() {
+		need[StreamW] = []string{"bytes", "count", "last"}
+	}
 	if m.Config.Requant {
 		need[StreamA] = append(need[StreamA], "tag", "raw")
 		need[StreamC] = append(need[StreamC], "tag")

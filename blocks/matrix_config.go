@@ -34,6 +34,9 @@ type MatrixConfig struct {
 	// one more (OS: two); the throughput stays the same.
 	MACStages int
 	Pipeline  PipelineConfig
+
+	// WeightCompression puts a WeightDecoder between w_in and the array.
+	WeightCompression arch.WeightCompression
 }
 
 // MaxMACStages is the largest MACStages.
@@ -73,6 +76,14 @@ func (c MatrixConfig) Validate() error {
 	}
 	if c.MAC.IsBinary() {
 		errs = append(errs, c.validateBinary()...)
+	}
+	if c.WeightCompression.IsCompressed() {
+		if c.Dataflow.IsOS() {
+			bad("weight_compression %q needs the ws dataflow (the decoder closes tiles of rows weight rows)", c.WeightCompression)
+		}
+		if err := c.weightDecoder().Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.Dataflow.IsOS() && c.AccDepth < c.Rows {
 		bad("acc_depth %d must be at least rows (%d) for the os dataflow", c.AccDepth, c.Rows)

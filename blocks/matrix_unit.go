@@ -50,6 +50,7 @@ type mxuBuilder struct {
 	stages   []pipelineStage
 	pin      hdl.Stream
 	pl       pInPayload
+	wdec     *StreamPort // the compressed w_in, when a decoder is in front of the array
 }
 
 // The streams' payloads, field by field: the builder slices beats by these
@@ -120,7 +121,13 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 		cl.tag = cl.add("tag", cfg.Pipeline.TagBits, 1, false)
 	}
 
-	b.win = m.InStream("w_in", hdl.U(b.wl.next))
+	if cfg.WeightCompression.IsCompressed() {
+		if err := b.addWeightDecoder(); err != nil {
+			return nil, fmt.Errorf("matrix unit: %w", err)
+		}
+	} else {
+		b.win = m.InStream("w_in", hdl.U(b.wl.next))
+	}
 	b.ain = m.InStream("a_in", hdl.U(b.al.next))
 	if pipe {
 		if err := b.declareParams(); err != nil {
@@ -191,6 +198,9 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 		{Name: "w_in", Dir: "in", Valid: "w_in_valid", Ready: "w_in_ready", Data: "w_in_data", Width: b.wl.next, Fields: b.wl.fields},
 		{Name: "a_in", Dir: "in", Valid: "a_in_valid", Ready: "a_in_ready", Data: "a_in_data", Width: b.al.next, Fields: b.al.fields},
 		{Name: "c_out", Dir: "out", Valid: "c_out_valid", Ready: "c_out_ready", Data: "c_out_data", Width: cl.next, Fields: cl.fields},
+	}
+	if b.wdec != nil {
+		mu.Streams[0] = *b.wdec
 	}
 	if !pipe {
 		if skid {

@@ -72,9 +72,8 @@ func planGEMM(man *arch.Manifest, a, b Matrix, layer bool) (*GEMMPlan, error) {
 	M, K := a.Dims()
 	_, N := b.Dims()
 	R, C := cfg.Rows, cfg.Cols
-	wb, ab := &beats{l: man.Stream(arch.StreamW)}, &beats{l: man.Stream(arch.StreamA)}
+	wb, ab := &beats{l: DenseWeightLayout(man)}, &beats{l: man.Stream(arch.StreamA)}
 	p := &GEMMPlan{M: M, K: K, N: N, NTiles: (N + C - 1) / C}
-	a, b = padBinaryK(cfg, a, b)
 	a, b = padBinaryK(cfg, a, b)
 	// control fills the fields every a_in beat carries; the pipeline's
 	// fields exist only when there is a pipeline.

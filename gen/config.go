@@ -48,6 +48,10 @@ type Config struct {
 	PoolHeight int              `json:"pool_height,omitempty"`
 	PoolL2     bool             `json:"pool_l2,omitempty"`
 	ParamSets  int              `json:"param_sets,omitempty"`
+
+	// WeightCompression "bitmask" puts a decoder (blocks.WeightDecoder) in
+	// front of the array: w_in then carries compressed beats.
+	WeightCompression arch.WeightCompression `json:"weight_compression,omitempty"`
 }
 
 // Defaults used for keys a configuration leaves out. The modes' defaults
@@ -123,7 +127,7 @@ func (c Config) Matrix() blocks.MatrixConfig {
 		Rows: c.Rows, Cols: c.Cols, Dataflow: c.Dataflow,
 		InputBits: c.InputBits, InputSigned: *c.InputSigned,
 		WeightBits: c.WeightBits, WeightSigned: *c.WeightSigned,
-		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC, MACStages: c.MACStages,
+		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC, MACStages: c.MACStages, WeightCompression: c.WeightCompression,
 		Pipeline: blocks.PipelineConfig{Requant: c.Requant, Rounding: c.Rounding, Activation: c.Activation,
 			Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight, PoolL2: c.PoolL2,
 			TagBits: c.tagBits()},
@@ -137,7 +141,7 @@ func (c Config) Resolve() arch.Config {
 	return arch.Config{
 		Name: c.Name, Rows: c.Rows, Cols: c.Cols, Dataflow: c.Dataflow,
 		InputBits: c.InputBits, InputSigned: *c.InputSigned, WeightBits: c.WeightBits, WeightSigned: *c.WeightSigned,
-		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC, MACStages: c.MACStages,
+		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC, MACStages: c.MACStages, WeightCompression: c.WeightCompression,
 		Requant: c.Requant, Rounding: c.Rounding, Activation: c.Activation,
 		Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight, PoolL2: c.PoolL2, ParamSets: c.ParamSets,
 	}

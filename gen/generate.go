@@ -125,6 +125,15 @@ func (o *Output) Header() []byte {
 	def("ACC_ADDR_BITS", d.AccAddrBits)
 	def("SUM_BITS", d.SumBits)
 	def("LATENCY", d.Latency)
+	if c.WeightCompression.IsCompressed() {
+		// w_in carries bitmask records (blocks.WeightDecoder): per weight
+		// tile, ROWS records of a MASK_BYTES lane mask (bit j, LSB of byte 0
+		// first: lane j is nonzero) then the nonzero int8 weights in lane
+		// order, packed into beats of W_IN_BYTES_LANES bytes; count is the
+		// bytes used, last ends the tile. A malformed tile raises w_err.
+		def("WCOMP_BITMASK", 1)
+		def("WCOMP_MASK_BYTES", (c.Cols+7)/8)
+	}
 	if c.MAC.IsBinary() {
 		// Binary PEs (mac "xnor"): every input and weight lane packs
 		// INPUT_BITS values in {-1, +1}, bit i one value, 1 for +1.

@@ -79,8 +79,12 @@ func RunGEMM(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir strin
 		return nil, err
 	}
 	pred := PredictGEMMCycles(man, plan.M, plan.K, plan.N)
+	w, err := weightStream(man, plan.W)
+	if err != nil {
+		return nil, err
+	}
 	top := SimTop(man, dir)
-	stim := top.StreamStimulus(map[string][]*big.Int{arch.StreamW: plan.W, arch.StreamA: plan.A},
+	stim := top.StreamStimulus(map[string][]*big.Int{arch.StreamW: w, arch.StreamA: plan.A},
 		map[string]func(int) bool{arch.StreamW: opt.WStall, arch.StreamA: opt.AStall, arch.StreamC: opt.SinkStall},
 		map[string]int{arch.StreamC: len(plan.Out)})
 	stim.MaxCycles = opt.MaxCycles

@@ -33,8 +33,12 @@ func RunLayer(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir stri
 		return nil, err
 	}
 	gp := plan.GEMM
+	w, err := weightStream(man, gp.W)
+	if err != nil {
+		return nil, err
+	}
 	top := SimTop(man, dir)
-	stim := top.StreamStimulus(map[string][]*big.Int{arch.StreamW: gp.W, arch.StreamA: gp.A, arch.StreamP: plan.Params},
+	stim := top.StreamStimulus(map[string][]*big.Int{arch.StreamW: w, arch.StreamA: gp.A, arch.StreamP: plan.Params},
 		map[string]func(int) bool{arch.StreamW: opt.WStall, arch.StreamA: opt.AStall, arch.StreamY: opt.SinkStall},
 		map[string]int{arch.StreamY: plan.Beats()})
 	pred := PredictLayerCycles(man, plan)
