@@ -38,6 +38,17 @@ type Config struct {
 	// PoolL2 adds L2 pooling to the pooling unit.
 	PoolL2    bool `json:"pool_l2,omitempty"`
 	ParamSets int  `json:"param_sets"`
+
+	// Core, when set, puts the matrix unit and its pipeline inside the
+	// core (a unified buffer, a weight memory and a controller running
+	// programs); nil generates the matrix unit alone.
+	Core *CoreConfig `json:"core,omitempty"`
+}
+
+// CoreConfig sizes the core's memories, in bytes.
+type CoreConfig struct {
+	UBBytes     int `json:"ub_bytes"`
+	WeightBytes int `json:"weight_bytes"`
 }
 
 // AccSigned reports whether products, sums and accumulators are signed:

@@ -33,8 +33,38 @@ type Manifest struct {
 	// stage, for packing p_in beats.
 	Params   map[Stage][]Field `json:"params,omitempty"`
 	Protocol *Protocol         `json:"protocol,omitempty"`
-	Files    []File            `json:"files"`
+	// Core describes the core top (present when the configuration has a
+	// core): its memories, register file and instruction encoding.
+	Core  *CoreManifest `json:"core,omitempty"`
+	Files []File        `json:"files"`
 }
+
+// CoreManifest is the software view of a core: buffer sizes, the AXI4-Lite
+// register map and the instruction set's encoding (core.Encode, kept raw
+// here because arch must not import core).
+type CoreManifest struct {
+	UBBytes     int             `json:"ub_bytes"`
+	WeightBytes int             `json:"weight_bytes"`
+	BeatBytes   int             `json:"beat_bytes"`
+	Registers   []Register      `json:"registers"`
+	ISA         json.RawMessage `json:"isa"`
+}
+
+// Register is one 32-bit register of the core's AXI4-Lite register file.
+type Register struct {
+	Name   string  `json:"name"`
+	Addr   int     `json:"addr"`
+	Access string  `json:"access"` // "r", "w" or "rw"
+	Doc    string  `json:"doc"`
+	Fields []Field `json:"fields,omitempty"`
+}
+
+// The core's streams.
+const (
+	StreamI = "i_in"  // instructions
+	StreamD = "d_in"  // host data
+	StreamO = "o_out" // results to the host
+)
 
 // Port is one top-level port.
 type Port struct {
@@ -167,6 +197,9 @@ func (m *Manifest) check() error {
 		return fmt.Errorf("config %dx%d, input_bits %d, weight_bits %d, acc_bits %d, acc_depth %d: out of range",
 			c.Rows, c.Cols, c.InputBits, c.WeightBits, c.AccBits, c.AccDepth)
 	}
+	if m.Core != nil {
+		return m.checkCore()
+	}
 	need := map[string][]string{
 		StreamW: {"weights"},
 		StreamA: {"acts", "addr", "first", "acc", "last"},
@@ -210,6 +243,25 @@ func (m *Manifest) check() error {
 				return fmt.Errorf("stream %q has no field %q", s, f)
 			}
 		}
+	}
+	return nil
+}
+
+func (m *Manifest) checkCore() error {
+	need := map[string][]string{StreamI: {"inst", "last"}, StreamD: {"data", "keep", "last"}, StreamO: {"data", "keep", "last"}}
+	for _, s := range []string{StreamI, StreamD, StreamO} {
+		l := m.layout(s)
+		if l == nil {
+			return fmt.Errorf("core: no stream %q", s)
+		}
+		for _, f := range need[s] {
+			if l.Field(f) == nil {
+				return fmt.Errorf("core: stream %q has no field %q", s, f)
+			}
+		}
+	}
+	if m.Core.UBBytes < 1 || m.Core.WeightBytes < 1 || len(m.Core.Registers) == 0 || len(m.Core.ISA) == 0 {
+		return errors.New("core: missing buffer sizes, registers or instruction encoding")
 	}
 	return nil
 }

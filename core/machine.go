@@ -178,6 +178,9 @@ type Machine struct {
 	MaxSteps int
 	// Stats of everything run so far.
 	Stats Stats
+	// PC is where the last Run stopped: the index of its HALT or of the
+	// failing instruction (what the core's pc register then holds).
+	PC int
 }
 
 // Stats counts what the machine did.
@@ -218,6 +221,7 @@ func (s *runState) fault(code ErrorCode, format string, args ...any) error {
 // program stops with a *Fault.
 func (m *Machine) Run(words []Word, in []byte) ([]byte, error) {
 	s := &runState{m: m, in: in}
+	defer func() { m.PC = s.pc }()
 	limit := m.MaxSteps
 	if limit == 0 {
 		limit = 1 << 20

@@ -52,6 +52,10 @@ type Config struct {
 	// WeightCompression "bitmask" puts a decoder (blocks.WeightDecoder) in
 	// front of the array: w_in then carries compressed beats.
 	WeightCompression arch.WeightCompression `json:"weight_compression,omitempty"`
+
+	// Core turns on the core around the matrix unit (blocks.CoreConfig):
+	// the generated top is then tpu_core.
+	Core *arch.CoreConfig `json:"core,omitempty"`
 }
 
 // Defaults used for keys a configuration leaves out. The modes' defaults
@@ -144,7 +148,18 @@ func (c Config) Resolve() arch.Config {
 		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC, MACStages: c.MACStages, WeightCompression: c.WeightCompression,
 		Requant: c.Requant, Rounding: c.Rounding, Activation: c.Activation,
 		Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight, PoolL2: c.PoolL2, ParamSets: c.ParamSets,
+		Core: c.Core,
 	}
+}
+
+// CoreConfig returns the core's block configuration (valid only when
+// c.Core is set).
+func (c Config) CoreConfig() blocks.CoreConfig {
+	cc := blocks.CoreConfig{Arch: c.Resolve(), Matrix: c.Matrix()}
+	if c.Core != nil {
+		cc.UBBytes, cc.WeightBytes = c.Core.UBBytes, c.Core.WeightBytes
+	}
+	return cc
 }
 
 // Validate reports every problem, one per line.
@@ -155,6 +170,10 @@ func (c Config) Validate() error {
 	}
 	if err := c.Matrix().Validate(); err != nil {
 		errs = append(errs, err)
+	} else if c.Core != nil {
+		if err := c.CoreConfig().Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

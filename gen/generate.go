@@ -58,6 +58,9 @@ func Generate(cfg Config) (*Output, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("config %s: %s", cfg.Name, strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
+	if cfg.Core != nil {
+		return generateCore(cfg)
+	}
 	mu, err := blocks.NewMatrixUnit(cfg.Matrix())
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", cfg.Name, err)
@@ -148,6 +151,9 @@ func (o *Output) Header() []byte {
 			def(n+"_LANES", f.Lanes)
 		}
 		def(strings.ToUpper(s.Name)+"_BITS", s.Width)
+	}
+	if o.Manifest.Core != nil {
+		coreHeader(&b, o.Manifest.Core)
 	}
 	fmt.Fprintf(&b, "\n#endif /* %s */\n", guard)
 	return []byte(b.String())
