@@ -15,7 +15,7 @@
 //
 // Operators (default domain, opsets 7 to 17, older opsets where an
 // operator's definition is unchanged): Conv, Gemm, MatMul, Add, Relu, Clip,
-// LeakyRelu, Sigmoid, Tanh, Softmax, MaxPool, AveragePool,
+// Sign, LeakyRelu, Sigmoid, Tanh, Softmax, MaxPool, AveragePool,
 // GlobalAveragePool, BatchNormalization (inference), Pad (opsets 2 to 17;
 // constant, reflect and edge), Reshape, Flatten, Identity, Dropout
 // (inference), Cast (opsets 6 to 17, between the types nn holds),

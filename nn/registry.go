@@ -57,6 +57,8 @@ func operators() map[string]opSpec {
 		"Add": {since: 7, minIn: 2, maxIn: 2, minOut: 1, maxOut: 1, infer: inferAdd, run: runAdd},
 		// activation.go
 		"Relu": {since: 6, minIn: 1, maxIn: 1, minOut: 1, maxOut: 1, infer: inferRelu, run: runRelu},
+		// sign.go
+		"Sign": {since: 9, minIn: 1, maxIn: 1, minOut: 1, maxOut: 1, infer: inferFloatSame, run: runSign},
 		"Clip": {since: 6, minIn: 1, maxIn: 3, minOut: 1, maxOut: 1,
 			attrs: map[string]AttrType{"min": AttrFloat, "max": AttrFloat},
 			check: checkClip, infer: inferClip, run: runClip},

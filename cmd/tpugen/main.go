@@ -63,6 +63,7 @@ func commands() []command {
 		{"layer", "run a quantized FC or im2col conv layer on the RTL and compare with quant", runLayer},
 		{"regress", "run a random and directed GEMM (and layer) regression against the golden model", runRegress},
 		{"run", "import an ONNX model, quantize it and run a test set on the RTL, bit-exact, with accuracy and cycles", runRun},
+		{"bnn", "run a binarized network: int8 layers on the integer unit, binary layers on a binary (xnor) unit, bit-exact", runBNN},
 		{"vectors", "write per-layer golden vectors of one image through a quantized model, for other testbenches", runVectors},
 		{"demo", "generate the default RTL, run a short regression and a large GEMM", runDemo},
 		{"synth", "synthesize the matrix unit for an FPGA (Yosys, nextpnr-ice40): resources, fit, Fmax, critical path", runSynth},

@@ -1,0 +1,434 @@
+"""Trains the low-precision MNIST models and exports them to ONNX.
+
+Two models, each a few CPU-minutes:
+
+- bnn_mnist: a binarized MLP. Its first layer (784->256, float weights, run
+  as int8) and its last layer (256->10, float weights, run as int8) are
+  ordinary; its two hidden layers (256->256) have weights in {-1,+1} and
+  read the signs of the layer before. Training uses the straight-through
+  estimator (the gradient of sign is that of hardtanh) on latent float
+  weights clipped to [-1, 1]; batch normalization follows every hidden
+  layer.
+
+  Export (opset 13): Flatten, Gemm, Sign, Gemm, Sign, Gemm, Sign, Gemm,
+  Softmax. Batch normalization is folded: into the weights and bias of the
+  first layer; into a per-channel bias of the binary layers, whose rows
+  are negated where the BN scale is negative, so their weights stay
+  exactly in {-1,+1}. A binary layer is thus a Gemm whose input is a Sign
+  and whose weights are all -1 or +1 (tpugen reads it so; no marker).
+
+- lenet5_mnist_qat4: LeNet-5 trained for 4-bit weights and activations.
+  Activations: PACT (Choi et al. 2018), a learnable clipping value alpha
+  per layer, y = clip(x, 0, alpha) quantized to 16 levels of alpha/15
+  (the input image to 16 levels of 1/15). Weights: DoReFa (Zhou et al.
+  2016), t = tanh(w) normalized by its maximum, here per output channel
+  and on the symmetric grid -7..7 (int4 with zero point 0, which the
+  array's signed 4-bit weights hold; DoReFa's own grid has 16 levels
+  without zero). The logits stay unquantized.
+
+  Export: a float LeNet-5 whose weights are already on the 4-bit grid and
+  whose ReLUs are Clip(0, alpha): post-training quantization to 4 bits
+  with min-max calibration then finds the training's own grids (the
+  clipped ranges reach alpha; each channel's largest weight maps to 7).
+
+Writes the ONNX files and a "lowbit" list into models/manifest.json.
+"""
+
+import argparse
+import gzip
+import hashlib
+import json
+import math
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import train as train_py  # noqa: E402  (the manifest's JSON layout)
+
+OPSET = 13
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    zero, dtype, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or dtype != 0x08:
+        raise ValueError("%s: not an unsigned-byte IDX file" % path)
+    shape = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    return np.frombuffer(data, np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def load_mnist(d):
+    def imgs(n):
+        return torch.from_numpy(read_idx(os.path.join(d, n)).astype(np.float32)).div_(255.0).unsqueeze(1)
+
+    def labels(n):
+        return torch.from_numpy(read_idx(os.path.join(d, n)).astype(np.int64))
+
+    return (imgs("train-images-idx3-ubyte.gz"), labels("train-labels-idx1-ubyte.gz"),
+            imgs("t10k-images-idx3-ubyte.gz"), labels("t10k-labels-idx1-ubyte.gz"))
+
+
+# ---------------------------------------------------------------- binary MLP
+
+class SignSTE(torch.autograd.Function):
+    """sign with sign(0) = +1; the gradient passes where |x| <= 1."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (x.abs() <= 1).to(g.dtype)
+
+
+def bsign(x):
+    return SignSTE.apply(x)
+
+
+class BinaryLinear(nn.Linear):
+    def __init__(self, fin, fout):
+        super().__init__(fin, fout, bias=False)
+
+    def forward(self, x):
+        return F.linear(x, bsign(self.weight))
+
+
+class BNN(nn.Module):
+    arch = ("Flatten (784); Gemm 784->256 (int8), BN, Sign; Gemm 256->256 (binary), BN, Sign; "
+            "Gemm 256->256 (binary), BN, Sign; Gemm 256->10 (int8); Softmax")
+
+    def __init__(self, hidden=256):
+        super().__init__()
+        self.fc1 = nn.Linear(784, hidden)
+        self.bn1 = nn.BatchNorm1d(hidden)
+        self.fc2 = BinaryLinear(hidden, hidden)
+        self.bn2 = nn.BatchNorm1d(hidden)
+        self.fc3 = BinaryLinear(hidden, hidden)
+        self.bn3 = nn.BatchNorm1d(hidden)
+        self.fc4 = nn.Linear(hidden, 10)
+
+    def logits(self, x):
+        x = x.flatten(1)
+        x = bsign(self.bn1(self.fc1(x)))
+        x = bsign(self.bn2(self.fc2(x)))
+        x = bsign(self.bn3(self.fc3(x)))
+        return self.fc4(x)
+
+    def clip_latent(self):
+        for m in (self.fc2, self.fc3):
+            m.weight.data.clamp_(-1, 1)
+
+
+def bn_affine(bn):
+    s = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
+    t = bn.bias.detach() - s * bn.running_mean
+    return s, t
+
+
+def export_bnn(m):
+    """The ONNX graph described in the module doc; returns the model."""
+    inits, nodes = [], []
+
+    def init(name, arr):
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(arr, dtype=np.float32), name))
+
+    nodes.append(helper.make_node("Flatten", ["input"], ["flat"], axis=1))
+    s, t = bn_affine(m.bn1)
+    w1 = (m.fc1.weight.detach() * s[:, None]).numpy()
+    b1 = (m.fc1.bias.detach() * s + t).numpy()
+    init("fc1.weight", w1)
+    init("fc1.bias", b1)
+    nodes.append(helper.make_node("Gemm", ["flat", "fc1.weight", "fc1.bias"], ["fc1"], transB=1))
+    nodes.append(helper.make_node("Sign", ["fc1"], ["sign1"]))
+    prev = "sign1"
+    for i, (fc, bn) in enumerate(((m.fc2, m.bn2), (m.fc3, m.bn3)), start=2):
+        s, t = bn_affine(bn)
+        wb = torch.where(fc.weight.detach() >= 0, 1.0, -1.0)
+        neg = s < 0
+        # sign(s*dot + t) = sign(dot' + t/|s|), dot' with the row negated where s < 0
+        wb[neg] = -wb[neg]
+        b = (t / s.abs()).numpy()
+        init("fc%d.weight" % i, wb.numpy())
+        init("fc%d.bias" % i, b)
+        nodes.append(helper.make_node("Gemm", [prev, "fc%d.weight" % i, "fc%d.bias" % i], ["fc%d" % i], transB=1))
+        nodes.append(helper.make_node("Sign", ["fc%d" % i], ["sign%d" % i]))
+        prev = "sign%d" % i
+    init("fc4.weight", m.fc4.weight.detach().numpy())
+    init("fc4.bias", m.fc4.bias.detach().numpy())
+    nodes.append(helper.make_node("Gemm", [prev, "fc4.weight", "fc4.bias"], ["logits"], transB=1))
+    nodes.append(helper.make_node("Softmax", ["logits"], ["output"], axis=1))
+    g = helper.make_graph(nodes, "bnn_mnist",
+                          [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 1, 28, 28])],
+                          [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 10])], inits)
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="tpugen-lowbit")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def onnx_bnn_forward(model, x):
+    """Evaluates the exported BNN graph with numpy (ONNX semantics: Sign(0) = 0)."""
+    w = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    v = x.reshape(x.shape[0], -1).astype(np.float32)
+    for n in model.graph.node:
+        if n.op_type == "Gemm":
+            v = v @ w[n.input[1]].T + w[n.input[2]]
+        elif n.op_type == "Sign":
+            v = np.sign(v)
+    return v
+
+
+# ---------------------------------------------------------------- QAT LeNet-5, int4
+
+class RoundSTE(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return torch.round(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class PACT(nn.Module):
+    """clip(x, 0, alpha) on 2^bits levels; alpha learned (PACT's gradient)."""
+
+    def __init__(self, bits=4, alpha=6.0):
+        super().__init__()
+        self.levels = 2 ** bits - 1
+        self.alpha = nn.Parameter(torch.tensor(alpha))
+
+    def forward(self, x):
+        # clamp written so that d/d alpha is 1 where x >= alpha (PACT)
+        y = F.relu(x) - F.relu(x - self.alpha)
+        step = self.alpha / self.levels
+        return RoundSTE.apply(y / step) * step
+
+
+def dorefa_weight(w, bits=4):
+    """DoReFa's tanh normalization, per output channel, on the symmetric grid
+    -(2^(b-1)-1)..(2^(b-1)-1), scaled back by the channel's max |w|."""
+    q = 2 ** (bits - 1) - 1
+    t = torch.tanh(w)
+    flat = t.flatten(1)
+    m = flat.abs().max(dim=1, keepdim=True)[0].clamp_min(1e-8)
+    wmax = w.flatten(1).abs().max(dim=1, keepdim=True)[0].detach()
+    wq = RoundSTE.apply(flat / m * q) / q * wmax
+    return wq.view_as(w)
+
+
+class QConv(nn.Conv2d):
+    def forward(self, x):
+        return self._conv_forward(x, dorefa_weight(self.weight), self.bias)
+
+
+class QLinear(nn.Linear):
+    def forward(self, x):
+        return F.linear(x, dorefa_weight(self.weight), self.bias)
+
+
+def quant_input(x, bits=4):
+    lv = 2 ** bits - 1
+    return RoundSTE.apply(x.clamp(0, 1) * lv) / lv
+
+
+class LeNetQAT(nn.Module):
+    arch = ("Conv 5x5 1->6 pad 2, PACT Clip, MaxPool 2x2; Conv 5x5 6->16, PACT Clip, AveragePool 2x2; "
+            "Flatten (400); Gemm 400->120, PACT Clip; Gemm 120->84, PACT Clip; Gemm 84->10; Softmax")
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = QConv(1, 6, 5, padding=2)
+        self.act1 = PACT()
+        self.conv2 = QConv(6, 16, 5)
+        self.act2 = PACT()
+        self.fc1 = QLinear(400, 120)
+        self.act3 = PACT()
+        self.fc2 = QLinear(120, 84)
+        self.act4 = PACT()
+        self.fc3 = QLinear(84, 10)
+
+    def logits(self, x):
+        x = quant_input(x)
+        x = F.max_pool2d(self.act1(self.conv1(x)), 2)
+        x = F.avg_pool2d(self.act2(self.conv2(x)), 2)
+        # the average of 4-bit codes is rounded back onto the grid, as the
+        # pooling unit does
+        step = self.act2.alpha / self.act2.levels
+        x = RoundSTE.apply(x / step) * step
+        x = x.flatten(1)
+        x = self.act3(self.fc1(x))
+        x = self.act4(self.fc2(x))
+        return self.fc3(x)
+
+
+class LeNetClip(nn.Module):
+    """The float graph exported for the QAT model."""
+
+    def __init__(self, alphas):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(400, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+        self.alphas = alphas
+
+    def forward(self, x):
+        a = self.alphas
+        x = F.max_pool2d(torch.clamp(self.conv1(x), 0, a[0]), 2)
+        x = F.avg_pool2d(torch.clamp(self.conv2(x), 0, a[1]), 2)
+        x = x.flatten(1)
+        x = torch.clamp(self.fc1(x), 0, a[2])
+        x = torch.clamp(self.fc2(x), 0, a[3])
+        return torch.softmax(self.fc3(x), dim=1)
+
+
+def export_qat(m, path):
+    alphas = [float(p.alpha.detach()) for p in (m.act1, m.act2, m.act3, m.act4)]
+    f = LeNetClip(alphas)
+    with torch.no_grad():
+        for name in ("conv1", "conv2", "fc1", "fc2", "fc3"):
+            src, dst = getattr(m, name), getattr(f, name)
+            dst.weight.copy_(dorefa_weight(src.weight))
+            dst.bias.copy_(src.bias)
+    f.eval()
+    torch.onnx.export(f, torch.zeros(1, 1, 28, 28), path, opset_version=OPSET, input_names=["input"],
+                      output_names=["output"], dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                      do_constant_folding=True)
+    return f, alphas
+
+
+# ---------------------------------------------------------------- training
+
+def train(model, x, y, epochs, lr, seed, batch=100, after_step=None):
+    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
+    n = x.shape[0]
+    total = epochs * math.ceil(n / batch)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
+    t0 = time.time()
+    for ep in range(epochs):
+        model.train()
+        perm = torch.randperm(n, generator=g)
+        tot, seen = 0.0, 0
+        for i in range(0, n, batch):
+            idx = perm[i:i + batch]
+            loss = F.cross_entropy(model.logits(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            if after_step:
+                after_step()
+            tot += loss.item() * idx.shape[0]
+            seen += idx.shape[0]
+        log("  epoch %d/%d  loss %.4f  %.0f s" % (ep + 1, epochs, tot / seen, time.time() - t0))
+    model.eval()
+    return time.time() - t0
+
+
+@torch.no_grad()
+def top1(fn, x, y, batch=1000):
+    p = torch.cat([fn(x[i:i + batch]) for i in range(0, x.shape[0], batch)])
+    return float((p.argmax(1) == y).float().mean())
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def entry(name, fname, data, arch, train_cfg, acc, extra):
+    e = dict(name=name, file=fname, sha256=sha256(data), bytes=len(data), dataset="mnist",
+             input=dict(name="input", shape=["batch", 1, 28, 28], dtype="float32", layout="NCHW"),
+             preprocessing=dict(formula="x = pixel / 255 (float32), pixel in 0..255; no mean or std",
+                                scale=1 / 255, mean=0.0, std=1.0),
+             architecture=arch, opset=OPSET, train=train_cfg, accuracy=acc)
+    e.update(extra)
+    return e
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mnist", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--bnn-epochs", type=int, default=6)
+    ap.add_argument("--qat-epochs", type=int, default=4)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    tx, ty, vx, vy = load_mnist(args.mnist)
+    entries = []
+
+    log("bnn_mnist: training")
+    torch.manual_seed(11)
+    bnn = BNN()
+    secs = train(bnn, tx, ty, args.bnn_epochs, 1e-3, 11, after_step=bnn.clip_latent)
+    acc_torch = top1(bnn.logits, vx, vy)
+    model = export_bnn(bnn)
+    data = model.SerializeToString()
+    fname = "bnn_mnist.onnx"
+    with open(os.path.join(args.out, fname), "wb") as f:
+        f.write(data)
+    ref = onnx_bnn_forward(model, vx.numpy())
+    acc_onnx = float((ref.argmax(1) == vy.numpy()).mean())
+    log("bnn_mnist: top-1 %.4f (PyTorch), %.4f (ONNX semantics), %.0f s" % (acc_torch, acc_onnx, secs))
+    entries.append(entry("bnn_mnist", fname, data, BNN.arch,
+                         dict(seed=11, epochs=args.bnn_epochs, batch=100, optimizer="Adam", lr=1e-3,
+                              schedule="cosine to 0 per step", estimator="straight-through (hardtanh gradient)",
+                              latent_weights="float, clipped to [-1, 1]", train_images=60000, seconds=round(secs)),
+                         dict(evaluated_by="PyTorch", test_images=10000, top1=round(acc_torch, 4),
+                              onnx_semantics_top1=round(acc_onnx, 4)),
+                         dict(representation="binary layer = Gemm fed by Sign with weights all in {-1,+1}; "
+                                             "BN folded into a per-channel bias (rows negated where its scale < 0)")))
+
+    log("lenet5_mnist_qat4: training")
+    torch.manual_seed(12)
+    qat = LeNetQAT()
+    secs = train(qat, tx, ty, args.qat_epochs, 2e-3, 12)
+    acc_qat = top1(qat.logits, vx, vy)
+    fname = "lenet5_mnist_qat4.onnx"
+    path = os.path.join(args.out, fname)
+    f, alphas = export_qat(qat, path)
+    acc_float = top1(lambda b: f(b), vx, vy)
+    with open(path, "rb") as fh:
+        data = fh.read()
+    log("lenet5_mnist_qat4: top-1 %.4f (fake-quantized), %.4f (exported float graph), alphas %s, %.0f s"
+        % (acc_qat, acc_float, alphas, secs))
+    entries.append(entry("lenet5_mnist_qat4", fname, data, LeNetQAT.arch,
+                         dict(seed=12, epochs=args.qat_epochs, batch=100, optimizer="Adam", lr=2e-3,
+                              schedule="cosine to 0 per step", train_images=60000, seconds=round(secs),
+                              activations="PACT, 4 bits (16 levels of alpha/15), alpha learned per layer",
+                              weights="DoReFa tanh normalization per output channel, symmetric 4-bit grid -7..7",
+                              input="16 levels of 1/15"),
+                         dict(evaluated_by="PyTorch", test_images=10000, top1=round(acc_qat, 4),
+                              exported_float_graph_top1=round(acc_float, 4)),
+                         dict(pact_alphas=[round(a, 6) for a in alphas])))
+
+    mpath = os.path.join(args.out, "manifest.json")
+    with open(mpath) as fh:
+        manifest = json.load(fh)
+    manifest["lowbit_info"] = "scripts/models/lowbit.py (scripts/models/make-lowbit.sh); see docs/lowbit.md"
+    manifest["lowbit"] = entries
+    train_py.write_json(manifest, mpath)
+
+
+if __name__ == "__main__":
+    main()
