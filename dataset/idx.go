@@ -72,8 +72,10 @@ func parseIDX(r io.Reader) ([]int, []byte, error) {
 		}
 		n *= int(d)
 	}
-	data := make([]byte, n)
-	if _, err := io.ReadFull(r, data); err != nil {
+	// Read what is there rather than allocate what the header claims: a
+	// corrupt 16-byte file may announce a gigabyte.
+	data, err := io.ReadAll(io.LimitReader(r, int64(n)))
+	if err != nil || len(data) != n {
 		return nil, nil, fmt.Errorf("truncated IDX data: want %d bytes", n)
 	}
 	return dims, data, nil
