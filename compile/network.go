@@ -176,6 +176,12 @@ func (o *Op) Bind(input []int8, in quant.Shape) *Layer {
 // RunHost computes a host op on a batch with quant's int8 kernels. ins are
 // the input tensors' values and shapes (batch in N).
 func (o *Op) RunHost(ins [][]int8, shapes []quant.Shape) ([]int8, quant.Shape, error) {
+	return o.RunHostRounding(ins, shapes, arch.DoubleRounding)
+}
+
+// RunHostRounding is RunHost with the requantizer arithmetic of the
+// hardware it runs beside (a grouped convolution requantizes as r does).
+func (o *Op) RunHostRounding(ins [][]int8, shapes []quant.Shape, r arch.Rounding) ([]int8, quant.Shape, error) {
 	if len(ins) != len(o.Inputs) || len(shapes) != len(ins) {
 		return nil, quant.Shape{}, fmt.Errorf("%s %s: %d inputs, want %d", o.Kind, o.Name, len(ins), len(o.Inputs))
 	}
@@ -184,7 +190,7 @@ func (o *Op) RunHost(ins [][]int8, shapes []quant.Shape) ([]int8, quant.Shape, e
 	case OpGroupConv:
 		l := o.Layer
 		out, shape, err := quant.Conv2D(in, s, l.Weights, l.WeightShape, l.Bias,
-			quant.ConvParams{Window: l.Window, InputZeroPoint: l.InputZP, Output: l.Requant.OutputStage(arch.DoubleRounding)})
+			quant.ConvParams{Window: l.Window, InputZeroPoint: l.InputZP, Output: l.Requant.OutputStage(r)})
 		if err != nil {
 			return nil, quant.Shape{}, fmt.Errorf("%s: %w", o.Name, err)
 		}

@@ -29,6 +29,9 @@ func SplitChannels(l *Layer, maxChannels int) []Pass {
 			p.Requant.Multipliers = l.Requant.Multipliers[c0:c1]
 			p.Requant.Shifts = l.Requant.Shifts[c0:c1]
 		}
+		if len(l.Requant.Scales) > 1 {
+			p.Requant.Scales = l.Requant.Scales[c0:c1]
+		}
 		out = append(out, Pass{Layer: &p, C0: c0})
 	}
 	return out

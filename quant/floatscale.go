@@ -42,3 +42,14 @@ func CheckFloatScale(s float32) error {
 	}
 	return nil
 }
+
+// OutputScalesFloat are the float-scale requantizer's per-channel scales,
+// computed as ONNX Runtime's QLinearConv computes them: in float32,
+// input × weight first, then divided by the output scale.
+func OutputScalesFloat(inputScale float32, weightScales []float32, outputScale float32) []float32 {
+	s := make([]float32, len(weightScales))
+	for c, ws := range weightScales {
+		s[c] = float32(inputScale*ws) / outputScale // the conversion rounds the product first
+	}
+	return s
+}

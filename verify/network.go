@@ -31,7 +31,7 @@ func GoldenNetwork(cfg arch.Config, net *compile.Network, input []int8, batch in
 		if op.OnHardware() {
 			out.Data, out.Shape, err = LayerReference(cfg, op.Bind(in.Data, in.Shape))
 		} else {
-			out.Data, out.Shape, err = runHost(op, vals)
+			out.Data, out.Shape, err = runHost(op, vals, cfg.Rounding)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("golden %s: %w", op.Name, err)
@@ -51,12 +51,18 @@ func bindInput(net *compile.Network, input []int8, batch int) (map[string]Value,
 	return map[string]Value{net.Input: {Data: input, Shape: s}}, nil
 }
 
-func runHost(op *compile.Op, vals map[string]Value) ([]int8, quant.Shape, error) {
+// runHost runs a host op. A grouped convolution beside a float-scale
+// requantizer requantizes as it does (ONNX Runtime's arithmetic); beside a
+// fixed-point one, with TFLite's double rounding.
+func runHost(op *compile.Op, vals map[string]Value, r arch.Rounding) ([]int8, quant.Shape, error) {
 	var ins [][]int8
 	var shapes []quant.Shape
 	for _, name := range op.Inputs {
 		ins = append(ins, vals[name].Data)
 		shapes = append(shapes, vals[name].Shape)
+	}
+	if r.IsFloat() {
+		return op.RunHostRounding(ins, shapes, r)
 	}
 	return op.RunHost(ins, shapes)
 }
@@ -108,7 +114,7 @@ func RunNetwork(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir st
 		if op.OnHardware() {
 			out, err = runLayerPasses(ctx, s, man, dir, op.Bind(in.Data, in.Shape), opt, &or)
 		} else {
-			out.Data, out.Shape, err = runHost(op, vals)
+			out.Data, out.Shape, err = runHost(op, vals, man.Config.Rounding)
 		}
 		if err != nil {
 			return run, fmt.Errorf("%s (%s): %w", op.Name, op.Describe(), err)

@@ -119,6 +119,8 @@ func (p *planner) layer(gr *group, in *compile.Tensor, out quant.Params) (*compi
 		return nil, err
 	}
 	l.Requant.Multipliers, l.Requant.Shifts = quant.OutputMultipliers(in.Params.Scale, scales, out.Scale)
+	// A float-scale requantizer (rounding "float") takes these instead.
+	l.Requant.Scales = quant.OutputScalesFloat(in.Params.Scale, scales, out.Scale)
 	l.Requant.ZeroPoint = out.ZeroPoint
 	act, err := p.fusedAct(gr.act)
 	if err != nil {
