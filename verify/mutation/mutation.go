@@ -185,8 +185,12 @@ type Result struct {
 	Status   Status   `json:"status"`
 	// Detail says why: the first failing case of a killed mutant, the
 	// proof or its failure for a survivor, the tool error.
-	Detail  string  `json:"detail,omitempty"`
-	Cases   int     `json:"cases"`   // regression cases run
-	Seconds float64 `json:"seconds"` // wall time of build and regression
-	Cached  bool    `json:"-"`
+	Detail string `json:"detail,omitempty"`
+	Cases  int    `json:"cases"` // regression cases run
+	// Regression is the regression the mutant ran through; ProofTried
+	// says a survivor's equivalence proof was attempted.
+	Regression Regression `json:"regression"`
+	ProofTried bool       `json:"proof_tried,omitempty"`
+	Seconds    float64    `json:"seconds"` // wall time of build and regression
+	Cached     bool       `json:"-"`
 }

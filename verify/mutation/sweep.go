@@ -49,9 +49,18 @@ func (d Design) files() []string {
 // the pipeline, its layer cases, from one seed. A mutant is run case by
 // case and stops at the first failing one.
 type Regression struct {
-	Cases  int
-	Layers int // ignored (0) for a design without the pipeline
-	Seed   uint64
+	Cases  int    `json:"cases"`
+	Layers int    `json:"layers"` // ignored (0) for a design without the pipeline
+	Seed   uint64 `json:"seed"`
+	// Extra runs the targeted cases of this package after the regression's
+	// (ExtraCases): corners the random cases reach too rarely.
+	Extra bool `json:"extra"`
+}
+
+// Covers reports whether r runs every case of o (so a mutant o kills, r
+// kills too).
+func (r Regression) Covers(o Regression) bool {
+	return r.Seed == o.Seed && r.Cases >= o.Cases && r.Layers >= o.Layers && (r.Extra || !o.Extra)
 }
 
 func (r Regression) layers(man *arch.Manifest) int {
@@ -62,7 +71,11 @@ func (r Regression) layers(man *arch.Manifest) int {
 }
 
 func (r Regression) String() string {
-	return fmt.Sprintf("regress cases=%d layers=%d seed=%d", r.Cases, r.Layers, r.Seed)
+	s := fmt.Sprintf("regress cases=%d layers=%d seed=%d", r.Cases, r.Layers, r.Seed)
+	if r.Extra {
+		s += " + targeted cases"
+	}
+	return s
 }
 
 // Options configures a sweep.
@@ -288,13 +301,13 @@ func (r *runner) one(ctx context.Context, j Job, prove bool) Result {
 		res.Status, res.Detail = Errored, err.Error()
 		return res
 	}
-	key, err := r.key(j.Design, dir, prove)
+	key, err := r.key(j.Design, dir)
 	if err != nil {
 		res.Status, res.Detail = Errored, err.Error()
 		return res
 	}
-	res.Key = key
-	if c, ok := r.load(key); ok {
+	res.Key, res.Regression = key, r.opt.Regression
+	if c, ok := r.load(key); ok && r.reusable(c, prove) {
 		c.Mutation, c.Cached = m, true
 		return c
 	}
@@ -312,6 +325,7 @@ func (r *runner) one(ctx context.Context, j Job, prove bool) Result {
 	default:
 		res.Status, res.Detail = Survived, fmt.Sprintf("passed all %d cases", cases)
 		if prove && m.Command != "" {
+			res.ProofTried = true
 			p := proveEquivalent(ctx, r.opt.yosysBin(), j.Design.Dir, j.Design.files(), m.File, m.Module, mutFile, r.opt.ProveTimeout)
 			if ctx.Err() != nil {
 				res.Status, res.Detail = Errored, "interrupted"
@@ -358,6 +372,10 @@ func (r *runner) regress(ctx context.Context, man *arch.Manifest, dir, build str
 			}
 		}
 	}
+	if reg.Extra {
+		failed, n, err := runExtra(ctx, v, man, dir, reg.Seed, sim.Options{CacheDir: build})
+		return failed, total + n, err
+	}
 	return "", total, nil
 }
 
@@ -386,11 +404,26 @@ func copyDesign(d Design, dir string) error {
 	return nil
 }
 
-// key hashes what a mutant's result depends on: the mutant design's
-// files, the regression, whether survivors are proved, and the tools.
-func (r *runner) key(d Design, dir string, prove bool) (string, error) {
+// reusable reports whether a cached result answers for this sweep: a
+// mutant killed by a regression this one contains is killed again, a proof
+// of equivalence holds whatever the regression, and anything else must
+// come from the same regression (and, for a survivor, a proof attempt when
+// one is asked for).
+func (r *runner) reusable(c Result, prove bool) bool {
+	switch {
+	case c.Status == Killed:
+		return r.opt.Regression.Covers(c.Regression)
+	case c.Status == Equivalent:
+		return true
+	}
+	return c.Regression == r.opt.Regression && (!prove || c.ProofTried || c.Mutation.Command == "")
+}
+
+// key hashes the mutant design's files and the tools: the mutant's
+// identity. The regression a result came from is stored in it.
+func (r *runner) key(d Design, dir string) (string, error) {
 	h := sha256.New()
-	fmt.Fprintf(h, "tpugen mutation v1\n%s\nprove=%v\n%s\n", r.opt.Regression, prove, r.versions)
+	fmt.Fprintf(h, "tpugen mutation v2\n%s\n", r.versions)
 	for _, name := range append(d.files(), "manifest.json") {
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {

@@ -3,7 +3,6 @@ package mutation
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -117,10 +116,6 @@ type Proof struct {
 	Method     string // the Yosys commands that proved it, or what was tried
 	Detail     string // why not, when it was not proved
 }
-
-// errNotProved is the outcome of a proof attempt that ran but did not
-// prove equivalence.
-var errNotProved = errors.New("not proved")
 
 // proveEquivalent tries to show the mutant module in mutFile equivalent to the
 // original: first equiv_make / equiv_simple / equiv_induct (signals

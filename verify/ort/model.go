@@ -126,7 +126,9 @@ func (g *Graph) WithOutputs(outputs []string, types []int32) ([]byte, error) {
 type Builder struct{ g *onnxpb.GraphProto }
 
 // NewBuilder starts a graph.
-func NewBuilder(name string) *Builder { return &Builder{g: &onnxpb.GraphProto{Name: proto.String(name)}} }
+func NewBuilder(name string) *Builder {
+	return &Builder{g: &onnxpb.GraphProto{Name: proto.String(name)}}
+}
 
 func valueInfo(name string, elem int32, shape []int64) *onnxpb.ValueInfoProto {
 	tt := &onnxpb.TypeProto_Tensor{ElemType: proto.Int32(elem), Shape: &onnxpb.TensorShapeProto{}}

@@ -1,0 +1,205 @@
+package mutation
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/compile"
+	"github.com/tpugen/tpugen/quant"
+	"github.com/tpugen/tpugen/verify"
+	"github.com/tpugen/tpugen/verify/sim"
+)
+
+// ExtraCase is a targeted case: a layer whose parameters reach corners
+// that the regression's realistic random layers reach too rarely, found by
+// the mutants that survived them (see docs/mutation.md).
+type ExtraCase struct {
+	Name   string
+	Layer  *compile.Layer
+	Stalls bool
+}
+
+// ExtraCases returns the targeted cases for cfg (none without the
+// pipeline): fully connected layers with multipliers from 2^-31 to 2^9
+// (right shifts up to 31 and left shifts), the extreme multipliers 2^30
+// and 2^31-1, accumulators and biases over the whole int32 range, extreme
+// output zero points and random clamps, LeakyReLU with negative and large
+// slopes and arbitrary tables, and pooled convolutions.
+func ExtraCases(cfg arch.Config, seed uint64) []ExtraCase {
+	if !cfg.Requant {
+		return nil
+	}
+	r := rand.New(rand.NewPCG(seed^0xE7A5C0DE, 0x5EED))
+	var out []ExtraCase
+	for i := 0; i < 8; i++ {
+		out = append(out, extraFC(r, cfg, i))
+	}
+	if cfg.Pool {
+		for i := 0; i < 2; i++ {
+			out = append(out, extraConv(r, cfg, i))
+		}
+	}
+	return out
+}
+
+func i8s(r *rand.Rand, n int, extreme bool) []int8 {
+	out := make([]int8, n)
+	corners := []int8{-128, 127, -127, 0, 1, -1}
+	for i := range out {
+		if extreme && r.IntN(2) == 0 {
+			out[i] = corners[r.IntN(len(corners))]
+		} else {
+			out[i] = int8(r.IntN(256) - 128)
+		}
+	}
+	return out
+}
+
+// extraStage is a requantization with one channel per column of every
+// parameter set the layer uses, multipliers spread over the whole range.
+func extraStage(r *rand.Rand, outC int, i int) (compile.Requant, []int32) {
+	st := compile.Requant{}
+	zps := []int32{-128, 127, 0, int32(r.IntN(256) - 128)}
+	st.ZeroPoint = zps[i%len(zps)]
+	for c := 0; c < outC; c++ {
+		var m int32
+		var sh int
+		switch {
+		case c == 0:
+			m, sh = math.MaxInt32, r.IntN(8)-4 // the largest significand
+		case c == 1:
+			m, sh = 1<<30, -r.IntN(32) // exactly one half: ties after the shift
+		default:
+			m, sh = quant.QuantizeMultiplier(math.Ldexp(1+r.Float64(), r.IntN(40)-31))
+			if m == 0 {
+				m, sh = 1<<30, -31
+			}
+		}
+		st.Multipliers = append(st.Multipliers, m)
+		st.Shifts = append(st.Shifts, sh)
+	}
+	if i%2 == 1 {
+		lo := int32(r.IntN(256) - 128)
+		hi := lo + int32(r.IntN(int(128-lo)))
+		st.ActMin, st.ActMax = lo, hi
+	}
+	bias := make([]int32, outC)
+	for c := range bias {
+		if i%3 == 0 {
+			bias[c] = int32(r.Uint32()) // wraps with the accumulator
+		} else {
+			bias[c] = int32(r.IntN(1<<20) - 1<<19)
+		}
+	}
+	return st, bias
+}
+
+// extraActivation picks each activation the configuration has in turn:
+// LeakyReLU with slopes from -1 to 3 and extreme zero points, or an
+// arbitrary table.
+func extraActivation(r *rand.Rand, cfg arch.Config, i int) (compile.Activation, string) {
+	var modes []string
+	if cfg.Activation.HasLeaky() {
+		modes = append(modes, "leaky")
+	}
+	if cfg.Activation.HasTable() {
+		modes = append(modes, "table")
+	}
+	modes = append(modes, "none")
+	switch mode := modes[i%len(modes)]; mode {
+	case "leaky":
+		zps := []int32{-128, 127, 0, int32(r.IntN(256) - 128)}
+		inQ := quant.Params{Scale: float32(0.005 + 0.2*r.Float64()), ZeroPoint: zps[i%4], DType: quant.Int8}
+		outQ := quant.Params{Scale: float32(0.005 + 0.2*r.Float64()), ZeroPoint: zps[(i+1)%4], DType: quant.Int8}
+		if lk, err := quant.PrepareLeakyReLU(inQ, outQ, float32(-1+4*r.Float64())); err == nil {
+			return compile.Activation{Func: arch.ActLeaky, Leaky: lk}, "leaky"
+		}
+	case "table":
+		var t [256]int8
+		for k := range t {
+			t[k] = int8(r.IntN(256) - 128)
+		}
+		return compile.Activation{Func: arch.ActTable, Table: t}, "table"
+	}
+	return compile.Activation{Func: arch.ActIdentity}, "none"
+}
+
+func extraFC(r *rand.Rand, cfg arch.Config, i int) ExtraCase {
+	outC := min(cfg.Cols*cfg.ParamSets, 2*cfg.Cols+1+i%2)
+	batches, in := cfg.Rows+3+r.IntN(cfg.Rows), 1+r.IntN(3*cfg.Rows+2)
+	st, bias := extraStage(r, outC, i)
+	act, mode := extraActivation(r, cfg, i)
+	extreme := i%2 == 0
+	l := &compile.Layer{Kind: compile.FC, InShape: quant.Shape{N: batches, H: 1, W: 1, C: in}, Input: i8s(r, batches*in, extreme),
+		WeightShape: quant.Shape{N: outC, H: 1, W: 1, C: in}, Weights: clampWeights(i8s(r, outC*in, extreme)),
+		Bias: bias, InputZP: int32(r.IntN(256) - 128), Requant: st, Act: act}
+	return ExtraCase{Name: fmt.Sprintf("targeted fc %dx%d->%d %s", batches, in, outC, mode), Layer: l, Stalls: i%4 == 3}
+}
+
+// clampWeights keeps weights symmetric (-127..127), as the quantizer does.
+func clampWeights(w []int8) []int8 {
+	for i := range w {
+		w[i] = max(w[i], -127)
+	}
+	return w
+}
+
+func extraConv(r *rand.Rand, cfg arch.Config, i int) ExtraCase {
+	outC := cfg.Cols + 1
+	h, w := min(4+r.IntN(5), cfg.PoolHeight), min(4+r.IntN(5), cfg.PoolWidth)
+	inC := 1 + r.IntN(3)
+	st, bias := extraStage(r, outC, i+4)
+	act, mode := extraActivation(r, cfg, i)
+	l := &compile.Layer{Kind: compile.Conv, InShape: quant.Shape{N: 1, H: h, W: w, C: inC}, Input: i8s(r, h*w*inC, i == 0),
+		WeightShape: quant.Shape{N: outC, H: 3, W: 3, C: inC}, Weights: clampWeights(i8s(r, outC*9*inC, false)),
+		Window: quant.Window{StrideH: 1, StrideW: 1, Padding: quant.PaddingSame}, Bias: bias, InputZP: int32(r.IntN(256) - 128), Requant: st, Act: act}
+	k := min(cfg.PoolWindow, h, w)
+	kind, kname := arch.AveragePool, "avg"
+	if i == 1 {
+		kind, kname = arch.MaxPool, "max"
+	}
+	l.Pool = &compile.Pool{Kind: kind, KH: k, KW: k - i, SH: 1, SW: 1 + i}
+	return ExtraCase{Name: fmt.Sprintf("targeted conv %dx%dx%d ->%d %s %spool %dx%d", h, w, inC, outC, mode, kname, k, k-i), Layer: l, Stalls: i == 1}
+}
+
+// runExtra runs the targeted cases on the design in dir and returns the
+// first failure ("" if none) and the cases run.
+func runExtra(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir string, seed uint64, opt sim.Options) (string, int, error) {
+	cases := ExtraCases(man.Config, seed)
+	for i, c := range cases {
+		want, shape, err := verify.LayerReference(man.Config, c.Layer)
+		if err != nil {
+			return "", i, fmt.Errorf("%s: reference: %w", c.Name, err)
+		}
+		g := verify.GEMMOptions{Sim: opt}
+		if c.Stalls {
+			g.AStall, g.WStall, g.SinkStall = pattern(seed, i, 1, 0.3), pattern(seed, i, 2, 0.2), pattern(seed, i, 3, 0.4)
+		}
+		run, err := verify.RunLayer(ctx, s, man, dir, c.Layer, g)
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", i, ctx.Err()
+			}
+			if strings.Contains(err.Error(), "build") {
+				return "", i + 1, err
+			}
+			return fmt.Sprintf("%s: %s", c.Name, oneLine(err.Error())), i + 1, nil
+		}
+		if mm := verify.CompareTensors(want, run.Output, shape); mm.Count > 0 {
+			return fmt.Sprintf("%s: %d mismatches; %s", c.Name, mm.Count, oneLine(strings.Join(mm.First, "; "))), i + 1, nil
+		}
+	}
+	return "", len(cases), nil
+}
+
+// pattern is a seeded stall pattern stalling about a fraction p of cycles.
+func pattern(seed uint64, i int, salt uint64, p float64) func(int) bool {
+	return func(cycle int) bool {
+		x := rand.New(rand.NewPCG(seed^uint64(i)<<8^salt, uint64(cycle)))
+		return x.Float64() < p
+	}
+}
