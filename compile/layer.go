@@ -2,6 +2,7 @@ package compile
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/quant"
@@ -72,8 +73,24 @@ type Requant struct {
 // OutputStage is quant's output stage for this requantization on hardware
 // that rounds as r does.
 func (q Requant) OutputStage(r arch.Rounding) quant.OutputStage {
-	return quant.OutputStage{Multipliers: q.Multipliers, Shifts: q.Shifts, Scales: q.Scales, ZeroPoint: q.ZeroPoint,
+	return quant.OutputStage{Multipliers: q.Multipliers, Shifts: q.Shifts, Scales: q.FloatScales(), ZeroPoint: q.ZeroPoint,
 		ActMin: q.ActMin, ActMax: q.ActMax, Rounding: QuantRounding(r)}
+}
+
+// FloatScales are the scales a float-scale requantizer uses: Scales, or
+// for a layer quantized with fixed-point multipliers only, each
+// multiplier·2^(shift−31) rounded to float32 (so that such a layer still
+// runs, golden model and RTL alike, on hardware built with rounding
+// "float").
+func (q Requant) FloatScales() []float32 {
+	if q.Scales != nil || len(q.Multipliers) != len(q.Shifts) {
+		return q.Scales
+	}
+	s := make([]float32, len(q.Multipliers))
+	for i, m := range q.Multipliers {
+		s[i] = float32(math.Ldexp(float64(m), q.Shifts[i]-31))
+	}
+	return s
 }
 
 // Range is the clamp [lo, hi] the requantizer applies.

@@ -53,10 +53,11 @@ func PlanLayer(man *arch.Manifest, l *Layer) (*LayerPlan, error) {
 		return nil, fmt.Errorf("layer: %d output channels need %d parameter sets, the configuration has %d", gp.N, gp.NTiles, cfg.ParamSets)
 	}
 	if cfg.Rounding.IsFloat() {
-		if n := len(l.Requant.Scales); n != 1 && n != gp.N {
-			return nil, fmt.Errorf("layer: %d float scales for %d output channels (rounding \"float\" takes scales, not multipliers)", n, gp.N)
+		scales := l.Requant.FloatScales()
+		if n := len(scales); n != 1 && n != gp.N {
+			return nil, fmt.Errorf("layer: %d float scales for %d output channels", n, gp.N)
 		}
-		for _, s := range l.Requant.Scales {
+		for _, s := range scales {
 			if err := quant.CheckFloatScale(s); err != nil {
 				return nil, fmt.Errorf("layer: %w", err)
 			}
@@ -130,6 +131,7 @@ func layerParams(man *arch.Manifest, l *Layer, bias []int32, nTiles, frameH, fra
 	lo, hi := l.Requant.Range()
 	C, N := man.Config.Cols, len(bias)
 	rq := man.Params[arch.StageRequant]
+	scales := l.Requant.FloatScales()
 	act, hasAct := man.Params[arch.StageActivation]
 	pool, hasPool := man.Params[arch.StagePool]
 	for t := 0; t < nTiles; t++ {
@@ -139,10 +141,10 @@ func layerParams(man *arch.Manifest, l *Layer, bias []int32, nTiles, frameH, fra
 			if n < N {
 				i := n
 				if man.Config.Rounding.IsFloat() {
-					if len(l.Requant.Scales) == 1 {
+					if len(scales) == 1 {
 						i = 0
 					}
-					vals["bias"], vals["scale"] = one(int64(bias[n])), one(int64(math.Float32bits(l.Requant.Scales[i])))
+					vals["bias"], vals["scale"] = one(int64(bias[n])), one(int64(math.Float32bits(scales[i])))
 					emit(arch.StageRequant, t, j, rq, vals)
 					continue
 				}

@@ -3,6 +3,7 @@ package verify_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -60,7 +61,12 @@ func TestLowPrecLayers(t *testing.T) {
 	}
 	relu := conv(-20, &compile.Pool{Kind: arch.L2Pool, KH: 3, KW: 3, SH: 1, SW: 2}, nil)
 	relu.Requant.ActMin, relu.Requant.ActMax = -20, 127
+	// A layer quantized with fixed-point multipliers only runs with the
+	// float scales they stand for.
+	fixed := conv(9, nil, nil)
+	fixed.Requant = randOutputStage(r, 6, false)
 	layers := []*compile.Layer{
+		fixed,
 		{Kind: compile.FC, InShape: quant.Shape{N: 5, H: 1, W: 1, C: 19},
 			Input: randInt8s(r, 5*19, -128, 127), WeightShape: quant.Shape{N: 7, H: 1, W: 1, C: 19},
 			Weights: randInt8s(r, 7*19, -127, 127), Bias: randBias(r, 7), InputZP: -7, Requant: randFloatStage(r, 7, 3)},
@@ -114,9 +120,15 @@ func TestLowPrecRejects(t *testing.T) {
 		t.Log(err)
 	}
 	l.Pool = nil
-	l.Requant = compile.Requant{Multipliers: []int32{1 << 30}, Shifts: []int{0}}
+	l.Requant = compile.Requant{}
 	if _, err := compile.PlanLayer(&out.Manifest, l); err == nil {
-		t.Error("multipliers planned on a float-scale requantizer")
+		t.Error("a layer without scales planned on a float-scale requantizer")
+	} else {
+		t.Log(err)
+	}
+	l.Requant = compile.Requant{Scales: []float32{float32(math.Inf(1))}}
+	if _, err := compile.PlanLayer(&out.Manifest, l); err == nil {
+		t.Error("an infinite scale planned")
 	} else {
 		t.Log(err)
 	}
