@@ -274,13 +274,23 @@ func Regress(ctx context.Context, man *arch.Manifest, dir string, opt RegressOpt
 	var wg sync.WaitGroup
 	for j := 0; j < jobs; j++ {
 		wg.Add(1)
-		go func(sims []sim.Simulator) {
+		go func(j int, sims []sim.Simulator) {
 			defer wg.Done()
+			// The first case runs alone: it builds the design (a Verilator
+			// build, cached), which the other jobs then reuse instead of
+			// building it again at the same time.
+			if j > 0 {
+				select {
+				case <-done[0]:
+				case <-ctx.Done():
+					return
+				}
+			}
 			for k := range next {
 				outcomes[k] = runCase(ctx, man, dir, opt, sims, idx[k])
 				close(done[k])
 			}
-		}(sims[j])
+		}(j, sims[j])
 	}
 	go func() {
 		defer close(next)
