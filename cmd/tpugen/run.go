@@ -238,7 +238,13 @@ func (e *env) loadModel(m *modelRun) (*loadedModel, error) {
 	if err != nil {
 		return nil, badInput(err)
 	}
-	net, err := ptq.Quantize(g, ptq.Options{Calib: quant.CalibConfig{Method: cm}, Samples: samples})
+	// An int4 array (input_bits or weight_bits 4) runs the model quantized
+	// to 4 bits.
+	bits := 8
+	if m.rtl != nil && (m.rtl.man.Config.InputBits == 4 || m.rtl.man.Config.WeightBits == 4) {
+		bits = 4
+	}
+	net, err := ptq.Quantize(g, ptq.Options{Calib: quant.CalibConfig{Method: cm}, Samples: samples, Bits: bits})
 	if err != nil {
 		return nil, badInput(err)
 	}

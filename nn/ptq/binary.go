@@ -241,7 +241,7 @@ func binaryGemm(g *nn.Graph, n *nn.Node, in int, fromSign bool, laneBits int, in
 	for i := range order {
 		order[i] = i
 	}
-	q, scales := quantizeWeights(w, order, units)
+	q, scales := quantizeWeights(w, order, units, quant.Int8)
 	l.Layer = &compile.Layer{Kind: compile.FC, Weights: q, WeightShape: quant.Shape{N: units, H: 1, W: 1, C: depth},
 		Bias: quantizeBias(bias, units, s, scales), Requant: rq}
 	l.weightScales, l.inScale = scales, s

@@ -105,7 +105,7 @@ func (p *planner) layer(gr *group, in *compile.Tensor, out quant.Params) (*compi
 	if c, ok := p.fixed.constant(n.Input(1)); ok {
 		l.Weights, scales, err = c.weights(n.Input(1), order, units, outAxis)
 	} else {
-		l.Weights, scales = quantizeWeights(w.Float32, order, units)
+		l.Weights, scales = quantizeWeights(w.Float32, order, units, p.weightType())
 	}
 	if err != nil {
 		return nil, err
@@ -137,9 +137,11 @@ func (p *planner) layer(gr *group, in *compile.Tensor, out quant.Params) (*compi
 	return l, nil
 }
 
-// quantizeWeights quantizes float weights symmetric int8 per output
-// channel (zero point 0, −127..127), taking them in order (see layer).
-func quantizeWeights(w []float32, order []int, units int) ([]int8, []float32) {
+// quantizeWeights quantizes float weights symmetric per output channel
+// (zero point 0; int8: −127..127, int4: −7..7), taking them in order (see
+// layer).
+func quantizeWeights(w []float32, order []int, units int, dt quant.DType) ([]int8, []float32) {
+	_, qmax := dt.Range()
 	per := len(order) / units
 	scales := make([]float32, units)
 	q8 := make([]int8, len(order))
@@ -148,13 +150,13 @@ func quantizeWeights(w []float32, order []int, units int) ([]int8, []float32) {
 		for _, j := range order[c*per : (c+1)*per] {
 			absMax = math.Max(absMax, math.Abs(float64(w[j])))
 		}
-		q, err := quant.ChooseSymmetricParams(absMax, quant.Int8)
+		q, err := quant.ChooseSymmetricParams(absMax, dt)
 		if err != nil || absMax == 0 {
-			q = quant.Params{Scale: 1, DType: quant.Int8} // an all-zero channel
+			q = quant.Params{Scale: 1, DType: dt} // an all-zero channel
 		}
 		scales[c] = q.Scale
 		for i, j := range order[c*per : (c+1)*per] {
-			q8[c*per+i] = int8(max(-127, min(127, q.Quantize(w[j]))))
+			q8[c*per+i] = int8(max(-qmax, min(qmax, q.Quantize(w[j]))))
 		}
 	}
 	return q8, scales
@@ -201,9 +203,10 @@ func (p *planner) fusedAct(n *nn.Node) (clamp, error) {
 }
 
 // clampRange turns a float clamp into codes of q, as TFLite's
-// CalculateActivationRangeQuantized.
+// CalculateActivationRangeQuantized; an int4 tensor is clamped to its
+// range in any case.
 func clampRange(c clamp, q quant.Params) (int32, int32) {
-	lo, hi := int32(-128), int32(127)
+	lo, hi := q.DType.Range()
 	code := func(f float64) int32 { return q.ZeroPoint + int32(math.Round(f/float64(q.Scale))) }
 	if !math.IsInf(c.lo, -1) {
 		lo = max(lo, code(c.lo))

@@ -20,6 +20,12 @@ type Options struct {
 	// layout (NCHW, batch 1). A pre-quantized model needs none; given, the
 	// first one's shape is the input's.
 	Samples []*nn.Tensor
+	// Bits is the width of a float model's weights and of the activations
+	// that layers read: 8 (0 means 8), or 4 for an int4 array (act_bits
+	// and weight_bits 4): activations int4 asymmetric (−8..7, held in
+	// int8), weights int4 symmetric (−7..7). The class scores stay int8:
+	// only the host reads them.
+	Bits int
 }
 
 // Quantize lowers g, a model with one NCHW image input, to a quantized
@@ -34,7 +40,10 @@ func Quantize(g *nn.Graph, opt Options) (*compile.Network, error) {
 		return nil, fmt.Errorf("%s: quantize: want one input and one output, the model has %d and %d", g.Source, len(g.Inputs), len(g.Outputs))
 	}
 	in := g.Inputs[0]
-	p := &planner{g: g, net: &compile.Network{Name: g.Name, Input: in.Name, Tensors: map[string]*compile.Tensor{}}}
+	if opt.Bits != 0 && opt.Bits != 4 && opt.Bits != 8 {
+		return nil, fmt.Errorf("%s: quantize: bits %d: want 4 or 8", g.Source, opt.Bits)
+	}
+	p := &planner{g: g, net: &compile.Network{Name: g.Name, Input: in.Name, Tensors: map[string]*compile.Tensor{}}, bits: opt.Bits}
 	if preQuantized(g) {
 		p.fixed = &fixedQuant{}
 	}
@@ -127,6 +136,15 @@ type planner struct {
 	params map[string]quant.Params // float tensor → int8 parameters
 	// fixed is what a pre-quantized model fixes (nil for a float model).
 	fixed *fixedQuant
+	bits  int // Options.Bits
+}
+
+// weightType is the weights' storage type.
+func (p *planner) weightType() quant.DType {
+	if p.bits == 4 {
+		return quant.Int4
+	}
+	return quant.Int8
 }
 
 // single returns the only consumer of name, or nil.
@@ -248,6 +266,9 @@ func (p *planner) calibrate(opt Options) error {
 	p.params = map[string]quant.Params{}
 	for name, o := range obs {
 		c := cfg
+		if p.bits == 4 && !p.scores(name) {
+			c.DType = quant.Int4
+		}
 		if name == p.net.Input || p.scores(name) || p.bounded(name) {
 			// The input's range is fixed by the preprocessing, a clamp's
 			// (ReLU6) by its bounds, not by a distribution with tails, and
