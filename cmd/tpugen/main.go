@@ -65,6 +65,7 @@ func commands() []command {
 		{"run", "import an ONNX model, quantize it and run a test set on the RTL, bit-exact, with accuracy and cycles", runRun},
 		{"bnn", "run a binarized network: int8 layers on the integer unit, binary layers on a binary (xnor) unit, bit-exact", runBNN},
 		{"vectors", "write per-layer golden vectors of one image through a quantized model, for other testbenches", runVectors},
+		{"sparsity", "pruned models on the RTL: sparsity, accuracy, cycles and weight traffic against the dense model, with a plot", runSparsity},
 		{"demo", "generate the default RTL, run a short regression and a large GEMM", runDemo},
 		{"synth", "synthesize the matrix unit for an FPGA (Yosys, nextpnr-ice40): resources, fit, Fmax, critical path", runSynth},
 		{"sweep", "sweep array shape, dataflow, bits and MAC form: area, Fmax, cycles and images per second, with plots", runSweep},
