@@ -257,6 +257,9 @@ func (e *env) runModel(m modelRun) (*modelResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.removePrunedChannels(lm, m.rtl.man); err != nil {
+		return nil, err
+	}
 	test, float, net, pre := lm.test, lm.float, lm.net, lm.pre
 
 	// Test images: float for the float model, int8 NHWC for the network.

@@ -429,3 +429,19 @@ func sparsityCSV(w io.Writer, rows []sparsityRow, base sparsityRow) error {
 	cw.Flush()
 	return cw.Error()
 }
+
+// removePrunedChannels lets tpugen run compile a pruned model as the
+// compiler can: without the output channels whose weights are all zero
+// (and the next layer's inputs from them), exactly. The layer table then
+// shows the MACs and cycles that are left.
+func (e *env) removePrunedChannels(lm *loadedModel, man *arch.Manifest) error {
+	net, removed, err := compile.RemovePrunedChannels(lm.net, man.Config.Rounding)
+	if err != nil {
+		return err
+	}
+	for _, r := range removed {
+		e.log.Infof("%s: %d output channels with all-zero weights removed (constant outputs folded into %s)", shortName(r.Op), len(r.Outputs), shortName(r.Consumer))
+	}
+	lm.net = net
+	return nil
+}
