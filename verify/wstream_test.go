@@ -157,3 +157,53 @@ func TestCompressedWeightsMalformed(t *testing.T) {
 		}
 	}
 }
+
+// TestPrunedModelCompressedStream runs the magnitude-pruned LeNet (80% of
+// its weights zero) on the sparse configuration in Verilator, its weights
+// crossing w_in as bitmask beats: every layer bit-exact against the golden
+// model, and under half the dense weight beats.
+func TestPrunedModelCompressedStream(t *testing.T) {
+	man, dir := genRTL(t, sparseConfig())
+	m := prunedModel(t, "lenet5_mnist_prune_mag80.onnx")
+	net, _, err := compile.RemovePrunedChannels(m.net, man.Config.Rounding)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	var images [][]int8
+	for i := 0; i < n; i++ {
+		images = append(images, m.image(i))
+	}
+	rep, err := verify.Evaluate(context.Background(), man.Config, net, images, m.test.Labels[:n],
+		verify.EvalOptions{Batch: n, Sim: sims(t, "verilator")[0], Man: man, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Mismatches != 0 || rep.RTLTop1 != rep.GoldenTop1 {
+		t.Fatalf("%d values differ, top-1 RTL %d golden %d", rep.Mismatches, rep.RTLTop1, rep.GoldenTop1)
+	}
+	var dense, packed compile.WeightTraffic
+	for _, op := range net.Ops {
+		if !op.OnHardware() {
+			continue
+		}
+		s := net.Tensors[op.Inputs[0]].Shape
+		s.N = n
+		passes, err := compile.PlanPasses(man, op.Bind(make([]int8, s.Len()), s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range passes {
+			_, d, c, err := compile.CompressWeights(man, p.Plan.GEMM.W)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dense.Add(d)
+			packed.Add(c)
+		}
+	}
+	if 2*packed.Beats >= dense.Beats {
+		t.Errorf("%d bitmask weight beats, %d dense: want under half", packed.Beats, dense.Beats)
+	}
+	t.Logf("%d images, %d cycles; weight beats %d dense, %d bitmask", n, rep.Cycles(), dense.Beats, packed.Beats)
+}
