@@ -28,7 +28,7 @@ func TestCountMACs(t *testing.T) {
 	conv := &compile.Layer{Kind: compile.Conv, InShape: quant.Shape{N: 1, H: 2, W: 2, C: 1}, InputZP: 0,
 		Input:       []int8{1, 2, 3, 4},
 		WeightShape: quant.Shape{N: 1, H: 3, W: 3, C: 1}, Weights: []int8{1, 1, 1, 1, 1, 1, 1, 1, 1}, Bias: []int32{0},
-		Window:      quant.Window{StrideH: 1, StrideW: 1, Padding: quant.PaddingSame}}
+		Window: quant.Window{StrideH: 1, StrideW: 1, Padding: quant.PaddingSame}}
 	// 4 output pixels × 9 taps, 4 of each window inside the map.
 	got, err = sparse.CountMACs(conv)
 	if err != nil {

@@ -188,7 +188,7 @@ type sparsityRow struct {
 	macs, kept     int64 // MACs per image before and after channel removal
 	removed        []compile.PrunedChannels
 	rep            *verify.EvalReport
-	layers         []layerMACs // per hardware layer, summed over the images
+	layers         []layerMACs           // per hardware layer, summed over the images
 	dense, packed  compile.WeightTraffic // one batch's passes
 	aBeats         int                   // a_in beats of one batch's passes: the array's passes over its rows
 	n, batch       int
