@@ -22,3 +22,6 @@ trap 'rm -rf "$tmp"' EXIT
 sed 's/"name": "default"/"name": "fused", "mac": "fused"/' configs/default.json >"$tmp/fused.json"
 go run ./cmd/tpugen rtl -config "$tmp/fused.json" -out "$tmp/rtl" >/dev/null
 bash scripts/synth.sh "$tmp/rtl"
+echo
+echo "== sparsity: the pruned LeNets on the default RTL (Verilator, 1000 images) into docs/sparsity =="
+go run ./cmd/tpugen sparsity -n 1000 -out docs/sparsity
