@@ -156,3 +156,56 @@ func TestSampleKilled(t *testing.T) {
 		}
 	}
 }
+
+// TestProve checks the equivalence proof on the default PE: the module
+// written back unchanged is proved equivalent, a mutant that inverts a bit
+// of the registered sum is not.
+func TestProve(t *testing.T) {
+	needTools(t)
+	out, err := gen.Generate(gen.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "default")
+	if err := out.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	d, err := LoadDesign(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file, module string
+	for _, f := range d.Manifest.Files {
+		if BlockOf(f.Module) == BlockPE && !strings.HasSuffix(f.Module, "_top") {
+			file, module = f.Name, f.Module
+		}
+	}
+	ctx := context.Background()
+	ms, err := listMutations(ctx, "yosys", dir, d.files(), file, module, 100000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inv *Mutation
+	for i, m := range ms {
+		if m.Mode() == ModeInv && m.arg("-wire") == "out_sum" && m.arg("-port") == "Q" {
+			inv = &ms[i]
+			break
+		}
+	}
+	if inv == nil {
+		t.Fatalf("no inversion of out_sum among %d mutations of %s", len(ms), module)
+	}
+	for _, tc := range []struct {
+		command string
+		want    bool
+	}{{"", true}, {inv.Command, false}} {
+		mut := filepath.Join(t.TempDir(), "mutant.v")
+		if err := writeMutant(ctx, "yosys", dir, d.files(), file, module, tc.command, mut); err != nil {
+			t.Fatal(err)
+		}
+		p := proveEquivalent(ctx, "yosys", dir, d.files(), file, module, mut, 30*time.Second)
+		if p.Equivalent != tc.want {
+			t.Errorf("mutation %q: equivalent %v (%s), want %v", tc.command, p.Equivalent, p.Detail, tc.want)
+		}
+	}
+}
