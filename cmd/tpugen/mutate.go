@@ -45,6 +45,7 @@ func runMutate(e *env, args []string) error {
 	cases := fs.Int("cases", 24, "GEMM regression cases `N` each mutant must pass")
 	layers := fs.Int("layers", 12, "layer regression cases `L` after them (designs with the pipeline)")
 	regSeed := fs.Uint64("reg-seed", 1, "regression seed `S`")
+	targeted := fs.Bool("targeted", true, "after the regression, run the targeted layer cases (extreme requantization parameters, tables, slopes, pooling) that kill mutants the random cases miss")
 	jobs := fs.Int("j", 2, "mutants built and run at once `N`")
 	cache := fs.String("cache", "", "results cache `DIR` (default: $TPUGEN_CACHE/mutation, else the user cache directory's tpugen/mutation)")
 	jsonOut := fs.String("json", "", "also write the report as JSON to `FILE`")
@@ -109,7 +110,7 @@ func runMutate(e *env, args []string) error {
 		designs = append(designs, d)
 	}
 	opt := mutation.Options{
-		Regression:   mutation.Regression{Cases: *cases, Layers: *layers, Seed: *regSeed},
+		Regression:   mutation.Regression{Cases: *cases, Layers: *layers, Seed: *regSeed, Extra: *targeted},
 		Seed:         *seed,
 		Jobs:         *jobs,
 		CacheDir:     *cache,
