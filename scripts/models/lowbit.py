@@ -366,13 +366,34 @@ def entry(name, fname, data, arch, train_cfg, acc, extra):
     return e
 
 
+def verify(out_dir):
+    """Checks the committed low-bit models against the manifest's sha256."""
+    with open(os.path.join(out_dir, "manifest.json")) as fh:
+        entries = json.load(fh).get("lowbit", [])
+    bad = 0
+    for e in entries:
+        with open(os.path.join(out_dir, e["file"]), "rb") as fh:
+            data = fh.read()
+        ok = sha256(data) == e["sha256"] and len(data) == e["bytes"]
+        bad += not ok
+        log("%s: %s" % (e["file"], "ok" if ok else "DOES NOT MATCH manifest.json"))
+    if bad or not entries:
+        raise SystemExit("%d low-bit model(s) do not match manifest.json" % max(bad, 1))
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--mnist", required=True)
+    ap.add_argument("--mnist")
     ap.add_argument("--out", required=True)
     ap.add_argument("--bnn-epochs", type=int, default=6)
     ap.add_argument("--qat-epochs", type=int, default=4)
+    ap.add_argument("--verify", action="store_true", help="only check the files against manifest.json")
     args = ap.parse_args()
+    if args.verify:
+        verify(args.out)
+        return
+    if not args.mnist:
+        ap.error("--mnist DIR is required for training")
     torch.set_num_threads(1)
     tx, ty, vx, vy = load_mnist(args.mnist)
     entries = []
