@@ -158,7 +158,7 @@ func newWdec(t *testing.T, cfg blocks.WeightDecoderConfig) (*blocks.WeightDecode
 }
 
 // TestWeightDecoder streams random tiles (dense rows, empty rows and
-// sparse ones, records across beats) through decoders of 8, 3 and 12 lanes
+// sparse ones, records across beats) through decoders of 8 and 12 lanes
 // in both simulators with random stalls on both sides: every dense row must
 // come out exactly, and out_err stay 0. Then the same with malformed tiles
 // among good ones (a record cut off by the tile's end, a missing record, an
@@ -167,7 +167,9 @@ func newWdec(t *testing.T, cfg blocks.WeightDecoderConfig) (*blocks.WeightDecode
 // exactly, nothing hangs, and out_err ends at 1.
 func TestWeightDecoder(t *testing.T) {
 	t.Parallel()
-	for i, cfg := range wdecConfigs {
+	// 8 lanes (one mask byte) and 12 (two, with mask bits beyond the
+	// lanes); the 3-lane decoder is only linted (TestWeightDecoderTools).
+	for i, cfg := range []blocks.WeightDecoderConfig{wdecConfigs[0], wdecConfigs[2]} {
 		t.Run(fmt.Sprintf("l%d_r%d", cfg.Lanes, cfg.Rows), func(t *testing.T) {
 			t.Parallel()
 			dec, e := newWdec(t, cfg)
