@@ -168,6 +168,12 @@ func (c Config) Validate() error {
 	if !nameRE.MatchString(c.Name) {
 		errs = append(errs, fmt.Errorf("name %q must be lower case letters, digits and _ (starting with a letter)", c.Name))
 	}
+	if c.Rounding.IsFloat() && c.Core != nil {
+		errs = append(errs, errors.New(`rounding "float" is not available with core (the core's programs carry fixed-point multipliers)`))
+	}
+	if c.Rounding.IsFloat() && c.MAC.IsBinary() {
+		errs = append(errs, errors.New(`rounding "float" is not available with mac "xnor" (the binary path requantizes in fixed point only)`))
+	}
 	if err := c.Matrix().Validate(); err != nil {
 		errs = append(errs, err)
 	} else if c.Core != nil {
