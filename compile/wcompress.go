@@ -117,3 +117,43 @@ func CompressWeights(man *arch.Manifest, dense []*big.Int) (beats []*big.Int, de
 	traffic.Beats, traffic.Bits = len(beats), int64(len(beats))*int64(wl.Width)
 	return beats, denseTraffic, traffic, nil
 }
+
+// DecodeBitmaskTile reads a tile's byte string back into rows dense rows
+// of lanes weights: the inverse of BitmaskRecord over a tile. Where the
+// hardware decoder pads and flags, it returns a one-line error: a record
+// cut off by the end, bytes left after the last record, a stored zero or
+// a mask bit beyond the lanes.
+func DecodeBitmaskTile(tile []byte, rows, lanes int) ([][]int64, error) {
+	mb := (lanes + 7) / 8
+	out := make([][]int64, 0, rows)
+	at := 0
+	for r := 0; r < rows; r++ {
+		if at+mb > len(tile) {
+			return nil, fmt.Errorf("bitmask tile: record %d: %d mask bytes, %d bytes left", r, mb, len(tile)-at)
+		}
+		mask := tile[at : at+mb]
+		at += mb
+		row := make([]int64, lanes)
+		for j := 0; j < 8*mb; j++ {
+			if mask[j/8]>>(j%8)&1 == 0 {
+				continue
+			}
+			if j >= lanes {
+				return nil, fmt.Errorf("bitmask tile: record %d: mask bit %d beyond the %d lanes", r, j, lanes)
+			}
+			if at >= len(tile) {
+				return nil, fmt.Errorf("bitmask tile: record %d: the mask sets more lanes than values follow (a run past the end)", r)
+			}
+			if tile[at] == 0 {
+				return nil, fmt.Errorf("bitmask tile: record %d lane %d: a stored zero", r, j)
+			}
+			row[j] = int64(int8(tile[at]))
+			at++
+		}
+		out = append(out, row)
+	}
+	if at != len(tile) {
+		return nil, fmt.Errorf("bitmask tile: %d bytes after the last of %d records", len(tile)-at, rows)
+	}
+	return out, nil
+}
