@@ -36,7 +36,9 @@ type Config struct {
 	PoolWidth  int         `json:"pool_width"`
 	PoolHeight int         `json:"pool_height"`
 	// PoolL2 adds L2 pooling to the pooling unit.
-	PoolL2    bool `json:"pool_l2,omitempty"`
+	PoolL2 bool `json:"pool_l2,omitempty"`
+	// Softmax adds the softmax unit at the end of the pipeline.
+	Softmax   bool `json:"softmax,omitempty"`
 	ParamSets int  `json:"param_sets"`
 
 	// Core, when set, puts the matrix unit and its pipeline inside the

@@ -128,6 +128,7 @@ const (
 	StageRequant    Stage = "requant"
 	StageActivation Stage = "activation"
 	StagePool       Stage = "pool"
+	StageSoftmax    Stage = "softmax"
 )
 
 // Protocol is how a host talks to the post-array pipeline through p_in:
@@ -138,6 +139,7 @@ type Protocol struct {
 	Targets    map[Stage]int       `json:"targets"`
 	Activation *ActivationProtocol `json:"activation,omitempty"`
 	Pool       *PoolProtocol       `json:"pool,omitempty"`
+	Softmax    *SoftmaxProtocol    `json:"softmax,omitempty"`
 }
 
 // ActivationProtocol addresses the activation unit's parameters.
@@ -151,6 +153,17 @@ type ActivationProtocol struct {
 	TableEntry []Field `json:"table_entry"`
 	// Modes encodes ActivationFunc in the control word's mode field.
 	Modes map[ActivationFunc]int `json:"modes"`
+}
+
+// SoftmaxProtocol addresses the softmax unit's parameters: per set, the
+// exponential table (TableSize entries from TableAddr, entry d being
+// exp(-d·beta·scale) in Q0.31: quant.SoftmaxExpTable) and the control word
+// (depth: how many lanes from lane 0 form the row; 0 passes through).
+type SoftmaxProtocol struct {
+	ControlAddr int     `json:"control_addr"`
+	TableAddr   int     `json:"table_addr"`
+	TableSize   int     `json:"table_size"`
+	TableEntry  []Field `json:"table_entry"`
 }
 
 // PoolProtocol addresses the pooling unit's parameters.

@@ -11,6 +11,7 @@ const (
 	TargetRequant    = 0
 	TargetActivation = 1
 	TargetPool       = 2
+	TargetSoftmax    = 3
 )
 
 // PipelineProtocol is the p_in protocol of cfg's pipeline, for the
@@ -37,6 +38,13 @@ func PipelineProtocol(cfg MatrixConfig) (map[arch.Stage][]Field, *arch.Protocol)
 		if p.PoolL2 {
 			proto.Pool.Modes[arch.L2Pool] = PoolModeL2
 		}
+	}
+	if p.Softmax {
+		sm := SoftmaxConfig{Stage: p.stage(cfg.Cols)}
+		params[arch.StageSoftmax] = sm.SoftmaxControlFields()
+		proto.Targets[arch.StageSoftmax] = TargetSoftmax
+		proto.Softmax = &arch.SoftmaxProtocol{ControlAddr: SoftmaxControlAddr, TableAddr: 0, TableSize: SoftmaxTableSize,
+			TableEntry: []Field{{Name: "value", Width: 31, Lanes: 1}}}
 	}
 	return params, proto
 }
@@ -73,6 +81,13 @@ func buildStages(cfg MatrixConfig) ([]pipelineStage, error) {
 			return nil, err
 		}
 		out = append(out, pipelineStage{"pool", TargetPool, pool.Module, pool.Ports, pool.Latency})
+	}
+	if p.Softmax {
+		sm, err := NewSoftmax(SoftmaxConfig{Stage: sc})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pipelineStage{"softmax", TargetSoftmax, sm.Module, sm.Ports, sm.Latency})
 	}
 	return out, nil
 }

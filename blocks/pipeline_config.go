@@ -20,6 +20,7 @@ type PipelineConfig struct {
 	PoolWidth  int  // largest feature-map width the line buffers hold
 	PoolHeight int  // largest feature-map height
 	PoolL2     bool // the pooling unit also does L2 pooling
+	Softmax    bool // the softmax unit ends the pipeline
 	TagBits    int  // parameter sets = 2^TagBits
 }
 
@@ -32,8 +33,8 @@ func (p PipelineConfig) Validate(c MatrixConfig) error {
 		return errors.New("pool_l2 needs pool: true (L2 is a mode of the pooling unit)")
 	}
 	if !p.Requant {
-		if p.Activation.Any() || p.Pool {
-			return errors.New("activation and pool need requant: true (they work on requantized int8 values)")
+		if p.Activation.Any() || p.Pool || p.Softmax {
+			return errors.New("activation, pool and softmax need requant: true (they work on requantized int8 values)")
 		}
 		return nil
 	}

@@ -53,6 +53,11 @@ type Layer struct {
 
 	Act  Activation
 	Pool *Pool // nil: no pooling
+	// Softmax, when set, is TFLite's int8 softmax over the output channels
+	// after the pool (the softmax unit: the channels must fit one column
+	// tile); the output is then the softmax's (scale 1/256, zero point
+	// -128).
+	Softmax *quant.SoftmaxParams
 }
 
 // Requant is a layer's output stage: per-channel (or one shared) multiplier

@@ -98,6 +98,14 @@ func PlanLayer(man *arch.Manifest, l *Layer) (*LayerPlan, error) {
 		plan.LastRow = gp.M - frameH*frameW + ((oh-1)*l.Pool.SH+l.Pool.KH-1)*frameW + (ow-1)*l.Pool.SW + l.Pool.KW - 1
 		plan.Shape.H, plan.Shape.W = oh, ow
 	}
+	if l.Softmax != nil {
+		if !cfg.Softmax {
+			return nil, errors.New("layer: softmax needs a configuration with softmax: true (set it)")
+		}
+		if gp.N > cfg.Cols {
+			return nil, fmt.Errorf("layer: softmax over %d channels, the softmax unit takes one row of at most cols = %d", gp.N, cfg.Cols)
+		}
+	}
 	params, err := layerParams(man, l, FoldedBias(l.Bias, l.InputZP, b), gp.NTiles, frameH, frameW)
 	if err != nil {
 		return nil, fmt.Errorf("layer parameters: %w", err)
@@ -179,6 +187,19 @@ func layerParams(man *arch.Manifest, l *Layer, bias []int32, nTiles, frameH, fra
 				}
 			}
 			emit(arch.StagePool, t, proto.Pool.ControlAddr, pool, vals)
+		}
+		if sm, ok := man.Params[arch.StageSoftmax]; ok {
+			// Depth 0 passes the beat through; a softmax layer has one
+			// column tile, all of whose channels form the row.
+			depth := 0
+			if l.Softmax != nil {
+				sp := proto.Softmax
+				for d, e := range quant.SoftmaxExpTable(*l.Softmax) {
+					emit(arch.StageSoftmax, t, sp.TableAddr+d, sp.TableEntry, arch.Values{"value": one(int64(e))})
+				}
+				depth = N
+			}
+			emit(arch.StageSoftmax, t, proto.Softmax.ControlAddr, sm, arch.Values{"depth": one(int64(depth))})
 		}
 	}
 	return words, errors.Join(errs...)

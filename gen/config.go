@@ -47,6 +47,7 @@ type Config struct {
 	PoolWidth  int              `json:"pool_width,omitempty"`
 	PoolHeight int              `json:"pool_height,omitempty"`
 	PoolL2     bool             `json:"pool_l2,omitempty"`
+	Softmax    bool             `json:"softmax,omitempty"`
 	ParamSets  int              `json:"param_sets,omitempty"`
 
 	// WeightCompression "bitmask" puts a decoder (blocks.WeightDecoder) in
@@ -134,7 +135,7 @@ func (c Config) Matrix() blocks.MatrixConfig {
 		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC, MACStages: c.MACStages, WeightCompression: c.WeightCompression,
 		Pipeline: blocks.PipelineConfig{Requant: c.Requant, Rounding: c.Rounding, Activation: c.Activation,
 			Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight, PoolL2: c.PoolL2,
-			TagBits: c.tagBits()},
+			Softmax: c.Softmax, TagBits: c.tagBits()},
 	}
 }
 
@@ -147,7 +148,7 @@ func (c Config) Resolve() arch.Config {
 		InputBits: c.InputBits, InputSigned: *c.InputSigned, WeightBits: c.WeightBits, WeightSigned: *c.WeightSigned,
 		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC, MACStages: c.MACStages, WeightCompression: c.WeightCompression,
 		Requant: c.Requant, Rounding: c.Rounding, Activation: c.Activation,
-		Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight, PoolL2: c.PoolL2, ParamSets: c.ParamSets,
+		Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight, PoolL2: c.PoolL2, Softmax: c.Softmax, ParamSets: c.ParamSets,
 		Core: c.Core,
 	}
 }

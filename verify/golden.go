@@ -95,5 +95,10 @@ func LayerReference(cfg arch.Config, l *compile.Layer) ([]int8, quant.Shape, err
 			return nil, quant.Shape{}, fmt.Errorf("layer reference pool: %w", err)
 		}
 	}
+	if l.Softmax != nil {
+		if out, err = quant.SoftmaxInt8(out, shape.C, *l.Softmax); err != nil {
+			return nil, quant.Shape{}, fmt.Errorf("layer reference softmax: %w", err)
+		}
+	}
 	return out, shape, nil
 }
