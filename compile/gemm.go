@@ -63,6 +63,10 @@ func PlanGEMM(man *arch.Manifest, a, b Matrix) (*GEMMPlan, error) {
 // column tile's index as the parameter-set tag instead of raw to c_out.
 func planGEMM(man *arch.Manifest, a, b Matrix, layer bool) (*GEMMPlan, error) {
 	cfg := man.Config
+	if man.Core != nil { // its manifest has none of the streams below
+		return nil, fmt.Errorf("%s: the top %s is a core (streams %s, %s, %s), not a matrix unit: it runs programs, not GEMMs or layers",
+			cfg.Name, man.Top, arch.StreamI, arch.StreamD, arch.StreamO)
+	}
 	if err := CheckOperands(cfg, a, b); err != nil {
 		return nil, err
 	}

@@ -71,6 +71,10 @@ func TestBadFiles(t *testing.T) {
 		{[]string{"regress", "-config", path["junk.json"]}, "junk.json"},
 		{[]string{"gemm", "-rtl", zeroBits, "-a", a, "-b", b, "-o", filepath.Join(dir, "C.txt")}, "input_bits 0"},
 		{[]string{"regress", "-rtl", zeroBits}, "input_bits 0"},
+		// The core's manifest has none of the matrix unit's streams: the
+		// planners looked them up and panicked.
+		{[]string{"gemm", "-rtl", filepath.Join("..", "..", "rtl-out", "core"), "-a", a, "-b", b, "-o", filepath.Join(dir, "C.txt")}, "not a matrix unit"},
+		{[]string{"regress", "-rtl", filepath.Join("..", "..", "rtl-out", "core")}, "not a matrix unit"},
 		{[]string{"gemm", "-a", path["junk.txt"], "-b", b, "-o", filepath.Join(dir, "C.txt")}, "junk.txt:1: value 1"},
 		{[]string{"gemm", "-a", path["huge.txt"], "-b", b, "-o", filepath.Join(dir, "C.txt")}, "does not fit in 64 bits"},
 		{[]string{"gemm", "-a", a, "-b", path["ragged.txt"], "-o", filepath.Join(dir, "C.txt")}, "ragged.txt:2: row has 1 values, want 2"},

@@ -78,6 +78,11 @@ func runGEMM(e *env, args []string) error {
 	if err := compile.CheckOperands(man.Config, a, b); err != nil {
 		return badInputf("%s (A from %s, B from %s)", strings.TrimPrefix(err.Error(), "gemm: "), *aPath, *bPath)
 	}
+	// What the planner refuses (a -rtl design that is no matrix unit) is
+	// the user's to fix, before any simulation.
+	if _, err := compile.PlanGEMM(man, a, b); err != nil {
+		return badInput(err)
+	}
 	for _, f := range []struct{ flag, path string }{{"-o", *cPath}, {"-vcd", *vcd}} {
 		if f.path == "" {
 			continue

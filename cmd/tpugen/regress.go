@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/compile"
 	"github.com/tpugen/tpugen/verify"
 	"github.com/tpugen/tpugen/verify/sim"
 )
@@ -95,6 +96,12 @@ func runRegress(e *env, args []string) error {
 		if st, err := os.Stat(*vcdDir); err != nil || !st.IsDir() {
 			return badInputf("-vcd-dir %s: not a directory", *vcdDir)
 		}
+	}
+	// A design the planner refuses (a -rtl design that is no matrix unit)
+	// fails every case the same way: say so once, before any simulation.
+	c0 := verify.MakeCase(man.Config, *seed, 0)
+	if _, err := compile.PlanGEMM(man, c0.A, c0.B); err != nil {
+		return badInput(err)
 	}
 	if err := checkSimulators(e.ctx, sims); err != nil {
 		return err
