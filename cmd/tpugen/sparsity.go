@@ -203,6 +203,12 @@ type layerMACs struct {
 
 func (r sparsityRow) sparsity() float64 { return float64(r.zeros) / float64(max(1, r.weights)) }
 
+// macSparsity is the share of the model's MACs that multiply a zero weight.
+func (r sparsityRow) macSparsity() float64 {
+	c := r.macCount()
+	return c.Share(c.ZeroWeight)
+}
+
 func (r sparsityRow) macCount() sparse.MACCount {
 	var c sparse.MACCount
 	for _, l := range r.layers {

@@ -30,23 +30,29 @@ var plottedStyles = []struct {
 
 // sparsityPlot draws top-1 accuracy (left) and RTL cycles relative to the
 // dense model (right, with the MAC ratio dashed: the proportional ideal)
-// against weight sparsity, one line per pruning style; the file's
-// extension picks PNG or SVG.
+// against sparsity, one line per pruning style; the file's extension picks
+// PNG or SVG. Sparsity is the share of the MACs that multiply a zero
+// weight: unlike the share of zero weights it counts a convolution's
+// weights as often as they are used, so pattern-pruned kernels show.
 func sparsityPlot(path string, rows []sparsityRow, base sparsityRow, cycles bool) error {
 	acc, cyc := plot.New(), plot.New()
-	acc.Title.Text = fmt.Sprintf("top-1 on %d MNIST test images (int8, RTL = golden)", base.n)
-	acc.X.Label.Text = "weight sparsity (%)"
+	acc.Title.Text = fmt.Sprintf("top-1 on %d MNIST test images, int8 golden model", base.n)
+	if cycles {
+		acc.Title.Text = fmt.Sprintf("top-1 on %d MNIST test images, int8 (RTL and golden model agree bit for bit)", base.n)
+	}
+	acc.X.Label.Text = "MACs on a zero weight (%)"
 	acc.Y.Label.Text = "top-1 (%)"
 	cyc.Title.Text = "RTL cycles per image, relative to the dense model"
-	cyc.X.Label.Text = "weight sparsity (%)"
+	cyc.X.Label.Text = "MACs on a zero weight (%)"
 	cyc.Y.Label.Text = "cycles / dense cycles (dashed: MACs / dense MACs)"
 	acc.Add(plotter.NewGrid())
 	cyc.Add(plotter.NewGrid())
 	for _, ps := range plottedStyles {
 		var a, c, ideal plotter.XYs
-		a = append(a, plotter.XY{X: 100 * base.sparsity(), Y: 100 * float64(base.rep.GoldenTop1) / float64(base.n)})
-		c = append(c, plotter.XY{X: 100 * base.sparsity(), Y: 1})
-		ideal = append(ideal, plotter.XY{X: 100 * base.sparsity(), Y: 1})
+		x0 := 100 * base.macSparsity()
+		a = append(a, plotter.XY{X: x0, Y: 100 * float64(base.rep.GoldenTop1) / float64(base.n)})
+		c = append(c, plotter.XY{X: x0, Y: 1})
+		ideal = append(ideal, plotter.XY{X: x0, Y: 1})
 		var group []sparsityRow
 		for _, r := range rows {
 			if r.style == ps.style {
@@ -58,12 +64,12 @@ func sparsityPlot(path string, rows []sparsityRow, base sparsityRow, cycles bool
 		}
 		// In order of sparsity, so each style is one line.
 		for i := 1; i < len(group); i++ {
-			for j := i; j > 0 && group[j].sparsity() < group[j-1].sparsity(); j-- {
+			for j := i; j > 0 && group[j].macSparsity() < group[j-1].macSparsity(); j-- {
 				group[j], group[j-1] = group[j-1], group[j]
 			}
 		}
 		for _, r := range group {
-			x := 100 * r.sparsity()
+			x := 100 * r.macSparsity()
 			a = append(a, plotter.XY{X: x, Y: 100 * float64(r.rep.GoldenTop1) / float64(r.n)})
 			if cycles {
 				c = append(c, plotter.XY{X: x, Y: r.cyclesPerImage() / base.cyclesPerImage()})
