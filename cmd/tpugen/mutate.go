@@ -141,7 +141,7 @@ func runMutate(e *env, args []string) error {
 		return badInputf("no mutations: -blocks %q names no block of the designs", *blocks)
 	}
 	results, err := mutation.Run(e.ctx, jobList, opt)
-	if err != nil {
+	if err != nil && (results == nil || e.ctx.Err() == nil) {
 		return interrupted(e.ctx, err)
 	}
 	rep := mutation.NewReport(results, opt.Regression, *seed, time.Since(start).Seconds())
@@ -160,6 +160,9 @@ func runMutate(e *env, args []string) error {
 		if werr != nil {
 			return werr
 		}
+	}
+	if e.ctx.Err() != nil {
+		return interrupted(e.ctx, e.ctx.Err())
 	}
 	var bad []string
 	for _, s := range rep.Blocks {

@@ -153,9 +153,11 @@ const (
 	// Errored: the mutant could not be built or run (a tool failed); it
 	// counts neither way.
 	Errored
+	// NotRun: the sweep was interrupted before the mutant ran.
+	NotRun
 )
 
-var statusNames = [...]string{"killed", "survived", "equivalent", "error"}
+var statusNames = [...]string{"killed", "survived", "equivalent", "error", "not run"}
 
 func (s Status) String() string {
 	if s >= 0 && int(s) < len(statusNames) {

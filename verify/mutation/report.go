@@ -17,6 +17,7 @@ type BlockScore struct {
 	Survived   int      `json:"survived"`
 	Equivalent int      `json:"equivalent"`
 	Errors     int      `json:"errors"`
+	NotRun     int      `json:"not_run,omitempty"` // an interrupted sweep's rest
 	// Score is killed over the mutants that could be killed: neither
 	// proved equivalent nor errored.
 	Score float64 `json:"score"`
@@ -84,6 +85,8 @@ func (s *BlockScore) add(st Status) {
 		s.Equivalent++
 	case Errored:
 		s.Errors++
+	case NotRun:
+		s.NotRun++
 	}
 }
 
@@ -105,6 +108,9 @@ func (rep *Report) WriteText(w io.Writer) error {
 	fmt.Fprintln(tw, "block\tmutants\tkilled\tsurvived\tequivalent\terrors\tscore\t")
 	row := func(s BlockScore) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t\n", s.Block, s.Mutants, s.Killed, s.Survived, s.Equivalent, s.Errors, 100*s.Score)
+	}
+	if rep.Total.NotRun > 0 {
+		fmt.Fprintf(&b, "INTERRUPTED: %d of the %d mutants did not run; the table counts them as mutants only\n\n", rep.Total.NotRun, rep.Total.Mutants)
 	}
 	for _, s := range rep.Blocks {
 		row(s)

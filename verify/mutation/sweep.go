@@ -160,7 +160,8 @@ type Job struct {
 // results in the jobs' order. Before any mutant, each mutated module is
 // written back by Yosys unchanged and run the same way: that must pass, or
 // the sweep stops (a survivor would mean nothing if the round trip itself
-// broke the design).
+// broke the design). An interrupted sweep returns what it finished, the
+// rest NotRun, with ctx's error.
 func Run(ctx context.Context, jobs []Job, opt Options) ([]Result, error) {
 	r, err := newRunner(ctx, opt)
 	if err != nil {
@@ -179,14 +180,14 @@ func Run(ctx context.Context, jobs []Job, opt Options) ([]Result, error) {
 		}
 	}
 	baseRes := r.runAll(ctx, base, false)
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	for _, res := range baseRes {
 		if res.Status != Survived {
 			return nil, fmt.Errorf("%s %s written back by Yosys unchanged does not pass the regression (%s): %s",
 				res.Mutation.Config, res.Mutation.Module, res.Status, res.Detail)
 		}
-	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
 	}
 	res := r.runAll(ctx, jobs, !opt.NoProve)
 	if ctx.Err() != nil {
@@ -235,6 +236,9 @@ func (r *runner) logf(format string, a ...any) {
 
 func (r *runner) runAll(ctx context.Context, jobs []Job, prove bool) []Result {
 	out := make([]Result, len(jobs))
+	for i, j := range jobs {
+		out[i] = Result{Mutation: j.Mutation, Status: NotRun, Detail: "not run (interrupted)"}
+	}
 	next := make(chan int)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -264,6 +268,9 @@ func (r *runner) runAll(ctx context.Context, jobs []Job, prove bool) []Result {
 				}
 				r.logf("mutant %d/%d %s %s: %s%s, %d killed so far, %s", n, len(jobs), res.Mutation.Config, res.Mutation.Module,
 					res.Status, cached, k, time.Since(start).Round(time.Second))
+				if res.Status == NotRun {
+					continue
+				}
 				if res.Status == Survived || res.Status == Errored {
 					r.logf("  %s: %s", what, res.Detail)
 				}
@@ -283,6 +290,14 @@ func (r *runner) runAll(ctx context.Context, jobs []Job, prove bool) []Result {
 
 // one runs a mutant, from the cache when it has been run before.
 func (r *runner) one(ctx context.Context, j Job, prove bool) Result {
+	res := r.try(ctx, j, prove)
+	if ctx.Err() != nil && res.Status == Errored {
+		res.Status, res.Detail = NotRun, "interrupted"
+	}
+	return res
+}
+
+func (r *runner) try(ctx context.Context, j Job, prove bool) Result {
 	m := j.Mutation
 	res := Result{Mutation: m}
 	tmp, err := os.MkdirTemp("", "tpugen-mutant-")
@@ -316,7 +331,7 @@ func (r *runner) one(ctx context.Context, j Job, prove bool) Result {
 	res.Cases = cases
 	switch {
 	case ctx.Err() != nil:
-		res.Status, res.Detail = Errored, "interrupted"
+		res.Status, res.Detail = NotRun, "interrupted"
 		return res // never cached
 	case err != nil:
 		res.Status, res.Detail = Errored, err.Error()
@@ -328,7 +343,7 @@ func (r *runner) one(ctx context.Context, j Job, prove bool) Result {
 			res.ProofTried = true
 			p := proveEquivalent(ctx, r.opt.yosysBin(), j.Design.Dir, j.Design.files(), m.File, m.Module, mutFile, r.opt.ProveTimeout)
 			if ctx.Err() != nil {
-				res.Status, res.Detail = Errored, "interrupted"
+				res.Status, res.Detail = NotRun, "interrupted"
 				return res
 			}
 			if p.Equivalent {
