@@ -137,6 +137,7 @@ func runMutate(e *env, args []string) error {
 			jobList = append(jobList, mutation.Job{Design: d, Mutation: m})
 		}
 	}
+	jobList = interleave(jobList)
 	if len(jobList) == 0 {
 		return badInputf("no mutations: -blocks %q names no block of the designs", *blocks)
 	}
@@ -190,4 +191,27 @@ func blockList(flag, s string) (map[mutation.Block]bool, error) {
 		out[mutation.Block(f)] = true
 	}
 	return out, nil
+}
+
+// interleave orders jobs round robin over the modules (in their first
+// order), so that an interrupted sweep has covered every block alike.
+func interleave(jobs []mutation.Job) []mutation.Job {
+	var keys []string
+	groups := map[string][]mutation.Job{}
+	for _, j := range jobs {
+		k := j.Design.Dir + "\x00" + j.Mutation.Module
+		if _, ok := groups[k]; !ok {
+			keys = append(keys, k)
+		}
+		groups[k] = append(groups[k], j)
+	}
+	out := make([]mutation.Job, 0, len(jobs))
+	for i := 0; len(out) < len(jobs); i++ {
+		for _, k := range keys {
+			if i < len(groups[k]) {
+				out = append(out, groups[k][i])
+			}
+		}
+	}
+	return out
 }
