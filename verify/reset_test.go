@@ -249,7 +249,18 @@ func testbench(p tbPorts, segs []segment, linger, gap int) string {
 	}
 	w("        endcase")
 	w("      end")
-	w("      if (cycle > %d) begin $fwrite(fd, \"limit %%0d\\n\", cycle); seg = %d; end", 200_000, len(segs))
+	// A hung design stops at a limit well beyond what the jobs need.
+	work := 1000
+	for _, sg := range segs {
+		work += 2*(linger+gap) + 8
+		for _, v := range sg.payloads {
+			work += 8 * len(v)
+		}
+		for _, n := range sg.expect {
+			work += 8 * n
+		}
+	}
+	w("      if (cycle > %d) begin $fwrite(fd, \"limit %%0d\\n\", cycle); seg = %d; end", work, len(segs))
 	w("    end")
 	w("    $fwrite(fd, \"done %%0d\\n\", cycle);")
 	w("    $fclose(fd);")
@@ -347,8 +358,14 @@ func gemmSegment(man *arch.Manifest, r *rand.Rand, name string, m, k, n int) (se
 	if err != nil {
 		return segment{}, fmt.Errorf("%s: %w", name, err)
 	}
+	w := plan.W
+	if cfg.WeightCompression.IsCompressed() { // w_in carries compressed records
+		if w, _, _, err = compile.CompressWeights(man, plan.W); err != nil {
+			return segment{}, fmt.Errorf("%s: %w", name, err)
+		}
+	}
 	return segment{name: name, plan: plan, want: verify.GoldenGEMM(cfg, a, bm),
-		payloads: map[string][]*big.Int{arch.StreamW: plan.W, arch.StreamA: plan.A},
+		payloads: map[string][]*big.Int{arch.StreamW: w, arch.StreamA: plan.A},
 		expect:   map[string]int{arch.StreamC: len(plan.Out)}}, nil
 }
 
