@@ -48,6 +48,8 @@ type segment struct {
 	expect   map[string]int        // beats per output stream (complete segments)
 	plan     *compile.GEMMPlan     // for decoding c_out
 	want     compile.Matrix
+	layer    *compile.LayerPlan // a layer job: results on y_out
+	layerOut []int8             // its expected output
 	reset    resetTrigger
 }
 
@@ -171,8 +173,10 @@ func testbench(p tbPorts, segs []segment, linger, gap int) string {
 		w("      %s = (resetting == 0 && quiet == 0 && in%d_ptr < in%d_hi);", s.Valid, k, k)
 		w("      %s = %s ? in%d_mem[in%d_ptr] : %d'd0;", s.Data, s.Valid, k, k, s.Width)
 	}
+	// The testbench's side of each stream is in reset too: it offers no
+	// payload and takes none while reset is high.
 	for _, s := range p.outs {
-		w("      %s = 1'b1;", s.Ready)
+		w("      %s = (resetting == 0);", s.Ready)
 	}
 	w("      %s = (resetting != 0);", man.Reset)
 	// 2. Settle, then sample: x/z on any output, handshakes.
@@ -431,7 +435,8 @@ func TestResetAndX(t *testing.T) {
 
 // TestResetAndXCatchesBugs breaks a small design's RTL in the ways the
 // reset check exists for and shows that it fails on each: a valid register
-// without its reset (x on c_out_valid after reset, and a stale beat after
+// without its reset, in the matrix unit and in the pipeline's activation
+// unit (x on c_out_valid or y_out_valid after reset, and stale beats after
 // a reset mid-run), and a beat repeated late (an extra beat of a job).
 func TestResetAndXCatchesBugs(t *testing.T) {
 	requireTool(t, "iverilog")
@@ -442,24 +447,26 @@ func TestResetAndXCatchesBugs(t *testing.T) {
 		want  string
 	}{
 		{"valid without reset", func(t *testing.T, man *arch.Manifest, dir string) {
-			path := filepath.Join(dir, man.Top+".v")
-			src, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			from := "out_valid_q <= 1'b0;"
-			if !strings.Contains(string(src), from) {
-				t.Fatalf("%s has no %q", path, from)
-			}
-			if err := os.WriteFile(path, []byte(strings.Replace(string(src), from, ";", 1)), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			removeReset(t, filepath.Join(dir, man.Top+".v"), "out_valid_q <= 1'b0;")
 		}, "c_out_valid"},
 		{"late extra beat", func(t *testing.T, man *arch.Manifest, dir string) {
 			rtltest.Misbehave(t, dir, man, arch.StreamC, rtltest.LateBeat, "")
 		}, "c_out beats, want"},
+		{"pipeline valid without reset", func(t *testing.T, man *arch.Manifest, dir string) {
+			for _, f := range man.Files {
+				if strings.HasPrefix(f.Module, "activation") {
+					removeReset(t, filepath.Join(dir, f.Name), "out_valid_q <= 1'b0;")
+					return
+				}
+			}
+			t.Fatal("no activation unit in the design")
+		}, "y_out_valid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			cfg := cfg
+			if strings.HasPrefix(tc.name, "pipeline") {
+				cfg = gen.Config{Name: "reset_pipe_2x2", Rows: 2, Cols: 2, Dataflow: arch.WS, AccDepth: 32, Requant: true, Activation: arch.AllActivations}
+			}
 			man, dir := genRTL(t, cfg)
 			tc.spoil(t, man, dir)
 			rep := resetScenario(t, man, dir)
@@ -468,6 +475,21 @@ func TestResetAndXCatchesBugs(t *testing.T) {
 				t.Errorf("the broken design passed the reset check (want a problem naming %q); problems:\n%s", tc.want, all)
 			}
 		})
+	}
+}
+
+// removeReset deletes the reset assignment from in the Verilog file path.
+func removeReset(t *testing.T, path, from string) {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(src), from) {
+		t.Fatalf("%s has no %q", path, from)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(src), from, ";", 1)), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -539,6 +561,26 @@ func resetScenario(t *testing.T, man *arch.Manifest, dir string) *resetReport {
 		jobs[3].reset = resetTrigger{arch.StreamA, len(jobs[3].plan.A) / 2}
 		jobs[5].reset = resetTrigger{arch.StreamC, max(len(jobs[5].plan.Out)/2, 1)}
 		segs = append(segs, jobs...)
+		// With the pipeline, layers too: parameters on p_in, results
+		// requantized, activated and pooled on y_out; reset while the
+		// parameters go in and while results leave the pipeline.
+		if has[arch.StreamP] && has[arch.StreamY] {
+			var layers []segment
+			for i, name := range []string{"first layer", "layer reset in parameters", "after layer reset in parameters", "layer reset draining", "after layer reset draining"} {
+				sg, err := layerSegment(man, name, i)
+				if err != nil { // the regression's layer cases are int8
+					t.Logf("%s: %v: no layer jobs", cfg.Name, err)
+					layers = nil
+					break
+				}
+				layers = append(layers, sg)
+			}
+			if layers != nil {
+				layers[1].reset = resetTrigger{arch.StreamP, max(len(layers[1].layer.Params)/2, 1)}
+				layers[3].reset = resetTrigger{arch.StreamY, max(layers[3].layer.Beats()/2, 1)}
+				segs = append(segs, layers...)
+			}
+		}
 	}
 	latency := man.Derived.Latency + man.Derived.PipelineLatency
 	linger, gap := 2*latency+32, 2*latency+32
@@ -563,9 +605,12 @@ func resetScenario(t *testing.T, man *arch.Manifest, dir string) *resetReport {
 		}
 		for k, s := range p.outs {
 			beats := log.beats[si][k]
-			if s.Name == arch.StreamC && sg.plan != nil {
+			switch {
+			case s.Name == arch.StreamC && sg.plan != nil && sg.layer == nil:
 				rep.problems = append(rep.problems, checkGEMM(man, sg, beats)...)
-			} else if len(beats) != 0 {
+			case s.Name == arch.StreamY && sg.layer != nil:
+				rep.problems = append(rep.problems, checkLayer(man, sg, beats)...)
+			case len(beats) != 0:
 				bad("%s: %d beats on %s, want none", sg.name, len(beats), s.Name)
 			}
 		}
@@ -602,6 +647,70 @@ func checkGEMM(man *arch.Manifest, sg segment, beats []*big.Int) []string {
 	}
 	if mm := verify.CompareMatrices(sg.want, c); mm.Count > 0 {
 		problems = append(problems, fmt.Sprintf("%s: %d elements differ from the golden model: %v", sg.name, mm.Count, mm.First))
+	}
+	return problems
+}
+
+// layerSegment plans layer case index of the regression's layer cases
+// (verify.MakeLayerCase, seed 14): alternately fully connected and
+// convolution layers with the configuration's activations and pooling.
+func layerSegment(man *arch.Manifest, name string, index int) (segment, error) {
+	cfg := man.Config
+	for ; ; index += 2 { // a case the configuration cannot take: the next of its kind
+		c := verify.MakeLayerCase(cfg, 14, index)
+		want, _, err := verify.LayerReference(cfg, c.Layer)
+		if err != nil {
+			if index > 40 {
+				return segment{}, fmt.Errorf("%s: %w", name, err)
+			}
+			continue
+		}
+		plan, err := compile.PlanLayer(man, c.Layer)
+		if err != nil {
+			return segment{}, fmt.Errorf("%s (%s): %w", name, c.Name, err)
+		}
+		w := plan.GEMM.W
+		if cfg.WeightCompression.IsCompressed() {
+			if w, _, _, err = compile.CompressWeights(man, w); err != nil {
+				return segment{}, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		return segment{name: name + " (" + c.Name + ")", plan: plan.GEMM, layer: plan, layerOut: want,
+			payloads: map[string][]*big.Int{arch.StreamW: w, arch.StreamA: plan.GEMM.A, arch.StreamP: plan.Params},
+			expect:   map[string]int{arch.StreamY: plan.Beats()}}, nil
+	}
+}
+
+// checkLayer compares a complete layer job's y_out beats with the golden
+// model: exactly the planned beats, each with its parameter-set tag, every
+// output exact.
+func checkLayer(man *arch.Manifest, sg segment, beats []*big.Int) []string {
+	lp := sg.layer
+	if len(beats) != lp.Beats() {
+		return []string{fmt.Sprintf("%s: %d y_out beats, want %d", sg.name, len(beats), lp.Beats())}
+	}
+	var problems []string
+	ys, C := man.Stream(arch.StreamY), man.Config.Cols
+	out := make([]int8, lp.Shape.Len())
+	for i, v := range beats {
+		t, p := i/lp.PerTile, i%lp.PerTile
+		tag, err := ys.Unpack(v, "tag")
+		if err != nil {
+			return append(problems, err.Error())
+		}
+		if tag[0] != int64(t) {
+			problems = append(problems, fmt.Sprintf("%s: y_out beat %d carries tag %d, want %d", sg.name, i, tag[0], t))
+		}
+		vals, err := ys.Unpack(v, "values")
+		if err != nil {
+			return append(problems, err.Error())
+		}
+		for j := 0; j < C && t*C+j < lp.Shape.C; j++ {
+			out[p*lp.Shape.C+t*C+j] = int8(vals[j])
+		}
+	}
+	if mm := verify.CompareTensors(sg.layerOut, out, lp.Shape); mm.Count > 0 {
+		problems = append(problems, fmt.Sprintf("%s: %d outputs differ from the golden model: %v", sg.name, mm.Count, mm.First))
 	}
 	return problems
 }
