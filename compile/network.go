@@ -127,6 +127,9 @@ func (o *Op) Describe() string {
 		if p := l.Pool; p != nil {
 			d += fmt.Sprintf(" %vpool %dx%d/%d", p.Kind, p.KH, p.KW, p.SH)
 		}
+		if l.Softmax != nil {
+			d += " softmax"
+		}
 		return d
 	case OpPool:
 		return fmt.Sprintf("%vpool %dx%d/%d", o.PoolKind, o.Pool.FilterH, o.Pool.FilterW, max(1, o.Pool.StrideH))

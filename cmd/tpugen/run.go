@@ -261,6 +261,8 @@ func (e *env) runModel(m modelRun) (*modelResult, error) {
 		return nil, err
 	}
 	test, float, net, pre := lm.test, lm.float, lm.net, lm.pre
+	// A configuration with the softmax unit takes the final softmax on chip.
+	net = verify.FuseSoftmax(net, m.rtl.man.Config)
 
 	// Test images: float for the float model, int8 NHWC for the network.
 	lo, hi := m.skip, m.skip+m.n

@@ -1,7 +1,8 @@
 pe_ws_as8_ws8_s19_top.v
 pe_ws_as8_ws8_s19.v
-accumulator_c8_d512_s32.v
-requant_l8_t2_float.v
-activation_l8_t2_leaky_table.v
-pool_l8_t2_k3_w32_h32_l2.v
+accumulator_c16_d512_s32.v
+requant_l16_t2_float.v
+activation_l16_t2_leaky_table.v
+pool_l16_t2_k3_w32_h32_l2.v
+softmax_l16_t2.v
 tpu_mxu.v

@@ -3,7 +3,7 @@
 #define TPU_LOWPREC_H
 
 #define TPU_ROWS             8
-#define TPU_COLS             8
+#define TPU_COLS             16
 #define TPU_DATAFLOW_WS      1
 #define TPU_DATAFLOW_OS      0
 #define TPU_INPUT_BITS       8
@@ -15,13 +15,13 @@
 #define TPU_ACC_DEPTH        512
 #define TPU_ACC_ADDR_BITS    9
 #define TPU_SUM_BITS         19
-#define TPU_LATENCY          18
+#define TPU_LATENCY          26
 
 /* Stream payload layouts: bit offset, element width, lanes. */
 #define TPU_W_IN_WEIGHTS_LSB 0
 #define TPU_W_IN_WEIGHTS_WIDTH 8
-#define TPU_W_IN_WEIGHTS_LANES 8
-#define TPU_W_IN_BITS        64
+#define TPU_W_IN_WEIGHTS_LANES 16
+#define TPU_W_IN_BITS        128
 #define TPU_A_IN_ACTS_LSB    0
 #define TPU_A_IN_ACTS_WIDTH  8
 #define TPU_A_IN_ACTS_LANES  8
@@ -46,14 +46,14 @@
 #define TPU_A_IN_BITS        79
 #define TPU_C_OUT_SUMS_LSB   0
 #define TPU_C_OUT_SUMS_WIDTH 32
-#define TPU_C_OUT_SUMS_LANES 8
-#define TPU_C_OUT_ADDR_LSB   256
+#define TPU_C_OUT_SUMS_LANES 16
+#define TPU_C_OUT_ADDR_LSB   512
 #define TPU_C_OUT_ADDR_WIDTH 9
 #define TPU_C_OUT_ADDR_LANES 1
-#define TPU_C_OUT_TAG_LSB    265
+#define TPU_C_OUT_TAG_LSB    521
 #define TPU_C_OUT_TAG_WIDTH  2
 #define TPU_C_OUT_TAG_LANES  1
-#define TPU_C_OUT_BITS       267
+#define TPU_C_OUT_BITS       523
 #define TPU_P_IN_TARGET_LSB  0
 #define TPU_P_IN_TARGET_WIDTH 2
 #define TPU_P_IN_TARGET_LANES 1
@@ -69,10 +69,10 @@
 #define TPU_P_IN_BITS        107
 #define TPU_Y_OUT_VALUES_LSB 0
 #define TPU_Y_OUT_VALUES_WIDTH 8
-#define TPU_Y_OUT_VALUES_LANES 8
-#define TPU_Y_OUT_TAG_LSB    64
+#define TPU_Y_OUT_VALUES_LANES 16
+#define TPU_Y_OUT_TAG_LSB    128
 #define TPU_Y_OUT_TAG_WIDTH  2
 #define TPU_Y_OUT_TAG_LANES  1
-#define TPU_Y_OUT_BITS       66
+#define TPU_Y_OUT_BITS       130
 
 #endif /* TPU_LOWPREC_H */

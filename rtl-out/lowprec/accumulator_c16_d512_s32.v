@@ -2,7 +2,7 @@
 // Accumulator memory: overwrite or accumulate per row, two's complement wrap.
 `default_nettype none
 
-module accumulator_c8_d512_s32 (
+module accumulator_c16_d512_s32 (
     input  wire clk,
     input  wire rst,
     input  wire in_adv,
@@ -19,6 +19,14 @@ module accumulator_c8_d512_s32 (
     input  wire [31:0] in_sum_5,
     input  wire [31:0] in_sum_6,
     input  wire [31:0] in_sum_7,
+    input  wire [31:0] in_sum_8,
+    input  wire [31:0] in_sum_9,
+    input  wire [31:0] in_sum_10,
+    input  wire [31:0] in_sum_11,
+    input  wire [31:0] in_sum_12,
+    input  wire [31:0] in_sum_13,
+    input  wire [31:0] in_sum_14,
+    input  wire [31:0] in_sum_15,
     output wire out_valid,
     output wire [8:0] out_addr,
     output wire [31:0] out_0,
@@ -28,7 +36,15 @@ module accumulator_c8_d512_s32 (
     output wire [31:0] out_4,
     output wire [31:0] out_5,
     output wire [31:0] out_6,
-    output wire [31:0] out_7
+    output wire [31:0] out_7,
+    output wire [31:0] out_8,
+    output wire [31:0] out_9,
+    output wire [31:0] out_10,
+    output wire [31:0] out_11,
+    output wire [31:0] out_12,
+    output wire [31:0] out_13,
+    output wire [31:0] out_14,
+    output wire [31:0] out_15
 );
 
     reg  byp_valid;
@@ -58,6 +74,30 @@ module accumulator_c8_d512_s32 (
     reg  [31:0] rd_7;
     reg  [31:0] byp_7;
     wire [31:0] next_7;
+    reg  [31:0] rd_8;
+    reg  [31:0] byp_8;
+    wire [31:0] next_8;
+    reg  [31:0] rd_9;
+    reg  [31:0] byp_9;
+    wire [31:0] next_9;
+    reg  [31:0] rd_10;
+    reg  [31:0] byp_10;
+    wire [31:0] next_10;
+    reg  [31:0] rd_11;
+    reg  [31:0] byp_11;
+    wire [31:0] next_11;
+    reg  [31:0] rd_12;
+    reg  [31:0] byp_12;
+    wire [31:0] next_12;
+    reg  [31:0] rd_13;
+    reg  [31:0] byp_13;
+    wire [31:0] next_13;
+    reg  [31:0] rd_14;
+    reg  [31:0] byp_14;
+    wire [31:0] next_14;
+    reg  [31:0] rd_15;
+    reg  [31:0] byp_15;
+    wire [31:0] next_15;
     reg  [31:0] mem_0 [0:511];
     reg  [31:0] mem_1 [0:511];
     reg  [31:0] mem_2 [0:511];
@@ -66,6 +106,14 @@ module accumulator_c8_d512_s32 (
     reg  [31:0] mem_5 [0:511];
     reg  [31:0] mem_6 [0:511];
     reg  [31:0] mem_7 [0:511];
+    reg  [31:0] mem_8 [0:511];
+    reg  [31:0] mem_9 [0:511];
+    reg  [31:0] mem_10 [0:511];
+    reg  [31:0] mem_11 [0:511];
+    reg  [31:0] mem_12 [0:511];
+    reg  [31:0] mem_13 [0:511];
+    reg  [31:0] mem_14 [0:511];
+    reg  [31:0] mem_15 [0:511];
 
     assign out_valid = (in_valid & in_last);
     assign out_addr = in_addr;
@@ -86,6 +134,22 @@ module accumulator_c8_d512_s32 (
     assign out_6 = next_6;
     assign next_7 = (in_acc ? ((byp_hit ? byp_7 : rd_7) + in_sum_7) : in_sum_7);
     assign out_7 = next_7;
+    assign next_8 = (in_acc ? ((byp_hit ? byp_8 : rd_8) + in_sum_8) : in_sum_8);
+    assign out_8 = next_8;
+    assign next_9 = (in_acc ? ((byp_hit ? byp_9 : rd_9) + in_sum_9) : in_sum_9);
+    assign out_9 = next_9;
+    assign next_10 = (in_acc ? ((byp_hit ? byp_10 : rd_10) + in_sum_10) : in_sum_10);
+    assign out_10 = next_10;
+    assign next_11 = (in_acc ? ((byp_hit ? byp_11 : rd_11) + in_sum_11) : in_sum_11);
+    assign out_11 = next_11;
+    assign next_12 = (in_acc ? ((byp_hit ? byp_12 : rd_12) + in_sum_12) : in_sum_12);
+    assign out_12 = next_12;
+    assign next_13 = (in_acc ? ((byp_hit ? byp_13 : rd_13) + in_sum_13) : in_sum_13);
+    assign out_13 = next_13;
+    assign next_14 = (in_acc ? ((byp_hit ? byp_14 : rd_14) + in_sum_14) : in_sum_14);
+    assign out_14 = next_14;
+    assign next_15 = (in_acc ? ((byp_hit ? byp_15 : rd_15) + in_sum_15) : in_sum_15);
+    assign out_15 = next_15;
     always @(posedge clk) begin
         if (in_adv) begin
             byp_valid <= in_valid;
@@ -161,6 +225,70 @@ module accumulator_c8_d512_s32 (
     end
     always @(posedge clk) begin
         if (in_adv) begin
+            byp_8 <= next_8;
+            if (in_valid) begin
+                mem_8[in_addr] <= next_8;
+            end
+        end
+    end
+    always @(posedge clk) begin
+        if (in_adv) begin
+            byp_9 <= next_9;
+            if (in_valid) begin
+                mem_9[in_addr] <= next_9;
+            end
+        end
+    end
+    always @(posedge clk) begin
+        if (in_adv) begin
+            byp_10 <= next_10;
+            if (in_valid) begin
+                mem_10[in_addr] <= next_10;
+            end
+        end
+    end
+    always @(posedge clk) begin
+        if (in_adv) begin
+            byp_11 <= next_11;
+            if (in_valid) begin
+                mem_11[in_addr] <= next_11;
+            end
+        end
+    end
+    always @(posedge clk) begin
+        if (in_adv) begin
+            byp_12 <= next_12;
+            if (in_valid) begin
+                mem_12[in_addr] <= next_12;
+            end
+        end
+    end
+    always @(posedge clk) begin
+        if (in_adv) begin
+            byp_13 <= next_13;
+            if (in_valid) begin
+                mem_13[in_addr] <= next_13;
+            end
+        end
+    end
+    always @(posedge clk) begin
+        if (in_adv) begin
+            byp_14 <= next_14;
+            if (in_valid) begin
+                mem_14[in_addr] <= next_14;
+            end
+        end
+    end
+    always @(posedge clk) begin
+        if (in_adv) begin
+            byp_15 <= next_15;
+            if (in_valid) begin
+                mem_15[in_addr] <= next_15;
+            end
+        end
+    end
+    always @(posedge clk) begin
+        if (in_adv) begin
             rd_0 <= mem_0[in_pre_addr];
         end
     end
@@ -197,6 +325,46 @@ module accumulator_c8_d512_s32 (
     always @(posedge clk) begin
         if (in_adv) begin
             rd_7 <= mem_7[in_pre_addr];
+        end
+    end
+    always @(posedge clk) begin
+        if (in_adv) begin
+            rd_8 <= mem_8[in_pre_addr];
+        end
+    end
+    always @(posedge clk) begin
+        if (in_adv) begin
+            rd_9 <= mem_9[in_pre_addr];
+        end
+    end
+    always @(posedge clk) begin
+        if (in_adv) begin
+            rd_10 <= mem_10[in_pre_addr];
+        end
+    end
+    always @(posedge clk) begin
+        if (in_adv) begin
+            rd_11 <= mem_11[in_pre_addr];
+        end
+    end
+    always @(posedge clk) begin
+        if (in_adv) begin
+            rd_12 <= mem_12[in_pre_addr];
+        end
+    end
+    always @(posedge clk) begin
+        if (in_adv) begin
+            rd_13 <= mem_13[in_pre_addr];
+        end
+    end
+    always @(posedge clk) begin
+        if (in_adv) begin
+            rd_14 <= mem_14[in_pre_addr];
+        end
+    end
+    always @(posedge clk) begin
+        if (in_adv) begin
+            rd_15 <= mem_15[in_pre_addr];
         end
     end
 endmodule
