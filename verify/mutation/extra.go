@@ -20,8 +20,13 @@ import (
 type ExtraCase struct {
 	Name   string
 	Layer  *compile.Layer
+	A, B   compile.Matrix // a GEMM, when Layer is nil
 	Stalls bool
 }
+
+// TargetedVersion numbers the set of targeted cases; a new version only
+// appends cases, so a mutant an older set killed stays killed.
+const TargetedVersion = 2
 
 // ExtraCases returns the targeted cases for cfg (none without the
 // pipeline): fully connected layers with multipliers from 2^-31 to 2^9
@@ -29,21 +34,44 @@ type ExtraCase struct {
 // and 2^31-1, accumulators and biases over the whole int32 range, extreme
 // output zero points and random clamps, LeakyReLU with negative and large
 // slopes and arbitrary tables, and pooled convolutions.
+//
+// Version 2 adds GEMMs over every accumulator row and past the end of the
+// memory (a chunk wrap), accumulating over three K tiles, plain and with
+// stalls: the random cases use at most 3×rows+2 rows, so the high address
+// bits (and the accumulator's read-after-write bypass on them) went
+// untested.
 func ExtraCases(cfg arch.Config, seed uint64) []ExtraCase {
-	if !cfg.Requant {
-		return nil
-	}
-	r := rand.New(rand.NewPCG(seed^0xE7A5C0DE, 0x5EED))
 	var out []ExtraCase
-	for i := 0; i < 8; i++ {
-		out = append(out, extraFC(r, cfg, i))
-	}
-	if cfg.Pool {
-		for i := 0; i < 2; i++ {
-			out = append(out, extraConv(r, cfg, i))
+	if cfg.Requant {
+		r := rand.New(rand.NewPCG(seed^0xE7A5C0DE, 0x5EED))
+		for i := 0; i < 8; i++ {
+			out = append(out, extraFC(r, cfg, i))
+		}
+		if cfg.Pool {
+			for i := 0; i < 2; i++ {
+				out = append(out, extraConv(r, cfg, i))
+			}
 		}
 	}
+	// Version 2.
+	r := rand.New(rand.NewPCG(seed^0xACC0DE, 0x5EED2))
+	for i := 0; i < 2; i++ {
+		m, k, n := cfg.AccDepth+cfg.Rows+1, 2*cfg.Rows+1, cfg.Cols+1
+		out = append(out, ExtraCase{Name: fmt.Sprintf("targeted gemm %dx%dx%d over every accumulator row", m, k, n),
+			A: randMatrix(r, m, k, cfg.InputBits, cfg.InputSigned), B: randMatrix(r, k, n, cfg.WeightBits, cfg.WeightSigned), Stalls: i == 1})
+	}
 	return out
+}
+
+func randMatrix(r *rand.Rand, rows, cols, bits int, signed bool) compile.Matrix {
+	lo, hi := arch.OperandRange(bits, signed)
+	m := compile.NewMatrix(rows, cols)
+	for i := range m {
+		for j := range m[i] {
+			m[i][j] = lo + r.Int64N(hi-lo+1)
+		}
+	}
+	return m
 }
 
 func i8s(r *rand.Rand, n int, extreme bool) []int8 {
@@ -171,13 +199,29 @@ func extraConv(r *rand.Rand, cfg arch.Config, i int) ExtraCase {
 func runExtra(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir string, seed uint64, opt sim.Options) (string, int, error) {
 	cases := ExtraCases(man.Config, seed)
 	for i, c := range cases {
-		want, shape, err := verify.LayerReference(man.Config, c.Layer)
-		if err != nil {
-			return "", i, fmt.Errorf("%s: reference: %w", c.Name, err)
-		}
 		g := verify.GEMMOptions{Sim: opt}
 		if c.Stalls {
 			g.AStall, g.WStall, g.SinkStall = pattern(seed, i, 1, 0.3), pattern(seed, i, 2, 0.2), pattern(seed, i, 3, 0.4)
+		}
+		if c.Layer == nil {
+			run, err := verify.RunGEMM(ctx, s, man, dir, c.A, c.B, g)
+			if err != nil {
+				if ctx.Err() != nil {
+					return "", i, ctx.Err()
+				}
+				if strings.Contains(err.Error(), "build") {
+					return "", i + 1, err
+				}
+				return fmt.Sprintf("%s: %s", c.Name, oneLine(err.Error())), i + 1, nil
+			}
+			if mm := verify.CompareMatrices(verify.GoldenGEMM(man.Config, c.A, c.B), run.C); mm.Count > 0 {
+				return fmt.Sprintf("%s: %d mismatches; %s", c.Name, mm.Count, oneLine(strings.Join(mm.First, "; "))), i + 1, nil
+			}
+			continue
+		}
+		want, shape, err := verify.LayerReference(man.Config, c.Layer)
+		if err != nil {
+			return "", i, fmt.Errorf("%s: reference: %w", c.Name, err)
 		}
 		run, err := verify.RunLayer(ctx, s, man, dir, c.Layer, g)
 		if err != nil {

@@ -55,12 +55,15 @@ type Regression struct {
 	// Extra runs the targeted cases of this package after the regression's
 	// (ExtraCases): corners the random cases reach too rarely.
 	Extra bool `json:"extra"`
+	// Targeted is the version of the targeted cases (TargetedVersion when
+	// Extra): later versions only add cases.
+	Targeted int `json:"targeted,omitempty"`
 }
 
 // Covers reports whether r runs every case of o (so a mutant o kills, r
 // kills too).
 func (r Regression) Covers(o Regression) bool {
-	return r.Seed == o.Seed && r.Cases >= o.Cases && r.Layers >= o.Layers && (r.Extra || !o.Extra)
+	return r.Seed == o.Seed && r.Cases >= o.Cases && r.Layers >= o.Layers && (r.Extra || !o.Extra) && r.Targeted >= o.Targeted
 }
 
 func (r Regression) layers(man *arch.Manifest) int {
@@ -73,7 +76,7 @@ func (r Regression) layers(man *arch.Manifest) int {
 func (r Regression) String() string {
 	s := fmt.Sprintf("regress cases=%d layers=%d seed=%d", r.Cases, r.Layers, r.Seed)
 	if r.Extra {
-		s += " + targeted cases"
+		s += fmt.Sprintf(" + targeted cases v%d", r.Targeted)
 	}
 	return s
 }
@@ -204,6 +207,9 @@ type runner struct {
 }
 
 func newRunner(ctx context.Context, opt Options) (*runner, error) {
+	if opt.Regression.Extra {
+		opt.Regression.Targeted = TargetedVersion
+	}
 	if opt.Jobs < 1 {
 		opt.Jobs = 1
 	}
