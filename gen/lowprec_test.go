@@ -15,6 +15,7 @@ func TestLowPrecConfig(t *testing.T) {
 	}{
 		{`{` + base + `, "pool_l2": true}`, "pool_l2 needs pool: true"},
 		{`{"name": "x", "rows": 2, "cols": 2, "pool": true, "pool_l2": true}`, "need requant: true"},
+		{`{"name": "x", "rows": 2, "cols": 2, "softmax": true}`, "softmax need requant: true"},
 		{`{` + base + `, "rounding": "floot"}`, `rounding "floot" must be "double", "single" or "float"`},
 		{`{` + base + `, "rounding": "float", "mac": "xnor"}`, `rounding "float" is not available with mac "xnor"`},
 		{`{` + base + `, "rounding": "float", "core": {"ub_bytes": 1024, "weight_bytes": 1024}}`, `rounding "float" is not available with core`},
@@ -24,11 +25,11 @@ func TestLowPrecConfig(t *testing.T) {
 			t.Errorf("%s: error %v, want one containing %q", c.json, err, c.want)
 		}
 	}
-	cfg, err := ParseConfig([]byte(`{`+base+`, "rounding": "float", "pool": true, "pool_l2": true}`), "test.json")
+	cfg, err := ParseConfig([]byte(`{`+base+`, "rounding": "float", "pool": true, "pool_l2": true, "softmax": true}`), "test.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := cfg.Resolve(); !r.Rounding.IsFloat() || !r.PoolL2 {
-		t.Errorf("resolved %+v: want rounding float and pool_l2", r)
+	if r := cfg.Resolve(); !r.Rounding.IsFloat() || !r.PoolL2 || !r.Softmax {
+		t.Errorf("resolved %+v: want rounding float, pool_l2 and softmax", r)
 	}
 }

@@ -275,9 +275,9 @@ func checkOps(t *testing.T, cfg arch.Config, net *compile.Network, ref map[strin
 			if p := l.Pool; p != nil {
 				nopool := *l
 				nopool.Pool = nil
-				pre, preShape, err := verify.LayerReference(cfg, &nopool)
-				if err != nil {
-					t.Fatalf("%s: %v", op.Name, err)
+				pre, preShape, perr := verify.LayerReference(cfg, &nopool)
+				if perr != nil {
+					t.Fatalf("%s: %v", op.Name, perr)
 				}
 				r := ref[op.Name+"/prepool"]
 				tl.add(op.Name+" (before pool)", r.Data, pre, where)
