@@ -333,7 +333,7 @@ func (r *runner) try(ctx context.Context, j Job, prove bool) Result {
 		return c
 	}
 	start := time.Now()
-	failed, cases, err := r.regress(ctx, j.Design.Manifest, dir, filepath.Join(tmp, "build"))
+	failed, cases, err := r.regress(ctx, j.Design.Manifest, dir, filepath.Join(tmp, "build"), m.Block)
 	res.Cases = cases
 	switch {
 	case ctx.Err() != nil:
@@ -365,20 +365,22 @@ func (r *runner) try(ctx context.Context, j Job, prove bool) Result {
 }
 
 // regress runs the regression on the design in dir case by case and
-// returns the first failure ("" if none) and the cases run.
-func (r *runner) regress(ctx context.Context, man *arch.Manifest, dir, build string) (string, int, error) {
+// returns the first failure ("" if none) and the cases run. A mutant of a
+// pipeline stage runs the layer and targeted cases first: the GEMM cases
+// send raw results past the pipeline and cannot kill it.
+func (r *runner) regress(ctx context.Context, man *arch.Manifest, dir, build string, b Block) (string, int, error) {
 	reg := r.opt.Regression
-	total := reg.Cases + reg.layers(man)
+	nl := reg.layers(man)
 	// One build serves every case: the one-shot harness builds fastest and
 	// a private cache keeps mutants out of the shared build cache.
 	v := sim.Verilator{Jobs: 1}
-	for i := 0; i < total; i++ {
+	runCase := func(i int) (string, error) {
 		rep, err := verify.Regress(ctx, man, dir, verify.RegressOptions{
-			Sims: []sim.Simulator{v}, Cases: reg.Cases, Layers: reg.layers(man), Seed: reg.Seed, Only: i,
+			Sims: []sim.Simulator{v}, Cases: reg.Cases, Layers: nl, Seed: reg.Seed, Only: i,
 			Sim: sim.Options{CacheDir: build},
 		})
 		if err != nil {
-			return "", i, err
+			return "", err
 		}
 		for _, cr := range rep.Results {
 			if cr.Err != nil || cr.Mismatches > 0 {
@@ -387,17 +389,51 @@ func (r *runner) regress(ctx context.Context, man *arch.Manifest, dir, build str
 					why = cr.Err.Error()
 				}
 				if strings.Contains(why, "verilator") && strings.Contains(why, "build") {
-					return "", i + 1, fmt.Errorf("case %d: %s", i, why)
+					return "", fmt.Errorf("case %d: %s", i, why)
 				}
-				return fmt.Sprintf("case %d (%s): %d mismatches; %s", i, cr.Case, cr.Mismatches, oneLine(why)), i + 1, nil
+				return fmt.Sprintf("case %d (%s): %d mismatches; %s", i, cr.Case, cr.Mismatches, oneLine(why)), nil
 			}
 		}
+		return "", nil
 	}
-	if reg.Extra {
-		failed, n, err := runExtra(ctx, v, man, dir, reg.Seed, sim.Options{CacheDir: build})
-		return failed, total + n, err
+	extra := func() (string, int, error) {
+		if !reg.Extra {
+			return "", 0, nil
+		}
+		return runExtra(ctx, v, man, dir, reg.Seed, sim.Options{CacheDir: build})
 	}
-	return "", total, nil
+	ran := 0
+	gemms := func() (string, error) {
+		for i := 0; i < reg.Cases; i++ {
+			ran++
+			if failed, err := runCase(i); failed != "" || err != nil {
+				return failed, err
+			}
+		}
+		return "", nil
+	}
+	layers := func() (string, error) {
+		for i := reg.Cases; i < reg.Cases+nl; i++ {
+			ran++
+			if failed, err := runCase(i); failed != "" || err != nil {
+				return failed, err
+			}
+		}
+		failed, n, err := extra()
+		ran += n
+		return failed, err
+	}
+	order := []func() (string, error){gemms, layers}
+	switch b {
+	case BlockRequant, BlockActivation, BlockPool:
+		order = []func() (string, error){layers, gemms}
+	}
+	for _, f := range order {
+		if failed, err := f(); failed != "" || err != nil {
+			return failed, ran, err
+		}
+	}
+	return "", ran, nil
 }
 
 func oneLine(s string) string {
