@@ -53,32 +53,27 @@ type segment struct {
 	reset    resetTrigger
 }
 
-// Port roles of the generated top, as the manifest gives them.
+// tbPorts are the generated top's streams and outputs, as the manifest
+// gives them.
 type tbPorts struct {
 	man     *arch.Manifest
 	ins     []arch.Layout // input streams
 	outs    []arch.Layout // output streams
-	plain   []arch.Port   // inputs driven 0: not clock, reset or stream ports
 	outputs []arch.Port
 }
 
 func rolesOf(man *arch.Manifest) tbPorts {
 	p := tbPorts{man: man}
-	stream := map[string]bool{}
 	for _, s := range man.Streams {
 		if s.Dir == "in" {
 			p.ins = append(p.ins, s)
 		} else {
 			p.outs = append(p.outs, s)
 		}
-		stream[s.Valid], stream[s.Ready], stream[s.Data] = true, true, true
 	}
 	for _, port := range man.Ports {
-		switch {
-		case port.Dir == "out":
+		if port.Dir == "out" {
 			p.outputs = append(p.outputs, port)
-		case port.Name != man.Clock && port.Name != man.Reset && !stream[port.Name]:
-			p.plain = append(p.plain, port)
 		}
 	}
 	return p
@@ -117,8 +112,9 @@ func testbench(p tbPorts, segs []segment, linger, gap int) string {
 		}
 	}
 	w("  %s dut (%s);", man.Top, strings.Join(conns, ", "))
-	// Payloads of every segment back to back per input stream; seg_lo and
-	// seg_hi bound each segment's.
+	// Payloads of every segment back to back per input stream; in<k>_ptr
+	// and in<k>_hi bound the current segment's. Inputs that are no stream's
+	// (the core's register port) stay 0: idle.
 	for k, s := range p.ins {
 		total := 0
 		for _, sg := range segs {
@@ -133,7 +129,6 @@ func testbench(p tbPorts, segs []segment, linger, gap int) string {
 		w("  reg out%d_fire;", k)
 	}
 	w("  integer fd, cycle, seg, left, quiet, resetting;")
-	w("  reg done_in, done_out;")
 	w("  initial begin")
 	for k, s := range p.ins {
 		i := 0
