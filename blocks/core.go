@@ -31,6 +31,16 @@ func (c CoreConfig) Validate() error {
 	if c.Matrix.Dataflow.IsOS() {
 		errs = append(errs, errors.New("core: needs the weight-stationary array (dataflow ws)"))
 	}
+	if c.Matrix.Rows > CoreBeatBytes || c.Matrix.Cols > CoreBeatBytes {
+		errs = append(errs, fmt.Errorf("core: rows and cols at most %d (a unified buffer read or write is %d bytes), got %dx%d",
+			CoreBeatBytes, CoreBeatBytes, c.Matrix.Rows, c.Matrix.Cols))
+	}
+	if p := c.Arch.ParamSets; p < 2 || p&(p-1) != 0 {
+		errs = append(errs, fmt.Errorf("core: param_sets %d must be a power of two, at least 2", p))
+	}
+	if c.Arch.Rounding.IsFloat() {
+		errs = append(errs, errors.New("core: the rounding must be double or single (the ISA's parameter block has no float scales)"))
+	}
 	for _, m := range []struct {
 		name string
 		n    int
@@ -54,16 +64,24 @@ type Core struct {
 
 // Controller states.
 const (
-	csClear  = iota // writing every memory word's written bit to 0 after reset
-	csIdle          // waiting for start
-	csFetch         // waiting for an instruction word
-	csDecode        // checking the instruction
-	csRead          // host stream → UB or weight memory, a byte a cycle
-	csWHRead        // write_host: read a UB byte
-	csWHGet         // write_host: check and pack the byte
-	csWHSend        // write_host: send a beat
-	csDone          // after HALT: waiting for start
-	csError         // stopped on an error: waiting for soft reset
+	csClear    = iota // writing every memory word's written bit to 0 after reset
+	csIdle            // waiting for start
+	csFetch           // waiting for an instruction word
+	csDecode          // checking the instruction
+	csRead            // host stream → UB or weight memory, a byte a cycle
+	csWHRead          // write_host: read a UB byte
+	csWHGet           // write_host: check and pack the byte
+	csWHSend          // write_host: send a beat
+	csDone            // after HALT: waiting for start
+	csError           // stopped on an error: waiting for soft reset
+	csLoad            // load_params: the block → p_in words
+	csMM              // matmul: weight tiles and activation rows into the array
+	csActDiv          // activate: a division step (frames, pooled sizes)
+	csActChk          // activate: checks after a division
+	csActPool         // activate: the pooling control word goes out
+	csAct             // activate: accumulator rows out through the pipeline
+	csActDrain        // activate: the pipeline's last results land in the UB
+	csClearAcc        // after reset: every accumulator row set to zero
 	csStates
 )
 
@@ -170,75 +188,63 @@ func reservedBits(m *hdl.Module, ir *hdl.Expr, op core.Opcode) *hdl.Expr {
 	return any
 }
 
-// byteMemory is a byte-addressed memory of CoreBeatBytes banks of 9-bit
-// words (a byte and its written bit): one read and one write port of a
-// byte per cycle, and a clear that writes one word of every bank.
-type byteMemory struct {
-	banks    []*hdl.Memory
-	rdata    []*hdl.Expr
-	wordBits int
-	// Controls, combinational; zero unless the controller sets them.
-	we, clear, re *hdl.Expr
-	waddr, raddr  *hdl.Expr // byte addresses (core.AddrBits)
-	wdata         *hdl.Expr // 8 bits
-	rbank         *hdl.Expr // bank of the last read (register)
+// packFields builds a payload of the layout from named expressions (each
+// Width*Lanes bits); fields not named and gaps are zero.
+func packFields(m *hdl.Module, fields []arch.Field, width int, vals map[string]*hdl.Expr) *hdl.Expr {
+	type part struct {
+		lsb int
+		e   *hdl.Expr
+	}
+	var parts []part
+	for _, f := range fields {
+		w := f.Width * f.Lanes
+		e, ok := vals[f.Name]
+		if !ok {
+			e = m.Lit(0, w)
+		}
+		if e.Width() != w {
+			panic(fmt.Sprintf("blocks: field %s is %d bits, got %d", f.Name, w, e.Width()))
+		}
+		parts = append(parts, part{f.LSB, e.AsUnsigned()})
+	}
+	for i := range parts { // by LSB (layouts are short)
+		for j := i + 1; j < len(parts); j++ {
+			if parts[j].lsb < parts[i].lsb {
+				parts[i], parts[j] = parts[j], parts[i]
+			}
+		}
+	}
+	var cat []*hdl.Expr
+	at := 0
+	for _, p := range parts {
+		if p.lsb > at {
+			cat = append([]*hdl.Expr{m.Lit(0, p.lsb-at)}, cat...)
+		}
+		cat = append([]*hdl.Expr{p.e}, cat...)
+		at = p.lsb + p.e.Width()
+	}
+	if width > at {
+		cat = append([]*hdl.Expr{m.Lit(0, width-at)}, cat...)
+	}
+	return hdl.Cat(cat...)
 }
 
-func newByteMemory(m *hdl.Module, name string, bytes int, clrAddr *hdl.Expr, reads bool) *byteMemory {
-	words := bytes / CoreBeatBytes
-	bm := &byteMemory{
-		we: m.Wire(name+"_we", hdl.U(1)), clear: m.Wire(name+"_clear", hdl.U(1)),
-		waddr: m.Wire(name+"_waddr", hdl.U(core.AddrBits)), wdata: m.Wire(name+"_wdata", hdl.U(8)),
-	}
-	for _, w := range []*hdl.Expr{bm.we, bm.clear} {
-		m.Set(w, m.Lit(0, 1))
-	}
-	m.Set(bm.waddr, m.Lit(0, core.AddrBits))
-	m.Set(bm.wdata, m.Lit(0, 8))
-	if reads {
-		bm.re, bm.raddr, bm.rbank = m.Wire(name+"_re", hdl.U(1)), m.Wire(name+"_raddr", hdl.U(core.AddrBits)), m.Reg(name+"_rbank", hdl.U(3))
-		m.Set(bm.re, m.Lit(0, 1))
-		m.Set(bm.raddr, m.Lit(0, core.AddrBits))
-	}
-	for b := 0; b < CoreBeatBytes; b++ {
-		mem := m.Memory(fmt.Sprintf("%s_bank_%d", name, b), hdl.U(9), words, nil)
-		bm.banks = append(bm.banks, mem)
-		bm.wordBits = mem.AddrWidth()
-	}
-	wb := bm.wordBits
-	word := func(a *hdl.Expr) *hdl.Expr { return a.Slice(2+wb, 3) }
-	clrWord := clrAddr.Trunc(wb)
-	if clrAddr.Width() < wb {
-		clrWord = hdl.ZExt(clrAddr, wb)
-	}
-	inRange := hdl.ZExt(clrAddr, clrAddr.Width()+1).Lt(m.Const(int64(words), hdl.U(clrAddr.Width()+1)))
-	for b, mem := range bm.banks {
-		if reads {
-			bm.rdata = append(bm.rdata, mem.Read(fmt.Sprintf("%s_rd_%d", name, b), word(bm.raddr), bm.re))
+func layoutOf(ls []arch.Layout, name string) arch.Layout {
+	for _, l := range ls {
+		if l.Name == name {
+			return l
 		}
-		hit := bm.waddr.Slice(2, 0).EqConst(int64(b))
-		// One write port per bank (block RAM): the clear and the
-		// controller's writes share it.
-		m.If(bm.clear.And(inRange).Or(bm.we.And(hit)), func() {
-			mem.Write(hdl.Mux(bm.clear, clrWord, word(bm.waddr)), hdl.Mux(bm.clear, m.Lit(0, 9), hdl.Cat(m.Lit(1, 1), bm.wdata)))
-		})
 	}
-	if reads {
-		m.If(bm.re, func() { m.Set(bm.rbank, bm.raddr.Slice(2, 0)) })
-	}
-	return bm
+	panic("blocks: no stream " + name)
 }
 
-// read returns the word (written bit, byte) read by the last cycle's read.
-func (bm *byteMemory) read(m *hdl.Module, name string) *hdl.Expr {
-	w := m.Wire(name, hdl.U(9))
-	m.Set(w, bm.rdata[0])
-	m.Switch(bm.rbank, func(sw *hdl.SwitchBuilder) {
-		for b := 1; b < CoreBeatBytes; b++ {
-			sw.Case([]int64{int64(b)}, func() { m.Set(w, bm.rdata[b]) })
+func fieldOf(fs []arch.Field, name string) arch.Field {
+	for _, f := range fs {
+		if f.Name == name {
+			return f
 		}
-	})
-	return w
+	}
+	panic("blocks: no field " + name)
 }
 
 // NewCore builds the core top.
@@ -246,21 +252,20 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	mu, err := NewMatrixUnit(cfg.Matrix)
+	if err != nil {
+		return nil, fmt.Errorf("core: %w", err)
+	}
+	R, C := cfg.Matrix.Rows, cfg.Matrix.Cols
+	pc := cfg.Matrix.Pipeline
 	m := hdl.NewModule("tpu_core")
 	m.Comment("tpugen core: %d-byte unified buffer, %d-byte weight memory, %dx%d matrix unit; ISA in the manifest.",
-		cfg.UBBytes, cfg.WeightBytes, cfg.Matrix.Rows, cfg.Matrix.Cols)
+		cfg.UBBytes, cfg.WeightBytes, R, C)
 	c := &Core{Module: m, Streams: coreStreams(), Registers: CoreRegisters()}
-	lay := func(name string) arch.Layout {
-		for _, l := range c.Streams {
-			if l.Name == name {
-				return l
-			}
-		}
-		panic("blocks: no core stream " + name)
-	}
-	iIn := m.InStream(arch.StreamI, hdl.U(lay(arch.StreamI).Width))
-	dIn := m.InStream(arch.StreamD, hdl.U(lay(arch.StreamD).Width))
-	oOut := m.OutStream(arch.StreamO, hdl.U(lay(arch.StreamO).Width))
+	iIn := m.InStream(arch.StreamI, hdl.U(layoutOf(c.Streams, arch.StreamI).Width))
+	dl := layoutOf(c.Streams, arch.StreamD)
+	dIn := m.InStream(arch.StreamD, hdl.U(dl.Width))
+	oOut := m.OutStream(arch.StreamO, hdl.U(layoutOf(c.Streams, arch.StreamO).Width))
 
 	// AXI4-Lite slave, standard signal names so FPGA tools infer the interface.
 	awaddr := m.Input("s_axi_awaddr", hdl.U(coreRegAddrBit))
@@ -281,13 +286,56 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	rvalid := m.RegOutput("s_axi_rvalid", hdl.U(1), hdl.ResetTo(0))
 	rready := m.Input("s_axi_rready", hdl.U(1))
 
-	sb := hdl.BitsFor(csStates - 1)
+	// The matrix unit and its pipeline.
+	port := func(name string) *hdl.Expr {
+		for _, p := range mu.Ports() {
+			if p.Name() == name {
+				return p.Expr()
+			}
+		}
+		panic("blocks: tpu_mxu has no port " + name)
+	}
+	mx := m.Instance("mxu", mu.Module)
+	wLay, aLay := layoutOf(mu.Streams, arch.StreamW), layoutOf(mu.Streams, arch.StreamA)
+	pLay, yLay := layoutOf(mu.Streams, arch.StreamP), layoutOf(mu.Streams, arch.StreamY)
+	wValid, aValid := m.Wire("mx_w_valid", hdl.U(1)), m.Wire("mx_a_valid", hdl.U(1))
+	wData, aData := m.Wire("mx_w_data", hdl.U(wLay.Width)), m.Wire("mx_a_data", hdl.U(aLay.Width))
+	pValid, pData := m.Reg("mx_p_valid", hdl.U(1), hdl.ResetTo(0)), m.Reg("mx_p_data", hdl.U(pLay.Width))
+	mx.In(port("w_in_valid"), wValid)
+	mx.In(port("w_in_data"), wData)
+	mx.In(port("a_in_valid"), aValid)
+	mx.In(port("a_in_data"), aData)
+	mx.In(port("p_in_valid"), pValid)
+	mx.In(port("p_in_data"), pData)
+	mx.In(port("c_out_ready"), m.Lit(1, 1))
+	mx.In(port("y_out_ready"), m.Lit(1, 1))
+	wReady, aReady, pReady := mx.Out(port("w_in_ready")), mx.Out(port("a_in_ready")), mx.Out(port("p_in_ready"))
+	yValid, yData := mx.Out(port("y_out_valid")), mx.Out(port("y_out_data"))
+	m.Set(wValid, m.Lit(0, 1))
+	m.Set(aValid, m.Lit(0, 1))
+	m.Set(wData, m.Lit(0, wLay.Width))
+	m.Set(aData, m.Lit(0, aLay.Width))
+	m.If(pValid.And(pReady), func() { m.Set(pValid, m.Lit(0, 1)) })
+	params, proto := PipelineProtocol(cfg.Matrix)
+	pDataF := fieldOf(pLay.Fields, "data")
+	sendP := func(stage arch.Stage, set, addr *hdl.Expr, vals map[string]*hdl.Expr) {
+		fs := params[stage]
+		d := packFields(m, fs, pDataF.Width, vals)
+		m.Set(pValid, m.Lit(1, 1))
+		m.Set(pData, packFields(m, pLay.Fields, pLay.Width, map[string]*hdl.Expr{
+			"target": m.Const(int64(proto.Targets[stage]), hdl.U(fieldOf(pLay.Fields, "target").Width)),
+			"set":    set.Trunc(fieldOf(pLay.Fields, "set").Width), "addr": addr, "data": d}))
+	}
+	pAddrW := fieldOf(pLay.Fields, "addr").Width
+
+	sb := hdl.BitsFor(csStates)
 	st := func(s int) *hdl.Expr { return m.Const(int64(s), hdl.U(sb)) }
 	state := m.Reg("state", hdl.U(sb), hdl.ResetTo(csClear))
-	maxWords := cfg.UBBytes / CoreBeatBytes
+	maxWords := max(cfg.UBBytes, cfg.WeightBytes) / CoreBeatBytes
 	cw := hdl.BitsFor(maxWords)
 	clr := m.Reg("clr", hdl.U(cw), hdl.ResetTo(0))
-	pc := m.Reg("pc", hdl.U(32), hdl.ResetTo(0))
+	clrA := m.Reg("clr_acc", hdl.U(hdl.BitsFor(cfg.Arch.AccDepth+R+1)))
+	pcReg := m.Reg("pc", hdl.U(32), hdl.ResetTo(0))
 	ir := m.Reg("ir", hdl.U(core.WordBits))
 	irLast := m.Reg("ir_last", hdl.U(1), hdl.ResetTo(0))
 	errCode := m.Reg("err_code", hdl.U(8), hdl.ResetTo(0))
@@ -295,16 +343,22 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	rem := m.Reg("rem", hdl.U(core.AddrBits))
 	toWeights := m.Reg("to_weights", hdl.U(1))
 	one := func(w int) *hdl.Expr { return m.Lit(1, w) }
+	zero := func(w int) *hdl.Expr { return m.Lit(0, w) }
 	inc := func(e *hdl.Expr) *hdl.Expr { return e.Add(one(1)).Trunc(e.Width()) }
 	dec := func(e *hdl.Expr) *hdl.Expr { return e.Sub(one(1)).Trunc(e.Width()) }
+	u := func(e *hdl.Expr, w int) *hdl.Expr { // zero-extend or keep to w bits
+		if e.Width() == w {
+			return e
+		}
+		return hdl.ZExt(e, w)
+	}
 
-	ub := newByteMemory(m, "ub", cfg.UBBytes, clr, true)
-	// The weight memory arrives with MATMUL, its first reader; until then
-	// READ_WEIGHTS checks its range and consumes its bytes.
-	ubWord := ub.read(m, "ub_word")
+	ub := newByteMemory(m, "ub", cfg.UBBytes, clr, R)
+	wm := newByteMemory(m, "wm", cfg.WeightBytes, clr, 1)
 
 	// The host data stream: one beat held, its bytes consumed in order
 	// (keep marks the valid bytes, from lane 0); last ends the host's data.
+	running := m.Wire("running", hdl.U(1))
 	dHeld := m.Reg("d_held", hdl.U(1), hdl.ResetTo(0))
 	dData := m.Reg("d_data", hdl.U(8*CoreBeatBytes))
 	dKeep := m.Reg("d_keep", hdl.U(CoreBeatBytes))
@@ -315,24 +369,24 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	dAvail := m.Wire("d_avail", hdl.U(1))
 	m.Set(dAvail, dHeld.And(idxOK).And(keepBit))
 	dByte := m.Wire("d_byte", hdl.U(8))
-	m.Set(dByte, dData.ShrBy(hdl.Cat(dIdx.Trunc(3), m.Lit(0, 3))).Trunc(8))
+	m.Set(dByte, dData.ShrBy(hdl.Cat(dIdx.Trunc(3), zero(3))).Trunc(8))
 	dTake := m.Wire("d_take", hdl.U(1))
-	m.Set(dTake, m.Lit(0, 1))
+	m.Set(dTake, zero(1))
+	dUnder := m.Wire("d_underflow", hdl.U(1))
+	m.Set(dUnder, dHeld.Not().And(lastSeen))
 	// Data flows only while a program runs, so last always ends the
 	// running program's data.
-	running := m.Wire("running", hdl.U(1))
 	m.Set(dIn.Ready, dHeld.Not().And(lastSeen.Not()).And(running))
-	dl := lay(arch.StreamD)
 	m.If(dIn.Fire(), func() {
 		m.Set(dHeld, one(1))
 		m.Set(dData, dIn.Data.Slice(8*CoreBeatBytes-1, 0))
-		m.Set(dKeep, dIn.Data.Slice(dl.Field("keep").LSB+CoreBeatBytes-1, dl.Field("keep").LSB))
-		m.Set(dIdx, m.Lit(0, 4))
-		m.Set(lastSeen, dIn.Data.Bit(dl.Field("last").LSB))
+		m.Set(dKeep, dIn.Data.Slice(fieldOf(dl.Fields, "keep").LSB+CoreBeatBytes-1, fieldOf(dl.Fields, "keep").LSB))
+		m.Set(dIdx, zero(4))
+		m.Set(lastSeen, dIn.Data.Bit(fieldOf(dl.Fields, "last").LSB))
 	}).ElseIf(dTake, func() {
 		m.Set(dIdx, inc(dIdx))
 	}).ElseIf(dHeld.And(dAvail.Not()), func() {
-		m.Set(dHeld, m.Lit(0, 1))
+		m.Set(dHeld, zero(1))
 	})
 
 	// write_host's beat under construction.
@@ -349,7 +403,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	obCat := make([]*hdl.Expr, CoreBeatBytes)
 	for i := range ob {
 		// Bytes past keep are zero, never stale or unknown.
-		obCat[CoreBeatBytes-1-i] = hdl.Mux(keep[CoreBeatBytes-1-i], ob[i], m.Lit(0, 8))
+		obCat[CoreBeatBytes-1-i] = hdl.Mux(keep[CoreBeatBytes-1-i], ob[i], zero(8))
 	}
 	m.Set(oOut.Valid, state.Eq(st(csWHSend)))
 	m.Set(oOut.Data, hdl.Cat(rem.EqConst(0).Or(errPending), hdl.Cat(keep...), hdl.Cat(obCat...)))
@@ -359,23 +413,195 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		m.Set(state, st(csError))
 	}
 	next := func() {
-		m.Set(pc, inc(pc))
+		m.Set(pcReg, inc(pcReg))
 		m.Set(state, st(csFetch))
 	}
 	field := func(op core.Opcode, name string) *hdl.Expr {
 		f := isaField(op, name)
 		return ir.Slice(f.LSB+f.Width-1, f.LSB)
 	}
+	// past: a + n > size, every operand unsigned.
 	past := func(a, n *hdl.Expr, size int) *hdl.Expr {
-		return a.Add(n).Gt(m.Const(int64(size), hdl.U(core.AddrBits+1)))
+		s := a.Add(n)
+		return s.Gt(m.Const(int64(size), s.Shape()))
+	}
+	konst := func(v int, e *hdl.Expr) *hdl.Expr { return m.Const(int64(v), e.Shape()) }
+
+	// Parameter sets: loaded bits and each set's pooling control.
+	loaded := make([]*hdl.Expr, cfg.Arch.ParamSets)
+	for i := range loaded {
+		loaded[i] = m.Reg(fmt.Sprintf("set_loaded_%d", i), hdl.U(1), hdl.ResetTo(0))
+	}
+	type poolCtl struct{ en, kind, kh, kw, sh, sw *hdl.Expr }
+	pwBits := hdl.BitsFor(cfg.Arch.PoolWindow + 1)
+	var pools []poolCtl
+	if pc.Pool {
+		for i := 0; i < cfg.Arch.ParamSets; i++ {
+			n := func(f string, w int) *hdl.Expr { return m.Reg(fmt.Sprintf("set%d_pool_%s", i, f), hdl.U(w)) }
+			pools = append(pools, poolCtl{n("en", 1), n("kind", 1), n("kh", pwBits), n("kw", pwBits), n("sh", pwBits), n("sw", pwBits)})
+		}
+	}
+	// sel picks a per-set register by the set number.
+	sel := func(name string, set *hdl.Expr, regs []*hdl.Expr) *hdl.Expr {
+		w := m.Wire(name, regs[0].Shape())
+		m.Set(w, regs[0])
+		m.Switch(set, func(sw *hdl.SwitchBuilder) {
+			for i := 1; i < len(regs); i++ {
+				sw.Case([]int64{int64(i)}, func() { m.Set(w, regs[i]) })
+			}
+		})
+		return w
 	}
 
-	m.Set(iIn.Ready, m.Lit(0, 1))
+	// LOAD_PARAMS: the block streams in as little-endian words; each
+	// lane's six words become one requantizer word, the control words an
+	// activation and a pooling control, the table 256 entries.
+	lpPhase := m.Reg("lp_phase", hdl.U(2))
+	lpLane := m.Reg("lp_lane", hdl.U(8))
+	lpF := m.Reg("lp_f", hdl.U(3))
+	lpC := m.Reg("lp_c", hdl.U(4))
+	lpB := m.Reg("lp_b", hdl.U(2))
+	lpWord := m.Reg("lp_word", hdl.U(32))
+	lpX := m.Reg("lp_x", hdl.U(8))
+	lpBad := m.Reg("lp_bad", hdl.U(1))
+	w := m.Wire("lp_w", hdl.U(32)) // the word a byte completes
+	m.Set(w, hdl.Cat(dByte, lpWord.Slice(31, 8)))
+	t32 := func(n string) *hdl.Expr { return m.Reg("lp_"+n, hdl.U(32)) }
+	tBias, tMult, tShift, tOZP, tMin := t32("bias"), t32("mult"), t32("shift"), t32("ozp"), t32("min")
+	// The activation control's words wait for the last one (kept only
+	// when there is an activation unit to send them to).
+	var cMode, cInZP, cOutZP, cMID, cSID, cMAlpha *hdl.Expr
+	if pc.Activation.Any() {
+		cMode, cInZP, cOutZP, cMID, cSID, cMAlpha = t32("mode"), t32("inzp"), t32("outzp"), t32("mid"), t32("sid"), t32("malpha")
+	}
+	keepW := func(r *hdl.Expr) {
+		if r != nil {
+			m.Set(r, w)
+		}
+	}
+	cPEn := m.Reg("lp_pen", hdl.U(1))
+	sv := func(e *hdl.Expr) *hdl.Expr { return e.AsSigned() }
+	outside := func(w *hdl.Expr, lo, hi int64) *hdl.Expr {
+		return sv(w).Lt(m.Const(lo, hdl.S(32))).Or(sv(w).Gt(m.Const(hi, hdl.S(32))))
+	}
+
+	// MATMUL: a weight loader and an activation streamer run together;
+	// the matrix unit keeps them in step (a tile's first beat waits for
+	// its weights, the next tile's weights load while the current streams).
+	mmM, mmK := field(core.OpMatMul, "m"), field(core.OpMatMul, "k")
+	mmN, mmUB := field(core.OpMatMul, "n"), field(core.OpMatMul, "ub")
+	mmW, mmAcc := field(core.OpMatMul, "waddr"), field(core.OpMatMul, "acc")
+	mmAccum := field(core.OpMatMul, "accumulate")
+	mmMACs := m.Reg("mm_macs", hdl.U(48))
+	rb := hdl.BitsFor(R)
+	wlOn := m.Reg("wl_on", hdl.U(1), hdl.ResetTo(0))
+	wlSend := m.Reg("wl_send", hdl.U(1), hdl.ResetTo(0))
+	wlK := m.Reg("wl_k", hdl.U(core.DimBits+1))
+	wlRow := m.Reg("wl_row", hdl.U(rb))
+	wlLane := m.Reg("wl_lane", hdl.U(8))
+	wlAddr := m.Reg("wl_addr", hdl.U(core.AddrBits+1))
+	wlRowAddr := m.Reg("wl_rowaddr", hdl.U(core.AddrBits+1))
+	wlPend := m.Reg("wl_pend", hdl.U(1), hdl.ResetTo(0))
+	wlPendLane := m.Reg("wl_pend_lane", hdl.U(8))
+	wlPendZero := m.Reg("wl_pend_zero", hdl.U(1))
+	wb := make([]*hdl.Expr, C)
+	for i := range wb {
+		wb[i] = m.Reg(fmt.Sprintf("wl_b_%d", i), hdl.U(8))
+	}
+	asOn := m.Reg("as_on", hdl.U(1), hdl.ResetTo(0))
+	asPend := m.Reg("as_pend", hdl.U(1), hdl.ResetTo(0))
+	asR := m.Reg("as_r", hdl.U(core.DimBits))
+	asK0 := m.Reg("as_k0", hdl.U(core.DimBits+1))
+	asRowAddr := m.Reg("as_rowaddr", hdl.U(core.AddrBits+1))
+	asKV := m.Reg("as_kv", hdl.U(core.DimBits+1)) // valid lanes of the current tile (K - k0)
+	asPendKV := m.Reg("as_pend_kv", hdl.U(core.DimBits+1))
+	asPendFirst := m.Reg("as_pend_first", hdl.U(1))
+	asPendAcc := m.Reg("as_pend_acc", hdl.U(1))
+	asPendRow := m.Reg("as_pend_row", hdl.U(core.AccRowBits+1))
+
+	// ACTIVATE.
+	acM, acN, acSet := field(core.OpActivate, "m"), field(core.OpActivate, "n"), field(core.OpActivate, "set")
+	acAcc, acOut, acPitch := field(core.OpActivate, "acc"), field(core.OpActivate, "out"), field(core.OpActivate, "pitch")
+	acFH, acFW := field(core.OpActivate, "fh"), field(core.OpActivate, "fw")
+	acPh := m.Reg("ac_ph", hdl.U(2))
+	divN := m.Reg("div_n", hdl.U(16))
+	divD := m.Reg("div_d", hdl.U(24))
+	divQ := m.Reg("div_q", hdl.U(16))
+	divR := m.Reg("div_r", hdl.U(25))
+	divI := m.Reg("div_i", hdl.U(4))
+	var acFrames *hdl.Expr
+	if pc.Pool {
+		acFrames = m.Reg("ac_frames", hdl.U(16))
+	}
+	var acOH *hdl.Expr
+	if pc.Pool {
+		acOH = m.Reg("ac_oh", hdl.U(16))
+	}
+	acR := m.Reg("ac_r", hdl.U(core.DimBits))
+	acWA := m.Reg("ac_wa", hdl.U(core.AddrBits))
+	drain := m.Reg("ac_drain", hdl.U(8))
+	acPool := m.Wire("ac_pool", hdl.U(1))
+	var acP poolCtl
+	if pc.Pool {
+		pick := func(name string, f func(p poolCtl) *hdl.Expr) *hdl.Expr {
+			var regs []*hdl.Expr
+			for _, p := range pools {
+				regs = append(regs, f(p))
+			}
+			return sel("ac_"+name, acSet.Trunc(max(1, hdl.Clog2(cfg.Arch.ParamSets))), regs)
+		}
+		acP = poolCtl{pick("en", func(p poolCtl) *hdl.Expr { return p.en }), pick("kind", func(p poolCtl) *hdl.Expr { return p.kind }),
+			pick("kh", func(p poolCtl) *hdl.Expr { return p.kh }), pick("kw", func(p poolCtl) *hdl.Expr { return p.kw }),
+			pick("sh", func(p poolCtl) *hdl.Expr { return p.sh }), pick("sw", func(p poolCtl) *hdl.Expr { return p.sw })}
+		m.Set(acPool, acP.en)
+	} else {
+		m.Set(acPool, zero(1))
+	}
+	startDiv := func(n, d *hdl.Expr) {
+		m.Set(divN, u(n, 16))
+		m.Set(divD, u(d, 24))
+		m.Set(divQ, zero(16))
+		m.Set(divR, zero(25))
+		m.Set(divI, zero(4))
+		m.Set(state, st(csActDiv))
+	}
+	setIdx := func(e *hdl.Expr) *hdl.Expr { return e.Trunc(max(1, hdl.Clog2(cfg.Arch.ParamSets))) }
+	drainCycles := mu.Latency + mu.PipelineLatency + 4
+
+	cycles := m.Reg("cnt_cycles", hdl.U(64), hdl.ResetTo(0))
+	busy := m.Reg("cnt_busy", hdl.U(64), hdl.ResetTo(0))
+	wstall := m.Reg("cnt_wstall", hdl.U(64), hdl.ResetTo(0))
+	macs := m.Reg("cnt_macs", hdl.U(64), hdl.ResetTo(0))
+
+	m.Set(iIn.Ready, zero(1))
 	m.Switch(state, func(sw *hdl.SwitchBuilder) {
 		sw.Case([]int64{csClear}, func() {
 			m.Set(ub.clear, one(1))
+			m.Set(wm.clear, one(1))
 			m.Set(clr, inc(clr))
-			m.If(clr.EqConst(int64(maxWords-1)), func() { m.Set(state, st(csIdle)) })
+			m.If(clr.EqConst(int64(maxWords-1)), func() {
+				m.Set(clrA, zero(clrA.Width()))
+				m.Set(state, st(csClearAcc))
+			})
+		})
+		sw.Case([]int64{csClearAcc}, func() {
+			// The accumulators start at zero (as core.Machine's): a tile
+			// of zero weights, then every row overwritten with its zero
+			// products.
+			aw := fieldOf(aLay.Fields, "addr").Width
+			m.If(clrA.Lt(m.Const(int64(R), clrA.Shape())), func() {
+				m.Set(wValid, one(1))
+				m.If(wReady, func() { m.Set(clrA, inc(clrA)) })
+			}).Else(func() {
+				row := clrA.Sub(m.Const(int64(R), clrA.Shape())).Trunc(clrA.Width())
+				m.Set(aValid, one(1))
+				m.Set(aData, packFields(m, aLay.Fields, aLay.Width, map[string]*hdl.Expr{
+					"addr": row.Trunc(aw), "first": row.EqConst(0)}))
+				m.If(aReady, func() {
+					m.Set(clrA, inc(clrA))
+					m.If(row.EqConst(int64(cfg.Arch.AccDepth-1)), func() { m.Set(state, st(csIdle)) })
+				})
+			})
 		})
 		sw.Case([]int64{csFetch}, func() {
 			m.If(irLast, func() { fail(core.ErrNoHalt) }).Else(func() {
@@ -402,7 +628,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 						m.If(past(a, n, cfg.UBBytes), func() { fail(core.ErrUBRange) }).Else(func() {
 							m.Set(addr, a)
 							m.Set(rem, n)
-							m.Set(toWeights, m.Lit(0, 1))
+							m.Set(toWeights, zero(1))
 							if op == core.OpReadHost {
 								m.Set(state, st(csRead))
 							} else {
@@ -420,30 +646,77 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 						m.Set(state, st(csRead))
 					})
 				})
+				legal(core.OpLoadParams, func() {
+					set, n := field(core.OpLoadParams, "set"), field(core.OpLoadParams, "len")
+					m.If(set.Ge(konst(cfg.Arch.ParamSets, set)), func() { fail(core.ErrParamSet) }).
+						ElseIf(n.Ne(konst(core.ParamBlockBytes(C), n)), func() { fail(core.ErrBadField) }).
+						Else(func() {
+							for _, r := range []*hdl.Expr{lpPhase, lpF, lpC, lpB, lpBad, cPEn} {
+								m.Set(r, zero(r.Width()))
+							}
+							m.Set(lpLane, zero(8))
+							m.Set(lpX, zero(8))
+							m.Set(state, st(csLoad))
+						})
+				})
+				legal(core.OpMatMul, func() {
+					mk := mmM.Mul(mmK)
+					nk := u(mmN, 16).Mul(mmK)
+					m.If(mmM.EqConst(0).Or(mmK.EqConst(0)).Or(mmN.EqConst(0)).Or(mmN.Gt(konst(C, mmN))), func() { fail(core.ErrBadField) }).
+						ElseIf(past(u(mmUB, 33), u(mk, 33), cfg.UBBytes), func() { fail(core.ErrUBRange) }).
+						ElseIf(past(u(mmW, 33), u(nk, 33), cfg.WeightBytes), func() { fail(core.ErrWeightRange) }).
+						ElseIf(past(mmAcc, mmM, cfg.Arch.AccDepth), func() { fail(core.ErrAccRange) }).
+						Else(func() {
+							m.Set(mmMACs, u(mk.Mul(u(mmN, 16)), 48))
+							m.Set(wlOn, one(1))
+							m.Set(wlSend, zero(1))
+							m.Set(wlK, zero(wlK.Width()))
+							m.Set(wlRow, zero(rb))
+							m.Set(wlLane, zero(8))
+							m.Set(wlPend, zero(1))
+							m.Set(wlAddr, u(mmW, core.AddrBits+1))
+							m.Set(wlRowAddr, u(mmW, core.AddrBits+1))
+							m.Set(asOn, one(1))
+							m.Set(asPend, zero(1))
+							m.Set(asR, zero(core.DimBits))
+							m.Set(asK0, zero(core.DimBits+1))
+							m.Set(asRowAddr, u(mmUB, core.AddrBits+1))
+							m.Set(asKV, u(mmK, core.DimBits+1))
+							m.Set(state, st(csMM))
+						})
+				})
+				legal(core.OpActivate, func() {
+					setOK := zero(1)
+					for i := range loaded {
+						setOK = setOK.Or(acSet.EqConst(int64(i)).And(loaded[i]))
+					}
+					m.If(acN.EqConst(0).Or(acN.Gt(konst(C, acN))), func() { fail(core.ErrBadField) }).
+						ElseIf(setOK.Not(), func() { fail(core.ErrParamSet) }).
+						ElseIf(acM.EqConst(0).Or(acFH.EqConst(0)).Or(acFW.EqConst(0)), func() { fail(core.ErrBadField) }).
+						Else(func() {
+							m.Set(acPh, zero(2))
+							startDiv(acM, acFH.Mul(acFW))
+						})
+				})
 				sw.Default(func() { fail(core.ErrIllegalOpcode) })
 			})
 		})
 		sw.Case([]int64{csRead}, func() {
 			m.If(rem.EqConst(0), next).ElseIf(dAvail, func() {
 				m.Set(dTake, one(1))
-				m.If(toWeights.Not(), func() {
-					m.Set(ub.we, one(1))
-					m.Set(ub.waddr, addr)
-					m.Set(ub.wdata, dByte)
-				})
+				m.If(toWeights, func() { wm.write1(m, addr, dByte) }).Else(func() { ub.write1(m, addr, dByte) })
 				m.Set(addr, inc(addr))
 				m.Set(rem, dec(rem))
-			}).ElseIf(dHeld.Not().And(lastSeen), func() { fail(core.ErrHostUnderflow) })
+			}).ElseIf(dUnder, func() { fail(core.ErrHostUnderflow) })
 		})
 		sw.Case([]int64{csWHRead}, func() {
 			m.If(rem.EqConst(0), next).Else(func() {
-				m.Set(ub.re, one(1))
-				m.Set(ub.raddr, addr)
+				ub.read(m, addr)
 				m.Set(state, st(csWHGet))
 			})
 		})
 		sw.Case([]int64{csWHGet}, func() {
-			m.If(ubWord.Bit(8).Not(), func() {
+			m.If(ub.lanes[0].Bit(8).Not(), func() {
 				m.Set(errCode, m.Const(int64(core.ErrUnwritten), hdl.U(8)))
 				m.If(oCount.EqConst(0), func() { fail(core.ErrUnwritten) }).Else(func() {
 					m.Set(errPending, one(1))
@@ -452,7 +725,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			}).Else(func() {
 				m.Switch(oCount.Trunc(3), func(sw *hdl.SwitchBuilder) {
 					for i := range ob {
-						sw.Case([]int64{int64(i)}, func() { m.Set(ob[i], ubWord.Slice(7, 0)) })
+						sw.Case([]int64{int64(i)}, func() { m.Set(ob[i], ub.lanes[0].Slice(7, 0)) })
 					}
 				})
 				m.Set(oCount, inc(oCount))
@@ -465,22 +738,325 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		})
 		sw.Case([]int64{csWHSend}, func() {
 			m.If(oOut.Ready, func() {
-				m.Set(oCount, m.Lit(0, 4))
+				m.Set(oCount, zero(4))
 				m.If(errPending, func() {
-					m.Set(errPending, m.Lit(0, 1))
+					m.Set(errPending, zero(1))
 					m.Set(state, st(csError))
 				}).ElseIf(rem.EqConst(0), next).Else(func() { m.Set(state, st(csWHRead)) })
 			})
 		})
+		sw.Case([]int64{csLoad}, func() {
+			set := field(core.OpLoadParams, "set")
+			m.If(pValid, func() {}).ElseIf(lpPhase.EqConst(2), func() {
+				m.If(dAvail, func() {
+					m.Set(dTake, one(1))
+					if pc.Activation.HasTable() {
+						m.Set(pValid, one(1))
+						m.Set(pData, packFields(m, pLay.Fields, pLay.Width, map[string]*hdl.Expr{
+							"target": m.Const(int64(proto.Targets[arch.StageActivation]), hdl.U(fieldOf(pLay.Fields, "target").Width)),
+							"set":    set.Trunc(fieldOf(pLay.Fields, "set").Width),
+							"addr":   m.Const(int64(ActivationTableAddr), hdl.U(pAddrW)).Add(u(lpX, pAddrW)).Trunc(pAddrW),
+							"data":   packFields(m, proto.Activation.TableEntry, pDataF.Width, map[string]*hdl.Expr{"value": dByte})}))
+					}
+					m.Set(lpX, inc(lpX))
+					m.If(lpX.EqConst(255), func() {
+						m.If(lpBad, func() { fail(core.ErrBadField) }).Else(func() {
+							for i := range loaded {
+								m.If(set.EqConst(int64(i)), func() { m.Set(loaded[i], one(1)) })
+							}
+							next()
+						})
+					})
+				}).ElseIf(dUnder, func() { fail(core.ErrHostUnderflow) })
+			}).ElseIf(dAvail, func() {
+				m.Set(dTake, one(1))
+				m.Set(lpWord, w)
+				m.Set(lpB, inc(lpB))
+				bad := func(c *hdl.Expr) { m.If(c, func() { m.Set(lpBad, one(1)) }) }
+				m.If(lpB.EqConst(3).And(lpPhase.EqConst(0)), func() {
+					m.Switch(lpF, func(sw *hdl.SwitchBuilder) {
+						sw.Case([]int64{0}, func() { m.Set(tBias, w) })
+						sw.Case([]int64{1}, func() { m.Set(tMult, w) })
+						sw.Case([]int64{2}, func() { m.Set(tShift, w); bad(outside(w, -31, 30)) })
+						sw.Case([]int64{3}, func() { m.Set(tOZP, w); bad(outside(w, -128, 127)) })
+						sw.Case([]int64{4}, func() { m.Set(tMin, w); bad(outside(w, -128, 127)) })
+						sw.Default(func() {
+							bad(outside(w, -128, 127).Or(sv(tMin).Gt(sv(w))))
+							fs := params[arch.StageRequant]
+							sendP(arch.StageRequant, set, lpLane.Trunc(min(8, pAddrW)).Ext(pAddrW), map[string]*hdl.Expr{
+								"bias": tBias, "multiplier": tMult, "shift": tShift.Trunc(fieldOf(fs, "shift").Width),
+								"out_zp": tOZP.Trunc(8), "act_min": tMin.Trunc(8), "act_max": w.Trunc(8)})
+						})
+					})
+					m.If(lpF.EqConst(5), func() {
+						m.Set(lpF, zero(3))
+						m.Set(lpLane, inc(lpLane))
+						m.If(lpLane.EqConst(int64(C-1)), func() { m.Set(lpPhase, one(2)) })
+					}).Else(func() { m.Set(lpF, inc(lpF)) })
+				})
+				m.If(lpB.EqConst(3).And(lpPhase.EqConst(1)), func() {
+					m.Switch(lpC, func(sw *hdl.SwitchBuilder) {
+						sw.Case([]int64{0}, func() {
+							keepW(cMode)
+							ok := w.EqConst(int64(arch.ActIdentity))
+							if pc.Activation.HasLeaky() {
+								ok = ok.Or(w.EqConst(int64(arch.ActLeaky)))
+							}
+							if pc.Activation.HasTable() {
+								ok = ok.Or(w.EqConst(int64(arch.ActTable)))
+							}
+							bad(ok.Not())
+						})
+						sw.Case([]int64{1}, func() { keepW(cInZP); bad(outside(w, -128, 127)) })
+						sw.Case([]int64{2}, func() { keepW(cOutZP); bad(outside(w, -128, 127)) })
+						sw.Case([]int64{3}, func() { keepW(cMID) })
+						sw.Case([]int64{4}, func() { keepW(cSID); bad(outside(w, -32, 31)) })
+						sw.Case([]int64{5}, func() { keepW(cMAlpha) })
+						sw.Case([]int64{6}, func() {
+							bad(outside(w, -32, 31))
+							if pc.Activation.Any() {
+								sendP(arch.StageActivation, set, m.Const(int64(ActivationControlAddr), hdl.U(pAddrW)), map[string]*hdl.Expr{
+									"mode": cMode.Trunc(2), "in_zp": cInZP.Trunc(8), "out_zp": cOutZP.Trunc(8),
+									"mult_identity": cMID, "shift_identity": cSID.Trunc(6), "mult_alpha": cMAlpha, "shift_alpha": w.Trunc(6)})
+							}
+						})
+						sw.Case([]int64{7}, func() { m.Set(cPEn, w.AnyBits()) })
+						sw.Default(func() {
+							// kind (8), then kh, kw, sh, sw (9..12): stored per set.
+							m.If(lpC.EqConst(8), func() { bad(cPEn.And(w.Gt(konst(int(arch.AveragePool), w)))) }).
+								Else(func() { bad(cPEn.And(w.EqConst(0).Or(w.Gt(konst(cfg.Arch.PoolWindow, w))))) })
+							for i, p := range pools {
+								m.If(set.EqConst(int64(i)), func() {
+									m.Set(p.en, cPEn)
+									m.Switch(lpC, func(sw *hdl.SwitchBuilder) {
+										sw.Case([]int64{8}, func() { m.Set(p.kind, w.Bit(0)) })
+										sw.Case([]int64{9}, func() { m.Set(p.kh, w.Trunc(pwBits)) })
+										sw.Case([]int64{10}, func() { m.Set(p.kw, w.Trunc(pwBits)) })
+										sw.Case([]int64{11}, func() { m.Set(p.sh, w.Trunc(pwBits)) })
+										sw.Default(func() { m.Set(p.sw, w.Trunc(pwBits)) })
+									})
+								})
+							}
+							if !pc.Pool {
+								bad(cPEn)
+							}
+						})
+					})
+					m.Set(lpC, inc(lpC))
+					m.If(lpC.EqConst(12), func() { m.Set(lpPhase, m.Const(2, hdl.U(2))) })
+				})
+			}).ElseIf(dUnder, func() { fail(core.ErrHostUnderflow) })
+		})
+		sw.Case([]int64{csMM}, func() {
+			// Done once every activation beat has entered the array (the
+			// data checks below override this with an error).
+			m.If(asOn.Not().And(asPend.Not().Or(aValid.And(aReady))), func() {
+				m.Set(macs, macs.Add(u(mmMACs, 64)).Trunc(64))
+				next()
+			})
+			// The weight loader: beat (row of the tile) wl_row of k = wl_k
+			// has lane o at waddr + o*K + k, zero past n lanes or past K.
+			kValid := wlK.Lt(u(mmK, wlK.Width()))
+			m.If(wlOn.And(wlSend.Not()), func() {
+				m.If(wlPend, func() {
+					m.Switch(wlPendLane, func(sw *hdl.SwitchBuilder) {
+						for i := range wb {
+							sw.Case([]int64{int64(i)}, func() { m.Set(wb[i], hdl.Mux(wlPendZero, zero(8), wm.lanes[0].Slice(7, 0))) })
+						}
+					})
+					m.If(wlPendZero.Not().And(wm.lanes[0].Bit(8).Not()), func() { fail(core.ErrUnwritten) })
+				})
+				m.If(wlLane.Lt(konst(C, wlLane)), func() {
+					live := kValid.And(wlLane.Lt(mmN))
+					m.If(live, func() { wm.read(m, wlAddr.Trunc(core.AddrBits)) })
+					m.Set(wlPend, one(1))
+					m.Set(wlPendLane, wlLane)
+					m.Set(wlPendZero, live.Not())
+					m.Set(wlLane, inc(wlLane))
+					m.Set(wlAddr, wlAddr.Add(u(mmK, core.AddrBits+1)).Trunc(core.AddrBits+1))
+				}).Else(func() {
+					m.Set(wlPend, zero(1))
+					m.Set(wlSend, one(1))
+				})
+			})
+			wcat := make([]*hdl.Expr, C)
+			for i := range wb {
+				wcat[C-1-i] = wb[i]
+			}
+			m.Set(wData, packFields(m, wLay.Fields, wLay.Width, map[string]*hdl.Expr{"weights": hdl.Cat(wcat...)}))
+			m.If(wlOn.And(wlSend), func() {
+				m.Set(wValid, one(1))
+				m.If(wReady, func() {
+					m.Set(wlSend, zero(1))
+					m.Set(wlLane, zero(8))
+					m.Set(wlK, inc(wlK))
+					m.Set(wlRow, inc(wlRow))
+					m.Set(wlRowAddr, inc(wlRowAddr))
+					m.Set(wlAddr, inc(wlRowAddr))
+					m.If(wlRow.EqConst(int64(R-1)), func() {
+						m.Set(wlRow, zero(rb))
+						m.If(inc(wlK).Ge(u(mmK, wlK.Width())), func() { m.Set(wlOn, zero(1)) })
+					})
+				})
+			})
+			// The activation streamer: row r of tile k0 reads R bytes at
+			// ub + r*K + k0 (lanes past K - k0 are zero).
+			acts := make([]*hdl.Expr, R)
+			written := one(1)
+			for i := 0; i < R; i++ {
+				live := asPendKV.Gt(m.Const(int64(i), asPendKV.Shape()))
+				acts[R-1-i] = hdl.Mux(live, ub.lanes[i].Slice(7, 0), zero(8))
+				written = written.And(live.Not().Or(ub.lanes[i].Bit(8)))
+			}
+			aw := fieldOf(aLay.Fields, "addr").Width
+			aVals := map[string]*hdl.Expr{"acts": hdl.Cat(acts...), "addr": asPendRow.Trunc(aw), "first": asPendFirst,
+				"acc": asPendAcc, "last": zero(1)}
+			m.Set(aData, packFields(m, aLay.Fields, aLay.Width, aVals))
+			aFire := aValid.And(aReady)
+			m.If(asPend, func() {
+				m.If(written.Not(), func() { fail(core.ErrUnwritten) }).Else(func() { m.Set(aValid, one(1)) })
+			})
+			m.If(asOn.And(asPend.Not().Or(aFire)), func() {
+				ub.read(m, asRowAddr.Trunc(core.AddrBits))
+				m.Set(asPend, one(1))
+				m.Set(asPendKV, asKV)
+				m.Set(asPendFirst, asR.EqConst(0))
+				m.Set(asPendAcc, mmAccum.Or(asK0.Ne(zero(asK0.Width()))))
+				m.Set(asPendRow, u(mmAcc, core.AccRowBits+1).Add(u(asR, core.AccRowBits+1)).Trunc(core.AccRowBits+1))
+				m.Set(asR, inc(asR))
+				m.Set(asRowAddr, asRowAddr.Add(u(mmK, core.AddrBits+1)).Trunc(core.AddrBits+1))
+				m.If(inc(asR).Eq(mmM), func() {
+					nk0 := asK0.Add(m.Const(int64(R), asK0.Shape())).Trunc(asK0.Width())
+					m.Set(asR, zero(core.DimBits))
+					m.Set(asK0, nk0)
+					m.Set(asKV, asKV.Sub(m.Const(int64(R), asKV.Shape())).Trunc(asKV.Width()))
+					m.Set(asRowAddr, u(mmUB, core.AddrBits+1).Add(nk0).Trunc(core.AddrBits+1))
+					m.If(nk0.Ge(u(mmK, nk0.Width())), func() { m.Set(asOn, zero(1)) })
+				})
+			}).ElseIf(aFire, func() { m.Set(asPend, zero(1)) })
+		})
+		sw.Case([]int64{csActDiv}, func() {
+			r2 := hdl.Cat(divR.Trunc(24), divN.Bit(15))
+			ge := r2.Ge(u(divD, 25))
+			m.Set(divR, hdl.Mux(ge, r2.Sub(u(divD, 25)).Trunc(25), r2))
+			m.Set(divQ, hdl.Cat(divQ.Trunc(15), ge))
+			m.Set(divN, hdl.Cat(divN.Trunc(15), zero(1)))
+			m.Set(divI, inc(divI))
+			m.If(divI.EqConst(15), func() { m.Set(state, st(csActChk)) })
+		})
+		sw.Case([]int64{csActChk}, func() {
+			rangeCheck := func(pixels *hdl.Expr) {
+				end := u(acOut, 34).Add(u(dec(pixels).Mul(acPitch), 34)).Add(u(acN, 34))
+				m.If(end.Gt(m.Const(int64(cfg.UBBytes), end.Shape())), func() { fail(core.ErrUBRange) }).Else(func() {
+					m.Set(acR, zero(core.DimBits))
+					m.Set(acWA, acOut)
+					if pc.Pool {
+						vals := map[string]*hdl.Expr{"enable": zero(1), "mode": zero(1)}
+						pf := params[arch.StagePool]
+						for _, n := range []string{"width", "height", "kh", "kw", "sh", "sw"} {
+							vals[n] = m.Const(1, hdl.U(fieldOf(pf, n).Width))
+						}
+						wide := func(e *hdl.Expr, n string) *hdl.Expr {
+							w := fieldOf(pf, n).Width
+							if e.Width() >= w {
+								return e.Trunc(w)
+							}
+							return hdl.ZExt(e, w)
+						}
+						m.If(acP.en, func() {
+							mode := hdl.Mux(acP.kind, m.Const(int64(proto.Pool.Modes[arch.AveragePool]), hdl.U(fieldOf(pf, "mode").Width)),
+								m.Const(int64(proto.Pool.Modes[arch.MaxPool]), hdl.U(fieldOf(pf, "mode").Width)))
+							sendP(arch.StagePool, acSet, m.Const(int64(PoolControlAddr), hdl.U(pAddrW)), map[string]*hdl.Expr{
+								"enable": one(1), "mode": mode, "width": wide(acFW, "width"), "height": wide(acFH, "height"),
+								"kh": wide(acP.kh, "kh"), "kw": wide(acP.kw, "kw"), "sh": wide(acP.sh, "sh"), "sw": wide(acP.sw, "sw")})
+						}).Else(func() {
+							sendP(arch.StagePool, acSet, m.Const(int64(PoolControlAddr), hdl.U(pAddrW)), vals)
+						})
+					}
+					m.Set(state, st(csActPool))
+				})
+			}
+			m.Switch(acPh, func(sw *hdl.SwitchBuilder) {
+				sw.Case([]int64{0}, func() {
+					if pc.Pool {
+						m.Set(acFrames, divQ)
+					}
+					m.If(divR.Ne(zero(25)), func() { fail(core.ErrBadField) }).
+						ElseIf(acPitch.Lt(u(acN, 16)), func() { fail(core.ErrBadField) }).
+						ElseIf(past(acAcc, acM, cfg.Arch.AccDepth), func() { fail(core.ErrAccRange) }).
+						ElseIf(acPool, func() {
+							if !pc.Pool {
+								return
+							}
+							m.If(acFH.Gt(konst(cfg.Arch.PoolHeight, acFH)).Or(acFW.Gt(konst(cfg.Arch.PoolWidth, acFW))).
+								Or(acFH.Lt(u(acP.kh, 12))).Or(acFW.Lt(u(acP.kw, 12))), func() { fail(core.ErrBadField) }).
+								Else(func() {
+									m.Set(acPh, one(2))
+									startDiv(acFH.Sub(u(acP.kh, 12)).Trunc(12), acP.sh)
+								})
+						}).Else(func() { rangeCheck(acM) })
+				})
+				sw.Case([]int64{1}, func() {
+					if !pc.Pool {
+						return
+					}
+					m.Set(acOH, inc(divQ))
+					m.Set(acPh, m.Const(2, hdl.U(2)))
+					startDiv(acFW.Sub(u(acP.kw, 12)).Trunc(12), acP.sw)
+				})
+				sw.Default(func() {
+					if !pc.Pool {
+						return
+					}
+					px := acFrames.Mul(acOH).Trunc(16).Mul(inc(divQ)).Trunc(16)
+					rangeCheck(px)
+				})
+			})
+		})
+		sw.Case([]int64{csActPool}, func() {
+			m.If(pValid.Not(), func() { m.Set(state, st(csAct)) })
+		})
+		sw.Case([]int64{csAct}, func() {
+			aw := fieldOf(aLay.Fields, "addr").Width
+			row := u(acAcc, core.AccRowBits+1).Add(u(acR, core.AccRowBits+1)).Trunc(core.AccRowBits + 1).Trunc(aw)
+			m.Set(aValid, one(1))
+			m.Set(aData, packFields(m, aLay.Fields, aLay.Width, map[string]*hdl.Expr{
+				"addr": row, "first": zero(1), "acc": one(1), "last": one(1),
+				"tag": setIdx(acSet).Trunc(fieldOf(aLay.Fields, "tag").Width)}))
+			m.If(aReady, func() {
+				m.Set(acR, inc(acR))
+				m.If(inc(acR).Eq(acM), func() {
+					m.Set(drain, m.Const(int64(drainCycles), hdl.U(8)))
+					m.Set(state, st(csActDrain))
+				})
+			})
+		})
+		sw.Case([]int64{csActDrain}, func() {
+			m.Set(drain, dec(drain))
+			m.If(drain.EqConst(0), next)
+		})
+	})
+	// ACTIVATE's results: each y_out beat is one output pixel, n lanes to
+	// out + p*pitch.
+	vf := fieldOf(yLay.Fields, "values")
+	m.If(yValid.And(state.Eq(st(csAct)).Or(state.Eq(st(csActDrain)))), func() {
+		m.Set(ub.we, one(1))
+		m.Set(ub.wbase, acWA)
+		m.Set(ub.wcount, acN.Trunc(4))
+		for j := 0; j < C && j < CoreBeatBytes; j++ {
+			m.Set(ub.wdata[j], yData.Slice(vf.LSB+8*j+7, vf.LSB+8*j))
+		}
+		m.Set(acWA, acWA.Add(u(acPitch, core.AddrBits)).Trunc(core.AddrBits))
 	})
 
-	// Performance counters (TPU v1's Table 3): cycles a program runs.
-	m.Set(running, state.Ne(st(csClear)).And(state.Ne(st(csIdle))).And(state.Ne(st(csDone))).And(state.Ne(st(csError))))
-	cycles := m.Reg("cnt_cycles", hdl.U(64), hdl.ResetTo(0))
-	busy := m.Reg("cnt_busy", hdl.U(64), hdl.ResetTo(0))
-	wstall := m.Reg("cnt_wstall", hdl.U(64), hdl.ResetTo(0))
-	macs := m.Reg("cnt_macs", hdl.U(64), hdl.ResetTo(0))
+	// Performance counters (TPU v1's Table 3): cycles a program ran,
+	// activation beats of MATMUL and CONVOLVE entering the array, cycles a
+	// tile's first beat waited for its weights, useful MACs.
+	m.Set(running, state.Ne(st(csClear)).And(state.Ne(st(csClearAcc))).And(state.Ne(st(csIdle))).And(state.Ne(st(csDone))).And(state.Ne(st(csError))))
 	m.If(running, func() { m.Set(cycles, inc(cycles)) })
+	inMM := state.Eq(st(csMM))
+	m.If(inMM.And(aValid).And(aReady), func() { m.Set(busy, inc(busy)) })
+	m.If(inMM.And(aValid).And(aReady.Not()).And(asPendFirst), func() { m.Set(wstall, inc(wstall)) })
 
 	// AXI4-Lite: a write needs its address and data together; one
 	// response outstanding per channel.
@@ -488,40 +1064,39 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	m.Set(wFire, awvalid.And(wvalid).And(bvalid.Not()))
 	m.Set(awready, wFire)
 	m.Set(wready, wFire)
-	m.Set(bresp, m.Lit(0, 2))
-	m.Set(rresp, m.Lit(0, 2))
-	m.If(bvalid.And(bready), func() { m.Set(bvalid, m.Lit(0, 1)) })
+	m.Set(bresp, zero(2))
+	m.Set(rresp, zero(2))
+	m.If(bvalid.And(bready), func() { m.Set(bvalid, zero(1)) })
 	ctrlWrite := wFire.And(awaddr.Slice(coreRegAddrBit-1, 2).EqConst(RegControl / 4)).And(wstrb.Bit(0))
 	m.If(wFire, func() { m.Set(bvalid, one(1)) })
 	m.If(ctrlWrite.And(wdata.Bit(1)), func() {
 		m.Set(state, st(csClear))
-		m.Set(clr, m.Lit(0, cw))
-		m.Set(pc, m.Lit(0, 32))
-		m.Set(errCode, m.Lit(0, 8))
-		m.Set(irLast, m.Lit(0, 1))
-		m.Set(dHeld, m.Lit(0, 1))
-		m.Set(lastSeen, m.Lit(0, 1))
-		m.Set(oCount, m.Lit(0, 4))
-		m.Set(errPending, m.Lit(0, 1))
+		m.Set(clr, zero(cw))
+		m.Set(pcReg, zero(32))
+		m.Set(errCode, zero(8))
+		for _, r := range append([]*hdl.Expr{irLast, dHeld, lastSeen, errPending, wlOn, asOn, asPend, wlPend, pValid}, loaded...) {
+			m.Set(r, zero(1))
+		}
+		m.Set(oCount, zero(4))
 		for _, cnt := range []*hdl.Expr{cycles, busy, wstall, macs} {
-			m.Set(cnt, m.Lit(0, 64))
+			m.Set(cnt, zero(64))
 		}
 	}).ElseIf(ctrlWrite.And(wdata.Bit(0)).And(state.Eq(st(csIdle)).Or(state.Eq(st(csDone)))), func() {
 		m.Set(state, st(csFetch))
-		m.Set(pc, m.Lit(0, 32))
-		m.Set(irLast, m.Lit(0, 1))
-		m.Set(lastSeen, m.Lit(0, 1))
+		m.Set(pcReg, zero(32))
+		m.Set(irLast, zero(1))
+		m.Set(lastSeen, zero(1))
 	})
 
-	status := hdl.Cat(m.Lit(0, 16), errCode, m.Lit(0, 4), state.Eq(st(csIdle)), state.Eq(st(csError)), state.Eq(st(csDone)), running)
+	status := hdl.Cat(zero(16), errCode, zero(4), state.Eq(st(csIdle)), state.Eq(st(csError)), state.Eq(st(csDone)), running)
 	m.Set(arready, rvalid.Not())
-	m.If(rvalid.And(rready), func() { m.Set(rvalid, m.Lit(0, 1)) })
+	m.If(rvalid.And(rready), func() { m.Set(rvalid, zero(1)) })
 	m.If(arvalid.And(rvalid.Not()), func() {
 		m.Set(rvalid, one(1))
-		m.Set(rdata, m.Lit(0, 32))
+		m.Set(rdata, zero(32))
 		m.Switch(araddr.Slice(coreRegAddrBit-1, 2), func(sw *hdl.SwitchBuilder) {
 			sw.Case([]int64{RegStatus / 4}, func() { m.Set(rdata, status) })
-			sw.Case([]int64{RegPC / 4}, func() { m.Set(rdata, pc) })
+			sw.Case([]int64{RegPC / 4}, func() { m.Set(rdata, pcReg) })
 			for i, cnt := range []*hdl.Expr{cycles, busy, wstall, macs} {
 				base := int64(RegCycles/4 + 2*i)
 				sw.Case([]int64{base}, func() { m.Set(rdata, cnt.Slice(31, 0)) })

@@ -271,6 +271,13 @@ func (s *runState) wRange(addr, n int64) error {
 	if addr < 0 || addr+n > int64(len(s.m.Weights)) {
 		return s.fault(ErrWeightRange, "weights [%#x, %#x) past the %d-byte weight memory", addr, addr+n, len(s.m.Weights))
 	}
+	return nil
+}
+
+// wWritten checks that the weights were written. Range checks come first
+// (the core checks ranges when it decodes an instruction, data as it
+// streams it).
+func (s *runState) wWritten(addr, n int64) error {
 	for i := addr; i < addr+n; i++ {
 		if !s.m.wset[i] {
 			return s.fault(ErrUnwritten, "weight byte %#x never written", i)
@@ -378,9 +385,14 @@ func (s *runState) checkParams(p *ParamSet) error {
 		return s.fault(ErrBadField, "activation mode %d is not in this core (activation: %v)", p.Act, a.Activation)
 	}
 	for j, l := range p.Lanes {
-		if l.Shift < -31 || l.Shift > 30 || l.ActMin > l.ActMax || l.ActMin < -128 || l.ActMax > 127 {
-			return s.fault(ErrBadField, "lane %d: shift %d, clamp [%d, %d]", j, l.Shift, l.ActMin, l.ActMax)
+		if l.Shift < -31 || l.Shift > 30 || l.ActMin > l.ActMax || l.ActMin < -128 || l.ActMax > 127 || l.OutZP < -128 || l.OutZP > 127 {
+			return s.fault(ErrBadField, "lane %d: shift %d, clamp [%d, %d], output zero point %d", j, l.Shift, l.ActMin, l.ActMax, l.OutZP)
 		}
+	}
+	// The activation unit's fields: int8 zero points, 6-bit shifts.
+	if lk := p.Leaky; lk.InputZeroPoint < -128 || lk.InputZeroPoint > 127 || lk.OutputZeroPoint < -128 || lk.OutputZeroPoint > 127 ||
+		lk.IdentityShift < -32 || lk.IdentityShift > 31 || lk.AlphaShift < -32 || lk.AlphaShift > 31 {
+		return s.fault(ErrBadField, "activation zero points %d, %d or shifts %d, %d out of range", lk.InputZeroPoint, lk.OutputZeroPoint, lk.IdentityShift, lk.AlphaShift)
 	}
 	if pp := p.Pool; pp.Enable {
 		if !a.Pool || pp.Kind > arch.AveragePool || min(pp.KH, pp.KW, pp.SH, pp.SW) < 1 || max(pp.KH, pp.KW, pp.SH, pp.SW) > a.PoolWindow {
@@ -389,6 +401,20 @@ func (s *runState) checkParams(p *ParamSet) error {
 		}
 	}
 	return nil
+}
+
+// clearLanes zeroes lanes n and up of the m rows an overwriting MATMUL or
+// CONVOLVE writes: the array writes whole rows, its lanes past n with
+// products of zero weights.
+func (s *runState) clearLanes(acc, m, n int64, accumulate bool) {
+	if accumulate {
+		return
+	}
+	for r := acc; r < acc+m; r++ {
+		for o := n; o < int64(len(s.m.Acc[r])); o++ {
+			s.m.Acc[r][o] = 0
+		}
+	}
 }
 
 func (s *runState) store(acc int64, r int64, o int64, v int32, accumulate bool) {
@@ -417,6 +443,10 @@ func (s *runState) matmul(in Inst) error {
 	if err := s.accRange(acc, M); err != nil {
 		return err
 	}
+	if err := s.wWritten(wa, N*K); err != nil {
+		return err
+	}
+	s.clearLanes(acc, M, N, g("accumulate") != 0)
 	row := make([]int8, K)
 	for r := int64(0); r < M; r++ {
 		for k := range row {
@@ -484,6 +514,10 @@ func (s *runState) convolve(in Inst) error {
 	if err := s.accRange(acc, imgs*OH*OW); err != nil {
 		return err
 	}
+	if err := s.wWritten(wa, N*K); err != nil {
+		return err
+	}
+	s.clearLanes(acc, imgs*OH*OW, N, g("accumulate") != 0)
 	if dw1 {
 		return s.depthwise(in, OH, OW, K)
 	}

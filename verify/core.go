@@ -201,14 +201,14 @@ func (c *CoreRTL) Run(ctx context.Context, simName string, words []core.Word, in
 }
 
 // Expected is what core.Machine says the program does, as a CoreOutcome
-// (Out, Done, Code, PC).
+// (Out, Done, Code, PC and the MACs counter).
 func (c *CoreRTL) Expected(words []core.Word, in []byte) (*CoreOutcome, error) {
 	m, err := core.NewMachine(c.Config)
 	if err != nil {
 		return nil, err
 	}
 	out, err := m.Run(words, in)
-	o := &CoreOutcome{Out: out, PC: m.PC, Done: err == nil}
+	o := &CoreOutcome{Out: out, PC: m.PC, Done: err == nil, Counters: CoreCounters{MACs: uint64(m.Stats.MACs)}}
 	if err != nil {
 		var f *core.Fault
 		if !errors.As(err, &f) {
@@ -220,7 +220,8 @@ func (c *CoreRTL) Expected(words []core.Word, in []byte) (*CoreOutcome, error) {
 }
 
 // CompareCore reports how the RTL's outcome differs from the model's:
-// the output stream, done, the error code and the pc (nil if equal).
+// the output stream, done, the error code, the pc and the useful-MACs
+// counter (nil if equal).
 func CompareCore(want, got *CoreOutcome) error {
 	var errs []error
 	if string(want.Out) != string(got.Out) {
@@ -232,6 +233,9 @@ func CompareCore(want, got *CoreOutcome) error {
 	}
 	if want.Done != got.Done || want.Code != got.Code {
 		errs = append(errs, fmt.Errorf("status: done %v error %d (%v), want done %v error %d (%v)", got.Done, got.Code, got.Code, want.Done, want.Code, want.Code))
+	}
+	if want.Counters.MACs != got.Counters.MACs {
+		errs = append(errs, fmt.Errorf("useful MACs counter %d, want %d", got.Counters.MACs, want.Counters.MACs))
 	}
 	if want.PC != got.PC {
 		errs = append(errs, fmt.Errorf("pc %d, want %d", got.PC, want.PC))

@@ -3,7 +3,9 @@ package verify
 import (
 	"math/rand/v2"
 
+	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/core"
+	"github.com/tpugen/tpugen/quant"
 )
 
 // RandomCoreProgram draws a program of host transfers (READ_HOST,
@@ -94,4 +96,101 @@ func allWritten(w []bool, a, l int) bool {
 		}
 	}
 	return true
+}
+
+// RandomComputeProgram draws a program that computes one layer on the
+// core: the inputs and weights come from the host, a parameter set is
+// loaded, one or two MATMULs (the second accumulating) fill accumulator
+// rows and ACTIVATE turns them into int8 pixels (requantized, through a
+// random activation, pooled or not) that WRITE_HOST sends back.
+func RandomComputeProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
+	a := cfg.Arch
+	C := a.Cols
+	var insts []core.Inst
+	var data []byte
+	add := func(op core.Opcode, v map[string]int64) { insts = append(insts, core.MustNew(op, v)) }
+	bytes := func(n int) {
+		for i := 0; i < n; i++ {
+			data = append(data, byte(r.IntN(256)))
+		}
+	}
+	// The layer's shape: pooled frames need whole fh x fw frames of rows.
+	p := &core.ParamSet{Lanes: make([]core.LaneParams, C)}
+	fh, fw, M := 1, 1, 1+r.IntN(16)
+	if a.Pool && r.IntN(2) == 0 {
+		p.Pool = core.PoolParams{Enable: true, Kind: arch.PoolKind(r.IntN(2)),
+			KH: 1 + r.IntN(a.PoolWindow), KW: 1 + r.IntN(a.PoolWindow), SH: 1 + r.IntN(a.PoolWindow), SW: 1 + r.IntN(a.PoolWindow)}
+		fh = p.Pool.KH + r.IntN(3)
+		fw = p.Pool.KW + r.IntN(3)
+		M = fh * fw * (1 + r.IntN(2))
+	}
+	K, N := 1+r.IntN(12), 1+r.IntN(C)
+	for M*K > cfg.UBBytes/2 {
+		K = max(1, K/2)
+	}
+	acc := r.IntN(a.AccDepth - M + 1)
+	add(core.OpReadHost, map[string]int64{"ub": 0, "len": int64(M * K)})
+	bytes(M * K)
+	add(core.OpReadWeights, map[string]int64{"waddr": 0, "len": int64(N * K)})
+	bytes(N * K)
+	set := r.IntN(a.ParamSets)
+	for j := range p.Lanes {
+		mult, shift := quant.QuantizeMultiplier(0.0005 + 0.02*r.Float64())
+		lo := int32(r.IntN(64) - 128)
+		p.Lanes[j] = core.LaneParams{Bias: int32(r.IntN(2001) - 1000), Multiplier: mult, Shift: int32(shift),
+			OutZP: int32(r.IntN(41) - 20), ActMin: lo, ActMax: lo + int32(r.IntN(int(127-lo)+1))}
+	}
+	switch k := r.IntN(3); {
+	case k == 1 && a.Activation.HasLeaky():
+		lk, err := quant.PrepareLeakyReLU(quant.Params{Scale: 0.05, ZeroPoint: int32(r.IntN(21) - 10)},
+			quant.Params{Scale: 0.04, ZeroPoint: int32(r.IntN(21) - 10)}, 0.1+0.2*r.Float32())
+		if err == nil {
+			p.Act, p.Leaky = arch.ActLeaky, lk
+		}
+	case k == 2 && a.Activation.HasTable():
+		p.Act = arch.ActTable
+		for x := range p.Table {
+			p.Table[x] = int8(r.IntN(256) - 128)
+		}
+	}
+	blk := p.Bytes(C)
+	add(core.OpLoadParams, map[string]int64{"set": int64(set), "len": int64(len(blk))})
+	data = append(data, blk...)
+	add(core.OpMatMul, map[string]int64{"ub": 0, "m": int64(M), "k": int64(K), "waddr": 0, "n": int64(N), "acc": int64(acc), "accumulate": int64(r.IntN(2))})
+	if r.IntN(2) == 0 {
+		// A second reduction over other inputs, added to the same rows.
+		K2 := 1 + r.IntN(8)
+		ub2, w2 := cfg.UBBytes/2, N*K
+		add(core.OpReadHost, map[string]int64{"ub": int64(ub2), "len": int64(M * K2)})
+		bytes(M * K2)
+		add(core.OpReadWeights, map[string]int64{"waddr": int64(w2), "len": int64(N * K2)})
+		bytes(N * K2)
+		add(core.OpMatMul, map[string]int64{"ub": int64(ub2), "m": int64(M), "k": int64(K2), "waddr": int64(w2), "n": int64(N), "acc": int64(acc), "accumulate": 1})
+	}
+	pixels := M
+	if p.Pool.Enable {
+		pixels = M / (fh * fw) * core.ConvOutput(fh, p.Pool.KH, p.Pool.SH, 1, 0, 0) * core.ConvOutput(fw, p.Pool.KW, p.Pool.SW, 1, 0, 0)
+	}
+	n := 1 + r.IntN(N)
+	pitch := n + r.IntN(3)
+	out := cfg.UBBytes - (pixels-1)*pitch - n - r.IntN(8)
+	add(core.OpActivate, map[string]int64{"acc": int64(acc), "m": int64(M), "n": int64(n), "set": int64(set),
+		"out": int64(out), "pitch": int64(pitch), "fh": int64(fh), "fw": int64(fw)})
+	if pitch == n {
+		add(core.OpWriteHost, map[string]int64{"ub": int64(out), "len": int64(pixels * n)})
+	} else {
+		for px := 0; px < pixels; px++ {
+			add(core.OpWriteHost, map[string]int64{"ub": int64(out + px*pitch), "len": int64(n)})
+		}
+	}
+	add(core.OpHalt, nil)
+	words := make([]core.Word, len(insts))
+	for i, in := range insts {
+		w, err := in.Encode()
+		if err != nil {
+			panic("verify: " + err.Error())
+		}
+		words[i] = w
+	}
+	return words, data
 }

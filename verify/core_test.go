@@ -171,3 +171,33 @@ func TestCoreProtocolChecker(t *testing.T) {
 		})
 	}
 }
+
+// TestCoreCompute runs random layers (load_params, matmul, activate with
+// every activation and pooling) on the RTL core and compares the results
+// with core.Machine bit for bit.
+func TestCoreCompute(t *testing.T) {
+	c := newCoreRTL(t, coreConfig("core_c", 1024, 512))
+	seeds := []uint64{}
+	if *coreSeed != 0 {
+		seeds = append(seeds, *coreSeed)
+	} else {
+		for i := 0; i < *coreCount; i++ {
+			seeds = append(seeds, uint64(2000+i))
+		}
+	}
+	for _, simName := range []string{"icarus", "verilator"} {
+		for _, seed := range seeds {
+			t.Run(fmt.Sprintf("%s/%d", simName, seed), func(t *testing.T) {
+				r := rand.New(rand.NewPCG(seed, 11))
+				words, in := verify.RandomComputeProgram(r, c.Config)
+				want, got := runCore(t, c, simName, words, in, verify.CoreRunOptions{Seed: uint32(seed), StallPercent: r.IntN(40)})
+				if want.Code != core.ErrNone {
+					t.Fatalf("the model faults: %v (pc %d)", want.Code, want.PC)
+				}
+				if err := verify.CompareCore(want, got); err != nil {
+					t.Fatalf("%v\nrepro: go test ./verify -run 'TestCoreCompute/%s/' -core-seed %d", err, simName, seed)
+				}
+			})
+		}
+	}
+}

@@ -45,8 +45,26 @@ module tpu_core (
     input  wire s_axi_rready
 );
 
-    reg  [3:0] state;
+    reg  mx_w_valid;
+    reg  mx_a_valid;
+    reg  [63:0] mx_w_data;
+    reg  [78:0] mx_a_data;
+    reg  mx_p_valid;
+    reg  [106:0] mx_p_data;
+    wire mxu_w_in_ready;
+    wire mxu_a_in_ready;
+    wire mxu_p_in_ready;
+    wire mxu_y_out_valid;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [65:0] mxu_y_out_data;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [4:0] state;
+    /* verilator lint_off UNUSEDSIGNAL */
     reg  [13:0] clr;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [9:0] clr_acc;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [31:0] pc;
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [255:0] ir;
@@ -56,28 +74,120 @@ module tpu_core (
     reg  [23:0] addr;
     reg  [23:0] rem;
     reg  to_weights;
+    reg  ub_re;
     reg  ub_we;
     reg  ub_clear;
     /* verilator lint_off UNUSEDSIGNAL */
-    reg  [23:0] ub_waddr;
+    reg  [23:0] ub_rbase;
     /* verilator lint_on UNUSEDSIGNAL */
-    reg  [7:0] ub_wdata;
-    reg  ub_re;
     /* verilator lint_off UNUSEDSIGNAL */
-    reg  [23:0] ub_raddr;
+    reg  [23:0] ub_wbase;
     /* verilator lint_on UNUSEDSIGNAL */
-    reg  [2:0] ub_rbank;
+    reg  [3:0] ub_wcount;
+    reg  [7:0] ub_wdata_0;
+    reg  [7:0] ub_wdata_1;
+    reg  [7:0] ub_wdata_2;
+    reg  [7:0] ub_wdata_3;
+    reg  [7:0] ub_wdata_4;
+    reg  [7:0] ub_wdata_5;
+    reg  [7:0] ub_wdata_6;
+    reg  [7:0] ub_wdata_7;
+    reg  [2:0] ub_rot;
     reg  [8:0] ub_rd_0;
+    wire [2:0] ub_woff_0;
+    reg  [7:0] ub_wd_0;
     reg  [8:0] ub_rd_1;
+    wire [2:0] ub_woff_1;
+    reg  [7:0] ub_wd_1;
     reg  [8:0] ub_rd_2;
+    wire [2:0] ub_woff_2;
+    reg  [7:0] ub_wd_2;
     reg  [8:0] ub_rd_3;
+    wire [2:0] ub_woff_3;
+    reg  [7:0] ub_wd_3;
     reg  [8:0] ub_rd_4;
+    wire [2:0] ub_woff_4;
+    reg  [7:0] ub_wd_4;
     reg  [8:0] ub_rd_5;
+    wire [2:0] ub_woff_5;
+    reg  [7:0] ub_wd_5;
     reg  [8:0] ub_rd_6;
+    wire [2:0] ub_woff_6;
+    reg  [7:0] ub_wd_6;
     reg  [8:0] ub_rd_7;
+    wire [2:0] ub_woff_7;
+    reg  [7:0] ub_wd_7;
     /* verilator lint_off UNUSEDSIGNAL */
-    reg  [8:0] ub_word;
+    reg  [8:0] ub_lane_0;
     /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_lane_1;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_lane_2;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_lane_3;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_lane_4;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_lane_5;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_lane_6;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_lane_7;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  wm_re;
+    reg  wm_we;
+    reg  wm_clear;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [23:0] wm_rbase;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [23:0] wm_wbase;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [3:0] wm_wcount;
+    reg  [7:0] wm_wdata_0;
+    wire [7:0] wm_wdata_1;
+    wire [7:0] wm_wdata_2;
+    wire [7:0] wm_wdata_3;
+    wire [7:0] wm_wdata_4;
+    wire [7:0] wm_wdata_5;
+    wire [7:0] wm_wdata_6;
+    wire [7:0] wm_wdata_7;
+    reg  [2:0] wm_rot;
+    reg  [8:0] wm_rd_0;
+    wire [2:0] wm_woff_0;
+    reg  [7:0] wm_wd_0;
+    reg  [8:0] wm_rd_1;
+    wire [2:0] wm_woff_1;
+    reg  [7:0] wm_wd_1;
+    reg  [8:0] wm_rd_2;
+    wire [2:0] wm_woff_2;
+    reg  [7:0] wm_wd_2;
+    reg  [8:0] wm_rd_3;
+    wire [2:0] wm_woff_3;
+    reg  [7:0] wm_wd_3;
+    reg  [8:0] wm_rd_4;
+    wire [2:0] wm_woff_4;
+    reg  [7:0] wm_wd_4;
+    reg  [8:0] wm_rd_5;
+    wire [2:0] wm_woff_5;
+    reg  [7:0] wm_wd_5;
+    reg  [8:0] wm_rd_6;
+    wire [2:0] wm_woff_6;
+    reg  [7:0] wm_wd_6;
+    reg  [8:0] wm_rd_7;
+    wire [2:0] wm_woff_7;
+    reg  [7:0] wm_wd_7;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] wm_lane_0;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire running;
     reg  d_held;
     reg  [63:0] d_data;
     reg  [7:0] d_keep;
@@ -88,7 +198,7 @@ module tpu_core (
     wire d_avail;
     wire [7:0] d_byte;
     reg  d_take;
-    wire running;
+    wire d_underflow;
     reg  [7:0] ob_0;
     reg  [7:0] ob_1;
     reg  [7:0] ob_2;
@@ -101,6 +211,134 @@ module tpu_core (
     reg  [3:0] o_count;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  err_pending;
+    reg  set_loaded_0;
+    reg  set_loaded_1;
+    reg  set_loaded_2;
+    reg  set_loaded_3;
+    reg  set0_pool_en;
+    reg  set0_pool_kind;
+    reg  [1:0] set0_pool_kh;
+    reg  [1:0] set0_pool_kw;
+    reg  [1:0] set0_pool_sh;
+    reg  [1:0] set0_pool_sw;
+    reg  set1_pool_en;
+    reg  set1_pool_kind;
+    reg  [1:0] set1_pool_kh;
+    reg  [1:0] set1_pool_kw;
+    reg  [1:0] set1_pool_sh;
+    reg  [1:0] set1_pool_sw;
+    reg  set2_pool_en;
+    reg  set2_pool_kind;
+    reg  [1:0] set2_pool_kh;
+    reg  [1:0] set2_pool_kw;
+    reg  [1:0] set2_pool_sh;
+    reg  [1:0] set2_pool_sw;
+    reg  set3_pool_en;
+    reg  set3_pool_kind;
+    reg  [1:0] set3_pool_kh;
+    reg  [1:0] set3_pool_kw;
+    reg  [1:0] set3_pool_sh;
+    reg  [1:0] set3_pool_sw;
+    reg  [1:0] lp_phase;
+    reg  [7:0] lp_lane;
+    reg  [2:0] lp_f;
+    reg  [3:0] lp_c;
+    reg  [1:0] lp_b;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [31:0] lp_word;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [7:0] lp_x;
+    reg  lp_bad;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] lp_w;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [31:0] lp_bias;
+    reg  [31:0] lp_mult;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [31:0] lp_shift;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [31:0] lp_ozp;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [31:0] lp_min;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [31:0] lp_mode;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [31:0] lp_inzp;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [31:0] lp_outzp;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [31:0] lp_mid;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [31:0] lp_sid;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [31:0] lp_malpha;
+    reg  lp_pen;
+    reg  [47:0] mm_macs;
+    reg  wl_on;
+    reg  wl_send;
+    reg  [16:0] wl_k;
+    reg  [2:0] wl_row;
+    reg  [7:0] wl_lane;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [24:0] wl_addr;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [24:0] wl_rowaddr;
+    reg  wl_pend;
+    reg  [7:0] wl_pend_lane;
+    reg  wl_pend_zero;
+    reg  [7:0] wl_b_0;
+    reg  [7:0] wl_b_1;
+    reg  [7:0] wl_b_2;
+    reg  [7:0] wl_b_3;
+    reg  [7:0] wl_b_4;
+    reg  [7:0] wl_b_5;
+    reg  [7:0] wl_b_6;
+    reg  [7:0] wl_b_7;
+    reg  as_on;
+    reg  as_pend;
+    reg  [15:0] as_r;
+    reg  [16:0] as_k0;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [24:0] as_rowaddr;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [16:0] as_kv;
+    reg  [16:0] as_pend_kv;
+    reg  as_pend_first;
+    reg  as_pend_acc;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [16:0] as_pend_row;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [1:0] ac_ph;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [15:0] div_n;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [23:0] div_d;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [15:0] div_q;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [24:0] div_r;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [3:0] div_i;
+    reg  [15:0] ac_frames;
+    reg  [15:0] ac_oh;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [15:0] ac_r;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [23:0] ac_wa;
+    reg  [7:0] ac_drain;
+    wire ac_pool;
+    reg  ac_en;
+    reg  ac_kind;
+    reg  [1:0] ac_kh;
+    reg  [1:0] ac_kw;
+    reg  [1:0] ac_sh;
+    reg  [1:0] ac_sw;
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [63:0] cnt_cycles;
     /* verilator lint_on UNUSEDSIGNAL */
@@ -122,6 +360,16 @@ module tpu_core (
     reg  [8:0] ub_bank_5 [0:16383];
     reg  [8:0] ub_bank_6 [0:16383];
     reg  [8:0] ub_bank_7 [0:16383];
+    reg  [8:0] wm_bank_0 [0:8191];
+    reg  [8:0] wm_bank_1 [0:8191];
+    reg  [8:0] wm_bank_2 [0:8191];
+    reg  [8:0] wm_bank_3 [0:8191];
+    reg  [8:0] wm_bank_4 [0:8191];
+    reg  [8:0] wm_bank_5 [0:8191];
+    reg  [8:0] wm_bank_6 [0:8191];
+    reg  [8:0] wm_bank_7 [0:8191];
+    wire mxu_c_out_valid_unused;
+    wire [266:0] mxu_c_out_data_unused;
     wire [2:0] t0 = d_idx[2:0];
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t1 = (d_keep >> t0);
@@ -130,94 +378,1023 @@ module tpu_core (
     /* verilator lint_off UNUSEDSIGNAL */
     wire [63:0] t3 = (d_data >> t2);
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t4 = (ub_clear ? clr : ub_waddr[16:3]);
-    wire [13:0] t5 = (ub_clear ? clr : ub_waddr[16:3]);
-    wire [13:0] t6 = (ub_clear ? clr : ub_waddr[16:3]);
-    wire [13:0] t7 = (ub_clear ? clr : ub_waddr[16:3]);
-    wire [13:0] t8 = (ub_clear ? clr : ub_waddr[16:3]);
-    wire [13:0] t9 = (ub_clear ? clr : ub_waddr[16:3]);
-    wire [13:0] t10 = (ub_clear ? clr : ub_waddr[16:3]);
-    wire [13:0] t11 = (ub_clear ? clr : ub_waddr[16:3]);
-    wire [13:0] t12 = ub_raddr[16:3];
-    wire [13:0] t13 = ub_raddr[16:3];
-    wire [13:0] t14 = ub_raddr[16:3];
-    wire [13:0] t15 = ub_raddr[16:3];
-    wire [13:0] t16 = ub_raddr[16:3];
-    wire [13:0] t17 = ub_raddr[16:3];
-    wire [13:0] t18 = ub_raddr[16:3];
-    wire [13:0] t19 = ub_raddr[16:3];
+    wire [31:0] t4 = ({16'h0, ir[43:28]} * {16'h0, ir[59:44]});
+    wire [31:0] t5 = ({24'h0, ir[91:84]} * {16'h0, ir[59:44]});
+    wire [31:0] t6 = ({16'h0, (ir[35:20] - 16'h1)} * {16'h0, ir[91:76]});
+    wire [31:0] t7 = ({16'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {16'h0, ir[91:76]});
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t8 = (ub_wbase + {21'h0, ub_woff_0});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t9 = (ub_clear ? clr : t8[16:3]);
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t10 = (ub_wbase + {21'h0, ub_woff_1});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t11 = (ub_clear ? clr : t10[16:3]);
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t12 = (ub_wbase + {21'h0, ub_woff_2});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t13 = (ub_clear ? clr : t12[16:3]);
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t14 = (ub_wbase + {21'h0, ub_woff_3});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t15 = (ub_clear ? clr : t14[16:3]);
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t16 = (ub_wbase + {21'h0, ub_woff_4});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t17 = (ub_clear ? clr : t16[16:3]);
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t18 = (ub_wbase + {21'h0, ub_woff_5});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t19 = (ub_clear ? clr : t18[16:3]);
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t20 = (ub_wbase + {21'h0, ub_woff_6});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t21 = (ub_clear ? clr : t20[16:3]);
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t22 = (ub_wbase + {21'h0, ub_woff_7});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t23 = (ub_clear ? clr : t22[16:3]);
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t24 = (wm_wbase + {21'h0, wm_woff_0});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t25 = (wm_clear ? clr[12:0] : t24[15:3]);
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t26 = (wm_wbase + {21'h0, wm_woff_1});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t27 = (wm_clear ? clr[12:0] : t26[15:3]);
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t28 = (wm_wbase + {21'h0, wm_woff_2});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t29 = (wm_clear ? clr[12:0] : t28[15:3]);
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t30 = (wm_wbase + {21'h0, wm_woff_3});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t31 = (wm_clear ? clr[12:0] : t30[15:3]);
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t32 = (wm_wbase + {21'h0, wm_woff_4});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t33 = (wm_clear ? clr[12:0] : t32[15:3]);
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t34 = (wm_wbase + {21'h0, wm_woff_5});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t35 = (wm_clear ? clr[12:0] : t34[15:3]);
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t36 = (wm_wbase + {21'h0, wm_woff_6});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t37 = (wm_clear ? clr[12:0] : t36[15:3]);
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t38 = (wm_wbase + {21'h0, wm_woff_7});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t39 = (wm_clear ? clr[12:0] : t38[15:3]);
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t40 = (ub_rbase + {21'h0, (3'h0 - ub_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t41 = t40[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t42 = (ub_rbase + {21'h0, (3'h1 - ub_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t43 = t42[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t44 = (ub_rbase + {21'h0, (3'h2 - ub_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t45 = t44[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t46 = (ub_rbase + {21'h0, (3'h3 - ub_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t47 = t46[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t48 = (ub_rbase + {21'h0, (3'h4 - ub_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t49 = t48[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t50 = (ub_rbase + {21'h0, (3'h5 - ub_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t51 = t50[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t52 = (ub_rbase + {21'h0, (3'h6 - ub_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t53 = t52[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t54 = (ub_rbase + {21'h0, (3'h7 - ub_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t55 = t54[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t56 = (wm_rbase + {21'h0, (3'h0 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t57 = t56[15:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t58 = (wm_rbase + {21'h0, (3'h1 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t59 = t58[15:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t60 = (wm_rbase + {21'h0, (3'h2 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t61 = t60[15:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t62 = (wm_rbase + {21'h0, (3'h3 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t63 = t62[15:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t64 = (wm_rbase + {21'h0, (3'h4 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t65 = t64[15:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t66 = (wm_rbase + {21'h0, (3'h5 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t67 = t66[15:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t68 = (wm_rbase + {21'h0, (3'h6 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t69 = t68[15:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t70 = (wm_rbase + {21'h0, (3'h7 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t71 = t70[15:3];
+
+    tpu_mxu mxu (
+        .clk(clk),
+        .rst(rst),
+        .w_in_valid(mx_w_valid),
+        .w_in_ready(mxu_w_in_ready),
+        .w_in_data(mx_w_data),
+        .a_in_valid(mx_a_valid),
+        .a_in_ready(mxu_a_in_ready),
+        .a_in_data(mx_a_data),
+        .p_in_valid(mx_p_valid),
+        .p_in_ready(mxu_p_in_ready),
+        .p_in_data(mx_p_data),
+        .c_out_valid(mxu_c_out_valid_unused),
+        .c_out_ready(1'b1),
+        .c_out_data(mxu_c_out_data_unused),
+        .y_out_valid(mxu_y_out_valid),
+        .y_out_ready(1'b1),
+        .y_out_data(mxu_y_out_data)
+    );
 
     always @* begin
+        mx_w_valid = 1'b0;
+        mx_a_valid = 1'b0;
+        mx_w_data = 64'h0;
+        mx_a_data = 79'h0;
+        ub_re = 1'b0;
         ub_we = 1'b0;
         ub_clear = 1'b0;
-        ub_waddr = 24'h0;
-        ub_wdata = 8'h0;
-        ub_re = 1'b0;
-        ub_raddr = 24'h0;
+        ub_rbase = 24'h0;
+        ub_wbase = 24'h0;
+        ub_wcount = 4'h0;
+        ub_wdata_0 = 8'h0;
+        ub_wdata_1 = 8'h0;
+        ub_wdata_2 = 8'h0;
+        ub_wdata_3 = 8'h0;
+        ub_wdata_4 = 8'h0;
+        ub_wdata_5 = 8'h0;
+        ub_wdata_6 = 8'h0;
+        ub_wdata_7 = 8'h0;
+        wm_re = 1'b0;
+        wm_we = 1'b0;
+        wm_clear = 1'b0;
+        wm_rbase = 24'h0;
+        wm_wbase = 24'h0;
+        wm_wcount = 4'h0;
+        wm_wdata_0 = 8'h0;
         d_take = 1'b0;
         i_in_ready = 1'b0;
         case (state)
-            4'h0: begin
+            5'h0: begin
                 ub_clear = 1'b1;
+                wm_clear = 1'b1;
             end
-            4'h2: begin
+            5'h11: begin
+                if ((clr_acc < 10'h8)) begin
+                    mx_w_valid = 1'b1;
+                end else begin
+                    mx_a_valid = 1'b1;
+                    mx_a_data = {1'b0, 2'h0, 1'b0, 1'b0, ((clr_acc - 10'h8) == 10'h0), (clr_acc[8:0] - 9'h8), 64'h0};
+                end
+            end
+            5'h2: begin
                 if (ir_last) begin
                 end else begin
                     i_in_ready = 1'b1;
                 end
             end
-            4'h3: begin
+            5'h3: begin
             end
-            4'h4: begin
+            5'h4: begin
                 if ((rem == 24'h0)) begin
                 end else if (d_avail) begin
                     d_take = 1'b1;
-                    if ((~to_weights)) begin
+                    if (to_weights) begin
+                        wm_we = 1'b1;
+                        wm_wbase = addr;
+                        wm_wcount = 4'h1;
+                        wm_wdata_0 = d_byte;
+                    end else begin
                         ub_we = 1'b1;
-                        ub_waddr = addr;
-                        ub_wdata = d_byte;
+                        ub_wbase = addr;
+                        ub_wcount = 4'h1;
+                        ub_wdata_0 = d_byte;
                     end
-                end else if (((~d_held) & d_last_seen)) begin
+                end else if (d_underflow) begin
                 end
             end
-            4'h5: begin
+            5'h5: begin
                 if ((rem == 24'h0)) begin
                 end else begin
                     ub_re = 1'b1;
-                    ub_raddr = addr;
+                    ub_rbase = addr;
                 end
             end
-            4'h6: begin
+            5'h6: begin
             end
-            4'h7: begin
+            5'h7: begin
+            end
+            5'ha: begin
+                if (mx_p_valid) begin
+                end else if ((lp_phase == 2'h2)) begin
+                    if (d_avail) begin
+                        d_take = 1'b1;
+                    end else if (d_underflow) begin
+                    end
+                end else if (d_avail) begin
+                    d_take = 1'b1;
+                end else if (d_underflow) begin
+                end
+            end
+            5'hb: begin
+                if ((wl_on & (~wl_send))) begin
+                    if ((wl_lane < 8'h8)) begin
+                        if (((wl_k < {1'h0, ir[59:44]}) & (wl_lane < ir[91:84]))) begin
+                            wm_re = 1'b1;
+                            wm_rbase = wl_addr[23:0];
+                        end
+                    end else begin
+                    end
+                end
+                mx_w_data = {wl_b_7, wl_b_6, wl_b_5, wl_b_4, wl_b_3, wl_b_2, wl_b_1, wl_b_0};
+                if ((wl_on & wl_send)) begin
+                    mx_w_valid = 1'b1;
+                end
+                mx_a_data = {1'b0, 2'h0, 1'b0, as_pend_acc, as_pend_first, as_pend_row[8:0], {((as_pend_kv > 17'h7) ? ub_lane_7[7:0] : 8'h0), ((as_pend_kv > 17'h6) ? ub_lane_6[7:0] : 8'h0), ((as_pend_kv > 17'h5) ? ub_lane_5[7:0] : 8'h0), ((as_pend_kv > 17'h4) ? ub_lane_4[7:0] : 8'h0), ((as_pend_kv > 17'h3) ? ub_lane_3[7:0] : 8'h0), ((as_pend_kv > 17'h2) ? ub_lane_2[7:0] : 8'h0), ((as_pend_kv > 17'h1) ? ub_lane_1[7:0] : 8'h0), ((as_pend_kv > 17'h0) ? ub_lane_0[7:0] : 8'h0)}};
+                if (as_pend) begin
+                    if ((~((((((((1'b1 & ((~(as_pend_kv > 17'h0)) | ub_lane_0[8])) & ((~(as_pend_kv > 17'h1)) | ub_lane_1[8])) & ((~(as_pend_kv > 17'h2)) | ub_lane_2[8])) & ((~(as_pend_kv > 17'h3)) | ub_lane_3[8])) & ((~(as_pend_kv > 17'h4)) | ub_lane_4[8])) & ((~(as_pend_kv > 17'h5)) | ub_lane_5[8])) & ((~(as_pend_kv > 17'h6)) | ub_lane_6[8])) & ((~(as_pend_kv > 17'h7)) | ub_lane_7[8])))) begin
+                    end else begin
+                        mx_a_valid = 1'b1;
+                    end
+                end
+                if ((as_on & ((~as_pend) | (mx_a_valid & mxu_a_in_ready)))) begin
+                    ub_re = 1'b1;
+                    ub_rbase = as_rowaddr[23:0];
+                end else if ((mx_a_valid & mxu_a_in_ready)) begin
+                end
+            end
+            5'hc: begin
+            end
+            5'hd: begin
+            end
+            5'he: begin
+            end
+            5'hf: begin
+                mx_a_valid = 1'b1;
+                mx_a_data = {1'b0, ir[45:44], 1'b1, 1'b1, 1'b0, (ir[12:4] + ac_r[8:0]), 64'h0};
+            end
+            5'h10: begin
+            end
+            default: begin
+            end
+        endcase
+        if ((mxu_y_out_valid & ((state == 5'hf) | (state == 5'h10)))) begin
+            ub_we = 1'b1;
+            ub_wbase = ac_wa;
+            ub_wcount = ir[39:36];
+            ub_wdata_0 = mxu_y_out_data[7:0];
+            ub_wdata_1 = mxu_y_out_data[15:8];
+            ub_wdata_2 = mxu_y_out_data[23:16];
+            ub_wdata_3 = mxu_y_out_data[31:24];
+            ub_wdata_4 = mxu_y_out_data[39:32];
+            ub_wdata_5 = mxu_y_out_data[47:40];
+            ub_wdata_6 = mxu_y_out_data[55:48];
+            ub_wdata_7 = mxu_y_out_data[63:56];
+        end
+    end
+    assign ub_woff_0 = (3'h0 - ub_wbase[2:0]);
+    always @* begin
+        ub_wd_0 = ub_wdata_0;
+        case (ub_woff_0)
+            3'h1: begin
+                ub_wd_0 = ub_wdata_1;
+            end
+            3'h2: begin
+                ub_wd_0 = ub_wdata_2;
+            end
+            3'h3: begin
+                ub_wd_0 = ub_wdata_3;
+            end
+            3'h4: begin
+                ub_wd_0 = ub_wdata_4;
+            end
+            3'h5: begin
+                ub_wd_0 = ub_wdata_5;
+            end
+            3'h6: begin
+                ub_wd_0 = ub_wdata_6;
+            end
+            3'h7: begin
+                ub_wd_0 = ub_wdata_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign ub_woff_1 = (3'h1 - ub_wbase[2:0]);
+    always @* begin
+        ub_wd_1 = ub_wdata_0;
+        case (ub_woff_1)
+            3'h1: begin
+                ub_wd_1 = ub_wdata_1;
+            end
+            3'h2: begin
+                ub_wd_1 = ub_wdata_2;
+            end
+            3'h3: begin
+                ub_wd_1 = ub_wdata_3;
+            end
+            3'h4: begin
+                ub_wd_1 = ub_wdata_4;
+            end
+            3'h5: begin
+                ub_wd_1 = ub_wdata_5;
+            end
+            3'h6: begin
+                ub_wd_1 = ub_wdata_6;
+            end
+            3'h7: begin
+                ub_wd_1 = ub_wdata_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign ub_woff_2 = (3'h2 - ub_wbase[2:0]);
+    always @* begin
+        ub_wd_2 = ub_wdata_0;
+        case (ub_woff_2)
+            3'h1: begin
+                ub_wd_2 = ub_wdata_1;
+            end
+            3'h2: begin
+                ub_wd_2 = ub_wdata_2;
+            end
+            3'h3: begin
+                ub_wd_2 = ub_wdata_3;
+            end
+            3'h4: begin
+                ub_wd_2 = ub_wdata_4;
+            end
+            3'h5: begin
+                ub_wd_2 = ub_wdata_5;
+            end
+            3'h6: begin
+                ub_wd_2 = ub_wdata_6;
+            end
+            3'h7: begin
+                ub_wd_2 = ub_wdata_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign ub_woff_3 = (3'h3 - ub_wbase[2:0]);
+    always @* begin
+        ub_wd_3 = ub_wdata_0;
+        case (ub_woff_3)
+            3'h1: begin
+                ub_wd_3 = ub_wdata_1;
+            end
+            3'h2: begin
+                ub_wd_3 = ub_wdata_2;
+            end
+            3'h3: begin
+                ub_wd_3 = ub_wdata_3;
+            end
+            3'h4: begin
+                ub_wd_3 = ub_wdata_4;
+            end
+            3'h5: begin
+                ub_wd_3 = ub_wdata_5;
+            end
+            3'h6: begin
+                ub_wd_3 = ub_wdata_6;
+            end
+            3'h7: begin
+                ub_wd_3 = ub_wdata_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign ub_woff_4 = (3'h4 - ub_wbase[2:0]);
+    always @* begin
+        ub_wd_4 = ub_wdata_0;
+        case (ub_woff_4)
+            3'h1: begin
+                ub_wd_4 = ub_wdata_1;
+            end
+            3'h2: begin
+                ub_wd_4 = ub_wdata_2;
+            end
+            3'h3: begin
+                ub_wd_4 = ub_wdata_3;
+            end
+            3'h4: begin
+                ub_wd_4 = ub_wdata_4;
+            end
+            3'h5: begin
+                ub_wd_4 = ub_wdata_5;
+            end
+            3'h6: begin
+                ub_wd_4 = ub_wdata_6;
+            end
+            3'h7: begin
+                ub_wd_4 = ub_wdata_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign ub_woff_5 = (3'h5 - ub_wbase[2:0]);
+    always @* begin
+        ub_wd_5 = ub_wdata_0;
+        case (ub_woff_5)
+            3'h1: begin
+                ub_wd_5 = ub_wdata_1;
+            end
+            3'h2: begin
+                ub_wd_5 = ub_wdata_2;
+            end
+            3'h3: begin
+                ub_wd_5 = ub_wdata_3;
+            end
+            3'h4: begin
+                ub_wd_5 = ub_wdata_4;
+            end
+            3'h5: begin
+                ub_wd_5 = ub_wdata_5;
+            end
+            3'h6: begin
+                ub_wd_5 = ub_wdata_6;
+            end
+            3'h7: begin
+                ub_wd_5 = ub_wdata_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign ub_woff_6 = (3'h6 - ub_wbase[2:0]);
+    always @* begin
+        ub_wd_6 = ub_wdata_0;
+        case (ub_woff_6)
+            3'h1: begin
+                ub_wd_6 = ub_wdata_1;
+            end
+            3'h2: begin
+                ub_wd_6 = ub_wdata_2;
+            end
+            3'h3: begin
+                ub_wd_6 = ub_wdata_3;
+            end
+            3'h4: begin
+                ub_wd_6 = ub_wdata_4;
+            end
+            3'h5: begin
+                ub_wd_6 = ub_wdata_5;
+            end
+            3'h6: begin
+                ub_wd_6 = ub_wdata_6;
+            end
+            3'h7: begin
+                ub_wd_6 = ub_wdata_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign ub_woff_7 = (3'h7 - ub_wbase[2:0]);
+    always @* begin
+        ub_wd_7 = ub_wdata_0;
+        case (ub_woff_7)
+            3'h1: begin
+                ub_wd_7 = ub_wdata_1;
+            end
+            3'h2: begin
+                ub_wd_7 = ub_wdata_2;
+            end
+            3'h3: begin
+                ub_wd_7 = ub_wdata_3;
+            end
+            3'h4: begin
+                ub_wd_7 = ub_wdata_4;
+            end
+            3'h5: begin
+                ub_wd_7 = ub_wdata_5;
+            end
+            3'h6: begin
+                ub_wd_7 = ub_wdata_6;
+            end
+            3'h7: begin
+                ub_wd_7 = ub_wdata_7;
             end
             default: begin
             end
         endcase
     end
     always @* begin
-        ub_word = ub_rd_0;
-        case (ub_rbank)
+        ub_lane_0 = ub_rd_0;
+        case (ub_rot)
             3'h1: begin
-                ub_word = ub_rd_1;
+                ub_lane_0 = ub_rd_1;
             end
             3'h2: begin
-                ub_word = ub_rd_2;
+                ub_lane_0 = ub_rd_2;
             end
             3'h3: begin
-                ub_word = ub_rd_3;
+                ub_lane_0 = ub_rd_3;
             end
             3'h4: begin
-                ub_word = ub_rd_4;
+                ub_lane_0 = ub_rd_4;
             end
             3'h5: begin
-                ub_word = ub_rd_5;
+                ub_lane_0 = ub_rd_5;
             end
             3'h6: begin
-                ub_word = ub_rd_6;
+                ub_lane_0 = ub_rd_6;
             end
             3'h7: begin
-                ub_word = ub_rd_7;
+                ub_lane_0 = ub_rd_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_lane_1 = ub_rd_1;
+        case (ub_rot)
+            3'h1: begin
+                ub_lane_1 = ub_rd_2;
+            end
+            3'h2: begin
+                ub_lane_1 = ub_rd_3;
+            end
+            3'h3: begin
+                ub_lane_1 = ub_rd_4;
+            end
+            3'h4: begin
+                ub_lane_1 = ub_rd_5;
+            end
+            3'h5: begin
+                ub_lane_1 = ub_rd_6;
+            end
+            3'h6: begin
+                ub_lane_1 = ub_rd_7;
+            end
+            3'h7: begin
+                ub_lane_1 = ub_rd_0;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_lane_2 = ub_rd_2;
+        case (ub_rot)
+            3'h1: begin
+                ub_lane_2 = ub_rd_3;
+            end
+            3'h2: begin
+                ub_lane_2 = ub_rd_4;
+            end
+            3'h3: begin
+                ub_lane_2 = ub_rd_5;
+            end
+            3'h4: begin
+                ub_lane_2 = ub_rd_6;
+            end
+            3'h5: begin
+                ub_lane_2 = ub_rd_7;
+            end
+            3'h6: begin
+                ub_lane_2 = ub_rd_0;
+            end
+            3'h7: begin
+                ub_lane_2 = ub_rd_1;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_lane_3 = ub_rd_3;
+        case (ub_rot)
+            3'h1: begin
+                ub_lane_3 = ub_rd_4;
+            end
+            3'h2: begin
+                ub_lane_3 = ub_rd_5;
+            end
+            3'h3: begin
+                ub_lane_3 = ub_rd_6;
+            end
+            3'h4: begin
+                ub_lane_3 = ub_rd_7;
+            end
+            3'h5: begin
+                ub_lane_3 = ub_rd_0;
+            end
+            3'h6: begin
+                ub_lane_3 = ub_rd_1;
+            end
+            3'h7: begin
+                ub_lane_3 = ub_rd_2;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_lane_4 = ub_rd_4;
+        case (ub_rot)
+            3'h1: begin
+                ub_lane_4 = ub_rd_5;
+            end
+            3'h2: begin
+                ub_lane_4 = ub_rd_6;
+            end
+            3'h3: begin
+                ub_lane_4 = ub_rd_7;
+            end
+            3'h4: begin
+                ub_lane_4 = ub_rd_0;
+            end
+            3'h5: begin
+                ub_lane_4 = ub_rd_1;
+            end
+            3'h6: begin
+                ub_lane_4 = ub_rd_2;
+            end
+            3'h7: begin
+                ub_lane_4 = ub_rd_3;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_lane_5 = ub_rd_5;
+        case (ub_rot)
+            3'h1: begin
+                ub_lane_5 = ub_rd_6;
+            end
+            3'h2: begin
+                ub_lane_5 = ub_rd_7;
+            end
+            3'h3: begin
+                ub_lane_5 = ub_rd_0;
+            end
+            3'h4: begin
+                ub_lane_5 = ub_rd_1;
+            end
+            3'h5: begin
+                ub_lane_5 = ub_rd_2;
+            end
+            3'h6: begin
+                ub_lane_5 = ub_rd_3;
+            end
+            3'h7: begin
+                ub_lane_5 = ub_rd_4;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_lane_6 = ub_rd_6;
+        case (ub_rot)
+            3'h1: begin
+                ub_lane_6 = ub_rd_7;
+            end
+            3'h2: begin
+                ub_lane_6 = ub_rd_0;
+            end
+            3'h3: begin
+                ub_lane_6 = ub_rd_1;
+            end
+            3'h4: begin
+                ub_lane_6 = ub_rd_2;
+            end
+            3'h5: begin
+                ub_lane_6 = ub_rd_3;
+            end
+            3'h6: begin
+                ub_lane_6 = ub_rd_4;
+            end
+            3'h7: begin
+                ub_lane_6 = ub_rd_5;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_lane_7 = ub_rd_7;
+        case (ub_rot)
+            3'h1: begin
+                ub_lane_7 = ub_rd_0;
+            end
+            3'h2: begin
+                ub_lane_7 = ub_rd_1;
+            end
+            3'h3: begin
+                ub_lane_7 = ub_rd_2;
+            end
+            3'h4: begin
+                ub_lane_7 = ub_rd_3;
+            end
+            3'h5: begin
+                ub_lane_7 = ub_rd_4;
+            end
+            3'h6: begin
+                ub_lane_7 = ub_rd_5;
+            end
+            3'h7: begin
+                ub_lane_7 = ub_rd_6;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign wm_wdata_1 = 8'h0;
+    assign wm_wdata_2 = 8'h0;
+    assign wm_wdata_3 = 8'h0;
+    assign wm_wdata_4 = 8'h0;
+    assign wm_wdata_5 = 8'h0;
+    assign wm_wdata_6 = 8'h0;
+    assign wm_wdata_7 = 8'h0;
+    assign wm_woff_0 = (3'h0 - wm_wbase[2:0]);
+    always @* begin
+        wm_wd_0 = wm_wdata_0;
+        case (wm_woff_0)
+            3'h1: begin
+                wm_wd_0 = wm_wdata_1;
+            end
+            3'h2: begin
+                wm_wd_0 = wm_wdata_2;
+            end
+            3'h3: begin
+                wm_wd_0 = wm_wdata_3;
+            end
+            3'h4: begin
+                wm_wd_0 = wm_wdata_4;
+            end
+            3'h5: begin
+                wm_wd_0 = wm_wdata_5;
+            end
+            3'h6: begin
+                wm_wd_0 = wm_wdata_6;
+            end
+            3'h7: begin
+                wm_wd_0 = wm_wdata_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign wm_woff_1 = (3'h1 - wm_wbase[2:0]);
+    always @* begin
+        wm_wd_1 = wm_wdata_0;
+        case (wm_woff_1)
+            3'h1: begin
+                wm_wd_1 = wm_wdata_1;
+            end
+            3'h2: begin
+                wm_wd_1 = wm_wdata_2;
+            end
+            3'h3: begin
+                wm_wd_1 = wm_wdata_3;
+            end
+            3'h4: begin
+                wm_wd_1 = wm_wdata_4;
+            end
+            3'h5: begin
+                wm_wd_1 = wm_wdata_5;
+            end
+            3'h6: begin
+                wm_wd_1 = wm_wdata_6;
+            end
+            3'h7: begin
+                wm_wd_1 = wm_wdata_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign wm_woff_2 = (3'h2 - wm_wbase[2:0]);
+    always @* begin
+        wm_wd_2 = wm_wdata_0;
+        case (wm_woff_2)
+            3'h1: begin
+                wm_wd_2 = wm_wdata_1;
+            end
+            3'h2: begin
+                wm_wd_2 = wm_wdata_2;
+            end
+            3'h3: begin
+                wm_wd_2 = wm_wdata_3;
+            end
+            3'h4: begin
+                wm_wd_2 = wm_wdata_4;
+            end
+            3'h5: begin
+                wm_wd_2 = wm_wdata_5;
+            end
+            3'h6: begin
+                wm_wd_2 = wm_wdata_6;
+            end
+            3'h7: begin
+                wm_wd_2 = wm_wdata_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign wm_woff_3 = (3'h3 - wm_wbase[2:0]);
+    always @* begin
+        wm_wd_3 = wm_wdata_0;
+        case (wm_woff_3)
+            3'h1: begin
+                wm_wd_3 = wm_wdata_1;
+            end
+            3'h2: begin
+                wm_wd_3 = wm_wdata_2;
+            end
+            3'h3: begin
+                wm_wd_3 = wm_wdata_3;
+            end
+            3'h4: begin
+                wm_wd_3 = wm_wdata_4;
+            end
+            3'h5: begin
+                wm_wd_3 = wm_wdata_5;
+            end
+            3'h6: begin
+                wm_wd_3 = wm_wdata_6;
+            end
+            3'h7: begin
+                wm_wd_3 = wm_wdata_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign wm_woff_4 = (3'h4 - wm_wbase[2:0]);
+    always @* begin
+        wm_wd_4 = wm_wdata_0;
+        case (wm_woff_4)
+            3'h1: begin
+                wm_wd_4 = wm_wdata_1;
+            end
+            3'h2: begin
+                wm_wd_4 = wm_wdata_2;
+            end
+            3'h3: begin
+                wm_wd_4 = wm_wdata_3;
+            end
+            3'h4: begin
+                wm_wd_4 = wm_wdata_4;
+            end
+            3'h5: begin
+                wm_wd_4 = wm_wdata_5;
+            end
+            3'h6: begin
+                wm_wd_4 = wm_wdata_6;
+            end
+            3'h7: begin
+                wm_wd_4 = wm_wdata_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign wm_woff_5 = (3'h5 - wm_wbase[2:0]);
+    always @* begin
+        wm_wd_5 = wm_wdata_0;
+        case (wm_woff_5)
+            3'h1: begin
+                wm_wd_5 = wm_wdata_1;
+            end
+            3'h2: begin
+                wm_wd_5 = wm_wdata_2;
+            end
+            3'h3: begin
+                wm_wd_5 = wm_wdata_3;
+            end
+            3'h4: begin
+                wm_wd_5 = wm_wdata_4;
+            end
+            3'h5: begin
+                wm_wd_5 = wm_wdata_5;
+            end
+            3'h6: begin
+                wm_wd_5 = wm_wdata_6;
+            end
+            3'h7: begin
+                wm_wd_5 = wm_wdata_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign wm_woff_6 = (3'h6 - wm_wbase[2:0]);
+    always @* begin
+        wm_wd_6 = wm_wdata_0;
+        case (wm_woff_6)
+            3'h1: begin
+                wm_wd_6 = wm_wdata_1;
+            end
+            3'h2: begin
+                wm_wd_6 = wm_wdata_2;
+            end
+            3'h3: begin
+                wm_wd_6 = wm_wdata_3;
+            end
+            3'h4: begin
+                wm_wd_6 = wm_wdata_4;
+            end
+            3'h5: begin
+                wm_wd_6 = wm_wdata_5;
+            end
+            3'h6: begin
+                wm_wd_6 = wm_wdata_6;
+            end
+            3'h7: begin
+                wm_wd_6 = wm_wdata_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign wm_woff_7 = (3'h7 - wm_wbase[2:0]);
+    always @* begin
+        wm_wd_7 = wm_wdata_0;
+        case (wm_woff_7)
+            3'h1: begin
+                wm_wd_7 = wm_wdata_1;
+            end
+            3'h2: begin
+                wm_wd_7 = wm_wdata_2;
+            end
+            3'h3: begin
+                wm_wd_7 = wm_wdata_3;
+            end
+            3'h4: begin
+                wm_wd_7 = wm_wdata_4;
+            end
+            3'h5: begin
+                wm_wd_7 = wm_wdata_5;
+            end
+            3'h6: begin
+                wm_wd_7 = wm_wdata_6;
+            end
+            3'h7: begin
+                wm_wd_7 = wm_wdata_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        wm_lane_0 = wm_rd_0;
+        case (wm_rot)
+            3'h1: begin
+                wm_lane_0 = wm_rd_1;
+            end
+            3'h2: begin
+                wm_lane_0 = wm_rd_2;
+            end
+            3'h3: begin
+                wm_lane_0 = wm_rd_3;
+            end
+            3'h4: begin
+                wm_lane_0 = wm_rd_4;
+            end
+            3'h5: begin
+                wm_lane_0 = wm_rd_5;
+            end
+            3'h6: begin
+                wm_lane_0 = wm_rd_6;
+            end
+            3'h7: begin
+                wm_lane_0 = wm_rd_7;
             end
             default: begin
             end
@@ -225,10 +1402,109 @@ module tpu_core (
     end
     assign d_avail = ((d_held & (d_idx < 4'h8)) & t1[0]);
     assign d_byte = t3[7:0];
+    assign d_underflow = ((~d_held) & d_last_seen);
     assign d_in_ready = (((~d_held) & (~d_last_seen)) & running);
-    assign o_out_valid = (state == 4'h7);
+    assign o_out_valid = (state == 5'h7);
     assign o_out_data = {((rem == 24'h0) | err_pending), {(o_count > 4'h7), (o_count > 4'h6), (o_count > 4'h5), (o_count > 4'h4), (o_count > 4'h3), (o_count > 4'h2), (o_count > 4'h1), (o_count > 4'h0)}, {((o_count > 4'h7) ? ob_7 : 8'h0), ((o_count > 4'h6) ? ob_6 : 8'h0), ((o_count > 4'h5) ? ob_5 : 8'h0), ((o_count > 4'h4) ? ob_4 : 8'h0), ((o_count > 4'h3) ? ob_3 : 8'h0), ((o_count > 4'h2) ? ob_2 : 8'h0), ((o_count > 4'h1) ? ob_1 : 8'h0), ((o_count > 4'h0) ? ob_0 : 8'h0)}};
-    assign running = ((((state != 4'h0) & (state != 4'h1)) & (state != 4'h8)) & (state != 4'h9));
+    assign lp_w = {d_byte, lp_word[31:8]};
+    always @* begin
+        ac_en = set0_pool_en;
+        case (ir[45:44])
+            2'h1: begin
+                ac_en = set1_pool_en;
+            end
+            2'h2: begin
+                ac_en = set2_pool_en;
+            end
+            2'h3: begin
+                ac_en = set3_pool_en;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ac_kind = set0_pool_kind;
+        case (ir[45:44])
+            2'h1: begin
+                ac_kind = set1_pool_kind;
+            end
+            2'h2: begin
+                ac_kind = set2_pool_kind;
+            end
+            2'h3: begin
+                ac_kind = set3_pool_kind;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ac_kh = set0_pool_kh;
+        case (ir[45:44])
+            2'h1: begin
+                ac_kh = set1_pool_kh;
+            end
+            2'h2: begin
+                ac_kh = set2_pool_kh;
+            end
+            2'h3: begin
+                ac_kh = set3_pool_kh;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ac_kw = set0_pool_kw;
+        case (ir[45:44])
+            2'h1: begin
+                ac_kw = set1_pool_kw;
+            end
+            2'h2: begin
+                ac_kw = set2_pool_kw;
+            end
+            2'h3: begin
+                ac_kw = set3_pool_kw;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ac_sh = set0_pool_sh;
+        case (ir[45:44])
+            2'h1: begin
+                ac_sh = set1_pool_sh;
+            end
+            2'h2: begin
+                ac_sh = set2_pool_sh;
+            end
+            2'h3: begin
+                ac_sh = set3_pool_sh;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ac_sw = set0_pool_sw;
+        case (ir[45:44])
+            2'h1: begin
+                ac_sw = set1_pool_sw;
+            end
+            2'h2: begin
+                ac_sw = set2_pool_sw;
+            end
+            2'h3: begin
+                ac_sw = set3_pool_sw;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign ac_pool = ac_en;
+    assign running = (((((state != 5'h0) & (state != 5'h11)) & (state != 5'h1)) & (state != 5'h8)) & (state != 5'h9));
     assign axi_w_fire = ((s_axi_awvalid & s_axi_wvalid) & (~s_axi_bvalid));
     assign s_axi_awready = axi_w_fire;
     assign s_axi_wready = axi_w_fire;
@@ -236,51 +1512,9 @@ module tpu_core (
     assign s_axi_rresp = 2'h0;
     assign s_axi_arready = (~s_axi_rvalid);
     always @(posedge clk) begin
-        if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & (ub_waddr[2:0] == 3'h0)))) begin
-            ub_bank_0[t4] <= (ub_clear ? 9'h0 : {1'b1, ub_wdata});
+        if ((mx_p_valid & mxu_p_in_ready)) begin
+            mx_p_valid <= 1'b0;
         end
-    end
-    always @(posedge clk) begin
-        if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & (ub_waddr[2:0] == 3'h1)))) begin
-            ub_bank_1[t5] <= (ub_clear ? 9'h0 : {1'b1, ub_wdata});
-        end
-    end
-    always @(posedge clk) begin
-        if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & (ub_waddr[2:0] == 3'h2)))) begin
-            ub_bank_2[t6] <= (ub_clear ? 9'h0 : {1'b1, ub_wdata});
-        end
-    end
-    always @(posedge clk) begin
-        if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & (ub_waddr[2:0] == 3'h3)))) begin
-            ub_bank_3[t7] <= (ub_clear ? 9'h0 : {1'b1, ub_wdata});
-        end
-    end
-    always @(posedge clk) begin
-        if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & (ub_waddr[2:0] == 3'h4)))) begin
-            ub_bank_4[t8] <= (ub_clear ? 9'h0 : {1'b1, ub_wdata});
-        end
-    end
-    always @(posedge clk) begin
-        if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & (ub_waddr[2:0] == 3'h5)))) begin
-            ub_bank_5[t9] <= (ub_clear ? 9'h0 : {1'b1, ub_wdata});
-        end
-    end
-    always @(posedge clk) begin
-        if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & (ub_waddr[2:0] == 3'h6)))) begin
-            ub_bank_6[t10] <= (ub_clear ? 9'h0 : {1'b1, ub_wdata});
-        end
-    end
-    always @(posedge clk) begin
-        if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & (ub_waddr[2:0] == 3'h7)))) begin
-            ub_bank_7[t11] <= (ub_clear ? 9'h0 : {1'b1, ub_wdata});
-        end
-    end
-    always @(posedge clk) begin
-        if (ub_re) begin
-            ub_rbank <= ub_raddr[2:0];
-        end
-    end
-    always @(posedge clk) begin
         if ((d_in_valid & d_in_ready)) begin
             d_held <= 1'b1;
             d_data <= d_in_data[63:0];
@@ -293,152 +1527,253 @@ module tpu_core (
             d_held <= 1'b0;
         end
         case (state)
-            4'h0: begin
+            5'h0: begin
                 clr <= (clr + 14'h1);
                 if ((clr == 14'h3fff)) begin
-                    state <= 4'h1;
+                    clr_acc <= 10'h0;
+                    state <= 5'h11;
                 end
             end
-            4'h2: begin
+            5'h11: begin
+                if ((clr_acc < 10'h8)) begin
+                    if (mxu_w_in_ready) begin
+                        clr_acc <= (clr_acc + 10'h1);
+                    end
+                end else begin
+                    if (mxu_a_in_ready) begin
+                        clr_acc <= (clr_acc + 10'h1);
+                        if (((clr_acc - 10'h8) == 10'h1ff)) begin
+                            state <= 5'h1;
+                        end
+                    end
+                end
+            end
+            5'h2: begin
                 if (ir_last) begin
                     err_code <= 8'ha;
-                    state <= 4'h9;
+                    state <= 5'h9;
                 end else begin
                     if (i_in_valid) begin
                         ir <= i_in_data[255:0];
                         ir_last <= i_in_data[256];
-                        state <= 4'h3;
+                        state <= 5'h3;
                     end
                 end
             end
-            4'h3: begin
+            5'h3: begin
                 case (ir[3:0])
                     4'h0: begin
                         if ((1'b0 | (|ir[255:4]))) begin
                             err_code <= 8'h1;
-                            state <= 4'h9;
+                            state <= 5'h9;
                         end else begin
-                            state <= 4'h8;
+                            state <= 5'h8;
                         end
                     end
                     4'h8: begin
                         if ((1'b0 | (|ir[255:4]))) begin
                             err_code <= 8'h1;
-                            state <= 4'h9;
+                            state <= 5'h9;
                         end else begin
                             pc <= (pc + 32'h1);
-                            state <= 4'h2;
+                            state <= 5'h2;
                         end
                     end
                     4'h1: begin
                         if ((1'b0 | (|ir[255:52]))) begin
                             err_code <= 8'h1;
-                            state <= 4'h9;
+                            state <= 5'h9;
                         end else begin
                             if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h20000)) begin
                                 err_code <= 8'h2;
-                                state <= 4'h9;
+                                state <= 5'h9;
                             end else begin
                                 addr <= ir[27:4];
                                 rem <= ir[51:28];
                                 to_weights <= 1'b0;
-                                state <= 4'h4;
+                                state <= 5'h4;
                             end
                         end
                     end
                     4'h2: begin
                         if ((1'b0 | (|ir[255:52]))) begin
                             err_code <= 8'h1;
-                            state <= 4'h9;
+                            state <= 5'h9;
                         end else begin
                             if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h20000)) begin
                                 err_code <= 8'h2;
-                                state <= 4'h9;
+                                state <= 5'h9;
                             end else begin
                                 addr <= ir[27:4];
                                 rem <= ir[51:28];
                                 to_weights <= 1'b0;
-                                state <= 4'h5;
+                                state <= 5'h5;
                             end
                         end
                     end
                     4'h3: begin
                         if ((1'b0 | (|ir[255:52]))) begin
                             err_code <= 8'h1;
-                            state <= 4'h9;
+                            state <= 5'h9;
                         end else begin
                             if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h10000)) begin
                                 err_code <= 8'h3;
-                                state <= 4'h9;
+                                state <= 5'h9;
                             end else begin
                                 addr <= ir[27:4];
                                 rem <= ir[51:28];
                                 to_weights <= 1'b1;
-                                state <= 4'h4;
+                                state <= 5'h4;
+                            end
+                        end
+                    end
+                    4'h4: begin
+                        if ((1'b0 | (|ir[255:36]))) begin
+                            err_code <= 8'h1;
+                            state <= 5'h9;
+                        end else begin
+                            if ((ir[11:4] >= 8'h4)) begin
+                                err_code <= 8'h6;
+                                state <= 5'h9;
+                            end else if ((ir[35:12] != 24'h1f4)) begin
+                                err_code <= 8'h8;
+                                state <= 5'h9;
+                            end else begin
+                                lp_phase <= 2'h0;
+                                lp_f <= 3'h0;
+                                lp_c <= 4'h0;
+                                lp_b <= 2'h0;
+                                lp_bad <= 1'b0;
+                                lp_pen <= 1'b0;
+                                lp_lane <= 8'h0;
+                                lp_x <= 8'h0;
+                                state <= 5'ha;
+                            end
+                        end
+                    end
+                    4'h5: begin
+                        if ((1'b0 | (|ir[255:109]))) begin
+                            err_code <= 8'h1;
+                            state <= 5'h9;
+                        end else begin
+                            if (((((ir[43:28] == 16'h0) | (ir[59:44] == 16'h0)) | (ir[91:84] == 8'h0)) | (ir[91:84] > 8'h8))) begin
+                                err_code <= 8'h8;
+                                state <= 5'h9;
+                            end else if ((({10'h0, ir[27:4]} + {2'h0, t4}) > 34'h20000)) begin
+                                err_code <= 8'h2;
+                                state <= 5'h9;
+                            end else if ((({10'h0, ir[83:60]} + {2'h0, t5}) > 34'h10000)) begin
+                                err_code <= 8'h3;
+                                state <= 5'h9;
+                            end else if ((({1'h0, ir[107:92]} + {1'h0, ir[43:28]}) > 17'h200)) begin
+                                err_code <= 8'h4;
+                                state <= 5'h9;
+                            end else begin
+                                mm_macs <= ({16'h0, t4} * {40'h0, ir[91:84]});
+                                wl_on <= 1'b1;
+                                wl_send <= 1'b0;
+                                wl_k <= 17'h0;
+                                wl_row <= 3'h0;
+                                wl_lane <= 8'h0;
+                                wl_pend <= 1'b0;
+                                wl_addr <= {1'h0, ir[83:60]};
+                                wl_rowaddr <= {1'h0, ir[83:60]};
+                                as_on <= 1'b1;
+                                as_pend <= 1'b0;
+                                as_r <= 16'h0;
+                                as_k0 <= 17'h0;
+                                as_rowaddr <= {1'h0, ir[27:4]};
+                                as_kv <= {1'h0, ir[59:44]};
+                                state <= 5'hb;
+                            end
+                        end
+                    end
+                    4'h7: begin
+                        if ((1'b0 | (|ir[255:116]))) begin
+                            err_code <= 8'h1;
+                            state <= 5'h9;
+                        end else begin
+                            if (((ir[43:36] == 8'h0) | (ir[43:36] > 8'h8))) begin
+                                err_code <= 8'h8;
+                                state <= 5'h9;
+                            end else if ((~((((1'b0 | ((ir[51:44] == 8'h0) & set_loaded_0)) | ((ir[51:44] == 8'h1) & set_loaded_1)) | ((ir[51:44] == 8'h2) & set_loaded_2)) | ((ir[51:44] == 8'h3) & set_loaded_3)))) begin
+                                err_code <= 8'h6;
+                                state <= 5'h9;
+                            end else if ((((ir[35:20] == 16'h0) | (ir[103:92] == 12'h0)) | (ir[115:104] == 12'h0))) begin
+                                err_code <= 8'h8;
+                                state <= 5'h9;
+                            end else begin
+                                ac_ph <= 2'h0;
+                                div_n <= ir[35:20];
+                                div_d <= ({12'h0, ir[103:92]} * {12'h0, ir[115:104]});
+                                div_q <= 16'h0;
+                                div_r <= 25'h0;
+                                div_i <= 4'h0;
+                                state <= 5'hc;
                             end
                         end
                     end
                     default: begin
                         err_code <= 8'h1;
-                        state <= 4'h9;
+                        state <= 5'h9;
                     end
                 endcase
             end
-            4'h4: begin
+            5'h4: begin
                 if ((rem == 24'h0)) begin
                     pc <= (pc + 32'h1);
-                    state <= 4'h2;
+                    state <= 5'h2;
                 end else if (d_avail) begin
                     addr <= (addr + 24'h1);
                     rem <= (rem - 24'h1);
-                end else if (((~d_held) & d_last_seen)) begin
+                end else if (d_underflow) begin
                     err_code <= 8'h7;
-                    state <= 4'h9;
+                    state <= 5'h9;
                 end
             end
-            4'h5: begin
+            5'h5: begin
                 if ((rem == 24'h0)) begin
                     pc <= (pc + 32'h1);
-                    state <= 4'h2;
+                    state <= 5'h2;
                 end else begin
-                    state <= 4'h6;
+                    state <= 5'h6;
                 end
             end
-            4'h6: begin
-                if ((~ub_word[8])) begin
+            5'h6: begin
+                if ((~ub_lane_0[8])) begin
                     err_code <= 8'h5;
                     if ((o_count == 4'h0)) begin
                         err_code <= 8'h5;
-                        state <= 4'h9;
+                        state <= 5'h9;
                     end else begin
                         err_pending <= 1'b1;
-                        state <= 4'h7;
+                        state <= 5'h7;
                     end
                 end else begin
                     case (o_count[2:0])
                         3'h0: begin
-                            ob_0 <= ub_word[7:0];
+                            ob_0 <= ub_lane_0[7:0];
                         end
                         3'h1: begin
-                            ob_1 <= ub_word[7:0];
+                            ob_1 <= ub_lane_0[7:0];
                         end
                         3'h2: begin
-                            ob_2 <= ub_word[7:0];
+                            ob_2 <= ub_lane_0[7:0];
                         end
                         3'h3: begin
-                            ob_3 <= ub_word[7:0];
+                            ob_3 <= ub_lane_0[7:0];
                         end
                         3'h4: begin
-                            ob_4 <= ub_word[7:0];
+                            ob_4 <= ub_lane_0[7:0];
                         end
                         3'h5: begin
-                            ob_5 <= ub_word[7:0];
+                            ob_5 <= ub_lane_0[7:0];
                         end
                         3'h6: begin
-                            ob_6 <= ub_word[7:0];
+                            ob_6 <= ub_lane_0[7:0];
                         end
                         3'h7: begin
-                            ob_7 <= ub_word[7:0];
+                            ob_7 <= ub_lane_0[7:0];
                         end
                         default: begin
                         end
@@ -447,66 +1782,606 @@ module tpu_core (
                     addr <= (addr + 24'h1);
                     rem <= (rem - 24'h1);
                     if (((o_count == 4'h7) | (rem == 24'h1))) begin
-                        state <= 4'h7;
+                        state <= 5'h7;
                     end else begin
-                        state <= 4'h5;
+                        state <= 5'h5;
                     end
                 end
             end
-            4'h7: begin
+            5'h7: begin
                 if (o_out_ready) begin
                     o_count <= 4'h0;
                     if (err_pending) begin
                         err_pending <= 1'b0;
-                        state <= 4'h9;
+                        state <= 5'h9;
                     end else if ((rem == 24'h0)) begin
                         pc <= (pc + 32'h1);
-                        state <= 4'h2;
+                        state <= 5'h2;
                     end else begin
-                        state <= 4'h5;
+                        state <= 5'h5;
                     end
+                end
+            end
+            5'ha: begin
+                if (mx_p_valid) begin
+                end else if ((lp_phase == 2'h2)) begin
+                    if (d_avail) begin
+                        mx_p_valid <= 1'b1;
+                        mx_p_data <= {{86'h0, d_byte}, (9'h0 + {1'h0, lp_x}), ir[5:4], 2'h1};
+                        lp_x <= (lp_x + 8'h1);
+                        if ((lp_x == 8'hff)) begin
+                            if (lp_bad) begin
+                                err_code <= 8'h8;
+                                state <= 5'h9;
+                            end else begin
+                                if ((ir[11:4] == 8'h0)) begin
+                                    set_loaded_0 <= 1'b1;
+                                end
+                                if ((ir[11:4] == 8'h1)) begin
+                                    set_loaded_1 <= 1'b1;
+                                end
+                                if ((ir[11:4] == 8'h2)) begin
+                                    set_loaded_2 <= 1'b1;
+                                end
+                                if ((ir[11:4] == 8'h3)) begin
+                                    set_loaded_3 <= 1'b1;
+                                end
+                                pc <= (pc + 32'h1);
+                                state <= 5'h2;
+                            end
+                        end
+                    end else if (d_underflow) begin
+                        err_code <= 8'h7;
+                        state <= 5'h9;
+                    end
+                end else if (d_avail) begin
+                    lp_word <= lp_w;
+                    lp_b <= (lp_b + 2'h1);
+                    if (((lp_b == 2'h3) & (lp_phase == 2'h0))) begin
+                        case (lp_f)
+                            3'h0: begin
+                                lp_bias <= lp_w;
+                            end
+                            3'h1: begin
+                                lp_mult <= lp_w;
+                            end
+                            3'h2: begin
+                                lp_shift <= lp_w;
+                                if ((($signed(lp_w) < $signed(32'hffffffe1)) | ($signed(lp_w) > $signed(32'h1e)))) begin
+                                    lp_bad <= 1'b1;
+                                end
+                            end
+                            3'h3: begin
+                                lp_ozp <= lp_w;
+                                if ((($signed(lp_w) < $signed(32'hffffff80)) | ($signed(lp_w) > $signed(32'h7f)))) begin
+                                    lp_bad <= 1'b1;
+                                end
+                            end
+                            3'h4: begin
+                                lp_min <= lp_w;
+                                if ((($signed(lp_w) < $signed(32'hffffff80)) | ($signed(lp_w) > $signed(32'h7f)))) begin
+                                    lp_bad <= 1'b1;
+                                end
+                            end
+                            default: begin
+                                if (((($signed(lp_w) < $signed(32'hffffff80)) | ($signed(lp_w) > $signed(32'h7f))) | ($signed(lp_min) > $signed(lp_w)))) begin
+                                    lp_bad <= 1'b1;
+                                end
+                                mx_p_valid <= 1'b1;
+                                mx_p_data <= {{lp_w[7:0], lp_min[7:0], lp_ozp[7:0], lp_shift[5:0], lp_mult, lp_bias}, {1'h0, lp_lane}, ir[5:4], 2'h0};
+                            end
+                        endcase
+                        if ((lp_f == 3'h5)) begin
+                            lp_f <= 3'h0;
+                            lp_lane <= (lp_lane + 8'h1);
+                            if ((lp_lane == 8'h7)) begin
+                                lp_phase <= 2'h1;
+                            end
+                        end else begin
+                            lp_f <= (lp_f + 3'h1);
+                        end
+                    end
+                    if (((lp_b == 2'h3) & (lp_phase == 2'h1))) begin
+                        case (lp_c)
+                            4'h0: begin
+                                lp_mode <= lp_w;
+                                if ((~(((lp_w == 32'h0) | (lp_w == 32'h1)) | (lp_w == 32'h2)))) begin
+                                    lp_bad <= 1'b1;
+                                end
+                            end
+                            4'h1: begin
+                                lp_inzp <= lp_w;
+                                if ((($signed(lp_w) < $signed(32'hffffff80)) | ($signed(lp_w) > $signed(32'h7f)))) begin
+                                    lp_bad <= 1'b1;
+                                end
+                            end
+                            4'h2: begin
+                                lp_outzp <= lp_w;
+                                if ((($signed(lp_w) < $signed(32'hffffff80)) | ($signed(lp_w) > $signed(32'h7f)))) begin
+                                    lp_bad <= 1'b1;
+                                end
+                            end
+                            4'h3: begin
+                                lp_mid <= lp_w;
+                            end
+                            4'h4: begin
+                                lp_sid <= lp_w;
+                                if ((($signed(lp_w) < $signed(32'hffffffe0)) | ($signed(lp_w) > $signed(32'h1f)))) begin
+                                    lp_bad <= 1'b1;
+                                end
+                            end
+                            4'h5: begin
+                                lp_malpha <= lp_w;
+                            end
+                            4'h6: begin
+                                if ((($signed(lp_w) < $signed(32'hffffffe0)) | ($signed(lp_w) > $signed(32'h1f)))) begin
+                                    lp_bad <= 1'b1;
+                                end
+                                mx_p_valid <= 1'b1;
+                                mx_p_data <= {{lp_w[5:0], lp_malpha, lp_sid[5:0], lp_mid, lp_outzp[7:0], lp_inzp[7:0], lp_mode[1:0]}, 9'h100, ir[5:4], 2'h1};
+                            end
+                            4'h7: begin
+                                lp_pen <= (|lp_w);
+                            end
+                            default: begin
+                                if ((lp_c == 4'h8)) begin
+                                    if ((lp_pen & (lp_w > 32'h1))) begin
+                                        lp_bad <= 1'b1;
+                                    end
+                                end else begin
+                                    if ((lp_pen & ((lp_w == 32'h0) | (lp_w > 32'h3)))) begin
+                                        lp_bad <= 1'b1;
+                                    end
+                                end
+                                if ((ir[11:4] == 8'h0)) begin
+                                    set0_pool_en <= lp_pen;
+                                    case (lp_c)
+                                        4'h8: begin
+                                            set0_pool_kind <= lp_w[0];
+                                        end
+                                        4'h9: begin
+                                            set0_pool_kh <= lp_w[1:0];
+                                        end
+                                        4'ha: begin
+                                            set0_pool_kw <= lp_w[1:0];
+                                        end
+                                        4'hb: begin
+                                            set0_pool_sh <= lp_w[1:0];
+                                        end
+                                        default: begin
+                                            set0_pool_sw <= lp_w[1:0];
+                                        end
+                                    endcase
+                                end
+                                if ((ir[11:4] == 8'h1)) begin
+                                    set1_pool_en <= lp_pen;
+                                    case (lp_c)
+                                        4'h8: begin
+                                            set1_pool_kind <= lp_w[0];
+                                        end
+                                        4'h9: begin
+                                            set1_pool_kh <= lp_w[1:0];
+                                        end
+                                        4'ha: begin
+                                            set1_pool_kw <= lp_w[1:0];
+                                        end
+                                        4'hb: begin
+                                            set1_pool_sh <= lp_w[1:0];
+                                        end
+                                        default: begin
+                                            set1_pool_sw <= lp_w[1:0];
+                                        end
+                                    endcase
+                                end
+                                if ((ir[11:4] == 8'h2)) begin
+                                    set2_pool_en <= lp_pen;
+                                    case (lp_c)
+                                        4'h8: begin
+                                            set2_pool_kind <= lp_w[0];
+                                        end
+                                        4'h9: begin
+                                            set2_pool_kh <= lp_w[1:0];
+                                        end
+                                        4'ha: begin
+                                            set2_pool_kw <= lp_w[1:0];
+                                        end
+                                        4'hb: begin
+                                            set2_pool_sh <= lp_w[1:0];
+                                        end
+                                        default: begin
+                                            set2_pool_sw <= lp_w[1:0];
+                                        end
+                                    endcase
+                                end
+                                if ((ir[11:4] == 8'h3)) begin
+                                    set3_pool_en <= lp_pen;
+                                    case (lp_c)
+                                        4'h8: begin
+                                            set3_pool_kind <= lp_w[0];
+                                        end
+                                        4'h9: begin
+                                            set3_pool_kh <= lp_w[1:0];
+                                        end
+                                        4'ha: begin
+                                            set3_pool_kw <= lp_w[1:0];
+                                        end
+                                        4'hb: begin
+                                            set3_pool_sh <= lp_w[1:0];
+                                        end
+                                        default: begin
+                                            set3_pool_sw <= lp_w[1:0];
+                                        end
+                                    endcase
+                                end
+                            end
+                        endcase
+                        lp_c <= (lp_c + 4'h1);
+                        if ((lp_c == 4'hc)) begin
+                            lp_phase <= 2'h2;
+                        end
+                    end
+                end else if (d_underflow) begin
+                    err_code <= 8'h7;
+                    state <= 5'h9;
+                end
+            end
+            5'hb: begin
+                if (((~as_on) & ((~as_pend) | (mx_a_valid & mxu_a_in_ready)))) begin
+                    cnt_macs <= (cnt_macs + {16'h0, mm_macs});
+                    pc <= (pc + 32'h1);
+                    state <= 5'h2;
+                end
+                if ((wl_on & (~wl_send))) begin
+                    if (wl_pend) begin
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_b_0 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                            end
+                            8'h1: begin
+                                wl_b_1 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                            end
+                            8'h2: begin
+                                wl_b_2 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                            end
+                            8'h3: begin
+                                wl_b_3 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                            end
+                            8'h4: begin
+                                wl_b_4 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                            end
+                            8'h5: begin
+                                wl_b_5 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                            end
+                            8'h6: begin
+                                wl_b_6 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                            end
+                            8'h7: begin
+                                wl_b_7 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        if (((~wl_pend_zero) & (~wm_lane_0[8]))) begin
+                            err_code <= 8'h5;
+                            state <= 5'h9;
+                        end
+                    end
+                    if ((wl_lane < 8'h8)) begin
+                        wl_pend <= 1'b1;
+                        wl_pend_lane <= wl_lane;
+                        wl_pend_zero <= (~((wl_k < {1'h0, ir[59:44]}) & (wl_lane < ir[91:84])));
+                        wl_lane <= (wl_lane + 8'h1);
+                        wl_addr <= (wl_addr + {9'h0, ir[59:44]});
+                    end else begin
+                        wl_pend <= 1'b0;
+                        wl_send <= 1'b1;
+                    end
+                end
+                if ((wl_on & wl_send)) begin
+                    if (mxu_w_in_ready) begin
+                        wl_send <= 1'b0;
+                        wl_lane <= 8'h0;
+                        wl_k <= (wl_k + 17'h1);
+                        wl_row <= (wl_row + 3'h1);
+                        wl_rowaddr <= (wl_rowaddr + 25'h1);
+                        wl_addr <= (wl_rowaddr + 25'h1);
+                        if ((wl_row == 3'h7)) begin
+                            wl_row <= 3'h0;
+                            if (((wl_k + 17'h1) >= {1'h0, ir[59:44]})) begin
+                                wl_on <= 1'b0;
+                            end
+                        end
+                    end
+                end
+                if (as_pend) begin
+                    if ((~((((((((1'b1 & ((~(as_pend_kv > 17'h0)) | ub_lane_0[8])) & ((~(as_pend_kv > 17'h1)) | ub_lane_1[8])) & ((~(as_pend_kv > 17'h2)) | ub_lane_2[8])) & ((~(as_pend_kv > 17'h3)) | ub_lane_3[8])) & ((~(as_pend_kv > 17'h4)) | ub_lane_4[8])) & ((~(as_pend_kv > 17'h5)) | ub_lane_5[8])) & ((~(as_pend_kv > 17'h6)) | ub_lane_6[8])) & ((~(as_pend_kv > 17'h7)) | ub_lane_7[8])))) begin
+                        err_code <= 8'h5;
+                        state <= 5'h9;
+                    end else begin
+                    end
+                end
+                if ((as_on & ((~as_pend) | (mx_a_valid & mxu_a_in_ready)))) begin
+                    as_pend <= 1'b1;
+                    as_pend_kv <= as_kv;
+                    as_pend_first <= (as_r == 16'h0);
+                    as_pend_acc <= (ir[108] | (as_k0 != 17'h0));
+                    as_pend_row <= ({1'h0, ir[107:92]} + {1'h0, as_r});
+                    as_r <= (as_r + 16'h1);
+                    as_rowaddr <= (as_rowaddr + {9'h0, ir[59:44]});
+                    if (((as_r + 16'h1) == ir[43:28])) begin
+                        as_r <= 16'h0;
+                        as_k0 <= (as_k0 + 17'h8);
+                        as_kv <= (as_kv - 17'h8);
+                        as_rowaddr <= ({1'h0, ir[27:4]} + {8'h0, (as_k0 + 17'h8)});
+                        if (((as_k0 + 17'h8) >= {1'h0, ir[59:44]})) begin
+                            as_on <= 1'b0;
+                        end
+                    end
+                end else if ((mx_a_valid & mxu_a_in_ready)) begin
+                    as_pend <= 1'b0;
+                end
+            end
+            5'hc: begin
+                div_r <= (({div_r[23:0], div_n[15]} >= {1'h0, div_d}) ? ({div_r[23:0], div_n[15]} - {1'h0, div_d}) : {div_r[23:0], div_n[15]});
+                div_q <= {div_q[14:0], ({div_r[23:0], div_n[15]} >= {1'h0, div_d})};
+                div_n <= {div_n[14:0], 1'b0};
+                div_i <= (div_i + 4'h1);
+                if ((div_i == 4'hf)) begin
+                    state <= 5'hd;
+                end
+            end
+            5'hd: begin
+                case (ac_ph)
+                    2'h0: begin
+                        ac_frames <= div_q;
+                        if ((div_r != 25'h0)) begin
+                            err_code <= 8'h8;
+                            state <= 5'h9;
+                        end else if ((ir[91:76] < {8'h0, ir[43:36]})) begin
+                            err_code <= 8'h8;
+                            state <= 5'h9;
+                        end else if ((({1'h0, ir[19:4]} + {1'h0, ir[35:20]}) > 17'h200)) begin
+                            err_code <= 8'h4;
+                            state <= 5'h9;
+                        end else if (ac_pool) begin
+                            if (((((ir[103:92] > 12'h20) | (ir[115:104] > 12'h20)) | (ir[103:92] < {10'h0, ac_kh})) | (ir[115:104] < {10'h0, ac_kw}))) begin
+                                err_code <= 8'h8;
+                                state <= 5'h9;
+                            end else begin
+                                ac_ph <= 2'h1;
+                                div_n <= {4'h0, (ir[103:92] - {10'h0, ac_kh})};
+                                div_d <= {22'h0, ac_sh};
+                                div_q <= 16'h0;
+                                div_r <= 25'h0;
+                                div_i <= 4'h0;
+                                state <= 5'hc;
+                            end
+                        end else begin
+                            if (((({12'h0, ir[75:52]} + {4'h0, t6}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
+                                err_code <= 8'h2;
+                                state <= 5'h9;
+                            end else begin
+                                ac_r <= 16'h0;
+                                ac_wa <= ir[75:52];
+                                if (ac_en) begin
+                                    mx_p_valid <= 1'b1;
+                                    mx_p_data <= {{72'h0, ac_sw, ac_sh, ac_kw, ac_kh, ir[97:92], ir[109:104], (ac_kind ? 1'b1 : 1'b0), 1'b1}, 9'h0, ir[45:44], 2'h2};
+                                end else begin
+                                    mx_p_valid <= 1'b1;
+                                    mx_p_data <= {{72'h0, 2'h1, 2'h1, 2'h1, 2'h1, 6'h1, 6'h1, 1'b0, 1'b0}, 9'h0, ir[45:44], 2'h2};
+                                end
+                                state <= 5'he;
+                            end
+                        end
+                    end
+                    2'h1: begin
+                        ac_oh <= (div_q + 16'h1);
+                        ac_ph <= 2'h2;
+                        div_n <= {4'h0, (ir[115:104] - {10'h0, ac_kw})};
+                        div_d <= {22'h0, ac_sw};
+                        div_q <= 16'h0;
+                        div_r <= 25'h0;
+                        div_i <= 4'h0;
+                        state <= 5'hc;
+                    end
+                    default: begin
+                        if (((({12'h0, ir[75:52]} + {4'h0, t7}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
+                            err_code <= 8'h2;
+                            state <= 5'h9;
+                        end else begin
+                            ac_r <= 16'h0;
+                            ac_wa <= ir[75:52];
+                            if (ac_en) begin
+                                mx_p_valid <= 1'b1;
+                                mx_p_data <= {{72'h0, ac_sw, ac_sh, ac_kw, ac_kh, ir[97:92], ir[109:104], (ac_kind ? 1'b1 : 1'b0), 1'b1}, 9'h0, ir[45:44], 2'h2};
+                            end else begin
+                                mx_p_valid <= 1'b1;
+                                mx_p_data <= {{72'h0, 2'h1, 2'h1, 2'h1, 2'h1, 6'h1, 6'h1, 1'b0, 1'b0}, 9'h0, ir[45:44], 2'h2};
+                            end
+                            state <= 5'he;
+                        end
+                    end
+                endcase
+            end
+            5'he: begin
+                if ((~mx_p_valid)) begin
+                    state <= 5'hf;
+                end
+            end
+            5'hf: begin
+                if (mxu_a_in_ready) begin
+                    ac_r <= (ac_r + 16'h1);
+                    if (((ac_r + 16'h1) == ir[35:20])) begin
+                        ac_drain <= 8'h25;
+                        state <= 5'h10;
+                    end
+                end
+            end
+            5'h10: begin
+                ac_drain <= (ac_drain - 8'h1);
+                if ((ac_drain == 8'h0)) begin
+                    pc <= (pc + 32'h1);
+                    state <= 5'h2;
                 end
             end
             default: begin
             end
         endcase
+        if ((mxu_y_out_valid & ((state == 5'hf) | (state == 5'h10)))) begin
+            ac_wa <= (ac_wa + {8'h0, ir[91:76]});
+        end
         if (running) begin
             cnt_cycles <= (cnt_cycles + 64'h1);
         end
+        if ((((state == 5'hb) & mx_a_valid) & mxu_a_in_ready)) begin
+            cnt_busy <= (cnt_busy + 64'h1);
+        end
+        if (((((state == 5'hb) & mx_a_valid) & (~mxu_a_in_ready)) & as_pend_first)) begin
+            cnt_wstall <= (cnt_wstall + 64'h1);
+        end
         if ((((axi_w_fire & (s_axi_awaddr[7:2] == 6'h0)) & s_axi_wstrb[0]) & s_axi_wdata[1])) begin
-            state <= 4'h0;
+            state <= 5'h0;
             clr <= 14'h0;
             pc <= 32'h0;
             err_code <= 8'h0;
             ir_last <= 1'b0;
             d_held <= 1'b0;
             d_last_seen <= 1'b0;
-            o_count <= 4'h0;
             err_pending <= 1'b0;
+            wl_on <= 1'b0;
+            as_on <= 1'b0;
+            as_pend <= 1'b0;
+            wl_pend <= 1'b0;
+            mx_p_valid <= 1'b0;
+            set_loaded_0 <= 1'b0;
+            set_loaded_1 <= 1'b0;
+            set_loaded_2 <= 1'b0;
+            set_loaded_3 <= 1'b0;
+            o_count <= 4'h0;
             cnt_cycles <= 64'h0;
             cnt_busy <= 64'h0;
             cnt_wstall <= 64'h0;
             cnt_macs <= 64'h0;
-        end else if (((((axi_w_fire & (s_axi_awaddr[7:2] == 6'h0)) & s_axi_wstrb[0]) & s_axi_wdata[0]) & ((state == 4'h1) | (state == 4'h8)))) begin
-            state <= 4'h2;
+        end else if (((((axi_w_fire & (s_axi_awaddr[7:2] == 6'h0)) & s_axi_wstrb[0]) & s_axi_wdata[0]) & ((state == 5'h1) | (state == 5'h8)))) begin
+            state <= 5'h2;
             pc <= 32'h0;
             ir_last <= 1'b0;
             d_last_seen <= 1'b0;
         end
         if (rst) begin
+            mx_p_valid <= 1'b0;
             d_held <= 1'b0;
             d_last_seen <= 1'b0;
             clr <= 14'h0;
-            state <= 4'h0;
+            state <= 5'h0;
             err_code <= 8'h0;
             ir_last <= 1'b0;
             pc <= 32'h0;
+            wl_on <= 1'b0;
+            wl_send <= 1'b0;
+            wl_pend <= 1'b0;
+            as_on <= 1'b0;
+            as_pend <= 1'b0;
             err_pending <= 1'b0;
             o_count <= 4'h0;
+            set_loaded_0 <= 1'b0;
+            set_loaded_1 <= 1'b0;
+            set_loaded_2 <= 1'b0;
+            set_loaded_3 <= 1'b0;
+            cnt_macs <= 64'h0;
             cnt_cycles <= 64'h0;
             cnt_busy <= 64'h0;
             cnt_wstall <= 64'h0;
-            cnt_macs <= 64'h0;
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_re) begin
+            ub_rot <= ub_rbase[2:0];
+        end
+    end
+    always @(posedge clk) begin
+        if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_0} < ub_wcount)))) begin
+            ub_bank_0[t9] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_0});
+        end
+    end
+    always @(posedge clk) begin
+        if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_1} < ub_wcount)))) begin
+            ub_bank_1[t11] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_1});
+        end
+    end
+    always @(posedge clk) begin
+        if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_2} < ub_wcount)))) begin
+            ub_bank_2[t13] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_2});
+        end
+    end
+    always @(posedge clk) begin
+        if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_3} < ub_wcount)))) begin
+            ub_bank_3[t15] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_3});
+        end
+    end
+    always @(posedge clk) begin
+        if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_4} < ub_wcount)))) begin
+            ub_bank_4[t17] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_4});
+        end
+    end
+    always @(posedge clk) begin
+        if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_5} < ub_wcount)))) begin
+            ub_bank_5[t19] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_5});
+        end
+    end
+    always @(posedge clk) begin
+        if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_6} < ub_wcount)))) begin
+            ub_bank_6[t21] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_6});
+        end
+    end
+    always @(posedge clk) begin
+        if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_7} < ub_wcount)))) begin
+            ub_bank_7[t23] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_7});
+        end
+    end
+    always @(posedge clk) begin
+        if (wm_re) begin
+            wm_rot <= wm_rbase[2:0];
+        end
+    end
+    always @(posedge clk) begin
+        if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_0} < wm_wcount)))) begin
+            wm_bank_0[t25] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_0});
+        end
+    end
+    always @(posedge clk) begin
+        if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_1} < wm_wcount)))) begin
+            wm_bank_1[t27] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_1});
+        end
+    end
+    always @(posedge clk) begin
+        if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_2} < wm_wcount)))) begin
+            wm_bank_2[t29] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_2});
+        end
+    end
+    always @(posedge clk) begin
+        if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_3} < wm_wcount)))) begin
+            wm_bank_3[t31] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_3});
+        end
+    end
+    always @(posedge clk) begin
+        if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_4} < wm_wcount)))) begin
+            wm_bank_4[t33] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_4});
+        end
+    end
+    always @(posedge clk) begin
+        if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_5} < wm_wcount)))) begin
+            wm_bank_5[t35] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_5});
+        end
+    end
+    always @(posedge clk) begin
+        if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_6} < wm_wcount)))) begin
+            wm_bank_6[t37] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_6});
+        end
+    end
+    always @(posedge clk) begin
+        if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_7} < wm_wcount)))) begin
+            wm_bank_7[t39] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_7});
         end
     end
     always @(posedge clk) begin
@@ -529,7 +2404,7 @@ module tpu_core (
             s_axi_rdata <= 32'h0;
             case (s_axi_araddr[7:2])
                 6'h1: begin
-                    s_axi_rdata <= {16'h0, err_code, 4'h0, (state == 4'h1), (state == 4'h9), (state == 4'h8), running};
+                    s_axi_rdata <= {16'h0, err_code, 4'h0, (state == 5'h1), (state == 5'h9), (state == 5'h8), running};
                 end
                 6'h2: begin
                     s_axi_rdata <= pc;
@@ -569,42 +2444,82 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_0 <= ub_bank_0[t12];
+            ub_rd_0 <= ub_bank_0[t41];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_1 <= ub_bank_1[t13];
+            ub_rd_1 <= ub_bank_1[t43];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_2 <= ub_bank_2[t14];
+            ub_rd_2 <= ub_bank_2[t45];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_3 <= ub_bank_3[t15];
+            ub_rd_3 <= ub_bank_3[t47];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_4 <= ub_bank_4[t16];
+            ub_rd_4 <= ub_bank_4[t49];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_5 <= ub_bank_5[t17];
+            ub_rd_5 <= ub_bank_5[t51];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_6 <= ub_bank_6[t18];
+            ub_rd_6 <= ub_bank_6[t53];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_7 <= ub_bank_7[t19];
+            ub_rd_7 <= ub_bank_7[t55];
+        end
+    end
+    always @(posedge clk) begin
+        if (wm_re) begin
+            wm_rd_0 <= wm_bank_0[t57];
+        end
+    end
+    always @(posedge clk) begin
+        if (wm_re) begin
+            wm_rd_1 <= wm_bank_1[t59];
+        end
+    end
+    always @(posedge clk) begin
+        if (wm_re) begin
+            wm_rd_2 <= wm_bank_2[t61];
+        end
+    end
+    always @(posedge clk) begin
+        if (wm_re) begin
+            wm_rd_3 <= wm_bank_3[t63];
+        end
+    end
+    always @(posedge clk) begin
+        if (wm_re) begin
+            wm_rd_4 <= wm_bank_4[t65];
+        end
+    end
+    always @(posedge clk) begin
+        if (wm_re) begin
+            wm_rd_5 <= wm_bank_5[t67];
+        end
+    end
+    always @(posedge clk) begin
+        if (wm_re) begin
+            wm_rd_6 <= wm_bank_6[t69];
+        end
+    end
+    always @(posedge clk) begin
+        if (wm_re) begin
+            wm_rd_7 <= wm_bank_7[t71];
         end
     end
 endmodule
