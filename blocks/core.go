@@ -20,7 +20,23 @@ type CoreConfig struct {
 	Matrix      MatrixConfig
 	UBBytes     int
 	WeightBytes int
+	// Mutant breaks the controller on purpose, for tests that show the
+	// regression catches it; CoreCorrect in every generated core.
+	Mutant CoreMutant
 }
+
+// CoreMutant is a deliberate controller bug.
+type CoreMutant uint8
+
+const (
+	CoreCorrect CoreMutant = iota
+	// CoreMutantTileLanes: the activation streamer's tile window is one
+	// lane short (an off-by-one in the window of taps a beat carries).
+	CoreMutantTileLanes
+	// CoreMutantSkipWeightStall: a tile's first beat does not wait for its
+	// weights (the array runs on the previous tile's).
+	CoreMutantSkipWeightStall
+)
 
 // Validate checks what the ISA (core.Config) and the banked memories need.
 func (c CoreConfig) Validate() error {
@@ -518,6 +534,10 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	asPendFirst := m.Reg("as_pend_first", hdl.U(1))
 	asPendAcc := m.Reg("as_pend_acc", hdl.U(1))
 	asPendRow := m.Reg("as_pend_row", hdl.U(core.AccRowBits+1))
+	var asPendT0 *hdl.Expr
+	if cfg.Mutant == CoreMutantSkipWeightStall {
+		asPendT0 = m.Reg("as_pend_t0", hdl.U(1))
+	}
 
 	// ACTIVATE.
 	acM, acN, acSet := field(core.OpActivate, "m"), field(core.OpActivate, "n"), field(core.OpActivate, "set")
@@ -904,12 +924,21 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			acts := make([]*hdl.Expr, R)
 			written := one(1)
 			for i := 0; i < R; i++ {
-				live := asPendKV.Gt(m.Const(int64(i), asPendKV.Shape()))
+				li := i
+				if cfg.Mutant == CoreMutantTileLanes {
+					li++
+				}
+				live := asPendKV.Gt(m.Const(int64(li), asPendKV.Shape()))
 				acts[R-1-i] = hdl.Mux(live, ub.lanes[i].Slice(7, 0), zero(8))
 				written = written.And(live.Not().Or(ub.lanes[i].Bit(8)))
 			}
 			aw := fieldOf(aLay.Fields, "addr").Width
-			aVals := map[string]*hdl.Expr{"acts": hdl.Cat(acts...), "addr": asPendRow.Trunc(aw), "first": asPendFirst,
+			first := asPendFirst
+			if asPendT0 != nil {
+				// Only the instruction's first tile swaps weights in.
+				first = asPendFirst.And(asPendT0)
+			}
+			aVals := map[string]*hdl.Expr{"acts": hdl.Cat(acts...), "addr": asPendRow.Trunc(aw), "first": first,
 				"acc": asPendAcc, "last": zero(1)}
 			m.Set(aData, packFields(m, aLay.Fields, aLay.Width, aVals))
 			aFire := aValid.And(aReady)
@@ -921,6 +950,9 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 				m.Set(asPend, one(1))
 				m.Set(asPendKV, asKV)
 				m.Set(asPendFirst, asR.EqConst(0))
+				if asPendT0 != nil {
+					m.Set(asPendT0, asK0.EqConst(0))
+				}
 				m.Set(asPendAcc, mmAccum.Or(asK0.Ne(zero(asK0.Width()))))
 				m.Set(asPendRow, u(mmAcc, core.AccRowBits+1).Add(u(asR, core.AccRowBits+1)).Trunc(core.AccRowBits+1))
 				m.Set(asR, inc(asR))

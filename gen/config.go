@@ -57,6 +57,8 @@ type Config struct {
 	// Core turns on the core around the matrix unit (blocks.CoreConfig):
 	// the generated top is then tpu_core.
 	Core *arch.CoreConfig `json:"core,omitempty"`
+	// CoreMutant generates a deliberately broken core (tests only).
+	CoreMutant blocks.CoreMutant `json:"-"`
 }
 
 // Defaults used for keys a configuration leaves out. The modes' defaults
@@ -156,7 +158,7 @@ func (c Config) Resolve() arch.Config {
 // CoreConfig returns the core's block configuration (valid only when
 // c.Core is set).
 func (c Config) CoreConfig() blocks.CoreConfig {
-	cc := blocks.CoreConfig{Arch: c.Resolve(), Matrix: c.Matrix()}
+	cc := blocks.CoreConfig{Arch: c.Resolve(), Matrix: c.Matrix(), Mutant: c.CoreMutant}
 	if c.Core != nil {
 		cc.UBBytes, cc.WeightBytes = c.Core.UBBytes, c.Core.WeightBytes
 	}
@@ -218,7 +220,9 @@ func Keys() []string {
 	var keys []string
 	t := reflect.TypeOf(Config{})
 	for i := 0; i < t.NumField(); i++ {
-		keys = append(keys, strings.Split(t.Field(i).Tag.Get("json"), ",")[0])
+		if k := strings.Split(t.Field(i).Tag.Get("json"), ",")[0]; k != "-" {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	return keys

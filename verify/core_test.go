@@ -2,6 +2,7 @@ package verify_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/blocks"
 	"github.com/tpugen/tpugen/core"
 	"github.com/tpugen/tpugen/gen"
 	"github.com/tpugen/tpugen/verify"
@@ -199,5 +201,34 @@ func TestCoreCompute(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestCoreMutantsCaught generates deliberately broken cores and checks
+// that the random layers of TestCoreCompute catch each one.
+func TestCoreMutantsCaught(t *testing.T) {
+	for _, mut := range []struct {
+		name string
+		m    blocks.CoreMutant
+	}{{"tile_lanes", blocks.CoreMutantTileLanes}, {"skip_weight_stall", blocks.CoreMutantSkipWeightStall}} {
+		t.Run(mut.name, func(t *testing.T) {
+			cfg := coreConfig("core_c", 1024, 512)
+			cfg.CoreMutant = mut.m
+			c := newCoreRTL(t, cfg)
+			for seed := uint64(2000); seed < 2010; seed++ {
+				r := rand.New(rand.NewPCG(seed, 11))
+				words, in := verify.RandomComputeProgram(r, c.Config)
+				want, err := c.Expected(words, in)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := c.Run(context.Background(), "icarus", words, in, verify.CoreRunOptions{Seed: uint32(seed), MaxCycles: 20_000})
+				if err != nil || verify.CompareCore(want, got) != nil {
+					t.Logf("seed %d catches it: %v", seed, errors.Join(err, verify.CompareCore(want, got)))
+					return
+				}
+			}
+			t.Fatal("no random layer tells the mutant from the correct core")
+		})
 	}
 }
