@@ -118,6 +118,9 @@ func runMutate(e *env, args []string) error {
 		ProveTimeout: *proveTimeout,
 		Log:          &logWriter{log: e.log, level: func(string) logrus.Level { return logrus.InfoLevel }},
 	}
+	if *targeted {
+		opt.Regression.Targeted = mutation.TargetedVersion
+	}
 	start := time.Now()
 	var jobList []mutation.Job
 	for _, d := range designs {

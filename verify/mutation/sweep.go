@@ -371,9 +371,11 @@ func (r *runner) try(ctx context.Context, j Job, prove bool) Result {
 func (r *runner) regress(ctx context.Context, man *arch.Manifest, dir, build string, b Block) (string, int, error) {
 	reg := r.opt.Regression
 	nl := reg.layers(man)
-	// One build serves every case: the one-shot harness builds fastest and
-	// a private cache keeps mutants out of the shared build cache.
-	v := sim.Verilator{Jobs: 1}
+	// One build and one process serve every case (a quick session: the
+	// one-shot harness's optimization builds fastest), and a private cache
+	// keeps mutants out of the shared build cache.
+	v := &sim.QuickSession{Verilator: sim.Verilator{Jobs: 1}}
+	defer v.Close()
 	runCase := func(i int) (string, error) {
 		rep, err := verify.Regress(ctx, man, dir, verify.RegressOptions{
 			Sims: []sim.Simulator{v}, Cases: reg.Cases, Layers: nl, Seed: reg.Seed, Only: i,
