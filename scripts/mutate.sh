@@ -23,4 +23,4 @@ fi
 json=${MUTATE_JSON:-${TMPDIR:-/tmp}/mutation-report.json}
 echo "mutate: JSON report in $json" >&2
 exec "$TPUGEN" mutate -config configs/default.json -config configs/small.json \
-	-n "${MUTATE_N:-28}" -j "${MUTATE_JOBS:-2}" -json "$json" -require pe,array,requant "$@"
+	-n "${MUTATE_N:-28}" -j "${MUTATE_JOBS:-2}" -prove-timeout 10s -json "$json" -require pe,array,requant "$@"
