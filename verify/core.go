@@ -27,6 +27,11 @@ func NewCoreRTL(man *arch.Manifest, dir string) (*CoreRTL, error) {
 		return nil, fmt.Errorf("core: %s has no core (add a \"core\" key to the configuration)", man.Config.Name)
 	}
 	t := &sim.CoreTop{Name: man.Top}
+	// The simulators build in their own directories.
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("core: %w", err)
+	}
 	for _, f := range man.Files {
 		t.Files = append(t.Files, filepath.Join(dir, f.Name))
 	}
@@ -52,7 +57,6 @@ func NewCoreRTL(man *arch.Manifest, dir string) (*CoreRTL, error) {
 		return nil, errors.New("core: the manifest has no control or status register")
 	}
 	t.ControlAddr, t.StatusAddr = ctrl.Addr, status.Addr
-	var err error
 	var errs []error
 	t.StartBit, err = bit(ctrl, "start")
 	errs = append(errs, err)
