@@ -78,6 +78,10 @@ func operators() map[string]opSpec {
 			check: checkPool, infer: inferPool, run: runAveragePool},
 		"GlobalAveragePool": {since: 1, minIn: 1, maxIn: 1, minOut: 1, maxOut: 1,
 			infer: inferGlobalPool, run: runGlobalAveragePool},
+		// lppool.go
+		"LpPool": {since: 2, minIn: 1, maxIn: 1, minOut: 1, maxOut: 1,
+			attrs: windowAttrs(map[string]AttrType{"p": AttrInt, "ceil_mode": AttrInt, "dilations": AttrInts}),
+			check: checkLpPool, infer: inferPool, run: runLpPool},
 		// normalization.go
 		"BatchNormalization": {since: 6, minIn: 5, maxIn: 5, minOut: 1, maxOut: 5,
 			attrs: map[string]AttrType{"epsilon": AttrFloat, "is_test": AttrInt, "momentum": AttrFloat, "spatial": AttrInt, "training_mode": AttrInt},

@@ -132,7 +132,7 @@ func (p *planner) layer(gr *group, in *compile.Tensor, out quant.Params) (*compi
 		if err != nil {
 			return nil, err
 		}
-		l.Pool = &compile.Pool{Kind: kind, KH: pp.FilterH, KW: pp.FilterW, SH: pp.StrideH, SW: pp.StrideW}
+		l.Pool = &compile.Pool{Kind: kind, KH: pp.FilterH, KW: pp.FilterW, SH: pp.StrideH, SW: pp.StrideW, ZeroPoint: out.ZeroPoint}
 	}
 	return l, nil
 }
@@ -257,7 +257,10 @@ func convWindow(n *nn.Node, in quant.Shape, kh, kw int) (quant.Window, error) {
 // the input shape, needed for the global window).
 func poolParams(n *nn.Node, in quant.Shape) (quant.PoolParams, arch.PoolKind, error) {
 	kind := arch.MaxPool
-	if n.Op != "MaxPool" {
+	switch n.Op {
+	case "LpPool":
+		kind = arch.L2Pool
+	case "AveragePool", "GlobalAveragePool":
 		kind = arch.AveragePool
 	}
 	if n.Op == "GlobalAveragePool" {

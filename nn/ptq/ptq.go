@@ -184,6 +184,12 @@ func (p *planner) match() error {
 			if c := p.single(out); n.Op == "Conv" && n.AttrInt("group", 1) == 1 && c != nil && fusablePool(c) {
 				gr.pool, done[c] = c, true
 				out = c.Output(0)
+				if c.Op == "LpPool" {
+					// L2 pooling keeps its input's scale and zero point, so
+					// the layer's output is quantized for the pooled range
+					// (larger than the convolution's: no root saturates).
+					gr.observed = out
+				}
 			}
 			gr.out = out
 		case "Add":
@@ -217,7 +223,7 @@ func (p *planner) match() error {
 // fusablePool reports whether a pooling node can run in the pipeline's
 // pooling unit: no padding, no ceil mode, no dilation.
 func fusablePool(n *nn.Node) bool {
-	if n.Op != "MaxPool" && n.Op != "AveragePool" {
+	if n.Op != "MaxPool" && n.Op != "AveragePool" && (n.Op != "LpPool" || n.AttrInt("p", 2) != 2) {
 		return false
 	}
 	for _, v := range n.AttrInts("pads") {
