@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"strings"
 
@@ -18,15 +19,19 @@ import (
 // that the regression's realistic random layers reach too rarely, found by
 // the mutants that survived them (see docs/mutation.md).
 type ExtraCase struct {
-	Name   string
-	Layer  *compile.Layer
-	A, B   compile.Matrix // a GEMM, when Layer is nil
+	Name  string
+	Layer *compile.Layer
+	A, B  compile.Matrix // a GEMM, when Layer is nil
+	// Split, for a GEMM, runs it as two GEMMs over the two halves of K
+	// sent back to back, the second's activation beats all flagged acc:
+	// the accumulator adds the second half to the first's results.
+	Split  int
 	Stalls bool
 }
 
 // TargetedVersion numbers the set of targeted cases; a new version only
 // appends cases, so a mutant an older set killed stays killed.
-const TargetedVersion = 2
+const TargetedVersion = 3
 
 // ExtraCases returns the targeted cases for cfg (none without the
 // pipeline): fully connected layers with multipliers from 2^-31 to 2^9
@@ -59,6 +64,26 @@ func ExtraCases(cfg arch.Config, seed uint64) []ExtraCase {
 		m, k, n := cfg.AccDepth+cfg.Rows+1, 2*cfg.Rows+1, cfg.Cols+1
 		out = append(out, ExtraCase{Name: fmt.Sprintf("targeted gemm %dx%dx%d over every accumulator row", m, k, n),
 			A: randMatrix(r, m, k, cfg.InputBits, cfg.InputSigned), B: randMatrix(r, k, n, cfg.WeightBits, cfg.WeightSigned), Stalls: i == 1})
+	}
+	// Version 3: K split into two GEMMs, the second accumulating onto the
+	// first's rows (the acc flag on every beat). The compiler never sets
+	// acc on an output-stationary unit, nor on a first K tile, so the
+	// accumulator's read path and the flag's pipeline went untested there;
+	// with one row, back-to-back accumulations of one address also need
+	// the accumulator's bypass.
+	// Many rows for WS (a row per accumulator address); one row tile for
+	// OS, whose row tiles share the accumulator rows as column tiles do.
+	tall := 2*cfg.Rows + 1
+	if cfg.Dataflow == arch.OS {
+		tall = cfg.Rows
+	}
+	for i, m := range []int{1, tall} {
+		// One column tile: the plans give every column tile the same
+		// accumulator rows, so only the last tile's results stay in them.
+		k, n := 2*cfg.Rows+3, cfg.Cols
+		out = append(out, ExtraCase{Name: fmt.Sprintf("targeted gemm %dx%dx%d in two accumulated halves of K", m, k, n),
+			A: randMatrix(r, m, k, cfg.InputBits, cfg.InputSigned), B: randMatrix(r, k, n, cfg.WeightBits, cfg.WeightSigned),
+			Split: cfg.Rows + i, Stalls: i == 1})
 	}
 	return out
 }
@@ -203,6 +228,22 @@ func runExtra(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir stri
 		if c.Stalls {
 			g.AStall, g.WStall, g.SinkStall = pattern(seed, i, 1, 0.3), pattern(seed, i, 2, 0.2), pattern(seed, i, 3, 0.4)
 		}
+		if c.Layer == nil && c.Split > 0 {
+			failed, err := runSplit(ctx, s, man, dir, c, g)
+			if err != nil {
+				if ctx.Err() != nil {
+					return "", i, ctx.Err()
+				}
+				if strings.Contains(err.Error(), "build") {
+					return "", i + 1, err
+				}
+				failed = oneLine(err.Error())
+			}
+			if failed != "" {
+				return fmt.Sprintf("%s: %s", c.Name, failed), i + 1, nil
+			}
+			continue
+		}
 		if c.Layer == nil {
 			run, err := verify.RunGEMM(ctx, s, man, dir, c.A, c.B, g)
 			if err != nil {
@@ -246,4 +287,80 @@ func pattern(seed uint64, i int, salt uint64, p float64) func(int) bool {
 		x := rand.New(rand.NewPCG(seed^uint64(i)<<8^salt, uint64(cycle)))
 		return x.Float64() < p
 	}
+}
+
+// runSplit runs a split GEMM: the plans of both halves of K back to back,
+// the second's activation beats flagged acc, and checks the result beats
+// of the first against the first half's product and those of the second
+// against the whole product.
+func runSplit(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir string, c ExtraCase, g verify.GEMMOptions) (string, error) {
+	m, k := c.A.Dims()
+	_, n := c.B.Dims()
+	a1, a2 := compile.NewMatrix(m, c.Split), compile.NewMatrix(m, k-c.Split)
+	for i := range c.A {
+		copy(a1[i], c.A[i][:c.Split])
+		copy(a2[i], c.A[i][c.Split:])
+	}
+	b1, b2 := c.B[:c.Split], c.B[c.Split:]
+	p1, err := compile.PlanGEMM(man, a1, b1)
+	if err != nil {
+		return "", err
+	}
+	p2, err := compile.PlanGEMM(man, a2, b2)
+	if err != nil {
+		return "", err
+	}
+	as := man.Stream(arch.StreamA)
+	acc := as.Field("acc")
+	if acc == nil {
+		return "", fmt.Errorf("stream %s has no acc field", arch.StreamA)
+	}
+	aBeats := append([]*big.Int{}, p1.A...)
+	for _, v := range p2.A {
+		aBeats = append(aBeats, new(big.Int).SetBit(v, acc.LSB, 1))
+	}
+	top := verify.SimTop(man, dir)
+	stim := top.StreamStimulus(map[string][]*big.Int{arch.StreamW: append(append([]*big.Int{}, p1.W...), p2.W...), arch.StreamA: aBeats},
+		map[string]func(int) bool{arch.StreamW: g.WStall, arch.StreamA: g.AStall, arch.StreamC: g.SinkStall},
+		map[string]int{arch.StreamC: len(p1.Out) + len(p2.Out)})
+	stim.MaxCycles = 20*(len(aBeats)+len(p1.W)+len(p2.W)) + 20_000
+	stim.Linger = 2*man.Derived.Latency + 64
+	res, err := s.Run(ctx, top, stim, g.Sim)
+	if err != nil {
+		return "", err
+	}
+	got := res.Sinks[top.SinkIndex(arch.StreamC)]
+	if len(got) != len(p1.Out)+len(p2.Out) {
+		return fmt.Sprintf("%s: the RTL sent %d beats, the plans expect %d", arch.StreamC, len(got), len(p1.Out)+len(p2.Out)), nil
+	}
+	cs := man.Stream(arch.StreamC)
+	half, whole := compile.NewMatrix(m, n), compile.NewMatrix(m, n)
+	for i, beat := range got {
+		o, dst := p1.Out, half
+		j := i
+		if i >= len(p1.Out) {
+			o, dst, j = p2.Out, whole, i-len(p1.Out)
+		}
+		addr, err := cs.Unpack(beat.Data, "addr")
+		if err != nil {
+			return "", err
+		}
+		if addr[0] != int64(o[j].Addr) {
+			return fmt.Sprintf("%s beat %d: accumulator address %d, want %d", arch.StreamC, i, addr[0], o[j].Addr), nil
+		}
+		sums, err := cs.Unpack(beat.Data, "sums")
+		if err != nil {
+			return "", err
+		}
+		for l := 0; l < o[j].Lanes; l++ {
+			dst[o[j].Row][o[j].Col0+l] = sums[l]
+		}
+	}
+	if mm := verify.CompareMatrices(verify.GoldenGEMM(man.Config, a1, b1), half); mm.Count > 0 {
+		return fmt.Sprintf("first half: %d mismatches; %s", mm.Count, oneLine(strings.Join(mm.First, "; "))), nil
+	}
+	if mm := verify.CompareMatrices(verify.GoldenGEMM(man.Config, c.A, c.B), whole); mm.Count > 0 {
+		return fmt.Sprintf("accumulated: %d mismatches; %s", mm.Count, oneLine(strings.Join(mm.First, "; "))), nil
+	}
+	return "", nil
 }
