@@ -1,6 +1,7 @@
 package compile_test
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/tpugen/tpugen/compile"
 	"github.com/tpugen/tpugen/dataset"
 	"github.com/tpugen/tpugen/internal/modeltest"
+	"github.com/tpugen/tpugen/quant"
 	"github.com/tpugen/tpugen/verify"
 )
 
@@ -98,5 +100,108 @@ func TestRemovePrunedChannelsKeepsDense(t *testing.T) {
 	}
 	if len(report) != 0 || pruned == m.Net {
 		t.Fatalf("dense LeNet: %d layers pruned; a copy must come back", len(report))
+	}
+}
+
+// foldNet is a small network whose pruned channel's constant is not the
+// zero point, so removing it moves a real contribution into the next
+// layer's bias: conv 1x1 2->3 (channel 1's weights zero, its bias large),
+// host max pooling 2x2, then conv 2x2 3->2 with the given padding, or
+// flatten and fc 12->2.
+func foldNet(pad quant.Padding, fc bool) *compile.Network {
+	r := rand.New(rand.NewPCG(9, 9))
+	w := func(n int) []int8 {
+		out := make([]int8, n)
+		for i := range out {
+			out[i] = int8(r.IntN(255) - 127)
+		}
+		return out
+	}
+	rq := compile.Requant{Multipliers: []int32{1 << 30}, Shifts: []int{-4}, ZeroPoint: -20}
+	a := &compile.Layer{Kind: compile.Conv, InShape: quant.Shape{N: 1, H: 4, W: 4, C: 2}, InputZP: 3,
+		WeightShape: quant.Shape{N: 3, H: 1, W: 1, C: 2}, Weights: w(6), Bias: []int32{100, 900, -50},
+		Window: quant.Window{StrideH: 1, StrideW: 1}, Requant: rq}
+	a.Weights[2], a.Weights[3] = 0, 0 // channel 1: constant requant(900) = 36
+	p := quant.Params{Scale: 0.1, ZeroPoint: -20}
+	net := &compile.Network{Name: "fold", Input: "x", Output: "y", Tensors: map[string]*compile.Tensor{
+		"x": {Name: "x", Shape: quant.Shape{N: 1, H: 4, W: 4, C: 2}, Params: quant.Params{Scale: 0.1, ZeroPoint: 3}},
+		"a": {Name: "a", Shape: quant.Shape{N: 1, H: 4, W: 4, C: 3}, Params: p},
+		"p": {Name: "p", Shape: quant.Shape{N: 1, H: 2, W: 2, C: 3}, Params: p},
+	}}
+	net.Ops = []*compile.Op{
+		{Name: "a", Kind: compile.OpLayer, Inputs: []string{"x"}, Output: "a", Layer: a},
+		{Name: "pool", Kind: compile.OpPool, Inputs: []string{"a"}, Output: "p", PoolKind: arch.MaxPool,
+			Pool: quant.PoolParams{Window: quant.Window{StrideH: 2, StrideW: 2}, FilterH: 2, FilterW: 2}},
+	}
+	b := &compile.Layer{Kind: compile.Conv, InShape: quant.Shape{N: 1, H: 2, W: 2, C: 3}, InputZP: -20,
+		WeightShape: quant.Shape{N: 2, H: 2, W: 2, C: 3}, Weights: w(24), Bias: []int32{7, -7},
+		Window: quant.Window{StrideH: 1, StrideW: 1, Padding: pad}, Requant: rq}
+	out := quant.Shape{N: 1, H: 1, W: 1, C: 2}
+	if pad == quant.PaddingSame {
+		out.H, out.W = 2, 2
+	}
+	if fc {
+		net.Tensors["f"] = &compile.Tensor{Name: "f", Shape: quant.Shape{N: 1, H: 1, W: 1, C: 12}, Params: p}
+		net.Ops = append(net.Ops, &compile.Op{Name: "flatten", Kind: compile.OpFlatten, Inputs: []string{"p"}, Output: "f"})
+		b = &compile.Layer{Kind: compile.FC, InShape: quant.Shape{N: 1, H: 1, W: 1, C: 12}, InputZP: -20,
+			WeightShape: quant.Shape{N: 2, H: 1, W: 1, C: 12}, Weights: w(24), Bias: []int32{7, -7}, Requant: rq}
+		out = quant.Shape{N: 1, H: 1, W: 1, C: 2}
+		net.Ops = append(net.Ops, &compile.Op{Name: "b", Kind: compile.OpLayer, Inputs: []string{"f"}, Output: "y", Layer: b})
+	} else {
+		net.Ops = append(net.Ops, &compile.Op{Name: "b", Kind: compile.OpLayer, Inputs: []string{"p"}, Output: "y", Layer: b})
+	}
+	net.Tensors["y"] = &compile.Tensor{Name: "y", Shape: out, Params: p}
+	return net
+}
+
+// TestRemovePrunedChannelsFolds removes a pruned channel whose constant
+// output is not the zero point, through host pooling into a valid conv
+// and through flatten into an fc layer: the output must stay bit-exact on
+// random inputs. Before a conv that pads, the channel must stay (its
+// padded taps hold the zero point, not the constant).
+func TestRemovePrunedChannelsFolds(t *testing.T) {
+	cfg := defaultManifest(t).Config
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, tc := range []struct {
+		desc   string
+		pad    quant.Padding
+		fc     bool
+		widths []int
+	}{
+		{"valid conv", quant.PaddingValid, false, []int{2, 2}},
+		{"flatten, fc", quant.PaddingValid, true, []int{2, 2}},
+		{"padded conv", quant.PaddingSame, false, []int{3, 2}},
+	} {
+		net := foldNet(tc.pad, tc.fc)
+		if err := net.Check(); err != nil {
+			t.Fatal(err)
+		}
+		pruned, report, err := compile.RemovePrunedChannels(net, cfg.Rounding)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.desc, err)
+		}
+		if !slices.Equal(widths(pruned), tc.widths) {
+			t.Fatalf("%s: widths %v, want %v", tc.desc, widths(pruned), tc.widths)
+		}
+		if len(report) == 1 && report[0].Values[0] == -20 {
+			t.Fatalf("%s: the removed channel's constant is the zero point; the test wants a real fold", tc.desc)
+		}
+		for k := 0; k < 20; k++ {
+			in := make([]int8, 32)
+			for i := range in {
+				in[i] = int8(r.IntN(256) - 128)
+			}
+			want, err := verify.GoldenNetwork(cfg, net, in, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := verify.GoldenNetwork(cfg, pruned, in, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(want["y"].Data, got["y"].Data) {
+				t.Fatalf("%s: output %v, the unpruned network's %v", tc.desc, got["y"].Data, want["y"].Data)
+			}
+		}
 	}
 }
