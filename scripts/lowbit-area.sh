@@ -3,8 +3,11 @@
 # units, measured by Yosys in one run: the PE of rows 2..N (the one with a
 # sum input) of rtl-out/binary, rtl-out/int4 and rtl-out/default,
 # synthesized alone with Yosys' generic `synth -flatten` (cells) and with
-# `synth_ice40` (LUTs, carries, flip-flops; no DSP). A binary PE holds 8
-# binary MACs (one lane), an int PE one MAC.
+# `synth_ice40` (LUTs, carries, flip-flops; no DSP); then the whole array
+# (tpu_mxu with its skew, deskew and control; the accumulator memory and
+# the pipeline blackboxed) in generic cells per PE, as DESIGN.md's figures
+# are taken. A binary PE holds 8 binary MACs (one lane), an int PE one MAC.
+# About 5 CPU-minutes.
 #
 #   scripts/lowbit-area.sh    (after make rtl)
 set -euo pipefail
@@ -25,7 +28,7 @@ count() { # LOG PATTERN: the number after the last stat line matching PATTERN
 	awk -v p="$2" '$0 ~ p { n = $NF } END { print n + 0 }' "$1"
 }
 
-printf "%-8s %-28s %8s %10s %12s %10s %9s\n" unit module cells "ice40 LUT" "ice40 carry" "ice40 FF" "MACs/PE"
+printf "%-8s %-24s %8s %10s %12s %9s %15s %8s\n" unit "PE module" cells "ice40 LUT" "ice40 carry" "ice40 FF" "array cells/PE" "MACs/PE"
 for unit in default int4 binary; do
 	f=$(pe "$unit")
 	m=$(basename "$f" .v)
@@ -39,5 +42,10 @@ for unit in default int4 binary; do
 	if grep -q '"mac": "xnor"' rtl-out/"$unit"/manifest.json; then
 		macs=$(awk -F': ' '/"input_bits"/ { gsub(/,/, "", $2); print $2; exit }' rtl-out/"$unit"/manifest.json)
 	fi
-	printf "%-8s %-28s %8s %10s %12s %10s %9s\n" "$unit" "$m" "$cells" "$luts" "$carries" "$ffs" "$macs"
+	boxes=$(grep -v '^#' rtl-out/"$unit"/files.f | sed 's/\.v$//' | grep -v -e '^pe_' -e '^tpu_mxu$' | tr '\n' ' ')
+	files=$(grep -v '^#' rtl-out/"$unit"/files.f | sed "s|^|rtl-out/$unit/|" | tr '\n' ' ')
+	yosys -q -p "read_verilog $files; hierarchy -top tpu_mxu; blackbox $boxes; synth -flatten -top tpu_mxu; tee -q -o $tmp/$unit.array.log stat" >/dev/null
+	pes=$(awk -F': ' '/"rows"|"cols"/ { gsub(/,/, "", $2); p = p ? p * $2 : $2 } END { print p }' <(grep -m2 -E '"(rows|cols)"' rtl-out/"$unit"/manifest.json))
+	array=$(awk -v n="$pes" '/Number of cells:/ { c = $NF } END { printf "%.1f", c / n }' "$tmp/$unit.array.log")
+	printf "%-8s %-24s %8s %10s %12s %9s %15s %8s\n" "$unit" "$m" "$cells" "$luts" "$carries" "$ffs" "$array" "$macs"
 done
