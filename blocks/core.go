@@ -36,6 +36,9 @@ const (
 	// CoreMutantSkipWeightStall: a tile's first beat does not wait for its
 	// weights (the array runs on the previous tile's).
 	CoreMutantSkipWeightStall
+	// CoreMutantWindowEdge: the window generator takes the column just past
+	// the map's right edge for inside (an off-by-one in the window).
+	CoreMutantWindowEdge
 )
 
 // Validate checks what the ISA (core.Config) and the banked memories need.
@@ -98,6 +101,8 @@ const (
 	csAct             // activate: accumulator rows out through the pipeline
 	csActDrain        // activate: the pipeline's last results land in the UB
 	csClearAcc        // after reset: every accumulator row set to zero
+	csCvChk           // convolve: checks after a division
+	csConv            // convolve: weight tiles and on-chip windows into the array
 	csStates
 )
 
@@ -509,10 +514,13 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	mmW, mmAcc := field(core.OpMatMul, "waddr"), field(core.OpMatMul, "acc")
 	mmAccum := field(core.OpMatMul, "accumulate")
 	mmMACs := m.Reg("mm_macs", hdl.U(48))
+	// The reduction length and lanes of the running MATMUL or CONVOLVE.
+	opK := m.Reg("op_k", hdl.U(core.AddrBits+1))
+	opN := m.Reg("op_n", hdl.U(core.LaneBits))
 	rb := hdl.BitsFor(R)
 	wlOn := m.Reg("wl_on", hdl.U(1), hdl.ResetTo(0))
 	wlSend := m.Reg("wl_send", hdl.U(1), hdl.ResetTo(0))
-	wlK := m.Reg("wl_k", hdl.U(core.DimBits+1))
+	wlK := m.Reg("wl_k", hdl.U(core.AddrBits+1))
 	wlRow := m.Reg("wl_row", hdl.U(rb))
 	wlLane := m.Reg("wl_lane", hdl.U(8))
 	wlAddr := m.Reg("wl_addr", hdl.U(core.AddrBits+1))
@@ -592,6 +600,123 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	busy := m.Reg("cnt_busy", hdl.U(64), hdl.ResetTo(0))
 	wstall := m.Reg("cnt_wstall", hdl.U(64), hdl.ResetTo(0))
 	macs := m.Reg("cnt_macs", hdl.U(64), hdl.ResetTo(0))
+
+	// CONVOLVE: the window generator gathers each beat's taps (OHWI order:
+	// kernel row, kernel column, channel) from the NHWC map in the unified
+	// buffer, a run of channels a cycle, padding taps holding zp.
+	cv := func(n string) *hdl.Expr { return field(core.OpConvolve, n) }
+	cvImgs, cvH, cvW, cvC := cv("images"), cv("h"), cv("w"), cv("c")
+	cvKH, cvKW, cvSH, cvSW, cvDH, cvDW := cv("kh"), cv("kw"), cv("sh"), cv("sw"), cv("dh"), cv("dw")
+	cvPT, cvPB, cvPL, cvPR, cvZP := cv("pt"), cv("pb"), cv("pl"), cv("pr"), cv("zp")
+	cvWA, cvN, cvAcc, cvAccum := cv("waddr"), cv("n"), cv("acc"), cv("accumulate")
+	cvDepthwise, cvC0 := cv("depthwise"), cv("c0")
+	divConv := m.Reg("div_conv", hdl.U(1))
+	cvSpanH := u(cvH, 14).Add(u(cvPT, 14)).Trunc(14).Add(u(cvPB, 14)).Trunc(14)
+	cvSpanW := u(cvW, 14).Add(u(cvPL, 14)).Trunc(14).Add(u(cvPR, 14)).Trunc(14)
+	cvEffH := dec(cvKH).Mul(cvDH).Add(one(1)).Trunc(10)
+	cvEffW := dec(cvKW).Mul(cvDW).Add(one(1)).Trunc(10)
+	cvOH := m.Reg("cv_oh", hdl.U(16))
+	cvOW := m.Reg("cv_ow", hdl.U(16))
+	cvM := m.Reg("cv_m", hdl.U(17))
+	cvImg := u(cvH.Mul(cvW).Mul(cvC), 36) // bytes per image
+	cgOn := m.Reg("cg_on", hdl.U(1), hdl.ResetTo(0))
+	cgSend := m.Reg("cg_send", hdl.U(1), hdl.ResetTo(0))
+	cgK0 := m.Reg("cg_k0", hdl.U(core.AddrBits+1))
+	cgRow := m.Reg("cg_row", hdl.U(17))
+	cgN, cgOY, cgOX := m.Reg("cg_n", hdl.U(16)), m.Reg("cg_oy", hdl.U(12)), m.Reg("cg_ox", hdl.U(12))
+	cgBase := m.Reg("cg_base", hdl.U(core.AddrBits+1))
+	cgFY, cgFX, cgC := m.Reg("cg_fy", hdl.U(5)), m.Reg("cg_fx", hdl.U(5)), m.Reg("cg_c", hdl.U(12))
+	cgSFY, cgSFX, cgSC := m.Reg("cg_sfy", hdl.U(5)), m.Reg("cg_sfx", hdl.U(5)), m.Reg("cg_sc", hdl.U(12))
+	cgNFY, cgNFX, cgNC := m.Reg("cg_nfy", hdl.U(5)), m.Reg("cg_nfx", hdl.U(5)), m.Reg("cg_nc", hdl.U(12))
+	cgF := m.Reg("cg_f", hdl.U(4))
+	cgLV := m.Reg("cg_lv", hdl.U(1), hdl.ResetTo(0))
+	cgLDest, cgLCnt, cgLPad := m.Reg("cg_ldest", hdl.U(4)), m.Reg("cg_lcnt", hdl.U(4)), m.Reg("cg_lpad", hdl.U(1))
+	cb := make([]*hdl.Expr, R)
+	for i := range cb {
+		cb[i] = m.Reg(fmt.Sprintf("cg_b_%d", i), hdl.U(8))
+	}
+	// Taps in this tile: min(R, K - k0).
+	cgLeft := opK.Sub(cgK0).Trunc(opK.Width())
+	cgKV := m.Wire("cg_kv", hdl.U(4))
+	m.Set(cgKV, hdl.Mux(cgLeft.Ge(m.Const(int64(R), cgLeft.Shape())), m.Const(int64(R), hdl.U(4)), cgLeft.Trunc(4)))
+
+	// Gathering: the next run of taps at (fy, fx, c).
+	a := cgOY.Mul(cvSH).Add(cgFY.Mul(cvDH)).Trunc(17)
+	b := cgOX.Mul(cvSW).Add(cgFX.Mul(cvDW)).Trunc(17)
+	y := a.Sub(u(cvPT, 17)).Trunc(17)
+	x := b.Sub(u(cvPL, 17)).Trunc(17)
+	xIn := x.Lt(u(cvW, 17))
+	if cfg.Mutant == CoreMutantWindowEdge {
+		xIn = x.Le(u(cvW, 17))
+	}
+	inside := a.Ge(u(cvPT, 17)).And(y.Lt(u(cvH, 17))).And(b.Ge(u(cvPL, 17))).And(xIn)
+	need := cgKV.Sub(cgF).Trunc(4)
+	chans := cvC.Sub(cgC).Trunc(12)
+	cnt := hdl.Mux(u(need, 12).Le(chans), need, chans.Trunc(4))
+	pix := y.Trunc(12).Mul(cvW).Add(u(x.Trunc(12), 24)).Trunc(25).Mul(cvC).Trunc(core.AddrBits + 1)
+	raddr := cgBase.Add(pix).Trunc(core.AddrBits + 1).Add(u(cgC, core.AddrBits+1)).Trunc(core.AddrBits + 1)
+	// The tap after this run.
+	nc := cgC.Add(u(cnt, 12)).Trunc(12)
+	fyN, fxN, cN := m.Wire("cg_fy_next", hdl.U(5)), m.Wire("cg_fx_next", hdl.U(5)), m.Wire("cg_c_next", hdl.U(12))
+	m.Set(fyN, cgFY)
+	m.Set(fxN, cgFX)
+	m.Set(cN, nc)
+	m.If(nc.Eq(cvC), func() {
+		m.Set(cN, zero(12))
+		m.Set(fxN, inc(cgFX))
+		m.If(inc(cgFX).Eq(cvKW), func() {
+			m.Set(fxN, zero(5))
+			m.Set(fyN, inc(cgFY))
+		})
+	})
+
+	// The weight loader: beat (row of the tile) wl_row of k = wl_k has
+	// lane o at waddr + o*K + k, zero past n lanes or past K.
+	weightLoader := func() {
+		kValid := wlK.Lt(opK)
+		m.If(wlOn.And(wlSend.Not()), func() {
+			m.If(wlPend, func() {
+				m.Switch(wlPendLane, func(sw *hdl.SwitchBuilder) {
+					for i := range wb {
+						sw.Case([]int64{int64(i)}, func() { m.Set(wb[i], hdl.Mux(wlPendZero, zero(8), wm.lanes[0].Slice(7, 0))) })
+					}
+				})
+				m.If(wlPendZero.Not().And(wm.lanes[0].Bit(8).Not()), func() { fail(core.ErrUnwritten) })
+			})
+			m.If(wlLane.Lt(konst(C, wlLane)), func() {
+				live := kValid.And(wlLane.Lt(opN))
+				m.If(live, func() { wm.read(m, wlAddr.Trunc(core.AddrBits)) })
+				m.Set(wlPend, one(1))
+				m.Set(wlPendLane, wlLane)
+				m.Set(wlPendZero, live.Not())
+				m.Set(wlLane, inc(wlLane))
+				m.Set(wlAddr, wlAddr.Add(opK).Trunc(core.AddrBits+1))
+			}).Else(func() {
+				m.Set(wlPend, zero(1))
+				m.Set(wlSend, one(1))
+			})
+		})
+		wcat := make([]*hdl.Expr, C)
+		for i := range wb {
+			wcat[C-1-i] = wb[i]
+		}
+		m.Set(wData, packFields(m, wLay.Fields, wLay.Width, map[string]*hdl.Expr{"weights": hdl.Cat(wcat...)}))
+		m.If(wlOn.And(wlSend), func() {
+			m.Set(wValid, one(1))
+			m.If(wReady, func() {
+				m.Set(wlSend, zero(1))
+				m.Set(wlLane, zero(8))
+				m.Set(wlK, inc(wlK))
+				m.Set(wlRow, inc(wlRow))
+				m.Set(wlRowAddr, inc(wlRowAddr))
+				m.Set(wlAddr, inc(wlRowAddr))
+				m.If(wlRow.EqConst(int64(R-1)), func() {
+					m.Set(wlRow, zero(rb))
+					m.If(inc(wlK).Ge(opK), func() { m.Set(wlOn, zero(1)) })
+				})
+			})
+		})
+	}
 
 	m.Set(iIn.Ready, zero(1))
 	m.Switch(state, func(sw *hdl.SwitchBuilder) {
@@ -688,6 +813,8 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 						ElseIf(past(mmAcc, mmM, cfg.Arch.AccDepth), func() { fail(core.ErrAccRange) }).
 						Else(func() {
 							m.Set(mmMACs, u(mk.Mul(u(mmN, 16)), 48))
+							m.Set(opK, u(mmK, core.AddrBits+1))
+							m.Set(opN, mmN)
 							m.Set(wlOn, one(1))
 							m.Set(wlSend, zero(1))
 							m.Set(wlK, zero(wlK.Width()))
@@ -705,6 +832,21 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 							m.Set(state, st(csMM))
 						})
 				})
+				legal(core.OpConvolve, func() {
+					small := zero(1)
+					for _, f := range []*hdl.Expr{cvImgs, cvH, cvW, cvC, cvKH, cvKW, cvSH, cvSW, cvDH, cvDW} {
+						small = small.Or(f.EqConst(0))
+					}
+					m.If(small, func() { fail(core.ErrBadField) }).
+						ElseIf(cvN.EqConst(0).Or(cvN.Gt(konst(C, cvN))), func() { fail(core.ErrBadField) }).
+						ElseIf(cvDepthwise, func() { fail(core.ErrIllegalOpcode) }).
+						ElseIf(cvSpanH.Lt(u(cvEffH, cvSpanH.Width())), func() { fail(core.ErrBadField) }).
+						Else(func() {
+							m.Set(divConv, one(1))
+							m.Set(acPh, zero(2))
+							startDiv(cvSpanH.Sub(u(cvEffH, cvSpanH.Width())).Trunc(cvSpanH.Width()), cvSH)
+						})
+				})
 				legal(core.OpActivate, func() {
 					setOK := zero(1)
 					for i := range loaded {
@@ -714,6 +856,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 						ElseIf(setOK.Not(), func() { fail(core.ErrParamSet) }).
 						ElseIf(acM.EqConst(0).Or(acFH.EqConst(0)).Or(acFW.EqConst(0)), func() { fail(core.ErrBadField) }).
 						Else(func() {
+							m.Set(divConv, zero(1))
 							m.Set(acPh, zero(2))
 							startDiv(acM, acFH.Mul(acFW))
 						})
@@ -874,51 +1017,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 				m.Set(macs, macs.Add(u(mmMACs, 64)).Trunc(64))
 				next()
 			})
-			// The weight loader: beat (row of the tile) wl_row of k = wl_k
-			// has lane o at waddr + o*K + k, zero past n lanes or past K.
-			kValid := wlK.Lt(u(mmK, wlK.Width()))
-			m.If(wlOn.And(wlSend.Not()), func() {
-				m.If(wlPend, func() {
-					m.Switch(wlPendLane, func(sw *hdl.SwitchBuilder) {
-						for i := range wb {
-							sw.Case([]int64{int64(i)}, func() { m.Set(wb[i], hdl.Mux(wlPendZero, zero(8), wm.lanes[0].Slice(7, 0))) })
-						}
-					})
-					m.If(wlPendZero.Not().And(wm.lanes[0].Bit(8).Not()), func() { fail(core.ErrUnwritten) })
-				})
-				m.If(wlLane.Lt(konst(C, wlLane)), func() {
-					live := kValid.And(wlLane.Lt(mmN))
-					m.If(live, func() { wm.read(m, wlAddr.Trunc(core.AddrBits)) })
-					m.Set(wlPend, one(1))
-					m.Set(wlPendLane, wlLane)
-					m.Set(wlPendZero, live.Not())
-					m.Set(wlLane, inc(wlLane))
-					m.Set(wlAddr, wlAddr.Add(u(mmK, core.AddrBits+1)).Trunc(core.AddrBits+1))
-				}).Else(func() {
-					m.Set(wlPend, zero(1))
-					m.Set(wlSend, one(1))
-				})
-			})
-			wcat := make([]*hdl.Expr, C)
-			for i := range wb {
-				wcat[C-1-i] = wb[i]
-			}
-			m.Set(wData, packFields(m, wLay.Fields, wLay.Width, map[string]*hdl.Expr{"weights": hdl.Cat(wcat...)}))
-			m.If(wlOn.And(wlSend), func() {
-				m.Set(wValid, one(1))
-				m.If(wReady, func() {
-					m.Set(wlSend, zero(1))
-					m.Set(wlLane, zero(8))
-					m.Set(wlK, inc(wlK))
-					m.Set(wlRow, inc(wlRow))
-					m.Set(wlRowAddr, inc(wlRowAddr))
-					m.Set(wlAddr, inc(wlRowAddr))
-					m.If(wlRow.EqConst(int64(R-1)), func() {
-						m.Set(wlRow, zero(rb))
-						m.If(inc(wlK).Ge(u(mmK, wlK.Width())), func() { m.Set(wlOn, zero(1)) })
-					})
-				})
-			})
+			weightLoader()
 			// The activation streamer: row r of tile k0 reads R bytes at
 			// ub + r*K + k0 (lanes past K - k0 are zero).
 			acts := make([]*hdl.Expr, R)
@@ -974,7 +1073,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			m.Set(divQ, hdl.Cat(divQ.Trunc(15), ge))
 			m.Set(divN, hdl.Cat(divN.Trunc(15), zero(1)))
 			m.Set(divI, inc(divI))
-			m.If(divI.EqConst(15), func() { m.Set(state, st(csActChk)) })
+			m.If(divI.EqConst(15), func() { m.Set(state, hdl.Mux(divConv, st(csCvChk), st(csActChk))) })
 		})
 		sw.Case([]int64{csActChk}, func() {
 			rangeCheck := func(pixels *hdl.Expr) {
@@ -1042,6 +1141,139 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 					}
 					px := acFrames.Mul(acOH).Trunc(16).Mul(inc(divQ)).Trunc(16)
 					rangeCheck(px)
+				})
+			})
+		})
+		sw.Case([]int64{csCvChk}, func() {
+			m.Switch(acPh, func(sw *hdl.SwitchBuilder) {
+				sw.Case([]int64{0}, func() {
+					m.Set(cvOH, inc(divQ))
+					m.If(cvSpanW.Lt(u(cvEffW, cvSpanW.Width())), func() { fail(core.ErrBadField) }).Else(func() {
+						m.Set(acPh, one(2))
+						startDiv(cvSpanW.Sub(u(cvEffW, cvSpanW.Width())).Trunc(cvSpanW.Width()), cvSW)
+					})
+				})
+				sw.Default(func() {
+					ow := inc(divQ)
+					m.Set(cvOW, ow)
+					rows := cvImgs.Mul(cvOH).Mul(ow) // 48 bits
+					K := cvKH.Mul(cvKW).Mul(cvC)     // 22 bits
+					m.If(cvC0.Ne(zero(12)), func() { fail(core.ErrBadField) }).
+						ElseIf(past(u(field(core.OpConvolve, "ub"), 53), u(cvImgs.Mul(cvImg), 53), cfg.UBBytes), func() { fail(core.ErrUBRange) }).
+						ElseIf(past(u(cvWA, 45), u(u(cvN, 22).Mul(K), 45), cfg.WeightBytes), func() { fail(core.ErrWeightRange) }).
+						ElseIf(past(u(cvAcc, 49), u(rows, 49), cfg.Arch.AccDepth), func() { fail(core.ErrAccRange) }).
+						Else(func() {
+							m.Set(cvM, rows.Trunc(17))
+							m.Set(mmMACs, u(rows.Trunc(17).Mul(K).Mul(cvN), 48))
+							m.Set(opK, u(K, core.AddrBits+1))
+							m.Set(opN, cvN)
+							m.Set(wlOn, one(1))
+							m.Set(wlSend, zero(1))
+							m.Set(wlK, zero(wlK.Width()))
+							m.Set(wlRow, zero(rb))
+							m.Set(wlLane, zero(8))
+							m.Set(wlPend, zero(1))
+							m.Set(wlAddr, u(cvWA, core.AddrBits+1))
+							m.Set(wlRowAddr, u(cvWA, core.AddrBits+1))
+							m.Set(cgOn, one(1))
+							m.Set(cgSend, zero(1))
+							m.Set(cgLV, zero(1))
+							m.Set(cgK0, zero(cgK0.Width()))
+							for _, r := range []*hdl.Expr{cgRow, cgN, cgOY, cgOX, cgFY, cgFX, cgC, cgSFY, cgSFX, cgSC, cgF} {
+								m.Set(r, zero(r.Width()))
+							}
+							m.Set(cgBase, u(field(core.OpConvolve, "ub"), core.AddrBits+1))
+							m.Set(state, st(csConv))
+						})
+				})
+			})
+		})
+		sw.Case([]int64{csConv}, func() {
+			m.If(cgOn.Not(), func() {
+				m.Set(macs, macs.Add(u(mmMACs, 64)).Trunc(64))
+				next()
+			})
+			weightLoader()
+			// Landing: last cycle's run of taps goes to beat lanes
+			// dest .. dest+cnt-1.
+			written := one(1)
+			for j := 0; j < R; j++ {
+				written = written.And(cgLCnt.Le(m.Const(int64(j), hdl.U(4))).Or(cgLPad).Or(ub.lanes[j].Bit(8)))
+			}
+			m.If(cgLV, func() {
+				for i := 0; i < R; i++ {
+					for d := 0; d <= i; d++ {
+						m.If(cgLDest.EqConst(int64(d)).And(cgLCnt.Gt(m.Const(int64(i-d), hdl.U(4)))), func() {
+							m.Set(cb[i], hdl.Mux(cgLPad, cvZP, ub.lanes[i-d].Slice(7, 0)))
+						})
+					}
+				}
+			})
+			m.If(cgOn.And(cgSend.Not()), func() {
+				m.Set(cgLV, zero(1))
+				m.If(cgLV.And(written.Not()), func() { fail(core.ErrUnwritten) })
+				m.If(cgF.Lt(cgKV), func() {
+					m.If(inside, func() { ub.read(m, raddr.Trunc(core.AddrBits)) })
+					m.Set(cgLV, one(1))
+					m.Set(cgLDest, cgF)
+					m.Set(cgLCnt, cnt)
+					m.Set(cgLPad, inside.Not())
+					m.Set(cgF, cgF.Add(cnt).Trunc(4))
+					m.Set(cgFY, fyN)
+					m.Set(cgFX, fxN)
+					m.Set(cgC, cN)
+					m.If(cgRow.EqConst(0), func() {
+						m.Set(cgNFY, fyN)
+						m.Set(cgNFX, fxN)
+						m.Set(cgNC, cN)
+					})
+				}).Else(func() { m.Set(cgSend, one(1)) })
+			})
+			// Sending: the beat of pixel row cg_row, tile k0.
+			acts := make([]*hdl.Expr, R)
+			for i := 0; i < R; i++ {
+				acts[R-1-i] = hdl.Mux(cgKV.Gt(m.Const(int64(i), hdl.U(4))), cb[i], zero(8))
+			}
+			aw := fieldOf(aLay.Fields, "addr").Width
+			row := u(cvAcc, 18).Add(u(cgRow, 18)).Trunc(18).Trunc(aw)
+			m.If(cgOn.And(cgSend), func() {
+				m.Set(aValid, one(1))
+				m.Set(aData, packFields(m, aLay.Fields, aLay.Width, map[string]*hdl.Expr{"acts": hdl.Cat(acts...), "addr": row,
+					"first": cgRow.EqConst(0), "acc": cvAccum.Or(cgK0.Ne(zero(cgK0.Width()))), "last": zero(1)}))
+				m.If(aReady, func() {
+					m.Set(cgSend, zero(1))
+					m.Set(cgF, zero(4))
+					m.Set(cgFY, cgSFY)
+					m.Set(cgFX, cgSFX)
+					m.Set(cgC, cgSC)
+					m.Set(cgRow, inc(cgRow))
+					m.Set(cgOX, inc(cgOX))
+					m.If(inc(cgOX).Eq(cvOW.Trunc(12)), func() {
+						m.Set(cgOX, zero(12))
+						m.Set(cgOY, inc(cgOY))
+						m.If(inc(cgOY).Eq(cvOH.Trunc(12)), func() {
+							m.Set(cgOY, zero(12))
+							m.Set(cgN, inc(cgN))
+							m.Set(cgBase, cgBase.Add(cvImg.Trunc(core.AddrBits+1)).Trunc(core.AddrBits+1))
+						})
+					})
+					m.If(inc(cgRow).Eq(cvM), func() {
+						// The next tile: its taps start where row 0's beat ended.
+						nk0 := cgK0.Add(m.Const(int64(R), cgK0.Shape())).Trunc(cgK0.Width())
+						m.Set(cgK0, nk0)
+						m.Set(cgRow, zero(17))
+						m.Set(cgOX, zero(12))
+						m.Set(cgOY, zero(12))
+						m.Set(cgN, zero(16))
+						m.Set(cgBase, u(field(core.OpConvolve, "ub"), core.AddrBits+1))
+						m.Set(cgFY, cgNFY)
+						m.Set(cgFX, cgNFX)
+						m.Set(cgC, cgNC)
+						m.Set(cgSFY, cgNFY)
+						m.Set(cgSFX, cgNFX)
+						m.Set(cgSC, cgNC)
+						m.If(nk0.Ge(opK), func() { m.Set(cgOn, zero(1)) })
+					})
 				})
 			})
 		})

@@ -194,3 +194,59 @@ func RandomComputeProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 	}
 	return words, data
 }
+
+// RandomConvProgram draws a program that convolves NHWC maps on the core
+// (the window generated on chip: stride, dilation, padding holding the
+// input zero point), activates the accumulator rows and sends them back.
+func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
+	a := cfg.Arch
+	var insts []core.Inst
+	var data []byte
+	add := func(op core.Opcode, v map[string]int64) { insts = append(insts, core.MustNew(op, v)) }
+	var imgs, h, w, c, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow int
+	for {
+		imgs, h, w, c = 1+r.IntN(2), 1+r.IntN(8), 1+r.IntN(8), 1+r.IntN(6)
+		kh, kw, sh, sw, dh, dw = 1+r.IntN(3), 1+r.IntN(3), 1+r.IntN(2), 1+r.IntN(2), 1+r.IntN(2), 1+r.IntN(2)
+		pt, pb, pl, pr = r.IntN(3), r.IntN(3), r.IntN(3), r.IntN(3)
+		oh, ow = core.ConvOutput(h, kh, sh, dh, pt, pb), core.ConvOutput(w, kw, sw, dw, pl, pr)
+		if oh > 0 && ow > 0 && imgs*oh*ow <= a.AccDepth && imgs*h*w*c <= cfg.UBBytes/2 {
+			break
+		}
+	}
+	K, N := kh*kw*c, 1+r.IntN(a.Cols)
+	M := imgs * oh * ow
+	add(core.OpReadHost, map[string]int64{"ub": 0, "len": int64(imgs * h * w * c)})
+	for i := 0; i < imgs*h*w*c; i++ {
+		data = append(data, byte(r.IntN(256)))
+	}
+	add(core.OpReadWeights, map[string]int64{"waddr": 0, "len": int64(N * K)})
+	for i := 0; i < N*K; i++ {
+		data = append(data, byte(r.IntN(255)-127))
+	}
+	p := &core.ParamSet{Lanes: make([]core.LaneParams, a.Cols)}
+	for j := range p.Lanes {
+		mult, shift := quant.QuantizeMultiplier(0.001 + 0.02*r.Float64())
+		p.Lanes[j] = core.LaneParams{Bias: int32(r.IntN(2001) - 1000), Multiplier: mult, Shift: int32(shift), OutZP: int32(r.IntN(21) - 10), ActMin: -128, ActMax: 127}
+	}
+	blk := p.Bytes(a.Cols)
+	add(core.OpLoadParams, map[string]int64{"set": 0, "len": int64(len(blk))})
+	data = append(data, blk...)
+	acc := r.IntN(a.AccDepth - M + 1)
+	add(core.OpConvolve, map[string]int64{"ub": 0, "images": int64(imgs), "h": int64(h), "w": int64(w), "c": int64(c),
+		"kh": int64(kh), "kw": int64(kw), "sh": int64(sh), "sw": int64(sw), "dh": int64(dh), "dw": int64(dw),
+		"pt": int64(pt), "pb": int64(pb), "pl": int64(pl), "pr": int64(pr), "zp": int64(r.IntN(256) - 128),
+		"waddr": 0, "n": int64(N), "acc": int64(acc), "accumulate": int64(r.IntN(2))})
+	out := cfg.UBBytes - M*N
+	add(core.OpActivate, map[string]int64{"acc": int64(acc), "m": int64(M), "n": int64(N), "set": 0, "out": int64(out), "pitch": int64(N), "fh": 1, "fw": 1})
+	add(core.OpWriteHost, map[string]int64{"ub": int64(out), "len": int64(M * N)})
+	add(core.OpHalt, nil)
+	words := make([]core.Word, len(insts))
+	for i, in := range insts {
+		w, err := in.Encode()
+		if err != nil {
+			panic("verify: " + err.Error())
+		}
+		words[i] = w
+	}
+	return words, data
+}

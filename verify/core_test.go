@@ -205,12 +205,13 @@ func TestCoreCompute(t *testing.T) {
 }
 
 // TestCoreMutantsCaught generates deliberately broken cores and checks
-// that the random layers of TestCoreCompute catch each one.
+// that the random layers of TestCoreCompute and TestCoreConvolve catch
+// each one.
 func TestCoreMutantsCaught(t *testing.T) {
 	for _, mut := range []struct {
 		name string
 		m    blocks.CoreMutant
-	}{{"tile_lanes", blocks.CoreMutantTileLanes}, {"skip_weight_stall", blocks.CoreMutantSkipWeightStall}} {
+	}{{"tile_lanes", blocks.CoreMutantTileLanes}, {"skip_weight_stall", blocks.CoreMutantSkipWeightStall}, {"window_edge", blocks.CoreMutantWindowEdge}} {
 		t.Run(mut.name, func(t *testing.T) {
 			cfg := coreConfig("core_c", 1024, 512)
 			cfg.CoreMutant = mut.m
@@ -218,6 +219,9 @@ func TestCoreMutantsCaught(t *testing.T) {
 			for seed := uint64(2000); seed < 2010; seed++ {
 				r := rand.New(rand.NewPCG(seed, 11))
 				words, in := verify.RandomComputeProgram(r, c.Config)
+				if mut.m == blocks.CoreMutantWindowEdge {
+					words, in = verify.RandomConvProgram(r, c.Config)
+				}
 				want, err := c.Expected(words, in)
 				if err != nil {
 					t.Fatal(err)
@@ -291,4 +295,34 @@ func TestCoreSoak(t *testing.T) {
 	}
 	t.Logf("%d instructions, %d host bytes in, %d out, about %d stream transactions; %d core cycles, %d testbench cycles",
 		len(words), len(in), len(got.Out), transactions, got.Counters.Cycles, got.TBCycles)
+}
+
+// TestCoreConvolve runs random convolutions (the window generator: stride,
+// dilation, zero-point padding, several images) on the RTL core against
+// core.Machine.
+func TestCoreConvolve(t *testing.T) {
+	c := newCoreRTL(t, coreConfig("core_c", 1024, 512))
+	seeds := []uint64{}
+	if *coreSeed != 0 {
+		seeds = append(seeds, *coreSeed)
+	} else {
+		for i := 0; i < *coreCount; i++ {
+			seeds = append(seeds, uint64(3000+i))
+		}
+	}
+	for _, simName := range []string{"icarus", "verilator"} {
+		for _, seed := range seeds {
+			t.Run(fmt.Sprintf("%s/%d", simName, seed), func(t *testing.T) {
+				r := rand.New(rand.NewPCG(seed, 12))
+				words, in := verify.RandomConvProgram(r, c.Config)
+				want, got := runCore(t, c, simName, words, in, verify.CoreRunOptions{Seed: uint32(seed), StallPercent: r.IntN(40)})
+				if want.Code != core.ErrNone {
+					t.Fatalf("the model faults: %v (pc %d)", want.Code, want.PC)
+				}
+				if err := verify.CompareCore(want, got); err != nil {
+					t.Fatalf("%v\nrepro: go test ./verify -run 'TestCoreConvolve/%s/' -core-seed %d", err, simName, seed)
+				}
+			})
+		}
+	}
 }

@@ -279,9 +279,13 @@ module tpu_core (
     reg  [31:0] lp_malpha;
     reg  lp_pen;
     reg  [47:0] mm_macs;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [24:0] op_k;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [7:0] op_n;
     reg  wl_on;
     reg  wl_send;
-    reg  [16:0] wl_k;
+    reg  [24:0] wl_k;
     reg  [2:0] wl_row;
     reg  [7:0] wl_lane;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -351,6 +355,56 @@ module tpu_core (
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [63:0] cnt_macs;
     /* verilator lint_on UNUSEDSIGNAL */
+    reg  div_conv;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [15:0] cv_oh;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [15:0] cv_ow;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [16:0] cv_m;
+    reg  cg_on;
+    reg  cg_send;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [24:0] cg_k0;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [16:0] cg_row;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [15:0] cg_n;
+    reg  [11:0] cg_oy;
+    reg  [11:0] cg_ox;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [24:0] cg_base;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [4:0] cg_fy;
+    reg  [4:0] cg_fx;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [11:0] cg_c;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [4:0] cg_sfy;
+    reg  [4:0] cg_sfx;
+    reg  [11:0] cg_sc;
+    reg  [4:0] cg_nfy;
+    reg  [4:0] cg_nfx;
+    reg  [11:0] cg_nc;
+    reg  [3:0] cg_f;
+    reg  cg_lv;
+    reg  [3:0] cg_ldest;
+    reg  [3:0] cg_lcnt;
+    reg  cg_lpad;
+    reg  [7:0] cg_b_0;
+    reg  [7:0] cg_b_1;
+    reg  [7:0] cg_b_2;
+    reg  [7:0] cg_b_3;
+    reg  [7:0] cg_b_4;
+    reg  [7:0] cg_b_5;
+    reg  [7:0] cg_b_6;
+    reg  [7:0] cg_b_7;
+    wire [3:0] cg_kv;
+    reg  [4:0] cg_fy_next;
+    reg  [4:0] cg_fx_next;
+    reg  [11:0] cg_c_next;
     wire axi_w_fire;
     reg  [8:0] ub_bank_0 [0:16383];
     reg  [8:0] ub_bank_1 [0:16383];
@@ -370,146 +424,162 @@ module tpu_core (
     reg  [8:0] wm_bank_7 [0:8191];
     wire mxu_c_out_valid_unused;
     wire [266:0] mxu_c_out_data_unused;
-    wire [2:0] t0 = d_idx[2:0];
+    wire [15:0] t0 = ({4'h0, cg_oy} * {12'h0, ir[93:90]});
+    wire [8:0] t1 = ({4'h0, cg_fy} * {5'h0, ir[101:98]});
+    wire [15:0] t2 = ({4'h0, cg_ox} * {12'h0, ir[97:94]});
+    wire [8:0] t3 = ({4'h0, cg_fx} * {5'h0, ir[105:102]});
+    wire [2:0] t4 = d_idx[2:0];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t1 = (d_keep >> t0);
+    wire [7:0] t5 = (d_keep >> t4);
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [5:0] t2 = {d_idx[2:0], 3'h0};
+    wire [5:0] t6 = {d_idx[2:0], 3'h0};
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [63:0] t3 = (d_data >> t2);
+    wire [63:0] t7 = (d_data >> t6);
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [31:0] t4 = ({16'h0, ir[43:28]} * {16'h0, ir[59:44]});
-    wire [31:0] t5 = ({24'h0, ir[91:84]} * {16'h0, ir[59:44]});
-    wire [31:0] t6 = ({16'h0, (ir[35:20] - 16'h1)} * {16'h0, ir[91:76]});
-    wire [31:0] t7 = ({16'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {16'h0, ir[91:76]});
+    wire [31:0] t8 = ({16'h0, ir[43:28]} * {16'h0, ir[59:44]});
+    wire [31:0] t9 = ({24'h0, ir[91:84]} * {16'h0, ir[59:44]});
+    wire [8:0] t10 = ({4'h0, (ir[84:80] - 5'h1)} * {5'h0, ir[101:98]});
+    wire [31:0] t11 = ({16'h0, (ir[35:20] - 16'h1)} * {16'h0, ir[91:76]});
+    wire [31:0] t12 = ({16'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {16'h0, ir[91:76]});
+    wire [8:0] t13 = ({4'h0, (ir[89:85] - 5'h1)} * {5'h0, ir[105:102]});
+    wire [23:0] t14 = ({12'h0, ir[55:44]} * {12'h0, ir[67:56]});
+    wire [35:0] t15 = ({12'h0, t14} * {24'h0, ir[79:68]});
+    wire [51:0] t16 = ({36'h0, ir[43:28]} * {16'h0, t15});
+    wire [9:0] t17 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
+    wire [21:0] t18 = ({12'h0, t17} * {10'h0, ir[79:68]});
+    wire [43:0] t19 = ({36'h0, ir[165:158]} * {22'h0, t18});
+    wire [31:0] t20 = ({16'h0, ir[43:28]} * {16'h0, cv_oh});
+    wire [47:0] t21 = ({16'h0, t20} * {32'h0, (div_q + 16'h1)});
+    wire [38:0] t22 = ({22'h0, (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)})} * {17'h0, t18});
+    wire [46:0] t23 = ({8'h0, t22} * {39'h0, ir[165:158]});
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t8 = (ub_wbase + {21'h0, ub_woff_0});
+    wire [23:0] t24 = (ub_wbase + {21'h0, ub_woff_0});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t9 = (ub_clear ? clr : t8[16:3]);
+    wire [13:0] t25 = (ub_clear ? clr : t24[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t10 = (ub_wbase + {21'h0, ub_woff_1});
+    wire [23:0] t26 = (ub_wbase + {21'h0, ub_woff_1});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t11 = (ub_clear ? clr : t10[16:3]);
+    wire [13:0] t27 = (ub_clear ? clr : t26[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t12 = (ub_wbase + {21'h0, ub_woff_2});
+    wire [23:0] t28 = (ub_wbase + {21'h0, ub_woff_2});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t13 = (ub_clear ? clr : t12[16:3]);
+    wire [13:0] t29 = (ub_clear ? clr : t28[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t14 = (ub_wbase + {21'h0, ub_woff_3});
+    wire [23:0] t30 = (ub_wbase + {21'h0, ub_woff_3});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t15 = (ub_clear ? clr : t14[16:3]);
+    wire [13:0] t31 = (ub_clear ? clr : t30[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t16 = (ub_wbase + {21'h0, ub_woff_4});
+    wire [23:0] t32 = (ub_wbase + {21'h0, ub_woff_4});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t17 = (ub_clear ? clr : t16[16:3]);
+    wire [13:0] t33 = (ub_clear ? clr : t32[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t18 = (ub_wbase + {21'h0, ub_woff_5});
+    wire [23:0] t34 = (ub_wbase + {21'h0, ub_woff_5});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t19 = (ub_clear ? clr : t18[16:3]);
+    wire [13:0] t35 = (ub_clear ? clr : t34[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t20 = (ub_wbase + {21'h0, ub_woff_6});
+    wire [23:0] t36 = (ub_wbase + {21'h0, ub_woff_6});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t21 = (ub_clear ? clr : t20[16:3]);
+    wire [13:0] t37 = (ub_clear ? clr : t36[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t22 = (ub_wbase + {21'h0, ub_woff_7});
+    wire [23:0] t38 = (ub_wbase + {21'h0, ub_woff_7});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t23 = (ub_clear ? clr : t22[16:3]);
+    wire [13:0] t39 = (ub_clear ? clr : t38[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t24 = (wm_wbase + {21'h0, wm_woff_0});
+    wire [23:0] t40 = (wm_wbase + {21'h0, wm_woff_0});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t25 = (wm_clear ? clr[12:0] : t24[15:3]);
+    wire [12:0] t41 = (wm_clear ? clr[12:0] : t40[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t26 = (wm_wbase + {21'h0, wm_woff_1});
+    wire [23:0] t42 = (wm_wbase + {21'h0, wm_woff_1});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t27 = (wm_clear ? clr[12:0] : t26[15:3]);
+    wire [12:0] t43 = (wm_clear ? clr[12:0] : t42[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t28 = (wm_wbase + {21'h0, wm_woff_2});
+    wire [23:0] t44 = (wm_wbase + {21'h0, wm_woff_2});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t29 = (wm_clear ? clr[12:0] : t28[15:3]);
+    wire [12:0] t45 = (wm_clear ? clr[12:0] : t44[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t30 = (wm_wbase + {21'h0, wm_woff_3});
+    wire [23:0] t46 = (wm_wbase + {21'h0, wm_woff_3});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t31 = (wm_clear ? clr[12:0] : t30[15:3]);
+    wire [12:0] t47 = (wm_clear ? clr[12:0] : t46[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t32 = (wm_wbase + {21'h0, wm_woff_4});
+    wire [23:0] t48 = (wm_wbase + {21'h0, wm_woff_4});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t33 = (wm_clear ? clr[12:0] : t32[15:3]);
+    wire [12:0] t49 = (wm_clear ? clr[12:0] : t48[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t34 = (wm_wbase + {21'h0, wm_woff_5});
+    wire [23:0] t50 = (wm_wbase + {21'h0, wm_woff_5});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t35 = (wm_clear ? clr[12:0] : t34[15:3]);
+    wire [12:0] t51 = (wm_clear ? clr[12:0] : t50[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t36 = (wm_wbase + {21'h0, wm_woff_6});
+    wire [23:0] t52 = (wm_wbase + {21'h0, wm_woff_6});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t37 = (wm_clear ? clr[12:0] : t36[15:3]);
+    wire [12:0] t53 = (wm_clear ? clr[12:0] : t52[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t38 = (wm_wbase + {21'h0, wm_woff_7});
+    wire [23:0] t54 = (wm_wbase + {21'h0, wm_woff_7});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t39 = (wm_clear ? clr[12:0] : t38[15:3]);
+    wire [12:0] t55 = (wm_clear ? clr[12:0] : t54[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t40 = (ub_rbase + {21'h0, (3'h0 - ub_rbase[2:0])});
+    wire [23:0] t56 = (ub_rbase + {21'h0, (3'h0 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t41 = t40[16:3];
+    wire [13:0] t57 = t56[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t42 = (ub_rbase + {21'h0, (3'h1 - ub_rbase[2:0])});
+    wire [23:0] t58 = (ub_rbase + {21'h0, (3'h1 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t43 = t42[16:3];
+    wire [13:0] t59 = t58[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t44 = (ub_rbase + {21'h0, (3'h2 - ub_rbase[2:0])});
+    wire [23:0] t60 = (ub_rbase + {21'h0, (3'h2 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t45 = t44[16:3];
+    wire [13:0] t61 = t60[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t46 = (ub_rbase + {21'h0, (3'h3 - ub_rbase[2:0])});
+    wire [23:0] t62 = (ub_rbase + {21'h0, (3'h3 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t47 = t46[16:3];
+    wire [13:0] t63 = t62[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t48 = (ub_rbase + {21'h0, (3'h4 - ub_rbase[2:0])});
+    wire [23:0] t64 = (ub_rbase + {21'h0, (3'h4 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t49 = t48[16:3];
+    wire [13:0] t65 = t64[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t50 = (ub_rbase + {21'h0, (3'h5 - ub_rbase[2:0])});
+    wire [23:0] t66 = (ub_rbase + {21'h0, (3'h5 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t51 = t50[16:3];
+    wire [13:0] t67 = t66[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t52 = (ub_rbase + {21'h0, (3'h6 - ub_rbase[2:0])});
+    wire [23:0] t68 = (ub_rbase + {21'h0, (3'h6 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t53 = t52[16:3];
+    wire [13:0] t69 = t68[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t54 = (ub_rbase + {21'h0, (3'h7 - ub_rbase[2:0])});
+    wire [23:0] t70 = (ub_rbase + {21'h0, (3'h7 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t55 = t54[16:3];
+    wire [13:0] t71 = t70[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t56 = (wm_rbase + {21'h0, (3'h0 - wm_rbase[2:0])});
+    wire [23:0] t72 = (wm_rbase + {21'h0, (3'h0 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t57 = t56[15:3];
+    wire [12:0] t73 = t72[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t58 = (wm_rbase + {21'h0, (3'h1 - wm_rbase[2:0])});
+    wire [23:0] t74 = (wm_rbase + {21'h0, (3'h1 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t59 = t58[15:3];
+    wire [12:0] t75 = t74[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t60 = (wm_rbase + {21'h0, (3'h2 - wm_rbase[2:0])});
+    wire [23:0] t76 = (wm_rbase + {21'h0, (3'h2 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t61 = t60[15:3];
+    wire [12:0] t77 = t76[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t62 = (wm_rbase + {21'h0, (3'h3 - wm_rbase[2:0])});
+    wire [23:0] t78 = (wm_rbase + {21'h0, (3'h3 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t63 = t62[15:3];
+    wire [12:0] t79 = t78[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t64 = (wm_rbase + {21'h0, (3'h4 - wm_rbase[2:0])});
+    wire [23:0] t80 = (wm_rbase + {21'h0, (3'h4 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t65 = t64[15:3];
+    wire [12:0] t81 = t80[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t66 = (wm_rbase + {21'h0, (3'h5 - wm_rbase[2:0])});
+    wire [23:0] t82 = (wm_rbase + {21'h0, (3'h5 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t67 = t66[15:3];
+    wire [12:0] t83 = t82[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t68 = (wm_rbase + {21'h0, (3'h6 - wm_rbase[2:0])});
+    wire [23:0] t84 = (wm_rbase + {21'h0, (3'h6 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t69 = t68[15:3];
+    wire [12:0] t85 = t84[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t70 = (wm_rbase + {21'h0, (3'h7 - wm_rbase[2:0])});
+    wire [23:0] t86 = (wm_rbase + {21'h0, (3'h7 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t71 = t70[15:3];
+    wire [12:0] t87 = t86[15:3];
 
     tpu_mxu mxu (
         .clk(clk),
@@ -624,7 +694,7 @@ module tpu_core (
             5'hb: begin
                 if ((wl_on & (~wl_send))) begin
                     if ((wl_lane < 8'h8)) begin
-                        if (((wl_k < {1'h0, ir[59:44]}) & (wl_lane < ir[91:84]))) begin
+                        if (((wl_k < op_k) & (wl_lane < op_n))) begin
                             wm_re = 1'b1;
                             wm_rbase = wl_addr[23:0];
                         end
@@ -651,6 +721,36 @@ module tpu_core (
             5'hc: begin
             end
             5'hd: begin
+            end
+            5'h12: begin
+            end
+            5'h13: begin
+                if ((wl_on & (~wl_send))) begin
+                    if ((wl_lane < 8'h8)) begin
+                        if (((wl_k < op_k) & (wl_lane < op_n))) begin
+                            wm_re = 1'b1;
+                            wm_rbase = wl_addr[23:0];
+                        end
+                    end else begin
+                    end
+                end
+                mx_w_data = {wl_b_7, wl_b_6, wl_b_5, wl_b_4, wl_b_3, wl_b_2, wl_b_1, wl_b_0};
+                if ((wl_on & wl_send)) begin
+                    mx_w_valid = 1'b1;
+                end
+                if ((cg_on & (~cg_send))) begin
+                    if ((cg_f < cg_kv)) begin
+                        if (((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t2} + {8'h0, t3}) >= {12'h0, ir[120:116]})) & ((({1'h0, t2} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
+                            ub_re = 1'b1;
+                            ub_rbase = ((cg_base[23:0] + ((({12'h0, (((cg_oy * {8'h0, ir[93:90]}) + {3'h0, t1}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_ox * {8'h0, ir[97:94]}) + {3'h0, t3}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + {12'h0, cg_c});
+                        end
+                    end else begin
+                    end
+                end
+                if ((cg_on & cg_send)) begin
+                    mx_a_valid = 1'b1;
+                    mx_a_data = {1'b0, 2'h0, 1'b0, (ir[182] | (cg_k0 != 25'h0)), (cg_row == 17'h0), (ir[174:166] + cg_row[8:0]), {((cg_kv > 4'h7) ? cg_b_7 : 8'h0), ((cg_kv > 4'h6) ? cg_b_6 : 8'h0), ((cg_kv > 4'h5) ? cg_b_5 : 8'h0), ((cg_kv > 4'h4) ? cg_b_4 : 8'h0), ((cg_kv > 4'h3) ? cg_b_3 : 8'h0), ((cg_kv > 4'h2) ? cg_b_2 : 8'h0), ((cg_kv > 4'h1) ? cg_b_1 : 8'h0), ((cg_kv > 4'h0) ? cg_b_0 : 8'h0)}};
+                end
             end
             5'he: begin
             end
@@ -1400,8 +1500,8 @@ module tpu_core (
             end
         endcase
     end
-    assign d_avail = ((d_held & (d_idx < 4'h8)) & t1[0]);
-    assign d_byte = t3[7:0];
+    assign d_avail = ((d_held & (d_idx < 4'h8)) & t5[0]);
+    assign d_byte = t7[7:0];
     assign d_underflow = ((~d_held) & d_last_seen);
     assign d_in_ready = (((~d_held) & (~d_last_seen)) & running);
     assign o_out_valid = (state == 5'h7);
@@ -1504,6 +1604,20 @@ module tpu_core (
         endcase
     end
     assign ac_pool = ac_en;
+    assign cg_kv = (((op_k - cg_k0) >= 25'h8) ? 4'h8 : (op_k[3:0] - cg_k0[3:0]));
+    always @* begin
+        cg_fy_next = cg_fy;
+        cg_fx_next = cg_fx;
+        cg_c_next = (cg_c + (({8'h0, (cg_kv - cg_f)} <= (ir[79:68] - cg_c)) ? {8'h0, (cg_kv - cg_f)} : {8'h0, (ir[71:68] - cg_c[3:0])}));
+        if (((cg_c + (({8'h0, (cg_kv - cg_f)} <= (ir[79:68] - cg_c)) ? {8'h0, (cg_kv - cg_f)} : {8'h0, (ir[71:68] - cg_c[3:0])})) == ir[79:68])) begin
+            cg_c_next = 12'h0;
+            cg_fx_next = (cg_fx + 5'h1);
+            if (((cg_fx + 5'h1) == ir[89:85])) begin
+                cg_fx_next = 5'h0;
+                cg_fy_next = (cg_fy + 5'h1);
+            end
+        end
+    end
     assign running = (((((state != 5'h0) & (state != 5'h11)) & (state != 5'h1)) & (state != 5'h8)) & (state != 5'h9));
     assign axi_w_fire = ((s_axi_awvalid & s_axi_wvalid) & (~s_axi_bvalid));
     assign s_axi_awready = axi_w_fire;
@@ -1659,20 +1773,22 @@ module tpu_core (
                             if (((((ir[43:28] == 16'h0) | (ir[59:44] == 16'h0)) | (ir[91:84] == 8'h0)) | (ir[91:84] > 8'h8))) begin
                                 err_code <= 8'h8;
                                 state <= 5'h9;
-                            end else if ((({10'h0, ir[27:4]} + {2'h0, t4}) > 34'h20000)) begin
+                            end else if ((({10'h0, ir[27:4]} + {2'h0, t8}) > 34'h20000)) begin
                                 err_code <= 8'h2;
                                 state <= 5'h9;
-                            end else if ((({10'h0, ir[83:60]} + {2'h0, t5}) > 34'h10000)) begin
+                            end else if ((({10'h0, ir[83:60]} + {2'h0, t9}) > 34'h10000)) begin
                                 err_code <= 8'h3;
                                 state <= 5'h9;
                             end else if ((({1'h0, ir[107:92]} + {1'h0, ir[43:28]}) > 17'h200)) begin
                                 err_code <= 8'h4;
                                 state <= 5'h9;
                             end else begin
-                                mm_macs <= ({16'h0, t4} * {40'h0, ir[91:84]});
+                                mm_macs <= ({16'h0, t8} * {40'h0, ir[91:84]});
+                                op_k <= {9'h0, ir[59:44]};
+                                op_n <= ir[91:84];
                                 wl_on <= 1'b1;
                                 wl_send <= 1'b0;
-                                wl_k <= 17'h0;
+                                wl_k <= 25'h0;
                                 wl_row <= 3'h0;
                                 wl_lane <= 8'h0;
                                 wl_pend <= 1'b0;
@@ -1685,6 +1801,35 @@ module tpu_core (
                                 as_rowaddr <= {1'h0, ir[27:4]};
                                 as_kv <= {1'h0, ir[59:44]};
                                 state <= 5'hb;
+                            end
+                        end
+                    end
+                    4'h6: begin
+                        if ((1'b0 | (|ir[255:196]))) begin
+                            err_code <= 8'h1;
+                            state <= 5'h9;
+                        end else begin
+                            if (((((((((((1'b0 | (ir[43:28] == 16'h0)) | (ir[55:44] == 12'h0)) | (ir[67:56] == 12'h0)) | (ir[79:68] == 12'h0)) | (ir[84:80] == 5'h0)) | (ir[89:85] == 5'h0)) | (ir[93:90] == 4'h0)) | (ir[97:94] == 4'h0)) | (ir[101:98] == 4'h0)) | (ir[105:102] == 4'h0))) begin
+                                err_code <= 8'h8;
+                                state <= 5'h9;
+                            end else if (((ir[165:158] == 8'h0) | (ir[165:158] > 8'h8))) begin
+                                err_code <= 8'h8;
+                                state <= 5'h9;
+                            end else if (ir[183]) begin
+                                err_code <= 8'h1;
+                                state <= 5'h9;
+                            end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t10} + 10'h1)})) begin
+                                err_code <= 8'h8;
+                                state <= 5'h9;
+                            end else begin
+                                div_conv <= 1'b1;
+                                ac_ph <= 2'h0;
+                                div_n <= {2'h0, ((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) - {4'h0, ({1'h0, t10} + 10'h1)})};
+                                div_d <= {20'h0, ir[93:90]};
+                                div_q <= 16'h0;
+                                div_r <= 25'h0;
+                                div_i <= 4'h0;
+                                state <= 5'hc;
                             end
                         end
                     end
@@ -1703,6 +1848,7 @@ module tpu_core (
                                 err_code <= 8'h8;
                                 state <= 5'h9;
                             end else begin
+                                div_conv <= 1'b0;
                                 ac_ph <= 2'h0;
                                 div_n <= ir[35:20];
                                 div_d <= ({12'h0, ir[103:92]} * {12'h0, ir[115:104]});
@@ -2069,9 +2215,9 @@ module tpu_core (
                     if ((wl_lane < 8'h8)) begin
                         wl_pend <= 1'b1;
                         wl_pend_lane <= wl_lane;
-                        wl_pend_zero <= (~((wl_k < {1'h0, ir[59:44]}) & (wl_lane < ir[91:84])));
+                        wl_pend_zero <= (~((wl_k < op_k) & (wl_lane < op_n)));
                         wl_lane <= (wl_lane + 8'h1);
-                        wl_addr <= (wl_addr + {9'h0, ir[59:44]});
+                        wl_addr <= (wl_addr + op_k);
                     end else begin
                         wl_pend <= 1'b0;
                         wl_send <= 1'b1;
@@ -2081,13 +2227,13 @@ module tpu_core (
                     if (mxu_w_in_ready) begin
                         wl_send <= 1'b0;
                         wl_lane <= 8'h0;
-                        wl_k <= (wl_k + 17'h1);
+                        wl_k <= (wl_k + 25'h1);
                         wl_row <= (wl_row + 3'h1);
                         wl_rowaddr <= (wl_rowaddr + 25'h1);
                         wl_addr <= (wl_rowaddr + 25'h1);
                         if ((wl_row == 3'h7)) begin
                             wl_row <= 3'h0;
-                            if (((wl_k + 17'h1) >= {1'h0, ir[59:44]})) begin
+                            if (((wl_k + 25'h1) >= op_k)) begin
                                 wl_on <= 1'b0;
                             end
                         end
@@ -2127,7 +2273,7 @@ module tpu_core (
                 div_n <= {div_n[14:0], 1'b0};
                 div_i <= (div_i + 4'h1);
                 if ((div_i == 4'hf)) begin
-                    state <= 5'hd;
+                    state <= (div_conv ? 5'h12 : 5'hd);
                 end
             end
             5'hd: begin
@@ -2157,7 +2303,7 @@ module tpu_core (
                                 state <= 5'hc;
                             end
                         end else begin
-                            if (((({12'h0, ir[75:52]} + {4'h0, t6}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
+                            if (((({12'h0, ir[75:52]} + {4'h0, t11}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                                 err_code <= 8'h2;
                                 state <= 5'h9;
                             end else begin
@@ -2185,7 +2331,7 @@ module tpu_core (
                         state <= 5'hc;
                     end
                     default: begin
-                        if (((({12'h0, ir[75:52]} + {4'h0, t7}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
+                        if (((({12'h0, ir[75:52]} + {4'h0, t12}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                             err_code <= 8'h2;
                             state <= 5'h9;
                         end else begin
@@ -2202,6 +2348,311 @@ module tpu_core (
                         end
                     end
                 endcase
+            end
+            5'h12: begin
+                case (ac_ph)
+                    2'h0: begin
+                        cv_oh <= (div_q + 16'h1);
+                        if (((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) < {4'h0, ({1'h0, t13} + 10'h1)})) begin
+                            err_code <= 8'h8;
+                            state <= 5'h9;
+                        end else begin
+                            ac_ph <= 2'h1;
+                            div_n <= {2'h0, ((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) - {4'h0, ({1'h0, t13} + 10'h1)})};
+                            div_d <= {20'h0, ir[97:94]};
+                            div_q <= 16'h0;
+                            div_r <= 25'h0;
+                            div_i <= 4'h0;
+                            state <= 5'hc;
+                        end
+                    end
+                    default: begin
+                        cv_ow <= (div_q + 16'h1);
+                        if ((ir[195:184] != 12'h0)) begin
+                            err_code <= 8'h8;
+                            state <= 5'h9;
+                        end else if ((({30'h0, ir[27:4]} + {2'h0, t16}) > 54'h20000)) begin
+                            err_code <= 8'h2;
+                            state <= 5'h9;
+                        end else if ((({22'h0, ir[157:134]} + {2'h0, t19}) > 46'h10000)) begin
+                            err_code <= 8'h3;
+                            state <= 5'h9;
+                        end else if ((({34'h0, ir[181:166]} + {2'h0, t21}) > 50'h200)) begin
+                            err_code <= 8'h4;
+                            state <= 5'h9;
+                        end else begin
+                            cv_m <= (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)});
+                            mm_macs <= {1'h0, t23};
+                            op_k <= {3'h0, t18};
+                            op_n <= ir[165:158];
+                            wl_on <= 1'b1;
+                            wl_send <= 1'b0;
+                            wl_k <= 25'h0;
+                            wl_row <= 3'h0;
+                            wl_lane <= 8'h0;
+                            wl_pend <= 1'b0;
+                            wl_addr <= {1'h0, ir[157:134]};
+                            wl_rowaddr <= {1'h0, ir[157:134]};
+                            cg_on <= 1'b1;
+                            cg_send <= 1'b0;
+                            cg_lv <= 1'b0;
+                            cg_k0 <= 25'h0;
+                            cg_row <= 17'h0;
+                            cg_n <= 16'h0;
+                            cg_oy <= 12'h0;
+                            cg_ox <= 12'h0;
+                            cg_fy <= 5'h0;
+                            cg_fx <= 5'h0;
+                            cg_c <= 12'h0;
+                            cg_sfy <= 5'h0;
+                            cg_sfx <= 5'h0;
+                            cg_sc <= 12'h0;
+                            cg_f <= 4'h0;
+                            cg_base <= {1'h0, ir[27:4]};
+                            state <= 5'h13;
+                        end
+                    end
+                endcase
+            end
+            5'h13: begin
+                if ((~cg_on)) begin
+                    cnt_macs <= (cnt_macs + {16'h0, mm_macs});
+                    pc <= (pc + 32'h1);
+                    state <= 5'h2;
+                end
+                if ((wl_on & (~wl_send))) begin
+                    if (wl_pend) begin
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_b_0 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                            end
+                            8'h1: begin
+                                wl_b_1 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                            end
+                            8'h2: begin
+                                wl_b_2 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                            end
+                            8'h3: begin
+                                wl_b_3 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                            end
+                            8'h4: begin
+                                wl_b_4 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                            end
+                            8'h5: begin
+                                wl_b_5 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                            end
+                            8'h6: begin
+                                wl_b_6 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                            end
+                            8'h7: begin
+                                wl_b_7 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        if (((~wl_pend_zero) & (~wm_lane_0[8]))) begin
+                            err_code <= 8'h5;
+                            state <= 5'h9;
+                        end
+                    end
+                    if ((wl_lane < 8'h8)) begin
+                        wl_pend <= 1'b1;
+                        wl_pend_lane <= wl_lane;
+                        wl_pend_zero <= (~((wl_k < op_k) & (wl_lane < op_n)));
+                        wl_lane <= (wl_lane + 8'h1);
+                        wl_addr <= (wl_addr + op_k);
+                    end else begin
+                        wl_pend <= 1'b0;
+                        wl_send <= 1'b1;
+                    end
+                end
+                if ((wl_on & wl_send)) begin
+                    if (mxu_w_in_ready) begin
+                        wl_send <= 1'b0;
+                        wl_lane <= 8'h0;
+                        wl_k <= (wl_k + 25'h1);
+                        wl_row <= (wl_row + 3'h1);
+                        wl_rowaddr <= (wl_rowaddr + 25'h1);
+                        wl_addr <= (wl_rowaddr + 25'h1);
+                        if ((wl_row == 3'h7)) begin
+                            wl_row <= 3'h0;
+                            if (((wl_k + 25'h1) >= op_k)) begin
+                                wl_on <= 1'b0;
+                            end
+                        end
+                    end
+                end
+                if (cg_lv) begin
+                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h0))) begin
+                        cg_b_0 <= (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h1))) begin
+                        cg_b_1 <= (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
+                    end
+                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h0))) begin
+                        cg_b_1 <= (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h2))) begin
+                        cg_b_2 <= (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
+                    end
+                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h1))) begin
+                        cg_b_2 <= (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
+                    end
+                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h0))) begin
+                        cg_b_2 <= (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h3))) begin
+                        cg_b_3 <= (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
+                    end
+                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h2))) begin
+                        cg_b_3 <= (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
+                    end
+                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h1))) begin
+                        cg_b_3 <= (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
+                    end
+                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h0))) begin
+                        cg_b_3 <= (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h4))) begin
+                        cg_b_4 <= (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
+                    end
+                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h3))) begin
+                        cg_b_4 <= (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
+                    end
+                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h2))) begin
+                        cg_b_4 <= (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
+                    end
+                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h1))) begin
+                        cg_b_4 <= (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
+                    end
+                    if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h0))) begin
+                        cg_b_4 <= (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h5))) begin
+                        cg_b_5 <= (cg_lpad ? ir[133:126] : ub_lane_5[7:0]);
+                    end
+                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h4))) begin
+                        cg_b_5 <= (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
+                    end
+                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h3))) begin
+                        cg_b_5 <= (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
+                    end
+                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h2))) begin
+                        cg_b_5 <= (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
+                    end
+                    if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h1))) begin
+                        cg_b_5 <= (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
+                    end
+                    if (((cg_ldest == 4'h5) & (cg_lcnt > 4'h0))) begin
+                        cg_b_5 <= (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h6))) begin
+                        cg_b_6 <= (cg_lpad ? ir[133:126] : ub_lane_6[7:0]);
+                    end
+                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h5))) begin
+                        cg_b_6 <= (cg_lpad ? ir[133:126] : ub_lane_5[7:0]);
+                    end
+                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h4))) begin
+                        cg_b_6 <= (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
+                    end
+                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h3))) begin
+                        cg_b_6 <= (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
+                    end
+                    if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h2))) begin
+                        cg_b_6 <= (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
+                    end
+                    if (((cg_ldest == 4'h5) & (cg_lcnt > 4'h1))) begin
+                        cg_b_6 <= (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
+                    end
+                    if (((cg_ldest == 4'h6) & (cg_lcnt > 4'h0))) begin
+                        cg_b_6 <= (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h7))) begin
+                        cg_b_7 <= (cg_lpad ? ir[133:126] : ub_lane_7[7:0]);
+                    end
+                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h6))) begin
+                        cg_b_7 <= (cg_lpad ? ir[133:126] : ub_lane_6[7:0]);
+                    end
+                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h5))) begin
+                        cg_b_7 <= (cg_lpad ? ir[133:126] : ub_lane_5[7:0]);
+                    end
+                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h4))) begin
+                        cg_b_7 <= (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
+                    end
+                    if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h3))) begin
+                        cg_b_7 <= (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
+                    end
+                    if (((cg_ldest == 4'h5) & (cg_lcnt > 4'h2))) begin
+                        cg_b_7 <= (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
+                    end
+                    if (((cg_ldest == 4'h6) & (cg_lcnt > 4'h1))) begin
+                        cg_b_7 <= (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
+                    end
+                    if (((cg_ldest == 4'h7) & (cg_lcnt > 4'h0))) begin
+                        cg_b_7 <= (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                end
+                if ((cg_on & (~cg_send))) begin
+                    cg_lv <= 1'b0;
+                    if ((cg_lv & (~((((((((1'b1 & (((cg_lcnt <= 4'h0) | cg_lpad) | ub_lane_0[8])) & (((cg_lcnt <= 4'h1) | cg_lpad) | ub_lane_1[8])) & (((cg_lcnt <= 4'h2) | cg_lpad) | ub_lane_2[8])) & (((cg_lcnt <= 4'h3) | cg_lpad) | ub_lane_3[8])) & (((cg_lcnt <= 4'h4) | cg_lpad) | ub_lane_4[8])) & (((cg_lcnt <= 4'h5) | cg_lpad) | ub_lane_5[8])) & (((cg_lcnt <= 4'h6) | cg_lpad) | ub_lane_6[8])) & (((cg_lcnt <= 4'h7) | cg_lpad) | ub_lane_7[8]))))) begin
+                        err_code <= 8'h5;
+                        state <= 5'h9;
+                    end
+                    if ((cg_f < cg_kv)) begin
+                        cg_lv <= 1'b1;
+                        cg_ldest <= cg_f;
+                        cg_lcnt <= (({8'h0, (cg_kv - cg_f)} <= (ir[79:68] - cg_c)) ? (cg_kv - cg_f) : (ir[71:68] - cg_c[3:0]));
+                        cg_lpad <= (~((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t2} + {8'h0, t3}) >= {12'h0, ir[120:116]})) & ((({1'h0, t2} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]})));
+                        cg_f <= (cg_f + (({8'h0, (cg_kv - cg_f)} <= (ir[79:68] - cg_c)) ? (cg_kv - cg_f) : (ir[71:68] - cg_c[3:0])));
+                        cg_fy <= cg_fy_next;
+                        cg_fx <= cg_fx_next;
+                        cg_c <= cg_c_next;
+                        if ((cg_row == 17'h0)) begin
+                            cg_nfy <= cg_fy_next;
+                            cg_nfx <= cg_fx_next;
+                            cg_nc <= cg_c_next;
+                        end
+                    end else begin
+                        cg_send <= 1'b1;
+                    end
+                end
+                if ((cg_on & cg_send)) begin
+                    if (mxu_a_in_ready) begin
+                        cg_send <= 1'b0;
+                        cg_f <= 4'h0;
+                        cg_fy <= cg_sfy;
+                        cg_fx <= cg_sfx;
+                        cg_c <= cg_sc;
+                        cg_row <= (cg_row + 17'h1);
+                        cg_ox <= (cg_ox + 12'h1);
+                        if (((cg_ox + 12'h1) == cv_ow[11:0])) begin
+                            cg_ox <= 12'h0;
+                            cg_oy <= (cg_oy + 12'h1);
+                            if (((cg_oy + 12'h1) == cv_oh[11:0])) begin
+                                cg_oy <= 12'h0;
+                                cg_n <= (cg_n + 16'h1);
+                                cg_base <= (cg_base + ({1'h0, t14} * {13'h0, ir[79:68]}));
+                            end
+                        end
+                        if (((cg_row + 17'h1) == cv_m)) begin
+                            cg_k0 <= (cg_k0 + 25'h8);
+                            cg_row <= 17'h0;
+                            cg_ox <= 12'h0;
+                            cg_oy <= 12'h0;
+                            cg_n <= 16'h0;
+                            cg_base <= {1'h0, ir[27:4]};
+                            cg_fy <= cg_nfy;
+                            cg_fx <= cg_nfx;
+                            cg_c <= cg_nc;
+                            cg_sfy <= cg_nfy;
+                            cg_sfx <= cg_nfx;
+                            cg_sc <= cg_nc;
+                            if (((cg_k0 + 25'h8) >= op_k)) begin
+                                cg_on <= 1'b0;
+                            end
+                        end
+                    end
+                end
             end
             5'he: begin
                 if ((~mx_p_valid)) begin
@@ -2289,6 +2740,9 @@ module tpu_core (
             set_loaded_2 <= 1'b0;
             set_loaded_3 <= 1'b0;
             cnt_macs <= 64'h0;
+            cg_on <= 1'b0;
+            cg_send <= 1'b0;
+            cg_lv <= 1'b0;
             cnt_cycles <= 64'h0;
             cnt_busy <= 64'h0;
             cnt_wstall <= 64'h0;
@@ -2301,42 +2755,42 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_0} < ub_wcount)))) begin
-            ub_bank_0[t9] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_0});
+            ub_bank_0[t25] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_0});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_1} < ub_wcount)))) begin
-            ub_bank_1[t11] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_1});
+            ub_bank_1[t27] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_1});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_2} < ub_wcount)))) begin
-            ub_bank_2[t13] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_2});
+            ub_bank_2[t29] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_2});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_3} < ub_wcount)))) begin
-            ub_bank_3[t15] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_3});
+            ub_bank_3[t31] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_3});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_4} < ub_wcount)))) begin
-            ub_bank_4[t17] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_4});
+            ub_bank_4[t33] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_4});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_5} < ub_wcount)))) begin
-            ub_bank_5[t19] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_5});
+            ub_bank_5[t35] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_5});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_6} < ub_wcount)))) begin
-            ub_bank_6[t21] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_6});
+            ub_bank_6[t37] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_6});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_7} < ub_wcount)))) begin
-            ub_bank_7[t23] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_7});
+            ub_bank_7[t39] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_7});
         end
     end
     always @(posedge clk) begin
@@ -2346,42 +2800,42 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_0} < wm_wcount)))) begin
-            wm_bank_0[t25] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_0});
+            wm_bank_0[t41] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_0});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_1} < wm_wcount)))) begin
-            wm_bank_1[t27] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_1});
+            wm_bank_1[t43] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_1});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_2} < wm_wcount)))) begin
-            wm_bank_2[t29] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_2});
+            wm_bank_2[t45] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_2});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_3} < wm_wcount)))) begin
-            wm_bank_3[t31] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_3});
+            wm_bank_3[t47] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_3});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_4} < wm_wcount)))) begin
-            wm_bank_4[t33] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_4});
+            wm_bank_4[t49] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_4});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_5} < wm_wcount)))) begin
-            wm_bank_5[t35] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_5});
+            wm_bank_5[t51] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_5});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_6} < wm_wcount)))) begin
-            wm_bank_6[t37] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_6});
+            wm_bank_6[t53] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_6});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_7} < wm_wcount)))) begin
-            wm_bank_7[t39] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_7});
+            wm_bank_7[t55] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_7});
         end
     end
     always @(posedge clk) begin
@@ -2444,82 +2898,82 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_0 <= ub_bank_0[t41];
+            ub_rd_0 <= ub_bank_0[t57];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_1 <= ub_bank_1[t43];
+            ub_rd_1 <= ub_bank_1[t59];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_2 <= ub_bank_2[t45];
+            ub_rd_2 <= ub_bank_2[t61];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_3 <= ub_bank_3[t47];
+            ub_rd_3 <= ub_bank_3[t63];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_4 <= ub_bank_4[t49];
+            ub_rd_4 <= ub_bank_4[t65];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_5 <= ub_bank_5[t51];
+            ub_rd_5 <= ub_bank_5[t67];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_6 <= ub_bank_6[t53];
+            ub_rd_6 <= ub_bank_6[t69];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_7 <= ub_bank_7[t55];
+            ub_rd_7 <= ub_bank_7[t71];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_0 <= wm_bank_0[t57];
+            wm_rd_0 <= wm_bank_0[t73];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_1 <= wm_bank_1[t59];
+            wm_rd_1 <= wm_bank_1[t75];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_2 <= wm_bank_2[t61];
+            wm_rd_2 <= wm_bank_2[t77];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_3 <= wm_bank_3[t63];
+            wm_rd_3 <= wm_bank_3[t79];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_4 <= wm_bank_4[t65];
+            wm_rd_4 <= wm_bank_4[t81];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_5 <= wm_bank_5[t67];
+            wm_rd_5 <= wm_bank_5[t83];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_6 <= wm_bank_6[t69];
+            wm_rd_6 <= wm_bank_6[t85];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_7 <= wm_bank_7[t71];
+            wm_rd_7 <= wm_bank_7[t87];
         end
     end
 endmodule
