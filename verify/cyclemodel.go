@@ -34,6 +34,11 @@ func PredictGEMMCycles(man *arch.Manifest, M, K, N int) int {
 // in.
 func PredictLayerCycles(man *arch.Manifest, plan *compile.LayerPlan) int {
 	g := plan.GEMM
+	if man.Config.WeightCompression.IsCompressed() {
+		if n, err := predictCompressed(man, g, len(plan.Params), plan.LastRow, man.Derived.PipelineLatency); err == nil {
+			return n
+		}
+	}
 	return predict(man, g.M, g.K, g.N, len(plan.Params), plan.LastRow, man.Derived.PipelineLatency, g.KTiles)
 }
 

@@ -79,6 +79,11 @@ func RunGEMM(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir strin
 		return nil, err
 	}
 	pred := PredictGEMMCycles(man, plan.M, plan.K, plan.N)
+	if man.Config.WeightCompression.IsCompressed() {
+		if n, err := predictCompressed(man, plan, 0, plan.M-1, 0); err == nil {
+			pred = n
+		}
+	}
 	w, err := weightStream(man, plan.W)
 	if err != nil {
 		return nil, err

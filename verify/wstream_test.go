@@ -94,6 +94,9 @@ func TestCompressedWeightsOnRTL(t *testing.T) {
 		if !slices.Equal(run.Output, want) {
 			t.Errorf("%s: the layer's output differs from the golden model", s.Name())
 		}
+		if run.Cycles != run.Predicted {
+			t.Errorf("%s: the layer took %d cycles, the cycle model predicts %d", s.Name(), run.Cycles, run.Predicted)
+		}
 		g, err := verify.RunGEMM(context.Background(), s, man, dir, a, b, verify.GEMMOptions{
 			WStall: func(c int) bool { return c%3 == 1 }, SinkStall: func(c int) bool { return c%5 == 2 }})
 		if err != nil {
