@@ -5,9 +5,10 @@ import (
 	"testing"
 )
 
-// TestQuickSessionMatchesRun runs the first design's session cases through
-// a QuickSession (one quick build, one process) and compares every result
-// with Verilator.Run's.
+// TestQuickSessionMatchesRun runs the FIFO's and the join's session cases
+// through one QuickSession (a quick build and a process per design, the
+// second design replacing the first) and compares every result with
+// Verilator.Run's.
 func TestQuickSessionMatchesRun(t *testing.T) {
 	vl := Verilator{}
 	needSim(t, vl)
@@ -18,7 +19,7 @@ func TestQuickSessionMatchesRun(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	for _, d := range sessionCases(t)[:1] {
+	for _, d := range sessionCases(t)[1:3] {
 		for _, c := range d.cases {
 			want, wantErr := vl.Run(ctx, d.top(), c.stim, opts(t, testCache))
 			got, err := q.Run(ctx, d.top(), c.stim, opts(t, testCache))
