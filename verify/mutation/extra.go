@@ -25,13 +25,18 @@ type ExtraCase struct {
 	// Split, for a GEMM, runs it as two GEMMs over the two halves of K
 	// sent back to back, the second's activation beats all flagged acc:
 	// the accumulator adds the second half to the first's results.
-	Split  int
-	Stalls bool
+	Split int
+	// RunningSum, for a GEMM of one weight tile on a weight-stationary
+	// unit, sends every row of A to accumulator row 0 (acc on all but the
+	// first, last on all): result beat i is the sum of the products of
+	// rows 0..i.
+	RunningSum bool
+	Stalls     bool
 }
 
 // TargetedVersion numbers the set of targeted cases; a new version only
 // appends cases, so a mutant an older set killed stays killed.
-const TargetedVersion = 3
+const TargetedVersion = 4
 
 // ExtraCases returns the targeted cases for cfg (none without the
 // pipeline): fully connected layers with multipliers from 2^-31 to 2^9
@@ -85,7 +90,52 @@ func ExtraCases(cfg arch.Config, seed uint64) []ExtraCase {
 			A: randMatrix(r, m, k, cfg.InputBits, cfg.InputSigned), B: randMatrix(r, k, n, cfg.WeightBits, cfg.WeightSigned),
 			Split: cfg.Rows + i, Stalls: i == 1})
 	}
+	// Version 4: one accumulator row accumulated by consecutive beats (the
+	// accumulator's read-after-write bypass: the compiler never sends one
+	// address twice in a row); and small accumulators under large
+	// multipliers (shifts -1 to 6), so results with few fraction bits
+	// stay inside the int8 range instead of saturating.
+	if cfg.Dataflow == arch.WS {
+		for i := 0; i < 2; i++ {
+			m, k, n := 3*cfg.Rows+2, cfg.Rows, cfg.Cols
+			out = append(out, ExtraCase{Name: fmt.Sprintf("targeted gemm %dx%dx%d summed into one accumulator row", m, k, n),
+				A: randMatrix(r, m, k, cfg.InputBits, cfg.InputSigned), B: randMatrix(r, k, n, cfg.WeightBits, cfg.WeightSigned),
+				RunningSum: true, Stalls: i == 1})
+		}
+	}
+	if cfg.Requant {
+		for i := 0; i < 2; i++ {
+			out = append(out, smallFC(r, cfg, i))
+		}
+	}
 	return out
+}
+
+// smallFC is a fully connected layer of values in -2..2 and biases in
+// -20..20 under multipliers from 2^-2 to 2^6.
+func smallFC(r *rand.Rand, cfg arch.Config, i int) ExtraCase {
+	outC := min(cfg.Cols*cfg.ParamSets, 2*cfg.Cols+1)
+	batches, in := 2*cfg.Rows+1, cfg.Rows+2
+	small := func(n, lo, hi int) []int8 {
+		out := make([]int8, n)
+		for j := range out {
+			out[j] = int8(lo + r.IntN(hi-lo+1))
+		}
+		return out
+	}
+	st := compile.Requant{ZeroPoint: int32(r.IntN(21) - 10)}
+	bias := make([]int32, outC)
+	for c := 0; c < outC; c++ {
+		m, sh := quant.QuantizeMultiplier(math.Ldexp(1+r.Float64(), r.IntN(9)-2))
+		st.Multipliers = append(st.Multipliers, m)
+		st.Shifts = append(st.Shifts, sh)
+		bias[c] = int32(r.IntN(41) - 20)
+	}
+	act, mode := extraActivation(r, cfg, i+1)
+	l := &compile.Layer{Kind: compile.FC, InShape: quant.Shape{N: batches, H: 1, W: 1, C: in}, Input: small(batches*in, -2, 2),
+		WeightShape: quant.Shape{N: outC, H: 1, W: 1, C: in}, Weights: small(outC*in, -2, 2),
+		Bias: bias, InputZP: int32(r.IntN(5) - 2), Requant: st, Act: act}
+	return ExtraCase{Name: fmt.Sprintf("targeted fc %dx%d->%d small values, large multipliers, %s", batches, in, outC, mode), Layer: l, Stalls: i == 1}
 }
 
 func randMatrix(r *rand.Rand, rows, cols, bits int, signed bool) compile.Matrix {
@@ -228,6 +278,22 @@ func runExtra(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir stri
 		if c.Stalls {
 			g.AStall, g.WStall, g.SinkStall = pattern(seed, i, 1, 0.3), pattern(seed, i, 2, 0.2), pattern(seed, i, 3, 0.4)
 		}
+		if c.RunningSum {
+			failed, err := runRunningSum(ctx, s, man, dir, c, g)
+			if err != nil {
+				if ctx.Err() != nil {
+					return "", i, ctx.Err()
+				}
+				if strings.Contains(err.Error(), "build") {
+					return "", i + 1, err
+				}
+				failed = oneLine(err.Error())
+			}
+			if failed != "" {
+				return fmt.Sprintf("%s: %s", c.Name, failed), i + 1, nil
+			}
+			continue
+		}
 		if c.Layer == nil && c.Split > 0 {
 			failed, err := runSplit(ctx, s, man, dir, c, g)
 			if err != nil {
@@ -363,4 +429,81 @@ func runSplit(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir stri
 		return fmt.Sprintf("accumulated: %d mismatches; %s", mm.Count, oneLine(strings.Join(mm.First, "; "))), nil
 	}
 	return "", nil
+}
+
+// runRunningSum runs a running-sum case: the plan of the one-tile GEMM with
+// every activation beat readdressed to row 0, acc set on all but the first
+// and last on all.
+func runRunningSum(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir string, c ExtraCase, g verify.GEMMOptions) (string, error) {
+	m, _ := c.A.Dims()
+	_, n := c.B.Dims()
+	p, err := compile.PlanGEMM(man, c.A, c.B)
+	if err != nil {
+		return "", err
+	}
+	as := man.Stream(arch.StreamA)
+	var beats []*big.Int
+	for i, v := range p.A {
+		vals := arch.Values{}
+		for _, f := range as.Fields {
+			x, err := as.Unpack(v, f.Name)
+			if err != nil {
+				return "", err
+			}
+			vals[f.Name] = x
+		}
+		vals["addr"] = []int64{0}
+		vals["last"] = []int64{1}
+		vals["acc"] = []int64{0}
+		if i > 0 {
+			vals["acc"] = []int64{1}
+		}
+		b, err := as.Pack(vals)
+		if err != nil {
+			return "", err
+		}
+		beats = append(beats, b)
+	}
+	top := verify.SimTop(man, dir)
+	stim := top.StreamStimulus(map[string][]*big.Int{arch.StreamW: p.W, arch.StreamA: beats},
+		map[string]func(int) bool{arch.StreamW: g.WStall, arch.StreamA: g.AStall, arch.StreamC: g.SinkStall},
+		map[string]int{arch.StreamC: m})
+	stim.MaxCycles = 20*(len(beats)+len(p.W)) + 20_000
+	stim.Linger = 2*man.Derived.Latency + 64
+	res, err := s.Run(ctx, top, stim, g.Sim)
+	if err != nil {
+		return "", err
+	}
+	got := res.Sinks[top.SinkIndex(arch.StreamC)]
+	if len(got) != m {
+		return fmt.Sprintf("%s: the RTL sent %d beats, want %d", arch.StreamC, len(got), m), nil
+	}
+	want := verify.GoldenGEMM(man.Config, c.A, c.B)
+	cs := man.Stream(arch.StreamC)
+	run := make([]int64, n)
+	for i, beat := range got {
+		sums, err := cs.Unpack(beat.Data, "sums")
+		if err != nil {
+			return "", err
+		}
+		for j := 0; j < n; j++ {
+			run[j] = wrap(run[j]+want[i][j], man.Config.AccBits)
+			if sums[j] != run[j] {
+				return fmt.Sprintf("%s beat %d lane %d: %d, want the running sum %d", arch.StreamC, i, j, sums[j], run[j]), nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// wrap reduces v to a bits-wide two's complement value.
+func wrap(v int64, bits int) int64 {
+	if bits >= 64 {
+		return v
+	}
+	v &= 1<<bits - 1
+	if v >= 1<<(bits-1) {
+		v -= 1 << bits
+	}
+	return v
 }
