@@ -1318,9 +1318,10 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	// tile's first beat waited for its weights, useful MACs.
 	m.Set(running, state.Ne(st(csClear)).And(state.Ne(st(csClearAcc))).And(state.Ne(st(csIdle))).And(state.Ne(st(csDone))).And(state.Ne(st(csError))))
 	m.If(running, func() { m.Set(cycles, inc(cycles)) })
-	inMM := state.Eq(st(csMM))
-	m.If(inMM.And(aValid).And(aReady), func() { m.Set(busy, inc(busy)) })
-	m.If(inMM.And(aValid).And(aReady.Not()).And(asPendFirst), func() { m.Set(wstall, inc(wstall)) })
+	inMM, inConv := state.Eq(st(csMM)), state.Eq(st(csConv))
+	m.If(inMM.Or(inConv).And(aValid).And(aReady), func() { m.Set(busy, inc(busy)) })
+	firstBeat := inMM.And(asPendFirst).Or(inConv.And(cgRow.EqConst(0)))
+	m.If(inMM.Or(inConv).And(aValid).And(aReady.Not()).And(firstBeat), func() { m.Set(wstall, inc(wstall)) })
 
 	// AXI4-Lite: a write needs its address and data together; one
 	// response outstanding per channel.

@@ -249,3 +249,33 @@ func CompareCore(want, got *CoreOutcome) error {
 	}
 	return errors.Join(errs...)
 }
+
+// CoreExecutor runs program segments (compile.Executor) on the RTL core,
+// one simulation per segment, and sums the counters of every run.
+type CoreExecutor struct {
+	RTL   *CoreRTL
+	Sim   string // "icarus" or "verilator"
+	Opt   CoreRunOptions
+	Total CoreCounters
+	Runs  int
+}
+
+// Run runs one segment.
+func (x *CoreExecutor) Run(words []core.Word, in []byte) ([]byte, error) {
+	o, err := x.RTL.Run(context.Background(), x.Sim, words, in, x.Opt)
+	if err != nil {
+		return nil, err
+	}
+	x.Runs++
+	x.Total.Cycles += o.Counters.Cycles
+	x.Total.Busy += o.Counters.Busy
+	x.Total.WStall += o.Counters.WStall
+	x.Total.MACs += o.Counters.MACs
+	if len(o.Violations) > 0 {
+		return o.Out, fmt.Errorf("core: AXI protocol: %s", o.Violations[0])
+	}
+	if !o.Done {
+		return o.Out, &core.Fault{Code: o.Code, PC: o.PC, Msg: "the RTL core stopped"}
+	}
+	return o.Out, nil
+}

@@ -55,6 +55,7 @@ func runRun(e *env, args []string) error {
 	mean := fs.Float64("mean", math.NaN(), "then subtract `M` (default: the model's, else 0)")
 	std := fs.Float64("std", math.NaN(), "then divide by `D` (default: the model's, else 1)")
 	src := e.rtlFlags(fs)
+	target := fs.String("target", "mxu", "`T`: mxu (the host drives each layer through the matrix unit) or core (one program per batch on the core)")
 	verbose := e.verboseFlag(fs)
 	if err := e.parse(fs, args); err != nil {
 		return err
@@ -62,6 +63,10 @@ func runRun(e *env, args []string) error {
 	e.setVerbose(*verbose)
 	if *n < 1 || *skip < 0 || *batch < 1 || *calib < 1 {
 		return badInputf("-n, -batch and -calib must be at least 1 and -skip at least 0")
+	}
+	if *target != "mxu" {
+		return e.runCoreTarget(*target, src, *simName, modelRun{model: *model, data: *data, n: *n, skip: *skip, batch: *batch,
+			calib: *calib, method: *method, scale: *scale, mean: *mean, std: *std})
 	}
 	rtl, err := openRTL(src, *simName)
 	if err != nil {

@@ -2684,10 +2684,10 @@ module tpu_core (
         if (running) begin
             cnt_cycles <= (cnt_cycles + 64'h1);
         end
-        if ((((state == 5'hb) & mx_a_valid) & mxu_a_in_ready)) begin
+        if (((((state == 5'hb) | (state == 5'h13)) & mx_a_valid) & mxu_a_in_ready)) begin
             cnt_busy <= (cnt_busy + 64'h1);
         end
-        if (((((state == 5'hb) & mx_a_valid) & (~mxu_a_in_ready)) & as_pend_first)) begin
+        if ((((((state == 5'hb) | (state == 5'h13)) & mx_a_valid) & (~mxu_a_in_ready)) & (((state == 5'hb) & as_pend_first) | ((state == 5'h13) & (cg_row == 17'h0))))) begin
             cnt_wstall <= (cnt_wstall + 64'h1);
         end
         if ((((axi_w_fire & (s_axi_awaddr[7:2] == 6'h0)) & s_axi_wstrb[0]) & s_axi_wdata[1])) begin
