@@ -41,7 +41,9 @@ import hashlib
 import json
 import math
 import os
+import re
 import struct
+import subprocess
 import sys
 import time
 
@@ -385,6 +387,35 @@ def entry(name, fname, data, arch, train_cfg, acc, extra):
     return e
 
 
+def tpugen_golden(tpugen, name, path, n):
+    """The golden-model accuracy tpugen prints for the model on its unit:
+    tpugen bnn for the binarized MLP, tpugen run on configs/int4.json for
+    the 4-bit LeNet-5."""
+    if name == "bnn_mnist":
+        cmd = [tpugen, "bnn", "-model", path, "-n", str(n), "-sim", "golden"]
+        pat = r"^top-1: float ([\d.]+)%, golden ([\d.]+)%"
+    else:
+        cmd = [tpugen, "run", "-model", path, "-config", "configs/int4.json", "-n", str(n), "-sim", "golden"]
+        pat = None
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return dict(error=str(e).splitlines()[0])
+    if pat:
+        m = re.search(pat, out.stdout, re.M)
+        f, g = (m.group(1), m.group(2)) if m else (None, None)
+    else:
+        m = re.search(r"^int8 golden\s+([\d.]+)%", out.stdout, re.M)
+        fm = re.search(r"^float\s+([\d.]+)%", out.stdout, re.M)
+        f, g = (fm.group(1) if fm else None), (m.group(1) if m else None)
+    if out.returncode != 0 or g is None:
+        err = (out.stderr.strip() or out.stdout.strip()).splitlines()
+        return dict(error="exit %d: %s" % (out.returncode, err[-1] if err else ""))
+    return dict(evaluated_by=" ".join(["tpugen"] + cmd[1:]).replace(path, os.path.basename(path)),
+                test_images=n, top1=round(float(g) / 100, 4),
+                float_top1_same_images=round(float(f) / 100, 4) if f else None)
+
+
 def verify(out_dir):
     """Checks the committed low-bit models against the manifest's sha256."""
     with open(os.path.join(out_dir, "manifest.json")) as fh:
@@ -409,9 +440,15 @@ def main():
     ap.add_argument("--qat-init", help="float LeNet-5 to fine-tune (default: OUT/lenet5_mnist.onnx)")
     ap.add_argument("--models", default="bnn_mnist,lenet5_mnist_qat4", help="which models to train (comma-separated)")
     ap.add_argument("--verify", action="store_true", help="only check the files against manifest.json")
+    ap.add_argument("--tpugen", help="tpugen binary: record its golden-model accuracy of each model")
+    ap.add_argument("--tpugen-n", type=int, default=10000, help="test images for --tpugen")
+    ap.add_argument("--record-only", action="store_true", help="no training: record --tpugen's accuracy of the committed models")
     args = ap.parse_args()
     if args.verify:
         verify(args.out)
+        return
+    if args.record_only:
+        record(args)
         return
     if not args.mnist:
         ap.error("--mnist DIR is required for training")
@@ -426,6 +463,10 @@ def main():
     if "lenet5_mnist_qat4" in todo:
         entries.append(build_qat(args, tx, ty, vx, vy))
 
+    if args.tpugen:
+        for e in entries:
+            log("%s: tpugen's golden model on %d test images" % (e["name"], args.tpugen_n))
+            e["tpugen"] = tpugen_golden(args.tpugen, e["name"], os.path.join(args.out, e["file"]), args.tpugen_n)
     mpath = os.path.join(args.out, "manifest.json")
     with open(mpath) as fh:
         manifest = json.load(fh)
@@ -434,6 +475,19 @@ def main():
     kept = [e for e in manifest.get("lowbit", []) if e["name"] not in {x["name"] for x in entries}]
     order = ["bnn_mnist", "lenet5_mnist_qat4"]
     manifest["lowbit"] = sorted(kept + entries, key=lambda e: order.index(e["name"]) if e["name"] in order else 99)
+    train_py.write_json(manifest, mpath)
+
+
+def record(args):
+    """Adds --tpugen's accuracy to the committed models' manifest entries."""
+    if not args.tpugen:
+        raise SystemExit("--record-only needs --tpugen")
+    mpath = os.path.join(args.out, "manifest.json")
+    with open(mpath) as fh:
+        manifest = json.load(fh)
+    for e in manifest.get("lowbit", []):
+        log("%s: tpugen's golden model on %d test images" % (e["name"], args.tpugen_n))
+        e["tpugen"] = tpugen_golden(args.tpugen, e["name"], os.path.join(args.out, e["file"]), args.tpugen_n)
     train_py.write_json(manifest, mpath)
 
 

