@@ -127,7 +127,9 @@ func planGEMM(man *arch.Manifest, a, b Matrix, layer bool) (*GEMMPlan, error) {
 		for n0 := 0; n0 < N; n0 += C {
 			for mc := 0; mc < M; mc += chunk {
 				mEnd := min(M, mc+chunk)
-				live := liveKTiles(b, n0, R, C, kTiles, layer)
+				// A binary unit's zero weight lane packs -1s, not zeros:
+				// it skips no tile.
+				live := liveKTiles(b, n0, R, C, kTiles, layer && !cfg.MAC.IsBinary())
 				for li, kt := range live {
 					k0 := kt * R
 					for i := 0; i < R; i++ {

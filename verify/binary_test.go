@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/tpugen/tpugen/arch"
+	"github.com/tpugen/tpugen/compile"
 	"github.com/tpugen/tpugen/gen"
+	"github.com/tpugen/tpugen/quant"
 	"github.com/tpugen/tpugen/verify"
 	"github.com/tpugen/tpugen/verify/sim"
 )
@@ -85,5 +87,36 @@ func TestBinaryPEMutantIsCaught(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBinaryZeroWeightTile runs a binary layer whose weight lanes are all
+// 0: 8 values of -1 each, not zeros, so no weight tile may be skipped as
+// an all-zero one.
+func TestBinaryZeroWeightTile(t *testing.T) {
+	man, dir := genRTL(t, binaryConfigs[0])
+	const batch, lanes, units = 3, 8, 3
+	in := make([]int8, batch*lanes)
+	for i := range in {
+		in[i] = int8(37*i + 5)
+	}
+	one, shift := quant.QuantizeMultiplier(1)
+	l := &compile.Layer{Kind: compile.FC, Input: in, InShape: quant.Shape{N: batch, H: 1, W: 1, C: lanes},
+		Weights: make([]int8, units*lanes), WeightShape: quant.Shape{N: units, H: 1, W: 1, C: lanes},
+		Bias: make([]int32, units), Requant: compile.Requant{Multipliers: []int32{one, one, one}, Shifts: []int{shift, shift, shift}}}
+	want, _, err := verify.LayerReference(man.Config, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sims(t, "icarus", "verilator") {
+		r, err := verify.RunLayer(context.Background(), s, man, dir, l, verify.GEMMOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", s.Name(), err)
+		}
+		for i := range want {
+			if r.Output[i] != want[i] {
+				t.Fatalf("%s: output %d is %d, want %d (all outputs %v, want %v)", s.Name(), i, r.Output[i], want[i], r.Output, want)
+			}
+		}
 	}
 }
