@@ -651,8 +651,21 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	}
 	inside := a.Ge(u(cvPT, 17)).And(y.Lt(u(cvH, 17))).And(b.Ge(u(cvPL, 17))).And(xIn)
 	need := cgKV.Sub(cgF).Trunc(4)
-	chans := cvC.Sub(cgC).Trunc(12)
-	cnt := hdl.Mux(u(need, 12).Le(chans), need, chans.Trunc(4))
+	// A run is the channels left at this tap; on a one-channel map with
+	// dilation 1 it spans kernel columns instead (consecutive bytes), up
+	// to the kernel row's end or the map's edge (padding runs to the edge).
+	wide := m.Wire("cg_wide", hdl.U(1))
+	m.Set(wide, cvC.EqConst(1).And(cvDW.EqConst(1)))
+	colsLeft := u(cvKW.Sub(cgFX).Trunc(5), 17)
+	yIn := a.Ge(u(cvPT, 17)).And(y.Lt(u(cvH, 17)))
+	edge := m.Wire("cg_edge", hdl.U(17)) // columns to the next change of inside-ness
+	m.Set(edge, colsLeft)
+	m.If(yIn.And(b.Lt(u(cvPL, 17))), func() { m.Set(edge, u(cvPL, 17).Sub(b).Trunc(17)) }).
+		ElseIf(yIn.And(xIn), func() { m.Set(edge, u(cvW, 17).Sub(x).Trunc(17)) })
+	span := m.Wire("cg_span", hdl.U(17))
+	m.Set(span, u(cvC.Sub(cgC).Trunc(12), 17))
+	m.If(wide, func() { m.Set(span, hdl.Mux(edge.Lt(colsLeft), edge, colsLeft)) })
+	cnt := hdl.Mux(u(need, 17).Le(span), need, span.Trunc(4))
 	pix := y.Trunc(12).Mul(cvW).Add(u(x.Trunc(12), 24)).Trunc(25).Mul(cvC).Trunc(core.AddrBits + 1)
 	raddr := cgBase.Add(pix).Trunc(core.AddrBits + 1).Add(u(cgC, core.AddrBits+1)).Trunc(core.AddrBits + 1)
 	// The tap after this run.
@@ -661,7 +674,15 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	m.Set(fyN, cgFY)
 	m.Set(fxN, cgFX)
 	m.Set(cN, nc)
-	m.If(nc.Eq(cvC), func() {
+	nfx := cgFX.Add(u(cnt, 5)).Trunc(5)
+	m.If(wide, func() {
+		m.Set(cN, zero(12))
+		m.Set(fxN, nfx)
+		m.If(nfx.Eq(cvKW), func() {
+			m.Set(fxN, zero(5))
+			m.Set(fyN, inc(cgFY))
+		})
+	}).ElseIf(nc.Eq(cvC), func() {
 		m.Set(cN, zero(12))
 		m.Set(fxN, inc(cgFX))
 		m.If(inc(cgFX).Eq(cvKW), func() {

@@ -206,6 +206,9 @@ func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 	var imgs, h, w, c, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow int
 	for {
 		imgs, h, w, c = 1+r.IntN(2), 1+r.IntN(8), 1+r.IntN(8), 1+r.IntN(6)
+		if r.IntN(3) == 0 {
+			c = 1 // one-channel maps: runs span kernel columns
+		}
 		kh, kw, sh, sw, dh, dw = 1+r.IntN(3), 1+r.IntN(3), 1+r.IntN(2), 1+r.IntN(2), 1+r.IntN(2), 1+r.IntN(2)
 		pt, pb, pl, pr = r.IntN(3), r.IntN(3), r.IntN(3), r.IntN(3)
 		oh, ow = core.ConvOutput(h, kh, sh, dh, pt, pb), core.ConvOutput(w, kw, sw, dw, pl, pr)

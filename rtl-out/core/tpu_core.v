@@ -379,9 +379,7 @@ module tpu_core (
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [4:0] cg_fy;
     reg  [4:0] cg_fx;
-    /* verilator lint_off UNUSEDSIGNAL */
     reg  [11:0] cg_c;
-    /* verilator lint_on UNUSEDSIGNAL */
     reg  [4:0] cg_sfy;
     reg  [4:0] cg_sfx;
     reg  [11:0] cg_sc;
@@ -402,6 +400,11 @@ module tpu_core (
     reg  [7:0] cg_b_6;
     reg  [7:0] cg_b_7;
     wire [3:0] cg_kv;
+    wire cg_wide;
+    reg  [16:0] cg_edge;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [16:0] cg_span;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [4:0] cg_fy_next;
     reg  [4:0] cg_fx_next;
     reg  [11:0] cg_c_next;
@@ -1605,11 +1608,33 @@ module tpu_core (
     end
     assign ac_pool = ac_en;
     assign cg_kv = (((op_k - cg_k0) >= 25'h8) ? 4'h8 : (op_k[3:0] - cg_k0[3:0]));
+    assign cg_wide = ((ir[79:68] == 12'h1) & (ir[105:102] == 4'h1));
+    always @* begin
+        cg_edge = {12'h0, (ir[89:85] - cg_fx)};
+        if ((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t2} + {8'h0, t3}) < {12'h0, ir[120:116]}))) begin
+            cg_edge = ({12'h0, ir[120:116]} - ({1'h0, t2} + {8'h0, t3}));
+        end else if ((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & ((({1'h0, t2} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
+            cg_edge = ({5'h0, ir[67:56]} - (({1'h0, t2} + {8'h0, t3}) - {12'h0, ir[120:116]}));
+        end
+    end
+    always @* begin
+        cg_span = {5'h0, (ir[79:68] - cg_c)};
+        if (cg_wide) begin
+            cg_span = ((cg_edge < {12'h0, (ir[89:85] - cg_fx)}) ? cg_edge : {12'h0, (ir[89:85] - cg_fx)});
+        end
+    end
     always @* begin
         cg_fy_next = cg_fy;
         cg_fx_next = cg_fx;
-        cg_c_next = (cg_c + (({8'h0, (cg_kv - cg_f)} <= (ir[79:68] - cg_c)) ? {8'h0, (cg_kv - cg_f)} : {8'h0, (ir[71:68] - cg_c[3:0])}));
-        if (((cg_c + (({8'h0, (cg_kv - cg_f)} <= (ir[79:68] - cg_c)) ? {8'h0, (cg_kv - cg_f)} : {8'h0, (ir[71:68] - cg_c[3:0])})) == ir[79:68])) begin
+        cg_c_next = (cg_c + (({13'h0, (cg_kv - cg_f)} <= cg_span) ? {8'h0, (cg_kv - cg_f)} : {8'h0, cg_span[3:0]}));
+        if (cg_wide) begin
+            cg_c_next = 12'h0;
+            cg_fx_next = (cg_fx + (({13'h0, (cg_kv - cg_f)} <= cg_span) ? {1'h0, (cg_kv - cg_f)} : {1'h0, cg_span[3:0]}));
+            if (((cg_fx + (({13'h0, (cg_kv - cg_f)} <= cg_span) ? {1'h0, (cg_kv - cg_f)} : {1'h0, cg_span[3:0]})) == ir[89:85])) begin
+                cg_fx_next = 5'h0;
+                cg_fy_next = (cg_fy + 5'h1);
+            end
+        end else if (((cg_c + (({13'h0, (cg_kv - cg_f)} <= cg_span) ? {8'h0, (cg_kv - cg_f)} : {8'h0, cg_span[3:0]})) == ir[79:68])) begin
             cg_c_next = 12'h0;
             cg_fx_next = (cg_fx + 5'h1);
             if (((cg_fx + 5'h1) == ir[89:85])) begin
@@ -2601,9 +2626,9 @@ module tpu_core (
                     if ((cg_f < cg_kv)) begin
                         cg_lv <= 1'b1;
                         cg_ldest <= cg_f;
-                        cg_lcnt <= (({8'h0, (cg_kv - cg_f)} <= (ir[79:68] - cg_c)) ? (cg_kv - cg_f) : (ir[71:68] - cg_c[3:0]));
+                        cg_lcnt <= (({13'h0, (cg_kv - cg_f)} <= cg_span) ? (cg_kv - cg_f) : cg_span[3:0]);
                         cg_lpad <= (~((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t2} + {8'h0, t3}) >= {12'h0, ir[120:116]})) & ((({1'h0, t2} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]})));
-                        cg_f <= (cg_f + (({8'h0, (cg_kv - cg_f)} <= (ir[79:68] - cg_c)) ? (cg_kv - cg_f) : (ir[71:68] - cg_c[3:0])));
+                        cg_f <= (cg_f + (({13'h0, (cg_kv - cg_f)} <= cg_span) ? (cg_kv - cg_f) : cg_span[3:0]));
                         cg_fy <= cg_fy_next;
                         cg_fx <= cg_fx_next;
                         cg_c <= cg_c_next;
