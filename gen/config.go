@@ -177,6 +177,9 @@ func (c Config) Validate() error {
 	if c.Rounding.IsFloat() && c.MAC.IsBinary() {
 		errs = append(errs, errors.New(`rounding "float" is not available with mac "xnor" (the binary path requantizes in fixed point only)`))
 	}
+	if c.Core != nil && c.MAC.IsBinary() {
+		errs = append(errs, errors.New(`mac "xnor" is not available with core (the core's instruction-level model, core.Machine, multiplies: binary layers run on the matrix unit alone)`))
+	}
 	if err := c.Matrix().Validate(); err != nil {
 		errs = append(errs, err)
 	} else if c.Core != nil {
