@@ -45,6 +45,7 @@ func runMutate(e *env, args []string) error {
 	cases := fs.Int("cases", 24, "GEMM regression cases `N` each mutant must pass")
 	layers := fs.Int("layers", 12, "layer regression cases `L` after them (designs with the pipeline)")
 	regSeed := fs.Uint64("reg-seed", 1, "regression seed `S`")
+	soakBeats := fs.Int("soak", 20000, "then a stall soak of `N` beats (random valid/ready on every stream; 0: none)")
 	targeted := fs.Bool("targeted", true, "after the regression, run the targeted layer cases (extreme requantization parameters, tables, slopes, pooling) that kill mutants the random cases miss")
 	jobs := fs.Int("j", 2, "mutants built and run at once `N`")
 	cache := fs.String("cache", "", "results cache `DIR` (default: $TPUGEN_CACHE/mutation, else the user cache directory's tpugen/mutation)")
@@ -64,6 +65,8 @@ func runMutate(e *env, args []string) error {
 		return badInputf("-cases %d: want at least 1", *cases)
 	case *layers < 0:
 		return badInputf("-layers %d: want 0 or more", *layers)
+	case *soakBeats < 0:
+		return badInputf("-soak %d: want 0 or more beats", *soakBeats)
 	case *jobs < 1:
 		return badInputf("-j %d: want at least 1", *jobs)
 	case *proveTimeout <= 0:
@@ -110,7 +113,7 @@ func runMutate(e *env, args []string) error {
 		designs = append(designs, d)
 	}
 	opt := mutation.Options{
-		Regression:   mutation.Regression{Cases: *cases, Layers: *layers, Seed: *regSeed, Extra: *targeted},
+		Regression:   mutation.Regression{Cases: *cases, Layers: *layers, Seed: *regSeed, Extra: *targeted, Soak: *soakBeats},
 		Seed:         *seed,
 		Jobs:         *jobs,
 		CacheDir:     *cache,

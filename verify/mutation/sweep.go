@@ -18,6 +18,7 @@ import (
 	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/verify"
 	"github.com/tpugen/tpugen/verify/sim"
+	"github.com/tpugen/tpugen/verify/soak"
 )
 
 // Design is a generated design to mutate: a directory holding its Verilog
@@ -58,12 +59,17 @@ type Regression struct {
 	// Targeted is the version of the targeted cases (TargetedVersion when
 	// Extra): later versions only add cases.
 	Targeted int `json:"targeted,omitempty"`
+	// Soak, when positive, runs a stall soak of that many beats (package
+	// soak, seeded by Seed) on a mutant that passed every case: long runs
+	// with random valid/ready on every stream catch what a stall of the
+	// wrong length or at the wrong moment breaks.
+	Soak int `json:"soak,omitempty"`
 }
 
 // Covers reports whether r runs every case of o (so a mutant o kills, r
 // kills too).
 func (r Regression) Covers(o Regression) bool {
-	return r.Seed == o.Seed && r.Cases >= o.Cases && r.Layers >= o.Layers && (r.Extra || !o.Extra) && r.Targeted >= o.Targeted
+	return r.Seed == o.Seed && r.Cases >= o.Cases && r.Layers >= o.Layers && (r.Extra || !o.Extra) && r.Targeted >= o.Targeted && r.Soak >= o.Soak
 }
 
 func (r Regression) layers(man *arch.Manifest) int {
@@ -77,6 +83,9 @@ func (r Regression) String() string {
 	s := fmt.Sprintf("regress cases=%d layers=%d seed=%d", r.Cases, r.Layers, r.Seed)
 	if r.Extra {
 		s += fmt.Sprintf(" + targeted cases v%d", r.Targeted)
+	}
+	if r.Soak > 0 {
+		s += fmt.Sprintf(" + a %d-beat stall soak", r.Soak)
 	}
 	return s
 }
@@ -433,6 +442,17 @@ func (r *runner) regress(ctx context.Context, man *arch.Manifest, dir, build str
 	for _, f := range order {
 		if failed, err := f(); failed != "" || err != nil {
 			return failed, ran, err
+		}
+	}
+	if reg.Soak > 0 {
+		rep, err := soak.Soak(ctx, v, man, dir, soak.Options{Transactions: reg.Soak, Seed: reg.Seed, Only: -1, MaxRows: 64,
+			Sim: sim.Options{CacheDir: build}})
+		ran += rep.Runs
+		if err != nil {
+			return "", ran, err
+		}
+		if rep.Failed > 0 {
+			return fmt.Sprintf("stall soak (seed %d): %s", reg.Seed, oneLine(rep.Failures[0])), ran, nil
 		}
 	}
 	return "", ran, nil
