@@ -43,9 +43,11 @@ type Manifest struct {
 // register map and the instruction set's encoding (core.Encode, kept raw
 // here because arch must not import core).
 type CoreManifest struct {
-	UBBytes     int             `json:"ub_bytes"`
-	WeightBytes int             `json:"weight_bytes"`
-	BeatBytes   int             `json:"beat_bytes"`
+	UBBytes     int `json:"ub_bytes"`
+	WeightBytes int `json:"weight_bytes"`
+	BeatBytes   int `json:"beat_bytes"`
+	// DrainCycles is ACTIVATE's wait for the pipeline (the cycle model's).
+	DrainCycles int             `json:"drain_cycles"`
 	Registers   []Register      `json:"registers"`
 	ISA         json.RawMessage `json:"isa"`
 }

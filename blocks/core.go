@@ -79,6 +79,9 @@ type Core struct {
 	*hdl.Module
 	Streams   []arch.Layout
 	Registers []arch.Register
+	// DrainCycles is how long ACTIVATE waits after its last read-out beat
+	// for the pipeline's last result (the matrix unit's latencies + 4).
+	DrainCycles int
 }
 
 // Controller states.
@@ -595,6 +598,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	}
 	setIdx := func(e *hdl.Expr) *hdl.Expr { return e.Trunc(max(1, hdl.Clog2(cfg.Arch.ParamSets))) }
 	drainCycles := mu.Latency + mu.PipelineLatency + 4
+	c.DrainCycles = drainCycles
 
 	cycles := m.Reg("cnt_cycles", hdl.U(64), hdl.ResetTo(0))
 	busy := m.Reg("cnt_busy", hdl.U(64), hdl.ResetTo(0))

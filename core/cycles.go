@@ -62,3 +62,131 @@ func Bound(c Config, words []Word) (ArrayBound, error) {
 	b.Ideal = float64(b.MACs) / float64(R*C)
 	return b, nil
 }
+
+// Cycles predicts the RTL core's cycle counter for a program that runs to
+// HALT with its host streams never stalling (drain is the manifest's
+// core.drain_cycles). It follows the controller instruction by
+// instruction: fetch and decode (2 cycles), host bytes one a cycle with two
+// bubbles per 8-byte beat, write_host two cycles a byte and one per beat,
+// load_params a cycle a byte plus a cycle per pipeline word, the weight
+// loader rows·(cols+2) cycles per tile (a tile ahead of the array), a
+// beat a cycle for MATMUL rows and runs+2 cycles for CONVOLVE windows
+// (runs as the window generator forms them), ACTIVATE's divisions,
+// read-out rows and drain. It is a model, not the RTL: its error on the
+// LeNet program is measured and reported by tpugen run -target core.
+func Cycles(c Config, drain int, words []Word) (int64, error) {
+	a := c.Arch
+	R, C := int64(a.Rows), int64(a.Cols)
+	host := func(n int64) int64 { return n + 2*((n+7)/8) }
+	tileLoad := R * (C + 2)
+	// tiles runs the array: per tile t, its beats take beats(t) cycles and
+	// the next tile's weights load behind them.
+	tiles := func(T int64, beats func(t int64) int64) int64 {
+		total := tileLoad
+		for t := int64(0); t < T; t++ {
+			b := beats(t)
+			if t+1 < T {
+				b = max(b, tileLoad)
+			}
+			total += b
+		}
+		return total
+	}
+	var cyc int64
+	for pc, w := range words {
+		in, err := Decode(w)
+		if err != nil {
+			f := err.(*Fault)
+			f.PC = pc
+			return 0, f
+		}
+		g := in.Get
+		cyc += 2
+		switch in.Op {
+		case OpHalt:
+			return cyc, nil
+		case OpReadHost, OpReadWeights:
+			cyc += host(g("len")) + 1
+		case OpWriteHost:
+			cyc += 2*g("len") + (g("len")+7)/8 + 1
+		case OpLoadParams:
+			words := C
+			if a.Activation.Any() {
+				words++
+			}
+			if a.Activation.HasTable() {
+				words += 256
+			}
+			cyc += host(g("len")) + words + 1
+		case OpMatMul:
+			M, K := g("m"), g("k")
+			cyc += tiles((K+R-1)/R, func(int64) int64 { return M }) + 1
+		case OpConvolve:
+			cyc += 32 + 2 + convCycles(in, R, tiles) + 1
+		case OpActivate:
+			cyc += 17
+			if a.Pool {
+				cyc += 2 * 17
+			}
+			cyc += 2 + g("m") + int64(drain) + 1
+		case OpSync:
+			cyc++
+		}
+	}
+	return cyc, nil
+}
+
+// convCycles walks the window generator over every output pixel and tile.
+func convCycles(in Inst, R int64, tiles func(T int64, beats func(t int64) int64) int64) int64 {
+	g := in.Get
+	H, W, C := g("h"), g("w"), g("c")
+	kh, kw, sh, sw, dh, dw := g("kh"), g("kw"), g("sh"), g("sw"), g("dh"), g("dw")
+	pt, pl := g("pt"), g("pl")
+	OH := int64(ConvOutput(int(H), int(kh), int(sh), int(dh), int(pt), int(g("pb"))))
+	OW := int64(ConvOutput(int(W), int(kw), int(sw), int(dw), int(pl), int(g("pr"))))
+	K := kh * kw * C
+	wide := C == 1 && dw == 1
+	return tiles((K+R-1)/R, func(t int64) int64 {
+		k0 := t * R
+		kv := min(R, K-k0)
+		var total int64
+		for n := int64(0); n < g("images"); n++ {
+			for oy := int64(0); oy < OH; oy++ {
+				for ox := int64(0); ox < OW; ox++ {
+					fy, fx, c := k0/(kw*C), k0/C%kw, k0%C
+					runs := int64(0)
+					for f := int64(0); f < kv; runs++ {
+						y, b := oy*sh+fy*dh-pt, ox*sw+fx*dw
+						x := b - pl
+						span := C - c
+						if wide {
+							left := kw - fx
+							edge := left
+							if y >= 0 && y < H && x < 0 {
+								edge = -x
+							} else if y >= 0 && y < H && x < W {
+								edge = W - x
+							}
+							span = min(left, edge)
+						}
+						cnt := min(kv-f, span)
+						f += cnt
+						if wide {
+							fx += cnt
+						} else {
+							c += cnt
+							if c == C {
+								c, fx = 0, fx+1
+							}
+						}
+						if fx == kw {
+							fx, fy = 0, fy+1
+						}
+					}
+					total += runs + 2
+				}
+			}
+		}
+		return total
+	})
+}

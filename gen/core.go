@@ -39,7 +39,7 @@ func generateCore(cfg Config) (*Output, error) {
 		Clock: "clk", Reset: "rst", Streams: c.Streams,
 		Derived: arch.Derived{SumBits: mc.SumBits(), ProductBits: mc.ProductBits(), AccSigned: mc.ProductSigned(),
 			AccAddrBits: mc.AccAddrBits()},
-		Core: &arch.CoreManifest{UBBytes: cfg.Core.UBBytes, WeightBytes: cfg.Core.WeightBytes, BeatBytes: blocks.CoreBeatBytes,
+		Core: &arch.CoreManifest{UBBytes: cfg.Core.UBBytes, WeightBytes: cfg.Core.WeightBytes, BeatBytes: blocks.CoreBeatBytes, DrainCycles: c.DrainCycles,
 			Registers: c.Registers, ISA: isa},
 	}
 	for _, p := range c.Ports() {

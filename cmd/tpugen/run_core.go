@@ -42,6 +42,7 @@ func (e *env) runCoreTarget(target string, src rtlSource, simName string, mr mod
 		return badInputf("-skip %d -n %d: the test set has %d images", mr.skip, mr.n, lm.test.Len())
 	}
 	x := &verify.CoreExecutor{RTL: c, Sim: simName, Opt: verify.CoreRunOptions{MaxCycles: 1 << 30, Sim: e.simOptions()}}
+	var predicted int64 // the program cycle model's total
 	// run compiles and runs one batch on the model and, unless golden, on
 	// the RTL; it returns the network's output.
 	run := func(lo, hi int) ([]int8, error) {
@@ -52,6 +53,17 @@ func (e *env) runCoreTarget(target string, src rtlSource, simName string, mr mod
 		prog, err := compile.CompileProgram(c.Config, lm.net, hi-lo)
 		if err != nil {
 			return nil, badInput(err)
+		}
+		for _, seg := range prog.Segments {
+			words, err := seg.Words()
+			if err != nil {
+				return nil, err
+			}
+			p, err := core.Cycles(c.Config, rtl.man.Core.DrainCycles, words)
+			if err != nil {
+				return nil, err
+			}
+			predicted += p
 		}
 		mach, err := core.NewMachine(c.Config)
 		if err != nil {
@@ -115,10 +127,12 @@ func (e *env) runCoreTarget(target string, src rtlSource, simName string, mr mod
 	fmt.Fprintf(tw, "weight stall\t%d cycles\n", t.WStall)
 	fmt.Fprintf(tw, "useful MACs\t%d (ideal %.0f cycles)\n", t.MACs, ideal)
 	fmt.Fprintf(tw, "utilization\t%.1f%% including data movement\n", 100*ideal/float64(t.Cycles))
-	before := x.Total.Cycles
+	fmt.Fprintf(tw, "cycle model\t%d predicted, error %+.2f%%\n", predicted, 100*(float64(predicted)/float64(t.Cycles)-1))
+	before, pbefore := x.Total.Cycles, predicted
 	if _, err := run(mr.skip, mr.skip+1); err != nil {
 		return err
 	}
-	fmt.Fprintf(tw, "batch-1 latency\t%d cycles\n", x.Total.Cycles-before)
+	lat := x.Total.Cycles - before
+	fmt.Fprintf(tw, "batch-1 latency\t%d cycles (model %d, error %+.2f%%)\n", lat, predicted-pbefore, 100*(float64(predicted-pbefore)/float64(lat)-1))
 	return tw.Flush()
 }
