@@ -33,10 +33,14 @@ func (p PipelineConfig) Validate(c MatrixConfig) error {
 		return errors.New("pool_l2 needs pool: true (L2 is a mode of the pooling unit)")
 	}
 	if !p.Requant {
-		if p.Activation.Any() || p.Pool || p.Softmax {
-			return errors.New("activation, pool and softmax need requant: true (they work on requantized int8 values)")
+		var errs []error
+		if p.Activation.Any() || p.Pool {
+			errs = append(errs, errors.New("activation and pool need requant: true (they work on requantized int8 values)"))
 		}
-		return nil
+		if p.Softmax {
+			errs = append(errs, errors.New("softmax needs requant: true (it works on requantized int8 values)"))
+		}
+		return errors.Join(errs...)
 	}
 	var errs []error
 	if c.AccBits != 32 || !c.ProductSigned() {

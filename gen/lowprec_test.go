@@ -15,7 +15,7 @@ func TestLowPrecConfig(t *testing.T) {
 	}{
 		{`{` + base + `, "pool_l2": true}`, "pool_l2 needs pool: true"},
 		{`{"name": "x", "rows": 2, "cols": 2, "pool": true, "pool_l2": true}`, "need requant: true"},
-		{`{"name": "x", "rows": 2, "cols": 2, "softmax": true}`, "softmax need requant: true"},
+		{`{"name": "x", "rows": 2, "cols": 2, "softmax": true}`, "softmax needs requant: true"},
 		{`{` + base + `, "rounding": "floot"}`, `rounding "floot" must be "double", "single" or "float"`},
 		{`{` + base + `, "rounding": "float", "mac": "xnor"}`, `rounding "float" is not available with mac "xnor"`},
 		{`{` + base + `, "rounding": "float", "core": {"ub_bytes": 1024, "weight_bytes": 1024}}`, `rounding "float" is not available with core`},
