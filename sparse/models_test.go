@@ -19,7 +19,7 @@ import (
 type model struct {
 	file string
 	net  *compile.Network
-	skip string // why the model could not be loaded here (no data set)
+	skip string // why the model is not loaded here (no data set, or a binarized network)
 }
 
 var loadModels = sync.OnceValues(func() ([]model, error) {
@@ -31,6 +31,12 @@ var loadModels = sync.OnceValues(func() ([]model, error) {
 	var models []model
 	for _, path := range files {
 		file := filepath.Base(path)
+		// A binarized network takes the binary lowering (tpugen bnn): its
+		// hidden weights are all -1/+1, with no zeros to store sparsely.
+		if strings.HasPrefix(file, "bnn_") {
+			models = append(models, model{file: file, skip: "binarized: lowered by tpugen bnn, not the int8 quantizer"})
+			continue
+		}
 		// The calibration images set activation scales only; the weights
 		// are quantized from their own range. A model is calibrated on its
 		// data set, Fashion-MNIST when its name says so.
