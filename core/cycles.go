@@ -64,8 +64,8 @@ func Bound(c Config, words []Word) (ArrayBound, error) {
 }
 
 // Cycles predicts the RTL core's cycle counter for a program that runs to
-// HALT with its host streams never stalling (drain is the manifest's
-// core.drain_cycles). It follows the controller instruction by
+// HALT on the host stream in, the streams never stalling (drain is the
+// manifest's core.drain_cycles). It follows the controller instruction by
 // instruction: fetch and decode (2 cycles), host bytes one a cycle with two
 // bubbles per 8-byte beat, write_host two cycles a byte and one per beat,
 // load_params a cycle a byte plus a cycle per pipeline word, the weight
@@ -74,10 +74,21 @@ func Bound(c Config, words []Word) (ArrayBound, error) {
 // (runs as the window generator forms them), ACTIVATE's divisions,
 // read-out rows and drain. It is a model, not the RTL: its error on the
 // LeNet program is measured and reported by tpugen run -target core.
-func Cycles(c Config, drain int, words []Word) (int64, error) {
+func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 	a := c.Arch
+	// The host stream, for the parameter sets' pooling (ACTIVATE divides
+	// twice more when its set pools).
+	pools := make([]bool, a.ParamSets)
+	take := func(n int64) []byte {
+		n = min(n, int64(len(in)))
+		b := in[:n]
+		in = in[n:]
+		return b
+	}
 	R, C := int64(a.Rows), int64(a.Cols)
-	host := func(n int64) int64 { return n + 2*((n+7)/8) }
+	// host: a byte a cycle, two bubbles per further 8-byte beat, one
+	// cycle to finish.
+	host := func(n int64) int64 { return n + 2*max(0, (n+7)/8-1) + 1 }
 	tileLoad := R * (C + 2)
 	// tiles runs the array: per tile t, its beats take beats(t) cycles and
 	// the next tile's weights load behind them.
@@ -106,18 +117,30 @@ func Cycles(c Config, drain int, words []Word) (int64, error) {
 		case OpHalt:
 			return cyc, nil
 		case OpReadHost, OpReadWeights:
-			cyc += host(g("len")) + 1
+			take(g("len"))
+			cyc += host(g("len"))
 		case OpWriteHost:
-			cyc += 2*g("len") + (g("len")+7)/8 + 1
+			cyc += 2*g("len") + (g("len")+7)/8
+			if g("len") == 0 {
+				cyc++
+			}
 		case OpLoadParams:
-			words := C
+			// The words (a cycle each for the pipeline words they make),
+			// then the table: a byte and its table word every two cycles,
+			// a bubble per beat.
+			if b := take(g("len")); len(b) == ParamBlockBytes(a.Cols) && g("set") < int64(len(pools)) {
+				pools[g("set")] = parseParams(b, a.Cols).Pool.Enable
+			}
+			n := g("len") - 256
+			cyc += host(n) + C
 			if a.Activation.Any() {
-				words++
+				cyc++
 			}
 			if a.Activation.HasTable() {
-				words += 256
+				cyc += 2*256 + 256/8
+			} else {
+				cyc += 256 + 2*256/8
 			}
-			cyc += host(g("len")) + words + 1
 		case OpMatMul:
 			M, K := g("m"), g("k")
 			cyc += tiles((K+R-1)/R, func(int64) int64 { return M }) + 1
@@ -125,12 +148,10 @@ func Cycles(c Config, drain int, words []Word) (int64, error) {
 			cyc += 32 + 2 + convCycles(in, R, tiles) + 1
 		case OpActivate:
 			cyc += 17
-			if a.Pool {
+			if set := g("set"); a.Pool && set < int64(len(pools)) && pools[set] {
 				cyc += 2 * 17
 			}
 			cyc += 2 + g("m") + int64(drain) + 1
-		case OpSync:
-			cyc++
 		}
 	}
 	return cyc, nil

@@ -326,3 +326,26 @@ func TestCoreConvolve(t *testing.T) {
 		}
 	}
 }
+
+// TestCoreCycleModel compares core.Cycles with the RTL's cycle counter on
+// random layers and convolutions (streams never stalling).
+func TestCoreCycleModel(t *testing.T) {
+	c := newCoreRTL(t, coreConfig("core_c", 1024, 512))
+	for seed := uint64(1); seed <= 8; seed++ {
+		r := rand.New(rand.NewPCG(seed, 13))
+		words, in := verify.RandomComputeProgram(r, c.Config)
+		if seed%2 == 0 {
+			words, in = verify.RandomConvProgram(r, c.Config)
+		}
+		_, got := runCore(t, c, "verilator", words, in, verify.CoreRunOptions{})
+		want, err := core.Cycles(c.Config, c.Man.Core.DrainCycles, words, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := float64(want)/float64(got.Counters.Cycles) - 1
+		t.Logf("seed %d: model %d, RTL %d cycles (%+.2f%%)", seed, want, got.Counters.Cycles, 100*e)
+		if e < -0.02 || e > 0.02 {
+			t.Errorf("seed %d: the cycle model is off by %+.1f%% (model %d, RTL %d)", seed, 100*e, want, got.Counters.Cycles)
+		}
+	}
+}

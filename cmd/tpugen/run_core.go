@@ -54,12 +54,17 @@ func (e *env) runCoreTarget(target string, src rtlSource, simName string, mr mod
 		if err != nil {
 			return nil, badInput(err)
 		}
+		host := map[string]compile.HostValue{prog.Net.Input: {Data: input}}
 		for _, seg := range prog.Segments {
 			words, err := seg.Words()
 			if err != nil {
 				return nil, err
 			}
-			p, err := core.Cycles(c.Config, rtl.man.Core.DrainCycles, words)
+			stream, err := seg.Stream(host)
+			if err != nil {
+				stream = nil // a later segment reads host results: its pooling is not modelled
+			}
+			p, err := core.Cycles(c.Config, rtl.man.Core.DrainCycles, words, stream)
 			if err != nil {
 				return nil, err
 			}
