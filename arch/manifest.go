@@ -239,7 +239,8 @@ func (m *Manifest) check() error {
 		}
 		_, act := m.Params[StageActivation]
 		_, pool := m.Params[StagePool]
-		if act != (m.Protocol.Activation != nil) || pool != (m.Protocol.Pool != nil) {
+		_, softmax := m.Params[StageSoftmax]
+		if act != (m.Protocol.Activation != nil) || pool != (m.Protocol.Pool != nil) || softmax != (m.Protocol.Softmax != nil) {
 			return errors.New("the protocol section and the parameter layouts name different stages")
 		}
 		for s := range m.Params {
