@@ -615,6 +615,11 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	cvWA, cvN, cvAcc, cvAccum := cv("waddr"), cv("n"), cv("acc"), cv("accumulate")
 	cvDepthwise, cvC0 := cv("depthwise"), cv("c0")
 	divConv := m.Reg("div_conv", hdl.U(1))
+	// Depthwise: lane o convolves channel c0+o alone, one pass per lane
+	// (the other lanes' weights zero), taps kh*kw.
+	dwO := m.Reg("dw_o", hdl.U(core.LaneBits))
+	cEff := m.Wire("cg_ceff", hdl.U(12))
+	m.Set(cEff, hdl.Mux(cvDepthwise, m.Const(1, hdl.U(12)), cvC))
 	cvSpanH := u(cvH, 14).Add(u(cvPT, 14)).Trunc(14).Add(u(cvPB, 14)).Trunc(14)
 	cvSpanW := u(cvW, 14).Add(u(cvPL, 14)).Trunc(14).Add(u(cvPR, 14)).Trunc(14)
 	cvEffH := dec(cvKH).Mul(cvDH).Add(one(1)).Trunc(10)
@@ -667,11 +672,12 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	m.If(yIn.And(b.Lt(u(cvPL, 17))), func() { m.Set(edge, u(cvPL, 17).Sub(b).Trunc(17)) }).
 		ElseIf(yIn.And(xIn), func() { m.Set(edge, u(cvW, 17).Sub(x).Trunc(17)) })
 	span := m.Wire("cg_span", hdl.U(17))
-	m.Set(span, u(cvC.Sub(cgC).Trunc(12), 17))
+	m.Set(span, u(cEff.Sub(cgC).Trunc(12), 17))
 	m.If(wide, func() { m.Set(span, hdl.Mux(edge.Lt(colsLeft), edge, colsLeft)) })
 	cnt := hdl.Mux(u(need, 17).Le(span), need, span.Trunc(4))
 	pix := y.Trunc(12).Mul(cvW).Add(u(x.Trunc(12), 24)).Trunc(25).Mul(cvC).Trunc(core.AddrBits + 1)
-	raddr := cgBase.Add(pix).Trunc(core.AddrBits + 1).Add(u(cgC, core.AddrBits+1)).Trunc(core.AddrBits + 1)
+	chanOff := hdl.Mux(cvDepthwise, u(cvC0, 13).Add(u(dwO, 13)).Trunc(13), u(cgC, 13))
+	raddr := cgBase.Add(pix).Trunc(core.AddrBits + 1).Add(u(chanOff, core.AddrBits+1)).Trunc(core.AddrBits + 1)
 	// The tap after this run.
 	nc := cgC.Add(u(cnt, 12)).Trunc(12)
 	fyN, fxN, cN := m.Wire("cg_fy_next", hdl.U(5)), m.Wire("cg_fx_next", hdl.U(5)), m.Wire("cg_c_next", hdl.U(12))
@@ -686,7 +692,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			m.Set(fxN, zero(5))
 			m.Set(fyN, inc(cgFY))
 		})
-	}).ElseIf(nc.Eq(cvC), func() {
+	}).ElseIf(nc.Eq(cEff), func() {
 		m.Set(cN, zero(12))
 		m.Set(fxN, inc(cgFX))
 		m.If(inc(cgFX).Eq(cvKW), func() {
@@ -709,7 +715,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 				m.If(wlPendZero.Not().And(wm.lanes[0].Bit(8).Not()), func() { fail(core.ErrUnwritten) })
 			})
 			m.If(wlLane.Lt(konst(C, wlLane)), func() {
-				live := kValid.And(wlLane.Lt(opN))
+				live := kValid.And(hdl.Mux(cvDepthwise.And(state.Eq(st(csConv))), wlLane.Eq(dwO), wlLane.Lt(opN)))
 				m.If(live, func() { wm.read(m, wlAddr.Trunc(core.AddrBits)) })
 				m.Set(wlPend, one(1))
 				m.Set(wlPendLane, wlLane)
@@ -864,7 +870,6 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 					}
 					m.If(small, func() { fail(core.ErrBadField) }).
 						ElseIf(cvN.EqConst(0).Or(cvN.Gt(konst(C, cvN))), func() { fail(core.ErrBadField) }).
-						ElseIf(cvDepthwise, func() { fail(core.ErrIllegalOpcode) }).
 						ElseIf(cvSpanH.Lt(u(cvEffH, cvSpanH.Width())), func() { fail(core.ErrBadField) }).
 						Else(func() {
 							m.Set(divConv, one(1))
@@ -1182,8 +1187,9 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 					ow := inc(divQ)
 					m.Set(cvOW, ow)
 					rows := cvImgs.Mul(cvOH).Mul(ow) // 48 bits
-					K := cvKH.Mul(cvKW).Mul(cvC)     // 22 bits
-					m.If(cvC0.Ne(zero(12)), func() { fail(core.ErrBadField) }).
+					K := hdl.Mux(cvDepthwise, u(cvKH.Mul(cvKW), 22), cvKH.Mul(cvKW).Mul(cvC))
+					m.If(cvDepthwise.Not().And(cvC0.Ne(zero(12))), func() { fail(core.ErrBadField) }).
+						ElseIf(cvDepthwise.And(u(cvC0, 13).Add(u(cvN, 13)).Gt(u(cvC, 14))), func() { fail(core.ErrBadField) }).
 						ElseIf(past(u(field(core.OpConvolve, "ub"), 53), u(cvImgs.Mul(cvImg), 53), cfg.UBBytes), func() { fail(core.ErrUBRange) }).
 						ElseIf(past(u(cvWA, 45), u(u(cvN, 22).Mul(K), 45), cfg.WeightBytes), func() { fail(core.ErrWeightRange) }).
 						ElseIf(past(u(cvAcc, 49), u(rows, 49), cfg.Arch.AccDepth), func() { fail(core.ErrAccRange) }).
@@ -1208,6 +1214,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 								m.Set(r, zero(r.Width()))
 							}
 							m.Set(cgBase, u(field(core.OpConvolve, "ub"), core.AddrBits+1))
+							m.Set(dwO, zero(core.LaneBits))
 							m.Set(state, st(csConv))
 						})
 				})
@@ -1264,7 +1271,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			m.If(cgOn.And(cgSend), func() {
 				m.Set(aValid, one(1))
 				m.Set(aData, packFields(m, aLay.Fields, aLay.Width, map[string]*hdl.Expr{"acts": hdl.Cat(acts...), "addr": row,
-					"first": cgRow.EqConst(0), "acc": cvAccum.Or(cgK0.Ne(zero(cgK0.Width()))), "last": zero(1)}))
+					"first": cgRow.EqConst(0), "acc": cvAccum.Or(cgK0.Ne(zero(cgK0.Width()))).Or(dwO.Ne(zero(core.LaneBits))), "last": zero(1)}))
 				m.If(aReady, func() {
 					m.Set(cgSend, zero(1))
 					m.Set(cgF, zero(4))
@@ -1297,7 +1304,24 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 						m.Set(cgSFY, cgNFY)
 						m.Set(cgSFX, cgNFX)
 						m.Set(cgSC, cgNC)
-						m.If(nk0.Ge(opK), func() { m.Set(cgOn, zero(1)) })
+						m.If(nk0.Ge(opK), func() {
+							m.If(cvDepthwise.And(inc(dwO).Lt(cvN)), func() {
+								// The next lane's pass: its weights from tile 0 again.
+								m.Set(dwO, inc(dwO))
+								m.Set(cgK0, zero(cgK0.Width()))
+								for _, r := range []*hdl.Expr{cgFY, cgFX, cgC, cgSFY, cgSFX, cgSC} {
+									m.Set(r, zero(r.Width()))
+								}
+								m.Set(wlOn, one(1))
+								m.Set(wlSend, zero(1))
+								m.Set(wlK, zero(wlK.Width()))
+								m.Set(wlRow, zero(rb))
+								m.Set(wlLane, zero(8))
+								m.Set(wlPend, zero(1))
+								m.Set(wlAddr, u(cvWA, core.AddrBits+1))
+								m.Set(wlRowAddr, u(cvWA, core.AddrBits+1))
+							}).Else(func() { m.Set(cgOn, zero(1)) })
+						})
 					})
 				})
 			})

@@ -165,9 +165,14 @@ func convCycles(in Inst, R int64, tiles func(T int64, beats func(t int64) int64)
 	pt, pl := g("pt"), g("pl")
 	OH := int64(ConvOutput(int(H), int(kh), int(sh), int(dh), int(pt), int(g("pb"))))
 	OW := int64(ConvOutput(int(W), int(kw), int(sw), int(dw), int(pl), int(g("pr"))))
-	K := kh * kw * C
+	K, cEff, passes := kh*kw*C, C, int64(1)
+	if g("depthwise") != 0 {
+		// One pass per lane, each over kh*kw taps of one channel.
+		K, cEff, passes = kh*kw, 1, g("n")
+	}
 	wide := C == 1 && dw == 1
-	return tiles((K+R-1)/R, func(t int64) int64 {
+	C = cEff
+	return passes * tiles((K+R-1)/R, func(t int64) int64 {
 		k0 := t * R
 		kv := min(R, K-k0)
 		var total int64

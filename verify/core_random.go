@@ -197,7 +197,8 @@ func RandomComputeProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 
 // RandomConvProgram draws a program that convolves NHWC maps on the core
 // (the window generated on chip: stride, dilation, padding holding the
-// input zero point), activates the accumulator rows and sends them back.
+// input zero point, a third of them depthwise), activates the accumulator
+// rows and sends them back.
 func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 	a := cfg.Arch
 	var insts []core.Inst
@@ -217,6 +218,12 @@ func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 		}
 	}
 	K, N := kh*kw*c, 1+r.IntN(a.Cols)
+	dw1, c0 := r.IntN(3) == 0, 0
+	if dw1 {
+		// Depthwise: lane o convolves channel c0+o with its kh*kw weights.
+		K, N = kh*kw, 1+r.IntN(min(a.Cols, c))
+		c0 = r.IntN(c - N + 1)
+	}
 	M := imgs * oh * ow
 	add(core.OpReadHost, map[string]int64{"ub": 0, "len": int64(imgs * h * w * c)})
 	for i := 0; i < imgs*h*w*c; i++ {
@@ -238,7 +245,7 @@ func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 	add(core.OpConvolve, map[string]int64{"ub": 0, "images": int64(imgs), "h": int64(h), "w": int64(w), "c": int64(c),
 		"kh": int64(kh), "kw": int64(kw), "sh": int64(sh), "sw": int64(sw), "dh": int64(dh), "dw": int64(dw),
 		"pt": int64(pt), "pb": int64(pb), "pl": int64(pl), "pr": int64(pr), "zp": int64(r.IntN(256) - 128),
-		"waddr": 0, "n": int64(N), "acc": int64(acc), "accumulate": int64(r.IntN(2))})
+		"waddr": 0, "n": int64(N), "acc": int64(acc), "accumulate": int64(r.IntN(2)), "depthwise": b2i(dw1), "c0": int64(c0)})
 	out := cfg.UBBytes - M*N
 	add(core.OpActivate, map[string]int64{"acc": int64(acc), "m": int64(M), "n": int64(N), "set": 0, "out": int64(out), "pitch": int64(N), "fh": 1, "fw": 1})
 	add(core.OpWriteHost, map[string]int64{"ub": int64(out), "len": int64(M * N)})
@@ -252,4 +259,11 @@ func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 		words[i] = w
 	}
 	return words, data
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -356,6 +356,8 @@ module tpu_core (
     reg  [63:0] cnt_macs;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  div_conv;
+    reg  [7:0] dw_o;
+    wire [11:0] cg_ceff;
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [15:0] cv_oh;
     /* verilator lint_on UNUSEDSIGNAL */
@@ -449,140 +451,141 @@ module tpu_core (
     wire [35:0] t15 = ({12'h0, t14} * {24'h0, ir[79:68]});
     wire [51:0] t16 = ({36'h0, ir[43:28]} * {16'h0, t15});
     wire [9:0] t17 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
-    wire [21:0] t18 = ({12'h0, t17} * {10'h0, ir[79:68]});
-    wire [43:0] t19 = ({36'h0, ir[165:158]} * {22'h0, t18});
-    wire [31:0] t20 = ({16'h0, ir[43:28]} * {16'h0, cv_oh});
-    wire [47:0] t21 = ({16'h0, t20} * {32'h0, (div_q + 16'h1)});
-    wire [38:0] t22 = ({22'h0, (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)})} * {17'h0, t18});
-    wire [46:0] t23 = ({8'h0, t22} * {39'h0, ir[165:158]});
+    wire [9:0] t18 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
+    wire [21:0] t19 = ({12'h0, t18} * {10'h0, ir[79:68]});
+    wire [43:0] t20 = ({36'h0, ir[165:158]} * (ir[183] ? {34'h0, t17} : {22'h0, t19}));
+    wire [31:0] t21 = ({16'h0, ir[43:28]} * {16'h0, cv_oh});
+    wire [47:0] t22 = ({16'h0, t21} * {32'h0, (div_q + 16'h1)});
+    wire [38:0] t23 = ({22'h0, (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)})} * (ir[183] ? {29'h0, t17} : {17'h0, t19}));
+    wire [46:0] t24 = ({8'h0, t23} * {39'h0, ir[165:158]});
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t24 = (ub_wbase + {21'h0, ub_woff_0});
+    wire [23:0] t25 = (ub_wbase + {21'h0, ub_woff_0});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t25 = (ub_clear ? clr : t24[16:3]);
+    wire [13:0] t26 = (ub_clear ? clr : t25[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t26 = (ub_wbase + {21'h0, ub_woff_1});
+    wire [23:0] t27 = (ub_wbase + {21'h0, ub_woff_1});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t27 = (ub_clear ? clr : t26[16:3]);
+    wire [13:0] t28 = (ub_clear ? clr : t27[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t28 = (ub_wbase + {21'h0, ub_woff_2});
+    wire [23:0] t29 = (ub_wbase + {21'h0, ub_woff_2});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t29 = (ub_clear ? clr : t28[16:3]);
+    wire [13:0] t30 = (ub_clear ? clr : t29[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t30 = (ub_wbase + {21'h0, ub_woff_3});
+    wire [23:0] t31 = (ub_wbase + {21'h0, ub_woff_3});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t31 = (ub_clear ? clr : t30[16:3]);
+    wire [13:0] t32 = (ub_clear ? clr : t31[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t32 = (ub_wbase + {21'h0, ub_woff_4});
+    wire [23:0] t33 = (ub_wbase + {21'h0, ub_woff_4});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t33 = (ub_clear ? clr : t32[16:3]);
+    wire [13:0] t34 = (ub_clear ? clr : t33[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t34 = (ub_wbase + {21'h0, ub_woff_5});
+    wire [23:0] t35 = (ub_wbase + {21'h0, ub_woff_5});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t35 = (ub_clear ? clr : t34[16:3]);
+    wire [13:0] t36 = (ub_clear ? clr : t35[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t36 = (ub_wbase + {21'h0, ub_woff_6});
+    wire [23:0] t37 = (ub_wbase + {21'h0, ub_woff_6});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t37 = (ub_clear ? clr : t36[16:3]);
+    wire [13:0] t38 = (ub_clear ? clr : t37[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t38 = (ub_wbase + {21'h0, ub_woff_7});
+    wire [23:0] t39 = (ub_wbase + {21'h0, ub_woff_7});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t39 = (ub_clear ? clr : t38[16:3]);
+    wire [13:0] t40 = (ub_clear ? clr : t39[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t40 = (wm_wbase + {21'h0, wm_woff_0});
+    wire [23:0] t41 = (wm_wbase + {21'h0, wm_woff_0});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t41 = (wm_clear ? clr[12:0] : t40[15:3]);
+    wire [12:0] t42 = (wm_clear ? clr[12:0] : t41[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t42 = (wm_wbase + {21'h0, wm_woff_1});
+    wire [23:0] t43 = (wm_wbase + {21'h0, wm_woff_1});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t43 = (wm_clear ? clr[12:0] : t42[15:3]);
+    wire [12:0] t44 = (wm_clear ? clr[12:0] : t43[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t44 = (wm_wbase + {21'h0, wm_woff_2});
+    wire [23:0] t45 = (wm_wbase + {21'h0, wm_woff_2});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t45 = (wm_clear ? clr[12:0] : t44[15:3]);
+    wire [12:0] t46 = (wm_clear ? clr[12:0] : t45[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t46 = (wm_wbase + {21'h0, wm_woff_3});
+    wire [23:0] t47 = (wm_wbase + {21'h0, wm_woff_3});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t47 = (wm_clear ? clr[12:0] : t46[15:3]);
+    wire [12:0] t48 = (wm_clear ? clr[12:0] : t47[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t48 = (wm_wbase + {21'h0, wm_woff_4});
+    wire [23:0] t49 = (wm_wbase + {21'h0, wm_woff_4});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t49 = (wm_clear ? clr[12:0] : t48[15:3]);
+    wire [12:0] t50 = (wm_clear ? clr[12:0] : t49[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t50 = (wm_wbase + {21'h0, wm_woff_5});
+    wire [23:0] t51 = (wm_wbase + {21'h0, wm_woff_5});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t51 = (wm_clear ? clr[12:0] : t50[15:3]);
+    wire [12:0] t52 = (wm_clear ? clr[12:0] : t51[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t52 = (wm_wbase + {21'h0, wm_woff_6});
+    wire [23:0] t53 = (wm_wbase + {21'h0, wm_woff_6});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t53 = (wm_clear ? clr[12:0] : t52[15:3]);
+    wire [12:0] t54 = (wm_clear ? clr[12:0] : t53[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t54 = (wm_wbase + {21'h0, wm_woff_7});
+    wire [23:0] t55 = (wm_wbase + {21'h0, wm_woff_7});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t55 = (wm_clear ? clr[12:0] : t54[15:3]);
+    wire [12:0] t56 = (wm_clear ? clr[12:0] : t55[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t56 = (ub_rbase + {21'h0, (3'h0 - ub_rbase[2:0])});
+    wire [23:0] t57 = (ub_rbase + {21'h0, (3'h0 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t57 = t56[16:3];
+    wire [13:0] t58 = t57[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t58 = (ub_rbase + {21'h0, (3'h1 - ub_rbase[2:0])});
+    wire [23:0] t59 = (ub_rbase + {21'h0, (3'h1 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t59 = t58[16:3];
+    wire [13:0] t60 = t59[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t60 = (ub_rbase + {21'h0, (3'h2 - ub_rbase[2:0])});
+    wire [23:0] t61 = (ub_rbase + {21'h0, (3'h2 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t61 = t60[16:3];
+    wire [13:0] t62 = t61[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t62 = (ub_rbase + {21'h0, (3'h3 - ub_rbase[2:0])});
+    wire [23:0] t63 = (ub_rbase + {21'h0, (3'h3 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t63 = t62[16:3];
+    wire [13:0] t64 = t63[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t64 = (ub_rbase + {21'h0, (3'h4 - ub_rbase[2:0])});
+    wire [23:0] t65 = (ub_rbase + {21'h0, (3'h4 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t65 = t64[16:3];
+    wire [13:0] t66 = t65[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t66 = (ub_rbase + {21'h0, (3'h5 - ub_rbase[2:0])});
+    wire [23:0] t67 = (ub_rbase + {21'h0, (3'h5 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t67 = t66[16:3];
+    wire [13:0] t68 = t67[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t68 = (ub_rbase + {21'h0, (3'h6 - ub_rbase[2:0])});
+    wire [23:0] t69 = (ub_rbase + {21'h0, (3'h6 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t69 = t68[16:3];
+    wire [13:0] t70 = t69[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t70 = (ub_rbase + {21'h0, (3'h7 - ub_rbase[2:0])});
+    wire [23:0] t71 = (ub_rbase + {21'h0, (3'h7 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t71 = t70[16:3];
+    wire [13:0] t72 = t71[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t72 = (wm_rbase + {21'h0, (3'h0 - wm_rbase[2:0])});
+    wire [23:0] t73 = (wm_rbase + {21'h0, (3'h0 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t73 = t72[15:3];
+    wire [12:0] t74 = t73[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t74 = (wm_rbase + {21'h0, (3'h1 - wm_rbase[2:0])});
+    wire [23:0] t75 = (wm_rbase + {21'h0, (3'h1 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t75 = t74[15:3];
+    wire [12:0] t76 = t75[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t76 = (wm_rbase + {21'h0, (3'h2 - wm_rbase[2:0])});
+    wire [23:0] t77 = (wm_rbase + {21'h0, (3'h2 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t77 = t76[15:3];
+    wire [12:0] t78 = t77[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t78 = (wm_rbase + {21'h0, (3'h3 - wm_rbase[2:0])});
+    wire [23:0] t79 = (wm_rbase + {21'h0, (3'h3 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t79 = t78[15:3];
+    wire [12:0] t80 = t79[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t80 = (wm_rbase + {21'h0, (3'h4 - wm_rbase[2:0])});
+    wire [23:0] t81 = (wm_rbase + {21'h0, (3'h4 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t81 = t80[15:3];
+    wire [12:0] t82 = t81[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t82 = (wm_rbase + {21'h0, (3'h5 - wm_rbase[2:0])});
+    wire [23:0] t83 = (wm_rbase + {21'h0, (3'h5 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t83 = t82[15:3];
+    wire [12:0] t84 = t83[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t84 = (wm_rbase + {21'h0, (3'h6 - wm_rbase[2:0])});
+    wire [23:0] t85 = (wm_rbase + {21'h0, (3'h6 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t85 = t84[15:3];
+    wire [12:0] t86 = t85[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t86 = (wm_rbase + {21'h0, (3'h7 - wm_rbase[2:0])});
+    wire [23:0] t87 = (wm_rbase + {21'h0, (3'h7 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t87 = t86[15:3];
+    wire [12:0] t88 = t87[15:3];
 
     tpu_mxu mxu (
         .clk(clk),
@@ -697,7 +700,7 @@ module tpu_core (
             5'hb: begin
                 if ((wl_on & (~wl_send))) begin
                     if ((wl_lane < 8'h8)) begin
-                        if (((wl_k < op_k) & (wl_lane < op_n))) begin
+                        if (((wl_k < op_k) & ((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n)))) begin
                             wm_re = 1'b1;
                             wm_rbase = wl_addr[23:0];
                         end
@@ -730,7 +733,7 @@ module tpu_core (
             5'h13: begin
                 if ((wl_on & (~wl_send))) begin
                     if ((wl_lane < 8'h8)) begin
-                        if (((wl_k < op_k) & (wl_lane < op_n))) begin
+                        if (((wl_k < op_k) & ((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n)))) begin
                             wm_re = 1'b1;
                             wm_rbase = wl_addr[23:0];
                         end
@@ -745,14 +748,14 @@ module tpu_core (
                     if ((cg_f < cg_kv)) begin
                         if (((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t2} + {8'h0, t3}) >= {12'h0, ir[120:116]})) & ((({1'h0, t2} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
                             ub_re = 1'b1;
-                            ub_rbase = ((cg_base[23:0] + ((({12'h0, (((cg_oy * {8'h0, ir[93:90]}) + {3'h0, t1}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_ox * {8'h0, ir[97:94]}) + {3'h0, t3}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + {12'h0, cg_c});
+                            ub_rbase = ((cg_base[23:0] + ((({12'h0, (((cg_oy * {8'h0, ir[93:90]}) + {3'h0, t1}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_ox * {8'h0, ir[97:94]}) + {3'h0, t3}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + (ir[183] ? {11'h0, ({1'h0, ir[195:184]} + {5'h0, dw_o})} : {12'h0, cg_c}));
                         end
                     end else begin
                     end
                 end
                 if ((cg_on & cg_send)) begin
                     mx_a_valid = 1'b1;
-                    mx_a_data = {1'b0, 2'h0, 1'b0, (ir[182] | (cg_k0 != 25'h0)), (cg_row == 17'h0), (ir[174:166] + cg_row[8:0]), {((cg_kv > 4'h7) ? cg_b_7 : 8'h0), ((cg_kv > 4'h6) ? cg_b_6 : 8'h0), ((cg_kv > 4'h5) ? cg_b_5 : 8'h0), ((cg_kv > 4'h4) ? cg_b_4 : 8'h0), ((cg_kv > 4'h3) ? cg_b_3 : 8'h0), ((cg_kv > 4'h2) ? cg_b_2 : 8'h0), ((cg_kv > 4'h1) ? cg_b_1 : 8'h0), ((cg_kv > 4'h0) ? cg_b_0 : 8'h0)}};
+                    mx_a_data = {1'b0, 2'h0, 1'b0, ((ir[182] | (cg_k0 != 25'h0)) | (dw_o != 8'h0)), (cg_row == 17'h0), (ir[174:166] + cg_row[8:0]), {((cg_kv > 4'h7) ? cg_b_7 : 8'h0), ((cg_kv > 4'h6) ? cg_b_6 : 8'h0), ((cg_kv > 4'h5) ? cg_b_5 : 8'h0), ((cg_kv > 4'h4) ? cg_b_4 : 8'h0), ((cg_kv > 4'h3) ? cg_b_3 : 8'h0), ((cg_kv > 4'h2) ? cg_b_2 : 8'h0), ((cg_kv > 4'h1) ? cg_b_1 : 8'h0), ((cg_kv > 4'h0) ? cg_b_0 : 8'h0)}};
                 end
             end
             5'he: begin
@@ -1607,6 +1610,7 @@ module tpu_core (
         endcase
     end
     assign ac_pool = ac_en;
+    assign cg_ceff = (ir[183] ? 12'h1 : ir[79:68]);
     assign cg_kv = (((op_k - cg_k0) >= 25'h8) ? 4'h8 : (op_k[3:0] - cg_k0[3:0]));
     assign cg_wide = ((ir[79:68] == 12'h1) & (ir[105:102] == 4'h1));
     always @* begin
@@ -1618,7 +1622,7 @@ module tpu_core (
         end
     end
     always @* begin
-        cg_span = {5'h0, (ir[79:68] - cg_c)};
+        cg_span = {5'h0, (cg_ceff - cg_c)};
         if (cg_wide) begin
             cg_span = ((cg_edge < {12'h0, (ir[89:85] - cg_fx)}) ? cg_edge : {12'h0, (ir[89:85] - cg_fx)});
         end
@@ -1634,7 +1638,7 @@ module tpu_core (
                 cg_fx_next = 5'h0;
                 cg_fy_next = (cg_fy + 5'h1);
             end
-        end else if (((cg_c + (({13'h0, (cg_kv - cg_f)} <= cg_span) ? {8'h0, (cg_kv - cg_f)} : {8'h0, cg_span[3:0]})) == ir[79:68])) begin
+        end else if (((cg_c + (({13'h0, (cg_kv - cg_f)} <= cg_span) ? {8'h0, (cg_kv - cg_f)} : {8'h0, cg_span[3:0]})) == cg_ceff)) begin
             cg_c_next = 12'h0;
             cg_fx_next = (cg_fx + 5'h1);
             if (((cg_fx + 5'h1) == ir[89:85])) begin
@@ -1839,9 +1843,6 @@ module tpu_core (
                                 state <= 5'h9;
                             end else if (((ir[165:158] == 8'h0) | (ir[165:158] > 8'h8))) begin
                                 err_code <= 8'h8;
-                                state <= 5'h9;
-                            end else if (ir[183]) begin
-                                err_code <= 8'h1;
                                 state <= 5'h9;
                             end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t10} + 10'h1)})) begin
                                 err_code <= 8'h8;
@@ -2240,7 +2241,7 @@ module tpu_core (
                     if ((wl_lane < 8'h8)) begin
                         wl_pend <= 1'b1;
                         wl_pend_lane <= wl_lane;
-                        wl_pend_zero <= (~((wl_k < op_k) & (wl_lane < op_n)));
+                        wl_pend_zero <= (~((wl_k < op_k) & ((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n))));
                         wl_lane <= (wl_lane + 8'h1);
                         wl_addr <= (wl_addr + op_k);
                     end else begin
@@ -2393,22 +2394,25 @@ module tpu_core (
                     end
                     default: begin
                         cv_ow <= (div_q + 16'h1);
-                        if ((ir[195:184] != 12'h0)) begin
+                        if (((~ir[183]) & (ir[195:184] != 12'h0))) begin
+                            err_code <= 8'h8;
+                            state <= 5'h9;
+                        end else if ((ir[183] & (({2'h0, ir[195:184]} + {6'h0, ir[165:158]}) > {2'h0, ir[79:68]}))) begin
                             err_code <= 8'h8;
                             state <= 5'h9;
                         end else if ((({30'h0, ir[27:4]} + {2'h0, t16}) > 54'h20000)) begin
                             err_code <= 8'h2;
                             state <= 5'h9;
-                        end else if ((({22'h0, ir[157:134]} + {2'h0, t19}) > 46'h10000)) begin
+                        end else if ((({22'h0, ir[157:134]} + {2'h0, t20}) > 46'h10000)) begin
                             err_code <= 8'h3;
                             state <= 5'h9;
-                        end else if ((({34'h0, ir[181:166]} + {2'h0, t21}) > 50'h200)) begin
+                        end else if ((({34'h0, ir[181:166]} + {2'h0, t22}) > 50'h200)) begin
                             err_code <= 8'h4;
                             state <= 5'h9;
                         end else begin
                             cv_m <= (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)});
-                            mm_macs <= {1'h0, t23};
-                            op_k <= {3'h0, t18};
+                            mm_macs <= {1'h0, t24};
+                            op_k <= (ir[183] ? {15'h0, t17} : {3'h0, t19});
                             op_n <= ir[165:158];
                             wl_on <= 1'b1;
                             wl_send <= 1'b0;
@@ -2434,6 +2438,7 @@ module tpu_core (
                             cg_sc <= 12'h0;
                             cg_f <= 4'h0;
                             cg_base <= {1'h0, ir[27:4]};
+                            dw_o <= 8'h0;
                             state <= 5'h13;
                         end
                     end
@@ -2483,7 +2488,7 @@ module tpu_core (
                     if ((wl_lane < 8'h8)) begin
                         wl_pend <= 1'b1;
                         wl_pend_lane <= wl_lane;
-                        wl_pend_zero <= (~((wl_k < op_k) & (wl_lane < op_n)));
+                        wl_pend_zero <= (~((wl_k < op_k) & ((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n))));
                         wl_lane <= (wl_lane + 8'h1);
                         wl_addr <= (wl_addr + op_k);
                     end else begin
@@ -2673,7 +2678,26 @@ module tpu_core (
                             cg_sfx <= cg_nfx;
                             cg_sc <= cg_nc;
                             if (((cg_k0 + 25'h8) >= op_k)) begin
-                                cg_on <= 1'b0;
+                                if ((ir[183] & ((dw_o + 8'h1) < ir[165:158]))) begin
+                                    dw_o <= (dw_o + 8'h1);
+                                    cg_k0 <= 25'h0;
+                                    cg_fy <= 5'h0;
+                                    cg_fx <= 5'h0;
+                                    cg_c <= 12'h0;
+                                    cg_sfy <= 5'h0;
+                                    cg_sfx <= 5'h0;
+                                    cg_sc <= 12'h0;
+                                    wl_on <= 1'b1;
+                                    wl_send <= 1'b0;
+                                    wl_k <= 25'h0;
+                                    wl_row <= 3'h0;
+                                    wl_lane <= 8'h0;
+                                    wl_pend <= 1'b0;
+                                    wl_addr <= {1'h0, ir[157:134]};
+                                    wl_rowaddr <= {1'h0, ir[157:134]};
+                                end else begin
+                                    cg_on <= 1'b0;
+                                end
                             end
                         end
                     end
@@ -2780,42 +2804,42 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_0} < ub_wcount)))) begin
-            ub_bank_0[t25] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_0});
+            ub_bank_0[t26] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_0});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_1} < ub_wcount)))) begin
-            ub_bank_1[t27] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_1});
+            ub_bank_1[t28] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_1});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_2} < ub_wcount)))) begin
-            ub_bank_2[t29] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_2});
+            ub_bank_2[t30] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_2});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_3} < ub_wcount)))) begin
-            ub_bank_3[t31] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_3});
+            ub_bank_3[t32] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_3});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_4} < ub_wcount)))) begin
-            ub_bank_4[t33] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_4});
+            ub_bank_4[t34] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_4});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_5} < ub_wcount)))) begin
-            ub_bank_5[t35] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_5});
+            ub_bank_5[t36] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_5});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_6} < ub_wcount)))) begin
-            ub_bank_6[t37] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_6});
+            ub_bank_6[t38] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_6});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_7} < ub_wcount)))) begin
-            ub_bank_7[t39] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_7});
+            ub_bank_7[t40] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_7});
         end
     end
     always @(posedge clk) begin
@@ -2825,42 +2849,42 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_0} < wm_wcount)))) begin
-            wm_bank_0[t41] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_0});
+            wm_bank_0[t42] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_0});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_1} < wm_wcount)))) begin
-            wm_bank_1[t43] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_1});
+            wm_bank_1[t44] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_1});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_2} < wm_wcount)))) begin
-            wm_bank_2[t45] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_2});
+            wm_bank_2[t46] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_2});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_3} < wm_wcount)))) begin
-            wm_bank_3[t47] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_3});
+            wm_bank_3[t48] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_3});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_4} < wm_wcount)))) begin
-            wm_bank_4[t49] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_4});
+            wm_bank_4[t50] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_4});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_5} < wm_wcount)))) begin
-            wm_bank_5[t51] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_5});
+            wm_bank_5[t52] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_5});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_6} < wm_wcount)))) begin
-            wm_bank_6[t53] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_6});
+            wm_bank_6[t54] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_6});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_7} < wm_wcount)))) begin
-            wm_bank_7[t55] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_7});
+            wm_bank_7[t56] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_7});
         end
     end
     always @(posedge clk) begin
@@ -2923,82 +2947,82 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_0 <= ub_bank_0[t57];
+            ub_rd_0 <= ub_bank_0[t58];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_1 <= ub_bank_1[t59];
+            ub_rd_1 <= ub_bank_1[t60];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_2 <= ub_bank_2[t61];
+            ub_rd_2 <= ub_bank_2[t62];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_3 <= ub_bank_3[t63];
+            ub_rd_3 <= ub_bank_3[t64];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_4 <= ub_bank_4[t65];
+            ub_rd_4 <= ub_bank_4[t66];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_5 <= ub_bank_5[t67];
+            ub_rd_5 <= ub_bank_5[t68];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_6 <= ub_bank_6[t69];
+            ub_rd_6 <= ub_bank_6[t70];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_7 <= ub_bank_7[t71];
+            ub_rd_7 <= ub_bank_7[t72];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_0 <= wm_bank_0[t73];
+            wm_rd_0 <= wm_bank_0[t74];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_1 <= wm_bank_1[t75];
+            wm_rd_1 <= wm_bank_1[t76];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_2 <= wm_bank_2[t77];
+            wm_rd_2 <= wm_bank_2[t78];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_3 <= wm_bank_3[t79];
+            wm_rd_3 <= wm_bank_3[t80];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_4 <= wm_bank_4[t81];
+            wm_rd_4 <= wm_bank_4[t82];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_5 <= wm_bank_5[t83];
+            wm_rd_5 <= wm_bank_5[t84];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_6 <= wm_bank_6[t85];
+            wm_rd_6 <= wm_bank_6[t86];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_7 <= wm_bank_7[t87];
+            wm_rd_7 <= wm_bank_7[t88];
         end
     end
 endmodule
