@@ -15,7 +15,7 @@ type HostValue struct {
 
 // Executor runs one segment's words on a core, consuming the host input
 // stream and returning what the segment wrote to the host. core.Machine
-// is one; the RTL core will be another.
+// is one; verify.CoreExecutor (the RTL core in a simulator) is another.
 type Executor interface {
 	Run(words []core.Word, in []byte) ([]byte, error)
 }

@@ -21,8 +21,8 @@ func (b ArrayBound) Utilization() float64 {
 }
 
 // Bound computes the ArrayBound of a program for a weight-stationary array
-// of the configuration's rows × cols (not yet a cycle model of the RTL
-// core, which does not exist yet): per MATMUL or CONVOLVE, ceil(K/rows)
+// of the configuration's rows × cols (an ideal array; Cycles models the RTL
+// core): per MATMUL or CONVOLVE, ceil(K/rows)
 // weight tiles, each occupying max(M, rows) cycles (M activation rows
 // stream while the next tile's weights load into the shadow registers),
 // plus the first tile's load (rows cycles) and the array's fill and drain

@@ -3,7 +3,7 @@
 // pipeline under a small CISC controller in TPU v1's spirit), its assembler
 // and disassembler, and its instruction-level model, Machine, which runs a
 // program on Go state with quant's arithmetic: the golden executor the RTL
-// core will be compared with (one program, two executors).
+// core is compared with (one program, two executors).
 //
 // # Machine state
 //
@@ -39,7 +39,7 @@
 // truth of the encoding: Encode gives it (with the error codes and the
 // parameter block layout) in the form the generator will copy into the
 // manifest and the C header, Table as text (tpugen asm -isa), and the RTL
-// decoder will be generated from it. 256 bits
+// decoder (blocks.NewCore) is generated from it. 256 bits
 // leave every field its natural width (a CONVOLVE carries a whole layer's
 // window, addresses and shapes) at a cost that is negligible next to the
 // work of one instruction.
