@@ -174,6 +174,9 @@ func (c Config) Validate() error {
 	if c.Rounding.IsFloat() && c.Core != nil {
 		errs = append(errs, errors.New(`rounding "float" is not available with core (the core's programs carry fixed-point multipliers)`))
 	}
+	if (c.Softmax || c.PoolL2) && c.Core != nil {
+		errs = append(errs, errors.New("softmax and pool_l2 are not available with core (its controller loads only the requantizer, activation and max/average pooling parameters)"))
+	}
 	if c.Rounding.IsFloat() && c.MAC.IsBinary() {
 		errs = append(errs, errors.New(`rounding "float" is not available with mac "xnor" (the binary path requantizes in fixed point only)`))
 	}

@@ -19,6 +19,7 @@ func TestLowPrecConfig(t *testing.T) {
 		{`{` + base + `, "rounding": "floot"}`, `rounding "floot" must be "double", "single" or "float"`},
 		{`{` + base + `, "rounding": "float", "mac": "xnor"}`, `rounding "float" is not available with mac "xnor"`},
 		{`{` + base + `, "rounding": "float", "core": {"ub_bytes": 1024, "weight_bytes": 1024}}`, `rounding "float" is not available with core`},
+		{`{` + base + `, "softmax": true, "core": {"ub_bytes": 1024, "weight_bytes": 1024}}`, `softmax and pool_l2 are not available with core`},
 	} {
 		_, err := ParseConfig([]byte(c.json), "test.json")
 		if err == nil || !strings.Contains(err.Error(), c.want) {
