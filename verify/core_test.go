@@ -71,8 +71,17 @@ func asm(t *testing.T, src string) []core.Word {
 	return w
 }
 
-// TestCoreDirected runs one program per error code of core.Machine, and
-// a clean one, in both simulators.
+func zeros(n int) []byte { return make([]byte, n) }
+
+// badShift is a parameter block (4 lanes) whose lane 1 shifts by 40.
+func badShift() []byte {
+	b := zeros(404)
+	b[24+8] = 40
+	return b
+}
+
+// TestCoreDirected runs one program per error code of core.Machine, for
+// every instruction that can raise it, and a clean one, in both simulators.
 func TestCoreDirected(t *testing.T) {
 	c := newCoreRTL(t, coreConfig("core_t", 256, 128))
 	bytes := func(n int) []byte {
@@ -96,6 +105,27 @@ func TestCoreDirected(t *testing.T) {
 		{"underflow", "read_host ub=0 len=17\nhalt", bytes(16), core.ErrHostUnderflow},
 		{"underflow empty", "read_weights waddr=0 len=1\nhalt", nil, core.ErrHostUnderflow},
 		{"no halt", "read_host ub=0 len=4\nsync", bytes(4), core.ErrNoHalt},
+		// The compute instructions' faults (a parameter block of zeros is valid).
+		{"params set", "load_params set=4 len=404\nhalt", zeros(404), core.ErrParamSet},
+		{"params len", "load_params set=0 len=400\nhalt", zeros(404), core.ErrBadField},
+		{"params shift", "load_params set=1 len=404\nhalt", badShift(), core.ErrBadField},
+		{"params short", "load_params set=1 len=404\nhalt", zeros(300), core.ErrHostUnderflow},
+		{"matmul lanes", "read_host ub=0 len=16\nread_weights waddr=0 len=20\nmatmul ub=0 m=4 k=4 waddr=0 n=5 acc=0\nhalt", bytes(36), core.ErrBadField},
+		{"matmul ub", "read_weights waddr=0 len=16\nmatmul ub=250 m=4 k=4 waddr=0 n=4 acc=0\nhalt", bytes(16), core.ErrUBRange},
+		{"matmul weights", "read_host ub=0 len=16\nmatmul ub=0 m=4 k=4 waddr=120 n=4 acc=0\nhalt", bytes(16), core.ErrWeightRange},
+		{"matmul acc", "read_host ub=0 len=16\nread_weights waddr=0 len=16\nmatmul ub=0 m=4 k=4 waddr=0 n=4 acc=62\nhalt", bytes(32), core.ErrAccRange},
+		{"matmul unwritten weights", "read_host ub=0 len=16\nread_weights waddr=0 len=15\nmatmul ub=0 m=4 k=4 waddr=0 n=4 acc=0\nhalt", bytes(31), core.ErrUnwritten},
+		{"matmul unwritten acts", "read_host ub=0 len=15\nread_weights waddr=0 len=16\nmatmul ub=0 m=4 k=4 waddr=0 n=4 acc=0\nhalt", bytes(31), core.ErrUnwritten},
+		{"activate unloaded", "activate acc=0 m=4 n=4 set=2 out=0 pitch=4\nhalt", nil, core.ErrParamSet},
+		{"activate frames", "load_params set=0 len=404\nactivate acc=0 m=5 n=4 set=0 out=0 pitch=4 fh=2 fw=1\nhalt", zeros(404), core.ErrBadField},
+		{"activate pitch", "load_params set=0 len=404\nactivate acc=0 m=4 n=4 set=0 out=0 pitch=3\nhalt", zeros(404), core.ErrBadField},
+		{"activate acc", "load_params set=0 len=404\nactivate acc=60 m=5 n=4 set=0 out=0 pitch=4\nhalt", zeros(404), core.ErrAccRange},
+		{"activate out", "load_params set=0 len=404\nactivate acc=0 m=8 n=4 set=0 out=230 pitch=4\nhalt", zeros(404), core.ErrUBRange},
+		{"convolve window", "read_host ub=0 len=16\nread_weights waddr=0 len=64\nconvolve ub=0 h=2 w=2 c=4 k=3 waddr=0 n=1 acc=0\nhalt", bytes(80), core.ErrBadField},
+		{"convolve c0", "read_host ub=0 len=16\nread_weights waddr=0 len=64\nconvolve ub=0 h=2 w=2 c=4 k=1 waddr=0 n=1 acc=0 c0=1\nhalt", bytes(80), core.ErrBadField},
+		{"depthwise channels", "read_host ub=0 len=16\nread_weights waddr=0 len=64\nconvolve ub=0 h=2 w=2 c=4 k=1 waddr=0 n=2 acc=0 depthwise=1 c0=3\nhalt", bytes(80), core.ErrBadField},
+		{"convolve unwritten", "read_host ub=0 len=15\nread_weights waddr=0 len=64\nconvolve ub=0 h=2 w=2 c=4 k=1 waddr=0 n=2 acc=0\nhalt", bytes(80), core.ErrUnwritten},
+		{"convolve ub", "read_weights waddr=0 len=64\nconvolve ub=200 h=4 w=4 c=4 k=1 waddr=0 n=2 acc=0\nhalt", bytes(64), core.ErrUBRange},
 	}
 	for _, simName := range []string{"icarus", "verilator"} {
 		for _, tc := range cases {
