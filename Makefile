@@ -5,7 +5,7 @@ CONFIGS   := $(wildcard configs/*.json)
 TPUGEN    := bin/tpugen
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all setup build demo test rtl rtl-check lint regress synth bench models models-pruned fuzz mutate soak ort-check clean
+.PHONY: all setup build demo test rtl rtl-check lint regress synth bench models models-pruned models-lowbit fuzz mutate soak ort-check clean
 
 all: build
 
@@ -42,6 +42,10 @@ regress: setup build
 	$(TPUGEN) regress -config configs/small.json -sim both -cases 200 -seed 2
 	$(TPUGEN) regress -config configs/large.json -sim verilator -cases 100 -seed 3
 	$(TPUGEN) regress -config configs/fast.json -sim both -cases 100 -seed 4
+	$(TPUGEN) regress -config configs/sparse.json -sim both -cases 100 -seed 5
+	$(TPUGEN) regress -config configs/binary.json -sim both -cases 100 -seed 6
+	$(TPUGEN) regress -config configs/int4.json -sim verilator -cases 100 -seed 7
+	$(TPUGEN) regress -config configs/lowprec.json -sim both -cases 60 -seed 8
 	TPUGEN_REQUIRE_SIMS=1 $(GO) test ./verify/ -run 'TestMatrixUnit32x32' -long -v
 
 # FPGA quality of results beside the hand-written array (scripts/baseline),
@@ -67,6 +71,11 @@ models:
 # fine-tune and export the pruned models to models/lenet5_mnist_prune_*.onnx.
 models-pruned:
 	@bash scripts/models/make-pruned.sh
+
+# Train the binarized MLP and the 4-bit QAT LeNet-5 and export them to
+# models/ (bnn_mnist.onnx, lenet5_mnist_qat4.onnx).
+models-lowbit:
+	@bash scripts/models/make-lowbit.sh
 
 # Bounded native fuzzing of every parser a user feeds (configurations, matrix
 # files, run files and traces, ONNX models, assembler source).
