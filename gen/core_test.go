@@ -15,7 +15,9 @@ import (
 )
 
 // TestCoreRTLIsClean lints the core top like the matrix unit: Verilator
-// -Wall silent, Icarus compiles it, Yosys finds no latch.
+// -Wall silent, Icarus compiles it, and for the shipped core (make lint
+// checks tpu_mxu in every rtl-out directory, not tpu_core) Yosys finds no
+// latch.
 func TestCoreRTLIsClean(t *testing.T) {
 	rtltest.RequireTools(t, "verilator", "iverilog", "yosys")
 	shipped, err := gen.LoadConfig("../configs/core.json")
@@ -45,6 +47,9 @@ func TestCoreRTLIsClean(t *testing.T) {
 			}
 			if err := rtltest.CompileIcarus(out.Manifest.Top, paths); err != nil {
 				t.Error(err)
+			}
+			if c.Name != shipped.Name {
+				return // Yosys takes the longest: the shipped core is the one synthesized
 			}
 			script := "read_verilog " + strings.Join(paths, " ") + "; synth -top " + out.Manifest.Top +
 				" -run begin:fine; check -assert; select -assert-none t:$dlatch t:$adlatch t:$dlatchsr t:$_DLATCH_* t:$_DLATCHSR_*"
