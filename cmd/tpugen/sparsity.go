@@ -30,9 +30,10 @@ const (
 	styleShrunk
 	styleTile
 	stylePattern
+	styleArray
 )
 
-var pruneStyleNames = []string{"dense", "magnitude", "structured", "structured, shrunk", "tile-aligned", "pattern"}
+var pruneStyleNames = []string{"dense", "magnitude", "structured", "structured, shrunk", "tile-aligned", "pattern", "array-aligned"}
 
 func (s pruneStyle) String() string { return pruneStyleNames[s] }
 
@@ -54,6 +55,7 @@ var sparsityModels = []string{
 	"lenet5_mnist_prune_struct50.onnx", "lenet5_mnist_prune_struct75.onnx",
 	"lenet5_mnist_prune_struct50_shrunk.onnx", "lenet5_mnist_prune_struct75_shrunk.onnx",
 	"lenet5_mnist_prune_tile50.onnx", "lenet5_mnist_prune_pattern.onnx",
+	"lenet5_mnist_prune_array50.onnx",
 }
 
 func runSparsity(e *env, args []string) error {

@@ -10,6 +10,8 @@
 # `make models` (which rewrites both and the base model), run it again.
 #
 #   scripts/models/make-pruned.sh           prune, fine-tune, export, update models/
+#   scripts/models/make-pruned.sh --only-array  only the array-aligned models (lenet5_mnist_prune_array50.onnx,
+#                                            about 2 minutes); the other files and entries stay as they are
 #   scripts/models/make-pruned.sh --verify  check the pruned files against models/manifest.json
 set -euo pipefail
 

@@ -14,7 +14,10 @@ exactly zero in the float32 initializers of the export:
   tile-aligned pruning of the fc layers in groups of 8 rows / 8 columns, the
   array's 8x8 weight tile (_tile50: half of the fc weight tiles all zero);
 - pattern: every 5x5 kernel keeps a fixed number of weights chosen from a small
-  set of patterns learned from the magnitudes (_pattern).
+  set of patterns learned from the magnitudes (_pattern);
+- array-aligned: whole filters / neurons as in structured, and conv1's im2col
+  taps in whole K tiles of the array's 8 rows, the widths and tiles chosen so
+  that the array passes fall with the MACs (_array50).
 
 Writes the models, a "pruned" list in models/manifest.json (the "models" list
 is left as it is) and a section of models/README.md. Run it through
@@ -56,6 +59,12 @@ STRUCT_TARGETS = [0.5, 0.75]
 TILE_TARGET = 0.5
 # Pattern pruning: (weights kept per 5x5 kernel, number of patterns) per conv layer.
 PATTERNS = {"conv1": (12, 4), "conv2": (8, 8)}
+
+# Array-aligned pruning: targets (MACs removed, counting conv1's pruned taps) and
+# how far the array passes may lag the MACs (passes ratio <= ARRAY_SLACK x MAC ratio).
+ARRAY_TARGETS = [0.5]
+ARRAY_SLACK = 1.05
+CONV1_TAP_TILES = [list(range(i, min(i + TILE, 25))) for i in range(0, 25, TILE)]  # taps 5*fy+fx
 
 LAYERS = ["conv1", "conv2", "fc1", "fc2", "fc3"]
 DENSE = dict(c1=6, c2=16, f1=120, f2=84)
@@ -314,6 +323,102 @@ def tile_masks(model, plan):
     for gi in removed["fc1_cols"]:
         masks["fc1.weight"][:, g400[gi]] = 0
     return removed, masks
+
+
+# ---------------------------------------------------------------- array-aligned pruning
+
+def ceil_tiles(n):
+    return -(-n // TILE)
+
+
+def array_shape_macs(c1, taps, c2, f1, f2):
+    """MACs per image of the shape with conv1 reduced to taps of its 25 taps."""
+    return dict(conv1=28 * 28 * taps * c1, conv2=10 * 10 * 25 * c1 * c2, fc1=25 * c2 * f1, fc2=f1 * f2, fc3=f2 * 10)
+
+
+def array_passes(c1, taps_tiles, c2, f1, f2):
+    """Activation rows streamed through the 8x8 weight-stationary array per
+    image (the cycles follow them): output pixels x K tiles x column tiles;
+    conv2's K is 25 c1 after the pruned conv1 channels are removed."""
+    return dict(conv1=784 * taps_tiles * ceil_tiles(c1), conv2=100 * ceil_tiles(25 * c1) * ceil_tiles(c2),
+                fc1=ceil_tiles(25 * c2) * ceil_tiles(f1), fc2=ceil_tiles(f1) * ceil_tiles(f2),
+                fc3=ceil_tiles(f2) * ceil_tiles(10))
+
+
+def array_plan(target):
+    """Widths (c1, c2, f1, f2) and conv1 tap tiles kept, with at least target of
+    the dense MACs removed (pruned conv1 taps counted) and the array passes at
+    most ARRAY_SLACK times the MAC ratio. conv1 keeps 1, 2 or 3 of its full tap
+    tiles (8, 16 or 24 taps; the one-tap tile 24 goes first) or all 25; conv2
+    any width; fc1 and fc2 a multiple of 8 or their full width. Among those,
+    the most even (kept fractions of c1, taps, c2, f1, f2 sorted, compared
+    smallest first), ties to the fewest MACs removed."""
+    dense = sum(dense_macs().values())
+    dense_p = sum(array_passes(6, 4, 16, 120, 84).values())
+    best = None
+    for c1 in range(1, 7):
+        for tiles in (1, 2, 3, 4):
+            taps = 25 if tiles == 4 else TILE * tiles
+            for c2 in range(1, 17):
+                for f1 in sorted(set(range(TILE, 121, TILE)) | {120}):
+                    for f2 in sorted(set(range(TILE, 85, TILE)) | {84}):
+                        m = sum(array_shape_macs(c1, taps, c2, f1, f2).values()) / dense
+                        pr = sum(array_passes(c1, tiles, c2, f1, f2).values()) / dense_p
+                        if m > 1 - target or pr > ARRAY_SLACK * m:
+                            continue
+                        key = (sorted((c1 / 6, taps / 25, c2 / 16, f1 / 120, f2 / 84)), m)
+                        if best is None or key > best[0]:
+                            best = (key, dict(c1=c1, c2=c2, f1=f1, f2=f2, conv1_tap_tiles=tiles, conv1_taps=taps,
+                                              mac_ratio=round(m, 4), pass_ratio=round(pr, 4)))
+    return best[1] if best else None
+
+
+def conv1_tile_keep(w, keep_filters, tiles):
+    """The conv1 tap tiles kept: all four, or the tiles of 8 taps (0..2) with
+    the largest sum of squared weights over the kept filters."""
+    if tiles == len(CONV1_TAP_TILES):
+        return list(range(tiles))
+    e = (w.detach()[keep_filters] ** 2).reshape(len(keep_filters), 25).sum(0)
+    full = [t for t, g in enumerate(CONV1_TAP_TILES) if len(g) == TILE]
+    ranked = sorted(full, key=lambda t: (-float(e[CONV1_TAP_TILES[t]].sum()), t))
+    return sorted(ranked[:tiles])
+
+
+def array_masks(model, plan):
+    keep = {}
+    p = dict(model.named_parameters())
+    for layer, key in (("conv1", "c1"), ("conv2", "c2"), ("fc1", "f1"), ("fc2", "f2")):
+        w = p[layer + ".weight"]
+        keep[layer] = l1_keep(w, plan[key], torch.ones(w.shape[0]))
+    masks = channel_masks(model, keep)
+    tiles = conv1_tile_keep(model.conv1.weight, keep["conv1"], plan["conv1_tap_tiles"])
+    tap = torch.zeros(25)
+    for t in tiles:
+        tap[CONV1_TAP_TILES[t]] = 1
+    masks["conv1.weight"] *= tap.view(1, 1, 5, 5)
+    return keep, tiles, masks
+
+
+def live_tile_macs(weights):
+    """MACs per image left once the all-zero filters and neurons are removed
+    (with the next layer's inputs from them) and the all-zero 8x8 weight tiles
+    of what remains are skipped, per layer."""
+    alive = {}
+    for l in LAYERS:
+        w, b = weights[l + ".weight"], weights[l + ".bias"]
+        alive[l] = (np.abs(w).reshape(w.shape[0], -1).sum(1) + np.abs(b)) != 0
+    alive["fc3"] = np.ones(10, bool)
+    prev = {"conv2": "conv1", "fc1": "conv2", "fc2": "fc1", "fc3": "fc2"}
+    uses = uses_per_weight()
+    out = {}
+    for l in LAYERS:
+        w = weights[l + ".weight"][alive[l]]
+        if l in prev:
+            a = alive[prev[l]]
+            w = w[:, a] if w.ndim == 4 or l != "fc1" else w[:, np.repeat(a, 25)]
+        z = zero_tiles(l, w)
+        out[l] = int((w.size - z["weights_in_zero_tiles"]) * uses[l])
+    return out
 
 
 # ---------------------------------------------------------------- pattern pruning
@@ -593,6 +698,65 @@ def build_all(mnist_dir, out_dir, tpugen, tpugen_n):
                       "kernel_pattern[o][i]: the pattern of output channel o, input channel i",
         top1_after_pruning_before_fine_tuning=acc0)))
     seconds["pattern"] = round(time.time() - t0)
+    build_array(base, train_x, train_y, test_x, test_y, results, seconds)
+    return finish(results, seconds, base_bytes, base_acc, test_x, test_y, out_dir, tpugen, tpugen_n)
+
+
+def build_array(base, train_x, train_y, test_x, test_y, results, seconds):
+    """Array-aligned: filters / neurons and conv1 tap tiles, one prune -> fine-tune step per target."""
+    t0 = time.time()
+    for i, target in enumerate(ARRAY_TARGETS):
+        plan = array_plan(target)
+        if plan is None:
+            log("array %d%%: no shape meets the target with passes within %.2fx of the MACs" % (
+                round(100 * target), ARRAY_SLACK))
+            continue
+        model = copy.deepcopy(base)
+        keep, tiles, masks = array_masks(model, plan)
+        apply_masks(model, masks)
+        acc0 = train.topk(train.predict(model, test_x), test_y)["top1"]
+        log("array %d%%: %s, conv1 tap tiles %s, before fine-tuning top-1 %.4f" % (round(100 * target), plan, tiles, acc0))
+        finetune(model, masks, train_x, train_y, seed=500 + i)
+        results.append(("array%d" % round(100 * target), "array-aligned", copy.deepcopy(model), dict(
+            method="array-aligned structured pruning: whole filters (conv) and neurons (fc) by the L1 norm of "
+                   "their weights as in structured, and conv1's 5x5 taps in whole K tiles of the 8-row array "
+                   "(im2col order (fy, fx, c), one input channel: tile t is taps 8t..8t+7, tile 3 tap 24 "
+                   "alone), tiles kept by the sum of squared weights of the kept filters; the widths and "
+                   "tiles chosen so that the array passes fall with the MACs",
+            target_macs_removed=target,
+            widths=dict(c1=plan["c1"], c2=plan["c2"], f1=plan["f1"], f2=plan["f2"]),
+            kept_channels=keep,
+            conv1_tap_tiles_kept=tiles,
+            conv1_taps_kept=[t for g in tiles for t in CONV1_TAP_TILES[g]],
+            plan=dict(mac_ratio=plan["mac_ratio"], array_pass_ratio=plan["pass_ratio"],
+                      rule="conv1 keeps 1, 2 or 3 tap tiles of 8 (tap 24's tile goes first) or all 25 taps, "
+                           "conv2 any width, fc1 and fc2 a multiple of 8 or their full width; among the shapes "
+                           "with at least the target of the MACs removed (pruned taps counted) and the array "
+                           "passes (output pixels x K tiles x column tiles, conv2's K after the pruned conv1 "
+                           "channels go) at most %.2fx the MAC ratio, the most even (kept fractions of c1, "
+                           "taps, c2, f1, f2 sorted, compared smallest first), ties to the fewest removed"
+                           % ARRAY_SLACK),
+            top1_after_pruning_before_fine_tuning=acc0)))
+    seconds["array"] = round(time.time() - t0)
+
+
+def build_array_only(mnist_dir, out_dir, tpugen, tpugen_n):
+    """Only the array-aligned models (the other files stay as they are)."""
+    base_path = os.path.join(out_dir, BASE_FILE)
+    with open(base_path, "rb") as f:
+        base_bytes = f.read()
+    train_x, train_y, test_x, test_y = train.load_dataset(mnist_dir)
+    if LIMIT[0]:
+        train_x, train_y = train_x[:LIMIT[0]], train_y[:LIMIT[0]]
+    base = load_base(base_path)
+    base_acc = train.topk(train.predict(base, test_x), test_y)
+    log("base %s: top-1 %.4f top-5 %.4f" % (BASE_FILE, base_acc["top1"], base_acc["top5"]))
+    results, seconds = [], {}
+    build_array(base, train_x, train_y, test_x, test_y, results, seconds)
+    return finish(results, seconds, base_bytes, base_acc, test_x, test_y, out_dir, tpugen, tpugen_n)
+
+
+def finish(results, seconds, base_bytes, base_acc, test_x, test_y, out_dir, tpugen, tpugen_n):
     log("training time: %s s" % seconds)
 
     entries = []
@@ -621,6 +785,13 @@ def build_all(mnist_dir, out_dir, tpugen, tpugen_n):
             macs = macs_report(ow, alive if alive != DENSE else None)
             if alive != DENSE:
                 macs["removable_widths"] = alive
+            if style == "array-aligned":
+                live = live_tile_macs(ow)
+                macs.update(live_tiles=sum(live.values()), per_layer_live_tiles=live,
+                            live_tiles_removed_fraction=round(1 - sum(live.values()) / macs["dense"], 4),
+                            live_tiles_note="MACs left once the all-zero filters and neurons are removed and the "
+                                            "all-zero 8x8 weight tiles of what remains are skipped (the pruned "
+                                            "conv1 taps)")
         entry = dict(
             name="lenet5_mnist", variant="prune_" + variant, style=style, file=fname,
             sha256=train.sha256(data), bytes=len(data), dataset="mnist",
@@ -699,7 +870,9 @@ def write_readme_section(manifest, path):
         L.append("| `%s` | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d | `%s` |" % (
             e["file"], e["style"], pct(s["sparsity"]) if "parameters" not in s else "0.00%% (%d of %d parameters)" % (
                 s["parameters"]["model"], s["parameters"]["dense"]),
-            per if "parameters" not in s else "dense", pct(mr) if mr is not None else "—",
+            per if "parameters" not in s else "dense", (pct(mr) if mr is not None else "—") + (
+                " (%s with the zero conv1 tap tiles)" % pct(e["macs"]["live_tiles_removed_fraction"])
+                if "live_tiles_removed_fraction" in e["macs"] else ""),
             pct(zt) if zt is not None else "—", pct(zw) if zw is not None else "—", pct(e["accuracy"]["top1"]), pct(e["accuracy"]["top5"]),
             pct(g["top1"]) if "top1" in g else "error: %s" % g.get("error", "not run"), e["bytes"], e["sha256"][:12]))
     L.append("")
@@ -733,6 +906,14 @@ def write_readme_section(manifest, path):
         if "widths" in p:
             w = p["widths"]
             line += " Widths conv1 %d, conv2 %d, fc1 %d, fc2 %d (of 6, 16, 120, 84)." % (w["c1"], w["c2"], w["f1"], w["f2"])
+        if "conv1_tap_tiles_kept" in p:
+            ml = e["macs"]
+            line += (" conv1 keeps tap tiles %s of 4 (taps %d..%d of 0..24, 5*fy+fx); MACs left once the zero "
+                     "tiles are skipped too: %s (%s removed; conv1 %s, conv2 %s, fc1 %s, fc2 %s, fc3 %s), array "
+                     "passes (pixels x K tiles x column tiles) %.4f of the dense model's." % (
+                         ", ".join(str(t) for t in p["conv1_tap_tiles_kept"]), min(p["conv1_taps_kept"]),
+                         max(p["conv1_taps_kept"]), "{:,}".format(ml["live_tiles"]), pct(ml["live_tiles_removed_fraction"]),
+                         *("{:,}".format(ml["per_layer_live_tiles"][l]) for l in LAYERS), p["plan"]["array_pass_ratio"]))
         if "fc_tiles" in p:
             gr = p["groups_removed"]
             line += (" Removed: %d of 15 fc1 output groups, %d of 11 fc2 output groups, %d of 50 fc1 input "
@@ -799,6 +980,8 @@ def main():
     ap.add_argument("--verify", action="store_true", help="only check the files against manifest.json")
     ap.add_argument("--epochs", type=int, help="fine-tuning epochs per step (trial runs)")
     ap.add_argument("--train-images", type=int, help="fine-tune on the first N training images only (trial runs)")
+    ap.add_argument("--only-array", action="store_true",
+                    help="make only the array-aligned models; replace their entries, keep the other files and entries")
     args = ap.parse_args()
     torch.set_num_threads(1)
     if args.epochs:
@@ -811,8 +994,19 @@ def main():
     if not args.mnist:
         ap.error("--mnist is required")
     t0 = time.time()
-    entries, seconds = build_all(args.mnist, args.out, args.tpugen, args.tpugen_images)
     mpath = os.path.join(args.out, "manifest.json")
+    if args.only_array:
+        entries, seconds = build_array_only(args.mnist, args.out, args.tpugen, args.tpugen_images)
+        with open(mpath) as f:
+            manifest = json.load(f)
+        new = {e["variant"] for e in entries}
+        manifest["pruned"] = [e for e in manifest.get("pruned", []) if e["variant"] not in new] + entries
+        manifest["pruned_info"]["training_seconds"].update(seconds)
+        train.write_json(manifest, mpath)
+        write_readme_section(manifest, os.path.join(args.out, "README.md"))
+        verify(args.out)
+        return
+    entries, seconds = build_all(args.mnist, args.out, args.tpugen, args.tpugen_images)
     with open(mpath) as f:
         manifest = json.load(f)
     base_path = os.path.join(args.out, BASE_FILE)
