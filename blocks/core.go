@@ -641,8 +641,11 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	cgLV := m.Reg("cg_lv", hdl.U(1), hdl.ResetTo(0))
 	cgLDest, cgLCnt, cgLPad := m.Reg("cg_ldest", hdl.U(4)), m.Reg("cg_lcnt", hdl.U(4)), m.Reg("cg_lpad", hdl.U(1))
 	cb := make([]*hdl.Expr, R)
+	cgAct := make([]*hdl.Expr, R)
 	for i := range cb {
 		cb[i] = m.Reg(fmt.Sprintf("cg_b_%d", i), hdl.U(8))
+		cgAct[i] = m.Wire(fmt.Sprintf("cg_act_%d", i), hdl.U(8))
+		m.Set(cgAct[i], cb[i])
 	}
 	// Taps in this tile: min(R, K - k0).
 	cgLeft := opK.Sub(cgK0).Trunc(opK.Width())
@@ -1232,18 +1235,21 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			for j := 0; j < R; j++ {
 				written = written.And(cgLCnt.Le(m.Const(int64(j), hdl.U(4))).Or(cgLPad).Or(ub.lanes[j].Bit(8)))
 			}
+			// The beat's lanes with this cycle's landing merged in: the
+			// last run lands in the cycle the beat is first offered.
 			m.If(cgLV, func() {
 				for i := 0; i < R; i++ {
 					for d := 0; d <= i; d++ {
 						m.If(cgLDest.EqConst(int64(d)).And(cgLCnt.Gt(m.Const(int64(i-d), hdl.U(4)))), func() {
-							m.Set(cb[i], hdl.Mux(cgLPad, cvZP, ub.lanes[i-d].Slice(7, 0)))
+							m.Set(cgAct[i], hdl.Mux(cgLPad, cvZP, ub.lanes[i-d].Slice(7, 0)))
 						})
 					}
+					m.Set(cb[i], cgAct[i])
 				}
 			})
+			m.Set(cgLV, zero(1))
+			m.If(cgLV.And(written.Not()), func() { fail(core.ErrUnwritten) })
 			m.If(cgOn.And(cgSend.Not()), func() {
-				m.Set(cgLV, zero(1))
-				m.If(cgLV.And(written.Not()), func() { fail(core.ErrUnwritten) })
 				m.If(cgF.Lt(cgKV), func() {
 					m.If(inside, func() { ub.read(m, raddr.Trunc(core.AddrBits)) })
 					m.Set(cgLV, one(1))
@@ -1259,12 +1265,13 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 						m.Set(cgNFX, fxN)
 						m.Set(cgNC, cN)
 					})
+					m.If(u(cgF, 5).Add(u(cnt, 5)).Ge(u(cgKV, 6)), func() { m.Set(cgSend, one(1)) })
 				}).Else(func() { m.Set(cgSend, one(1)) })
 			})
 			// Sending: the beat of pixel row cg_row, tile k0.
 			acts := make([]*hdl.Expr, R)
 			for i := 0; i < R; i++ {
-				acts[R-1-i] = hdl.Mux(cgKV.Gt(m.Const(int64(i), hdl.U(4))), cb[i], zero(8))
+				acts[R-1-i] = hdl.Mux(cgKV.Gt(m.Const(int64(i), hdl.U(4))), cgAct[i], zero(8))
 			}
 			aw := fieldOf(aLay.Fields, "addr").Width
 			row := u(cvAcc, 18).Add(u(cgRow, 18)).Trunc(18).Trunc(aw)

@@ -70,7 +70,7 @@ func Bound(c Config, words []Word) (ArrayBound, error) {
 // bubbles per 8-byte beat, write_host two cycles a byte and one per beat,
 // load_params a cycle a byte plus a cycle per pipeline word, the weight
 // loader rows·(cols+2) cycles per tile (a tile ahead of the array), a
-// beat a cycle for MATMUL rows and runs+2 cycles for CONVOLVE windows
+// beat a cycle for MATMUL rows and runs+1 cycles for CONVOLVE windows
 // (runs as the window generator forms them), ACTIVATE's divisions,
 // read-out rows and drain. It is a model, not the RTL: its error on the
 // LeNet program is measured and reported by tpugen run -target core.
@@ -209,7 +209,7 @@ func convCycles(in Inst, R int64, tiles func(T int64, beats func(t int64) int64)
 							fx, fy = 0, fy+1
 						}
 					}
-					total += runs + 2
+					total += runs + 1
 				}
 			}
 		}

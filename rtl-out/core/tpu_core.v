@@ -394,13 +394,21 @@ module tpu_core (
     reg  [3:0] cg_lcnt;
     reg  cg_lpad;
     reg  [7:0] cg_b_0;
+    reg  [7:0] cg_act_0;
     reg  [7:0] cg_b_1;
+    reg  [7:0] cg_act_1;
     reg  [7:0] cg_b_2;
+    reg  [7:0] cg_act_2;
     reg  [7:0] cg_b_3;
+    reg  [7:0] cg_act_3;
     reg  [7:0] cg_b_4;
+    reg  [7:0] cg_act_4;
     reg  [7:0] cg_b_5;
+    reg  [7:0] cg_act_5;
     reg  [7:0] cg_b_6;
+    reg  [7:0] cg_act_6;
     reg  [7:0] cg_b_7;
+    reg  [7:0] cg_act_7;
     wire [3:0] cg_kv;
     wire cg_wide;
     reg  [16:0] cg_edge;
@@ -634,6 +642,14 @@ module tpu_core (
         wm_wcount = 4'h0;
         wm_wdata_0 = 8'h0;
         d_take = 1'b0;
+        cg_act_0 = cg_b_0;
+        cg_act_1 = cg_b_1;
+        cg_act_2 = cg_b_2;
+        cg_act_3 = cg_b_3;
+        cg_act_4 = cg_b_4;
+        cg_act_5 = cg_b_5;
+        cg_act_6 = cg_b_6;
+        cg_act_7 = cg_b_7;
         i_in_ready = 1'b0;
         case (state)
             5'h0: begin
@@ -744,6 +760,116 @@ module tpu_core (
                 if ((wl_on & wl_send)) begin
                     mx_w_valid = 1'b1;
                 end
+                if (cg_lv) begin
+                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h0))) begin
+                        cg_act_0 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h1))) begin
+                        cg_act_1 = (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
+                    end
+                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h0))) begin
+                        cg_act_1 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h2))) begin
+                        cg_act_2 = (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
+                    end
+                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h1))) begin
+                        cg_act_2 = (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
+                    end
+                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h0))) begin
+                        cg_act_2 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h3))) begin
+                        cg_act_3 = (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
+                    end
+                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h2))) begin
+                        cg_act_3 = (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
+                    end
+                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h1))) begin
+                        cg_act_3 = (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
+                    end
+                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h0))) begin
+                        cg_act_3 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h4))) begin
+                        cg_act_4 = (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
+                    end
+                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h3))) begin
+                        cg_act_4 = (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
+                    end
+                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h2))) begin
+                        cg_act_4 = (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
+                    end
+                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h1))) begin
+                        cg_act_4 = (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
+                    end
+                    if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h0))) begin
+                        cg_act_4 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h5))) begin
+                        cg_act_5 = (cg_lpad ? ir[133:126] : ub_lane_5[7:0]);
+                    end
+                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h4))) begin
+                        cg_act_5 = (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
+                    end
+                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h3))) begin
+                        cg_act_5 = (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
+                    end
+                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h2))) begin
+                        cg_act_5 = (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
+                    end
+                    if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h1))) begin
+                        cg_act_5 = (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
+                    end
+                    if (((cg_ldest == 4'h5) & (cg_lcnt > 4'h0))) begin
+                        cg_act_5 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h6))) begin
+                        cg_act_6 = (cg_lpad ? ir[133:126] : ub_lane_6[7:0]);
+                    end
+                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h5))) begin
+                        cg_act_6 = (cg_lpad ? ir[133:126] : ub_lane_5[7:0]);
+                    end
+                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h4))) begin
+                        cg_act_6 = (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
+                    end
+                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h3))) begin
+                        cg_act_6 = (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
+                    end
+                    if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h2))) begin
+                        cg_act_6 = (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
+                    end
+                    if (((cg_ldest == 4'h5) & (cg_lcnt > 4'h1))) begin
+                        cg_act_6 = (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
+                    end
+                    if (((cg_ldest == 4'h6) & (cg_lcnt > 4'h0))) begin
+                        cg_act_6 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h7))) begin
+                        cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_7[7:0]);
+                    end
+                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h6))) begin
+                        cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_6[7:0]);
+                    end
+                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h5))) begin
+                        cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_5[7:0]);
+                    end
+                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h4))) begin
+                        cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
+                    end
+                    if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h3))) begin
+                        cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
+                    end
+                    if (((cg_ldest == 4'h5) & (cg_lcnt > 4'h2))) begin
+                        cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
+                    end
+                    if (((cg_ldest == 4'h6) & (cg_lcnt > 4'h1))) begin
+                        cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
+                    end
+                    if (((cg_ldest == 4'h7) & (cg_lcnt > 4'h0))) begin
+                        cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                end
                 if ((cg_on & (~cg_send))) begin
                     if ((cg_f < cg_kv)) begin
                         if (((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t2} + {8'h0, t3}) >= {12'h0, ir[120:116]})) & ((({1'h0, t2} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
@@ -755,7 +881,7 @@ module tpu_core (
                 end
                 if ((cg_on & cg_send)) begin
                     mx_a_valid = 1'b1;
-                    mx_a_data = {1'b0, 2'h0, 1'b0, ((ir[182] | (cg_k0 != 25'h0)) | (dw_o != 8'h0)), (cg_row == 17'h0), (ir[174:166] + cg_row[8:0]), {((cg_kv > 4'h7) ? cg_b_7 : 8'h0), ((cg_kv > 4'h6) ? cg_b_6 : 8'h0), ((cg_kv > 4'h5) ? cg_b_5 : 8'h0), ((cg_kv > 4'h4) ? cg_b_4 : 8'h0), ((cg_kv > 4'h3) ? cg_b_3 : 8'h0), ((cg_kv > 4'h2) ? cg_b_2 : 8'h0), ((cg_kv > 4'h1) ? cg_b_1 : 8'h0), ((cg_kv > 4'h0) ? cg_b_0 : 8'h0)}};
+                    mx_a_data = {1'b0, 2'h0, 1'b0, ((ir[182] | (cg_k0 != 25'h0)) | (dw_o != 8'h0)), (cg_row == 17'h0), (ir[174:166] + cg_row[8:0]), {((cg_kv > 4'h7) ? cg_act_7 : 8'h0), ((cg_kv > 4'h6) ? cg_act_6 : 8'h0), ((cg_kv > 4'h5) ? cg_act_5 : 8'h0), ((cg_kv > 4'h4) ? cg_act_4 : 8'h0), ((cg_kv > 4'h3) ? cg_act_3 : 8'h0), ((cg_kv > 4'h2) ? cg_act_2 : 8'h0), ((cg_kv > 4'h1) ? cg_act_1 : 8'h0), ((cg_kv > 4'h0) ? cg_act_0 : 8'h0)}};
                 end
             end
             5'he: begin
@@ -2513,121 +2639,21 @@ module tpu_core (
                     end
                 end
                 if (cg_lv) begin
-                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h0))) begin
-                        cg_b_0 <= (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
-                    end
-                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h1))) begin
-                        cg_b_1 <= (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
-                    end
-                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h0))) begin
-                        cg_b_1 <= (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
-                    end
-                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h2))) begin
-                        cg_b_2 <= (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
-                    end
-                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h1))) begin
-                        cg_b_2 <= (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
-                    end
-                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h0))) begin
-                        cg_b_2 <= (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
-                    end
-                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h3))) begin
-                        cg_b_3 <= (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
-                    end
-                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h2))) begin
-                        cg_b_3 <= (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
-                    end
-                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h1))) begin
-                        cg_b_3 <= (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
-                    end
-                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h0))) begin
-                        cg_b_3 <= (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
-                    end
-                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h4))) begin
-                        cg_b_4 <= (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
-                    end
-                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h3))) begin
-                        cg_b_4 <= (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
-                    end
-                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h2))) begin
-                        cg_b_4 <= (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
-                    end
-                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h1))) begin
-                        cg_b_4 <= (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
-                    end
-                    if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h0))) begin
-                        cg_b_4 <= (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
-                    end
-                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h5))) begin
-                        cg_b_5 <= (cg_lpad ? ir[133:126] : ub_lane_5[7:0]);
-                    end
-                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h4))) begin
-                        cg_b_5 <= (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
-                    end
-                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h3))) begin
-                        cg_b_5 <= (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
-                    end
-                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h2))) begin
-                        cg_b_5 <= (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
-                    end
-                    if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h1))) begin
-                        cg_b_5 <= (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
-                    end
-                    if (((cg_ldest == 4'h5) & (cg_lcnt > 4'h0))) begin
-                        cg_b_5 <= (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
-                    end
-                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h6))) begin
-                        cg_b_6 <= (cg_lpad ? ir[133:126] : ub_lane_6[7:0]);
-                    end
-                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h5))) begin
-                        cg_b_6 <= (cg_lpad ? ir[133:126] : ub_lane_5[7:0]);
-                    end
-                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h4))) begin
-                        cg_b_6 <= (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
-                    end
-                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h3))) begin
-                        cg_b_6 <= (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
-                    end
-                    if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h2))) begin
-                        cg_b_6 <= (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
-                    end
-                    if (((cg_ldest == 4'h5) & (cg_lcnt > 4'h1))) begin
-                        cg_b_6 <= (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
-                    end
-                    if (((cg_ldest == 4'h6) & (cg_lcnt > 4'h0))) begin
-                        cg_b_6 <= (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
-                    end
-                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h7))) begin
-                        cg_b_7 <= (cg_lpad ? ir[133:126] : ub_lane_7[7:0]);
-                    end
-                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h6))) begin
-                        cg_b_7 <= (cg_lpad ? ir[133:126] : ub_lane_6[7:0]);
-                    end
-                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h5))) begin
-                        cg_b_7 <= (cg_lpad ? ir[133:126] : ub_lane_5[7:0]);
-                    end
-                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h4))) begin
-                        cg_b_7 <= (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
-                    end
-                    if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h3))) begin
-                        cg_b_7 <= (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
-                    end
-                    if (((cg_ldest == 4'h5) & (cg_lcnt > 4'h2))) begin
-                        cg_b_7 <= (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
-                    end
-                    if (((cg_ldest == 4'h6) & (cg_lcnt > 4'h1))) begin
-                        cg_b_7 <= (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
-                    end
-                    if (((cg_ldest == 4'h7) & (cg_lcnt > 4'h0))) begin
-                        cg_b_7 <= (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
-                    end
+                    cg_b_0 <= cg_act_0;
+                    cg_b_1 <= cg_act_1;
+                    cg_b_2 <= cg_act_2;
+                    cg_b_3 <= cg_act_3;
+                    cg_b_4 <= cg_act_4;
+                    cg_b_5 <= cg_act_5;
+                    cg_b_6 <= cg_act_6;
+                    cg_b_7 <= cg_act_7;
+                end
+                cg_lv <= 1'b0;
+                if ((cg_lv & (~((((((((1'b1 & (((cg_lcnt <= 4'h0) | cg_lpad) | ub_lane_0[8])) & (((cg_lcnt <= 4'h1) | cg_lpad) | ub_lane_1[8])) & (((cg_lcnt <= 4'h2) | cg_lpad) | ub_lane_2[8])) & (((cg_lcnt <= 4'h3) | cg_lpad) | ub_lane_3[8])) & (((cg_lcnt <= 4'h4) | cg_lpad) | ub_lane_4[8])) & (((cg_lcnt <= 4'h5) | cg_lpad) | ub_lane_5[8])) & (((cg_lcnt <= 4'h6) | cg_lpad) | ub_lane_6[8])) & (((cg_lcnt <= 4'h7) | cg_lpad) | ub_lane_7[8]))))) begin
+                    err_code <= 8'h5;
+                    state <= 5'h9;
                 end
                 if ((cg_on & (~cg_send))) begin
-                    cg_lv <= 1'b0;
-                    if ((cg_lv & (~((((((((1'b1 & (((cg_lcnt <= 4'h0) | cg_lpad) | ub_lane_0[8])) & (((cg_lcnt <= 4'h1) | cg_lpad) | ub_lane_1[8])) & (((cg_lcnt <= 4'h2) | cg_lpad) | ub_lane_2[8])) & (((cg_lcnt <= 4'h3) | cg_lpad) | ub_lane_3[8])) & (((cg_lcnt <= 4'h4) | cg_lpad) | ub_lane_4[8])) & (((cg_lcnt <= 4'h5) | cg_lpad) | ub_lane_5[8])) & (((cg_lcnt <= 4'h6) | cg_lpad) | ub_lane_6[8])) & (((cg_lcnt <= 4'h7) | cg_lpad) | ub_lane_7[8]))))) begin
-                        err_code <= 8'h5;
-                        state <= 5'h9;
-                    end
                     if ((cg_f < cg_kv)) begin
                         cg_lv <= 1'b1;
                         cg_ldest <= cg_f;
@@ -2641,6 +2667,9 @@ module tpu_core (
                             cg_nfy <= cg_fy_next;
                             cg_nfx <= cg_fx_next;
                             cg_nc <= cg_c_next;
+                        end
+                        if ((({2'h0, cg_f} + (({13'h0, (cg_kv - cg_f)} <= cg_span) ? {2'h0, (cg_kv - cg_f)} : {2'h0, cg_span[3:0]})) >= {2'h0, cg_kv})) begin
+                            cg_send <= 1'b1;
                         end
                     end else begin
                         cg_send <= 1'b1;
