@@ -31,12 +31,15 @@ type ExtraCase struct {
 	// first, last on all): result beat i is the sum of the products of
 	// rows 0..i.
 	RunningSum bool
-	Stalls     bool
+	// Offset, for a GEMM, moves every activation beat's accumulator row
+	// by Offset (and so every result's).
+	Offset int
+	Stalls bool
 }
 
 // TargetedVersion numbers the set of targeted cases; a new version only
 // appends cases, so a mutant an older set killed stays killed.
-const TargetedVersion = 4
+const TargetedVersion = 5
 
 // ExtraCases returns the targeted cases for cfg (none without the
 // pipeline): fully connected layers with multipliers from 2^-31 to 2^9
@@ -107,6 +110,19 @@ func ExtraCases(cfg arch.Config, seed uint64) []ExtraCase {
 		for i := 0; i < 2; i++ {
 			out = append(out, smallFC(r, cfg, i))
 		}
+	}
+	// Version 5: GEMMs whose accumulator rows are moved by offsets that
+	// set every address bit (alternating patterns): an output-stationary
+	// plan puts every tile at row 0, so the high bits of the readout's
+	// base address went untested.
+	for i, off := range []int{0x155, 0xAA} {
+		m, k, n := 2*cfg.Rows+1, cfg.Rows+2, cfg.Cols+1
+		if off+m+cfg.Rows > cfg.AccDepth {
+			off %= max(cfg.AccDepth-m-cfg.Rows, 1)
+		}
+		out = append(out, ExtraCase{Name: fmt.Sprintf("targeted gemm %dx%dx%d at accumulator rows moved by %d", m, k, n, off),
+			A: randMatrix(r, m, k, cfg.InputBits, cfg.InputSigned), B: randMatrix(r, k, n, cfg.WeightBits, cfg.WeightSigned),
+			Offset: off, Stalls: i == 1})
 	}
 	return out
 }
@@ -278,8 +294,12 @@ func runExtra(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir stri
 		if c.Stalls {
 			g.AStall, g.WStall, g.SinkStall = pattern(seed, i, 1, 0.3), pattern(seed, i, 2, 0.2), pattern(seed, i, 3, 0.4)
 		}
-		if c.RunningSum {
-			failed, err := runRunningSum(ctx, s, man, dir, c, g)
+		if c.RunningSum || c.Offset > 0 {
+			run := runRunningSum
+			if c.Offset > 0 {
+				run = runOffset
+			}
+			failed, err := run(ctx, s, man, dir, c, g)
 			if err != nil {
 				if ctx.Err() != nil {
 					return "", i, ctx.Err()
@@ -506,4 +526,79 @@ func wrap(v int64, bits int) int64 {
 		v -= 1 << bits
 	}
 	return v
+}
+
+// readdress returns the activation beats of a plan with their fields
+// changed by f.
+func readdress(as *arch.Layout, beats []*big.Int, f func(i int, v arch.Values)) ([]*big.Int, error) {
+	var out []*big.Int
+	for i, b := range beats {
+		vals := arch.Values{}
+		for _, fl := range as.Fields {
+			x, err := as.Unpack(b, fl.Name)
+			if err != nil {
+				return nil, err
+			}
+			vals[fl.Name] = x
+		}
+		f(i, vals)
+		nb, err := as.Pack(vals)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, nb)
+	}
+	return out, nil
+}
+
+// runOffset runs a GEMM's plan with every accumulator row moved by
+// c.Offset and checks the results and the rows they carry.
+func runOffset(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir string, c ExtraCase, g verify.GEMMOptions) (string, error) {
+	m, _ := c.A.Dims()
+	_, n := c.B.Dims()
+	p, err := compile.PlanGEMM(man, c.A, c.B)
+	if err != nil {
+		return "", err
+	}
+	beats, err := readdress(man.Stream(arch.StreamA), p.A, func(_ int, v arch.Values) { v["addr"][0] += int64(c.Offset) })
+	if err != nil {
+		return "", err
+	}
+	top := verify.SimTop(man, dir)
+	stim := top.StreamStimulus(map[string][]*big.Int{arch.StreamW: p.W, arch.StreamA: beats},
+		map[string]func(int) bool{arch.StreamW: g.WStall, arch.StreamA: g.AStall, arch.StreamC: g.SinkStall},
+		map[string]int{arch.StreamC: len(p.Out)})
+	stim.MaxCycles = 20*(len(beats)+len(p.W)) + 20_000
+	stim.Linger = 2*man.Derived.Latency + 64
+	res, err := s.Run(ctx, top, stim, g.Sim)
+	if err != nil {
+		return "", err
+	}
+	got := res.Sinks[top.SinkIndex(arch.StreamC)]
+	if len(got) != len(p.Out) {
+		return fmt.Sprintf("%s: the RTL sent %d beats, want %d", arch.StreamC, len(got), len(p.Out)), nil
+	}
+	cs := man.Stream(arch.StreamC)
+	C := compile.NewMatrix(m, n)
+	for i, beat := range got {
+		o := p.Out[i]
+		addr, err := cs.Unpack(beat.Data, "addr")
+		if err != nil {
+			return "", err
+		}
+		if addr[0] != int64(o.Addr+c.Offset) {
+			return fmt.Sprintf("%s beat %d: accumulator address %d, want %d", arch.StreamC, i, addr[0], o.Addr+c.Offset), nil
+		}
+		sums, err := cs.Unpack(beat.Data, "sums")
+		if err != nil {
+			return "", err
+		}
+		for l := 0; l < o.Lanes; l++ {
+			C[o.Row][o.Col0+l] = sums[l]
+		}
+	}
+	if mm := verify.CompareMatrices(verify.GoldenGEMM(man.Config, c.A, c.B), C); mm.Count > 0 {
+		return fmt.Sprintf("%d mismatches; %s", mm.Count, oneLine(strings.Join(mm.First, "; "))), nil
+	}
+	return "", nil
 }
