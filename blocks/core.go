@@ -396,6 +396,18 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	m.Set(dByte, dData.ShrBy(hdl.Cat(dIdx.Trunc(3), zero(3))).Trunc(8))
 	dTake := m.Wire("d_take", hdl.U(1))
 	m.Set(dTake, zero(1))
+	// A transfer takes every byte of the beat it can in one cycle: the
+	// beat's valid bytes (keep is contiguous from lane 0) from d_idx on.
+	dTakeN := m.Wire("d_take_n", hdl.U(4))
+	m.Set(dTakeN, zero(4))
+	nValid := zero(4)
+	for i := 0; i < CoreBeatBytes; i++ {
+		nValid = nValid.Add(u(dKeep.Bit(i), 4)).Trunc(4)
+	}
+	dLeft := m.Wire("d_left", hdl.U(4))
+	m.Set(dLeft, hdl.Mux(dHeld.And(nValid.Gt(dIdx)), nValid.Sub(dIdx).Trunc(4), zero(4)))
+	dShift := m.Wire("d_shift", hdl.U(8*CoreBeatBytes))
+	m.Set(dShift, dData.ShrBy(hdl.Cat(dIdx.Trunc(3), zero(3))))
 	dUnder := m.Wire("d_underflow", hdl.U(1))
 	m.Set(dUnder, dHeld.Not().And(lastSeen))
 	// Data flows only while a program runs, so last always ends the
@@ -409,6 +421,8 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		m.Set(lastSeen, dIn.Data.Bit(fieldOf(dl.Fields, "last").LSB))
 	}).ElseIf(dTake, func() {
 		m.Set(dIdx, inc(dIdx))
+	}).ElseIf(dTakeN.Ne(zero(4)), func() {
+		m.Set(dIdx, dIdx.Add(dTakeN).Trunc(4))
 	}).ElseIf(dHeld.And(dAvail.Not()), func() {
 		m.Set(dHeld, zero(1))
 	})
@@ -898,11 +912,20 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			})
 		})
 		sw.Case([]int64{csRead}, func() {
-			m.If(rem.EqConst(0), next).ElseIf(dAvail, func() {
-				m.Set(dTake, one(1))
-				m.If(toWeights, func() { wm.write1(m, addr, dByte) }).Else(func() { ub.write1(m, addr, dByte) })
-				m.Set(addr, inc(addr))
-				m.Set(rem, dec(rem))
+			m.If(rem.EqConst(0), next).ElseIf(dLeft.Ne(zero(4)), func() {
+				n := hdl.Mux(u(dLeft, core.AddrBits).Le(rem), dLeft, rem.Trunc(4))
+				m.Set(dTakeN, n)
+				write := func(bm *byteMemory) {
+					m.Set(bm.we, one(1))
+					m.Set(bm.wbase, addr)
+					m.Set(bm.wcount, n)
+					for j := 0; j < CoreBeatBytes; j++ {
+						m.Set(bm.wdata[j], dShift.Slice(8*j+7, 8*j))
+					}
+				}
+				m.If(toWeights, func() { write(wm) }).Else(func() { write(ub) })
+				m.Set(addr, addr.Add(u(n, core.AddrBits)).Trunc(core.AddrBits))
+				m.Set(rem, rem.Sub(u(n, core.AddrBits)).Trunc(core.AddrBits))
 			}).ElseIf(dUnder, func() { fail(core.ErrHostUnderflow) })
 		})
 		sw.Case([]int64{csWHRead}, func() {

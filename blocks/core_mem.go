@@ -93,14 +93,6 @@ func newByteMemory(m *hdl.Module, name string, bytes int, clr *hdl.Expr, lanes i
 	return bm
 }
 
-// write1 writes one byte at addr.
-func (bm *byteMemory) write1(m *hdl.Module, addr, data *hdl.Expr) {
-	m.Set(bm.we, m.Lit(1, 1))
-	m.Set(bm.wbase, addr)
-	m.Set(bm.wcount, m.Lit(1, 4))
-	m.Set(bm.wdata[0], data)
-}
-
 // read issues a read of the bytes from addr (lanes valid next cycle).
 func (bm *byteMemory) read(m *hdl.Module, addr *hdl.Expr) {
 	m.Set(bm.re, m.Lit(1, 1))

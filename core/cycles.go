@@ -66,8 +66,8 @@ func Bound(c Config, words []Word) (ArrayBound, error) {
 // Cycles predicts the RTL core's cycle counter for a program that runs to
 // HALT on the host stream in, the streams never stalling (drain is the
 // manifest's core.drain_cycles). It follows the controller instruction by
-// instruction: fetch and decode (2 cycles), host bytes one a cycle with two
-// bubbles per 8-byte beat, write_host two cycles a byte and one per beat,
+// instruction: fetch and decode (2 cycles), host transfers a beat's bytes
+// a cycle with two bubbles between beats, write_host two cycles a byte and one per beat,
 // load_params a cycle a byte plus a cycle per pipeline word, the weight
 // loader rows·(cols+2) cycles per tile (a tile ahead of the array), a
 // beat a cycle for MATMUL rows and runs+1 cycles for CONVOLVE windows
@@ -79,7 +79,9 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 	// The host stream, for the parameter sets' pooling (ACTIVATE divides
 	// twice more when its set pools).
 	pools := make([]bool, a.ParamSets)
+	var pos int64 // bytes of the host stream consumed
 	take := func(n int64) []byte {
+		pos += n
 		n = min(n, int64(len(in)))
 		b := in[:n]
 		in = in[n:]
@@ -117,8 +119,15 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 		case OpHalt:
 			return cyc, nil
 		case OpReadHost, OpReadWeights:
+			// Every byte of a beat the transfer needs in one cycle, two
+			// bubbles between beats (hidden behind fetch and decode at
+			// an instruction's start).
+			if n := g("len"); n > 0 {
+				first, last := pos/8, (pos+n-1)/8
+				cyc += 3*(last-first) + 1
+			}
+			cyc++
 			take(g("len"))
-			cyc += host(g("len"))
 		case OpWriteHost:
 			cyc += 2*g("len") + (g("len")+7)/8
 			if g("len") == 0 {

@@ -72,7 +72,9 @@ module tpu_core (
     reg  ir_last;
     reg  [7:0] err_code;
     reg  [23:0] addr;
+    /* verilator lint_off UNUSEDSIGNAL */
     reg  [23:0] rem;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  to_weights;
     reg  ub_re;
     reg  ub_we;
@@ -152,13 +154,13 @@ module tpu_core (
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [3:0] wm_wcount;
     reg  [7:0] wm_wdata_0;
-    wire [7:0] wm_wdata_1;
-    wire [7:0] wm_wdata_2;
-    wire [7:0] wm_wdata_3;
-    wire [7:0] wm_wdata_4;
-    wire [7:0] wm_wdata_5;
-    wire [7:0] wm_wdata_6;
-    wire [7:0] wm_wdata_7;
+    reg  [7:0] wm_wdata_1;
+    reg  [7:0] wm_wdata_2;
+    reg  [7:0] wm_wdata_3;
+    reg  [7:0] wm_wdata_4;
+    reg  [7:0] wm_wdata_5;
+    reg  [7:0] wm_wdata_6;
+    reg  [7:0] wm_wdata_7;
     reg  [2:0] wm_rot;
     reg  [8:0] wm_rd_0;
     wire [2:0] wm_woff_0;
@@ -190,7 +192,9 @@ module tpu_core (
     wire running;
     reg  d_held;
     reg  [63:0] d_data;
+    /* verilator lint_off UNUSEDSIGNAL */
     reg  [7:0] d_keep;
+    /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [3:0] d_idx;
     /* verilator lint_on UNUSEDSIGNAL */
@@ -198,6 +202,11 @@ module tpu_core (
     wire d_avail;
     wire [7:0] d_byte;
     reg  d_take;
+    reg  [3:0] d_take_n;
+    wire [3:0] d_left;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [63:0] d_shift;
+    /* verilator lint_on UNUSEDSIGNAL */
     wire d_underflow;
     reg  [7:0] ob_0;
     reg  [7:0] ob_1;
@@ -449,151 +458,152 @@ module tpu_core (
     /* verilator lint_off UNUSEDSIGNAL */
     wire [63:0] t7 = (d_data >> t6);
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [31:0] t8 = ({16'h0, ir[43:28]} * {16'h0, ir[59:44]});
-    wire [31:0] t9 = ({24'h0, ir[91:84]} * {16'h0, ir[59:44]});
-    wire [8:0] t10 = ({4'h0, (ir[84:80] - 5'h1)} * {5'h0, ir[101:98]});
-    wire [31:0] t11 = ({16'h0, (ir[35:20] - 16'h1)} * {16'h0, ir[91:76]});
-    wire [31:0] t12 = ({16'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {16'h0, ir[91:76]});
-    wire [8:0] t13 = ({4'h0, (ir[89:85] - 5'h1)} * {5'h0, ir[105:102]});
-    wire [23:0] t14 = ({12'h0, ir[55:44]} * {12'h0, ir[67:56]});
-    wire [35:0] t15 = ({12'h0, t14} * {24'h0, ir[79:68]});
-    wire [51:0] t16 = ({36'h0, ir[43:28]} * {16'h0, t15});
-    wire [9:0] t17 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
+    wire [5:0] t8 = {d_idx[2:0], 3'h0};
+    wire [31:0] t9 = ({16'h0, ir[43:28]} * {16'h0, ir[59:44]});
+    wire [31:0] t10 = ({24'h0, ir[91:84]} * {16'h0, ir[59:44]});
+    wire [8:0] t11 = ({4'h0, (ir[84:80] - 5'h1)} * {5'h0, ir[101:98]});
+    wire [31:0] t12 = ({16'h0, (ir[35:20] - 16'h1)} * {16'h0, ir[91:76]});
+    wire [31:0] t13 = ({16'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {16'h0, ir[91:76]});
+    wire [8:0] t14 = ({4'h0, (ir[89:85] - 5'h1)} * {5'h0, ir[105:102]});
+    wire [23:0] t15 = ({12'h0, ir[55:44]} * {12'h0, ir[67:56]});
+    wire [35:0] t16 = ({12'h0, t15} * {24'h0, ir[79:68]});
+    wire [51:0] t17 = ({36'h0, ir[43:28]} * {16'h0, t16});
     wire [9:0] t18 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
-    wire [21:0] t19 = ({12'h0, t18} * {10'h0, ir[79:68]});
-    wire [43:0] t20 = ({36'h0, ir[165:158]} * (ir[183] ? {34'h0, t17} : {22'h0, t19}));
-    wire [31:0] t21 = ({16'h0, ir[43:28]} * {16'h0, cv_oh});
-    wire [47:0] t22 = ({16'h0, t21} * {32'h0, (div_q + 16'h1)});
-    wire [38:0] t23 = ({22'h0, (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)})} * (ir[183] ? {29'h0, t17} : {17'h0, t19}));
-    wire [46:0] t24 = ({8'h0, t23} * {39'h0, ir[165:158]});
+    wire [9:0] t19 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
+    wire [21:0] t20 = ({12'h0, t19} * {10'h0, ir[79:68]});
+    wire [43:0] t21 = ({36'h0, ir[165:158]} * (ir[183] ? {34'h0, t18} : {22'h0, t20}));
+    wire [31:0] t22 = ({16'h0, ir[43:28]} * {16'h0, cv_oh});
+    wire [47:0] t23 = ({16'h0, t22} * {32'h0, (div_q + 16'h1)});
+    wire [38:0] t24 = ({22'h0, (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)})} * (ir[183] ? {29'h0, t18} : {17'h0, t20}));
+    wire [46:0] t25 = ({8'h0, t24} * {39'h0, ir[165:158]});
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t25 = (ub_wbase + {21'h0, ub_woff_0});
+    wire [23:0] t26 = (ub_wbase + {21'h0, ub_woff_0});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t26 = (ub_clear ? clr : t25[16:3]);
+    wire [13:0] t27 = (ub_clear ? clr : t26[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t27 = (ub_wbase + {21'h0, ub_woff_1});
+    wire [23:0] t28 = (ub_wbase + {21'h0, ub_woff_1});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t28 = (ub_clear ? clr : t27[16:3]);
+    wire [13:0] t29 = (ub_clear ? clr : t28[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t29 = (ub_wbase + {21'h0, ub_woff_2});
+    wire [23:0] t30 = (ub_wbase + {21'h0, ub_woff_2});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t30 = (ub_clear ? clr : t29[16:3]);
+    wire [13:0] t31 = (ub_clear ? clr : t30[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t31 = (ub_wbase + {21'h0, ub_woff_3});
+    wire [23:0] t32 = (ub_wbase + {21'h0, ub_woff_3});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t32 = (ub_clear ? clr : t31[16:3]);
+    wire [13:0] t33 = (ub_clear ? clr : t32[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t33 = (ub_wbase + {21'h0, ub_woff_4});
+    wire [23:0] t34 = (ub_wbase + {21'h0, ub_woff_4});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t34 = (ub_clear ? clr : t33[16:3]);
+    wire [13:0] t35 = (ub_clear ? clr : t34[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t35 = (ub_wbase + {21'h0, ub_woff_5});
+    wire [23:0] t36 = (ub_wbase + {21'h0, ub_woff_5});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t36 = (ub_clear ? clr : t35[16:3]);
+    wire [13:0] t37 = (ub_clear ? clr : t36[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t37 = (ub_wbase + {21'h0, ub_woff_6});
+    wire [23:0] t38 = (ub_wbase + {21'h0, ub_woff_6});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t38 = (ub_clear ? clr : t37[16:3]);
+    wire [13:0] t39 = (ub_clear ? clr : t38[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t39 = (ub_wbase + {21'h0, ub_woff_7});
+    wire [23:0] t40 = (ub_wbase + {21'h0, ub_woff_7});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t40 = (ub_clear ? clr : t39[16:3]);
+    wire [13:0] t41 = (ub_clear ? clr : t40[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t41 = (wm_wbase + {21'h0, wm_woff_0});
+    wire [23:0] t42 = (wm_wbase + {21'h0, wm_woff_0});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t42 = (wm_clear ? clr[12:0] : t41[15:3]);
+    wire [12:0] t43 = (wm_clear ? clr[12:0] : t42[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t43 = (wm_wbase + {21'h0, wm_woff_1});
+    wire [23:0] t44 = (wm_wbase + {21'h0, wm_woff_1});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t44 = (wm_clear ? clr[12:0] : t43[15:3]);
+    wire [12:0] t45 = (wm_clear ? clr[12:0] : t44[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t45 = (wm_wbase + {21'h0, wm_woff_2});
+    wire [23:0] t46 = (wm_wbase + {21'h0, wm_woff_2});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t46 = (wm_clear ? clr[12:0] : t45[15:3]);
+    wire [12:0] t47 = (wm_clear ? clr[12:0] : t46[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t47 = (wm_wbase + {21'h0, wm_woff_3});
+    wire [23:0] t48 = (wm_wbase + {21'h0, wm_woff_3});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t48 = (wm_clear ? clr[12:0] : t47[15:3]);
+    wire [12:0] t49 = (wm_clear ? clr[12:0] : t48[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t49 = (wm_wbase + {21'h0, wm_woff_4});
+    wire [23:0] t50 = (wm_wbase + {21'h0, wm_woff_4});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t50 = (wm_clear ? clr[12:0] : t49[15:3]);
+    wire [12:0] t51 = (wm_clear ? clr[12:0] : t50[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t51 = (wm_wbase + {21'h0, wm_woff_5});
+    wire [23:0] t52 = (wm_wbase + {21'h0, wm_woff_5});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t52 = (wm_clear ? clr[12:0] : t51[15:3]);
+    wire [12:0] t53 = (wm_clear ? clr[12:0] : t52[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t53 = (wm_wbase + {21'h0, wm_woff_6});
+    wire [23:0] t54 = (wm_wbase + {21'h0, wm_woff_6});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t54 = (wm_clear ? clr[12:0] : t53[15:3]);
+    wire [12:0] t55 = (wm_clear ? clr[12:0] : t54[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t55 = (wm_wbase + {21'h0, wm_woff_7});
+    wire [23:0] t56 = (wm_wbase + {21'h0, wm_woff_7});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t56 = (wm_clear ? clr[12:0] : t55[15:3]);
+    wire [12:0] t57 = (wm_clear ? clr[12:0] : t56[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t57 = (ub_rbase + {21'h0, (3'h0 - ub_rbase[2:0])});
+    wire [23:0] t58 = (ub_rbase + {21'h0, (3'h0 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t58 = t57[16:3];
+    wire [13:0] t59 = t58[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t59 = (ub_rbase + {21'h0, (3'h1 - ub_rbase[2:0])});
+    wire [23:0] t60 = (ub_rbase + {21'h0, (3'h1 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t60 = t59[16:3];
+    wire [13:0] t61 = t60[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t61 = (ub_rbase + {21'h0, (3'h2 - ub_rbase[2:0])});
+    wire [23:0] t62 = (ub_rbase + {21'h0, (3'h2 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t62 = t61[16:3];
+    wire [13:0] t63 = t62[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t63 = (ub_rbase + {21'h0, (3'h3 - ub_rbase[2:0])});
+    wire [23:0] t64 = (ub_rbase + {21'h0, (3'h3 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t64 = t63[16:3];
+    wire [13:0] t65 = t64[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t65 = (ub_rbase + {21'h0, (3'h4 - ub_rbase[2:0])});
+    wire [23:0] t66 = (ub_rbase + {21'h0, (3'h4 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t66 = t65[16:3];
+    wire [13:0] t67 = t66[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t67 = (ub_rbase + {21'h0, (3'h5 - ub_rbase[2:0])});
+    wire [23:0] t68 = (ub_rbase + {21'h0, (3'h5 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t68 = t67[16:3];
+    wire [13:0] t69 = t68[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t69 = (ub_rbase + {21'h0, (3'h6 - ub_rbase[2:0])});
+    wire [23:0] t70 = (ub_rbase + {21'h0, (3'h6 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t70 = t69[16:3];
+    wire [13:0] t71 = t70[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t71 = (ub_rbase + {21'h0, (3'h7 - ub_rbase[2:0])});
+    wire [23:0] t72 = (ub_rbase + {21'h0, (3'h7 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t72 = t71[16:3];
+    wire [13:0] t73 = t72[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t73 = (wm_rbase + {21'h0, (3'h0 - wm_rbase[2:0])});
+    wire [23:0] t74 = (wm_rbase + {21'h0, (3'h0 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t74 = t73[15:3];
+    wire [12:0] t75 = t74[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t75 = (wm_rbase + {21'h0, (3'h1 - wm_rbase[2:0])});
+    wire [23:0] t76 = (wm_rbase + {21'h0, (3'h1 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t76 = t75[15:3];
+    wire [12:0] t77 = t76[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t77 = (wm_rbase + {21'h0, (3'h2 - wm_rbase[2:0])});
+    wire [23:0] t78 = (wm_rbase + {21'h0, (3'h2 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t78 = t77[15:3];
+    wire [12:0] t79 = t78[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t79 = (wm_rbase + {21'h0, (3'h3 - wm_rbase[2:0])});
+    wire [23:0] t80 = (wm_rbase + {21'h0, (3'h3 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t80 = t79[15:3];
+    wire [12:0] t81 = t80[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t81 = (wm_rbase + {21'h0, (3'h4 - wm_rbase[2:0])});
+    wire [23:0] t82 = (wm_rbase + {21'h0, (3'h4 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t82 = t81[15:3];
+    wire [12:0] t83 = t82[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t83 = (wm_rbase + {21'h0, (3'h5 - wm_rbase[2:0])});
+    wire [23:0] t84 = (wm_rbase + {21'h0, (3'h5 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t84 = t83[15:3];
+    wire [12:0] t85 = t84[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t85 = (wm_rbase + {21'h0, (3'h6 - wm_rbase[2:0])});
+    wire [23:0] t86 = (wm_rbase + {21'h0, (3'h6 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t86 = t85[15:3];
+    wire [12:0] t87 = t86[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t87 = (wm_rbase + {21'h0, (3'h7 - wm_rbase[2:0])});
+    wire [23:0] t88 = (wm_rbase + {21'h0, (3'h7 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t88 = t87[15:3];
+    wire [12:0] t89 = t88[15:3];
 
     tpu_mxu mxu (
         .clk(clk),
@@ -641,7 +651,15 @@ module tpu_core (
         wm_wbase = 24'h0;
         wm_wcount = 4'h0;
         wm_wdata_0 = 8'h0;
+        wm_wdata_1 = 8'h0;
+        wm_wdata_2 = 8'h0;
+        wm_wdata_3 = 8'h0;
+        wm_wdata_4 = 8'h0;
+        wm_wdata_5 = 8'h0;
+        wm_wdata_6 = 8'h0;
+        wm_wdata_7 = 8'h0;
         d_take = 1'b0;
+        d_take_n = 4'h0;
         cg_act_0 = cg_b_0;
         cg_act_1 = cg_b_1;
         cg_act_2 = cg_b_2;
@@ -674,18 +692,32 @@ module tpu_core (
             end
             5'h4: begin
                 if ((rem == 24'h0)) begin
-                end else if (d_avail) begin
-                    d_take = 1'b1;
+                end else if ((d_left != 4'h0)) begin
+                    d_take_n = (({20'h0, d_left} <= rem) ? d_left : rem[3:0]);
                     if (to_weights) begin
                         wm_we = 1'b1;
                         wm_wbase = addr;
-                        wm_wcount = 4'h1;
-                        wm_wdata_0 = d_byte;
+                        wm_wcount = (({20'h0, d_left} <= rem) ? d_left : rem[3:0]);
+                        wm_wdata_0 = d_shift[7:0];
+                        wm_wdata_1 = d_shift[15:8];
+                        wm_wdata_2 = d_shift[23:16];
+                        wm_wdata_3 = d_shift[31:24];
+                        wm_wdata_4 = d_shift[39:32];
+                        wm_wdata_5 = d_shift[47:40];
+                        wm_wdata_6 = d_shift[55:48];
+                        wm_wdata_7 = d_shift[63:56];
                     end else begin
                         ub_we = 1'b1;
                         ub_wbase = addr;
-                        ub_wcount = 4'h1;
-                        ub_wdata_0 = d_byte;
+                        ub_wcount = (({20'h0, d_left} <= rem) ? d_left : rem[3:0]);
+                        ub_wdata_0 = d_shift[7:0];
+                        ub_wdata_1 = d_shift[15:8];
+                        ub_wdata_2 = d_shift[23:16];
+                        ub_wdata_3 = d_shift[31:24];
+                        ub_wdata_4 = d_shift[39:32];
+                        ub_wdata_5 = d_shift[47:40];
+                        ub_wdata_6 = d_shift[55:48];
+                        ub_wdata_7 = d_shift[63:56];
                     end
                 end else if (d_underflow) begin
                 end
@@ -1365,13 +1397,6 @@ module tpu_core (
             end
         endcase
     end
-    assign wm_wdata_1 = 8'h0;
-    assign wm_wdata_2 = 8'h0;
-    assign wm_wdata_3 = 8'h0;
-    assign wm_wdata_4 = 8'h0;
-    assign wm_wdata_5 = 8'h0;
-    assign wm_wdata_6 = 8'h0;
-    assign wm_wdata_7 = 8'h0;
     assign wm_woff_0 = (3'h0 - wm_wbase[2:0]);
     always @* begin
         wm_wd_0 = wm_wdata_0;
@@ -1634,6 +1659,8 @@ module tpu_core (
     end
     assign d_avail = ((d_held & (d_idx < 4'h8)) & t5[0]);
     assign d_byte = t7[7:0];
+    assign d_left = ((d_held & (((((((((4'h0 + {3'h0, d_keep[0]}) + {3'h0, d_keep[1]}) + {3'h0, d_keep[2]}) + {3'h0, d_keep[3]}) + {3'h0, d_keep[4]}) + {3'h0, d_keep[5]}) + {3'h0, d_keep[6]}) + {3'h0, d_keep[7]}) > d_idx)) ? (((((((((4'h0 + {3'h0, d_keep[0]}) + {3'h0, d_keep[1]}) + {3'h0, d_keep[2]}) + {3'h0, d_keep[3]}) + {3'h0, d_keep[4]}) + {3'h0, d_keep[5]}) + {3'h0, d_keep[6]}) + {3'h0, d_keep[7]}) - d_idx) : 4'h0);
+    assign d_shift = (d_data >> t8);
     assign d_underflow = ((~d_held) & d_last_seen);
     assign d_in_ready = (((~d_held) & (~d_last_seen)) & running);
     assign o_out_valid = (state == 5'h7);
@@ -1792,6 +1819,8 @@ module tpu_core (
             d_last_seen <= d_in_data[72];
         end else if (d_take) begin
             d_idx <= (d_idx + 4'h1);
+        end else if ((d_take_n != 4'h0)) begin
+            d_idx <= (d_idx + d_take_n);
         end else if ((d_held & (~d_avail))) begin
             d_held <= 1'b0;
         end
@@ -1928,17 +1957,17 @@ module tpu_core (
                             if (((((ir[43:28] == 16'h0) | (ir[59:44] == 16'h0)) | (ir[91:84] == 8'h0)) | (ir[91:84] > 8'h8))) begin
                                 err_code <= 8'h8;
                                 state <= 5'h9;
-                            end else if ((({10'h0, ir[27:4]} + {2'h0, t8}) > 34'h20000)) begin
+                            end else if ((({10'h0, ir[27:4]} + {2'h0, t9}) > 34'h20000)) begin
                                 err_code <= 8'h2;
                                 state <= 5'h9;
-                            end else if ((({10'h0, ir[83:60]} + {2'h0, t9}) > 34'h10000)) begin
+                            end else if ((({10'h0, ir[83:60]} + {2'h0, t10}) > 34'h10000)) begin
                                 err_code <= 8'h3;
                                 state <= 5'h9;
                             end else if ((({1'h0, ir[107:92]} + {1'h0, ir[43:28]}) > 17'h200)) begin
                                 err_code <= 8'h4;
                                 state <= 5'h9;
                             end else begin
-                                mm_macs <= ({16'h0, t8} * {40'h0, ir[91:84]});
+                                mm_macs <= ({16'h0, t9} * {40'h0, ir[91:84]});
                                 op_k <= {9'h0, ir[59:44]};
                                 op_n <= ir[91:84];
                                 wl_on <= 1'b1;
@@ -1970,13 +1999,13 @@ module tpu_core (
                             end else if (((ir[165:158] == 8'h0) | (ir[165:158] > 8'h8))) begin
                                 err_code <= 8'h8;
                                 state <= 5'h9;
-                            end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t10} + 10'h1)})) begin
+                            end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t11} + 10'h1)})) begin
                                 err_code <= 8'h8;
                                 state <= 5'h9;
                             end else begin
                                 div_conv <= 1'b1;
                                 ac_ph <= 2'h0;
-                                div_n <= {2'h0, ((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) - {4'h0, ({1'h0, t10} + 10'h1)})};
+                                div_n <= {2'h0, ((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) - {4'h0, ({1'h0, t11} + 10'h1)})};
                                 div_d <= {20'h0, ir[93:90]};
                                 div_q <= 16'h0;
                                 div_r <= 25'h0;
@@ -2021,9 +2050,9 @@ module tpu_core (
                 if ((rem == 24'h0)) begin
                     pc <= (pc + 32'h1);
                     state <= 5'h2;
-                end else if (d_avail) begin
-                    addr <= (addr + 24'h1);
-                    rem <= (rem - 24'h1);
+                end else if ((d_left != 4'h0)) begin
+                    addr <= (addr + (({20'h0, d_left} <= rem) ? {20'h0, d_left} : {20'h0, rem[3:0]}));
+                    rem <= (rem - (({20'h0, d_left} <= rem) ? {20'h0, d_left} : {20'h0, rem[3:0]}));
                 end else if (d_underflow) begin
                     err_code <= 8'h7;
                     state <= 5'h9;
@@ -2455,7 +2484,7 @@ module tpu_core (
                                 state <= 5'hc;
                             end
                         end else begin
-                            if (((({12'h0, ir[75:52]} + {4'h0, t11}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
+                            if (((({12'h0, ir[75:52]} + {4'h0, t12}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                                 err_code <= 8'h2;
                                 state <= 5'h9;
                             end else begin
@@ -2483,7 +2512,7 @@ module tpu_core (
                         state <= 5'hc;
                     end
                     default: begin
-                        if (((({12'h0, ir[75:52]} + {4'h0, t12}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
+                        if (((({12'h0, ir[75:52]} + {4'h0, t13}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                             err_code <= 8'h2;
                             state <= 5'h9;
                         end else begin
@@ -2505,12 +2534,12 @@ module tpu_core (
                 case (ac_ph)
                     2'h0: begin
                         cv_oh <= (div_q + 16'h1);
-                        if (((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) < {4'h0, ({1'h0, t13} + 10'h1)})) begin
+                        if (((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) < {4'h0, ({1'h0, t14} + 10'h1)})) begin
                             err_code <= 8'h8;
                             state <= 5'h9;
                         end else begin
                             ac_ph <= 2'h1;
-                            div_n <= {2'h0, ((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) - {4'h0, ({1'h0, t13} + 10'h1)})};
+                            div_n <= {2'h0, ((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) - {4'h0, ({1'h0, t14} + 10'h1)})};
                             div_d <= {20'h0, ir[97:94]};
                             div_q <= 16'h0;
                             div_r <= 25'h0;
@@ -2526,19 +2555,19 @@ module tpu_core (
                         end else if ((ir[183] & (({2'h0, ir[195:184]} + {6'h0, ir[165:158]}) > {2'h0, ir[79:68]}))) begin
                             err_code <= 8'h8;
                             state <= 5'h9;
-                        end else if ((({30'h0, ir[27:4]} + {2'h0, t16}) > 54'h20000)) begin
+                        end else if ((({30'h0, ir[27:4]} + {2'h0, t17}) > 54'h20000)) begin
                             err_code <= 8'h2;
                             state <= 5'h9;
-                        end else if ((({22'h0, ir[157:134]} + {2'h0, t20}) > 46'h10000)) begin
+                        end else if ((({22'h0, ir[157:134]} + {2'h0, t21}) > 46'h10000)) begin
                             err_code <= 8'h3;
                             state <= 5'h9;
-                        end else if ((({34'h0, ir[181:166]} + {2'h0, t22}) > 50'h200)) begin
+                        end else if ((({34'h0, ir[181:166]} + {2'h0, t23}) > 50'h200)) begin
                             err_code <= 8'h4;
                             state <= 5'h9;
                         end else begin
                             cv_m <= (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)});
-                            mm_macs <= {1'h0, t24};
-                            op_k <= (ir[183] ? {15'h0, t17} : {3'h0, t19});
+                            mm_macs <= {1'h0, t25};
+                            op_k <= (ir[183] ? {15'h0, t18} : {3'h0, t20});
                             op_n <= ir[165:158];
                             wl_on <= 1'b1;
                             wl_send <= 1'b0;
@@ -2690,7 +2719,7 @@ module tpu_core (
                             if (((cg_oy + 12'h1) == cv_oh[11:0])) begin
                                 cg_oy <= 12'h0;
                                 cg_n <= (cg_n + 16'h1);
-                                cg_base <= (cg_base + ({1'h0, t14} * {13'h0, ir[79:68]}));
+                                cg_base <= (cg_base + ({1'h0, t15} * {13'h0, ir[79:68]}));
                             end
                         end
                         if (((cg_row + 17'h1) == cv_m)) begin
@@ -2833,42 +2862,42 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_0} < ub_wcount)))) begin
-            ub_bank_0[t26] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_0});
+            ub_bank_0[t27] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_0});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_1} < ub_wcount)))) begin
-            ub_bank_1[t28] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_1});
+            ub_bank_1[t29] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_1});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_2} < ub_wcount)))) begin
-            ub_bank_2[t30] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_2});
+            ub_bank_2[t31] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_2});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_3} < ub_wcount)))) begin
-            ub_bank_3[t32] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_3});
+            ub_bank_3[t33] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_3});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_4} < ub_wcount)))) begin
-            ub_bank_4[t34] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_4});
+            ub_bank_4[t35] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_4});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_5} < ub_wcount)))) begin
-            ub_bank_5[t36] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_5});
+            ub_bank_5[t37] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_5});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_6} < ub_wcount)))) begin
-            ub_bank_6[t38] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_6});
+            ub_bank_6[t39] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_6});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_7} < ub_wcount)))) begin
-            ub_bank_7[t40] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_7});
+            ub_bank_7[t41] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_7});
         end
     end
     always @(posedge clk) begin
@@ -2878,42 +2907,42 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_0} < wm_wcount)))) begin
-            wm_bank_0[t42] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_0});
+            wm_bank_0[t43] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_0});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_1} < wm_wcount)))) begin
-            wm_bank_1[t44] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_1});
+            wm_bank_1[t45] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_1});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_2} < wm_wcount)))) begin
-            wm_bank_2[t46] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_2});
+            wm_bank_2[t47] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_2});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_3} < wm_wcount)))) begin
-            wm_bank_3[t48] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_3});
+            wm_bank_3[t49] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_3});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_4} < wm_wcount)))) begin
-            wm_bank_4[t50] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_4});
+            wm_bank_4[t51] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_4});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_5} < wm_wcount)))) begin
-            wm_bank_5[t52] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_5});
+            wm_bank_5[t53] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_5});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_6} < wm_wcount)))) begin
-            wm_bank_6[t54] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_6});
+            wm_bank_6[t55] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_6});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_7} < wm_wcount)))) begin
-            wm_bank_7[t56] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_7});
+            wm_bank_7[t57] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_7});
         end
     end
     always @(posedge clk) begin
@@ -2976,82 +3005,82 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_0 <= ub_bank_0[t58];
+            ub_rd_0 <= ub_bank_0[t59];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_1 <= ub_bank_1[t60];
+            ub_rd_1 <= ub_bank_1[t61];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_2 <= ub_bank_2[t62];
+            ub_rd_2 <= ub_bank_2[t63];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_3 <= ub_bank_3[t64];
+            ub_rd_3 <= ub_bank_3[t65];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_4 <= ub_bank_4[t66];
+            ub_rd_4 <= ub_bank_4[t67];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_5 <= ub_bank_5[t68];
+            ub_rd_5 <= ub_bank_5[t69];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_6 <= ub_bank_6[t70];
+            ub_rd_6 <= ub_bank_6[t71];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_7 <= ub_bank_7[t72];
+            ub_rd_7 <= ub_bank_7[t73];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_0 <= wm_bank_0[t74];
+            wm_rd_0 <= wm_bank_0[t75];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_1 <= wm_bank_1[t76];
+            wm_rd_1 <= wm_bank_1[t77];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_2 <= wm_bank_2[t78];
+            wm_rd_2 <= wm_bank_2[t79];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_3 <= wm_bank_3[t80];
+            wm_rd_3 <= wm_bank_3[t81];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_4 <= wm_bank_4[t82];
+            wm_rd_4 <= wm_bank_4[t83];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_5 <= wm_bank_5[t84];
+            wm_rd_5 <= wm_bank_5[t85];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_6 <= wm_bank_6[t86];
+            wm_rd_6 <= wm_bank_6[t87];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_7 <= wm_bank_7[t88];
+            wm_rd_7 <= wm_bank_7[t89];
         end
     end
 endmodule
