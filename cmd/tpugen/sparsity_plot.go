@@ -26,6 +26,7 @@ var plottedStyles = []struct {
 	{styleStructured, color.RGBA{R: 214, G: 39, B: 40, A: 255}, draw.TriangleGlyph{}},
 	{stylePattern, color.RGBA{R: 44, G: 160, B: 44, A: 255}, draw.SquareGlyph{}},
 	{styleTile, color.RGBA{R: 148, G: 103, B: 189, A: 255}, draw.PyramidGlyph{}},
+	{styleArray, color.RGBA{R: 255, G: 127, B: 14, A: 255}, draw.CrossGlyph{}},
 }
 
 // sparsityPlot draws top-1 accuracy (left) and RTL cycles relative to the
