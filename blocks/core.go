@@ -661,14 +661,46 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		cgAct[i] = m.Wire(fmt.Sprintf("cg_act_%d", i), hdl.U(8))
 		m.Set(cgAct[i], cb[i])
 	}
-	// Taps in this tile: min(R, K - k0).
-	cgLeft := opK.Sub(cgK0).Trunc(opK.Width())
-	cgKV := m.Wire("cg_kv", hdl.U(4))
-	m.Set(cgKV, hdl.Mux(cgLeft.Ge(m.Const(int64(R), cgLeft.Shape())), m.Const(int64(R), hdl.U(4)), cgLeft.Trunc(4)))
+	// Taps in a tile: min(R, K - k0).
+	kvOf := func(name string, k0 *hdl.Expr) *hdl.Expr {
+		left := opK.Sub(k0).Trunc(opK.Width())
+		kv := m.Wire(name, hdl.U(4))
+		m.Set(kv, hdl.Mux(left.Ge(m.Const(int64(R), left.Shape())), m.Const(int64(R), hdl.U(4)), left.Trunc(4)))
+		return kv
+	}
+	cgKV := kvOf("cg_kv", cgK0)
+	// The beat after the one offered now (what the controller moves to
+	// when it is taken): the gatherer starts on it in that same cycle.
+	lastRow := inc(cgRow).Eq(cvM)
+	oxWrap, oyWrap := inc(cgOX).Eq(cvOW.Trunc(12)), inc(cgOY).Eq(cvOH.Trunc(12))
+	nk0 := cgK0.Add(m.Const(int64(R), cgK0.Shape())).Trunc(cgK0.Width())
+	tileEnd := lastRow.And(nk0.Ge(opK))
+	passNext := tileEnd.And(cvDepthwise).And(inc(dwO).Lt(cvN))
+	prefetch := m.Wire("cg_prefetch", hdl.U(1))
+	m.Set(prefetch, state.Eq(st(csConv)).And(cgOn).And(cgSend).And(aReady).And(tileEnd.Not().Or(passNext)))
+	eff := func(name string, cur, next *hdl.Expr) *hdl.Expr {
+		w := m.Wire(name, cur.Shape())
+		m.Set(w, hdl.Mux(prefetch, next, cur))
+		return w
+	}
+	ub0 := u(field(core.OpConvolve, "ub"), core.AddrBits+1)
+	zeroIf := func(c, v *hdl.Expr) *hdl.Expr { return hdl.Mux(c, zero(v.Width()), v) }
+	eRow := eff("cg_e_row", cgRow, zeroIf(lastRow, inc(cgRow)))
+	eOX := eff("cg_e_ox", cgOX, zeroIf(lastRow.Or(oxWrap), inc(cgOX)))
+	eOY := eff("cg_e_oy", cgOY, zeroIf(lastRow, hdl.Mux(oxWrap, zeroIf(oyWrap, inc(cgOY)), cgOY)))
+	eBase := eff("cg_e_base", cgBase, hdl.Mux(lastRow, ub0,
+		hdl.Mux(oxWrap.And(oyWrap), cgBase.Add(cvImg.Trunc(core.AddrBits+1)).Trunc(core.AddrBits+1), cgBase)))
+	eK0 := eff("cg_e_k0", cgK0, zeroIf(passNext, hdl.Mux(lastRow, nk0, cgK0)))
+	eDwO := eff("cg_e_dwo", dwO, hdl.Mux(passNext, inc(dwO), dwO))
+	eFY := eff("cg_e_fy", cgFY, zeroIf(passNext, hdl.Mux(lastRow, cgNFY, cgSFY)))
+	eFX := eff("cg_e_fx", cgFX, zeroIf(passNext, hdl.Mux(lastRow, cgNFX, cgSFX)))
+	eC := eff("cg_e_c", cgC, zeroIf(passNext, hdl.Mux(lastRow, cgNC, cgSC)))
+	eF := eff("cg_e_f", cgF, zero(4))
+	eKV := kvOf("cg_e_kv", eK0)
 
 	// Gathering: the next run of taps at (fy, fx, c).
-	a := cgOY.Mul(cvSH).Add(cgFY.Mul(cvDH)).Trunc(17)
-	b := cgOX.Mul(cvSW).Add(cgFX.Mul(cvDW)).Trunc(17)
+	a := eOY.Mul(cvSH).Add(eFY.Mul(cvDH)).Trunc(17)
+	b := eOX.Mul(cvSW).Add(eFX.Mul(cvDW)).Trunc(17)
 	y := a.Sub(u(cvPT, 17)).Trunc(17)
 	x := b.Sub(u(cvPL, 17)).Trunc(17)
 	xIn := x.Lt(u(cvW, 17))
@@ -676,45 +708,45 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		xIn = x.Le(u(cvW, 17))
 	}
 	inside := a.Ge(u(cvPT, 17)).And(y.Lt(u(cvH, 17))).And(b.Ge(u(cvPL, 17))).And(xIn)
-	need := cgKV.Sub(cgF).Trunc(4)
+	need := eKV.Sub(eF).Trunc(4)
 	// A run is the channels left at this tap; on a one-channel map with
 	// dilation 1 it spans kernel columns instead (consecutive bytes), up
 	// to the kernel row's end or the map's edge (padding runs to the edge).
 	wide := m.Wire("cg_wide", hdl.U(1))
 	m.Set(wide, cvC.EqConst(1).And(cvDW.EqConst(1)))
-	colsLeft := u(cvKW.Sub(cgFX).Trunc(5), 17)
+	colsLeft := u(cvKW.Sub(eFX).Trunc(5), 17)
 	yIn := a.Ge(u(cvPT, 17)).And(y.Lt(u(cvH, 17)))
 	edge := m.Wire("cg_edge", hdl.U(17)) // columns to the next change of inside-ness
 	m.Set(edge, colsLeft)
 	m.If(yIn.And(b.Lt(u(cvPL, 17))), func() { m.Set(edge, u(cvPL, 17).Sub(b).Trunc(17)) }).
 		ElseIf(yIn.And(xIn), func() { m.Set(edge, u(cvW, 17).Sub(x).Trunc(17)) })
 	span := m.Wire("cg_span", hdl.U(17))
-	m.Set(span, u(cEff.Sub(cgC).Trunc(12), 17))
+	m.Set(span, u(cEff.Sub(eC).Trunc(12), 17))
 	m.If(wide, func() { m.Set(span, hdl.Mux(edge.Lt(colsLeft), edge, colsLeft)) })
 	cnt := hdl.Mux(u(need, 17).Le(span), need, span.Trunc(4))
 	pix := y.Trunc(12).Mul(cvW).Add(u(x.Trunc(12), 24)).Trunc(25).Mul(cvC).Trunc(core.AddrBits + 1)
-	chanOff := hdl.Mux(cvDepthwise, u(cvC0, 13).Add(u(dwO, 13)).Trunc(13), u(cgC, 13))
-	raddr := cgBase.Add(pix).Trunc(core.AddrBits + 1).Add(u(chanOff, core.AddrBits+1)).Trunc(core.AddrBits + 1)
+	chanOff := hdl.Mux(cvDepthwise, u(cvC0, 13).Add(u(eDwO, 13)).Trunc(13), u(eC, 13))
+	raddr := eBase.Add(pix).Trunc(core.AddrBits + 1).Add(u(chanOff, core.AddrBits+1)).Trunc(core.AddrBits + 1)
 	// The tap after this run.
-	nc := cgC.Add(u(cnt, 12)).Trunc(12)
+	nc := eC.Add(u(cnt, 12)).Trunc(12)
 	fyN, fxN, cN := m.Wire("cg_fy_next", hdl.U(5)), m.Wire("cg_fx_next", hdl.U(5)), m.Wire("cg_c_next", hdl.U(12))
-	m.Set(fyN, cgFY)
-	m.Set(fxN, cgFX)
+	m.Set(fyN, eFY)
+	m.Set(fxN, eFX)
 	m.Set(cN, nc)
-	nfx := cgFX.Add(u(cnt, 5)).Trunc(5)
+	nfx := eFX.Add(u(cnt, 5)).Trunc(5)
 	m.If(wide, func() {
 		m.Set(cN, zero(12))
 		m.Set(fxN, nfx)
 		m.If(nfx.Eq(cvKW), func() {
 			m.Set(fxN, zero(5))
-			m.Set(fyN, inc(cgFY))
+			m.Set(fyN, inc(eFY))
 		})
 	}).ElseIf(nc.Eq(cEff), func() {
 		m.Set(cN, zero(12))
-		m.Set(fxN, inc(cgFX))
-		m.If(inc(cgFX).Eq(cvKW), func() {
+		m.Set(fxN, inc(eFX))
+		m.If(inc(eFX).Eq(cvKW), func() {
 			m.Set(fxN, zero(5))
-			m.Set(fyN, inc(cgFY))
+			m.Set(fyN, inc(eFY))
 		})
 	})
 
@@ -1272,25 +1304,6 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			})
 			m.Set(cgLV, zero(1))
 			m.If(cgLV.And(written.Not()), func() { fail(core.ErrUnwritten) })
-			m.If(cgOn.And(cgSend.Not()), func() {
-				m.If(cgF.Lt(cgKV), func() {
-					m.If(inside, func() { ub.read(m, raddr.Trunc(core.AddrBits)) })
-					m.Set(cgLV, one(1))
-					m.Set(cgLDest, cgF)
-					m.Set(cgLCnt, cnt)
-					m.Set(cgLPad, inside.Not())
-					m.Set(cgF, cgF.Add(cnt).Trunc(4))
-					m.Set(cgFY, fyN)
-					m.Set(cgFX, fxN)
-					m.Set(cgC, cN)
-					m.If(cgRow.EqConst(0), func() {
-						m.Set(cgNFY, fyN)
-						m.Set(cgNFX, fxN)
-						m.Set(cgNC, cN)
-					})
-					m.If(u(cgF, 5).Add(u(cnt, 5)).Ge(u(cgKV, 6)), func() { m.Set(cgSend, one(1)) })
-				}).Else(func() { m.Set(cgSend, one(1)) })
-			})
 			// Sending: the beat of pixel row cg_row, tile k0.
 			acts := make([]*hdl.Expr, R)
 			for i := 0; i < R; i++ {
@@ -1355,6 +1368,25 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 					})
 				})
 			})
+			// Gathering: a run of the beat being formed, or the first run
+			// of the next beat in the cycle the current one is taken.
+			m.If(prefetch.Or(cgOn.And(cgSend.Not()).And(cgF.Lt(cgKV))), func() {
+				m.If(inside, func() { ub.read(m, raddr.Trunc(core.AddrBits)) })
+				m.Set(cgLV, one(1))
+				m.Set(cgLDest, eF)
+				m.Set(cgLCnt, cnt)
+				m.Set(cgLPad, inside.Not())
+				m.Set(cgF, eF.Add(cnt).Trunc(4))
+				m.Set(cgFY, fyN)
+				m.Set(cgFX, fxN)
+				m.Set(cgC, cN)
+				m.If(eRow.EqConst(0), func() {
+					m.Set(cgNFY, fyN)
+					m.Set(cgNFX, fxN)
+					m.Set(cgNC, cN)
+				})
+				m.If(u(eF, 5).Add(u(cnt, 5)).Ge(u(eKV, 6)), func() { m.Set(cgSend, one(1)) })
+			}).ElseIf(cgOn.And(cgSend.Not()), func() { m.Set(cgSend, one(1)) })
 		})
 		sw.Case([]int64{csActPool}, func() {
 			m.If(pValid.Not(), func() { m.Set(state, st(csAct)) })

@@ -70,7 +70,7 @@ func Bound(c Config, words []Word) (ArrayBound, error) {
 // a cycle with two bubbles between beats, write_host two cycles a byte and one per beat,
 // load_params a cycle a byte plus a cycle per pipeline word, the weight
 // loader rows·(cols+2) cycles per tile (a tile ahead of the array), a
-// beat a cycle for MATMUL rows and runs+1 cycles for CONVOLVE windows
+// beat a cycle for MATMUL rows and a cycle a run for CONVOLVE windows
 // (runs as the window generator forms them), ACTIVATE's divisions,
 // read-out rows and drain. It is a model, not the RTL: its error on the
 // LeNet program is measured and reported by tpugen run -target core.
@@ -154,7 +154,7 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 			M, K := g("m"), g("k")
 			cyc += tiles((K+R-1)/R, func(int64) int64 { return M }) + 1
 		case OpConvolve:
-			cyc += 32 + 2 + convCycles(in, R, tiles) + 1
+			cyc += 32 + 2 + convCycles(in, R, tiles) + 2
 		case OpActivate:
 			cyc += 17
 			if set := g("set"); a.Pool && set < int64(len(pools)) && pools[set] {
@@ -218,7 +218,7 @@ func convCycles(in Inst, R int64, tiles func(T int64, beats func(t int64) int64)
 							fx, fy = 0, fy+1
 						}
 					}
-					total += runs + 1
+					total += runs
 				}
 			}
 		}

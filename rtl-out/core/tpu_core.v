@@ -385,9 +385,7 @@ module tpu_core (
     reg  [15:0] cg_n;
     reg  [11:0] cg_oy;
     reg  [11:0] cg_ox;
-    /* verilator lint_off UNUSEDSIGNAL */
     reg  [24:0] cg_base;
-    /* verilator lint_on UNUSEDSIGNAL */
     reg  [4:0] cg_fy;
     reg  [4:0] cg_fx;
     reg  [11:0] cg_c;
@@ -419,6 +417,22 @@ module tpu_core (
     reg  [7:0] cg_b_7;
     reg  [7:0] cg_act_7;
     wire [3:0] cg_kv;
+    wire cg_prefetch;
+    wire [16:0] cg_e_row;
+    wire [11:0] cg_e_ox;
+    wire [11:0] cg_e_oy;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [24:0] cg_e_base;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [24:0] cg_e_k0;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [7:0] cg_e_dwo;
+    wire [4:0] cg_e_fy;
+    wire [4:0] cg_e_fx;
+    wire [11:0] cg_e_c;
+    wire [3:0] cg_e_f;
+    wire [3:0] cg_e_kv;
     wire cg_wide;
     reg  [16:0] cg_edge;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -446,10 +460,10 @@ module tpu_core (
     reg  [8:0] wm_bank_7 [0:8191];
     wire mxu_c_out_valid_unused;
     wire [266:0] mxu_c_out_data_unused;
-    wire [15:0] t0 = ({4'h0, cg_oy} * {12'h0, ir[93:90]});
-    wire [8:0] t1 = ({4'h0, cg_fy} * {5'h0, ir[101:98]});
-    wire [15:0] t2 = ({4'h0, cg_ox} * {12'h0, ir[97:94]});
-    wire [8:0] t3 = ({4'h0, cg_fx} * {5'h0, ir[105:102]});
+    wire [15:0] t0 = ({4'h0, cg_e_oy} * {12'h0, ir[93:90]});
+    wire [8:0] t1 = ({4'h0, cg_e_fy} * {5'h0, ir[101:98]});
+    wire [15:0] t2 = ({4'h0, cg_e_ox} * {12'h0, ir[97:94]});
+    wire [8:0] t3 = ({4'h0, cg_e_fx} * {5'h0, ir[105:102]});
     wire [2:0] t4 = d_idx[2:0];
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t5 = (d_keep >> t4);
@@ -459,14 +473,14 @@ module tpu_core (
     wire [63:0] t7 = (d_data >> t6);
     /* verilator lint_on UNUSEDSIGNAL */
     wire [5:0] t8 = {d_idx[2:0], 3'h0};
-    wire [31:0] t9 = ({16'h0, ir[43:28]} * {16'h0, ir[59:44]});
-    wire [31:0] t10 = ({24'h0, ir[91:84]} * {16'h0, ir[59:44]});
-    wire [8:0] t11 = ({4'h0, (ir[84:80] - 5'h1)} * {5'h0, ir[101:98]});
-    wire [31:0] t12 = ({16'h0, (ir[35:20] - 16'h1)} * {16'h0, ir[91:76]});
-    wire [31:0] t13 = ({16'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {16'h0, ir[91:76]});
-    wire [8:0] t14 = ({4'h0, (ir[89:85] - 5'h1)} * {5'h0, ir[105:102]});
-    wire [23:0] t15 = ({12'h0, ir[55:44]} * {12'h0, ir[67:56]});
-    wire [35:0] t16 = ({12'h0, t15} * {24'h0, ir[79:68]});
+    wire [23:0] t9 = ({12'h0, ir[55:44]} * {12'h0, ir[67:56]});
+    wire [31:0] t10 = ({16'h0, ir[43:28]} * {16'h0, ir[59:44]});
+    wire [31:0] t11 = ({24'h0, ir[91:84]} * {16'h0, ir[59:44]});
+    wire [8:0] t12 = ({4'h0, (ir[84:80] - 5'h1)} * {5'h0, ir[101:98]});
+    wire [31:0] t13 = ({16'h0, (ir[35:20] - 16'h1)} * {16'h0, ir[91:76]});
+    wire [31:0] t14 = ({16'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {16'h0, ir[91:76]});
+    wire [8:0] t15 = ({4'h0, (ir[89:85] - 5'h1)} * {5'h0, ir[105:102]});
+    wire [35:0] t16 = ({12'h0, t9} * {24'h0, ir[79:68]});
     wire [51:0] t17 = ({36'h0, ir[43:28]} * {16'h0, t16});
     wire [9:0] t18 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
     wire [9:0] t19 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
@@ -902,18 +916,16 @@ module tpu_core (
                         cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
                     end
                 end
-                if ((cg_on & (~cg_send))) begin
-                    if ((cg_f < cg_kv)) begin
-                        if (((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t2} + {8'h0, t3}) >= {12'h0, ir[120:116]})) & ((({1'h0, t2} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
-                            ub_re = 1'b1;
-                            ub_rbase = ((cg_base[23:0] + ((({12'h0, (((cg_oy * {8'h0, ir[93:90]}) + {3'h0, t1}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_ox * {8'h0, ir[97:94]}) + {3'h0, t3}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + (ir[183] ? {11'h0, ({1'h0, ir[195:184]} + {5'h0, dw_o})} : {12'h0, cg_c}));
-                        end
-                    end else begin
-                    end
-                end
                 if ((cg_on & cg_send)) begin
                     mx_a_valid = 1'b1;
                     mx_a_data = {1'b0, 2'h0, 1'b0, ((ir[182] | (cg_k0 != 25'h0)) | (dw_o != 8'h0)), (cg_row == 17'h0), (ir[174:166] + cg_row[8:0]), {((cg_kv > 4'h7) ? cg_act_7 : 8'h0), ((cg_kv > 4'h6) ? cg_act_6 : 8'h0), ((cg_kv > 4'h5) ? cg_act_5 : 8'h0), ((cg_kv > 4'h4) ? cg_act_4 : 8'h0), ((cg_kv > 4'h3) ? cg_act_3 : 8'h0), ((cg_kv > 4'h2) ? cg_act_2 : 8'h0), ((cg_kv > 4'h1) ? cg_act_1 : 8'h0), ((cg_kv > 4'h0) ? cg_act_0 : 8'h0)}};
+                end
+                if ((cg_prefetch | ((cg_on & (~cg_send)) & (cg_f < cg_kv)))) begin
+                    if (((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t2} + {8'h0, t3}) >= {12'h0, ir[120:116]})) & ((({1'h0, t2} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
+                        ub_re = 1'b1;
+                        ub_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, ir[93:90]}) + {3'h0, t1}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, ir[97:94]}) + {3'h0, t3}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + (ir[183] ? {11'h0, ({1'h0, ir[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_e_c}));
+                    end
+                end else if ((cg_on & (~cg_send))) begin
                 end
             end
             5'he: begin
@@ -1765,9 +1777,21 @@ module tpu_core (
     assign ac_pool = ac_en;
     assign cg_ceff = (ir[183] ? 12'h1 : ir[79:68]);
     assign cg_kv = (((op_k - cg_k0) >= 25'h8) ? 4'h8 : (op_k[3:0] - cg_k0[3:0]));
+    assign cg_prefetch = (((((state == 5'h13) & cg_on) & cg_send) & mxu_a_in_ready) & ((~(((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k))) | (((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158]))));
+    assign cg_e_row = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? 17'h0 : (cg_row + 17'h1)) : cg_row);
+    assign cg_e_ox = (cg_prefetch ? ((((cg_row + 17'h1) == cv_m) | ((cg_ox + 12'h1) == cv_ow[11:0])) ? 12'h0 : (cg_ox + 12'h1)) : cg_ox);
+    assign cg_e_oy = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? 12'h0 : (((cg_ox + 12'h1) == cv_ow[11:0]) ? (((cg_oy + 12'h1) == cv_oh[11:0]) ? 12'h0 : (cg_oy + 12'h1)) : cg_oy)) : cg_oy);
+    assign cg_e_base = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? {1'h0, ir[27:4]} : ((((cg_ox + 12'h1) == cv_ow[11:0]) & ((cg_oy + 12'h1) == cv_oh[11:0])) ? (cg_base + ({1'h0, t9} * {13'h0, ir[79:68]})) : cg_base)) : cg_base);
+    assign cg_e_k0 = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? 25'h0 : (((cg_row + 17'h1) == cv_m) ? (cg_k0 + 25'h8) : cg_k0)) : cg_k0);
+    assign cg_e_dwo = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? (dw_o + 8'h1) : dw_o) : dw_o);
+    assign cg_e_fy = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? 5'h0 : (((cg_row + 17'h1) == cv_m) ? cg_nfy : cg_sfy)) : cg_fy);
+    assign cg_e_fx = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? 5'h0 : (((cg_row + 17'h1) == cv_m) ? cg_nfx : cg_sfx)) : cg_fx);
+    assign cg_e_c = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? 12'h0 : (((cg_row + 17'h1) == cv_m) ? cg_nc : cg_sc)) : cg_c);
+    assign cg_e_f = (cg_prefetch ? 4'h0 : cg_f);
+    assign cg_e_kv = (((op_k - cg_e_k0) >= 25'h8) ? 4'h8 : (op_k[3:0] - cg_e_k0[3:0]));
     assign cg_wide = ((ir[79:68] == 12'h1) & (ir[105:102] == 4'h1));
     always @* begin
-        cg_edge = {12'h0, (ir[89:85] - cg_fx)};
+        cg_edge = {12'h0, (ir[89:85] - cg_e_fx)};
         if ((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t2} + {8'h0, t3}) < {12'h0, ir[120:116]}))) begin
             cg_edge = ({12'h0, ir[120:116]} - ({1'h0, t2} + {8'h0, t3}));
         end else if ((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & ((({1'h0, t2} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
@@ -1775,28 +1799,28 @@ module tpu_core (
         end
     end
     always @* begin
-        cg_span = {5'h0, (cg_ceff - cg_c)};
+        cg_span = {5'h0, (cg_ceff - cg_e_c)};
         if (cg_wide) begin
-            cg_span = ((cg_edge < {12'h0, (ir[89:85] - cg_fx)}) ? cg_edge : {12'h0, (ir[89:85] - cg_fx)});
+            cg_span = ((cg_edge < {12'h0, (ir[89:85] - cg_e_fx)}) ? cg_edge : {12'h0, (ir[89:85] - cg_e_fx)});
         end
     end
     always @* begin
-        cg_fy_next = cg_fy;
-        cg_fx_next = cg_fx;
-        cg_c_next = (cg_c + (({13'h0, (cg_kv - cg_f)} <= cg_span) ? {8'h0, (cg_kv - cg_f)} : {8'h0, cg_span[3:0]}));
+        cg_fy_next = cg_e_fy;
+        cg_fx_next = cg_e_fx;
+        cg_c_next = (cg_e_c + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {8'h0, (cg_e_kv - cg_e_f)} : {8'h0, cg_span[3:0]}));
         if (cg_wide) begin
             cg_c_next = 12'h0;
-            cg_fx_next = (cg_fx + (({13'h0, (cg_kv - cg_f)} <= cg_span) ? {1'h0, (cg_kv - cg_f)} : {1'h0, cg_span[3:0]}));
-            if (((cg_fx + (({13'h0, (cg_kv - cg_f)} <= cg_span) ? {1'h0, (cg_kv - cg_f)} : {1'h0, cg_span[3:0]})) == ir[89:85])) begin
+            cg_fx_next = (cg_e_fx + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {1'h0, (cg_e_kv - cg_e_f)} : {1'h0, cg_span[3:0]}));
+            if (((cg_e_fx + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {1'h0, (cg_e_kv - cg_e_f)} : {1'h0, cg_span[3:0]})) == ir[89:85])) begin
                 cg_fx_next = 5'h0;
-                cg_fy_next = (cg_fy + 5'h1);
+                cg_fy_next = (cg_e_fy + 5'h1);
             end
-        end else if (((cg_c + (({13'h0, (cg_kv - cg_f)} <= cg_span) ? {8'h0, (cg_kv - cg_f)} : {8'h0, cg_span[3:0]})) == cg_ceff)) begin
+        end else if (((cg_e_c + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {8'h0, (cg_e_kv - cg_e_f)} : {8'h0, cg_span[3:0]})) == cg_ceff)) begin
             cg_c_next = 12'h0;
-            cg_fx_next = (cg_fx + 5'h1);
-            if (((cg_fx + 5'h1) == ir[89:85])) begin
+            cg_fx_next = (cg_e_fx + 5'h1);
+            if (((cg_e_fx + 5'h1) == ir[89:85])) begin
                 cg_fx_next = 5'h0;
-                cg_fy_next = (cg_fy + 5'h1);
+                cg_fy_next = (cg_e_fy + 5'h1);
             end
         end
     end
@@ -1957,17 +1981,17 @@ module tpu_core (
                             if (((((ir[43:28] == 16'h0) | (ir[59:44] == 16'h0)) | (ir[91:84] == 8'h0)) | (ir[91:84] > 8'h8))) begin
                                 err_code <= 8'h8;
                                 state <= 5'h9;
-                            end else if ((({10'h0, ir[27:4]} + {2'h0, t9}) > 34'h20000)) begin
+                            end else if ((({10'h0, ir[27:4]} + {2'h0, t10}) > 34'h20000)) begin
                                 err_code <= 8'h2;
                                 state <= 5'h9;
-                            end else if ((({10'h0, ir[83:60]} + {2'h0, t10}) > 34'h10000)) begin
+                            end else if ((({10'h0, ir[83:60]} + {2'h0, t11}) > 34'h10000)) begin
                                 err_code <= 8'h3;
                                 state <= 5'h9;
                             end else if ((({1'h0, ir[107:92]} + {1'h0, ir[43:28]}) > 17'h200)) begin
                                 err_code <= 8'h4;
                                 state <= 5'h9;
                             end else begin
-                                mm_macs <= ({16'h0, t9} * {40'h0, ir[91:84]});
+                                mm_macs <= ({16'h0, t10} * {40'h0, ir[91:84]});
                                 op_k <= {9'h0, ir[59:44]};
                                 op_n <= ir[91:84];
                                 wl_on <= 1'b1;
@@ -1999,13 +2023,13 @@ module tpu_core (
                             end else if (((ir[165:158] == 8'h0) | (ir[165:158] > 8'h8))) begin
                                 err_code <= 8'h8;
                                 state <= 5'h9;
-                            end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t11} + 10'h1)})) begin
+                            end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t12} + 10'h1)})) begin
                                 err_code <= 8'h8;
                                 state <= 5'h9;
                             end else begin
                                 div_conv <= 1'b1;
                                 ac_ph <= 2'h0;
-                                div_n <= {2'h0, ((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) - {4'h0, ({1'h0, t11} + 10'h1)})};
+                                div_n <= {2'h0, ((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) - {4'h0, ({1'h0, t12} + 10'h1)})};
                                 div_d <= {20'h0, ir[93:90]};
                                 div_q <= 16'h0;
                                 div_r <= 25'h0;
@@ -2484,7 +2508,7 @@ module tpu_core (
                                 state <= 5'hc;
                             end
                         end else begin
-                            if (((({12'h0, ir[75:52]} + {4'h0, t12}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
+                            if (((({12'h0, ir[75:52]} + {4'h0, t13}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                                 err_code <= 8'h2;
                                 state <= 5'h9;
                             end else begin
@@ -2512,7 +2536,7 @@ module tpu_core (
                         state <= 5'hc;
                     end
                     default: begin
-                        if (((({12'h0, ir[75:52]} + {4'h0, t13}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
+                        if (((({12'h0, ir[75:52]} + {4'h0, t14}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                             err_code <= 8'h2;
                             state <= 5'h9;
                         end else begin
@@ -2534,12 +2558,12 @@ module tpu_core (
                 case (ac_ph)
                     2'h0: begin
                         cv_oh <= (div_q + 16'h1);
-                        if (((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) < {4'h0, ({1'h0, t14} + 10'h1)})) begin
+                        if (((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) < {4'h0, ({1'h0, t15} + 10'h1)})) begin
                             err_code <= 8'h8;
                             state <= 5'h9;
                         end else begin
                             ac_ph <= 2'h1;
-                            div_n <= {2'h0, ((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) - {4'h0, ({1'h0, t14} + 10'h1)})};
+                            div_n <= {2'h0, ((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) - {4'h0, ({1'h0, t15} + 10'h1)})};
                             div_d <= {20'h0, ir[97:94]};
                             div_q <= 16'h0;
                             div_r <= 25'h0;
@@ -2682,28 +2706,6 @@ module tpu_core (
                     err_code <= 8'h5;
                     state <= 5'h9;
                 end
-                if ((cg_on & (~cg_send))) begin
-                    if ((cg_f < cg_kv)) begin
-                        cg_lv <= 1'b1;
-                        cg_ldest <= cg_f;
-                        cg_lcnt <= (({13'h0, (cg_kv - cg_f)} <= cg_span) ? (cg_kv - cg_f) : cg_span[3:0]);
-                        cg_lpad <= (~((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t2} + {8'h0, t3}) >= {12'h0, ir[120:116]})) & ((({1'h0, t2} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]})));
-                        cg_f <= (cg_f + (({13'h0, (cg_kv - cg_f)} <= cg_span) ? (cg_kv - cg_f) : cg_span[3:0]));
-                        cg_fy <= cg_fy_next;
-                        cg_fx <= cg_fx_next;
-                        cg_c <= cg_c_next;
-                        if ((cg_row == 17'h0)) begin
-                            cg_nfy <= cg_fy_next;
-                            cg_nfx <= cg_fx_next;
-                            cg_nc <= cg_c_next;
-                        end
-                        if ((({2'h0, cg_f} + (({13'h0, (cg_kv - cg_f)} <= cg_span) ? {2'h0, (cg_kv - cg_f)} : {2'h0, cg_span[3:0]})) >= {2'h0, cg_kv})) begin
-                            cg_send <= 1'b1;
-                        end
-                    end else begin
-                        cg_send <= 1'b1;
-                    end
-                end
                 if ((cg_on & cg_send)) begin
                     if (mxu_a_in_ready) begin
                         cg_send <= 1'b0;
@@ -2719,7 +2721,7 @@ module tpu_core (
                             if (((cg_oy + 12'h1) == cv_oh[11:0])) begin
                                 cg_oy <= 12'h0;
                                 cg_n <= (cg_n + 16'h1);
-                                cg_base <= (cg_base + ({1'h0, t15} * {13'h0, ir[79:68]}));
+                                cg_base <= (cg_base + ({1'h0, t9} * {13'h0, ir[79:68]}));
                             end
                         end
                         if (((cg_row + 17'h1) == cv_m)) begin
@@ -2759,6 +2761,26 @@ module tpu_core (
                             end
                         end
                     end
+                end
+                if ((cg_prefetch | ((cg_on & (~cg_send)) & (cg_f < cg_kv)))) begin
+                    cg_lv <= 1'b1;
+                    cg_ldest <= cg_e_f;
+                    cg_lcnt <= (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? (cg_e_kv - cg_e_f) : cg_span[3:0]);
+                    cg_lpad <= (~((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t2} + {8'h0, t3}) >= {12'h0, ir[120:116]})) & ((({1'h0, t2} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]})));
+                    cg_f <= (cg_e_f + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? (cg_e_kv - cg_e_f) : cg_span[3:0]));
+                    cg_fy <= cg_fy_next;
+                    cg_fx <= cg_fx_next;
+                    cg_c <= cg_c_next;
+                    if ((cg_e_row == 17'h0)) begin
+                        cg_nfy <= cg_fy_next;
+                        cg_nfx <= cg_fx_next;
+                        cg_nc <= cg_c_next;
+                    end
+                    if ((({2'h0, cg_e_f} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {2'h0, (cg_e_kv - cg_e_f)} : {2'h0, cg_span[3:0]})) >= {2'h0, cg_e_kv})) begin
+                        cg_send <= 1'b1;
+                    end
+                end else if ((cg_on & (~cg_send))) begin
+                    cg_send <= 1'b1;
                 end
             end
             5'he: begin
