@@ -2,7 +2,7 @@
 # Lints generated RTL with the real tools: every rtl-out/<name>, plus a
 # 64x64 weight-stationary and a 1x1 output-stationary configuration
 # generated into a temporary directory (the size range the generator
-# promises). In each directory:
+# promises). In each directory, for the top module its manifest names:
 #   verilator --lint-only -Wall   must print nothing;
 #   iverilog -g2005               must compile it;
 #   yosys synth (coarse); check -assert  must pass, print nothing and leave
@@ -17,7 +17,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TPUGEN=${TPUGEN:-bin/tpugen}
-TOP=tpu_mxu
 for tool in verilator iverilog yosys; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "lint-rtl: $tool not found in PATH: run scripts/setup.sh" >&2; exit 1; }
 done
@@ -52,8 +51,14 @@ fi
 
 # lint_dir DIR LOG: lints one RTL directory, explaining failures in LOG.
 lint_dir() {
-	local dir=$1 log=$2 stat=$2.stat out files
+	local dir=$1 log=$2 stat=$2.stat out files TOP
 	files=$(tr '\n' ' ' <"$dir/files.f")
+	# The top module is the manifest's (tpu_mxu, or tpu_core around it).
+	TOP=$(grep -o '"top": *"[A-Za-z0-9_]*"' "$dir/manifest.json" | head -n 1 | sed 's/.*"\([A-Za-z0-9_]*\)"$/\1/')
+	if [ -z "$TOP" ]; then
+		printf 'no top module in %s/manifest.json\n' "$dir" >"$log"
+		return 1
+	fi
 	if ! out=$(cd "$dir" && verilator --lint-only -Wall --top-module "$TOP" -f files.f 2>&1) || [ -n "$out" ]; then
 		printf 'verilator --lint-only -Wall:\n%s\n' "$out" >"$log"
 		return 1
