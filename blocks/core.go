@@ -444,7 +444,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		obCat[CoreBeatBytes-1-i] = hdl.Mux(keep[CoreBeatBytes-1-i], ob[i], zero(8))
 	}
 	m.Set(oOut.Valid, state.Eq(st(csWHSend)))
-	m.Set(oOut.Data, hdl.Cat(rem.EqConst(0).Or(errPending), hdl.Cat(keep...), hdl.Cat(obCat...)))
+	m.Set(oOut.Data, gated(m, oOut.Valid, hdl.Cat(rem.EqConst(0).Or(errPending), hdl.Cat(keep...), hdl.Cat(obCat...))))
 
 	fail := func(code core.ErrorCode) {
 		m.Set(errCode, m.Const(int64(code), hdl.U(8)))

@@ -144,7 +144,7 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 	} else {
 		b.adv = m.Wire("adv", hdl.U(1))
 	}
-	m.Set(cout.Data, outData)
+	m.Set(cout.Data, gated(m, outValid, outData))
 
 	var r mxuResult
 	if !cfg.Dataflow.IsOS() {

@@ -151,7 +151,7 @@ func (b *mxuBuilder) addPipeline(inValid, inData *hdl.Expr) (inReady *hdl.Expr, 
 	yl.add("tag", cfg.Pipeline.TagBits, 1, false)
 	yout := m.OutStream("y_out", hdl.U(yl.next))
 	m.Set(yout.Valid, valid)
-	m.Set(yout.Data, payload)
+	m.Set(yout.Data, gated(m, valid, payload))
 	m.Set(outReady, yout.Ready)
 	streams = []StreamPort{
 		{Name: "p_in", Dir: "in", Valid: "p_in_valid", Ready: "p_in_ready", Data: "p_in_data", Width: pl.next, Fields: pl.fields},

@@ -105,3 +105,11 @@ func (g *regGroup) end() {
 		}
 	})
 }
+
+// gated returns data where valid is 1 and zero elsewhere: what a top-level
+// stream port drives, so that no output of the generated top is ever x,
+// even before the first beat (datapath registers have no reset, and the
+// valid/ready contract alone would let a payload be x while valid is 0).
+func gated(m *hdl.Module, valid, data *hdl.Expr) *hdl.Expr {
+	return hdl.Mux(valid, data, m.Const(0, hdl.U(data.Width())))
+}

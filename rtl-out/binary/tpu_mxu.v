@@ -1490,7 +1490,7 @@ module tpu_mxu (
     );
 
     assign p_in_ready = 1'b1;
-    assign c_out_data = out_data_q;
+    assign c_out_data = (out_valid_q ? out_data_q : 267'h0);
     assign a_in_ready = ((adv & ((~a_in_data[73]) | shadow_full)) & (~p_in_valid));
     assign a_fire = (a_in_valid & a_in_ready);
     assign swap_now = (a_fire & a_in_data[73]);
@@ -1499,7 +1499,7 @@ module tpu_mxu (
     assign c_out_valid = (out_valid_q & out_raw_q);
     assign pipe_valid = (out_valid_q & (~out_raw_q));
     assign y_out_valid = requant_out_valid;
-    assign y_out_data = requant_out_data;
+    assign y_out_data = (requant_out_valid ? requant_out_data : 66'h0);
     assign requant_out_ready = y_out_ready;
     assign adv = ((~out_valid_q) | (out_raw_q ? c_out_ready : requant_in_ready));
     always @(posedge clk) begin

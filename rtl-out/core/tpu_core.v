@@ -1676,7 +1676,7 @@ module tpu_core (
     assign d_underflow = ((~d_held) & d_last_seen);
     assign d_in_ready = (((~d_held) & (~d_last_seen)) & running);
     assign o_out_valid = (state == 5'h7);
-    assign o_out_data = {((rem == 24'h0) | err_pending), {(o_count > 4'h7), (o_count > 4'h6), (o_count > 4'h5), (o_count > 4'h4), (o_count > 4'h3), (o_count > 4'h2), (o_count > 4'h1), (o_count > 4'h0)}, {((o_count > 4'h7) ? ob_7 : 8'h0), ((o_count > 4'h6) ? ob_6 : 8'h0), ((o_count > 4'h5) ? ob_5 : 8'h0), ((o_count > 4'h4) ? ob_4 : 8'h0), ((o_count > 4'h3) ? ob_3 : 8'h0), ((o_count > 4'h2) ? ob_2 : 8'h0), ((o_count > 4'h1) ? ob_1 : 8'h0), ((o_count > 4'h0) ? ob_0 : 8'h0)}};
+    assign o_out_data = (o_out_valid ? {((rem == 24'h0) | err_pending), {(o_count > 4'h7), (o_count > 4'h6), (o_count > 4'h5), (o_count > 4'h4), (o_count > 4'h3), (o_count > 4'h2), (o_count > 4'h1), (o_count > 4'h0)}, {((o_count > 4'h7) ? ob_7 : 8'h0), ((o_count > 4'h6) ? ob_6 : 8'h0), ((o_count > 4'h5) ? ob_5 : 8'h0), ((o_count > 4'h4) ? ob_4 : 8'h0), ((o_count > 4'h3) ? ob_3 : 8'h0), ((o_count > 4'h2) ? ob_2 : 8'h0), ((o_count > 4'h1) ? ob_1 : 8'h0), ((o_count > 4'h0) ? ob_0 : 8'h0)}} : 73'h0);
     assign lp_w = {d_byte, lp_word[31:8]};
     always @* begin
         ac_en = set0_pool_en;

@@ -1526,7 +1526,7 @@ module tpu_mxu (
     );
 
     assign p_in_ready = 1'b1;
-    assign c_out_data = out_data_q;
+    assign c_out_data = (out_valid_q ? out_data_q : 267'h0);
     assign a_in_ready = ((adv & ((~a_in_data[41]) | shadow_full)) & (~p_in_valid));
     assign a_fire = (a_in_valid & a_in_ready);
     assign swap_now = (a_fire & a_in_data[41]);
@@ -1537,7 +1537,7 @@ module tpu_mxu (
     assign requant_out_ready = act_in_ready;
     assign act_out_ready = pool_in_ready;
     assign y_out_valid = pool_out_valid;
-    assign y_out_data = pool_out_data;
+    assign y_out_data = (pool_out_valid ? pool_out_data : 66'h0);
     assign pool_out_ready = y_out_ready;
     assign adv = ((~out_valid_q) | (out_raw_q ? c_out_ready : requant_in_ready));
     always @(posedge clk) begin

@@ -5361,7 +5361,7 @@ module tpu_mxu (
         .out_15(acc_out_15)
     );
 
-    assign c_out_data = out_data_q;
+    assign c_out_data = (out_valid_q ? out_data_q : 521'h0);
     assign a_in_ready = ((adv & ((~a_in_data[137]) | shadow_full)) & 1'b1);
     assign a_fire = (a_in_valid & a_in_ready);
     assign swap_now = (a_fire & a_in_data[137]);

@@ -2952,7 +2952,7 @@ module tpu_mxu (
     );
 
     assign p_in_ready = 1'b1;
-    assign c_out_data = out_data_q;
+    assign c_out_data = (out_valid_q ? out_data_q : 523'h0);
     assign a_in_ready = ((adv & ((~a_in_data[73]) | shadow_full)) & (~p_in_valid));
     assign a_fire = (a_in_valid & a_in_ready);
     assign swap_now = (a_fire & a_in_data[73]);
@@ -2964,7 +2964,7 @@ module tpu_mxu (
     assign act_out_ready = pool_in_ready;
     assign pool_out_ready = softmax_in_ready;
     assign y_out_valid = softmax_out_valid;
-    assign y_out_data = softmax_out_data;
+    assign y_out_data = (softmax_out_valid ? softmax_out_data : 130'h0);
     assign softmax_out_ready = y_out_ready;
     assign adv = ((~out_valid_q) | (out_raw_q ? c_out_ready : requant_in_ready));
     always @(posedge clk) begin

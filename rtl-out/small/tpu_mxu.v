@@ -554,7 +554,7 @@ module tpu_mxu (
     );
 
     assign p_in_ready = 1'b1;
-    assign c_out_data = out_data_q;
+    assign c_out_data = (out_valid_q ? out_data_q : 139'h0);
     assign beat_ok = ((adv & ((~a_in_data[43]) | (gap == 2'h0))) & (~p_in_valid));
     assign a_in_ready = (beat_ok & w_in_valid);
     assign w_in_ready = (beat_ok & a_in_valid);
@@ -632,7 +632,7 @@ module tpu_mxu (
     assign pipe_valid = (out_valid_q & (~out_raw_q));
     assign requant_out_ready = act_in_ready;
     assign y_out_valid = act_out_valid;
-    assign y_out_data = act_out_data;
+    assign y_out_data = (act_out_valid ? act_out_data : 34'h0);
     assign act_out_ready = y_out_ready;
     assign adv = ((~out_valid_q) | (out_raw_q ? c_out_ready : requant_in_ready));
     always @(posedge clk) begin
