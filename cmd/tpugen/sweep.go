@@ -292,8 +292,9 @@ func (l layerCycles) Utilization(pes int) float64 {
 // for a batch and sums the cycle model's predictions, as a run on the RTL
 // would take them (verify.RunNetwork): each layer in as many passes as its
 // output channels need parameter sets. Only shapes matter, so every tensor
-// is zeros and the layers' weights are zeroed too (a narrow configuration
-// plans the same network as if it were quantized to its widths).
+// is zeros and every weight is 1 (a narrow configuration plans the same
+// network as if it were quantized to its widths; not 0, since the compiler
+// skips all-zero weight tiles).
 func networkCycles(man *arch.Manifest, net *compile.Network, batch int) ([]layerCycles, error) {
 	in := net.Tensors[net.Input].Shape
 	in.N = batch
@@ -305,6 +306,9 @@ func networkCycles(man *arch.Manifest, net *compile.Network, batch int) ([]layer
 		if op.OnHardware() {
 			l := op.Bind(x.Data, x.Shape)
 			l.Weights = make([]int8, len(l.Weights))
+			for i := range l.Weights {
+				l.Weights[i] = 1
+			}
 			l.InputZP = 0
 			lc := layerCycles{Name: shortName(op.Name), About: op.Describe(), MACs: op.MACs() * int64(batch)}
 			passes, err := compile.PlanPasses(man, l)
