@@ -132,6 +132,7 @@ func TestUsageErrors(t *testing.T) {
 		{"no cases", []string{"regress", "-cases", "0"}, "-cases 0: want at least 1"},
 		{"case out of range", []string{"regress", "-cases", "5", "-case", "7"}, "-case 7: want a case index from 0 to 6 (-cases 5 -layers 2)"},
 		{"layers without pipeline", []string{"regress", "-config", "../../configs/large.json", "-layers", "3"}, "-layers 3: configuration large has no pipeline"},
+		{"int8 layers on int4", []string{"regress", "-config", "../../configs/int4.json", "-layers", "3"}, "-layers 3: layer cases are int8, configuration int4 has 4-bit inputs and 4-bit weights"},
 		{"layer bad random kind", []string{"layer", "-random", "rnn"}, `-random "rnn": want fc or conv`},
 		{"layer without files", []string{"layer"}, "-a is required without -random"},
 		{"unknown simulator", []string{"regress", "-sim", "modelsim"}, `-sim "modelsim": want icarus, verilator or both`},

@@ -38,7 +38,7 @@ func runRegress(e *env, args []string) error {
 	simName := fs.String("sim", "verilator", "simulator `NAME`: icarus, verilator or both")
 	cases := fs.Int("cases", 50, "number of cases `N`")
 	seed := fs.Uint64("seed", 1, "regression seed `S`; each case derives its own from it")
-	layers := fs.Int("layers", -1, "number of layer cases `L` after the GEMM cases (default: N/2 with the pipeline, else 0)")
+	layers := fs.Int("layers", -1, "number of layer cases `L` after the GEMM cases (default: N/2 with the pipeline and int8 operands, else 0)")
 	vcdDir := fs.String("vcd-dir", "", "write a VCD waveform of every failing case into `DIR` (the case is rerun with a dump)")
 	only := fs.Int("case", -1, "run only case index `I` (0 <= I < N+L), as printed by a failure")
 	shardFlag := fs.String("shard", "", "run only shard `K/N` of the cases (case i is in shard i mod N + 1)")
@@ -80,14 +80,20 @@ func runRegress(e *env, args []string) error {
 		return err
 	}
 	defer cleanup()
+	// Layer cases are int8 layers (TFLite's kernels): a narrower array
+	// runs GEMM cases only.
+	int8 := man.Config.InputBits == 8 && man.Config.WeightBits == 8
 	if *layers < 0 {
 		*layers = 0
-		if man.Config.Requant {
+		if man.Config.Requant && int8 {
 			*layers = *cases / 2
 		}
 	}
 	if *layers > 0 && !man.Config.Requant {
 		return badInputf("-layers %d: configuration %s has no pipeline (requant: true)", *layers, man.Config.Name)
+	}
+	if *layers > 0 && !int8 {
+		return badInputf("-layers %d: layer cases are int8, configuration %s has %d-bit inputs and %d-bit weights", *layers, man.Config.Name, man.Config.InputBits, man.Config.WeightBits)
 	}
 	if *only >= *cases+*layers || *only < -1 {
 		return badInputf("-case %d: want a case index from 0 to %d (-cases %d -layers %d)", *only, *cases+*layers-1, *cases, *layers)
