@@ -68,6 +68,20 @@ var errClosed = errors.New("session closed")
 // until Close. Options.VCD is not supported (use Run); WorkDir and KeepFiles
 // do not apply.
 func (s Verilator) Open(ctx context.Context, top *Top, opt Options) (*Session, error) {
+	sess, err := s.open(ctx, top, opt, harnessBuild{
+		tag:   "tpugen sim verilator session v1",
+		what:  "verilator session",
+		flags: verilatorSessionFlags(top.Name),
+	})
+	if err == nil && opt.Log != nil {
+		fmt.Fprintf(opt.Log, "sim: verilator session %s: started\n", top.Name)
+	}
+	return sess, err
+}
+
+// open builds (or takes from the cache) the session harness for top with
+// hb's tag, description and flags, and starts it.
+func (s Verilator) open(ctx context.Context, top *Top, opt Options, hb harnessBuild) (*Session, error) {
 	const sim = "verilator"
 	verilator, err := lookPath(orDefault(s.Bin, "verilator"))
 	if err != nil {
@@ -84,21 +98,12 @@ func (s Verilator) Open(ctx context.Context, top *Top, opt Options) (*Session, e
 	if err != nil {
 		return nil, err
 	}
-	hb := harnessBuild{
-		tag:     "tpugen sim verilator session v1",
-		what:    "verilator session",
-		harness: verilatorSessionHarness(l),
-		flags:   verilatorSessionFlags(top.Name),
-	}
+	hb.harness = verilatorSessionHarness(l)
 	bin, cached, err := s.build(ctx, verilator, l, p.files, hb, opt)
 	if err != nil {
 		return nil, err
 	}
-	sess, err := startSession(ctx, l, bin, cached)
-	if err == nil && opt.Log != nil {
-		fmt.Fprintf(opt.Log, "sim: verilator session %s: started\n", top.Name)
-	}
-	return sess, err
+	return startSession(ctx, l, bin, cached)
 }
 
 // startSession starts the harness binary and checks its greeting.

@@ -10,33 +10,11 @@ import (
 // mutant in a mutation sweep), where the build costs more than the runs.
 // Its builds are cached under their own key.
 func (s Verilator) OpenQuick(ctx context.Context, top *Top, opt Options) (*Session, error) {
-	const sim = "verilator"
-	verilator, err := lookPath(orDefault(s.Bin, "verilator"))
-	if err != nil {
-		return nil, err
-	}
-	l, err := newLayout(top)
-	if err != nil {
-		return nil, err
-	}
-	if opt.VCD != "" {
-		return nil, l.errorf(sim, "a session does not write waveforms (Options.VCD): use Verilator.Run")
-	}
-	p, err := prepareFiles(l, opt)
-	if err != nil {
-		return nil, err
-	}
-	hb := harnessBuild{
-		tag:     "tpugen sim verilator quick session v1",
-		what:    "verilator quick session",
-		harness: verilatorSessionHarness(l),
-		flags:   verilatorFlags(top.Name, false),
-	}
-	bin, cached, err := s.build(ctx, verilator, l, p.files, hb, opt)
-	if err != nil {
-		return nil, err
-	}
-	return startSession(ctx, l, bin, cached)
+	return s.open(ctx, top, opt, harnessBuild{
+		tag:   "tpugen sim verilator quick session v1",
+		what:  "verilator quick session",
+		flags: verilatorFlags(top.Name, false),
+	})
 }
 
 // QuickSession is a Simulator that runs every stimulus of one design in a
