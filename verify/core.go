@@ -2,10 +2,13 @@ package verify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
 	"path/filepath"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/core"
@@ -25,6 +28,15 @@ type CoreRTL struct {
 func NewCoreRTL(man *arch.Manifest, dir string) (*CoreRTL, error) {
 	if man.Core == nil {
 		return nil, fmt.Errorf("core: %s has no core (add a \"core\" key to the configuration)", man.Config.Name)
+	}
+	// Programs are encoded by core's table: the core in dir must decode the
+	// same encoding, which its manifest records.
+	var isa core.Encoding
+	if err := json.Unmarshal(man.Core.ISA, &isa); err != nil {
+		return nil, fmt.Errorf("core: manifest isa: %w", err)
+	}
+	if !cmp.Equal(isa, core.Encode()) {
+		return nil, fmt.Errorf("core: the manifest's instruction encoding is not this tpugen's: regenerate %s", dir)
 	}
 	t := &sim.CoreTop{Name: man.Top}
 	// The simulators build in their own directories.
