@@ -31,8 +31,8 @@ var loadModels = sync.OnceValues(func() ([]model, error) {
 	var models []model
 	for _, path := range files {
 		file := filepath.Base(path)
-		// A binarized network takes the binary lowering (tpugen bnn): its
-		// hidden weights are all -1/+1, with no zeros to store sparsely.
+		// A binarized network takes the binary lowering (tpugen bnn), not
+		// the int8 quantizer: TestBinaryModelsRoundTrip covers its layers.
 		if strings.HasPrefix(file, "bnn_") {
 			models = append(models, model{file: file, skip: "binarized: lowered by tpugen bnn, not the int8 quantizer"})
 			continue
