@@ -30,6 +30,11 @@ type Tensor struct {
 	Name   string
 	Shape  quant.Shape
 	Params quant.Params
+	// Uint8 marks a tensor the source model stores as uint8: its codes are
+	// tpugen's int8 codes plus 128 (and so is its zero point). The int8
+	// arithmetic does not care; ONNX Runtime's float32 average does
+	// (Network.FloatAverage).
+	Uint8 bool
 }
 
 // OpKind says what an op computes and so where it runs.
@@ -77,6 +82,10 @@ type Op struct {
 	// Pool and PoolKind parameterize OpPool.
 	Pool     quant.PoolParams
 	PoolKind arch.PoolKind
+	// Average is an average OpPool's quantization as ONNX Runtime sees it:
+	// beside the float-scale requantizer (rounding float) the pool
+	// averages as ONNX Runtime does, with these parameters.
+	Average *quant.FloatAverage
 	// Softmax parameterizes OpSoftmax.
 	Softmax quant.SoftmaxParams
 }
@@ -164,6 +173,25 @@ func (n *Network) Check() error {
 	return nil
 }
 
+// FloatAverage is the quantization of an average pool from tensor in to
+// tensor out as ONNX Runtime sees it (the model's own codes: uint8 or
+// int8).
+func (n *Network) FloatAverage(in, out string) (quant.FloatAverage, error) {
+	ti, to := n.Tensors[in], n.Tensors[out]
+	if ti == nil || to == nil {
+		return quant.FloatAverage{}, fmt.Errorf("network %s: no tensor %q or %q", n.Name, in, out)
+	}
+	fa := quant.FloatAverage{InScale: ti.Params.Scale, OutScale: to.Params.Scale,
+		InZeroPoint: ti.Params.ZeroPoint, OutZeroPoint: to.Params.ZeroPoint}
+	switch {
+	case ti.Uint8 != to.Uint8:
+		return quant.FloatAverage{}, fmt.Errorf("network %s: average pool from %q to %q changes between uint8 and int8", n.Name, in, out)
+	case to.Uint8:
+		fa.Offset = 128
+	}
+	return fa, fa.Validate()
+}
+
 // Bind returns a copy of the op's layer reading input (batch of
 // in.Shape.N images).
 func (o *Op) Bind(input []int8, in quant.Shape) *Layer {
@@ -183,7 +211,10 @@ func (o *Op) RunHost(ins [][]int8, shapes []quant.Shape) ([]int8, quant.Shape, e
 }
 
 // RunHostRounding is RunHost with the requantizer arithmetic of the
-// hardware it runs beside (a grouped convolution requantizes as r does).
+// hardware it runs beside: a grouped convolution requantizes as r does,
+// and beside the float-scale requantizer an average pool averages as ONNX
+// Runtime does (quant.AveragePoolORT), so that a QDQ model's every op
+// agrees with ONNX Runtime's.
 func (o *Op) RunHostRounding(ins [][]int8, shapes []quant.Shape, r arch.Rounding) ([]int8, quant.Shape, error) {
 	if len(ins) != len(o.Inputs) || len(shapes) != len(ins) {
 		return nil, quant.Shape{}, fmt.Errorf("%s %s: %d inputs, want %d", o.Kind, o.Name, len(ins), len(o.Inputs))
@@ -208,6 +239,12 @@ func (o *Op) RunHostRounding(ins [][]int8, shapes []quant.Shape, r arch.Rounding
 		out, err := quant.Add(in, ins[1], o.Add)
 		return out, s, err
 	case OpPool:
+		if o.PoolKind == arch.AveragePool && r.IsFloat() {
+			if o.Average == nil {
+				return nil, quant.Shape{}, fmt.Errorf("%s: an average pool beside the float-scale requantizer needs its float parameters (Op.Average)", o.Name)
+			}
+			return quant.AveragePoolORT(in, s, o.Pool, *o.Average)
+		}
 		if o.PoolKind == arch.AveragePool {
 			return quant.AveragePool(in, s, o.Pool)
 		}

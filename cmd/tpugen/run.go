@@ -266,6 +266,12 @@ func (e *env) runModel(m modelRun) (*modelResult, error) {
 		return nil, err
 	}
 	test, float, net, pre := lm.test, lm.float, lm.net, lm.pre
+	// Beside the float-scale requantizer average pools run on the host in
+	// ONNX Runtime's float32 arithmetic (the pooling unit's is TFLite's).
+	net, err = verify.HostAveragePools(net, m.rtl.man.Config)
+	if err != nil {
+		return nil, err
+	}
 	// A configuration with the softmax unit takes the final softmax on chip.
 	net = verify.FuseSoftmax(net, m.rtl.man.Config)
 

@@ -372,7 +372,7 @@ func (p *planner) declare(name string, q quant.Params) error {
 	if err != nil {
 		return fmt.Errorf("tensor %q: %w", name, err)
 	}
-	p.net.Tensors[name] = &compile.Tensor{Name: name, Shape: s, Params: q}
+	p.net.Tensors[name] = &compile.Tensor{Name: name, Shape: s, Params: q, Uint8: p.fixed != nil && p.fixed.unsigned[name]}
 	return nil
 }
 
@@ -455,6 +455,13 @@ func (p *planner) lowerGroup(gr *group) (*compile.Op, error) {
 	}
 	if err := p.declare(gr.out, outParams); err != nil {
 		return nil, err
+	}
+	if op.Kind == compile.OpPool && op.PoolKind == arch.AveragePool {
+		fa, err := p.net.FloatAverage(gr.in[0], gr.out)
+		if err != nil {
+			return nil, err
+		}
+		op.Average = &fa
 	}
 	return op, nil
 }

@@ -25,6 +25,8 @@ type fixedQuant struct {
 	// int8 with the same scale and the zero point less 128 (exact: the
 	// int8 code is the uint8 code less 128).
 	params map[string]quant.Params
+	// unsigned holds the activations the model stores as uint8.
+	unsigned map[string]bool
 	// consts are the integer constants behind the float initializers that
 	// replaced DequantizeLinear nodes of constants (weights and biases).
 	consts map[string]intConst
@@ -72,7 +74,7 @@ func preQuantized(g *nn.Graph) bool {
 //     them: their readers read x, and f.params[x] holds the parameters;
 //  3. a DequantizeLinear left (of a graph input) is an error.
 func (f *fixedQuant) stripQDQ(g *nn.Graph) error {
-	f.params, f.consts = map[string]quant.Params{}, map[string]intConst{}
+	f.params, f.consts, f.unsigned = map[string]quant.Params{}, map[string]intConst{}, map[string]bool{}
 	if g.Values == nil {
 		g.Values = map[string]nn.Value{}
 	}
@@ -196,6 +198,7 @@ func (f *fixedQuant) stripActivation(g *nn.Graph, q *nn.Node) error {
 		return fmt.Errorf("%q is quantized twice, with scales %v and %v", x, old.Scale, p.Scale)
 	}
 	f.params[x] = p
+	f.unsigned[x] = storedUint8(g, q)
 	for _, dq := range dqs {
 		if out := dq.Output(0); out != x {
 			renameUses(g, out, x)
@@ -232,6 +235,17 @@ func activationParams(g *nn.Graph, n *nn.Node) (quant.Params, error) {
 		return quant.Params{}, fmt.Errorf("activation zero point %q is %v: want uint8 or int8 activations", n.Input(2), dt)
 	}
 	return p, p.Validate()
+}
+
+// storedUint8 reports whether a QuantizeLinear's codes are uint8 (ONNX's
+// default when it has no zero point), as activationParams reads them.
+func storedUint8(g *nn.Graph, q *nn.Node) bool {
+	name := q.Input(2)
+	if name == "" {
+		return true
+	}
+	t, ok := g.Initializers[name]
+	return ok && t.DType == nn.Uint8
 }
 
 func sameParams(a, b quant.Params) bool {

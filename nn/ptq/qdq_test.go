@@ -102,6 +102,22 @@ func checkQDQNetwork(t *testing.T, ref *nn.Graph, net *compile.Network, ops stri
 		if got := net.Tensors[name].Params; got != want {
 			t.Errorf("tensor %q has %+v, the model's QuantizeLinear %+v", name, got, want)
 		}
+		// refActivationParams accepts uint8 codes only.
+		if !net.Tensors[name].Uint8 {
+			t.Errorf("tensor %q is uint8 in the model, not marked Uint8", name)
+		}
+	}
+	// An average pool on the host carries ONNX Runtime's view of its
+	// quantization: the tensors' scales and zero points, uint8 codes.
+	for _, op := range net.Ops {
+		if op.Kind != compile.OpPool || op.PoolKind != arch.AveragePool {
+			continue
+		}
+		in, out := net.Tensors[op.Inputs[0]].Params, net.Tensors[op.Output].Params
+		want := quant.FloatAverage{InScale: in.Scale, OutScale: out.Scale, InZeroPoint: in.ZeroPoint, OutZeroPoint: out.ZeroPoint, Offset: 128}
+		if op.Average == nil || *op.Average != want {
+			t.Errorf("average pool %s: float parameters %+v, want %+v", op.Name, op.Average, want)
+		}
 	}
 	layer, has128 := 0, false
 	for _, op := range net.Ops {
