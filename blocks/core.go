@@ -378,7 +378,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	}
 
 	ub := newByteMemory(m, "ub", cfg.UBBytes, clr, R)
-	wm := newByteMemory(m, "wm", cfg.WeightBytes, clr, 1)
+	wm := newByteMemory(m, "wm", cfg.WeightBytes, clr, R)
 
 	// The host data stream: one beat held, its bytes consumed in order
 	// (keep marks the valid bytes, from lane 0); last ends the host's data.
@@ -545,9 +545,12 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	wlPend := m.Reg("wl_pend", hdl.U(1), hdl.ResetTo(0))
 	wlPendLane := m.Reg("wl_pend_lane", hdl.U(8))
 	wlPendZero := m.Reg("wl_pend_zero", hdl.U(1))
-	wb := make([]*hdl.Expr, C)
-	for i := range wb {
-		wb[i] = m.Reg(fmt.Sprintf("wl_b_%d", i), hdl.U(8))
+	wt := make([][]*hdl.Expr, R) // the tile being offered: beat i, lane o
+	for i := range wt {
+		wt[i] = make([]*hdl.Expr, C)
+		for o := range wt[i] {
+			wt[i][o] = m.Reg(fmt.Sprintf("wl_t_%d_%d", i, o), hdl.U(8))
+		}
 	}
 	// startWeights starts the weight loader on the tile rows at addr (a
 	// matmul, a convolve, and each lane's pass of a depthwise convolve).
@@ -762,21 +765,29 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		})
 	})
 
-	// The weight loader: beat (row of the tile) wl_row of k = wl_k has
-	// lane o at waddr + o*K + k, zero past n lanes or past K.
+	// The weight loader: tile k0 = wl_k is read a lane a cycle (lane o's
+	// R taps are consecutive bytes from waddr + o*K + k0, one read of the
+	// banked memory), then offered as R beats, beat i holding tap k0+i of
+	// every lane (zero past n lanes or past K).
 	weightLoader := func() {
-		kValid := wlK.Lt(opK)
 		m.If(wlOn.And(wlSend.Not()), func() {
 			m.If(wlPend, func() {
-				m.Switch(wlPendLane, func(sw *hdl.SwitchBuilder) {
-					for i := range wb {
-						sw.Case([]int64{int64(i)}, func() { m.Set(wb[i], hdl.Mux(wlPendZero, zero(8), wm.lanes[0].Slice(7, 0))) })
-					}
-				})
-				m.If(wlPendZero.Not().And(wm.lanes[0].Bit(8).Not()), func() { fail(core.ErrUnwritten) })
+				left := opK.Sub(wlK).Trunc(opK.Width())
+				written := one(1)
+				for i := 0; i < R; i++ {
+					live := wlPendZero.Not().And(left.Gt(m.Const(int64(i), left.Shape())))
+					b := hdl.Mux(live, wm.lanes[i].Slice(7, 0), zero(8))
+					m.Switch(wlPendLane, func(sw *hdl.SwitchBuilder) {
+						for o := 0; o < C; o++ {
+							sw.Case([]int64{int64(o)}, func() { m.Set(wt[i][o], b) })
+						}
+					})
+					written = written.And(live.Not().Or(wm.lanes[i].Bit(8)))
+				}
+				m.If(written.Not(), func() { fail(core.ErrUnwritten) })
 			})
 			m.If(wlLane.Lt(konst(C, wlLane)), func() {
-				live := kValid.And(hdl.Mux(cvDepthwise.And(state.Eq(st(csConv))), wlLane.Eq(dwO), wlLane.Lt(opN)))
+				live := hdl.Mux(cvDepthwise.And(state.Eq(st(csConv))), wlLane.Eq(dwO), wlLane.Lt(opN))
 				m.If(live, func() { wm.read(m, wlAddr.Trunc(core.AddrBits)) })
 				m.Set(wlPend, one(1))
 				m.Set(wlPendLane, wlLane)
@@ -789,22 +800,28 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			})
 		})
 		wcat := make([]*hdl.Expr, C)
-		for i := range wb {
-			wcat[C-1-i] = wb[i]
+		for o := 0; o < C; o++ {
+			v := wt[0][o]
+			for i := 1; i < R; i++ {
+				v = hdl.Mux(wlRow.EqConst(int64(i)), wt[i][o], v)
+			}
+			wcat[C-1-o] = v
 		}
 		m.Set(wData, packFields(m, wLay.Fields, wLay.Width, map[string]*hdl.Expr{"weights": hdl.Cat(wcat...)}))
 		m.If(wlOn.And(wlSend), func() {
 			m.Set(wValid, one(1))
 			m.If(wReady, func() {
-				m.Set(wlSend, zero(1))
-				m.Set(wlLane, zero(8))
-				m.Set(wlK, inc(wlK))
 				m.Set(wlRow, inc(wlRow))
-				m.Set(wlRowAddr, inc(wlRowAddr))
-				m.Set(wlAddr, inc(wlRowAddr))
 				m.If(wlRow.EqConst(int64(R-1)), func() {
+					nk0 := wlK.Add(m.Const(int64(R), wlK.Shape())).Trunc(wlK.Width())
+					naddr := wlRowAddr.Add(m.Const(int64(R), wlRowAddr.Shape())).Trunc(wlRowAddr.Width())
+					m.Set(wlSend, zero(1))
+					m.Set(wlLane, zero(8))
 					m.Set(wlRow, zero(rb))
-					m.If(inc(wlK).Ge(opK), func() { m.Set(wlOn, zero(1)) })
+					m.Set(wlK, nk0)
+					m.Set(wlRowAddr, naddr)
+					m.Set(wlAddr, naddr)
+					m.If(nk0.Ge(opK), func() { m.Set(wlOn, zero(1)) })
 				})
 			})
 		})

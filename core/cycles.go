@@ -69,7 +69,8 @@ func Bound(c Config, words []Word) (ArrayBound, error) {
 // instruction: fetch and decode (2 cycles), host transfers a beat's bytes
 // a cycle with two bubbles between beats, write_host two cycles a byte and one per beat,
 // load_params a cycle a byte plus a cycle per pipeline word, the weight
-// loader rows·(cols+2) cycles per tile (a tile ahead of the array), a
+// loader cols+1+rows cycles per tile (a lane's taps a read, then a beat
+// a cycle; a tile ahead of the array), a
 // beat a cycle for MATMUL rows and a cycle a run for CONVOLVE windows
 // (runs as the window generator forms them), ACTIVATE's divisions,
 // read-out rows and drain. It is a model, not the RTL: its error on the
@@ -91,7 +92,7 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 	// host: a byte a cycle, two bubbles per further 8-byte beat, one
 	// cycle to finish.
 	host := func(n int64) int64 { return n + 2*max(0, (n+7)/8-1) + 1 }
-	tileLoad := R * (C + 2)
+	tileLoad := C + 1 + R
 	// tiles runs the array: per tile t, its beats take beats(t) cycles and
 	// the next tile's weights load behind them.
 	tiles := func(T int64, beats func(t int64) int64) int64 {

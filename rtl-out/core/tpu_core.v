@@ -189,6 +189,27 @@ module tpu_core (
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [8:0] wm_lane_0;
     /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] wm_lane_1;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] wm_lane_2;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] wm_lane_3;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] wm_lane_4;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] wm_lane_5;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] wm_lane_6;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] wm_lane_7;
+    /* verilator lint_on UNUSEDSIGNAL */
     wire running;
     reg  d_held;
     reg  [63:0] d_data;
@@ -304,14 +325,70 @@ module tpu_core (
     reg  wl_pend;
     reg  [7:0] wl_pend_lane;
     reg  wl_pend_zero;
-    reg  [7:0] wl_b_0;
-    reg  [7:0] wl_b_1;
-    reg  [7:0] wl_b_2;
-    reg  [7:0] wl_b_3;
-    reg  [7:0] wl_b_4;
-    reg  [7:0] wl_b_5;
-    reg  [7:0] wl_b_6;
-    reg  [7:0] wl_b_7;
+    reg  [7:0] wl_t_0_0;
+    reg  [7:0] wl_t_0_1;
+    reg  [7:0] wl_t_0_2;
+    reg  [7:0] wl_t_0_3;
+    reg  [7:0] wl_t_0_4;
+    reg  [7:0] wl_t_0_5;
+    reg  [7:0] wl_t_0_6;
+    reg  [7:0] wl_t_0_7;
+    reg  [7:0] wl_t_1_0;
+    reg  [7:0] wl_t_1_1;
+    reg  [7:0] wl_t_1_2;
+    reg  [7:0] wl_t_1_3;
+    reg  [7:0] wl_t_1_4;
+    reg  [7:0] wl_t_1_5;
+    reg  [7:0] wl_t_1_6;
+    reg  [7:0] wl_t_1_7;
+    reg  [7:0] wl_t_2_0;
+    reg  [7:0] wl_t_2_1;
+    reg  [7:0] wl_t_2_2;
+    reg  [7:0] wl_t_2_3;
+    reg  [7:0] wl_t_2_4;
+    reg  [7:0] wl_t_2_5;
+    reg  [7:0] wl_t_2_6;
+    reg  [7:0] wl_t_2_7;
+    reg  [7:0] wl_t_3_0;
+    reg  [7:0] wl_t_3_1;
+    reg  [7:0] wl_t_3_2;
+    reg  [7:0] wl_t_3_3;
+    reg  [7:0] wl_t_3_4;
+    reg  [7:0] wl_t_3_5;
+    reg  [7:0] wl_t_3_6;
+    reg  [7:0] wl_t_3_7;
+    reg  [7:0] wl_t_4_0;
+    reg  [7:0] wl_t_4_1;
+    reg  [7:0] wl_t_4_2;
+    reg  [7:0] wl_t_4_3;
+    reg  [7:0] wl_t_4_4;
+    reg  [7:0] wl_t_4_5;
+    reg  [7:0] wl_t_4_6;
+    reg  [7:0] wl_t_4_7;
+    reg  [7:0] wl_t_5_0;
+    reg  [7:0] wl_t_5_1;
+    reg  [7:0] wl_t_5_2;
+    reg  [7:0] wl_t_5_3;
+    reg  [7:0] wl_t_5_4;
+    reg  [7:0] wl_t_5_5;
+    reg  [7:0] wl_t_5_6;
+    reg  [7:0] wl_t_5_7;
+    reg  [7:0] wl_t_6_0;
+    reg  [7:0] wl_t_6_1;
+    reg  [7:0] wl_t_6_2;
+    reg  [7:0] wl_t_6_3;
+    reg  [7:0] wl_t_6_4;
+    reg  [7:0] wl_t_6_5;
+    reg  [7:0] wl_t_6_6;
+    reg  [7:0] wl_t_6_7;
+    reg  [7:0] wl_t_7_0;
+    reg  [7:0] wl_t_7_1;
+    reg  [7:0] wl_t_7_2;
+    reg  [7:0] wl_t_7_3;
+    reg  [7:0] wl_t_7_4;
+    reg  [7:0] wl_t_7_5;
+    reg  [7:0] wl_t_7_6;
+    reg  [7:0] wl_t_7_7;
     reg  as_on;
     reg  as_pend;
     reg  [15:0] as_r;
@@ -762,14 +839,14 @@ module tpu_core (
             5'hb: begin
                 if ((wl_on & (~wl_send))) begin
                     if ((wl_lane < 8'h8)) begin
-                        if (((wl_k < op_k) & ((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n)))) begin
+                        if (((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n))) begin
                             wm_re = 1'b1;
                             wm_rbase = wl_addr[23:0];
                         end
                     end else begin
                     end
                 end
-                mx_w_data = {wl_b_7, wl_b_6, wl_b_5, wl_b_4, wl_b_3, wl_b_2, wl_b_1, wl_b_0};
+                mx_w_data = {((wl_row == 3'h7) ? wl_t_7_7 : ((wl_row == 3'h6) ? wl_t_6_7 : ((wl_row == 3'h5) ? wl_t_5_7 : ((wl_row == 3'h4) ? wl_t_4_7 : ((wl_row == 3'h3) ? wl_t_3_7 : ((wl_row == 3'h2) ? wl_t_2_7 : ((wl_row == 3'h1) ? wl_t_1_7 : wl_t_0_7))))))), ((wl_row == 3'h7) ? wl_t_7_6 : ((wl_row == 3'h6) ? wl_t_6_6 : ((wl_row == 3'h5) ? wl_t_5_6 : ((wl_row == 3'h4) ? wl_t_4_6 : ((wl_row == 3'h3) ? wl_t_3_6 : ((wl_row == 3'h2) ? wl_t_2_6 : ((wl_row == 3'h1) ? wl_t_1_6 : wl_t_0_6))))))), ((wl_row == 3'h7) ? wl_t_7_5 : ((wl_row == 3'h6) ? wl_t_6_5 : ((wl_row == 3'h5) ? wl_t_5_5 : ((wl_row == 3'h4) ? wl_t_4_5 : ((wl_row == 3'h3) ? wl_t_3_5 : ((wl_row == 3'h2) ? wl_t_2_5 : ((wl_row == 3'h1) ? wl_t_1_5 : wl_t_0_5))))))), ((wl_row == 3'h7) ? wl_t_7_4 : ((wl_row == 3'h6) ? wl_t_6_4 : ((wl_row == 3'h5) ? wl_t_5_4 : ((wl_row == 3'h4) ? wl_t_4_4 : ((wl_row == 3'h3) ? wl_t_3_4 : ((wl_row == 3'h2) ? wl_t_2_4 : ((wl_row == 3'h1) ? wl_t_1_4 : wl_t_0_4))))))), ((wl_row == 3'h7) ? wl_t_7_3 : ((wl_row == 3'h6) ? wl_t_6_3 : ((wl_row == 3'h5) ? wl_t_5_3 : ((wl_row == 3'h4) ? wl_t_4_3 : ((wl_row == 3'h3) ? wl_t_3_3 : ((wl_row == 3'h2) ? wl_t_2_3 : ((wl_row == 3'h1) ? wl_t_1_3 : wl_t_0_3))))))), ((wl_row == 3'h7) ? wl_t_7_2 : ((wl_row == 3'h6) ? wl_t_6_2 : ((wl_row == 3'h5) ? wl_t_5_2 : ((wl_row == 3'h4) ? wl_t_4_2 : ((wl_row == 3'h3) ? wl_t_3_2 : ((wl_row == 3'h2) ? wl_t_2_2 : ((wl_row == 3'h1) ? wl_t_1_2 : wl_t_0_2))))))), ((wl_row == 3'h7) ? wl_t_7_1 : ((wl_row == 3'h6) ? wl_t_6_1 : ((wl_row == 3'h5) ? wl_t_5_1 : ((wl_row == 3'h4) ? wl_t_4_1 : ((wl_row == 3'h3) ? wl_t_3_1 : ((wl_row == 3'h2) ? wl_t_2_1 : ((wl_row == 3'h1) ? wl_t_1_1 : wl_t_0_1))))))), ((wl_row == 3'h7) ? wl_t_7_0 : ((wl_row == 3'h6) ? wl_t_6_0 : ((wl_row == 3'h5) ? wl_t_5_0 : ((wl_row == 3'h4) ? wl_t_4_0 : ((wl_row == 3'h3) ? wl_t_3_0 : ((wl_row == 3'h2) ? wl_t_2_0 : ((wl_row == 3'h1) ? wl_t_1_0 : wl_t_0_0)))))))};
                 if ((wl_on & wl_send)) begin
                     mx_w_valid = 1'b1;
                 end
@@ -795,14 +872,14 @@ module tpu_core (
             5'h13: begin
                 if ((wl_on & (~wl_send))) begin
                     if ((wl_lane < 8'h8)) begin
-                        if (((wl_k < op_k) & ((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n)))) begin
+                        if (((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n))) begin
                             wm_re = 1'b1;
                             wm_rbase = wl_addr[23:0];
                         end
                     end else begin
                     end
                 end
-                mx_w_data = {wl_b_7, wl_b_6, wl_b_5, wl_b_4, wl_b_3, wl_b_2, wl_b_1, wl_b_0};
+                mx_w_data = {((wl_row == 3'h7) ? wl_t_7_7 : ((wl_row == 3'h6) ? wl_t_6_7 : ((wl_row == 3'h5) ? wl_t_5_7 : ((wl_row == 3'h4) ? wl_t_4_7 : ((wl_row == 3'h3) ? wl_t_3_7 : ((wl_row == 3'h2) ? wl_t_2_7 : ((wl_row == 3'h1) ? wl_t_1_7 : wl_t_0_7))))))), ((wl_row == 3'h7) ? wl_t_7_6 : ((wl_row == 3'h6) ? wl_t_6_6 : ((wl_row == 3'h5) ? wl_t_5_6 : ((wl_row == 3'h4) ? wl_t_4_6 : ((wl_row == 3'h3) ? wl_t_3_6 : ((wl_row == 3'h2) ? wl_t_2_6 : ((wl_row == 3'h1) ? wl_t_1_6 : wl_t_0_6))))))), ((wl_row == 3'h7) ? wl_t_7_5 : ((wl_row == 3'h6) ? wl_t_6_5 : ((wl_row == 3'h5) ? wl_t_5_5 : ((wl_row == 3'h4) ? wl_t_4_5 : ((wl_row == 3'h3) ? wl_t_3_5 : ((wl_row == 3'h2) ? wl_t_2_5 : ((wl_row == 3'h1) ? wl_t_1_5 : wl_t_0_5))))))), ((wl_row == 3'h7) ? wl_t_7_4 : ((wl_row == 3'h6) ? wl_t_6_4 : ((wl_row == 3'h5) ? wl_t_5_4 : ((wl_row == 3'h4) ? wl_t_4_4 : ((wl_row == 3'h3) ? wl_t_3_4 : ((wl_row == 3'h2) ? wl_t_2_4 : ((wl_row == 3'h1) ? wl_t_1_4 : wl_t_0_4))))))), ((wl_row == 3'h7) ? wl_t_7_3 : ((wl_row == 3'h6) ? wl_t_6_3 : ((wl_row == 3'h5) ? wl_t_5_3 : ((wl_row == 3'h4) ? wl_t_4_3 : ((wl_row == 3'h3) ? wl_t_3_3 : ((wl_row == 3'h2) ? wl_t_2_3 : ((wl_row == 3'h1) ? wl_t_1_3 : wl_t_0_3))))))), ((wl_row == 3'h7) ? wl_t_7_2 : ((wl_row == 3'h6) ? wl_t_6_2 : ((wl_row == 3'h5) ? wl_t_5_2 : ((wl_row == 3'h4) ? wl_t_4_2 : ((wl_row == 3'h3) ? wl_t_3_2 : ((wl_row == 3'h2) ? wl_t_2_2 : ((wl_row == 3'h1) ? wl_t_1_2 : wl_t_0_2))))))), ((wl_row == 3'h7) ? wl_t_7_1 : ((wl_row == 3'h6) ? wl_t_6_1 : ((wl_row == 3'h5) ? wl_t_5_1 : ((wl_row == 3'h4) ? wl_t_4_1 : ((wl_row == 3'h3) ? wl_t_3_1 : ((wl_row == 3'h2) ? wl_t_2_1 : ((wl_row == 3'h1) ? wl_t_1_1 : wl_t_0_1))))))), ((wl_row == 3'h7) ? wl_t_7_0 : ((wl_row == 3'h6) ? wl_t_6_0 : ((wl_row == 3'h5) ? wl_t_5_0 : ((wl_row == 3'h4) ? wl_t_4_0 : ((wl_row == 3'h3) ? wl_t_3_0 : ((wl_row == 3'h2) ? wl_t_2_0 : ((wl_row == 3'h1) ? wl_t_1_0 : wl_t_0_0)))))))};
                 if ((wl_on & wl_send)) begin
                     mx_w_valid = 1'b1;
                 end
@@ -1669,6 +1746,202 @@ module tpu_core (
             end
         endcase
     end
+    always @* begin
+        wm_lane_1 = wm_rd_1;
+        case (wm_rot)
+            3'h1: begin
+                wm_lane_1 = wm_rd_2;
+            end
+            3'h2: begin
+                wm_lane_1 = wm_rd_3;
+            end
+            3'h3: begin
+                wm_lane_1 = wm_rd_4;
+            end
+            3'h4: begin
+                wm_lane_1 = wm_rd_5;
+            end
+            3'h5: begin
+                wm_lane_1 = wm_rd_6;
+            end
+            3'h6: begin
+                wm_lane_1 = wm_rd_7;
+            end
+            3'h7: begin
+                wm_lane_1 = wm_rd_0;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        wm_lane_2 = wm_rd_2;
+        case (wm_rot)
+            3'h1: begin
+                wm_lane_2 = wm_rd_3;
+            end
+            3'h2: begin
+                wm_lane_2 = wm_rd_4;
+            end
+            3'h3: begin
+                wm_lane_2 = wm_rd_5;
+            end
+            3'h4: begin
+                wm_lane_2 = wm_rd_6;
+            end
+            3'h5: begin
+                wm_lane_2 = wm_rd_7;
+            end
+            3'h6: begin
+                wm_lane_2 = wm_rd_0;
+            end
+            3'h7: begin
+                wm_lane_2 = wm_rd_1;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        wm_lane_3 = wm_rd_3;
+        case (wm_rot)
+            3'h1: begin
+                wm_lane_3 = wm_rd_4;
+            end
+            3'h2: begin
+                wm_lane_3 = wm_rd_5;
+            end
+            3'h3: begin
+                wm_lane_3 = wm_rd_6;
+            end
+            3'h4: begin
+                wm_lane_3 = wm_rd_7;
+            end
+            3'h5: begin
+                wm_lane_3 = wm_rd_0;
+            end
+            3'h6: begin
+                wm_lane_3 = wm_rd_1;
+            end
+            3'h7: begin
+                wm_lane_3 = wm_rd_2;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        wm_lane_4 = wm_rd_4;
+        case (wm_rot)
+            3'h1: begin
+                wm_lane_4 = wm_rd_5;
+            end
+            3'h2: begin
+                wm_lane_4 = wm_rd_6;
+            end
+            3'h3: begin
+                wm_lane_4 = wm_rd_7;
+            end
+            3'h4: begin
+                wm_lane_4 = wm_rd_0;
+            end
+            3'h5: begin
+                wm_lane_4 = wm_rd_1;
+            end
+            3'h6: begin
+                wm_lane_4 = wm_rd_2;
+            end
+            3'h7: begin
+                wm_lane_4 = wm_rd_3;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        wm_lane_5 = wm_rd_5;
+        case (wm_rot)
+            3'h1: begin
+                wm_lane_5 = wm_rd_6;
+            end
+            3'h2: begin
+                wm_lane_5 = wm_rd_7;
+            end
+            3'h3: begin
+                wm_lane_5 = wm_rd_0;
+            end
+            3'h4: begin
+                wm_lane_5 = wm_rd_1;
+            end
+            3'h5: begin
+                wm_lane_5 = wm_rd_2;
+            end
+            3'h6: begin
+                wm_lane_5 = wm_rd_3;
+            end
+            3'h7: begin
+                wm_lane_5 = wm_rd_4;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        wm_lane_6 = wm_rd_6;
+        case (wm_rot)
+            3'h1: begin
+                wm_lane_6 = wm_rd_7;
+            end
+            3'h2: begin
+                wm_lane_6 = wm_rd_0;
+            end
+            3'h3: begin
+                wm_lane_6 = wm_rd_1;
+            end
+            3'h4: begin
+                wm_lane_6 = wm_rd_2;
+            end
+            3'h5: begin
+                wm_lane_6 = wm_rd_3;
+            end
+            3'h6: begin
+                wm_lane_6 = wm_rd_4;
+            end
+            3'h7: begin
+                wm_lane_6 = wm_rd_5;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        wm_lane_7 = wm_rd_7;
+        case (wm_rot)
+            3'h1: begin
+                wm_lane_7 = wm_rd_0;
+            end
+            3'h2: begin
+                wm_lane_7 = wm_rd_1;
+            end
+            3'h3: begin
+                wm_lane_7 = wm_rd_2;
+            end
+            3'h4: begin
+                wm_lane_7 = wm_rd_3;
+            end
+            3'h5: begin
+                wm_lane_7 = wm_rd_4;
+            end
+            3'h6: begin
+                wm_lane_7 = wm_rd_5;
+            end
+            3'h7: begin
+                wm_lane_7 = wm_rd_6;
+            end
+            default: begin
+            end
+        endcase
+    end
     assign d_avail = ((d_held & (d_idx < 4'h8)) & t5[0]);
     assign d_byte = t7[7:0];
     assign d_left = ((d_held & (((((((((4'h0 + {3'h0, d_keep[0]}) + {3'h0, d_keep[1]}) + {3'h0, d_keep[2]}) + {3'h0, d_keep[3]}) + {3'h0, d_keep[4]}) + {3'h0, d_keep[5]}) + {3'h0, d_keep[6]}) + {3'h0, d_keep[7]}) > d_idx)) ? (((((((((4'h0 + {3'h0, d_keep[0]}) + {3'h0, d_keep[1]}) + {3'h0, d_keep[2]}) + {3'h0, d_keep[3]}) + {3'h0, d_keep[4]}) + {3'h0, d_keep[5]}) + {3'h0, d_keep[6]}) + {3'h0, d_keep[7]}) - d_idx) : 4'h0);
@@ -2386,33 +2659,229 @@ module tpu_core (
                     if (wl_pend) begin
                         case (wl_pend_lane)
                             8'h0: begin
-                                wl_b_0 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h1: begin
-                                wl_b_1 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h2: begin
-                                wl_b_2 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h3: begin
-                                wl_b_3 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h4: begin
-                                wl_b_4 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h5: begin
-                                wl_b_5 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h6: begin
-                                wl_b_6 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h7: begin
-                                wl_b_7 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             default: begin
                             end
                         endcase
-                        if (((~wl_pend_zero) & (~wm_lane_0[8]))) begin
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_1_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_1_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_1_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_1_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_1_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_1_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_1_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_1_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_2_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_2_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_2_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_2_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_2_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_2_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_2_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_2_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_3_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_3_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_3_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_3_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_3_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_3_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_3_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_3_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_4_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_4_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_4_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_4_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_4_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_4_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_4_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_4_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_5_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_5_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_5_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_5_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_5_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_5_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_5_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_5_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_6_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_6_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_6_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_6_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_6_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_6_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_6_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_6_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_7_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_7_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_7_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_7_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_7_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_7_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_7_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_7_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        if ((~((((((((1'b1 & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h0))) | wm_lane_0[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h1))) | wm_lane_1[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h2))) | wm_lane_2[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h3))) | wm_lane_3[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h4))) | wm_lane_4[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h5))) | wm_lane_5[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h6))) | wm_lane_6[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h7))) | wm_lane_7[8])))) begin
                             err_code <= 8'h5;
                             state <= 5'h9;
                         end
@@ -2420,7 +2889,7 @@ module tpu_core (
                     if ((wl_lane < 8'h8)) begin
                         wl_pend <= 1'b1;
                         wl_pend_lane <= wl_lane;
-                        wl_pend_zero <= (~((wl_k < op_k) & ((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n))));
+                        wl_pend_zero <= (~((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n)));
                         wl_lane <= (wl_lane + 8'h1);
                         wl_addr <= (wl_addr + op_k);
                     end else begin
@@ -2430,15 +2899,15 @@ module tpu_core (
                 end
                 if ((wl_on & wl_send)) begin
                     if (mxu_w_in_ready) begin
-                        wl_send <= 1'b0;
-                        wl_lane <= 8'h0;
-                        wl_k <= (wl_k + 25'h1);
                         wl_row <= (wl_row + 3'h1);
-                        wl_rowaddr <= (wl_rowaddr + 25'h1);
-                        wl_addr <= (wl_rowaddr + 25'h1);
                         if ((wl_row == 3'h7)) begin
+                            wl_send <= 1'b0;
+                            wl_lane <= 8'h0;
                             wl_row <= 3'h0;
-                            if (((wl_k + 25'h1) >= op_k)) begin
+                            wl_k <= (wl_k + 25'h8);
+                            wl_rowaddr <= (wl_rowaddr + 25'h8);
+                            wl_addr <= (wl_rowaddr + 25'h8);
+                            if (((wl_k + 25'h8) >= op_k)) begin
                                 wl_on <= 1'b0;
                             end
                         end
@@ -2633,33 +3102,229 @@ module tpu_core (
                     if (wl_pend) begin
                         case (wl_pend_lane)
                             8'h0: begin
-                                wl_b_0 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h1: begin
-                                wl_b_1 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h2: begin
-                                wl_b_2 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h3: begin
-                                wl_b_3 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h4: begin
-                                wl_b_4 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h5: begin
-                                wl_b_5 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h6: begin
-                                wl_b_6 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h7: begin
-                                wl_b_7 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             default: begin
                             end
                         endcase
-                        if (((~wl_pend_zero) & (~wm_lane_0[8]))) begin
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_1_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_1_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_1_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_1_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_1_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_1_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_1_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_1_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_2_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_2_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_2_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_2_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_2_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_2_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_2_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_2_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_3_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_3_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_3_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_3_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_3_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_3_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_3_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_3_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_4_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_4_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_4_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_4_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_4_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_4_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_4_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_4_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_5_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_5_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_5_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_5_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_5_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_5_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_5_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_5_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_6_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_6_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_6_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_6_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_6_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_6_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_6_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_6_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_7_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_7_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_7_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_7_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_7_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_7_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_7_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_7_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        if ((~((((((((1'b1 & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h0))) | wm_lane_0[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h1))) | wm_lane_1[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h2))) | wm_lane_2[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h3))) | wm_lane_3[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h4))) | wm_lane_4[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h5))) | wm_lane_5[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h6))) | wm_lane_6[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h7))) | wm_lane_7[8])))) begin
                             err_code <= 8'h5;
                             state <= 5'h9;
                         end
@@ -2667,7 +3332,7 @@ module tpu_core (
                     if ((wl_lane < 8'h8)) begin
                         wl_pend <= 1'b1;
                         wl_pend_lane <= wl_lane;
-                        wl_pend_zero <= (~((wl_k < op_k) & ((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n))));
+                        wl_pend_zero <= (~((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n)));
                         wl_lane <= (wl_lane + 8'h1);
                         wl_addr <= (wl_addr + op_k);
                     end else begin
@@ -2677,15 +3342,15 @@ module tpu_core (
                 end
                 if ((wl_on & wl_send)) begin
                     if (mxu_w_in_ready) begin
-                        wl_send <= 1'b0;
-                        wl_lane <= 8'h0;
-                        wl_k <= (wl_k + 25'h1);
                         wl_row <= (wl_row + 3'h1);
-                        wl_rowaddr <= (wl_rowaddr + 25'h1);
-                        wl_addr <= (wl_rowaddr + 25'h1);
                         if ((wl_row == 3'h7)) begin
+                            wl_send <= 1'b0;
+                            wl_lane <= 8'h0;
                             wl_row <= 3'h0;
-                            if (((wl_k + 25'h1) >= op_k)) begin
+                            wl_k <= (wl_k + 25'h8);
+                            wl_rowaddr <= (wl_rowaddr + 25'h8);
+                            wl_addr <= (wl_rowaddr + 25'h8);
+                            if (((wl_k + 25'h8) >= op_k)) begin
                                 wl_on <= 1'b0;
                             end
                         end
