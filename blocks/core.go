@@ -724,45 +724,48 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	}
 	inside := a.Ge(u(cvPT, 17)).And(y.Lt(u(cvH, 17))).And(b.Ge(u(cvPL, 17))).And(xIn)
 	need := eKV.Sub(eF).Trunc(4)
-	// A run is the channels left at this tap; on a one-channel map with
-	// dilation 1 it spans kernel columns instead (consecutive bytes), up
-	// to the kernel row's end or the map's edge (padding runs to the edge).
+	// A run is the channels left at this tap; with dilation 1 (and not a
+	// depthwise pass over a many-channel map) the kernel row's taps are
+	// consecutive bytes, so a run spans kernel columns instead, up to the
+	// kernel row's end or the map's edge (padding runs to the edge).
 	wide := m.Wire("cg_wide", hdl.U(1))
-	m.Set(wide, cvC.EqConst(1).And(cvDW.EqConst(1)))
+	m.Set(wide, cvDW.EqConst(1).And(cvDepthwise.Not().Or(cvC.EqConst(1))))
 	colsLeft := u(cvKW.Sub(eFX).Trunc(5), 17)
 	yIn := a.Ge(u(cvPT, 17)).And(y.Lt(u(cvH, 17)))
 	edge := m.Wire("cg_edge", hdl.U(17)) // columns to the next change of inside-ness
 	m.Set(edge, colsLeft)
 	m.If(yIn.And(b.Lt(u(cvPL, 17))), func() { m.Set(edge, u(cvPL, 17).Sub(b).Trunc(17)) }).
 		ElseIf(yIn.And(xIn), func() { m.Set(edge, u(cvW, 17).Sub(x).Trunc(17)) })
+	cols := hdl.Mux(edge.Lt(colsLeft), edge, colsLeft).Trunc(5)
 	span := m.Wire("cg_span", hdl.U(17))
 	m.Set(span, u(cEff.Sub(eC).Trunc(12), 17))
-	m.If(wide, func() { m.Set(span, hdl.Mux(edge.Lt(colsLeft), edge, colsLeft)) })
+	m.If(wide, func() { m.Set(span, cols.Mul(cEff).Sub(u(eC, 17)).Trunc(17)) })
 	cnt := hdl.Mux(u(need, 17).Le(span), need, span.Trunc(4))
 	pix := y.Trunc(12).Mul(cvW).Add(u(x.Trunc(12), 24)).Trunc(25).Mul(cvC).Trunc(core.AddrBits + 1)
 	chanOff := hdl.Mux(cvDepthwise, u(cvC0, 13).Add(u(eDwO, 13)).Trunc(13), u(eC, 13))
 	raddr := eBase.Add(pix).Trunc(core.AddrBits + 1).Add(u(chanOff, core.AddrBits+1)).Trunc(core.AddrBits + 1)
-	// The tap after this run.
-	nc := eC.Add(u(cnt, 12)).Trunc(12)
+	// The tap after this run: c + cnt taps into the column, at most R
+	// columns on (a run is at most R taps), divided by the channels.
+	pos := u(eC, 13).Add(u(cnt, 13)).Trunc(13)
+	cAdv := m.Wire("cg_adv", hdl.U(5))
+	cRem := m.Wire("cg_rem", hdl.U(13))
+	m.Set(cAdv, zero(5))
+	m.Set(cRem, pos)
+	for j := 1; j <= R; j++ {
+		mult := cEff.Mul(m.Const(int64(j), hdl.U(4))).Trunc(16)
+		m.If(u(pos, 16).Ge(mult), func() {
+			m.Set(cAdv, m.Const(int64(j), hdl.U(5)))
+			m.Set(cRem, u(pos, 16).Sub(mult).Trunc(13))
+		})
+	}
 	fyN, fxN, cN := m.Wire("cg_fy_next", hdl.U(5)), m.Wire("cg_fx_next", hdl.U(5)), m.Wire("cg_c_next", hdl.U(12))
+	nfx := eFX.Add(cAdv).Trunc(5)
 	m.Set(fyN, eFY)
-	m.Set(fxN, eFX)
-	m.Set(cN, nc)
-	nfx := eFX.Add(u(cnt, 5)).Trunc(5)
-	m.If(wide, func() {
-		m.Set(cN, zero(12))
-		m.Set(fxN, nfx)
-		m.If(nfx.Eq(cvKW), func() {
-			m.Set(fxN, zero(5))
-			m.Set(fyN, inc(eFY))
-		})
-	}).ElseIf(nc.Eq(cEff), func() {
-		m.Set(cN, zero(12))
-		m.Set(fxN, inc(eFX))
-		m.If(inc(eFX).Eq(cvKW), func() {
-			m.Set(fxN, zero(5))
-			m.Set(fyN, inc(eFY))
-		})
+	m.Set(fxN, nfx)
+	m.Set(cN, cRem.Trunc(12))
+	m.If(nfx.Eq(cvKW), func() {
+		m.Set(fxN, zero(5))
+		m.Set(fyN, inc(eFY))
 	})
 
 	// The weight loader: tile k0 = wl_k is read a lane a cycle (lane o's

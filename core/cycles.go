@@ -180,7 +180,9 @@ func convCycles(in Inst, R int64, tiles func(T int64, beats func(t int64) int64)
 		// One pass per lane, each over kh*kw taps of one channel.
 		K, cEff, passes = kh*kw, 1, g("n")
 	}
-	wide := C == 1 && dw == 1
+	// With dilation 1 a kernel row's taps are consecutive bytes (unless a
+	// depthwise pass picks one channel of many): a run spans columns.
+	wide := dw == 1 && (g("depthwise") == 0 || C == 1)
 	C = cEff
 	return passes * tiles((K+R-1)/R, func(t int64) int64 {
 		k0 := t * R
@@ -203,18 +205,12 @@ func convCycles(in Inst, R int64, tiles func(T int64, beats func(t int64) int64)
 							} else if y >= 0 && y < H && x < W {
 								edge = W - x
 							}
-							span = min(left, edge)
+							span = min(left, edge)*C - c
 						}
 						cnt := min(kv-f, span)
 						f += cnt
-						if wide {
-							fx += cnt
-						} else {
-							c += cnt
-							if c == C {
-								c, fx = 0, fx+1
-							}
-						}
+						fx += (c + cnt) / C
+						c = (c + cnt) % C
 						if fx == kw {
 							fx, fy = 0, fy+1
 						}

@@ -198,41 +198,13 @@ func RandomComputeProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 // RandomConvProgram draws a program that convolves NHWC maps on the core
 // (the window generated on chip: stride, dilation, padding holding the
 // input zero point, a third of them depthwise), activates the accumulator
-// rows and sends them back.
+// rows and sends them back: three convolutions of different shapes, so a
+// program covers runs of taps across kernel columns, channels and edges.
 func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 	a := cfg.Arch
 	var insts []core.Inst
 	var data []byte
 	add := func(op core.Opcode, v map[string]int64) { insts = append(insts, core.MustNew(op, v)) }
-	var imgs, h, w, c, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow int
-	for {
-		imgs, h, w, c = 1+r.IntN(2), 1+r.IntN(8), 1+r.IntN(8), 1+r.IntN(6)
-		if r.IntN(3) == 0 {
-			c = 1 // one-channel maps: runs span kernel columns
-		}
-		kh, kw, sh, sw, dh, dw = 1+r.IntN(3), 1+r.IntN(3), 1+r.IntN(2), 1+r.IntN(2), 1+r.IntN(2), 1+r.IntN(2)
-		pt, pb, pl, pr = r.IntN(3), r.IntN(3), r.IntN(3), r.IntN(3)
-		oh, ow = core.ConvOutput(h, kh, sh, dh, pt, pb), core.ConvOutput(w, kw, sw, dw, pl, pr)
-		if oh > 0 && ow > 0 && imgs*oh*ow <= a.AccDepth && imgs*h*w*c <= cfg.UBBytes/2 {
-			break
-		}
-	}
-	K, N := kh*kw*c, 1+r.IntN(a.Cols)
-	dw1, c0 := r.IntN(3) == 0, 0
-	if dw1 {
-		// Depthwise: lane o convolves channel c0+o with its kh*kw weights.
-		K, N = kh*kw, 1+r.IntN(min(a.Cols, c))
-		c0 = r.IntN(c - N + 1)
-	}
-	M := imgs * oh * ow
-	add(core.OpReadHost, map[string]int64{"ub": 0, "len": int64(imgs * h * w * c)})
-	for i := 0; i < imgs*h*w*c; i++ {
-		data = append(data, byte(r.IntN(256)))
-	}
-	add(core.OpReadWeights, map[string]int64{"waddr": 0, "len": int64(N * K)})
-	for i := 0; i < N*K; i++ {
-		data = append(data, byte(r.IntN(255)-127))
-	}
 	p := &core.ParamSet{Lanes: make([]core.LaneParams, a.Cols)}
 	for j := range p.Lanes {
 		mult, shift := quant.QuantizeMultiplier(0.001 + 0.02*r.Float64())
@@ -241,14 +213,45 @@ func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 	blk := p.Bytes(a.Cols)
 	add(core.OpLoadParams, map[string]int64{"set": 0, "len": int64(len(blk))})
 	data = append(data, blk...)
-	acc := r.IntN(a.AccDepth - M + 1)
-	add(core.OpConvolve, map[string]int64{"ub": 0, "images": int64(imgs), "h": int64(h), "w": int64(w), "c": int64(c),
-		"kh": int64(kh), "kw": int64(kw), "sh": int64(sh), "sw": int64(sw), "dh": int64(dh), "dw": int64(dw),
-		"pt": int64(pt), "pb": int64(pb), "pl": int64(pl), "pr": int64(pr), "zp": int64(r.IntN(256) - 128),
-		"waddr": 0, "n": int64(N), "acc": int64(acc), "accumulate": int64(r.IntN(2)), "depthwise": b2i(dw1), "c0": int64(c0)})
-	out := cfg.UBBytes - M*N
-	add(core.OpActivate, map[string]int64{"acc": int64(acc), "m": int64(M), "n": int64(N), "set": 0, "out": int64(out), "pitch": int64(N), "fh": 1, "fw": 1})
-	add(core.OpWriteHost, map[string]int64{"ub": int64(out), "len": int64(M * N)})
+	for range 3 {
+		var imgs, h, w, c, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow int
+		for {
+			imgs, h, w, c = 1+r.IntN(2), 1+r.IntN(8), 1+r.IntN(8), 1+r.IntN(6)
+			if r.IntN(3) == 0 {
+				c = 1 // one-channel maps
+			}
+			kh, kw, sh, sw, dh, dw = 1+r.IntN(3), 1+r.IntN(3), 1+r.IntN(2), 1+r.IntN(2), 1+r.IntN(2), 1+r.IntN(2)
+			pt, pb, pl, pr = r.IntN(3), r.IntN(3), r.IntN(3), r.IntN(3)
+			oh, ow = core.ConvOutput(h, kh, sh, dh, pt, pb), core.ConvOutput(w, kw, sw, dw, pl, pr)
+			if oh > 0 && ow > 0 && imgs*oh*ow <= a.AccDepth && imgs*h*w*c <= cfg.UBBytes/2 {
+				break
+			}
+		}
+		K, N := kh*kw*c, 1+r.IntN(a.Cols)
+		dw1, c0 := r.IntN(3) == 0, 0
+		if dw1 {
+			// Depthwise: lane o convolves channel c0+o with its kh*kw weights.
+			K, N = kh*kw, 1+r.IntN(min(a.Cols, c))
+			c0 = r.IntN(c - N + 1)
+		}
+		M := imgs * oh * ow
+		add(core.OpReadHost, map[string]int64{"ub": 0, "len": int64(imgs * h * w * c)})
+		for i := 0; i < imgs*h*w*c; i++ {
+			data = append(data, byte(r.IntN(256)))
+		}
+		add(core.OpReadWeights, map[string]int64{"waddr": 0, "len": int64(N * K)})
+		for i := 0; i < N*K; i++ {
+			data = append(data, byte(r.IntN(255)-127))
+		}
+		acc := r.IntN(a.AccDepth - M + 1)
+		add(core.OpConvolve, map[string]int64{"ub": 0, "images": int64(imgs), "h": int64(h), "w": int64(w), "c": int64(c),
+			"kh": int64(kh), "kw": int64(kw), "sh": int64(sh), "sw": int64(sw), "dh": int64(dh), "dw": int64(dw),
+			"pt": int64(pt), "pb": int64(pb), "pl": int64(pl), "pr": int64(pr), "zp": int64(r.IntN(256) - 128),
+			"waddr": 0, "n": int64(N), "acc": int64(acc), "accumulate": int64(r.IntN(2)), "depthwise": b2i(dw1), "c0": int64(c0)})
+		out := cfg.UBBytes - M*N
+		add(core.OpActivate, map[string]int64{"acc": int64(acc), "m": int64(M), "n": int64(N), "set": 0, "out": int64(out), "pitch": int64(N), "fh": 1, "fw": 1})
+		add(core.OpWriteHost, map[string]int64{"ub": int64(out), "len": int64(M * N)})
+	}
 	add(core.OpHalt, nil)
 	words := make([]core.Word, len(insts))
 	for i, in := range insts {

@@ -511,13 +511,19 @@ module tpu_core (
     wire [3:0] cg_e_f;
     wire [3:0] cg_e_kv;
     wire cg_wide;
+    /* verilator lint_off UNUSEDSIGNAL */
     reg  [16:0] cg_edge;
+    /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [16:0] cg_span;
     /* verilator lint_on UNUSEDSIGNAL */
+    reg  [4:0] cg_adv;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [12:0] cg_rem;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [4:0] cg_fy_next;
     reg  [4:0] cg_fx_next;
-    reg  [11:0] cg_c_next;
+    wire [11:0] cg_c_next;
     wire axi_w_fire;
     reg  [8:0] ub_bank_0 [0:16383];
     reg  [8:0] ub_bank_1 [0:16383];
@@ -2062,7 +2068,7 @@ module tpu_core (
     assign cg_e_c = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? 12'h0 : (((cg_row + 17'h1) == cv_m) ? cg_nc : cg_sc)) : cg_c);
     assign cg_e_f = (cg_prefetch ? 4'h0 : cg_f);
     assign cg_e_kv = (((op_k - cg_e_k0) >= 25'h8) ? 4'h8 : (op_k[3:0] - cg_e_k0[3:0]));
-    assign cg_wide = ((ir[79:68] == 12'h1) & (ir[105:102] == 4'h1));
+    assign cg_wide = ((ir[105:102] == 4'h1) & ((~ir[183]) | (ir[79:68] == 12'h1)));
     always @* begin
         cg_edge = {12'h0, (ir[89:85] - cg_e_fx)};
         if ((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t2} + {8'h0, t3}) < {12'h0, ir[120:116]}))) begin
@@ -2074,29 +2080,54 @@ module tpu_core (
     always @* begin
         cg_span = {5'h0, (cg_ceff - cg_e_c)};
         if (cg_wide) begin
-            cg_span = ((cg_edge < {12'h0, (ir[89:85] - cg_e_fx)}) ? cg_edge : {12'h0, (ir[89:85] - cg_e_fx)});
+            cg_span = (({12'h0, ((cg_edge < {12'h0, (ir[89:85] - cg_e_fx)}) ? cg_edge[4:0] : (ir[89:85] - cg_e_fx))} * {5'h0, cg_ceff}) - {5'h0, cg_e_c});
+        end
+    end
+    always @* begin
+        cg_adv = 5'h0;
+        cg_rem = ({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]}));
+        if (({3'h0, ({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]}))} >= ({4'h0, cg_ceff} * 16'h1))) begin
+            cg_adv = 5'h1;
+            cg_rem = (({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]})) - ({1'h0, cg_ceff} * 13'h1));
+        end
+        if (({3'h0, ({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]}))} >= ({4'h0, cg_ceff} * 16'h2))) begin
+            cg_adv = 5'h2;
+            cg_rem = (({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]})) - ({1'h0, cg_ceff} * 13'h2));
+        end
+        if (({3'h0, ({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]}))} >= ({4'h0, cg_ceff} * 16'h3))) begin
+            cg_adv = 5'h3;
+            cg_rem = (({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]})) - ({1'h0, cg_ceff} * 13'h3));
+        end
+        if (({3'h0, ({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]}))} >= ({4'h0, cg_ceff} * 16'h4))) begin
+            cg_adv = 5'h4;
+            cg_rem = (({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]})) - ({1'h0, cg_ceff} * 13'h4));
+        end
+        if (({3'h0, ({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]}))} >= ({4'h0, cg_ceff} * 16'h5))) begin
+            cg_adv = 5'h5;
+            cg_rem = (({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]})) - ({1'h0, cg_ceff} * 13'h5));
+        end
+        if (({3'h0, ({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]}))} >= ({4'h0, cg_ceff} * 16'h6))) begin
+            cg_adv = 5'h6;
+            cg_rem = (({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]})) - ({1'h0, cg_ceff} * 13'h6));
+        end
+        if (({3'h0, ({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]}))} >= ({4'h0, cg_ceff} * 16'h7))) begin
+            cg_adv = 5'h7;
+            cg_rem = (({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]})) - ({1'h0, cg_ceff} * 13'h7));
+        end
+        if (({3'h0, ({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]}))} >= ({4'h0, cg_ceff} * 16'h8))) begin
+            cg_adv = 5'h8;
+            cg_rem = (({1'h0, cg_e_c} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {9'h0, (cg_e_kv - cg_e_f)} : {9'h0, cg_span[3:0]})) - ({1'h0, cg_ceff} * 13'h8));
         end
     end
     always @* begin
         cg_fy_next = cg_e_fy;
-        cg_fx_next = cg_e_fx;
-        cg_c_next = (cg_e_c + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {8'h0, (cg_e_kv - cg_e_f)} : {8'h0, cg_span[3:0]}));
-        if (cg_wide) begin
-            cg_c_next = 12'h0;
-            cg_fx_next = (cg_e_fx + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {1'h0, (cg_e_kv - cg_e_f)} : {1'h0, cg_span[3:0]}));
-            if (((cg_e_fx + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {1'h0, (cg_e_kv - cg_e_f)} : {1'h0, cg_span[3:0]})) == ir[89:85])) begin
-                cg_fx_next = 5'h0;
-                cg_fy_next = (cg_e_fy + 5'h1);
-            end
-        end else if (((cg_e_c + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {8'h0, (cg_e_kv - cg_e_f)} : {8'h0, cg_span[3:0]})) == cg_ceff)) begin
-            cg_c_next = 12'h0;
-            cg_fx_next = (cg_e_fx + 5'h1);
-            if (((cg_e_fx + 5'h1) == ir[89:85])) begin
-                cg_fx_next = 5'h0;
-                cg_fy_next = (cg_e_fy + 5'h1);
-            end
+        cg_fx_next = (cg_e_fx + cg_adv);
+        if (((cg_e_fx + cg_adv) == ir[89:85])) begin
+            cg_fx_next = 5'h0;
+            cg_fy_next = (cg_e_fy + 5'h1);
         end
     end
+    assign cg_c_next = cg_rem[11:0];
     assign running = (((((state != 5'h0) & (state != 5'h11)) & (state != 5'h1)) & (state != 5'h8)) & (state != 5'h9));
     assign axi_w_fire = ((s_axi_awvalid & s_axi_wvalid) & (~s_axi_bvalid));
     assign s_axi_awready = axi_w_fire;
