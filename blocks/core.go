@@ -377,8 +377,8 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		return hdl.ZExt(e, w)
 	}
 
-	ub := newByteMemory(m, "ub", cfg.UBBytes, clr, R)
-	wm := newByteMemory(m, "wm", cfg.WeightBytes, clr, R)
+	ub := newByteMemory(m, "ub", cfg.UBBytes, clr, R, core.WindowRuns)
+	wm := newByteMemory(m, "wm", cfg.WeightBytes, clr, R, 1)
 
 	// The host data stream: one beat held, its bytes consumed in order
 	// (keep marks the valid bytes, from lane 0); last ends the host's data.
@@ -668,7 +668,16 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	cgNFY, cgNFX, cgNC := m.Reg("cg_nfy", hdl.U(5)), m.Reg("cg_nfx", hdl.U(5)), m.Reg("cg_nc", hdl.U(12))
 	cgF := m.Reg("cg_f", hdl.U(4))
 	cgLV := m.Reg("cg_lv", hdl.U(1), hdl.ResetTo(0))
-	cgLDest, cgLCnt, cgLPad := m.Reg("cg_ldest", hdl.U(4)), m.Reg("cg_lcnt", hdl.U(4)), m.Reg("cg_lpad", hdl.U(1))
+	// Landing slots, one per run gathered in a cycle (a read port each).
+	nRuns := core.WindowRuns
+	cgLDest, cgLCnt, cgLPad := make([]*hdl.Expr, nRuns), make([]*hdl.Expr, nRuns), make([]*hdl.Expr, nRuns)
+	for s := range nRuns {
+		sfx := ""
+		if s > 0 {
+			sfx = fmt.Sprintf("_%d", s)
+		}
+		cgLDest[s], cgLCnt[s], cgLPad[s] = m.Reg("cg_ldest"+sfx, hdl.U(4)), m.Reg("cg_lcnt"+sfx, hdl.U(4)), m.Reg("cg_lpad"+sfx, hdl.U(1))
+	}
 	cb := make([]*hdl.Expr, R)
 	cgAct := make([]*hdl.Expr, R)
 	for i := range cb {
@@ -713,60 +722,82 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	eF := eff("cg_e_f", cgF, zero(4))
 	eKV := kvOf("cg_e_kv", eK0)
 
-	// Gathering: the next run of taps at (fy, fx, c).
-	a := eOY.Mul(cvSH).Add(eFY.Mul(cvDH)).Trunc(17)
-	b := eOX.Mul(cvSW).Add(eFX.Mul(cvDW)).Trunc(17)
-	y := a.Sub(u(cvPT, 17)).Trunc(17)
-	x := b.Sub(u(cvPL, 17)).Trunc(17)
-	xIn := x.Lt(u(cvW, 17))
-	if cfg.Mutant == CoreMutantWindowEdge {
-		xIn = x.Le(u(cvW, 17))
-	}
-	inside := a.Ge(u(cvPT, 17)).And(y.Lt(u(cvH, 17))).And(b.Ge(u(cvPL, 17))).And(xIn)
-	need := eKV.Sub(eF).Trunc(4)
-	// A run is the channels left at this tap; with dilation 1 (and not a
-	// depthwise pass over a many-channel map) the kernel row's taps are
-	// consecutive bytes, so a run spans kernel columns instead, up to the
-	// kernel row's end or the map's edge (padding runs to the edge).
+	// Gathering: up to WindowRuns runs of taps a cycle, each from where
+	// the one before it ends, each read on its own port of the unified
+	// buffer. A run is the channels left at its tap; with dilation 1 (and
+	// not a depthwise pass over a many-channel map) a kernel row's taps
+	// are consecutive bytes, so a run spans kernel columns instead, up to
+	// the kernel row's end or the map's edge (padding runs to the edge).
 	wide := m.Wire("cg_wide", hdl.U(1))
 	m.Set(wide, cvDW.EqConst(1).And(cvDepthwise.Not().Or(cvC.EqConst(1))))
-	colsLeft := u(cvKW.Sub(eFX).Trunc(5), 17)
-	yIn := a.Ge(u(cvPT, 17)).And(y.Lt(u(cvH, 17)))
-	edge := m.Wire("cg_edge", hdl.U(17)) // columns to the next change of inside-ness
-	m.Set(edge, colsLeft)
-	m.If(yIn.And(b.Lt(u(cvPL, 17))), func() { m.Set(edge, u(cvPL, 17).Sub(b).Trunc(17)) }).
-		ElseIf(yIn.And(xIn), func() { m.Set(edge, u(cvW, 17).Sub(x).Trunc(17)) })
-	cols := hdl.Mux(edge.Lt(colsLeft), edge, colsLeft).Trunc(5)
-	span := m.Wire("cg_span", hdl.U(17))
-	m.Set(span, u(cEff.Sub(eC).Trunc(12), 17))
-	m.If(wide, func() { m.Set(span, cols.Mul(cEff).Sub(u(eC, 17)).Trunc(17)) })
-	cnt := hdl.Mux(u(need, 17).Le(span), need, span.Trunc(4))
-	pix := y.Trunc(12).Mul(cvW).Add(u(x.Trunc(12), 24)).Trunc(25).Mul(cvC).Trunc(core.AddrBits + 1)
-	chanOff := hdl.Mux(cvDepthwise, u(cvC0, 13).Add(u(eDwO, 13)).Trunc(13), u(eC, 13))
-	raddr := eBase.Add(pix).Trunc(core.AddrBits + 1).Add(u(chanOff, core.AddrBits+1)).Trunc(core.AddrBits + 1)
-	// The tap after this run: c + cnt taps into the column, at most R
-	// columns on (a run is at most R taps), divided by the channels.
-	pos := u(eC, 13).Add(u(cnt, 13)).Trunc(13)
-	cAdv := m.Wire("cg_adv", hdl.U(5))
-	cRem := m.Wire("cg_rem", hdl.U(13))
-	m.Set(cAdv, zero(5))
-	m.Set(cRem, pos)
-	for j := 1; j <= R; j++ {
-		mult := cEff.Mul(m.Const(int64(j), hdl.U(4))).Trunc(16)
-		m.If(u(pos, 16).Ge(mult), func() {
-			m.Set(cAdv, m.Const(int64(j), hdl.U(5)))
-			m.Set(cRem, u(pos, 16).Sub(mult).Trunc(13))
-		})
+	rowA, colB := eOY.Mul(cvSH), eOX.Mul(cvSW)
+	chanBase := u(cvC0, 13).Add(u(eDwO, 13)).Trunc(13)
+	type gatherRun struct {
+		inside, cnt, raddr, fy, fx, c, f *hdl.Expr // f: the beat's taps gathered after the run
 	}
-	fyN, fxN, cN := m.Wire("cg_fy_next", hdl.U(5)), m.Wire("cg_fx_next", hdl.U(5)), m.Wire("cg_c_next", hdl.U(12))
-	nfx := eFX.Add(cAdv).Trunc(5)
-	m.Set(fyN, eFY)
-	m.Set(fxN, nfx)
-	m.Set(cN, cRem.Trunc(12))
-	m.If(nfx.Eq(cvKW), func() {
-		m.Set(fxN, zero(5))
-		m.Set(fyN, inc(eFY))
-	})
+	runAt := func(sfx string, fy, fx, c, f *hdl.Expr) gatherRun {
+		a := rowA.Add(fy.Mul(cvDH)).Trunc(17)
+		b := colB.Add(fx.Mul(cvDW)).Trunc(17)
+		y := a.Sub(u(cvPT, 17)).Trunc(17)
+		x := b.Sub(u(cvPL, 17)).Trunc(17)
+		xIn := x.Lt(u(cvW, 17))
+		if cfg.Mutant == CoreMutantWindowEdge {
+			xIn = x.Le(u(cvW, 17))
+		}
+		yIn := a.Ge(u(cvPT, 17)).And(y.Lt(u(cvH, 17)))
+		inside := m.Wire("cg_inside"+sfx, hdl.U(1))
+		m.Set(inside, yIn.And(b.Ge(u(cvPL, 17))).And(xIn))
+		need := eKV.Sub(f).Trunc(4)
+		colsLeft := u(cvKW.Sub(fx).Trunc(5), 17)
+		edge := m.Wire("cg_edge"+sfx, hdl.U(17)) // columns to the next change of inside-ness
+		m.Set(edge, colsLeft)
+		m.If(yIn.And(b.Lt(u(cvPL, 17))), func() { m.Set(edge, u(cvPL, 17).Sub(b).Trunc(17)) }).
+			ElseIf(yIn.And(xIn), func() { m.Set(edge, u(cvW, 17).Sub(x).Trunc(17)) })
+		cols := hdl.Mux(edge.Lt(colsLeft), edge, colsLeft).Trunc(5)
+		span := m.Wire("cg_span"+sfx, hdl.U(17))
+		m.Set(span, u(cEff.Sub(c).Trunc(12), 17))
+		m.If(wide, func() { m.Set(span, cols.Mul(cEff).Sub(u(c, 17)).Trunc(17)) })
+		cnt := m.Wire("cg_cnt"+sfx, hdl.U(4))
+		m.Set(cnt, hdl.Mux(u(need, 17).Le(span), need, span.Trunc(4)))
+		pix := y.Trunc(12).Mul(cvW).Add(u(x.Trunc(12), 24)).Trunc(25).Mul(cvC).Trunc(core.AddrBits + 1)
+		chanOff := hdl.Mux(cvDepthwise, chanBase, u(c, 13))
+		raddr := eBase.Add(pix).Trunc(core.AddrBits + 1).Add(u(chanOff, core.AddrBits+1)).Trunc(core.AddrBits + 1)
+		// The tap after the run: c + cnt taps into the column, at most R
+		// columns on (a run is at most R taps), divided by the channels.
+		pos := u(c, 13).Add(u(cnt, 13)).Trunc(13)
+		cAdv := m.Wire("cg_adv"+sfx, hdl.U(5))
+		cRem := m.Wire("cg_rem"+sfx, hdl.U(13))
+		m.Set(cAdv, zero(5))
+		m.Set(cRem, pos)
+		for j := 1; j <= R; j++ {
+			mult := cEff.Mul(m.Const(int64(j), hdl.U(4))).Trunc(16)
+			m.If(u(pos, 16).Ge(mult), func() {
+				m.Set(cAdv, m.Const(int64(j), hdl.U(5)))
+				m.Set(cRem, u(pos, 16).Sub(mult).Trunc(13))
+			})
+		}
+		fyN, fxN, cN := m.Wire("cg_fy_next"+sfx, hdl.U(5)), m.Wire("cg_fx_next"+sfx, hdl.U(5)), m.Wire("cg_c_next"+sfx, hdl.U(12))
+		nfx := fx.Add(cAdv).Trunc(5)
+		m.Set(fyN, fy)
+		m.Set(fxN, nfx)
+		m.Set(cN, cRem.Trunc(12))
+		m.If(nfx.Eq(cvKW), func() {
+			m.Set(fxN, zero(5))
+			m.Set(fyN, inc(fy))
+		})
+		fN := m.Wire("cg_f_next"+sfx, hdl.U(4))
+		m.Set(fN, f.Add(cnt).Trunc(4))
+		return gatherRun{inside: inside, cnt: cnt, raddr: raddr, fy: fyN, fx: fxN, c: cN, f: fN}
+	}
+	// Each run after the first starts where the one before it ends; a
+	// run with no taps left has cnt 0 and reads nothing.
+	runs := make([]gatherRun, nRuns)
+	runs[0] = runAt("", eFY, eFX, eC, eF)
+	for s := 1; s < nRuns; s++ {
+		p := runs[s-1]
+		runs[s] = runAt(fmt.Sprintf("_%d", s), p.fy, p.fx, p.c, p.f)
+	}
+	gEnd := runs[nRuns-1]
 
 	// The weight loader: tile k0 = wl_k is read a lane a cycle (lane o's
 	// R taps are consecutive bytes from waddr + o*K + k0, one read of the
@@ -1302,20 +1333,24 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 				next()
 			})
 			weightLoader()
-			// Landing: last cycle's run of taps goes to beat lanes
-			// dest .. dest+cnt-1.
+			// Landing: last cycle's runs of taps go to beat lanes
+			// dest .. dest+cnt-1 of their slots.
 			written := one(1)
-			for j := 0; j < R; j++ {
-				written = written.And(cgLCnt.Le(m.Const(int64(j), hdl.U(4))).Or(cgLPad).Or(ub.lanes[j].Bit(8)))
+			for s := range nRuns {
+				for j := 0; j < R; j++ {
+					written = written.And(cgLCnt[s].Le(m.Const(int64(j), hdl.U(4))).Or(cgLPad[s]).Or(ub.ports[s].lanes[j].Bit(8)))
+				}
 			}
 			// The beat's lanes with this cycle's landing merged in: the
-			// last run lands in the cycle the beat is first offered.
+			// last runs land in the cycle the beat is first offered.
 			m.If(cgLV, func() {
 				for i := 0; i < R; i++ {
-					for d := 0; d <= i; d++ {
-						m.If(cgLDest.EqConst(int64(d)).And(cgLCnt.Gt(m.Const(int64(i-d), hdl.U(4)))), func() {
-							m.Set(cgAct[i], hdl.Mux(cgLPad, cvZP, ub.lanes[i-d].Slice(7, 0)))
-						})
+					for s := range nRuns {
+						for d := 0; d <= i; d++ {
+							m.If(cgLDest[s].EqConst(int64(d)).And(cgLCnt[s].Gt(m.Const(int64(i-d), hdl.U(4)))), func() {
+								m.Set(cgAct[i], hdl.Mux(cgLPad[s], cvZP, ub.ports[s].lanes[i-d].Slice(7, 0)))
+							})
+						}
 					}
 					m.Set(cb[i], cgAct[i])
 				}
@@ -1382,21 +1417,25 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			// Gathering: a run of the beat being formed, or the first run
 			// of the next beat in the cycle the current one is taken.
 			m.If(prefetch.Or(cgOn.And(cgSend.Not()).And(cgF.Lt(cgKV))), func() {
-				m.If(inside, func() { ub.read(m, raddr.Trunc(core.AddrBits)) })
+				start := eF
+				for s, g := range runs {
+					m.If(g.inside.And(g.cnt.Ne(zero(4))), func() { ub.readPort(m, s, g.raddr.Trunc(core.AddrBits)) })
+					m.Set(cgLDest[s], start)
+					m.Set(cgLCnt[s], g.cnt)
+					m.Set(cgLPad[s], g.inside.Not())
+					start = g.f
+				}
 				m.Set(cgLV, one(1))
-				m.Set(cgLDest, eF)
-				m.Set(cgLCnt, cnt)
-				m.Set(cgLPad, inside.Not())
-				m.Set(cgF, eF.Add(cnt).Trunc(4))
-				m.Set(cgFY, fyN)
-				m.Set(cgFX, fxN)
-				m.Set(cgC, cN)
+				m.Set(cgF, gEnd.f)
+				m.Set(cgFY, gEnd.fy)
+				m.Set(cgFX, gEnd.fx)
+				m.Set(cgC, gEnd.c)
 				m.If(eRow.EqConst(0), func() {
-					m.Set(cgNFY, fyN)
-					m.Set(cgNFX, fxN)
-					m.Set(cgNC, cN)
+					m.Set(cgNFY, gEnd.fy)
+					m.Set(cgNFX, gEnd.fx)
+					m.Set(cgNC, gEnd.c)
 				})
-				m.If(u(eF, 5).Add(u(cnt, 5)).Ge(u(eKV, 6)), func() { m.Set(cgSend, one(1)) })
+				m.If(u(gEnd.f, 6).Ge(u(eKV, 6)), func() { m.Set(cgSend, one(1)) })
 			}).ElseIf(cgOn.And(cgSend.Not()), func() { m.Set(cgSend, one(1)) })
 		})
 		sw.Case([]int64{csActPool}, func() {

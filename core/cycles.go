@@ -1,5 +1,12 @@
 package core
 
+// WindowRuns is how many runs of taps (consecutive bytes of a kernel row,
+// or the channels left at a tap) CONVOLVE's window generator gathers a
+// cycle, each on its own read port of the unified buffer: enough that a
+// tile of 8 taps of a one-channel 5x5 kernel, which crosses up to three
+// kernel rows, enters the array in one cycle.
+const WindowRuns = 3
+
 // ArrayBound is what a program asks of the matrix unit: its useful
 // multiply-accumulates and a lower bound on the cycles the array is busy
 // with them.
@@ -71,8 +78,8 @@ func Bound(c Config, words []Word) (ArrayBound, error) {
 // load_params a cycle a byte plus a cycle per pipeline word, the weight
 // loader cols+1+rows cycles per tile (a lane's taps a read, then a beat
 // a cycle; a tile ahead of the array), a
-// beat a cycle for MATMUL rows and a cycle a run for CONVOLVE windows
-// (runs as the window generator forms them), ACTIVATE's divisions,
+// beat a cycle for MATMUL rows and a cycle per WindowRuns runs for
+// CONVOLVE windows (runs as the window generator forms them), ACTIVATE's divisions,
 // read-out rows and drain. It is a model, not the RTL: its error on the
 // LeNet program is measured and reported by tpugen run -target core.
 func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
@@ -215,7 +222,7 @@ func convCycles(in Inst, R int64, tiles func(T int64, beats func(t int64) int64)
 							fx, fy = 0, fy+1
 						}
 					}
-					total += runs
+					total += (runs + WindowRuns - 1) / WindowRuns
 				}
 			}
 		}
