@@ -411,8 +411,11 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	dUnder := m.Wire("d_underflow", hdl.U(1))
 	m.Set(dUnder, dHeld.Not().And(lastSeen))
 	// Data flows only while a program runs, so last always ends the
-	// running program's data.
-	m.Set(dIn.Ready, dHeld.Not().And(lastSeen.Not()).And(running))
+	// running program's data. The next beat is taken in the cycle the
+	// held one's last bytes are, so a long transfer moves a beat a cycle.
+	dDone := m.Wire("d_done", hdl.U(1)) // the held beat has no byte left after this cycle
+	m.Set(dDone, dHeld.Not().Or(dTake.And(dLeft.EqConst(1))).Or(dTake.Not().And(dTakeN.Eq(dLeft))))
+	m.Set(dIn.Ready, dDone.And(lastSeen.Not()).And(running))
 	m.If(dIn.Fire(), func() {
 		m.Set(dHeld, one(1))
 		m.Set(dData, dIn.Data.Slice(8*CoreBeatBytes-1, 0))
@@ -1054,7 +1057,8 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		})
 		sw.Case([]int64{csLoad}, func() {
 			set := field(core.OpLoadParams, "set")
-			m.If(pValid, func() {}).ElseIf(lpPhase.EqConst(2), func() {
+			// A word the pipeline takes this cycle leaves room for the next.
+			m.If(pValid.And(pReady.Not()), func() {}).ElseIf(lpPhase.EqConst(2), func() {
 				m.If(dAvail, func() {
 					m.Set(dTake, one(1))
 					if pc.Activation.HasTable() {

@@ -74,8 +74,8 @@ func Bound(c Config, words []Word) (ArrayBound, error) {
 // HALT on the host stream in, the streams never stalling (drain is the
 // manifest's core.drain_cycles). It follows the controller instruction by
 // instruction: fetch and decode (2 cycles), host transfers a beat's bytes
-// a cycle with two bubbles between beats, write_host two cycles a byte and one per beat,
-// load_params a cycle a byte plus a cycle per pipeline word, the weight
+// a cycle with the next beat taken in that cycle, write_host two cycles a
+// byte and one per beat, load_params a cycle a byte, the weight
 // loader cols+1+rows cycles per tile (a lane's taps a read, then a beat
 // a cycle; a tile ahead of the array), a
 // beat a cycle for MATMUL rows and a cycle per WindowRuns runs for
@@ -96,9 +96,9 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 		return b
 	}
 	R, C := int64(a.Rows), int64(a.Cols)
-	// host: a byte a cycle, two bubbles per further 8-byte beat, one
-	// cycle to finish.
-	host := func(n int64) int64 { return n + 2*max(0, (n+7)/8-1) + 1 }
+	// host: a byte a cycle, the next beat taken with a beat's last
+	// byte, one cycle to finish.
+	host := func(n int64) int64 { return n + 1 }
 	tileLoad := C + 1 + R
 	// tiles runs the array: per tile t, its beats take beats(t) cycles and
 	// the next tile's weights load behind them.
@@ -127,12 +127,11 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 		case OpHalt:
 			return cyc, nil
 		case OpReadHost, OpReadWeights:
-			// Every byte of a beat the transfer needs in one cycle, two
-			// bubbles between beats (hidden behind fetch and decode at
-			// an instruction's start).
+			// Every byte of a beat the transfer needs in one cycle, the
+			// next beat taken in that cycle.
 			if n := g("len"); n > 0 {
 				first, last := pos/8, (pos+n-1)/8
-				cyc += 3*(last-first) + 1
+				cyc += last - first + 1
 			}
 			cyc++
 			take(g("len"))
@@ -142,22 +141,13 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 				cyc++
 			}
 		case OpLoadParams:
-			// The words (a cycle each for the pipeline words they make),
-			// then the table: a byte and its table word every two cycles,
-			// a bubble per beat.
+			// The words, then the table, a byte a cycle (the pipeline
+			// takes a word a cycle, and the next beat comes in the cycle
+			// a beat's last byte is taken).
 			if b := take(g("len")); len(b) == ParamBlockBytes(a.Cols) && g("set") < int64(len(pools)) {
 				pools[g("set")] = parseParams(b, a.Cols).Pool.Enable
 			}
-			n := g("len") - 256
-			cyc += host(n) + C
-			if a.Activation.Any() {
-				cyc++
-			}
-			if a.Activation.HasTable() {
-				cyc += 2*256 + 256/8
-			} else {
-				cyc += 256 + 2*256/8
-			}
+			cyc += host(g("len")-256) + 256
 		case OpMatMul:
 			M, K := g("m"), g("k")
 			cyc += tiles((K+R-1)/R, func(int64) int64 { return M }) + 1

@@ -303,6 +303,7 @@ module tpu_core (
     wire [63:0] d_shift;
     /* verilator lint_on UNUSEDSIGNAL */
     wire d_underflow;
+    wire d_done;
     reg  [7:0] ob_0;
     reg  [7:0] ob_1;
     reg  [7:0] ob_2;
@@ -1018,7 +1019,7 @@ module tpu_core (
             5'h7: begin
             end
             5'ha: begin
-                if (mx_p_valid) begin
+                if ((mx_p_valid & (~mxu_p_in_ready))) begin
                 end else if ((lp_phase == 2'h2)) begin
                     if (d_avail) begin
                         d_take = 1'b1;
@@ -2812,7 +2813,8 @@ module tpu_core (
     assign d_left = ((d_held & (((((((((4'h0 + {3'h0, d_keep[0]}) + {3'h0, d_keep[1]}) + {3'h0, d_keep[2]}) + {3'h0, d_keep[3]}) + {3'h0, d_keep[4]}) + {3'h0, d_keep[5]}) + {3'h0, d_keep[6]}) + {3'h0, d_keep[7]}) > d_idx)) ? (((((((((4'h0 + {3'h0, d_keep[0]}) + {3'h0, d_keep[1]}) + {3'h0, d_keep[2]}) + {3'h0, d_keep[3]}) + {3'h0, d_keep[4]}) + {3'h0, d_keep[5]}) + {3'h0, d_keep[6]}) + {3'h0, d_keep[7]}) - d_idx) : 4'h0);
     assign d_shift = (d_data >> t10);
     assign d_underflow = ((~d_held) & d_last_seen);
-    assign d_in_ready = (((~d_held) & (~d_last_seen)) & running);
+    assign d_done = (((~d_held) | (d_take & (d_left == 4'h1))) | ((~d_take) & (d_take_n == d_left)));
+    assign d_in_ready = ((d_done & (~d_last_seen)) & running);
     assign o_out_valid = (state == 5'h7);
     assign o_out_data = (o_out_valid ? {((rem == 24'h0) | err_pending), {(o_count > 4'h7), (o_count > 4'h6), (o_count > 4'h5), (o_count > 4'h4), (o_count > 4'h3), (o_count > 4'h2), (o_count > 4'h1), (o_count > 4'h0)}, {((o_count > 4'h7) ? ob_7 : 8'h0), ((o_count > 4'h6) ? ob_6 : 8'h0), ((o_count > 4'h5) ? ob_5 : 8'h0), ((o_count > 4'h4) ? ob_4 : 8'h0), ((o_count > 4'h3) ? ob_3 : 8'h0), ((o_count > 4'h2) ? ob_2 : 8'h0), ((o_count > 4'h1) ? ob_1 : 8'h0), ((o_count > 4'h0) ? ob_0 : 8'h0)}} : 73'h0);
     assign lp_w = {d_byte, lp_word[31:8]};
@@ -3444,7 +3446,7 @@ module tpu_core (
                 end
             end
             5'ha: begin
-                if (mx_p_valid) begin
+                if ((mx_p_valid & (~mxu_p_in_ready))) begin
                 end else if ((lp_phase == 2'h2)) begin
                     if (d_avail) begin
                         mx_p_valid <= 1'b1;
