@@ -620,12 +620,23 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	} else {
 		m.Set(acPool, zero(1))
 	}
+	// A division skips the dividend's leading zero bits (they leave the
+	// remainder and quotient at zero), one step at least: a step per
+	// significant bit.
+	divStart := m.Wire("div_start", hdl.U(16))
+	m.Set(divStart, zero(16))
+	divLZ := m.Wire("div_lz", hdl.U(4))
+	m.Set(divLZ, m.Const(15, hdl.U(4)))
+	for b := 1; b < 16; b++ {
+		m.If(divStart.Bit(b), func() { m.Set(divLZ, m.Const(int64(15-b), hdl.U(4))) })
+	}
 	startDiv := func(n, d *hdl.Expr) {
-		m.Set(divN, u(n, 16))
+		m.Set(divStart, u(n, 16))
+		m.Set(divN, divStart.ShlBy(divLZ))
 		m.Set(divD, u(d, 24))
 		m.Set(divQ, zero(16))
 		m.Set(divR, zero(25))
-		m.Set(divI, zero(4))
+		m.Set(divI, divLZ)
 		m.Set(state, st(csActDiv))
 	}
 	setIdx := func(e *hdl.Expr) *hdl.Expr { return e.Trunc(max(1, hdl.Clog2(cfg.Arch.ParamSets))) }

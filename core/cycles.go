@@ -1,5 +1,7 @@
 package core
 
+import "math/bits"
+
 // WindowRuns is how many runs of taps (consecutive bytes of a kernel row,
 // or the channels left at a tap) CONVOLVE's window generator gathers a
 // cycle, each on its own read port of the unified buffer: enough that a
@@ -85,8 +87,8 @@ func Bound(c Config, words []Word) (ArrayBound, error) {
 func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 	a := c.Arch
 	// The host stream, for the parameter sets' pooling (ACTIVATE divides
-	// twice more when its set pools).
-	pools := make([]bool, a.ParamSets)
+	// twice more when its set pools, by the pooling window and strides).
+	pools := make([]PoolParams, a.ParamSets)
 	var pos int64 // bytes of the host stream consumed
 	take := func(n int64) []byte {
 		pos += n
@@ -96,6 +98,9 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 		return b
 	}
 	R, C := int64(a.Rows), int64(a.Cols)
+	// div: a division of n (16 bits), a step per significant bit (one at
+	// least), and a cycle to check its result.
+	div := func(n int64) int64 { return int64(max(1, bits.Len16(uint16(n)))) + 1 }
 	// host: a byte a cycle, the next beat taken with a beat's last
 	// byte, one cycle to finish.
 	host := func(n int64) int64 { return n + 1 }
@@ -145,18 +150,21 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 			// takes a word a cycle, and the next beat comes in the cycle
 			// a beat's last byte is taken).
 			if b := take(g("len")); len(b) == ParamBlockBytes(a.Cols) && g("set") < int64(len(pools)) {
-				pools[g("set")] = parseParams(b, a.Cols).Pool.Enable
+				pools[g("set")] = parseParams(b, a.Cols).Pool
 			}
 			cyc += host(g("len")-256) + 256
 		case OpMatMul:
 			M, K := g("m"), g("k")
 			cyc += tiles((K+R-1)/R, func(int64) int64 { return M }) + 1
 		case OpConvolve:
-			cyc += 32 + 2 + convCycles(in, R, tiles) + 2
+			G := func(f string) int64 { return in.Get(f) }
+			cyc += div(G("h")+G("pt")+G("pb")-(G("kh")-1)*G("dh")-1) + div(G("w")+G("pl")+G("pr")-(G("kw")-1)*G("dw")-1)
+			cyc += 2 + convCycles(in, R, tiles) + 2
 		case OpActivate:
-			cyc += 17
-			if set := g("set"); a.Pool && set < int64(len(pools)) && pools[set] {
-				cyc += 2 * 17
+			cyc += div(g("m"))
+			if set := g("set"); a.Pool && set < int64(len(pools)) && pools[set].Enable {
+				p := pools[set]
+				cyc += div(g("fh")-int64(p.KH)) + div(g("fw")-int64(p.KW))
 			}
 			cyc += 2 + g("m") + int64(drain) + 1
 		}

@@ -505,6 +505,10 @@ module tpu_core (
     reg  [1:0] ac_sh;
     reg  [1:0] ac_sw;
     /* verilator lint_off UNUSEDSIGNAL */
+    reg  [15:0] div_start;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [3:0] div_lz;
+    /* verilator lint_off UNUSEDSIGNAL */
     reg  [63:0] cnt_cycles;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
@@ -659,31 +663,31 @@ module tpu_core (
     reg  [8:0] wm_bank_7 [0:8191];
     wire mxu_c_out_valid_unused;
     wire [266:0] mxu_c_out_data_unused;
-    wire [8:0] t0 = ({4'h0, cg_e_fy} * {5'h0, ir[101:98]});
-    wire [8:0] t1 = ({4'h0, cg_e_fx} * {5'h0, ir[105:102]});
-    wire [8:0] t2 = ({4'h0, cg_fy_next} * {5'h0, ir[101:98]});
-    wire [8:0] t3 = ({4'h0, cg_fx_next} * {5'h0, ir[105:102]});
-    wire [8:0] t4 = ({4'h0, cg_fy_next_1} * {5'h0, ir[101:98]});
-    wire [8:0] t5 = ({4'h0, cg_fx_next_1} * {5'h0, ir[105:102]});
-    wire [2:0] t6 = d_idx[2:0];
+    wire [8:0] t0 = ({4'h0, (ir[84:80] - 5'h1)} * {5'h0, ir[101:98]});
+    wire [8:0] t1 = ({4'h0, (ir[89:85] - 5'h1)} * {5'h0, ir[105:102]});
+    wire [8:0] t2 = ({4'h0, cg_e_fy} * {5'h0, ir[101:98]});
+    wire [8:0] t3 = ({4'h0, cg_e_fx} * {5'h0, ir[105:102]});
+    wire [8:0] t4 = ({4'h0, cg_fy_next} * {5'h0, ir[101:98]});
+    wire [8:0] t5 = ({4'h0, cg_fx_next} * {5'h0, ir[105:102]});
+    wire [8:0] t6 = ({4'h0, cg_fy_next_1} * {5'h0, ir[101:98]});
+    wire [8:0] t7 = ({4'h0, cg_fx_next_1} * {5'h0, ir[105:102]});
+    wire [2:0] t8 = d_idx[2:0];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t7 = (d_keep >> t6);
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [5:0] t8 = {d_idx[2:0], 3'h0};
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [63:0] t9 = (d_data >> t8);
+    wire [7:0] t9 = (d_keep >> t8);
     /* verilator lint_on UNUSEDSIGNAL */
     wire [5:0] t10 = {d_idx[2:0], 3'h0};
-    wire [23:0] t11 = ({12'h0, ir[55:44]} * {12'h0, ir[67:56]});
-    wire [15:0] t12 = ({4'h0, cg_e_oy} * {12'h0, ir[93:90]});
-    wire [15:0] t13 = ({4'h0, cg_e_ox} * {12'h0, ir[97:94]});
-    wire [31:0] t14 = ({16'h0, ir[43:28]} * {16'h0, ir[59:44]});
-    wire [31:0] t15 = ({24'h0, ir[91:84]} * {16'h0, ir[59:44]});
-    wire [8:0] t16 = ({4'h0, (ir[84:80] - 5'h1)} * {5'h0, ir[101:98]});
-    wire [31:0] t17 = ({16'h0, (ir[35:20] - 16'h1)} * {16'h0, ir[91:76]});
-    wire [31:0] t18 = ({16'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {16'h0, ir[91:76]});
-    wire [8:0] t19 = ({4'h0, (ir[89:85] - 5'h1)} * {5'h0, ir[105:102]});
-    wire [35:0] t20 = ({12'h0, t11} * {24'h0, ir[79:68]});
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [63:0] t11 = (d_data >> t10);
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [5:0] t12 = {d_idx[2:0], 3'h0};
+    wire [23:0] t13 = ({12'h0, ir[55:44]} * {12'h0, ir[67:56]});
+    wire [15:0] t14 = ({4'h0, cg_e_oy} * {12'h0, ir[93:90]});
+    wire [15:0] t15 = ({4'h0, cg_e_ox} * {12'h0, ir[97:94]});
+    wire [31:0] t16 = ({16'h0, ir[43:28]} * {16'h0, ir[59:44]});
+    wire [31:0] t17 = ({24'h0, ir[91:84]} * {16'h0, ir[59:44]});
+    wire [31:0] t18 = ({16'h0, (ir[35:20] - 16'h1)} * {16'h0, ir[91:76]});
+    wire [31:0] t19 = ({16'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {16'h0, ir[91:76]});
+    wire [35:0] t20 = ({12'h0, t13} * {24'h0, ir[79:68]});
     wire [51:0] t21 = ({36'h0, ir[43:28]} * {16'h0, t20});
     wire [9:0] t22 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
     wire [9:0] t23 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
@@ -945,6 +949,7 @@ module tpu_core (
         wm_rbase = 24'h0;
         d_take = 1'b0;
         d_take_n = 4'h0;
+        div_start = 16'h0;
         cg_act_0 = cg_b_0;
         cg_act_1 = cg_b_1;
         cg_act_2 = cg_b_2;
@@ -974,6 +979,46 @@ module tpu_core (
                 end
             end
             5'h3: begin
+                case (ir[3:0])
+                    4'h0: begin
+                    end
+                    4'h8: begin
+                    end
+                    4'h1: begin
+                    end
+                    4'h2: begin
+                    end
+                    4'h3: begin
+                    end
+                    4'h4: begin
+                    end
+                    4'h5: begin
+                    end
+                    4'h6: begin
+                        if ((1'b0 | (|ir[255:196]))) begin
+                        end else begin
+                            if (((((((((((1'b0 | (ir[43:28] == 16'h0)) | (ir[55:44] == 12'h0)) | (ir[67:56] == 12'h0)) | (ir[79:68] == 12'h0)) | (ir[84:80] == 5'h0)) | (ir[89:85] == 5'h0)) | (ir[93:90] == 4'h0)) | (ir[97:94] == 4'h0)) | (ir[101:98] == 4'h0)) | (ir[105:102] == 4'h0))) begin
+                            end else if (((ir[165:158] == 8'h0) | (ir[165:158] > 8'h8))) begin
+                            end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t0} + 10'h1)})) begin
+                            end else begin
+                                div_start = {2'h0, ((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) - {4'h0, ({1'h0, t0} + 10'h1)})};
+                            end
+                        end
+                    end
+                    4'h7: begin
+                        if ((1'b0 | (|ir[255:116]))) begin
+                        end else begin
+                            if (((ir[43:36] == 8'h0) | (ir[43:36] > 8'h8))) begin
+                            end else if ((~((((1'b0 | ((ir[51:44] == 8'h0) & set_loaded_0)) | ((ir[51:44] == 8'h1) & set_loaded_1)) | ((ir[51:44] == 8'h2) & set_loaded_2)) | ((ir[51:44] == 8'h3) & set_loaded_3)))) begin
+                            end else if ((((ir[35:20] == 16'h0) | (ir[103:92] == 12'h0)) | (ir[115:104] == 12'h0))) begin
+                            end else begin
+                                div_start = ir[35:20];
+                            end
+                        end
+                    end
+                    default: begin
+                    end
+                endcase
             end
             5'h4: begin
                 if ((rem == 24'h0)) begin
@@ -1060,8 +1105,37 @@ module tpu_core (
             5'hc: begin
             end
             5'hd: begin
+                case (ac_ph)
+                    2'h0: begin
+                        if ((div_r != 25'h0)) begin
+                        end else if ((ir[91:76] < {8'h0, ir[43:36]})) begin
+                        end else if ((({1'h0, ir[19:4]} + {1'h0, ir[35:20]}) > 17'h200)) begin
+                        end else if (ac_pool) begin
+                            if (((((ir[103:92] > 12'h20) | (ir[115:104] > 12'h20)) | (ir[103:92] < {10'h0, ac_kh})) | (ir[115:104] < {10'h0, ac_kw}))) begin
+                            end else begin
+                                div_start = {4'h0, (ir[103:92] - {10'h0, ac_kh})};
+                            end
+                        end else begin
+                        end
+                    end
+                    2'h1: begin
+                        div_start = {4'h0, (ir[115:104] - {10'h0, ac_kw})};
+                    end
+                    default: begin
+                    end
+                endcase
             end
             5'h12: begin
+                case (ac_ph)
+                    2'h0: begin
+                        if (((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) < {4'h0, ({1'h0, t1} + 10'h1)})) begin
+                        end else begin
+                            div_start = {2'h0, ((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) - {4'h0, ({1'h0, t1} + 10'h1)})};
+                        end
+                    end
+                    default: begin
+                    end
+                endcase
             end
             5'h13: begin
                 if ((wl_on & (~wl_send))) begin
@@ -1410,15 +1484,15 @@ module tpu_core (
                 if ((cg_prefetch | ((cg_on & (~cg_send)) & (cg_f < cg_kv)))) begin
                     if ((cg_inside & (cg_cnt != 4'h0))) begin
                         ub_re = 1'b1;
-                        ub_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, ir[93:90]}) + {3'h0, t0}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, ir[97:94]}) + {3'h0, t1}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + (ir[183] ? {11'h0, ({1'h0, ir[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_e_c}));
+                        ub_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, ir[93:90]}) + {3'h0, t2}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, ir[97:94]}) + {3'h0, t3}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + (ir[183] ? {11'h0, ({1'h0, ir[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_e_c}));
                     end
                     if ((cg_inside_1 & (cg_cnt_1 != 4'h0))) begin
                         ub_p1_re = 1'b1;
-                        ub_p1_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, ir[93:90]}) + {3'h0, t2}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, ir[97:94]}) + {3'h0, t3}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + (ir[183] ? {11'h0, ({1'h0, ir[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_c_next}));
+                        ub_p1_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, ir[93:90]}) + {3'h0, t4}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, ir[97:94]}) + {3'h0, t5}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + (ir[183] ? {11'h0, ({1'h0, ir[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_c_next}));
                     end
                     if ((cg_inside_2 & (cg_cnt_2 != 4'h0))) begin
                         ub_p2_re = 1'b1;
-                        ub_p2_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, ir[93:90]}) + {3'h0, t4}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, ir[97:94]}) + {3'h0, t5}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + (ir[183] ? {11'h0, ({1'h0, ir[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_c_next_1}));
+                        ub_p2_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, ir[93:90]}) + {3'h0, t6}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, ir[97:94]}) + {3'h0, t7}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + (ir[183] ? {11'h0, ({1'h0, ir[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_c_next_1}));
                     end
                 end else if ((cg_on & (~cg_send))) begin
                 end
@@ -2808,10 +2882,10 @@ module tpu_core (
             end
         endcase
     end
-    assign d_avail = ((d_held & (d_idx < 4'h8)) & t7[0]);
-    assign d_byte = t9[7:0];
+    assign d_avail = ((d_held & (d_idx < 4'h8)) & t9[0]);
+    assign d_byte = t11[7:0];
     assign d_left = ((d_held & (((((((((4'h0 + {3'h0, d_keep[0]}) + {3'h0, d_keep[1]}) + {3'h0, d_keep[2]}) + {3'h0, d_keep[3]}) + {3'h0, d_keep[4]}) + {3'h0, d_keep[5]}) + {3'h0, d_keep[6]}) + {3'h0, d_keep[7]}) > d_idx)) ? (((((((((4'h0 + {3'h0, d_keep[0]}) + {3'h0, d_keep[1]}) + {3'h0, d_keep[2]}) + {3'h0, d_keep[3]}) + {3'h0, d_keep[4]}) + {3'h0, d_keep[5]}) + {3'h0, d_keep[6]}) + {3'h0, d_keep[7]}) - d_idx) : 4'h0);
-    assign d_shift = (d_data >> t10);
+    assign d_shift = (d_data >> t12);
     assign d_underflow = ((~d_held) & d_last_seen);
     assign d_done = (((~d_held) | (d_take & (d_left == 4'h1))) | ((~d_take) & (d_take_n == d_left)));
     assign d_in_ready = ((d_done & (~d_last_seen)) & running);
@@ -2915,13 +2989,61 @@ module tpu_core (
         endcase
     end
     assign ac_pool = ac_en;
+    always @* begin
+        div_lz = 4'hf;
+        if (div_start[1]) begin
+            div_lz = 4'he;
+        end
+        if (div_start[2]) begin
+            div_lz = 4'hd;
+        end
+        if (div_start[3]) begin
+            div_lz = 4'hc;
+        end
+        if (div_start[4]) begin
+            div_lz = 4'hb;
+        end
+        if (div_start[5]) begin
+            div_lz = 4'ha;
+        end
+        if (div_start[6]) begin
+            div_lz = 4'h9;
+        end
+        if (div_start[7]) begin
+            div_lz = 4'h8;
+        end
+        if (div_start[8]) begin
+            div_lz = 4'h7;
+        end
+        if (div_start[9]) begin
+            div_lz = 4'h6;
+        end
+        if (div_start[10]) begin
+            div_lz = 4'h5;
+        end
+        if (div_start[11]) begin
+            div_lz = 4'h4;
+        end
+        if (div_start[12]) begin
+            div_lz = 4'h3;
+        end
+        if (div_start[13]) begin
+            div_lz = 4'h2;
+        end
+        if (div_start[14]) begin
+            div_lz = 4'h1;
+        end
+        if (div_start[15]) begin
+            div_lz = 4'h0;
+        end
+    end
     assign cg_ceff = (ir[183] ? 12'h1 : ir[79:68]);
     assign cg_kv = (((op_k - cg_k0) >= 25'h8) ? 4'h8 : (op_k[3:0] - cg_k0[3:0]));
     assign cg_prefetch = (((((state == 5'h13) & cg_on) & cg_send) & mxu_a_in_ready) & ((~(((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k))) | (((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158]))));
     assign cg_e_row = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? 17'h0 : (cg_row + 17'h1)) : cg_row);
     assign cg_e_ox = (cg_prefetch ? ((((cg_row + 17'h1) == cv_m) | ((cg_ox + 12'h1) == cv_ow[11:0])) ? 12'h0 : (cg_ox + 12'h1)) : cg_ox);
     assign cg_e_oy = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? 12'h0 : (((cg_ox + 12'h1) == cv_ow[11:0]) ? (((cg_oy + 12'h1) == cv_oh[11:0]) ? 12'h0 : (cg_oy + 12'h1)) : cg_oy)) : cg_oy);
-    assign cg_e_base = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? {1'h0, ir[27:4]} : ((((cg_ox + 12'h1) == cv_ow[11:0]) & ((cg_oy + 12'h1) == cv_oh[11:0])) ? (cg_base + ({1'h0, t11} * {13'h0, ir[79:68]})) : cg_base)) : cg_base);
+    assign cg_e_base = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? {1'h0, ir[27:4]} : ((((cg_ox + 12'h1) == cv_ow[11:0]) & ((cg_oy + 12'h1) == cv_oh[11:0])) ? (cg_base + ({1'h0, t13} * {13'h0, ir[79:68]})) : cg_base)) : cg_base);
     assign cg_e_k0 = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? 25'h0 : (((cg_row + 17'h1) == cv_m) ? (cg_k0 + 25'h8) : cg_k0)) : cg_k0);
     assign cg_e_dwo = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? (dw_o + 8'h1) : dw_o) : dw_o);
     assign cg_e_fy = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? 5'h0 : (((cg_row + 17'h1) == cv_m) ? cg_nfy : cg_sfy)) : cg_fy);
@@ -2930,13 +3052,13 @@ module tpu_core (
     assign cg_e_f = (cg_prefetch ? 4'h0 : cg_f);
     assign cg_e_kv = (((op_k - cg_e_k0) >= 25'h8) ? 4'h8 : (op_k[3:0] - cg_e_k0[3:0]));
     assign cg_wide = ((ir[105:102] == 4'h1) & ((~ir[183]) | (ir[79:68] == 12'h1)));
-    assign cg_inside = ((((({1'h0, t12} + {8'h0, t0}) >= {12'h0, ir[110:106]}) & ((({1'h0, t12} + {8'h0, t0}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t13} + {8'h0, t1}) >= {12'h0, ir[120:116]})) & ((({1'h0, t13} + {8'h0, t1}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}));
+    assign cg_inside = ((((({1'h0, t14} + {8'h0, t2}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t2}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t3}) >= {12'h0, ir[120:116]})) & ((({1'h0, t15} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}));
     always @* begin
         cg_edge = {12'h0, (ir[89:85] - cg_e_fx)};
-        if ((((({1'h0, t12} + {8'h0, t0}) >= {12'h0, ir[110:106]}) & ((({1'h0, t12} + {8'h0, t0}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t13} + {8'h0, t1}) < {12'h0, ir[120:116]}))) begin
-            cg_edge = ({12'h0, ir[120:116]} - ({1'h0, t13} + {8'h0, t1}));
-        end else if ((((({1'h0, t12} + {8'h0, t0}) >= {12'h0, ir[110:106]}) & ((({1'h0, t12} + {8'h0, t0}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & ((({1'h0, t13} + {8'h0, t1}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
-            cg_edge = ({5'h0, ir[67:56]} - (({1'h0, t13} + {8'h0, t1}) - {12'h0, ir[120:116]}));
+        if ((((({1'h0, t14} + {8'h0, t2}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t2}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t3}) < {12'h0, ir[120:116]}))) begin
+            cg_edge = ({12'h0, ir[120:116]} - ({1'h0, t15} + {8'h0, t3}));
+        end else if ((((({1'h0, t14} + {8'h0, t2}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t2}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & ((({1'h0, t15} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
+            cg_edge = ({5'h0, ir[67:56]} - (({1'h0, t15} + {8'h0, t3}) - {12'h0, ir[120:116]}));
         end
     end
     always @* begin
@@ -2992,13 +3114,13 @@ module tpu_core (
     end
     assign cg_c_next = cg_rem[11:0];
     assign cg_f_next = (cg_e_f + cg_cnt);
-    assign cg_inside_1 = ((((({1'h0, t12} + {8'h0, t2}) >= {12'h0, ir[110:106]}) & ((({1'h0, t12} + {8'h0, t2}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t13} + {8'h0, t3}) >= {12'h0, ir[120:116]})) & ((({1'h0, t13} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}));
+    assign cg_inside_1 = ((((({1'h0, t14} + {8'h0, t4}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t4}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t5}) >= {12'h0, ir[120:116]})) & ((({1'h0, t15} + {8'h0, t5}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}));
     always @* begin
         cg_edge_1 = {12'h0, (ir[89:85] - cg_fx_next)};
-        if ((((({1'h0, t12} + {8'h0, t2}) >= {12'h0, ir[110:106]}) & ((({1'h0, t12} + {8'h0, t2}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t13} + {8'h0, t3}) < {12'h0, ir[120:116]}))) begin
-            cg_edge_1 = ({12'h0, ir[120:116]} - ({1'h0, t13} + {8'h0, t3}));
-        end else if ((((({1'h0, t12} + {8'h0, t2}) >= {12'h0, ir[110:106]}) & ((({1'h0, t12} + {8'h0, t2}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & ((({1'h0, t13} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
-            cg_edge_1 = ({5'h0, ir[67:56]} - (({1'h0, t13} + {8'h0, t3}) - {12'h0, ir[120:116]}));
+        if ((((({1'h0, t14} + {8'h0, t4}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t4}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t5}) < {12'h0, ir[120:116]}))) begin
+            cg_edge_1 = ({12'h0, ir[120:116]} - ({1'h0, t15} + {8'h0, t5}));
+        end else if ((((({1'h0, t14} + {8'h0, t4}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t4}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & ((({1'h0, t15} + {8'h0, t5}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
+            cg_edge_1 = ({5'h0, ir[67:56]} - (({1'h0, t15} + {8'h0, t5}) - {12'h0, ir[120:116]}));
         end
     end
     always @* begin
@@ -3054,13 +3176,13 @@ module tpu_core (
     end
     assign cg_c_next_1 = cg_rem_1[11:0];
     assign cg_f_next_1 = (cg_f_next + cg_cnt_1);
-    assign cg_inside_2 = ((((({1'h0, t12} + {8'h0, t4}) >= {12'h0, ir[110:106]}) & ((({1'h0, t12} + {8'h0, t4}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t13} + {8'h0, t5}) >= {12'h0, ir[120:116]})) & ((({1'h0, t13} + {8'h0, t5}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}));
+    assign cg_inside_2 = ((((({1'h0, t14} + {8'h0, t6}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t6}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t7}) >= {12'h0, ir[120:116]})) & ((({1'h0, t15} + {8'h0, t7}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}));
     always @* begin
         cg_edge_2 = {12'h0, (ir[89:85] - cg_fx_next_1)};
-        if ((((({1'h0, t12} + {8'h0, t4}) >= {12'h0, ir[110:106]}) & ((({1'h0, t12} + {8'h0, t4}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t13} + {8'h0, t5}) < {12'h0, ir[120:116]}))) begin
-            cg_edge_2 = ({12'h0, ir[120:116]} - ({1'h0, t13} + {8'h0, t5}));
-        end else if ((((({1'h0, t12} + {8'h0, t4}) >= {12'h0, ir[110:106]}) & ((({1'h0, t12} + {8'h0, t4}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & ((({1'h0, t13} + {8'h0, t5}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
-            cg_edge_2 = ({5'h0, ir[67:56]} - (({1'h0, t13} + {8'h0, t5}) - {12'h0, ir[120:116]}));
+        if ((((({1'h0, t14} + {8'h0, t6}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t6}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t7}) < {12'h0, ir[120:116]}))) begin
+            cg_edge_2 = ({12'h0, ir[120:116]} - ({1'h0, t15} + {8'h0, t7}));
+        end else if ((((({1'h0, t14} + {8'h0, t6}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t6}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & ((({1'h0, t15} + {8'h0, t7}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
+            cg_edge_2 = ({5'h0, ir[67:56]} - (({1'h0, t15} + {8'h0, t7}) - {12'h0, ir[120:116]}));
         end
     end
     always @* begin
@@ -3273,17 +3395,17 @@ module tpu_core (
                             if (((((ir[43:28] == 16'h0) | (ir[59:44] == 16'h0)) | (ir[91:84] == 8'h0)) | (ir[91:84] > 8'h8))) begin
                                 err_code <= 8'h8;
                                 state <= 5'h9;
-                            end else if ((({10'h0, ir[27:4]} + {2'h0, t14}) > 34'h20000)) begin
+                            end else if ((({10'h0, ir[27:4]} + {2'h0, t16}) > 34'h20000)) begin
                                 err_code <= 8'h2;
                                 state <= 5'h9;
-                            end else if ((({10'h0, ir[83:60]} + {2'h0, t15}) > 34'h10000)) begin
+                            end else if ((({10'h0, ir[83:60]} + {2'h0, t17}) > 34'h10000)) begin
                                 err_code <= 8'h3;
                                 state <= 5'h9;
                             end else if ((({1'h0, ir[107:92]} + {1'h0, ir[43:28]}) > 17'h200)) begin
                                 err_code <= 8'h4;
                                 state <= 5'h9;
                             end else begin
-                                mm_macs <= ({16'h0, t14} * {40'h0, ir[91:84]});
+                                mm_macs <= ({16'h0, t16} * {40'h0, ir[91:84]});
                                 op_k <= {9'h0, ir[59:44]};
                                 op_n <= ir[91:84];
                                 wl_on <= 1'b1;
@@ -3315,17 +3437,17 @@ module tpu_core (
                             end else if (((ir[165:158] == 8'h0) | (ir[165:158] > 8'h8))) begin
                                 err_code <= 8'h8;
                                 state <= 5'h9;
-                            end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t16} + 10'h1)})) begin
+                            end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t0} + 10'h1)})) begin
                                 err_code <= 8'h8;
                                 state <= 5'h9;
                             end else begin
                                 div_conv <= 1'b1;
                                 ac_ph <= 2'h0;
-                                div_n <= {2'h0, ((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) - {4'h0, ({1'h0, t16} + 10'h1)})};
+                                div_n <= (div_start << div_lz);
                                 div_d <= {20'h0, ir[93:90]};
                                 div_q <= 16'h0;
                                 div_r <= 25'h0;
-                                div_i <= 4'h0;
+                                div_i <= div_lz;
                                 state <= 5'hc;
                             end
                         end
@@ -3347,11 +3469,11 @@ module tpu_core (
                             end else begin
                                 div_conv <= 1'b0;
                                 ac_ph <= 2'h0;
-                                div_n <= ir[35:20];
+                                div_n <= (div_start << div_lz);
                                 div_d <= ({12'h0, ir[103:92]} * {12'h0, ir[115:104]});
                                 div_q <= 16'h0;
                                 div_r <= 25'h0;
-                                div_i <= 4'h0;
+                                div_i <= div_lz;
                                 state <= 5'hc;
                             end
                         end
@@ -3988,15 +4110,15 @@ module tpu_core (
                                 state <= 5'h9;
                             end else begin
                                 ac_ph <= 2'h1;
-                                div_n <= {4'h0, (ir[103:92] - {10'h0, ac_kh})};
+                                div_n <= (div_start << div_lz);
                                 div_d <= {22'h0, ac_sh};
                                 div_q <= 16'h0;
                                 div_r <= 25'h0;
-                                div_i <= 4'h0;
+                                div_i <= div_lz;
                                 state <= 5'hc;
                             end
                         end else begin
-                            if (((({12'h0, ir[75:52]} + {4'h0, t17}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
+                            if (((({12'h0, ir[75:52]} + {4'h0, t18}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                                 err_code <= 8'h2;
                                 state <= 5'h9;
                             end else begin
@@ -4016,15 +4138,15 @@ module tpu_core (
                     2'h1: begin
                         ac_oh <= (div_q + 16'h1);
                         ac_ph <= 2'h2;
-                        div_n <= {4'h0, (ir[115:104] - {10'h0, ac_kw})};
+                        div_n <= (div_start << div_lz);
                         div_d <= {22'h0, ac_sw};
                         div_q <= 16'h0;
                         div_r <= 25'h0;
-                        div_i <= 4'h0;
+                        div_i <= div_lz;
                         state <= 5'hc;
                     end
                     default: begin
-                        if (((({12'h0, ir[75:52]} + {4'h0, t18}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
+                        if (((({12'h0, ir[75:52]} + {4'h0, t19}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                             err_code <= 8'h2;
                             state <= 5'h9;
                         end else begin
@@ -4046,16 +4168,16 @@ module tpu_core (
                 case (ac_ph)
                     2'h0: begin
                         cv_oh <= (div_q + 16'h1);
-                        if (((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) < {4'h0, ({1'h0, t19} + 10'h1)})) begin
+                        if (((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) < {4'h0, ({1'h0, t1} + 10'h1)})) begin
                             err_code <= 8'h8;
                             state <= 5'h9;
                         end else begin
                             ac_ph <= 2'h1;
-                            div_n <= {2'h0, ((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) - {4'h0, ({1'h0, t19} + 10'h1)})};
+                            div_n <= (div_start << div_lz);
                             div_d <= {20'h0, ir[97:94]};
                             div_q <= 16'h0;
                             div_r <= 25'h0;
-                            div_i <= 4'h0;
+                            div_i <= div_lz;
                             state <= 5'hc;
                         end
                     end
@@ -4405,7 +4527,7 @@ module tpu_core (
                             if (((cg_oy + 12'h1) == cv_oh[11:0])) begin
                                 cg_oy <= 12'h0;
                                 cg_n <= (cg_n + 16'h1);
-                                cg_base <= (cg_base + ({1'h0, t11} * {13'h0, ir[79:68]}));
+                                cg_base <= (cg_base + ({1'h0, t13} * {13'h0, ir[79:68]}));
                             end
                         end
                         if (((cg_row + 17'h1) == cv_m)) begin
