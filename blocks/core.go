@@ -497,7 +497,8 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	// LOAD_PARAMS: the block streams in as little-endian words; each
 	// lane's six words become one requantizer word, the control words an
 	// activation and a pooling control, the table 256 entries.
-	lpPhase := m.Reg("lp_phase", hdl.U(2))
+	lpPhase := m.Reg("lp_phase", hdl.U(2)) // lane words, control words, table, end of a block without its table
+	lpShort := m.Reg("lp_short", hdl.U(1)) // the block leaves out the table
 	lpLane := m.Reg("lp_lane", hdl.U(8))
 	lpF := m.Reg("lp_f", hdl.U(3))
 	lpC := m.Reg("lp_c", hdl.U(4))
@@ -951,8 +952,9 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 				legal(core.OpLoadParams, func() {
 					set, n := field(core.OpLoadParams, "set"), field(core.OpLoadParams, "len")
 					m.If(set.Ge(konst(cfg.Arch.ParamSets, set)), func() { fail(core.ErrParamSet) }).
-						ElseIf(n.Ne(konst(core.ParamBlockBytes(C), n)), func() { fail(core.ErrBadField) }).
+						ElseIf(n.Ne(konst(core.ParamBlockBytes(C), n)).And(n.Ne(konst(core.ParamWordBytes(C), n))), func() { fail(core.ErrBadField) }).
 						Else(func() {
+							m.Set(lpShort, n.Eq(konst(core.ParamWordBytes(C), n)))
 							for _, r := range []*hdl.Expr{lpPhase, lpF, lpC, lpB, lpBad, cPEn} {
 								m.Set(r, zero(r.Width()))
 							}
@@ -1069,7 +1071,21 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		sw.Case([]int64{csLoad}, func() {
 			set := field(core.OpLoadParams, "set")
 			// A word the pipeline takes this cycle leaves room for the next.
-			m.If(pValid.And(pReady.Not()), func() {}).ElseIf(lpPhase.EqConst(2), func() {
+			loadDone := func() {
+				for i := range loaded {
+					m.If(set.EqConst(int64(i)), func() { m.Set(loaded[i], one(1)) })
+				}
+				next()
+			}
+			// A block without its table: a table activation would read
+			// whatever the set's table last held.
+			tableMode := zero(1)
+			if pc.Activation.HasTable() {
+				tableMode = cMode.EqConst(int64(arch.ActTable))
+			}
+			m.If(pValid.And(pReady.Not()), func() {}).ElseIf(lpPhase.EqConst(3), func() {
+				m.If(lpBad.Or(tableMode), func() { fail(core.ErrBadField) }).Else(loadDone)
+			}).ElseIf(lpPhase.EqConst(2), func() {
 				m.If(dAvail, func() {
 					m.Set(dTake, one(1))
 					if pc.Activation.HasTable() {
@@ -1082,12 +1098,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 					}
 					m.Set(lpX, inc(lpX))
 					m.If(lpX.EqConst(255), func() {
-						m.If(lpBad, func() { fail(core.ErrBadField) }).Else(func() {
-							for i := range loaded {
-								m.If(set.EqConst(int64(i)), func() { m.Set(loaded[i], one(1)) })
-							}
-							next()
-						})
+						m.If(lpBad, func() { fail(core.ErrBadField) }).Else(loadDone)
 					})
 				}).ElseIf(dUnder, func() { fail(core.ErrHostUnderflow) })
 			}).ElseIf(dAvail, func() {
@@ -1165,7 +1176,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 						})
 					})
 					m.Set(lpC, inc(lpC))
-					m.If(lpC.EqConst(12), func() { m.Set(lpPhase, m.Const(2, hdl.U(2))) })
+					m.If(lpC.EqConst(12), func() { m.Set(lpPhase, hdl.Mux(lpShort, m.Const(3, hdl.U(2)), m.Const(2, hdl.U(2)))) })
 				})
 			}).ElseIf(dUnder, func() { fail(core.ErrHostUnderflow) })
 		})

@@ -149,10 +149,15 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 			// The words, then the table, a byte a cycle (the pipeline
 			// takes a word a cycle, and the next beat comes in the cycle
 			// a beat's last byte is taken).
-			if b := take(g("len")); len(b) == ParamBlockBytes(a.Cols) && g("set") < int64(len(pools)) {
+			n := g("len")
+			if b := take(n); (len(b) == ParamBlockBytes(a.Cols) || len(b) == ParamWordBytes(a.Cols)) && g("set") < int64(len(pools)) {
 				pools[g("set")] = parseParams(b, a.Cols).Pool
 			}
-			cyc += host(g("len")-256) + 256
+			if n == int64(ParamWordBytes(a.Cols)) {
+				cyc += host(n) + 1 // and a cycle for the checks
+			} else {
+				cyc += host(n-256) + 256
+			}
 		case OpMatMul:
 			M, K := g("m"), g("k")
 			cyc += tiles((K+R-1)/R, func(int64) int64 { return M }) + 1

@@ -100,7 +100,8 @@ func allWritten(w []bool, a, l int) bool {
 
 // RandomComputeProgram draws a program that computes one layer on the
 // core: the inputs and weights come from the host, a parameter set is
-// loaded, one or two MATMULs (the second accumulating) fill accumulator
+// loaded (without its table half the time when the activation reads
+// none), one or two MATMULs (the second accumulating) fill accumulator
 // rows and ACTIVATE turns them into int8 pixels (requantized, through a
 // random activation, pooled or not) that WRITE_HOST sends back.
 func RandomComputeProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
@@ -154,6 +155,9 @@ func RandomComputeProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 		}
 	}
 	blk := p.Bytes(C)
+	if p.Act != arch.ActTable && r.IntN(2) == 0 {
+		blk = blk[:core.ParamWordBytes(C)] // the words alone: no table to load
+	}
 	add(core.OpLoadParams, map[string]int64{"set": int64(set), "len": int64(len(blk))})
 	data = append(data, blk...)
 	add(core.OpMatMul, map[string]int64{"ub": 0, "m": int64(M), "k": int64(K), "waddr": 0, "n": int64(N), "acc": int64(acc), "accumulate": int64(r.IntN(2))})

@@ -345,6 +345,7 @@ module tpu_core (
     reg  [1:0] set3_pool_sh;
     reg  [1:0] set3_pool_sw;
     reg  [1:0] lp_phase;
+    reg  lp_short;
     reg  [7:0] lp_lane;
     reg  [2:0] lp_f;
     reg  [3:0] lp_c;
@@ -1065,6 +1066,7 @@ module tpu_core (
             end
             5'ha: begin
                 if ((mx_p_valid & (~mxu_p_in_ready))) begin
+                end else if ((lp_phase == 2'h3)) begin
                 end else if ((lp_phase == 2'h2)) begin
                     if (d_avail) begin
                         d_take = 1'b1;
@@ -3371,10 +3373,11 @@ module tpu_core (
                             if ((ir[11:4] >= 8'h4)) begin
                                 err_code <= 8'h6;
                                 state <= 5'h9;
-                            end else if ((ir[35:12] != 24'h1f4)) begin
+                            end else if (((ir[35:12] != 24'h1f4) & (ir[35:12] != 24'hf4))) begin
                                 err_code <= 8'h8;
                                 state <= 5'h9;
                             end else begin
+                                lp_short <= (ir[35:12] == 24'hf4);
                                 lp_phase <= 2'h0;
                                 lp_f <= 3'h0;
                                 lp_c <= 4'h0;
@@ -3569,6 +3572,26 @@ module tpu_core (
             end
             5'ha: begin
                 if ((mx_p_valid & (~mxu_p_in_ready))) begin
+                end else if ((lp_phase == 2'h3)) begin
+                    if ((lp_bad | (lp_mode == 32'h2))) begin
+                        err_code <= 8'h8;
+                        state <= 5'h9;
+                    end else begin
+                        if ((ir[11:4] == 8'h0)) begin
+                            set_loaded_0 <= 1'b1;
+                        end
+                        if ((ir[11:4] == 8'h1)) begin
+                            set_loaded_1 <= 1'b1;
+                        end
+                        if ((ir[11:4] == 8'h2)) begin
+                            set_loaded_2 <= 1'b1;
+                        end
+                        if ((ir[11:4] == 8'h3)) begin
+                            set_loaded_3 <= 1'b1;
+                        end
+                        pc <= (pc + 32'h1);
+                        state <= 5'h2;
+                    end
                 end else if ((lp_phase == 2'h2)) begin
                     if (d_avail) begin
                         mx_p_valid <= 1'b1;
@@ -3782,7 +3805,7 @@ module tpu_core (
                         endcase
                         lp_c <= (lp_c + 4'h1);
                         if ((lp_c == 4'hc)) begin
-                            lp_phase <= 2'h2;
+                            lp_phase <= (lp_short ? 2'h3 : 2'h2);
                         end
                     end
                 end else if (d_underflow) begin
