@@ -102,7 +102,6 @@ const (
 	csActChk          // activate: checks after a division
 	csActPool         // activate: the pooling control word goes out
 	csAct             // activate: accumulator rows out through the pipeline
-	csActDrain        // activate: the pipeline's last results land in the UB
 	csClearAcc        // after reset: every accumulator row set to zero
 	csCvChk           // convolve: checks after a division
 	csConv            // convolve: weight tiles and on-chip windows into the array
@@ -603,7 +602,15 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	}
 	acR := m.Reg("ac_r", hdl.U(core.DimBits))
 	acWA := m.Reg("ac_wa", hdl.U(core.AddrBits))
+	// After its last read-out beat an activate's results keep landing in
+	// the UB for drain cycles while the next instructions run, unless one
+	// of them could see them unfinished (hold_for_drain in decode).
 	drain := m.Reg("ac_drain", hdl.U(8))
+	dnOn := m.Reg("dn_on", hdl.U(1), hdl.ResetTo(0))
+	dnN := m.Reg("dn_n", hdl.U(core.LaneBits))
+	dnPitch := m.Reg("dn_pitch", hdl.U(16))
+	dnLo := m.Reg("dn_lo", hdl.U(core.AddrBits+1)) // the UB bytes the results land in: [lo, hi)
+	dnHi := m.Reg("dn_hi", hdl.U(core.AddrBits+1))
 	acPool := m.Wire("ac_pool", hdl.U(1))
 	var acP poolCtl
 	if pc.Pool {
@@ -876,6 +883,20 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		})
 	}
 
+	// While an activate's results land, only instructions that
+	// neither read those UB bytes, write the UB, touch the
+	// pipeline's parameters nor end the program go on: read_weights,
+	// and matmul or convolve reading other bytes.
+	clear := func(lo, n *hdl.Expr) *hdl.Expr {
+		hi := u(lo, 64).Add(u(n, 64)).Trunc(64)
+		return hi.Le(u(dnLo, 64)).Or(u(lo, 64).Ge(u(dnHi, 64)))
+	}
+	opc := ir.Slice(core.OpcodeBits-1, 0)
+	goOn := opc.EqConst(int64(core.OpReadWeights)).
+		Or(opc.EqConst(int64(core.OpMatMul)).And(clear(mmUB, mmM.Mul(mmK)))).
+		Or(opc.EqConst(int64(core.OpConvolve)).And(clear(field(core.OpConvolve, "ub"), cvImgs.Mul(cvImg))))
+	holdForDrain := m.Wire("hold_for_drain", hdl.U(1))
+	m.Set(holdForDrain, dnOn.And(goOn.Not()))
 	m.Set(iIn.Ready, zero(1))
 	m.Switch(state, func(sw *hdl.SwitchBuilder) {
 		sw.Case([]int64{csClear}, func() {
@@ -917,102 +938,104 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			})
 		})
 		sw.Case([]int64{csDecode}, func() {
-			m.Switch(ir.Slice(core.OpcodeBits-1, 0), func(sw *hdl.SwitchBuilder) {
-				legal := func(op core.Opcode, f func()) {
-					sw.Case([]int64{int64(op)}, func() {
-						m.If(reservedBits(m, ir, op), func() { fail(core.ErrIllegalOpcode) }).Else(f)
-					})
-				}
-				legal(core.OpHalt, func() { m.Set(state, st(csDone)) })
-				legal(core.OpSync, next)
-				for _, op := range []core.Opcode{core.OpReadHost, core.OpWriteHost} {
-					legal(op, func() {
-						a, n := field(op, "ub"), field(op, "len")
-						m.If(past(a, n, cfg.UBBytes), func() { fail(core.ErrUBRange) }).Else(func() {
+			m.If(holdForDrain.Not(), func() {
+				m.Switch(ir.Slice(core.OpcodeBits-1, 0), func(sw *hdl.SwitchBuilder) {
+					legal := func(op core.Opcode, f func()) {
+						sw.Case([]int64{int64(op)}, func() {
+							m.If(reservedBits(m, ir, op), func() { fail(core.ErrIllegalOpcode) }).Else(f)
+						})
+					}
+					legal(core.OpHalt, func() { m.Set(state, st(csDone)) })
+					legal(core.OpSync, next)
+					for _, op := range []core.Opcode{core.OpReadHost, core.OpWriteHost} {
+						legal(op, func() {
+							a, n := field(op, "ub"), field(op, "len")
+							m.If(past(a, n, cfg.UBBytes), func() { fail(core.ErrUBRange) }).Else(func() {
+								m.Set(addr, a)
+								m.Set(rem, n)
+								m.Set(toWeights, zero(1))
+								if op == core.OpReadHost {
+									m.Set(state, st(csRead))
+								} else {
+									m.Set(state, st(csWHRead))
+								}
+							})
+						})
+					}
+					legal(core.OpReadWeights, func() {
+						a, n := field(core.OpReadWeights, "waddr"), field(core.OpReadWeights, "len")
+						m.If(past(a, n, cfg.WeightBytes), func() { fail(core.ErrWeightRange) }).Else(func() {
 							m.Set(addr, a)
 							m.Set(rem, n)
-							m.Set(toWeights, zero(1))
-							if op == core.OpReadHost {
-								m.Set(state, st(csRead))
-							} else {
-								m.Set(state, st(csWHRead))
-							}
+							m.Set(toWeights, one(1))
+							m.Set(state, st(csRead))
 						})
 					})
-				}
-				legal(core.OpReadWeights, func() {
-					a, n := field(core.OpReadWeights, "waddr"), field(core.OpReadWeights, "len")
-					m.If(past(a, n, cfg.WeightBytes), func() { fail(core.ErrWeightRange) }).Else(func() {
-						m.Set(addr, a)
-						m.Set(rem, n)
-						m.Set(toWeights, one(1))
-						m.Set(state, st(csRead))
+					legal(core.OpLoadParams, func() {
+						set, n := field(core.OpLoadParams, "set"), field(core.OpLoadParams, "len")
+						m.If(set.Ge(konst(cfg.Arch.ParamSets, set)), func() { fail(core.ErrParamSet) }).
+							ElseIf(n.Ne(konst(core.ParamBlockBytes(C), n)).And(n.Ne(konst(core.ParamWordBytes(C), n))), func() { fail(core.ErrBadField) }).
+							Else(func() {
+								m.Set(lpShort, n.Eq(konst(core.ParamWordBytes(C), n)))
+								for _, r := range []*hdl.Expr{lpPhase, lpF, lpC, lpB, lpBad, cPEn} {
+									m.Set(r, zero(r.Width()))
+								}
+								m.Set(lpLane, zero(8))
+								m.Set(lpX, zero(8))
+								m.Set(state, st(csLoad))
+							})
 					})
+					legal(core.OpMatMul, func() {
+						mk := mmM.Mul(mmK)
+						nk := u(mmN, 16).Mul(mmK)
+						m.If(mmM.EqConst(0).Or(mmK.EqConst(0)).Or(mmN.EqConst(0)).Or(mmN.Gt(konst(C, mmN))), func() { fail(core.ErrBadField) }).
+							ElseIf(past(u(mmUB, 33), u(mk, 33), cfg.UBBytes), func() { fail(core.ErrUBRange) }).
+							ElseIf(past(u(mmW, 33), u(nk, 33), cfg.WeightBytes), func() { fail(core.ErrWeightRange) }).
+							ElseIf(past(mmAcc, mmM, cfg.Arch.AccDepth), func() { fail(core.ErrAccRange) }).
+							Else(func() {
+								m.Set(mmMACs, u(mk.Mul(u(mmN, 16)), 48))
+								m.Set(opK, u(mmK, core.AddrBits+1))
+								m.Set(opN, mmN)
+								startWeights(mmW)
+								m.Set(asOn, one(1))
+								m.Set(asPend, zero(1))
+								m.Set(asR, zero(core.DimBits))
+								m.Set(asK0, zero(core.DimBits+1))
+								m.Set(asRowAddr, u(mmUB, core.AddrBits+1))
+								m.Set(asKV, u(mmK, core.DimBits+1))
+								m.Set(state, st(csMM))
+							})
+					})
+					legal(core.OpConvolve, func() {
+						small := zero(1)
+						for _, f := range []*hdl.Expr{cvImgs, cvH, cvW, cvC, cvKH, cvKW, cvSH, cvSW, cvDH, cvDW} {
+							small = small.Or(f.EqConst(0))
+						}
+						m.If(small, func() { fail(core.ErrBadField) }).
+							ElseIf(cvN.EqConst(0).Or(cvN.Gt(konst(C, cvN))), func() { fail(core.ErrBadField) }).
+							ElseIf(cvSpanH.Lt(u(cvEffH, cvSpanH.Width())), func() { fail(core.ErrBadField) }).
+							Else(func() {
+								m.Set(divConv, one(1))
+								m.Set(acPh, zero(2))
+								startDiv(cvSpanH.Sub(u(cvEffH, cvSpanH.Width())).Trunc(cvSpanH.Width()), cvSH)
+							})
+					})
+					legal(core.OpActivate, func() {
+						setOK := zero(1)
+						for i := range loaded {
+							setOK = setOK.Or(acSet.EqConst(int64(i)).And(loaded[i]))
+						}
+						m.If(acN.EqConst(0).Or(acN.Gt(konst(C, acN))), func() { fail(core.ErrBadField) }).
+							ElseIf(setOK.Not(), func() { fail(core.ErrParamSet) }).
+							ElseIf(acM.EqConst(0).Or(acFH.EqConst(0)).Or(acFW.EqConst(0)), func() { fail(core.ErrBadField) }).
+							Else(func() {
+								m.Set(divConv, zero(1))
+								m.Set(acPh, zero(2))
+								startDiv(acM, acFH.Mul(acFW))
+							})
+					})
+					sw.Default(func() { fail(core.ErrIllegalOpcode) })
 				})
-				legal(core.OpLoadParams, func() {
-					set, n := field(core.OpLoadParams, "set"), field(core.OpLoadParams, "len")
-					m.If(set.Ge(konst(cfg.Arch.ParamSets, set)), func() { fail(core.ErrParamSet) }).
-						ElseIf(n.Ne(konst(core.ParamBlockBytes(C), n)).And(n.Ne(konst(core.ParamWordBytes(C), n))), func() { fail(core.ErrBadField) }).
-						Else(func() {
-							m.Set(lpShort, n.Eq(konst(core.ParamWordBytes(C), n)))
-							for _, r := range []*hdl.Expr{lpPhase, lpF, lpC, lpB, lpBad, cPEn} {
-								m.Set(r, zero(r.Width()))
-							}
-							m.Set(lpLane, zero(8))
-							m.Set(lpX, zero(8))
-							m.Set(state, st(csLoad))
-						})
-				})
-				legal(core.OpMatMul, func() {
-					mk := mmM.Mul(mmK)
-					nk := u(mmN, 16).Mul(mmK)
-					m.If(mmM.EqConst(0).Or(mmK.EqConst(0)).Or(mmN.EqConst(0)).Or(mmN.Gt(konst(C, mmN))), func() { fail(core.ErrBadField) }).
-						ElseIf(past(u(mmUB, 33), u(mk, 33), cfg.UBBytes), func() { fail(core.ErrUBRange) }).
-						ElseIf(past(u(mmW, 33), u(nk, 33), cfg.WeightBytes), func() { fail(core.ErrWeightRange) }).
-						ElseIf(past(mmAcc, mmM, cfg.Arch.AccDepth), func() { fail(core.ErrAccRange) }).
-						Else(func() {
-							m.Set(mmMACs, u(mk.Mul(u(mmN, 16)), 48))
-							m.Set(opK, u(mmK, core.AddrBits+1))
-							m.Set(opN, mmN)
-							startWeights(mmW)
-							m.Set(asOn, one(1))
-							m.Set(asPend, zero(1))
-							m.Set(asR, zero(core.DimBits))
-							m.Set(asK0, zero(core.DimBits+1))
-							m.Set(asRowAddr, u(mmUB, core.AddrBits+1))
-							m.Set(asKV, u(mmK, core.DimBits+1))
-							m.Set(state, st(csMM))
-						})
-				})
-				legal(core.OpConvolve, func() {
-					small := zero(1)
-					for _, f := range []*hdl.Expr{cvImgs, cvH, cvW, cvC, cvKH, cvKW, cvSH, cvSW, cvDH, cvDW} {
-						small = small.Or(f.EqConst(0))
-					}
-					m.If(small, func() { fail(core.ErrBadField) }).
-						ElseIf(cvN.EqConst(0).Or(cvN.Gt(konst(C, cvN))), func() { fail(core.ErrBadField) }).
-						ElseIf(cvSpanH.Lt(u(cvEffH, cvSpanH.Width())), func() { fail(core.ErrBadField) }).
-						Else(func() {
-							m.Set(divConv, one(1))
-							m.Set(acPh, zero(2))
-							startDiv(cvSpanH.Sub(u(cvEffH, cvSpanH.Width())).Trunc(cvSpanH.Width()), cvSH)
-						})
-				})
-				legal(core.OpActivate, func() {
-					setOK := zero(1)
-					for i := range loaded {
-						setOK = setOK.Or(acSet.EqConst(int64(i)).And(loaded[i]))
-					}
-					m.If(acN.EqConst(0).Or(acN.Gt(konst(C, acN))), func() { fail(core.ErrBadField) }).
-						ElseIf(setOK.Not(), func() { fail(core.ErrParamSet) }).
-						ElseIf(acM.EqConst(0).Or(acFH.EqConst(0)).Or(acFW.EqConst(0)), func() { fail(core.ErrBadField) }).
-						Else(func() {
-							m.Set(divConv, zero(1))
-							m.Set(acPh, zero(2))
-							startDiv(acM, acFH.Mul(acFW))
-						})
-				})
-				sw.Default(func() { fail(core.ErrIllegalOpcode) })
 			})
 		})
 		sw.Case([]int64{csRead}, func() {
@@ -1251,6 +1274,10 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 				m.If(end.Gt(m.Const(int64(cfg.UBBytes), end.Shape())), func() { fail(core.ErrUBRange) }).Else(func() {
 					m.Set(acR, zero(core.DimBits))
 					m.Set(acWA, acOut)
+					m.Set(dnN, acN)
+					m.Set(dnPitch, acPitch)
+					m.Set(dnLo, u(acOut, core.AddrBits+1))
+					m.Set(dnHi, end.Trunc(core.AddrBits+1))
 					if pc.Pool {
 						vals := map[string]*hdl.Expr{"enable": zero(1), "mode": zero(1)}
 						pf := params[arch.StagePool]
@@ -1478,26 +1505,27 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 				m.Set(acR, inc(acR))
 				m.If(inc(acR).Eq(acM), func() {
 					m.Set(drain, m.Const(int64(drainCycles), hdl.U(8)))
-					m.Set(state, st(csActDrain))
+					m.Set(dnOn, one(1))
+					next()
 				})
 			})
-		})
-		sw.Case([]int64{csActDrain}, func() {
-			m.Set(drain, dec(drain))
-			m.If(drain.EqConst(0), next)
 		})
 	})
 	// ACTIVATE's results: each y_out beat is one output pixel, n lanes to
 	// out + p*pitch.
 	vf := fieldOf(yLay.Fields, "values")
-	m.If(yValid.And(state.Eq(st(csAct)).Or(state.Eq(st(csActDrain)))), func() {
+	m.If(dnOn, func() {
+		m.Set(drain, dec(drain))
+		m.If(drain.EqConst(0), func() { m.Set(dnOn, zero(1)) })
+	})
+	m.If(yValid.And(state.Eq(st(csAct)).Or(dnOn)), func() {
 		m.Set(ub.we, one(1))
 		m.Set(ub.wbase, acWA)
-		m.Set(ub.wcount, acN.Trunc(4))
+		m.Set(ub.wcount, dnN.Trunc(4))
 		for j := 0; j < C && j < CoreBeatBytes; j++ {
 			m.Set(ub.wdata[j], yData.Slice(vf.LSB+8*j+7, vf.LSB+8*j))
 		}
-		m.Set(acWA, acWA.Add(u(acPitch, core.AddrBits)).Trunc(core.AddrBits))
+		m.Set(acWA, acWA.Add(u(dnPitch, core.AddrBits)).Trunc(core.AddrBits))
 	})
 
 	// Performance counters (TPU v1's Table 3): cycles a program ran,
@@ -1526,7 +1554,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		m.Set(clr, zero(cw))
 		m.Set(pcReg, zero(32))
 		m.Set(errCode, zero(8))
-		for _, r := range append([]*hdl.Expr{irLast, dHeld, lastSeen, errPending, wlOn, asOn, asPend, wlPend, pValid}, loaded...) {
+		for _, r := range append([]*hdl.Expr{irLast, dHeld, lastSeen, errPending, wlOn, asOn, asPend, wlPend, pValid, dnOn}, loaded...) {
 			m.Set(r, zero(1))
 		}
 		m.Set(oCount, zero(4))

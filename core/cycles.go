@@ -81,8 +81,9 @@ func Bound(c Config, words []Word) (ArrayBound, error) {
 // loader cols+1+rows cycles per tile (a lane's taps a read, then a beat
 // a cycle; a tile ahead of the array), a
 // beat a cycle for MATMUL rows and a cycle per WindowRuns runs for
-// CONVOLVE windows (runs as the window generator forms them), ACTIVATE's divisions,
-// read-out rows and drain. It is a model, not the RTL: its error on the
+// CONVOLVE windows (runs as the window generator forms them), ACTIVATE's
+// divisions and read-out rows, and its drain for the instructions that wait
+// for its results. It is a model, not the RTL: its error on the
 // LeNet program is measured and reported by tpugen run -target core.
 func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 	a := c.Arch
@@ -119,6 +120,10 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 		return total
 	}
 	var cyc int64
+	// An activate's results land for drain cycles after its last read-out
+	// beat: until landed (cycle landed), the next instructions decode only
+	// if they read none of the UB bytes [lo, hi) it writes and write none.
+	var landed, lo, hi int64
 	for pc, w := range words {
 		in, err := Decode(w)
 		if err != nil {
@@ -128,6 +133,16 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 		}
 		g := in.Get
 		cyc += 2
+		if cyc < landed {
+			clear := func(a, n int64) bool { return a+n <= lo || a >= hi }
+			switch {
+			case in.Op == OpReadWeights:
+			case in.Op == OpMatMul && clear(g("ub"), g("m")*g("k")):
+			case in.Op == OpConvolve && clear(g("ub"), g("images")*g("h")*g("w")*g("c")):
+			default:
+				cyc = landed
+			}
+		}
 		switch in.Op {
 		case OpHalt:
 			return cyc, nil
@@ -164,17 +179,33 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 		case OpConvolve:
 			G := func(f string) int64 { return in.Get(f) }
 			cyc += div(G("h")+G("pt")+G("pb")-(G("kh")-1)*G("dh")-1) + div(G("w")+G("pl")+G("pr")-(G("kw")-1)*G("dw")-1)
-			cyc += 2 + convCycles(in, R, tiles) + 2
+			cyc += convCycles(in, R, tiles) + 1 // and the checks after the divisions
 		case OpActivate:
 			cyc += div(g("m"))
 			if set := g("set"); a.Pool && set < int64(len(pools)) && pools[set].Enable {
 				p := pools[set]
 				cyc += div(g("fh")-int64(p.KH)) + div(g("fw")-int64(p.KW))
 			}
-			cyc += 2 + g("m") + int64(drain) + 1
+			cyc += 2 + g("m")
+			landed = cyc + int64(drain) + 1
+			lo, hi = g("out"), g("out")+(activatePixels(g, pools, a.Pool)-1)*g("pitch")+g("n")
 		}
 	}
 	return cyc, nil
+}
+
+// activatePixels is how many output pixels an ACTIVATE writes: its rows,
+// or the pooled frames' outputs when its set pools.
+func activatePixels(g func(string) int64, pools []PoolParams, pool bool) int64 {
+	set := g("set")
+	if !pool || set >= int64(len(pools)) || !pools[set].Enable {
+		return g("m")
+	}
+	p := pools[set]
+	fh, fw := g("fh"), g("fw")
+	oh := (fh-int64(p.KH))/int64(max(1, p.SH)) + 1
+	ow := (fw-int64(p.KW))/int64(max(1, p.SW)) + 1
+	return g("m") / max(1, fh*fw) * oh * ow
 }
 
 // convCycles walks the window generator over every output pixel and tile.

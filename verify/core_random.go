@@ -203,7 +203,8 @@ func RandomComputeProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 // (the window generated on chip: stride, dilation, padding holding the
 // input zero point, a third of them depthwise), activates the accumulator
 // rows and sends them back: three convolutions of different shapes, so a
-// program covers runs of taps across kernel columns, channels and edges.
+// program covers runs of taps across kernel columns, channels and edges,
+// each run twice, the second time while (or after) the first's results land.
 func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 	a := cfg.Arch
 	var insts []core.Inst
@@ -239,7 +240,15 @@ func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 			c0 = r.IntN(c - N + 1)
 		}
 		M := imgs * oh * ow
-		add(core.OpReadHost, map[string]int64{"ub": 0, "len": int64(imgs * h * w * c)})
+		// The map at 0 and the results at the end; or (a third of the
+		// time, when it fits) the results from 0 and the map from their
+		// last pixel on, so the second convolution's first reads are the
+		// first activate's last results.
+		in0, out := 0, cfg.UBBytes-M*N
+		if r.IntN(3) == 0 && (M-1)*N+imgs*h*w*c <= cfg.UBBytes {
+			in0, out = (M-1)*N, 0
+		}
+		add(core.OpReadHost, map[string]int64{"ub": int64(in0), "len": int64(imgs * h * w * c)})
 		for i := 0; i < imgs*h*w*c; i++ {
 			data = append(data, byte(r.IntN(256)))
 		}
@@ -248,12 +257,26 @@ func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 			data = append(data, byte(r.IntN(255)-127))
 		}
 		acc := r.IntN(a.AccDepth - M + 1)
-		add(core.OpConvolve, map[string]int64{"ub": 0, "images": int64(imgs), "h": int64(h), "w": int64(w), "c": int64(c),
+		conv := map[string]int64{"ub": int64(in0), "images": int64(imgs), "h": int64(h), "w": int64(w), "c": int64(c),
 			"kh": int64(kh), "kw": int64(kw), "sh": int64(sh), "sw": int64(sw), "dh": int64(dh), "dw": int64(dw),
 			"pt": int64(pt), "pb": int64(pb), "pl": int64(pl), "pr": int64(pr), "zp": int64(r.IntN(256) - 128),
-			"waddr": 0, "n": int64(N), "acc": int64(acc), "accumulate": int64(r.IntN(2)), "depthwise": b2i(dw1), "c0": int64(c0)})
-		out := cfg.UBBytes - M*N
-		add(core.OpActivate, map[string]int64{"acc": int64(acc), "m": int64(M), "n": int64(N), "set": 0, "out": int64(out), "pitch": int64(N), "fh": 1, "fw": 1})
+			"waddr": 0, "n": int64(N), "acc": int64(acc), "accumulate": int64(r.IntN(2)), "depthwise": b2i(dw1), "c0": int64(c0)}
+		add(core.OpConvolve, conv)
+		// The activate's results land while new weights and the second
+		// convolution of the same map run, or (results over the map) the
+		// convolution right after it waits for them and reads them.
+		activate := map[string]int64{"acc": int64(acc), "m": int64(M), "n": int64(N), "set": 0, "out": int64(out), "pitch": int64(N), "fh": 1, "fw": 1}
+		add(core.OpActivate, activate)
+		if out != 0 {
+			add(core.OpReadWeights, map[string]int64{"waddr": 0, "len": int64(N * K)})
+			for i := 0; i < N*K; i++ {
+				data = append(data, byte(r.IntN(255)-127))
+			}
+		}
+		conv["accumulate"] = 0
+		add(core.OpConvolve, conv)
+		add(core.OpWriteHost, map[string]int64{"ub": int64(out), "len": int64(M * N)})
+		add(core.OpActivate, activate)
 		add(core.OpWriteHost, map[string]int64{"ub": int64(out), "len": int64(M * N)})
 	}
 	add(core.OpHalt, nil)

@@ -498,6 +498,13 @@ module tpu_core (
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [23:0] ac_wa;
     reg  [7:0] ac_drain;
+    reg  dn_on;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [7:0] dn_n;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [15:0] dn_pitch;
+    reg  [24:0] dn_lo;
+    reg  [24:0] dn_hi;
     wire ac_pool;
     reg  ac_en;
     reg  ac_kind;
@@ -645,6 +652,7 @@ module tpu_core (
     reg  [4:0] cg_fx_next_2;
     wire [11:0] cg_c_next_2;
     wire [3:0] cg_f_next_2;
+    wire hold_for_drain;
     wire axi_w_fire;
     reg  [8:0] ub_bank_0 [0:16383];
     reg  [8:0] ub_bank_1 [0:16383];
@@ -685,211 +693,213 @@ module tpu_core (
     wire [15:0] t14 = ({4'h0, cg_e_oy} * {12'h0, ir[93:90]});
     wire [15:0] t15 = ({4'h0, cg_e_ox} * {12'h0, ir[97:94]});
     wire [31:0] t16 = ({16'h0, ir[43:28]} * {16'h0, ir[59:44]});
-    wire [31:0] t17 = ({24'h0, ir[91:84]} * {16'h0, ir[59:44]});
-    wire [31:0] t18 = ({16'h0, (ir[35:20] - 16'h1)} * {16'h0, ir[91:76]});
-    wire [31:0] t19 = ({16'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {16'h0, ir[91:76]});
-    wire [35:0] t20 = ({12'h0, t13} * {24'h0, ir[79:68]});
-    wire [51:0] t21 = ({36'h0, ir[43:28]} * {16'h0, t20});
-    wire [9:0] t22 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
-    wire [9:0] t23 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
-    wire [21:0] t24 = ({12'h0, t23} * {10'h0, ir[79:68]});
-    wire [43:0] t25 = ({36'h0, ir[165:158]} * (ir[183] ? {34'h0, t22} : {22'h0, t24}));
-    wire [31:0] t26 = ({16'h0, ir[43:28]} * {16'h0, cv_oh});
-    wire [47:0] t27 = ({16'h0, t26} * {32'h0, (div_q + 16'h1)});
-    wire [38:0] t28 = ({22'h0, (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)})} * (ir[183] ? {29'h0, t22} : {17'h0, t24}));
-    wire [46:0] t29 = ({8'h0, t28} * {39'h0, ir[165:158]});
+    wire [35:0] t17 = ({12'h0, t13} * {24'h0, ir[79:68]});
+    wire [51:0] t18 = ({36'h0, ir[43:28]} * {16'h0, t17});
+    wire [31:0] t19 = ({16'h0, ir[43:28]} * {16'h0, ir[59:44]});
+    wire [31:0] t20 = ({24'h0, ir[91:84]} * {16'h0, ir[59:44]});
+    wire [31:0] t21 = ({16'h0, (ir[35:20] - 16'h1)} * {16'h0, ir[91:76]});
+    wire [31:0] t22 = ({16'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {16'h0, ir[91:76]});
+    wire [51:0] t23 = ({36'h0, ir[43:28]} * {16'h0, t17});
+    wire [9:0] t24 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
+    wire [9:0] t25 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
+    wire [21:0] t26 = ({12'h0, t25} * {10'h0, ir[79:68]});
+    wire [43:0] t27 = ({36'h0, ir[165:158]} * (ir[183] ? {34'h0, t24} : {22'h0, t26}));
+    wire [31:0] t28 = ({16'h0, ir[43:28]} * {16'h0, cv_oh});
+    wire [47:0] t29 = ({16'h0, t28} * {32'h0, (div_q + 16'h1)});
+    wire [38:0] t30 = ({22'h0, (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)})} * (ir[183] ? {29'h0, t24} : {17'h0, t26}));
+    wire [46:0] t31 = ({8'h0, t30} * {39'h0, ir[165:158]});
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t30 = (ub_wbase + {21'h0, ub_woff_0});
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t31 = (ub_clear ? clr : t30[16:3]);
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t32 = (ub_wbase + {21'h0, ub_woff_1});
+    wire [23:0] t32 = (ub_wbase + {21'h0, ub_woff_0});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t33 = (ub_clear ? clr : t32[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t34 = (ub_wbase + {21'h0, ub_woff_2});
+    wire [23:0] t34 = (ub_wbase + {21'h0, ub_woff_1});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t35 = (ub_clear ? clr : t34[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t36 = (ub_wbase + {21'h0, ub_woff_3});
+    wire [23:0] t36 = (ub_wbase + {21'h0, ub_woff_2});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t37 = (ub_clear ? clr : t36[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t38 = (ub_wbase + {21'h0, ub_woff_4});
+    wire [23:0] t38 = (ub_wbase + {21'h0, ub_woff_3});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t39 = (ub_clear ? clr : t38[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t40 = (ub_wbase + {21'h0, ub_woff_5});
+    wire [23:0] t40 = (ub_wbase + {21'h0, ub_woff_4});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t41 = (ub_clear ? clr : t40[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t42 = (ub_wbase + {21'h0, ub_woff_6});
+    wire [23:0] t42 = (ub_wbase + {21'h0, ub_woff_5});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t43 = (ub_clear ? clr : t42[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t44 = (ub_wbase + {21'h0, ub_woff_7});
+    wire [23:0] t44 = (ub_wbase + {21'h0, ub_woff_6});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t45 = (ub_clear ? clr : t44[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t46 = (wm_wbase + {21'h0, wm_woff_0});
+    wire [23:0] t46 = (ub_wbase + {21'h0, ub_woff_7});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t47 = (wm_clear ? clr[12:0] : t46[15:3]);
+    wire [13:0] t47 = (ub_clear ? clr : t46[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t48 = (wm_wbase + {21'h0, wm_woff_1});
+    wire [23:0] t48 = (wm_wbase + {21'h0, wm_woff_0});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t49 = (wm_clear ? clr[12:0] : t48[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t50 = (wm_wbase + {21'h0, wm_woff_2});
+    wire [23:0] t50 = (wm_wbase + {21'h0, wm_woff_1});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t51 = (wm_clear ? clr[12:0] : t50[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t52 = (wm_wbase + {21'h0, wm_woff_3});
+    wire [23:0] t52 = (wm_wbase + {21'h0, wm_woff_2});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t53 = (wm_clear ? clr[12:0] : t52[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t54 = (wm_wbase + {21'h0, wm_woff_4});
+    wire [23:0] t54 = (wm_wbase + {21'h0, wm_woff_3});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t55 = (wm_clear ? clr[12:0] : t54[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t56 = (wm_wbase + {21'h0, wm_woff_5});
+    wire [23:0] t56 = (wm_wbase + {21'h0, wm_woff_4});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t57 = (wm_clear ? clr[12:0] : t56[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t58 = (wm_wbase + {21'h0, wm_woff_6});
+    wire [23:0] t58 = (wm_wbase + {21'h0, wm_woff_5});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t59 = (wm_clear ? clr[12:0] : t58[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t60 = (wm_wbase + {21'h0, wm_woff_7});
+    wire [23:0] t60 = (wm_wbase + {21'h0, wm_woff_6});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t61 = (wm_clear ? clr[12:0] : t60[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t62 = (ub_rbase + {21'h0, (3'h0 - ub_rbase[2:0])});
+    wire [23:0] t62 = (wm_wbase + {21'h0, wm_woff_7});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t63 = t62[16:3];
+    wire [12:0] t63 = (wm_clear ? clr[12:0] : t62[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t64 = (ub_p1_rbase + {21'h0, (3'h0 - ub_p1_rbase[2:0])});
+    wire [23:0] t64 = (ub_rbase + {21'h0, (3'h0 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t65 = t64[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t66 = (ub_p2_rbase + {21'h0, (3'h0 - ub_p2_rbase[2:0])});
+    wire [23:0] t66 = (ub_p1_rbase + {21'h0, (3'h0 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t67 = t66[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t68 = (ub_rbase + {21'h0, (3'h1 - ub_rbase[2:0])});
+    wire [23:0] t68 = (ub_p2_rbase + {21'h0, (3'h0 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t69 = t68[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t70 = (ub_p1_rbase + {21'h0, (3'h1 - ub_p1_rbase[2:0])});
+    wire [23:0] t70 = (ub_rbase + {21'h0, (3'h1 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t71 = t70[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t72 = (ub_p2_rbase + {21'h0, (3'h1 - ub_p2_rbase[2:0])});
+    wire [23:0] t72 = (ub_p1_rbase + {21'h0, (3'h1 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t73 = t72[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t74 = (ub_rbase + {21'h0, (3'h2 - ub_rbase[2:0])});
+    wire [23:0] t74 = (ub_p2_rbase + {21'h0, (3'h1 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t75 = t74[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t76 = (ub_p1_rbase + {21'h0, (3'h2 - ub_p1_rbase[2:0])});
+    wire [23:0] t76 = (ub_rbase + {21'h0, (3'h2 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t77 = t76[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t78 = (ub_p2_rbase + {21'h0, (3'h2 - ub_p2_rbase[2:0])});
+    wire [23:0] t78 = (ub_p1_rbase + {21'h0, (3'h2 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t79 = t78[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t80 = (ub_rbase + {21'h0, (3'h3 - ub_rbase[2:0])});
+    wire [23:0] t80 = (ub_p2_rbase + {21'h0, (3'h2 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t81 = t80[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t82 = (ub_p1_rbase + {21'h0, (3'h3 - ub_p1_rbase[2:0])});
+    wire [23:0] t82 = (ub_rbase + {21'h0, (3'h3 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t83 = t82[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t84 = (ub_p2_rbase + {21'h0, (3'h3 - ub_p2_rbase[2:0])});
+    wire [23:0] t84 = (ub_p1_rbase + {21'h0, (3'h3 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t85 = t84[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t86 = (ub_rbase + {21'h0, (3'h4 - ub_rbase[2:0])});
+    wire [23:0] t86 = (ub_p2_rbase + {21'h0, (3'h3 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t87 = t86[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t88 = (ub_p1_rbase + {21'h0, (3'h4 - ub_p1_rbase[2:0])});
+    wire [23:0] t88 = (ub_rbase + {21'h0, (3'h4 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t89 = t88[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t90 = (ub_p2_rbase + {21'h0, (3'h4 - ub_p2_rbase[2:0])});
+    wire [23:0] t90 = (ub_p1_rbase + {21'h0, (3'h4 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t91 = t90[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t92 = (ub_rbase + {21'h0, (3'h5 - ub_rbase[2:0])});
+    wire [23:0] t92 = (ub_p2_rbase + {21'h0, (3'h4 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t93 = t92[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t94 = (ub_p1_rbase + {21'h0, (3'h5 - ub_p1_rbase[2:0])});
+    wire [23:0] t94 = (ub_rbase + {21'h0, (3'h5 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t95 = t94[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t96 = (ub_p2_rbase + {21'h0, (3'h5 - ub_p2_rbase[2:0])});
+    wire [23:0] t96 = (ub_p1_rbase + {21'h0, (3'h5 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t97 = t96[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t98 = (ub_rbase + {21'h0, (3'h6 - ub_rbase[2:0])});
+    wire [23:0] t98 = (ub_p2_rbase + {21'h0, (3'h5 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t99 = t98[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t100 = (ub_p1_rbase + {21'h0, (3'h6 - ub_p1_rbase[2:0])});
+    wire [23:0] t100 = (ub_rbase + {21'h0, (3'h6 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t101 = t100[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t102 = (ub_p2_rbase + {21'h0, (3'h6 - ub_p2_rbase[2:0])});
+    wire [23:0] t102 = (ub_p1_rbase + {21'h0, (3'h6 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t103 = t102[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t104 = (ub_rbase + {21'h0, (3'h7 - ub_rbase[2:0])});
+    wire [23:0] t104 = (ub_p2_rbase + {21'h0, (3'h6 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t105 = t104[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t106 = (ub_p1_rbase + {21'h0, (3'h7 - ub_p1_rbase[2:0])});
+    wire [23:0] t106 = (ub_rbase + {21'h0, (3'h7 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t107 = t106[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t108 = (ub_p2_rbase + {21'h0, (3'h7 - ub_p2_rbase[2:0])});
+    wire [23:0] t108 = (ub_p1_rbase + {21'h0, (3'h7 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t109 = t108[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t110 = (wm_rbase + {21'h0, (3'h0 - wm_rbase[2:0])});
+    wire [23:0] t110 = (ub_p2_rbase + {21'h0, (3'h7 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t111 = t110[15:3];
+    wire [13:0] t111 = t110[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t112 = (wm_rbase + {21'h0, (3'h1 - wm_rbase[2:0])});
+    wire [23:0] t112 = (wm_rbase + {21'h0, (3'h0 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t113 = t112[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t114 = (wm_rbase + {21'h0, (3'h2 - wm_rbase[2:0])});
+    wire [23:0] t114 = (wm_rbase + {21'h0, (3'h1 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t115 = t114[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t116 = (wm_rbase + {21'h0, (3'h3 - wm_rbase[2:0])});
+    wire [23:0] t116 = (wm_rbase + {21'h0, (3'h2 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t117 = t116[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t118 = (wm_rbase + {21'h0, (3'h4 - wm_rbase[2:0])});
+    wire [23:0] t118 = (wm_rbase + {21'h0, (3'h3 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t119 = t118[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t120 = (wm_rbase + {21'h0, (3'h5 - wm_rbase[2:0])});
+    wire [23:0] t120 = (wm_rbase + {21'h0, (3'h4 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t121 = t120[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t122 = (wm_rbase + {21'h0, (3'h6 - wm_rbase[2:0])});
+    wire [23:0] t122 = (wm_rbase + {21'h0, (3'h5 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t123 = t122[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t124 = (wm_rbase + {21'h0, (3'h7 - wm_rbase[2:0])});
+    wire [23:0] t124 = (wm_rbase + {21'h0, (3'h6 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t125 = t124[15:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t126 = (wm_rbase + {21'h0, (3'h7 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t127 = t126[15:3];
 
     tpu_mxu mxu (
         .clk(clk),
@@ -965,7 +975,7 @@ module tpu_core (
                 ub_clear = 1'b1;
                 wm_clear = 1'b1;
             end
-            5'h11: begin
+            5'h10: begin
                 if ((clr_acc < 10'h8)) begin
                     mx_w_valid = 1'b1;
                 end else begin
@@ -980,46 +990,48 @@ module tpu_core (
                 end
             end
             5'h3: begin
-                case (ir[3:0])
-                    4'h0: begin
-                    end
-                    4'h8: begin
-                    end
-                    4'h1: begin
-                    end
-                    4'h2: begin
-                    end
-                    4'h3: begin
-                    end
-                    4'h4: begin
-                    end
-                    4'h5: begin
-                    end
-                    4'h6: begin
-                        if ((1'b0 | (|ir[255:196]))) begin
-                        end else begin
-                            if (((((((((((1'b0 | (ir[43:28] == 16'h0)) | (ir[55:44] == 12'h0)) | (ir[67:56] == 12'h0)) | (ir[79:68] == 12'h0)) | (ir[84:80] == 5'h0)) | (ir[89:85] == 5'h0)) | (ir[93:90] == 4'h0)) | (ir[97:94] == 4'h0)) | (ir[101:98] == 4'h0)) | (ir[105:102] == 4'h0))) begin
-                            end else if (((ir[165:158] == 8'h0) | (ir[165:158] > 8'h8))) begin
-                            end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t0} + 10'h1)})) begin
+                if ((~hold_for_drain)) begin
+                    case (ir[3:0])
+                        4'h0: begin
+                        end
+                        4'h8: begin
+                        end
+                        4'h1: begin
+                        end
+                        4'h2: begin
+                        end
+                        4'h3: begin
+                        end
+                        4'h4: begin
+                        end
+                        4'h5: begin
+                        end
+                        4'h6: begin
+                            if ((1'b0 | (|ir[255:196]))) begin
                             end else begin
-                                div_start = {2'h0, ((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) - {4'h0, ({1'h0, t0} + 10'h1)})};
+                                if (((((((((((1'b0 | (ir[43:28] == 16'h0)) | (ir[55:44] == 12'h0)) | (ir[67:56] == 12'h0)) | (ir[79:68] == 12'h0)) | (ir[84:80] == 5'h0)) | (ir[89:85] == 5'h0)) | (ir[93:90] == 4'h0)) | (ir[97:94] == 4'h0)) | (ir[101:98] == 4'h0)) | (ir[105:102] == 4'h0))) begin
+                                end else if (((ir[165:158] == 8'h0) | (ir[165:158] > 8'h8))) begin
+                                end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t0} + 10'h1)})) begin
+                                end else begin
+                                    div_start = {2'h0, ((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) - {4'h0, ({1'h0, t0} + 10'h1)})};
+                                end
                             end
                         end
-                    end
-                    4'h7: begin
-                        if ((1'b0 | (|ir[255:116]))) begin
-                        end else begin
-                            if (((ir[43:36] == 8'h0) | (ir[43:36] > 8'h8))) begin
-                            end else if ((~((((1'b0 | ((ir[51:44] == 8'h0) & set_loaded_0)) | ((ir[51:44] == 8'h1) & set_loaded_1)) | ((ir[51:44] == 8'h2) & set_loaded_2)) | ((ir[51:44] == 8'h3) & set_loaded_3)))) begin
-                            end else if ((((ir[35:20] == 16'h0) | (ir[103:92] == 12'h0)) | (ir[115:104] == 12'h0))) begin
+                        4'h7: begin
+                            if ((1'b0 | (|ir[255:116]))) begin
                             end else begin
-                                div_start = ir[35:20];
+                                if (((ir[43:36] == 8'h0) | (ir[43:36] > 8'h8))) begin
+                                end else if ((~((((1'b0 | ((ir[51:44] == 8'h0) & set_loaded_0)) | ((ir[51:44] == 8'h1) & set_loaded_1)) | ((ir[51:44] == 8'h2) & set_loaded_2)) | ((ir[51:44] == 8'h3) & set_loaded_3)))) begin
+                                end else if ((((ir[35:20] == 16'h0) | (ir[103:92] == 12'h0)) | (ir[115:104] == 12'h0))) begin
+                                end else begin
+                                    div_start = ir[35:20];
+                                end
                             end
                         end
-                    end
-                    default: begin
-                    end
-                endcase
+                        default: begin
+                        end
+                    endcase
+                end
             end
             5'h4: begin
                 if ((rem == 24'h0)) begin
@@ -1080,7 +1092,7 @@ module tpu_core (
             5'hb: begin
                 if ((wl_on & (~wl_send))) begin
                     if ((wl_lane < 8'h8)) begin
-                        if (((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n))) begin
+                        if (((ir[183] & (state == 5'h12)) ? (wl_lane == dw_o) : (wl_lane < op_n))) begin
                             wm_re = 1'b1;
                             wm_rbase = wl_addr[23:0];
                         end
@@ -1127,7 +1139,7 @@ module tpu_core (
                     end
                 endcase
             end
-            5'h12: begin
+            5'h11: begin
                 case (ac_ph)
                     2'h0: begin
                         if (((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) < {4'h0, ({1'h0, t1} + 10'h1)})) begin
@@ -1139,10 +1151,10 @@ module tpu_core (
                     end
                 endcase
             end
-            5'h13: begin
+            5'h12: begin
                 if ((wl_on & (~wl_send))) begin
                     if ((wl_lane < 8'h8)) begin
-                        if (((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n))) begin
+                        if (((ir[183] & (state == 5'h12)) ? (wl_lane == dw_o) : (wl_lane < op_n))) begin
                             wm_re = 1'b1;
                             wm_rbase = wl_addr[23:0];
                         end
@@ -1505,15 +1517,13 @@ module tpu_core (
                 mx_a_valid = 1'b1;
                 mx_a_data = {1'b0, ir[45:44], 1'b1, 1'b1, 1'b0, (ir[12:4] + ac_r[8:0]), 64'h0};
             end
-            5'h10: begin
-            end
             default: begin
             end
         endcase
-        if ((mxu_y_out_valid & ((state == 5'hf) | (state == 5'h10)))) begin
+        if ((mxu_y_out_valid & ((state == 5'hf) | dn_on))) begin
             ub_we = 1'b1;
             ub_wbase = ac_wa;
-            ub_wcount = ir[39:36];
+            ub_wcount = dn_n[3:0];
             ub_wdata_0 = mxu_y_out_data[7:0];
             ub_wdata_1 = mxu_y_out_data[15:8];
             ub_wdata_2 = mxu_y_out_data[23:16];
@@ -3041,7 +3051,7 @@ module tpu_core (
     end
     assign cg_ceff = (ir[183] ? 12'h1 : ir[79:68]);
     assign cg_kv = (((op_k - cg_k0) >= 25'h8) ? 4'h8 : (op_k[3:0] - cg_k0[3:0]));
-    assign cg_prefetch = (((((state == 5'h13) & cg_on) & cg_send) & mxu_a_in_ready) & ((~(((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k))) | (((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158]))));
+    assign cg_prefetch = (((((state == 5'h12) & cg_on) & cg_send) & mxu_a_in_ready) & ((~(((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k))) | (((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158]))));
     assign cg_e_row = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? 17'h0 : (cg_row + 17'h1)) : cg_row);
     assign cg_e_ox = (cg_prefetch ? ((((cg_row + 17'h1) == cv_m) | ((cg_ox + 12'h1) == cv_ow[11:0])) ? 12'h0 : (cg_ox + 12'h1)) : cg_ox);
     assign cg_e_oy = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? 12'h0 : (((cg_ox + 12'h1) == cv_ow[11:0]) ? (((cg_oy + 12'h1) == cv_oh[11:0]) ? 12'h0 : (cg_oy + 12'h1)) : cg_oy)) : cg_oy);
@@ -3240,7 +3250,8 @@ module tpu_core (
     end
     assign cg_c_next_2 = cg_rem_2[11:0];
     assign cg_f_next_2 = (cg_f_next_1 + cg_cnt_2);
-    assign running = (((((state != 5'h0) & (state != 5'h11)) & (state != 5'h1)) & (state != 5'h8)) & (state != 5'h9));
+    assign hold_for_drain = (dn_on & (~(((ir[3:0] == 4'h3) | ((ir[3:0] == 4'h5) & ((({40'h0, ir[27:4]} + {32'h0, t16}) <= {39'h0, dn_lo}) | ({40'h0, ir[27:4]} >= {39'h0, dn_hi})))) | ((ir[3:0] == 4'h6) & ((({40'h0, ir[27:4]} + {12'h0, t18}) <= {39'h0, dn_lo}) | ({40'h0, ir[27:4]} >= {39'h0, dn_hi}))))));
+    assign running = (((((state != 5'h0) & (state != 5'h10)) & (state != 5'h1)) & (state != 5'h8)) & (state != 5'h9));
     assign axi_w_fire = ((s_axi_awvalid & s_axi_wvalid) & (~s_axi_bvalid));
     assign s_axi_awready = axi_w_fire;
     assign s_axi_wready = axi_w_fire;
@@ -3269,10 +3280,10 @@ module tpu_core (
                 clr <= (clr + 14'h1);
                 if ((clr == 14'h3fff)) begin
                     clr_acc <= 10'h0;
-                    state <= 5'h11;
+                    state <= 5'h10;
                 end
             end
-            5'h11: begin
+            5'h10: begin
                 if ((clr_acc < 10'h8)) begin
                     if (mxu_w_in_ready) begin
                         clr_acc <= (clr_acc + 10'h1);
@@ -3299,193 +3310,195 @@ module tpu_core (
                 end
             end
             5'h3: begin
-                case (ir[3:0])
-                    4'h0: begin
-                        if ((1'b0 | (|ir[255:4]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            state <= 5'h8;
-                        end
-                    end
-                    4'h8: begin
-                        if ((1'b0 | (|ir[255:4]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            pc <= (pc + 32'h1);
-                            state <= 5'h2;
-                        end
-                    end
-                    4'h1: begin
-                        if ((1'b0 | (|ir[255:52]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h20000)) begin
-                                err_code <= 8'h2;
+                if ((~hold_for_drain)) begin
+                    case (ir[3:0])
+                        4'h0: begin
+                            if ((1'b0 | (|ir[255:4]))) begin
+                                err_code <= 8'h1;
                                 state <= 5'h9;
                             end else begin
-                                addr <= ir[27:4];
-                                rem <= ir[51:28];
-                                to_weights <= 1'b0;
-                                state <= 5'h4;
+                                state <= 5'h8;
                             end
                         end
-                    end
-                    4'h2: begin
-                        if ((1'b0 | (|ir[255:52]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h20000)) begin
-                                err_code <= 8'h2;
+                        4'h8: begin
+                            if ((1'b0 | (|ir[255:4]))) begin
+                                err_code <= 8'h1;
                                 state <= 5'h9;
                             end else begin
-                                addr <= ir[27:4];
-                                rem <= ir[51:28];
-                                to_weights <= 1'b0;
-                                state <= 5'h5;
+                                pc <= (pc + 32'h1);
+                                state <= 5'h2;
                             end
                         end
-                    end
-                    4'h3: begin
-                        if ((1'b0 | (|ir[255:52]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h10000)) begin
-                                err_code <= 8'h3;
+                        4'h1: begin
+                            if ((1'b0 | (|ir[255:52]))) begin
+                                err_code <= 8'h1;
                                 state <= 5'h9;
                             end else begin
-                                addr <= ir[27:4];
-                                rem <= ir[51:28];
-                                to_weights <= 1'b1;
-                                state <= 5'h4;
+                                if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h20000)) begin
+                                    err_code <= 8'h2;
+                                    state <= 5'h9;
+                                end else begin
+                                    addr <= ir[27:4];
+                                    rem <= ir[51:28];
+                                    to_weights <= 1'b0;
+                                    state <= 5'h4;
+                                end
                             end
                         end
-                    end
-                    4'h4: begin
-                        if ((1'b0 | (|ir[255:36]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            if ((ir[11:4] >= 8'h4)) begin
-                                err_code <= 8'h6;
-                                state <= 5'h9;
-                            end else if (((ir[35:12] != 24'h1f4) & (ir[35:12] != 24'hf4))) begin
-                                err_code <= 8'h8;
+                        4'h2: begin
+                            if ((1'b0 | (|ir[255:52]))) begin
+                                err_code <= 8'h1;
                                 state <= 5'h9;
                             end else begin
-                                lp_short <= (ir[35:12] == 24'hf4);
-                                lp_phase <= 2'h0;
-                                lp_f <= 3'h0;
-                                lp_c <= 4'h0;
-                                lp_b <= 2'h0;
-                                lp_bad <= 1'b0;
-                                lp_pen <= 1'b0;
-                                lp_lane <= 8'h0;
-                                lp_x <= 8'h0;
-                                state <= 5'ha;
+                                if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h20000)) begin
+                                    err_code <= 8'h2;
+                                    state <= 5'h9;
+                                end else begin
+                                    addr <= ir[27:4];
+                                    rem <= ir[51:28];
+                                    to_weights <= 1'b0;
+                                    state <= 5'h5;
+                                end
                             end
                         end
-                    end
-                    4'h5: begin
-                        if ((1'b0 | (|ir[255:109]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            if (((((ir[43:28] == 16'h0) | (ir[59:44] == 16'h0)) | (ir[91:84] == 8'h0)) | (ir[91:84] > 8'h8))) begin
-                                err_code <= 8'h8;
-                                state <= 5'h9;
-                            end else if ((({10'h0, ir[27:4]} + {2'h0, t16}) > 34'h20000)) begin
-                                err_code <= 8'h2;
-                                state <= 5'h9;
-                            end else if ((({10'h0, ir[83:60]} + {2'h0, t17}) > 34'h10000)) begin
-                                err_code <= 8'h3;
-                                state <= 5'h9;
-                            end else if ((({1'h0, ir[107:92]} + {1'h0, ir[43:28]}) > 17'h200)) begin
-                                err_code <= 8'h4;
+                        4'h3: begin
+                            if ((1'b0 | (|ir[255:52]))) begin
+                                err_code <= 8'h1;
                                 state <= 5'h9;
                             end else begin
-                                mm_macs <= ({16'h0, t16} * {40'h0, ir[91:84]});
-                                op_k <= {9'h0, ir[59:44]};
-                                op_n <= ir[91:84];
-                                wl_on <= 1'b1;
-                                wl_send <= 1'b0;
-                                wl_k <= 25'h0;
-                                wl_row <= 3'h0;
-                                wl_lane <= 8'h0;
-                                wl_pend <= 1'b0;
-                                wl_addr <= {1'h0, ir[83:60]};
-                                wl_rowaddr <= {1'h0, ir[83:60]};
-                                as_on <= 1'b1;
-                                as_pend <= 1'b0;
-                                as_r <= 16'h0;
-                                as_k0 <= 17'h0;
-                                as_rowaddr <= {1'h0, ir[27:4]};
-                                as_kv <= {1'h0, ir[59:44]};
-                                state <= 5'hb;
+                                if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h10000)) begin
+                                    err_code <= 8'h3;
+                                    state <= 5'h9;
+                                end else begin
+                                    addr <= ir[27:4];
+                                    rem <= ir[51:28];
+                                    to_weights <= 1'b1;
+                                    state <= 5'h4;
+                                end
                             end
                         end
-                    end
-                    4'h6: begin
-                        if ((1'b0 | (|ir[255:196]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            if (((((((((((1'b0 | (ir[43:28] == 16'h0)) | (ir[55:44] == 12'h0)) | (ir[67:56] == 12'h0)) | (ir[79:68] == 12'h0)) | (ir[84:80] == 5'h0)) | (ir[89:85] == 5'h0)) | (ir[93:90] == 4'h0)) | (ir[97:94] == 4'h0)) | (ir[101:98] == 4'h0)) | (ir[105:102] == 4'h0))) begin
-                                err_code <= 8'h8;
-                                state <= 5'h9;
-                            end else if (((ir[165:158] == 8'h0) | (ir[165:158] > 8'h8))) begin
-                                err_code <= 8'h8;
-                                state <= 5'h9;
-                            end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t0} + 10'h1)})) begin
-                                err_code <= 8'h8;
+                        4'h4: begin
+                            if ((1'b0 | (|ir[255:36]))) begin
+                                err_code <= 8'h1;
                                 state <= 5'h9;
                             end else begin
-                                div_conv <= 1'b1;
-                                ac_ph <= 2'h0;
-                                div_n <= (div_start << div_lz);
-                                div_d <= {20'h0, ir[93:90]};
-                                div_q <= 16'h0;
-                                div_r <= 25'h0;
-                                div_i <= div_lz;
-                                state <= 5'hc;
+                                if ((ir[11:4] >= 8'h4)) begin
+                                    err_code <= 8'h6;
+                                    state <= 5'h9;
+                                end else if (((ir[35:12] != 24'h1f4) & (ir[35:12] != 24'hf4))) begin
+                                    err_code <= 8'h8;
+                                    state <= 5'h9;
+                                end else begin
+                                    lp_short <= (ir[35:12] == 24'hf4);
+                                    lp_phase <= 2'h0;
+                                    lp_f <= 3'h0;
+                                    lp_c <= 4'h0;
+                                    lp_b <= 2'h0;
+                                    lp_bad <= 1'b0;
+                                    lp_pen <= 1'b0;
+                                    lp_lane <= 8'h0;
+                                    lp_x <= 8'h0;
+                                    state <= 5'ha;
+                                end
                             end
                         end
-                    end
-                    4'h7: begin
-                        if ((1'b0 | (|ir[255:116]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            if (((ir[43:36] == 8'h0) | (ir[43:36] > 8'h8))) begin
-                                err_code <= 8'h8;
-                                state <= 5'h9;
-                            end else if ((~((((1'b0 | ((ir[51:44] == 8'h0) & set_loaded_0)) | ((ir[51:44] == 8'h1) & set_loaded_1)) | ((ir[51:44] == 8'h2) & set_loaded_2)) | ((ir[51:44] == 8'h3) & set_loaded_3)))) begin
-                                err_code <= 8'h6;
-                                state <= 5'h9;
-                            end else if ((((ir[35:20] == 16'h0) | (ir[103:92] == 12'h0)) | (ir[115:104] == 12'h0))) begin
-                                err_code <= 8'h8;
+                        4'h5: begin
+                            if ((1'b0 | (|ir[255:109]))) begin
+                                err_code <= 8'h1;
                                 state <= 5'h9;
                             end else begin
-                                div_conv <= 1'b0;
-                                ac_ph <= 2'h0;
-                                div_n <= (div_start << div_lz);
-                                div_d <= ({12'h0, ir[103:92]} * {12'h0, ir[115:104]});
-                                div_q <= 16'h0;
-                                div_r <= 25'h0;
-                                div_i <= div_lz;
-                                state <= 5'hc;
+                                if (((((ir[43:28] == 16'h0) | (ir[59:44] == 16'h0)) | (ir[91:84] == 8'h0)) | (ir[91:84] > 8'h8))) begin
+                                    err_code <= 8'h8;
+                                    state <= 5'h9;
+                                end else if ((({10'h0, ir[27:4]} + {2'h0, t19}) > 34'h20000)) begin
+                                    err_code <= 8'h2;
+                                    state <= 5'h9;
+                                end else if ((({10'h0, ir[83:60]} + {2'h0, t20}) > 34'h10000)) begin
+                                    err_code <= 8'h3;
+                                    state <= 5'h9;
+                                end else if ((({1'h0, ir[107:92]} + {1'h0, ir[43:28]}) > 17'h200)) begin
+                                    err_code <= 8'h4;
+                                    state <= 5'h9;
+                                end else begin
+                                    mm_macs <= ({16'h0, t19} * {40'h0, ir[91:84]});
+                                    op_k <= {9'h0, ir[59:44]};
+                                    op_n <= ir[91:84];
+                                    wl_on <= 1'b1;
+                                    wl_send <= 1'b0;
+                                    wl_k <= 25'h0;
+                                    wl_row <= 3'h0;
+                                    wl_lane <= 8'h0;
+                                    wl_pend <= 1'b0;
+                                    wl_addr <= {1'h0, ir[83:60]};
+                                    wl_rowaddr <= {1'h0, ir[83:60]};
+                                    as_on <= 1'b1;
+                                    as_pend <= 1'b0;
+                                    as_r <= 16'h0;
+                                    as_k0 <= 17'h0;
+                                    as_rowaddr <= {1'h0, ir[27:4]};
+                                    as_kv <= {1'h0, ir[59:44]};
+                                    state <= 5'hb;
+                                end
                             end
                         end
-                    end
-                    default: begin
-                        err_code <= 8'h1;
-                        state <= 5'h9;
-                    end
-                endcase
+                        4'h6: begin
+                            if ((1'b0 | (|ir[255:196]))) begin
+                                err_code <= 8'h1;
+                                state <= 5'h9;
+                            end else begin
+                                if (((((((((((1'b0 | (ir[43:28] == 16'h0)) | (ir[55:44] == 12'h0)) | (ir[67:56] == 12'h0)) | (ir[79:68] == 12'h0)) | (ir[84:80] == 5'h0)) | (ir[89:85] == 5'h0)) | (ir[93:90] == 4'h0)) | (ir[97:94] == 4'h0)) | (ir[101:98] == 4'h0)) | (ir[105:102] == 4'h0))) begin
+                                    err_code <= 8'h8;
+                                    state <= 5'h9;
+                                end else if (((ir[165:158] == 8'h0) | (ir[165:158] > 8'h8))) begin
+                                    err_code <= 8'h8;
+                                    state <= 5'h9;
+                                end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t0} + 10'h1)})) begin
+                                    err_code <= 8'h8;
+                                    state <= 5'h9;
+                                end else begin
+                                    div_conv <= 1'b1;
+                                    ac_ph <= 2'h0;
+                                    div_n <= (div_start << div_lz);
+                                    div_d <= {20'h0, ir[93:90]};
+                                    div_q <= 16'h0;
+                                    div_r <= 25'h0;
+                                    div_i <= div_lz;
+                                    state <= 5'hc;
+                                end
+                            end
+                        end
+                        4'h7: begin
+                            if ((1'b0 | (|ir[255:116]))) begin
+                                err_code <= 8'h1;
+                                state <= 5'h9;
+                            end else begin
+                                if (((ir[43:36] == 8'h0) | (ir[43:36] > 8'h8))) begin
+                                    err_code <= 8'h8;
+                                    state <= 5'h9;
+                                end else if ((~((((1'b0 | ((ir[51:44] == 8'h0) & set_loaded_0)) | ((ir[51:44] == 8'h1) & set_loaded_1)) | ((ir[51:44] == 8'h2) & set_loaded_2)) | ((ir[51:44] == 8'h3) & set_loaded_3)))) begin
+                                    err_code <= 8'h6;
+                                    state <= 5'h9;
+                                end else if ((((ir[35:20] == 16'h0) | (ir[103:92] == 12'h0)) | (ir[115:104] == 12'h0))) begin
+                                    err_code <= 8'h8;
+                                    state <= 5'h9;
+                                end else begin
+                                    div_conv <= 1'b0;
+                                    ac_ph <= 2'h0;
+                                    div_n <= (div_start << div_lz);
+                                    div_d <= ({12'h0, ir[103:92]} * {12'h0, ir[115:104]});
+                                    div_q <= 16'h0;
+                                    div_r <= 25'h0;
+                                    div_i <= div_lz;
+                                    state <= 5'hc;
+                                end
+                            end
+                        end
+                        default: begin
+                            err_code <= 8'h1;
+                            state <= 5'h9;
+                        end
+                    endcase
+                end
             end
             5'h4: begin
                 if ((rem == 24'h0)) begin
@@ -4053,7 +4066,7 @@ module tpu_core (
                     if ((wl_lane < 8'h8)) begin
                         wl_pend <= 1'b1;
                         wl_pend_lane <= wl_lane;
-                        wl_pend_zero <= (~((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n)));
+                        wl_pend_zero <= (~((ir[183] & (state == 5'h12)) ? (wl_lane == dw_o) : (wl_lane < op_n)));
                         wl_lane <= (wl_lane + 8'h1);
                         wl_addr <= (wl_addr + op_k);
                     end else begin
@@ -4111,7 +4124,7 @@ module tpu_core (
                 div_n <= {div_n[14:0], 1'b0};
                 div_i <= (div_i + 4'h1);
                 if ((div_i == 4'hf)) begin
-                    state <= (div_conv ? 5'h12 : 5'hd);
+                    state <= (div_conv ? 5'h11 : 5'hd);
                 end
             end
             5'hd: begin
@@ -4141,12 +4154,16 @@ module tpu_core (
                                 state <= 5'hc;
                             end
                         end else begin
-                            if (((({12'h0, ir[75:52]} + {4'h0, t18}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
+                            if (((({12'h0, ir[75:52]} + {4'h0, t21}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                                 err_code <= 8'h2;
                                 state <= 5'h9;
                             end else begin
                                 ac_r <= 16'h0;
                                 ac_wa <= ir[75:52];
+                                dn_n <= ir[43:36];
+                                dn_pitch <= ir[91:76];
+                                dn_lo <= {1'h0, ir[75:52]};
+                                dn_hi <= (({1'h0, ir[75:52]} + ({9'h0, (ir[35:20] - 16'h1)} * {9'h0, ir[91:76]})) + {17'h0, ir[43:36]});
                                 if (ac_en) begin
                                     mx_p_valid <= 1'b1;
                                     mx_p_data <= {{72'h0, ac_sw, ac_sh, ac_kw, ac_kh, ir[97:92], ir[109:104], (ac_kind ? 1'b1 : 1'b0), 1'b1}, 9'h0, ir[45:44], 2'h2};
@@ -4169,12 +4186,16 @@ module tpu_core (
                         state <= 5'hc;
                     end
                     default: begin
-                        if (((({12'h0, ir[75:52]} + {4'h0, t19}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
+                        if (((({12'h0, ir[75:52]} + {4'h0, t22}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                             err_code <= 8'h2;
                             state <= 5'h9;
                         end else begin
                             ac_r <= 16'h0;
                             ac_wa <= ir[75:52];
+                            dn_n <= ir[43:36];
+                            dn_pitch <= ir[91:76];
+                            dn_lo <= {1'h0, ir[75:52]};
+                            dn_hi <= (({1'h0, ir[75:52]} + ({9'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {9'h0, ir[91:76]})) + {17'h0, ir[43:36]});
                             if (ac_en) begin
                                 mx_p_valid <= 1'b1;
                                 mx_p_data <= {{72'h0, ac_sw, ac_sh, ac_kw, ac_kh, ir[97:92], ir[109:104], (ac_kind ? 1'b1 : 1'b0), 1'b1}, 9'h0, ir[45:44], 2'h2};
@@ -4187,7 +4208,7 @@ module tpu_core (
                     end
                 endcase
             end
-            5'h12: begin
+            5'h11: begin
                 case (ac_ph)
                     2'h0: begin
                         cv_oh <= (div_q + 16'h1);
@@ -4212,19 +4233,19 @@ module tpu_core (
                         end else if ((ir[183] & (({2'h0, ir[195:184]} + {6'h0, ir[165:158]}) > {2'h0, ir[79:68]}))) begin
                             err_code <= 8'h8;
                             state <= 5'h9;
-                        end else if ((({30'h0, ir[27:4]} + {2'h0, t21}) > 54'h20000)) begin
+                        end else if ((({30'h0, ir[27:4]} + {2'h0, t23}) > 54'h20000)) begin
                             err_code <= 8'h2;
                             state <= 5'h9;
-                        end else if ((({22'h0, ir[157:134]} + {2'h0, t25}) > 46'h10000)) begin
+                        end else if ((({22'h0, ir[157:134]} + {2'h0, t27}) > 46'h10000)) begin
                             err_code <= 8'h3;
                             state <= 5'h9;
-                        end else if ((({34'h0, ir[181:166]} + {2'h0, t27}) > 50'h200)) begin
+                        end else if ((({34'h0, ir[181:166]} + {2'h0, t29}) > 50'h200)) begin
                             err_code <= 8'h4;
                             state <= 5'h9;
                         end else begin
                             cv_m <= (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)});
-                            mm_macs <= {1'h0, t29};
-                            op_k <= (ir[183] ? {15'h0, t22} : {3'h0, t24});
+                            mm_macs <= {1'h0, t31};
+                            op_k <= (ir[183] ? {15'h0, t24} : {3'h0, t26});
                             op_n <= ir[165:158];
                             wl_on <= 1'b1;
                             wl_send <= 1'b0;
@@ -4251,12 +4272,12 @@ module tpu_core (
                             cg_f <= 4'h0;
                             cg_base <= {1'h0, ir[27:4]};
                             dw_o <= 8'h0;
-                            state <= 5'h13;
+                            state <= 5'h12;
                         end
                     end
                 endcase
             end
-            5'h13: begin
+            5'h12: begin
                 if ((~cg_on)) begin
                     cnt_macs <= (cnt_macs + {16'h0, mm_macs});
                     pc <= (pc + 32'h1);
@@ -4496,7 +4517,7 @@ module tpu_core (
                     if ((wl_lane < 8'h8)) begin
                         wl_pend <= 1'b1;
                         wl_pend_lane <= wl_lane;
-                        wl_pend_zero <= (~((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n)));
+                        wl_pend_zero <= (~((ir[183] & (state == 5'h12)) ? (wl_lane == dw_o) : (wl_lane < op_n)));
                         wl_lane <= (wl_lane + 8'h1);
                         wl_addr <= (wl_addr + op_k);
                     end else begin
@@ -4628,30 +4649,31 @@ module tpu_core (
                     ac_r <= (ac_r + 16'h1);
                     if (((ac_r + 16'h1) == ir[35:20])) begin
                         ac_drain <= 8'h25;
-                        state <= 5'h10;
+                        dn_on <= 1'b1;
+                        pc <= (pc + 32'h1);
+                        state <= 5'h2;
                     end
-                end
-            end
-            5'h10: begin
-                ac_drain <= (ac_drain - 8'h1);
-                if ((ac_drain == 8'h0)) begin
-                    pc <= (pc + 32'h1);
-                    state <= 5'h2;
                 end
             end
             default: begin
             end
         endcase
-        if ((mxu_y_out_valid & ((state == 5'hf) | (state == 5'h10)))) begin
-            ac_wa <= (ac_wa + {8'h0, ir[91:76]});
+        if (dn_on) begin
+            ac_drain <= (ac_drain - 8'h1);
+            if ((ac_drain == 8'h0)) begin
+                dn_on <= 1'b0;
+            end
+        end
+        if ((mxu_y_out_valid & ((state == 5'hf) | dn_on))) begin
+            ac_wa <= (ac_wa + {8'h0, dn_pitch});
         end
         if (running) begin
             cnt_cycles <= (cnt_cycles + 64'h1);
         end
-        if (((((state == 5'hb) | (state == 5'h13)) & mx_a_valid) & mxu_a_in_ready)) begin
+        if (((((state == 5'hb) | (state == 5'h12)) & mx_a_valid) & mxu_a_in_ready)) begin
             cnt_busy <= (cnt_busy + 64'h1);
         end
-        if ((((((state == 5'hb) | (state == 5'h13)) & mx_a_valid) & (~mxu_a_in_ready)) & (((state == 5'hb) & as_pend_first) | ((state == 5'h13) & (cg_row == 17'h0))))) begin
+        if ((((((state == 5'hb) | (state == 5'h12)) & mx_a_valid) & (~mxu_a_in_ready)) & (((state == 5'hb) & as_pend_first) | ((state == 5'h12) & (cg_row == 17'h0))))) begin
             cnt_wstall <= (cnt_wstall + 64'h1);
         end
         if ((((axi_w_fire & (s_axi_awaddr[7:2] == 6'h0)) & s_axi_wstrb[0]) & s_axi_wdata[1])) begin
@@ -4668,6 +4690,7 @@ module tpu_core (
             as_pend <= 1'b0;
             wl_pend <= 1'b0;
             mx_p_valid <= 1'b0;
+            dn_on <= 1'b0;
             set_loaded_0 <= 1'b0;
             set_loaded_1 <= 1'b0;
             set_loaded_2 <= 1'b0;
@@ -4707,6 +4730,7 @@ module tpu_core (
             cg_on <= 1'b0;
             cg_send <= 1'b0;
             cg_lv <= 1'b0;
+            dn_on <= 1'b0;
             cnt_cycles <= 64'h0;
             cnt_busy <= 64'h0;
             cnt_wstall <= 64'h0;
@@ -4729,42 +4753,42 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_0} < ub_wcount)))) begin
-            ub_bank_0[t31] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_0});
+            ub_bank_0[t33] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_0});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_1} < ub_wcount)))) begin
-            ub_bank_1[t33] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_1});
+            ub_bank_1[t35] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_1});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_2} < ub_wcount)))) begin
-            ub_bank_2[t35] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_2});
+            ub_bank_2[t37] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_2});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_3} < ub_wcount)))) begin
-            ub_bank_3[t37] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_3});
+            ub_bank_3[t39] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_3});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_4} < ub_wcount)))) begin
-            ub_bank_4[t39] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_4});
+            ub_bank_4[t41] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_4});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_5} < ub_wcount)))) begin
-            ub_bank_5[t41] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_5});
+            ub_bank_5[t43] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_5});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_6} < ub_wcount)))) begin
-            ub_bank_6[t43] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_6});
+            ub_bank_6[t45] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_6});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_7} < ub_wcount)))) begin
-            ub_bank_7[t45] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_7});
+            ub_bank_7[t47] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_7});
         end
     end
     always @(posedge clk) begin
@@ -4774,42 +4798,42 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_0} < wm_wcount)))) begin
-            wm_bank_0[t47] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_0});
+            wm_bank_0[t49] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_0});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_1} < wm_wcount)))) begin
-            wm_bank_1[t49] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_1});
+            wm_bank_1[t51] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_1});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_2} < wm_wcount)))) begin
-            wm_bank_2[t51] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_2});
+            wm_bank_2[t53] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_2});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_3} < wm_wcount)))) begin
-            wm_bank_3[t53] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_3});
+            wm_bank_3[t55] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_3});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_4} < wm_wcount)))) begin
-            wm_bank_4[t55] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_4});
+            wm_bank_4[t57] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_4});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_5} < wm_wcount)))) begin
-            wm_bank_5[t57] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_5});
+            wm_bank_5[t59] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_5});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_6} < wm_wcount)))) begin
-            wm_bank_6[t59] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_6});
+            wm_bank_6[t61] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_6});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_7} < wm_wcount)))) begin
-            wm_bank_7[t61] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_7});
+            wm_bank_7[t63] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_7});
         end
     end
     always @(posedge clk) begin
@@ -4872,162 +4896,162 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_0 <= ub_bank_0[t63];
+            ub_rd_0 <= ub_bank_0[t65];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_0 <= ub_bank_0[t65];
+            ub_p1_rd_0 <= ub_bank_0[t67];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_0 <= ub_bank_0[t67];
+            ub_p2_rd_0 <= ub_bank_0[t69];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_1 <= ub_bank_1[t69];
+            ub_rd_1 <= ub_bank_1[t71];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_1 <= ub_bank_1[t71];
+            ub_p1_rd_1 <= ub_bank_1[t73];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_1 <= ub_bank_1[t73];
+            ub_p2_rd_1 <= ub_bank_1[t75];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_2 <= ub_bank_2[t75];
+            ub_rd_2 <= ub_bank_2[t77];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_2 <= ub_bank_2[t77];
+            ub_p1_rd_2 <= ub_bank_2[t79];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_2 <= ub_bank_2[t79];
+            ub_p2_rd_2 <= ub_bank_2[t81];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_3 <= ub_bank_3[t81];
+            ub_rd_3 <= ub_bank_3[t83];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_3 <= ub_bank_3[t83];
+            ub_p1_rd_3 <= ub_bank_3[t85];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_3 <= ub_bank_3[t85];
+            ub_p2_rd_3 <= ub_bank_3[t87];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_4 <= ub_bank_4[t87];
+            ub_rd_4 <= ub_bank_4[t89];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_4 <= ub_bank_4[t89];
+            ub_p1_rd_4 <= ub_bank_4[t91];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_4 <= ub_bank_4[t91];
+            ub_p2_rd_4 <= ub_bank_4[t93];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_5 <= ub_bank_5[t93];
+            ub_rd_5 <= ub_bank_5[t95];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_5 <= ub_bank_5[t95];
+            ub_p1_rd_5 <= ub_bank_5[t97];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_5 <= ub_bank_5[t97];
+            ub_p2_rd_5 <= ub_bank_5[t99];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_6 <= ub_bank_6[t99];
+            ub_rd_6 <= ub_bank_6[t101];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_6 <= ub_bank_6[t101];
+            ub_p1_rd_6 <= ub_bank_6[t103];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_6 <= ub_bank_6[t103];
+            ub_p2_rd_6 <= ub_bank_6[t105];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_7 <= ub_bank_7[t105];
+            ub_rd_7 <= ub_bank_7[t107];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_7 <= ub_bank_7[t107];
+            ub_p1_rd_7 <= ub_bank_7[t109];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_7 <= ub_bank_7[t109];
+            ub_p2_rd_7 <= ub_bank_7[t111];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_0 <= wm_bank_0[t111];
+            wm_rd_0 <= wm_bank_0[t113];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_1 <= wm_bank_1[t113];
+            wm_rd_1 <= wm_bank_1[t115];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_2 <= wm_bank_2[t115];
+            wm_rd_2 <= wm_bank_2[t117];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_3 <= wm_bank_3[t117];
+            wm_rd_3 <= wm_bank_3[t119];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_4 <= wm_bank_4[t119];
+            wm_rd_4 <= wm_bank_4[t121];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_5 <= wm_bank_5[t121];
+            wm_rd_5 <= wm_bank_5[t123];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_6 <= wm_bank_6[t123];
+            wm_rd_6 <= wm_bank_6[t125];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_7 <= wm_bank_7[t125];
+            wm_rd_7 <= wm_bank_7[t127];
         end
     end
 endmodule
