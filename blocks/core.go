@@ -90,7 +90,7 @@ const (
 	csIdle            // waiting for start
 	csFetch           // waiting for an instruction word
 	csDecode          // checking the instruction
-	csRead            // host stream → UB or weight memory, a byte a cycle
+	csRead            // host stream → UB or weight memory, a beat a cycle
 	csWHRead          // write_host: read a UB byte
 	csWHGet           // write_host: check and pack the byte
 	csWHSend          // write_host: send a beat
