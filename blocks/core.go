@@ -90,7 +90,7 @@ const (
 	csIdle            // waiting for start
 	csFetch           // waiting for an instruction word
 	csDecode          // checking the instruction
-	csRead            // host stream → UB or weight memory, a byte a cycle
+	csRead            // host stream → UB or weight memory, a beat a cycle
 	csWHRead          // write_host: read a UB byte
 	csWHGet           // write_host: check and pack the byte
 	csWHSend          // write_host: send a beat
@@ -102,7 +102,6 @@ const (
 	csActChk          // activate: checks after a division
 	csActPool         // activate: the pooling control word goes out
 	csAct             // activate: accumulator rows out through the pipeline
-	csActDrain        // activate: the pipeline's last results land in the UB
 	csClearAcc        // after reset: every accumulator row set to zero
 	csCvChk           // convolve: checks after a division
 	csConv            // convolve: weight tiles and on-chip windows into the array
@@ -377,8 +376,8 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		return hdl.ZExt(e, w)
 	}
 
-	ub := newByteMemory(m, "ub", cfg.UBBytes, clr, R)
-	wm := newByteMemory(m, "wm", cfg.WeightBytes, clr, 1)
+	ub := newByteMemory(m, "ub", cfg.UBBytes, clr, R, core.WindowRuns)
+	wm := newByteMemory(m, "wm", cfg.WeightBytes, clr, R, 1)
 
 	// The host data stream: one beat held, its bytes consumed in order
 	// (keep marks the valid bytes, from lane 0); last ends the host's data.
@@ -411,8 +410,11 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	dUnder := m.Wire("d_underflow", hdl.U(1))
 	m.Set(dUnder, dHeld.Not().And(lastSeen))
 	// Data flows only while a program runs, so last always ends the
-	// running program's data.
-	m.Set(dIn.Ready, dHeld.Not().And(lastSeen.Not()).And(running))
+	// running program's data. The next beat is taken in the cycle the
+	// held one's last bytes are, so a long transfer moves a beat a cycle.
+	dDone := m.Wire("d_done", hdl.U(1)) // the held beat has no byte left after this cycle
+	m.Set(dDone, dHeld.Not().Or(dTake.And(dLeft.EqConst(1))).Or(dTake.Not().And(dTakeN.Eq(dLeft))))
+	m.Set(dIn.Ready, dDone.And(lastSeen.Not()).And(running))
 	m.If(dIn.Fire(), func() {
 		m.Set(dHeld, one(1))
 		m.Set(dData, dIn.Data.Slice(8*CoreBeatBytes-1, 0))
@@ -494,7 +496,8 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	// LOAD_PARAMS: the block streams in as little-endian words; each
 	// lane's six words become one requantizer word, the control words an
 	// activation and a pooling control, the table 256 entries.
-	lpPhase := m.Reg("lp_phase", hdl.U(2))
+	lpPhase := m.Reg("lp_phase", hdl.U(2)) // lane words, control words, table, end of a block without its table
+	lpShort := m.Reg("lp_short", hdl.U(1)) // the block leaves out the table
 	lpLane := m.Reg("lp_lane", hdl.U(8))
 	lpF := m.Reg("lp_f", hdl.U(3))
 	lpC := m.Reg("lp_c", hdl.U(4))
@@ -545,9 +548,12 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	wlPend := m.Reg("wl_pend", hdl.U(1), hdl.ResetTo(0))
 	wlPendLane := m.Reg("wl_pend_lane", hdl.U(8))
 	wlPendZero := m.Reg("wl_pend_zero", hdl.U(1))
-	wb := make([]*hdl.Expr, C)
-	for i := range wb {
-		wb[i] = m.Reg(fmt.Sprintf("wl_b_%d", i), hdl.U(8))
+	wt := make([][]*hdl.Expr, R) // the tile being offered: beat i, lane o
+	for i := range wt {
+		wt[i] = make([]*hdl.Expr, C)
+		for o := range wt[i] {
+			wt[i][o] = m.Reg(fmt.Sprintf("wl_t_%d_%d", i, o), hdl.U(8))
+		}
 	}
 	// startWeights starts the weight loader on the tile rows at addr (a
 	// matmul, a convolve, and each lane's pass of a depthwise convolve).
@@ -596,7 +602,15 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	}
 	acR := m.Reg("ac_r", hdl.U(core.DimBits))
 	acWA := m.Reg("ac_wa", hdl.U(core.AddrBits))
+	// After its last read-out beat an activate's results keep landing in
+	// the UB for drain cycles while the next instructions run, unless one
+	// of them could see them unfinished (hold_for_drain in decode).
 	drain := m.Reg("ac_drain", hdl.U(8))
+	dnOn := m.Reg("dn_on", hdl.U(1), hdl.ResetTo(0))
+	dnN := m.Reg("dn_n", hdl.U(core.LaneBits))
+	dnPitch := m.Reg("dn_pitch", hdl.U(16))
+	dnLo := m.Reg("dn_lo", hdl.U(core.AddrBits+1)) // the UB bytes the results land in: [lo, hi)
+	dnHi := m.Reg("dn_hi", hdl.U(core.AddrBits+1))
 	acPool := m.Wire("ac_pool", hdl.U(1))
 	var acP poolCtl
 	if pc.Pool {
@@ -614,12 +628,23 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	} else {
 		m.Set(acPool, zero(1))
 	}
+	// A division skips the dividend's leading zero bits (they leave the
+	// remainder and quotient at zero), one step at least: a step per
+	// significant bit.
+	divStart := m.Wire("div_start", hdl.U(16))
+	m.Set(divStart, zero(16))
+	divLZ := m.Wire("div_lz", hdl.U(4))
+	m.Set(divLZ, m.Const(15, hdl.U(4)))
+	for b := 1; b < 16; b++ {
+		m.If(divStart.Bit(b), func() { m.Set(divLZ, m.Const(int64(15-b), hdl.U(4))) })
+	}
 	startDiv := func(n, d *hdl.Expr) {
-		m.Set(divN, u(n, 16))
+		m.Set(divStart, u(n, 16))
+		m.Set(divN, divStart.ShlBy(divLZ))
 		m.Set(divD, u(d, 24))
 		m.Set(divQ, zero(16))
 		m.Set(divR, zero(25))
-		m.Set(divI, zero(4))
+		m.Set(divI, divLZ)
 		m.Set(state, st(csActDiv))
 	}
 	setIdx := func(e *hdl.Expr) *hdl.Expr { return e.Trunc(max(1, hdl.Clog2(cfg.Arch.ParamSets))) }
@@ -665,7 +690,16 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	cgNFY, cgNFX, cgNC := m.Reg("cg_nfy", hdl.U(5)), m.Reg("cg_nfx", hdl.U(5)), m.Reg("cg_nc", hdl.U(12))
 	cgF := m.Reg("cg_f", hdl.U(4))
 	cgLV := m.Reg("cg_lv", hdl.U(1), hdl.ResetTo(0))
-	cgLDest, cgLCnt, cgLPad := m.Reg("cg_ldest", hdl.U(4)), m.Reg("cg_lcnt", hdl.U(4)), m.Reg("cg_lpad", hdl.U(1))
+	// Landing slots, one per run gathered in a cycle (a read port each).
+	nRuns := core.WindowRuns
+	cgLDest, cgLCnt, cgLPad := make([]*hdl.Expr, nRuns), make([]*hdl.Expr, nRuns), make([]*hdl.Expr, nRuns)
+	for s := range nRuns {
+		sfx := ""
+		if s > 0 {
+			sfx = fmt.Sprintf("_%d", s)
+		}
+		cgLDest[s], cgLCnt[s], cgLPad[s] = m.Reg("cg_ldest"+sfx, hdl.U(4)), m.Reg("cg_lcnt"+sfx, hdl.U(4)), m.Reg("cg_lpad"+sfx, hdl.U(1))
+	}
 	cb := make([]*hdl.Expr, R)
 	cgAct := make([]*hdl.Expr, R)
 	for i := range cb {
@@ -710,73 +744,106 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	eF := eff("cg_e_f", cgF, zero(4))
 	eKV := kvOf("cg_e_kv", eK0)
 
-	// Gathering: the next run of taps at (fy, fx, c).
-	a := eOY.Mul(cvSH).Add(eFY.Mul(cvDH)).Trunc(17)
-	b := eOX.Mul(cvSW).Add(eFX.Mul(cvDW)).Trunc(17)
-	y := a.Sub(u(cvPT, 17)).Trunc(17)
-	x := b.Sub(u(cvPL, 17)).Trunc(17)
-	xIn := x.Lt(u(cvW, 17))
-	if cfg.Mutant == CoreMutantWindowEdge {
-		xIn = x.Le(u(cvW, 17))
-	}
-	inside := a.Ge(u(cvPT, 17)).And(y.Lt(u(cvH, 17))).And(b.Ge(u(cvPL, 17))).And(xIn)
-	need := eKV.Sub(eF).Trunc(4)
-	// A run is the channels left at this tap; on a one-channel map with
-	// dilation 1 it spans kernel columns instead (consecutive bytes), up
-	// to the kernel row's end or the map's edge (padding runs to the edge).
+	// Gathering: up to WindowRuns runs of taps a cycle, each from where
+	// the one before it ends, each read on its own port of the unified
+	// buffer. A run is the channels left at its tap; with dilation 1 (and
+	// not a depthwise pass over a many-channel map) a kernel row's taps
+	// are consecutive bytes, so a run spans kernel columns instead, up to
+	// the kernel row's end or the map's edge (padding runs to the edge).
 	wide := m.Wire("cg_wide", hdl.U(1))
-	m.Set(wide, cvC.EqConst(1).And(cvDW.EqConst(1)))
-	colsLeft := u(cvKW.Sub(eFX).Trunc(5), 17)
-	yIn := a.Ge(u(cvPT, 17)).And(y.Lt(u(cvH, 17)))
-	edge := m.Wire("cg_edge", hdl.U(17)) // columns to the next change of inside-ness
-	m.Set(edge, colsLeft)
-	m.If(yIn.And(b.Lt(u(cvPL, 17))), func() { m.Set(edge, u(cvPL, 17).Sub(b).Trunc(17)) }).
-		ElseIf(yIn.And(xIn), func() { m.Set(edge, u(cvW, 17).Sub(x).Trunc(17)) })
-	span := m.Wire("cg_span", hdl.U(17))
-	m.Set(span, u(cEff.Sub(eC).Trunc(12), 17))
-	m.If(wide, func() { m.Set(span, hdl.Mux(edge.Lt(colsLeft), edge, colsLeft)) })
-	cnt := hdl.Mux(u(need, 17).Le(span), need, span.Trunc(4))
-	pix := y.Trunc(12).Mul(cvW).Add(u(x.Trunc(12), 24)).Trunc(25).Mul(cvC).Trunc(core.AddrBits + 1)
-	chanOff := hdl.Mux(cvDepthwise, u(cvC0, 13).Add(u(eDwO, 13)).Trunc(13), u(eC, 13))
-	raddr := eBase.Add(pix).Trunc(core.AddrBits + 1).Add(u(chanOff, core.AddrBits+1)).Trunc(core.AddrBits + 1)
-	// The tap after this run.
-	nc := eC.Add(u(cnt, 12)).Trunc(12)
-	fyN, fxN, cN := m.Wire("cg_fy_next", hdl.U(5)), m.Wire("cg_fx_next", hdl.U(5)), m.Wire("cg_c_next", hdl.U(12))
-	m.Set(fyN, eFY)
-	m.Set(fxN, eFX)
-	m.Set(cN, nc)
-	nfx := eFX.Add(u(cnt, 5)).Trunc(5)
-	m.If(wide, func() {
-		m.Set(cN, zero(12))
+	m.Set(wide, cvDW.EqConst(1).And(cvDepthwise.Not().Or(cvC.EqConst(1))))
+	rowA, colB := eOY.Mul(cvSH), eOX.Mul(cvSW)
+	chanBase := u(cvC0, 13).Add(u(eDwO, 13)).Trunc(13)
+	type gatherRun struct {
+		inside, cnt, raddr, fy, fx, c, f *hdl.Expr // f: the beat's taps gathered after the run
+	}
+	runAt := func(sfx string, fy, fx, c, f *hdl.Expr) gatherRun {
+		a := rowA.Add(fy.Mul(cvDH)).Trunc(17)
+		b := colB.Add(fx.Mul(cvDW)).Trunc(17)
+		y := a.Sub(u(cvPT, 17)).Trunc(17)
+		x := b.Sub(u(cvPL, 17)).Trunc(17)
+		xIn := x.Lt(u(cvW, 17))
+		if cfg.Mutant == CoreMutantWindowEdge {
+			xIn = x.Le(u(cvW, 17))
+		}
+		yIn := a.Ge(u(cvPT, 17)).And(y.Lt(u(cvH, 17)))
+		inside := m.Wire("cg_inside"+sfx, hdl.U(1))
+		m.Set(inside, yIn.And(b.Ge(u(cvPL, 17))).And(xIn))
+		need := eKV.Sub(f).Trunc(4)
+		colsLeft := u(cvKW.Sub(fx).Trunc(5), 17)
+		edge := m.Wire("cg_edge"+sfx, hdl.U(17)) // columns to the next change of inside-ness
+		m.Set(edge, colsLeft)
+		m.If(yIn.And(b.Lt(u(cvPL, 17))), func() { m.Set(edge, u(cvPL, 17).Sub(b).Trunc(17)) }).
+			ElseIf(yIn.And(xIn), func() { m.Set(edge, u(cvW, 17).Sub(x).Trunc(17)) })
+		cols := hdl.Mux(edge.Lt(colsLeft), edge, colsLeft).Trunc(5)
+		span := m.Wire("cg_span"+sfx, hdl.U(17))
+		m.Set(span, u(cEff.Sub(c).Trunc(12), 17))
+		m.If(wide, func() { m.Set(span, cols.Mul(cEff).Sub(u(c, 17)).Trunc(17)) })
+		cnt := m.Wire("cg_cnt"+sfx, hdl.U(4))
+		m.Set(cnt, hdl.Mux(u(need, 17).Le(span), need, span.Trunc(4)))
+		pix := y.Trunc(12).Mul(cvW).Add(u(x.Trunc(12), 24)).Trunc(25).Mul(cvC).Trunc(core.AddrBits + 1)
+		chanOff := hdl.Mux(cvDepthwise, chanBase, u(c, 13))
+		raddr := eBase.Add(pix).Trunc(core.AddrBits + 1).Add(u(chanOff, core.AddrBits+1)).Trunc(core.AddrBits + 1)
+		// The tap after the run: c + cnt taps into the column, at most R
+		// columns on (a run is at most R taps), divided by the channels.
+		pos := u(c, 13).Add(u(cnt, 13)).Trunc(13)
+		cAdv := m.Wire("cg_adv"+sfx, hdl.U(5))
+		cRem := m.Wire("cg_rem"+sfx, hdl.U(13))
+		m.Set(cAdv, zero(5))
+		m.Set(cRem, pos)
+		for j := 1; j <= R; j++ {
+			mult := cEff.Mul(m.Const(int64(j), hdl.U(4))).Trunc(16)
+			m.If(u(pos, 16).Ge(mult), func() {
+				m.Set(cAdv, m.Const(int64(j), hdl.U(5)))
+				m.Set(cRem, u(pos, 16).Sub(mult).Trunc(13))
+			})
+		}
+		fyN, fxN, cN := m.Wire("cg_fy_next"+sfx, hdl.U(5)), m.Wire("cg_fx_next"+sfx, hdl.U(5)), m.Wire("cg_c_next"+sfx, hdl.U(12))
+		nfx := fx.Add(cAdv).Trunc(5)
+		m.Set(fyN, fy)
 		m.Set(fxN, nfx)
+		m.Set(cN, cRem.Trunc(12))
 		m.If(nfx.Eq(cvKW), func() {
 			m.Set(fxN, zero(5))
-			m.Set(fyN, inc(eFY))
+			m.Set(fyN, inc(fy))
 		})
-	}).ElseIf(nc.Eq(cEff), func() {
-		m.Set(cN, zero(12))
-		m.Set(fxN, inc(eFX))
-		m.If(inc(eFX).Eq(cvKW), func() {
-			m.Set(fxN, zero(5))
-			m.Set(fyN, inc(eFY))
-		})
-	})
+		fN := m.Wire("cg_f_next"+sfx, hdl.U(4))
+		m.Set(fN, f.Add(cnt).Trunc(4))
+		return gatherRun{inside: inside, cnt: cnt, raddr: raddr, fy: fyN, fx: fxN, c: cN, f: fN}
+	}
+	// Each run after the first starts where the one before it ends; a
+	// run with no taps left has cnt 0 and reads nothing.
+	runs := make([]gatherRun, nRuns)
+	runs[0] = runAt("", eFY, eFX, eC, eF)
+	for s := 1; s < nRuns; s++ {
+		p := runs[s-1]
+		runs[s] = runAt(fmt.Sprintf("_%d", s), p.fy, p.fx, p.c, p.f)
+	}
+	gEnd := runs[nRuns-1]
 
-	// The weight loader: beat (row of the tile) wl_row of k = wl_k has
-	// lane o at waddr + o*K + k, zero past n lanes or past K.
+	// The weight loader: tile k0 = wl_k is read a lane a cycle (lane o's
+	// R taps are consecutive bytes from waddr + o*K + k0, one read of the
+	// banked memory), then offered as R beats, beat i holding tap k0+i of
+	// every lane (zero past n lanes or past K).
 	weightLoader := func() {
-		kValid := wlK.Lt(opK)
 		m.If(wlOn.And(wlSend.Not()), func() {
 			m.If(wlPend, func() {
-				m.Switch(wlPendLane, func(sw *hdl.SwitchBuilder) {
-					for i := range wb {
-						sw.Case([]int64{int64(i)}, func() { m.Set(wb[i], hdl.Mux(wlPendZero, zero(8), wm.lanes[0].Slice(7, 0))) })
-					}
-				})
-				m.If(wlPendZero.Not().And(wm.lanes[0].Bit(8).Not()), func() { fail(core.ErrUnwritten) })
+				left := opK.Sub(wlK).Trunc(opK.Width())
+				written := one(1)
+				for i := 0; i < R; i++ {
+					live := wlPendZero.Not().And(left.Gt(m.Const(int64(i), left.Shape())))
+					b := hdl.Mux(live, wm.lanes[i].Slice(7, 0), zero(8))
+					m.Switch(wlPendLane, func(sw *hdl.SwitchBuilder) {
+						for o := 0; o < C; o++ {
+							sw.Case([]int64{int64(o)}, func() { m.Set(wt[i][o], b) })
+						}
+					})
+					written = written.And(live.Not().Or(wm.lanes[i].Bit(8)))
+				}
+				m.If(written.Not(), func() { fail(core.ErrUnwritten) })
 			})
 			m.If(wlLane.Lt(konst(C, wlLane)), func() {
-				live := kValid.And(hdl.Mux(cvDepthwise.And(state.Eq(st(csConv))), wlLane.Eq(dwO), wlLane.Lt(opN)))
+				live := hdl.Mux(cvDepthwise.And(state.Eq(st(csConv))), wlLane.Eq(dwO), wlLane.Lt(opN))
 				m.If(live, func() { wm.read(m, wlAddr.Trunc(core.AddrBits)) })
 				m.Set(wlPend, one(1))
 				m.Set(wlPendLane, wlLane)
@@ -789,27 +856,47 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			})
 		})
 		wcat := make([]*hdl.Expr, C)
-		for i := range wb {
-			wcat[C-1-i] = wb[i]
+		for o := 0; o < C; o++ {
+			v := wt[0][o]
+			for i := 1; i < R; i++ {
+				v = hdl.Mux(wlRow.EqConst(int64(i)), wt[i][o], v)
+			}
+			wcat[C-1-o] = v
 		}
 		m.Set(wData, packFields(m, wLay.Fields, wLay.Width, map[string]*hdl.Expr{"weights": hdl.Cat(wcat...)}))
 		m.If(wlOn.And(wlSend), func() {
 			m.Set(wValid, one(1))
 			m.If(wReady, func() {
-				m.Set(wlSend, zero(1))
-				m.Set(wlLane, zero(8))
-				m.Set(wlK, inc(wlK))
 				m.Set(wlRow, inc(wlRow))
-				m.Set(wlRowAddr, inc(wlRowAddr))
-				m.Set(wlAddr, inc(wlRowAddr))
 				m.If(wlRow.EqConst(int64(R-1)), func() {
+					nk0 := wlK.Add(m.Const(int64(R), wlK.Shape())).Trunc(wlK.Width())
+					naddr := wlRowAddr.Add(m.Const(int64(R), wlRowAddr.Shape())).Trunc(wlRowAddr.Width())
+					m.Set(wlSend, zero(1))
+					m.Set(wlLane, zero(8))
 					m.Set(wlRow, zero(rb))
-					m.If(inc(wlK).Ge(opK), func() { m.Set(wlOn, zero(1)) })
+					m.Set(wlK, nk0)
+					m.Set(wlRowAddr, naddr)
+					m.Set(wlAddr, naddr)
+					m.If(nk0.Ge(opK), func() { m.Set(wlOn, zero(1)) })
 				})
 			})
 		})
 	}
 
+	// While an activate's results land, only instructions that
+	// neither read those UB bytes, write the UB, touch the
+	// pipeline's parameters nor end the program go on: read_weights,
+	// and matmul or convolve reading other bytes.
+	clear := func(lo, n *hdl.Expr) *hdl.Expr {
+		hi := u(lo, 64).Add(u(n, 64)).Trunc(64)
+		return hi.Le(u(dnLo, 64)).Or(u(lo, 64).Ge(u(dnHi, 64)))
+	}
+	opc := ir.Slice(core.OpcodeBits-1, 0)
+	goOn := opc.EqConst(int64(core.OpReadWeights)).
+		Or(opc.EqConst(int64(core.OpMatMul)).And(clear(mmUB, mmM.Mul(mmK)))).
+		Or(opc.EqConst(int64(core.OpConvolve)).And(clear(field(core.OpConvolve, "ub"), cvImgs.Mul(cvImg))))
+	holdForDrain := m.Wire("hold_for_drain", hdl.U(1))
+	m.Set(holdForDrain, dnOn.And(goOn.Not()))
 	m.Set(iIn.Ready, zero(1))
 	m.Switch(state, func(sw *hdl.SwitchBuilder) {
 		sw.Case([]int64{csClear}, func() {
@@ -851,101 +938,104 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			})
 		})
 		sw.Case([]int64{csDecode}, func() {
-			m.Switch(ir.Slice(core.OpcodeBits-1, 0), func(sw *hdl.SwitchBuilder) {
-				legal := func(op core.Opcode, f func()) {
-					sw.Case([]int64{int64(op)}, func() {
-						m.If(reservedBits(m, ir, op), func() { fail(core.ErrIllegalOpcode) }).Else(f)
-					})
-				}
-				legal(core.OpHalt, func() { m.Set(state, st(csDone)) })
-				legal(core.OpSync, next)
-				for _, op := range []core.Opcode{core.OpReadHost, core.OpWriteHost} {
-					legal(op, func() {
-						a, n := field(op, "ub"), field(op, "len")
-						m.If(past(a, n, cfg.UBBytes), func() { fail(core.ErrUBRange) }).Else(func() {
+			m.If(holdForDrain.Not(), func() {
+				m.Switch(ir.Slice(core.OpcodeBits-1, 0), func(sw *hdl.SwitchBuilder) {
+					legal := func(op core.Opcode, f func()) {
+						sw.Case([]int64{int64(op)}, func() {
+							m.If(reservedBits(m, ir, op), func() { fail(core.ErrIllegalOpcode) }).Else(f)
+						})
+					}
+					legal(core.OpHalt, func() { m.Set(state, st(csDone)) })
+					legal(core.OpSync, next)
+					for _, op := range []core.Opcode{core.OpReadHost, core.OpWriteHost} {
+						legal(op, func() {
+							a, n := field(op, "ub"), field(op, "len")
+							m.If(past(a, n, cfg.UBBytes), func() { fail(core.ErrUBRange) }).Else(func() {
+								m.Set(addr, a)
+								m.Set(rem, n)
+								m.Set(toWeights, zero(1))
+								if op == core.OpReadHost {
+									m.Set(state, st(csRead))
+								} else {
+									m.Set(state, st(csWHRead))
+								}
+							})
+						})
+					}
+					legal(core.OpReadWeights, func() {
+						a, n := field(core.OpReadWeights, "waddr"), field(core.OpReadWeights, "len")
+						m.If(past(a, n, cfg.WeightBytes), func() { fail(core.ErrWeightRange) }).Else(func() {
 							m.Set(addr, a)
 							m.Set(rem, n)
-							m.Set(toWeights, zero(1))
-							if op == core.OpReadHost {
-								m.Set(state, st(csRead))
-							} else {
-								m.Set(state, st(csWHRead))
-							}
+							m.Set(toWeights, one(1))
+							m.Set(state, st(csRead))
 						})
 					})
-				}
-				legal(core.OpReadWeights, func() {
-					a, n := field(core.OpReadWeights, "waddr"), field(core.OpReadWeights, "len")
-					m.If(past(a, n, cfg.WeightBytes), func() { fail(core.ErrWeightRange) }).Else(func() {
-						m.Set(addr, a)
-						m.Set(rem, n)
-						m.Set(toWeights, one(1))
-						m.Set(state, st(csRead))
+					legal(core.OpLoadParams, func() {
+						set, n := field(core.OpLoadParams, "set"), field(core.OpLoadParams, "len")
+						m.If(set.Ge(konst(cfg.Arch.ParamSets, set)), func() { fail(core.ErrParamSet) }).
+							ElseIf(n.Ne(konst(core.ParamBlockBytes(C), n)).And(n.Ne(konst(core.ParamWordBytes(C), n))), func() { fail(core.ErrBadField) }).
+							Else(func() {
+								m.Set(lpShort, n.Eq(konst(core.ParamWordBytes(C), n)))
+								for _, r := range []*hdl.Expr{lpPhase, lpF, lpC, lpB, lpBad, cPEn} {
+									m.Set(r, zero(r.Width()))
+								}
+								m.Set(lpLane, zero(8))
+								m.Set(lpX, zero(8))
+								m.Set(state, st(csLoad))
+							})
 					})
+					legal(core.OpMatMul, func() {
+						mk := mmM.Mul(mmK)
+						nk := u(mmN, 16).Mul(mmK)
+						m.If(mmM.EqConst(0).Or(mmK.EqConst(0)).Or(mmN.EqConst(0)).Or(mmN.Gt(konst(C, mmN))), func() { fail(core.ErrBadField) }).
+							ElseIf(past(u(mmUB, 33), u(mk, 33), cfg.UBBytes), func() { fail(core.ErrUBRange) }).
+							ElseIf(past(u(mmW, 33), u(nk, 33), cfg.WeightBytes), func() { fail(core.ErrWeightRange) }).
+							ElseIf(past(mmAcc, mmM, cfg.Arch.AccDepth), func() { fail(core.ErrAccRange) }).
+							Else(func() {
+								m.Set(mmMACs, u(mk.Mul(u(mmN, 16)), 48))
+								m.Set(opK, u(mmK, core.AddrBits+1))
+								m.Set(opN, mmN)
+								startWeights(mmW)
+								m.Set(asOn, one(1))
+								m.Set(asPend, zero(1))
+								m.Set(asR, zero(core.DimBits))
+								m.Set(asK0, zero(core.DimBits+1))
+								m.Set(asRowAddr, u(mmUB, core.AddrBits+1))
+								m.Set(asKV, u(mmK, core.DimBits+1))
+								m.Set(state, st(csMM))
+							})
+					})
+					legal(core.OpConvolve, func() {
+						small := zero(1)
+						for _, f := range []*hdl.Expr{cvImgs, cvH, cvW, cvC, cvKH, cvKW, cvSH, cvSW, cvDH, cvDW} {
+							small = small.Or(f.EqConst(0))
+						}
+						m.If(small, func() { fail(core.ErrBadField) }).
+							ElseIf(cvN.EqConst(0).Or(cvN.Gt(konst(C, cvN))), func() { fail(core.ErrBadField) }).
+							ElseIf(cvSpanH.Lt(u(cvEffH, cvSpanH.Width())), func() { fail(core.ErrBadField) }).
+							Else(func() {
+								m.Set(divConv, one(1))
+								m.Set(acPh, zero(2))
+								startDiv(cvSpanH.Sub(u(cvEffH, cvSpanH.Width())).Trunc(cvSpanH.Width()), cvSH)
+							})
+					})
+					legal(core.OpActivate, func() {
+						setOK := zero(1)
+						for i := range loaded {
+							setOK = setOK.Or(acSet.EqConst(int64(i)).And(loaded[i]))
+						}
+						m.If(acN.EqConst(0).Or(acN.Gt(konst(C, acN))), func() { fail(core.ErrBadField) }).
+							ElseIf(setOK.Not(), func() { fail(core.ErrParamSet) }).
+							ElseIf(acM.EqConst(0).Or(acFH.EqConst(0)).Or(acFW.EqConst(0)), func() { fail(core.ErrBadField) }).
+							Else(func() {
+								m.Set(divConv, zero(1))
+								m.Set(acPh, zero(2))
+								startDiv(acM, acFH.Mul(acFW))
+							})
+					})
+					sw.Default(func() { fail(core.ErrIllegalOpcode) })
 				})
-				legal(core.OpLoadParams, func() {
-					set, n := field(core.OpLoadParams, "set"), field(core.OpLoadParams, "len")
-					m.If(set.Ge(konst(cfg.Arch.ParamSets, set)), func() { fail(core.ErrParamSet) }).
-						ElseIf(n.Ne(konst(core.ParamBlockBytes(C), n)), func() { fail(core.ErrBadField) }).
-						Else(func() {
-							for _, r := range []*hdl.Expr{lpPhase, lpF, lpC, lpB, lpBad, cPEn} {
-								m.Set(r, zero(r.Width()))
-							}
-							m.Set(lpLane, zero(8))
-							m.Set(lpX, zero(8))
-							m.Set(state, st(csLoad))
-						})
-				})
-				legal(core.OpMatMul, func() {
-					mk := mmM.Mul(mmK)
-					nk := u(mmN, 16).Mul(mmK)
-					m.If(mmM.EqConst(0).Or(mmK.EqConst(0)).Or(mmN.EqConst(0)).Or(mmN.Gt(konst(C, mmN))), func() { fail(core.ErrBadField) }).
-						ElseIf(past(u(mmUB, 33), u(mk, 33), cfg.UBBytes), func() { fail(core.ErrUBRange) }).
-						ElseIf(past(u(mmW, 33), u(nk, 33), cfg.WeightBytes), func() { fail(core.ErrWeightRange) }).
-						ElseIf(past(mmAcc, mmM, cfg.Arch.AccDepth), func() { fail(core.ErrAccRange) }).
-						Else(func() {
-							m.Set(mmMACs, u(mk.Mul(u(mmN, 16)), 48))
-							m.Set(opK, u(mmK, core.AddrBits+1))
-							m.Set(opN, mmN)
-							startWeights(mmW)
-							m.Set(asOn, one(1))
-							m.Set(asPend, zero(1))
-							m.Set(asR, zero(core.DimBits))
-							m.Set(asK0, zero(core.DimBits+1))
-							m.Set(asRowAddr, u(mmUB, core.AddrBits+1))
-							m.Set(asKV, u(mmK, core.DimBits+1))
-							m.Set(state, st(csMM))
-						})
-				})
-				legal(core.OpConvolve, func() {
-					small := zero(1)
-					for _, f := range []*hdl.Expr{cvImgs, cvH, cvW, cvC, cvKH, cvKW, cvSH, cvSW, cvDH, cvDW} {
-						small = small.Or(f.EqConst(0))
-					}
-					m.If(small, func() { fail(core.ErrBadField) }).
-						ElseIf(cvN.EqConst(0).Or(cvN.Gt(konst(C, cvN))), func() { fail(core.ErrBadField) }).
-						ElseIf(cvSpanH.Lt(u(cvEffH, cvSpanH.Width())), func() { fail(core.ErrBadField) }).
-						Else(func() {
-							m.Set(divConv, one(1))
-							m.Set(acPh, zero(2))
-							startDiv(cvSpanH.Sub(u(cvEffH, cvSpanH.Width())).Trunc(cvSpanH.Width()), cvSH)
-						})
-				})
-				legal(core.OpActivate, func() {
-					setOK := zero(1)
-					for i := range loaded {
-						setOK = setOK.Or(acSet.EqConst(int64(i)).And(loaded[i]))
-					}
-					m.If(acN.EqConst(0).Or(acN.Gt(konst(C, acN))), func() { fail(core.ErrBadField) }).
-						ElseIf(setOK.Not(), func() { fail(core.ErrParamSet) }).
-						ElseIf(acM.EqConst(0).Or(acFH.EqConst(0)).Or(acFW.EqConst(0)), func() { fail(core.ErrBadField) }).
-						Else(func() {
-							m.Set(divConv, zero(1))
-							m.Set(acPh, zero(2))
-							startDiv(acM, acFH.Mul(acFW))
-						})
-				})
-				sw.Default(func() { fail(core.ErrIllegalOpcode) })
 			})
 		})
 		sw.Case([]int64{csRead}, func() {
@@ -1003,7 +1093,22 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		})
 		sw.Case([]int64{csLoad}, func() {
 			set := field(core.OpLoadParams, "set")
-			m.If(pValid, func() {}).ElseIf(lpPhase.EqConst(2), func() {
+			// A word the pipeline takes this cycle leaves room for the next.
+			loadDone := func() {
+				for i := range loaded {
+					m.If(set.EqConst(int64(i)), func() { m.Set(loaded[i], one(1)) })
+				}
+				next()
+			}
+			// A block without its table: a table activation would read
+			// whatever the set's table last held.
+			tableMode := zero(1)
+			if pc.Activation.HasTable() {
+				tableMode = cMode.EqConst(int64(arch.ActTable))
+			}
+			m.If(pValid.And(pReady.Not()), func() {}).ElseIf(lpPhase.EqConst(3), func() {
+				m.If(lpBad.Or(tableMode), func() { fail(core.ErrBadField) }).Else(loadDone)
+			}).ElseIf(lpPhase.EqConst(2), func() {
 				m.If(dAvail, func() {
 					m.Set(dTake, one(1))
 					if pc.Activation.HasTable() {
@@ -1016,12 +1121,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 					}
 					m.Set(lpX, inc(lpX))
 					m.If(lpX.EqConst(255), func() {
-						m.If(lpBad, func() { fail(core.ErrBadField) }).Else(func() {
-							for i := range loaded {
-								m.If(set.EqConst(int64(i)), func() { m.Set(loaded[i], one(1)) })
-							}
-							next()
-						})
+						m.If(lpBad, func() { fail(core.ErrBadField) }).Else(loadDone)
 					})
 				}).ElseIf(dUnder, func() { fail(core.ErrHostUnderflow) })
 			}).ElseIf(dAvail, func() {
@@ -1099,7 +1199,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 						})
 					})
 					m.Set(lpC, inc(lpC))
-					m.If(lpC.EqConst(12), func() { m.Set(lpPhase, m.Const(2, hdl.U(2))) })
+					m.If(lpC.EqConst(12), func() { m.Set(lpPhase, hdl.Mux(lpShort, m.Const(3, hdl.U(2)), m.Const(2, hdl.U(2)))) })
 				})
 			}).ElseIf(dUnder, func() { fail(core.ErrHostUnderflow) })
 		})
@@ -1174,6 +1274,10 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 				m.If(end.Gt(m.Const(int64(cfg.UBBytes), end.Shape())), func() { fail(core.ErrUBRange) }).Else(func() {
 					m.Set(acR, zero(core.DimBits))
 					m.Set(acWA, acOut)
+					m.Set(dnN, acN)
+					m.Set(dnPitch, acPitch)
+					m.Set(dnLo, u(acOut, core.AddrBits+1))
+					m.Set(dnHi, end.Trunc(core.AddrBits+1))
 					if pc.Pool {
 						vals := map[string]*hdl.Expr{"enable": zero(1), "mode": zero(1)}
 						pf := params[arch.StagePool]
@@ -1282,20 +1386,24 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 				next()
 			})
 			weightLoader()
-			// Landing: last cycle's run of taps goes to beat lanes
-			// dest .. dest+cnt-1.
+			// Landing: last cycle's runs of taps go to beat lanes
+			// dest .. dest+cnt-1 of their slots.
 			written := one(1)
-			for j := 0; j < R; j++ {
-				written = written.And(cgLCnt.Le(m.Const(int64(j), hdl.U(4))).Or(cgLPad).Or(ub.lanes[j].Bit(8)))
+			for s := range nRuns {
+				for j := 0; j < R; j++ {
+					written = written.And(cgLCnt[s].Le(m.Const(int64(j), hdl.U(4))).Or(cgLPad[s]).Or(ub.ports[s].lanes[j].Bit(8)))
+				}
 			}
 			// The beat's lanes with this cycle's landing merged in: the
-			// last run lands in the cycle the beat is first offered.
+			// last runs land in the cycle the beat is first offered.
 			m.If(cgLV, func() {
 				for i := 0; i < R; i++ {
-					for d := 0; d <= i; d++ {
-						m.If(cgLDest.EqConst(int64(d)).And(cgLCnt.Gt(m.Const(int64(i-d), hdl.U(4)))), func() {
-							m.Set(cgAct[i], hdl.Mux(cgLPad, cvZP, ub.lanes[i-d].Slice(7, 0)))
-						})
+					for s := range nRuns {
+						for d := 0; d <= i; d++ {
+							m.If(cgLDest[s].EqConst(int64(d)).And(cgLCnt[s].Gt(m.Const(int64(i-d), hdl.U(4)))), func() {
+								m.Set(cgAct[i], hdl.Mux(cgLPad[s], cvZP, ub.ports[s].lanes[i-d].Slice(7, 0)))
+							})
+						}
 					}
 					m.Set(cb[i], cgAct[i])
 				}
@@ -1362,21 +1470,25 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			// Gathering: a run of the beat being formed, or the first run
 			// of the next beat in the cycle the current one is taken.
 			m.If(prefetch.Or(cgOn.And(cgSend.Not()).And(cgF.Lt(cgKV))), func() {
-				m.If(inside, func() { ub.read(m, raddr.Trunc(core.AddrBits)) })
+				start := eF
+				for s, g := range runs {
+					m.If(g.inside.And(g.cnt.Ne(zero(4))), func() { ub.readPort(m, s, g.raddr.Trunc(core.AddrBits)) })
+					m.Set(cgLDest[s], start)
+					m.Set(cgLCnt[s], g.cnt)
+					m.Set(cgLPad[s], g.inside.Not())
+					start = g.f
+				}
 				m.Set(cgLV, one(1))
-				m.Set(cgLDest, eF)
-				m.Set(cgLCnt, cnt)
-				m.Set(cgLPad, inside.Not())
-				m.Set(cgF, eF.Add(cnt).Trunc(4))
-				m.Set(cgFY, fyN)
-				m.Set(cgFX, fxN)
-				m.Set(cgC, cN)
+				m.Set(cgF, gEnd.f)
+				m.Set(cgFY, gEnd.fy)
+				m.Set(cgFX, gEnd.fx)
+				m.Set(cgC, gEnd.c)
 				m.If(eRow.EqConst(0), func() {
-					m.Set(cgNFY, fyN)
-					m.Set(cgNFX, fxN)
-					m.Set(cgNC, cN)
+					m.Set(cgNFY, gEnd.fy)
+					m.Set(cgNFX, gEnd.fx)
+					m.Set(cgNC, gEnd.c)
 				})
-				m.If(u(eF, 5).Add(u(cnt, 5)).Ge(u(eKV, 6)), func() { m.Set(cgSend, one(1)) })
+				m.If(u(gEnd.f, 6).Ge(u(eKV, 6)), func() { m.Set(cgSend, one(1)) })
 			}).ElseIf(cgOn.And(cgSend.Not()), func() { m.Set(cgSend, one(1)) })
 		})
 		sw.Case([]int64{csActPool}, func() {
@@ -1393,26 +1505,27 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 				m.Set(acR, inc(acR))
 				m.If(inc(acR).Eq(acM), func() {
 					m.Set(drain, m.Const(int64(drainCycles), hdl.U(8)))
-					m.Set(state, st(csActDrain))
+					m.Set(dnOn, one(1))
+					next()
 				})
 			})
-		})
-		sw.Case([]int64{csActDrain}, func() {
-			m.Set(drain, dec(drain))
-			m.If(drain.EqConst(0), next)
 		})
 	})
 	// ACTIVATE's results: each y_out beat is one output pixel, n lanes to
 	// out + p*pitch.
 	vf := fieldOf(yLay.Fields, "values")
-	m.If(yValid.And(state.Eq(st(csAct)).Or(state.Eq(st(csActDrain)))), func() {
+	m.If(dnOn, func() {
+		m.Set(drain, dec(drain))
+		m.If(drain.EqConst(0), func() { m.Set(dnOn, zero(1)) })
+	})
+	m.If(yValid.And(state.Eq(st(csAct)).Or(dnOn)), func() {
 		m.Set(ub.we, one(1))
 		m.Set(ub.wbase, acWA)
-		m.Set(ub.wcount, acN.Trunc(4))
+		m.Set(ub.wcount, dnN.Trunc(4))
 		for j := 0; j < C && j < CoreBeatBytes; j++ {
 			m.Set(ub.wdata[j], yData.Slice(vf.LSB+8*j+7, vf.LSB+8*j))
 		}
-		m.Set(acWA, acWA.Add(u(acPitch, core.AddrBits)).Trunc(core.AddrBits))
+		m.Set(acWA, acWA.Add(u(dnPitch, core.AddrBits)).Trunc(core.AddrBits))
 	})
 
 	// Performance counters (TPU v1's Table 3): cycles a program ran,
@@ -1441,7 +1554,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		m.Set(clr, zero(cw))
 		m.Set(pcReg, zero(32))
 		m.Set(errCode, zero(8))
-		for _, r := range append([]*hdl.Expr{irLast, dHeld, lastSeen, errPending, wlOn, asOn, asPend, wlPend, pValid}, loaded...) {
+		for _, r := range append([]*hdl.Expr{irLast, dHeld, lastSeen, errPending, wlOn, asOn, asPend, wlPend, pValid, dnOn}, loaded...) {
 			m.Set(r, zero(1))
 		}
 		m.Set(oCount, zero(4))

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tpugen/tpugen/arch"
 	"github.com/tpugen/tpugen/core"
 	"github.com/tpugen/tpugen/quant"
 )
@@ -474,8 +475,12 @@ func (c *programCompiler) pass(p Pass, in, pre, out quant.Shape, inAddr, outAddr
 	tiles := (N + a.Cols - 1) / a.Cols
 	for t := 0; t < tiles; t++ {
 		ps := c.paramSet(l, t*a.Cols, min(N, (t+1)*a.Cols), K)
-		c.seg.In = append(c.seg.In, Chunk{Data: ps.Bytes(a.Cols)})
-		if err := c.emit(core.OpLoadParams, map[string]int64{"set": int64(t), "len": int64(core.ParamBlockBytes(a.Cols))}); err != nil {
+		blk := ps.Bytes(a.Cols)
+		if ps.Act != arch.ActTable {
+			blk = blk[:core.ParamWordBytes(a.Cols)] // an activation without a table needs none loaded
+		}
+		c.seg.In = append(c.seg.In, Chunk{Data: blk})
+		if err := c.emit(core.OpLoadParams, map[string]int64{"set": int64(t), "len": int64(len(blk))}); err != nil {
 			return err
 		}
 	}

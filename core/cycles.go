@@ -1,5 +1,14 @@
 package core
 
+import "math/bits"
+
+// WindowRuns is how many runs of taps (consecutive bytes of a kernel row,
+// or the channels left at a tap) CONVOLVE's window generator gathers a
+// cycle, each on its own read port of the unified buffer: enough that a
+// tile of 8 taps of a one-channel 5x5 kernel, which crosses up to three
+// kernel rows, enters the array in one cycle.
+const WindowRuns = 3
+
 // ArrayBound is what a program asks of the matrix unit: its useful
 // multiply-accumulates and a lower bound on the cycles the array is busy
 // with them.
@@ -67,18 +76,20 @@ func Bound(c Config, words []Word) (ArrayBound, error) {
 // HALT on the host stream in, the streams never stalling (drain is the
 // manifest's core.drain_cycles). It follows the controller instruction by
 // instruction: fetch and decode (2 cycles), host transfers a beat's bytes
-// a cycle with two bubbles between beats, write_host two cycles a byte and one per beat,
-// load_params a cycle a byte plus a cycle per pipeline word, the weight
-// loader rows·(cols+2) cycles per tile (a tile ahead of the array), a
-// beat a cycle for MATMUL rows and a cycle a run for CONVOLVE windows
-// (runs as the window generator forms them), ACTIVATE's divisions,
-// read-out rows and drain. It is a model, not the RTL: its error on the
+// a cycle with the next beat taken in that cycle, write_host two cycles a
+// byte and one per beat, load_params a cycle a byte, the weight
+// loader cols+1+rows cycles per tile (a lane's taps a read, then a beat
+// a cycle; a tile ahead of the array), a
+// beat a cycle for MATMUL rows and a cycle per WindowRuns runs for
+// CONVOLVE windows (runs as the window generator forms them), ACTIVATE's
+// divisions and read-out rows, and its drain for the instructions that wait
+// for its results. It is a model, not the RTL: its error on the
 // LeNet program is measured and reported by tpugen run -target core.
 func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 	a := c.Arch
 	// The host stream, for the parameter sets' pooling (ACTIVATE divides
-	// twice more when its set pools).
-	pools := make([]bool, a.ParamSets)
+	// twice more when its set pools, by the pooling window and strides).
+	pools := make([]PoolParams, a.ParamSets)
 	var pos int64 // bytes of the host stream consumed
 	take := func(n int64) []byte {
 		pos += n
@@ -88,10 +99,13 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 		return b
 	}
 	R, C := int64(a.Rows), int64(a.Cols)
-	// host: a byte a cycle, two bubbles per further 8-byte beat, one
-	// cycle to finish.
-	host := func(n int64) int64 { return n + 2*max(0, (n+7)/8-1) + 1 }
-	tileLoad := R * (C + 2)
+	// div: a division of n (16 bits), a step per significant bit (one at
+	// least), and a cycle to check its result.
+	div := func(n int64) int64 { return int64(max(1, bits.Len16(uint16(n)))) + 1 }
+	// host: a byte a cycle, the next beat taken with a beat's last
+	// byte, one cycle to finish.
+	host := func(n int64) int64 { return n + 1 }
+	tileLoad := C + 1 + R
 	// tiles runs the array: per tile t, its beats take beats(t) cycles and
 	// the next tile's weights load behind them.
 	tiles := func(T int64, beats func(t int64) int64) int64 {
@@ -106,6 +120,10 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 		return total
 	}
 	var cyc int64
+	// An activate's results land for drain cycles after its last read-out
+	// beat: until landed (cycle landed), the next instructions decode only
+	// if they read none of the UB bytes [lo, hi) it writes and write none.
+	var landed, lo, hi int64
 	for pc, w := range words {
 		in, err := Decode(w)
 		if err != nil {
@@ -115,16 +133,25 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 		}
 		g := in.Get
 		cyc += 2
+		if cyc < landed {
+			clear := func(a, n int64) bool { return a+n <= lo || a >= hi }
+			switch {
+			case in.Op == OpReadWeights:
+			case in.Op == OpMatMul && clear(g("ub"), g("m")*g("k")):
+			case in.Op == OpConvolve && clear(g("ub"), g("images")*g("h")*g("w")*g("c")):
+			default:
+				cyc = landed
+			}
+		}
 		switch in.Op {
 		case OpHalt:
 			return cyc, nil
 		case OpReadHost, OpReadWeights:
-			// Every byte of a beat the transfer needs in one cycle, two
-			// bubbles between beats (hidden behind fetch and decode at
-			// an instruction's start).
+			// Every byte of a beat the transfer needs in one cycle, the
+			// next beat taken in that cycle.
 			if n := g("len"); n > 0 {
 				first, last := pos/8, (pos+n-1)/8
-				cyc += 3*(last-first) + 1
+				cyc += last - first + 1
 			}
 			cyc++
 			take(g("len"))
@@ -134,36 +161,51 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 				cyc++
 			}
 		case OpLoadParams:
-			// The words (a cycle each for the pipeline words they make),
-			// then the table: a byte and its table word every two cycles,
-			// a bubble per beat.
-			if b := take(g("len")); len(b) == ParamBlockBytes(a.Cols) && g("set") < int64(len(pools)) {
-				pools[g("set")] = parseParams(b, a.Cols).Pool.Enable
+			// The words, then the table, a byte a cycle (the pipeline
+			// takes a word a cycle, and the next beat comes in the cycle
+			// a beat's last byte is taken).
+			n := g("len")
+			if b := take(n); (len(b) == ParamBlockBytes(a.Cols) || len(b) == ParamWordBytes(a.Cols)) && g("set") < int64(len(pools)) {
+				pools[g("set")] = parseParams(b, a.Cols).Pool
 			}
-			n := g("len") - 256
-			cyc += host(n) + C
-			if a.Activation.Any() {
-				cyc++
-			}
-			if a.Activation.HasTable() {
-				cyc += 2*256 + 256/8
+			if n == int64(ParamWordBytes(a.Cols)) {
+				cyc += host(n) + 1 // and a cycle for the checks
 			} else {
-				cyc += 256 + 2*256/8
+				cyc += host(n-256) + 256
 			}
 		case OpMatMul:
 			M, K := g("m"), g("k")
 			cyc += tiles((K+R-1)/R, func(int64) int64 { return M }) + 1
 		case OpConvolve:
-			cyc += 32 + 2 + convCycles(in, R, tiles) + 2
+			G := func(f string) int64 { return in.Get(f) }
+			cyc += div(G("h")+G("pt")+G("pb")-(G("kh")-1)*G("dh")-1) + div(G("w")+G("pl")+G("pr")-(G("kw")-1)*G("dw")-1)
+			cyc += convCycles(in, R, tiles) + 1 // and the checks after the divisions
 		case OpActivate:
-			cyc += 17
-			if set := g("set"); a.Pool && set < int64(len(pools)) && pools[set] {
-				cyc += 2 * 17
+			cyc += div(g("m"))
+			if set := g("set"); a.Pool && set < int64(len(pools)) && pools[set].Enable {
+				p := pools[set]
+				cyc += div(g("fh")-int64(p.KH)) + div(g("fw")-int64(p.KW))
 			}
-			cyc += 2 + g("m") + int64(drain) + 1
+			cyc += 2 + g("m")
+			landed = cyc + int64(drain) + 1
+			lo, hi = g("out"), g("out")+(activatePixels(g, pools, a.Pool)-1)*g("pitch")+g("n")
 		}
 	}
 	return cyc, nil
+}
+
+// activatePixels is how many output pixels an ACTIVATE writes: its rows,
+// or the pooled frames' outputs when its set pools.
+func activatePixels(g func(string) int64, pools []PoolParams, pool bool) int64 {
+	set := g("set")
+	if !pool || set >= int64(len(pools)) || !pools[set].Enable {
+		return g("m")
+	}
+	p := pools[set]
+	fh, fw := g("fh"), g("fw")
+	oh := (fh-int64(p.KH))/int64(max(1, p.SH)) + 1
+	ow := (fw-int64(p.KW))/int64(max(1, p.SW)) + 1
+	return g("m") / max(1, fh*fw) * oh * ow
 }
 
 // convCycles walks the window generator over every output pixel and tile.
@@ -179,7 +221,9 @@ func convCycles(in Inst, R int64, tiles func(T int64, beats func(t int64) int64)
 		// One pass per lane, each over kh*kw taps of one channel.
 		K, cEff, passes = kh*kw, 1, g("n")
 	}
-	wide := C == 1 && dw == 1
+	// With dilation 1 a kernel row's taps are consecutive bytes (unless a
+	// depthwise pass picks one channel of many): a run spans columns.
+	wide := dw == 1 && (g("depthwise") == 0 || C == 1)
 	C = cEff
 	return passes * tiles((K+R-1)/R, func(t int64) int64 {
 		k0 := t * R
@@ -202,23 +246,17 @@ func convCycles(in Inst, R int64, tiles func(T int64, beats func(t int64) int64)
 							} else if y >= 0 && y < H && x < W {
 								edge = W - x
 							}
-							span = min(left, edge)
+							span = min(left, edge)*C - c
 						}
 						cnt := min(kv-f, span)
 						f += cnt
-						if wide {
-							fx += cnt
-						} else {
-							c += cnt
-							if c == C {
-								c, fx = 0, fx+1
-							}
-						}
+						fx += (c + cnt) / C
+						c = (c + cnt) % C
 						if fx == kw {
 							fx, fy = 0, fy+1
 						}
 					}
-					total += runs
+					total += (runs + WindowRuns - 1) / WindowRuns
 				}
 			}
 		}

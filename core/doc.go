@@ -21,7 +21,9 @@
 //     host stream as one parameter block (ParamBlockBytes): per lane the
 //     requantizer's bias, multiplier, shift, output zero point and clamp,
 //     then the activation control, the pooling control and the 256-entry
-//     activation table (layout in params.go).
+//     activation table (layout in params.go); a block of ParamWordBytes
+//     leaves the table out (and as it was), for an activation that reads
+//     none.
 //   - The window generator: CONVOLVE reads NHWC maps in the UB and forms
 //     each output pixel's window on chip (stride, dilation, padding that
 //     holds the input zero point; depthwise=1 gives lane o input channel

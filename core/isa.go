@@ -105,7 +105,7 @@ var Formats = []Format{
 	{Op: OpReadWeights, Mnemonic: "read_weights", Doc: "copy len bytes of the host stream into the weight memory at waddr",
 		Fields: fields(u("waddr", AddrBits, "weight memory byte address"), u("len", AddrBits, "bytes"))},
 	{Op: OpLoadParams, Mnemonic: "load_params", Doc: "load one parameter block of the host stream into parameter set set",
-		Fields: fields(u("set", SetBits, "parameter set"), u("len", AddrBits, "bytes: ParamBlockBytes(cols)"))},
+		Fields: fields(u("set", SetBits, "parameter set"), u("len", AddrBits, "bytes: ParamBlockBytes(cols), or ParamWordBytes(cols) to keep the table (not for a table activation)"))},
 	{Op: OpMatMul, Mnemonic: "matmul", Doc: "acc[acc+r][o] (+)= sum_k UB[ub+r*k+k'] * W[waddr+o*k+k'] for r < m, o < n",
 		Fields: fields(u("ub", AddrBits, "UB address of row 0 (rows of k bytes)"), u("m", DimBits, "rows"),
 			u("k", DimBits, "reduction length"), u("waddr", AddrBits, "weight address (n rows of k bytes)"),

@@ -110,7 +110,12 @@ const (
 )
 
 // ParamBlockBytes is the size of one parameter block for cols lanes.
-func ParamBlockBytes(cols int) int { return (laneWords*cols+ctrlWords)*4 + 256 }
+func ParamBlockBytes(cols int) int { return ParamWordBytes(cols) + 256 }
+
+// ParamWordBytes is the size of a parameter block without its table: a set
+// whose activation reads no table (mode other than ActTable) may be loaded
+// with its words alone, its table left as it was.
+func ParamWordBytes(cols int) int { return (laneWords*cols + ctrlWords) * 4 }
 
 // Bytes packs the set as a parameter block for cols lanes (missing lanes
 // are zero).
@@ -157,8 +162,10 @@ func parseParams(b []byte, cols int) *ParamSet {
 	p.Leaky = quant.LeakyReLUParams{InputZeroPoint: r(), OutputZeroPoint: r(), IdentityMultiplier: r(), IdentityShift: int(r()),
 		AlphaMultiplier: r(), AlphaShift: int(r())}
 	p.Pool = PoolParams{Enable: r() != 0, Kind: arch.PoolKind(r()), KH: int(r()), KW: int(r()), SH: int(r()), SW: int(r())}
-	for x := range p.Table {
-		p.Table[x] = int8(b[x])
+	if len(b) >= len(p.Table) {
+		for x := range p.Table {
+			p.Table[x] = int8(b[x])
+		}
 	}
 	return p
 }
@@ -355,8 +362,9 @@ func (s *runState) exec(in Inst) error {
 		if set >= int64(len(m.Params)) {
 			return s.fault(ErrParamSet, "parameter set %d, the core has %d", set, len(m.Params))
 		}
-		if want := ParamBlockBytes(m.Config.Arch.Cols); n != int64(want) {
-			return s.fault(ErrBadField, "load_params len=%d, a parameter block is %d bytes", n, want)
+		full, short := ParamBlockBytes(m.Config.Arch.Cols), ParamWordBytes(m.Config.Arch.Cols)
+		if n != int64(full) && n != int64(short) {
+			return s.fault(ErrBadField, "load_params len=%d, a parameter block is %d bytes (%d without the table)", n, full, short)
 		}
 		b, err := s.take(int(n))
 		if err != nil {
@@ -365,6 +373,14 @@ func (s *runState) exec(in Inst) error {
 		p := parseParams(b, m.Config.Arch.Cols)
 		if err := s.checkParams(p); err != nil {
 			return err
+		}
+		if n == int64(short) {
+			if p.Act == arch.ActTable {
+				return s.fault(ErrBadField, "load_params without the table for a table activation")
+			}
+			if old := m.Params[set]; old != nil {
+				p.Table = old.Table // the table stays as it was
+			}
 		}
 		m.Params[set] = p
 	case OpMatMul:

@@ -219,6 +219,47 @@ func TestMachineErrors(t *testing.T) {
 	}
 }
 
+// TestMachineParamWords loads parameter sets with their words alone: the
+// set's table stays as it was, a table activation is refused, and a
+// length that is neither block size is a bad field.
+func TestMachineParamWords(t *testing.T) {
+	cfg := testConfig()
+	cols := cfg.Arch.Cols
+	full := &core.ParamSet{Lanes: make([]core.LaneParams, cols), Act: arch.ActTable}
+	for x := range full.Table {
+		full.Table[x] = int8(x)
+	}
+	words := (&core.ParamSet{Lanes: make([]core.LaneParams, cols)}).Bytes(cols)[:core.ParamWordBytes(cols)]
+	run := func(src string, in []byte) (*core.Machine, error) {
+		w, err := core.Assemble(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, _ := core.NewMachine(cfg)
+		_, err = m.Run(w, in)
+		return m, err
+	}
+	src := fmt.Sprintf("load_params set=1 len=%d\nload_params set=1 len=%d\nhalt", core.ParamBlockBytes(cols), len(words))
+	m, err := run(src, append(full.Bytes(cols), words...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := m.Params[1]; p.Act != arch.ActIdentity || p.Table != full.Table {
+		t.Errorf("words-only block: mode %v, table kept %v", p.Act, p.Table == full.Table)
+	}
+	tableWords := full.Bytes(cols)[:core.ParamWordBytes(cols)]
+	for _, tc := range []struct {
+		name string
+		n    int
+		in   []byte
+	}{{"table mode", len(tableWords), tableWords}, {"length", len(words) + 1, append(words, 0)}} {
+		_, err := run(fmt.Sprintf("load_params set=0 len=%d\nhalt", tc.n), tc.in)
+		if f := (*core.Fault)(nil); !errors.As(err, &f) || f.Code != core.ErrBadField {
+			t.Errorf("%s: %v, want a bad field", tc.name, err)
+		}
+	}
+}
+
 // FuzzMachine runs untrusted binary programs with an untrusted host
 // stream: the machine stops with a fault or halts, never panics or loops.
 func FuzzMachine(f *testing.F) {

@@ -100,7 +100,8 @@ func allWritten(w []bool, a, l int) bool {
 
 // RandomComputeProgram draws a program that computes one layer on the
 // core: the inputs and weights come from the host, a parameter set is
-// loaded, one or two MATMULs (the second accumulating) fill accumulator
+// loaded (without its table half the time when the activation reads
+// none), one or two MATMULs (the second accumulating) fill accumulator
 // rows and ACTIVATE turns them into int8 pixels (requantized, through a
 // random activation, pooled or not) that WRITE_HOST sends back.
 func RandomComputeProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
@@ -154,6 +155,9 @@ func RandomComputeProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 		}
 	}
 	blk := p.Bytes(C)
+	if p.Act != arch.ActTable && r.IntN(2) == 0 {
+		blk = blk[:core.ParamWordBytes(C)] // the words alone: no table to load
+	}
 	add(core.OpLoadParams, map[string]int64{"set": int64(set), "len": int64(len(blk))})
 	data = append(data, blk...)
 	add(core.OpMatMul, map[string]int64{"ub": 0, "m": int64(M), "k": int64(K), "waddr": 0, "n": int64(N), "acc": int64(acc), "accumulate": int64(r.IntN(2))})
@@ -198,41 +202,14 @@ func RandomComputeProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 // RandomConvProgram draws a program that convolves NHWC maps on the core
 // (the window generated on chip: stride, dilation, padding holding the
 // input zero point, a third of them depthwise), activates the accumulator
-// rows and sends them back.
+// rows and sends them back: three convolutions of different shapes, so a
+// program covers runs of taps across kernel columns, channels and edges,
+// each run twice, the second time while (or after) the first's results land.
 func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 	a := cfg.Arch
 	var insts []core.Inst
 	var data []byte
 	add := func(op core.Opcode, v map[string]int64) { insts = append(insts, core.MustNew(op, v)) }
-	var imgs, h, w, c, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow int
-	for {
-		imgs, h, w, c = 1+r.IntN(2), 1+r.IntN(8), 1+r.IntN(8), 1+r.IntN(6)
-		if r.IntN(3) == 0 {
-			c = 1 // one-channel maps: runs span kernel columns
-		}
-		kh, kw, sh, sw, dh, dw = 1+r.IntN(3), 1+r.IntN(3), 1+r.IntN(2), 1+r.IntN(2), 1+r.IntN(2), 1+r.IntN(2)
-		pt, pb, pl, pr = r.IntN(3), r.IntN(3), r.IntN(3), r.IntN(3)
-		oh, ow = core.ConvOutput(h, kh, sh, dh, pt, pb), core.ConvOutput(w, kw, sw, dw, pl, pr)
-		if oh > 0 && ow > 0 && imgs*oh*ow <= a.AccDepth && imgs*h*w*c <= cfg.UBBytes/2 {
-			break
-		}
-	}
-	K, N := kh*kw*c, 1+r.IntN(a.Cols)
-	dw1, c0 := r.IntN(3) == 0, 0
-	if dw1 {
-		// Depthwise: lane o convolves channel c0+o with its kh*kw weights.
-		K, N = kh*kw, 1+r.IntN(min(a.Cols, c))
-		c0 = r.IntN(c - N + 1)
-	}
-	M := imgs * oh * ow
-	add(core.OpReadHost, map[string]int64{"ub": 0, "len": int64(imgs * h * w * c)})
-	for i := 0; i < imgs*h*w*c; i++ {
-		data = append(data, byte(r.IntN(256)))
-	}
-	add(core.OpReadWeights, map[string]int64{"waddr": 0, "len": int64(N * K)})
-	for i := 0; i < N*K; i++ {
-		data = append(data, byte(r.IntN(255)-127))
-	}
 	p := &core.ParamSet{Lanes: make([]core.LaneParams, a.Cols)}
 	for j := range p.Lanes {
 		mult, shift := quant.QuantizeMultiplier(0.001 + 0.02*r.Float64())
@@ -241,14 +218,67 @@ func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 	blk := p.Bytes(a.Cols)
 	add(core.OpLoadParams, map[string]int64{"set": 0, "len": int64(len(blk))})
 	data = append(data, blk...)
-	acc := r.IntN(a.AccDepth - M + 1)
-	add(core.OpConvolve, map[string]int64{"ub": 0, "images": int64(imgs), "h": int64(h), "w": int64(w), "c": int64(c),
-		"kh": int64(kh), "kw": int64(kw), "sh": int64(sh), "sw": int64(sw), "dh": int64(dh), "dw": int64(dw),
-		"pt": int64(pt), "pb": int64(pb), "pl": int64(pl), "pr": int64(pr), "zp": int64(r.IntN(256) - 128),
-		"waddr": 0, "n": int64(N), "acc": int64(acc), "accumulate": int64(r.IntN(2)), "depthwise": b2i(dw1), "c0": int64(c0)})
-	out := cfg.UBBytes - M*N
-	add(core.OpActivate, map[string]int64{"acc": int64(acc), "m": int64(M), "n": int64(N), "set": 0, "out": int64(out), "pitch": int64(N), "fh": 1, "fw": 1})
-	add(core.OpWriteHost, map[string]int64{"ub": int64(out), "len": int64(M * N)})
+	for range 3 {
+		var imgs, h, w, c, kh, kw, sh, sw, dh, dw, pt, pb, pl, pr, oh, ow int
+		for {
+			imgs, h, w, c = 1+r.IntN(2), 1+r.IntN(8), 1+r.IntN(8), 1+r.IntN(6)
+			if r.IntN(3) == 0 {
+				c = 1 // one-channel maps
+			}
+			kh, kw, sh, sw, dh, dw = 1+r.IntN(3), 1+r.IntN(3), 1+r.IntN(2), 1+r.IntN(2), 1+r.IntN(2), 1+r.IntN(2)
+			pt, pb, pl, pr = r.IntN(3), r.IntN(3), r.IntN(3), r.IntN(3)
+			oh, ow = core.ConvOutput(h, kh, sh, dh, pt, pb), core.ConvOutput(w, kw, sw, dw, pl, pr)
+			if oh > 0 && ow > 0 && imgs*oh*ow <= a.AccDepth && imgs*h*w*c <= cfg.UBBytes/2 {
+				break
+			}
+		}
+		K, N := kh*kw*c, 1+r.IntN(a.Cols)
+		dw1, c0 := r.IntN(3) == 0, 0
+		if dw1 {
+			// Depthwise: lane o convolves channel c0+o with its kh*kw weights.
+			K, N = kh*kw, 1+r.IntN(min(a.Cols, c))
+			c0 = r.IntN(c - N + 1)
+		}
+		M := imgs * oh * ow
+		// The map at 0 and the results at the end; or (a third of the
+		// time, when it fits) the results from 0 and the map from their
+		// last pixel on, so the second convolution's first reads are the
+		// first activate's last results.
+		in0, out := 0, cfg.UBBytes-M*N
+		if r.IntN(3) == 0 && (M-1)*N+imgs*h*w*c <= cfg.UBBytes {
+			in0, out = (M-1)*N, 0
+		}
+		add(core.OpReadHost, map[string]int64{"ub": int64(in0), "len": int64(imgs * h * w * c)})
+		for i := 0; i < imgs*h*w*c; i++ {
+			data = append(data, byte(r.IntN(256)))
+		}
+		add(core.OpReadWeights, map[string]int64{"waddr": 0, "len": int64(N * K)})
+		for i := 0; i < N*K; i++ {
+			data = append(data, byte(r.IntN(255)-127))
+		}
+		acc := r.IntN(a.AccDepth - M + 1)
+		conv := map[string]int64{"ub": int64(in0), "images": int64(imgs), "h": int64(h), "w": int64(w), "c": int64(c),
+			"kh": int64(kh), "kw": int64(kw), "sh": int64(sh), "sw": int64(sw), "dh": int64(dh), "dw": int64(dw),
+			"pt": int64(pt), "pb": int64(pb), "pl": int64(pl), "pr": int64(pr), "zp": int64(r.IntN(256) - 128),
+			"waddr": 0, "n": int64(N), "acc": int64(acc), "accumulate": int64(r.IntN(2)), "depthwise": b2i(dw1), "c0": int64(c0)}
+		add(core.OpConvolve, conv)
+		// The activate's results land while new weights and the second
+		// convolution of the same map run, or (results over the map) the
+		// convolution right after it waits for them and reads them.
+		activate := map[string]int64{"acc": int64(acc), "m": int64(M), "n": int64(N), "set": 0, "out": int64(out), "pitch": int64(N), "fh": 1, "fw": 1}
+		add(core.OpActivate, activate)
+		if out != 0 {
+			add(core.OpReadWeights, map[string]int64{"waddr": 0, "len": int64(N * K)})
+			for i := 0; i < N*K; i++ {
+				data = append(data, byte(r.IntN(255)-127))
+			}
+		}
+		conv["accumulate"] = 0
+		add(core.OpConvolve, conv)
+		add(core.OpWriteHost, map[string]int64{"ub": int64(out), "len": int64(M * N)})
+		add(core.OpActivate, activate)
+		add(core.OpWriteHost, map[string]int64{"ub": int64(out), "len": int64(M * N)})
+	}
 	add(core.OpHalt, nil)
 	words := make([]core.Word, len(insts))
 	for i, in := range insts {

@@ -76,12 +76,8 @@ module tpu_core (
     reg  [23:0] rem;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  to_weights;
-    reg  ub_re;
     reg  ub_we;
     reg  ub_clear;
-    /* verilator lint_off UNUSEDSIGNAL */
-    reg  [23:0] ub_rbase;
-    /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [23:0] ub_wbase;
     /* verilator lint_on UNUSEDSIGNAL */
@@ -94,29 +90,59 @@ module tpu_core (
     reg  [7:0] ub_wdata_5;
     reg  [7:0] ub_wdata_6;
     reg  [7:0] ub_wdata_7;
+    reg  ub_re;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [23:0] ub_rbase;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [2:0] ub_rot;
+    reg  ub_p1_re;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [23:0] ub_p1_rbase;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [2:0] ub_p1_rot;
+    reg  ub_p2_re;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [23:0] ub_p2_rbase;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [2:0] ub_p2_rot;
     reg  [8:0] ub_rd_0;
+    reg  [8:0] ub_p1_rd_0;
+    reg  [8:0] ub_p2_rd_0;
     wire [2:0] ub_woff_0;
     reg  [7:0] ub_wd_0;
     reg  [8:0] ub_rd_1;
+    reg  [8:0] ub_p1_rd_1;
+    reg  [8:0] ub_p2_rd_1;
     wire [2:0] ub_woff_1;
     reg  [7:0] ub_wd_1;
     reg  [8:0] ub_rd_2;
+    reg  [8:0] ub_p1_rd_2;
+    reg  [8:0] ub_p2_rd_2;
     wire [2:0] ub_woff_2;
     reg  [7:0] ub_wd_2;
     reg  [8:0] ub_rd_3;
+    reg  [8:0] ub_p1_rd_3;
+    reg  [8:0] ub_p2_rd_3;
     wire [2:0] ub_woff_3;
     reg  [7:0] ub_wd_3;
     reg  [8:0] ub_rd_4;
+    reg  [8:0] ub_p1_rd_4;
+    reg  [8:0] ub_p2_rd_4;
     wire [2:0] ub_woff_4;
     reg  [7:0] ub_wd_4;
     reg  [8:0] ub_rd_5;
+    reg  [8:0] ub_p1_rd_5;
+    reg  [8:0] ub_p2_rd_5;
     wire [2:0] ub_woff_5;
     reg  [7:0] ub_wd_5;
     reg  [8:0] ub_rd_6;
+    reg  [8:0] ub_p1_rd_6;
+    reg  [8:0] ub_p2_rd_6;
     wire [2:0] ub_woff_6;
     reg  [7:0] ub_wd_6;
     reg  [8:0] ub_rd_7;
+    reg  [8:0] ub_p1_rd_7;
+    reg  [8:0] ub_p2_rd_7;
     wire [2:0] ub_woff_7;
     reg  [7:0] ub_wd_7;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -143,12 +169,56 @@ module tpu_core (
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [8:0] ub_lane_7;
     /* verilator lint_on UNUSEDSIGNAL */
-    reg  wm_re;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_p1_lane_0;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_p1_lane_1;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_p1_lane_2;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_p1_lane_3;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_p1_lane_4;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_p1_lane_5;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_p1_lane_6;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_p1_lane_7;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_p2_lane_0;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_p2_lane_1;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_p2_lane_2;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_p2_lane_3;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_p2_lane_4;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_p2_lane_5;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_p2_lane_6;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] ub_p2_lane_7;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  wm_we;
     reg  wm_clear;
-    /* verilator lint_off UNUSEDSIGNAL */
-    reg  [23:0] wm_rbase;
-    /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [23:0] wm_wbase;
     /* verilator lint_on UNUSEDSIGNAL */
@@ -161,6 +231,10 @@ module tpu_core (
     reg  [7:0] wm_wdata_5;
     reg  [7:0] wm_wdata_6;
     reg  [7:0] wm_wdata_7;
+    reg  wm_re;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [23:0] wm_rbase;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [2:0] wm_rot;
     reg  [8:0] wm_rd_0;
     wire [2:0] wm_woff_0;
@@ -189,6 +263,27 @@ module tpu_core (
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [8:0] wm_lane_0;
     /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] wm_lane_1;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] wm_lane_2;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] wm_lane_3;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] wm_lane_4;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] wm_lane_5;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] wm_lane_6;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [8:0] wm_lane_7;
+    /* verilator lint_on UNUSEDSIGNAL */
     wire running;
     reg  d_held;
     reg  [63:0] d_data;
@@ -208,6 +303,7 @@ module tpu_core (
     wire [63:0] d_shift;
     /* verilator lint_on UNUSEDSIGNAL */
     wire d_underflow;
+    wire d_done;
     reg  [7:0] ob_0;
     reg  [7:0] ob_1;
     reg  [7:0] ob_2;
@@ -249,6 +345,7 @@ module tpu_core (
     reg  [1:0] set3_pool_sh;
     reg  [1:0] set3_pool_sw;
     reg  [1:0] lp_phase;
+    reg  lp_short;
     reg  [7:0] lp_lane;
     reg  [2:0] lp_f;
     reg  [3:0] lp_c;
@@ -304,14 +401,70 @@ module tpu_core (
     reg  wl_pend;
     reg  [7:0] wl_pend_lane;
     reg  wl_pend_zero;
-    reg  [7:0] wl_b_0;
-    reg  [7:0] wl_b_1;
-    reg  [7:0] wl_b_2;
-    reg  [7:0] wl_b_3;
-    reg  [7:0] wl_b_4;
-    reg  [7:0] wl_b_5;
-    reg  [7:0] wl_b_6;
-    reg  [7:0] wl_b_7;
+    reg  [7:0] wl_t_0_0;
+    reg  [7:0] wl_t_0_1;
+    reg  [7:0] wl_t_0_2;
+    reg  [7:0] wl_t_0_3;
+    reg  [7:0] wl_t_0_4;
+    reg  [7:0] wl_t_0_5;
+    reg  [7:0] wl_t_0_6;
+    reg  [7:0] wl_t_0_7;
+    reg  [7:0] wl_t_1_0;
+    reg  [7:0] wl_t_1_1;
+    reg  [7:0] wl_t_1_2;
+    reg  [7:0] wl_t_1_3;
+    reg  [7:0] wl_t_1_4;
+    reg  [7:0] wl_t_1_5;
+    reg  [7:0] wl_t_1_6;
+    reg  [7:0] wl_t_1_7;
+    reg  [7:0] wl_t_2_0;
+    reg  [7:0] wl_t_2_1;
+    reg  [7:0] wl_t_2_2;
+    reg  [7:0] wl_t_2_3;
+    reg  [7:0] wl_t_2_4;
+    reg  [7:0] wl_t_2_5;
+    reg  [7:0] wl_t_2_6;
+    reg  [7:0] wl_t_2_7;
+    reg  [7:0] wl_t_3_0;
+    reg  [7:0] wl_t_3_1;
+    reg  [7:0] wl_t_3_2;
+    reg  [7:0] wl_t_3_3;
+    reg  [7:0] wl_t_3_4;
+    reg  [7:0] wl_t_3_5;
+    reg  [7:0] wl_t_3_6;
+    reg  [7:0] wl_t_3_7;
+    reg  [7:0] wl_t_4_0;
+    reg  [7:0] wl_t_4_1;
+    reg  [7:0] wl_t_4_2;
+    reg  [7:0] wl_t_4_3;
+    reg  [7:0] wl_t_4_4;
+    reg  [7:0] wl_t_4_5;
+    reg  [7:0] wl_t_4_6;
+    reg  [7:0] wl_t_4_7;
+    reg  [7:0] wl_t_5_0;
+    reg  [7:0] wl_t_5_1;
+    reg  [7:0] wl_t_5_2;
+    reg  [7:0] wl_t_5_3;
+    reg  [7:0] wl_t_5_4;
+    reg  [7:0] wl_t_5_5;
+    reg  [7:0] wl_t_5_6;
+    reg  [7:0] wl_t_5_7;
+    reg  [7:0] wl_t_6_0;
+    reg  [7:0] wl_t_6_1;
+    reg  [7:0] wl_t_6_2;
+    reg  [7:0] wl_t_6_3;
+    reg  [7:0] wl_t_6_4;
+    reg  [7:0] wl_t_6_5;
+    reg  [7:0] wl_t_6_6;
+    reg  [7:0] wl_t_6_7;
+    reg  [7:0] wl_t_7_0;
+    reg  [7:0] wl_t_7_1;
+    reg  [7:0] wl_t_7_2;
+    reg  [7:0] wl_t_7_3;
+    reg  [7:0] wl_t_7_4;
+    reg  [7:0] wl_t_7_5;
+    reg  [7:0] wl_t_7_6;
+    reg  [7:0] wl_t_7_7;
     reg  as_on;
     reg  as_pend;
     reg  [15:0] as_r;
@@ -345,6 +498,13 @@ module tpu_core (
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [23:0] ac_wa;
     reg  [7:0] ac_drain;
+    reg  dn_on;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [7:0] dn_n;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [15:0] dn_pitch;
+    reg  [24:0] dn_lo;
+    reg  [24:0] dn_hi;
     wire ac_pool;
     reg  ac_en;
     reg  ac_kind;
@@ -352,6 +512,10 @@ module tpu_core (
     reg  [1:0] ac_kw;
     reg  [1:0] ac_sh;
     reg  [1:0] ac_sw;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [15:0] div_start;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [3:0] div_lz;
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [63:0] cnt_cycles;
     /* verilator lint_on UNUSEDSIGNAL */
@@ -400,6 +564,12 @@ module tpu_core (
     reg  [3:0] cg_ldest;
     reg  [3:0] cg_lcnt;
     reg  cg_lpad;
+    reg  [3:0] cg_ldest_1;
+    reg  [3:0] cg_lcnt_1;
+    reg  cg_lpad_1;
+    reg  [3:0] cg_ldest_2;
+    reg  [3:0] cg_lcnt_2;
+    reg  cg_lpad_2;
     reg  [7:0] cg_b_0;
     reg  [7:0] cg_act_0;
     reg  [7:0] cg_b_1;
@@ -434,13 +604,55 @@ module tpu_core (
     wire [3:0] cg_e_f;
     wire [3:0] cg_e_kv;
     wire cg_wide;
+    wire cg_inside;
+    /* verilator lint_off UNUSEDSIGNAL */
     reg  [16:0] cg_edge;
+    /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [16:0] cg_span;
     /* verilator lint_on UNUSEDSIGNAL */
+    wire [3:0] cg_cnt;
+    reg  [4:0] cg_adv;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [12:0] cg_rem;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [4:0] cg_fy_next;
     reg  [4:0] cg_fx_next;
-    reg  [11:0] cg_c_next;
+    wire [11:0] cg_c_next;
+    wire [3:0] cg_f_next;
+    wire cg_inside_1;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [16:0] cg_edge_1;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [16:0] cg_span_1;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [3:0] cg_cnt_1;
+    reg  [4:0] cg_adv_1;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [12:0] cg_rem_1;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [4:0] cg_fy_next_1;
+    reg  [4:0] cg_fx_next_1;
+    wire [11:0] cg_c_next_1;
+    wire [3:0] cg_f_next_1;
+    wire cg_inside_2;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [16:0] cg_edge_2;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [16:0] cg_span_2;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [3:0] cg_cnt_2;
+    reg  [4:0] cg_adv_2;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [12:0] cg_rem_2;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [4:0] cg_fy_next_2;
+    reg  [4:0] cg_fx_next_2;
+    wire [11:0] cg_c_next_2;
+    wire [3:0] cg_f_next_2;
+    wire hold_for_drain;
     wire axi_w_fire;
     reg  [8:0] ub_bank_0 [0:16383];
     reg  [8:0] ub_bank_1 [0:16383];
@@ -460,164 +672,234 @@ module tpu_core (
     reg  [8:0] wm_bank_7 [0:8191];
     wire mxu_c_out_valid_unused;
     wire [266:0] mxu_c_out_data_unused;
-    wire [15:0] t0 = ({4'h0, cg_e_oy} * {12'h0, ir[93:90]});
-    wire [8:0] t1 = ({4'h0, cg_e_fy} * {5'h0, ir[101:98]});
-    wire [15:0] t2 = ({4'h0, cg_e_ox} * {12'h0, ir[97:94]});
+    wire [8:0] t0 = ({4'h0, (ir[84:80] - 5'h1)} * {5'h0, ir[101:98]});
+    wire [8:0] t1 = ({4'h0, (ir[89:85] - 5'h1)} * {5'h0, ir[105:102]});
+    wire [8:0] t2 = ({4'h0, cg_e_fy} * {5'h0, ir[101:98]});
     wire [8:0] t3 = ({4'h0, cg_e_fx} * {5'h0, ir[105:102]});
-    wire [2:0] t4 = d_idx[2:0];
+    wire [8:0] t4 = ({4'h0, cg_fy_next} * {5'h0, ir[101:98]});
+    wire [8:0] t5 = ({4'h0, cg_fx_next} * {5'h0, ir[105:102]});
+    wire [8:0] t6 = ({4'h0, cg_fy_next_1} * {5'h0, ir[101:98]});
+    wire [8:0] t7 = ({4'h0, cg_fx_next_1} * {5'h0, ir[105:102]});
+    wire [2:0] t8 = d_idx[2:0];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t5 = (d_keep >> t4);
+    wire [7:0] t9 = (d_keep >> t8);
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [5:0] t6 = {d_idx[2:0], 3'h0};
+    wire [5:0] t10 = {d_idx[2:0], 3'h0};
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [63:0] t7 = (d_data >> t6);
+    wire [63:0] t11 = (d_data >> t10);
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [5:0] t8 = {d_idx[2:0], 3'h0};
-    wire [23:0] t9 = ({12'h0, ir[55:44]} * {12'h0, ir[67:56]});
-    wire [31:0] t10 = ({16'h0, ir[43:28]} * {16'h0, ir[59:44]});
-    wire [31:0] t11 = ({24'h0, ir[91:84]} * {16'h0, ir[59:44]});
-    wire [8:0] t12 = ({4'h0, (ir[84:80] - 5'h1)} * {5'h0, ir[101:98]});
-    wire [31:0] t13 = ({16'h0, (ir[35:20] - 16'h1)} * {16'h0, ir[91:76]});
-    wire [31:0] t14 = ({16'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {16'h0, ir[91:76]});
-    wire [8:0] t15 = ({4'h0, (ir[89:85] - 5'h1)} * {5'h0, ir[105:102]});
-    wire [35:0] t16 = ({12'h0, t9} * {24'h0, ir[79:68]});
-    wire [51:0] t17 = ({36'h0, ir[43:28]} * {16'h0, t16});
-    wire [9:0] t18 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
-    wire [9:0] t19 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
-    wire [21:0] t20 = ({12'h0, t19} * {10'h0, ir[79:68]});
-    wire [43:0] t21 = ({36'h0, ir[165:158]} * (ir[183] ? {34'h0, t18} : {22'h0, t20}));
-    wire [31:0] t22 = ({16'h0, ir[43:28]} * {16'h0, cv_oh});
-    wire [47:0] t23 = ({16'h0, t22} * {32'h0, (div_q + 16'h1)});
-    wire [38:0] t24 = ({22'h0, (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)})} * (ir[183] ? {29'h0, t18} : {17'h0, t20}));
-    wire [46:0] t25 = ({8'h0, t24} * {39'h0, ir[165:158]});
+    wire [5:0] t12 = {d_idx[2:0], 3'h0};
+    wire [23:0] t13 = ({12'h0, ir[55:44]} * {12'h0, ir[67:56]});
+    wire [15:0] t14 = ({4'h0, cg_e_oy} * {12'h0, ir[93:90]});
+    wire [15:0] t15 = ({4'h0, cg_e_ox} * {12'h0, ir[97:94]});
+    wire [31:0] t16 = ({16'h0, ir[43:28]} * {16'h0, ir[59:44]});
+    wire [35:0] t17 = ({12'h0, t13} * {24'h0, ir[79:68]});
+    wire [51:0] t18 = ({36'h0, ir[43:28]} * {16'h0, t17});
+    wire [31:0] t19 = ({16'h0, ir[43:28]} * {16'h0, ir[59:44]});
+    wire [31:0] t20 = ({24'h0, ir[91:84]} * {16'h0, ir[59:44]});
+    wire [31:0] t21 = ({16'h0, (ir[35:20] - 16'h1)} * {16'h0, ir[91:76]});
+    wire [31:0] t22 = ({16'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {16'h0, ir[91:76]});
+    wire [51:0] t23 = ({36'h0, ir[43:28]} * {16'h0, t17});
+    wire [9:0] t24 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
+    wire [9:0] t25 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
+    wire [21:0] t26 = ({12'h0, t25} * {10'h0, ir[79:68]});
+    wire [43:0] t27 = ({36'h0, ir[165:158]} * (ir[183] ? {34'h0, t24} : {22'h0, t26}));
+    wire [31:0] t28 = ({16'h0, ir[43:28]} * {16'h0, cv_oh});
+    wire [47:0] t29 = ({16'h0, t28} * {32'h0, (div_q + 16'h1)});
+    wire [38:0] t30 = ({22'h0, (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)})} * (ir[183] ? {29'h0, t24} : {17'h0, t26}));
+    wire [46:0] t31 = ({8'h0, t30} * {39'h0, ir[165:158]});
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t26 = (ub_wbase + {21'h0, ub_woff_0});
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t27 = (ub_clear ? clr : t26[16:3]);
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t28 = (ub_wbase + {21'h0, ub_woff_1});
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t29 = (ub_clear ? clr : t28[16:3]);
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t30 = (ub_wbase + {21'h0, ub_woff_2});
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t31 = (ub_clear ? clr : t30[16:3]);
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t32 = (ub_wbase + {21'h0, ub_woff_3});
+    wire [23:0] t32 = (ub_wbase + {21'h0, ub_woff_0});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t33 = (ub_clear ? clr : t32[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t34 = (ub_wbase + {21'h0, ub_woff_4});
+    wire [23:0] t34 = (ub_wbase + {21'h0, ub_woff_1});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t35 = (ub_clear ? clr : t34[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t36 = (ub_wbase + {21'h0, ub_woff_5});
+    wire [23:0] t36 = (ub_wbase + {21'h0, ub_woff_2});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t37 = (ub_clear ? clr : t36[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t38 = (ub_wbase + {21'h0, ub_woff_6});
+    wire [23:0] t38 = (ub_wbase + {21'h0, ub_woff_3});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t39 = (ub_clear ? clr : t38[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t40 = (ub_wbase + {21'h0, ub_woff_7});
+    wire [23:0] t40 = (ub_wbase + {21'h0, ub_woff_4});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t41 = (ub_clear ? clr : t40[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t42 = (wm_wbase + {21'h0, wm_woff_0});
+    wire [23:0] t42 = (ub_wbase + {21'h0, ub_woff_5});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t43 = (wm_clear ? clr[12:0] : t42[15:3]);
+    wire [13:0] t43 = (ub_clear ? clr : t42[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t44 = (wm_wbase + {21'h0, wm_woff_1});
+    wire [23:0] t44 = (ub_wbase + {21'h0, ub_woff_6});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t45 = (wm_clear ? clr[12:0] : t44[15:3]);
+    wire [13:0] t45 = (ub_clear ? clr : t44[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t46 = (wm_wbase + {21'h0, wm_woff_2});
+    wire [23:0] t46 = (ub_wbase + {21'h0, ub_woff_7});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t47 = (wm_clear ? clr[12:0] : t46[15:3]);
+    wire [13:0] t47 = (ub_clear ? clr : t46[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t48 = (wm_wbase + {21'h0, wm_woff_3});
+    wire [23:0] t48 = (wm_wbase + {21'h0, wm_woff_0});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t49 = (wm_clear ? clr[12:0] : t48[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t50 = (wm_wbase + {21'h0, wm_woff_4});
+    wire [23:0] t50 = (wm_wbase + {21'h0, wm_woff_1});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t51 = (wm_clear ? clr[12:0] : t50[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t52 = (wm_wbase + {21'h0, wm_woff_5});
+    wire [23:0] t52 = (wm_wbase + {21'h0, wm_woff_2});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t53 = (wm_clear ? clr[12:0] : t52[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t54 = (wm_wbase + {21'h0, wm_woff_6});
+    wire [23:0] t54 = (wm_wbase + {21'h0, wm_woff_3});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t55 = (wm_clear ? clr[12:0] : t54[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t56 = (wm_wbase + {21'h0, wm_woff_7});
+    wire [23:0] t56 = (wm_wbase + {21'h0, wm_woff_4});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t57 = (wm_clear ? clr[12:0] : t56[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t58 = (ub_rbase + {21'h0, (3'h0 - ub_rbase[2:0])});
+    wire [23:0] t58 = (wm_wbase + {21'h0, wm_woff_5});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t59 = t58[16:3];
+    wire [12:0] t59 = (wm_clear ? clr[12:0] : t58[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t60 = (ub_rbase + {21'h0, (3'h1 - ub_rbase[2:0])});
+    wire [23:0] t60 = (wm_wbase + {21'h0, wm_woff_6});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t61 = t60[16:3];
+    wire [12:0] t61 = (wm_clear ? clr[12:0] : t60[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t62 = (ub_rbase + {21'h0, (3'h2 - ub_rbase[2:0])});
+    wire [23:0] t62 = (wm_wbase + {21'h0, wm_woff_7});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t63 = t62[16:3];
+    wire [12:0] t63 = (wm_clear ? clr[12:0] : t62[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t64 = (ub_rbase + {21'h0, (3'h3 - ub_rbase[2:0])});
+    wire [23:0] t64 = (ub_rbase + {21'h0, (3'h0 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t65 = t64[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t66 = (ub_rbase + {21'h0, (3'h4 - ub_rbase[2:0])});
+    wire [23:0] t66 = (ub_p1_rbase + {21'h0, (3'h0 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t67 = t66[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t68 = (ub_rbase + {21'h0, (3'h5 - ub_rbase[2:0])});
+    wire [23:0] t68 = (ub_p2_rbase + {21'h0, (3'h0 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t69 = t68[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t70 = (ub_rbase + {21'h0, (3'h6 - ub_rbase[2:0])});
+    wire [23:0] t70 = (ub_rbase + {21'h0, (3'h1 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t71 = t70[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t72 = (ub_rbase + {21'h0, (3'h7 - ub_rbase[2:0])});
+    wire [23:0] t72 = (ub_p1_rbase + {21'h0, (3'h1 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t73 = t72[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t74 = (wm_rbase + {21'h0, (3'h0 - wm_rbase[2:0])});
+    wire [23:0] t74 = (ub_p2_rbase + {21'h0, (3'h1 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t75 = t74[15:3];
+    wire [13:0] t75 = t74[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t76 = (wm_rbase + {21'h0, (3'h1 - wm_rbase[2:0])});
+    wire [23:0] t76 = (ub_rbase + {21'h0, (3'h2 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t77 = t76[15:3];
+    wire [13:0] t77 = t76[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t78 = (wm_rbase + {21'h0, (3'h2 - wm_rbase[2:0])});
+    wire [23:0] t78 = (ub_p1_rbase + {21'h0, (3'h2 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t79 = t78[15:3];
+    wire [13:0] t79 = t78[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t80 = (wm_rbase + {21'h0, (3'h3 - wm_rbase[2:0])});
+    wire [23:0] t80 = (ub_p2_rbase + {21'h0, (3'h2 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t81 = t80[15:3];
+    wire [13:0] t81 = t80[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t82 = (wm_rbase + {21'h0, (3'h4 - wm_rbase[2:0])});
+    wire [23:0] t82 = (ub_rbase + {21'h0, (3'h3 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t83 = t82[15:3];
+    wire [13:0] t83 = t82[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t84 = (wm_rbase + {21'h0, (3'h5 - wm_rbase[2:0])});
+    wire [23:0] t84 = (ub_p1_rbase + {21'h0, (3'h3 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t85 = t84[15:3];
+    wire [13:0] t85 = t84[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t86 = (wm_rbase + {21'h0, (3'h6 - wm_rbase[2:0])});
+    wire [23:0] t86 = (ub_p2_rbase + {21'h0, (3'h3 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t87 = t86[15:3];
+    wire [13:0] t87 = t86[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t88 = (wm_rbase + {21'h0, (3'h7 - wm_rbase[2:0])});
+    wire [23:0] t88 = (ub_rbase + {21'h0, (3'h4 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t89 = t88[15:3];
+    wire [13:0] t89 = t88[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t90 = (ub_p1_rbase + {21'h0, (3'h4 - ub_p1_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t91 = t90[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t92 = (ub_p2_rbase + {21'h0, (3'h4 - ub_p2_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t93 = t92[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t94 = (ub_rbase + {21'h0, (3'h5 - ub_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t95 = t94[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t96 = (ub_p1_rbase + {21'h0, (3'h5 - ub_p1_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t97 = t96[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t98 = (ub_p2_rbase + {21'h0, (3'h5 - ub_p2_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t99 = t98[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t100 = (ub_rbase + {21'h0, (3'h6 - ub_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t101 = t100[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t102 = (ub_p1_rbase + {21'h0, (3'h6 - ub_p1_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t103 = t102[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t104 = (ub_p2_rbase + {21'h0, (3'h6 - ub_p2_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t105 = t104[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t106 = (ub_rbase + {21'h0, (3'h7 - ub_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t107 = t106[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t108 = (ub_p1_rbase + {21'h0, (3'h7 - ub_p1_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t109 = t108[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t110 = (ub_p2_rbase + {21'h0, (3'h7 - ub_p2_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] t111 = t110[16:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t112 = (wm_rbase + {21'h0, (3'h0 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t113 = t112[15:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t114 = (wm_rbase + {21'h0, (3'h1 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t115 = t114[15:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t116 = (wm_rbase + {21'h0, (3'h2 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t117 = t116[15:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t118 = (wm_rbase + {21'h0, (3'h3 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t119 = t118[15:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t120 = (wm_rbase + {21'h0, (3'h4 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t121 = t120[15:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t122 = (wm_rbase + {21'h0, (3'h5 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t123 = t122[15:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t124 = (wm_rbase + {21'h0, (3'h6 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t125 = t124[15:3];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [23:0] t126 = (wm_rbase + {21'h0, (3'h7 - wm_rbase[2:0])});
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [12:0] t127 = t126[15:3];
 
     tpu_mxu mxu (
         .clk(clk),
@@ -644,10 +926,8 @@ module tpu_core (
         mx_a_valid = 1'b0;
         mx_w_data = 64'h0;
         mx_a_data = 79'h0;
-        ub_re = 1'b0;
         ub_we = 1'b0;
         ub_clear = 1'b0;
-        ub_rbase = 24'h0;
         ub_wbase = 24'h0;
         ub_wcount = 4'h0;
         ub_wdata_0 = 8'h0;
@@ -658,10 +938,14 @@ module tpu_core (
         ub_wdata_5 = 8'h0;
         ub_wdata_6 = 8'h0;
         ub_wdata_7 = 8'h0;
-        wm_re = 1'b0;
+        ub_re = 1'b0;
+        ub_rbase = 24'h0;
+        ub_p1_re = 1'b0;
+        ub_p1_rbase = 24'h0;
+        ub_p2_re = 1'b0;
+        ub_p2_rbase = 24'h0;
         wm_we = 1'b0;
         wm_clear = 1'b0;
-        wm_rbase = 24'h0;
         wm_wbase = 24'h0;
         wm_wcount = 4'h0;
         wm_wdata_0 = 8'h0;
@@ -672,8 +956,11 @@ module tpu_core (
         wm_wdata_5 = 8'h0;
         wm_wdata_6 = 8'h0;
         wm_wdata_7 = 8'h0;
+        wm_re = 1'b0;
+        wm_rbase = 24'h0;
         d_take = 1'b0;
         d_take_n = 4'h0;
+        div_start = 16'h0;
         cg_act_0 = cg_b_0;
         cg_act_1 = cg_b_1;
         cg_act_2 = cg_b_2;
@@ -688,7 +975,7 @@ module tpu_core (
                 ub_clear = 1'b1;
                 wm_clear = 1'b1;
             end
-            5'h11: begin
+            5'h10: begin
                 if ((clr_acc < 10'h8)) begin
                     mx_w_valid = 1'b1;
                 end else begin
@@ -703,6 +990,48 @@ module tpu_core (
                 end
             end
             5'h3: begin
+                if ((~hold_for_drain)) begin
+                    case (ir[3:0])
+                        4'h0: begin
+                        end
+                        4'h8: begin
+                        end
+                        4'h1: begin
+                        end
+                        4'h2: begin
+                        end
+                        4'h3: begin
+                        end
+                        4'h4: begin
+                        end
+                        4'h5: begin
+                        end
+                        4'h6: begin
+                            if ((1'b0 | (|ir[255:196]))) begin
+                            end else begin
+                                if (((((((((((1'b0 | (ir[43:28] == 16'h0)) | (ir[55:44] == 12'h0)) | (ir[67:56] == 12'h0)) | (ir[79:68] == 12'h0)) | (ir[84:80] == 5'h0)) | (ir[89:85] == 5'h0)) | (ir[93:90] == 4'h0)) | (ir[97:94] == 4'h0)) | (ir[101:98] == 4'h0)) | (ir[105:102] == 4'h0))) begin
+                                end else if (((ir[165:158] == 8'h0) | (ir[165:158] > 8'h8))) begin
+                                end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t0} + 10'h1)})) begin
+                                end else begin
+                                    div_start = {2'h0, ((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) - {4'h0, ({1'h0, t0} + 10'h1)})};
+                                end
+                            end
+                        end
+                        4'h7: begin
+                            if ((1'b0 | (|ir[255:116]))) begin
+                            end else begin
+                                if (((ir[43:36] == 8'h0) | (ir[43:36] > 8'h8))) begin
+                                end else if ((~((((1'b0 | ((ir[51:44] == 8'h0) & set_loaded_0)) | ((ir[51:44] == 8'h1) & set_loaded_1)) | ((ir[51:44] == 8'h2) & set_loaded_2)) | ((ir[51:44] == 8'h3) & set_loaded_3)))) begin
+                                end else if ((((ir[35:20] == 16'h0) | (ir[103:92] == 12'h0)) | (ir[115:104] == 12'h0))) begin
+                                end else begin
+                                    div_start = ir[35:20];
+                                end
+                            end
+                        end
+                        default: begin
+                        end
+                    endcase
+                end
             end
             5'h4: begin
                 if ((rem == 24'h0)) begin
@@ -748,7 +1077,8 @@ module tpu_core (
             5'h7: begin
             end
             5'ha: begin
-                if (mx_p_valid) begin
+                if ((mx_p_valid & (~mxu_p_in_ready))) begin
+                end else if ((lp_phase == 2'h3)) begin
                 end else if ((lp_phase == 2'h2)) begin
                     if (d_avail) begin
                         d_take = 1'b1;
@@ -762,14 +1092,14 @@ module tpu_core (
             5'hb: begin
                 if ((wl_on & (~wl_send))) begin
                     if ((wl_lane < 8'h8)) begin
-                        if (((wl_k < op_k) & ((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n)))) begin
+                        if (((ir[183] & (state == 5'h12)) ? (wl_lane == dw_o) : (wl_lane < op_n))) begin
                             wm_re = 1'b1;
                             wm_rbase = wl_addr[23:0];
                         end
                     end else begin
                     end
                 end
-                mx_w_data = {wl_b_7, wl_b_6, wl_b_5, wl_b_4, wl_b_3, wl_b_2, wl_b_1, wl_b_0};
+                mx_w_data = {((wl_row == 3'h7) ? wl_t_7_7 : ((wl_row == 3'h6) ? wl_t_6_7 : ((wl_row == 3'h5) ? wl_t_5_7 : ((wl_row == 3'h4) ? wl_t_4_7 : ((wl_row == 3'h3) ? wl_t_3_7 : ((wl_row == 3'h2) ? wl_t_2_7 : ((wl_row == 3'h1) ? wl_t_1_7 : wl_t_0_7))))))), ((wl_row == 3'h7) ? wl_t_7_6 : ((wl_row == 3'h6) ? wl_t_6_6 : ((wl_row == 3'h5) ? wl_t_5_6 : ((wl_row == 3'h4) ? wl_t_4_6 : ((wl_row == 3'h3) ? wl_t_3_6 : ((wl_row == 3'h2) ? wl_t_2_6 : ((wl_row == 3'h1) ? wl_t_1_6 : wl_t_0_6))))))), ((wl_row == 3'h7) ? wl_t_7_5 : ((wl_row == 3'h6) ? wl_t_6_5 : ((wl_row == 3'h5) ? wl_t_5_5 : ((wl_row == 3'h4) ? wl_t_4_5 : ((wl_row == 3'h3) ? wl_t_3_5 : ((wl_row == 3'h2) ? wl_t_2_5 : ((wl_row == 3'h1) ? wl_t_1_5 : wl_t_0_5))))))), ((wl_row == 3'h7) ? wl_t_7_4 : ((wl_row == 3'h6) ? wl_t_6_4 : ((wl_row == 3'h5) ? wl_t_5_4 : ((wl_row == 3'h4) ? wl_t_4_4 : ((wl_row == 3'h3) ? wl_t_3_4 : ((wl_row == 3'h2) ? wl_t_2_4 : ((wl_row == 3'h1) ? wl_t_1_4 : wl_t_0_4))))))), ((wl_row == 3'h7) ? wl_t_7_3 : ((wl_row == 3'h6) ? wl_t_6_3 : ((wl_row == 3'h5) ? wl_t_5_3 : ((wl_row == 3'h4) ? wl_t_4_3 : ((wl_row == 3'h3) ? wl_t_3_3 : ((wl_row == 3'h2) ? wl_t_2_3 : ((wl_row == 3'h1) ? wl_t_1_3 : wl_t_0_3))))))), ((wl_row == 3'h7) ? wl_t_7_2 : ((wl_row == 3'h6) ? wl_t_6_2 : ((wl_row == 3'h5) ? wl_t_5_2 : ((wl_row == 3'h4) ? wl_t_4_2 : ((wl_row == 3'h3) ? wl_t_3_2 : ((wl_row == 3'h2) ? wl_t_2_2 : ((wl_row == 3'h1) ? wl_t_1_2 : wl_t_0_2))))))), ((wl_row == 3'h7) ? wl_t_7_1 : ((wl_row == 3'h6) ? wl_t_6_1 : ((wl_row == 3'h5) ? wl_t_5_1 : ((wl_row == 3'h4) ? wl_t_4_1 : ((wl_row == 3'h3) ? wl_t_3_1 : ((wl_row == 3'h2) ? wl_t_2_1 : ((wl_row == 3'h1) ? wl_t_1_1 : wl_t_0_1))))))), ((wl_row == 3'h7) ? wl_t_7_0 : ((wl_row == 3'h6) ? wl_t_6_0 : ((wl_row == 3'h5) ? wl_t_5_0 : ((wl_row == 3'h4) ? wl_t_4_0 : ((wl_row == 3'h3) ? wl_t_3_0 : ((wl_row == 3'h2) ? wl_t_2_0 : ((wl_row == 3'h1) ? wl_t_1_0 : wl_t_0_0)))))))};
                 if ((wl_on & wl_send)) begin
                     mx_w_valid = 1'b1;
                 end
@@ -789,20 +1119,49 @@ module tpu_core (
             5'hc: begin
             end
             5'hd: begin
+                case (ac_ph)
+                    2'h0: begin
+                        if ((div_r != 25'h0)) begin
+                        end else if ((ir[91:76] < {8'h0, ir[43:36]})) begin
+                        end else if ((({1'h0, ir[19:4]} + {1'h0, ir[35:20]}) > 17'h200)) begin
+                        end else if (ac_pool) begin
+                            if (((((ir[103:92] > 12'h20) | (ir[115:104] > 12'h20)) | (ir[103:92] < {10'h0, ac_kh})) | (ir[115:104] < {10'h0, ac_kw}))) begin
+                            end else begin
+                                div_start = {4'h0, (ir[103:92] - {10'h0, ac_kh})};
+                            end
+                        end else begin
+                        end
+                    end
+                    2'h1: begin
+                        div_start = {4'h0, (ir[115:104] - {10'h0, ac_kw})};
+                    end
+                    default: begin
+                    end
+                endcase
+            end
+            5'h11: begin
+                case (ac_ph)
+                    2'h0: begin
+                        if (((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) < {4'h0, ({1'h0, t1} + 10'h1)})) begin
+                        end else begin
+                            div_start = {2'h0, ((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) - {4'h0, ({1'h0, t1} + 10'h1)})};
+                        end
+                    end
+                    default: begin
+                    end
+                endcase
             end
             5'h12: begin
-            end
-            5'h13: begin
                 if ((wl_on & (~wl_send))) begin
                     if ((wl_lane < 8'h8)) begin
-                        if (((wl_k < op_k) & ((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n)))) begin
+                        if (((ir[183] & (state == 5'h12)) ? (wl_lane == dw_o) : (wl_lane < op_n))) begin
                             wm_re = 1'b1;
                             wm_rbase = wl_addr[23:0];
                         end
                     end else begin
                     end
                 end
-                mx_w_data = {wl_b_7, wl_b_6, wl_b_5, wl_b_4, wl_b_3, wl_b_2, wl_b_1, wl_b_0};
+                mx_w_data = {((wl_row == 3'h7) ? wl_t_7_7 : ((wl_row == 3'h6) ? wl_t_6_7 : ((wl_row == 3'h5) ? wl_t_5_7 : ((wl_row == 3'h4) ? wl_t_4_7 : ((wl_row == 3'h3) ? wl_t_3_7 : ((wl_row == 3'h2) ? wl_t_2_7 : ((wl_row == 3'h1) ? wl_t_1_7 : wl_t_0_7))))))), ((wl_row == 3'h7) ? wl_t_7_6 : ((wl_row == 3'h6) ? wl_t_6_6 : ((wl_row == 3'h5) ? wl_t_5_6 : ((wl_row == 3'h4) ? wl_t_4_6 : ((wl_row == 3'h3) ? wl_t_3_6 : ((wl_row == 3'h2) ? wl_t_2_6 : ((wl_row == 3'h1) ? wl_t_1_6 : wl_t_0_6))))))), ((wl_row == 3'h7) ? wl_t_7_5 : ((wl_row == 3'h6) ? wl_t_6_5 : ((wl_row == 3'h5) ? wl_t_5_5 : ((wl_row == 3'h4) ? wl_t_4_5 : ((wl_row == 3'h3) ? wl_t_3_5 : ((wl_row == 3'h2) ? wl_t_2_5 : ((wl_row == 3'h1) ? wl_t_1_5 : wl_t_0_5))))))), ((wl_row == 3'h7) ? wl_t_7_4 : ((wl_row == 3'h6) ? wl_t_6_4 : ((wl_row == 3'h5) ? wl_t_5_4 : ((wl_row == 3'h4) ? wl_t_4_4 : ((wl_row == 3'h3) ? wl_t_3_4 : ((wl_row == 3'h2) ? wl_t_2_4 : ((wl_row == 3'h1) ? wl_t_1_4 : wl_t_0_4))))))), ((wl_row == 3'h7) ? wl_t_7_3 : ((wl_row == 3'h6) ? wl_t_6_3 : ((wl_row == 3'h5) ? wl_t_5_3 : ((wl_row == 3'h4) ? wl_t_4_3 : ((wl_row == 3'h3) ? wl_t_3_3 : ((wl_row == 3'h2) ? wl_t_2_3 : ((wl_row == 3'h1) ? wl_t_1_3 : wl_t_0_3))))))), ((wl_row == 3'h7) ? wl_t_7_2 : ((wl_row == 3'h6) ? wl_t_6_2 : ((wl_row == 3'h5) ? wl_t_5_2 : ((wl_row == 3'h4) ? wl_t_4_2 : ((wl_row == 3'h3) ? wl_t_3_2 : ((wl_row == 3'h2) ? wl_t_2_2 : ((wl_row == 3'h1) ? wl_t_1_2 : wl_t_0_2))))))), ((wl_row == 3'h7) ? wl_t_7_1 : ((wl_row == 3'h6) ? wl_t_6_1 : ((wl_row == 3'h5) ? wl_t_5_1 : ((wl_row == 3'h4) ? wl_t_4_1 : ((wl_row == 3'h3) ? wl_t_3_1 : ((wl_row == 3'h2) ? wl_t_2_1 : ((wl_row == 3'h1) ? wl_t_1_1 : wl_t_0_1))))))), ((wl_row == 3'h7) ? wl_t_7_0 : ((wl_row == 3'h6) ? wl_t_6_0 : ((wl_row == 3'h5) ? wl_t_5_0 : ((wl_row == 3'h4) ? wl_t_4_0 : ((wl_row == 3'h3) ? wl_t_3_0 : ((wl_row == 3'h2) ? wl_t_2_0 : ((wl_row == 3'h1) ? wl_t_1_0 : wl_t_0_0)))))))};
                 if ((wl_on & wl_send)) begin
                     mx_w_valid = 1'b1;
                 end
@@ -810,11 +1169,29 @@ module tpu_core (
                     if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h0))) begin
                         cg_act_0 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
                     end
+                    if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h0))) begin
+                        cg_act_0 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_0[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h0))) begin
+                        cg_act_0 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
+                    end
                     if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h1))) begin
                         cg_act_1 = (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
                     end
                     if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h0))) begin
                         cg_act_1 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h1))) begin
+                        cg_act_1 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_1[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h0))) begin
+                        cg_act_1 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_0[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h1))) begin
+                        cg_act_1 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_1[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h0))) begin
+                        cg_act_1 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
                     end
                     if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h2))) begin
                         cg_act_2 = (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
@@ -824,6 +1201,24 @@ module tpu_core (
                     end
                     if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h0))) begin
                         cg_act_2 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h2))) begin
+                        cg_act_2 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_2[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h1))) begin
+                        cg_act_2 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_1[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h0))) begin
+                        cg_act_2 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_0[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h2))) begin
+                        cg_act_2 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_2[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h1))) begin
+                        cg_act_2 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_1[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h0))) begin
+                        cg_act_2 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
                     end
                     if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h3))) begin
                         cg_act_3 = (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
@@ -836,6 +1231,30 @@ module tpu_core (
                     end
                     if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h0))) begin
                         cg_act_3 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h3))) begin
+                        cg_act_3 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_3[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h2))) begin
+                        cg_act_3 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_2[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h1))) begin
+                        cg_act_3 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_1[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h3) & (cg_lcnt_1 > 4'h0))) begin
+                        cg_act_3 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_0[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h3))) begin
+                        cg_act_3 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_3[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h2))) begin
+                        cg_act_3 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_2[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h1))) begin
+                        cg_act_3 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_1[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h3) & (cg_lcnt_2 > 4'h0))) begin
+                        cg_act_3 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
                     end
                     if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h4))) begin
                         cg_act_4 = (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
@@ -851,6 +1270,36 @@ module tpu_core (
                     end
                     if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h0))) begin
                         cg_act_4 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h4))) begin
+                        cg_act_4 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_4[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h3))) begin
+                        cg_act_4 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_3[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h2))) begin
+                        cg_act_4 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_2[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h3) & (cg_lcnt_1 > 4'h1))) begin
+                        cg_act_4 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_1[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h4) & (cg_lcnt_1 > 4'h0))) begin
+                        cg_act_4 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_0[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h4))) begin
+                        cg_act_4 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_4[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h3))) begin
+                        cg_act_4 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_3[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h2))) begin
+                        cg_act_4 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_2[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h3) & (cg_lcnt_2 > 4'h1))) begin
+                        cg_act_4 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_1[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h4) & (cg_lcnt_2 > 4'h0))) begin
+                        cg_act_4 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
                     end
                     if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h5))) begin
                         cg_act_5 = (cg_lpad ? ir[133:126] : ub_lane_5[7:0]);
@@ -869,6 +1318,42 @@ module tpu_core (
                     end
                     if (((cg_ldest == 4'h5) & (cg_lcnt > 4'h0))) begin
                         cg_act_5 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h5))) begin
+                        cg_act_5 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_5[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h4))) begin
+                        cg_act_5 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_4[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h3))) begin
+                        cg_act_5 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_3[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h3) & (cg_lcnt_1 > 4'h2))) begin
+                        cg_act_5 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_2[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h4) & (cg_lcnt_1 > 4'h1))) begin
+                        cg_act_5 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_1[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h5) & (cg_lcnt_1 > 4'h0))) begin
+                        cg_act_5 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_0[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h5))) begin
+                        cg_act_5 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_5[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h4))) begin
+                        cg_act_5 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_4[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h3))) begin
+                        cg_act_5 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_3[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h3) & (cg_lcnt_2 > 4'h2))) begin
+                        cg_act_5 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_2[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h4) & (cg_lcnt_2 > 4'h1))) begin
+                        cg_act_5 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_1[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h5) & (cg_lcnt_2 > 4'h0))) begin
+                        cg_act_5 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
                     end
                     if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h6))) begin
                         cg_act_6 = (cg_lpad ? ir[133:126] : ub_lane_6[7:0]);
@@ -890,6 +1375,48 @@ module tpu_core (
                     end
                     if (((cg_ldest == 4'h6) & (cg_lcnt > 4'h0))) begin
                         cg_act_6 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h6))) begin
+                        cg_act_6 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_6[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h5))) begin
+                        cg_act_6 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_5[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h4))) begin
+                        cg_act_6 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_4[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h3) & (cg_lcnt_1 > 4'h3))) begin
+                        cg_act_6 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_3[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h4) & (cg_lcnt_1 > 4'h2))) begin
+                        cg_act_6 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_2[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h5) & (cg_lcnt_1 > 4'h1))) begin
+                        cg_act_6 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_1[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h6) & (cg_lcnt_1 > 4'h0))) begin
+                        cg_act_6 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_0[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h6))) begin
+                        cg_act_6 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_6[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h5))) begin
+                        cg_act_6 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_5[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h4))) begin
+                        cg_act_6 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_4[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h3) & (cg_lcnt_2 > 4'h3))) begin
+                        cg_act_6 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_3[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h4) & (cg_lcnt_2 > 4'h2))) begin
+                        cg_act_6 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_2[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h5) & (cg_lcnt_2 > 4'h1))) begin
+                        cg_act_6 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_1[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h6) & (cg_lcnt_2 > 4'h0))) begin
+                        cg_act_6 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
                     end
                     if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h7))) begin
                         cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_7[7:0]);
@@ -915,15 +1442,71 @@ module tpu_core (
                     if (((cg_ldest == 4'h7) & (cg_lcnt > 4'h0))) begin
                         cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
                     end
+                    if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h7))) begin
+                        cg_act_7 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_7[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h6))) begin
+                        cg_act_7 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_6[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h5))) begin
+                        cg_act_7 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_5[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h3) & (cg_lcnt_1 > 4'h4))) begin
+                        cg_act_7 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_4[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h4) & (cg_lcnt_1 > 4'h3))) begin
+                        cg_act_7 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_3[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h5) & (cg_lcnt_1 > 4'h2))) begin
+                        cg_act_7 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_2[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h6) & (cg_lcnt_1 > 4'h1))) begin
+                        cg_act_7 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_1[7:0]);
+                    end
+                    if (((cg_ldest_1 == 4'h7) & (cg_lcnt_1 > 4'h0))) begin
+                        cg_act_7 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_0[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h7))) begin
+                        cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_7[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h6))) begin
+                        cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_6[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h5))) begin
+                        cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_5[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h3) & (cg_lcnt_2 > 4'h4))) begin
+                        cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_4[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h4) & (cg_lcnt_2 > 4'h3))) begin
+                        cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_3[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h5) & (cg_lcnt_2 > 4'h2))) begin
+                        cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_2[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h6) & (cg_lcnt_2 > 4'h1))) begin
+                        cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_1[7:0]);
+                    end
+                    if (((cg_ldest_2 == 4'h7) & (cg_lcnt_2 > 4'h0))) begin
+                        cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
+                    end
                 end
                 if ((cg_on & cg_send)) begin
                     mx_a_valid = 1'b1;
                     mx_a_data = {1'b0, 2'h0, 1'b0, ((ir[182] | (cg_k0 != 25'h0)) | (dw_o != 8'h0)), (cg_row == 17'h0), (ir[174:166] + cg_row[8:0]), {((cg_kv > 4'h7) ? cg_act_7 : 8'h0), ((cg_kv > 4'h6) ? cg_act_6 : 8'h0), ((cg_kv > 4'h5) ? cg_act_5 : 8'h0), ((cg_kv > 4'h4) ? cg_act_4 : 8'h0), ((cg_kv > 4'h3) ? cg_act_3 : 8'h0), ((cg_kv > 4'h2) ? cg_act_2 : 8'h0), ((cg_kv > 4'h1) ? cg_act_1 : 8'h0), ((cg_kv > 4'h0) ? cg_act_0 : 8'h0)}};
                 end
                 if ((cg_prefetch | ((cg_on & (~cg_send)) & (cg_f < cg_kv)))) begin
-                    if (((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t2} + {8'h0, t3}) >= {12'h0, ir[120:116]})) & ((({1'h0, t2} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
+                    if ((cg_inside & (cg_cnt != 4'h0))) begin
                         ub_re = 1'b1;
-                        ub_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, ir[93:90]}) + {3'h0, t1}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, ir[97:94]}) + {3'h0, t3}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + (ir[183] ? {11'h0, ({1'h0, ir[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_e_c}));
+                        ub_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, ir[93:90]}) + {3'h0, t2}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, ir[97:94]}) + {3'h0, t3}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + (ir[183] ? {11'h0, ({1'h0, ir[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_e_c}));
+                    end
+                    if ((cg_inside_1 & (cg_cnt_1 != 4'h0))) begin
+                        ub_p1_re = 1'b1;
+                        ub_p1_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, ir[93:90]}) + {3'h0, t4}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, ir[97:94]}) + {3'h0, t5}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + (ir[183] ? {11'h0, ({1'h0, ir[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_c_next}));
+                    end
+                    if ((cg_inside_2 & (cg_cnt_2 != 4'h0))) begin
+                        ub_p2_re = 1'b1;
+                        ub_p2_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, ir[93:90]}) + {3'h0, t6}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, ir[97:94]}) + {3'h0, t7}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + (ir[183] ? {11'h0, ({1'h0, ir[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_c_next_1}));
                     end
                 end else if ((cg_on & (~cg_send))) begin
                 end
@@ -934,15 +1517,13 @@ module tpu_core (
                 mx_a_valid = 1'b1;
                 mx_a_data = {1'b0, ir[45:44], 1'b1, 1'b1, 1'b0, (ir[12:4] + ac_r[8:0]), 64'h0};
             end
-            5'h10: begin
-            end
             default: begin
             end
         endcase
-        if ((mxu_y_out_valid & ((state == 5'hf) | (state == 5'h10)))) begin
+        if ((mxu_y_out_valid & ((state == 5'hf) | dn_on))) begin
             ub_we = 1'b1;
             ub_wbase = ac_wa;
-            ub_wcount = ir[39:36];
+            ub_wcount = dn_n[3:0];
             ub_wdata_0 = mxu_y_out_data[7:0];
             ub_wdata_1 = mxu_y_out_data[15:8];
             ub_wdata_2 = mxu_y_out_data[23:16];
@@ -1409,6 +1990,454 @@ module tpu_core (
             end
         endcase
     end
+    always @* begin
+        ub_p1_lane_0 = ub_p1_rd_0;
+        case (ub_p1_rot)
+            3'h1: begin
+                ub_p1_lane_0 = ub_p1_rd_1;
+            end
+            3'h2: begin
+                ub_p1_lane_0 = ub_p1_rd_2;
+            end
+            3'h3: begin
+                ub_p1_lane_0 = ub_p1_rd_3;
+            end
+            3'h4: begin
+                ub_p1_lane_0 = ub_p1_rd_4;
+            end
+            3'h5: begin
+                ub_p1_lane_0 = ub_p1_rd_5;
+            end
+            3'h6: begin
+                ub_p1_lane_0 = ub_p1_rd_6;
+            end
+            3'h7: begin
+                ub_p1_lane_0 = ub_p1_rd_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_p1_lane_1 = ub_p1_rd_1;
+        case (ub_p1_rot)
+            3'h1: begin
+                ub_p1_lane_1 = ub_p1_rd_2;
+            end
+            3'h2: begin
+                ub_p1_lane_1 = ub_p1_rd_3;
+            end
+            3'h3: begin
+                ub_p1_lane_1 = ub_p1_rd_4;
+            end
+            3'h4: begin
+                ub_p1_lane_1 = ub_p1_rd_5;
+            end
+            3'h5: begin
+                ub_p1_lane_1 = ub_p1_rd_6;
+            end
+            3'h6: begin
+                ub_p1_lane_1 = ub_p1_rd_7;
+            end
+            3'h7: begin
+                ub_p1_lane_1 = ub_p1_rd_0;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_p1_lane_2 = ub_p1_rd_2;
+        case (ub_p1_rot)
+            3'h1: begin
+                ub_p1_lane_2 = ub_p1_rd_3;
+            end
+            3'h2: begin
+                ub_p1_lane_2 = ub_p1_rd_4;
+            end
+            3'h3: begin
+                ub_p1_lane_2 = ub_p1_rd_5;
+            end
+            3'h4: begin
+                ub_p1_lane_2 = ub_p1_rd_6;
+            end
+            3'h5: begin
+                ub_p1_lane_2 = ub_p1_rd_7;
+            end
+            3'h6: begin
+                ub_p1_lane_2 = ub_p1_rd_0;
+            end
+            3'h7: begin
+                ub_p1_lane_2 = ub_p1_rd_1;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_p1_lane_3 = ub_p1_rd_3;
+        case (ub_p1_rot)
+            3'h1: begin
+                ub_p1_lane_3 = ub_p1_rd_4;
+            end
+            3'h2: begin
+                ub_p1_lane_3 = ub_p1_rd_5;
+            end
+            3'h3: begin
+                ub_p1_lane_3 = ub_p1_rd_6;
+            end
+            3'h4: begin
+                ub_p1_lane_3 = ub_p1_rd_7;
+            end
+            3'h5: begin
+                ub_p1_lane_3 = ub_p1_rd_0;
+            end
+            3'h6: begin
+                ub_p1_lane_3 = ub_p1_rd_1;
+            end
+            3'h7: begin
+                ub_p1_lane_3 = ub_p1_rd_2;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_p1_lane_4 = ub_p1_rd_4;
+        case (ub_p1_rot)
+            3'h1: begin
+                ub_p1_lane_4 = ub_p1_rd_5;
+            end
+            3'h2: begin
+                ub_p1_lane_4 = ub_p1_rd_6;
+            end
+            3'h3: begin
+                ub_p1_lane_4 = ub_p1_rd_7;
+            end
+            3'h4: begin
+                ub_p1_lane_4 = ub_p1_rd_0;
+            end
+            3'h5: begin
+                ub_p1_lane_4 = ub_p1_rd_1;
+            end
+            3'h6: begin
+                ub_p1_lane_4 = ub_p1_rd_2;
+            end
+            3'h7: begin
+                ub_p1_lane_4 = ub_p1_rd_3;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_p1_lane_5 = ub_p1_rd_5;
+        case (ub_p1_rot)
+            3'h1: begin
+                ub_p1_lane_5 = ub_p1_rd_6;
+            end
+            3'h2: begin
+                ub_p1_lane_5 = ub_p1_rd_7;
+            end
+            3'h3: begin
+                ub_p1_lane_5 = ub_p1_rd_0;
+            end
+            3'h4: begin
+                ub_p1_lane_5 = ub_p1_rd_1;
+            end
+            3'h5: begin
+                ub_p1_lane_5 = ub_p1_rd_2;
+            end
+            3'h6: begin
+                ub_p1_lane_5 = ub_p1_rd_3;
+            end
+            3'h7: begin
+                ub_p1_lane_5 = ub_p1_rd_4;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_p1_lane_6 = ub_p1_rd_6;
+        case (ub_p1_rot)
+            3'h1: begin
+                ub_p1_lane_6 = ub_p1_rd_7;
+            end
+            3'h2: begin
+                ub_p1_lane_6 = ub_p1_rd_0;
+            end
+            3'h3: begin
+                ub_p1_lane_6 = ub_p1_rd_1;
+            end
+            3'h4: begin
+                ub_p1_lane_6 = ub_p1_rd_2;
+            end
+            3'h5: begin
+                ub_p1_lane_6 = ub_p1_rd_3;
+            end
+            3'h6: begin
+                ub_p1_lane_6 = ub_p1_rd_4;
+            end
+            3'h7: begin
+                ub_p1_lane_6 = ub_p1_rd_5;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_p1_lane_7 = ub_p1_rd_7;
+        case (ub_p1_rot)
+            3'h1: begin
+                ub_p1_lane_7 = ub_p1_rd_0;
+            end
+            3'h2: begin
+                ub_p1_lane_7 = ub_p1_rd_1;
+            end
+            3'h3: begin
+                ub_p1_lane_7 = ub_p1_rd_2;
+            end
+            3'h4: begin
+                ub_p1_lane_7 = ub_p1_rd_3;
+            end
+            3'h5: begin
+                ub_p1_lane_7 = ub_p1_rd_4;
+            end
+            3'h6: begin
+                ub_p1_lane_7 = ub_p1_rd_5;
+            end
+            3'h7: begin
+                ub_p1_lane_7 = ub_p1_rd_6;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_p2_lane_0 = ub_p2_rd_0;
+        case (ub_p2_rot)
+            3'h1: begin
+                ub_p2_lane_0 = ub_p2_rd_1;
+            end
+            3'h2: begin
+                ub_p2_lane_0 = ub_p2_rd_2;
+            end
+            3'h3: begin
+                ub_p2_lane_0 = ub_p2_rd_3;
+            end
+            3'h4: begin
+                ub_p2_lane_0 = ub_p2_rd_4;
+            end
+            3'h5: begin
+                ub_p2_lane_0 = ub_p2_rd_5;
+            end
+            3'h6: begin
+                ub_p2_lane_0 = ub_p2_rd_6;
+            end
+            3'h7: begin
+                ub_p2_lane_0 = ub_p2_rd_7;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_p2_lane_1 = ub_p2_rd_1;
+        case (ub_p2_rot)
+            3'h1: begin
+                ub_p2_lane_1 = ub_p2_rd_2;
+            end
+            3'h2: begin
+                ub_p2_lane_1 = ub_p2_rd_3;
+            end
+            3'h3: begin
+                ub_p2_lane_1 = ub_p2_rd_4;
+            end
+            3'h4: begin
+                ub_p2_lane_1 = ub_p2_rd_5;
+            end
+            3'h5: begin
+                ub_p2_lane_1 = ub_p2_rd_6;
+            end
+            3'h6: begin
+                ub_p2_lane_1 = ub_p2_rd_7;
+            end
+            3'h7: begin
+                ub_p2_lane_1 = ub_p2_rd_0;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_p2_lane_2 = ub_p2_rd_2;
+        case (ub_p2_rot)
+            3'h1: begin
+                ub_p2_lane_2 = ub_p2_rd_3;
+            end
+            3'h2: begin
+                ub_p2_lane_2 = ub_p2_rd_4;
+            end
+            3'h3: begin
+                ub_p2_lane_2 = ub_p2_rd_5;
+            end
+            3'h4: begin
+                ub_p2_lane_2 = ub_p2_rd_6;
+            end
+            3'h5: begin
+                ub_p2_lane_2 = ub_p2_rd_7;
+            end
+            3'h6: begin
+                ub_p2_lane_2 = ub_p2_rd_0;
+            end
+            3'h7: begin
+                ub_p2_lane_2 = ub_p2_rd_1;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_p2_lane_3 = ub_p2_rd_3;
+        case (ub_p2_rot)
+            3'h1: begin
+                ub_p2_lane_3 = ub_p2_rd_4;
+            end
+            3'h2: begin
+                ub_p2_lane_3 = ub_p2_rd_5;
+            end
+            3'h3: begin
+                ub_p2_lane_3 = ub_p2_rd_6;
+            end
+            3'h4: begin
+                ub_p2_lane_3 = ub_p2_rd_7;
+            end
+            3'h5: begin
+                ub_p2_lane_3 = ub_p2_rd_0;
+            end
+            3'h6: begin
+                ub_p2_lane_3 = ub_p2_rd_1;
+            end
+            3'h7: begin
+                ub_p2_lane_3 = ub_p2_rd_2;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_p2_lane_4 = ub_p2_rd_4;
+        case (ub_p2_rot)
+            3'h1: begin
+                ub_p2_lane_4 = ub_p2_rd_5;
+            end
+            3'h2: begin
+                ub_p2_lane_4 = ub_p2_rd_6;
+            end
+            3'h3: begin
+                ub_p2_lane_4 = ub_p2_rd_7;
+            end
+            3'h4: begin
+                ub_p2_lane_4 = ub_p2_rd_0;
+            end
+            3'h5: begin
+                ub_p2_lane_4 = ub_p2_rd_1;
+            end
+            3'h6: begin
+                ub_p2_lane_4 = ub_p2_rd_2;
+            end
+            3'h7: begin
+                ub_p2_lane_4 = ub_p2_rd_3;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_p2_lane_5 = ub_p2_rd_5;
+        case (ub_p2_rot)
+            3'h1: begin
+                ub_p2_lane_5 = ub_p2_rd_6;
+            end
+            3'h2: begin
+                ub_p2_lane_5 = ub_p2_rd_7;
+            end
+            3'h3: begin
+                ub_p2_lane_5 = ub_p2_rd_0;
+            end
+            3'h4: begin
+                ub_p2_lane_5 = ub_p2_rd_1;
+            end
+            3'h5: begin
+                ub_p2_lane_5 = ub_p2_rd_2;
+            end
+            3'h6: begin
+                ub_p2_lane_5 = ub_p2_rd_3;
+            end
+            3'h7: begin
+                ub_p2_lane_5 = ub_p2_rd_4;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_p2_lane_6 = ub_p2_rd_6;
+        case (ub_p2_rot)
+            3'h1: begin
+                ub_p2_lane_6 = ub_p2_rd_7;
+            end
+            3'h2: begin
+                ub_p2_lane_6 = ub_p2_rd_0;
+            end
+            3'h3: begin
+                ub_p2_lane_6 = ub_p2_rd_1;
+            end
+            3'h4: begin
+                ub_p2_lane_6 = ub_p2_rd_2;
+            end
+            3'h5: begin
+                ub_p2_lane_6 = ub_p2_rd_3;
+            end
+            3'h6: begin
+                ub_p2_lane_6 = ub_p2_rd_4;
+            end
+            3'h7: begin
+                ub_p2_lane_6 = ub_p2_rd_5;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        ub_p2_lane_7 = ub_p2_rd_7;
+        case (ub_p2_rot)
+            3'h1: begin
+                ub_p2_lane_7 = ub_p2_rd_0;
+            end
+            3'h2: begin
+                ub_p2_lane_7 = ub_p2_rd_1;
+            end
+            3'h3: begin
+                ub_p2_lane_7 = ub_p2_rd_2;
+            end
+            3'h4: begin
+                ub_p2_lane_7 = ub_p2_rd_3;
+            end
+            3'h5: begin
+                ub_p2_lane_7 = ub_p2_rd_4;
+            end
+            3'h6: begin
+                ub_p2_lane_7 = ub_p2_rd_5;
+            end
+            3'h7: begin
+                ub_p2_lane_7 = ub_p2_rd_6;
+            end
+            default: begin
+            end
+        endcase
+    end
     assign wm_woff_0 = (3'h0 - wm_wbase[2:0]);
     always @* begin
         wm_wd_0 = wm_wdata_0;
@@ -1669,12 +2698,209 @@ module tpu_core (
             end
         endcase
     end
-    assign d_avail = ((d_held & (d_idx < 4'h8)) & t5[0]);
-    assign d_byte = t7[7:0];
+    always @* begin
+        wm_lane_1 = wm_rd_1;
+        case (wm_rot)
+            3'h1: begin
+                wm_lane_1 = wm_rd_2;
+            end
+            3'h2: begin
+                wm_lane_1 = wm_rd_3;
+            end
+            3'h3: begin
+                wm_lane_1 = wm_rd_4;
+            end
+            3'h4: begin
+                wm_lane_1 = wm_rd_5;
+            end
+            3'h5: begin
+                wm_lane_1 = wm_rd_6;
+            end
+            3'h6: begin
+                wm_lane_1 = wm_rd_7;
+            end
+            3'h7: begin
+                wm_lane_1 = wm_rd_0;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        wm_lane_2 = wm_rd_2;
+        case (wm_rot)
+            3'h1: begin
+                wm_lane_2 = wm_rd_3;
+            end
+            3'h2: begin
+                wm_lane_2 = wm_rd_4;
+            end
+            3'h3: begin
+                wm_lane_2 = wm_rd_5;
+            end
+            3'h4: begin
+                wm_lane_2 = wm_rd_6;
+            end
+            3'h5: begin
+                wm_lane_2 = wm_rd_7;
+            end
+            3'h6: begin
+                wm_lane_2 = wm_rd_0;
+            end
+            3'h7: begin
+                wm_lane_2 = wm_rd_1;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        wm_lane_3 = wm_rd_3;
+        case (wm_rot)
+            3'h1: begin
+                wm_lane_3 = wm_rd_4;
+            end
+            3'h2: begin
+                wm_lane_3 = wm_rd_5;
+            end
+            3'h3: begin
+                wm_lane_3 = wm_rd_6;
+            end
+            3'h4: begin
+                wm_lane_3 = wm_rd_7;
+            end
+            3'h5: begin
+                wm_lane_3 = wm_rd_0;
+            end
+            3'h6: begin
+                wm_lane_3 = wm_rd_1;
+            end
+            3'h7: begin
+                wm_lane_3 = wm_rd_2;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        wm_lane_4 = wm_rd_4;
+        case (wm_rot)
+            3'h1: begin
+                wm_lane_4 = wm_rd_5;
+            end
+            3'h2: begin
+                wm_lane_4 = wm_rd_6;
+            end
+            3'h3: begin
+                wm_lane_4 = wm_rd_7;
+            end
+            3'h4: begin
+                wm_lane_4 = wm_rd_0;
+            end
+            3'h5: begin
+                wm_lane_4 = wm_rd_1;
+            end
+            3'h6: begin
+                wm_lane_4 = wm_rd_2;
+            end
+            3'h7: begin
+                wm_lane_4 = wm_rd_3;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        wm_lane_5 = wm_rd_5;
+        case (wm_rot)
+            3'h1: begin
+                wm_lane_5 = wm_rd_6;
+            end
+            3'h2: begin
+                wm_lane_5 = wm_rd_7;
+            end
+            3'h3: begin
+                wm_lane_5 = wm_rd_0;
+            end
+            3'h4: begin
+                wm_lane_5 = wm_rd_1;
+            end
+            3'h5: begin
+                wm_lane_5 = wm_rd_2;
+            end
+            3'h6: begin
+                wm_lane_5 = wm_rd_3;
+            end
+            3'h7: begin
+                wm_lane_5 = wm_rd_4;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        wm_lane_6 = wm_rd_6;
+        case (wm_rot)
+            3'h1: begin
+                wm_lane_6 = wm_rd_7;
+            end
+            3'h2: begin
+                wm_lane_6 = wm_rd_0;
+            end
+            3'h3: begin
+                wm_lane_6 = wm_rd_1;
+            end
+            3'h4: begin
+                wm_lane_6 = wm_rd_2;
+            end
+            3'h5: begin
+                wm_lane_6 = wm_rd_3;
+            end
+            3'h6: begin
+                wm_lane_6 = wm_rd_4;
+            end
+            3'h7: begin
+                wm_lane_6 = wm_rd_5;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        wm_lane_7 = wm_rd_7;
+        case (wm_rot)
+            3'h1: begin
+                wm_lane_7 = wm_rd_0;
+            end
+            3'h2: begin
+                wm_lane_7 = wm_rd_1;
+            end
+            3'h3: begin
+                wm_lane_7 = wm_rd_2;
+            end
+            3'h4: begin
+                wm_lane_7 = wm_rd_3;
+            end
+            3'h5: begin
+                wm_lane_7 = wm_rd_4;
+            end
+            3'h6: begin
+                wm_lane_7 = wm_rd_5;
+            end
+            3'h7: begin
+                wm_lane_7 = wm_rd_6;
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign d_avail = ((d_held & (d_idx < 4'h8)) & t9[0]);
+    assign d_byte = t11[7:0];
     assign d_left = ((d_held & (((((((((4'h0 + {3'h0, d_keep[0]}) + {3'h0, d_keep[1]}) + {3'h0, d_keep[2]}) + {3'h0, d_keep[3]}) + {3'h0, d_keep[4]}) + {3'h0, d_keep[5]}) + {3'h0, d_keep[6]}) + {3'h0, d_keep[7]}) > d_idx)) ? (((((((((4'h0 + {3'h0, d_keep[0]}) + {3'h0, d_keep[1]}) + {3'h0, d_keep[2]}) + {3'h0, d_keep[3]}) + {3'h0, d_keep[4]}) + {3'h0, d_keep[5]}) + {3'h0, d_keep[6]}) + {3'h0, d_keep[7]}) - d_idx) : 4'h0);
-    assign d_shift = (d_data >> t8);
+    assign d_shift = (d_data >> t12);
     assign d_underflow = ((~d_held) & d_last_seen);
-    assign d_in_ready = (((~d_held) & (~d_last_seen)) & running);
+    assign d_done = (((~d_held) | (d_take & (d_left == 4'h1))) | ((~d_take) & (d_take_n == d_left)));
+    assign d_in_ready = ((d_done & (~d_last_seen)) & running);
     assign o_out_valid = (state == 5'h7);
     assign o_out_data = (o_out_valid ? {((rem == 24'h0) | err_pending), {(o_count > 4'h7), (o_count > 4'h6), (o_count > 4'h5), (o_count > 4'h4), (o_count > 4'h3), (o_count > 4'h2), (o_count > 4'h1), (o_count > 4'h0)}, {((o_count > 4'h7) ? ob_7 : 8'h0), ((o_count > 4'h6) ? ob_6 : 8'h0), ((o_count > 4'h5) ? ob_5 : 8'h0), ((o_count > 4'h4) ? ob_4 : 8'h0), ((o_count > 4'h3) ? ob_3 : 8'h0), ((o_count > 4'h2) ? ob_2 : 8'h0), ((o_count > 4'h1) ? ob_1 : 8'h0), ((o_count > 4'h0) ? ob_0 : 8'h0)}} : 73'h0);
     assign lp_w = {d_byte, lp_word[31:8]};
@@ -1775,13 +3001,61 @@ module tpu_core (
         endcase
     end
     assign ac_pool = ac_en;
+    always @* begin
+        div_lz = 4'hf;
+        if (div_start[1]) begin
+            div_lz = 4'he;
+        end
+        if (div_start[2]) begin
+            div_lz = 4'hd;
+        end
+        if (div_start[3]) begin
+            div_lz = 4'hc;
+        end
+        if (div_start[4]) begin
+            div_lz = 4'hb;
+        end
+        if (div_start[5]) begin
+            div_lz = 4'ha;
+        end
+        if (div_start[6]) begin
+            div_lz = 4'h9;
+        end
+        if (div_start[7]) begin
+            div_lz = 4'h8;
+        end
+        if (div_start[8]) begin
+            div_lz = 4'h7;
+        end
+        if (div_start[9]) begin
+            div_lz = 4'h6;
+        end
+        if (div_start[10]) begin
+            div_lz = 4'h5;
+        end
+        if (div_start[11]) begin
+            div_lz = 4'h4;
+        end
+        if (div_start[12]) begin
+            div_lz = 4'h3;
+        end
+        if (div_start[13]) begin
+            div_lz = 4'h2;
+        end
+        if (div_start[14]) begin
+            div_lz = 4'h1;
+        end
+        if (div_start[15]) begin
+            div_lz = 4'h0;
+        end
+    end
     assign cg_ceff = (ir[183] ? 12'h1 : ir[79:68]);
     assign cg_kv = (((op_k - cg_k0) >= 25'h8) ? 4'h8 : (op_k[3:0] - cg_k0[3:0]));
-    assign cg_prefetch = (((((state == 5'h13) & cg_on) & cg_send) & mxu_a_in_ready) & ((~(((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k))) | (((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158]))));
+    assign cg_prefetch = (((((state == 5'h12) & cg_on) & cg_send) & mxu_a_in_ready) & ((~(((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k))) | (((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158]))));
     assign cg_e_row = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? 17'h0 : (cg_row + 17'h1)) : cg_row);
     assign cg_e_ox = (cg_prefetch ? ((((cg_row + 17'h1) == cv_m) | ((cg_ox + 12'h1) == cv_ow[11:0])) ? 12'h0 : (cg_ox + 12'h1)) : cg_ox);
     assign cg_e_oy = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? 12'h0 : (((cg_ox + 12'h1) == cv_ow[11:0]) ? (((cg_oy + 12'h1) == cv_oh[11:0]) ? 12'h0 : (cg_oy + 12'h1)) : cg_oy)) : cg_oy);
-    assign cg_e_base = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? {1'h0, ir[27:4]} : ((((cg_ox + 12'h1) == cv_ow[11:0]) & ((cg_oy + 12'h1) == cv_oh[11:0])) ? (cg_base + ({1'h0, t9} * {13'h0, ir[79:68]})) : cg_base)) : cg_base);
+    assign cg_e_base = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? {1'h0, ir[27:4]} : ((((cg_ox + 12'h1) == cv_ow[11:0]) & ((cg_oy + 12'h1) == cv_oh[11:0])) ? (cg_base + ({1'h0, t13} * {13'h0, ir[79:68]})) : cg_base)) : cg_base);
     assign cg_e_k0 = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? 25'h0 : (((cg_row + 17'h1) == cv_m) ? (cg_k0 + 25'h8) : cg_k0)) : cg_k0);
     assign cg_e_dwo = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? (dw_o + 8'h1) : dw_o) : dw_o);
     assign cg_e_fy = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? 5'h0 : (((cg_row + 17'h1) == cv_m) ? cg_nfy : cg_sfy)) : cg_fy);
@@ -1789,42 +3063,195 @@ module tpu_core (
     assign cg_e_c = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? 12'h0 : (((cg_row + 17'h1) == cv_m) ? cg_nc : cg_sc)) : cg_c);
     assign cg_e_f = (cg_prefetch ? 4'h0 : cg_f);
     assign cg_e_kv = (((op_k - cg_e_k0) >= 25'h8) ? 4'h8 : (op_k[3:0] - cg_e_k0[3:0]));
-    assign cg_wide = ((ir[79:68] == 12'h1) & (ir[105:102] == 4'h1));
+    assign cg_wide = ((ir[105:102] == 4'h1) & ((~ir[183]) | (ir[79:68] == 12'h1)));
+    assign cg_inside = ((((({1'h0, t14} + {8'h0, t2}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t2}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t3}) >= {12'h0, ir[120:116]})) & ((({1'h0, t15} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}));
     always @* begin
         cg_edge = {12'h0, (ir[89:85] - cg_e_fx)};
-        if ((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t2} + {8'h0, t3}) < {12'h0, ir[120:116]}))) begin
-            cg_edge = ({12'h0, ir[120:116]} - ({1'h0, t2} + {8'h0, t3}));
-        end else if ((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & ((({1'h0, t2} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
-            cg_edge = ({5'h0, ir[67:56]} - (({1'h0, t2} + {8'h0, t3}) - {12'h0, ir[120:116]}));
+        if ((((({1'h0, t14} + {8'h0, t2}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t2}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t3}) < {12'h0, ir[120:116]}))) begin
+            cg_edge = ({12'h0, ir[120:116]} - ({1'h0, t15} + {8'h0, t3}));
+        end else if ((((({1'h0, t14} + {8'h0, t2}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t2}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & ((({1'h0, t15} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
+            cg_edge = ({5'h0, ir[67:56]} - (({1'h0, t15} + {8'h0, t3}) - {12'h0, ir[120:116]}));
         end
     end
     always @* begin
         cg_span = {5'h0, (cg_ceff - cg_e_c)};
         if (cg_wide) begin
-            cg_span = ((cg_edge < {12'h0, (ir[89:85] - cg_e_fx)}) ? cg_edge : {12'h0, (ir[89:85] - cg_e_fx)});
+            cg_span = (({12'h0, ((cg_edge < {12'h0, (ir[89:85] - cg_e_fx)}) ? cg_edge[4:0] : (ir[89:85] - cg_e_fx))} * {5'h0, cg_ceff}) - {5'h0, cg_e_c});
+        end
+    end
+    assign cg_cnt = (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? (cg_e_kv - cg_e_f) : cg_span[3:0]);
+    always @* begin
+        cg_adv = 5'h0;
+        cg_rem = ({1'h0, cg_e_c} + {9'h0, cg_cnt});
+        if (({3'h0, ({1'h0, cg_e_c} + {9'h0, cg_cnt})} >= ({4'h0, cg_ceff} * 16'h1))) begin
+            cg_adv = 5'h1;
+            cg_rem = (({1'h0, cg_e_c} + {9'h0, cg_cnt}) - ({1'h0, cg_ceff} * 13'h1));
+        end
+        if (({3'h0, ({1'h0, cg_e_c} + {9'h0, cg_cnt})} >= ({4'h0, cg_ceff} * 16'h2))) begin
+            cg_adv = 5'h2;
+            cg_rem = (({1'h0, cg_e_c} + {9'h0, cg_cnt}) - ({1'h0, cg_ceff} * 13'h2));
+        end
+        if (({3'h0, ({1'h0, cg_e_c} + {9'h0, cg_cnt})} >= ({4'h0, cg_ceff} * 16'h3))) begin
+            cg_adv = 5'h3;
+            cg_rem = (({1'h0, cg_e_c} + {9'h0, cg_cnt}) - ({1'h0, cg_ceff} * 13'h3));
+        end
+        if (({3'h0, ({1'h0, cg_e_c} + {9'h0, cg_cnt})} >= ({4'h0, cg_ceff} * 16'h4))) begin
+            cg_adv = 5'h4;
+            cg_rem = (({1'h0, cg_e_c} + {9'h0, cg_cnt}) - ({1'h0, cg_ceff} * 13'h4));
+        end
+        if (({3'h0, ({1'h0, cg_e_c} + {9'h0, cg_cnt})} >= ({4'h0, cg_ceff} * 16'h5))) begin
+            cg_adv = 5'h5;
+            cg_rem = (({1'h0, cg_e_c} + {9'h0, cg_cnt}) - ({1'h0, cg_ceff} * 13'h5));
+        end
+        if (({3'h0, ({1'h0, cg_e_c} + {9'h0, cg_cnt})} >= ({4'h0, cg_ceff} * 16'h6))) begin
+            cg_adv = 5'h6;
+            cg_rem = (({1'h0, cg_e_c} + {9'h0, cg_cnt}) - ({1'h0, cg_ceff} * 13'h6));
+        end
+        if (({3'h0, ({1'h0, cg_e_c} + {9'h0, cg_cnt})} >= ({4'h0, cg_ceff} * 16'h7))) begin
+            cg_adv = 5'h7;
+            cg_rem = (({1'h0, cg_e_c} + {9'h0, cg_cnt}) - ({1'h0, cg_ceff} * 13'h7));
+        end
+        if (({3'h0, ({1'h0, cg_e_c} + {9'h0, cg_cnt})} >= ({4'h0, cg_ceff} * 16'h8))) begin
+            cg_adv = 5'h8;
+            cg_rem = (({1'h0, cg_e_c} + {9'h0, cg_cnt}) - ({1'h0, cg_ceff} * 13'h8));
         end
     end
     always @* begin
         cg_fy_next = cg_e_fy;
-        cg_fx_next = cg_e_fx;
-        cg_c_next = (cg_e_c + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {8'h0, (cg_e_kv - cg_e_f)} : {8'h0, cg_span[3:0]}));
-        if (cg_wide) begin
-            cg_c_next = 12'h0;
-            cg_fx_next = (cg_e_fx + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {1'h0, (cg_e_kv - cg_e_f)} : {1'h0, cg_span[3:0]}));
-            if (((cg_e_fx + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {1'h0, (cg_e_kv - cg_e_f)} : {1'h0, cg_span[3:0]})) == ir[89:85])) begin
-                cg_fx_next = 5'h0;
-                cg_fy_next = (cg_e_fy + 5'h1);
-            end
-        end else if (((cg_e_c + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {8'h0, (cg_e_kv - cg_e_f)} : {8'h0, cg_span[3:0]})) == cg_ceff)) begin
-            cg_c_next = 12'h0;
-            cg_fx_next = (cg_e_fx + 5'h1);
-            if (((cg_e_fx + 5'h1) == ir[89:85])) begin
-                cg_fx_next = 5'h0;
-                cg_fy_next = (cg_e_fy + 5'h1);
-            end
+        cg_fx_next = (cg_e_fx + cg_adv);
+        if (((cg_e_fx + cg_adv) == ir[89:85])) begin
+            cg_fx_next = 5'h0;
+            cg_fy_next = (cg_e_fy + 5'h1);
         end
     end
-    assign running = (((((state != 5'h0) & (state != 5'h11)) & (state != 5'h1)) & (state != 5'h8)) & (state != 5'h9));
+    assign cg_c_next = cg_rem[11:0];
+    assign cg_f_next = (cg_e_f + cg_cnt);
+    assign cg_inside_1 = ((((({1'h0, t14} + {8'h0, t4}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t4}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t5}) >= {12'h0, ir[120:116]})) & ((({1'h0, t15} + {8'h0, t5}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}));
+    always @* begin
+        cg_edge_1 = {12'h0, (ir[89:85] - cg_fx_next)};
+        if ((((({1'h0, t14} + {8'h0, t4}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t4}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t5}) < {12'h0, ir[120:116]}))) begin
+            cg_edge_1 = ({12'h0, ir[120:116]} - ({1'h0, t15} + {8'h0, t5}));
+        end else if ((((({1'h0, t14} + {8'h0, t4}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t4}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & ((({1'h0, t15} + {8'h0, t5}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
+            cg_edge_1 = ({5'h0, ir[67:56]} - (({1'h0, t15} + {8'h0, t5}) - {12'h0, ir[120:116]}));
+        end
+    end
+    always @* begin
+        cg_span_1 = {5'h0, (cg_ceff - cg_c_next)};
+        if (cg_wide) begin
+            cg_span_1 = (({12'h0, ((cg_edge_1 < {12'h0, (ir[89:85] - cg_fx_next)}) ? cg_edge_1[4:0] : (ir[89:85] - cg_fx_next))} * {5'h0, cg_ceff}) - {5'h0, cg_c_next});
+        end
+    end
+    assign cg_cnt_1 = (({13'h0, (cg_e_kv - cg_f_next)} <= cg_span_1) ? (cg_e_kv - cg_f_next) : cg_span_1[3:0]);
+    always @* begin
+        cg_adv_1 = 5'h0;
+        cg_rem_1 = ({1'h0, cg_c_next} + {9'h0, cg_cnt_1});
+        if (({3'h0, ({1'h0, cg_c_next} + {9'h0, cg_cnt_1})} >= ({4'h0, cg_ceff} * 16'h1))) begin
+            cg_adv_1 = 5'h1;
+            cg_rem_1 = (({1'h0, cg_c_next} + {9'h0, cg_cnt_1}) - ({1'h0, cg_ceff} * 13'h1));
+        end
+        if (({3'h0, ({1'h0, cg_c_next} + {9'h0, cg_cnt_1})} >= ({4'h0, cg_ceff} * 16'h2))) begin
+            cg_adv_1 = 5'h2;
+            cg_rem_1 = (({1'h0, cg_c_next} + {9'h0, cg_cnt_1}) - ({1'h0, cg_ceff} * 13'h2));
+        end
+        if (({3'h0, ({1'h0, cg_c_next} + {9'h0, cg_cnt_1})} >= ({4'h0, cg_ceff} * 16'h3))) begin
+            cg_adv_1 = 5'h3;
+            cg_rem_1 = (({1'h0, cg_c_next} + {9'h0, cg_cnt_1}) - ({1'h0, cg_ceff} * 13'h3));
+        end
+        if (({3'h0, ({1'h0, cg_c_next} + {9'h0, cg_cnt_1})} >= ({4'h0, cg_ceff} * 16'h4))) begin
+            cg_adv_1 = 5'h4;
+            cg_rem_1 = (({1'h0, cg_c_next} + {9'h0, cg_cnt_1}) - ({1'h0, cg_ceff} * 13'h4));
+        end
+        if (({3'h0, ({1'h0, cg_c_next} + {9'h0, cg_cnt_1})} >= ({4'h0, cg_ceff} * 16'h5))) begin
+            cg_adv_1 = 5'h5;
+            cg_rem_1 = (({1'h0, cg_c_next} + {9'h0, cg_cnt_1}) - ({1'h0, cg_ceff} * 13'h5));
+        end
+        if (({3'h0, ({1'h0, cg_c_next} + {9'h0, cg_cnt_1})} >= ({4'h0, cg_ceff} * 16'h6))) begin
+            cg_adv_1 = 5'h6;
+            cg_rem_1 = (({1'h0, cg_c_next} + {9'h0, cg_cnt_1}) - ({1'h0, cg_ceff} * 13'h6));
+        end
+        if (({3'h0, ({1'h0, cg_c_next} + {9'h0, cg_cnt_1})} >= ({4'h0, cg_ceff} * 16'h7))) begin
+            cg_adv_1 = 5'h7;
+            cg_rem_1 = (({1'h0, cg_c_next} + {9'h0, cg_cnt_1}) - ({1'h0, cg_ceff} * 13'h7));
+        end
+        if (({3'h0, ({1'h0, cg_c_next} + {9'h0, cg_cnt_1})} >= ({4'h0, cg_ceff} * 16'h8))) begin
+            cg_adv_1 = 5'h8;
+            cg_rem_1 = (({1'h0, cg_c_next} + {9'h0, cg_cnt_1}) - ({1'h0, cg_ceff} * 13'h8));
+        end
+    end
+    always @* begin
+        cg_fy_next_1 = cg_fy_next;
+        cg_fx_next_1 = (cg_fx_next + cg_adv_1);
+        if (((cg_fx_next + cg_adv_1) == ir[89:85])) begin
+            cg_fx_next_1 = 5'h0;
+            cg_fy_next_1 = (cg_fy_next + 5'h1);
+        end
+    end
+    assign cg_c_next_1 = cg_rem_1[11:0];
+    assign cg_f_next_1 = (cg_f_next + cg_cnt_1);
+    assign cg_inside_2 = ((((({1'h0, t14} + {8'h0, t6}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t6}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t7}) >= {12'h0, ir[120:116]})) & ((({1'h0, t15} + {8'h0, t7}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}));
+    always @* begin
+        cg_edge_2 = {12'h0, (ir[89:85] - cg_fx_next_1)};
+        if ((((({1'h0, t14} + {8'h0, t6}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t6}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t7}) < {12'h0, ir[120:116]}))) begin
+            cg_edge_2 = ({12'h0, ir[120:116]} - ({1'h0, t15} + {8'h0, t7}));
+        end else if ((((({1'h0, t14} + {8'h0, t6}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t6}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & ((({1'h0, t15} + {8'h0, t7}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
+            cg_edge_2 = ({5'h0, ir[67:56]} - (({1'h0, t15} + {8'h0, t7}) - {12'h0, ir[120:116]}));
+        end
+    end
+    always @* begin
+        cg_span_2 = {5'h0, (cg_ceff - cg_c_next_1)};
+        if (cg_wide) begin
+            cg_span_2 = (({12'h0, ((cg_edge_2 < {12'h0, (ir[89:85] - cg_fx_next_1)}) ? cg_edge_2[4:0] : (ir[89:85] - cg_fx_next_1))} * {5'h0, cg_ceff}) - {5'h0, cg_c_next_1});
+        end
+    end
+    assign cg_cnt_2 = (({13'h0, (cg_e_kv - cg_f_next_1)} <= cg_span_2) ? (cg_e_kv - cg_f_next_1) : cg_span_2[3:0]);
+    always @* begin
+        cg_adv_2 = 5'h0;
+        cg_rem_2 = ({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2});
+        if (({3'h0, ({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2})} >= ({4'h0, cg_ceff} * 16'h1))) begin
+            cg_adv_2 = 5'h1;
+            cg_rem_2 = (({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2}) - ({1'h0, cg_ceff} * 13'h1));
+        end
+        if (({3'h0, ({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2})} >= ({4'h0, cg_ceff} * 16'h2))) begin
+            cg_adv_2 = 5'h2;
+            cg_rem_2 = (({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2}) - ({1'h0, cg_ceff} * 13'h2));
+        end
+        if (({3'h0, ({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2})} >= ({4'h0, cg_ceff} * 16'h3))) begin
+            cg_adv_2 = 5'h3;
+            cg_rem_2 = (({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2}) - ({1'h0, cg_ceff} * 13'h3));
+        end
+        if (({3'h0, ({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2})} >= ({4'h0, cg_ceff} * 16'h4))) begin
+            cg_adv_2 = 5'h4;
+            cg_rem_2 = (({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2}) - ({1'h0, cg_ceff} * 13'h4));
+        end
+        if (({3'h0, ({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2})} >= ({4'h0, cg_ceff} * 16'h5))) begin
+            cg_adv_2 = 5'h5;
+            cg_rem_2 = (({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2}) - ({1'h0, cg_ceff} * 13'h5));
+        end
+        if (({3'h0, ({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2})} >= ({4'h0, cg_ceff} * 16'h6))) begin
+            cg_adv_2 = 5'h6;
+            cg_rem_2 = (({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2}) - ({1'h0, cg_ceff} * 13'h6));
+        end
+        if (({3'h0, ({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2})} >= ({4'h0, cg_ceff} * 16'h7))) begin
+            cg_adv_2 = 5'h7;
+            cg_rem_2 = (({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2}) - ({1'h0, cg_ceff} * 13'h7));
+        end
+        if (({3'h0, ({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2})} >= ({4'h0, cg_ceff} * 16'h8))) begin
+            cg_adv_2 = 5'h8;
+            cg_rem_2 = (({1'h0, cg_c_next_1} + {9'h0, cg_cnt_2}) - ({1'h0, cg_ceff} * 13'h8));
+        end
+    end
+    always @* begin
+        cg_fy_next_2 = cg_fy_next_1;
+        cg_fx_next_2 = (cg_fx_next_1 + cg_adv_2);
+        if (((cg_fx_next_1 + cg_adv_2) == ir[89:85])) begin
+            cg_fx_next_2 = 5'h0;
+            cg_fy_next_2 = (cg_fy_next_1 + 5'h1);
+        end
+    end
+    assign cg_c_next_2 = cg_rem_2[11:0];
+    assign cg_f_next_2 = (cg_f_next_1 + cg_cnt_2);
+    assign hold_for_drain = (dn_on & (~(((ir[3:0] == 4'h3) | ((ir[3:0] == 4'h5) & ((({40'h0, ir[27:4]} + {32'h0, t16}) <= {39'h0, dn_lo}) | ({40'h0, ir[27:4]} >= {39'h0, dn_hi})))) | ((ir[3:0] == 4'h6) & ((({40'h0, ir[27:4]} + {12'h0, t18}) <= {39'h0, dn_lo}) | ({40'h0, ir[27:4]} >= {39'h0, dn_hi}))))));
+    assign running = (((((state != 5'h0) & (state != 5'h10)) & (state != 5'h1)) & (state != 5'h8)) & (state != 5'h9));
     assign axi_w_fire = ((s_axi_awvalid & s_axi_wvalid) & (~s_axi_bvalid));
     assign s_axi_awready = axi_w_fire;
     assign s_axi_wready = axi_w_fire;
@@ -1853,10 +3280,10 @@ module tpu_core (
                 clr <= (clr + 14'h1);
                 if ((clr == 14'h3fff)) begin
                     clr_acc <= 10'h0;
-                    state <= 5'h11;
+                    state <= 5'h10;
                 end
             end
-            5'h11: begin
+            5'h10: begin
                 if ((clr_acc < 10'h8)) begin
                     if (mxu_w_in_ready) begin
                         clr_acc <= (clr_acc + 10'h1);
@@ -1883,192 +3310,195 @@ module tpu_core (
                 end
             end
             5'h3: begin
-                case (ir[3:0])
-                    4'h0: begin
-                        if ((1'b0 | (|ir[255:4]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            state <= 5'h8;
-                        end
-                    end
-                    4'h8: begin
-                        if ((1'b0 | (|ir[255:4]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            pc <= (pc + 32'h1);
-                            state <= 5'h2;
-                        end
-                    end
-                    4'h1: begin
-                        if ((1'b0 | (|ir[255:52]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h20000)) begin
-                                err_code <= 8'h2;
+                if ((~hold_for_drain)) begin
+                    case (ir[3:0])
+                        4'h0: begin
+                            if ((1'b0 | (|ir[255:4]))) begin
+                                err_code <= 8'h1;
                                 state <= 5'h9;
                             end else begin
-                                addr <= ir[27:4];
-                                rem <= ir[51:28];
-                                to_weights <= 1'b0;
-                                state <= 5'h4;
+                                state <= 5'h8;
                             end
                         end
-                    end
-                    4'h2: begin
-                        if ((1'b0 | (|ir[255:52]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h20000)) begin
-                                err_code <= 8'h2;
+                        4'h8: begin
+                            if ((1'b0 | (|ir[255:4]))) begin
+                                err_code <= 8'h1;
                                 state <= 5'h9;
                             end else begin
-                                addr <= ir[27:4];
-                                rem <= ir[51:28];
-                                to_weights <= 1'b0;
-                                state <= 5'h5;
+                                pc <= (pc + 32'h1);
+                                state <= 5'h2;
                             end
                         end
-                    end
-                    4'h3: begin
-                        if ((1'b0 | (|ir[255:52]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h10000)) begin
-                                err_code <= 8'h3;
+                        4'h1: begin
+                            if ((1'b0 | (|ir[255:52]))) begin
+                                err_code <= 8'h1;
                                 state <= 5'h9;
                             end else begin
-                                addr <= ir[27:4];
-                                rem <= ir[51:28];
-                                to_weights <= 1'b1;
-                                state <= 5'h4;
+                                if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h20000)) begin
+                                    err_code <= 8'h2;
+                                    state <= 5'h9;
+                                end else begin
+                                    addr <= ir[27:4];
+                                    rem <= ir[51:28];
+                                    to_weights <= 1'b0;
+                                    state <= 5'h4;
+                                end
                             end
                         end
-                    end
-                    4'h4: begin
-                        if ((1'b0 | (|ir[255:36]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            if ((ir[11:4] >= 8'h4)) begin
-                                err_code <= 8'h6;
-                                state <= 5'h9;
-                            end else if ((ir[35:12] != 24'h1f4)) begin
-                                err_code <= 8'h8;
+                        4'h2: begin
+                            if ((1'b0 | (|ir[255:52]))) begin
+                                err_code <= 8'h1;
                                 state <= 5'h9;
                             end else begin
-                                lp_phase <= 2'h0;
-                                lp_f <= 3'h0;
-                                lp_c <= 4'h0;
-                                lp_b <= 2'h0;
-                                lp_bad <= 1'b0;
-                                lp_pen <= 1'b0;
-                                lp_lane <= 8'h0;
-                                lp_x <= 8'h0;
-                                state <= 5'ha;
+                                if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h20000)) begin
+                                    err_code <= 8'h2;
+                                    state <= 5'h9;
+                                end else begin
+                                    addr <= ir[27:4];
+                                    rem <= ir[51:28];
+                                    to_weights <= 1'b0;
+                                    state <= 5'h5;
+                                end
                             end
                         end
-                    end
-                    4'h5: begin
-                        if ((1'b0 | (|ir[255:109]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            if (((((ir[43:28] == 16'h0) | (ir[59:44] == 16'h0)) | (ir[91:84] == 8'h0)) | (ir[91:84] > 8'h8))) begin
-                                err_code <= 8'h8;
-                                state <= 5'h9;
-                            end else if ((({10'h0, ir[27:4]} + {2'h0, t10}) > 34'h20000)) begin
-                                err_code <= 8'h2;
-                                state <= 5'h9;
-                            end else if ((({10'h0, ir[83:60]} + {2'h0, t11}) > 34'h10000)) begin
-                                err_code <= 8'h3;
-                                state <= 5'h9;
-                            end else if ((({1'h0, ir[107:92]} + {1'h0, ir[43:28]}) > 17'h200)) begin
-                                err_code <= 8'h4;
+                        4'h3: begin
+                            if ((1'b0 | (|ir[255:52]))) begin
+                                err_code <= 8'h1;
                                 state <= 5'h9;
                             end else begin
-                                mm_macs <= ({16'h0, t10} * {40'h0, ir[91:84]});
-                                op_k <= {9'h0, ir[59:44]};
-                                op_n <= ir[91:84];
-                                wl_on <= 1'b1;
-                                wl_send <= 1'b0;
-                                wl_k <= 25'h0;
-                                wl_row <= 3'h0;
-                                wl_lane <= 8'h0;
-                                wl_pend <= 1'b0;
-                                wl_addr <= {1'h0, ir[83:60]};
-                                wl_rowaddr <= {1'h0, ir[83:60]};
-                                as_on <= 1'b1;
-                                as_pend <= 1'b0;
-                                as_r <= 16'h0;
-                                as_k0 <= 17'h0;
-                                as_rowaddr <= {1'h0, ir[27:4]};
-                                as_kv <= {1'h0, ir[59:44]};
-                                state <= 5'hb;
+                                if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h10000)) begin
+                                    err_code <= 8'h3;
+                                    state <= 5'h9;
+                                end else begin
+                                    addr <= ir[27:4];
+                                    rem <= ir[51:28];
+                                    to_weights <= 1'b1;
+                                    state <= 5'h4;
+                                end
                             end
                         end
-                    end
-                    4'h6: begin
-                        if ((1'b0 | (|ir[255:196]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            if (((((((((((1'b0 | (ir[43:28] == 16'h0)) | (ir[55:44] == 12'h0)) | (ir[67:56] == 12'h0)) | (ir[79:68] == 12'h0)) | (ir[84:80] == 5'h0)) | (ir[89:85] == 5'h0)) | (ir[93:90] == 4'h0)) | (ir[97:94] == 4'h0)) | (ir[101:98] == 4'h0)) | (ir[105:102] == 4'h0))) begin
-                                err_code <= 8'h8;
-                                state <= 5'h9;
-                            end else if (((ir[165:158] == 8'h0) | (ir[165:158] > 8'h8))) begin
-                                err_code <= 8'h8;
-                                state <= 5'h9;
-                            end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t12} + 10'h1)})) begin
-                                err_code <= 8'h8;
+                        4'h4: begin
+                            if ((1'b0 | (|ir[255:36]))) begin
+                                err_code <= 8'h1;
                                 state <= 5'h9;
                             end else begin
-                                div_conv <= 1'b1;
-                                ac_ph <= 2'h0;
-                                div_n <= {2'h0, ((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) - {4'h0, ({1'h0, t12} + 10'h1)})};
-                                div_d <= {20'h0, ir[93:90]};
-                                div_q <= 16'h0;
-                                div_r <= 25'h0;
-                                div_i <= 4'h0;
-                                state <= 5'hc;
+                                if ((ir[11:4] >= 8'h4)) begin
+                                    err_code <= 8'h6;
+                                    state <= 5'h9;
+                                end else if (((ir[35:12] != 24'h1f4) & (ir[35:12] != 24'hf4))) begin
+                                    err_code <= 8'h8;
+                                    state <= 5'h9;
+                                end else begin
+                                    lp_short <= (ir[35:12] == 24'hf4);
+                                    lp_phase <= 2'h0;
+                                    lp_f <= 3'h0;
+                                    lp_c <= 4'h0;
+                                    lp_b <= 2'h0;
+                                    lp_bad <= 1'b0;
+                                    lp_pen <= 1'b0;
+                                    lp_lane <= 8'h0;
+                                    lp_x <= 8'h0;
+                                    state <= 5'ha;
+                                end
                             end
                         end
-                    end
-                    4'h7: begin
-                        if ((1'b0 | (|ir[255:116]))) begin
-                            err_code <= 8'h1;
-                            state <= 5'h9;
-                        end else begin
-                            if (((ir[43:36] == 8'h0) | (ir[43:36] > 8'h8))) begin
-                                err_code <= 8'h8;
-                                state <= 5'h9;
-                            end else if ((~((((1'b0 | ((ir[51:44] == 8'h0) & set_loaded_0)) | ((ir[51:44] == 8'h1) & set_loaded_1)) | ((ir[51:44] == 8'h2) & set_loaded_2)) | ((ir[51:44] == 8'h3) & set_loaded_3)))) begin
-                                err_code <= 8'h6;
-                                state <= 5'h9;
-                            end else if ((((ir[35:20] == 16'h0) | (ir[103:92] == 12'h0)) | (ir[115:104] == 12'h0))) begin
-                                err_code <= 8'h8;
+                        4'h5: begin
+                            if ((1'b0 | (|ir[255:109]))) begin
+                                err_code <= 8'h1;
                                 state <= 5'h9;
                             end else begin
-                                div_conv <= 1'b0;
-                                ac_ph <= 2'h0;
-                                div_n <= ir[35:20];
-                                div_d <= ({12'h0, ir[103:92]} * {12'h0, ir[115:104]});
-                                div_q <= 16'h0;
-                                div_r <= 25'h0;
-                                div_i <= 4'h0;
-                                state <= 5'hc;
+                                if (((((ir[43:28] == 16'h0) | (ir[59:44] == 16'h0)) | (ir[91:84] == 8'h0)) | (ir[91:84] > 8'h8))) begin
+                                    err_code <= 8'h8;
+                                    state <= 5'h9;
+                                end else if ((({10'h0, ir[27:4]} + {2'h0, t19}) > 34'h20000)) begin
+                                    err_code <= 8'h2;
+                                    state <= 5'h9;
+                                end else if ((({10'h0, ir[83:60]} + {2'h0, t20}) > 34'h10000)) begin
+                                    err_code <= 8'h3;
+                                    state <= 5'h9;
+                                end else if ((({1'h0, ir[107:92]} + {1'h0, ir[43:28]}) > 17'h200)) begin
+                                    err_code <= 8'h4;
+                                    state <= 5'h9;
+                                end else begin
+                                    mm_macs <= ({16'h0, t19} * {40'h0, ir[91:84]});
+                                    op_k <= {9'h0, ir[59:44]};
+                                    op_n <= ir[91:84];
+                                    wl_on <= 1'b1;
+                                    wl_send <= 1'b0;
+                                    wl_k <= 25'h0;
+                                    wl_row <= 3'h0;
+                                    wl_lane <= 8'h0;
+                                    wl_pend <= 1'b0;
+                                    wl_addr <= {1'h0, ir[83:60]};
+                                    wl_rowaddr <= {1'h0, ir[83:60]};
+                                    as_on <= 1'b1;
+                                    as_pend <= 1'b0;
+                                    as_r <= 16'h0;
+                                    as_k0 <= 17'h0;
+                                    as_rowaddr <= {1'h0, ir[27:4]};
+                                    as_kv <= {1'h0, ir[59:44]};
+                                    state <= 5'hb;
+                                end
                             end
                         end
-                    end
-                    default: begin
-                        err_code <= 8'h1;
-                        state <= 5'h9;
-                    end
-                endcase
+                        4'h6: begin
+                            if ((1'b0 | (|ir[255:196]))) begin
+                                err_code <= 8'h1;
+                                state <= 5'h9;
+                            end else begin
+                                if (((((((((((1'b0 | (ir[43:28] == 16'h0)) | (ir[55:44] == 12'h0)) | (ir[67:56] == 12'h0)) | (ir[79:68] == 12'h0)) | (ir[84:80] == 5'h0)) | (ir[89:85] == 5'h0)) | (ir[93:90] == 4'h0)) | (ir[97:94] == 4'h0)) | (ir[101:98] == 4'h0)) | (ir[105:102] == 4'h0))) begin
+                                    err_code <= 8'h8;
+                                    state <= 5'h9;
+                                end else if (((ir[165:158] == 8'h0) | (ir[165:158] > 8'h8))) begin
+                                    err_code <= 8'h8;
+                                    state <= 5'h9;
+                                end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t0} + 10'h1)})) begin
+                                    err_code <= 8'h8;
+                                    state <= 5'h9;
+                                end else begin
+                                    div_conv <= 1'b1;
+                                    ac_ph <= 2'h0;
+                                    div_n <= (div_start << div_lz);
+                                    div_d <= {20'h0, ir[93:90]};
+                                    div_q <= 16'h0;
+                                    div_r <= 25'h0;
+                                    div_i <= div_lz;
+                                    state <= 5'hc;
+                                end
+                            end
+                        end
+                        4'h7: begin
+                            if ((1'b0 | (|ir[255:116]))) begin
+                                err_code <= 8'h1;
+                                state <= 5'h9;
+                            end else begin
+                                if (((ir[43:36] == 8'h0) | (ir[43:36] > 8'h8))) begin
+                                    err_code <= 8'h8;
+                                    state <= 5'h9;
+                                end else if ((~((((1'b0 | ((ir[51:44] == 8'h0) & set_loaded_0)) | ((ir[51:44] == 8'h1) & set_loaded_1)) | ((ir[51:44] == 8'h2) & set_loaded_2)) | ((ir[51:44] == 8'h3) & set_loaded_3)))) begin
+                                    err_code <= 8'h6;
+                                    state <= 5'h9;
+                                end else if ((((ir[35:20] == 16'h0) | (ir[103:92] == 12'h0)) | (ir[115:104] == 12'h0))) begin
+                                    err_code <= 8'h8;
+                                    state <= 5'h9;
+                                end else begin
+                                    div_conv <= 1'b0;
+                                    ac_ph <= 2'h0;
+                                    div_n <= (div_start << div_lz);
+                                    div_d <= ({12'h0, ir[103:92]} * {12'h0, ir[115:104]});
+                                    div_q <= 16'h0;
+                                    div_r <= 25'h0;
+                                    div_i <= div_lz;
+                                    state <= 5'hc;
+                                end
+                            end
+                        end
+                        default: begin
+                            err_code <= 8'h1;
+                            state <= 5'h9;
+                        end
+                    endcase
+                end
             end
             5'h4: begin
                 if ((rem == 24'h0)) begin
@@ -2154,7 +3584,27 @@ module tpu_core (
                 end
             end
             5'ha: begin
-                if (mx_p_valid) begin
+                if ((mx_p_valid & (~mxu_p_in_ready))) begin
+                end else if ((lp_phase == 2'h3)) begin
+                    if ((lp_bad | (lp_mode == 32'h2))) begin
+                        err_code <= 8'h8;
+                        state <= 5'h9;
+                    end else begin
+                        if ((ir[11:4] == 8'h0)) begin
+                            set_loaded_0 <= 1'b1;
+                        end
+                        if ((ir[11:4] == 8'h1)) begin
+                            set_loaded_1 <= 1'b1;
+                        end
+                        if ((ir[11:4] == 8'h2)) begin
+                            set_loaded_2 <= 1'b1;
+                        end
+                        if ((ir[11:4] == 8'h3)) begin
+                            set_loaded_3 <= 1'b1;
+                        end
+                        pc <= (pc + 32'h1);
+                        state <= 5'h2;
+                    end
                 end else if ((lp_phase == 2'h2)) begin
                     if (d_avail) begin
                         mx_p_valid <= 1'b1;
@@ -2368,7 +3818,7 @@ module tpu_core (
                         endcase
                         lp_c <= (lp_c + 4'h1);
                         if ((lp_c == 4'hc)) begin
-                            lp_phase <= 2'h2;
+                            lp_phase <= (lp_short ? 2'h3 : 2'h2);
                         end
                     end
                 end else if (d_underflow) begin
@@ -2386,33 +3836,229 @@ module tpu_core (
                     if (wl_pend) begin
                         case (wl_pend_lane)
                             8'h0: begin
-                                wl_b_0 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h1: begin
-                                wl_b_1 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h2: begin
-                                wl_b_2 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h3: begin
-                                wl_b_3 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h4: begin
-                                wl_b_4 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h5: begin
-                                wl_b_5 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h6: begin
-                                wl_b_6 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h7: begin
-                                wl_b_7 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             default: begin
                             end
                         endcase
-                        if (((~wl_pend_zero) & (~wm_lane_0[8]))) begin
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_1_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_1_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_1_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_1_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_1_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_1_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_1_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_1_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_2_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_2_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_2_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_2_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_2_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_2_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_2_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_2_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_3_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_3_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_3_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_3_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_3_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_3_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_3_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_3_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_4_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_4_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_4_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_4_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_4_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_4_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_4_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_4_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_5_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_5_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_5_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_5_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_5_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_5_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_5_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_5_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_6_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_6_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_6_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_6_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_6_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_6_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_6_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_6_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_7_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_7_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_7_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_7_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_7_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_7_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_7_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_7_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        if ((~((((((((1'b1 & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h0))) | wm_lane_0[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h1))) | wm_lane_1[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h2))) | wm_lane_2[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h3))) | wm_lane_3[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h4))) | wm_lane_4[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h5))) | wm_lane_5[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h6))) | wm_lane_6[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h7))) | wm_lane_7[8])))) begin
                             err_code <= 8'h5;
                             state <= 5'h9;
                         end
@@ -2420,7 +4066,7 @@ module tpu_core (
                     if ((wl_lane < 8'h8)) begin
                         wl_pend <= 1'b1;
                         wl_pend_lane <= wl_lane;
-                        wl_pend_zero <= (~((wl_k < op_k) & ((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n))));
+                        wl_pend_zero <= (~((ir[183] & (state == 5'h12)) ? (wl_lane == dw_o) : (wl_lane < op_n)));
                         wl_lane <= (wl_lane + 8'h1);
                         wl_addr <= (wl_addr + op_k);
                     end else begin
@@ -2430,15 +4076,15 @@ module tpu_core (
                 end
                 if ((wl_on & wl_send)) begin
                     if (mxu_w_in_ready) begin
-                        wl_send <= 1'b0;
-                        wl_lane <= 8'h0;
-                        wl_k <= (wl_k + 25'h1);
                         wl_row <= (wl_row + 3'h1);
-                        wl_rowaddr <= (wl_rowaddr + 25'h1);
-                        wl_addr <= (wl_rowaddr + 25'h1);
                         if ((wl_row == 3'h7)) begin
+                            wl_send <= 1'b0;
+                            wl_lane <= 8'h0;
                             wl_row <= 3'h0;
-                            if (((wl_k + 25'h1) >= op_k)) begin
+                            wl_k <= (wl_k + 25'h8);
+                            wl_rowaddr <= (wl_rowaddr + 25'h8);
+                            wl_addr <= (wl_rowaddr + 25'h8);
+                            if (((wl_k + 25'h8) >= op_k)) begin
                                 wl_on <= 1'b0;
                             end
                         end
@@ -2478,7 +4124,7 @@ module tpu_core (
                 div_n <= {div_n[14:0], 1'b0};
                 div_i <= (div_i + 4'h1);
                 if ((div_i == 4'hf)) begin
-                    state <= (div_conv ? 5'h12 : 5'hd);
+                    state <= (div_conv ? 5'h11 : 5'hd);
                 end
             end
             5'hd: begin
@@ -2500,20 +4146,24 @@ module tpu_core (
                                 state <= 5'h9;
                             end else begin
                                 ac_ph <= 2'h1;
-                                div_n <= {4'h0, (ir[103:92] - {10'h0, ac_kh})};
+                                div_n <= (div_start << div_lz);
                                 div_d <= {22'h0, ac_sh};
                                 div_q <= 16'h0;
                                 div_r <= 25'h0;
-                                div_i <= 4'h0;
+                                div_i <= div_lz;
                                 state <= 5'hc;
                             end
                         end else begin
-                            if (((({12'h0, ir[75:52]} + {4'h0, t13}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
+                            if (((({12'h0, ir[75:52]} + {4'h0, t21}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                                 err_code <= 8'h2;
                                 state <= 5'h9;
                             end else begin
                                 ac_r <= 16'h0;
                                 ac_wa <= ir[75:52];
+                                dn_n <= ir[43:36];
+                                dn_pitch <= ir[91:76];
+                                dn_lo <= {1'h0, ir[75:52]};
+                                dn_hi <= (({1'h0, ir[75:52]} + ({9'h0, (ir[35:20] - 16'h1)} * {9'h0, ir[91:76]})) + {17'h0, ir[43:36]});
                                 if (ac_en) begin
                                     mx_p_valid <= 1'b1;
                                     mx_p_data <= {{72'h0, ac_sw, ac_sh, ac_kw, ac_kh, ir[97:92], ir[109:104], (ac_kind ? 1'b1 : 1'b0), 1'b1}, 9'h0, ir[45:44], 2'h2};
@@ -2528,20 +4178,24 @@ module tpu_core (
                     2'h1: begin
                         ac_oh <= (div_q + 16'h1);
                         ac_ph <= 2'h2;
-                        div_n <= {4'h0, (ir[115:104] - {10'h0, ac_kw})};
+                        div_n <= (div_start << div_lz);
                         div_d <= {22'h0, ac_sw};
                         div_q <= 16'h0;
                         div_r <= 25'h0;
-                        div_i <= 4'h0;
+                        div_i <= div_lz;
                         state <= 5'hc;
                     end
                     default: begin
-                        if (((({12'h0, ir[75:52]} + {4'h0, t14}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
+                        if (((({12'h0, ir[75:52]} + {4'h0, t22}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                             err_code <= 8'h2;
                             state <= 5'h9;
                         end else begin
                             ac_r <= 16'h0;
                             ac_wa <= ir[75:52];
+                            dn_n <= ir[43:36];
+                            dn_pitch <= ir[91:76];
+                            dn_lo <= {1'h0, ir[75:52]};
+                            dn_hi <= (({1'h0, ir[75:52]} + ({9'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {9'h0, ir[91:76]})) + {17'h0, ir[43:36]});
                             if (ac_en) begin
                                 mx_p_valid <= 1'b1;
                                 mx_p_data <= {{72'h0, ac_sw, ac_sh, ac_kw, ac_kh, ir[97:92], ir[109:104], (ac_kind ? 1'b1 : 1'b0), 1'b1}, 9'h0, ir[45:44], 2'h2};
@@ -2554,20 +4208,20 @@ module tpu_core (
                     end
                 endcase
             end
-            5'h12: begin
+            5'h11: begin
                 case (ac_ph)
                     2'h0: begin
                         cv_oh <= (div_q + 16'h1);
-                        if (((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) < {4'h0, ({1'h0, t15} + 10'h1)})) begin
+                        if (((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) < {4'h0, ({1'h0, t1} + 10'h1)})) begin
                             err_code <= 8'h8;
                             state <= 5'h9;
                         end else begin
                             ac_ph <= 2'h1;
-                            div_n <= {2'h0, ((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) - {4'h0, ({1'h0, t15} + 10'h1)})};
+                            div_n <= (div_start << div_lz);
                             div_d <= {20'h0, ir[97:94]};
                             div_q <= 16'h0;
                             div_r <= 25'h0;
-                            div_i <= 4'h0;
+                            div_i <= div_lz;
                             state <= 5'hc;
                         end
                     end
@@ -2579,19 +4233,19 @@ module tpu_core (
                         end else if ((ir[183] & (({2'h0, ir[195:184]} + {6'h0, ir[165:158]}) > {2'h0, ir[79:68]}))) begin
                             err_code <= 8'h8;
                             state <= 5'h9;
-                        end else if ((({30'h0, ir[27:4]} + {2'h0, t17}) > 54'h20000)) begin
+                        end else if ((({30'h0, ir[27:4]} + {2'h0, t23}) > 54'h20000)) begin
                             err_code <= 8'h2;
                             state <= 5'h9;
-                        end else if ((({22'h0, ir[157:134]} + {2'h0, t21}) > 46'h10000)) begin
+                        end else if ((({22'h0, ir[157:134]} + {2'h0, t27}) > 46'h10000)) begin
                             err_code <= 8'h3;
                             state <= 5'h9;
-                        end else if ((({34'h0, ir[181:166]} + {2'h0, t23}) > 50'h200)) begin
+                        end else if ((({34'h0, ir[181:166]} + {2'h0, t29}) > 50'h200)) begin
                             err_code <= 8'h4;
                             state <= 5'h9;
                         end else begin
                             cv_m <= (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)});
-                            mm_macs <= {1'h0, t25};
-                            op_k <= (ir[183] ? {15'h0, t18} : {3'h0, t20});
+                            mm_macs <= {1'h0, t31};
+                            op_k <= (ir[183] ? {15'h0, t24} : {3'h0, t26});
                             op_n <= ir[165:158];
                             wl_on <= 1'b1;
                             wl_send <= 1'b0;
@@ -2618,12 +4272,12 @@ module tpu_core (
                             cg_f <= 4'h0;
                             cg_base <= {1'h0, ir[27:4]};
                             dw_o <= 8'h0;
-                            state <= 5'h13;
+                            state <= 5'h12;
                         end
                     end
                 endcase
             end
-            5'h13: begin
+            5'h12: begin
                 if ((~cg_on)) begin
                     cnt_macs <= (cnt_macs + {16'h0, mm_macs});
                     pc <= (pc + 32'h1);
@@ -2633,33 +4287,229 @@ module tpu_core (
                     if (wl_pend) begin
                         case (wl_pend_lane)
                             8'h0: begin
-                                wl_b_0 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h1: begin
-                                wl_b_1 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h2: begin
-                                wl_b_2 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h3: begin
-                                wl_b_3 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h4: begin
-                                wl_b_4 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h5: begin
-                                wl_b_5 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h6: begin
-                                wl_b_6 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             8'h7: begin
-                                wl_b_7 <= (wl_pend_zero ? 8'h0 : wm_lane_0[7:0]);
+                                wl_t_0_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
                             end
                             default: begin
                             end
                         endcase
-                        if (((~wl_pend_zero) & (~wm_lane_0[8]))) begin
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_1_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_1_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_1_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_1_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_1_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_1_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_1_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_1_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_2_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_2_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_2_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_2_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_2_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_2_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_2_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_2_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_3_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_3_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_3_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_3_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_3_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_3_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_3_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_3_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_4_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_4_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_4_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_4_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_4_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_4_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_4_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_4_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_5_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_5_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_5_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_5_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_5_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_5_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_5_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_5_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_6_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_6_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_6_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_6_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_6_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_6_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_6_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_6_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        case (wl_pend_lane)
+                            8'h0: begin
+                                wl_t_7_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h1: begin
+                                wl_t_7_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h2: begin
+                                wl_t_7_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h3: begin
+                                wl_t_7_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h4: begin
+                                wl_t_7_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h5: begin
+                                wl_t_7_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h6: begin
+                                wl_t_7_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            8'h7: begin
+                                wl_t_7_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                            end
+                            default: begin
+                            end
+                        endcase
+                        if ((~((((((((1'b1 & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h0))) | wm_lane_0[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h1))) | wm_lane_1[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h2))) | wm_lane_2[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h3))) | wm_lane_3[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h4))) | wm_lane_4[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h5))) | wm_lane_5[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h6))) | wm_lane_6[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h7))) | wm_lane_7[8])))) begin
                             err_code <= 8'h5;
                             state <= 5'h9;
                         end
@@ -2667,7 +4517,7 @@ module tpu_core (
                     if ((wl_lane < 8'h8)) begin
                         wl_pend <= 1'b1;
                         wl_pend_lane <= wl_lane;
-                        wl_pend_zero <= (~((wl_k < op_k) & ((ir[183] & (state == 5'h13)) ? (wl_lane == dw_o) : (wl_lane < op_n))));
+                        wl_pend_zero <= (~((ir[183] & (state == 5'h12)) ? (wl_lane == dw_o) : (wl_lane < op_n)));
                         wl_lane <= (wl_lane + 8'h1);
                         wl_addr <= (wl_addr + op_k);
                     end else begin
@@ -2677,15 +4527,15 @@ module tpu_core (
                 end
                 if ((wl_on & wl_send)) begin
                     if (mxu_w_in_ready) begin
-                        wl_send <= 1'b0;
-                        wl_lane <= 8'h0;
-                        wl_k <= (wl_k + 25'h1);
                         wl_row <= (wl_row + 3'h1);
-                        wl_rowaddr <= (wl_rowaddr + 25'h1);
-                        wl_addr <= (wl_rowaddr + 25'h1);
                         if ((wl_row == 3'h7)) begin
+                            wl_send <= 1'b0;
+                            wl_lane <= 8'h0;
                             wl_row <= 3'h0;
-                            if (((wl_k + 25'h1) >= op_k)) begin
+                            wl_k <= (wl_k + 25'h8);
+                            wl_rowaddr <= (wl_rowaddr + 25'h8);
+                            wl_addr <= (wl_rowaddr + 25'h8);
+                            if (((wl_k + 25'h8) >= op_k)) begin
                                 wl_on <= 1'b0;
                             end
                         end
@@ -2702,7 +4552,7 @@ module tpu_core (
                     cg_b_7 <= cg_act_7;
                 end
                 cg_lv <= 1'b0;
-                if ((cg_lv & (~((((((((1'b1 & (((cg_lcnt <= 4'h0) | cg_lpad) | ub_lane_0[8])) & (((cg_lcnt <= 4'h1) | cg_lpad) | ub_lane_1[8])) & (((cg_lcnt <= 4'h2) | cg_lpad) | ub_lane_2[8])) & (((cg_lcnt <= 4'h3) | cg_lpad) | ub_lane_3[8])) & (((cg_lcnt <= 4'h4) | cg_lpad) | ub_lane_4[8])) & (((cg_lcnt <= 4'h5) | cg_lpad) | ub_lane_5[8])) & (((cg_lcnt <= 4'h6) | cg_lpad) | ub_lane_6[8])) & (((cg_lcnt <= 4'h7) | cg_lpad) | ub_lane_7[8]))))) begin
+                if ((cg_lv & (~((((((((((((((((((((((((1'b1 & (((cg_lcnt <= 4'h0) | cg_lpad) | ub_lane_0[8])) & (((cg_lcnt <= 4'h1) | cg_lpad) | ub_lane_1[8])) & (((cg_lcnt <= 4'h2) | cg_lpad) | ub_lane_2[8])) & (((cg_lcnt <= 4'h3) | cg_lpad) | ub_lane_3[8])) & (((cg_lcnt <= 4'h4) | cg_lpad) | ub_lane_4[8])) & (((cg_lcnt <= 4'h5) | cg_lpad) | ub_lane_5[8])) & (((cg_lcnt <= 4'h6) | cg_lpad) | ub_lane_6[8])) & (((cg_lcnt <= 4'h7) | cg_lpad) | ub_lane_7[8])) & (((cg_lcnt_1 <= 4'h0) | cg_lpad_1) | ub_p1_lane_0[8])) & (((cg_lcnt_1 <= 4'h1) | cg_lpad_1) | ub_p1_lane_1[8])) & (((cg_lcnt_1 <= 4'h2) | cg_lpad_1) | ub_p1_lane_2[8])) & (((cg_lcnt_1 <= 4'h3) | cg_lpad_1) | ub_p1_lane_3[8])) & (((cg_lcnt_1 <= 4'h4) | cg_lpad_1) | ub_p1_lane_4[8])) & (((cg_lcnt_1 <= 4'h5) | cg_lpad_1) | ub_p1_lane_5[8])) & (((cg_lcnt_1 <= 4'h6) | cg_lpad_1) | ub_p1_lane_6[8])) & (((cg_lcnt_1 <= 4'h7) | cg_lpad_1) | ub_p1_lane_7[8])) & (((cg_lcnt_2 <= 4'h0) | cg_lpad_2) | ub_p2_lane_0[8])) & (((cg_lcnt_2 <= 4'h1) | cg_lpad_2) | ub_p2_lane_1[8])) & (((cg_lcnt_2 <= 4'h2) | cg_lpad_2) | ub_p2_lane_2[8])) & (((cg_lcnt_2 <= 4'h3) | cg_lpad_2) | ub_p2_lane_3[8])) & (((cg_lcnt_2 <= 4'h4) | cg_lpad_2) | ub_p2_lane_4[8])) & (((cg_lcnt_2 <= 4'h5) | cg_lpad_2) | ub_p2_lane_5[8])) & (((cg_lcnt_2 <= 4'h6) | cg_lpad_2) | ub_p2_lane_6[8])) & (((cg_lcnt_2 <= 4'h7) | cg_lpad_2) | ub_p2_lane_7[8]))))) begin
                     err_code <= 8'h5;
                     state <= 5'h9;
                 end
@@ -2721,7 +4571,7 @@ module tpu_core (
                             if (((cg_oy + 12'h1) == cv_oh[11:0])) begin
                                 cg_oy <= 12'h0;
                                 cg_n <= (cg_n + 16'h1);
-                                cg_base <= (cg_base + ({1'h0, t9} * {13'h0, ir[79:68]}));
+                                cg_base <= (cg_base + ({1'h0, t13} * {13'h0, ir[79:68]}));
                             end
                         end
                         if (((cg_row + 17'h1) == cv_m)) begin
@@ -2763,20 +4613,26 @@ module tpu_core (
                     end
                 end
                 if ((cg_prefetch | ((cg_on & (~cg_send)) & (cg_f < cg_kv)))) begin
-                    cg_lv <= 1'b1;
                     cg_ldest <= cg_e_f;
-                    cg_lcnt <= (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? (cg_e_kv - cg_e_f) : cg_span[3:0]);
-                    cg_lpad <= (~((((({1'h0, t0} + {8'h0, t1}) >= {12'h0, ir[110:106]}) & ((({1'h0, t0} + {8'h0, t1}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t2} + {8'h0, t3}) >= {12'h0, ir[120:116]})) & ((({1'h0, t2} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]})));
-                    cg_f <= (cg_e_f + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? (cg_e_kv - cg_e_f) : cg_span[3:0]));
-                    cg_fy <= cg_fy_next;
-                    cg_fx <= cg_fx_next;
-                    cg_c <= cg_c_next;
+                    cg_lcnt <= cg_cnt;
+                    cg_lpad <= (~cg_inside);
+                    cg_ldest_1 <= cg_f_next;
+                    cg_lcnt_1 <= cg_cnt_1;
+                    cg_lpad_1 <= (~cg_inside_1);
+                    cg_ldest_2 <= cg_f_next_1;
+                    cg_lcnt_2 <= cg_cnt_2;
+                    cg_lpad_2 <= (~cg_inside_2);
+                    cg_lv <= 1'b1;
+                    cg_f <= cg_f_next_2;
+                    cg_fy <= cg_fy_next_2;
+                    cg_fx <= cg_fx_next_2;
+                    cg_c <= cg_c_next_2;
                     if ((cg_e_row == 17'h0)) begin
-                        cg_nfy <= cg_fy_next;
-                        cg_nfx <= cg_fx_next;
-                        cg_nc <= cg_c_next;
+                        cg_nfy <= cg_fy_next_2;
+                        cg_nfx <= cg_fx_next_2;
+                        cg_nc <= cg_c_next_2;
                     end
-                    if ((({2'h0, cg_e_f} + (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? {2'h0, (cg_e_kv - cg_e_f)} : {2'h0, cg_span[3:0]})) >= {2'h0, cg_e_kv})) begin
+                    if (({2'h0, cg_f_next_2} >= {2'h0, cg_e_kv})) begin
                         cg_send <= 1'b1;
                     end
                 end else if ((cg_on & (~cg_send))) begin
@@ -2793,30 +4649,31 @@ module tpu_core (
                     ac_r <= (ac_r + 16'h1);
                     if (((ac_r + 16'h1) == ir[35:20])) begin
                         ac_drain <= 8'h25;
-                        state <= 5'h10;
+                        dn_on <= 1'b1;
+                        pc <= (pc + 32'h1);
+                        state <= 5'h2;
                     end
-                end
-            end
-            5'h10: begin
-                ac_drain <= (ac_drain - 8'h1);
-                if ((ac_drain == 8'h0)) begin
-                    pc <= (pc + 32'h1);
-                    state <= 5'h2;
                 end
             end
             default: begin
             end
         endcase
-        if ((mxu_y_out_valid & ((state == 5'hf) | (state == 5'h10)))) begin
-            ac_wa <= (ac_wa + {8'h0, ir[91:76]});
+        if (dn_on) begin
+            ac_drain <= (ac_drain - 8'h1);
+            if ((ac_drain == 8'h0)) begin
+                dn_on <= 1'b0;
+            end
+        end
+        if ((mxu_y_out_valid & ((state == 5'hf) | dn_on))) begin
+            ac_wa <= (ac_wa + {8'h0, dn_pitch});
         end
         if (running) begin
             cnt_cycles <= (cnt_cycles + 64'h1);
         end
-        if (((((state == 5'hb) | (state == 5'h13)) & mx_a_valid) & mxu_a_in_ready)) begin
+        if (((((state == 5'hb) | (state == 5'h12)) & mx_a_valid) & mxu_a_in_ready)) begin
             cnt_busy <= (cnt_busy + 64'h1);
         end
-        if ((((((state == 5'hb) | (state == 5'h13)) & mx_a_valid) & (~mxu_a_in_ready)) & (((state == 5'hb) & as_pend_first) | ((state == 5'h13) & (cg_row == 17'h0))))) begin
+        if ((((((state == 5'hb) | (state == 5'h12)) & mx_a_valid) & (~mxu_a_in_ready)) & (((state == 5'hb) & as_pend_first) | ((state == 5'h12) & (cg_row == 17'h0))))) begin
             cnt_wstall <= (cnt_wstall + 64'h1);
         end
         if ((((axi_w_fire & (s_axi_awaddr[7:2] == 6'h0)) & s_axi_wstrb[0]) & s_axi_wdata[1])) begin
@@ -2833,6 +4690,7 @@ module tpu_core (
             as_pend <= 1'b0;
             wl_pend <= 1'b0;
             mx_p_valid <= 1'b0;
+            dn_on <= 1'b0;
             set_loaded_0 <= 1'b0;
             set_loaded_1 <= 1'b0;
             set_loaded_2 <= 1'b0;
@@ -2872,6 +4730,7 @@ module tpu_core (
             cg_on <= 1'b0;
             cg_send <= 1'b0;
             cg_lv <= 1'b0;
+            dn_on <= 1'b0;
             cnt_cycles <= 64'h0;
             cnt_busy <= 64'h0;
             cnt_wstall <= 64'h0;
@@ -2883,43 +4742,53 @@ module tpu_core (
         end
     end
     always @(posedge clk) begin
+        if (ub_p1_re) begin
+            ub_p1_rot <= ub_p1_rbase[2:0];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p2_re) begin
+            ub_p2_rot <= ub_p2_rbase[2:0];
+        end
+    end
+    always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_0} < ub_wcount)))) begin
-            ub_bank_0[t27] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_0});
+            ub_bank_0[t33] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_0});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_1} < ub_wcount)))) begin
-            ub_bank_1[t29] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_1});
+            ub_bank_1[t35] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_1});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_2} < ub_wcount)))) begin
-            ub_bank_2[t31] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_2});
+            ub_bank_2[t37] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_2});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_3} < ub_wcount)))) begin
-            ub_bank_3[t33] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_3});
+            ub_bank_3[t39] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_3});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_4} < ub_wcount)))) begin
-            ub_bank_4[t35] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_4});
+            ub_bank_4[t41] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_4});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_5} < ub_wcount)))) begin
-            ub_bank_5[t37] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_5});
+            ub_bank_5[t43] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_5});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_6} < ub_wcount)))) begin
-            ub_bank_6[t39] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_6});
+            ub_bank_6[t45] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_6});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_7} < ub_wcount)))) begin
-            ub_bank_7[t41] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_7});
+            ub_bank_7[t47] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_7});
         end
     end
     always @(posedge clk) begin
@@ -2929,42 +4798,42 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_0} < wm_wcount)))) begin
-            wm_bank_0[t43] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_0});
+            wm_bank_0[t49] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_0});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_1} < wm_wcount)))) begin
-            wm_bank_1[t45] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_1});
+            wm_bank_1[t51] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_1});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_2} < wm_wcount)))) begin
-            wm_bank_2[t47] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_2});
+            wm_bank_2[t53] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_2});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_3} < wm_wcount)))) begin
-            wm_bank_3[t49] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_3});
+            wm_bank_3[t55] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_3});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_4} < wm_wcount)))) begin
-            wm_bank_4[t51] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_4});
+            wm_bank_4[t57] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_4});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_5} < wm_wcount)))) begin
-            wm_bank_5[t53] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_5});
+            wm_bank_5[t59] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_5});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_6} < wm_wcount)))) begin
-            wm_bank_6[t55] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_6});
+            wm_bank_6[t61] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_6});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_7} < wm_wcount)))) begin
-            wm_bank_7[t57] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_7});
+            wm_bank_7[t63] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_7});
         end
     end
     always @(posedge clk) begin
@@ -3027,82 +4896,162 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_0 <= ub_bank_0[t59];
+            ub_rd_0 <= ub_bank_0[t65];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p1_re) begin
+            ub_p1_rd_0 <= ub_bank_0[t67];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p2_re) begin
+            ub_p2_rd_0 <= ub_bank_0[t69];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_1 <= ub_bank_1[t61];
+            ub_rd_1 <= ub_bank_1[t71];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p1_re) begin
+            ub_p1_rd_1 <= ub_bank_1[t73];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p2_re) begin
+            ub_p2_rd_1 <= ub_bank_1[t75];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_2 <= ub_bank_2[t63];
+            ub_rd_2 <= ub_bank_2[t77];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p1_re) begin
+            ub_p1_rd_2 <= ub_bank_2[t79];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p2_re) begin
+            ub_p2_rd_2 <= ub_bank_2[t81];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_3 <= ub_bank_3[t65];
+            ub_rd_3 <= ub_bank_3[t83];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p1_re) begin
+            ub_p1_rd_3 <= ub_bank_3[t85];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p2_re) begin
+            ub_p2_rd_3 <= ub_bank_3[t87];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_4 <= ub_bank_4[t67];
+            ub_rd_4 <= ub_bank_4[t89];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p1_re) begin
+            ub_p1_rd_4 <= ub_bank_4[t91];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p2_re) begin
+            ub_p2_rd_4 <= ub_bank_4[t93];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_5 <= ub_bank_5[t69];
+            ub_rd_5 <= ub_bank_5[t95];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p1_re) begin
+            ub_p1_rd_5 <= ub_bank_5[t97];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p2_re) begin
+            ub_p2_rd_5 <= ub_bank_5[t99];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_6 <= ub_bank_6[t71];
+            ub_rd_6 <= ub_bank_6[t101];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p1_re) begin
+            ub_p1_rd_6 <= ub_bank_6[t103];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p2_re) begin
+            ub_p2_rd_6 <= ub_bank_6[t105];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_7 <= ub_bank_7[t73];
+            ub_rd_7 <= ub_bank_7[t107];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p1_re) begin
+            ub_p1_rd_7 <= ub_bank_7[t109];
+        end
+    end
+    always @(posedge clk) begin
+        if (ub_p2_re) begin
+            ub_p2_rd_7 <= ub_bank_7[t111];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_0 <= wm_bank_0[t75];
+            wm_rd_0 <= wm_bank_0[t113];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_1 <= wm_bank_1[t77];
+            wm_rd_1 <= wm_bank_1[t115];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_2 <= wm_bank_2[t79];
+            wm_rd_2 <= wm_bank_2[t117];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_3 <= wm_bank_3[t81];
+            wm_rd_3 <= wm_bank_3[t119];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_4 <= wm_bank_4[t83];
+            wm_rd_4 <= wm_bank_4[t121];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_5 <= wm_bank_5[t85];
+            wm_rd_5 <= wm_bank_5[t123];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_6 <= wm_bank_6[t87];
+            wm_rd_6 <= wm_bank_6[t125];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_7 <= wm_bank_7[t89];
+            wm_rd_7 <= wm_bank_7[t127];
         end
     end
 endmodule
