@@ -172,7 +172,10 @@ func csaStage(m *hdl.Module, cols []csaColumn, h, stage int) []csaColumn {
 		if a.col+1 < len(cols) {
 			refs[i].carry = len(carryOut)
 			if len(a.in) == 3 {
-				carryOut = append(carryOut, a.in[0].And(a.in[1]).Or(a.in[2].And(x)))
+				// The majority of three bits: the third when the first two
+				// differ, else either of them. As a 2:1 multiplexer it is
+				// one cell of a standard-cell library instead of three.
+				carryOut = append(carryOut, hdl.Mux(x, a.in[2], a.in[0]))
 			} else {
 				carryOut = append(carryOut, a.in[0].And(a.in[1]))
 			}
@@ -231,7 +234,7 @@ func rippleAdd(m *hdl.Module, cols []csaColumn, s hdl.Shape) *hdl.Expr {
 			x := m.Wire(fmt.Sprintf("mac_cpa_x%d", k), hdl.U(1))
 			m.Set(x, in[0].Xor(in[1]))
 			res[k] = x.Xor(in[2])
-			cout = in[0].And(in[1]).Or(in[2].And(x))
+			cout = hdl.Mux(x, in[2], in[0])
 		}
 		carry = nil
 		if cout != nil && k+1 < len(cols) {

@@ -128,6 +128,12 @@ func (n *csaNet) evalBatch(t *testing.T, as, ws, accs []int64) []int64 {
 					v[b] = x[b] ^ y[b]
 				}
 			}
+		case hdl.OpMux:
+			sel, x, y := ev(a[0]), ev(a[1]), ev(a[2])
+			v = make([]uint64, len(x))
+			for b := range v {
+				v[b] = sel[0]&x[b] | ^sel[0]&y[b]
+			}
 		case hdl.OpNot:
 			x := ev(a[0])
 			v = make([]uint64, len(x))
