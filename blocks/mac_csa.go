@@ -18,7 +18,7 @@ import (
 // the bits that pair exactly one sign bit are complemented, plus the
 // constant 2^(n-1) + 2^(m-1) - 2^(n+m-1). It holds as integers, so modulo
 // 2^w for any sum width w. A signed × unsigned product widens the unsigned
-// operand by a zero bit (productOperands), whose partial products are
+// operand by a zero bit (as productOperands does), whose partial products are
 // constants and fold into that constant.
 
 // csaColumn is the bits of one weight 2^c still to add, each a 1-bit

@@ -16,11 +16,11 @@ import (
 // the netlist's own gates, not the emitted Verilog (gen's tests and the
 // regression cover the emitter and the simulators).
 type csaNet struct {
-	m          *hdl.Module
-	act, w     *hdl.Expr
-	acc, sum   *hdl.Expr
-	drivers    map[*hdl.Signal]*hdl.Expr
-	accW, prod int
+	m        *hdl.Module
+	act, w   *hdl.Expr
+	acc, sum *hdl.Expr
+	drivers  map[*hdl.Signal]*hdl.Expr
+	accW     int
 }
 
 func newCSANet(t *testing.T, aBits int, aSigned bool, wBits int, wSigned bool, width int, withAcc bool) *csaNet {
