@@ -44,9 +44,14 @@ const (
 	// bit 0 is -1), and the PE adds their dot product,
 	// 2*popcount(xnor(act, w)) - input_bits, instead of a product.
 	XnorMAC
+	// CSAMAC writes each PE's multiply-accumulate as gates: the operands'
+	// partial products (Baugh-Wooley for signed operands) and the incoming
+	// sum reduced by a carry-save (Dadda) tree, then one ripple-carry add.
+	// Far smaller in generic synthesis than Yosys' own multiplier.
+	CSAMAC
 )
 
-var macNames = []string{"split", "fused", "xnor"}
+var macNames = []string{"split", "fused", "xnor", "csa"}
 
 func (m MACForm) String() string               { return name(macNames, "MACForm", int(m)) }
 func (m MACForm) MarshalText() ([]byte, error) { return marshal(macNames, "mac", int(m)) }
@@ -56,6 +61,9 @@ func (m *MACForm) UnmarshalText(b []byte) error {
 
 // IsFused reports whether the fused form was asked for.
 func (m MACForm) IsFused() bool { return m == FusedMAC }
+
+// IsCSA reports whether the PEs use the carry-save gate form.
+func (m MACForm) IsCSA() bool { return m == CSAMAC }
 
 // IsBinary reports whether the PEs are binary XNOR-popcount units.
 func (m MACForm) IsBinary() bool { return m == XnorMAC }

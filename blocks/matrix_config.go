@@ -22,7 +22,8 @@ type MatrixConfig struct {
 	// MAC is the PEs' multiply-accumulate form: arch.FusedMAC is one fused
 	// expression (hdl.MulAcc), which Yosys packs whole into an iCE40
 	// SB_MAC16 (adder included); the split form is smaller in generic
-	// synthesis.
+	// synthesis, and arch.CSAMAC (gates: partial products, a carry-save
+	// tree, one ripple add; mac_csa.go) smaller still.
 	MAC arch.MACForm
 	// MACStages is the register stages added for clock speed (0 to
 	// MaxMACStages). From 1 on, each PE registers its product before its
@@ -76,6 +77,14 @@ func (c MatrixConfig) Validate() error {
 	}
 	if c.MAC.IsBinary() {
 		errs = append(errs, c.validateBinary()...)
+	}
+	if c.MAC.IsCSA() {
+		if c.MACStages > 0 {
+			bad("mac \"csa\" and mac_stages %d exclude each other: the stages register a product, and the carry-save form has none (use mac \"split\")", c.MACStages)
+		}
+		if c.AccBits < c.ProductBits() {
+			bad("mac \"csa\" needs acc_bits %d to hold a whole product (%d bits)", c.AccBits, c.ProductBits())
+		}
 	}
 	if c.WeightCompression.IsCompressed() {
 		if c.Dataflow.IsOS() {
@@ -160,6 +169,8 @@ func (c MatrixConfig) macSuffix() string {
 		return fmt.Sprintf("_p%d", c.MACStages)
 	case c.MAC.IsBinary():
 		return "_xnor"
+	case c.MAC.IsCSA():
+		return "_csa"
 	}
 	return ""
 }

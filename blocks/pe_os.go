@@ -52,6 +52,16 @@ func NewPEOS(cfg MatrixConfig) *PEOS {
 	case cfg.MAC.IsBinary():
 		prod := toSum(binaryDot(m, pe.InAct, pe.InW), cfg.SumBits())
 		m.Set(next, hdl.Mux(first, prod, acc.Add(prod).Trunc(cfg.SumBits())))
+	case cfg.MAC.IsCSA():
+		// The first product of a sum adds to zero: one gated addend
+		// instead of a second multiplier path.
+		addend := m.Wire("addend", sumShape)
+		keep := first.Repl(cfg.SumBits()).Not()
+		if sumShape.Signed {
+			keep = keep.AsSigned()
+		}
+		m.Set(addend, acc.And(keep))
+		m.Set(next, csaMAC(m, addend, pe.InAct, pe.InW, cfg.SumBits()))
 	case cfg.MACStages == 0:
 		prod := toSum(product(pe.InAct, pe.InW), cfg.SumBits())
 		m.Set(next, hdl.Mux(first, prod, macc(cfg, acc, pe.InAct, pe.InW)))

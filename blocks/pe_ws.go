@@ -63,11 +63,18 @@ func NewPEWS(cfg MatrixConfig, top bool) *PEWS {
 	case cfg.MAC.IsBinary():
 		prod = binaryDot(m, pe.InAct, weight)
 	}
+	// The carry-save form is gates on wires (mac_csa.go), the whole sum.
+	var csaSum *hdl.Expr
+	if cfg.MAC.IsCSA() {
+		csaSum = csaMAC(m, pe.InSum, pe.InAct, weight, cfg.SumBits())
+	}
 	m.If(adv, func() {
 		m.Set(pe.OutAct, pe.InAct)
 		m.Set(pe.OutSwap, pe.InSwap)
 		m.Set(pe.OutWen, pe.InWen)
 		switch {
+		case csaSum != nil:
+			m.Set(pe.OutSum, csaSum)
 		case prod != nil && top:
 			m.Set(pe.OutSum, toSum(prod, cfg.SumBits()))
 		case prod != nil:

@@ -142,6 +142,11 @@ func (o *Output) Header() []byte {
 		// INPUT_BITS values in {-1, +1}, bit i one value, 1 for +1.
 		def("BINARY", 1)
 	}
+	if c.MAC.IsCSA() {
+		// The PEs' multiply-accumulate is carry-save gates (mac "csa"):
+		// the same arithmetic, recorded for the build's provenance.
+		def("MAC_CSA", 1)
+	}
 	b.WriteString("\n/* Stream payload layouts: bit offset, element width, lanes. */\n")
 	for _, s := range o.Manifest.Streams {
 		for _, f := range s.Fields {

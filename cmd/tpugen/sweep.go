@@ -52,7 +52,7 @@ func runSweep(e *env, args []string) error {
 	colsF := fs.String("cols", "", "array columns, a comma-separated `LIST` (default: each point's rows, square arrays)")
 	dataflowF := fs.String("dataflow", "ws,os", "dataflows `LIST`: ws, os")
 	bitsF := fs.String("bits", "8", "input and weight bits `LIST`: 4, 8, 16")
-	macF := fs.String("mac", "split", "MAC forms `LIST`: split, fused")
+	macF := fs.String("mac", "split", "MAC forms `LIST`: split, fused, csa")
 	targetName := fs.String("target", "generic", "`TARGET`: "+strings.Join(fpga.TargetNames(), ", ")+" (Fmax on iCE40 only)")
 	dsp := fs.Bool("dsp", false, "map multipliers onto DSP blocks (see tpugen synth -h)")
 	seeds := fs.Int("seeds", 1, "nextpnr seeds `N` per point that fits (Fmax is their median)")
