@@ -27,6 +27,7 @@ func TestBlockOf(t *testing.T) {
 		{"activation_l8_t2_leaky_table", BlockActivation},
 		{"pool_l8_t2_k3_w32_h32", BlockPool},
 		{"core_ctrl", BlockController},
+		{"tpu_core", BlockController},
 		{"softmax_l8", Block("softmax")},
 	} {
 		if got := BlockOf(tc.module); got != tc.want {
@@ -203,9 +204,30 @@ func TestProve(t *testing.T) {
 		if err := writeMutant(ctx, "yosys", dir, d.files(), file, module, tc.command, mut); err != nil {
 			t.Fatal(err)
 		}
-		p := proveEquivalent(ctx, "yosys", dir, d.files(), file, module, mut, 30*time.Second)
+		p := proveEquivalent(ctx, "yosys", dir, d.files(), file, module, mut, 30*time.Second, false)
 		if p.Equivalent != tc.want {
 			t.Errorf("mutation %q: equivalent %v (%s), want %v", tc.command, p.Equivalent, p.Detail, tc.want)
+		}
+	}
+}
+
+// TestRefines checks the text proof: identical Verilog, or constants whose
+// changed bits are x in the original, prove a mutant; anything else does not.
+func TestRefines(t *testing.T) {
+	base := "module m;\n  assign a = s ? d : 32'hxxxxxxxx;\n  assign b = 4'b0101;\nendmodule\n"
+	for _, tc := range []struct {
+		desc, mut string
+		want      bool
+	}{
+		{"identical", base, true},
+		{"x bit set", strings.Replace(base, "32'hxxxxxxxx", "32'bxxxx1xxxxxxxxxxxxxxxxxxxxxxxxxxx", 1), true},
+		{"defined bit changed", strings.Replace(base, "4'b0101", "4'b0111", 1), false},
+		{"width changed", strings.Replace(base, "32'hxxxxxxxx", "31'bx", 1), false},
+		{"other text", strings.Replace(base, "s ?", "t ?", 1), false},
+		{"line added", base + "\n", false},
+	} {
+		if got, _ := refines(base, tc.mut); got != tc.want {
+			t.Errorf("%s: refines = %v, want %v", tc.desc, got, tc.want)
 		}
 	}
 }

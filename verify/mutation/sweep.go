@@ -356,7 +356,8 @@ func (r *runner) try(ctx context.Context, j Job, prove bool) Result {
 		res.Status, res.Detail = Survived, fmt.Sprintf("passed all %d cases", cases)
 		if prove && m.Command != "" {
 			res.ProofTried = true
-			p := proveEquivalent(ctx, r.opt.yosysBin(), j.Design.Dir, j.Design.files(), m.File, m.Module, mutFile, r.opt.ProveTimeout)
+			p := proveEquivalent(ctx, r.opt.yosysBin(), j.Design.Dir, j.Design.files(), m.File, m.Module, mutFile, r.opt.ProveTimeout,
+				j.Design.Manifest.Core != nil && m.Module == j.Design.Manifest.Top)
 			if ctx.Err() != nil {
 				res.Status, res.Detail = NotRun, "interrupted"
 				return res
@@ -379,6 +380,14 @@ func (r *runner) try(ctx context.Context, j Job, prove bool) Result {
 // send raw results past the pipeline and cannot kill it.
 func (r *runner) regress(ctx context.Context, man *arch.Manifest, dir, build string, b Block) (string, int, error) {
 	reg := r.opt.Regression
+	if man.Core != nil {
+		// A core runs programs, not streams: the core regression (directed
+		// faults, then random programs, layers and convolutions, each with
+		// random stalls and the AXI checker) stands for the GEMM, layer and
+		// targeted cases, with as many random programs as those cases.
+		return verify.CoreRegress(ctx, man, dir, verify.CoreRegressOptions{Random: reg.Cases + reg.Layers, Seed: reg.Seed,
+			SimOpt: sim.Options{CacheDir: build}})
+	}
 	nl := reg.layers(man)
 	// One build and one process serve every case (a quick session: the
 	// one-shot harness's optimization builds fastest), and a private cache
