@@ -231,3 +231,62 @@ func TestRefines(t *testing.T) {
 		}
 	}
 }
+
+// TestNoOpMutantEquivalent: a mutation Yosys's write-back drops (the read
+// clock of the small requantizer's asynchronous shift-parameter memory)
+// gives the unchanged module's files, so the round trip's cached result
+// makes it equivalent without a build, and the round trip's record stays.
+func TestNoOpMutantEquivalent(t *testing.T) {
+	needTools(t)
+	cfg, err := gen.LoadConfig("../../configs/small.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := gen.Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), cfg.Name)
+	if err := out.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	d, err := LoadDesign(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file, module string
+	for _, f := range d.Manifest.Files {
+		if BlockOf(f.Module) == BlockRequant {
+			file, module = f.Name, f.Module
+		}
+	}
+	ctx := context.Background()
+	r, err := newRunner(ctx, Options{Regression: Regression{Cases: 1, Seed: 1}, CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The round trip's result, as the sweep stores it before any mutant.
+	tmp := filepath.Join(t.TempDir(), "design")
+	if err := copyDesign(d, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeMutant(ctx, "yosys", dir, d.files(), file, module, "", filepath.Join(tmp, file)); err != nil {
+		t.Fatal(err)
+	}
+	key, err := r.key(d, tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.store(Result{Mutation: Mutation{Module: module, File: file, Block: BlockRequant}, Key: key, Status: Survived, Regression: r.opt.Regression})
+	m, err := parseCommand("mutate -mode const0 -module " + module + " -cell prm_shift_1 -port RD_CLK -portbit 0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.File, m.Block = file, BlockRequant
+	if res := r.one(ctx, Job{Design: d, Mutation: m}, true); res.Status != Equivalent {
+		t.Errorf("%s: %s (%s), want equivalent", m.Where(), res.Status, res.Detail)
+	}
+	if c, ok := r.load(key); !ok || c.Mutation.Command != "" || c.Status != Survived {
+		t.Errorf("the round trip's record was replaced: %+v", c)
+	}
+}

@@ -337,9 +337,20 @@ func (r *runner) try(ctx context.Context, j Job, prove bool) Result {
 		return res
 	}
 	res.Key, res.Regression = key, r.opt.Regression
-	if c, ok := r.load(key); ok && r.reusable(c, prove) {
-		c.Mutation, c.Cached = m, true
-		return c
+	if c, ok := r.load(key); ok {
+		// A mutant whose files are the unchanged design's (the key of the
+		// round trip, run first) did not survive Yosys's write-back: the
+		// mutated port is one the cell ignores, or the bit was already the
+		// constant the mutation ties it to.
+		if m.Command != "" && c.Mutation.Command == "" && c.Status == Survived {
+			res.Status, res.Cached = Equivalent, true
+			res.Detail = "proved equivalent: the mutant written back by Yosys is the unchanged module's Verilog, byte for byte"
+			return res
+		}
+		if r.reusable(c, prove) {
+			c.Mutation, c.Cached = m, true
+			return c
+		}
 	}
 	start := time.Now()
 	failed, cases, err := r.regress(ctx, j.Design.Manifest, dir, filepath.Join(tmp, "build"), m.Block)
@@ -539,11 +550,19 @@ func (r *runner) load(key string) (Result, bool) {
 	return res, true
 }
 
+// isRoundTrip reports whether the result stored at key is an unchanged
+// module's round trip (which a mutant with the same files must not
+// overwrite: the sweep requires the round trip to have passed).
+func (r *runner) isRoundTrip(key string) bool {
+	c, ok := r.load(key)
+	return ok && c.Mutation.Command == ""
+}
+
 // store writes a result atomically (rename), so concurrent sweeps sharing
 // a cache never read half a file. Errors are not cached: a tool failure
 // may be passing.
 func (r *runner) store(res Result) {
-	if res.Status == Errored {
+	if res.Status == Errored || res.Status == Equivalent && res.Mutation.Command != "" && res.Key != "" && r.isRoundTrip(res.Key) {
 		return
 	}
 	data, err := json.Marshal(res)
