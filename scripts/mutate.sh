@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation cover (make mutate): tpugen mutate on the default and the small
 # configuration, MUTATE_N mutations (default 28) of every block of each, then
-# MUTATE_CORE_N (default 12) of the core's controller, every mutant built in
+# MUTATE_CORE_N (default 28) of the core's controller, every mutant built in
 # Verilator and run through the regression; the reports go to standard
 # output and, as JSON, to MUTATE_JSON (default mutation-report.json in the
 # temporary directory, whose path is printed) and the same name with -core.
@@ -30,7 +30,6 @@ status=0
 # The core's controller (tpu_core: fetch, decode, the instruction
 # sequencers, the register file): each mutant is run through the core
 # regression (directed faults, random programs, layers, convolutions).
-# A core build takes several times a matrix unit's, hence the smaller N.
 "$TPUGEN" mutate -config configs/core.json -blocks controller \
-	-n "${MUTATE_CORE_N:-12}" -j "${MUTATE_JOBS:-2}" -prove-timeout 10s -json "$core_json" "$@" || status=$((status ? status : $?))
+	-n "${MUTATE_CORE_N:-28}" -j "${MUTATE_JOBS:-2}" -prove-timeout 10s -json "$core_json" "$@" || status=$((status ? status : $?))
 exit "$status"

@@ -182,7 +182,7 @@ func CoreRegress(ctx context.Context, man *arch.Manifest, dir string, opt CoreRe
 			}
 			// A build failure is the tools' (or the design's); anything
 			// later is the run's outcome (a hang, x on a register).
-			if strings.Contains(err.Error(), "build") || strings.Contains(err.Error(), "compile") {
+			if msg := err.Error(); strings.Contains(msg, "verilator build") || strings.Contains(msg, "icarus compile") {
 				return "", i + 1, err
 			}
 			return fmt.Sprintf("%s: %s", cc.Name, err), i + 1, nil
