@@ -11,6 +11,10 @@ import (
 	"github.com/tpugen/tpugen/verify/sim"
 )
 
+// CoreRegressVersion numbers the core regression's programs; a new
+// version only adds programs, so a mutant an older one failed still fails.
+const CoreRegressVersion = 2
+
 // CoreCase is one program of the core regression with its host stream.
 type CoreCase struct {
 	Name  string
@@ -80,6 +84,15 @@ func CoreDirected(cfg core.Config) ([]CoreCase, error) {
 		{"convolve unwritten", "read_host ub=0 len=15\nread_weights waddr=0 len=64\nconvolve ub=0 h=2 w=2 c=4 k=1 waddr=0 n=2 acc=0\nhalt", bytes(80), core.ErrUnwritten},
 		{"convolve ub", fmt.Sprintf("read_weights waddr=0 len=64\nconvolve ub=%d h=4 w=4 c=4 k=1 waddr=0 n=2 acc=0\nhalt", U-56), bytes(64), core.ErrUBRange},
 	}
+	// Shifts at both ends of their range and zero: the random layers'
+	// shifts are all negative, so a range check that breaks only
+	// non-negative shifts went unseen.
+	bounds := &core.ParamSet{Lanes: make([]core.LaneParams, C)}
+	for j := range bounds.Lanes {
+		bounds.Lanes[j].Shift = []int32{30, -31, 0}[j%3]
+	}
+	blk := bounds.Bytes(C)
+	cases = append(cases, dc{"params shift bounds", fmt.Sprintf("load_params set=0 len=%d\nhalt", len(blk)), blk, core.ErrNone})
 	var out []CoreCase
 	for _, c := range cases {
 		w, err := core.Assemble(c.src)

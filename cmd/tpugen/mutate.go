@@ -9,6 +9,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/tpugen/tpugen/verify"
 	"github.com/tpugen/tpugen/verify/mutation"
 )
 
@@ -125,6 +126,11 @@ func runMutate(e *env, args []string) error {
 	}
 	if *targeted {
 		opt.Regression.Targeted = mutation.TargetedVersion
+	}
+	for _, d := range designs {
+		if d.Manifest.Core != nil {
+			opt.Regression.Core = verify.CoreRegressVersion // the report's header
+		}
 	}
 	start := time.Now()
 	var jobList []mutation.Job

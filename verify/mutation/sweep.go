@@ -64,12 +64,15 @@ type Regression struct {
 	// with random valid/ready on every stream catch what a stall of the
 	// wrong length or at the wrong moment breaks.
 	Soak int `json:"soak,omitempty"`
+	// Core is the version of the core regression (verify.CoreRegressVersion)
+	// when the sweep has a core; later versions only add programs.
+	Core int `json:"core,omitempty"`
 }
 
 // Covers reports whether r runs every case of o (so a mutant o kills, r
 // kills too).
 func (r Regression) Covers(o Regression) bool {
-	return r.Seed == o.Seed && r.Cases >= o.Cases && r.Layers >= o.Layers && (r.Extra || !o.Extra) && r.Targeted >= o.Targeted && r.Soak >= o.Soak
+	return r.Seed == o.Seed && r.Cases >= o.Cases && r.Layers >= o.Layers && (r.Extra || !o.Extra) && r.Targeted >= o.Targeted && r.Soak >= o.Soak && r.Core >= o.Core
 }
 
 func (r Regression) layers(man *arch.Manifest) int {
@@ -86,6 +89,9 @@ func (r Regression) String() string {
 	}
 	if r.Soak > 0 {
 		s += fmt.Sprintf(" + a %d-beat stall soak", r.Soak)
+	}
+	if r.Core > 0 {
+		s += fmt.Sprintf("; a core: directed and %d random programs v%d", r.Cases+r.Layers, r.Core)
 	}
 	return s
 }
@@ -175,6 +181,11 @@ type Job struct {
 // broke the design). An interrupted sweep returns what it finished, the
 // rest NotRun, with ctx's error.
 func Run(ctx context.Context, jobs []Job, opt Options) ([]Result, error) {
+	for _, j := range jobs {
+		if j.Design.Manifest.Core != nil {
+			opt.Regression.Core = verify.CoreRegressVersion
+		}
+	}
 	r, err := newRunner(ctx, opt)
 	if err != nil {
 		return nil, err
