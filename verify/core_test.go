@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tpugen/tpugen/arch"
@@ -70,104 +71,27 @@ func asm(t *testing.T, src string) []core.Word {
 	return w
 }
 
-func zeros(n int) []byte { return make([]byte, n) }
-
-// tableMode is a parameter block of n bytes (4 lanes) whose activation
-// reads the table.
-func tableMode(n int) []byte {
-	b := zeros(n)
-	b[4*6*4] = byte(arch.ActTable)
-	return b
-}
-
-// badShift is a parameter block (4 lanes) whose lane 1 shifts by 40.
-func badShift() []byte {
-	b := zeros(404)
-	b[24+8] = 40
-	return b
-}
-
-// TestCoreDirected runs one program per error code of core.Machine, for
-// every instruction that can raise it, and a clean one, in both simulators.
+// TestCoreDirected runs verify.CoreDirected (one program per error code of
+// core.Machine, for every instruction that can raise it, and a clean one)
+// in both simulators.
 func TestCoreDirected(t *testing.T) {
 	c := newCoreRTL(t, coreConfig("core_t", 256, 128))
-	bytes := func(n int) []byte {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(i*37 + 11)
-		}
-		return b
-	}
-	cases := []struct {
-		desc string
-		src  string
-		in   []byte
-		code core.ErrorCode
-	}{
-		{"round trip", "read_host ub=3 len=21\nread_weights waddr=5 len=9\nsync\nwrite_host ub=3 len=21\nwrite_host ub=10 len=1\nwrite_host ub=0 len=0\nhalt", bytes(30), core.ErrNone},
-		{"unwritten", "read_host ub=0 len=12\nwrite_host ub=2 len=13\nhalt", bytes(12), core.ErrUnwritten},
-		{"unwritten first", "write_host ub=200 len=1\nhalt", nil, core.ErrUnwritten},
-		{"ub range", "read_host ub=250 len=7\nhalt", bytes(7), core.ErrUBRange},
-		{"weight range", "read_weights waddr=120 len=9\nhalt", bytes(9), core.ErrWeightRange},
-		{"underflow", "read_host ub=0 len=17\nhalt", bytes(16), core.ErrHostUnderflow},
-		{"underflow empty", "read_weights waddr=0 len=1\nhalt", nil, core.ErrHostUnderflow},
-		{"no halt", "read_host ub=0 len=4\nsync", bytes(4), core.ErrNoHalt},
-		// The compute instructions' faults (a parameter block of zeros is valid).
-		{"params set", "load_params set=4 len=404\nhalt", zeros(404), core.ErrParamSet},
-		{"params len", "load_params set=0 len=400\nhalt", zeros(404), core.ErrBadField},
-		{"params shift", "load_params set=1 len=404\nhalt", badShift(), core.ErrBadField},
-		{"params short", "load_params set=1 len=404\nhalt", zeros(300), core.ErrHostUnderflow},
-		{"params words", "load_params set=1 len=148\nhalt", zeros(148), core.ErrNone},
-		{"params words table", "load_params set=1 len=148\nhalt", tableMode(148), core.ErrBadField},
-		{"params words short", "load_params set=1 len=148\nhalt", zeros(100), core.ErrHostUnderflow},
-		{"matmul lanes", "read_host ub=0 len=16\nread_weights waddr=0 len=20\nmatmul ub=0 m=4 k=4 waddr=0 n=5 acc=0\nhalt", bytes(36), core.ErrBadField},
-		{"matmul ub", "read_weights waddr=0 len=16\nmatmul ub=250 m=4 k=4 waddr=0 n=4 acc=0\nhalt", bytes(16), core.ErrUBRange},
-		{"matmul weights", "read_host ub=0 len=16\nmatmul ub=0 m=4 k=4 waddr=120 n=4 acc=0\nhalt", bytes(16), core.ErrWeightRange},
-		{"matmul acc", "read_host ub=0 len=16\nread_weights waddr=0 len=16\nmatmul ub=0 m=4 k=4 waddr=0 n=4 acc=62\nhalt", bytes(32), core.ErrAccRange},
-		{"matmul unwritten weights", "read_host ub=0 len=16\nread_weights waddr=0 len=15\nmatmul ub=0 m=4 k=4 waddr=0 n=4 acc=0\nhalt", bytes(31), core.ErrUnwritten},
-		{"matmul unwritten acts", "read_host ub=0 len=15\nread_weights waddr=0 len=16\nmatmul ub=0 m=4 k=4 waddr=0 n=4 acc=0\nhalt", bytes(31), core.ErrUnwritten},
-		{"activate unloaded", "activate acc=0 m=4 n=4 set=2 out=0 pitch=4\nhalt", nil, core.ErrParamSet},
-		{"activate frames", "load_params set=0 len=404\nactivate acc=0 m=5 n=4 set=0 out=0 pitch=4 fh=2 fw=1\nhalt", zeros(404), core.ErrBadField},
-		{"activate pitch", "load_params set=0 len=404\nactivate acc=0 m=4 n=4 set=0 out=0 pitch=3\nhalt", zeros(404), core.ErrBadField},
-		{"activate acc", "load_params set=0 len=404\nactivate acc=60 m=5 n=4 set=0 out=0 pitch=4\nhalt", zeros(404), core.ErrAccRange},
-		{"activate out", "load_params set=0 len=404\nactivate acc=0 m=8 n=4 set=0 out=230 pitch=4\nhalt", zeros(404), core.ErrUBRange},
-		{"convolve window", "read_host ub=0 len=16\nread_weights waddr=0 len=64\nconvolve ub=0 h=2 w=2 c=4 k=3 waddr=0 n=1 acc=0\nhalt", bytes(80), core.ErrBadField},
-		{"convolve c0", "read_host ub=0 len=16\nread_weights waddr=0 len=64\nconvolve ub=0 h=2 w=2 c=4 k=1 waddr=0 n=1 acc=0 c0=1\nhalt", bytes(80), core.ErrBadField},
-		{"depthwise channels", "read_host ub=0 len=16\nread_weights waddr=0 len=64\nconvolve ub=0 h=2 w=2 c=4 k=1 waddr=0 n=2 acc=0 depthwise=1 c0=3\nhalt", bytes(80), core.ErrBadField},
-		{"convolve unwritten", "read_host ub=0 len=15\nread_weights waddr=0 len=64\nconvolve ub=0 h=2 w=2 c=4 k=1 waddr=0 n=2 acc=0\nhalt", bytes(80), core.ErrUnwritten},
-		{"convolve ub", "read_weights waddr=0 len=64\nconvolve ub=200 h=4 w=4 c=4 k=1 waddr=0 n=2 acc=0\nhalt", bytes(64), core.ErrUBRange},
+	cases, err := verify.CoreDirected(c.Config)
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, simName := range []string{"icarus", "verilator"} {
 		for _, tc := range cases {
-			t.Run(simName+"/"+tc.desc, func(t *testing.T) {
-				want, got := runCore(t, c, simName, asm(t, tc.src), tc.in, verify.CoreRunOptions{Seed: 7, StallPercent: 30})
-				if want.Code != tc.code {
-					t.Fatalf("the model stops with %v, the case is meant for %v", want.Code, tc.code)
+			t.Run(simName+"/"+strings.TrimPrefix(tc.Name, "directed "), func(t *testing.T) {
+				want, got := runCore(t, c, simName, tc.Words, tc.In, verify.CoreRunOptions{Seed: tc.Seed, StallPercent: tc.Stall})
+				if !tc.Any && want.Code != tc.Code {
+					t.Fatalf("the model stops with %v, the case is meant for %v", want.Code, tc.Code)
 				}
 				if err := verify.CompareCore(want, got); err != nil {
 					t.Fatal(err)
 				}
 			})
 		}
-		t.Run(simName+"/illegal", func(t *testing.T) {
-			words := asm(t, "read_host ub=0 len=4\nsync\nhalt")
-			words[1] = core.Word{12}
-			want, got := runCore(t, c, simName, words, bytes(4), verify.CoreRunOptions{})
-			if want.Code != core.ErrIllegalOpcode {
-				t.Fatalf("model: %v", want.Code)
-			}
-			if err := verify.CompareCore(want, got); err != nil {
-				t.Fatal(err)
-			}
-		})
-		t.Run(simName+"/reserved", func(t *testing.T) {
-			words := asm(t, "sync\nhalt")
-			words[0][2] |= 1 << 5
-			want, got := runCore(t, c, simName, words, nil, verify.CoreRunOptions{})
-			if err := verify.CompareCore(want, got); err != nil {
-				t.Fatal(err)
-			}
-		})
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/tpugen/tpugen/verify"
 	"github.com/tpugen/tpugen/verify/mutation"
 )
 
@@ -16,10 +17,11 @@ func runMutate(e *env, args []string) error {
 	fs := e.flagSet("[-config FILE]... [-rtl DIR]... [-n N] [-blocks LIST] [-seed S] [-cases N] [-layers L] [-reg-seed S] [-j N] [-json FILE] [-require LIST]",
 		"Mutation cover, the way YosysHQ's MCY measures a testbench: for each block of each\n"+
 			"design (the PE, the array's top, the accumulator, the requantizer, the activation and\n"+
-			"pooling units, a controller when there is one) Yosys's mutate pass lists N single-bit\n"+
+			"pooling units, the core's controller tpu_core) Yosys's mutate pass lists N single-bit\n"+
 			"mutations (a cell port bit tied to 0 or 1 or inverted); each mutant module is written\n"+
 			"back to Verilog in place of its file, built in Verilator and run through the\n"+
-			"regression (GEMM cases, then layer cases with the pipeline) until a case fails\n"+
+			"regression (GEMM cases, then layer cases with the pipeline; for a core, directed and\n"+
+			"random programs against core.Machine) until a case fails\n"+
 			"(killed) or all pass (survived). Survivors are then checked for equivalence with the\n"+
 			"original module (Yosys equiv_simple/equiv_induct, then a miter proved with sat by\n"+
 			"induction); proved ones cannot be killed and are listed apart. Before any mutant, each\n"+
@@ -29,7 +31,8 @@ func runMutate(e *env, args []string) error {
 			"their mutation. Exits 1 if a block named in -require has a survivor.",
 		"  tpugen mutate -config configs/small.json -n 10\n"+
 			"  tpugen mutate -config configs/default.json -config configs/small.json -n 28 -j 2 -json mutation.json\n"+
-			"  tpugen mutate -rtl rtl-out/default -blocks pe,requant -n 40 -require pe,requant")
+			"  tpugen mutate -rtl rtl-out/default -blocks pe,requant -n 40 -require pe,requant\n"+
+			"  tpugen mutate -config configs/core.json -blocks controller -n 12")
 	var configs, rtls []string
 	fs.Func("config", "JSON configuration `FILE` to generate and mutate (repeatable; with neither -config nor -rtl: the embedded default)", func(s string) error {
 		configs = append(configs, s)
@@ -40,7 +43,7 @@ func runMutate(e *env, args []string) error {
 		return nil
 	})
 	n := fs.Int("n", 28, "mutations per block of each design `N`")
-	blocks := fs.String("blocks", "", "comma-separated `LIST` of blocks to mutate (default: all of them; e.g. pe,array,accumulator,requant,activation,pool)")
+	blocks := fs.String("blocks", "", "comma-separated `LIST` of blocks to mutate (default: all of them; e.g. pe,array,accumulator,requant,activation,pool,controller)")
 	seed := fs.Uint64("seed", 1, "seed `S` of Yosys's sampling of the mutations")
 	cases := fs.Int("cases", 24, "GEMM regression cases `N` each mutant must pass")
 	layers := fs.Int("layers", 12, "layer regression cases `L` after them (designs with the pipeline)")
@@ -123,6 +126,11 @@ func runMutate(e *env, args []string) error {
 	}
 	if *targeted {
 		opt.Regression.Targeted = mutation.TargetedVersion
+	}
+	for _, d := range designs {
+		if d.Manifest.Core != nil {
+			opt.Regression.Core = verify.CoreRegressVersion // the report's header
+		}
 	}
 	start := time.Now()
 	var jobList []mutation.Job

@@ -39,7 +39,7 @@ type ExtraCase struct {
 
 // TargetedVersion numbers the set of targeted cases; a new version only
 // appends cases, so a mutant an older set killed stays killed.
-const TargetedVersion = 5
+const TargetedVersion = 6
 
 // ExtraCases returns the targeted cases for cfg (none without the
 // pipeline): fully connected layers with multipliers from 2^-31 to 2^9
@@ -124,7 +124,78 @@ func ExtraCases(cfg arch.Config, seed uint64) []ExtraCase {
 			A: randMatrix(r, m, k, cfg.InputBits, cfg.InputSigned), B: randMatrix(r, k, n, cfg.WeightBits, cfg.WeightSigned),
 			Offset: off, Stalls: i == 1})
 	}
+	// Version 6: rounding points in every lane. Each channel puts the
+	// rounding's half bit at one bit b of the 64-bit product (shift
+	// 30-b, so the result is the product over 2^(b+1)); over the layers
+	// every lane sees every b from 0 to 61 twice, with multipliers of
+	// every length (powers of two, so the bits below b are zero and the
+	// halves are exact ties, and arbitrary ones) and products of both
+	// signs mostly inside the int8 range. A flipped product or
+	// multiplier bit at or above the half bit then always changes the
+	// result; realistic multipliers (always at least 2^30, shifts of a
+	// few bits) leave the low product bits and the large shifts unseen.
+	if cfg.Requant {
+		n := (2*tieBits + cfg.ParamSets - 1) / cfg.ParamSets
+		for i := 0; i < n; i++ {
+			out = append(out, tieFC(r, cfg, i))
+		}
+	}
 	return out
+}
+
+// tieBits is the number of product bits the half bit of the rounding can
+// sit at: shifts from 30 down to -31.
+const tieBits = 62
+
+// tieFC is version 6's layer i: a fully connected layer of one input
+// feature (weights 1 and -1, so each batch row gives every channel another
+// accumulator, or 0 where the accumulator must stay tiny) whose channel on lane l of parameter set s rounds at
+// product bit (i*sets+s+7*l) mod 62.
+func tieFC(r *rand.Rand, cfg arch.Config, i int) ExtraCase {
+	sets, lanes := cfg.ParamSets, cfg.Cols
+	outC, batches := lanes*sets, 3*cfg.Rows+1
+	st := compile.Requant{}
+	bias := make([]int32, outC)
+	weights := make([]int8, outC)
+	for c := 0; c < outC; c++ {
+		lane, set := c%lanes, c/lanes
+		b := (i*sets + set + 7*lane) % tieBits
+		// m < 2^a with a at most b+1, and the accumulator within about
+		// 2^(b+7)/m: results of a few dozen steps.
+		amin, amax := 0, min(31, b+1)
+		xmax := int64(math.MaxInt32 / 2)
+		if cfg.Rounding == arch.DoubleRounding && b < 30 {
+			// Double rounding shifts the accumulator left by 30-b first,
+			// in 32 bits: keep it from wrapping, and the multiplier long
+			// enough for results beyond ±1.
+			xmax, amin = int64(1)<<(b+1)-1, min(8, amax)
+		}
+		// An accumulator below 2^30 must reach 2^(b+7) for large b.
+		amin = max(amin, min(amax, b-23))
+		a := amin + r.IntN(amax-amin+1)
+		m := int64(1) << max(a-1, 0)
+		if i%2 == 1 && a > 1 {
+			m += r.Int64N(m) // not a power of two: the bits below b vary
+		}
+		st.Multipliers = append(st.Multipliers, int32(m))
+		st.Shifts = append(st.Shifts, 30-b)
+		lim := min((int64(1)<<min(b+7, 62))/m, xmax)
+		// Inputs are -16..15: a channel whose accumulator must stay
+		// smaller takes weight 0 (its bias alone is the accumulator).
+		if lim > 32 {
+			weights[c] = int8(1 - 2*r.IntN(2))
+			lim -= 16
+		}
+		bias[c] = int32(r.Int64N(2*lim+1) - lim)
+	}
+	input := make([]int8, batches)
+	for j := range input {
+		input[j] = int8(r.IntN(32) - 16)
+	}
+	l := &compile.Layer{Kind: compile.FC, InShape: quant.Shape{N: batches, H: 1, W: 1, C: 1}, Input: input,
+		WeightShape: quant.Shape{N: outC, H: 1, W: 1, C: 1}, Weights: weights,
+		Bias: bias, Requant: st, Act: compile.Activation{Func: arch.ActIdentity}}
+	return ExtraCase{Name: fmt.Sprintf("targeted fc %dx1->%d rounding at product bits, pass %d", batches, outC, i), Layer: l, Stalls: i%5 == 4}
 }
 
 // smallFC is a fully connected layer of values in -2..2 and biases in

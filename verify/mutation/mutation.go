@@ -24,7 +24,7 @@ import (
 // Block is the hardware block a module implements, named as the generated
 // module names it (pe_..., accumulator_..., requant_...); the matrix unit's
 // top module, which holds the array's wiring, skew lines and stall control,
-// is the array.
+// is the array; the core's top (tpu_core) is the controller.
 type Block string
 
 // The blocks of the generated designs. A module whose name matches none of
@@ -44,6 +44,11 @@ func BlockOf(module string) Block {
 	switch {
 	case module == "tpu_mxu":
 		return BlockArray
+	case module == "tpu_core":
+		// The core's top is its controller: the instruction fetch and
+		// decode, the sequencers of every instruction, the register file,
+		// and the unified buffer and weight memory they address.
+		return BlockController
 	case strings.HasPrefix(module, "pe_"):
 		return BlockPE // the first row's PE (…_top) too
 	case strings.HasPrefix(module, "ctrl") || strings.HasPrefix(module, "controller") || strings.Contains(module, "_ctrl"):

@@ -64,12 +64,15 @@ type Regression struct {
 	// with random valid/ready on every stream catch what a stall of the
 	// wrong length or at the wrong moment breaks.
 	Soak int `json:"soak,omitempty"`
+	// Core is the version of the core regression (verify.CoreRegressVersion)
+	// when the sweep has a core; later versions only add programs.
+	Core int `json:"core,omitempty"`
 }
 
 // Covers reports whether r runs every case of o (so a mutant o kills, r
 // kills too).
 func (r Regression) Covers(o Regression) bool {
-	return r.Seed == o.Seed && r.Cases >= o.Cases && r.Layers >= o.Layers && (r.Extra || !o.Extra) && r.Targeted >= o.Targeted && r.Soak >= o.Soak
+	return r.Seed == o.Seed && r.Cases >= o.Cases && r.Layers >= o.Layers && (r.Extra || !o.Extra) && r.Targeted >= o.Targeted && r.Soak >= o.Soak && r.Core >= o.Core
 }
 
 func (r Regression) layers(man *arch.Manifest) int {
@@ -86,6 +89,9 @@ func (r Regression) String() string {
 	}
 	if r.Soak > 0 {
 		s += fmt.Sprintf(" + a %d-beat stall soak", r.Soak)
+	}
+	if r.Core > 0 {
+		s += fmt.Sprintf("; a core: directed and %d random programs v%d", r.Cases+r.Layers, r.Core)
 	}
 	return s
 }
@@ -175,6 +181,11 @@ type Job struct {
 // broke the design). An interrupted sweep returns what it finished, the
 // rest NotRun, with ctx's error.
 func Run(ctx context.Context, jobs []Job, opt Options) ([]Result, error) {
+	for _, j := range jobs {
+		if j.Design.Manifest.Core != nil {
+			opt.Regression.Core = verify.CoreRegressVersion
+		}
+	}
 	r, err := newRunner(ctx, opt)
 	if err != nil {
 		return nil, err
@@ -337,9 +348,20 @@ func (r *runner) try(ctx context.Context, j Job, prove bool) Result {
 		return res
 	}
 	res.Key, res.Regression = key, r.opt.Regression
-	if c, ok := r.load(key); ok && r.reusable(c, prove) {
-		c.Mutation, c.Cached = m, true
-		return c
+	if c, ok := r.load(key); ok {
+		// A mutant whose files are the unchanged design's (the key of the
+		// round trip, run first) did not survive Yosys's write-back: the
+		// mutated port is one the cell ignores, or the bit was already the
+		// constant the mutation ties it to.
+		if m.Command != "" && c.Mutation.Command == "" && c.Status == Survived {
+			res.Status, res.Cached = Equivalent, true
+			res.Detail = "proved equivalent: the mutant written back by Yosys is the unchanged module's Verilog, byte for byte"
+			return res
+		}
+		if r.reusable(c, prove) {
+			c.Mutation, c.Cached = m, true
+			return c
+		}
 	}
 	start := time.Now()
 	failed, cases, err := r.regress(ctx, j.Design.Manifest, dir, filepath.Join(tmp, "build"), m.Block)
@@ -356,7 +378,8 @@ func (r *runner) try(ctx context.Context, j Job, prove bool) Result {
 		res.Status, res.Detail = Survived, fmt.Sprintf("passed all %d cases", cases)
 		if prove && m.Command != "" {
 			res.ProofTried = true
-			p := proveEquivalent(ctx, r.opt.yosysBin(), j.Design.Dir, j.Design.files(), m.File, m.Module, mutFile, r.opt.ProveTimeout)
+			p := proveEquivalent(ctx, r.opt.yosysBin(), j.Design.Dir, j.Design.files(), m.File, m.Module, mutFile, r.opt.ProveTimeout,
+				j.Design.Manifest.Core != nil && m.Module == j.Design.Manifest.Top)
 			if ctx.Err() != nil {
 				res.Status, res.Detail = NotRun, "interrupted"
 				return res
@@ -379,6 +402,14 @@ func (r *runner) try(ctx context.Context, j Job, prove bool) Result {
 // send raw results past the pipeline and cannot kill it.
 func (r *runner) regress(ctx context.Context, man *arch.Manifest, dir, build string, b Block) (string, int, error) {
 	reg := r.opt.Regression
+	if man.Core != nil {
+		// A core runs programs, not streams: the core regression (directed
+		// faults, then random programs, layers and convolutions, each with
+		// random stalls and the AXI checker) stands for the GEMM, layer and
+		// targeted cases, with as many random programs as those cases.
+		return verify.CoreRegress(ctx, man, dir, verify.CoreRegressOptions{Random: reg.Cases + reg.Layers, Seed: reg.Seed,
+			SimOpt: sim.Options{CacheDir: build}})
+	}
 	nl := reg.layers(man)
 	// One build and one process serve every case (a quick session: the
 	// one-shot harness's optimization builds fastest), and a private cache
@@ -530,11 +561,19 @@ func (r *runner) load(key string) (Result, bool) {
 	return res, true
 }
 
+// isRoundTrip reports whether the result stored at key is an unchanged
+// module's round trip (which a mutant with the same files must not
+// overwrite: the sweep requires the round trip to have passed).
+func (r *runner) isRoundTrip(key string) bool {
+	c, ok := r.load(key)
+	return ok && c.Mutation.Command == ""
+}
+
 // store writes a result atomically (rename), so concurrent sweeps sharing
 // a cache never read half a file. Errors are not cached: a tool failure
 // may be passing.
 func (r *runner) store(res Result) {
-	if res.Status == Errored {
+	if res.Status == Errored || res.Status == Equivalent && res.Mutation.Command != "" && res.Key != "" && r.isRoundTrip(res.Key) {
 		return
 	}
 	data, err := json.Marshal(res)
