@@ -172,6 +172,9 @@ func (g *modEmitter) atom(e *hdl.Expr) string {
 
 // exprAtWidth is the text of a temporary holding e at its own width.
 func (g *modEmitter) exprAtWidth(e *hdl.Expr) string {
+	if e.Op() == hdl.OpMul {
+		return g.product(e)
+	}
 	if e.Op() != hdl.OpMulAcc {
 		return g.expr(e, e.Width())
 	}
@@ -186,6 +189,39 @@ func (g *modEmitter) exprAtWidth(e *hdl.Expr) string {
 		return fmt.Sprintf("($signed(%s) + ($signed(%s) * $signed(%s)))", acc, g.expr(a[1], a[1].Width()), g.expr(a[2], a[2].Width()))
 	}
 	return fmt.Sprintf("(%s + (%s * %s))", acc, g.expr(a[1], e.Width()), g.expr(a[2], e.Width()))
+}
+
+// product is the text of the product e at its own width as the whole
+// right-hand side of a declaration or assignment of that width. When both
+// operands are signals of the product's signedness, they are written bare
+// and context sizing extends them (as for a fused multiply-accumulate): the
+// same value as extending each explicitly, but Verilator then sign-extends
+// each operand once instead of twice, which made the split PE about 5
+// instructions a cycle dearer than it needs to be. Any other operand would
+// be evaluated at the wider context width too (an addition would keep its
+// carry), so it keeps the explicit form.
+func (g *modEmitter) product(e *hdl.Expr) string {
+	a := e.Args()
+	for _, x := range a {
+		if x.Op() != hdl.OpSignal || x.Signed() != e.Signed() {
+			return g.expr(e, e.Width())
+		}
+	}
+	x, y := g.expr(a[0], a[0].Width()), g.expr(a[1], a[1].Width())
+	if e.Signed() {
+		return fmt.Sprintf("($signed(%s) * $signed(%s))", x, y)
+	}
+	return fmt.Sprintf("(%s * %s)", x, y)
+}
+
+// rhs is the text of e at width w as the whole right-hand side of an
+// assignment to a w-bit target, where context sizing applies as in a
+// temporary's declaration.
+func (g *modEmitter) rhs(e *hdl.Expr, w int) string {
+	if e.Op() == hdl.OpMul && w == e.Width() {
+		return g.product(e)
+	}
+	return g.expr(e, w)
 }
 
 // newTemp declares a temporary wire of width w holding text.
@@ -535,7 +571,7 @@ func (g *modEmitter) stmts(b *strings.Builder, stmts []*hdl.Stmt, indent string,
 	for _, s := range stmts {
 		switch s.Kind {
 		case hdl.StmtSet:
-			fmt.Fprintf(b, "%s%s %s %s;\n", indent, g.sig(s.Dst), assign, g.expr(s.Src, s.Dst.Shape().Width))
+			fmt.Fprintf(b, "%s%s %s %s;\n", indent, g.sig(s.Dst), assign, g.rhs(s.Src, s.Dst.Shape().Width))
 		case hdl.StmtMemWrite:
 			fmt.Fprintf(b, "%s%s[%s] <= %s;\n", indent, g.mem(s.Mem), g.atom(s.Addr), g.expr(s.Data, s.Mem.Shape().Width))
 		case hdl.StmtIf:
@@ -607,7 +643,7 @@ func (g *modEmitter) module() string {
 	for _, grp := range partition(comb) {
 		if len(grp) == 1 && grp[0].Kind == hdl.StmtSet {
 			s := grp[0]
-			fmt.Fprintf(&body, "    assign %s = %s;\n", g.sig(s.Dst), g.expr(s.Src, s.Dst.Shape().Width))
+			fmt.Fprintf(&body, "    assign %s = %s;\n", g.sig(s.Dst), g.rhs(s.Src, s.Dst.Shape().Width))
 			continue
 		}
 		for _, s := range grp {

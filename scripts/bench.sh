@@ -4,11 +4,17 @@
 #     and the cycle model's error (BenchmarkGEMMSuite)
 #   - simulated cycles per second in Verilator (8x8, 16x16) and Icarus (8x8), against
 #     the hand-written baseline array driven through the same harness (BenchmarkSimSpeed)
+#   - stimulus-free simulated cycles per second (Verilator and Icarus, 8x8 and 16x16) of
+#     the default configuration with either multiply-accumulate form against the
+#     hand-written array, both in the FPGA flow's pin-light wrapper (BenchmarkStimulusFree)
 #   - Yosys figures of the default configuration against the baseline (scripts/synth.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== go test -bench (verify) =="
 go test -run '^$' -bench 'GEMMSuite|SimSpeed' -benchtime 1x ./verify/ | grep -E '^(Benchmark|ok|FAIL)'
+echo
+echo "== go test -bench (fpga: stimulus-free simulation speed) =="
+go test -run '^$' -bench 'StimulusFree$' -benchtime 1x ./fpga/ | grep -E '^(Benchmark|ok|FAIL)'
 echo
 echo "== go test -bench (quant) =="
 go test -run '^$' -bench 'Conv2D|Requantize' ./quant/ | grep -E '^(Benchmark|ok|FAIL)'

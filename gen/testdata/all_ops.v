@@ -83,7 +83,7 @@ module all_ops (
     reg  [7:0] reg_;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [77:0] t0 = ($signed({{8{event_[69]}}, event_}) * $signed({{70{c[7]}}, c}));
+    wire [77:0] t0 = ($signed(event_) * $signed(c));
     /* verilator lint_on UNUSEDSIGNAL */
     wire [7:0] t1 = {$signed(c) >>> sh};
     /* verilator lint_off UNUSEDSIGNAL */
@@ -93,15 +93,15 @@ module all_ops (
     wire [8:0] t3 = ({c[7], c} + {d[7], d});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [15:0] t4 = ($signed({{8{c[7]}}, c}) * $signed({{8{d[7]}}, d}));
+    wire [15:0] t4 = ($signed(c) * $signed(d));
     /* verilator lint_on UNUSEDSIGNAL */
 
     assign add_u = ({1'h0, a} + {1'h0, b});
     assign add_s = ({c[7], c} + {d[7], d});
     assign sub_u = ({1'h0, a} - {1'h0, b});
     assign sub_s = ({c[7], c} - {d[7], d});
-    assign mul_u = ({8'h0, a} * {8'h0, b});
-    assign mul_s = ($signed({{8{c[7]}}, c}) * $signed({{8{d[7]}}, d}));
+    assign mul_u = (a * b);
+    assign mul_s = ($signed(c) * $signed(d));
     assign mul_wide = t0[77:40];
     assign neg = (-{c[7], c});
     assign neg_u = (-{1'h0, a});

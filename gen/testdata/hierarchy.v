@@ -17,7 +17,7 @@ module scale_add (
     assign out_y = acc;
     assign out_neg = acc[11];
     always @(posedge clk) begin
-        acc <= ($signed({{4{in_x[7]}}, in_x}) * $signed({{8{in_k[3]}}, in_k}));
+        acc <= ($signed(in_x) * $signed(in_k));
         if (rst) begin
             acc <= 12'h0;
         end

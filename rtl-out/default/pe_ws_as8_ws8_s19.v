@@ -19,7 +19,7 @@ module pe_ws_as8_ws8_s19 (
 
     reg  [7:0] shadow;
     reg  [7:0] weight;
-    wire [15:0] t0 = ($signed({{8{in_act[7]}}, in_act}) * $signed({{8{weight[7]}}, weight}));
+    wire [15:0] t0 = ($signed(in_act) * $signed(weight));
 
     always @(posedge clk) begin
         if (in_adv) begin

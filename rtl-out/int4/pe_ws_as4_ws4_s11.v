@@ -19,7 +19,7 @@ module pe_ws_as4_ws4_s11 (
 
     reg  [3:0] shadow;
     reg  [3:0] weight;
-    wire [7:0] t0 = ($signed({{4{in_act[3]}}, in_act}) * $signed({{4{weight[3]}}, weight}));
+    wire [7:0] t0 = ($signed(in_act) * $signed(weight));
 
     always @(posedge clk) begin
         if (in_adv) begin

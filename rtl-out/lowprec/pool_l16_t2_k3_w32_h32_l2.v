@@ -1567,97 +1567,97 @@ module pool_l16_t2_k3_w32_h32_l2 (
     wire [7:0] t95 = line_word[255:248];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t96 = ({14'h0, avg_num4_0} * {11'h0, recip4});
+    wire [24:0] t96 = (avg_num4_0 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [12:0] t97 = ({2'h0, sqrt_root_0} + {12'h0, sqrt_up_0});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t98 = ({14'h0, avg_num4_1} * {11'h0, recip4});
+    wire [24:0] t98 = (avg_num4_1 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [12:0] t99 = ({2'h0, sqrt_root_1} + {12'h0, sqrt_up_1});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t100 = ({14'h0, avg_num4_2} * {11'h0, recip4});
+    wire [24:0] t100 = (avg_num4_2 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [12:0] t101 = ({2'h0, sqrt_root_2} + {12'h0, sqrt_up_2});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t102 = ({14'h0, avg_num4_3} * {11'h0, recip4});
+    wire [24:0] t102 = (avg_num4_3 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [12:0] t103 = ({2'h0, sqrt_root_3} + {12'h0, sqrt_up_3});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t104 = ({14'h0, avg_num4_4} * {11'h0, recip4});
+    wire [24:0] t104 = (avg_num4_4 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [12:0] t105 = ({2'h0, sqrt_root_4} + {12'h0, sqrt_up_4});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t106 = ({14'h0, avg_num4_5} * {11'h0, recip4});
+    wire [24:0] t106 = (avg_num4_5 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [12:0] t107 = ({2'h0, sqrt_root_5} + {12'h0, sqrt_up_5});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t108 = ({14'h0, avg_num4_6} * {11'h0, recip4});
+    wire [24:0] t108 = (avg_num4_6 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [12:0] t109 = ({2'h0, sqrt_root_6} + {12'h0, sqrt_up_6});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t110 = ({14'h0, avg_num4_7} * {11'h0, recip4});
+    wire [24:0] t110 = (avg_num4_7 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [12:0] t111 = ({2'h0, sqrt_root_7} + {12'h0, sqrt_up_7});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t112 = ({14'h0, avg_num4_8} * {11'h0, recip4});
+    wire [24:0] t112 = (avg_num4_8 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [12:0] t113 = ({2'h0, sqrt_root_8} + {12'h0, sqrt_up_8});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t114 = ({14'h0, avg_num4_9} * {11'h0, recip4});
+    wire [24:0] t114 = (avg_num4_9 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [12:0] t115 = ({2'h0, sqrt_root_9} + {12'h0, sqrt_up_9});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t116 = ({14'h0, avg_num4_10} * {11'h0, recip4});
+    wire [24:0] t116 = (avg_num4_10 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [12:0] t117 = ({2'h0, sqrt_root_10} + {12'h0, sqrt_up_10});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t118 = ({14'h0, avg_num4_11} * {11'h0, recip4});
+    wire [24:0] t118 = (avg_num4_11 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [12:0] t119 = ({2'h0, sqrt_root_11} + {12'h0, sqrt_up_11});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t120 = ({14'h0, avg_num4_12} * {11'h0, recip4});
+    wire [24:0] t120 = (avg_num4_12 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [12:0] t121 = ({2'h0, sqrt_root_12} + {12'h0, sqrt_up_12});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t122 = ({14'h0, avg_num4_13} * {11'h0, recip4});
+    wire [24:0] t122 = (avg_num4_13 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [12:0] t123 = ({2'h0, sqrt_root_13} + {12'h0, sqrt_up_13});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t124 = ({14'h0, avg_num4_14} * {11'h0, recip4});
+    wire [24:0] t124 = (avg_num4_14 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [12:0] t125 = ({2'h0, sqrt_root_14} + {12'h0, sqrt_up_14});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t126 = ({14'h0, avg_num4_15} * {11'h0, recip4});
+    wire [24:0] t126 = (avg_num4_15 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [12:0] t127 = ({2'h0, sqrt_root_15} + {12'h0, sqrt_up_15});

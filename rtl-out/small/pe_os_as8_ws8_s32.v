@@ -21,8 +21,8 @@ module pe_os_as8_ws8_s32 (
 
     reg  [31:0] acc;
     wire [31:0] next;
-    wire [15:0] t0 = ($signed({{8{in_act[7]}}, in_act}) * $signed({{8{in_w[7]}}, in_w}));
-    wire [15:0] t1 = ($signed({{8{in_act[7]}}, in_act}) * $signed({{8{in_w[7]}}, in_w}));
+    wire [15:0] t0 = ($signed(in_act) * $signed(in_w));
+    wire [15:0] t1 = ($signed(in_act) * $signed(in_w));
 
     assign next = (in_first ? {{16{t0[15]}}, t0} : (acc + {{16{t1[15]}}, t1}));
     always @(posedge clk) begin
