@@ -337,28 +337,28 @@ module pool_l8_t2_k3_w32_h32 (
     wire [7:0] t23 = line_word[127:120];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t24 = ({14'h0, avg_num4_0} * {11'h0, recip4});
+    wire [24:0] t24 = (avg_num4_0 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t25 = ({14'h0, avg_num4_1} * {11'h0, recip4});
+    wire [24:0] t25 = (avg_num4_1 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t26 = ({14'h0, avg_num4_2} * {11'h0, recip4});
+    wire [24:0] t26 = (avg_num4_2 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t27 = ({14'h0, avg_num4_3} * {11'h0, recip4});
+    wire [24:0] t27 = (avg_num4_3 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t28 = ({14'h0, avg_num4_4} * {11'h0, recip4});
+    wire [24:0] t28 = (avg_num4_4 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t29 = ({14'h0, avg_num4_5} * {11'h0, recip4});
+    wire [24:0] t29 = (avg_num4_5 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t30 = ({14'h0, avg_num4_6} * {11'h0, recip4});
+    wire [24:0] t30 = (avg_num4_6 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [24:0] t31 = ({14'h0, avg_num4_7} * {11'h0, recip4});
+    wire [24:0] t31 = (avg_num4_7 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     wire [4:0] t32 = col2[4:0];
     wire [1:0] t33 = in_data[65:64];
