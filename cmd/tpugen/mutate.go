@@ -14,7 +14,7 @@ import (
 )
 
 func runMutate(e *env, args []string) error {
-	fs := e.flagSet("[-config FILE]... [-rtl DIR]... [-n N] [-blocks LIST] [-seed S] [-cases N] [-layers L] [-reg-seed S] [-j N] [-json FILE] [-require LIST]",
+	fs := e.flagSet("[-config FILE]... [-rtl DIR]... [-n N] [-blocks LIST] [-seed S] [-cases N] [-layers L] [-reg-seed S] [-j N] [-json FILE] [-argued FILE] [-require LIST]",
 		"Mutation cover, the way YosysHQ's MCY measures a testbench: for each block of each\n"+
 			"design (the PE, the array's top, the accumulator, the requantizer, the activation and\n"+
 			"pooling units, the core's controller tpu_core) Yosys's mutate pass lists N single-bit\n"+
@@ -24,7 +24,9 @@ func runMutate(e *env, args []string) error {
 			"random programs against core.Machine) until a case fails\n"+
 			"(killed) or all pass (survived). Survivors are then checked for equivalence with the\n"+
 			"original module (Yosys equiv_simple/equiv_induct, then a miter proved with sat by\n"+
-			"induction); proved ones cannot be killed and are listed apart. Before any mutant, each\n"+
+			"induction); proved ones cannot be killed and are listed apart, and so are the survivors\n"+
+			"a written argument in -argued names exactly (configuration, module and mutation\n"+
+			"command, as the report prints them). Before any mutant, each\n"+
 			"module written back by Yosys unchanged must pass. Results are cached by a hash of\n"+
 			"the mutant design, the regression and the tools (-cache), so a rerun only simulates\n"+
 			"what changed. Prints killed / survived / score per block, and the survivors with\n"+
@@ -55,6 +57,7 @@ func runMutate(e *env, args []string) error {
 	jsonOut := fs.String("json", "", "also write the report as JSON to `FILE`")
 	noProve := fs.Bool("no-prove", false, "do not try to prove survivors equivalent")
 	proveTimeout := fs.Duration("prove-timeout", 60*time.Second, "time `D` each of a survivor's two proof attempts may take")
+	arguedFile := fs.String("argued", "", "JSON `FILE` of written arguments that named survivors are equivalent ([{config, module, command, reason}])")
 	require := fs.String("require", "", "comma-separated `LIST` of blocks that must have no survivor (exit 1 otherwise)")
 	verbose := e.verboseFlag(fs)
 	if err := e.parse(fs, args); err != nil {
@@ -82,6 +85,12 @@ func runMutate(e *env, args []string) error {
 	required, err := blockList("-require", *require)
 	if err != nil {
 		return err
+	}
+	var arguments []mutation.Argument
+	if *arguedFile != "" {
+		if arguments, err = mutation.LoadArguments(*arguedFile); err != nil {
+			return badInput(err)
+		}
 	}
 	if len(configs) == 0 && len(rtls) == 0 {
 		configs = []string{""}
@@ -159,6 +168,11 @@ func runMutate(e *env, args []string) error {
 	if err != nil && (results == nil || e.ctx.Err() == nil) {
 		return interrupted(e.ctx, err)
 	}
+	for _, a := range mutation.ApplyArguments(results, arguments) {
+		if mutated(results, a) {
+			e.log.Warnf("argued: no survivor is %s %s %s (a changed design, or the mutant is now killed or proved): update %s", a.Config, a.Module, a.Command, *arguedFile)
+		}
+	}
 	rep := mutation.NewReport(results, opt.Regression, *seed, time.Since(start).Seconds())
 	if err := rep.WriteText(e.stdout); err != nil {
 		return err
@@ -228,4 +242,15 @@ func interleave(jobs []mutation.Job) []mutation.Job {
 		}
 	}
 	return out
+}
+
+// mutated says whether the sweep mutated the argument's module: an
+// argument about a module not swept this time is not stale.
+func mutated(results []mutation.Result, a mutation.Argument) bool {
+	for _, r := range results {
+		if r.Mutation.Config == a.Config && r.Mutation.Module == a.Module {
+			return true
+		}
+	}
+	return false
 }

@@ -198,6 +198,9 @@ type Result struct {
 	// says a survivor's equivalence proof was attempted.
 	Regression Regression `json:"regression"`
 	ProofTried bool       `json:"proof_tried,omitempty"`
-	Seconds    float64    `json:"seconds"` // wall time of build and regression
-	Cached     bool       `json:"-"`
+	// Argued says an equivalent mutant is equivalent by a written
+	// argument (ApplyArguments), not by a proof.
+	Argued  bool    `json:"argued,omitempty"`
+	Seconds float64 `json:"seconds"` // wall time of build and regression
+	Cached  bool    `json:"-"`
 }

@@ -78,7 +78,7 @@ func TestReport(t *testing.T) {
 	if err := rep.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"requant        3       1         1           1       0   50.0%", "survivors (1):", "proved equivalent (1):"} {
+	for _, want := range []string{"requant        3       1         1           1         0       0   50.0%", "survivors (1):", "proved equivalent (1):"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, b.String())
 		}

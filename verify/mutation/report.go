@@ -16,10 +16,11 @@ type BlockScore struct {
 	Killed     int      `json:"killed"`
 	Survived   int      `json:"survived"`
 	Equivalent int      `json:"equivalent"`
+	Argued     int      `json:"argued"` // of the equivalent, those by argument
 	Errors     int      `json:"errors"`
 	NotRun     int      `json:"not_run,omitempty"` // an interrupted sweep's rest
 	// Score is killed over the mutants that could be killed: neither
-	// proved equivalent nor errored.
+	// equivalent (proved or argued) nor errored.
 	Score float64 `json:"score"`
 }
 
@@ -30,7 +31,7 @@ type Report struct {
 	Blocks     []BlockScore `json:"blocks"`
 	Total      BlockScore   `json:"total"`
 	Survivors  []Result     `json:"survivors"`  // survived, not proved equivalent
-	Equivalent []Result     `json:"equivalent"` // survived, proved equivalent
+	Equivalent []Result     `json:"equivalent"` // survived, proved or argued equivalent
 	Errors     []Result     `json:"errors,omitempty"`
 	Results    []Result     `json:"results"`
 	Seconds    float64      `json:"seconds"` // wall time of the sweep
@@ -53,6 +54,10 @@ func NewReport(results []Result, reg Regression, seed uint64, seconds float64) *
 			}
 			s.add(r.Status)
 			rep.Total.add(r.Status)
+			if r.Status == Equivalent && r.Argued {
+				s.Argued++
+				rep.Total.Argued++
+			}
 		}
 		s.score()
 		rep.Blocks = append(rep.Blocks, s)
@@ -105,9 +110,9 @@ func (rep *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "mutation cover: %d mutants (Yosys mutate, seed %d), each run through %s in Verilator\n\n",
 		rep.Total.Mutants, rep.Seed, rep.Regression)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "block\tmutants\tkilled\tsurvived\tequivalent\terrors\tscore\t")
+	fmt.Fprintln(tw, "block\tmutants\tkilled\tsurvived\tequivalent\t(argued)\terrors\tscore\t")
 	row := func(s BlockScore) {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t\n", s.Block, s.Mutants, s.Killed, s.Survived, s.Equivalent, s.Errors, 100*s.Score)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.1f%%\t\n", s.Block, s.Mutants, s.Killed, s.Survived, s.Equivalent, s.Argued, s.Errors, 100*s.Score)
 	}
 	if rep.Total.NotRun > 0 {
 		fmt.Fprintf(&b, "INTERRUPTED: %d of the %d mutants did not run; the table counts them as mutants only\n\n", rep.Total.NotRun, rep.Total.Mutants)
@@ -117,7 +122,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 	}
 	row(rep.Total)
 	tw.Flush()
-	fmt.Fprintf(&b, "\nscore = killed / (killed + survived): proved-equivalent mutants cannot be killed, errors are not counted\n")
+	fmt.Fprintf(&b, "\nscore = killed / (killed + survived): equivalent mutants (proved, or argued in the -argued file) cannot be killed, errors are not counted\n")
 	for _, s := range rep.Blocks {
 		fmt.Fprintf(&b, "  %s: %s\n", s.Block, strings.Join(s.Modules, ", "))
 	}
@@ -130,8 +135,17 @@ func (rep *Report) WriteText(w io.Writer) error {
 			fmt.Fprintf(&b, "  %s %s: %s\n    %s\n    %s\n", r.Mutation.Config, r.Mutation.Block, r.Mutation.Where(), r.Mutation.Command, r.Detail)
 		}
 	}
+	var proved, argued []Result
+	for _, r := range rep.Equivalent {
+		if r.Argued {
+			argued = append(argued, r)
+		} else {
+			proved = append(proved, r)
+		}
+	}
 	list("survivors", rep.Survivors)
-	list("proved equivalent", rep.Equivalent)
+	list("proved equivalent", proved)
+	list("argued equivalent", argued)
 	list("errors", rep.Errors)
 	fmt.Fprintf(&b, "\n%d results from the cache, %.0f s\n", rep.Cached, rep.Seconds)
 	_, err := io.WriteString(w, b.String())
