@@ -7,7 +7,8 @@
 # temporary directory, whose path is printed) and the same name with -core.
 # Results are cached by the mutant's hash (tpugen mutate -h), so a second
 # run only simulates what changed. The PE, the array and the requantizer
-# must have no survivor (exit 1 otherwise). MUTATE_JOBS sets the mutants run
+# must have no survivor (exit 1 otherwise); a survivor argued equivalent in
+# docs/mutation/argued.json is not one. MUTATE_JOBS sets the mutants run
 # at once (default 2). When ccache is installed, Verilator's builds use it:
 # the runtime library compiles once instead of once per mutant.
 set -euo pipefail
@@ -24,12 +25,15 @@ fi
 json=${MUTATE_JSON:-${TMPDIR:-/tmp}/mutation-report.json}
 core_json=${json%.json}-core.json
 echo "mutate: JSON reports in $json and $core_json" >&2
+# Survivors whose equivalence no solver proves within its time, each with
+# the written argument that it changes nothing observable (tpugen mutate -h).
+argued=docs/mutation/argued.json
 status=0
 "$TPUGEN" mutate -config configs/default.json -config configs/small.json \
-	-n "${MUTATE_N:-28}" -j "${MUTATE_JOBS:-2}" -prove-timeout 10s -json "$json" -require pe,array,requant "$@" || status=$?
+	-n "${MUTATE_N:-28}" -j "${MUTATE_JOBS:-2}" -prove-timeout 10s -json "$json" -argued "$argued" -require pe,array,requant "$@" || status=$?
 # The core's controller (tpu_core: fetch, decode, the instruction
 # sequencers, the register file): each mutant is run through the core
 # regression (directed faults, random programs, layers, convolutions).
 "$TPUGEN" mutate -config configs/core.json -blocks controller \
-	-n "${MUTATE_CORE_N:-28}" -j "${MUTATE_JOBS:-2}" -prove-timeout 10s -json "$core_json" "$@" || status=$((status ? status : $?))
+	-n "${MUTATE_CORE_N:-28}" -j "${MUTATE_JOBS:-2}" -prove-timeout 10s -json "$core_json" -argued "$argued" "$@" || status=$((status ? status : $?))
 exit "$status"
