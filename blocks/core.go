@@ -137,7 +137,7 @@ func CoreRegisters() []arch.Register {
 		return arch.Field{Name: name, LSB: lsb, Width: width, Lanes: 1}
 	}
 	return []arch.Register{
-		{Name: "control", Addr: RegControl, Access: "w", Doc: "write start (a program from pc 0, when idle or done) or soft_reset (back to the reset state: memories marked unwritten, counters cleared)",
+		{Name: "control", Addr: RegControl, Access: "w", Doc: "write start (a program from pc 0, when idle or done) or soft_reset (back to the reset state, the matrix unit included: memories marked unwritten, accumulators zeroed, counters cleared)",
 			Fields: []arch.Field{f("start", 0, 1), f("soft_reset", 1, 1)}},
 		{Name: "status", Addr: RegStatus, Access: "r", Doc: "busy: a program runs; done: it halted; error: it stopped on error code; idle: ready for start",
 			Fields: []arch.Field{f("busy", 0, 1), f("done", 1, 1), f("error", 2, 1), f("idle", 3, 1), f("code", StatusCodeLSB, 8)}},
@@ -319,6 +319,12 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		panic("blocks: tpu_mxu has no port " + name)
 	}
 	mx := m.Instance("mxu", mu.Module)
+	// A soft reset reaches the matrix unit one cycle after the control
+	// write, from a flop: the reset tree never sees the AXI write data.
+	softRst := m.Reg("soft_rst", hdl.U(1), hdl.ResetTo(0))
+	mxRst := m.Wire("mx_rst", hdl.U(1))
+	m.Set(mxRst, m.ResetSignal().Expr().Or(softRst))
+	mx.Reset(mxRst)
 	wLay, aLay := layoutOf(mu.Streams, arch.StreamW), layoutOf(mu.Streams, arch.StreamA)
 	pLay, yLay := layoutOf(mu.Streams, arch.StreamP), layoutOf(mu.Streams, arch.StreamY)
 	wValid, aValid := m.Wire("mx_w_valid", hdl.U(1)), m.Wire("mx_a_valid", hdl.U(1))
@@ -903,7 +909,9 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			m.Set(ub.clear, one(1))
 			m.Set(wm.clear, one(1))
 			m.Set(clr, inc(clr))
-			m.If(clr.EqConst(int64(maxWords-1)), func() {
+			// The accumulators are cleared through the matrix unit, so
+			// wait until a soft reset has reached it.
+			m.If(clr.EqConst(int64(maxWords-1)).And(softRst.Not()), func() {
 				m.Set(clrA, zero(clrA.Width()))
 				m.Set(state, st(csClearAcc))
 			})
@@ -1549,17 +1557,18 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	m.If(bvalid.And(bready), func() { m.Set(bvalid, zero(1)) })
 	ctrlWrite := wFire.And(awaddr.Slice(coreRegAddrBit-1, 2).EqConst(RegControl / 4)).And(wstrb.Bit(0))
 	m.If(wFire, func() { m.Set(bvalid, one(1)) })
-	m.If(ctrlWrite.And(wdata.Bit(1)), func() {
-		m.Set(state, st(csClear))
-		m.Set(clr, zero(cw))
-		m.Set(pcReg, zero(32))
-		m.Set(errCode, zero(8))
-		for _, r := range append([]*hdl.Expr{irLast, dHeld, lastSeen, errPending, wlOn, asOn, asPend, wlPend, pValid, dnOn}, loaded...) {
-			m.Set(r, zero(1))
-		}
-		m.Set(oCount, zero(4))
-		for _, cnt := range []*hdl.Expr{cycles, busy, wstall, macs} {
-			m.Set(cnt, zero(64))
+	// A soft reset puts every controller register that has a reset value
+	// back to it (stream handshakes with the matrix unit, held beats,
+	// flags, counters), as rst does; the AXI responses still in flight
+	// keep theirs, and soft_rst carries the reset on to the matrix unit.
+	softKeep := map[*hdl.Signal]bool{bvalid.Signal(): true, rdata.Signal(): true, rvalid.Signal(): true, softRst.Signal(): true}
+	softReset := ctrlWrite.And(wdata.Bit(1))
+	m.Set(softRst, softReset)
+	m.If(softReset, func() {
+		for _, sig := range m.Signals() {
+			if sig.IsReg() && sig.Reset() != nil && !softKeep[sig] {
+				m.Set(sig.Expr(), m.ConstBig(sig.Reset(), sig.Shape()))
+			}
 		}
 	}).ElseIf(ctrlWrite.And(wdata.Bit(0)).And(state.Eq(st(csIdle)).Or(state.Eq(st(csDone)))), func() {
 		m.Set(state, st(csFetch))

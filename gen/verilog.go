@@ -699,6 +699,8 @@ func (g *modEmitter) module() string {
 			switch {
 			case p == sub.Clock():
 				v = g.sig(m.Clock())
+			case p == sub.ResetSignal() && inst.ResetExpr() != nil:
+				v = g.expr(inst.ResetExpr(), 1)
 			case p == sub.ResetSignal():
 				v = g.sig(m.ResetSignal())
 			case p.Kind() == hdl.Input:

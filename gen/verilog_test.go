@@ -495,3 +495,35 @@ func TestMemoryInfersRAM(t *testing.T) {
 		t.Errorf("yosys found %d $mem_v2 cells, want the one memory inferred as RAM:\n%s", n, out)
 	}
 }
+
+// TestInstanceReset checks that an instance bound with Reset takes that
+// expression on its reset port while its sibling keeps the parent's rst,
+// and that the text is lint-clean.
+func TestInstanceReset(t *testing.T) {
+	sub := hdl.NewModule("cnt")
+	q := sub.RegOutput("q", hdl.U(4), hdl.ResetTo(0))
+	sub.Set(q, q.Add(sub.Lit(1, 1)).Trunc(4))
+	m := hdl.NewModule("top")
+	clear := m.Input("clear", hdl.U(1))
+	y0, y1 := m.Output("y0", hdl.U(4)), m.Output("y1", hdl.U(4))
+	held := m.Reg("held", hdl.U(1), hdl.ResetTo(0))
+	m.Set(held, clear)
+	a, b := m.Instance("a", sub), m.Instance("b", sub)
+	b.Reset(m.ResetSignal().Expr().Or(held))
+	m.Set(y0, a.Out(q))
+	m.Set(y1, b.Out(q))
+	d, err := hdl.Elaborate(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(joinFiles(emit(t, d)))
+	for _, want := range []string{"    cnt a (\n        .clk(clk),\n        .rst(rst),", "    cnt b (\n        .clk(clk),\n        .rst((rst | held)),"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("emitted Verilog lacks %q:\n%s", want, text)
+		}
+	}
+	e := rtltest.Emit(t, d)
+	if err := rtltest.LintVerilator(e.Top, e.Paths); err != nil {
+		t.Error(err)
+	}
+}

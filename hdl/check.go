@@ -30,6 +30,9 @@ func (scopePass) Check(d *Design, m *Module) Diagnostics {
 		for _, p := range inst.order {
 			walkExpr(inst.ins[p], check(inst.pos))
 		}
+		if inst.rst != nil {
+			walkExpr(inst.rst, check(inst.rstAt))
+		}
 	}
 	return ds
 }

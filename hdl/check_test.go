@@ -130,6 +130,34 @@ func TestCheckPasses(t *testing.T) {
 			m.Set(y, inst.Out(so))
 			return m, pos
 		}, "undriven", `instance "u" of "sub": input "i" is not bound`},
+		{"instance reset not u1", func() (*Module, string) {
+			sub := NewModule("sub")
+			so := sub.RegOutput("o", U(1), ResetTo(0))
+			sub.Set(so, so.Not())
+			m := NewModule("top")
+			r := m.Input("r", U(2))
+			y := m.Output("y", U(1))
+			inst := m.Instance("u", sub)
+			pos := lineHere()
+			inst.Reset(r)
+			m.Set(y, inst.Out(so))
+			return m, pos
+		}, "widths", `instance "u": reset is u1 but the bound value is u2`},
+		{"instance reset on a module without one", func() (*Module, string) {
+			sub := NewModule("sub")
+			si := sub.Input("i", U(1))
+			so := sub.Output("o", U(1))
+			sub.Set(so, si)
+			m := NewModule("top")
+			r := m.Input("r", U(1))
+			y := m.Output("y", U(1))
+			inst := m.Instance("u", sub)
+			inst.In(si, r)
+			pos := lineHere()
+			inst.Reset(r)
+			m.Set(y, inst.Out(so))
+			return m, pos
+		}, "build", `instance "u": Reset on module "sub", which has no reset`},
 		{"latch from if without else", func() (*Module, string) {
 			m := NewModule("l")
 			c := m.Input("c", U(1))

@@ -46,8 +46,11 @@ func ElaborateWith(top *Module, passes []Pass) (*Design, error) {
 			if inst.sub.clock != nil {
 				m.ensureClock()
 			}
-			if inst.sub.reset != nil {
+			if inst.sub.reset != nil && inst.rst == nil {
 				m.ensureReset()
+			}
+			if inst.rst != nil && inst.sub.reset == nil {
+				m.errorf(inst.rstAt, "build", "instance %q: Reset on module %q, which has no reset", inst.name, inst.sub.name)
 			}
 		}
 		d.Modules = append(d.Modules, m)
@@ -140,6 +143,9 @@ func (m *Module) reads(f func(*Signal)) {
 	for _, inst := range m.instances {
 		for _, p := range inst.order {
 			walkExpr(inst.ins[p], f)
+		}
+		if inst.rst != nil {
+			walkExpr(inst.rst, f)
 		}
 	}
 }

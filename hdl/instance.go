@@ -11,6 +11,8 @@ type Instance struct {
 	inPos map[*Signal]Pos
 	outs  map[*Signal]*Signal // sub output port -> parent wire
 	order []*Signal           // binding order, for deterministic emission
+	rst   *Expr               // the sub's reset, when not the parent's own
+	rstAt Pos
 }
 
 // Name returns the instance name.
@@ -27,6 +29,25 @@ func (i *Instance) Input(port *Signal) *Expr { return i.ins[port] }
 
 // Output returns the parent wire driven by a sub output port, or nil.
 func (i *Instance) Output(port *Signal) *Signal { return i.outs[port] }
+
+// ResetExpr returns the expression driving the sub's reset, or nil when the
+// sub takes the parent's reset.
+func (i *Instance) ResetExpr() *Expr { return i.rst }
+
+// Reset drives the sub's reset from value (a u1 of the parent) instead of
+// the parent's own reset, so part of a design can be reset on its own.
+func (i *Instance) Reset(value *Expr) {
+	pos := callerPos()
+	if i.rst != nil {
+		i.m.errorf(pos, "drivers", "instance %q: reset bound twice", i.name)
+		return
+	}
+	if value.shape != U(1) {
+		i.m.errorf(pos, "widths", "instance %q: reset is u1 but the bound value is %s", i.name, value.shape)
+		return
+	}
+	i.rst, i.rstAt = value, pos
+}
 
 // Instance places sub in m under name.
 func (m *Module) Instance(name string, sub *Module) *Instance {

@@ -72,6 +72,8 @@ func NewCoreRTL(man *arch.Manifest, dir string) (*CoreRTL, error) {
 	var errs []error
 	t.StartBit, err = bit(ctrl, "start")
 	errs = append(errs, err)
+	t.SoftResetBit, err = bit(ctrl, "soft_reset")
+	errs = append(errs, err)
 	t.IdleBit, err = bit(status, "idle")
 	errs = append(errs, err)
 	t.DoneBit, err = bit(status, "done")
@@ -118,6 +120,12 @@ type CoreRunOptions struct {
 	MaxCycles    int
 	BreakValid   bool // the testbench breaks the AXI rule once (checker self-test)
 	Sim          sim.Options
+	// ThenWords, when set, is a program run after a soft reset written at
+	// testbench cycle SoftResetAt (0: once the first program stops); the
+	// outcome is ThenWords' alone, with ThenIn as its host data.
+	ThenWords   []core.Word
+	ThenIn      []byte
+	SoftResetAt int
 }
 
 // InstBeats packs a program as i_in payloads (last set on the final word).
@@ -173,6 +181,14 @@ func (c *CoreRTL) Run(ctx context.Context, simName string, words []core.Word, in
 	}
 	stim := &sim.CoreStimulus{Inst: c.InstBeats(words), Data: data, Seed: opt.Seed, StallPercent: opt.StallPercent,
 		MaxCycles: opt.MaxCycles, BreakValid: opt.BreakValid}
+	if opt.ThenWords != nil {
+		then, err := c.DataBeats(opt.ThenIn)
+		if err != nil {
+			return nil, err
+		}
+		stim.After = &sim.CoreStimulus{Inst: c.InstBeats(opt.ThenWords), Data: then}
+		stim.SoftResetAt = opt.SoftResetAt
+	}
 	res, err := sim.RunCore(ctx, simName, c.Top, stim, opt.Sim)
 	if err != nil {
 		return nil, err

@@ -45,6 +45,8 @@ module tpu_core (
     input  wire s_axi_rready
 );
 
+    reg  soft_rst;
+    wire mx_rst;
     reg  mx_w_valid;
     reg  mx_a_valid;
     reg  [63:0] mx_w_data;
@@ -903,7 +905,7 @@ module tpu_core (
 
     tpu_mxu mxu (
         .clk(clk),
-        .rst(rst),
+        .rst(mx_rst),
         .w_in_valid(mx_w_valid),
         .w_in_ready(mxu_w_in_ready),
         .w_in_data(mx_w_data),
@@ -921,6 +923,7 @@ module tpu_core (
         .y_out_data(mxu_y_out_data)
     );
 
+    assign mx_rst = (rst | soft_rst);
     always @* begin
         mx_w_valid = 1'b0;
         mx_a_valid = 1'b0;
@@ -3278,7 +3281,7 @@ module tpu_core (
         case (state)
             5'h0: begin
                 clr <= (clr + 14'h1);
-                if ((clr == 14'h3fff)) begin
+                if (((clr == 14'h3fff) & (~soft_rst))) begin
                     clr_acc <= 10'h0;
                     state <= 5'h10;
                 end
@@ -4677,29 +4680,33 @@ module tpu_core (
             cnt_wstall <= (cnt_wstall + 64'h1);
         end
         if ((((axi_w_fire & (s_axi_awaddr[7:2] == 6'h0)) & s_axi_wstrb[0]) & s_axi_wdata[1])) begin
+            mx_p_valid <= 1'b0;
             state <= 5'h0;
             clr <= 14'h0;
             pc <= 32'h0;
-            err_code <= 8'h0;
             ir_last <= 1'b0;
+            err_code <= 8'h0;
             d_held <= 1'b0;
             d_last_seen <= 1'b0;
+            o_count <= 4'h0;
             err_pending <= 1'b0;
-            wl_on <= 1'b0;
-            as_on <= 1'b0;
-            as_pend <= 1'b0;
-            wl_pend <= 1'b0;
-            mx_p_valid <= 1'b0;
-            dn_on <= 1'b0;
             set_loaded_0 <= 1'b0;
             set_loaded_1 <= 1'b0;
             set_loaded_2 <= 1'b0;
             set_loaded_3 <= 1'b0;
-            o_count <= 4'h0;
+            wl_on <= 1'b0;
+            wl_send <= 1'b0;
+            wl_pend <= 1'b0;
+            as_on <= 1'b0;
+            as_pend <= 1'b0;
+            dn_on <= 1'b0;
             cnt_cycles <= 64'h0;
             cnt_busy <= 64'h0;
             cnt_wstall <= 64'h0;
             cnt_macs <= 64'h0;
+            cg_on <= 1'b0;
+            cg_send <= 1'b0;
+            cg_lv <= 1'b0;
         end else if (((((axi_w_fire & (s_axi_awaddr[7:2] == 6'h0)) & s_axi_wstrb[0]) & s_axi_wdata[0]) & ((state == 5'h1) | (state == 5'h8)))) begin
             state <= 5'h2;
             pc <= 32'h0;
@@ -4845,6 +4852,12 @@ module tpu_core (
         end
         if (rst) begin
             s_axi_bvalid <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        soft_rst <= (((axi_w_fire & (s_axi_awaddr[7:2] == 6'h0)) & s_axi_wstrb[0]) & s_axi_wdata[1]);
+        if (rst) begin
+            soft_rst <= 1'b0;
         end
     end
     always @(posedge clk) begin

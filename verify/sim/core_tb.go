@@ -25,6 +25,7 @@ type CoreTop struct {
 	InstBits, DataBits, OutBits int
 	ControlAddr, StatusAddr     int
 	StartBit                    int // bit of the control register that starts a program
+	SoftResetBit                int // bit of the control register that soft-resets the core
 	IdleBit, DoneBit, ErrorBit  int // bits of the status register
 	// Registers read back after the program stops, in order.
 	Registers []CoreReg
@@ -47,6 +48,13 @@ type CoreStimulus struct {
 	// BreakValid makes the testbench itself drop d_in's valid once before
 	// ready: a protocol violation the checker must report.
 	BreakValid bool
+	// After, when set, is a second program run after a soft reset: the
+	// host writes soft_reset once the first program stops or, when
+	// SoftResetAt > 0, at that testbench cycle if it is still running
+	// (cycles count as CoreResult.Cycles), waits for idle and starts After.
+	// Only After's output and registers are read back.
+	After       *CoreStimulus
+	SoftResetAt int
 }
 
 // CoreResult is what a core run produced.
@@ -75,6 +83,10 @@ func coreTB(t *CoreTop) string {
 	w.f("  integer cycle = 0, max_cycles = %d, stall = 0, violations = 0, fo, fr;\n", DefaultMaxCycles)
 	w.f("  reg [31:0] rnd = 32'd1;\n  reg break_valid = 1'b0, broke = 1'b0;\n")
 	w.f("  reg [1023:0] path;\n")
+	// A second program after a soft reset: its payloads follow the first's
+	// in the same files, from i_base2 and d_base2 on.
+	w.f("  integer two = 0, soft_at = 0, phase = 1, i_base2 = 0, d_base2 = 0, ni_all = 0, nd_all = 0;\n")
+	w.f("  reg rewind = 1'b0, soft_win = 1'b0, soft_win_q = 1'b0;\n")
 	// DUT signals.
 	w.f("  reg i_valid = 1'b0, d_valid = 1'b0, o_ready = 1'b0;\n  wire i_ready, d_ready, o_valid;\n")
 	w.f("  reg %s i_data = 0;\n  reg %s d_data = 0;\n  wire %s o_data;\n", vecDecl(t.InstBits), vecDecl(t.DataBits), vecDecl(t.OutBits))
@@ -104,7 +116,9 @@ func coreTB(t *CoreTop) string {
 	check := func(name, valid, ready, payload string) {
 		w.f("  reg chk_%s_v = 1'b0, chk_%s_r = 1'b0;\n  reg [%d:0] chk_%s_p;\n", name, name, 1023, name)
 		w.f("  always @(posedge clk) if (!rst) begin\n")
-		w.f("    if (chk_%s_v && !chk_%s_r && (!%s || {%s} !== chk_%s_p)) begin\n", name, name, valid, payload, name)
+		// A soft reset may drop a valid (the core's or, on the rewind, the
+		// testbench's): the rule holds outside its window.
+		w.f("    if (!soft_win && !soft_win_q && chk_%s_v && !chk_%s_r && (!%s || {%s} !== chk_%s_p)) begin\n", name, name, valid, payload, name)
 		w.f("      violations = violations + 1;\n")
 		w.f("      $display(\"PROTOCOL %s cycle %%0d: %%s\", cycle, %s ? \"payload changed while valid\" : \"valid dropped before ready\");\n", name, valid)
 		w.f("    end\n    chk_%s_v <= %s; chk_%s_r <= %s; chk_%s_p <= {%s};\n  end\n", name, valid, name, ready, name, payload)
@@ -122,7 +136,8 @@ func coreTB(t *CoreTop) string {
 	// one transfers; valid rises after a random gap and stays until ready.
 	source := func(s string) {
 		w.f("  always @(posedge clk) if (!rst) begin\n")
-		w.f("    if (%s_valid && %s_ready) begin\n", s, s)
+		w.f("    if (rewind) begin\n      %s_at <= %s_base2; %s_data <= %s_mem[%s_base2]; %s_valid <= 1'b0; n%s <= n%s_all;\n", s, s, s, s, s, s, s, s)
+		w.f("    end else if (%s_valid && %s_ready) begin\n", s, s)
 		w.f("      %s_at <= %s_at + 1; %s_data <= %s_mem[%s_at + 1];\n", s, s, s, s, s)
 		w.f("      %s_valid <= (%s_at + 1 < n%s) && !gap(xs(rnd ^ 32'h%08x));\n", s, s, s, hashName(s))
 		if s == "d" {
@@ -133,30 +148,38 @@ func coreTB(t *CoreTop) string {
 	source("i")
 	source("d")
 	w.f("  always @(posedge clk) if (!rst) begin\n")
-	w.f("    rnd <= xs(rnd);\n    cycle <= cycle + 1;\n")
+	w.f("    rnd <= xs(rnd);\n    cycle <= cycle + 1;\n    soft_win_q <= soft_win;\n")
 	w.f("    o_ready <= !gap(xs(rnd ^ 32'h%08x)); b_ready <= !gap(xs(rnd ^ 32'h%08x)); r_ready <= !gap(xs(rnd ^ 32'h%08x));\n",
 		hashName("o"), hashName("b"), hashName("r"))
-	w.f("    if (o_valid && o_ready) $fwrite(fo, \"%%h\\n\", o_data);\n")
+	w.f("    if (o_valid && o_ready && (!two || phase == 2)) $fwrite(fo, \"%%h\\n\", o_data);\n")
 	w.f("    if (cycle >= max_cycles) begin\n      $fwrite(fr, \"timeout %%0d\\n\", cycle); $fclose(fr); $fclose(fo); $finish;\n    end\n")
 	w.f("  end\n")
 
 	// The host: wait for idle, start, poll until done or error, read back.
 	regs := t.Registers
-	w.f("  localparam H_IDLE = 0, H_START = 1, H_POLL = 2, H_READ = 3, H_FIN = 4;\n")
+	softWrite := fmt.Sprintf("soft_win <= 1'b1; host <= H_SOFT; aw_valid <= 1'b1; aw_addr <= 8'd%d; w_valid <= 1'b1; w_data <= 32'd%d; w_strb <= 4'hf; wr_busy <= 1'b1;",
+		t.ControlAddr, 1<<t.SoftResetBit)
+	w.f("  localparam H_IDLE = 0, H_START = 1, H_POLL = 2, H_READ = 3, H_FIN = 4, H_SOFT = 5, H_REWIND = 6;\n")
 	w.f("  integer host = H_IDLE, ri = 0;\n  reg rd_busy = 1'b0, wr_busy = 1'b0;\n  reg [31:0] st;\n")
 	w.f("  always @(posedge clk) if (!rst) begin\n")
 	w.f("    if (aw_valid && aw_ready) aw_valid <= 1'b0;\n    if (w_valid && w_ready) w_valid <= 1'b0;\n")
 	w.f("    if (ar_valid && ar_ready) ar_valid <= 1'b0;\n")
 	w.f("    case (host)\n")
-	w.f("    H_IDLE, H_POLL: if (!rd_busy && !gap(xs(rnd ^ 32'h%08x))) begin\n", hashName("ar"))
+	w.f("    H_IDLE, H_POLL: if (two && phase == 1 && host == H_POLL && soft_at > 0 && cycle >= soft_at && !rd_busy) begin\n")
+	w.f("        %s\n", softWrite)
+	w.f("      end else if (!rd_busy && !gap(xs(rnd ^ 32'h%08x))) begin\n", hashName("ar"))
 	w.f("        ar_valid <= 1'b1; ar_addr <= 8'd%d; rd_busy <= 1'b1;\n", t.StatusAddr)
 	w.f("      end else if (r_valid && r_ready) begin\n        rd_busy <= 1'b0; st = r_data;\n")
 	w.f("        if (host == H_IDLE && st[%d]) begin\n", t.IdleBit)
 	w.f("          host <= H_START; aw_valid <= 1'b1; aw_addr <= 8'd%d; w_valid <= 1'b1; w_data <= 32'd%d; w_strb <= 4'hf; wr_busy <= 1'b1;\n",
 		t.ControlAddr, 1<<t.StartBit)
+	w.f("        end else if (host == H_POLL && (st[%d] || st[%d]) && two && phase == 1) begin\n", t.DoneBit, t.ErrorBit)
+	w.f("          %s\n", softWrite)
 	w.f("        end else if (host == H_POLL && (st[%d] || st[%d])) begin\n          host <= H_READ; ri <= 0;\n        end\n", t.DoneBit, t.ErrorBit)
 	w.f("      end\n")
 	w.f("    H_START: if (b_valid && b_ready) begin wr_busy <= 1'b0; host <= H_POLL; end\n")
+	w.f("    H_SOFT: if (b_valid && b_ready) begin wr_busy <= 1'b0; rewind <= 1'b1; host <= H_REWIND; end\n")
+	w.f("    H_REWIND: begin rewind <= 1'b0; soft_win <= 1'b0; phase <= 2; host <= H_IDLE; end\n")
 	w.f("    H_READ: if (!rd_busy) begin\n      case (ri)\n")
 	for i, rg := range regs {
 		w.f("      %d: ar_addr <= 8'd%d;\n", i, rg.Addr)
@@ -178,10 +201,14 @@ func coreTB(t *CoreTop) string {
 	w.f("    if (!$value$plusargs(\"max_cycles=%%d\", max_cycles)) max_cycles = %d;\n", DefaultMaxCycles)
 	w.f("    if ($test$plusargs(\"break_valid\")) break_valid = 1'b1;\n")
 	w.f("    if (!$value$plusargs(\"ninst=%%d\", ni)) ni = 0;\n    if (!$value$plusargs(\"ndata=%%d\", nd)) nd = 0;\n")
+	w.f("    ni_all = ni; nd_all = nd;\n")
+	w.f("    if ($value$plusargs(\"soft_at=%%d\", soft_at)) begin\n")
+	w.f("      two = 1;\n      if (!$value$plusargs(\"ninst_all=%%d\", ni_all)) ni_all = ni;\n      if (!$value$plusargs(\"ndata_all=%%d\", nd_all)) nd_all = nd;\n")
+	w.f("      i_base2 = ni; d_base2 = nd;\n    end\n")
 	for _, f := range []struct{ v, arg, mode string }{{"i_mem", "inst", ""}, {"d_mem", "data", ""}, {"fo", "out", "w"}, {"fr", "result", "w"}} {
 		w.f("    if (!$value$plusargs(\"%s=%%s\", path)) begin $display(\"missing +%s=\"); $finish; end\n", f.arg, f.arg)
 		if f.mode == "" {
-			w.f("    if (n%s > 0) $readmemh(path, %s, 0, n%s - 1);\n", f.v[:1], f.v, f.v[:1])
+			w.f("    if (n%s_all > 0) $readmemh(path, %s, 0, n%s_all - 1);\n", f.v[:1], f.v, f.v[:1])
 		} else {
 			w.f("    %s = $fopen(path, \"%s\");\n", f.v, f.mode)
 		}
@@ -219,16 +246,21 @@ func RunCore(ctx context.Context, simName string, top *CoreTop, stim *CoreStimul
 		p := filepath.Join(dir, name)
 		return p, os.WriteFile(p, []byte(b.String()), 0o644)
 	}
-	instPath, err := write("inst.hex", stim.Inst, top.InstBits)
+	inst, data := stim.Inst, stim.Data
+	if stim.After != nil {
+		inst = append(append([]*big.Int(nil), inst...), stim.After.Inst...)
+		data = append(append([]*big.Int(nil), data...), stim.After.Data...)
+	}
+	instPath, err := write("inst.hex", inst, top.InstBits)
 	if err != nil {
 		return nil, fmt.Errorf("sim: core %s: %w", top.Name, err)
 	}
-	dataPath, err := write("data.hex", stim.Data, top.DataBits)
+	dataPath, err := write("data.hex", data, top.DataBits)
 	if err != nil {
 		return nil, fmt.Errorf("sim: core %s: %w", top.Name, err)
 	}
-	if len(stim.Inst) > coreMaxInst || len(stim.Data) > coreMaxData {
-		return nil, fmt.Errorf("sim: core %s: %d instructions and %d data beats, the testbench holds %d and %d", top.Name, len(stim.Inst), len(stim.Data), coreMaxInst, coreMaxData)
+	if len(inst) > coreMaxInst || len(data) > coreMaxData {
+		return nil, fmt.Errorf("sim: core %s: %d instructions and %d data beats, the testbench holds %d and %d", top.Name, len(inst), len(data), coreMaxInst, coreMaxData)
 	}
 	outPath, resPath := filepath.Join(dir, "out.hex"), filepath.Join(dir, "result.txt")
 	maxCycles := stim.MaxCycles
@@ -240,6 +272,9 @@ func RunCore(ctx context.Context, simName string, top *CoreTop, stim *CoreStimul
 		"+max_cycles=" + strconv.Itoa(maxCycles), "+ninst=" + strconv.Itoa(len(stim.Inst)), "+ndata=" + strconv.Itoa(len(stim.Data))}
 	if stim.BreakValid {
 		args = append(args, "+break_valid")
+	}
+	if stim.After != nil {
+		args = append(args, "+soft_at="+strconv.Itoa(stim.SoftResetAt), "+ninst_all="+strconv.Itoa(len(inst)), "+ndata_all="+strconv.Itoa(len(data)))
 	}
 	var out []byte
 	switch simName {
