@@ -20,7 +20,10 @@ import (
 
 // BenchmarkStimulusFree reports the stimulus-free simulation speed of the
 // generated matrix unit (the default configuration at 8x8 and 16x16, with
-// the split and the fused multiply-accumulate) against the hand-written
+// the split and the fused multiply-accumulate, and the split one without
+// the post-array pipeline: the array, its accumulators and control, what
+// the hand-written array does plus double-buffered weights and the stall
+// enable) against the hand-written
 // array scripts/baseline/ws_array.v of the same size, in Verilator and in
 // Icarus. Each design sits in the pin-light wrapper of the FPGA flow
 // (every input from an LFSR-fed register, the outputs XOR-reduced to one
@@ -30,8 +33,8 @@ import (
 // zero-cycle vvp run of the same image. Designs run interleaved, and the
 // fastest of three runs counts. Metrics:
 //
-//	split-cycles/s, fused-cycles/s, hand-cycles/s   simulated cycles per second
-//	split/hand, fused/hand                          ratios of the above
+//	split-cycles/s, fused-cycles/s, mxu-cycles/s, hand-cycles/s   simulated cycles per second
+//	split/hand, fused/hand, mxu/hand                              ratios of the above
 func BenchmarkStimulusFree(b *testing.B) {
 	for _, tc := range []struct {
 		sim    string
@@ -46,8 +49,9 @@ func BenchmarkStimulusFree(b *testing.B) {
 			s := sims[tc.sim]
 			requireBench(b, s.tools()...)
 			designs := []wrapped{
-				generatedWrapped(b, tc.n, arch.SplitMAC),
-				generatedWrapped(b, tc.n, arch.FusedMAC),
+				generatedWrapped(b, tc.n, arch.SplitMAC, true),
+				generatedWrapped(b, tc.n, arch.FusedMAC, true),
+				generatedWrapped(b, tc.n, arch.SplitMAC, false),
 				handWrapped(b, tc.n),
 			}
 			var runs []func() (float64, error)
@@ -61,9 +65,11 @@ func BenchmarkStimulusFree(b *testing.B) {
 			rates := bestOf(b, 3, runs)
 			b.ReportMetric(rates[0], "split-cycles/s")
 			b.ReportMetric(rates[1], "fused-cycles/s")
-			b.ReportMetric(rates[2], "hand-cycles/s")
-			b.ReportMetric(rates[0]/rates[2], "split/hand")
-			b.ReportMetric(rates[1]/rates[2], "fused/hand")
+			b.ReportMetric(rates[2], "mxu-cycles/s")
+			b.ReportMetric(rates[3], "hand-cycles/s")
+			b.ReportMetric(rates[0]/rates[3], "split/hand")
+			b.ReportMetric(rates[1]/rates[3], "fused/hand")
+			b.ReportMetric(rates[2]/rates[3], "mxu/hand")
 		})
 	}
 }
@@ -76,7 +82,7 @@ func BenchmarkStimulusFreeThreads(b *testing.B) {
 	for _, tc := range []struct{ n, cycles int }{{16, 1_000_000}, {32, 200_000}} {
 		b.Run(fmt.Sprintf("%dx%d", tc.n, tc.n), func(b *testing.B) {
 			requireBench(b, "verilator")
-			d := generatedWrapped(b, tc.n, arch.SplitMAC)
+			d := generatedWrapped(b, tc.n, arch.SplitMAC, true)
 			var runs []func() (float64, error)
 			for _, threads := range []int{1, 2} {
 				run, err := verilatorSpeed{threads: threads}.build(b.TempDir(), d)
@@ -130,8 +136,9 @@ type wrapped struct {
 }
 
 // generatedWrapped generates the default configuration at n x n with the
-// given multiply-accumulate form and wraps its top.
-func generatedWrapped(b *testing.B, n int, mac arch.MACForm) wrapped {
+// given multiply-accumulate form, with or without the post-array pipeline
+// (requantizer, activation and pooling units), and wraps its top.
+func generatedWrapped(b *testing.B, n int, mac arch.MACForm, pipeline bool) wrapped {
 	b.Helper()
 	cfg, err := gen.LoadConfig(filepath.Join(repoRoot(b), "configs", "default.json"))
 	if err != nil {
@@ -139,6 +146,10 @@ func generatedWrapped(b *testing.B, n int, mac arch.MACForm) wrapped {
 	}
 	cfg.Name = fmt.Sprintf("%s%d", mac, n)
 	cfg.Rows, cfg.Cols, cfg.MAC = n, n, mac
+	if !pipeline {
+		cfg.Name += "_mxu"
+		cfg.Requant, cfg.Activation, cfg.Pool = false, arch.NoActivation, false
+	}
 	out, err := gen.Generate(cfg)
 	if err != nil {
 		b.Fatal(err)
