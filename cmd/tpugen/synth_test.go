@@ -48,7 +48,7 @@ func TestSynthSweepErrors(t *testing.T) {
 		{[]string{"sweep", "-rows", "4,x"}, `-rows "4,x": "x" is not a positive integer`},
 		{[]string{"sweep", "-cols", "0"}, `-cols "0": "0" is not a positive integer`},
 		{[]string{"sweep", "-dataflow", "ws,rs"}, `-dataflow "ws,rs": dataflow "rs" must be "ws" or "os"`},
-		{[]string{"sweep", "-mac", "fast"}, `-mac "fast": mac "fast" must be "split", "fused" or "xnor"`},
+		{[]string{"sweep", "-mac", "fast"}, `-mac "fast": mac "fast" must be "split", "fused", "xnor" or "csa"`},
 		{[]string{"sweep", "-target", "virtex"}, `unknown target "virtex"`},
 		{[]string{"sweep", "-config", "no/such.json"}, "no/such.json"},
 		{[]string{"sweep", "-rows", "300"}, "rows 300"},
