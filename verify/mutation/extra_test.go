@@ -3,10 +3,8 @@ package mutation
 import (
 	"context"
 	"os/exec"
-	"path/filepath"
 	"testing"
 
-	"github.com/tpugen/tpugen/gen"
 	"github.com/tpugen/tpugen/verify/sim"
 )
 
@@ -17,30 +15,12 @@ func TestExtraCasesPass(t *testing.T) {
 		needTools(t)
 	}
 	for _, name := range []string{"default", "small"} {
-		cfg := gen.DefaultConfig()
-		if name != "default" {
-			var err error
-			if cfg, err = gen.LoadConfig("../../configs/" + name + ".json"); err != nil {
-				t.Fatal(err)
-			}
-		}
-		out, err := gen.Generate(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir := filepath.Join(t.TempDir(), name)
-		if err := out.WriteDir(dir); err != nil {
-			t.Fatal(err)
-		}
-		d, err := LoadDesign(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
+		d := writeDesign(t, name)
 		if n := len(ExtraCases(d.Manifest.Config, 1)); n < 8 {
 			t.Errorf("%s: %d targeted cases, want at least 8", name, n)
 		}
 		p := sim.NewSessions(sim.Verilator{})
-		failed, n, err := runExtra(context.Background(), p, d.Manifest, dir, 1, sim.Options{})
+		failed, n, err := runExtra(context.Background(), p, d.Manifest, d.Dir, 1, sim.Options{})
 		p.Close()
 		if err != nil || failed != "" {
 			t.Errorf("%s: targeted cases on the original design: %q, %v (after %d cases)", name, failed, err, n)

@@ -85,6 +85,33 @@ func TestReport(t *testing.T) {
 	}
 }
 
+// writeDesign generates the configuration name ("default": the embedded
+// default, else configs/<name>.json) into a temporary directory and loads
+// it.
+func writeDesign(t *testing.T, name string) Design {
+	t.Helper()
+	cfg := gen.DefaultConfig()
+	if name != "default" {
+		var err error
+		if cfg, err = gen.LoadConfig("../../configs/" + name + ".json"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := gen.Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), name)
+	if err := out.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	d, err := LoadDesign(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
 // needTools skips without Yosys and Verilator, unless TPUGEN_REQUIRE_SIMS
 // is set (as in CI), where a missing tool fails.
 func needTools(t *testing.T) {
@@ -108,22 +135,7 @@ func TestSampleKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds eight Verilator mutants")
 	}
-	cfg, err := gen.LoadConfig("../../configs/small.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := gen.Generate(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), cfg.Name)
-	if err := out.WriteDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	d, err := LoadDesign(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := writeDesign(t, "small")
 	ctx := context.Background()
 	opt := Options{Regression: Regression{Cases: 12, Layers: 6, Seed: 1}, Seed: 7, Jobs: 2,
 		CacheDir: t.TempDir(), ProveTimeout: 10 * time.Second, Log: t.Output()}
@@ -163,18 +175,7 @@ func TestSampleKilled(t *testing.T) {
 // of the registered sum is not.
 func TestProve(t *testing.T) {
 	needTools(t)
-	out, err := gen.Generate(gen.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "default")
-	if err := out.WriteDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	d, err := LoadDesign(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := writeDesign(t, "default")
 	var file, module string
 	for _, f := range d.Manifest.Files {
 		if BlockOf(f.Module) == BlockPE && !strings.HasSuffix(f.Module, "_top") {
@@ -182,7 +183,7 @@ func TestProve(t *testing.T) {
 		}
 	}
 	ctx := context.Background()
-	ms, err := listMutations(ctx, "yosys", dir, d.files(), file, module, 100000, 1)
+	ms, err := listMutations(ctx, "yosys", d.Dir, d.files(), file, module, 100000, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,10 +202,10 @@ func TestProve(t *testing.T) {
 		want    bool
 	}{{"", true}, {inv.Command, false}} {
 		mut := filepath.Join(t.TempDir(), "mutant.v")
-		if err := writeMutant(ctx, "yosys", dir, d.files(), file, module, tc.command, mut); err != nil {
+		if err := writeMutant(ctx, "yosys", d.Dir, d.files(), file, module, tc.command, mut); err != nil {
 			t.Fatal(err)
 		}
-		p := proveEquivalent(ctx, "yosys", dir, d.files(), file, module, mut, 30*time.Second, false)
+		p := proveEquivalent(ctx, "yosys", d.Dir, d.files(), file, module, mut, 30*time.Second, false)
 		if p.Equivalent != tc.want {
 			t.Errorf("mutation %q: equivalent %v (%s), want %v", tc.command, p.Equivalent, p.Detail, tc.want)
 		}
@@ -238,22 +239,7 @@ func TestRefines(t *testing.T) {
 // makes it equivalent without a build, and the round trip's record stays.
 func TestNoOpMutantEquivalent(t *testing.T) {
 	needTools(t)
-	cfg, err := gen.LoadConfig("../../configs/small.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := gen.Generate(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), cfg.Name)
-	if err := out.WriteDir(dir); err != nil {
-		t.Fatal(err)
-	}
-	d, err := LoadDesign(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := writeDesign(t, "small")
 	var file, module string
 	for _, f := range d.Manifest.Files {
 		if BlockOf(f.Module) == BlockRequant {
@@ -270,7 +256,7 @@ func TestNoOpMutantEquivalent(t *testing.T) {
 	if err := copyDesign(d, tmp); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeMutant(ctx, "yosys", dir, d.files(), file, module, "", filepath.Join(tmp, file)); err != nil {
+	if err := writeMutant(ctx, "yosys", d.Dir, d.files(), file, module, "", filepath.Join(tmp, file)); err != nil {
 		t.Fatal(err)
 	}
 	key, err := r.key(d, tmp)
