@@ -45,11 +45,13 @@ func CoreDirected(cfg core.Config) ([]CoreCase, error) {
 		return b
 	}
 	zeros := func(n int) []byte { return make([]byte, n) }
-	badShift := zeros(P)
-	badShift[24+8] = 40 // lane 1's shift (24 bytes a lane, the shift at 8)
+	// Blocks packed by core's own layout: lane 1 shifting by 40, and a
+	// table activation sent without its table.
+	bad := &core.ParamSet{Lanes: make([]core.LaneParams, C)}
+	bad.Lanes[1].Shift = 40
+	badShift := bad.Bytes(C)
 	PW := core.ParamWordBytes(C)
-	tableMode := zeros(PW)
-	tableMode[24*C] = byte(arch.ActTable) // the activation mode follows the lanes
+	tableMode := (&core.ParamSet{Act: arch.ActTable}).Bytes(C)[:PW]
 	type dc struct {
 		desc string
 		src  string

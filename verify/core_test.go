@@ -142,30 +142,7 @@ func TestCoreProtocolChecker(t *testing.T) {
 // every activation and pooling) on the RTL core and compares the results
 // with core.Machine bit for bit.
 func TestCoreCompute(t *testing.T) {
-	c := newCoreRTL(t, coreConfig("core_c", 1024, 512))
-	seeds := []uint64{}
-	if *coreSeed != 0 {
-		seeds = append(seeds, *coreSeed)
-	} else {
-		for i := 0; i < *coreCount; i++ {
-			seeds = append(seeds, uint64(2000+i))
-		}
-	}
-	for _, simName := range []string{"icarus", "verilator"} {
-		for _, seed := range seeds {
-			t.Run(fmt.Sprintf("%s/%d", simName, seed), func(t *testing.T) {
-				r := rand.New(rand.NewPCG(seed, 11))
-				words, in := verify.RandomComputeProgram(r, c.Config)
-				want, got := runCore(t, c, simName, words, in, verify.CoreRunOptions{Seed: uint32(seed), StallPercent: r.IntN(40)})
-				if want.Code != core.ErrNone {
-					t.Fatalf("the model faults: %v (pc %d)", want.Code, want.PC)
-				}
-				if err := verify.CompareCore(want, got); err != nil {
-					t.Fatalf("%v\nrepro: go test ./verify -run 'TestCoreCompute/%s/' -core-seed %d", err, simName, seed)
-				}
-			})
-		}
-	}
+	runRandomPrograms(t, "TestCoreCompute", 2000, 11, verify.RandomComputeProgram)
 }
 
 // TestCoreMutantsCaught generates deliberately broken cores and checks
@@ -268,30 +245,7 @@ func TestCoreSoak(t *testing.T) {
 // dilation, zero-point padding, several images) on the RTL core against
 // core.Machine.
 func TestCoreConvolve(t *testing.T) {
-	c := newCoreRTL(t, coreConfig("core_c", 1024, 512))
-	seeds := []uint64{}
-	if *coreSeed != 0 {
-		seeds = append(seeds, *coreSeed)
-	} else {
-		for i := 0; i < *coreCount; i++ {
-			seeds = append(seeds, uint64(3000+i))
-		}
-	}
-	for _, simName := range []string{"icarus", "verilator"} {
-		for _, seed := range seeds {
-			t.Run(fmt.Sprintf("%s/%d", simName, seed), func(t *testing.T) {
-				r := rand.New(rand.NewPCG(seed, 12))
-				words, in := verify.RandomConvProgram(r, c.Config)
-				want, got := runCore(t, c, simName, words, in, verify.CoreRunOptions{Seed: uint32(seed), StallPercent: r.IntN(40)})
-				if want.Code != core.ErrNone {
-					t.Fatalf("the model faults: %v (pc %d)", want.Code, want.PC)
-				}
-				if err := verify.CompareCore(want, got); err != nil {
-					t.Fatalf("%v\nrepro: go test ./verify -run 'TestCoreConvolve/%s/' -core-seed %d", err, simName, seed)
-				}
-			})
-		}
-	}
+	runRandomPrograms(t, "TestCoreConvolve", 3000, 12, verify.RandomConvProgram)
 }
 
 // TestCoreCycleModel compares core.Cycles with the RTL's cycle counter on
@@ -313,6 +267,37 @@ func TestCoreCycleModel(t *testing.T) {
 		t.Logf("seed %d: model %d, RTL %d cycles (%+.2f%%)", seed, want, got.Counters.Cycles, 100*e)
 		if e < -0.02 || e > 0.02 {
 			t.Errorf("seed %d: the cycle model is off by %+.1f%% (model %d, RTL %d)", seed, 100*e, want, got.Counters.Cycles)
+		}
+	}
+}
+
+// runRandomPrograms runs the random programs gen makes (seeds from base,
+// or -core-seed; the PCG stream keeps each test's programs its own) on the
+// RTL core in both simulators against core.Machine, with a one-line repro
+// for a failure.
+func runRandomPrograms(t *testing.T, test string, base, stream uint64, gen func(*rand.Rand, core.Config) ([]core.Word, []byte)) {
+	c := newCoreRTL(t, coreConfig("core_c", 1024, 512))
+	seeds := []uint64{}
+	if *coreSeed != 0 {
+		seeds = append(seeds, *coreSeed)
+	} else {
+		for i := 0; i < *coreCount; i++ {
+			seeds = append(seeds, base+uint64(i))
+		}
+	}
+	for _, simName := range []string{"icarus", "verilator"} {
+		for _, seed := range seeds {
+			t.Run(fmt.Sprintf("%s/%d", simName, seed), func(t *testing.T) {
+				r := rand.New(rand.NewPCG(seed, stream))
+				words, in := gen(r, c.Config)
+				want, got := runCore(t, c, simName, words, in, verify.CoreRunOptions{Seed: uint32(seed), StallPercent: r.IntN(40)})
+				if want.Code != core.ErrNone {
+					t.Fatalf("the model faults: %v (pc %d)", want.Code, want.PC)
+				}
+				if err := verify.CompareCore(want, got); err != nil {
+					t.Fatalf("%v\nrepro: go test ./verify -run '%s/%s/' -core-seed %d", err, test, simName, seed)
+				}
+			})
 		}
 	}
 }

@@ -359,6 +359,24 @@ func extraConv(r *rand.Rand, cfg arch.Config, i int) ExtraCase {
 // runExtra runs the targeted cases on the design in dir and returns the
 // first failure ("" if none) and the cases run.
 func runExtra(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir string, seed uint64, opt sim.Options) (string, int, error) {
+	// verdict says whether case i (named name) ends the run, and how: a
+	// canceled context or a failed build is an error; any other run error
+	// or a failure message kills the mutant.
+	verdict := func(i int, name, failed string, err error) (bool, string, int, error) {
+		if err != nil {
+			if ctx.Err() != nil {
+				return true, "", i, ctx.Err()
+			}
+			if strings.Contains(err.Error(), "build") {
+				return true, "", i + 1, err
+			}
+			failed = oneLine(err.Error())
+		}
+		if failed != "" {
+			return true, fmt.Sprintf("%s: %s", name, failed), i + 1, nil
+		}
+		return false, "", 0, nil
+	}
 	cases := ExtraCases(man.Config, seed)
 	for i, c := range cases {
 		g := verify.GEMMOptions{Sim: opt}
@@ -371,46 +389,23 @@ func runExtra(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir stri
 				run = runOffset
 			}
 			failed, err := run(ctx, s, man, dir, c, g)
-			if err != nil {
-				if ctx.Err() != nil {
-					return "", i, ctx.Err()
-				}
-				if strings.Contains(err.Error(), "build") {
-					return "", i + 1, err
-				}
-				failed = oneLine(err.Error())
-			}
-			if failed != "" {
-				return fmt.Sprintf("%s: %s", c.Name, failed), i + 1, nil
+			if done, res, n, err := verdict(i, c.Name, failed, err); done {
+				return res, n, err
 			}
 			continue
 		}
 		if c.Layer == nil && c.Split > 0 {
 			failed, err := runSplit(ctx, s, man, dir, c, g)
-			if err != nil {
-				if ctx.Err() != nil {
-					return "", i, ctx.Err()
-				}
-				if strings.Contains(err.Error(), "build") {
-					return "", i + 1, err
-				}
-				failed = oneLine(err.Error())
-			}
-			if failed != "" {
-				return fmt.Sprintf("%s: %s", c.Name, failed), i + 1, nil
+			if done, res, n, err := verdict(i, c.Name, failed, err); done {
+				return res, n, err
 			}
 			continue
 		}
 		if c.Layer == nil {
 			run, err := verify.RunGEMM(ctx, s, man, dir, c.A, c.B, g)
 			if err != nil {
-				if ctx.Err() != nil {
-					return "", i, ctx.Err()
-				}
-				if strings.Contains(err.Error(), "build") {
-					return "", i + 1, err
-				}
-				return fmt.Sprintf("%s: %s", c.Name, oneLine(err.Error())), i + 1, nil
+				_, res, n, err := verdict(i, c.Name, "", err)
+				return res, n, err
 			}
 			if mm := verify.CompareMatrices(verify.GoldenGEMM(man.Config, c.A, c.B), run.C); mm.Count > 0 {
 				return fmt.Sprintf("%s: %d mismatches; %s", c.Name, mm.Count, oneLine(strings.Join(mm.First, "; "))), i + 1, nil
@@ -423,13 +418,8 @@ func runExtra(ctx context.Context, s sim.Simulator, man *arch.Manifest, dir stri
 		}
 		run, err := verify.RunLayer(ctx, s, man, dir, c.Layer, g)
 		if err != nil {
-			if ctx.Err() != nil {
-				return "", i, ctx.Err()
-			}
-			if strings.Contains(err.Error(), "build") {
-				return "", i + 1, err
-			}
-			return fmt.Sprintf("%s: %s", c.Name, oneLine(err.Error())), i + 1, nil
+			_, res, n, err := verdict(i, c.Name, "", err)
+			return res, n, err
 		}
 		if mm := verify.CompareTensors(want, run.Output, shape); mm.Count > 0 {
 			return fmt.Sprintf("%s: %d mismatches; %s", c.Name, mm.Count, oneLine(strings.Join(mm.First, "; "))), i + 1, nil
