@@ -511,8 +511,20 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	lpWord := m.Reg("lp_word", hdl.U(32))
 	lpX := m.Reg("lp_x", hdl.U(8))
 	lpBad := m.Reg("lp_bad", hdl.U(1))
-	w := m.Wire("lp_w", hdl.U(32)) // the word a byte completes
-	m.Set(w, hdl.Cat(dByte, lpWord.Slice(31, 8)))
+	// A cycle takes the bytes of the word being assembled that the held
+	// beat has (all of them unless the word crosses into the next beat):
+	// lp_take of the 4 - lp_b still needed, shifted in from the top.
+	lpNeed := m.Wire("lp_need", hdl.U(4))
+	m.Set(lpNeed, m.Const(4, hdl.U(4)).Sub(u(lpB, 4)).Trunc(4))
+	lpTake := m.Wire("lp_take", hdl.U(4))
+	m.Set(lpTake, hdl.Mux(dLeft.Lt(lpNeed), dLeft, lpNeed))
+	lpFull := m.Wire("lp_full", hdl.U(1)) // the word is complete this cycle
+	m.Set(lpFull, lpTake.Eq(lpNeed))
+	w := m.Wire("lp_w", hdl.U(32)) // the word with this cycle's bytes in
+	m.Set(w, dShift.Slice(31, 0))
+	for t := 1; t <= 3; t++ {
+		m.If(lpTake.EqConst(int64(t)), func() { m.Set(w, hdl.Cat(dShift.Slice(8*t-1, 0), lpWord.Slice(31, 8*t))) })
+	}
 	t32 := func(n string) *hdl.Expr { return m.Reg("lp_"+n, hdl.U(32)) }
 	tBias, tMult, tShift, tOZP, tMin := t32("bias"), t32("mult"), t32("shift"), t32("ozp"), t32("min")
 	// The activation control's words wait for the last one (kept only
@@ -583,6 +595,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	asPendFirst := m.Reg("as_pend_first", hdl.U(1))
 	asPendAcc := m.Reg("as_pend_acc", hdl.U(1))
 	asPendRow := m.Reg("as_pend_row", hdl.U(core.AccRowBits+1))
+	asPendLast := m.Reg("as_pend_last", hdl.U(1)) // the beat is of the last tile
 	var asPendT0 *hdl.Expr
 	if cfg.Mutant == CoreMutantSkipWeightStall {
 		asPendT0 = m.Reg("as_pend_t0", hdl.U(1))
@@ -618,21 +631,66 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	dnLo := m.Reg("dn_lo", hdl.U(core.AddrBits+1)) // the UB bytes the results land in: [lo, hi)
 	dnHi := m.Reg("dn_hi", hdl.U(core.AddrBits+1))
 	acPool := m.Wire("ac_pool", hdl.U(1))
-	var acP poolCtl
-	if pc.Pool {
+	setIdx := func(e *hdl.Expr) *hdl.Expr { return e.Trunc(max(1, hdl.Clog2(cfg.Arch.ParamSets))) }
+	// poolOf selects a set's pooling control.
+	poolOf := func(prefix string, set *hdl.Expr) poolCtl {
 		pick := func(name string, f func(p poolCtl) *hdl.Expr) *hdl.Expr {
 			var regs []*hdl.Expr
 			for _, p := range pools {
 				regs = append(regs, f(p))
 			}
-			return sel("ac_"+name, acSet.Trunc(max(1, hdl.Clog2(cfg.Arch.ParamSets))), regs)
+			return sel(prefix+name, set, regs)
 		}
-		acP = poolCtl{pick("en", func(p poolCtl) *hdl.Expr { return p.en }), pick("kind", func(p poolCtl) *hdl.Expr { return p.kind }),
+		return poolCtl{pick("en", func(p poolCtl) *hdl.Expr { return p.en }), pick("kind", func(p poolCtl) *hdl.Expr { return p.kind }),
 			pick("kh", func(p poolCtl) *hdl.Expr { return p.kh }), pick("kw", func(p poolCtl) *hdl.Expr { return p.kw }),
 			pick("sh", func(p poolCtl) *hdl.Expr { return p.sh }), pick("sw", func(p poolCtl) *hdl.Expr { return p.sw })}
+	}
+	var acP poolCtl
+	if pc.Pool {
+		acP = poolOf("ac_", setIdx(acSet))
 		m.Set(acPool, acP.en)
 	} else {
 		m.Set(acPool, zero(1))
+	}
+	// A fused ACTIVATE (fuse=1) is checked, then waits in these registers
+	// for the MATMUL or CONVOLVE after it, whose last tile carries last
+	// and the set to the accumulators, so the rows leave for the pipeline
+	// as they are finished. fz: 0 none; 1 armed; 2 its pooling control
+	// sent (once the results before it have landed), 3 streaming.
+	fz := m.Reg("fz", hdl.U(2), hdl.ResetTo(0))
+	acFuse := field(core.OpActivate, "fuse")
+	fzAcc, fzM := m.Reg("fz_acc", hdl.U(core.AccRowBits)), m.Reg("fz_m", hdl.U(core.DimBits))
+	fzWA, fzN, fzPitch := m.Reg("fz_wa", hdl.U(core.AddrBits)), m.Reg("fz_n", hdl.U(core.LaneBits)), m.Reg("fz_pitch", hdl.U(16))
+	fzLo, fzHi := m.Reg("fz_lo", hdl.U(core.AddrBits+1)), m.Reg("fz_hi", hdl.U(core.AddrBits+1))
+	fzSet := m.Reg("fz_set", hdl.U(max(1, hdl.Clog2(cfg.Arch.ParamSets))))
+	fzFH, fzFW := m.Reg("fz_fh", hdl.U(12)), m.Reg("fz_fw", hdl.U(12))
+	// The pooling control for frames of fh x fw rows of a set; a core
+	// without pooling sends none.
+	sendPool := func(set *hdl.Expr, p poolCtl, fh, fw *hdl.Expr) {
+		if !pc.Pool {
+			return
+		}
+		pf := params[arch.StagePool]
+		vals := map[string]*hdl.Expr{"enable": zero(1), "mode": zero(1)}
+		for _, n := range []string{"width", "height", "kh", "kw", "sh", "sw"} {
+			vals[n] = m.Const(1, hdl.U(fieldOf(pf, n).Width))
+		}
+		wide := func(e *hdl.Expr, n string) *hdl.Expr {
+			w := fieldOf(pf, n).Width
+			if e.Width() >= w {
+				return e.Trunc(w)
+			}
+			return hdl.ZExt(e, w)
+		}
+		m.If(p.en, func() {
+			mode := hdl.Mux(p.kind, m.Const(int64(proto.Pool.Modes[arch.AveragePool]), hdl.U(fieldOf(pf, "mode").Width)),
+				m.Const(int64(proto.Pool.Modes[arch.MaxPool]), hdl.U(fieldOf(pf, "mode").Width)))
+			sendP(arch.StagePool, set, m.Const(int64(PoolControlAddr), hdl.U(pAddrW)), map[string]*hdl.Expr{
+				"enable": one(1), "mode": mode, "width": wide(fw, "width"), "height": wide(fh, "height"),
+				"kh": wide(p.kh, "kh"), "kw": wide(p.kw, "kw"), "sh": wide(p.sh, "sh"), "sw": wide(p.sw, "sw")})
+		}).Else(func() {
+			sendP(arch.StagePool, set, m.Const(int64(PoolControlAddr), hdl.U(pAddrW)), vals)
+		})
 	}
 	// A division skips the dividend's leading zero bits (they leave the
 	// remainder and quotient at zero), one step at least: a step per
@@ -653,9 +711,24 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		m.Set(divI, divLZ)
 		m.Set(state, st(csActDiv))
 	}
-	setIdx := func(e *hdl.Expr) *hdl.Expr { return e.Trunc(max(1, hdl.Clog2(cfg.Arch.ParamSets))) }
 	drainCycles := mu.Latency + mu.PipelineLatency + 4
 	c.DrainCycles = drainCycles
+	// fusedHold holds a beat of the last tile until a fused activate's
+	// pooling control is out; fusedTag is the set such a beat carries.
+	fusedHold := func(final *hdl.Expr) *hdl.Expr { return final.And(fz.EqConst(1).Or(fz.EqConst(2))) }
+	tagW := fieldOf(aLay.Fields, "tag").Width
+	fusedTag := func(fused *hdl.Expr) *hdl.Expr {
+		return hdl.Mux(fused, u(fzSet, max(tagW, fzSet.Width())).Trunc(tagW), zero(tagW))
+	}
+	// fusedDone: the instruction's last beat is in; a fused activate's
+	// results land for drain cycles more.
+	fusedDone := func() {
+		m.If(fz.Ne(zero(2)), func() {
+			m.Set(drain, m.Const(int64(drainCycles), hdl.U(8)))
+			m.Set(dnOn, one(1))
+			m.Set(fz, zero(2))
+		})
+	}
 
 	cycles := m.Reg("cnt_cycles", hdl.U(64), hdl.ResetTo(0))
 	busy := m.Reg("cnt_busy", hdl.U(64), hdl.ResetTo(0))
@@ -728,8 +801,14 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	nk0 := cgK0.Add(m.Const(int64(R), cgK0.Shape())).Trunc(cgK0.Width())
 	tileEnd := lastRow.And(nk0.Ge(opK))
 	passNext := tileEnd.And(cvDepthwise).And(inc(dwO).Lt(cvN))
+	// The beat offered is of the last tile (of the last pass): with a
+	// fused activate it waits for the activate's pooling control.
+	cgFinal := m.Wire("cg_final", hdl.U(1))
+	m.Set(cgFinal, nk0.Ge(opK).And(cvDepthwise.Not().Or(inc(dwO).Ge(cvN))))
+	cgHold := m.Wire("cg_hold", hdl.U(1))
+	m.Set(cgHold, fusedHold(cgFinal))
 	prefetch := m.Wire("cg_prefetch", hdl.U(1))
-	m.Set(prefetch, state.Eq(st(csConv)).And(cgOn).And(cgSend).And(aReady).And(tileEnd.Not().Or(passNext)))
+	m.Set(prefetch, state.Eq(st(csConv)).And(cgOn).And(cgSend).And(cgHold.Not()).And(aReady).And(tileEnd.Not().Or(passNext)))
 	eff := func(name string, cur, next *hdl.Expr) *hdl.Expr {
 		w := m.Wire(name, cur.Shape())
 		m.Set(w, hdl.Mux(prefetch, next, cur))
@@ -898,7 +977,18 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		return hi.Le(u(dnLo, 64)).Or(u(lo, 64).Ge(u(dnHi, 64)))
 	}
 	opc := ir.Slice(core.OpcodeBits-1, 0)
+	// misfused: the MATMUL or CONVOLVE after a fused activate writes rows
+	// other than the activate reads, or reads UB bytes [lo, lo+n) that it
+	// writes (they land while the instruction still reads).
+	misfused := func(acc, rows, lo, n *hdl.Expr) *hdl.Expr {
+		hi := u(lo, 64).Add(u(n, 64)).Trunc(64)
+		overlap := u(lo, 64).Lt(u(fzHi, 64)).And(u(fzLo, 64).Lt(hi))
+		return fz.Ne(zero(2)).And(acc.Ne(fzAcc).Or(rows.Ne(u(fzM, rows.Width()))).Or(overlap))
+	}
+	// A fused activate is only checked in decode: it waits for these
+	// results when its pooling control goes out.
 	goOn := opc.EqConst(int64(core.OpReadWeights)).
+		Or(opc.EqConst(int64(core.OpActivate)).And(acFuse)).
 		Or(opc.EqConst(int64(core.OpMatMul)).And(clear(mmUB, mmM.Mul(mmK)))).
 		Or(opc.EqConst(int64(core.OpConvolve)).And(clear(field(core.OpConvolve, "ub"), cvImgs.Mul(cvImg))))
 	holdForDrain := m.Wire("hold_for_drain", hdl.U(1))
@@ -948,9 +1038,14 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		sw.Case([]int64{csDecode}, func() {
 			m.If(holdForDrain.Not(), func() {
 				m.Switch(ir.Slice(core.OpcodeBits-1, 0), func(sw *hdl.SwitchBuilder) {
+					// After a fused activate only a matmul or convolve may come.
 					legal := func(op core.Opcode, f func()) {
 						sw.Case([]int64{int64(op)}, func() {
-							m.If(reservedBits(m, ir, op), func() { fail(core.ErrIllegalOpcode) }).Else(f)
+							c := m.If(reservedBits(m, ir, op), func() { fail(core.ErrIllegalOpcode) })
+							if op != core.OpMatMul && op != core.OpConvolve {
+								c = c.ElseIf(fz.Ne(zero(2)), func() { fail(core.ErrBadField) })
+							}
+							c.Else(f)
 						})
 					}
 					legal(core.OpHalt, func() { m.Set(state, st(csDone)) })
@@ -1000,6 +1095,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 							ElseIf(past(u(mmUB, 33), u(mk, 33), cfg.UBBytes), func() { fail(core.ErrUBRange) }).
 							ElseIf(past(u(mmW, 33), u(nk, 33), cfg.WeightBytes), func() { fail(core.ErrWeightRange) }).
 							ElseIf(past(mmAcc, mmM, cfg.Arch.AccDepth), func() { fail(core.ErrAccRange) }).
+							ElseIf(misfused(mmAcc, mmM, mmUB, mk), func() { fail(core.ErrBadField) }).
 							Else(func() {
 								m.Set(mmMACs, u(mk.Mul(u(mmN, 16)), 48))
 								m.Set(opK, u(mmK, core.AddrBits+1))
@@ -1133,11 +1229,11 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 					})
 				}).ElseIf(dUnder, func() { fail(core.ErrHostUnderflow) })
 			}).ElseIf(dAvail, func() {
-				m.Set(dTake, one(1))
+				m.Set(dTakeN, lpTake)
 				m.Set(lpWord, w)
-				m.Set(lpB, inc(lpB))
+				m.Set(lpB, lpB.Add(lpTake.Trunc(2)).Trunc(2))
 				bad := func(c *hdl.Expr) { m.If(c, func() { m.Set(lpBad, one(1)) }) }
-				m.If(lpB.EqConst(3).And(lpPhase.EqConst(0)), func() {
+				m.If(lpFull.And(lpPhase.EqConst(0)), func() {
 					m.Switch(lpF, func(sw *hdl.SwitchBuilder) {
 						sw.Case([]int64{0}, func() { m.Set(tBias, w) })
 						sw.Case([]int64{1}, func() { m.Set(tMult, w) })
@@ -1158,7 +1254,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 						m.If(lpLane.EqConst(int64(C-1)), func() { m.Set(lpPhase, one(2)) })
 					}).Else(func() { m.Set(lpF, inc(lpF)) })
 				})
-				m.If(lpB.EqConst(3).And(lpPhase.EqConst(1)), func() {
+				m.If(lpFull.And(lpPhase.EqConst(1)), func() {
 					m.Switch(lpC, func(sw *hdl.SwitchBuilder) {
 						sw.Case([]int64{0}, func() {
 							keepW(cMode)
@@ -1216,6 +1312,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			// data checks below override this with an error).
 			m.If(asOn.Not().And(asPend.Not().Or(aValid.And(aReady))), func() {
 				m.Set(macs, macs.Add(u(mmMACs, 64)).Trunc(64))
+				fusedDone()
 				next()
 			})
 			weightLoader()
@@ -1238,12 +1335,14 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 				// Only the instruction's first tile swaps weights in.
 				first = asPendFirst.And(asPendT0)
 			}
+			fused := asPendLast.And(fz.EqConst(3))
 			aVals := map[string]*hdl.Expr{"acts": hdl.Cat(acts...), "addr": asPendRow.Trunc(aw), "first": first,
-				"acc": asPendAcc, "last": zero(1)}
+				"acc": asPendAcc, "last": fused, "tag": fusedTag(fused)}
 			m.Set(aData, packFields(m, aLay.Fields, aLay.Width, aVals))
 			aFire := aValid.And(aReady)
 			m.If(asPend, func() {
-				m.If(written.Not(), func() { fail(core.ErrUnwritten) }).Else(func() { m.Set(aValid, one(1)) })
+				m.If(written.Not(), func() { fail(core.ErrUnwritten) }).
+					ElseIf(fusedHold(asPendLast).Not(), func() { m.Set(aValid, one(1)) })
 			})
 			m.If(asOn.And(asPend.Not().Or(aFire)), func() {
 				ub.read(m, asRowAddr.Trunc(core.AddrBits))
@@ -1255,6 +1354,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 				}
 				m.Set(asPendAcc, mmAccum.Or(asK0.Ne(zero(asK0.Width()))))
 				m.Set(asPendRow, u(mmAcc, core.AccRowBits+1).Add(u(asR, core.AccRowBits+1)).Trunc(core.AccRowBits+1))
+				m.Set(asPendLast, asK0.Add(m.Const(int64(R), asK0.Shape())).Trunc(asK0.Width()).Ge(u(mmK, asK0.Width())))
 				m.Set(asR, inc(asR))
 				m.Set(asRowAddr, asRowAddr.Add(u(mmK, core.AddrBits+1)).Trunc(core.AddrBits+1))
 				m.If(inc(asR).Eq(mmM), func() {
@@ -1279,36 +1379,27 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		sw.Case([]int64{csActChk}, func() {
 			rangeCheck := func(pixels *hdl.Expr) {
 				end := u(acOut, 34).Add(u(dec(pixels).Mul(acPitch), 34)).Add(u(acN, 34))
-				m.If(end.Gt(m.Const(int64(cfg.UBBytes), end.Shape())), func() { fail(core.ErrUBRange) }).Else(func() {
+				m.If(end.Gt(m.Const(int64(cfg.UBBytes), end.Shape())), func() { fail(core.ErrUBRange) }).ElseIf(acFuse, func() {
+					m.Set(fzAcc, acAcc)
+					m.Set(fzM, acM)
+					m.Set(fzWA, acOut)
+					m.Set(fzN, acN)
+					m.Set(fzPitch, acPitch)
+					m.Set(fzLo, u(acOut, core.AddrBits+1))
+					m.Set(fzHi, end.Trunc(core.AddrBits+1))
+					m.Set(fzSet, setIdx(acSet))
+					m.Set(fzFH, acFH)
+					m.Set(fzFW, acFW)
+					m.Set(fz, one(2))
+					next()
+				}).Else(func() {
 					m.Set(acR, zero(core.DimBits))
 					m.Set(acWA, acOut)
 					m.Set(dnN, acN)
 					m.Set(dnPitch, acPitch)
 					m.Set(dnLo, u(acOut, core.AddrBits+1))
 					m.Set(dnHi, end.Trunc(core.AddrBits+1))
-					if pc.Pool {
-						vals := map[string]*hdl.Expr{"enable": zero(1), "mode": zero(1)}
-						pf := params[arch.StagePool]
-						for _, n := range []string{"width", "height", "kh", "kw", "sh", "sw"} {
-							vals[n] = m.Const(1, hdl.U(fieldOf(pf, n).Width))
-						}
-						wide := func(e *hdl.Expr, n string) *hdl.Expr {
-							w := fieldOf(pf, n).Width
-							if e.Width() >= w {
-								return e.Trunc(w)
-							}
-							return hdl.ZExt(e, w)
-						}
-						m.If(acP.en, func() {
-							mode := hdl.Mux(acP.kind, m.Const(int64(proto.Pool.Modes[arch.AveragePool]), hdl.U(fieldOf(pf, "mode").Width)),
-								m.Const(int64(proto.Pool.Modes[arch.MaxPool]), hdl.U(fieldOf(pf, "mode").Width)))
-							sendP(arch.StagePool, acSet, m.Const(int64(PoolControlAddr), hdl.U(pAddrW)), map[string]*hdl.Expr{
-								"enable": one(1), "mode": mode, "width": wide(acFW, "width"), "height": wide(acFH, "height"),
-								"kh": wide(acP.kh, "kh"), "kw": wide(acP.kw, "kw"), "sh": wide(acP.sh, "sh"), "sw": wide(acP.sw, "sw")})
-						}).Else(func() {
-							sendP(arch.StagePool, acSet, m.Const(int64(PoolControlAddr), hdl.U(pAddrW)), vals)
-						})
-					}
+					sendPool(acSet, acP, acFH, acFW)
 					m.Set(state, st(csActPool))
 				})
 			}
@@ -1368,6 +1459,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 						ElseIf(past(u(field(core.OpConvolve, "ub"), 53), u(cvImgs.Mul(cvImg), 53), cfg.UBBytes), func() { fail(core.ErrUBRange) }).
 						ElseIf(past(u(cvWA, 45), u(u(cvN, 22).Mul(K), 45), cfg.WeightBytes), func() { fail(core.ErrWeightRange) }).
 						ElseIf(past(u(cvAcc, 49), u(rows, 49), cfg.Arch.AccDepth), func() { fail(core.ErrAccRange) }).
+						ElseIf(misfused(cvAcc, rows, field(core.OpConvolve, "ub"), cvImgs.Mul(cvImg)), func() { fail(core.ErrBadField) }).
 						Else(func() {
 							m.Set(cvM, rows.Trunc(17))
 							m.Set(mmMACs, u(rows.Trunc(17).Mul(K).Mul(cvN), 48))
@@ -1391,6 +1483,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		sw.Case([]int64{csConv}, func() {
 			m.If(cgOn.Not(), func() {
 				m.Set(macs, macs.Add(u(mmMACs, 64)).Trunc(64))
+				fusedDone()
 				next()
 			})
 			weightLoader()
@@ -1425,10 +1518,12 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			}
 			aw := fieldOf(aLay.Fields, "addr").Width
 			row := u(cvAcc, 18).Add(u(cgRow, 18)).Trunc(18).Trunc(aw)
-			m.If(cgOn.And(cgSend), func() {
+			fused := cgFinal.And(fz.EqConst(3))
+			m.If(cgOn.And(cgSend).And(cgHold.Not()), func() {
 				m.Set(aValid, one(1))
 				m.Set(aData, packFields(m, aLay.Fields, aLay.Width, map[string]*hdl.Expr{"acts": hdl.Cat(acts...), "addr": row,
-					"first": cgRow.EqConst(0), "acc": cvAccum.Or(cgK0.Ne(zero(cgK0.Width()))).Or(dwO.Ne(zero(core.LaneBits))), "last": zero(1)}))
+					"first": cgRow.EqConst(0), "acc": cvAccum.Or(cgK0.Ne(zero(cgK0.Width()))).Or(dwO.Ne(zero(core.LaneBits))),
+					"last": fused, "tag": fusedTag(fused)}))
 				m.If(aReady, func() {
 					m.Set(cgSend, zero(1))
 					m.Set(cgF, zero(4))
@@ -1526,7 +1621,24 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		m.Set(drain, dec(drain))
 		m.If(drain.EqConst(0), func() { m.Set(dnOn, zero(1)) })
 	})
-	m.If(yValid.And(state.Eq(st(csAct)).Or(dnOn)), func() {
+	// A fused activate's pooling control goes out once the results before
+	// it have landed (the pipeline is empty), then its writes start.
+	inCompute := state.Eq(st(csMM)).Or(state.Eq(st(csConv)))
+	var fzP poolCtl
+	if pc.Pool {
+		fzP = poolOf("fz_pool_", fzSet)
+	}
+	m.If(fz.EqConst(1).And(dnOn.Not()).And(pValid.Not()).And(inCompute), func() {
+		sendPool(fzSet, fzP, fzFH, fzFW)
+		m.Set(acWA, fzWA)
+		m.Set(dnN, fzN)
+		m.Set(dnPitch, fzPitch)
+		m.Set(dnLo, fzLo)
+		m.Set(dnHi, fzHi)
+		m.Set(fz, m.Const(2, hdl.U(2)))
+	})
+	m.If(fz.EqConst(2).And(pValid.Not()), func() { m.Set(fz, m.Const(3, hdl.U(2))) })
+	m.If(yValid.And(state.Eq(st(csAct)).Or(dnOn).Or(fz.EqConst(3))), func() {
 		m.Set(ub.we, one(1))
 		m.Set(ub.wbase, acWA)
 		m.Set(ub.wcount, dnN.Trunc(4))

@@ -486,9 +486,12 @@ func (c *programCompiler) pass(p Pass, in, pre, out quant.Shape, inAddr, outAddr
 	}
 	inImg := in.H * in.W * in.C
 	outImg := out.H * out.W * Cout
+	// activate comes before the MATMUL or CONVOLVE whose rows it reads,
+	// fused: the core reads the rows out with that instruction's last
+	// tile instead of sending them through the array again.
 	activate := func(m, lanes, t, fh, fw, out int) error {
 		return c.emit(core.OpActivate, map[string]int64{"acc": int64(c.acc), "m": int64(m), "n": int64(lanes), "set": int64(t),
-			"out": int64(out + p.C0 + t*a.Cols), "pitch": int64(Cout), "fh": int64(fh), "fw": int64(fw)})
+			"out": int64(out + p.C0 + t*a.Cols), "pitch": int64(Cout), "fh": int64(fh), "fw": int64(fw), "fuse": 1})
 	}
 	if l.Kind == FC {
 		depth := c.accRows(1)
@@ -497,11 +500,11 @@ func (c *programCompiler) pass(p Pass, in, pre, out quant.Shape, inAddr, outAddr
 			for t := 0; t < tiles; t++ {
 				c.turnAcc()
 				lanes := min(a.Cols, N-t*a.Cols)
-				if err := c.emit(core.OpMatMul, map[string]int64{"ub": int64(inAddr + r0*K), "m": int64(n), "k": int64(K),
-					"waddr": int64(waddr + t*a.Cols*K), "n": int64(lanes), "acc": int64(c.acc)}); err != nil {
+				if err := activate(n, lanes, t, 1, 1, outAddr+r0*Cout); err != nil {
 					return err
 				}
-				if err := activate(n, lanes, t, 1, 1, outAddr+r0*Cout); err != nil {
+				if err := c.emit(core.OpMatMul, map[string]int64{"ub": int64(inAddr + r0*K), "m": int64(n), "k": int64(K),
+					"waddr": int64(waddr + t*a.Cols*K), "n": int64(lanes), "acc": int64(c.acc)}); err != nil {
 					return err
 				}
 			}
@@ -525,10 +528,10 @@ func (c *programCompiler) pass(p Pass, in, pre, out quant.Shape, inAddr, outAddr
 			for t := 0; t < tiles; t++ {
 				c.turnAcc()
 				lanes := min(a.Cols, N-t*a.Cols)
-				if err := c.convolve(g, inAddr+i0*inImg, n, in.H, g.pt, g.pb, waddr+t*a.Cols*K, lanes, p.C0+t*a.Cols); err != nil {
+				if err := activate(n*rows, lanes, t, fh, fw, outAddr+i0*outImg); err != nil {
 					return err
 				}
-				if err := activate(n*rows, lanes, t, fh, fw, outAddr+i0*outImg); err != nil {
+				if err := c.convolve(g, inAddr+i0*inImg, n, in.H, g.pt, g.pb, waddr+t*a.Cols*K, lanes, p.C0+t*a.Cols); err != nil {
 					return err
 				}
 			}
@@ -575,10 +578,10 @@ func (c *programCompiler) pass(p Pass, in, pre, out quant.Shape, inAddr, outAddr
 			for t := 0; t < tiles; t++ {
 				c.turnAcc()
 				lanes := min(a.Cols, N-t*a.Cols)
-				if err := c.convolve(g, ub, 1, ye1-ys1+1, ys1-ys, ye-ye1, waddr+t*a.Cols*K, lanes, p.C0+t*a.Cols); err != nil {
+				if err := activate(n*pre.W, lanes, t, ofh, ofw, oaddr); err != nil {
 					return err
 				}
-				if err := activate(n*pre.W, lanes, t, ofh, ofw, oaddr); err != nil {
+				if err := c.convolve(g, ub, 1, ye1-ys1+1, ys1-ys, ye-ye1, waddr+t*a.Cols*K, lanes, p.C0+t*a.Cols); err != nil {
 					return err
 				}
 			}

@@ -102,9 +102,6 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 	// div: a division of n (16 bits), a step per significant bit (one at
 	// least), and a cycle to check its result.
 	div := func(n int64) int64 { return int64(max(1, bits.Len16(uint16(n)))) + 1 }
-	// host: a byte a cycle, the next beat taken with a beat's last
-	// byte, one cycle to finish.
-	host := func(n int64) int64 { return n + 1 }
 	tileLoad := C + 1 + R
 	// tiles runs the array: per tile t, its beats take beats(t) cycles and
 	// the next tile's weights load behind them.
@@ -124,6 +121,23 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 	// beat: until landed (cycle landed), the next instructions decode only
 	// if they read none of the UB bytes [lo, hi) it writes and write none.
 	var landed, lo, hi int64
+	// A fused activate (armed) lands behind the next MATMUL or CONVOLVE:
+	// its range [flo, fhi); that instruction's last tile waits until
+	// the pipeline's pooling control for it is out (ready), which waits
+	// for the results before it to land.
+	var armed bool
+	var ready, flo, fhi int64
+	// fuse delays a fused instruction's last tile (which starts at cycle
+	// last) until ready, and marks its activate's results landing after
+	// the instruction ends.
+	fuse := func(last int64) {
+		if !armed {
+			return
+		}
+		cyc += max(0, ready-last)
+		landed, lo, hi = cyc+int64(drain)+1, flo, fhi
+		armed = false
+	}
 	for pc, w := range words {
 		in, err := Decode(w)
 		if err != nil {
@@ -136,7 +150,7 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 		if cyc < landed {
 			clear := func(a, n int64) bool { return a+n <= lo || a >= hi }
 			switch {
-			case in.Op == OpReadWeights:
+			case in.Op == OpReadWeights, in.Op == OpActivate && g("fuse") != 0:
 			case in.Op == OpMatMul && clear(g("ub"), g("m")*g("k")):
 			case in.Op == OpConvolve && clear(g("ub"), g("images")*g("h")*g("w")*g("c")):
 			default:
@@ -161,30 +175,51 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 				cyc++
 			}
 		case OpLoadParams:
-			// The words, then the table, a byte a cycle (the pipeline
-			// takes a word a cycle, and the next beat comes in the cycle
-			// a beat's last byte is taken).
-			n := g("len")
+			// The words a cycle each, or two when one crosses into the
+			// next beat (the next beat comes in the cycle a beat's last
+			// byte is taken), then the table a byte a cycle (the pipeline
+			// takes a word a cycle).
+			n, at := g("len"), pos
 			if b := take(n); (len(b) == ParamBlockBytes(a.Cols) || len(b) == ParamWordBytes(a.Cols)) && g("set") < int64(len(pools)) {
 				pools[g("set")] = parseParams(b, a.Cols).Pool
 			}
+			words := func(n int64) int64 {
+				pieces := (n + 3) / 4
+				if at%4 != 0 {
+					pieces += (at+n-1)/8 - at/8 // a word on each beat boundary
+				}
+				return pieces + 1
+			}
 			if n == int64(ParamWordBytes(a.Cols)) {
-				cyc += host(n) + 1 // and a cycle for the checks
+				cyc += words(n) + 1 // and a cycle for the checks
 			} else {
-				cyc += host(n-256) + 256
+				cyc += words(n-256) + 256
 			}
 		case OpMatMul:
 			M, K := g("m"), g("k")
-			cyc += tiles((K+R-1)/R, func(int64) int64 { return M }) + 1
+			t := tiles((K+R-1)/R, func(int64) int64 { return M })
+			cyc += t + 1
+			fuse(cyc - M)
 		case OpConvolve:
 			G := func(f string) int64 { return in.Get(f) }
 			cyc += div(G("h")+G("pt")+G("pb")-(G("kh")-1)*G("dh")-1) + div(G("w")+G("pl")+G("pr")-(G("kw")-1)*G("dw")-1)
-			cyc += convCycles(in, R, tiles) + 1 // and the checks after the divisions
+			t, lastTile := convCycles(in, R, tiles)
+			cyc += t + 1 // and the checks after the divisions
+			fuse(cyc - lastTile)
 		case OpActivate:
 			cyc += div(g("m"))
 			if set := g("set"); a.Pool && set < int64(len(pools)) && pools[set].Enable {
 				p := pools[set]
 				cyc += div(g("fh")-int64(p.KH)) + div(g("fw")-int64(p.KW))
+			}
+			if g("fuse") != 0 {
+				// Checked, then the next instruction's last tile reads the
+				// rows out once the results before have landed.
+				cyc++
+				armed = true
+				ready = max(cyc, landed) + 3
+				flo, fhi = g("out"), g("out")+(activatePixels(g, pools, a.Pool)-1)*g("pitch")+g("n")
+				continue
 			}
 			cyc += 2 + g("m")
 			landed = cyc + int64(drain) + 1
@@ -208,8 +243,9 @@ func activatePixels(g func(string) int64, pools []PoolParams, pool bool) int64 {
 	return g("m") / max(1, fh*fw) * oh * ow
 }
 
-// convCycles walks the window generator over every output pixel and tile.
-func convCycles(in Inst, R int64, tiles func(T int64, beats func(t int64) int64) int64) int64 {
+// convCycles walks the window generator over every output pixel and tile;
+// it returns the cycles and those of the last tile.
+func convCycles(in Inst, R int64, tiles func(T int64, beats func(t int64) int64) int64) (int64, int64) {
 	g := in.Get
 	H, W, C := g("h"), g("w"), g("c")
 	kh, kw, sh, sw, dh, dw := g("kh"), g("kw"), g("sh"), g("sw"), g("dh"), g("dw")
@@ -225,7 +261,9 @@ func convCycles(in Inst, R int64, tiles func(T int64, beats func(t int64) int64)
 	// depthwise pass picks one channel of many): a run spans columns.
 	wide := dw == 1 && (g("depthwise") == 0 || C == 1)
 	C = cEff
-	return passes * tiles((K+R-1)/R, func(t int64) int64 {
+	T := (K + R - 1) / R
+	var last int64
+	total := passes * tiles(T, func(t int64) int64 {
 		k0 := t * R
 		kv := min(R, K-k0)
 		var total int64
@@ -260,6 +298,10 @@ func convCycles(in Inst, R int64, tiles func(T int64, beats func(t int64) int64)
 				}
 			}
 		}
+		if t == T-1 {
+			last = total
+		}
 		return total
 	})
+	return total, last
 }

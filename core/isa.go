@@ -129,7 +129,8 @@ var Formats = []Format{
 		Fields: fields(u("acc", AccRowBits, "first accumulator row"), u("m", DimBits, "rows"),
 			u("n", LaneBits, "lanes (<= cols)"), u("set", SetBits, "parameter set"),
 			u("out", AddrBits, "UB address of output pixel 0, lane 0"), u("pitch", DimBits, "UB bytes between output pixels"),
-			u1("fh", 12, "pooling frame height (rows per frame = fh*fw)"), u1("fw", 12, "pooling frame width"))},
+			u1("fh", 12, "pooling frame height (rows per frame = fh*fw)"), u1("fw", 12, "pooling frame width"),
+			u("fuse", 1, "1: checked now, run as the next instruction's last tile: a matmul or convolve writing rows acc..acc+m-1 and reading none of the bytes written here"))},
 	{Op: OpSync, Mnemonic: "sync", Doc: "wait until every earlier instruction has finished"},
 }
 

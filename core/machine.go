@@ -217,6 +217,10 @@ type runState struct {
 	pc  int
 	in  []byte
 	out []byte
+	// fused is a checked ACTIVATE with fuse=1, waiting for the MATMUL or
+	// CONVOLVE after it (the hardware reads the rows out with that
+	// instruction's last tile).
+	fused *activation
 }
 
 func (s *runState) fault(code ErrorCode, format string, args ...any) error {
@@ -247,6 +251,9 @@ func (m *Machine) Run(words []Word, in []byte) ([]byte, error) {
 			return s.out, f
 		}
 		m.Stats.Instructions++
+		if s.fused != nil && inst.Op != OpMatMul && inst.Op != OpConvolve {
+			return s.out, s.fault(ErrBadField, "opcode %d after a fused activate: it must be a matmul or convolve", inst.Op)
+		}
 		if inst.Op == OpHalt {
 			return s.out, nil
 		}
@@ -459,6 +466,9 @@ func (s *runState) matmul(in Inst) error {
 	if err := s.accRange(acc, M); err != nil {
 		return err
 	}
+	if err := s.fusedWith(acc, M, ub, M*K); err != nil {
+		return err
+	}
 	if err := s.wWritten(wa, N*K); err != nil {
 		return err
 	}
@@ -482,7 +492,7 @@ func (s *runState) matmul(in Inst) error {
 		}
 	}
 	s.m.Stats.MACs += M * K * N
-	return nil
+	return s.runFused()
 }
 
 // ConvOutput is the output size of a convolution window along one axis.
@@ -530,12 +540,18 @@ func (s *runState) convolve(in Inst) error {
 	if err := s.accRange(acc, imgs*OH*OW); err != nil {
 		return err
 	}
+	if err := s.fusedWith(acc, imgs*OH*OW, ub, imgs*img); err != nil {
+		return err
+	}
 	if err := s.wWritten(wa, N*K); err != nil {
 		return err
 	}
 	s.clearLanes(acc, imgs*OH*OW, N, g("accumulate") != 0)
 	if dw1 {
-		return s.depthwise(in, OH, OW, K)
+		if err := s.depthwise(in, OH, OW, K); err != nil {
+			return err
+		}
+		return s.runFused()
 	}
 	taps := make([]int8, K)
 	r := int64(0)
@@ -576,29 +592,97 @@ func (s *runState) convolve(in Inst) error {
 		}
 	}
 	s.m.Stats.MACs += r * K * N
+	return s.runFused()
+}
+
+// activation is a checked ACTIVATE: its rows, lanes, parameter set and
+// frames, and the output pixels it writes at out, pitch bytes apart.
+type activation struct {
+	acc, m, n, out, pitch, fh, fw, pixels int64
+	p                                    *ParamSet
+}
+
+// end is one past the last UB byte the activation writes.
+func (a *activation) end() int64 { return a.out + (a.pixels-1)*a.pitch + a.n }
+
+// fusedWith checks the MATMUL or CONVOLVE after a fused ACTIVATE: it
+// writes exactly the rows the activate reads, and its input (UB bytes
+// [ub, ub+n)) is none of the bytes the activate writes, which the
+// hardware writes while the instruction still reads.
+func (s *runState) fusedWith(acc, m, ub, n int64) error {
+	f := s.fused
+	if f == nil {
+		return nil
+	}
+	if acc != f.acc || m != f.m {
+		return s.fault(ErrBadField, "writes accumulator rows [%d, %d), the fused activate reads [%d, %d)", acc, acc+m, f.acc, f.acc+f.m)
+	}
+	if ub < f.end() && f.out < ub+n {
+		return s.fault(ErrBadField, "reads UB [%#x, %#x), which the fused activate writes ([%#x, %#x))", ub, ub+n, f.out, f.end())
+	}
+	return nil
+}
+
+// runFused runs the fused ACTIVATE after its MATMUL or CONVOLVE.
+func (s *runState) runFused() error {
+	if f := s.fused; f != nil {
+		s.fused = nil
+		s.applyActivation(f)
+	}
 	return nil
 }
 
 func (s *runState) activate(in Inst) error {
+	a, err := s.checkActivate(in)
+	if err != nil {
+		return err
+	}
+	if in.Get("fuse") != 0 {
+		s.fused = a
+		return nil
+	}
+	s.applyActivation(a)
+	return nil
+}
+
+// checkActivate checks an ACTIVATE, in the order the core does.
+func (s *runState) checkActivate(in Inst) (*activation, error) {
 	g := in.Get
 	acc, M, N, set, out, pitch, fh, fw := g("acc"), g("m"), g("n"), g("set"), g("out"), g("pitch"), g("fh"), g("fw")
 	if err := s.lanes(N); err != nil {
-		return err
+		return nil, err
 	}
 	if set >= int64(len(s.m.Params)) || s.m.Params[set] == nil {
-		return s.fault(ErrParamSet, "parameter set %d is not loaded (the core has %d)", set, len(s.m.Params))
+		return nil, s.fault(ErrParamSet, "parameter set %d is not loaded (the core has %d)", set, len(s.m.Params))
 	}
 	p := s.m.Params[set]
 	if M < 1 || fh < 1 || fw < 1 || M%(fh*fw) != 0 {
-		return s.fault(ErrBadField, "activate m=%d rows are not whole %dx%d frames", M, fh, fw)
+		return nil, s.fault(ErrBadField, "activate m=%d rows are not whole %dx%d frames", M, fh, fw)
 	}
 	if pitch < N {
-		return s.fault(ErrBadField, "activate pitch=%d is less than n=%d lanes", pitch, N)
+		return nil, s.fault(ErrBadField, "activate pitch=%d is less than n=%d lanes", pitch, N)
 	}
 	if err := s.accRange(acc, M); err != nil {
-		return err
+		return nil, err
 	}
-	a := s.m.Config.Arch
+	a := &activation{acc: acc, m: M, n: N, out: out, pitch: pitch, fh: fh, fw: fw, pixels: M, p: p}
+	if pp := p.Pool; pp.Enable {
+		arc := s.m.Config.Arch
+		if int(fh) > arc.PoolHeight || int(fw) > arc.PoolWidth || int(fh) < pp.KH || int(fw) < pp.KW {
+			return nil, s.fault(ErrBadField, "pooling frame %dx%d: window %dx%d, the core pools frames up to %dx%d", fh, fw, pp.KH, pp.KW, arc.PoolHeight, arc.PoolWidth)
+		}
+		a.pixels = M / (fh * fw) * ((fh-int64(pp.KH))/int64(pp.SH) + 1) * ((fw-int64(pp.KW))/int64(pp.SW) + 1)
+	}
+	if err := s.ubRange("activate", out, (a.pixels-1)*pitch+N); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// applyActivation requantizes, activates and pools the activation's rows
+// into the unified buffer.
+func (s *runState) applyActivation(act *activation) {
+	a, p, M, N := s.m.Config.Arch, act.p, act.m, act.n
 	rounding := quant.RoundingDouble
 	if a.Rounding.IsSingle() {
 		rounding = quant.RoundingSingle
@@ -607,7 +691,7 @@ func (s *runState) activate(in Inst) error {
 	for r := int64(0); r < M; r++ {
 		for j := int64(0); j < N; j++ {
 			l := p.Lanes[j]
-			v := int8(quant.Requantize(s.m.Acc[acc+r][j], l.Bias, l.Multiplier, int(l.Shift), l.OutZP, l.ActMin, l.ActMax, rounding))
+			v := int8(quant.Requantize(s.m.Acc[act.acc+r][j], l.Bias, l.Multiplier, int(l.Shift), l.OutZP, l.ActMin, l.ActMax, rounding))
 			switch p.Act {
 			case arch.ActLeaky:
 				v = quant.LeakyReLUInt8(v, p.Leaky)
@@ -617,36 +701,26 @@ func (s *runState) activate(in Inst) error {
 			vals[r*N+j] = v
 		}
 	}
-	pixels := M
 	if pp := p.Pool; pp.Enable {
-		if int(fh) > a.PoolHeight || int(fw) > a.PoolWidth || int(fh) < pp.KH || int(fw) < pp.KW {
-			return s.fault(ErrBadField, "pooling frame %dx%d: window %dx%d, the core pools frames up to %dx%d", fh, fw, pp.KH, pp.KW, a.PoolHeight, a.PoolWidth)
-		}
-		frames := M / (fh * fw)
-		shape := quant.Shape{N: int(frames), H: int(fh), W: int(fw), C: int(N)}
+		shape := quant.Shape{N: int(M / (act.fh * act.fw)), H: int(act.fh), W: int(act.fw), C: int(N)}
 		params := quant.PoolParams{Window: quant.Window{StrideH: pp.SH, StrideW: pp.SW, Padding: quant.PaddingValid}, FilterH: pp.KH, FilterW: pp.KW}
 		var err error
-		var os quant.Shape
 		if pp.Kind == arch.AveragePool {
-			vals, os, err = quant.AveragePool(vals, shape, params)
+			vals, _, err = quant.AveragePool(vals, shape, params)
 		} else {
-			vals, os, err = quant.MaxPool(vals, shape, params)
+			vals, _, err = quant.MaxPool(vals, shape, params)
 		}
-		if err != nil {
-			return s.fault(ErrBadField, "pooling: %v", err)
+		if err != nil || int64(len(vals)) != act.pixels*N {
+			// checkActivate allows only frames the window fits.
+			panic(fmt.Sprintf("core: pooling a checked activation: %v", err))
 		}
-		pixels = int64(os.N * os.H * os.W)
 	}
-	if err := s.ubRange("activate", out, (pixels-1)*pitch+N); err != nil {
-		return err
-	}
-	for px := int64(0); px < pixels; px++ {
+	for px := int64(0); px < act.pixels; px++ {
 		for j := int64(0); j < N; j++ {
-			a := out + px*pitch + j
+			a := act.out + px*act.pitch + j
 			s.m.UB[a], s.m.written[a] = vals[px*N+j], true
 		}
 	}
-	return nil
 }
 
 // depthwise is CONVOLVE with depthwise=1: lane o convolves input channel

@@ -103,6 +103,18 @@ halt
 	if !slices.Equal(int8sOf(got), want) {
 		t.Errorf("gemm: core %v\nquant %v", int8sOf(got), want)
 	}
+	// The same activate fused: before the matmul, which it follows.
+	fused := fmt.Sprintf(`read_host ub=0 len=%d
+read_weights waddr=0x10 len=%d
+load_params set=2 len=%d
+activate acc=3 m=%d n=%d set=2 out=0x200 pitch=%d fuse=1
+matmul ub=0 m=%d k=%d waddr=0x10 n=%d acc=3
+write_host ub=0x200 len=%d
+halt
+`, M*K, N*K, core.ParamBlockBytes(cfg.Arch.Cols), M, N, N, M, K, N, M*N)
+	if got := run(t, cfg, fused, bytesOf(a), bytesOf(w), ps.Bytes(cfg.Arch.Cols)); !slices.Equal(int8sOf(got), want) {
+		t.Errorf("fused gemm: core %v\nquant %v", int8sOf(got), want)
+	}
 }
 
 // TestMachineConv runs convolutions with padding holding the zero point,
@@ -193,6 +205,13 @@ func TestMachineErrors(t *testing.T) {
 		{"lanes", "read_host ub=0 len=8\nread_weights waddr=0 len=72\nmatmul ub=0 m=1 k=8 waddr=0 n=9\nhalt", 80, core.ErrBadField},
 		{"window", "read_host ub=0 len=4\nread_weights waddr=0 len=9\nconvolve ub=0 h=2 w=2 c=1 k=3 n=1\nhalt", 13, core.ErrBadField},
 		{"no halt", "sync", 0, core.ErrNoHalt},
+		// A fused activate must be followed by the matmul or convolve
+		// writing its rows, reading none of its output.
+		{"fused halt", fmt.Sprintf("load_params set=0 len=%d\nactivate acc=0 m=1 n=1 set=0 out=0 pitch=1 fuse=1\nhalt", pb), pb, core.ErrBadField},
+		{"fused read", fmt.Sprintf("load_params set=0 len=%d\nactivate acc=0 m=1 n=1 set=0 out=0 pitch=1 fuse=1\nread_host ub=0 len=0\nhalt", pb), pb, core.ErrBadField},
+		{"fused acc", fmt.Sprintf("load_params set=0 len=%d\nread_host ub=0 len=8\nread_weights waddr=0 len=8\nactivate acc=1 m=1 n=1 set=0 out=64 pitch=1 fuse=1\nmatmul ub=0 m=1 k=8 waddr=0 n=1\nhalt", pb), pb + 16, core.ErrBadField},
+		{"fused rows", fmt.Sprintf("load_params set=0 len=%d\nread_host ub=0 len=16\nread_weights waddr=0 len=8\nactivate acc=0 m=1 n=1 set=0 out=64 pitch=1 fuse=1\nmatmul ub=0 m=2 k=8 waddr=0 n=1\nhalt", pb), pb + 24, core.ErrBadField},
+		{"fused over input", fmt.Sprintf("load_params set=0 len=%d\nread_host ub=0 len=8\nread_weights waddr=0 len=8\nactivate acc=0 m=1 n=1 set=0 out=7 pitch=1 fuse=1\nmatmul ub=0 m=1 k=8 waddr=0 n=1\nhalt", pb), pb + 16, core.ErrBadField},
 	} {
 		words, err := core.Assemble(tc.src)
 		if err != nil {

@@ -160,17 +160,6 @@ func RandomComputeProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 	}
 	add(core.OpLoadParams, map[string]int64{"set": int64(set), "len": int64(len(blk))})
 	data = append(data, blk...)
-	add(core.OpMatMul, map[string]int64{"ub": 0, "m": int64(M), "k": int64(K), "waddr": 0, "n": int64(N), "acc": int64(acc), "accumulate": int64(r.IntN(2))})
-	if r.IntN(2) == 0 {
-		// A second reduction over other inputs, added to the same rows.
-		K2 := 1 + r.IntN(8)
-		ub2, w2 := cfg.UBBytes/2, N*K
-		add(core.OpReadHost, map[string]int64{"ub": int64(ub2), "len": int64(M * K2)})
-		bytes(M * K2)
-		add(core.OpReadWeights, map[string]int64{"waddr": int64(w2), "len": int64(N * K2)})
-		bytes(N * K2)
-		add(core.OpMatMul, map[string]int64{"ub": int64(ub2), "m": int64(M), "k": int64(K2), "waddr": int64(w2), "n": int64(N), "acc": int64(acc), "accumulate": 1})
-	}
 	pixels := M
 	if p.Pool.Enable {
 		pixels = M / (fh * fw) * core.ConvOutput(fh, p.Pool.KH, p.Pool.SH, 1, 0, 0) * core.ConvOutput(fw, p.Pool.KW, p.Pool.SW, 1, 0, 0)
@@ -178,8 +167,33 @@ func RandomComputeProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 	n := 1 + r.IntN(N)
 	pitch := n + r.IntN(3)
 	out := cfg.UBBytes - (pixels-1)*pitch - n - r.IntN(8)
-	add(core.OpActivate, map[string]int64{"acc": int64(acc), "m": int64(M), "n": int64(n), "set": int64(set),
-		"out": int64(out), "pitch": int64(pitch), "fh": int64(fh), "fw": int64(fw)})
+	activate := map[string]int64{"acc": int64(acc), "m": int64(M), "n": int64(n), "set": int64(set),
+		"out": int64(out), "pitch": int64(pitch), "fh": int64(fh), "fw": int64(fw)}
+	// Half the time the activate is fused: it comes before the last
+	// matmul, which carries its rows out.
+	fuse, second := r.IntN(2) == 0, r.IntN(2) == 0
+	if fuse && !second {
+		activate["fuse"] = 1
+		add(core.OpActivate, activate)
+	}
+	add(core.OpMatMul, map[string]int64{"ub": 0, "m": int64(M), "k": int64(K), "waddr": 0, "n": int64(N), "acc": int64(acc), "accumulate": int64(r.IntN(2))})
+	if second {
+		// A second reduction over other inputs, added to the same rows.
+		K2 := 1 + r.IntN(8)
+		ub2, w2 := cfg.UBBytes/2, N*K
+		add(core.OpReadHost, map[string]int64{"ub": int64(ub2), "len": int64(M * K2)})
+		bytes(M * K2)
+		add(core.OpReadWeights, map[string]int64{"waddr": int64(w2), "len": int64(N * K2)})
+		bytes(N * K2)
+		if fuse {
+			activate["fuse"] = 1
+			add(core.OpActivate, activate)
+		}
+		add(core.OpMatMul, map[string]int64{"ub": int64(ub2), "m": int64(M), "k": int64(K2), "waddr": int64(w2), "n": int64(N), "acc": int64(acc), "accumulate": 1})
+	}
+	if !fuse {
+		add(core.OpActivate, activate)
+	}
 	if pitch == n {
 		add(core.OpWriteHost, map[string]int64{"ub": int64(out), "len": int64(pixels * n)})
 	} else {
@@ -261,12 +275,21 @@ func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 			"kh": int64(kh), "kw": int64(kw), "sh": int64(sh), "sw": int64(sw), "dh": int64(dh), "dw": int64(dw),
 			"pt": int64(pt), "pb": int64(pb), "pl": int64(pl), "pr": int64(pr), "zp": int64(r.IntN(256) - 128),
 			"waddr": 0, "n": int64(N), "acc": int64(acc), "accumulate": int64(r.IntN(2)), "depthwise": b2i(dw1), "c0": int64(c0)}
-		add(core.OpConvolve, conv)
 		// The activate's results land while new weights and the second
 		// convolution of the same map run, or (results over the map) the
-		// convolution right after it waits for them and reads them.
+		// convolution right after it waits for them and reads them. Half
+		// the time (results apart from the map) it is fused, before the
+		// convolution whose last tile reads its rows out.
 		activate := map[string]int64{"acc": int64(acc), "m": int64(M), "n": int64(N), "set": 0, "out": int64(out), "pitch": int64(N), "fh": 1, "fw": 1}
-		add(core.OpActivate, activate)
+		if out != 0 && r.IntN(2) == 0 {
+			activate["fuse"] = 1
+			add(core.OpActivate, activate)
+			add(core.OpConvolve, conv)
+			delete(activate, "fuse")
+		} else {
+			add(core.OpConvolve, conv)
+			add(core.OpActivate, activate)
+		}
 		if out != 0 {
 			add(core.OpReadWeights, map[string]int64{"waddr": 0, "len": int64(N * K)})
 			for i := 0; i < N*K; i++ {

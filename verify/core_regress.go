@@ -92,6 +92,18 @@ func CoreDirected(cfg core.Config) ([]CoreCase, error) {
 		{"depthwise channels", "read_host ub=0 len=16\nread_weights waddr=0 len=64\nconvolve ub=0 h=2 w=2 c=4 k=1 waddr=0 n=2 acc=0 depthwise=1 c0=3\nhalt", bytes(80), core.ErrBadField},
 		{"convolve unwritten", "read_host ub=0 len=15\nread_weights waddr=0 len=64\nconvolve ub=0 h=2 w=2 c=4 k=1 waddr=0 n=2 acc=0\nhalt", bytes(80), core.ErrUnwritten},
 		{"convolve ub", fmt.Sprintf("read_weights waddr=0 len=64\nconvolve ub=%d h=4 w=4 c=4 k=1 waddr=0 n=2 acc=0\nhalt", U-56), bytes(64), core.ErrUBRange},
+		// A fused activate: checked at once, then only the matmul or
+		// convolve writing its rows and reading none of its output may follow.
+		{"fused halt", fmt.Sprintf("load_params set=0 len=%d\nactivate acc=0 m=4 n=4 set=0 out=0 pitch=4 fuse=1\nhalt", P), zeros(P), core.ErrBadField},
+		{"fused sync", fmt.Sprintf("load_params set=0 len=%d\nactivate acc=0 m=4 n=4 set=0 out=0 pitch=4 fuse=1\nsync\nhalt", P), zeros(P), core.ErrBadField},
+		{"fused twice", fmt.Sprintf("load_params set=0 len=%d\nactivate acc=0 m=4 n=4 set=0 out=0 pitch=4 fuse=1\nactivate acc=0 m=4 n=4 set=0 out=0 pitch=4 fuse=1\nhalt", P), zeros(P), core.ErrBadField},
+		{"fused checked", fmt.Sprintf("load_params set=0 len=%d\nactivate acc=0 m=8 n=4 set=0 out=%d pitch=4 fuse=1\nhalt", P, U-26), zeros(P), core.ErrUBRange},
+		{"fused acc", fmt.Sprintf("read_host ub=0 len=16\nread_weights waddr=0 len=%d\nload_params set=0 len=%d\nactivate acc=1 m=4 n=4 set=0 out=64 pitch=4 fuse=1\nmatmul ub=0 m=4 k=4 waddr=0 n=%d acc=0\nhalt", 4*C, P, C), append(bytes(16+4*C), zeros(P)...), core.ErrBadField},
+		{"fused rows", fmt.Sprintf("read_host ub=0 len=16\nread_weights waddr=0 len=%d\nload_params set=0 len=%d\nactivate acc=0 m=2 n=4 set=0 out=64 pitch=4 fuse=1\nmatmul ub=0 m=4 k=4 waddr=0 n=%d acc=0\nhalt", 4*C, P, C), append(bytes(16+4*C), zeros(P)...), core.ErrBadField},
+		{"fused over input", fmt.Sprintf("read_host ub=0 len=16\nread_weights waddr=0 len=%d\nload_params set=0 len=%d\nactivate acc=0 m=4 n=4 set=0 out=15 pitch=4 fuse=1\nmatmul ub=0 m=4 k=4 waddr=0 n=%d acc=0\nhalt", 4*C, P, C), append(bytes(16+4*C), zeros(P)...), core.ErrBadField},
+		{"fused convolve rows", fmt.Sprintf("read_host ub=0 len=16\nread_weights waddr=0 len=64\nload_params set=0 len=%d\nactivate acc=0 m=3 n=2 set=0 out=64 pitch=2 fuse=1\nconvolve ub=0 h=2 w=2 c=4 k=1 waddr=0 n=2 acc=0\nhalt", P), append(bytes(80), zeros(P)...), core.ErrBadField},
+		{"fused matmul", fmt.Sprintf("read_host ub=0 len=16\nread_weights waddr=0 len=%d\nload_params set=0 len=%d\nactivate acc=0 m=4 n=4 set=0 out=64 pitch=4 fuse=1\nmatmul ub=0 m=4 k=4 waddr=0 n=%d acc=0\nwrite_host ub=64 len=16\nhalt", 4*C, P, C), append(bytes(16+4*C), zeros(P)...), core.ErrNone},
+		{"fused convolve", fmt.Sprintf("read_host ub=0 len=16\nread_weights waddr=0 len=64\nload_params set=0 len=%d\nactivate acc=0 m=4 n=2 set=0 out=64 pitch=2 fuse=1\nconvolve ub=0 h=2 w=2 c=4 k=1 waddr=0 n=2 acc=0\nwrite_host ub=64 len=8\nhalt", P), append(bytes(80), zeros(P)...), core.ErrNone},
 	}
 	// Shifts at both ends of their range and zero: the random layers'
 	// shifts are all negative, so a range check that breaks only

@@ -175,6 +175,8 @@
 #define TPU_ACTIVATE_FH_WIDTH        12
 #define TPU_ACTIVATE_FW_LSB          104
 #define TPU_ACTIVATE_FW_WIDTH        12
+#define TPU_ACTIVATE_FUSE_LSB        116
+#define TPU_ACTIVATE_FUSE_WIDTH      1
 #define TPU_OP_SYNC                  8
 #define TPU_ERR_0                    "none"
 #define TPU_ERR_1                    "illegal opcode"

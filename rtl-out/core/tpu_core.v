@@ -357,8 +357,13 @@ module tpu_core (
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [7:0] lp_x;
     reg  lp_bad;
+    wire [3:0] lp_need;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] lp_w;
+    wire [3:0] lp_take;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire lp_full;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [31:0] lp_w;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [31:0] lp_bias;
     reg  [31:0] lp_mult;
@@ -481,6 +486,7 @@ module tpu_core (
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [16:0] as_pend_row;
     /* verilator lint_on UNUSEDSIGNAL */
+    reg  as_pend_last;
     reg  [1:0] ac_ph;
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [15:0] div_n;
@@ -514,6 +520,21 @@ module tpu_core (
     reg  [1:0] ac_kw;
     reg  [1:0] ac_sh;
     reg  [1:0] ac_sw;
+    reg  [1:0] fz;
+    reg  [15:0] fz_acc;
+    reg  [15:0] fz_m;
+    reg  [23:0] fz_wa;
+    reg  [7:0] fz_n;
+    reg  [15:0] fz_pitch;
+    reg  [24:0] fz_lo;
+    reg  [24:0] fz_hi;
+    reg  [1:0] fz_set;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [11:0] fz_fh;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [11:0] fz_fw;
+    /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [15:0] div_start;
     /* verilator lint_on UNUSEDSIGNAL */
@@ -589,6 +610,8 @@ module tpu_core (
     reg  [7:0] cg_b_7;
     reg  [7:0] cg_act_7;
     wire [3:0] cg_kv;
+    wire cg_final;
+    wire cg_hold;
     wire cg_prefetch;
     wire [16:0] cg_e_row;
     wire [11:0] cg_e_ox;
@@ -655,6 +678,12 @@ module tpu_core (
     wire [11:0] cg_c_next_2;
     wire [3:0] cg_f_next_2;
     wire hold_for_drain;
+    reg  fz_pool_en;
+    reg  fz_pool_kind;
+    reg  [1:0] fz_pool_kh;
+    reg  [1:0] fz_pool_kw;
+    reg  [1:0] fz_pool_sh;
+    reg  [1:0] fz_pool_sw;
     wire axi_w_fire;
     reg  [8:0] ub_bank_0 [0:16383];
     reg  [8:0] ub_bank_1 [0:16383];
@@ -708,200 +737,201 @@ module tpu_core (
     wire [43:0] t27 = ({36'h0, ir[165:158]} * (ir[183] ? {34'h0, t24} : {22'h0, t26}));
     wire [31:0] t28 = ({16'h0, ir[43:28]} * {16'h0, cv_oh});
     wire [47:0] t29 = ({16'h0, t28} * {32'h0, (div_q + 16'h1)});
-    wire [38:0] t30 = ({22'h0, (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)})} * (ir[183] ? {29'h0, t24} : {17'h0, t26}));
-    wire [46:0] t31 = ({8'h0, t30} * {39'h0, ir[165:158]});
+    wire [51:0] t30 = ({36'h0, ir[43:28]} * {16'h0, t17});
+    wire [38:0] t31 = ({22'h0, (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)})} * (ir[183] ? {29'h0, t24} : {17'h0, t26}));
+    wire [46:0] t32 = ({8'h0, t31} * {39'h0, ir[165:158]});
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t32 = (ub_wbase + {21'h0, ub_woff_0});
+    wire [23:0] t33 = (ub_wbase + {21'h0, ub_woff_0});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t33 = (ub_clear ? clr : t32[16:3]);
+    wire [13:0] t34 = (ub_clear ? clr : t33[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t34 = (ub_wbase + {21'h0, ub_woff_1});
+    wire [23:0] t35 = (ub_wbase + {21'h0, ub_woff_1});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t35 = (ub_clear ? clr : t34[16:3]);
+    wire [13:0] t36 = (ub_clear ? clr : t35[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t36 = (ub_wbase + {21'h0, ub_woff_2});
+    wire [23:0] t37 = (ub_wbase + {21'h0, ub_woff_2});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t37 = (ub_clear ? clr : t36[16:3]);
+    wire [13:0] t38 = (ub_clear ? clr : t37[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t38 = (ub_wbase + {21'h0, ub_woff_3});
+    wire [23:0] t39 = (ub_wbase + {21'h0, ub_woff_3});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t39 = (ub_clear ? clr : t38[16:3]);
+    wire [13:0] t40 = (ub_clear ? clr : t39[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t40 = (ub_wbase + {21'h0, ub_woff_4});
+    wire [23:0] t41 = (ub_wbase + {21'h0, ub_woff_4});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t41 = (ub_clear ? clr : t40[16:3]);
+    wire [13:0] t42 = (ub_clear ? clr : t41[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t42 = (ub_wbase + {21'h0, ub_woff_5});
+    wire [23:0] t43 = (ub_wbase + {21'h0, ub_woff_5});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t43 = (ub_clear ? clr : t42[16:3]);
+    wire [13:0] t44 = (ub_clear ? clr : t43[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t44 = (ub_wbase + {21'h0, ub_woff_6});
+    wire [23:0] t45 = (ub_wbase + {21'h0, ub_woff_6});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t45 = (ub_clear ? clr : t44[16:3]);
+    wire [13:0] t46 = (ub_clear ? clr : t45[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t46 = (ub_wbase + {21'h0, ub_woff_7});
+    wire [23:0] t47 = (ub_wbase + {21'h0, ub_woff_7});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t47 = (ub_clear ? clr : t46[16:3]);
+    wire [13:0] t48 = (ub_clear ? clr : t47[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t48 = (wm_wbase + {21'h0, wm_woff_0});
+    wire [23:0] t49 = (wm_wbase + {21'h0, wm_woff_0});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t49 = (wm_clear ? clr[12:0] : t48[15:3]);
+    wire [12:0] t50 = (wm_clear ? clr[12:0] : t49[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t50 = (wm_wbase + {21'h0, wm_woff_1});
+    wire [23:0] t51 = (wm_wbase + {21'h0, wm_woff_1});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t51 = (wm_clear ? clr[12:0] : t50[15:3]);
+    wire [12:0] t52 = (wm_clear ? clr[12:0] : t51[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t52 = (wm_wbase + {21'h0, wm_woff_2});
+    wire [23:0] t53 = (wm_wbase + {21'h0, wm_woff_2});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t53 = (wm_clear ? clr[12:0] : t52[15:3]);
+    wire [12:0] t54 = (wm_clear ? clr[12:0] : t53[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t54 = (wm_wbase + {21'h0, wm_woff_3});
+    wire [23:0] t55 = (wm_wbase + {21'h0, wm_woff_3});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t55 = (wm_clear ? clr[12:0] : t54[15:3]);
+    wire [12:0] t56 = (wm_clear ? clr[12:0] : t55[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t56 = (wm_wbase + {21'h0, wm_woff_4});
+    wire [23:0] t57 = (wm_wbase + {21'h0, wm_woff_4});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t57 = (wm_clear ? clr[12:0] : t56[15:3]);
+    wire [12:0] t58 = (wm_clear ? clr[12:0] : t57[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t58 = (wm_wbase + {21'h0, wm_woff_5});
+    wire [23:0] t59 = (wm_wbase + {21'h0, wm_woff_5});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t59 = (wm_clear ? clr[12:0] : t58[15:3]);
+    wire [12:0] t60 = (wm_clear ? clr[12:0] : t59[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t60 = (wm_wbase + {21'h0, wm_woff_6});
+    wire [23:0] t61 = (wm_wbase + {21'h0, wm_woff_6});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t61 = (wm_clear ? clr[12:0] : t60[15:3]);
+    wire [12:0] t62 = (wm_clear ? clr[12:0] : t61[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t62 = (wm_wbase + {21'h0, wm_woff_7});
+    wire [23:0] t63 = (wm_wbase + {21'h0, wm_woff_7});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t63 = (wm_clear ? clr[12:0] : t62[15:3]);
+    wire [12:0] t64 = (wm_clear ? clr[12:0] : t63[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t64 = (ub_rbase + {21'h0, (3'h0 - ub_rbase[2:0])});
+    wire [23:0] t65 = (ub_rbase + {21'h0, (3'h0 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t65 = t64[16:3];
+    wire [13:0] t66 = t65[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t66 = (ub_p1_rbase + {21'h0, (3'h0 - ub_p1_rbase[2:0])});
+    wire [23:0] t67 = (ub_p1_rbase + {21'h0, (3'h0 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t67 = t66[16:3];
+    wire [13:0] t68 = t67[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t68 = (ub_p2_rbase + {21'h0, (3'h0 - ub_p2_rbase[2:0])});
+    wire [23:0] t69 = (ub_p2_rbase + {21'h0, (3'h0 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t69 = t68[16:3];
+    wire [13:0] t70 = t69[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t70 = (ub_rbase + {21'h0, (3'h1 - ub_rbase[2:0])});
+    wire [23:0] t71 = (ub_rbase + {21'h0, (3'h1 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t71 = t70[16:3];
+    wire [13:0] t72 = t71[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t72 = (ub_p1_rbase + {21'h0, (3'h1 - ub_p1_rbase[2:0])});
+    wire [23:0] t73 = (ub_p1_rbase + {21'h0, (3'h1 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t73 = t72[16:3];
+    wire [13:0] t74 = t73[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t74 = (ub_p2_rbase + {21'h0, (3'h1 - ub_p2_rbase[2:0])});
+    wire [23:0] t75 = (ub_p2_rbase + {21'h0, (3'h1 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t75 = t74[16:3];
+    wire [13:0] t76 = t75[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t76 = (ub_rbase + {21'h0, (3'h2 - ub_rbase[2:0])});
+    wire [23:0] t77 = (ub_rbase + {21'h0, (3'h2 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t77 = t76[16:3];
+    wire [13:0] t78 = t77[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t78 = (ub_p1_rbase + {21'h0, (3'h2 - ub_p1_rbase[2:0])});
+    wire [23:0] t79 = (ub_p1_rbase + {21'h0, (3'h2 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t79 = t78[16:3];
+    wire [13:0] t80 = t79[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t80 = (ub_p2_rbase + {21'h0, (3'h2 - ub_p2_rbase[2:0])});
+    wire [23:0] t81 = (ub_p2_rbase + {21'h0, (3'h2 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t81 = t80[16:3];
+    wire [13:0] t82 = t81[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t82 = (ub_rbase + {21'h0, (3'h3 - ub_rbase[2:0])});
+    wire [23:0] t83 = (ub_rbase + {21'h0, (3'h3 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t83 = t82[16:3];
+    wire [13:0] t84 = t83[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t84 = (ub_p1_rbase + {21'h0, (3'h3 - ub_p1_rbase[2:0])});
+    wire [23:0] t85 = (ub_p1_rbase + {21'h0, (3'h3 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t85 = t84[16:3];
+    wire [13:0] t86 = t85[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t86 = (ub_p2_rbase + {21'h0, (3'h3 - ub_p2_rbase[2:0])});
+    wire [23:0] t87 = (ub_p2_rbase + {21'h0, (3'h3 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t87 = t86[16:3];
+    wire [13:0] t88 = t87[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t88 = (ub_rbase + {21'h0, (3'h4 - ub_rbase[2:0])});
+    wire [23:0] t89 = (ub_rbase + {21'h0, (3'h4 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t89 = t88[16:3];
+    wire [13:0] t90 = t89[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t90 = (ub_p1_rbase + {21'h0, (3'h4 - ub_p1_rbase[2:0])});
+    wire [23:0] t91 = (ub_p1_rbase + {21'h0, (3'h4 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t91 = t90[16:3];
+    wire [13:0] t92 = t91[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t92 = (ub_p2_rbase + {21'h0, (3'h4 - ub_p2_rbase[2:0])});
+    wire [23:0] t93 = (ub_p2_rbase + {21'h0, (3'h4 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t93 = t92[16:3];
+    wire [13:0] t94 = t93[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t94 = (ub_rbase + {21'h0, (3'h5 - ub_rbase[2:0])});
+    wire [23:0] t95 = (ub_rbase + {21'h0, (3'h5 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t95 = t94[16:3];
+    wire [13:0] t96 = t95[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t96 = (ub_p1_rbase + {21'h0, (3'h5 - ub_p1_rbase[2:0])});
+    wire [23:0] t97 = (ub_p1_rbase + {21'h0, (3'h5 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t97 = t96[16:3];
+    wire [13:0] t98 = t97[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t98 = (ub_p2_rbase + {21'h0, (3'h5 - ub_p2_rbase[2:0])});
+    wire [23:0] t99 = (ub_p2_rbase + {21'h0, (3'h5 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t99 = t98[16:3];
+    wire [13:0] t100 = t99[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t100 = (ub_rbase + {21'h0, (3'h6 - ub_rbase[2:0])});
+    wire [23:0] t101 = (ub_rbase + {21'h0, (3'h6 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t101 = t100[16:3];
+    wire [13:0] t102 = t101[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t102 = (ub_p1_rbase + {21'h0, (3'h6 - ub_p1_rbase[2:0])});
+    wire [23:0] t103 = (ub_p1_rbase + {21'h0, (3'h6 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t103 = t102[16:3];
+    wire [13:0] t104 = t103[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t104 = (ub_p2_rbase + {21'h0, (3'h6 - ub_p2_rbase[2:0])});
+    wire [23:0] t105 = (ub_p2_rbase + {21'h0, (3'h6 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t105 = t104[16:3];
+    wire [13:0] t106 = t105[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t106 = (ub_rbase + {21'h0, (3'h7 - ub_rbase[2:0])});
+    wire [23:0] t107 = (ub_rbase + {21'h0, (3'h7 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t107 = t106[16:3];
+    wire [13:0] t108 = t107[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t108 = (ub_p1_rbase + {21'h0, (3'h7 - ub_p1_rbase[2:0])});
+    wire [23:0] t109 = (ub_p1_rbase + {21'h0, (3'h7 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t109 = t108[16:3];
+    wire [13:0] t110 = t109[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t110 = (ub_p2_rbase + {21'h0, (3'h7 - ub_p2_rbase[2:0])});
+    wire [23:0] t111 = (ub_p2_rbase + {21'h0, (3'h7 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t111 = t110[16:3];
+    wire [13:0] t112 = t111[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t112 = (wm_rbase + {21'h0, (3'h0 - wm_rbase[2:0])});
+    wire [23:0] t113 = (wm_rbase + {21'h0, (3'h0 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t113 = t112[15:3];
+    wire [12:0] t114 = t113[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t114 = (wm_rbase + {21'h0, (3'h1 - wm_rbase[2:0])});
+    wire [23:0] t115 = (wm_rbase + {21'h0, (3'h1 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t115 = t114[15:3];
+    wire [12:0] t116 = t115[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t116 = (wm_rbase + {21'h0, (3'h2 - wm_rbase[2:0])});
+    wire [23:0] t117 = (wm_rbase + {21'h0, (3'h2 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t117 = t116[15:3];
+    wire [12:0] t118 = t117[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t118 = (wm_rbase + {21'h0, (3'h3 - wm_rbase[2:0])});
+    wire [23:0] t119 = (wm_rbase + {21'h0, (3'h3 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t119 = t118[15:3];
+    wire [12:0] t120 = t119[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t120 = (wm_rbase + {21'h0, (3'h4 - wm_rbase[2:0])});
+    wire [23:0] t121 = (wm_rbase + {21'h0, (3'h4 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t121 = t120[15:3];
+    wire [12:0] t122 = t121[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t122 = (wm_rbase + {21'h0, (3'h5 - wm_rbase[2:0])});
+    wire [23:0] t123 = (wm_rbase + {21'h0, (3'h5 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t123 = t122[15:3];
+    wire [12:0] t124 = t123[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t124 = (wm_rbase + {21'h0, (3'h6 - wm_rbase[2:0])});
+    wire [23:0] t125 = (wm_rbase + {21'h0, (3'h6 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t125 = t124[15:3];
+    wire [12:0] t126 = t125[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t126 = (wm_rbase + {21'h0, (3'h7 - wm_rbase[2:0])});
+    wire [23:0] t127 = (wm_rbase + {21'h0, (3'h7 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t127 = t126[15:3];
+    wire [12:0] t128 = t127[15:3];
 
     tpu_mxu mxu (
         .clk(clk),
@@ -1021,7 +1051,8 @@ module tpu_core (
                             end
                         end
                         4'h7: begin
-                            if ((1'b0 | (|ir[255:116]))) begin
+                            if ((1'b0 | (|ir[255:117]))) begin
+                            end else if ((fz != 2'h0)) begin
                             end else begin
                                 if (((ir[43:36] == 8'h0) | (ir[43:36] > 8'h8))) begin
                                 end else if ((~((((1'b0 | ((ir[51:44] == 8'h0) & set_loaded_0)) | ((ir[51:44] == 8'h1) & set_loaded_1)) | ((ir[51:44] == 8'h2) & set_loaded_2)) | ((ir[51:44] == 8'h3) & set_loaded_3)))) begin
@@ -1088,7 +1119,7 @@ module tpu_core (
                     end else if (d_underflow) begin
                     end
                 end else if (d_avail) begin
-                    d_take = 1'b1;
+                    d_take_n = lp_take;
                 end else if (d_underflow) begin
                 end
             end
@@ -1106,10 +1137,10 @@ module tpu_core (
                 if ((wl_on & wl_send)) begin
                     mx_w_valid = 1'b1;
                 end
-                mx_a_data = {1'b0, 2'h0, 1'b0, as_pend_acc, as_pend_first, as_pend_row[8:0], {((as_pend_kv > 17'h7) ? ub_lane_7[7:0] : 8'h0), ((as_pend_kv > 17'h6) ? ub_lane_6[7:0] : 8'h0), ((as_pend_kv > 17'h5) ? ub_lane_5[7:0] : 8'h0), ((as_pend_kv > 17'h4) ? ub_lane_4[7:0] : 8'h0), ((as_pend_kv > 17'h3) ? ub_lane_3[7:0] : 8'h0), ((as_pend_kv > 17'h2) ? ub_lane_2[7:0] : 8'h0), ((as_pend_kv > 17'h1) ? ub_lane_1[7:0] : 8'h0), ((as_pend_kv > 17'h0) ? ub_lane_0[7:0] : 8'h0)}};
+                mx_a_data = {1'b0, ((as_pend_last & (fz == 2'h3)) ? fz_set : 2'h0), (as_pend_last & (fz == 2'h3)), as_pend_acc, as_pend_first, as_pend_row[8:0], {((as_pend_kv > 17'h7) ? ub_lane_7[7:0] : 8'h0), ((as_pend_kv > 17'h6) ? ub_lane_6[7:0] : 8'h0), ((as_pend_kv > 17'h5) ? ub_lane_5[7:0] : 8'h0), ((as_pend_kv > 17'h4) ? ub_lane_4[7:0] : 8'h0), ((as_pend_kv > 17'h3) ? ub_lane_3[7:0] : 8'h0), ((as_pend_kv > 17'h2) ? ub_lane_2[7:0] : 8'h0), ((as_pend_kv > 17'h1) ? ub_lane_1[7:0] : 8'h0), ((as_pend_kv > 17'h0) ? ub_lane_0[7:0] : 8'h0)}};
                 if (as_pend) begin
                     if ((~((((((((1'b1 & ((~(as_pend_kv > 17'h0)) | ub_lane_0[8])) & ((~(as_pend_kv > 17'h1)) | ub_lane_1[8])) & ((~(as_pend_kv > 17'h2)) | ub_lane_2[8])) & ((~(as_pend_kv > 17'h3)) | ub_lane_3[8])) & ((~(as_pend_kv > 17'h4)) | ub_lane_4[8])) & ((~(as_pend_kv > 17'h5)) | ub_lane_5[8])) & ((~(as_pend_kv > 17'h6)) | ub_lane_6[8])) & ((~(as_pend_kv > 17'h7)) | ub_lane_7[8])))) begin
-                    end else begin
+                    end else if ((~(as_pend_last & ((fz == 2'h1) | (fz == 2'h2))))) begin
                         mx_a_valid = 1'b1;
                     end
                 end
@@ -1494,9 +1525,9 @@ module tpu_core (
                         cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
                     end
                 end
-                if ((cg_on & cg_send)) begin
+                if (((cg_on & cg_send) & (~cg_hold))) begin
                     mx_a_valid = 1'b1;
-                    mx_a_data = {1'b0, 2'h0, 1'b0, ((ir[182] | (cg_k0 != 25'h0)) | (dw_o != 8'h0)), (cg_row == 17'h0), (ir[174:166] + cg_row[8:0]), {((cg_kv > 4'h7) ? cg_act_7 : 8'h0), ((cg_kv > 4'h6) ? cg_act_6 : 8'h0), ((cg_kv > 4'h5) ? cg_act_5 : 8'h0), ((cg_kv > 4'h4) ? cg_act_4 : 8'h0), ((cg_kv > 4'h3) ? cg_act_3 : 8'h0), ((cg_kv > 4'h2) ? cg_act_2 : 8'h0), ((cg_kv > 4'h1) ? cg_act_1 : 8'h0), ((cg_kv > 4'h0) ? cg_act_0 : 8'h0)}};
+                    mx_a_data = {1'b0, ((cg_final & (fz == 2'h3)) ? fz_set : 2'h0), (cg_final & (fz == 2'h3)), ((ir[182] | (cg_k0 != 25'h0)) | (dw_o != 8'h0)), (cg_row == 17'h0), (ir[174:166] + cg_row[8:0]), {((cg_kv > 4'h7) ? cg_act_7 : 8'h0), ((cg_kv > 4'h6) ? cg_act_6 : 8'h0), ((cg_kv > 4'h5) ? cg_act_5 : 8'h0), ((cg_kv > 4'h4) ? cg_act_4 : 8'h0), ((cg_kv > 4'h3) ? cg_act_3 : 8'h0), ((cg_kv > 4'h2) ? cg_act_2 : 8'h0), ((cg_kv > 4'h1) ? cg_act_1 : 8'h0), ((cg_kv > 4'h0) ? cg_act_0 : 8'h0)}};
                 end
                 if ((cg_prefetch | ((cg_on & (~cg_send)) & (cg_f < cg_kv)))) begin
                     if ((cg_inside & (cg_cnt != 4'h0))) begin
@@ -1523,7 +1554,7 @@ module tpu_core (
             default: begin
             end
         endcase
-        if ((mxu_y_out_valid & ((state == 5'hf) | dn_on))) begin
+        if ((mxu_y_out_valid & (((state == 5'hf) | dn_on) | (fz == 2'h3)))) begin
             ub_we = 1'b1;
             ub_wbase = ac_wa;
             ub_wcount = dn_n[3:0];
@@ -2906,7 +2937,21 @@ module tpu_core (
     assign d_in_ready = ((d_done & (~d_last_seen)) & running);
     assign o_out_valid = (state == 5'h7);
     assign o_out_data = (o_out_valid ? {((rem == 24'h0) | err_pending), {(o_count > 4'h7), (o_count > 4'h6), (o_count > 4'h5), (o_count > 4'h4), (o_count > 4'h3), (o_count > 4'h2), (o_count > 4'h1), (o_count > 4'h0)}, {((o_count > 4'h7) ? ob_7 : 8'h0), ((o_count > 4'h6) ? ob_6 : 8'h0), ((o_count > 4'h5) ? ob_5 : 8'h0), ((o_count > 4'h4) ? ob_4 : 8'h0), ((o_count > 4'h3) ? ob_3 : 8'h0), ((o_count > 4'h2) ? ob_2 : 8'h0), ((o_count > 4'h1) ? ob_1 : 8'h0), ((o_count > 4'h0) ? ob_0 : 8'h0)}} : 73'h0);
-    assign lp_w = {d_byte, lp_word[31:8]};
+    assign lp_need = (4'h4 - {2'h0, lp_b});
+    assign lp_take = ((d_left < lp_need) ? d_left : lp_need);
+    assign lp_full = (lp_take == lp_need);
+    always @* begin
+        lp_w = d_shift[31:0];
+        if ((lp_take == 4'h1)) begin
+            lp_w = {d_shift[7:0], lp_word[31:8]};
+        end
+        if ((lp_take == 4'h2)) begin
+            lp_w = {d_shift[15:0], lp_word[31:16]};
+        end
+        if ((lp_take == 4'h3)) begin
+            lp_w = {d_shift[23:0], lp_word[31:24]};
+        end
+    end
     always @* begin
         ac_en = set0_pool_en;
         case (ir[45:44])
@@ -3054,7 +3099,9 @@ module tpu_core (
     end
     assign cg_ceff = (ir[183] ? 12'h1 : ir[79:68]);
     assign cg_kv = (((op_k - cg_k0) >= 25'h8) ? 4'h8 : (op_k[3:0] - cg_k0[3:0]));
-    assign cg_prefetch = (((((state == 5'h12) & cg_on) & cg_send) & mxu_a_in_ready) & ((~(((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k))) | (((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158]))));
+    assign cg_final = (((cg_k0 + 25'h8) >= op_k) & ((~ir[183]) | ((dw_o + 8'h1) >= ir[165:158])));
+    assign cg_hold = (cg_final & ((fz == 2'h1) | (fz == 2'h2)));
+    assign cg_prefetch = ((((((state == 5'h12) & cg_on) & cg_send) & (~cg_hold)) & mxu_a_in_ready) & ((~(((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k))) | (((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158]))));
     assign cg_e_row = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? 17'h0 : (cg_row + 17'h1)) : cg_row);
     assign cg_e_ox = (cg_prefetch ? ((((cg_row + 17'h1) == cv_m) | ((cg_ox + 12'h1) == cv_ow[11:0])) ? 12'h0 : (cg_ox + 12'h1)) : cg_ox);
     assign cg_e_oy = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? 12'h0 : (((cg_ox + 12'h1) == cv_ow[11:0]) ? (((cg_oy + 12'h1) == cv_oh[11:0]) ? 12'h0 : (cg_oy + 12'h1)) : cg_oy)) : cg_oy);
@@ -3253,7 +3300,103 @@ module tpu_core (
     end
     assign cg_c_next_2 = cg_rem_2[11:0];
     assign cg_f_next_2 = (cg_f_next_1 + cg_cnt_2);
-    assign hold_for_drain = (dn_on & (~(((ir[3:0] == 4'h3) | ((ir[3:0] == 4'h5) & ((({40'h0, ir[27:4]} + {32'h0, t16}) <= {39'h0, dn_lo}) | ({40'h0, ir[27:4]} >= {39'h0, dn_hi})))) | ((ir[3:0] == 4'h6) & ((({40'h0, ir[27:4]} + {12'h0, t18}) <= {39'h0, dn_lo}) | ({40'h0, ir[27:4]} >= {39'h0, dn_hi}))))));
+    assign hold_for_drain = (dn_on & (~((((ir[3:0] == 4'h3) | ((ir[3:0] == 4'h7) & ir[116])) | ((ir[3:0] == 4'h5) & ((({40'h0, ir[27:4]} + {32'h0, t16}) <= {39'h0, dn_lo}) | ({40'h0, ir[27:4]} >= {39'h0, dn_hi})))) | ((ir[3:0] == 4'h6) & ((({40'h0, ir[27:4]} + {12'h0, t18}) <= {39'h0, dn_lo}) | ({40'h0, ir[27:4]} >= {39'h0, dn_hi}))))));
+    always @* begin
+        fz_pool_en = set0_pool_en;
+        case (fz_set)
+            2'h1: begin
+                fz_pool_en = set1_pool_en;
+            end
+            2'h2: begin
+                fz_pool_en = set2_pool_en;
+            end
+            2'h3: begin
+                fz_pool_en = set3_pool_en;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        fz_pool_kind = set0_pool_kind;
+        case (fz_set)
+            2'h1: begin
+                fz_pool_kind = set1_pool_kind;
+            end
+            2'h2: begin
+                fz_pool_kind = set2_pool_kind;
+            end
+            2'h3: begin
+                fz_pool_kind = set3_pool_kind;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        fz_pool_kh = set0_pool_kh;
+        case (fz_set)
+            2'h1: begin
+                fz_pool_kh = set1_pool_kh;
+            end
+            2'h2: begin
+                fz_pool_kh = set2_pool_kh;
+            end
+            2'h3: begin
+                fz_pool_kh = set3_pool_kh;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        fz_pool_kw = set0_pool_kw;
+        case (fz_set)
+            2'h1: begin
+                fz_pool_kw = set1_pool_kw;
+            end
+            2'h2: begin
+                fz_pool_kw = set2_pool_kw;
+            end
+            2'h3: begin
+                fz_pool_kw = set3_pool_kw;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        fz_pool_sh = set0_pool_sh;
+        case (fz_set)
+            2'h1: begin
+                fz_pool_sh = set1_pool_sh;
+            end
+            2'h2: begin
+                fz_pool_sh = set2_pool_sh;
+            end
+            2'h3: begin
+                fz_pool_sh = set3_pool_sh;
+            end
+            default: begin
+            end
+        endcase
+    end
+    always @* begin
+        fz_pool_sw = set0_pool_sw;
+        case (fz_set)
+            2'h1: begin
+                fz_pool_sw = set1_pool_sw;
+            end
+            2'h2: begin
+                fz_pool_sw = set2_pool_sw;
+            end
+            2'h3: begin
+                fz_pool_sw = set3_pool_sw;
+            end
+            default: begin
+            end
+        endcase
+    end
     assign running = (((((state != 5'h0) & (state != 5'h10)) & (state != 5'h1)) & (state != 5'h8)) & (state != 5'h9));
     assign axi_w_fire = ((s_axi_awvalid & s_axi_wvalid) & (~s_axi_bvalid));
     assign s_axi_awready = axi_w_fire;
@@ -3319,6 +3462,9 @@ module tpu_core (
                             if ((1'b0 | (|ir[255:4]))) begin
                                 err_code <= 8'h1;
                                 state <= 5'h9;
+                            end else if ((fz != 2'h0)) begin
+                                err_code <= 8'h8;
+                                state <= 5'h9;
                             end else begin
                                 state <= 5'h8;
                             end
@@ -3326,6 +3472,9 @@ module tpu_core (
                         4'h8: begin
                             if ((1'b0 | (|ir[255:4]))) begin
                                 err_code <= 8'h1;
+                                state <= 5'h9;
+                            end else if ((fz != 2'h0)) begin
+                                err_code <= 8'h8;
                                 state <= 5'h9;
                             end else begin
                                 pc <= (pc + 32'h1);
@@ -3335,6 +3484,9 @@ module tpu_core (
                         4'h1: begin
                             if ((1'b0 | (|ir[255:52]))) begin
                                 err_code <= 8'h1;
+                                state <= 5'h9;
+                            end else if ((fz != 2'h0)) begin
+                                err_code <= 8'h8;
                                 state <= 5'h9;
                             end else begin
                                 if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h20000)) begin
@@ -3352,6 +3504,9 @@ module tpu_core (
                             if ((1'b0 | (|ir[255:52]))) begin
                                 err_code <= 8'h1;
                                 state <= 5'h9;
+                            end else if ((fz != 2'h0)) begin
+                                err_code <= 8'h8;
+                                state <= 5'h9;
                             end else begin
                                 if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h20000)) begin
                                     err_code <= 8'h2;
@@ -3368,6 +3523,9 @@ module tpu_core (
                             if ((1'b0 | (|ir[255:52]))) begin
                                 err_code <= 8'h1;
                                 state <= 5'h9;
+                            end else if ((fz != 2'h0)) begin
+                                err_code <= 8'h8;
+                                state <= 5'h9;
                             end else begin
                                 if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h10000)) begin
                                     err_code <= 8'h3;
@@ -3383,6 +3541,9 @@ module tpu_core (
                         4'h4: begin
                             if ((1'b0 | (|ir[255:36]))) begin
                                 err_code <= 8'h1;
+                                state <= 5'h9;
+                            end else if ((fz != 2'h0)) begin
+                                err_code <= 8'h8;
                                 state <= 5'h9;
                             end else begin
                                 if ((ir[11:4] >= 8'h4)) begin
@@ -3421,6 +3582,9 @@ module tpu_core (
                                     state <= 5'h9;
                                 end else if ((({1'h0, ir[107:92]} + {1'h0, ir[43:28]}) > 17'h200)) begin
                                     err_code <= 8'h4;
+                                    state <= 5'h9;
+                                end else if (((fz != 2'h0) & (((ir[107:92] != fz_acc) | (ir[43:28] != fz_m)) | (({40'h0, ir[27:4]} < {39'h0, fz_hi}) & ({39'h0, fz_lo} < ({40'h0, ir[27:4]} + {32'h0, t19})))))) begin
+                                    err_code <= 8'h8;
                                     state <= 5'h9;
                                 end else begin
                                     mm_macs <= ({16'h0, t19} * {40'h0, ir[91:84]});
@@ -3471,8 +3635,11 @@ module tpu_core (
                             end
                         end
                         4'h7: begin
-                            if ((1'b0 | (|ir[255:116]))) begin
+                            if ((1'b0 | (|ir[255:117]))) begin
                                 err_code <= 8'h1;
+                                state <= 5'h9;
+                            end else if ((fz != 2'h0)) begin
+                                err_code <= 8'h8;
                                 state <= 5'h9;
                             end else begin
                                 if (((ir[43:36] == 8'h0) | (ir[43:36] > 8'h8))) begin
@@ -3640,8 +3807,8 @@ module tpu_core (
                     end
                 end else if (d_avail) begin
                     lp_word <= lp_w;
-                    lp_b <= (lp_b + 2'h1);
-                    if (((lp_b == 2'h3) & (lp_phase == 2'h0))) begin
+                    lp_b <= (lp_b + lp_take[1:0]);
+                    if ((lp_full & (lp_phase == 2'h0))) begin
                         case (lp_f)
                             3'h0: begin
                                 lp_bias <= lp_w;
@@ -3685,7 +3852,7 @@ module tpu_core (
                             lp_f <= (lp_f + 3'h1);
                         end
                     end
-                    if (((lp_b == 2'h3) & (lp_phase == 2'h1))) begin
+                    if ((lp_full & (lp_phase == 2'h1))) begin
                         case (lp_c)
                             4'h0: begin
                                 lp_mode <= lp_w;
@@ -3832,6 +3999,11 @@ module tpu_core (
             5'hb: begin
                 if (((~as_on) & ((~as_pend) | (mx_a_valid & mxu_a_in_ready)))) begin
                     cnt_macs <= (cnt_macs + {16'h0, mm_macs});
+                    if ((fz != 2'h0)) begin
+                        ac_drain <= 8'h25;
+                        dn_on <= 1'b1;
+                        fz <= 2'h0;
+                    end
                     pc <= (pc + 32'h1);
                     state <= 5'h2;
                 end
@@ -4097,7 +4269,7 @@ module tpu_core (
                     if ((~((((((((1'b1 & ((~(as_pend_kv > 17'h0)) | ub_lane_0[8])) & ((~(as_pend_kv > 17'h1)) | ub_lane_1[8])) & ((~(as_pend_kv > 17'h2)) | ub_lane_2[8])) & ((~(as_pend_kv > 17'h3)) | ub_lane_3[8])) & ((~(as_pend_kv > 17'h4)) | ub_lane_4[8])) & ((~(as_pend_kv > 17'h5)) | ub_lane_5[8])) & ((~(as_pend_kv > 17'h6)) | ub_lane_6[8])) & ((~(as_pend_kv > 17'h7)) | ub_lane_7[8])))) begin
                         err_code <= 8'h5;
                         state <= 5'h9;
-                    end else begin
+                    end else if ((~(as_pend_last & ((fz == 2'h1) | (fz == 2'h2))))) begin
                     end
                 end
                 if ((as_on & ((~as_pend) | (mx_a_valid & mxu_a_in_ready)))) begin
@@ -4106,6 +4278,7 @@ module tpu_core (
                     as_pend_first <= (as_r == 16'h0);
                     as_pend_acc <= (ir[108] | (as_k0 != 17'h0));
                     as_pend_row <= ({1'h0, ir[107:92]} + {1'h0, as_r});
+                    as_pend_last <= ((as_k0 + 17'h8) >= {1'h0, ir[59:44]});
                     as_r <= (as_r + 16'h1);
                     as_rowaddr <= (as_rowaddr + {9'h0, ir[59:44]});
                     if (((as_r + 16'h1) == ir[43:28])) begin
@@ -4160,6 +4333,20 @@ module tpu_core (
                             if (((({12'h0, ir[75:52]} + {4'h0, t21}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                                 err_code <= 8'h2;
                                 state <= 5'h9;
+                            end else if (ir[116]) begin
+                                fz_acc <= ir[19:4];
+                                fz_m <= ir[35:20];
+                                fz_wa <= ir[75:52];
+                                fz_n <= ir[43:36];
+                                fz_pitch <= ir[91:76];
+                                fz_lo <= {1'h0, ir[75:52]};
+                                fz_hi <= (({1'h0, ir[75:52]} + ({9'h0, (ir[35:20] - 16'h1)} * {9'h0, ir[91:76]})) + {17'h0, ir[43:36]});
+                                fz_set <= ir[45:44];
+                                fz_fh <= ir[103:92];
+                                fz_fw <= ir[115:104];
+                                fz <= 2'h1;
+                                pc <= (pc + 32'h1);
+                                state <= 5'h2;
                             end else begin
                                 ac_r <= 16'h0;
                                 ac_wa <= ir[75:52];
@@ -4192,6 +4379,20 @@ module tpu_core (
                         if (((({12'h0, ir[75:52]} + {4'h0, t22}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                             err_code <= 8'h2;
                             state <= 5'h9;
+                        end else if (ir[116]) begin
+                            fz_acc <= ir[19:4];
+                            fz_m <= ir[35:20];
+                            fz_wa <= ir[75:52];
+                            fz_n <= ir[43:36];
+                            fz_pitch <= ir[91:76];
+                            fz_lo <= {1'h0, ir[75:52]};
+                            fz_hi <= (({1'h0, ir[75:52]} + ({9'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {9'h0, ir[91:76]})) + {17'h0, ir[43:36]});
+                            fz_set <= ir[45:44];
+                            fz_fh <= ir[103:92];
+                            fz_fw <= ir[115:104];
+                            fz <= 2'h1;
+                            pc <= (pc + 32'h1);
+                            state <= 5'h2;
                         end else begin
                             ac_r <= 16'h0;
                             ac_wa <= ir[75:52];
@@ -4245,9 +4446,12 @@ module tpu_core (
                         end else if ((({34'h0, ir[181:166]} + {2'h0, t29}) > 50'h200)) begin
                             err_code <= 8'h4;
                             state <= 5'h9;
+                        end else if (((fz != 2'h0) & (((ir[181:166] != fz_acc) | (({16'h0, t28} * {32'h0, (div_q + 16'h1)}) != {32'h0, fz_m})) | (({40'h0, ir[27:4]} < {39'h0, fz_hi}) & ({39'h0, fz_lo} < ({40'h0, ir[27:4]} + {12'h0, t30})))))) begin
+                            err_code <= 8'h8;
+                            state <= 5'h9;
                         end else begin
                             cv_m <= (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)});
-                            mm_macs <= {1'h0, t31};
+                            mm_macs <= {1'h0, t32};
                             op_k <= (ir[183] ? {15'h0, t24} : {3'h0, t26});
                             op_n <= ir[165:158];
                             wl_on <= 1'b1;
@@ -4283,6 +4487,11 @@ module tpu_core (
             5'h12: begin
                 if ((~cg_on)) begin
                     cnt_macs <= (cnt_macs + {16'h0, mm_macs});
+                    if ((fz != 2'h0)) begin
+                        ac_drain <= 8'h25;
+                        dn_on <= 1'b1;
+                        fz <= 2'h0;
+                    end
                     pc <= (pc + 32'h1);
                     state <= 5'h2;
                 end
@@ -4559,7 +4768,7 @@ module tpu_core (
                     err_code <= 8'h5;
                     state <= 5'h9;
                 end
-                if ((cg_on & cg_send)) begin
+                if (((cg_on & cg_send) & (~cg_hold))) begin
                     if (mxu_a_in_ready) begin
                         cg_send <= 1'b0;
                         cg_f <= 4'h0;
@@ -4667,7 +4876,25 @@ module tpu_core (
                 dn_on <= 1'b0;
             end
         end
-        if ((mxu_y_out_valid & ((state == 5'hf) | dn_on))) begin
+        if (((((fz == 2'h1) & (~dn_on)) & (~mx_p_valid)) & ((state == 5'hb) | (state == 5'h12)))) begin
+            if (fz_pool_en) begin
+                mx_p_valid <= 1'b1;
+                mx_p_data <= {{72'h0, fz_pool_sw, fz_pool_sh, fz_pool_kw, fz_pool_kh, fz_fh[5:0], fz_fw[5:0], (fz_pool_kind ? 1'b1 : 1'b0), 1'b1}, 9'h0, fz_set, 2'h2};
+            end else begin
+                mx_p_valid <= 1'b1;
+                mx_p_data <= {{72'h0, 2'h1, 2'h1, 2'h1, 2'h1, 6'h1, 6'h1, 1'b0, 1'b0}, 9'h0, fz_set, 2'h2};
+            end
+            ac_wa <= fz_wa;
+            dn_n <= fz_n;
+            dn_pitch <= fz_pitch;
+            dn_lo <= fz_lo;
+            dn_hi <= fz_hi;
+            fz <= 2'h2;
+        end
+        if (((fz == 2'h2) & (~mx_p_valid))) begin
+            fz <= 2'h3;
+        end
+        if ((mxu_y_out_valid & (((state == 5'hf) | dn_on) | (fz == 2'h3)))) begin
             ac_wa <= (ac_wa + {8'h0, dn_pitch});
         end
         if (running) begin
@@ -4700,6 +4927,7 @@ module tpu_core (
             as_on <= 1'b0;
             as_pend <= 1'b0;
             dn_on <= 1'b0;
+            fz <= 2'h0;
             cnt_cycles <= 64'h0;
             cnt_busy <= 64'h0;
             cnt_wstall <= 64'h0;
@@ -4734,10 +4962,11 @@ module tpu_core (
             set_loaded_2 <= 1'b0;
             set_loaded_3 <= 1'b0;
             cnt_macs <= 64'h0;
+            dn_on <= 1'b0;
+            fz <= 2'h0;
             cg_on <= 1'b0;
             cg_send <= 1'b0;
             cg_lv <= 1'b0;
-            dn_on <= 1'b0;
             cnt_cycles <= 64'h0;
             cnt_busy <= 64'h0;
             cnt_wstall <= 64'h0;
@@ -4760,42 +4989,42 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_0} < ub_wcount)))) begin
-            ub_bank_0[t33] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_0});
+            ub_bank_0[t34] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_0});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_1} < ub_wcount)))) begin
-            ub_bank_1[t35] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_1});
+            ub_bank_1[t36] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_1});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_2} < ub_wcount)))) begin
-            ub_bank_2[t37] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_2});
+            ub_bank_2[t38] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_2});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_3} < ub_wcount)))) begin
-            ub_bank_3[t39] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_3});
+            ub_bank_3[t40] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_3});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_4} < ub_wcount)))) begin
-            ub_bank_4[t41] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_4});
+            ub_bank_4[t42] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_4});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_5} < ub_wcount)))) begin
-            ub_bank_5[t43] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_5});
+            ub_bank_5[t44] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_5});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_6} < ub_wcount)))) begin
-            ub_bank_6[t45] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_6});
+            ub_bank_6[t46] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_6});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_7} < ub_wcount)))) begin
-            ub_bank_7[t47] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_7});
+            ub_bank_7[t48] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_7});
         end
     end
     always @(posedge clk) begin
@@ -4805,42 +5034,42 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_0} < wm_wcount)))) begin
-            wm_bank_0[t49] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_0});
+            wm_bank_0[t50] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_0});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_1} < wm_wcount)))) begin
-            wm_bank_1[t51] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_1});
+            wm_bank_1[t52] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_1});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_2} < wm_wcount)))) begin
-            wm_bank_2[t53] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_2});
+            wm_bank_2[t54] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_2});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_3} < wm_wcount)))) begin
-            wm_bank_3[t55] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_3});
+            wm_bank_3[t56] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_3});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_4} < wm_wcount)))) begin
-            wm_bank_4[t57] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_4});
+            wm_bank_4[t58] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_4});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_5} < wm_wcount)))) begin
-            wm_bank_5[t59] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_5});
+            wm_bank_5[t60] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_5});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_6} < wm_wcount)))) begin
-            wm_bank_6[t61] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_6});
+            wm_bank_6[t62] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_6});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_7} < wm_wcount)))) begin
-            wm_bank_7[t63] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_7});
+            wm_bank_7[t64] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_7});
         end
     end
     always @(posedge clk) begin
@@ -4909,162 +5138,162 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_0 <= ub_bank_0[t65];
+            ub_rd_0 <= ub_bank_0[t66];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_0 <= ub_bank_0[t67];
+            ub_p1_rd_0 <= ub_bank_0[t68];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_0 <= ub_bank_0[t69];
+            ub_p2_rd_0 <= ub_bank_0[t70];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_1 <= ub_bank_1[t71];
+            ub_rd_1 <= ub_bank_1[t72];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_1 <= ub_bank_1[t73];
+            ub_p1_rd_1 <= ub_bank_1[t74];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_1 <= ub_bank_1[t75];
+            ub_p2_rd_1 <= ub_bank_1[t76];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_2 <= ub_bank_2[t77];
+            ub_rd_2 <= ub_bank_2[t78];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_2 <= ub_bank_2[t79];
+            ub_p1_rd_2 <= ub_bank_2[t80];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_2 <= ub_bank_2[t81];
+            ub_p2_rd_2 <= ub_bank_2[t82];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_3 <= ub_bank_3[t83];
+            ub_rd_3 <= ub_bank_3[t84];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_3 <= ub_bank_3[t85];
+            ub_p1_rd_3 <= ub_bank_3[t86];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_3 <= ub_bank_3[t87];
+            ub_p2_rd_3 <= ub_bank_3[t88];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_4 <= ub_bank_4[t89];
+            ub_rd_4 <= ub_bank_4[t90];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_4 <= ub_bank_4[t91];
+            ub_p1_rd_4 <= ub_bank_4[t92];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_4 <= ub_bank_4[t93];
+            ub_p2_rd_4 <= ub_bank_4[t94];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_5 <= ub_bank_5[t95];
+            ub_rd_5 <= ub_bank_5[t96];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_5 <= ub_bank_5[t97];
+            ub_p1_rd_5 <= ub_bank_5[t98];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_5 <= ub_bank_5[t99];
+            ub_p2_rd_5 <= ub_bank_5[t100];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_6 <= ub_bank_6[t101];
+            ub_rd_6 <= ub_bank_6[t102];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_6 <= ub_bank_6[t103];
+            ub_p1_rd_6 <= ub_bank_6[t104];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_6 <= ub_bank_6[t105];
+            ub_p2_rd_6 <= ub_bank_6[t106];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_7 <= ub_bank_7[t107];
+            ub_rd_7 <= ub_bank_7[t108];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_7 <= ub_bank_7[t109];
+            ub_p1_rd_7 <= ub_bank_7[t110];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_7 <= ub_bank_7[t111];
+            ub_p2_rd_7 <= ub_bank_7[t112];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_0 <= wm_bank_0[t113];
+            wm_rd_0 <= wm_bank_0[t114];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_1 <= wm_bank_1[t115];
+            wm_rd_1 <= wm_bank_1[t116];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_2 <= wm_bank_2[t117];
+            wm_rd_2 <= wm_bank_2[t118];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_3 <= wm_bank_3[t119];
+            wm_rd_3 <= wm_bank_3[t120];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_4 <= wm_bank_4[t121];
+            wm_rd_4 <= wm_bank_4[t122];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_5 <= wm_bank_5[t123];
+            wm_rd_5 <= wm_bank_5[t124];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_6 <= wm_bank_6[t125];
+            wm_rd_6 <= wm_bank_6[t126];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_7 <= wm_bank_7[t127];
+            wm_rd_7 <= wm_bank_7[t128];
         end
     end
 endmodule
