@@ -599,7 +599,7 @@ func (s *runState) convolve(in Inst) error {
 // frames, and the output pixels it writes at out, pitch bytes apart.
 type activation struct {
 	acc, m, n, out, pitch, fh, fw, pixels int64
-	p                                    *ParamSet
+	p                                     *ParamSet
 }
 
 // end is one past the last UB byte the activation writes.
