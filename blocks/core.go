@@ -39,6 +39,10 @@ const (
 	// CoreMutantWindowEdge: the window generator takes the column just past
 	// the map's right edge for inside (an off-by-one in the window).
 	CoreMutantWindowEdge
+	// CoreMutantFuseEarly: a fused activate's pooling control and output
+	// address go out without waiting for the results before them to land
+	// (a skipped stall).
+	CoreMutantFuseEarly
 )
 
 // Validate checks what the ISA (core.Config) and the banked memories need.
@@ -1628,7 +1632,11 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	if pc.Pool {
 		fzP = poolOf("fz_pool_", fzSet)
 	}
-	m.If(fz.EqConst(1).And(dnOn.Not()).And(pValid.Not()).And(inCompute), func() {
+	fzGo := fz.EqConst(1).And(dnOn.Not()).And(pValid.Not()).And(inCompute)
+	if cfg.Mutant == CoreMutantFuseEarly {
+		fzGo = fz.EqConst(1).And(pValid.Not()).And(inCompute)
+	}
+	m.If(fzGo, func() {
 		sendPool(fzSet, fzP, fzFH, fzFW)
 		m.Set(acWA, fzWA)
 		m.Set(dnN, fzN)

@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"maps"
 	"math/rand/v2"
 
 	"github.com/tpugen/tpugen/arch"
@@ -281,11 +282,22 @@ func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 		// the time (results apart from the map) it is fused, before the
 		// convolution whose last tile reads its rows out.
 		activate := map[string]int64{"acc": int64(acc), "m": int64(M), "n": int64(N), "set": 0, "out": int64(out), "pitch": int64(N), "fh": 1, "fw": 1}
+		back := -1 // a second fused pair's results
 		if out != 0 && r.IntN(2) == 0 {
 			activate["fuse"] = 1
 			add(core.OpActivate, activate)
 			add(core.OpConvolve, conv)
 			delete(activate, "fuse")
+			if out2 := out - M*N; out2 >= imgs*h*w*c && r.IntN(2) == 0 {
+				// Back to back, as the compiler emits them: the second
+				// pair's last tile waits for the first's results to land.
+				acc2 := int64(r.IntN(a.AccDepth - M + 1))
+				a2, c2 := maps.Clone(activate), maps.Clone(conv)
+				a2["acc"], a2["out"], a2["fuse"], c2["acc"] = acc2, int64(out2), 1, acc2
+				add(core.OpActivate, a2)
+				add(core.OpConvolve, c2)
+				back = out2
+			}
 		} else {
 			add(core.OpConvolve, conv)
 			add(core.OpActivate, activate)
@@ -301,6 +313,9 @@ func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 		add(core.OpWriteHost, map[string]int64{"ub": int64(out), "len": int64(M * N)})
 		add(core.OpActivate, activate)
 		add(core.OpWriteHost, map[string]int64{"ub": int64(out), "len": int64(M * N)})
+		if back >= 0 {
+			add(core.OpWriteHost, map[string]int64{"ub": int64(back), "len": int64(M * N)})
+		}
 	}
 	add(core.OpHalt, nil)
 	words := make([]core.Word, len(insts))

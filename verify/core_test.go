@@ -152,7 +152,8 @@ func TestCoreMutantsCaught(t *testing.T) {
 	for _, mut := range []struct {
 		name string
 		m    blocks.CoreMutant
-	}{{"tile_lanes", blocks.CoreMutantTileLanes}, {"skip_weight_stall", blocks.CoreMutantSkipWeightStall}, {"window_edge", blocks.CoreMutantWindowEdge}} {
+	}{{"tile_lanes", blocks.CoreMutantTileLanes}, {"skip_weight_stall", blocks.CoreMutantSkipWeightStall}, {"window_edge", blocks.CoreMutantWindowEdge},
+		{"fuse_early", blocks.CoreMutantFuseEarly}} {
 		t.Run(mut.name, func(t *testing.T) {
 			cfg := coreConfig("core_c", 1024, 512)
 			cfg.CoreMutant = mut.m
@@ -160,7 +161,7 @@ func TestCoreMutantsCaught(t *testing.T) {
 			for seed := uint64(2000); seed < 2010; seed++ {
 				r := rand.New(rand.NewPCG(seed, 11))
 				words, in := verify.RandomComputeProgram(r, c.Config)
-				if mut.m == blocks.CoreMutantWindowEdge {
+				if mut.m == blocks.CoreMutantWindowEdge || mut.m == blocks.CoreMutantFuseEarly {
 					words, in = verify.RandomConvProgram(r, c.Config)
 				}
 				want, err := c.Expected(words, in)
