@@ -77,13 +77,14 @@ func Bound(c Config, words []Word) (ArrayBound, error) {
 // manifest's core.drain_cycles). It follows the controller instruction by
 // instruction: fetch and decode (2 cycles), host transfers a beat's bytes
 // a cycle with the next beat taken in that cycle, write_host two cycles a
-// byte and one per beat, load_params a cycle a byte, the weight
-// loader cols+1+rows cycles per tile (a lane's taps a read, then a beat
-// a cycle; a tile ahead of the array), a
+// byte and one per beat, load_params a cycle a word (and a byte of the
+// table), the weight loader cols+1+rows cycles per tile (a lane's taps a
+// read, then a beat a cycle; a tile ahead of the array), a
 // beat a cycle for MATMUL rows and a cycle per WindowRuns runs for
 // CONVOLVE windows (runs as the window generator forms them), ACTIVATE's
-// divisions and read-out rows, and its drain for the instructions that wait
-// for its results. It is a model, not the RTL: its error on the
+// divisions and read-out rows (none when fused: the next instruction's
+// last tile waits until the results before have landed), and its drain for
+// the instructions that wait for its results. It is a model, not the RTL: its error on the
 // LeNet program is measured and reported by tpugen run -target core.
 func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 	a := c.Arch

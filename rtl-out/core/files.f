@@ -1,6 +1,6 @@
 pe_ws_as8_ws8_s19_top.v
 pe_ws_as8_ws8_s19.v
-accumulator_c8_d512_s32.v
+accumulator_c8_d1024_s32.v
 requant_l8_t2_double.v
 activation_l8_t2_leaky_table.v
 pool_l8_t2_k3_w32_h32.v

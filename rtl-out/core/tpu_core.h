@@ -12,8 +12,8 @@
 #define TPU_WEIGHT_SIGNED    1
 #define TPU_ACC_BITS         32
 #define TPU_ACC_SIGNED       1
-#define TPU_ACC_DEPTH        512
-#define TPU_ACC_ADDR_BITS    9
+#define TPU_ACC_DEPTH        1024
+#define TPU_ACC_ADDR_BITS    10
 #define TPU_SUM_BITS         19
 #define TPU_LATENCY          0
 

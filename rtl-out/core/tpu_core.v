@@ -50,7 +50,7 @@ module tpu_core (
     reg  mx_w_valid;
     reg  mx_a_valid;
     reg  [63:0] mx_w_data;
-    reg  [78:0] mx_a_data;
+    reg  [79:0] mx_a_data;
     reg  mx_p_valid;
     reg  [106:0] mx_p_data;
     wire mxu_w_in_ready;
@@ -65,7 +65,7 @@ module tpu_core (
     reg  [13:0] clr;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    reg  [9:0] clr_acc;
+    reg  [10:0] clr_acc;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [31:0] pc;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -702,7 +702,7 @@ module tpu_core (
     reg  [8:0] wm_bank_6 [0:8191];
     reg  [8:0] wm_bank_7 [0:8191];
     wire mxu_c_out_valid_unused;
-    wire [266:0] mxu_c_out_data_unused;
+    wire [267:0] mxu_c_out_data_unused;
     wire [8:0] t0 = ({4'h0, (ir[84:80] - 5'h1)} * {5'h0, ir[101:98]});
     wire [8:0] t1 = ({4'h0, (ir[89:85] - 5'h1)} * {5'h0, ir[105:102]});
     wire [8:0] t2 = ({4'h0, cg_e_fy} * {5'h0, ir[101:98]});
@@ -958,7 +958,7 @@ module tpu_core (
         mx_w_valid = 1'b0;
         mx_a_valid = 1'b0;
         mx_w_data = 64'h0;
-        mx_a_data = 79'h0;
+        mx_a_data = 80'h0;
         ub_we = 1'b0;
         ub_clear = 1'b0;
         ub_wbase = 24'h0;
@@ -1009,11 +1009,11 @@ module tpu_core (
                 wm_clear = 1'b1;
             end
             5'h10: begin
-                if ((clr_acc < 10'h8)) begin
+                if ((clr_acc < 11'h8)) begin
                     mx_w_valid = 1'b1;
                 end else begin
                     mx_a_valid = 1'b1;
-                    mx_a_data = {1'b0, 2'h0, 1'b0, 1'b0, ((clr_acc - 10'h8) == 10'h0), (clr_acc[8:0] - 9'h8), 64'h0};
+                    mx_a_data = {1'b0, 2'h0, 1'b0, 1'b0, ((clr_acc - 11'h8) == 11'h0), (clr_acc[9:0] - 10'h8), 64'h0};
                 end
             end
             5'h2: begin
@@ -1137,7 +1137,7 @@ module tpu_core (
                 if ((wl_on & wl_send)) begin
                     mx_w_valid = 1'b1;
                 end
-                mx_a_data = {1'b0, ((as_pend_last & (fz == 2'h3)) ? fz_set : 2'h0), (as_pend_last & (fz == 2'h3)), as_pend_acc, as_pend_first, as_pend_row[8:0], {((as_pend_kv > 17'h7) ? ub_lane_7[7:0] : 8'h0), ((as_pend_kv > 17'h6) ? ub_lane_6[7:0] : 8'h0), ((as_pend_kv > 17'h5) ? ub_lane_5[7:0] : 8'h0), ((as_pend_kv > 17'h4) ? ub_lane_4[7:0] : 8'h0), ((as_pend_kv > 17'h3) ? ub_lane_3[7:0] : 8'h0), ((as_pend_kv > 17'h2) ? ub_lane_2[7:0] : 8'h0), ((as_pend_kv > 17'h1) ? ub_lane_1[7:0] : 8'h0), ((as_pend_kv > 17'h0) ? ub_lane_0[7:0] : 8'h0)}};
+                mx_a_data = {1'b0, ((as_pend_last & (fz == 2'h3)) ? fz_set : 2'h0), (as_pend_last & (fz == 2'h3)), as_pend_acc, as_pend_first, as_pend_row[9:0], {((as_pend_kv > 17'h7) ? ub_lane_7[7:0] : 8'h0), ((as_pend_kv > 17'h6) ? ub_lane_6[7:0] : 8'h0), ((as_pend_kv > 17'h5) ? ub_lane_5[7:0] : 8'h0), ((as_pend_kv > 17'h4) ? ub_lane_4[7:0] : 8'h0), ((as_pend_kv > 17'h3) ? ub_lane_3[7:0] : 8'h0), ((as_pend_kv > 17'h2) ? ub_lane_2[7:0] : 8'h0), ((as_pend_kv > 17'h1) ? ub_lane_1[7:0] : 8'h0), ((as_pend_kv > 17'h0) ? ub_lane_0[7:0] : 8'h0)}};
                 if (as_pend) begin
                     if ((~((((((((1'b1 & ((~(as_pend_kv > 17'h0)) | ub_lane_0[8])) & ((~(as_pend_kv > 17'h1)) | ub_lane_1[8])) & ((~(as_pend_kv > 17'h2)) | ub_lane_2[8])) & ((~(as_pend_kv > 17'h3)) | ub_lane_3[8])) & ((~(as_pend_kv > 17'h4)) | ub_lane_4[8])) & ((~(as_pend_kv > 17'h5)) | ub_lane_5[8])) & ((~(as_pend_kv > 17'h6)) | ub_lane_6[8])) & ((~(as_pend_kv > 17'h7)) | ub_lane_7[8])))) begin
                     end else if ((~(as_pend_last & ((fz == 2'h1) | (fz == 2'h2))))) begin
@@ -1157,7 +1157,7 @@ module tpu_core (
                     2'h0: begin
                         if ((div_r != 25'h0)) begin
                         end else if ((ir[91:76] < {8'h0, ir[43:36]})) begin
-                        end else if ((({1'h0, ir[19:4]} + {1'h0, ir[35:20]}) > 17'h200)) begin
+                        end else if ((({1'h0, ir[19:4]} + {1'h0, ir[35:20]}) > 17'h400)) begin
                         end else if (ac_pool) begin
                             if (((((ir[103:92] > 12'h20) | (ir[115:104] > 12'h20)) | (ir[103:92] < {10'h0, ac_kh})) | (ir[115:104] < {10'h0, ac_kw}))) begin
                             end else begin
@@ -1527,7 +1527,7 @@ module tpu_core (
                 end
                 if (((cg_on & cg_send) & (~cg_hold))) begin
                     mx_a_valid = 1'b1;
-                    mx_a_data = {1'b0, ((cg_final & (fz == 2'h3)) ? fz_set : 2'h0), (cg_final & (fz == 2'h3)), ((ir[182] | (cg_k0 != 25'h0)) | (dw_o != 8'h0)), (cg_row == 17'h0), (ir[174:166] + cg_row[8:0]), {((cg_kv > 4'h7) ? cg_act_7 : 8'h0), ((cg_kv > 4'h6) ? cg_act_6 : 8'h0), ((cg_kv > 4'h5) ? cg_act_5 : 8'h0), ((cg_kv > 4'h4) ? cg_act_4 : 8'h0), ((cg_kv > 4'h3) ? cg_act_3 : 8'h0), ((cg_kv > 4'h2) ? cg_act_2 : 8'h0), ((cg_kv > 4'h1) ? cg_act_1 : 8'h0), ((cg_kv > 4'h0) ? cg_act_0 : 8'h0)}};
+                    mx_a_data = {1'b0, ((cg_final & (fz == 2'h3)) ? fz_set : 2'h0), (cg_final & (fz == 2'h3)), ((ir[182] | (cg_k0 != 25'h0)) | (dw_o != 8'h0)), (cg_row == 17'h0), (ir[175:166] + cg_row[9:0]), {((cg_kv > 4'h7) ? cg_act_7 : 8'h0), ((cg_kv > 4'h6) ? cg_act_6 : 8'h0), ((cg_kv > 4'h5) ? cg_act_5 : 8'h0), ((cg_kv > 4'h4) ? cg_act_4 : 8'h0), ((cg_kv > 4'h3) ? cg_act_3 : 8'h0), ((cg_kv > 4'h2) ? cg_act_2 : 8'h0), ((cg_kv > 4'h1) ? cg_act_1 : 8'h0), ((cg_kv > 4'h0) ? cg_act_0 : 8'h0)}};
                 end
                 if ((cg_prefetch | ((cg_on & (~cg_send)) & (cg_f < cg_kv)))) begin
                     if ((cg_inside & (cg_cnt != 4'h0))) begin
@@ -1549,7 +1549,7 @@ module tpu_core (
             end
             5'hf: begin
                 mx_a_valid = 1'b1;
-                mx_a_data = {1'b0, ir[45:44], 1'b1, 1'b1, 1'b0, (ir[12:4] + ac_r[8:0]), 64'h0};
+                mx_a_data = {1'b0, ir[45:44], 1'b1, 1'b1, 1'b0, (ir[13:4] + ac_r[9:0]), 64'h0};
             end
             default: begin
             end
@@ -3425,19 +3425,19 @@ module tpu_core (
             5'h0: begin
                 clr <= (clr + 14'h1);
                 if (((clr == 14'h3fff) & (~soft_rst))) begin
-                    clr_acc <= 10'h0;
+                    clr_acc <= 11'h0;
                     state <= 5'h10;
                 end
             end
             5'h10: begin
-                if ((clr_acc < 10'h8)) begin
+                if ((clr_acc < 11'h8)) begin
                     if (mxu_w_in_ready) begin
-                        clr_acc <= (clr_acc + 10'h1);
+                        clr_acc <= (clr_acc + 11'h1);
                     end
                 end else begin
                     if (mxu_a_in_ready) begin
-                        clr_acc <= (clr_acc + 10'h1);
-                        if (((clr_acc - 10'h8) == 10'h1ff)) begin
+                        clr_acc <= (clr_acc + 11'h1);
+                        if (((clr_acc - 11'h8) == 11'h3ff)) begin
                             state <= 5'h1;
                         end
                     end
@@ -3580,7 +3580,7 @@ module tpu_core (
                                 end else if ((({10'h0, ir[83:60]} + {2'h0, t20}) > 34'h10000)) begin
                                     err_code <= 8'h3;
                                     state <= 5'h9;
-                                end else if ((({1'h0, ir[107:92]} + {1'h0, ir[43:28]}) > 17'h200)) begin
+                                end else if ((({1'h0, ir[107:92]} + {1'h0, ir[43:28]}) > 17'h400)) begin
                                     err_code <= 8'h4;
                                     state <= 5'h9;
                                 end else if (((fz != 2'h0) & (((ir[107:92] != fz_acc) | (ir[43:28] != fz_m)) | (({40'h0, ir[27:4]} < {39'h0, fz_hi}) & ({39'h0, fz_lo} < ({40'h0, ir[27:4]} + {32'h0, t19})))))) begin
@@ -4313,7 +4313,7 @@ module tpu_core (
                         end else if ((ir[91:76] < {8'h0, ir[43:36]})) begin
                             err_code <= 8'h8;
                             state <= 5'h9;
-                        end else if ((({1'h0, ir[19:4]} + {1'h0, ir[35:20]}) > 17'h200)) begin
+                        end else if ((({1'h0, ir[19:4]} + {1'h0, ir[35:20]}) > 17'h400)) begin
                             err_code <= 8'h4;
                             state <= 5'h9;
                         end else if (ac_pool) begin
@@ -4443,7 +4443,7 @@ module tpu_core (
                         end else if ((({22'h0, ir[157:134]} + {2'h0, t27}) > 46'h10000)) begin
                             err_code <= 8'h3;
                             state <= 5'h9;
-                        end else if ((({34'h0, ir[181:166]} + {2'h0, t29}) > 50'h200)) begin
+                        end else if ((({34'h0, ir[181:166]} + {2'h0, t29}) > 50'h400)) begin
                             err_code <= 8'h4;
                             state <= 5'h9;
                         end else if (((fz != 2'h0) & (((ir[181:166] != fz_acc) | (({16'h0, t28} * {32'h0, (div_q + 16'h1)}) != {32'h0, fz_m})) | (({40'h0, ir[27:4]} < {39'h0, fz_hi}) & ({39'h0, fz_lo} < ({40'h0, ir[27:4]} + {12'h0, t30})))))) begin

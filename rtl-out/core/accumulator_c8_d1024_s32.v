@@ -2,13 +2,13 @@
 // Accumulator memory: overwrite or accumulate per row, two's complement wrap.
 `default_nettype none
 
-module accumulator_c8_d512_s32 (
+module accumulator_c8_d1024_s32 (
     input  wire clk,
     input  wire rst,
     input  wire in_adv,
-    input  wire [8:0] in_pre_addr,
+    input  wire [9:0] in_pre_addr,
     input  wire in_valid,
-    input  wire [8:0] in_addr,
+    input  wire [9:0] in_addr,
     input  wire in_acc,
     input  wire in_last,
     input  wire [31:0] in_sum_0,
@@ -20,7 +20,7 @@ module accumulator_c8_d512_s32 (
     input  wire [31:0] in_sum_6,
     input  wire [31:0] in_sum_7,
     output wire out_valid,
-    output wire [8:0] out_addr,
+    output wire [9:0] out_addr,
     output wire [31:0] out_0,
     output wire [31:0] out_1,
     output wire [31:0] out_2,
@@ -32,7 +32,7 @@ module accumulator_c8_d512_s32 (
 );
 
     reg  byp_valid;
-    reg  [8:0] byp_addr;
+    reg  [9:0] byp_addr;
     wire byp_hit;
     reg  [31:0] rd_0;
     reg  [31:0] byp_0;
@@ -58,14 +58,14 @@ module accumulator_c8_d512_s32 (
     reg  [31:0] rd_7;
     reg  [31:0] byp_7;
     wire [31:0] next_7;
-    reg  [31:0] mem_0 [0:511];
-    reg  [31:0] mem_1 [0:511];
-    reg  [31:0] mem_2 [0:511];
-    reg  [31:0] mem_3 [0:511];
-    reg  [31:0] mem_4 [0:511];
-    reg  [31:0] mem_5 [0:511];
-    reg  [31:0] mem_6 [0:511];
-    reg  [31:0] mem_7 [0:511];
+    reg  [31:0] mem_0 [0:1023];
+    reg  [31:0] mem_1 [0:1023];
+    reg  [31:0] mem_2 [0:1023];
+    reg  [31:0] mem_3 [0:1023];
+    reg  [31:0] mem_4 [0:1023];
+    reg  [31:0] mem_5 [0:1023];
+    reg  [31:0] mem_6 [0:1023];
+    reg  [31:0] mem_7 [0:1023];
 
     assign out_valid = (in_valid & in_last);
     assign out_addr = in_addr;
