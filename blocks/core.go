@@ -108,7 +108,8 @@ const (
 	csAct             // activate: accumulator rows out through the pipeline
 	csClearAcc        // after reset: every accumulator row set to zero
 	csCvChk           // convolve: checks after a division
-	csConv            // convolve: weight tiles and on-chip windows into the array
+	csConv            // (unused: the compute engine runs matmul and convolve behind the controller)
+	csErrWait         // a fault, reported once the compute engine's earlier instruction has finished
 	csStates
 )
 
@@ -371,6 +372,22 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	pcReg := m.Reg("pc", hdl.U(32), hdl.ResetTo(0))
 	ir := m.Reg("ir", hdl.U(core.WordBits))
 	irLast := m.Reg("ir_last", hdl.U(1), hdl.ResetTo(0))
+	// The compute engine runs a MATMUL or CONVOLVE behind the controller,
+	// which goes on with host transfers and parameter loads that touch
+	// none of its operands. It reads its instruction from c_ir (ir until it
+	// starts), its UB input is [c_ub_lo, c_ub_hi), its weights [c_w_lo,
+	// c_w_hi); a fault it finds is reported with its pc.
+	cOn := m.Reg("c_on", hdl.U(1), hdl.ResetTo(0))
+	cConv := m.Reg("c_conv", hdl.U(1))
+	cirReg := m.Reg("c_ir", hdl.U(core.WordBits))
+	cPC := m.Reg("c_pc", hdl.U(32))
+	cUBLo, cUBHi := m.Reg("c_ub_lo", hdl.U(core.AddrBits+1)), m.Reg("c_ub_hi", hdl.U(core.AddrBits+1))
+	cWLo, cWHi := m.Reg("c_w_lo", hdl.U(core.AddrBits+1)), m.Reg("c_w_hi", hdl.U(core.AddrBits+1))
+	cir := m.Wire("c_ir_now", hdl.U(core.WordBits))
+	m.Set(cir, hdl.Mux(cOn, cirReg, ir))
+	cMM, cCV := m.Wire("c_mm", hdl.U(1)), m.Wire("c_cv", hdl.U(1))
+	m.Set(cMM, cOn.And(cConv.Not()))
+	m.Set(cCV, cOn.And(cConv))
 	errCode := m.Reg("err_code", hdl.U(8), hdl.ResetTo(0))
 	addr := m.Reg("addr", hdl.U(core.AddrBits))
 	rem := m.Reg("rem", hdl.U(core.AddrBits))
@@ -458,9 +475,18 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	m.Set(oOut.Valid, state.Eq(st(csWHSend)))
 	m.Set(oOut.Data, gated(m, oOut.Valid, hdl.Cat(rem.EqConst(0).Or(errPending), hdl.Cat(keep...), hdl.Cat(obCat...))))
 
+	// fail stops on a fault of the running instruction, after the compute
+	// engine's (earlier) one has finished; failC on a fault of the compute
+	// engine's instruction.
 	fail := func(code core.ErrorCode) {
 		m.Set(errCode, m.Const(int64(code), hdl.U(8)))
+		m.Set(state, hdl.Mux(cOn, st(csErrWait), st(csError)))
+	}
+	failC := func(code core.ErrorCode) {
+		m.Set(errCode, m.Const(int64(code), hdl.U(8)))
 		m.Set(state, st(csError))
+		m.Set(pcReg, cPC)
+		m.Set(cOn, zero(1))
 	}
 	next := func() {
 		m.Set(pcReg, inc(pcReg))
@@ -468,6 +494,9 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	}
 	field := func(op core.Opcode, name string) *hdl.Expr {
 		f := isaField(op, name)
+		if op == core.OpMatMul || op == core.OpConvolve {
+			return cir.Slice(f.LSB+f.Width-1, f.LSB)
+		}
 		return ir.Slice(f.LSB+f.Width-1, f.LSB)
 	}
 	// past: a + n > size, every operand unsigned.
@@ -588,6 +617,20 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		m.Set(wlPend, zero(1))
 		m.Set(wlAddr, u(addr, core.AddrBits+1))
 		m.Set(wlRowAddr, u(addr, core.AddrBits+1))
+	}
+	// launch hands the decoded MATMUL or CONVOLVE to the compute engine
+	// (its UB input [ub, ub+ubN), its weights [w, w+wN)) and goes on.
+	launch := func(conv, ub, ubN, w, wN *hdl.Expr) {
+		a := core.AddrBits + 1
+		m.Set(cOn, one(1))
+		m.Set(cConv, conv)
+		m.Set(cirReg, ir)
+		m.Set(cPC, pcReg)
+		m.Set(cUBLo, u(ub, a))
+		m.Set(cUBHi, u(ub, 64).Add(u(ubN, 64)).Trunc(64).Trunc(a))
+		m.Set(cWLo, u(w, a))
+		m.Set(cWHi, u(w, 64).Add(u(wN, 64)).Trunc(64).Trunc(a))
+		next()
 	}
 	asOn := m.Reg("as_on", hdl.U(1), hdl.ResetTo(0))
 	asPend := m.Reg("as_pend", hdl.U(1), hdl.ResetTo(0))
@@ -812,7 +855,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	cgHold := m.Wire("cg_hold", hdl.U(1))
 	m.Set(cgHold, fusedHold(cgFinal))
 	prefetch := m.Wire("cg_prefetch", hdl.U(1))
-	m.Set(prefetch, state.Eq(st(csConv)).And(cgOn).And(cgSend).And(cgHold.Not()).And(aReady).And(tileEnd.Not().Or(passNext)))
+	m.Set(prefetch, cCV.And(cgOn).And(cgSend).And(cgHold.Not()).And(aReady).And(tileEnd.Not().Or(passNext)))
 	eff := func(name string, cur, next *hdl.Expr) *hdl.Expr {
 		w := m.Wire(name, cur.Shape())
 		m.Set(w, hdl.Mux(prefetch, next, cur))
@@ -929,10 +972,10 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 					})
 					written = written.And(live.Not().Or(wm.lanes[i].Bit(8)))
 				}
-				m.If(written.Not(), func() { fail(core.ErrUnwritten) })
+				m.If(written.Not(), func() { failC(core.ErrUnwritten) })
 			})
 			m.If(wlLane.Lt(konst(C, wlLane)), func() {
-				live := hdl.Mux(cvDepthwise.And(state.Eq(st(csConv))), wlLane.Eq(dwO), wlLane.Lt(opN))
+				live := hdl.Mux(cvDepthwise.And(cCV), wlLane.Eq(dwO), wlLane.Lt(opN))
 				m.If(live, func() { wm.read(m, wlAddr.Trunc(core.AddrBits)) })
 				m.Set(wlPend, one(1))
 				m.Set(wlPendLane, wlLane)
@@ -976,27 +1019,60 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	// neither read those UB bytes, write the UB, touch the
 	// pipeline's parameters nor end the program go on: read_weights,
 	// and matmul or convolve reading other bytes.
-	clear := func(lo, n *hdl.Expr) *hdl.Expr {
+	// overlaps: [lo, lo+n) meets [rlo, rhi).
+	overlaps := func(lo, n, rlo, rhi *hdl.Expr) *hdl.Expr {
 		hi := u(lo, 64).Add(u(n, 64)).Trunc(64)
-		return hi.Le(u(dnLo, 64)).Or(u(lo, 64).Ge(u(dnHi, 64)))
+		return u(lo, 64).Lt(u(rhi, 64)).And(u(rlo, 64).Lt(hi))
 	}
+	clear := func(lo, n *hdl.Expr) *hdl.Expr { return overlaps(lo, n, dnLo, dnHi).Not() }
 	opc := ir.Slice(core.OpcodeBits-1, 0)
 	// misfused: the MATMUL or CONVOLVE after a fused activate writes rows
 	// other than the activate reads, or reads UB bytes [lo, lo+n) that it
 	// writes (they land while the instruction still reads).
 	misfused := func(acc, rows, lo, n *hdl.Expr) *hdl.Expr {
-		hi := u(lo, 64).Add(u(n, 64)).Trunc(64)
-		overlap := u(lo, 64).Lt(u(fzHi, 64)).And(u(fzLo, 64).Lt(hi))
-		return fz.Ne(zero(2)).And(acc.Ne(fzAcc).Or(rows.Ne(u(fzM, rows.Width()))).Or(overlap))
+		return fz.Ne(zero(2)).And(acc.Ne(fzAcc).Or(rows.Ne(u(fzM, rows.Width()))).Or(overlaps(lo, n, fzLo, fzHi)))
 	}
-	// A fused activate is only checked in decode: it waits for these
-	// results when its pooling control goes out.
-	goOn := opc.EqConst(int64(core.OpReadWeights)).
-		Or(opc.EqConst(int64(core.OpActivate)).And(acFuse)).
-		Or(opc.EqConst(int64(core.OpMatMul)).And(clear(mmUB, mmM.Mul(mmK)))).
-		Or(opc.EqConst(int64(core.OpConvolve)).And(clear(field(core.OpConvolve, "ub"), cvImgs.Mul(cvImg))))
+	// What may decode while the compute engine runs and an activate's
+	// results land: host transfers into bytes neither reads nor writes
+	// (UB writes wait for the cycles results land in), a parameter load
+	// into a set no result in the pipeline uses, and, once the engine is
+	// free, a fused activate (checked only: it waits for the results when
+	// its pooling control goes out) or a matmul or convolve reading none
+	// of the landing bytes. Everything else waits for both to finish.
+	rhUB, rhN := field(core.OpReadHost, "ub"), field(core.OpReadHost, "len")
+	rwW, rwN := field(core.OpReadWeights, "waddr"), field(core.OpReadWeights, "len")
+	lpSet := field(core.OpLoadParams, "set")
+	quiet := cOn.Not().And(dnOn.Not())
+	mayGo := m.Wire("may_go", hdl.U(1))
+	m.Set(mayGo, quiet)
+	m.Switch(opc, func(sw *hdl.SwitchBuilder) {
+		sw.Case([]int64{int64(core.OpReadWeights)}, func() {
+			m.Set(mayGo, cOn.And(overlaps(rwW, rwN, cWLo, cWHi)).Not())
+		})
+		sw.Case([]int64{int64(core.OpReadHost)}, func() {
+			m.Set(mayGo, cOn.And(overlaps(rhUB, rhN, cUBLo, cUBHi)).
+				Or(fz.Ne(zero(2)).And(overlaps(rhUB, rhN, fzLo, fzHi))).
+				Or(dnOn.And(overlaps(rhUB, rhN, dnLo, dnHi))).Not())
+		})
+		sw.Case([]int64{int64(core.OpLoadParams)}, func() {
+			m.Set(mayGo, dnOn.Not().And(cOn.Not().Or(fz.EqConst(0)).Or(fz.EqConst(3).And(setIdx(lpSet).Ne(fzSet)))))
+		})
+		sw.Case([]int64{int64(core.OpActivate)}, func() {
+			m.Set(mayGo, cOn.Not().And(acFuse.Or(dnOn.Not())))
+		})
+		sw.Case([]int64{int64(core.OpMatMul)}, func() {
+			m.Set(mayGo, cOn.Not().And(dnOn.Not().Or(clear(mmUB, mmM.Mul(mmK)))))
+		})
+		sw.Case([]int64{int64(core.OpConvolve)}, func() {
+			m.Set(mayGo, cOn.Not().And(dnOn.Not().Or(clear(field(core.OpConvolve, "ub"), cvImgs.Mul(cvImg)))))
+		})
+	})
 	holdForDrain := m.Wire("hold_for_drain", hdl.U(1))
-	m.Set(holdForDrain, dnOn.And(goOn.Not()))
+	m.Set(holdForDrain, mayGo.Not())
+	// An activate's result lands in the UB this cycle (the write port is
+	// its: read_host waits).
+	ubLanding := m.Wire("ub_landing", hdl.U(1))
+	m.Set(ubLanding, yValid.And(state.Eq(st(csAct)).Or(dnOn).Or(fz.EqConst(3))))
 	m.Set(iIn.Ready, zero(1))
 	m.Switch(state, func(sw *hdl.SwitchBuilder) {
 		sw.Case([]int64{csClear}, func() {
@@ -1042,12 +1118,13 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		sw.Case([]int64{csDecode}, func() {
 			m.If(holdForDrain.Not(), func() {
 				m.Switch(ir.Slice(core.OpcodeBits-1, 0), func(sw *hdl.SwitchBuilder) {
-					// After a fused activate only a matmul or convolve may come.
+					// After a fused activate only a matmul or convolve may come
+					// (fz stays set while the engine runs that instruction).
 					legal := func(op core.Opcode, f func()) {
 						sw.Case([]int64{int64(op)}, func() {
 							c := m.If(reservedBits(m, ir, op), func() { fail(core.ErrIllegalOpcode) })
 							if op != core.OpMatMul && op != core.OpConvolve {
-								c = c.ElseIf(fz.Ne(zero(2)), func() { fail(core.ErrBadField) })
+								c = c.ElseIf(fz.Ne(zero(2)).And(cOn.Not()), func() { fail(core.ErrBadField) })
 							}
 							c.Else(f)
 						})
@@ -1111,7 +1188,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 								m.Set(asK0, zero(core.DimBits+1))
 								m.Set(asRowAddr, u(mmUB, core.AddrBits+1))
 								m.Set(asKV, u(mmK, core.DimBits+1))
-								m.Set(state, st(csMM))
+								launch(zero(1), mmUB, mk, mmW, nk)
 							})
 					})
 					legal(core.OpConvolve, func() {
@@ -1147,7 +1224,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			})
 		})
 		sw.Case([]int64{csRead}, func() {
-			m.If(rem.EqConst(0), next).ElseIf(dLeft.Ne(zero(4)), func() {
+			m.If(rem.EqConst(0), next).ElseIf(dLeft.Ne(zero(4)).And(toWeights.Or(ubLanding.Not())), func() {
 				n := hdl.Mux(u(dLeft, core.AddrBits).Le(rem), dLeft, rem.Trunc(4))
 				m.Set(dTakeN, n)
 				write := func(bm *byteMemory) {
@@ -1311,66 +1388,6 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 				})
 			}).ElseIf(dUnder, func() { fail(core.ErrHostUnderflow) })
 		})
-		sw.Case([]int64{csMM}, func() {
-			// Done once every activation beat has entered the array (the
-			// data checks below override this with an error).
-			m.If(asOn.Not().And(asPend.Not().Or(aValid.And(aReady))), func() {
-				m.Set(macs, macs.Add(u(mmMACs, 64)).Trunc(64))
-				fusedDone()
-				next()
-			})
-			weightLoader()
-			// The activation streamer: row r of tile k0 reads R bytes at
-			// ub + r*K + k0 (lanes past K - k0 are zero).
-			acts := make([]*hdl.Expr, R)
-			written := one(1)
-			for i := 0; i < R; i++ {
-				li := i
-				if cfg.Mutant == CoreMutantTileLanes {
-					li++
-				}
-				live := asPendKV.Gt(m.Const(int64(li), asPendKV.Shape()))
-				acts[R-1-i] = hdl.Mux(live, ub.lanes[i].Slice(7, 0), zero(8))
-				written = written.And(live.Not().Or(ub.lanes[i].Bit(8)))
-			}
-			aw := fieldOf(aLay.Fields, "addr").Width
-			first := asPendFirst
-			if asPendT0 != nil {
-				// Only the instruction's first tile swaps weights in.
-				first = asPendFirst.And(asPendT0)
-			}
-			fused := asPendLast.And(fz.EqConst(3))
-			aVals := map[string]*hdl.Expr{"acts": hdl.Cat(acts...), "addr": asPendRow.Trunc(aw), "first": first,
-				"acc": asPendAcc, "last": fused, "tag": fusedTag(fused)}
-			m.Set(aData, packFields(m, aLay.Fields, aLay.Width, aVals))
-			aFire := aValid.And(aReady)
-			m.If(asPend, func() {
-				m.If(written.Not(), func() { fail(core.ErrUnwritten) }).
-					ElseIf(fusedHold(asPendLast).Not(), func() { m.Set(aValid, one(1)) })
-			})
-			m.If(asOn.And(asPend.Not().Or(aFire)), func() {
-				ub.read(m, asRowAddr.Trunc(core.AddrBits))
-				m.Set(asPend, one(1))
-				m.Set(asPendKV, asKV)
-				m.Set(asPendFirst, asR.EqConst(0))
-				if asPendT0 != nil {
-					m.Set(asPendT0, asK0.EqConst(0))
-				}
-				m.Set(asPendAcc, mmAccum.Or(asK0.Ne(zero(asK0.Width()))))
-				m.Set(asPendRow, u(mmAcc, core.AccRowBits+1).Add(u(asR, core.AccRowBits+1)).Trunc(core.AccRowBits+1))
-				m.Set(asPendLast, asK0.Add(m.Const(int64(R), asK0.Shape())).Trunc(asK0.Width()).Ge(u(mmK, asK0.Width())))
-				m.Set(asR, inc(asR))
-				m.Set(asRowAddr, asRowAddr.Add(u(mmK, core.AddrBits+1)).Trunc(core.AddrBits+1))
-				m.If(inc(asR).Eq(mmM), func() {
-					nk0 := asK0.Add(m.Const(int64(R), asK0.Shape())).Trunc(asK0.Width())
-					m.Set(asR, zero(core.DimBits))
-					m.Set(asK0, nk0)
-					m.Set(asKV, asKV.Sub(m.Const(int64(R), asKV.Shape())).Trunc(asKV.Width()))
-					m.Set(asRowAddr, u(mmUB, core.AddrBits+1).Add(nk0).Trunc(core.AddrBits+1))
-					m.If(nk0.Ge(u(mmK, nk0.Width())), func() { m.Set(asOn, zero(1)) })
-				})
-			}).ElseIf(aFire, func() { m.Set(asPend, zero(1)) })
-		})
 		sw.Case([]int64{csActDiv}, func() {
 			r2 := hdl.Cat(divR.Trunc(24), divN.Bit(15))
 			ge := r2.Ge(u(divD, 25))
@@ -1479,124 +1496,13 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 							}
 							m.Set(cgBase, u(field(core.OpConvolve, "ub"), core.AddrBits+1))
 							m.Set(dwO, zero(core.LaneBits))
-							m.Set(state, st(csConv))
+							launch(one(1), field(core.OpConvolve, "ub"), cvImgs.Mul(cvImg), cvWA, u(cvN, 22).Mul(K))
 						})
 				})
 			})
 		})
-		sw.Case([]int64{csConv}, func() {
-			m.If(cgOn.Not(), func() {
-				m.Set(macs, macs.Add(u(mmMACs, 64)).Trunc(64))
-				fusedDone()
-				next()
-			})
-			weightLoader()
-			// Landing: last cycle's runs of taps go to beat lanes
-			// dest .. dest+cnt-1 of their slots.
-			written := one(1)
-			for s := range nRuns {
-				for j := 0; j < R; j++ {
-					written = written.And(cgLCnt[s].Le(m.Const(int64(j), hdl.U(4))).Or(cgLPad[s]).Or(ub.ports[s].lanes[j].Bit(8)))
-				}
-			}
-			// The beat's lanes with this cycle's landing merged in: the
-			// last runs land in the cycle the beat is first offered.
-			m.If(cgLV, func() {
-				for i := 0; i < R; i++ {
-					for s := range nRuns {
-						for d := 0; d <= i; d++ {
-							m.If(cgLDest[s].EqConst(int64(d)).And(cgLCnt[s].Gt(m.Const(int64(i-d), hdl.U(4)))), func() {
-								m.Set(cgAct[i], hdl.Mux(cgLPad[s], cvZP, ub.ports[s].lanes[i-d].Slice(7, 0)))
-							})
-						}
-					}
-					m.Set(cb[i], cgAct[i])
-				}
-			})
-			m.Set(cgLV, zero(1))
-			m.If(cgLV.And(written.Not()), func() { fail(core.ErrUnwritten) })
-			// Sending: the beat of pixel row cg_row, tile k0.
-			acts := make([]*hdl.Expr, R)
-			for i := 0; i < R; i++ {
-				acts[R-1-i] = hdl.Mux(cgKV.Gt(m.Const(int64(i), hdl.U(4))), cgAct[i], zero(8))
-			}
-			aw := fieldOf(aLay.Fields, "addr").Width
-			row := u(cvAcc, 18).Add(u(cgRow, 18)).Trunc(18).Trunc(aw)
-			fused := cgFinal.And(fz.EqConst(3))
-			m.If(cgOn.And(cgSend).And(cgHold.Not()), func() {
-				m.Set(aValid, one(1))
-				m.Set(aData, packFields(m, aLay.Fields, aLay.Width, map[string]*hdl.Expr{"acts": hdl.Cat(acts...), "addr": row,
-					"first": cgRow.EqConst(0), "acc": cvAccum.Or(cgK0.Ne(zero(cgK0.Width()))).Or(dwO.Ne(zero(core.LaneBits))),
-					"last": fused, "tag": fusedTag(fused)}))
-				m.If(aReady, func() {
-					m.Set(cgSend, zero(1))
-					m.Set(cgF, zero(4))
-					m.Set(cgFY, cgSFY)
-					m.Set(cgFX, cgSFX)
-					m.Set(cgC, cgSC)
-					m.Set(cgRow, inc(cgRow))
-					m.Set(cgOX, inc(cgOX))
-					m.If(inc(cgOX).Eq(cvOW.Trunc(12)), func() {
-						m.Set(cgOX, zero(12))
-						m.Set(cgOY, inc(cgOY))
-						m.If(inc(cgOY).Eq(cvOH.Trunc(12)), func() {
-							m.Set(cgOY, zero(12))
-							m.Set(cgN, inc(cgN))
-							m.Set(cgBase, cgBase.Add(cvImg.Trunc(core.AddrBits+1)).Trunc(core.AddrBits+1))
-						})
-					})
-					m.If(inc(cgRow).Eq(cvM), func() {
-						// The next tile: its taps start where row 0's beat ended.
-						nk0 := cgK0.Add(m.Const(int64(R), cgK0.Shape())).Trunc(cgK0.Width())
-						m.Set(cgK0, nk0)
-						m.Set(cgRow, zero(17))
-						m.Set(cgOX, zero(12))
-						m.Set(cgOY, zero(12))
-						m.Set(cgN, zero(16))
-						m.Set(cgBase, u(field(core.OpConvolve, "ub"), core.AddrBits+1))
-						m.Set(cgFY, cgNFY)
-						m.Set(cgFX, cgNFX)
-						m.Set(cgC, cgNC)
-						m.Set(cgSFY, cgNFY)
-						m.Set(cgSFX, cgNFX)
-						m.Set(cgSC, cgNC)
-						m.If(nk0.Ge(opK), func() {
-							m.If(cvDepthwise.And(inc(dwO).Lt(cvN)), func() {
-								// The next lane's pass: its weights from tile 0 again.
-								m.Set(dwO, inc(dwO))
-								m.Set(cgK0, zero(cgK0.Width()))
-								for _, r := range []*hdl.Expr{cgFY, cgFX, cgC, cgSFY, cgSFX, cgSC} {
-									m.Set(r, zero(r.Width()))
-								}
-								startWeights(cvWA)
-							}).Else(func() { m.Set(cgOn, zero(1)) })
-						})
-					})
-				})
-			})
-			// Gathering: a run of the beat being formed, or the first run
-			// of the next beat in the cycle the current one is taken.
-			m.If(prefetch.Or(cgOn.And(cgSend.Not()).And(cgF.Lt(cgKV))), func() {
-				start := eF
-				for s, g := range runs {
-					m.If(g.inside.And(g.cnt.Ne(zero(4))), func() { ub.readPort(m, s, g.raddr.Trunc(core.AddrBits)) })
-					m.Set(cgLDest[s], start)
-					m.Set(cgLCnt[s], g.cnt)
-					m.Set(cgLPad[s], g.inside.Not())
-					start = g.f
-				}
-				m.Set(cgLV, one(1))
-				m.Set(cgF, gEnd.f)
-				m.Set(cgFY, gEnd.fy)
-				m.Set(cgFX, gEnd.fx)
-				m.Set(cgC, gEnd.c)
-				m.If(eRow.EqConst(0), func() {
-					m.Set(cgNFY, gEnd.fy)
-					m.Set(cgNFX, gEnd.fx)
-					m.Set(cgNC, gEnd.c)
-				})
-				m.If(u(gEnd.f, 6).Ge(u(eKV, 6)), func() { m.Set(cgSend, one(1)) })
-			}).ElseIf(cgOn.And(cgSend.Not()), func() { m.Set(cgSend, one(1)) })
+		sw.Case([]int64{csErrWait}, func() {
+			m.If(cOn.Not(), func() { m.Set(state, st(csError)) })
 		})
 		sw.Case([]int64{csActPool}, func() {
 			m.If(pValid.Not(), func() { m.Set(state, st(csAct)) })
@@ -1618,6 +1524,182 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			})
 		})
 	})
+	// The compute engine, after the controller so that its faults (of an
+	// earlier instruction) win over the controller's.
+	m.If(cMM, func() {
+		// Done once every activation beat has entered the array (the
+		// data checks below override this with an error).
+		m.If(asOn.Not().And(asPend.Not().Or(aValid.And(aReady))), func() {
+			m.Set(macs, macs.Add(u(mmMACs, 64)).Trunc(64))
+			fusedDone()
+			m.Set(cOn, zero(1))
+		})
+		weightLoader()
+		// The activation streamer: row r of tile k0 reads R bytes at
+		// ub + r*K + k0 (lanes past K - k0 are zero).
+		acts := make([]*hdl.Expr, R)
+		written := one(1)
+		for i := 0; i < R; i++ {
+			li := i
+			if cfg.Mutant == CoreMutantTileLanes {
+				li++
+			}
+			live := asPendKV.Gt(m.Const(int64(li), asPendKV.Shape()))
+			acts[R-1-i] = hdl.Mux(live, ub.lanes[i].Slice(7, 0), zero(8))
+			written = written.And(live.Not().Or(ub.lanes[i].Bit(8)))
+		}
+		aw := fieldOf(aLay.Fields, "addr").Width
+		first := asPendFirst
+		if asPendT0 != nil {
+			// Only the instruction's first tile swaps weights in.
+			first = asPendFirst.And(asPendT0)
+		}
+		fused := asPendLast.And(fz.EqConst(3))
+		aVals := map[string]*hdl.Expr{"acts": hdl.Cat(acts...), "addr": asPendRow.Trunc(aw), "first": first,
+			"acc": asPendAcc, "last": fused, "tag": fusedTag(fused)}
+		m.Set(aData, packFields(m, aLay.Fields, aLay.Width, aVals))
+		aFire := aValid.And(aReady)
+		m.If(asPend, func() {
+			m.If(written.Not(), func() { failC(core.ErrUnwritten) }).
+				ElseIf(fusedHold(asPendLast).Not(), func() { m.Set(aValid, one(1)) })
+		})
+		m.If(asOn.And(asPend.Not().Or(aFire)), func() {
+			ub.read(m, asRowAddr.Trunc(core.AddrBits))
+			m.Set(asPend, one(1))
+			m.Set(asPendKV, asKV)
+			m.Set(asPendFirst, asR.EqConst(0))
+			if asPendT0 != nil {
+				m.Set(asPendT0, asK0.EqConst(0))
+			}
+			m.Set(asPendAcc, mmAccum.Or(asK0.Ne(zero(asK0.Width()))))
+			m.Set(asPendRow, u(mmAcc, core.AccRowBits+1).Add(u(asR, core.AccRowBits+1)).Trunc(core.AccRowBits+1))
+			m.Set(asPendLast, asK0.Add(m.Const(int64(R), asK0.Shape())).Trunc(asK0.Width()).Ge(u(mmK, asK0.Width())))
+			m.Set(asR, inc(asR))
+			m.Set(asRowAddr, asRowAddr.Add(u(mmK, core.AddrBits+1)).Trunc(core.AddrBits+1))
+			m.If(inc(asR).Eq(mmM), func() {
+				nk0 := asK0.Add(m.Const(int64(R), asK0.Shape())).Trunc(asK0.Width())
+				m.Set(asR, zero(core.DimBits))
+				m.Set(asK0, nk0)
+				m.Set(asKV, asKV.Sub(m.Const(int64(R), asKV.Shape())).Trunc(asKV.Width()))
+				m.Set(asRowAddr, u(mmUB, core.AddrBits+1).Add(nk0).Trunc(core.AddrBits+1))
+				m.If(nk0.Ge(u(mmK, nk0.Width())), func() { m.Set(asOn, zero(1)) })
+			})
+		}).ElseIf(aFire, func() { m.Set(asPend, zero(1)) })
+	})
+	m.If(cCV, func() {
+		m.If(cgOn.Not(), func() {
+			m.Set(macs, macs.Add(u(mmMACs, 64)).Trunc(64))
+			fusedDone()
+			m.Set(cOn, zero(1))
+		})
+		weightLoader()
+		// Landing: last cycle's runs of taps go to beat lanes
+		// dest .. dest+cnt-1 of their slots.
+		written := one(1)
+		for s := range nRuns {
+			for j := 0; j < R; j++ {
+				written = written.And(cgLCnt[s].Le(m.Const(int64(j), hdl.U(4))).Or(cgLPad[s]).Or(ub.ports[s].lanes[j].Bit(8)))
+			}
+		}
+		// The beat's lanes with this cycle's landing merged in: the
+		// last runs land in the cycle the beat is first offered.
+		m.If(cgLV, func() {
+			for i := 0; i < R; i++ {
+				for s := range nRuns {
+					for d := 0; d <= i; d++ {
+						m.If(cgLDest[s].EqConst(int64(d)).And(cgLCnt[s].Gt(m.Const(int64(i-d), hdl.U(4)))), func() {
+							m.Set(cgAct[i], hdl.Mux(cgLPad[s], cvZP, ub.ports[s].lanes[i-d].Slice(7, 0)))
+						})
+					}
+				}
+				m.Set(cb[i], cgAct[i])
+			}
+		})
+		m.Set(cgLV, zero(1))
+		m.If(cgLV.And(written.Not()), func() { failC(core.ErrUnwritten) })
+		// Sending: the beat of pixel row cg_row, tile k0.
+		acts := make([]*hdl.Expr, R)
+		for i := 0; i < R; i++ {
+			acts[R-1-i] = hdl.Mux(cgKV.Gt(m.Const(int64(i), hdl.U(4))), cgAct[i], zero(8))
+		}
+		aw := fieldOf(aLay.Fields, "addr").Width
+		row := u(cvAcc, 18).Add(u(cgRow, 18)).Trunc(18).Trunc(aw)
+		fused := cgFinal.And(fz.EqConst(3))
+		m.If(cgOn.And(cgSend).And(cgHold.Not()), func() {
+			m.Set(aValid, one(1))
+			m.Set(aData, packFields(m, aLay.Fields, aLay.Width, map[string]*hdl.Expr{"acts": hdl.Cat(acts...), "addr": row,
+				"first": cgRow.EqConst(0), "acc": cvAccum.Or(cgK0.Ne(zero(cgK0.Width()))).Or(dwO.Ne(zero(core.LaneBits))),
+				"last": fused, "tag": fusedTag(fused)}))
+			m.If(aReady, func() {
+				m.Set(cgSend, zero(1))
+				m.Set(cgF, zero(4))
+				m.Set(cgFY, cgSFY)
+				m.Set(cgFX, cgSFX)
+				m.Set(cgC, cgSC)
+				m.Set(cgRow, inc(cgRow))
+				m.Set(cgOX, inc(cgOX))
+				m.If(inc(cgOX).Eq(cvOW.Trunc(12)), func() {
+					m.Set(cgOX, zero(12))
+					m.Set(cgOY, inc(cgOY))
+					m.If(inc(cgOY).Eq(cvOH.Trunc(12)), func() {
+						m.Set(cgOY, zero(12))
+						m.Set(cgN, inc(cgN))
+						m.Set(cgBase, cgBase.Add(cvImg.Trunc(core.AddrBits+1)).Trunc(core.AddrBits+1))
+					})
+				})
+				m.If(inc(cgRow).Eq(cvM), func() {
+					// The next tile: its taps start where row 0's beat ended.
+					nk0 := cgK0.Add(m.Const(int64(R), cgK0.Shape())).Trunc(cgK0.Width())
+					m.Set(cgK0, nk0)
+					m.Set(cgRow, zero(17))
+					m.Set(cgOX, zero(12))
+					m.Set(cgOY, zero(12))
+					m.Set(cgN, zero(16))
+					m.Set(cgBase, u(field(core.OpConvolve, "ub"), core.AddrBits+1))
+					m.Set(cgFY, cgNFY)
+					m.Set(cgFX, cgNFX)
+					m.Set(cgC, cgNC)
+					m.Set(cgSFY, cgNFY)
+					m.Set(cgSFX, cgNFX)
+					m.Set(cgSC, cgNC)
+					m.If(nk0.Ge(opK), func() {
+						m.If(cvDepthwise.And(inc(dwO).Lt(cvN)), func() {
+							// The next lane's pass: its weights from tile 0 again.
+							m.Set(dwO, inc(dwO))
+							m.Set(cgK0, zero(cgK0.Width()))
+							for _, r := range []*hdl.Expr{cgFY, cgFX, cgC, cgSFY, cgSFX, cgSC} {
+								m.Set(r, zero(r.Width()))
+							}
+							startWeights(cvWA)
+						}).Else(func() { m.Set(cgOn, zero(1)) })
+					})
+				})
+			})
+		})
+		// Gathering: a run of the beat being formed, or the first run
+		// of the next beat in the cycle the current one is taken.
+		m.If(prefetch.Or(cgOn.And(cgSend.Not()).And(cgF.Lt(cgKV))), func() {
+			start := eF
+			for s, g := range runs {
+				m.If(g.inside.And(g.cnt.Ne(zero(4))), func() { ub.readPort(m, s, g.raddr.Trunc(core.AddrBits)) })
+				m.Set(cgLDest[s], start)
+				m.Set(cgLCnt[s], g.cnt)
+				m.Set(cgLPad[s], g.inside.Not())
+				start = g.f
+			}
+			m.Set(cgLV, one(1))
+			m.Set(cgF, gEnd.f)
+			m.Set(cgFY, gEnd.fy)
+			m.Set(cgFX, gEnd.fx)
+			m.Set(cgC, gEnd.c)
+			m.If(eRow.EqConst(0), func() {
+				m.Set(cgNFY, gEnd.fy)
+				m.Set(cgNFX, gEnd.fx)
+				m.Set(cgNC, gEnd.c)
+			})
+			m.If(u(gEnd.f, 6).Ge(u(eKV, 6)), func() { m.Set(cgSend, one(1)) })
+		}).ElseIf(cgOn.And(cgSend.Not()), func() { m.Set(cgSend, one(1)) })
+	})
 	// ACTIVATE's results: each y_out beat is one output pixel, n lanes to
 	// out + p*pitch.
 	vf := fieldOf(yLay.Fields, "values")
@@ -1627,7 +1709,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	})
 	// A fused activate's pooling control goes out once the results before
 	// it have landed (the pipeline is empty), then its writes start.
-	inCompute := state.Eq(st(csMM)).Or(state.Eq(st(csConv)))
+	inCompute := cOn
 	var fzP poolCtl
 	if pc.Pool {
 		fzP = poolOf("fz_pool_", fzSet)
@@ -1646,7 +1728,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		m.Set(fz, m.Const(2, hdl.U(2)))
 	})
 	m.If(fz.EqConst(2).And(pValid.Not()), func() { m.Set(fz, m.Const(3, hdl.U(2))) })
-	m.If(yValid.And(state.Eq(st(csAct)).Or(dnOn).Or(fz.EqConst(3))), func() {
+	m.If(ubLanding, func() {
 		m.Set(ub.we, one(1))
 		m.Set(ub.wbase, acWA)
 		m.Set(ub.wcount, dnN.Trunc(4))
@@ -1661,7 +1743,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	// tile's first beat waited for its weights, useful MACs.
 	m.Set(running, state.Ne(st(csClear)).And(state.Ne(st(csClearAcc))).And(state.Ne(st(csIdle))).And(state.Ne(st(csDone))).And(state.Ne(st(csError))))
 	m.If(running, func() { m.Set(cycles, inc(cycles)) })
-	inMM, inConv := state.Eq(st(csMM)), state.Eq(st(csConv))
+	inMM, inConv := cMM, cCV
 	m.If(inMM.Or(inConv).And(aValid).And(aReady), func() { m.Set(busy, inc(busy)) })
 	firstBeat := inMM.And(asPendFirst).Or(inConv.And(cgRow.EqConst(0)))
 	m.If(inMM.Or(inConv).And(aValid).And(aReady.Not()).And(firstBeat), func() { m.Set(wstall, inc(wstall)) })

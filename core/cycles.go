@@ -118,26 +118,29 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 		return total
 	}
 	var cyc int64
-	// An activate's results land for drain cycles after its last read-out
-	// beat: until landed (cycle landed), the next instructions decode only
-	// if they read none of the UB bytes [lo, hi) it writes and write none.
-	var landed, lo, hi int64
-	// A fused activate (armed) lands behind the next MATMUL or CONVOLVE:
-	// its range [flo, fhi); that instruction's last tile waits until
-	// the pipeline's pooling control for it is out (ready), which waits
-	// for the results before it to land.
+	// The compute engine runs each MATMUL and CONVOLVE behind the
+	// controller until cycle busy: its UB input [ubLo, ubHi), its weights
+	// [wLo, wHi), the set of its fused activate (fset, or -1).
+	var busy, ubLo, ubHi, wLo, wHi int64
+	fset := int64(-1)
+	// An activate's results land until cycle landed, into UB [lo, hi);
+	// a fused activate's from its instruction's end.
+	var landFrom, landed, lo, hi int64
+	// A fused activate (armed): its range [flo, fhi), its set; its
+	// instruction's last tile waits until the pipeline's pooling control
+	// for it is out (ready), which waits for the results before it to land.
 	var armed bool
-	var ready, flo, fhi int64
-	// fuse delays a fused instruction's last tile (which starts at cycle
-	// last) until ready, and marks its activate's results landing after
-	// the instruction ends.
-	fuse := func(last int64) {
-		if !armed {
-			return
+	var ready, flo, fhi, aset int64
+	overlaps := func(a, n, l, h int64) bool { return a < h && l < a+n }
+	// launch runs an instruction of t cycles, whose last tile takes last,
+	// on the engine; the controller goes on.
+	launch := func(t, last, ub, ubN, w, wN int64) {
+		busy, ubLo, ubHi, wLo, wHi, fset = cyc+t+1, ub, ub+ubN, w, w+wN, -1
+		if armed {
+			busy += max(0, ready-(cyc+t+1-last))
+			landFrom, landed, lo, hi = busy, busy+int64(drain)+1, flo, fhi
+			fset, armed = aset, false
 		}
-		cyc += max(0, ready-last)
-		landed, lo, hi = cyc+int64(drain)+1, flo, fhi
-		armed = false
 	}
 	for pc, w := range words {
 		in, err := Decode(w)
@@ -148,15 +151,47 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 		}
 		g := in.Get
 		cyc += 2
-		if cyc < landed {
-			clear := func(a, n int64) bool { return a+n <= lo || a >= hi }
-			switch {
-			case in.Op == OpReadWeights, in.Op == OpActivate && g("fuse") != 0:
-			case in.Op == OpMatMul && clear(g("ub"), g("m")*g("k")):
-			case in.Op == OpConvolve && clear(g("ub"), g("images")*g("h")*g("w")*g("c")):
-			default:
+		// What may decode while the engine runs and results land (the
+		// RTL's may_go).
+		engine := cyc < busy
+		switch in.Op {
+		case OpReadWeights:
+			if engine && overlaps(g("waddr"), g("len"), wLo, wHi) {
+				cyc = busy
+			}
+		case OpReadHost:
+			a, n := g("ub"), g("len")
+			if engine && overlaps(a, n, ubLo, ubHi) {
+				cyc = busy
+			}
+			if cyc < landed && overlaps(a, n, lo, hi) {
 				cyc = landed
 			}
+		case OpLoadParams:
+			// Not into the set whose results are in the pipeline, nor
+			// while results land.
+			if engine && fset >= 0 && g("set")%int64(a.ParamSets) == fset%int64(a.ParamSets) {
+				cyc = busy
+			}
+			if cyc >= landFrom && cyc < landed {
+				cyc = landed
+			}
+		case OpMatMul, OpConvolve:
+			cyc = max(cyc, busy)
+			n := g("m") * g("k")
+			if in.Op == OpConvolve {
+				n = g("images") * g("h") * g("w") * g("c")
+			}
+			if cyc < landed && overlaps(g("ub"), n, lo, hi) {
+				cyc = landed
+			}
+		case OpActivate:
+			cyc = max(cyc, busy)
+			if g("fuse") == 0 {
+				cyc = max(cyc, landed)
+			}
+		default:
+			cyc = max(cyc, busy, landed)
 		}
 		switch in.Op {
 		case OpHalt:
@@ -197,16 +232,18 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 				cyc += words(n-256) + 256
 			}
 		case OpMatMul:
-			M, K := g("m"), g("k")
-			t := tiles((K+R-1)/R, func(int64) int64 { return M })
-			cyc += t + 1
-			fuse(cyc - M)
+			M, K, N := g("m"), g("k"), g("n")
+			launch(tiles((K+R-1)/R, func(int64) int64 { return M }), M, g("ub"), M*K, g("waddr"), N*K)
 		case OpConvolve:
 			G := func(f string) int64 { return in.Get(f) }
 			cyc += div(G("h")+G("pt")+G("pb")-(G("kh")-1)*G("dh")-1) + div(G("w")+G("pl")+G("pr")-(G("kw")-1)*G("dw")-1)
+			cyc++ // the checks after the divisions
 			t, lastTile := convCycles(in, R, tiles)
-			cyc += t + 1 // and the checks after the divisions
-			fuse(cyc - lastTile)
+			K := G("kh") * G("kw") * G("c")
+			if G("depthwise") != 0 {
+				K = G("kh") * G("kw")
+			}
+			launch(t, lastTile, G("ub"), G("images")*G("h")*G("w")*G("c"), G("waddr"), G("n")*K)
 		case OpActivate:
 			cyc += div(g("m"))
 			if set := g("set"); a.Pool && set < int64(len(pools)) && pools[set].Enable {
@@ -217,13 +254,13 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 				// Checked, then the next instruction's last tile reads the
 				// rows out once the results before have landed.
 				cyc++
-				armed = true
+				armed, aset = true, g("set")
 				ready = max(cyc, landed) + 3
 				flo, fhi = g("out"), g("out")+(activatePixels(g, pools, a.Pool)-1)*g("pitch")+g("n")
 				continue
 			}
 			cyc += 2 + g("m")
-			landed = cyc + int64(drain) + 1
+			landFrom, landed = cyc, cyc+int64(drain)+1
 			lo, hi = g("out"), g("out")+(activatePixels(g, pools, a.Pool)-1)*g("pitch")+g("n")
 		}
 	}

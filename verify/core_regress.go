@@ -58,6 +58,12 @@ func CoreDirected(cfg core.Config) ([]CoreCase, error) {
 		in   []byte
 		code core.ErrorCode
 	}
+	// A long convolve of a one-pixel map: its padding makes as many
+	// output rows as the accumulators hold (2*pad-3 a side, pad <= 31).
+	longPad := 4
+	for longPad < 31 && (2*longPad-1)*(2*longPad-1) <= D {
+		longPad++
+	}
 	cases := []dc{
 		{"round trip", "read_host ub=3 len=21\nread_weights waddr=5 len=9\nsync\nwrite_host ub=3 len=21\nwrite_host ub=10 len=1\nwrite_host ub=0 len=0\nhalt", bytes(30), core.ErrNone},
 		{"unwritten", "read_host ub=0 len=12\nwrite_host ub=2 len=13\nhalt", bytes(12), core.ErrUnwritten},
@@ -103,6 +109,11 @@ func CoreDirected(cfg core.Config) ([]CoreCase, error) {
 		{"fused over input", fmt.Sprintf("read_host ub=0 len=16\nread_weights waddr=0 len=%d\nload_params set=0 len=%d\nactivate acc=0 m=4 n=4 set=0 out=15 pitch=4 fuse=1\nmatmul ub=0 m=4 k=4 waddr=0 n=%d acc=0\nhalt", 4*C, P, C), append(bytes(16+4*C), zeros(P)...), core.ErrBadField},
 		{"fused convolve rows", fmt.Sprintf("read_host ub=0 len=16\nread_weights waddr=0 len=64\nload_params set=0 len=%d\nactivate acc=0 m=3 n=2 set=0 out=64 pitch=2 fuse=1\nconvolve ub=0 h=2 w=2 c=4 k=1 waddr=0 n=2 acc=0\nhalt", P), append(bytes(80), zeros(P)...), core.ErrBadField},
 		{"fused matmul", fmt.Sprintf("read_host ub=0 len=16\nread_weights waddr=0 len=%d\nload_params set=0 len=%d\nactivate acc=0 m=4 n=4 set=0 out=64 pitch=4 fuse=1\nmatmul ub=0 m=4 k=4 waddr=0 n=%d acc=0\nwrite_host ub=64 len=16\nhalt", 4*C, P, C), append(bytes(16+4*C), zeros(P)...), core.ErrNone},
+		// The compute engine runs a matmul behind host transfers: a fault
+		// it finds late is its own (pc and code), even after a transfer
+		// behind it has started; a transfer's fault waits for it to finish.
+		{"engine fault behind transfer", fmt.Sprintf("read_host ub=0 len=63\nread_weights waddr=0 len=%d\nmatmul ub=0 m=16 k=4 waddr=0 n=%d acc=0\nread_weights waddr=%d len=64\nhalt", 4*C, C, 4*C), bytes(63 + 4*C + 64), core.ErrUnwritten},
+		{"transfer fault behind engine", fmt.Sprintf("read_host ub=0 len=1\nread_weights waddr=0 len=100\nconvolve ub=0 h=1 w=1 c=1 k=5 pad=%d waddr=0 n=4 acc=0\nread_weights waddr=100 len=28\nhalt", longPad), bytes(1 + 100 + 8), core.ErrHostUnderflow},
 		{"fused convolve", fmt.Sprintf("read_host ub=0 len=16\nread_weights waddr=0 len=64\nload_params set=0 len=%d\nactivate acc=0 m=4 n=2 set=0 out=64 pitch=2 fuse=1\nconvolve ub=0 h=2 w=2 c=4 k=1 waddr=0 n=2 acc=0\nwrite_host ub=64 len=8\nhalt", P), append(bytes(80), zeros(P)...), core.ErrNone},
 	}
 	// Shifts at both ends of their range and zero: the random layers'

@@ -72,6 +72,19 @@ module tpu_core (
     reg  [255:0] ir;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  ir_last;
+    reg  c_on;
+    reg  c_conv;
+    reg  [255:0] c_ir;
+    reg  [31:0] c_pc;
+    reg  [24:0] c_ub_lo;
+    reg  [24:0] c_ub_hi;
+    reg  [24:0] c_w_lo;
+    reg  [24:0] c_w_hi;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [255:0] c_ir_now;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire c_mm;
+    wire c_cv;
     reg  [7:0] err_code;
     reg  [23:0] addr;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -677,7 +690,9 @@ module tpu_core (
     reg  [4:0] cg_fx_next_2;
     wire [11:0] cg_c_next_2;
     wire [3:0] cg_f_next_2;
+    reg  may_go;
     wire hold_for_drain;
+    wire ub_landing;
     reg  fz_pool_en;
     reg  fz_pool_kind;
     reg  [1:0] fz_pool_kh;
@@ -703,14 +718,14 @@ module tpu_core (
     reg  [8:0] wm_bank_7 [0:8191];
     wire mxu_c_out_valid_unused;
     wire [267:0] mxu_c_out_data_unused;
-    wire [8:0] t0 = ({4'h0, (ir[84:80] - 5'h1)} * {5'h0, ir[101:98]});
-    wire [8:0] t1 = ({4'h0, (ir[89:85] - 5'h1)} * {5'h0, ir[105:102]});
-    wire [8:0] t2 = ({4'h0, cg_e_fy} * {5'h0, ir[101:98]});
-    wire [8:0] t3 = ({4'h0, cg_e_fx} * {5'h0, ir[105:102]});
-    wire [8:0] t4 = ({4'h0, cg_fy_next} * {5'h0, ir[101:98]});
-    wire [8:0] t5 = ({4'h0, cg_fx_next} * {5'h0, ir[105:102]});
-    wire [8:0] t6 = ({4'h0, cg_fy_next_1} * {5'h0, ir[101:98]});
-    wire [8:0] t7 = ({4'h0, cg_fx_next_1} * {5'h0, ir[105:102]});
+    wire [8:0] t0 = ({4'h0, (c_ir_now[84:80] - 5'h1)} * {5'h0, c_ir_now[101:98]});
+    wire [8:0] t1 = ({4'h0, (c_ir_now[89:85] - 5'h1)} * {5'h0, c_ir_now[105:102]});
+    wire [8:0] t2 = ({4'h0, cg_e_fy} * {5'h0, c_ir_now[101:98]});
+    wire [8:0] t3 = ({4'h0, cg_e_fx} * {5'h0, c_ir_now[105:102]});
+    wire [8:0] t4 = ({4'h0, cg_fy_next} * {5'h0, c_ir_now[101:98]});
+    wire [8:0] t5 = ({4'h0, cg_fx_next} * {5'h0, c_ir_now[105:102]});
+    wire [8:0] t6 = ({4'h0, cg_fy_next_1} * {5'h0, c_ir_now[101:98]});
+    wire [8:0] t7 = ({4'h0, cg_fx_next_1} * {5'h0, c_ir_now[105:102]});
     wire [2:0] t8 = d_idx[2:0];
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t9 = (d_keep >> t8);
@@ -720,26 +735,26 @@ module tpu_core (
     wire [63:0] t11 = (d_data >> t10);
     /* verilator lint_on UNUSEDSIGNAL */
     wire [5:0] t12 = {d_idx[2:0], 3'h0};
-    wire [23:0] t13 = ({12'h0, ir[55:44]} * {12'h0, ir[67:56]});
-    wire [15:0] t14 = ({4'h0, cg_e_oy} * {12'h0, ir[93:90]});
-    wire [15:0] t15 = ({4'h0, cg_e_ox} * {12'h0, ir[97:94]});
-    wire [31:0] t16 = ({16'h0, ir[43:28]} * {16'h0, ir[59:44]});
-    wire [35:0] t17 = ({12'h0, t13} * {24'h0, ir[79:68]});
-    wire [51:0] t18 = ({36'h0, ir[43:28]} * {16'h0, t17});
-    wire [31:0] t19 = ({16'h0, ir[43:28]} * {16'h0, ir[59:44]});
-    wire [31:0] t20 = ({24'h0, ir[91:84]} * {16'h0, ir[59:44]});
+    wire [23:0] t13 = ({12'h0, c_ir_now[55:44]} * {12'h0, c_ir_now[67:56]});
+    wire [15:0] t14 = ({4'h0, cg_e_oy} * {12'h0, c_ir_now[93:90]});
+    wire [15:0] t15 = ({4'h0, cg_e_ox} * {12'h0, c_ir_now[97:94]});
+    wire [31:0] t16 = ({16'h0, c_ir_now[43:28]} * {16'h0, c_ir_now[59:44]});
+    wire [35:0] t17 = ({12'h0, t13} * {24'h0, c_ir_now[79:68]});
+    wire [51:0] t18 = ({36'h0, c_ir_now[43:28]} * {16'h0, t17});
+    wire [31:0] t19 = ({16'h0, c_ir_now[43:28]} * {16'h0, c_ir_now[59:44]});
+    wire [31:0] t20 = ({24'h0, c_ir_now[91:84]} * {16'h0, c_ir_now[59:44]});
     wire [31:0] t21 = ({16'h0, (ir[35:20] - 16'h1)} * {16'h0, ir[91:76]});
     wire [31:0] t22 = ({16'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {16'h0, ir[91:76]});
-    wire [51:0] t23 = ({36'h0, ir[43:28]} * {16'h0, t17});
-    wire [9:0] t24 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
-    wire [9:0] t25 = ({5'h0, ir[84:80]} * {5'h0, ir[89:85]});
-    wire [21:0] t26 = ({12'h0, t25} * {10'h0, ir[79:68]});
-    wire [43:0] t27 = ({36'h0, ir[165:158]} * (ir[183] ? {34'h0, t24} : {22'h0, t26}));
-    wire [31:0] t28 = ({16'h0, ir[43:28]} * {16'h0, cv_oh});
+    wire [51:0] t23 = ({36'h0, c_ir_now[43:28]} * {16'h0, t17});
+    wire [9:0] t24 = ({5'h0, c_ir_now[84:80]} * {5'h0, c_ir_now[89:85]});
+    wire [9:0] t25 = ({5'h0, c_ir_now[84:80]} * {5'h0, c_ir_now[89:85]});
+    wire [21:0] t26 = ({12'h0, t25} * {10'h0, c_ir_now[79:68]});
+    wire [43:0] t27 = ({36'h0, c_ir_now[165:158]} * (c_ir_now[183] ? {34'h0, t24} : {22'h0, t26}));
+    wire [31:0] t28 = ({16'h0, c_ir_now[43:28]} * {16'h0, cv_oh});
     wire [47:0] t29 = ({16'h0, t28} * {32'h0, (div_q + 16'h1)});
-    wire [51:0] t30 = ({36'h0, ir[43:28]} * {16'h0, t17});
-    wire [38:0] t31 = ({22'h0, (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)})} * (ir[183] ? {29'h0, t24} : {17'h0, t26}));
-    wire [46:0] t32 = ({8'h0, t31} * {39'h0, ir[165:158]});
+    wire [51:0] t30 = ({36'h0, c_ir_now[43:28]} * {16'h0, t17});
+    wire [38:0] t31 = ({22'h0, (({1'h0, c_ir_now[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)})} * (c_ir_now[183] ? {29'h0, t24} : {17'h0, t26}));
+    wire [46:0] t32 = ({8'h0, t31} * {39'h0, c_ir_now[165:158]});
     /* verilator lint_off UNUSEDSIGNAL */
     wire [23:0] t33 = (ub_wbase + {21'h0, ub_woff_0});
     /* verilator lint_on UNUSEDSIGNAL */
@@ -1042,17 +1057,17 @@ module tpu_core (
                         4'h6: begin
                             if ((1'b0 | (|ir[255:196]))) begin
                             end else begin
-                                if (((((((((((1'b0 | (ir[43:28] == 16'h0)) | (ir[55:44] == 12'h0)) | (ir[67:56] == 12'h0)) | (ir[79:68] == 12'h0)) | (ir[84:80] == 5'h0)) | (ir[89:85] == 5'h0)) | (ir[93:90] == 4'h0)) | (ir[97:94] == 4'h0)) | (ir[101:98] == 4'h0)) | (ir[105:102] == 4'h0))) begin
-                                end else if (((ir[165:158] == 8'h0) | (ir[165:158] > 8'h8))) begin
-                                end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t0} + 10'h1)})) begin
+                                if (((((((((((1'b0 | (c_ir_now[43:28] == 16'h0)) | (c_ir_now[55:44] == 12'h0)) | (c_ir_now[67:56] == 12'h0)) | (c_ir_now[79:68] == 12'h0)) | (c_ir_now[84:80] == 5'h0)) | (c_ir_now[89:85] == 5'h0)) | (c_ir_now[93:90] == 4'h0)) | (c_ir_now[97:94] == 4'h0)) | (c_ir_now[101:98] == 4'h0)) | (c_ir_now[105:102] == 4'h0))) begin
+                                end else if (((c_ir_now[165:158] == 8'h0) | (c_ir_now[165:158] > 8'h8))) begin
+                                end else if (((({2'h0, c_ir_now[55:44]} + {9'h0, c_ir_now[110:106]}) + {9'h0, c_ir_now[115:111]}) < {4'h0, ({1'h0, t0} + 10'h1)})) begin
                                 end else begin
-                                    div_start = {2'h0, ((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) - {4'h0, ({1'h0, t0} + 10'h1)})};
+                                    div_start = {2'h0, ((({2'h0, c_ir_now[55:44]} + {9'h0, c_ir_now[110:106]}) + {9'h0, c_ir_now[115:111]}) - {4'h0, ({1'h0, t0} + 10'h1)})};
                                 end
                             end
                         end
                         4'h7: begin
                             if ((1'b0 | (|ir[255:117]))) begin
-                            end else if ((fz != 2'h0)) begin
+                            end else if (((fz != 2'h0) & (~c_on))) begin
                             end else begin
                                 if (((ir[43:36] == 8'h0) | (ir[43:36] > 8'h8))) begin
                                 end else if ((~((((1'b0 | ((ir[51:44] == 8'h0) & set_loaded_0)) | ((ir[51:44] == 8'h1) & set_loaded_1)) | ((ir[51:44] == 8'h2) & set_loaded_2)) | ((ir[51:44] == 8'h3) & set_loaded_3)))) begin
@@ -1069,7 +1084,7 @@ module tpu_core (
             end
             5'h4: begin
                 if ((rem == 24'h0)) begin
-                end else if ((d_left != 4'h0)) begin
+                end else if (((d_left != 4'h0) & (to_weights | (~ub_landing)))) begin
                     d_take_n = (({20'h0, d_left} <= rem) ? d_left : rem[3:0]);
                     if (to_weights) begin
                         wm_we = 1'b1;
@@ -1123,33 +1138,6 @@ module tpu_core (
                 end else if (d_underflow) begin
                 end
             end
-            5'hb: begin
-                if ((wl_on & (~wl_send))) begin
-                    if ((wl_lane < 8'h8)) begin
-                        if (((ir[183] & (state == 5'h12)) ? (wl_lane == dw_o) : (wl_lane < op_n))) begin
-                            wm_re = 1'b1;
-                            wm_rbase = wl_addr[23:0];
-                        end
-                    end else begin
-                    end
-                end
-                mx_w_data = {((wl_row == 3'h7) ? wl_t_7_7 : ((wl_row == 3'h6) ? wl_t_6_7 : ((wl_row == 3'h5) ? wl_t_5_7 : ((wl_row == 3'h4) ? wl_t_4_7 : ((wl_row == 3'h3) ? wl_t_3_7 : ((wl_row == 3'h2) ? wl_t_2_7 : ((wl_row == 3'h1) ? wl_t_1_7 : wl_t_0_7))))))), ((wl_row == 3'h7) ? wl_t_7_6 : ((wl_row == 3'h6) ? wl_t_6_6 : ((wl_row == 3'h5) ? wl_t_5_6 : ((wl_row == 3'h4) ? wl_t_4_6 : ((wl_row == 3'h3) ? wl_t_3_6 : ((wl_row == 3'h2) ? wl_t_2_6 : ((wl_row == 3'h1) ? wl_t_1_6 : wl_t_0_6))))))), ((wl_row == 3'h7) ? wl_t_7_5 : ((wl_row == 3'h6) ? wl_t_6_5 : ((wl_row == 3'h5) ? wl_t_5_5 : ((wl_row == 3'h4) ? wl_t_4_5 : ((wl_row == 3'h3) ? wl_t_3_5 : ((wl_row == 3'h2) ? wl_t_2_5 : ((wl_row == 3'h1) ? wl_t_1_5 : wl_t_0_5))))))), ((wl_row == 3'h7) ? wl_t_7_4 : ((wl_row == 3'h6) ? wl_t_6_4 : ((wl_row == 3'h5) ? wl_t_5_4 : ((wl_row == 3'h4) ? wl_t_4_4 : ((wl_row == 3'h3) ? wl_t_3_4 : ((wl_row == 3'h2) ? wl_t_2_4 : ((wl_row == 3'h1) ? wl_t_1_4 : wl_t_0_4))))))), ((wl_row == 3'h7) ? wl_t_7_3 : ((wl_row == 3'h6) ? wl_t_6_3 : ((wl_row == 3'h5) ? wl_t_5_3 : ((wl_row == 3'h4) ? wl_t_4_3 : ((wl_row == 3'h3) ? wl_t_3_3 : ((wl_row == 3'h2) ? wl_t_2_3 : ((wl_row == 3'h1) ? wl_t_1_3 : wl_t_0_3))))))), ((wl_row == 3'h7) ? wl_t_7_2 : ((wl_row == 3'h6) ? wl_t_6_2 : ((wl_row == 3'h5) ? wl_t_5_2 : ((wl_row == 3'h4) ? wl_t_4_2 : ((wl_row == 3'h3) ? wl_t_3_2 : ((wl_row == 3'h2) ? wl_t_2_2 : ((wl_row == 3'h1) ? wl_t_1_2 : wl_t_0_2))))))), ((wl_row == 3'h7) ? wl_t_7_1 : ((wl_row == 3'h6) ? wl_t_6_1 : ((wl_row == 3'h5) ? wl_t_5_1 : ((wl_row == 3'h4) ? wl_t_4_1 : ((wl_row == 3'h3) ? wl_t_3_1 : ((wl_row == 3'h2) ? wl_t_2_1 : ((wl_row == 3'h1) ? wl_t_1_1 : wl_t_0_1))))))), ((wl_row == 3'h7) ? wl_t_7_0 : ((wl_row == 3'h6) ? wl_t_6_0 : ((wl_row == 3'h5) ? wl_t_5_0 : ((wl_row == 3'h4) ? wl_t_4_0 : ((wl_row == 3'h3) ? wl_t_3_0 : ((wl_row == 3'h2) ? wl_t_2_0 : ((wl_row == 3'h1) ? wl_t_1_0 : wl_t_0_0)))))))};
-                if ((wl_on & wl_send)) begin
-                    mx_w_valid = 1'b1;
-                end
-                mx_a_data = {1'b0, ((as_pend_last & (fz == 2'h3)) ? fz_set : 2'h0), (as_pend_last & (fz == 2'h3)), as_pend_acc, as_pend_first, as_pend_row[9:0], {((as_pend_kv > 17'h7) ? ub_lane_7[7:0] : 8'h0), ((as_pend_kv > 17'h6) ? ub_lane_6[7:0] : 8'h0), ((as_pend_kv > 17'h5) ? ub_lane_5[7:0] : 8'h0), ((as_pend_kv > 17'h4) ? ub_lane_4[7:0] : 8'h0), ((as_pend_kv > 17'h3) ? ub_lane_3[7:0] : 8'h0), ((as_pend_kv > 17'h2) ? ub_lane_2[7:0] : 8'h0), ((as_pend_kv > 17'h1) ? ub_lane_1[7:0] : 8'h0), ((as_pend_kv > 17'h0) ? ub_lane_0[7:0] : 8'h0)}};
-                if (as_pend) begin
-                    if ((~((((((((1'b1 & ((~(as_pend_kv > 17'h0)) | ub_lane_0[8])) & ((~(as_pend_kv > 17'h1)) | ub_lane_1[8])) & ((~(as_pend_kv > 17'h2)) | ub_lane_2[8])) & ((~(as_pend_kv > 17'h3)) | ub_lane_3[8])) & ((~(as_pend_kv > 17'h4)) | ub_lane_4[8])) & ((~(as_pend_kv > 17'h5)) | ub_lane_5[8])) & ((~(as_pend_kv > 17'h6)) | ub_lane_6[8])) & ((~(as_pend_kv > 17'h7)) | ub_lane_7[8])))) begin
-                    end else if ((~(as_pend_last & ((fz == 2'h1) | (fz == 2'h2))))) begin
-                        mx_a_valid = 1'b1;
-                    end
-                end
-                if ((as_on & ((~as_pend) | (mx_a_valid & mxu_a_in_ready)))) begin
-                    ub_re = 1'b1;
-                    ub_rbase = as_rowaddr[23:0];
-                end else if ((mx_a_valid & mxu_a_in_ready)) begin
-                end
-            end
             5'hc: begin
             end
             5'hd: begin
@@ -1176,374 +1164,16 @@ module tpu_core (
             5'h11: begin
                 case (ac_ph)
                     2'h0: begin
-                        if (((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) < {4'h0, ({1'h0, t1} + 10'h1)})) begin
+                        if (((({2'h0, c_ir_now[67:56]} + {9'h0, c_ir_now[120:116]}) + {9'h0, c_ir_now[125:121]}) < {4'h0, ({1'h0, t1} + 10'h1)})) begin
                         end else begin
-                            div_start = {2'h0, ((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) - {4'h0, ({1'h0, t1} + 10'h1)})};
+                            div_start = {2'h0, ((({2'h0, c_ir_now[67:56]} + {9'h0, c_ir_now[120:116]}) + {9'h0, c_ir_now[125:121]}) - {4'h0, ({1'h0, t1} + 10'h1)})};
                         end
                     end
                     default: begin
                     end
                 endcase
             end
-            5'h12: begin
-                if ((wl_on & (~wl_send))) begin
-                    if ((wl_lane < 8'h8)) begin
-                        if (((ir[183] & (state == 5'h12)) ? (wl_lane == dw_o) : (wl_lane < op_n))) begin
-                            wm_re = 1'b1;
-                            wm_rbase = wl_addr[23:0];
-                        end
-                    end else begin
-                    end
-                end
-                mx_w_data = {((wl_row == 3'h7) ? wl_t_7_7 : ((wl_row == 3'h6) ? wl_t_6_7 : ((wl_row == 3'h5) ? wl_t_5_7 : ((wl_row == 3'h4) ? wl_t_4_7 : ((wl_row == 3'h3) ? wl_t_3_7 : ((wl_row == 3'h2) ? wl_t_2_7 : ((wl_row == 3'h1) ? wl_t_1_7 : wl_t_0_7))))))), ((wl_row == 3'h7) ? wl_t_7_6 : ((wl_row == 3'h6) ? wl_t_6_6 : ((wl_row == 3'h5) ? wl_t_5_6 : ((wl_row == 3'h4) ? wl_t_4_6 : ((wl_row == 3'h3) ? wl_t_3_6 : ((wl_row == 3'h2) ? wl_t_2_6 : ((wl_row == 3'h1) ? wl_t_1_6 : wl_t_0_6))))))), ((wl_row == 3'h7) ? wl_t_7_5 : ((wl_row == 3'h6) ? wl_t_6_5 : ((wl_row == 3'h5) ? wl_t_5_5 : ((wl_row == 3'h4) ? wl_t_4_5 : ((wl_row == 3'h3) ? wl_t_3_5 : ((wl_row == 3'h2) ? wl_t_2_5 : ((wl_row == 3'h1) ? wl_t_1_5 : wl_t_0_5))))))), ((wl_row == 3'h7) ? wl_t_7_4 : ((wl_row == 3'h6) ? wl_t_6_4 : ((wl_row == 3'h5) ? wl_t_5_4 : ((wl_row == 3'h4) ? wl_t_4_4 : ((wl_row == 3'h3) ? wl_t_3_4 : ((wl_row == 3'h2) ? wl_t_2_4 : ((wl_row == 3'h1) ? wl_t_1_4 : wl_t_0_4))))))), ((wl_row == 3'h7) ? wl_t_7_3 : ((wl_row == 3'h6) ? wl_t_6_3 : ((wl_row == 3'h5) ? wl_t_5_3 : ((wl_row == 3'h4) ? wl_t_4_3 : ((wl_row == 3'h3) ? wl_t_3_3 : ((wl_row == 3'h2) ? wl_t_2_3 : ((wl_row == 3'h1) ? wl_t_1_3 : wl_t_0_3))))))), ((wl_row == 3'h7) ? wl_t_7_2 : ((wl_row == 3'h6) ? wl_t_6_2 : ((wl_row == 3'h5) ? wl_t_5_2 : ((wl_row == 3'h4) ? wl_t_4_2 : ((wl_row == 3'h3) ? wl_t_3_2 : ((wl_row == 3'h2) ? wl_t_2_2 : ((wl_row == 3'h1) ? wl_t_1_2 : wl_t_0_2))))))), ((wl_row == 3'h7) ? wl_t_7_1 : ((wl_row == 3'h6) ? wl_t_6_1 : ((wl_row == 3'h5) ? wl_t_5_1 : ((wl_row == 3'h4) ? wl_t_4_1 : ((wl_row == 3'h3) ? wl_t_3_1 : ((wl_row == 3'h2) ? wl_t_2_1 : ((wl_row == 3'h1) ? wl_t_1_1 : wl_t_0_1))))))), ((wl_row == 3'h7) ? wl_t_7_0 : ((wl_row == 3'h6) ? wl_t_6_0 : ((wl_row == 3'h5) ? wl_t_5_0 : ((wl_row == 3'h4) ? wl_t_4_0 : ((wl_row == 3'h3) ? wl_t_3_0 : ((wl_row == 3'h2) ? wl_t_2_0 : ((wl_row == 3'h1) ? wl_t_1_0 : wl_t_0_0)))))))};
-                if ((wl_on & wl_send)) begin
-                    mx_w_valid = 1'b1;
-                end
-                if (cg_lv) begin
-                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h0))) begin
-                        cg_act_0 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h0))) begin
-                        cg_act_0 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_0[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h0))) begin
-                        cg_act_0 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
-                    end
-                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h1))) begin
-                        cg_act_1 = (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
-                    end
-                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h0))) begin
-                        cg_act_1 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h1))) begin
-                        cg_act_1 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_1[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h0))) begin
-                        cg_act_1 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_0[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h1))) begin
-                        cg_act_1 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_1[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h0))) begin
-                        cg_act_1 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
-                    end
-                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h2))) begin
-                        cg_act_2 = (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
-                    end
-                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h1))) begin
-                        cg_act_2 = (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
-                    end
-                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h0))) begin
-                        cg_act_2 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h2))) begin
-                        cg_act_2 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_2[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h1))) begin
-                        cg_act_2 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_1[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h0))) begin
-                        cg_act_2 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_0[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h2))) begin
-                        cg_act_2 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_2[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h1))) begin
-                        cg_act_2 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_1[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h0))) begin
-                        cg_act_2 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
-                    end
-                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h3))) begin
-                        cg_act_3 = (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
-                    end
-                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h2))) begin
-                        cg_act_3 = (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
-                    end
-                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h1))) begin
-                        cg_act_3 = (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
-                    end
-                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h0))) begin
-                        cg_act_3 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h3))) begin
-                        cg_act_3 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_3[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h2))) begin
-                        cg_act_3 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_2[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h1))) begin
-                        cg_act_3 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_1[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h3) & (cg_lcnt_1 > 4'h0))) begin
-                        cg_act_3 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_0[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h3))) begin
-                        cg_act_3 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_3[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h2))) begin
-                        cg_act_3 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_2[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h1))) begin
-                        cg_act_3 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_1[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h3) & (cg_lcnt_2 > 4'h0))) begin
-                        cg_act_3 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
-                    end
-                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h4))) begin
-                        cg_act_4 = (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
-                    end
-                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h3))) begin
-                        cg_act_4 = (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
-                    end
-                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h2))) begin
-                        cg_act_4 = (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
-                    end
-                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h1))) begin
-                        cg_act_4 = (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
-                    end
-                    if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h0))) begin
-                        cg_act_4 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h4))) begin
-                        cg_act_4 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_4[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h3))) begin
-                        cg_act_4 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_3[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h2))) begin
-                        cg_act_4 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_2[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h3) & (cg_lcnt_1 > 4'h1))) begin
-                        cg_act_4 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_1[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h4) & (cg_lcnt_1 > 4'h0))) begin
-                        cg_act_4 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_0[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h4))) begin
-                        cg_act_4 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_4[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h3))) begin
-                        cg_act_4 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_3[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h2))) begin
-                        cg_act_4 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_2[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h3) & (cg_lcnt_2 > 4'h1))) begin
-                        cg_act_4 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_1[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h4) & (cg_lcnt_2 > 4'h0))) begin
-                        cg_act_4 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
-                    end
-                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h5))) begin
-                        cg_act_5 = (cg_lpad ? ir[133:126] : ub_lane_5[7:0]);
-                    end
-                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h4))) begin
-                        cg_act_5 = (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
-                    end
-                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h3))) begin
-                        cg_act_5 = (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
-                    end
-                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h2))) begin
-                        cg_act_5 = (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
-                    end
-                    if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h1))) begin
-                        cg_act_5 = (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
-                    end
-                    if (((cg_ldest == 4'h5) & (cg_lcnt > 4'h0))) begin
-                        cg_act_5 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h5))) begin
-                        cg_act_5 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_5[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h4))) begin
-                        cg_act_5 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_4[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h3))) begin
-                        cg_act_5 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_3[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h3) & (cg_lcnt_1 > 4'h2))) begin
-                        cg_act_5 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_2[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h4) & (cg_lcnt_1 > 4'h1))) begin
-                        cg_act_5 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_1[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h5) & (cg_lcnt_1 > 4'h0))) begin
-                        cg_act_5 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_0[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h5))) begin
-                        cg_act_5 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_5[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h4))) begin
-                        cg_act_5 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_4[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h3))) begin
-                        cg_act_5 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_3[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h3) & (cg_lcnt_2 > 4'h2))) begin
-                        cg_act_5 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_2[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h4) & (cg_lcnt_2 > 4'h1))) begin
-                        cg_act_5 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_1[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h5) & (cg_lcnt_2 > 4'h0))) begin
-                        cg_act_5 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
-                    end
-                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h6))) begin
-                        cg_act_6 = (cg_lpad ? ir[133:126] : ub_lane_6[7:0]);
-                    end
-                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h5))) begin
-                        cg_act_6 = (cg_lpad ? ir[133:126] : ub_lane_5[7:0]);
-                    end
-                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h4))) begin
-                        cg_act_6 = (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
-                    end
-                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h3))) begin
-                        cg_act_6 = (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
-                    end
-                    if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h2))) begin
-                        cg_act_6 = (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
-                    end
-                    if (((cg_ldest == 4'h5) & (cg_lcnt > 4'h1))) begin
-                        cg_act_6 = (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
-                    end
-                    if (((cg_ldest == 4'h6) & (cg_lcnt > 4'h0))) begin
-                        cg_act_6 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h6))) begin
-                        cg_act_6 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_6[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h5))) begin
-                        cg_act_6 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_5[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h4))) begin
-                        cg_act_6 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_4[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h3) & (cg_lcnt_1 > 4'h3))) begin
-                        cg_act_6 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_3[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h4) & (cg_lcnt_1 > 4'h2))) begin
-                        cg_act_6 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_2[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h5) & (cg_lcnt_1 > 4'h1))) begin
-                        cg_act_6 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_1[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h6) & (cg_lcnt_1 > 4'h0))) begin
-                        cg_act_6 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_0[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h6))) begin
-                        cg_act_6 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_6[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h5))) begin
-                        cg_act_6 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_5[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h4))) begin
-                        cg_act_6 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_4[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h3) & (cg_lcnt_2 > 4'h3))) begin
-                        cg_act_6 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_3[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h4) & (cg_lcnt_2 > 4'h2))) begin
-                        cg_act_6 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_2[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h5) & (cg_lcnt_2 > 4'h1))) begin
-                        cg_act_6 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_1[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h6) & (cg_lcnt_2 > 4'h0))) begin
-                        cg_act_6 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
-                    end
-                    if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h7))) begin
-                        cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_7[7:0]);
-                    end
-                    if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h6))) begin
-                        cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_6[7:0]);
-                    end
-                    if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h5))) begin
-                        cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_5[7:0]);
-                    end
-                    if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h4))) begin
-                        cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_4[7:0]);
-                    end
-                    if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h3))) begin
-                        cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_3[7:0]);
-                    end
-                    if (((cg_ldest == 4'h5) & (cg_lcnt > 4'h2))) begin
-                        cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_2[7:0]);
-                    end
-                    if (((cg_ldest == 4'h6) & (cg_lcnt > 4'h1))) begin
-                        cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_1[7:0]);
-                    end
-                    if (((cg_ldest == 4'h7) & (cg_lcnt > 4'h0))) begin
-                        cg_act_7 = (cg_lpad ? ir[133:126] : ub_lane_0[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h7))) begin
-                        cg_act_7 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_7[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h6))) begin
-                        cg_act_7 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_6[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h5))) begin
-                        cg_act_7 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_5[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h3) & (cg_lcnt_1 > 4'h4))) begin
-                        cg_act_7 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_4[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h4) & (cg_lcnt_1 > 4'h3))) begin
-                        cg_act_7 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_3[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h5) & (cg_lcnt_1 > 4'h2))) begin
-                        cg_act_7 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_2[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h6) & (cg_lcnt_1 > 4'h1))) begin
-                        cg_act_7 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_1[7:0]);
-                    end
-                    if (((cg_ldest_1 == 4'h7) & (cg_lcnt_1 > 4'h0))) begin
-                        cg_act_7 = (cg_lpad_1 ? ir[133:126] : ub_p1_lane_0[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h7))) begin
-                        cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_7[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h6))) begin
-                        cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_6[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h5))) begin
-                        cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_5[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h3) & (cg_lcnt_2 > 4'h4))) begin
-                        cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_4[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h4) & (cg_lcnt_2 > 4'h3))) begin
-                        cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_3[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h5) & (cg_lcnt_2 > 4'h2))) begin
-                        cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_2[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h6) & (cg_lcnt_2 > 4'h1))) begin
-                        cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_1[7:0]);
-                    end
-                    if (((cg_ldest_2 == 4'h7) & (cg_lcnt_2 > 4'h0))) begin
-                        cg_act_7 = (cg_lpad_2 ? ir[133:126] : ub_p2_lane_0[7:0]);
-                    end
-                end
-                if (((cg_on & cg_send) & (~cg_hold))) begin
-                    mx_a_valid = 1'b1;
-                    mx_a_data = {1'b0, ((cg_final & (fz == 2'h3)) ? fz_set : 2'h0), (cg_final & (fz == 2'h3)), ((ir[182] | (cg_k0 != 25'h0)) | (dw_o != 8'h0)), (cg_row == 17'h0), (ir[175:166] + cg_row[9:0]), {((cg_kv > 4'h7) ? cg_act_7 : 8'h0), ((cg_kv > 4'h6) ? cg_act_6 : 8'h0), ((cg_kv > 4'h5) ? cg_act_5 : 8'h0), ((cg_kv > 4'h4) ? cg_act_4 : 8'h0), ((cg_kv > 4'h3) ? cg_act_3 : 8'h0), ((cg_kv > 4'h2) ? cg_act_2 : 8'h0), ((cg_kv > 4'h1) ? cg_act_1 : 8'h0), ((cg_kv > 4'h0) ? cg_act_0 : 8'h0)}};
-                end
-                if ((cg_prefetch | ((cg_on & (~cg_send)) & (cg_f < cg_kv)))) begin
-                    if ((cg_inside & (cg_cnt != 4'h0))) begin
-                        ub_re = 1'b1;
-                        ub_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, ir[93:90]}) + {3'h0, t2}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, ir[97:94]}) + {3'h0, t3}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + (ir[183] ? {11'h0, ({1'h0, ir[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_e_c}));
-                    end
-                    if ((cg_inside_1 & (cg_cnt_1 != 4'h0))) begin
-                        ub_p1_re = 1'b1;
-                        ub_p1_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, ir[93:90]}) + {3'h0, t4}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, ir[97:94]}) + {3'h0, t5}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + (ir[183] ? {11'h0, ({1'h0, ir[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_c_next}));
-                    end
-                    if ((cg_inside_2 & (cg_cnt_2 != 4'h0))) begin
-                        ub_p2_re = 1'b1;
-                        ub_p2_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, ir[93:90]}) + {3'h0, t6}) - {7'h0, ir[110:106]})} * {12'h0, ir[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, ir[97:94]}) + {3'h0, t7}) - {7'h0, ir[120:116]})}) * {12'h0, ir[79:68]})) + (ir[183] ? {11'h0, ({1'h0, ir[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_c_next_1}));
-                    end
-                end else if ((cg_on & (~cg_send))) begin
-                end
+            5'h13: begin
             end
             5'he: begin
             end
@@ -1554,7 +1184,394 @@ module tpu_core (
             default: begin
             end
         endcase
-        if ((mxu_y_out_valid & (((state == 5'hf) | dn_on) | (fz == 2'h3)))) begin
+        if (c_mm) begin
+            if ((wl_on & (~wl_send))) begin
+                if ((wl_lane < 8'h8)) begin
+                    if (((c_ir_now[183] & c_cv) ? (wl_lane == dw_o) : (wl_lane < op_n))) begin
+                        wm_re = 1'b1;
+                        wm_rbase = wl_addr[23:0];
+                    end
+                end else begin
+                end
+            end
+            mx_w_data = {((wl_row == 3'h7) ? wl_t_7_7 : ((wl_row == 3'h6) ? wl_t_6_7 : ((wl_row == 3'h5) ? wl_t_5_7 : ((wl_row == 3'h4) ? wl_t_4_7 : ((wl_row == 3'h3) ? wl_t_3_7 : ((wl_row == 3'h2) ? wl_t_2_7 : ((wl_row == 3'h1) ? wl_t_1_7 : wl_t_0_7))))))), ((wl_row == 3'h7) ? wl_t_7_6 : ((wl_row == 3'h6) ? wl_t_6_6 : ((wl_row == 3'h5) ? wl_t_5_6 : ((wl_row == 3'h4) ? wl_t_4_6 : ((wl_row == 3'h3) ? wl_t_3_6 : ((wl_row == 3'h2) ? wl_t_2_6 : ((wl_row == 3'h1) ? wl_t_1_6 : wl_t_0_6))))))), ((wl_row == 3'h7) ? wl_t_7_5 : ((wl_row == 3'h6) ? wl_t_6_5 : ((wl_row == 3'h5) ? wl_t_5_5 : ((wl_row == 3'h4) ? wl_t_4_5 : ((wl_row == 3'h3) ? wl_t_3_5 : ((wl_row == 3'h2) ? wl_t_2_5 : ((wl_row == 3'h1) ? wl_t_1_5 : wl_t_0_5))))))), ((wl_row == 3'h7) ? wl_t_7_4 : ((wl_row == 3'h6) ? wl_t_6_4 : ((wl_row == 3'h5) ? wl_t_5_4 : ((wl_row == 3'h4) ? wl_t_4_4 : ((wl_row == 3'h3) ? wl_t_3_4 : ((wl_row == 3'h2) ? wl_t_2_4 : ((wl_row == 3'h1) ? wl_t_1_4 : wl_t_0_4))))))), ((wl_row == 3'h7) ? wl_t_7_3 : ((wl_row == 3'h6) ? wl_t_6_3 : ((wl_row == 3'h5) ? wl_t_5_3 : ((wl_row == 3'h4) ? wl_t_4_3 : ((wl_row == 3'h3) ? wl_t_3_3 : ((wl_row == 3'h2) ? wl_t_2_3 : ((wl_row == 3'h1) ? wl_t_1_3 : wl_t_0_3))))))), ((wl_row == 3'h7) ? wl_t_7_2 : ((wl_row == 3'h6) ? wl_t_6_2 : ((wl_row == 3'h5) ? wl_t_5_2 : ((wl_row == 3'h4) ? wl_t_4_2 : ((wl_row == 3'h3) ? wl_t_3_2 : ((wl_row == 3'h2) ? wl_t_2_2 : ((wl_row == 3'h1) ? wl_t_1_2 : wl_t_0_2))))))), ((wl_row == 3'h7) ? wl_t_7_1 : ((wl_row == 3'h6) ? wl_t_6_1 : ((wl_row == 3'h5) ? wl_t_5_1 : ((wl_row == 3'h4) ? wl_t_4_1 : ((wl_row == 3'h3) ? wl_t_3_1 : ((wl_row == 3'h2) ? wl_t_2_1 : ((wl_row == 3'h1) ? wl_t_1_1 : wl_t_0_1))))))), ((wl_row == 3'h7) ? wl_t_7_0 : ((wl_row == 3'h6) ? wl_t_6_0 : ((wl_row == 3'h5) ? wl_t_5_0 : ((wl_row == 3'h4) ? wl_t_4_0 : ((wl_row == 3'h3) ? wl_t_3_0 : ((wl_row == 3'h2) ? wl_t_2_0 : ((wl_row == 3'h1) ? wl_t_1_0 : wl_t_0_0)))))))};
+            if ((wl_on & wl_send)) begin
+                mx_w_valid = 1'b1;
+            end
+            mx_a_data = {1'b0, ((as_pend_last & (fz == 2'h3)) ? fz_set : 2'h0), (as_pend_last & (fz == 2'h3)), as_pend_acc, as_pend_first, as_pend_row[9:0], {((as_pend_kv > 17'h7) ? ub_lane_7[7:0] : 8'h0), ((as_pend_kv > 17'h6) ? ub_lane_6[7:0] : 8'h0), ((as_pend_kv > 17'h5) ? ub_lane_5[7:0] : 8'h0), ((as_pend_kv > 17'h4) ? ub_lane_4[7:0] : 8'h0), ((as_pend_kv > 17'h3) ? ub_lane_3[7:0] : 8'h0), ((as_pend_kv > 17'h2) ? ub_lane_2[7:0] : 8'h0), ((as_pend_kv > 17'h1) ? ub_lane_1[7:0] : 8'h0), ((as_pend_kv > 17'h0) ? ub_lane_0[7:0] : 8'h0)}};
+            if (as_pend) begin
+                if ((~((((((((1'b1 & ((~(as_pend_kv > 17'h0)) | ub_lane_0[8])) & ((~(as_pend_kv > 17'h1)) | ub_lane_1[8])) & ((~(as_pend_kv > 17'h2)) | ub_lane_2[8])) & ((~(as_pend_kv > 17'h3)) | ub_lane_3[8])) & ((~(as_pend_kv > 17'h4)) | ub_lane_4[8])) & ((~(as_pend_kv > 17'h5)) | ub_lane_5[8])) & ((~(as_pend_kv > 17'h6)) | ub_lane_6[8])) & ((~(as_pend_kv > 17'h7)) | ub_lane_7[8])))) begin
+                end else if ((~(as_pend_last & ((fz == 2'h1) | (fz == 2'h2))))) begin
+                    mx_a_valid = 1'b1;
+                end
+            end
+            if ((as_on & ((~as_pend) | (mx_a_valid & mxu_a_in_ready)))) begin
+                ub_re = 1'b1;
+                ub_rbase = as_rowaddr[23:0];
+            end else if ((mx_a_valid & mxu_a_in_ready)) begin
+            end
+        end
+        if (c_cv) begin
+            if ((wl_on & (~wl_send))) begin
+                if ((wl_lane < 8'h8)) begin
+                    if (((c_ir_now[183] & c_cv) ? (wl_lane == dw_o) : (wl_lane < op_n))) begin
+                        wm_re = 1'b1;
+                        wm_rbase = wl_addr[23:0];
+                    end
+                end else begin
+                end
+            end
+            mx_w_data = {((wl_row == 3'h7) ? wl_t_7_7 : ((wl_row == 3'h6) ? wl_t_6_7 : ((wl_row == 3'h5) ? wl_t_5_7 : ((wl_row == 3'h4) ? wl_t_4_7 : ((wl_row == 3'h3) ? wl_t_3_7 : ((wl_row == 3'h2) ? wl_t_2_7 : ((wl_row == 3'h1) ? wl_t_1_7 : wl_t_0_7))))))), ((wl_row == 3'h7) ? wl_t_7_6 : ((wl_row == 3'h6) ? wl_t_6_6 : ((wl_row == 3'h5) ? wl_t_5_6 : ((wl_row == 3'h4) ? wl_t_4_6 : ((wl_row == 3'h3) ? wl_t_3_6 : ((wl_row == 3'h2) ? wl_t_2_6 : ((wl_row == 3'h1) ? wl_t_1_6 : wl_t_0_6))))))), ((wl_row == 3'h7) ? wl_t_7_5 : ((wl_row == 3'h6) ? wl_t_6_5 : ((wl_row == 3'h5) ? wl_t_5_5 : ((wl_row == 3'h4) ? wl_t_4_5 : ((wl_row == 3'h3) ? wl_t_3_5 : ((wl_row == 3'h2) ? wl_t_2_5 : ((wl_row == 3'h1) ? wl_t_1_5 : wl_t_0_5))))))), ((wl_row == 3'h7) ? wl_t_7_4 : ((wl_row == 3'h6) ? wl_t_6_4 : ((wl_row == 3'h5) ? wl_t_5_4 : ((wl_row == 3'h4) ? wl_t_4_4 : ((wl_row == 3'h3) ? wl_t_3_4 : ((wl_row == 3'h2) ? wl_t_2_4 : ((wl_row == 3'h1) ? wl_t_1_4 : wl_t_0_4))))))), ((wl_row == 3'h7) ? wl_t_7_3 : ((wl_row == 3'h6) ? wl_t_6_3 : ((wl_row == 3'h5) ? wl_t_5_3 : ((wl_row == 3'h4) ? wl_t_4_3 : ((wl_row == 3'h3) ? wl_t_3_3 : ((wl_row == 3'h2) ? wl_t_2_3 : ((wl_row == 3'h1) ? wl_t_1_3 : wl_t_0_3))))))), ((wl_row == 3'h7) ? wl_t_7_2 : ((wl_row == 3'h6) ? wl_t_6_2 : ((wl_row == 3'h5) ? wl_t_5_2 : ((wl_row == 3'h4) ? wl_t_4_2 : ((wl_row == 3'h3) ? wl_t_3_2 : ((wl_row == 3'h2) ? wl_t_2_2 : ((wl_row == 3'h1) ? wl_t_1_2 : wl_t_0_2))))))), ((wl_row == 3'h7) ? wl_t_7_1 : ((wl_row == 3'h6) ? wl_t_6_1 : ((wl_row == 3'h5) ? wl_t_5_1 : ((wl_row == 3'h4) ? wl_t_4_1 : ((wl_row == 3'h3) ? wl_t_3_1 : ((wl_row == 3'h2) ? wl_t_2_1 : ((wl_row == 3'h1) ? wl_t_1_1 : wl_t_0_1))))))), ((wl_row == 3'h7) ? wl_t_7_0 : ((wl_row == 3'h6) ? wl_t_6_0 : ((wl_row == 3'h5) ? wl_t_5_0 : ((wl_row == 3'h4) ? wl_t_4_0 : ((wl_row == 3'h3) ? wl_t_3_0 : ((wl_row == 3'h2) ? wl_t_2_0 : ((wl_row == 3'h1) ? wl_t_1_0 : wl_t_0_0)))))))};
+            if ((wl_on & wl_send)) begin
+                mx_w_valid = 1'b1;
+            end
+            if (cg_lv) begin
+                if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h0))) begin
+                    cg_act_0 = (cg_lpad ? c_ir_now[133:126] : ub_lane_0[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h0))) begin
+                    cg_act_0 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_0[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h0))) begin
+                    cg_act_0 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_0[7:0]);
+                end
+                if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h1))) begin
+                    cg_act_1 = (cg_lpad ? c_ir_now[133:126] : ub_lane_1[7:0]);
+                end
+                if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h0))) begin
+                    cg_act_1 = (cg_lpad ? c_ir_now[133:126] : ub_lane_0[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h1))) begin
+                    cg_act_1 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_1[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h0))) begin
+                    cg_act_1 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_0[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h1))) begin
+                    cg_act_1 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_1[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h0))) begin
+                    cg_act_1 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_0[7:0]);
+                end
+                if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h2))) begin
+                    cg_act_2 = (cg_lpad ? c_ir_now[133:126] : ub_lane_2[7:0]);
+                end
+                if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h1))) begin
+                    cg_act_2 = (cg_lpad ? c_ir_now[133:126] : ub_lane_1[7:0]);
+                end
+                if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h0))) begin
+                    cg_act_2 = (cg_lpad ? c_ir_now[133:126] : ub_lane_0[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h2))) begin
+                    cg_act_2 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_2[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h1))) begin
+                    cg_act_2 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_1[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h0))) begin
+                    cg_act_2 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_0[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h2))) begin
+                    cg_act_2 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_2[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h1))) begin
+                    cg_act_2 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_1[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h0))) begin
+                    cg_act_2 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_0[7:0]);
+                end
+                if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h3))) begin
+                    cg_act_3 = (cg_lpad ? c_ir_now[133:126] : ub_lane_3[7:0]);
+                end
+                if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h2))) begin
+                    cg_act_3 = (cg_lpad ? c_ir_now[133:126] : ub_lane_2[7:0]);
+                end
+                if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h1))) begin
+                    cg_act_3 = (cg_lpad ? c_ir_now[133:126] : ub_lane_1[7:0]);
+                end
+                if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h0))) begin
+                    cg_act_3 = (cg_lpad ? c_ir_now[133:126] : ub_lane_0[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h3))) begin
+                    cg_act_3 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_3[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h2))) begin
+                    cg_act_3 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_2[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h1))) begin
+                    cg_act_3 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_1[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h3) & (cg_lcnt_1 > 4'h0))) begin
+                    cg_act_3 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_0[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h3))) begin
+                    cg_act_3 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_3[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h2))) begin
+                    cg_act_3 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_2[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h1))) begin
+                    cg_act_3 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_1[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h3) & (cg_lcnt_2 > 4'h0))) begin
+                    cg_act_3 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_0[7:0]);
+                end
+                if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h4))) begin
+                    cg_act_4 = (cg_lpad ? c_ir_now[133:126] : ub_lane_4[7:0]);
+                end
+                if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h3))) begin
+                    cg_act_4 = (cg_lpad ? c_ir_now[133:126] : ub_lane_3[7:0]);
+                end
+                if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h2))) begin
+                    cg_act_4 = (cg_lpad ? c_ir_now[133:126] : ub_lane_2[7:0]);
+                end
+                if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h1))) begin
+                    cg_act_4 = (cg_lpad ? c_ir_now[133:126] : ub_lane_1[7:0]);
+                end
+                if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h0))) begin
+                    cg_act_4 = (cg_lpad ? c_ir_now[133:126] : ub_lane_0[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h4))) begin
+                    cg_act_4 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_4[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h3))) begin
+                    cg_act_4 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_3[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h2))) begin
+                    cg_act_4 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_2[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h3) & (cg_lcnt_1 > 4'h1))) begin
+                    cg_act_4 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_1[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h4) & (cg_lcnt_1 > 4'h0))) begin
+                    cg_act_4 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_0[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h4))) begin
+                    cg_act_4 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_4[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h3))) begin
+                    cg_act_4 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_3[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h2))) begin
+                    cg_act_4 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_2[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h3) & (cg_lcnt_2 > 4'h1))) begin
+                    cg_act_4 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_1[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h4) & (cg_lcnt_2 > 4'h0))) begin
+                    cg_act_4 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_0[7:0]);
+                end
+                if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h5))) begin
+                    cg_act_5 = (cg_lpad ? c_ir_now[133:126] : ub_lane_5[7:0]);
+                end
+                if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h4))) begin
+                    cg_act_5 = (cg_lpad ? c_ir_now[133:126] : ub_lane_4[7:0]);
+                end
+                if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h3))) begin
+                    cg_act_5 = (cg_lpad ? c_ir_now[133:126] : ub_lane_3[7:0]);
+                end
+                if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h2))) begin
+                    cg_act_5 = (cg_lpad ? c_ir_now[133:126] : ub_lane_2[7:0]);
+                end
+                if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h1))) begin
+                    cg_act_5 = (cg_lpad ? c_ir_now[133:126] : ub_lane_1[7:0]);
+                end
+                if (((cg_ldest == 4'h5) & (cg_lcnt > 4'h0))) begin
+                    cg_act_5 = (cg_lpad ? c_ir_now[133:126] : ub_lane_0[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h5))) begin
+                    cg_act_5 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_5[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h4))) begin
+                    cg_act_5 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_4[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h3))) begin
+                    cg_act_5 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_3[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h3) & (cg_lcnt_1 > 4'h2))) begin
+                    cg_act_5 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_2[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h4) & (cg_lcnt_1 > 4'h1))) begin
+                    cg_act_5 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_1[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h5) & (cg_lcnt_1 > 4'h0))) begin
+                    cg_act_5 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_0[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h5))) begin
+                    cg_act_5 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_5[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h4))) begin
+                    cg_act_5 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_4[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h3))) begin
+                    cg_act_5 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_3[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h3) & (cg_lcnt_2 > 4'h2))) begin
+                    cg_act_5 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_2[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h4) & (cg_lcnt_2 > 4'h1))) begin
+                    cg_act_5 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_1[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h5) & (cg_lcnt_2 > 4'h0))) begin
+                    cg_act_5 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_0[7:0]);
+                end
+                if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h6))) begin
+                    cg_act_6 = (cg_lpad ? c_ir_now[133:126] : ub_lane_6[7:0]);
+                end
+                if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h5))) begin
+                    cg_act_6 = (cg_lpad ? c_ir_now[133:126] : ub_lane_5[7:0]);
+                end
+                if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h4))) begin
+                    cg_act_6 = (cg_lpad ? c_ir_now[133:126] : ub_lane_4[7:0]);
+                end
+                if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h3))) begin
+                    cg_act_6 = (cg_lpad ? c_ir_now[133:126] : ub_lane_3[7:0]);
+                end
+                if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h2))) begin
+                    cg_act_6 = (cg_lpad ? c_ir_now[133:126] : ub_lane_2[7:0]);
+                end
+                if (((cg_ldest == 4'h5) & (cg_lcnt > 4'h1))) begin
+                    cg_act_6 = (cg_lpad ? c_ir_now[133:126] : ub_lane_1[7:0]);
+                end
+                if (((cg_ldest == 4'h6) & (cg_lcnt > 4'h0))) begin
+                    cg_act_6 = (cg_lpad ? c_ir_now[133:126] : ub_lane_0[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h6))) begin
+                    cg_act_6 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_6[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h5))) begin
+                    cg_act_6 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_5[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h4))) begin
+                    cg_act_6 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_4[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h3) & (cg_lcnt_1 > 4'h3))) begin
+                    cg_act_6 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_3[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h4) & (cg_lcnt_1 > 4'h2))) begin
+                    cg_act_6 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_2[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h5) & (cg_lcnt_1 > 4'h1))) begin
+                    cg_act_6 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_1[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h6) & (cg_lcnt_1 > 4'h0))) begin
+                    cg_act_6 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_0[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h6))) begin
+                    cg_act_6 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_6[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h5))) begin
+                    cg_act_6 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_5[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h4))) begin
+                    cg_act_6 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_4[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h3) & (cg_lcnt_2 > 4'h3))) begin
+                    cg_act_6 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_3[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h4) & (cg_lcnt_2 > 4'h2))) begin
+                    cg_act_6 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_2[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h5) & (cg_lcnt_2 > 4'h1))) begin
+                    cg_act_6 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_1[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h6) & (cg_lcnt_2 > 4'h0))) begin
+                    cg_act_6 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_0[7:0]);
+                end
+                if (((cg_ldest == 4'h0) & (cg_lcnt > 4'h7))) begin
+                    cg_act_7 = (cg_lpad ? c_ir_now[133:126] : ub_lane_7[7:0]);
+                end
+                if (((cg_ldest == 4'h1) & (cg_lcnt > 4'h6))) begin
+                    cg_act_7 = (cg_lpad ? c_ir_now[133:126] : ub_lane_6[7:0]);
+                end
+                if (((cg_ldest == 4'h2) & (cg_lcnt > 4'h5))) begin
+                    cg_act_7 = (cg_lpad ? c_ir_now[133:126] : ub_lane_5[7:0]);
+                end
+                if (((cg_ldest == 4'h3) & (cg_lcnt > 4'h4))) begin
+                    cg_act_7 = (cg_lpad ? c_ir_now[133:126] : ub_lane_4[7:0]);
+                end
+                if (((cg_ldest == 4'h4) & (cg_lcnt > 4'h3))) begin
+                    cg_act_7 = (cg_lpad ? c_ir_now[133:126] : ub_lane_3[7:0]);
+                end
+                if (((cg_ldest == 4'h5) & (cg_lcnt > 4'h2))) begin
+                    cg_act_7 = (cg_lpad ? c_ir_now[133:126] : ub_lane_2[7:0]);
+                end
+                if (((cg_ldest == 4'h6) & (cg_lcnt > 4'h1))) begin
+                    cg_act_7 = (cg_lpad ? c_ir_now[133:126] : ub_lane_1[7:0]);
+                end
+                if (((cg_ldest == 4'h7) & (cg_lcnt > 4'h0))) begin
+                    cg_act_7 = (cg_lpad ? c_ir_now[133:126] : ub_lane_0[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h0) & (cg_lcnt_1 > 4'h7))) begin
+                    cg_act_7 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_7[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h1) & (cg_lcnt_1 > 4'h6))) begin
+                    cg_act_7 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_6[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h2) & (cg_lcnt_1 > 4'h5))) begin
+                    cg_act_7 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_5[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h3) & (cg_lcnt_1 > 4'h4))) begin
+                    cg_act_7 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_4[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h4) & (cg_lcnt_1 > 4'h3))) begin
+                    cg_act_7 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_3[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h5) & (cg_lcnt_1 > 4'h2))) begin
+                    cg_act_7 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_2[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h6) & (cg_lcnt_1 > 4'h1))) begin
+                    cg_act_7 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_1[7:0]);
+                end
+                if (((cg_ldest_1 == 4'h7) & (cg_lcnt_1 > 4'h0))) begin
+                    cg_act_7 = (cg_lpad_1 ? c_ir_now[133:126] : ub_p1_lane_0[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h0) & (cg_lcnt_2 > 4'h7))) begin
+                    cg_act_7 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_7[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h1) & (cg_lcnt_2 > 4'h6))) begin
+                    cg_act_7 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_6[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h2) & (cg_lcnt_2 > 4'h5))) begin
+                    cg_act_7 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_5[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h3) & (cg_lcnt_2 > 4'h4))) begin
+                    cg_act_7 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_4[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h4) & (cg_lcnt_2 > 4'h3))) begin
+                    cg_act_7 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_3[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h5) & (cg_lcnt_2 > 4'h2))) begin
+                    cg_act_7 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_2[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h6) & (cg_lcnt_2 > 4'h1))) begin
+                    cg_act_7 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_1[7:0]);
+                end
+                if (((cg_ldest_2 == 4'h7) & (cg_lcnt_2 > 4'h0))) begin
+                    cg_act_7 = (cg_lpad_2 ? c_ir_now[133:126] : ub_p2_lane_0[7:0]);
+                end
+            end
+            if (((cg_on & cg_send) & (~cg_hold))) begin
+                mx_a_valid = 1'b1;
+                mx_a_data = {1'b0, ((cg_final & (fz == 2'h3)) ? fz_set : 2'h0), (cg_final & (fz == 2'h3)), ((c_ir_now[182] | (cg_k0 != 25'h0)) | (dw_o != 8'h0)), (cg_row == 17'h0), (c_ir_now[175:166] + cg_row[9:0]), {((cg_kv > 4'h7) ? cg_act_7 : 8'h0), ((cg_kv > 4'h6) ? cg_act_6 : 8'h0), ((cg_kv > 4'h5) ? cg_act_5 : 8'h0), ((cg_kv > 4'h4) ? cg_act_4 : 8'h0), ((cg_kv > 4'h3) ? cg_act_3 : 8'h0), ((cg_kv > 4'h2) ? cg_act_2 : 8'h0), ((cg_kv > 4'h1) ? cg_act_1 : 8'h0), ((cg_kv > 4'h0) ? cg_act_0 : 8'h0)}};
+            end
+            if ((cg_prefetch | ((cg_on & (~cg_send)) & (cg_f < cg_kv)))) begin
+                if ((cg_inside & (cg_cnt != 4'h0))) begin
+                    ub_re = 1'b1;
+                    ub_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, c_ir_now[93:90]}) + {3'h0, t2}) - {7'h0, c_ir_now[110:106]})} * {12'h0, c_ir_now[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, c_ir_now[97:94]}) + {3'h0, t3}) - {7'h0, c_ir_now[120:116]})}) * {12'h0, c_ir_now[79:68]})) + (c_ir_now[183] ? {11'h0, ({1'h0, c_ir_now[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_e_c}));
+                end
+                if ((cg_inside_1 & (cg_cnt_1 != 4'h0))) begin
+                    ub_p1_re = 1'b1;
+                    ub_p1_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, c_ir_now[93:90]}) + {3'h0, t4}) - {7'h0, c_ir_now[110:106]})} * {12'h0, c_ir_now[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, c_ir_now[97:94]}) + {3'h0, t5}) - {7'h0, c_ir_now[120:116]})}) * {12'h0, c_ir_now[79:68]})) + (c_ir_now[183] ? {11'h0, ({1'h0, c_ir_now[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_c_next}));
+                end
+                if ((cg_inside_2 & (cg_cnt_2 != 4'h0))) begin
+                    ub_p2_re = 1'b1;
+                    ub_p2_rbase = ((cg_e_base[23:0] + ((({12'h0, (((cg_e_oy * {8'h0, c_ir_now[93:90]}) + {3'h0, t6}) - {7'h0, c_ir_now[110:106]})} * {12'h0, c_ir_now[67:56]}) + {12'h0, (((cg_e_ox * {8'h0, c_ir_now[97:94]}) + {3'h0, t7}) - {7'h0, c_ir_now[120:116]})}) * {12'h0, c_ir_now[79:68]})) + (c_ir_now[183] ? {11'h0, ({1'h0, c_ir_now[195:184]} + {5'h0, cg_e_dwo})} : {12'h0, cg_c_next_1}));
+                end
+            end else if ((cg_on & (~cg_send))) begin
+            end
+        end
+        if (ub_landing) begin
             ub_we = 1'b1;
             ub_wbase = ac_wa;
             ub_wcount = dn_n[3:0];
@@ -1568,6 +1585,9 @@ module tpu_core (
             ub_wdata_7 = mxu_y_out_data[63:56];
         end
     end
+    assign c_ir_now = (c_on ? c_ir : ir);
+    assign c_mm = (c_on & (~c_conv));
+    assign c_cv = (c_on & c_conv);
     assign ub_woff_0 = (3'h0 - ub_wbase[2:0]);
     always @* begin
         ub_wd_0 = ub_wdata_0;
@@ -3097,36 +3117,36 @@ module tpu_core (
             div_lz = 4'h0;
         end
     end
-    assign cg_ceff = (ir[183] ? 12'h1 : ir[79:68]);
+    assign cg_ceff = (c_ir_now[183] ? 12'h1 : c_ir_now[79:68]);
     assign cg_kv = (((op_k - cg_k0) >= 25'h8) ? 4'h8 : (op_k[3:0] - cg_k0[3:0]));
-    assign cg_final = (((cg_k0 + 25'h8) >= op_k) & ((~ir[183]) | ((dw_o + 8'h1) >= ir[165:158])));
+    assign cg_final = (((cg_k0 + 25'h8) >= op_k) & ((~c_ir_now[183]) | ((dw_o + 8'h1) >= c_ir_now[165:158])));
     assign cg_hold = (cg_final & ((fz == 2'h1) | (fz == 2'h2)));
-    assign cg_prefetch = ((((((state == 5'h12) & cg_on) & cg_send) & (~cg_hold)) & mxu_a_in_ready) & ((~(((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k))) | (((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158]))));
+    assign cg_prefetch = (((((c_cv & cg_on) & cg_send) & (~cg_hold)) & mxu_a_in_ready) & ((~(((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k))) | (((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & c_ir_now[183]) & ((dw_o + 8'h1) < c_ir_now[165:158]))));
     assign cg_e_row = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? 17'h0 : (cg_row + 17'h1)) : cg_row);
     assign cg_e_ox = (cg_prefetch ? ((((cg_row + 17'h1) == cv_m) | ((cg_ox + 12'h1) == cv_ow[11:0])) ? 12'h0 : (cg_ox + 12'h1)) : cg_ox);
     assign cg_e_oy = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? 12'h0 : (((cg_ox + 12'h1) == cv_ow[11:0]) ? (((cg_oy + 12'h1) == cv_oh[11:0]) ? 12'h0 : (cg_oy + 12'h1)) : cg_oy)) : cg_oy);
-    assign cg_e_base = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? {1'h0, ir[27:4]} : ((((cg_ox + 12'h1) == cv_ow[11:0]) & ((cg_oy + 12'h1) == cv_oh[11:0])) ? (cg_base + ({1'h0, t13} * {13'h0, ir[79:68]})) : cg_base)) : cg_base);
-    assign cg_e_k0 = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? 25'h0 : (((cg_row + 17'h1) == cv_m) ? (cg_k0 + 25'h8) : cg_k0)) : cg_k0);
-    assign cg_e_dwo = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? (dw_o + 8'h1) : dw_o) : dw_o);
-    assign cg_e_fy = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? 5'h0 : (((cg_row + 17'h1) == cv_m) ? cg_nfy : cg_sfy)) : cg_fy);
-    assign cg_e_fx = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? 5'h0 : (((cg_row + 17'h1) == cv_m) ? cg_nfx : cg_sfx)) : cg_fx);
-    assign cg_e_c = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & ir[183]) & ((dw_o + 8'h1) < ir[165:158])) ? 12'h0 : (((cg_row + 17'h1) == cv_m) ? cg_nc : cg_sc)) : cg_c);
+    assign cg_e_base = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? {1'h0, c_ir_now[27:4]} : ((((cg_ox + 12'h1) == cv_ow[11:0]) & ((cg_oy + 12'h1) == cv_oh[11:0])) ? (cg_base + ({1'h0, t13} * {13'h0, c_ir_now[79:68]})) : cg_base)) : cg_base);
+    assign cg_e_k0 = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & c_ir_now[183]) & ((dw_o + 8'h1) < c_ir_now[165:158])) ? 25'h0 : (((cg_row + 17'h1) == cv_m) ? (cg_k0 + 25'h8) : cg_k0)) : cg_k0);
+    assign cg_e_dwo = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & c_ir_now[183]) & ((dw_o + 8'h1) < c_ir_now[165:158])) ? (dw_o + 8'h1) : dw_o) : dw_o);
+    assign cg_e_fy = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & c_ir_now[183]) & ((dw_o + 8'h1) < c_ir_now[165:158])) ? 5'h0 : (((cg_row + 17'h1) == cv_m) ? cg_nfy : cg_sfy)) : cg_fy);
+    assign cg_e_fx = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & c_ir_now[183]) & ((dw_o + 8'h1) < c_ir_now[165:158])) ? 5'h0 : (((cg_row + 17'h1) == cv_m) ? cg_nfx : cg_sfx)) : cg_fx);
+    assign cg_e_c = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & c_ir_now[183]) & ((dw_o + 8'h1) < c_ir_now[165:158])) ? 12'h0 : (((cg_row + 17'h1) == cv_m) ? cg_nc : cg_sc)) : cg_c);
     assign cg_e_f = (cg_prefetch ? 4'h0 : cg_f);
     assign cg_e_kv = (((op_k - cg_e_k0) >= 25'h8) ? 4'h8 : (op_k[3:0] - cg_e_k0[3:0]));
-    assign cg_wide = ((ir[105:102] == 4'h1) & ((~ir[183]) | (ir[79:68] == 12'h1)));
-    assign cg_inside = ((((({1'h0, t14} + {8'h0, t2}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t2}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t3}) >= {12'h0, ir[120:116]})) & ((({1'h0, t15} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}));
+    assign cg_wide = ((c_ir_now[105:102] == 4'h1) & ((~c_ir_now[183]) | (c_ir_now[79:68] == 12'h1)));
+    assign cg_inside = ((((({1'h0, t14} + {8'h0, t2}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t14} + {8'h0, t2}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})) & (({1'h0, t15} + {8'h0, t3}) >= {12'h0, c_ir_now[120:116]})) & ((({1'h0, t15} + {8'h0, t3}) - {12'h0, c_ir_now[120:116]}) < {5'h0, c_ir_now[67:56]}));
     always @* begin
-        cg_edge = {12'h0, (ir[89:85] - cg_e_fx)};
-        if ((((({1'h0, t14} + {8'h0, t2}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t2}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t3}) < {12'h0, ir[120:116]}))) begin
-            cg_edge = ({12'h0, ir[120:116]} - ({1'h0, t15} + {8'h0, t3}));
-        end else if ((((({1'h0, t14} + {8'h0, t2}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t2}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & ((({1'h0, t15} + {8'h0, t3}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
-            cg_edge = ({5'h0, ir[67:56]} - (({1'h0, t15} + {8'h0, t3}) - {12'h0, ir[120:116]}));
+        cg_edge = {12'h0, (c_ir_now[89:85] - cg_e_fx)};
+        if ((((({1'h0, t14} + {8'h0, t2}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t14} + {8'h0, t2}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})) & (({1'h0, t15} + {8'h0, t3}) < {12'h0, c_ir_now[120:116]}))) begin
+            cg_edge = ({12'h0, c_ir_now[120:116]} - ({1'h0, t15} + {8'h0, t3}));
+        end else if ((((({1'h0, t14} + {8'h0, t2}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t14} + {8'h0, t2}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})) & ((({1'h0, t15} + {8'h0, t3}) - {12'h0, c_ir_now[120:116]}) < {5'h0, c_ir_now[67:56]}))) begin
+            cg_edge = ({5'h0, c_ir_now[67:56]} - (({1'h0, t15} + {8'h0, t3}) - {12'h0, c_ir_now[120:116]}));
         end
     end
     always @* begin
         cg_span = {5'h0, (cg_ceff - cg_e_c)};
         if (cg_wide) begin
-            cg_span = (({12'h0, ((cg_edge < {12'h0, (ir[89:85] - cg_e_fx)}) ? cg_edge[4:0] : (ir[89:85] - cg_e_fx))} * {5'h0, cg_ceff}) - {5'h0, cg_e_c});
+            cg_span = (({12'h0, ((cg_edge < {12'h0, (c_ir_now[89:85] - cg_e_fx)}) ? cg_edge[4:0] : (c_ir_now[89:85] - cg_e_fx))} * {5'h0, cg_ceff}) - {5'h0, cg_e_c});
         end
     end
     assign cg_cnt = (({13'h0, (cg_e_kv - cg_e_f)} <= cg_span) ? (cg_e_kv - cg_e_f) : cg_span[3:0]);
@@ -3169,26 +3189,26 @@ module tpu_core (
     always @* begin
         cg_fy_next = cg_e_fy;
         cg_fx_next = (cg_e_fx + cg_adv);
-        if (((cg_e_fx + cg_adv) == ir[89:85])) begin
+        if (((cg_e_fx + cg_adv) == c_ir_now[89:85])) begin
             cg_fx_next = 5'h0;
             cg_fy_next = (cg_e_fy + 5'h1);
         end
     end
     assign cg_c_next = cg_rem[11:0];
     assign cg_f_next = (cg_e_f + cg_cnt);
-    assign cg_inside_1 = ((((({1'h0, t14} + {8'h0, t4}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t4}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t5}) >= {12'h0, ir[120:116]})) & ((({1'h0, t15} + {8'h0, t5}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}));
+    assign cg_inside_1 = ((((({1'h0, t14} + {8'h0, t4}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t14} + {8'h0, t4}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})) & (({1'h0, t15} + {8'h0, t5}) >= {12'h0, c_ir_now[120:116]})) & ((({1'h0, t15} + {8'h0, t5}) - {12'h0, c_ir_now[120:116]}) < {5'h0, c_ir_now[67:56]}));
     always @* begin
-        cg_edge_1 = {12'h0, (ir[89:85] - cg_fx_next)};
-        if ((((({1'h0, t14} + {8'h0, t4}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t4}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t5}) < {12'h0, ir[120:116]}))) begin
-            cg_edge_1 = ({12'h0, ir[120:116]} - ({1'h0, t15} + {8'h0, t5}));
-        end else if ((((({1'h0, t14} + {8'h0, t4}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t4}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & ((({1'h0, t15} + {8'h0, t5}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
-            cg_edge_1 = ({5'h0, ir[67:56]} - (({1'h0, t15} + {8'h0, t5}) - {12'h0, ir[120:116]}));
+        cg_edge_1 = {12'h0, (c_ir_now[89:85] - cg_fx_next)};
+        if ((((({1'h0, t14} + {8'h0, t4}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t14} + {8'h0, t4}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})) & (({1'h0, t15} + {8'h0, t5}) < {12'h0, c_ir_now[120:116]}))) begin
+            cg_edge_1 = ({12'h0, c_ir_now[120:116]} - ({1'h0, t15} + {8'h0, t5}));
+        end else if ((((({1'h0, t14} + {8'h0, t4}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t14} + {8'h0, t4}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})) & ((({1'h0, t15} + {8'h0, t5}) - {12'h0, c_ir_now[120:116]}) < {5'h0, c_ir_now[67:56]}))) begin
+            cg_edge_1 = ({5'h0, c_ir_now[67:56]} - (({1'h0, t15} + {8'h0, t5}) - {12'h0, c_ir_now[120:116]}));
         end
     end
     always @* begin
         cg_span_1 = {5'h0, (cg_ceff - cg_c_next)};
         if (cg_wide) begin
-            cg_span_1 = (({12'h0, ((cg_edge_1 < {12'h0, (ir[89:85] - cg_fx_next)}) ? cg_edge_1[4:0] : (ir[89:85] - cg_fx_next))} * {5'h0, cg_ceff}) - {5'h0, cg_c_next});
+            cg_span_1 = (({12'h0, ((cg_edge_1 < {12'h0, (c_ir_now[89:85] - cg_fx_next)}) ? cg_edge_1[4:0] : (c_ir_now[89:85] - cg_fx_next))} * {5'h0, cg_ceff}) - {5'h0, cg_c_next});
         end
     end
     assign cg_cnt_1 = (({13'h0, (cg_e_kv - cg_f_next)} <= cg_span_1) ? (cg_e_kv - cg_f_next) : cg_span_1[3:0]);
@@ -3231,26 +3251,26 @@ module tpu_core (
     always @* begin
         cg_fy_next_1 = cg_fy_next;
         cg_fx_next_1 = (cg_fx_next + cg_adv_1);
-        if (((cg_fx_next + cg_adv_1) == ir[89:85])) begin
+        if (((cg_fx_next + cg_adv_1) == c_ir_now[89:85])) begin
             cg_fx_next_1 = 5'h0;
             cg_fy_next_1 = (cg_fy_next + 5'h1);
         end
     end
     assign cg_c_next_1 = cg_rem_1[11:0];
     assign cg_f_next_1 = (cg_f_next + cg_cnt_1);
-    assign cg_inside_2 = ((((({1'h0, t14} + {8'h0, t6}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t6}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t7}) >= {12'h0, ir[120:116]})) & ((({1'h0, t15} + {8'h0, t7}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}));
+    assign cg_inside_2 = ((((({1'h0, t14} + {8'h0, t6}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t14} + {8'h0, t6}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})) & (({1'h0, t15} + {8'h0, t7}) >= {12'h0, c_ir_now[120:116]})) & ((({1'h0, t15} + {8'h0, t7}) - {12'h0, c_ir_now[120:116]}) < {5'h0, c_ir_now[67:56]}));
     always @* begin
-        cg_edge_2 = {12'h0, (ir[89:85] - cg_fx_next_1)};
-        if ((((({1'h0, t14} + {8'h0, t6}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t6}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & (({1'h0, t15} + {8'h0, t7}) < {12'h0, ir[120:116]}))) begin
-            cg_edge_2 = ({12'h0, ir[120:116]} - ({1'h0, t15} + {8'h0, t7}));
-        end else if ((((({1'h0, t14} + {8'h0, t6}) >= {12'h0, ir[110:106]}) & ((({1'h0, t14} + {8'h0, t6}) - {12'h0, ir[110:106]}) < {5'h0, ir[55:44]})) & ((({1'h0, t15} + {8'h0, t7}) - {12'h0, ir[120:116]}) < {5'h0, ir[67:56]}))) begin
-            cg_edge_2 = ({5'h0, ir[67:56]} - (({1'h0, t15} + {8'h0, t7}) - {12'h0, ir[120:116]}));
+        cg_edge_2 = {12'h0, (c_ir_now[89:85] - cg_fx_next_1)};
+        if ((((({1'h0, t14} + {8'h0, t6}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t14} + {8'h0, t6}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})) & (({1'h0, t15} + {8'h0, t7}) < {12'h0, c_ir_now[120:116]}))) begin
+            cg_edge_2 = ({12'h0, c_ir_now[120:116]} - ({1'h0, t15} + {8'h0, t7}));
+        end else if ((((({1'h0, t14} + {8'h0, t6}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t14} + {8'h0, t6}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})) & ((({1'h0, t15} + {8'h0, t7}) - {12'h0, c_ir_now[120:116]}) < {5'h0, c_ir_now[67:56]}))) begin
+            cg_edge_2 = ({5'h0, c_ir_now[67:56]} - (({1'h0, t15} + {8'h0, t7}) - {12'h0, c_ir_now[120:116]}));
         end
     end
     always @* begin
         cg_span_2 = {5'h0, (cg_ceff - cg_c_next_1)};
         if (cg_wide) begin
-            cg_span_2 = (({12'h0, ((cg_edge_2 < {12'h0, (ir[89:85] - cg_fx_next_1)}) ? cg_edge_2[4:0] : (ir[89:85] - cg_fx_next_1))} * {5'h0, cg_ceff}) - {5'h0, cg_c_next_1});
+            cg_span_2 = (({12'h0, ((cg_edge_2 < {12'h0, (c_ir_now[89:85] - cg_fx_next_1)}) ? cg_edge_2[4:0] : (c_ir_now[89:85] - cg_fx_next_1))} * {5'h0, cg_ceff}) - {5'h0, cg_c_next_1});
         end
     end
     assign cg_cnt_2 = (({13'h0, (cg_e_kv - cg_f_next_1)} <= cg_span_2) ? (cg_e_kv - cg_f_next_1) : cg_span_2[3:0]);
@@ -3293,14 +3313,40 @@ module tpu_core (
     always @* begin
         cg_fy_next_2 = cg_fy_next_1;
         cg_fx_next_2 = (cg_fx_next_1 + cg_adv_2);
-        if (((cg_fx_next_1 + cg_adv_2) == ir[89:85])) begin
+        if (((cg_fx_next_1 + cg_adv_2) == c_ir_now[89:85])) begin
             cg_fx_next_2 = 5'h0;
             cg_fy_next_2 = (cg_fy_next_1 + 5'h1);
         end
     end
     assign cg_c_next_2 = cg_rem_2[11:0];
     assign cg_f_next_2 = (cg_f_next_1 + cg_cnt_2);
-    assign hold_for_drain = (dn_on & (~((((ir[3:0] == 4'h3) | ((ir[3:0] == 4'h7) & ir[116])) | ((ir[3:0] == 4'h5) & ((({40'h0, ir[27:4]} + {32'h0, t16}) <= {39'h0, dn_lo}) | ({40'h0, ir[27:4]} >= {39'h0, dn_hi})))) | ((ir[3:0] == 4'h6) & ((({40'h0, ir[27:4]} + {12'h0, t18}) <= {39'h0, dn_lo}) | ({40'h0, ir[27:4]} >= {39'h0, dn_hi}))))));
+    always @* begin
+        may_go = ((~c_on) & (~dn_on));
+        case (ir[3:0])
+            4'h3: begin
+                may_go = (~(c_on & (({40'h0, ir[27:4]} < {39'h0, c_w_hi}) & ({39'h0, c_w_lo} < ({40'h0, ir[27:4]} + {40'h0, ir[51:28]})))));
+            end
+            4'h1: begin
+                may_go = (~(((c_on & (({40'h0, ir[27:4]} < {39'h0, c_ub_hi}) & ({39'h0, c_ub_lo} < ({40'h0, ir[27:4]} + {40'h0, ir[51:28]})))) | ((fz != 2'h0) & (({40'h0, ir[27:4]} < {39'h0, fz_hi}) & ({39'h0, fz_lo} < ({40'h0, ir[27:4]} + {40'h0, ir[51:28]}))))) | (dn_on & (({40'h0, ir[27:4]} < {39'h0, dn_hi}) & ({39'h0, dn_lo} < ({40'h0, ir[27:4]} + {40'h0, ir[51:28]}))))));
+            end
+            4'h4: begin
+                may_go = ((~dn_on) & (((~c_on) | (fz == 2'h0)) | ((fz == 2'h3) & (ir[5:4] != fz_set))));
+            end
+            4'h7: begin
+                may_go = ((~c_on) & (ir[116] | (~dn_on)));
+            end
+            4'h5: begin
+                may_go = ((~c_on) & ((~dn_on) | (~(({40'h0, c_ir_now[27:4]} < {39'h0, dn_hi}) & ({39'h0, dn_lo} < ({40'h0, c_ir_now[27:4]} + {32'h0, t16}))))));
+            end
+            4'h6: begin
+                may_go = ((~c_on) & ((~dn_on) | (~(({40'h0, c_ir_now[27:4]} < {39'h0, dn_hi}) & ({39'h0, dn_lo} < ({40'h0, c_ir_now[27:4]} + {12'h0, t18}))))));
+            end
+            default: begin
+            end
+        endcase
+    end
+    assign hold_for_drain = (~may_go);
+    assign ub_landing = (mxu_y_out_valid & (((state == 5'hf) | dn_on) | (fz == 2'h3)));
     always @* begin
         fz_pool_en = set0_pool_en;
         case (fz_set)
@@ -3446,7 +3492,7 @@ module tpu_core (
             5'h2: begin
                 if (ir_last) begin
                     err_code <= 8'ha;
-                    state <= 5'h9;
+                    state <= (c_on ? 5'h13 : 5'h9);
                 end else begin
                     if (i_in_valid) begin
                         ir <= i_in_data[255:0];
@@ -3461,10 +3507,10 @@ module tpu_core (
                         4'h0: begin
                             if ((1'b0 | (|ir[255:4]))) begin
                                 err_code <= 8'h1;
-                                state <= 5'h9;
-                            end else if ((fz != 2'h0)) begin
+                                state <= (c_on ? 5'h13 : 5'h9);
+                            end else if (((fz != 2'h0) & (~c_on))) begin
                                 err_code <= 8'h8;
-                                state <= 5'h9;
+                                state <= (c_on ? 5'h13 : 5'h9);
                             end else begin
                                 state <= 5'h8;
                             end
@@ -3472,10 +3518,10 @@ module tpu_core (
                         4'h8: begin
                             if ((1'b0 | (|ir[255:4]))) begin
                                 err_code <= 8'h1;
-                                state <= 5'h9;
-                            end else if ((fz != 2'h0)) begin
+                                state <= (c_on ? 5'h13 : 5'h9);
+                            end else if (((fz != 2'h0) & (~c_on))) begin
                                 err_code <= 8'h8;
-                                state <= 5'h9;
+                                state <= (c_on ? 5'h13 : 5'h9);
                             end else begin
                                 pc <= (pc + 32'h1);
                                 state <= 5'h2;
@@ -3484,14 +3530,14 @@ module tpu_core (
                         4'h1: begin
                             if ((1'b0 | (|ir[255:52]))) begin
                                 err_code <= 8'h1;
-                                state <= 5'h9;
-                            end else if ((fz != 2'h0)) begin
+                                state <= (c_on ? 5'h13 : 5'h9);
+                            end else if (((fz != 2'h0) & (~c_on))) begin
                                 err_code <= 8'h8;
-                                state <= 5'h9;
+                                state <= (c_on ? 5'h13 : 5'h9);
                             end else begin
                                 if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h20000)) begin
                                     err_code <= 8'h2;
-                                    state <= 5'h9;
+                                    state <= (c_on ? 5'h13 : 5'h9);
                                 end else begin
                                     addr <= ir[27:4];
                                     rem <= ir[51:28];
@@ -3503,14 +3549,14 @@ module tpu_core (
                         4'h2: begin
                             if ((1'b0 | (|ir[255:52]))) begin
                                 err_code <= 8'h1;
-                                state <= 5'h9;
-                            end else if ((fz != 2'h0)) begin
+                                state <= (c_on ? 5'h13 : 5'h9);
+                            end else if (((fz != 2'h0) & (~c_on))) begin
                                 err_code <= 8'h8;
-                                state <= 5'h9;
+                                state <= (c_on ? 5'h13 : 5'h9);
                             end else begin
                                 if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h20000)) begin
                                     err_code <= 8'h2;
-                                    state <= 5'h9;
+                                    state <= (c_on ? 5'h13 : 5'h9);
                                 end else begin
                                     addr <= ir[27:4];
                                     rem <= ir[51:28];
@@ -3522,14 +3568,14 @@ module tpu_core (
                         4'h3: begin
                             if ((1'b0 | (|ir[255:52]))) begin
                                 err_code <= 8'h1;
-                                state <= 5'h9;
-                            end else if ((fz != 2'h0)) begin
+                                state <= (c_on ? 5'h13 : 5'h9);
+                            end else if (((fz != 2'h0) & (~c_on))) begin
                                 err_code <= 8'h8;
-                                state <= 5'h9;
+                                state <= (c_on ? 5'h13 : 5'h9);
                             end else begin
                                 if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h10000)) begin
                                     err_code <= 8'h3;
-                                    state <= 5'h9;
+                                    state <= (c_on ? 5'h13 : 5'h9);
                                 end else begin
                                     addr <= ir[27:4];
                                     rem <= ir[51:28];
@@ -3541,17 +3587,17 @@ module tpu_core (
                         4'h4: begin
                             if ((1'b0 | (|ir[255:36]))) begin
                                 err_code <= 8'h1;
-                                state <= 5'h9;
-                            end else if ((fz != 2'h0)) begin
+                                state <= (c_on ? 5'h13 : 5'h9);
+                            end else if (((fz != 2'h0) & (~c_on))) begin
                                 err_code <= 8'h8;
-                                state <= 5'h9;
+                                state <= (c_on ? 5'h13 : 5'h9);
                             end else begin
                                 if ((ir[11:4] >= 8'h4)) begin
                                     err_code <= 8'h6;
-                                    state <= 5'h9;
+                                    state <= (c_on ? 5'h13 : 5'h9);
                                 end else if (((ir[35:12] != 24'h1f4) & (ir[35:12] != 24'hf4))) begin
                                     err_code <= 8'h8;
-                                    state <= 5'h9;
+                                    state <= (c_on ? 5'h13 : 5'h9);
                                 end else begin
                                     lp_short <= (ir[35:12] == 24'hf4);
                                     lp_phase <= 2'h0;
@@ -3569,64 +3615,73 @@ module tpu_core (
                         4'h5: begin
                             if ((1'b0 | (|ir[255:109]))) begin
                                 err_code <= 8'h1;
-                                state <= 5'h9;
+                                state <= (c_on ? 5'h13 : 5'h9);
                             end else begin
-                                if (((((ir[43:28] == 16'h0) | (ir[59:44] == 16'h0)) | (ir[91:84] == 8'h0)) | (ir[91:84] > 8'h8))) begin
+                                if (((((c_ir_now[43:28] == 16'h0) | (c_ir_now[59:44] == 16'h0)) | (c_ir_now[91:84] == 8'h0)) | (c_ir_now[91:84] > 8'h8))) begin
                                     err_code <= 8'h8;
-                                    state <= 5'h9;
-                                end else if ((({10'h0, ir[27:4]} + {2'h0, t19}) > 34'h20000)) begin
+                                    state <= (c_on ? 5'h13 : 5'h9);
+                                end else if ((({10'h0, c_ir_now[27:4]} + {2'h0, t19}) > 34'h20000)) begin
                                     err_code <= 8'h2;
-                                    state <= 5'h9;
-                                end else if ((({10'h0, ir[83:60]} + {2'h0, t20}) > 34'h10000)) begin
+                                    state <= (c_on ? 5'h13 : 5'h9);
+                                end else if ((({10'h0, c_ir_now[83:60]} + {2'h0, t20}) > 34'h10000)) begin
                                     err_code <= 8'h3;
-                                    state <= 5'h9;
-                                end else if ((({1'h0, ir[107:92]} + {1'h0, ir[43:28]}) > 17'h400)) begin
+                                    state <= (c_on ? 5'h13 : 5'h9);
+                                end else if ((({1'h0, c_ir_now[107:92]} + {1'h0, c_ir_now[43:28]}) > 17'h400)) begin
                                     err_code <= 8'h4;
-                                    state <= 5'h9;
-                                end else if (((fz != 2'h0) & (((ir[107:92] != fz_acc) | (ir[43:28] != fz_m)) | (({40'h0, ir[27:4]} < {39'h0, fz_hi}) & ({39'h0, fz_lo} < ({40'h0, ir[27:4]} + {32'h0, t19})))))) begin
+                                    state <= (c_on ? 5'h13 : 5'h9);
+                                end else if (((fz != 2'h0) & (((c_ir_now[107:92] != fz_acc) | (c_ir_now[43:28] != fz_m)) | (({40'h0, c_ir_now[27:4]} < {39'h0, fz_hi}) & ({39'h0, fz_lo} < ({40'h0, c_ir_now[27:4]} + {32'h0, t19})))))) begin
                                     err_code <= 8'h8;
-                                    state <= 5'h9;
+                                    state <= (c_on ? 5'h13 : 5'h9);
                                 end else begin
-                                    mm_macs <= ({16'h0, t19} * {40'h0, ir[91:84]});
-                                    op_k <= {9'h0, ir[59:44]};
-                                    op_n <= ir[91:84];
+                                    mm_macs <= ({16'h0, t19} * {40'h0, c_ir_now[91:84]});
+                                    op_k <= {9'h0, c_ir_now[59:44]};
+                                    op_n <= c_ir_now[91:84];
                                     wl_on <= 1'b1;
                                     wl_send <= 1'b0;
                                     wl_k <= 25'h0;
                                     wl_row <= 3'h0;
                                     wl_lane <= 8'h0;
                                     wl_pend <= 1'b0;
-                                    wl_addr <= {1'h0, ir[83:60]};
-                                    wl_rowaddr <= {1'h0, ir[83:60]};
+                                    wl_addr <= {1'h0, c_ir_now[83:60]};
+                                    wl_rowaddr <= {1'h0, c_ir_now[83:60]};
                                     as_on <= 1'b1;
                                     as_pend <= 1'b0;
                                     as_r <= 16'h0;
                                     as_k0 <= 17'h0;
-                                    as_rowaddr <= {1'h0, ir[27:4]};
-                                    as_kv <= {1'h0, ir[59:44]};
-                                    state <= 5'hb;
+                                    as_rowaddr <= {1'h0, c_ir_now[27:4]};
+                                    as_kv <= {1'h0, c_ir_now[59:44]};
+                                    c_on <= 1'b1;
+                                    c_conv <= 1'b0;
+                                    c_ir <= ir;
+                                    c_pc <= pc;
+                                    c_ub_lo <= {1'h0, c_ir_now[27:4]};
+                                    c_ub_hi <= ({1'h0, c_ir_now[27:4]} + ({9'h0, c_ir_now[43:28]} * {9'h0, c_ir_now[59:44]}));
+                                    c_w_lo <= {1'h0, c_ir_now[83:60]};
+                                    c_w_hi <= ({1'h0, c_ir_now[83:60]} + ({17'h0, c_ir_now[91:84]} * {9'h0, c_ir_now[59:44]}));
+                                    pc <= (pc + 32'h1);
+                                    state <= 5'h2;
                                 end
                             end
                         end
                         4'h6: begin
                             if ((1'b0 | (|ir[255:196]))) begin
                                 err_code <= 8'h1;
-                                state <= 5'h9;
+                                state <= (c_on ? 5'h13 : 5'h9);
                             end else begin
-                                if (((((((((((1'b0 | (ir[43:28] == 16'h0)) | (ir[55:44] == 12'h0)) | (ir[67:56] == 12'h0)) | (ir[79:68] == 12'h0)) | (ir[84:80] == 5'h0)) | (ir[89:85] == 5'h0)) | (ir[93:90] == 4'h0)) | (ir[97:94] == 4'h0)) | (ir[101:98] == 4'h0)) | (ir[105:102] == 4'h0))) begin
+                                if (((((((((((1'b0 | (c_ir_now[43:28] == 16'h0)) | (c_ir_now[55:44] == 12'h0)) | (c_ir_now[67:56] == 12'h0)) | (c_ir_now[79:68] == 12'h0)) | (c_ir_now[84:80] == 5'h0)) | (c_ir_now[89:85] == 5'h0)) | (c_ir_now[93:90] == 4'h0)) | (c_ir_now[97:94] == 4'h0)) | (c_ir_now[101:98] == 4'h0)) | (c_ir_now[105:102] == 4'h0))) begin
                                     err_code <= 8'h8;
-                                    state <= 5'h9;
-                                end else if (((ir[165:158] == 8'h0) | (ir[165:158] > 8'h8))) begin
+                                    state <= (c_on ? 5'h13 : 5'h9);
+                                end else if (((c_ir_now[165:158] == 8'h0) | (c_ir_now[165:158] > 8'h8))) begin
                                     err_code <= 8'h8;
-                                    state <= 5'h9;
-                                end else if (((({2'h0, ir[55:44]} + {9'h0, ir[110:106]}) + {9'h0, ir[115:111]}) < {4'h0, ({1'h0, t0} + 10'h1)})) begin
+                                    state <= (c_on ? 5'h13 : 5'h9);
+                                end else if (((({2'h0, c_ir_now[55:44]} + {9'h0, c_ir_now[110:106]}) + {9'h0, c_ir_now[115:111]}) < {4'h0, ({1'h0, t0} + 10'h1)})) begin
                                     err_code <= 8'h8;
-                                    state <= 5'h9;
+                                    state <= (c_on ? 5'h13 : 5'h9);
                                 end else begin
                                     div_conv <= 1'b1;
                                     ac_ph <= 2'h0;
                                     div_n <= (div_start << div_lz);
-                                    div_d <= {20'h0, ir[93:90]};
+                                    div_d <= {20'h0, c_ir_now[93:90]};
                                     div_q <= 16'h0;
                                     div_r <= 25'h0;
                                     div_i <= div_lz;
@@ -3637,20 +3692,20 @@ module tpu_core (
                         4'h7: begin
                             if ((1'b0 | (|ir[255:117]))) begin
                                 err_code <= 8'h1;
-                                state <= 5'h9;
-                            end else if ((fz != 2'h0)) begin
+                                state <= (c_on ? 5'h13 : 5'h9);
+                            end else if (((fz != 2'h0) & (~c_on))) begin
                                 err_code <= 8'h8;
-                                state <= 5'h9;
+                                state <= (c_on ? 5'h13 : 5'h9);
                             end else begin
                                 if (((ir[43:36] == 8'h0) | (ir[43:36] > 8'h8))) begin
                                     err_code <= 8'h8;
-                                    state <= 5'h9;
+                                    state <= (c_on ? 5'h13 : 5'h9);
                                 end else if ((~((((1'b0 | ((ir[51:44] == 8'h0) & set_loaded_0)) | ((ir[51:44] == 8'h1) & set_loaded_1)) | ((ir[51:44] == 8'h2) & set_loaded_2)) | ((ir[51:44] == 8'h3) & set_loaded_3)))) begin
                                     err_code <= 8'h6;
-                                    state <= 5'h9;
+                                    state <= (c_on ? 5'h13 : 5'h9);
                                 end else if ((((ir[35:20] == 16'h0) | (ir[103:92] == 12'h0)) | (ir[115:104] == 12'h0))) begin
                                     err_code <= 8'h8;
-                                    state <= 5'h9;
+                                    state <= (c_on ? 5'h13 : 5'h9);
                                 end else begin
                                     div_conv <= 1'b0;
                                     ac_ph <= 2'h0;
@@ -3665,7 +3720,7 @@ module tpu_core (
                         end
                         default: begin
                             err_code <= 8'h1;
-                            state <= 5'h9;
+                            state <= (c_on ? 5'h13 : 5'h9);
                         end
                     endcase
                 end
@@ -3674,12 +3729,12 @@ module tpu_core (
                 if ((rem == 24'h0)) begin
                     pc <= (pc + 32'h1);
                     state <= 5'h2;
-                end else if ((d_left != 4'h0)) begin
+                end else if (((d_left != 4'h0) & (to_weights | (~ub_landing)))) begin
                     addr <= (addr + (({20'h0, d_left} <= rem) ? {20'h0, d_left} : {20'h0, rem[3:0]}));
                     rem <= (rem - (({20'h0, d_left} <= rem) ? {20'h0, d_left} : {20'h0, rem[3:0]}));
                 end else if (d_underflow) begin
                     err_code <= 8'h7;
-                    state <= 5'h9;
+                    state <= (c_on ? 5'h13 : 5'h9);
                 end
             end
             5'h5: begin
@@ -3695,7 +3750,7 @@ module tpu_core (
                     err_code <= 8'h5;
                     if ((o_count == 4'h0)) begin
                         err_code <= 8'h5;
-                        state <= 5'h9;
+                        state <= (c_on ? 5'h13 : 5'h9);
                     end else begin
                         err_pending <= 1'b1;
                         state <= 5'h7;
@@ -3758,7 +3813,7 @@ module tpu_core (
                 end else if ((lp_phase == 2'h3)) begin
                     if ((lp_bad | (lp_mode == 32'h2))) begin
                         err_code <= 8'h8;
-                        state <= 5'h9;
+                        state <= (c_on ? 5'h13 : 5'h9);
                     end else begin
                         if ((ir[11:4] == 8'h0)) begin
                             set_loaded_0 <= 1'b1;
@@ -3783,7 +3838,7 @@ module tpu_core (
                         if ((lp_x == 8'hff)) begin
                             if (lp_bad) begin
                                 err_code <= 8'h8;
-                                state <= 5'h9;
+                                state <= (c_on ? 5'h13 : 5'h9);
                             end else begin
                                 if ((ir[11:4] == 8'h0)) begin
                                     set_loaded_0 <= 1'b1;
@@ -3803,7 +3858,7 @@ module tpu_core (
                         end
                     end else if (d_underflow) begin
                         err_code <= 8'h7;
-                        state <= 5'h9;
+                        state <= (c_on ? 5'h13 : 5'h9);
                     end
                 end else if (d_avail) begin
                     lp_word <= lp_w;
@@ -3993,305 +4048,7 @@ module tpu_core (
                     end
                 end else if (d_underflow) begin
                     err_code <= 8'h7;
-                    state <= 5'h9;
-                end
-            end
-            5'hb: begin
-                if (((~as_on) & ((~as_pend) | (mx_a_valid & mxu_a_in_ready)))) begin
-                    cnt_macs <= (cnt_macs + {16'h0, mm_macs});
-                    if ((fz != 2'h0)) begin
-                        ac_drain <= 8'h25;
-                        dn_on <= 1'b1;
-                        fz <= 2'h0;
-                    end
-                    pc <= (pc + 32'h1);
-                    state <= 5'h2;
-                end
-                if ((wl_on & (~wl_send))) begin
-                    if (wl_pend) begin
-                        case (wl_pend_lane)
-                            8'h0: begin
-                                wl_t_0_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
-                            end
-                            8'h1: begin
-                                wl_t_0_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
-                            end
-                            8'h2: begin
-                                wl_t_0_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
-                            end
-                            8'h3: begin
-                                wl_t_0_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
-                            end
-                            8'h4: begin
-                                wl_t_0_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
-                            end
-                            8'h5: begin
-                                wl_t_0_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
-                            end
-                            8'h6: begin
-                                wl_t_0_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
-                            end
-                            8'h7: begin
-                                wl_t_0_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
-                            end
-                            default: begin
-                            end
-                        endcase
-                        case (wl_pend_lane)
-                            8'h0: begin
-                                wl_t_1_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
-                            end
-                            8'h1: begin
-                                wl_t_1_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
-                            end
-                            8'h2: begin
-                                wl_t_1_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
-                            end
-                            8'h3: begin
-                                wl_t_1_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
-                            end
-                            8'h4: begin
-                                wl_t_1_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
-                            end
-                            8'h5: begin
-                                wl_t_1_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
-                            end
-                            8'h6: begin
-                                wl_t_1_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
-                            end
-                            8'h7: begin
-                                wl_t_1_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
-                            end
-                            default: begin
-                            end
-                        endcase
-                        case (wl_pend_lane)
-                            8'h0: begin
-                                wl_t_2_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
-                            end
-                            8'h1: begin
-                                wl_t_2_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
-                            end
-                            8'h2: begin
-                                wl_t_2_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
-                            end
-                            8'h3: begin
-                                wl_t_2_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
-                            end
-                            8'h4: begin
-                                wl_t_2_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
-                            end
-                            8'h5: begin
-                                wl_t_2_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
-                            end
-                            8'h6: begin
-                                wl_t_2_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
-                            end
-                            8'h7: begin
-                                wl_t_2_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
-                            end
-                            default: begin
-                            end
-                        endcase
-                        case (wl_pend_lane)
-                            8'h0: begin
-                                wl_t_3_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
-                            end
-                            8'h1: begin
-                                wl_t_3_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
-                            end
-                            8'h2: begin
-                                wl_t_3_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
-                            end
-                            8'h3: begin
-                                wl_t_3_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
-                            end
-                            8'h4: begin
-                                wl_t_3_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
-                            end
-                            8'h5: begin
-                                wl_t_3_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
-                            end
-                            8'h6: begin
-                                wl_t_3_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
-                            end
-                            8'h7: begin
-                                wl_t_3_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
-                            end
-                            default: begin
-                            end
-                        endcase
-                        case (wl_pend_lane)
-                            8'h0: begin
-                                wl_t_4_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
-                            end
-                            8'h1: begin
-                                wl_t_4_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
-                            end
-                            8'h2: begin
-                                wl_t_4_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
-                            end
-                            8'h3: begin
-                                wl_t_4_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
-                            end
-                            8'h4: begin
-                                wl_t_4_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
-                            end
-                            8'h5: begin
-                                wl_t_4_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
-                            end
-                            8'h6: begin
-                                wl_t_4_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
-                            end
-                            8'h7: begin
-                                wl_t_4_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
-                            end
-                            default: begin
-                            end
-                        endcase
-                        case (wl_pend_lane)
-                            8'h0: begin
-                                wl_t_5_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
-                            end
-                            8'h1: begin
-                                wl_t_5_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
-                            end
-                            8'h2: begin
-                                wl_t_5_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
-                            end
-                            8'h3: begin
-                                wl_t_5_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
-                            end
-                            8'h4: begin
-                                wl_t_5_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
-                            end
-                            8'h5: begin
-                                wl_t_5_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
-                            end
-                            8'h6: begin
-                                wl_t_5_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
-                            end
-                            8'h7: begin
-                                wl_t_5_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
-                            end
-                            default: begin
-                            end
-                        endcase
-                        case (wl_pend_lane)
-                            8'h0: begin
-                                wl_t_6_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
-                            end
-                            8'h1: begin
-                                wl_t_6_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
-                            end
-                            8'h2: begin
-                                wl_t_6_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
-                            end
-                            8'h3: begin
-                                wl_t_6_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
-                            end
-                            8'h4: begin
-                                wl_t_6_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
-                            end
-                            8'h5: begin
-                                wl_t_6_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
-                            end
-                            8'h6: begin
-                                wl_t_6_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
-                            end
-                            8'h7: begin
-                                wl_t_6_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
-                            end
-                            default: begin
-                            end
-                        endcase
-                        case (wl_pend_lane)
-                            8'h0: begin
-                                wl_t_7_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
-                            end
-                            8'h1: begin
-                                wl_t_7_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
-                            end
-                            8'h2: begin
-                                wl_t_7_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
-                            end
-                            8'h3: begin
-                                wl_t_7_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
-                            end
-                            8'h4: begin
-                                wl_t_7_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
-                            end
-                            8'h5: begin
-                                wl_t_7_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
-                            end
-                            8'h6: begin
-                                wl_t_7_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
-                            end
-                            8'h7: begin
-                                wl_t_7_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
-                            end
-                            default: begin
-                            end
-                        endcase
-                        if ((~((((((((1'b1 & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h0))) | wm_lane_0[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h1))) | wm_lane_1[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h2))) | wm_lane_2[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h3))) | wm_lane_3[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h4))) | wm_lane_4[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h5))) | wm_lane_5[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h6))) | wm_lane_6[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h7))) | wm_lane_7[8])))) begin
-                            err_code <= 8'h5;
-                            state <= 5'h9;
-                        end
-                    end
-                    if ((wl_lane < 8'h8)) begin
-                        wl_pend <= 1'b1;
-                        wl_pend_lane <= wl_lane;
-                        wl_pend_zero <= (~((ir[183] & (state == 5'h12)) ? (wl_lane == dw_o) : (wl_lane < op_n)));
-                        wl_lane <= (wl_lane + 8'h1);
-                        wl_addr <= (wl_addr + op_k);
-                    end else begin
-                        wl_pend <= 1'b0;
-                        wl_send <= 1'b1;
-                    end
-                end
-                if ((wl_on & wl_send)) begin
-                    if (mxu_w_in_ready) begin
-                        wl_row <= (wl_row + 3'h1);
-                        if ((wl_row == 3'h7)) begin
-                            wl_send <= 1'b0;
-                            wl_lane <= 8'h0;
-                            wl_row <= 3'h0;
-                            wl_k <= (wl_k + 25'h8);
-                            wl_rowaddr <= (wl_rowaddr + 25'h8);
-                            wl_addr <= (wl_rowaddr + 25'h8);
-                            if (((wl_k + 25'h8) >= op_k)) begin
-                                wl_on <= 1'b0;
-                            end
-                        end
-                    end
-                end
-                if (as_pend) begin
-                    if ((~((((((((1'b1 & ((~(as_pend_kv > 17'h0)) | ub_lane_0[8])) & ((~(as_pend_kv > 17'h1)) | ub_lane_1[8])) & ((~(as_pend_kv > 17'h2)) | ub_lane_2[8])) & ((~(as_pend_kv > 17'h3)) | ub_lane_3[8])) & ((~(as_pend_kv > 17'h4)) | ub_lane_4[8])) & ((~(as_pend_kv > 17'h5)) | ub_lane_5[8])) & ((~(as_pend_kv > 17'h6)) | ub_lane_6[8])) & ((~(as_pend_kv > 17'h7)) | ub_lane_7[8])))) begin
-                        err_code <= 8'h5;
-                        state <= 5'h9;
-                    end else if ((~(as_pend_last & ((fz == 2'h1) | (fz == 2'h2))))) begin
-                    end
-                end
-                if ((as_on & ((~as_pend) | (mx_a_valid & mxu_a_in_ready)))) begin
-                    as_pend <= 1'b1;
-                    as_pend_kv <= as_kv;
-                    as_pend_first <= (as_r == 16'h0);
-                    as_pend_acc <= (ir[108] | (as_k0 != 17'h0));
-                    as_pend_row <= ({1'h0, ir[107:92]} + {1'h0, as_r});
-                    as_pend_last <= ((as_k0 + 17'h8) >= {1'h0, ir[59:44]});
-                    as_r <= (as_r + 16'h1);
-                    as_rowaddr <= (as_rowaddr + {9'h0, ir[59:44]});
-                    if (((as_r + 16'h1) == ir[43:28])) begin
-                        as_r <= 16'h0;
-                        as_k0 <= (as_k0 + 17'h8);
-                        as_kv <= (as_kv - 17'h8);
-                        as_rowaddr <= ({1'h0, ir[27:4]} + {8'h0, (as_k0 + 17'h8)});
-                        if (((as_k0 + 17'h8) >= {1'h0, ir[59:44]})) begin
-                            as_on <= 1'b0;
-                        end
-                    end
-                end else if ((mx_a_valid & mxu_a_in_ready)) begin
-                    as_pend <= 1'b0;
+                    state <= (c_on ? 5'h13 : 5'h9);
                 end
             end
             5'hc: begin
@@ -4309,17 +4066,17 @@ module tpu_core (
                         ac_frames <= div_q;
                         if ((div_r != 25'h0)) begin
                             err_code <= 8'h8;
-                            state <= 5'h9;
+                            state <= (c_on ? 5'h13 : 5'h9);
                         end else if ((ir[91:76] < {8'h0, ir[43:36]})) begin
                             err_code <= 8'h8;
-                            state <= 5'h9;
+                            state <= (c_on ? 5'h13 : 5'h9);
                         end else if ((({1'h0, ir[19:4]} + {1'h0, ir[35:20]}) > 17'h400)) begin
                             err_code <= 8'h4;
-                            state <= 5'h9;
+                            state <= (c_on ? 5'h13 : 5'h9);
                         end else if (ac_pool) begin
                             if (((((ir[103:92] > 12'h20) | (ir[115:104] > 12'h20)) | (ir[103:92] < {10'h0, ac_kh})) | (ir[115:104] < {10'h0, ac_kw}))) begin
                                 err_code <= 8'h8;
-                                state <= 5'h9;
+                                state <= (c_on ? 5'h13 : 5'h9);
                             end else begin
                                 ac_ph <= 2'h1;
                                 div_n <= (div_start << div_lz);
@@ -4332,7 +4089,7 @@ module tpu_core (
                         end else begin
                             if (((({12'h0, ir[75:52]} + {4'h0, t21}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                                 err_code <= 8'h2;
-                                state <= 5'h9;
+                                state <= (c_on ? 5'h13 : 5'h9);
                             end else if (ir[116]) begin
                                 fz_acc <= ir[19:4];
                                 fz_m <= ir[35:20];
@@ -4378,7 +4135,7 @@ module tpu_core (
                     default: begin
                         if (((({12'h0, ir[75:52]} + {4'h0, t22}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                             err_code <= 8'h2;
-                            state <= 5'h9;
+                            state <= (c_on ? 5'h13 : 5'h9);
                         end else if (ir[116]) begin
                             fz_acc <= ir[19:4];
                             fz_m <= ir[35:20];
@@ -4416,13 +4173,13 @@ module tpu_core (
                 case (ac_ph)
                     2'h0: begin
                         cv_oh <= (div_q + 16'h1);
-                        if (((({2'h0, ir[67:56]} + {9'h0, ir[120:116]}) + {9'h0, ir[125:121]}) < {4'h0, ({1'h0, t1} + 10'h1)})) begin
+                        if (((({2'h0, c_ir_now[67:56]} + {9'h0, c_ir_now[120:116]}) + {9'h0, c_ir_now[125:121]}) < {4'h0, ({1'h0, t1} + 10'h1)})) begin
                             err_code <= 8'h8;
-                            state <= 5'h9;
+                            state <= (c_on ? 5'h13 : 5'h9);
                         end else begin
                             ac_ph <= 2'h1;
                             div_n <= (div_start << div_lz);
-                            div_d <= {20'h0, ir[97:94]};
+                            div_d <= {20'h0, c_ir_now[97:94]};
                             div_q <= 16'h0;
                             div_r <= 25'h0;
                             div_i <= div_lz;
@@ -4431,37 +4188,37 @@ module tpu_core (
                     end
                     default: begin
                         cv_ow <= (div_q + 16'h1);
-                        if (((~ir[183]) & (ir[195:184] != 12'h0))) begin
+                        if (((~c_ir_now[183]) & (c_ir_now[195:184] != 12'h0))) begin
                             err_code <= 8'h8;
-                            state <= 5'h9;
-                        end else if ((ir[183] & (({2'h0, ir[195:184]} + {6'h0, ir[165:158]}) > {2'h0, ir[79:68]}))) begin
+                            state <= (c_on ? 5'h13 : 5'h9);
+                        end else if ((c_ir_now[183] & (({2'h0, c_ir_now[195:184]} + {6'h0, c_ir_now[165:158]}) > {2'h0, c_ir_now[79:68]}))) begin
                             err_code <= 8'h8;
-                            state <= 5'h9;
-                        end else if ((({30'h0, ir[27:4]} + {2'h0, t23}) > 54'h20000)) begin
+                            state <= (c_on ? 5'h13 : 5'h9);
+                        end else if ((({30'h0, c_ir_now[27:4]} + {2'h0, t23}) > 54'h20000)) begin
                             err_code <= 8'h2;
-                            state <= 5'h9;
-                        end else if ((({22'h0, ir[157:134]} + {2'h0, t27}) > 46'h10000)) begin
+                            state <= (c_on ? 5'h13 : 5'h9);
+                        end else if ((({22'h0, c_ir_now[157:134]} + {2'h0, t27}) > 46'h10000)) begin
                             err_code <= 8'h3;
-                            state <= 5'h9;
-                        end else if ((({34'h0, ir[181:166]} + {2'h0, t29}) > 50'h400)) begin
+                            state <= (c_on ? 5'h13 : 5'h9);
+                        end else if ((({34'h0, c_ir_now[181:166]} + {2'h0, t29}) > 50'h400)) begin
                             err_code <= 8'h4;
-                            state <= 5'h9;
-                        end else if (((fz != 2'h0) & (((ir[181:166] != fz_acc) | (({16'h0, t28} * {32'h0, (div_q + 16'h1)}) != {32'h0, fz_m})) | (({40'h0, ir[27:4]} < {39'h0, fz_hi}) & ({39'h0, fz_lo} < ({40'h0, ir[27:4]} + {12'h0, t30})))))) begin
+                            state <= (c_on ? 5'h13 : 5'h9);
+                        end else if (((fz != 2'h0) & (((c_ir_now[181:166] != fz_acc) | (({16'h0, t28} * {32'h0, (div_q + 16'h1)}) != {32'h0, fz_m})) | (({40'h0, c_ir_now[27:4]} < {39'h0, fz_hi}) & ({39'h0, fz_lo} < ({40'h0, c_ir_now[27:4]} + {12'h0, t30})))))) begin
                             err_code <= 8'h8;
-                            state <= 5'h9;
+                            state <= (c_on ? 5'h13 : 5'h9);
                         end else begin
-                            cv_m <= (({1'h0, ir[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)});
+                            cv_m <= (({1'h0, c_ir_now[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)});
                             mm_macs <= {1'h0, t32};
-                            op_k <= (ir[183] ? {15'h0, t24} : {3'h0, t26});
-                            op_n <= ir[165:158];
+                            op_k <= (c_ir_now[183] ? {15'h0, t24} : {3'h0, t26});
+                            op_n <= c_ir_now[165:158];
                             wl_on <= 1'b1;
                             wl_send <= 1'b0;
                             wl_k <= 25'h0;
                             wl_row <= 3'h0;
                             wl_lane <= 8'h0;
                             wl_pend <= 1'b0;
-                            wl_addr <= {1'h0, ir[157:134]};
-                            wl_rowaddr <= {1'h0, ir[157:134]};
+                            wl_addr <= {1'h0, c_ir_now[157:134]};
+                            wl_rowaddr <= {1'h0, c_ir_now[157:134]};
                             cg_on <= 1'b1;
                             cg_send <= 1'b0;
                             cg_lv <= 1'b0;
@@ -4477,378 +4234,25 @@ module tpu_core (
                             cg_sfx <= 5'h0;
                             cg_sc <= 12'h0;
                             cg_f <= 4'h0;
-                            cg_base <= {1'h0, ir[27:4]};
+                            cg_base <= {1'h0, c_ir_now[27:4]};
                             dw_o <= 8'h0;
-                            state <= 5'h12;
+                            c_on <= 1'b1;
+                            c_conv <= 1'b1;
+                            c_ir <= ir;
+                            c_pc <= pc;
+                            c_ub_lo <= {1'h0, c_ir_now[27:4]};
+                            c_ub_hi <= ({1'h0, c_ir_now[27:4]} + ({9'h0, c_ir_now[43:28]} * ({1'h0, t13} * {13'h0, c_ir_now[79:68]})));
+                            c_w_lo <= {1'h0, c_ir_now[157:134]};
+                            c_w_hi <= ({1'h0, c_ir_now[157:134]} + ({17'h0, c_ir_now[165:158]} * (c_ir_now[183] ? {15'h0, t24} : {3'h0, t26})));
+                            pc <= (pc + 32'h1);
+                            state <= 5'h2;
                         end
                     end
                 endcase
             end
-            5'h12: begin
-                if ((~cg_on)) begin
-                    cnt_macs <= (cnt_macs + {16'h0, mm_macs});
-                    if ((fz != 2'h0)) begin
-                        ac_drain <= 8'h25;
-                        dn_on <= 1'b1;
-                        fz <= 2'h0;
-                    end
-                    pc <= (pc + 32'h1);
-                    state <= 5'h2;
-                end
-                if ((wl_on & (~wl_send))) begin
-                    if (wl_pend) begin
-                        case (wl_pend_lane)
-                            8'h0: begin
-                                wl_t_0_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
-                            end
-                            8'h1: begin
-                                wl_t_0_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
-                            end
-                            8'h2: begin
-                                wl_t_0_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
-                            end
-                            8'h3: begin
-                                wl_t_0_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
-                            end
-                            8'h4: begin
-                                wl_t_0_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
-                            end
-                            8'h5: begin
-                                wl_t_0_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
-                            end
-                            8'h6: begin
-                                wl_t_0_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
-                            end
-                            8'h7: begin
-                                wl_t_0_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
-                            end
-                            default: begin
-                            end
-                        endcase
-                        case (wl_pend_lane)
-                            8'h0: begin
-                                wl_t_1_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
-                            end
-                            8'h1: begin
-                                wl_t_1_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
-                            end
-                            8'h2: begin
-                                wl_t_1_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
-                            end
-                            8'h3: begin
-                                wl_t_1_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
-                            end
-                            8'h4: begin
-                                wl_t_1_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
-                            end
-                            8'h5: begin
-                                wl_t_1_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
-                            end
-                            8'h6: begin
-                                wl_t_1_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
-                            end
-                            8'h7: begin
-                                wl_t_1_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
-                            end
-                            default: begin
-                            end
-                        endcase
-                        case (wl_pend_lane)
-                            8'h0: begin
-                                wl_t_2_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
-                            end
-                            8'h1: begin
-                                wl_t_2_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
-                            end
-                            8'h2: begin
-                                wl_t_2_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
-                            end
-                            8'h3: begin
-                                wl_t_2_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
-                            end
-                            8'h4: begin
-                                wl_t_2_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
-                            end
-                            8'h5: begin
-                                wl_t_2_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
-                            end
-                            8'h6: begin
-                                wl_t_2_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
-                            end
-                            8'h7: begin
-                                wl_t_2_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
-                            end
-                            default: begin
-                            end
-                        endcase
-                        case (wl_pend_lane)
-                            8'h0: begin
-                                wl_t_3_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
-                            end
-                            8'h1: begin
-                                wl_t_3_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
-                            end
-                            8'h2: begin
-                                wl_t_3_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
-                            end
-                            8'h3: begin
-                                wl_t_3_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
-                            end
-                            8'h4: begin
-                                wl_t_3_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
-                            end
-                            8'h5: begin
-                                wl_t_3_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
-                            end
-                            8'h6: begin
-                                wl_t_3_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
-                            end
-                            8'h7: begin
-                                wl_t_3_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
-                            end
-                            default: begin
-                            end
-                        endcase
-                        case (wl_pend_lane)
-                            8'h0: begin
-                                wl_t_4_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
-                            end
-                            8'h1: begin
-                                wl_t_4_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
-                            end
-                            8'h2: begin
-                                wl_t_4_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
-                            end
-                            8'h3: begin
-                                wl_t_4_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
-                            end
-                            8'h4: begin
-                                wl_t_4_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
-                            end
-                            8'h5: begin
-                                wl_t_4_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
-                            end
-                            8'h6: begin
-                                wl_t_4_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
-                            end
-                            8'h7: begin
-                                wl_t_4_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
-                            end
-                            default: begin
-                            end
-                        endcase
-                        case (wl_pend_lane)
-                            8'h0: begin
-                                wl_t_5_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
-                            end
-                            8'h1: begin
-                                wl_t_5_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
-                            end
-                            8'h2: begin
-                                wl_t_5_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
-                            end
-                            8'h3: begin
-                                wl_t_5_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
-                            end
-                            8'h4: begin
-                                wl_t_5_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
-                            end
-                            8'h5: begin
-                                wl_t_5_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
-                            end
-                            8'h6: begin
-                                wl_t_5_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
-                            end
-                            8'h7: begin
-                                wl_t_5_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
-                            end
-                            default: begin
-                            end
-                        endcase
-                        case (wl_pend_lane)
-                            8'h0: begin
-                                wl_t_6_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
-                            end
-                            8'h1: begin
-                                wl_t_6_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
-                            end
-                            8'h2: begin
-                                wl_t_6_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
-                            end
-                            8'h3: begin
-                                wl_t_6_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
-                            end
-                            8'h4: begin
-                                wl_t_6_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
-                            end
-                            8'h5: begin
-                                wl_t_6_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
-                            end
-                            8'h6: begin
-                                wl_t_6_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
-                            end
-                            8'h7: begin
-                                wl_t_6_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
-                            end
-                            default: begin
-                            end
-                        endcase
-                        case (wl_pend_lane)
-                            8'h0: begin
-                                wl_t_7_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
-                            end
-                            8'h1: begin
-                                wl_t_7_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
-                            end
-                            8'h2: begin
-                                wl_t_7_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
-                            end
-                            8'h3: begin
-                                wl_t_7_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
-                            end
-                            8'h4: begin
-                                wl_t_7_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
-                            end
-                            8'h5: begin
-                                wl_t_7_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
-                            end
-                            8'h6: begin
-                                wl_t_7_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
-                            end
-                            8'h7: begin
-                                wl_t_7_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
-                            end
-                            default: begin
-                            end
-                        endcase
-                        if ((~((((((((1'b1 & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h0))) | wm_lane_0[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h1))) | wm_lane_1[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h2))) | wm_lane_2[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h3))) | wm_lane_3[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h4))) | wm_lane_4[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h5))) | wm_lane_5[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h6))) | wm_lane_6[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h7))) | wm_lane_7[8])))) begin
-                            err_code <= 8'h5;
-                            state <= 5'h9;
-                        end
-                    end
-                    if ((wl_lane < 8'h8)) begin
-                        wl_pend <= 1'b1;
-                        wl_pend_lane <= wl_lane;
-                        wl_pend_zero <= (~((ir[183] & (state == 5'h12)) ? (wl_lane == dw_o) : (wl_lane < op_n)));
-                        wl_lane <= (wl_lane + 8'h1);
-                        wl_addr <= (wl_addr + op_k);
-                    end else begin
-                        wl_pend <= 1'b0;
-                        wl_send <= 1'b1;
-                    end
-                end
-                if ((wl_on & wl_send)) begin
-                    if (mxu_w_in_ready) begin
-                        wl_row <= (wl_row + 3'h1);
-                        if ((wl_row == 3'h7)) begin
-                            wl_send <= 1'b0;
-                            wl_lane <= 8'h0;
-                            wl_row <= 3'h0;
-                            wl_k <= (wl_k + 25'h8);
-                            wl_rowaddr <= (wl_rowaddr + 25'h8);
-                            wl_addr <= (wl_rowaddr + 25'h8);
-                            if (((wl_k + 25'h8) >= op_k)) begin
-                                wl_on <= 1'b0;
-                            end
-                        end
-                    end
-                end
-                if (cg_lv) begin
-                    cg_b_0 <= cg_act_0;
-                    cg_b_1 <= cg_act_1;
-                    cg_b_2 <= cg_act_2;
-                    cg_b_3 <= cg_act_3;
-                    cg_b_4 <= cg_act_4;
-                    cg_b_5 <= cg_act_5;
-                    cg_b_6 <= cg_act_6;
-                    cg_b_7 <= cg_act_7;
-                end
-                cg_lv <= 1'b0;
-                if ((cg_lv & (~((((((((((((((((((((((((1'b1 & (((cg_lcnt <= 4'h0) | cg_lpad) | ub_lane_0[8])) & (((cg_lcnt <= 4'h1) | cg_lpad) | ub_lane_1[8])) & (((cg_lcnt <= 4'h2) | cg_lpad) | ub_lane_2[8])) & (((cg_lcnt <= 4'h3) | cg_lpad) | ub_lane_3[8])) & (((cg_lcnt <= 4'h4) | cg_lpad) | ub_lane_4[8])) & (((cg_lcnt <= 4'h5) | cg_lpad) | ub_lane_5[8])) & (((cg_lcnt <= 4'h6) | cg_lpad) | ub_lane_6[8])) & (((cg_lcnt <= 4'h7) | cg_lpad) | ub_lane_7[8])) & (((cg_lcnt_1 <= 4'h0) | cg_lpad_1) | ub_p1_lane_0[8])) & (((cg_lcnt_1 <= 4'h1) | cg_lpad_1) | ub_p1_lane_1[8])) & (((cg_lcnt_1 <= 4'h2) | cg_lpad_1) | ub_p1_lane_2[8])) & (((cg_lcnt_1 <= 4'h3) | cg_lpad_1) | ub_p1_lane_3[8])) & (((cg_lcnt_1 <= 4'h4) | cg_lpad_1) | ub_p1_lane_4[8])) & (((cg_lcnt_1 <= 4'h5) | cg_lpad_1) | ub_p1_lane_5[8])) & (((cg_lcnt_1 <= 4'h6) | cg_lpad_1) | ub_p1_lane_6[8])) & (((cg_lcnt_1 <= 4'h7) | cg_lpad_1) | ub_p1_lane_7[8])) & (((cg_lcnt_2 <= 4'h0) | cg_lpad_2) | ub_p2_lane_0[8])) & (((cg_lcnt_2 <= 4'h1) | cg_lpad_2) | ub_p2_lane_1[8])) & (((cg_lcnt_2 <= 4'h2) | cg_lpad_2) | ub_p2_lane_2[8])) & (((cg_lcnt_2 <= 4'h3) | cg_lpad_2) | ub_p2_lane_3[8])) & (((cg_lcnt_2 <= 4'h4) | cg_lpad_2) | ub_p2_lane_4[8])) & (((cg_lcnt_2 <= 4'h5) | cg_lpad_2) | ub_p2_lane_5[8])) & (((cg_lcnt_2 <= 4'h6) | cg_lpad_2) | ub_p2_lane_6[8])) & (((cg_lcnt_2 <= 4'h7) | cg_lpad_2) | ub_p2_lane_7[8]))))) begin
-                    err_code <= 8'h5;
+            5'h13: begin
+                if ((~c_on)) begin
                     state <= 5'h9;
-                end
-                if (((cg_on & cg_send) & (~cg_hold))) begin
-                    if (mxu_a_in_ready) begin
-                        cg_send <= 1'b0;
-                        cg_f <= 4'h0;
-                        cg_fy <= cg_sfy;
-                        cg_fx <= cg_sfx;
-                        cg_c <= cg_sc;
-                        cg_row <= (cg_row + 17'h1);
-                        cg_ox <= (cg_ox + 12'h1);
-                        if (((cg_ox + 12'h1) == cv_ow[11:0])) begin
-                            cg_ox <= 12'h0;
-                            cg_oy <= (cg_oy + 12'h1);
-                            if (((cg_oy + 12'h1) == cv_oh[11:0])) begin
-                                cg_oy <= 12'h0;
-                                cg_n <= (cg_n + 16'h1);
-                                cg_base <= (cg_base + ({1'h0, t13} * {13'h0, ir[79:68]}));
-                            end
-                        end
-                        if (((cg_row + 17'h1) == cv_m)) begin
-                            cg_k0 <= (cg_k0 + 25'h8);
-                            cg_row <= 17'h0;
-                            cg_ox <= 12'h0;
-                            cg_oy <= 12'h0;
-                            cg_n <= 16'h0;
-                            cg_base <= {1'h0, ir[27:4]};
-                            cg_fy <= cg_nfy;
-                            cg_fx <= cg_nfx;
-                            cg_c <= cg_nc;
-                            cg_sfy <= cg_nfy;
-                            cg_sfx <= cg_nfx;
-                            cg_sc <= cg_nc;
-                            if (((cg_k0 + 25'h8) >= op_k)) begin
-                                if ((ir[183] & ((dw_o + 8'h1) < ir[165:158]))) begin
-                                    dw_o <= (dw_o + 8'h1);
-                                    cg_k0 <= 25'h0;
-                                    cg_fy <= 5'h0;
-                                    cg_fx <= 5'h0;
-                                    cg_c <= 12'h0;
-                                    cg_sfy <= 5'h0;
-                                    cg_sfx <= 5'h0;
-                                    cg_sc <= 12'h0;
-                                    wl_on <= 1'b1;
-                                    wl_send <= 1'b0;
-                                    wl_k <= 25'h0;
-                                    wl_row <= 3'h0;
-                                    wl_lane <= 8'h0;
-                                    wl_pend <= 1'b0;
-                                    wl_addr <= {1'h0, ir[157:134]};
-                                    wl_rowaddr <= {1'h0, ir[157:134]};
-                                end else begin
-                                    cg_on <= 1'b0;
-                                end
-                            end
-                        end
-                    end
-                end
-                if ((cg_prefetch | ((cg_on & (~cg_send)) & (cg_f < cg_kv)))) begin
-                    cg_ldest <= cg_e_f;
-                    cg_lcnt <= cg_cnt;
-                    cg_lpad <= (~cg_inside);
-                    cg_ldest_1 <= cg_f_next;
-                    cg_lcnt_1 <= cg_cnt_1;
-                    cg_lpad_1 <= (~cg_inside_1);
-                    cg_ldest_2 <= cg_f_next_1;
-                    cg_lcnt_2 <= cg_cnt_2;
-                    cg_lpad_2 <= (~cg_inside_2);
-                    cg_lv <= 1'b1;
-                    cg_f <= cg_f_next_2;
-                    cg_fy <= cg_fy_next_2;
-                    cg_fx <= cg_fx_next_2;
-                    cg_c <= cg_c_next_2;
-                    if ((cg_e_row == 17'h0)) begin
-                        cg_nfy <= cg_fy_next_2;
-                        cg_nfx <= cg_fx_next_2;
-                        cg_nc <= cg_c_next_2;
-                    end
-                    if (({2'h0, cg_f_next_2} >= {2'h0, cg_e_kv})) begin
-                        cg_send <= 1'b1;
-                    end
-                end else if ((cg_on & (~cg_send))) begin
-                    cg_send <= 1'b1;
                 end
             end
             5'he: begin
@@ -4870,13 +4274,684 @@ module tpu_core (
             default: begin
             end
         endcase
+        if (c_mm) begin
+            if (((~as_on) & ((~as_pend) | (mx_a_valid & mxu_a_in_ready)))) begin
+                cnt_macs <= (cnt_macs + {16'h0, mm_macs});
+                if ((fz != 2'h0)) begin
+                    ac_drain <= 8'h25;
+                    dn_on <= 1'b1;
+                    fz <= 2'h0;
+                end
+                c_on <= 1'b0;
+            end
+            if ((wl_on & (~wl_send))) begin
+                if (wl_pend) begin
+                    case (wl_pend_lane)
+                        8'h0: begin
+                            wl_t_0_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
+                        end
+                        8'h1: begin
+                            wl_t_0_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
+                        end
+                        8'h2: begin
+                            wl_t_0_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
+                        end
+                        8'h3: begin
+                            wl_t_0_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
+                        end
+                        8'h4: begin
+                            wl_t_0_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
+                        end
+                        8'h5: begin
+                            wl_t_0_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
+                        end
+                        8'h6: begin
+                            wl_t_0_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
+                        end
+                        8'h7: begin
+                            wl_t_0_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
+                        end
+                        default: begin
+                        end
+                    endcase
+                    case (wl_pend_lane)
+                        8'h0: begin
+                            wl_t_1_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                        end
+                        8'h1: begin
+                            wl_t_1_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                        end
+                        8'h2: begin
+                            wl_t_1_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                        end
+                        8'h3: begin
+                            wl_t_1_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                        end
+                        8'h4: begin
+                            wl_t_1_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                        end
+                        8'h5: begin
+                            wl_t_1_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                        end
+                        8'h6: begin
+                            wl_t_1_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                        end
+                        8'h7: begin
+                            wl_t_1_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                        end
+                        default: begin
+                        end
+                    endcase
+                    case (wl_pend_lane)
+                        8'h0: begin
+                            wl_t_2_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                        end
+                        8'h1: begin
+                            wl_t_2_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                        end
+                        8'h2: begin
+                            wl_t_2_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                        end
+                        8'h3: begin
+                            wl_t_2_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                        end
+                        8'h4: begin
+                            wl_t_2_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                        end
+                        8'h5: begin
+                            wl_t_2_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                        end
+                        8'h6: begin
+                            wl_t_2_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                        end
+                        8'h7: begin
+                            wl_t_2_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                        end
+                        default: begin
+                        end
+                    endcase
+                    case (wl_pend_lane)
+                        8'h0: begin
+                            wl_t_3_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                        end
+                        8'h1: begin
+                            wl_t_3_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                        end
+                        8'h2: begin
+                            wl_t_3_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                        end
+                        8'h3: begin
+                            wl_t_3_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                        end
+                        8'h4: begin
+                            wl_t_3_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                        end
+                        8'h5: begin
+                            wl_t_3_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                        end
+                        8'h6: begin
+                            wl_t_3_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                        end
+                        8'h7: begin
+                            wl_t_3_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                        end
+                        default: begin
+                        end
+                    endcase
+                    case (wl_pend_lane)
+                        8'h0: begin
+                            wl_t_4_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                        end
+                        8'h1: begin
+                            wl_t_4_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                        end
+                        8'h2: begin
+                            wl_t_4_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                        end
+                        8'h3: begin
+                            wl_t_4_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                        end
+                        8'h4: begin
+                            wl_t_4_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                        end
+                        8'h5: begin
+                            wl_t_4_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                        end
+                        8'h6: begin
+                            wl_t_4_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                        end
+                        8'h7: begin
+                            wl_t_4_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                        end
+                        default: begin
+                        end
+                    endcase
+                    case (wl_pend_lane)
+                        8'h0: begin
+                            wl_t_5_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                        end
+                        8'h1: begin
+                            wl_t_5_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                        end
+                        8'h2: begin
+                            wl_t_5_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                        end
+                        8'h3: begin
+                            wl_t_5_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                        end
+                        8'h4: begin
+                            wl_t_5_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                        end
+                        8'h5: begin
+                            wl_t_5_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                        end
+                        8'h6: begin
+                            wl_t_5_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                        end
+                        8'h7: begin
+                            wl_t_5_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                        end
+                        default: begin
+                        end
+                    endcase
+                    case (wl_pend_lane)
+                        8'h0: begin
+                            wl_t_6_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                        end
+                        8'h1: begin
+                            wl_t_6_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                        end
+                        8'h2: begin
+                            wl_t_6_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                        end
+                        8'h3: begin
+                            wl_t_6_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                        end
+                        8'h4: begin
+                            wl_t_6_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                        end
+                        8'h5: begin
+                            wl_t_6_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                        end
+                        8'h6: begin
+                            wl_t_6_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                        end
+                        8'h7: begin
+                            wl_t_6_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                        end
+                        default: begin
+                        end
+                    endcase
+                    case (wl_pend_lane)
+                        8'h0: begin
+                            wl_t_7_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                        end
+                        8'h1: begin
+                            wl_t_7_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                        end
+                        8'h2: begin
+                            wl_t_7_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                        end
+                        8'h3: begin
+                            wl_t_7_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                        end
+                        8'h4: begin
+                            wl_t_7_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                        end
+                        8'h5: begin
+                            wl_t_7_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                        end
+                        8'h6: begin
+                            wl_t_7_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                        end
+                        8'h7: begin
+                            wl_t_7_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                        end
+                        default: begin
+                        end
+                    endcase
+                    if ((~((((((((1'b1 & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h0))) | wm_lane_0[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h1))) | wm_lane_1[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h2))) | wm_lane_2[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h3))) | wm_lane_3[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h4))) | wm_lane_4[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h5))) | wm_lane_5[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h6))) | wm_lane_6[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h7))) | wm_lane_7[8])))) begin
+                        err_code <= 8'h5;
+                        state <= 5'h9;
+                        pc <= c_pc;
+                        c_on <= 1'b0;
+                    end
+                end
+                if ((wl_lane < 8'h8)) begin
+                    wl_pend <= 1'b1;
+                    wl_pend_lane <= wl_lane;
+                    wl_pend_zero <= (~((c_ir_now[183] & c_cv) ? (wl_lane == dw_o) : (wl_lane < op_n)));
+                    wl_lane <= (wl_lane + 8'h1);
+                    wl_addr <= (wl_addr + op_k);
+                end else begin
+                    wl_pend <= 1'b0;
+                    wl_send <= 1'b1;
+                end
+            end
+            if ((wl_on & wl_send)) begin
+                if (mxu_w_in_ready) begin
+                    wl_row <= (wl_row + 3'h1);
+                    if ((wl_row == 3'h7)) begin
+                        wl_send <= 1'b0;
+                        wl_lane <= 8'h0;
+                        wl_row <= 3'h0;
+                        wl_k <= (wl_k + 25'h8);
+                        wl_rowaddr <= (wl_rowaddr + 25'h8);
+                        wl_addr <= (wl_rowaddr + 25'h8);
+                        if (((wl_k + 25'h8) >= op_k)) begin
+                            wl_on <= 1'b0;
+                        end
+                    end
+                end
+            end
+            if (as_pend) begin
+                if ((~((((((((1'b1 & ((~(as_pend_kv > 17'h0)) | ub_lane_0[8])) & ((~(as_pend_kv > 17'h1)) | ub_lane_1[8])) & ((~(as_pend_kv > 17'h2)) | ub_lane_2[8])) & ((~(as_pend_kv > 17'h3)) | ub_lane_3[8])) & ((~(as_pend_kv > 17'h4)) | ub_lane_4[8])) & ((~(as_pend_kv > 17'h5)) | ub_lane_5[8])) & ((~(as_pend_kv > 17'h6)) | ub_lane_6[8])) & ((~(as_pend_kv > 17'h7)) | ub_lane_7[8])))) begin
+                    err_code <= 8'h5;
+                    state <= 5'h9;
+                    pc <= c_pc;
+                    c_on <= 1'b0;
+                end else if ((~(as_pend_last & ((fz == 2'h1) | (fz == 2'h2))))) begin
+                end
+            end
+            if ((as_on & ((~as_pend) | (mx_a_valid & mxu_a_in_ready)))) begin
+                as_pend <= 1'b1;
+                as_pend_kv <= as_kv;
+                as_pend_first <= (as_r == 16'h0);
+                as_pend_acc <= (c_ir_now[108] | (as_k0 != 17'h0));
+                as_pend_row <= ({1'h0, c_ir_now[107:92]} + {1'h0, as_r});
+                as_pend_last <= ((as_k0 + 17'h8) >= {1'h0, c_ir_now[59:44]});
+                as_r <= (as_r + 16'h1);
+                as_rowaddr <= (as_rowaddr + {9'h0, c_ir_now[59:44]});
+                if (((as_r + 16'h1) == c_ir_now[43:28])) begin
+                    as_r <= 16'h0;
+                    as_k0 <= (as_k0 + 17'h8);
+                    as_kv <= (as_kv - 17'h8);
+                    as_rowaddr <= ({1'h0, c_ir_now[27:4]} + {8'h0, (as_k0 + 17'h8)});
+                    if (((as_k0 + 17'h8) >= {1'h0, c_ir_now[59:44]})) begin
+                        as_on <= 1'b0;
+                    end
+                end
+            end else if ((mx_a_valid & mxu_a_in_ready)) begin
+                as_pend <= 1'b0;
+            end
+        end
+        if (c_cv) begin
+            if ((~cg_on)) begin
+                cnt_macs <= (cnt_macs + {16'h0, mm_macs});
+                if ((fz != 2'h0)) begin
+                    ac_drain <= 8'h25;
+                    dn_on <= 1'b1;
+                    fz <= 2'h0;
+                end
+                c_on <= 1'b0;
+            end
+            if ((wl_on & (~wl_send))) begin
+                if (wl_pend) begin
+                    case (wl_pend_lane)
+                        8'h0: begin
+                            wl_t_0_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
+                        end
+                        8'h1: begin
+                            wl_t_0_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
+                        end
+                        8'h2: begin
+                            wl_t_0_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
+                        end
+                        8'h3: begin
+                            wl_t_0_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
+                        end
+                        8'h4: begin
+                            wl_t_0_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
+                        end
+                        8'h5: begin
+                            wl_t_0_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
+                        end
+                        8'h6: begin
+                            wl_t_0_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
+                        end
+                        8'h7: begin
+                            wl_t_0_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h0)) ? wm_lane_0[7:0] : 8'h0);
+                        end
+                        default: begin
+                        end
+                    endcase
+                    case (wl_pend_lane)
+                        8'h0: begin
+                            wl_t_1_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                        end
+                        8'h1: begin
+                            wl_t_1_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                        end
+                        8'h2: begin
+                            wl_t_1_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                        end
+                        8'h3: begin
+                            wl_t_1_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                        end
+                        8'h4: begin
+                            wl_t_1_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                        end
+                        8'h5: begin
+                            wl_t_1_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                        end
+                        8'h6: begin
+                            wl_t_1_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                        end
+                        8'h7: begin
+                            wl_t_1_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h1)) ? wm_lane_1[7:0] : 8'h0);
+                        end
+                        default: begin
+                        end
+                    endcase
+                    case (wl_pend_lane)
+                        8'h0: begin
+                            wl_t_2_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                        end
+                        8'h1: begin
+                            wl_t_2_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                        end
+                        8'h2: begin
+                            wl_t_2_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                        end
+                        8'h3: begin
+                            wl_t_2_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                        end
+                        8'h4: begin
+                            wl_t_2_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                        end
+                        8'h5: begin
+                            wl_t_2_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                        end
+                        8'h6: begin
+                            wl_t_2_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                        end
+                        8'h7: begin
+                            wl_t_2_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h2)) ? wm_lane_2[7:0] : 8'h0);
+                        end
+                        default: begin
+                        end
+                    endcase
+                    case (wl_pend_lane)
+                        8'h0: begin
+                            wl_t_3_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                        end
+                        8'h1: begin
+                            wl_t_3_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                        end
+                        8'h2: begin
+                            wl_t_3_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                        end
+                        8'h3: begin
+                            wl_t_3_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                        end
+                        8'h4: begin
+                            wl_t_3_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                        end
+                        8'h5: begin
+                            wl_t_3_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                        end
+                        8'h6: begin
+                            wl_t_3_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                        end
+                        8'h7: begin
+                            wl_t_3_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h3)) ? wm_lane_3[7:0] : 8'h0);
+                        end
+                        default: begin
+                        end
+                    endcase
+                    case (wl_pend_lane)
+                        8'h0: begin
+                            wl_t_4_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                        end
+                        8'h1: begin
+                            wl_t_4_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                        end
+                        8'h2: begin
+                            wl_t_4_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                        end
+                        8'h3: begin
+                            wl_t_4_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                        end
+                        8'h4: begin
+                            wl_t_4_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                        end
+                        8'h5: begin
+                            wl_t_4_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                        end
+                        8'h6: begin
+                            wl_t_4_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                        end
+                        8'h7: begin
+                            wl_t_4_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h4)) ? wm_lane_4[7:0] : 8'h0);
+                        end
+                        default: begin
+                        end
+                    endcase
+                    case (wl_pend_lane)
+                        8'h0: begin
+                            wl_t_5_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                        end
+                        8'h1: begin
+                            wl_t_5_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                        end
+                        8'h2: begin
+                            wl_t_5_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                        end
+                        8'h3: begin
+                            wl_t_5_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                        end
+                        8'h4: begin
+                            wl_t_5_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                        end
+                        8'h5: begin
+                            wl_t_5_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                        end
+                        8'h6: begin
+                            wl_t_5_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                        end
+                        8'h7: begin
+                            wl_t_5_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h5)) ? wm_lane_5[7:0] : 8'h0);
+                        end
+                        default: begin
+                        end
+                    endcase
+                    case (wl_pend_lane)
+                        8'h0: begin
+                            wl_t_6_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                        end
+                        8'h1: begin
+                            wl_t_6_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                        end
+                        8'h2: begin
+                            wl_t_6_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                        end
+                        8'h3: begin
+                            wl_t_6_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                        end
+                        8'h4: begin
+                            wl_t_6_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                        end
+                        8'h5: begin
+                            wl_t_6_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                        end
+                        8'h6: begin
+                            wl_t_6_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                        end
+                        8'h7: begin
+                            wl_t_6_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h6)) ? wm_lane_6[7:0] : 8'h0);
+                        end
+                        default: begin
+                        end
+                    endcase
+                    case (wl_pend_lane)
+                        8'h0: begin
+                            wl_t_7_0 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                        end
+                        8'h1: begin
+                            wl_t_7_1 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                        end
+                        8'h2: begin
+                            wl_t_7_2 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                        end
+                        8'h3: begin
+                            wl_t_7_3 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                        end
+                        8'h4: begin
+                            wl_t_7_4 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                        end
+                        8'h5: begin
+                            wl_t_7_5 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                        end
+                        8'h6: begin
+                            wl_t_7_6 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                        end
+                        8'h7: begin
+                            wl_t_7_7 <= (((~wl_pend_zero) & ((op_k - wl_k) > 25'h7)) ? wm_lane_7[7:0] : 8'h0);
+                        end
+                        default: begin
+                        end
+                    endcase
+                    if ((~((((((((1'b1 & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h0))) | wm_lane_0[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h1))) | wm_lane_1[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h2))) | wm_lane_2[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h3))) | wm_lane_3[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h4))) | wm_lane_4[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h5))) | wm_lane_5[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h6))) | wm_lane_6[8])) & ((~((~wl_pend_zero) & ((op_k - wl_k) > 25'h7))) | wm_lane_7[8])))) begin
+                        err_code <= 8'h5;
+                        state <= 5'h9;
+                        pc <= c_pc;
+                        c_on <= 1'b0;
+                    end
+                end
+                if ((wl_lane < 8'h8)) begin
+                    wl_pend <= 1'b1;
+                    wl_pend_lane <= wl_lane;
+                    wl_pend_zero <= (~((c_ir_now[183] & c_cv) ? (wl_lane == dw_o) : (wl_lane < op_n)));
+                    wl_lane <= (wl_lane + 8'h1);
+                    wl_addr <= (wl_addr + op_k);
+                end else begin
+                    wl_pend <= 1'b0;
+                    wl_send <= 1'b1;
+                end
+            end
+            if ((wl_on & wl_send)) begin
+                if (mxu_w_in_ready) begin
+                    wl_row <= (wl_row + 3'h1);
+                    if ((wl_row == 3'h7)) begin
+                        wl_send <= 1'b0;
+                        wl_lane <= 8'h0;
+                        wl_row <= 3'h0;
+                        wl_k <= (wl_k + 25'h8);
+                        wl_rowaddr <= (wl_rowaddr + 25'h8);
+                        wl_addr <= (wl_rowaddr + 25'h8);
+                        if (((wl_k + 25'h8) >= op_k)) begin
+                            wl_on <= 1'b0;
+                        end
+                    end
+                end
+            end
+            if (cg_lv) begin
+                cg_b_0 <= cg_act_0;
+                cg_b_1 <= cg_act_1;
+                cg_b_2 <= cg_act_2;
+                cg_b_3 <= cg_act_3;
+                cg_b_4 <= cg_act_4;
+                cg_b_5 <= cg_act_5;
+                cg_b_6 <= cg_act_6;
+                cg_b_7 <= cg_act_7;
+            end
+            cg_lv <= 1'b0;
+            if ((cg_lv & (~((((((((((((((((((((((((1'b1 & (((cg_lcnt <= 4'h0) | cg_lpad) | ub_lane_0[8])) & (((cg_lcnt <= 4'h1) | cg_lpad) | ub_lane_1[8])) & (((cg_lcnt <= 4'h2) | cg_lpad) | ub_lane_2[8])) & (((cg_lcnt <= 4'h3) | cg_lpad) | ub_lane_3[8])) & (((cg_lcnt <= 4'h4) | cg_lpad) | ub_lane_4[8])) & (((cg_lcnt <= 4'h5) | cg_lpad) | ub_lane_5[8])) & (((cg_lcnt <= 4'h6) | cg_lpad) | ub_lane_6[8])) & (((cg_lcnt <= 4'h7) | cg_lpad) | ub_lane_7[8])) & (((cg_lcnt_1 <= 4'h0) | cg_lpad_1) | ub_p1_lane_0[8])) & (((cg_lcnt_1 <= 4'h1) | cg_lpad_1) | ub_p1_lane_1[8])) & (((cg_lcnt_1 <= 4'h2) | cg_lpad_1) | ub_p1_lane_2[8])) & (((cg_lcnt_1 <= 4'h3) | cg_lpad_1) | ub_p1_lane_3[8])) & (((cg_lcnt_1 <= 4'h4) | cg_lpad_1) | ub_p1_lane_4[8])) & (((cg_lcnt_1 <= 4'h5) | cg_lpad_1) | ub_p1_lane_5[8])) & (((cg_lcnt_1 <= 4'h6) | cg_lpad_1) | ub_p1_lane_6[8])) & (((cg_lcnt_1 <= 4'h7) | cg_lpad_1) | ub_p1_lane_7[8])) & (((cg_lcnt_2 <= 4'h0) | cg_lpad_2) | ub_p2_lane_0[8])) & (((cg_lcnt_2 <= 4'h1) | cg_lpad_2) | ub_p2_lane_1[8])) & (((cg_lcnt_2 <= 4'h2) | cg_lpad_2) | ub_p2_lane_2[8])) & (((cg_lcnt_2 <= 4'h3) | cg_lpad_2) | ub_p2_lane_3[8])) & (((cg_lcnt_2 <= 4'h4) | cg_lpad_2) | ub_p2_lane_4[8])) & (((cg_lcnt_2 <= 4'h5) | cg_lpad_2) | ub_p2_lane_5[8])) & (((cg_lcnt_2 <= 4'h6) | cg_lpad_2) | ub_p2_lane_6[8])) & (((cg_lcnt_2 <= 4'h7) | cg_lpad_2) | ub_p2_lane_7[8]))))) begin
+                err_code <= 8'h5;
+                state <= 5'h9;
+                pc <= c_pc;
+                c_on <= 1'b0;
+            end
+            if (((cg_on & cg_send) & (~cg_hold))) begin
+                if (mxu_a_in_ready) begin
+                    cg_send <= 1'b0;
+                    cg_f <= 4'h0;
+                    cg_fy <= cg_sfy;
+                    cg_fx <= cg_sfx;
+                    cg_c <= cg_sc;
+                    cg_row <= (cg_row + 17'h1);
+                    cg_ox <= (cg_ox + 12'h1);
+                    if (((cg_ox + 12'h1) == cv_ow[11:0])) begin
+                        cg_ox <= 12'h0;
+                        cg_oy <= (cg_oy + 12'h1);
+                        if (((cg_oy + 12'h1) == cv_oh[11:0])) begin
+                            cg_oy <= 12'h0;
+                            cg_n <= (cg_n + 16'h1);
+                            cg_base <= (cg_base + ({1'h0, t13} * {13'h0, c_ir_now[79:68]}));
+                        end
+                    end
+                    if (((cg_row + 17'h1) == cv_m)) begin
+                        cg_k0 <= (cg_k0 + 25'h8);
+                        cg_row <= 17'h0;
+                        cg_ox <= 12'h0;
+                        cg_oy <= 12'h0;
+                        cg_n <= 16'h0;
+                        cg_base <= {1'h0, c_ir_now[27:4]};
+                        cg_fy <= cg_nfy;
+                        cg_fx <= cg_nfx;
+                        cg_c <= cg_nc;
+                        cg_sfy <= cg_nfy;
+                        cg_sfx <= cg_nfx;
+                        cg_sc <= cg_nc;
+                        if (((cg_k0 + 25'h8) >= op_k)) begin
+                            if ((c_ir_now[183] & ((dw_o + 8'h1) < c_ir_now[165:158]))) begin
+                                dw_o <= (dw_o + 8'h1);
+                                cg_k0 <= 25'h0;
+                                cg_fy <= 5'h0;
+                                cg_fx <= 5'h0;
+                                cg_c <= 12'h0;
+                                cg_sfy <= 5'h0;
+                                cg_sfx <= 5'h0;
+                                cg_sc <= 12'h0;
+                                wl_on <= 1'b1;
+                                wl_send <= 1'b0;
+                                wl_k <= 25'h0;
+                                wl_row <= 3'h0;
+                                wl_lane <= 8'h0;
+                                wl_pend <= 1'b0;
+                                wl_addr <= {1'h0, c_ir_now[157:134]};
+                                wl_rowaddr <= {1'h0, c_ir_now[157:134]};
+                            end else begin
+                                cg_on <= 1'b0;
+                            end
+                        end
+                    end
+                end
+            end
+            if ((cg_prefetch | ((cg_on & (~cg_send)) & (cg_f < cg_kv)))) begin
+                cg_ldest <= cg_e_f;
+                cg_lcnt <= cg_cnt;
+                cg_lpad <= (~cg_inside);
+                cg_ldest_1 <= cg_f_next;
+                cg_lcnt_1 <= cg_cnt_1;
+                cg_lpad_1 <= (~cg_inside_1);
+                cg_ldest_2 <= cg_f_next_1;
+                cg_lcnt_2 <= cg_cnt_2;
+                cg_lpad_2 <= (~cg_inside_2);
+                cg_lv <= 1'b1;
+                cg_f <= cg_f_next_2;
+                cg_fy <= cg_fy_next_2;
+                cg_fx <= cg_fx_next_2;
+                cg_c <= cg_c_next_2;
+                if ((cg_e_row == 17'h0)) begin
+                    cg_nfy <= cg_fy_next_2;
+                    cg_nfx <= cg_fx_next_2;
+                    cg_nc <= cg_c_next_2;
+                end
+                if (({2'h0, cg_f_next_2} >= {2'h0, cg_e_kv})) begin
+                    cg_send <= 1'b1;
+                end
+            end else if ((cg_on & (~cg_send))) begin
+                cg_send <= 1'b1;
+            end
+        end
         if (dn_on) begin
             ac_drain <= (ac_drain - 8'h1);
             if ((ac_drain == 8'h0)) begin
                 dn_on <= 1'b0;
             end
         end
-        if (((((fz == 2'h1) & (~dn_on)) & (~mx_p_valid)) & ((state == 5'hb) | (state == 5'h12)))) begin
+        if (((((fz == 2'h1) & (~dn_on)) & (~mx_p_valid)) & c_on)) begin
             if (fz_pool_en) begin
                 mx_p_valid <= 1'b1;
                 mx_p_data <= {{72'h0, fz_pool_sw, fz_pool_sh, fz_pool_kw, fz_pool_kh, fz_fh[5:0], fz_fw[5:0], (fz_pool_kind ? 1'b1 : 1'b0), 1'b1}, 9'h0, fz_set, 2'h2};
@@ -4894,16 +4969,16 @@ module tpu_core (
         if (((fz == 2'h2) & (~mx_p_valid))) begin
             fz <= 2'h3;
         end
-        if ((mxu_y_out_valid & (((state == 5'hf) | dn_on) | (fz == 2'h3)))) begin
+        if (ub_landing) begin
             ac_wa <= (ac_wa + {8'h0, dn_pitch});
         end
         if (running) begin
             cnt_cycles <= (cnt_cycles + 64'h1);
         end
-        if (((((state == 5'hb) | (state == 5'h12)) & mx_a_valid) & mxu_a_in_ready)) begin
+        if ((((c_mm | c_cv) & mx_a_valid) & mxu_a_in_ready)) begin
             cnt_busy <= (cnt_busy + 64'h1);
         end
-        if ((((((state == 5'hb) | (state == 5'h12)) & mx_a_valid) & (~mxu_a_in_ready)) & (((state == 5'hb) & as_pend_first) | ((state == 5'h12) & (cg_row == 17'h0))))) begin
+        if (((((c_mm | c_cv) & mx_a_valid) & (~mxu_a_in_ready)) & ((c_mm & as_pend_first) | (c_cv & (cg_row == 17'h0))))) begin
             cnt_wstall <= (cnt_wstall + 64'h1);
         end
         if ((((axi_w_fire & (s_axi_awaddr[7:2] == 6'h0)) & s_axi_wstrb[0]) & s_axi_wdata[1])) begin
@@ -4912,6 +4987,7 @@ module tpu_core (
             clr <= 14'h0;
             pc <= 32'h0;
             ir_last <= 1'b0;
+            c_on <= 1'b0;
             err_code <= 8'h0;
             d_held <= 1'b0;
             d_last_seen <= 1'b0;
@@ -4955,18 +5031,19 @@ module tpu_core (
             wl_pend <= 1'b0;
             as_on <= 1'b0;
             as_pend <= 1'b0;
+            c_on <= 1'b0;
             err_pending <= 1'b0;
             o_count <= 4'h0;
             set_loaded_0 <= 1'b0;
             set_loaded_1 <= 1'b0;
             set_loaded_2 <= 1'b0;
             set_loaded_3 <= 1'b0;
-            cnt_macs <= 64'h0;
-            dn_on <= 1'b0;
             fz <= 2'h0;
             cg_on <= 1'b0;
             cg_send <= 1'b0;
             cg_lv <= 1'b0;
+            dn_on <= 1'b0;
+            cnt_macs <= 64'h0;
             cnt_cycles <= 64'h0;
             cnt_busy <= 64'h0;
             cnt_wstall <= 64'h0;
