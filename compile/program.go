@@ -206,6 +206,11 @@ type programCompiler struct {
 	// writes one half while the previous pair's ACTIVATE drains the other.
 	acc, accTurn int
 	halves       bool
+	// setBase is the parameter set of the next pass's first lane tile:
+	// sets rotate over the program, so a pass's first parameter load
+	// goes into a set the layer before no longer reads, while its last
+	// instruction still runs.
+	setBase int
 }
 
 // accRows is the accumulator rows one instruction pair may use for a pass
@@ -473,24 +478,31 @@ func (c *programCompiler) pass(p Pass, in, pre, out quant.Shape, inAddr, outAddr
 		return err
 	}
 	tiles := (N + a.Cols - 1) / a.Cols
-	for t := 0; t < tiles; t++ {
-		ps := c.paramSet(l, t*a.Cols, min(N, (t+1)*a.Cols), K)
-		blk := ps.Bytes(a.Cols)
-		if ps.Act != arch.ActTable {
-			blk = blk[:core.ParamWordBytes(a.Cols)] // an activation without a table needs none loaded
-		}
-		c.seg.In = append(c.seg.In, Chunk{Data: blk})
-		if err := c.emit(core.OpLoadParams, map[string]int64{"set": int64(t), "len": int64(len(blk))}); err != nil {
-			return err
-		}
-	}
+	base := c.setBase
+	c.setBase = (c.setBase + tiles) % a.ParamSets
+	set := func(t int) int { return (base + t) % a.ParamSets }
+	// Each lane tile's parameters load just before its first instruction
+	// pair, so the load runs while the pair before computes.
+	loaded := make([]bool, tiles)
 	inImg := in.H * in.W * in.C
 	outImg := out.H * out.W * Cout
 	// activate comes before the MATMUL or CONVOLVE whose rows it reads,
 	// fused: the core reads the rows out with that instruction's last
 	// tile instead of sending them through the array again.
 	activate := func(m, lanes, t, fh, fw, out int) error {
-		return c.emit(core.OpActivate, map[string]int64{"acc": int64(c.acc), "m": int64(m), "n": int64(lanes), "set": int64(t),
+		if !loaded[t] {
+			loaded[t] = true
+			ps := c.paramSet(l, t*a.Cols, min(N, (t+1)*a.Cols), K)
+			blk := ps.Bytes(a.Cols)
+			if ps.Act != arch.ActTable {
+				blk = blk[:core.ParamWordBytes(a.Cols)] // an activation without a table needs none loaded
+			}
+			c.seg.In = append(c.seg.In, Chunk{Data: blk})
+			if err := c.emit(core.OpLoadParams, map[string]int64{"set": int64(set(t)), "len": int64(len(blk))}); err != nil {
+				return err
+			}
+		}
+		return c.emit(core.OpActivate, map[string]int64{"acc": int64(c.acc), "m": int64(m), "n": int64(lanes), "set": int64(set(t)),
 			"out": int64(out + p.C0 + t*a.Cols), "pitch": int64(Cout), "fh": int64(fh), "fw": int64(fw), "fuse": 1})
 	}
 	if l.Kind == FC {
