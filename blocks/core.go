@@ -818,13 +818,22 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	cgLV := m.Reg("cg_lv", hdl.U(1), hdl.ResetTo(0))
 	// Landing slots, one per run gathered in a cycle (a read port each).
 	nRuns := core.WindowRuns
-	cgLDest, cgLCnt, cgLPad := make([]*hdl.Expr, nRuns), make([]*hdl.Expr, nRuns), make([]*hdl.Expr, nRuns)
+	// A slot's taps from lead up to end (counted from the run's first)
+	// are read; the others are padding.
+	cgLDest, cgLCnt := make([]*hdl.Expr, nRuns), make([]*hdl.Expr, nRuns)
+	cgLLead, cgLEnd := make([]*hdl.Expr, nRuns), make([]*hdl.Expr, nRuns)
 	for s := range nRuns {
 		sfx := ""
 		if s > 0 {
 			sfx = fmt.Sprintf("_%d", s)
 		}
-		cgLDest[s], cgLCnt[s], cgLPad[s] = m.Reg("cg_ldest"+sfx, hdl.U(4)), m.Reg("cg_lcnt"+sfx, hdl.U(4)), m.Reg("cg_lpad"+sfx, hdl.U(1))
+		cgLDest[s], cgLCnt[s] = m.Reg("cg_ldest"+sfx, hdl.U(4)), m.Reg("cg_lcnt"+sfx, hdl.U(4))
+		cgLLead[s], cgLEnd[s] = m.Reg("cg_llead"+sfx, hdl.U(4)), m.Reg("cg_lend"+sfx, hdl.U(4))
+	}
+	// padTap: tap j of slot s's run holds the padding value.
+	padTap := func(s, j int) *hdl.Expr {
+		k := m.Const(int64(j), hdl.U(4))
+		return cgLLead[s].Gt(k).Or(cgLEnd[s].Le(k))
 	}
 	cb := make([]*hdl.Expr, R)
 	cgAct := make([]*hdl.Expr, R)
@@ -880,14 +889,16 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	// the one before it ends, each read on its own port of the unified
 	// buffer. A run is the channels left at its tap; with dilation 1 (and
 	// not a depthwise pass over a many-channel map) a kernel row's taps
-	// are consecutive bytes, so a run spans kernel columns instead, up to
-	// the kernel row's end or the map's edge (padding runs to the edge).
+	// are consecutive bytes, so a run spans kernel columns instead, to the
+	// kernel row's end: one read from its first column's address (before
+	// the map's row when the row starts in the padding) of which the
+	// columns outside the map are replaced by padding.
 	wide := m.Wire("cg_wide", hdl.U(1))
 	m.Set(wide, cvDW.EqConst(1).And(cvDepthwise.Not().Or(cvC.EqConst(1))))
 	rowA, colB := eOY.Mul(cvSH), eOX.Mul(cvSW)
 	chanBase := u(cvC0, 13).Add(u(eDwO, 13)).Trunc(13)
 	type gatherRun struct {
-		inside, cnt, raddr, fy, fx, c, f *hdl.Expr // f: the beat's taps gathered after the run
+		reads, cnt, lead, end, raddr, fy, fx, c, f *hdl.Expr // f: the beat's taps gathered after the run
 	}
 	runAt := func(sfx string, fy, fx, c, f *hdl.Expr) gatherRun {
 		a := rowA.Add(fy.Mul(cvDH)).Trunc(17)
@@ -903,17 +914,38 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		m.Set(inside, yIn.And(b.Ge(u(cvPL, 17))).And(xIn))
 		need := eKV.Sub(f).Trunc(4)
 		colsLeft := u(cvKW.Sub(fx).Trunc(5), 17)
-		edge := m.Wire("cg_edge"+sfx, hdl.U(17)) // columns to the next change of inside-ness
-		m.Set(edge, colsLeft)
-		m.If(yIn.And(b.Lt(u(cvPL, 17))), func() { m.Set(edge, u(cvPL, 17).Sub(b).Trunc(17)) }).
-			ElseIf(yIn.And(xIn), func() { m.Set(edge, u(cvW, 17).Sub(x).Trunc(17)) })
-		cols := hdl.Mux(edge.Lt(colsLeft), edge, colsLeft).Trunc(5)
 		span := m.Wire("cg_span"+sfx, hdl.U(17))
 		m.Set(span, u(cEff.Sub(c).Trunc(12), 17))
-		m.If(wide, func() { m.Set(span, cols.Mul(cEff).Sub(u(c, 17)).Trunc(17)) })
+		m.If(wide, func() { m.Set(span, colsLeft.Trunc(5).Mul(cEff).Sub(u(c, 17)).Trunc(17)) })
 		cnt := m.Wire("cg_cnt"+sfx, hdl.U(4))
 		m.Set(cnt, hdl.Mux(u(need, 17).Le(span), need, span.Trunc(4)))
-		pix := y.Trunc(12).Mul(cvW).Add(u(x.Trunc(12), 24)).Trunc(25).Mul(cvC).Trunc(core.AddrBits + 1)
+		// The run's taps lead..end-1 are inside the map: a wide run's
+		// columns from pl-b on (left padding before) up to W+pl-b (right
+		// padding after), in taps from its first (c channels in); a run of
+		// one tap's channels is inside or not.
+		taps := func(cols *hdl.Expr) *hdl.Expr { // cols*C - c, clamped to 0..15
+			v := u(cols, 18).Mul(u(cEff, 12)).Trunc(30)
+			d := v.Sub(u(c, 30)).Trunc(30)
+			return hdl.Mux(v.Le(u(c, 30)), zero(4), hdl.Mux(d.Gt(m.Const(15, d.Shape())), m.Const(15, hdl.U(4)), d.Trunc(4)))
+		}
+		clampCols := func(v *hdl.Expr) *hdl.Expr { return hdl.Mux(v.Lt(colsLeft), v, colsLeft) }
+		rightEdge := u(cvW, 18).Add(u(cvPL, 18)).Trunc(18)
+		if cfg.Mutant == CoreMutantWindowEdge {
+			rightEdge = inc(rightEdge)
+		}
+		leadCols := hdl.Mux(b.Lt(u(cvPL, 17)), clampCols(u(cvPL, 17).Sub(b).Trunc(17)), zero(17))
+		endCols := hdl.Mux(rightEdge.Gt(u(b, 18)), clampCols(rightEdge.Sub(u(b, 18)).Trunc(17)), zero(17))
+		lead, end := m.Wire("cg_lead"+sfx, hdl.U(4)), m.Wire("cg_end"+sfx, hdl.U(4))
+		m.Set(lead, hdl.Mux(inside, zero(4), m.Const(15, hdl.U(4))))
+		m.Set(end, hdl.Mux(inside, m.Const(15, hdl.U(4)), zero(4)))
+		m.If(wide.And(yIn), func() {
+			m.Set(lead, taps(leadCols))
+			m.Set(end, taps(endCols))
+		})
+		reads := m.Wire("cg_reads"+sfx, hdl.U(1))
+		m.Set(reads, cnt.Ne(zero(4)).And(lead.Lt(end)).And(lead.Lt(cnt)))
+		// x is two's complement: a wide run may start left of the map.
+		pix := u(y.Trunc(12).Mul(cvW), 25).Add(hdl.SExt(x, 25).AsUnsigned()).Trunc(25).Mul(cvC).Trunc(core.AddrBits + 1)
 		chanOff := hdl.Mux(cvDepthwise, chanBase, u(c, 13))
 		raddr := eBase.Add(pix).Trunc(core.AddrBits + 1).Add(u(chanOff, core.AddrBits+1)).Trunc(core.AddrBits + 1)
 		// The tap after the run: c + cnt taps into the column, at most R
@@ -941,7 +973,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		})
 		fN := m.Wire("cg_f_next"+sfx, hdl.U(4))
 		m.Set(fN, f.Add(cnt).Trunc(4))
-		return gatherRun{inside: inside, cnt: cnt, raddr: raddr, fy: fyN, fx: fxN, c: cN, f: fN}
+		return gatherRun{reads: reads, cnt: cnt, lead: lead, end: end, raddr: raddr, fy: fyN, fx: fxN, c: cN, f: fN}
 	}
 	// Each run after the first starts where the one before it ends; a
 	// run with no taps left has cnt 0 and reads nothing.
@@ -1598,7 +1630,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		written := one(1)
 		for s := range nRuns {
 			for j := 0; j < R; j++ {
-				written = written.And(cgLCnt[s].Le(m.Const(int64(j), hdl.U(4))).Or(cgLPad[s]).Or(ub.ports[s].lanes[j].Bit(8)))
+				written = written.And(cgLCnt[s].Le(m.Const(int64(j), hdl.U(4))).Or(padTap(s, j)).Or(ub.ports[s].lanes[j].Bit(8)))
 			}
 		}
 		// The beat's lanes with this cycle's landing merged in: the
@@ -1608,7 +1640,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 				for s := range nRuns {
 					for d := 0; d <= i; d++ {
 						m.If(cgLDest[s].EqConst(int64(d)).And(cgLCnt[s].Gt(m.Const(int64(i-d), hdl.U(4)))), func() {
-							m.Set(cgAct[i], hdl.Mux(cgLPad[s], cvZP, ub.ports[s].lanes[i-d].Slice(7, 0)))
+							m.Set(cgAct[i], hdl.Mux(padTap(s, i-d), cvZP, ub.ports[s].lanes[i-d].Slice(7, 0)))
 						})
 					}
 				}
@@ -1681,10 +1713,11 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		m.If(prefetch.Or(cgOn.And(cgSend.Not()).And(cgF.Lt(cgKV))), func() {
 			start := eF
 			for s, g := range runs {
-				m.If(g.inside.And(g.cnt.Ne(zero(4))), func() { ub.readPort(m, s, g.raddr.Trunc(core.AddrBits)) })
+				m.If(g.reads, func() { ub.readPort(m, s, g.raddr.Trunc(core.AddrBits)) })
 				m.Set(cgLDest[s], start)
 				m.Set(cgLCnt[s], g.cnt)
-				m.Set(cgLPad[s], g.inside.Not())
+				m.Set(cgLLead[s], g.lead)
+				m.Set(cgLEnd[s], g.end)
 				start = g.f
 			}
 			m.Set(cgLV, one(1))

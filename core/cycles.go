@@ -281,15 +281,17 @@ func activatePixels(g func(string) int64, pools []PoolParams, pool bool) int64 {
 	return g("m") / max(1, fh*fw) * oh * ow
 }
 
-// convCycles walks the window generator over every output pixel and tile;
-// it returns the cycles and those of the last tile.
+// convCycles counts the window generator's cycles over every output pixel
+// and tile (a beat's runs do not depend on the pixel: a run that meets the
+// map's edge is read with its padding lanes replaced); it returns the
+// cycles and those of the last tile.
 func convCycles(in Inst, R int64, tiles func(T int64, beats func(t int64) int64) int64) (int64, int64) {
 	g := in.Get
-	H, W, C := g("h"), g("w"), g("c")
-	kh, kw, sh, sw, dh, dw := g("kh"), g("kw"), g("sh"), g("sw"), g("dh"), g("dw")
-	pt, pl := g("pt"), g("pl")
-	OH := int64(ConvOutput(int(H), int(kh), int(sh), int(dh), int(pt), int(g("pb"))))
-	OW := int64(ConvOutput(int(W), int(kw), int(sw), int(dw), int(pl), int(g("pr"))))
+	C := g("c")
+	kh, kw, dw := g("kh"), g("kw"), g("dw")
+	OH := int64(ConvOutput(int(g("h")), int(kh), int(g("sh")), int(g("dh")), int(g("pt")), int(g("pb"))))
+	OW := int64(ConvOutput(int(g("w")), int(kw), int(g("sw")), int(dw), int(g("pl")), int(g("pr"))))
+	pixels := g("images") * OH * OW
 	K, cEff, passes := kh*kw*C, C, int64(1)
 	if g("depthwise") != 0 {
 		// One pass per lane, each over kh*kw taps of one channel.
@@ -304,42 +306,26 @@ func convCycles(in Inst, R int64, tiles func(T int64, beats func(t int64) int64)
 	total := passes * tiles(T, func(t int64) int64 {
 		k0 := t * R
 		kv := min(R, K-k0)
-		var total int64
-		for n := int64(0); n < g("images"); n++ {
-			for oy := int64(0); oy < OH; oy++ {
-				for ox := int64(0); ox < OW; ox++ {
-					fy, fx, c := k0/(kw*C), k0/C%kw, k0%C
-					runs := int64(0)
-					for f := int64(0); f < kv; runs++ {
-						y, b := oy*sh+fy*dh-pt, ox*sw+fx*dw
-						x := b - pl
-						span := C - c
-						if wide {
-							left := kw - fx
-							edge := left
-							if y >= 0 && y < H && x < 0 {
-								edge = -x
-							} else if y >= 0 && y < H && x < W {
-								edge = W - x
-							}
-							span = min(left, edge)*C - c
-						}
-						cnt := min(kv-f, span)
-						f += cnt
-						fx += (c + cnt) / C
-						c = (c + cnt) % C
-						if fx == kw {
-							fx, fy = 0, fy+1
-						}
-					}
-					total += (runs + WindowRuns - 1) / WindowRuns
-				}
+		fx, c := k0/C%kw, k0%C
+		runs := int64(0)
+		for f := int64(0); f < kv; runs++ {
+			span := C - c
+			if wide {
+				span = (kw-fx)*C - c // to the kernel row's end
+			}
+			cnt := min(kv-f, span)
+			f += cnt
+			fx += (c + cnt) / C
+			c = (c + cnt) % C
+			if fx == kw {
+				fx = 0
 			}
 		}
+		beats := pixels * ((runs + WindowRuns - 1) / WindowRuns)
 		if t == T-1 {
-			last = total
+			last = beats
 		}
-		return total
+		return beats
 	})
 	return total, last
 }
