@@ -42,11 +42,13 @@ type Segment struct {
 	Host []*Op
 }
 
-// Chunk is part of the host input stream: a tensor's value for the whole
-// batch (Tensor set) or constant bytes (weights, parameter blocks).
+// Chunk is part of the host input stream: bytes [Off, Off+Len) of a
+// tensor's value for the whole batch (Tensor set) or constant bytes
+// (weights, parameter blocks).
 type Chunk struct {
-	Tensor string
-	Data   []byte
+	Tensor   string
+	Off, Len int
+	Data     []byte
 }
 
 // Transfer is a tensor the core writes to the host.
@@ -151,6 +153,7 @@ func CompileProgram(cfg core.Config, net *Network, batch int) (*Program, error) 
 		onHost:  map[string]bool{net.Input: true},
 		shapes:  map[string]quant.Shape{},
 		lastUse: map[string]int{},
+		unread:  map[string]*hostRead{},
 	}
 	s := net.Tensors[net.Input].Shape
 	s.N = batch
@@ -206,6 +209,11 @@ type programCompiler struct {
 	// writes one half while the previous pair's ACTIVATE drains the other.
 	acc, accTurn int
 	halves       bool
+	// unread holds the tensors read from the host piece by piece: the
+	// bytes up to the value are in the unified buffer, each read just
+	// before the first instruction that needs it, so reads run while the
+	// instructions before compute.
+	unread map[string]*hostRead
 	// setBase is the parameter set of the next pass's first lane tile:
 	// sets rotate over the program, so a pass's first parameter load
 	// goes into a set the layer before no longer reads, while its last
@@ -389,8 +397,31 @@ func (c *programCompiler) readHost(name string) (int, error) {
 		return 0, err
 	}
 	c.onChip[name] = true
-	c.seg.In = append(c.seg.In, Chunk{Tensor: name})
-	return addr, c.emit(core.OpReadHost, map[string]int64{"ub": int64(addr), "len": int64(n)})
+	c.unread[name] = &hostRead{addr: addr, n: n}
+	return addr, nil
+}
+
+// hostRead is a tensor in the unified buffer at addr, n bytes, of which
+// the first done have been read from the host.
+type hostRead struct{ addr, n, done int }
+
+// need reads the tensor's bytes up to end (of its n) from the host, if a
+// piece before end is still unread.
+func (c *programCompiler) need(name string, end int) error {
+	r := c.unread[name]
+	if r == nil || end <= r.done {
+		return nil
+	}
+	end = min(end, r.n)
+	c.seg.In = append(c.seg.In, Chunk{Tensor: name, Off: r.done, Len: end - r.done})
+	if err := c.emit(core.OpReadHost, map[string]int64{"ub": int64(r.addr + r.done), "len": int64(end - r.done)}); err != nil {
+		return err
+	}
+	r.done = end
+	if r.done == r.n {
+		delete(c.unread, name)
+	}
+	return nil
 }
 
 func (c *programCompiler) layer(i int, op *Op) error {
@@ -448,14 +479,14 @@ func (c *programCompiler) layer(i int, op *Op) error {
 	c.shapes[op.Output] = out
 	Cout := l.WeightShape.N
 	for _, p := range SplitChannels(l, a.Cols*a.ParamSets) {
-		if err := c.pass(p, in, pre, out, inAddr, outAddr, Cout); err != nil {
+		if err := c.pass(p, inName, in, pre, out, inAddr, outAddr, Cout); err != nil {
 			return err
 		}
 	}
-	return nil
+	return c.need(inName, in.Len()) // the bytes no instruction read
 }
 
-func (c *programCompiler) pass(p Pass, in, pre, out quant.Shape, inAddr, outAddr, Cout int) error {
+func (c *programCompiler) pass(p Pass, inName string, in, pre, out quant.Shape, inAddr, outAddr, Cout int) error {
 	a := c.cfg.Arch
 	l := p.Layer
 	N, K := l.WeightShape.N, len(l.Weights)/l.WeightShape.N
@@ -512,6 +543,9 @@ func (c *programCompiler) pass(p Pass, in, pre, out quant.Shape, inAddr, outAddr
 			for t := 0; t < tiles; t++ {
 				c.turnAcc()
 				lanes := min(a.Cols, N-t*a.Cols)
+				if err := c.need(inName, (r0+n)*K); err != nil {
+					return err
+				}
 				if err := activate(n, lanes, t, 1, 1, outAddr+r0*Cout); err != nil {
 					return err
 				}
@@ -540,6 +574,9 @@ func (c *programCompiler) pass(p Pass, in, pre, out quant.Shape, inAddr, outAddr
 			for t := 0; t < tiles; t++ {
 				c.turnAcc()
 				lanes := min(a.Cols, N-t*a.Cols)
+				if err := c.need(inName, (i0+n)*inImg); err != nil {
+					return err
+				}
 				if err := activate(n*rows, lanes, t, fh, fw, outAddr+i0*outImg); err != nil {
 					return err
 				}
@@ -590,6 +627,9 @@ func (c *programCompiler) pass(p Pass, in, pre, out quant.Shape, inAddr, outAddr
 			for t := 0; t < tiles; t++ {
 				c.turnAcc()
 				lanes := min(a.Cols, N-t*a.Cols)
+				if err := c.need(inName, img*inImg+(ye1+1)*in.W*in.C); err != nil {
+					return err
+				}
 				if err := activate(n*pre.W, lanes, t, ofh, ofw, oaddr); err != nil {
 					return err
 				}

@@ -33,7 +33,14 @@ func (s *Segment) Stream(host map[string]HostValue) ([]byte, error) {
 		if !ok {
 			return nil, fmt.Errorf("reads tensor %s, which the host does not have", c.Tensor)
 		}
-		for _, b := range v.Data {
+		data := v.Data
+		if c.Len > 0 {
+			if c.Off+c.Len > len(data) {
+				return nil, fmt.Errorf("reads bytes [%d, %d) of tensor %s, which has %d", c.Off, c.Off+c.Len, c.Tensor, len(data))
+			}
+			data = data[c.Off : c.Off+c.Len]
+		}
+		for _, b := range data {
 			stream = append(stream, byte(b))
 		}
 	}

@@ -202,11 +202,15 @@ func TestProgramFault(t *testing.T) {
 	// Drop the first weight load: the first convolution reads weights
 	// never written.
 	seg := prog.Segments[0]
+	k := 0 // the chunk of the host stream the instruction reads
 	for i, in := range seg.Insts {
 		if in.Op == core.OpReadWeights {
 			seg.Insts = append(seg.Insts[:i:i], seg.Insts[i+1:]...)
-			seg.In = append(seg.In[:1:1], seg.In[2:]...)
+			seg.In = append(seg.In[:k:k], seg.In[k+1:]...)
 			break
+		}
+		if in.Op == core.OpReadHost || in.Op == core.OpLoadParams {
+			k++
 		}
 	}
 	mach, _ := core.NewMachine(cfg)
