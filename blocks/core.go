@@ -95,8 +95,8 @@ const (
 	csFetch           // waiting for an instruction word
 	csDecode          // checking the instruction
 	csRead            // host stream → UB or weight memory, a beat a cycle
-	csWHRead          // write_host: read a UB byte
-	csWHGet           // write_host: check and pack the byte
+	csWHRead          // write_host: read a beat's UB bytes
+	csWHGet           // write_host: check and pack them
 	csWHSend          // write_host: send a beat
 	csDone            // after HALT: waiting for start
 	csError           // stopped on an error: waiting for soft reset
@@ -403,8 +403,8 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		return hdl.ZExt(e, w)
 	}
 
-	ub := newByteMemory(m, "ub", cfg.UBBytes, clr, R, core.WindowRuns)
-	wm := newByteMemory(m, "wm", cfg.WeightBytes, clr, R, 1)
+	ub := newByteMemory(m, "ub", cfg.UBBytes, clr, CoreBeatBytes, R, core.WindowRuns) // write_host reads a beat on port 0
+	wm := newByteMemory(m, "wm", cfg.WeightBytes, clr, R, R, 1)
 
 	// The host data stream: one beat held, its bytes consumed in order
 	// (keep marks the valid bytes, from lane 0); last ends the host's data.
@@ -1105,6 +1105,13 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	// its: read_host waits).
 	ubLanding := m.Wire("ub_landing", hdl.U(1))
 	m.Set(ubLanding, yValid.And(state.Eq(st(csAct)).Or(dnOn).Or(fz.EqConst(3))))
+	whK := m.Wire("wh_k", hdl.U(4)) // write_host: the beat's bytes, min(8, rem)
+	m.Set(whK, hdl.Mux(rem.Lt(m.Const(CoreBeatBytes, rem.Shape())), rem.Trunc(4), m.Const(CoreBeatBytes, hdl.U(4))))
+	whGood := m.Wire("wh_good", hdl.U(4)) // those before the first unwritten one
+	m.Set(whGood, whK)
+	for j := CoreBeatBytes - 1; j >= 0; j-- {
+		m.If(ub.lanes[j].Bit(8).Not().And(whK.Gt(m.Const(int64(j), hdl.U(4)))), func() { m.Set(whGood, m.Const(int64(j), hdl.U(4))) })
+	}
 	m.Set(iIn.Ready, zero(1))
 	m.Switch(state, func(sw *hdl.SwitchBuilder) {
 		sw.Case([]int64{csClear}, func() {
@@ -1279,25 +1286,22 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			})
 		})
 		sw.Case([]int64{csWHGet}, func() {
-			m.If(ub.lanes[0].Bit(8).Not(), func() {
+			// A beat is the min(8, rem) bytes of one read: the bytes
+			// before the first unwritten one go out, then the fault.
+			k, good := whK, whGood
+			for i := range ob {
+				m.Set(ob[i], ub.lanes[i].Slice(7, 0))
+			}
+			m.Set(oCount, good)
+			m.Set(addr, addr.Add(u(good, core.AddrBits)).Trunc(core.AddrBits))
+			m.Set(rem, rem.Sub(u(good, core.AddrBits)).Trunc(core.AddrBits))
+			m.If(good.Ne(k), func() {
 				m.Set(errCode, m.Const(int64(core.ErrUnwritten), hdl.U(8)))
-				m.If(oCount.EqConst(0), func() { fail(core.ErrUnwritten) }).Else(func() {
+				m.If(good.EqConst(0), func() { fail(core.ErrUnwritten) }).Else(func() {
 					m.Set(errPending, one(1))
 					m.Set(state, st(csWHSend))
 				})
-			}).Else(func() {
-				m.Switch(oCount.Trunc(3), func(sw *hdl.SwitchBuilder) {
-					for i := range ob {
-						sw.Case([]int64{int64(i)}, func() { m.Set(ob[i], ub.lanes[0].Slice(7, 0)) })
-					}
-				})
-				m.Set(oCount, inc(oCount))
-				m.Set(addr, inc(addr))
-				m.Set(rem, dec(rem))
-				m.If(oCount.EqConst(CoreBeatBytes-1).Or(rem.EqConst(1)), func() {
-					m.Set(state, st(csWHSend))
-				}).Else(func() { m.Set(state, st(csWHRead)) })
-			})
+			}).Else(func() { m.Set(state, st(csWHSend)) })
 		})
 		sw.Case([]int64{csWHSend}, func() {
 			m.If(oOut.Ready, func() {

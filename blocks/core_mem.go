@@ -11,8 +11,9 @@ import (
 // words (a byte and its written bit), byte a in bank a mod CoreBeatBytes:
 // each read port reads CoreBeatBytes consecutive bytes from any address in
 // one cycle (lane i is byte rbase+i) and writes up to CoreBeatBytes
-// consecutive bytes, one per bank; lanes says how many read lanes the
-// controller uses. A clear writes one word of every bank per cycle.
+// consecutive bytes, one per bank; lanes0 and lanes say how many read
+// lanes the controller uses of port 0 and of the others. A clear writes
+// one word of every bank per cycle.
 type byteMemory struct {
 	banks    []*hdl.Memory
 	wordBits int
@@ -36,7 +37,7 @@ type readPort struct {
 	lanes     []*hdl.Expr
 }
 
-func newByteMemory(m *hdl.Module, name string, bytes int, clr *hdl.Expr, lanes, ports int) *byteMemory {
+func newByteMemory(m *hdl.Module, name string, bytes int, clr *hdl.Expr, lanes0, lanes, ports int) *byteMemory {
 	const nb = CoreBeatBytes
 	words := bytes / nb
 	bm := &byteMemory{
@@ -109,7 +110,11 @@ func newByteMemory(m *hdl.Module, name string, bytes int, clr *hdl.Expr, lanes, 
 		})
 	}
 	for p, rp := range bm.ports {
-		for i := 0; i < lanes; i++ {
+		n := lanes
+		if p == 0 {
+			n = lanes0
+		}
+		for i := 0; i < n; i++ {
 			lane := m.Wire(pname(p, fmt.Sprintf("lane_%d", i)), hdl.U(9))
 			m.Set(lane, rdata[p][i])
 			m.Switch(rots[p], func(sw *hdl.SwitchBuilder) {

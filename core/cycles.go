@@ -76,8 +76,8 @@ func Bound(c Config, words []Word) (ArrayBound, error) {
 // HALT on the host stream in, the streams never stalling (drain is the
 // manifest's core.drain_cycles). It follows the controller instruction by
 // instruction: fetch and decode (2 cycles), host transfers a beat's bytes
-// a cycle with the next beat taken in that cycle, write_host two cycles a
-// byte and one per beat, load_params a cycle a word (and a byte of the
+// a cycle with the next beat taken in that cycle, write_host three cycles
+// a beat, load_params a cycle a word (and a byte of the
 // table), the weight loader cols+1+rows cycles per tile (a lane's taps a
 // read, then a beat a cycle; a tile ahead of the array), a
 // beat a cycle for MATMUL rows and a cycle per WindowRuns runs for
@@ -206,7 +206,8 @@ func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 			cyc++
 			take(g("len"))
 		case OpWriteHost:
-			cyc += 2*g("len") + (g("len")+7)/8
+			// A beat a read, a check and a send.
+			cyc += 3 * ((g("len") + 7) / 8)
 			if g("len") == 0 {
 				cyc++
 			}

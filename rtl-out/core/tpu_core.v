@@ -327,9 +327,7 @@ module tpu_core (
     reg  [7:0] ob_5;
     reg  [7:0] ob_6;
     reg  [7:0] ob_7;
-    /* verilator lint_off UNUSEDSIGNAL */
     reg  [3:0] o_count;
-    /* verilator lint_on UNUSEDSIGNAL */
     reg  err_pending;
     reg  set_loaded_0;
     reg  set_loaded_1;
@@ -712,6 +710,8 @@ module tpu_core (
     reg  may_go;
     wire hold_for_drain;
     wire ub_landing;
+    wire [3:0] wh_k;
+    reg  [3:0] wh_good;
     reg  fz_pool_en;
     reg  fz_pool_kind;
     reg  [1:0] fz_pool_kh;
@@ -3372,6 +3372,34 @@ module tpu_core (
     end
     assign hold_for_drain = (~may_go);
     assign ub_landing = (mxu_y_out_valid & (((state == 5'hf) | dn_on) | (fz == 2'h3)));
+    assign wh_k = ((rem < 24'h8) ? rem[3:0] : 4'h8);
+    always @* begin
+        wh_good = wh_k;
+        if (((~ub_lane_7[8]) & (wh_k > 4'h7))) begin
+            wh_good = 4'h7;
+        end
+        if (((~ub_lane_6[8]) & (wh_k > 4'h6))) begin
+            wh_good = 4'h6;
+        end
+        if (((~ub_lane_5[8]) & (wh_k > 4'h5))) begin
+            wh_good = 4'h5;
+        end
+        if (((~ub_lane_4[8]) & (wh_k > 4'h4))) begin
+            wh_good = 4'h4;
+        end
+        if (((~ub_lane_3[8]) & (wh_k > 4'h3))) begin
+            wh_good = 4'h3;
+        end
+        if (((~ub_lane_2[8]) & (wh_k > 4'h2))) begin
+            wh_good = 4'h2;
+        end
+        if (((~ub_lane_1[8]) & (wh_k > 4'h1))) begin
+            wh_good = 4'h1;
+        end
+        if (((~ub_lane_0[8]) & (wh_k > 4'h0))) begin
+            wh_good = 4'h0;
+        end
+    end
     always @* begin
         fz_pool_en = set0_pool_en;
         case (fz_set)
@@ -3771,9 +3799,20 @@ module tpu_core (
                 end
             end
             5'h6: begin
-                if ((~ub_lane_0[8])) begin
+                ob_0 <= ub_lane_0[7:0];
+                ob_1 <= ub_lane_1[7:0];
+                ob_2 <= ub_lane_2[7:0];
+                ob_3 <= ub_lane_3[7:0];
+                ob_4 <= ub_lane_4[7:0];
+                ob_5 <= ub_lane_5[7:0];
+                ob_6 <= ub_lane_6[7:0];
+                ob_7 <= ub_lane_7[7:0];
+                o_count <= wh_good;
+                addr <= (addr + {20'h0, wh_good});
+                rem <= (rem - {20'h0, wh_good});
+                if ((wh_good != wh_k)) begin
                     err_code <= 8'h5;
-                    if ((o_count == 4'h0)) begin
+                    if ((wh_good == 4'h0)) begin
                         err_code <= 8'h5;
                         state <= (c_on ? 5'h13 : 5'h9);
                     end else begin
@@ -3781,42 +3820,7 @@ module tpu_core (
                         state <= 5'h7;
                     end
                 end else begin
-                    case (o_count[2:0])
-                        3'h0: begin
-                            ob_0 <= ub_lane_0[7:0];
-                        end
-                        3'h1: begin
-                            ob_1 <= ub_lane_0[7:0];
-                        end
-                        3'h2: begin
-                            ob_2 <= ub_lane_0[7:0];
-                        end
-                        3'h3: begin
-                            ob_3 <= ub_lane_0[7:0];
-                        end
-                        3'h4: begin
-                            ob_4 <= ub_lane_0[7:0];
-                        end
-                        3'h5: begin
-                            ob_5 <= ub_lane_0[7:0];
-                        end
-                        3'h6: begin
-                            ob_6 <= ub_lane_0[7:0];
-                        end
-                        3'h7: begin
-                            ob_7 <= ub_lane_0[7:0];
-                        end
-                        default: begin
-                        end
-                    endcase
-                    o_count <= (o_count + 4'h1);
-                    addr <= (addr + 24'h1);
-                    rem <= (rem - 24'h1);
-                    if (((o_count == 4'h7) | (rem == 24'h1))) begin
-                        state <= 5'h7;
-                    end else begin
-                        state <= 5'h5;
-                    end
+                    state <= 5'h7;
                 end
             end
             5'h7: begin
@@ -5060,8 +5064,8 @@ module tpu_core (
             as_on <= 1'b0;
             as_pend <= 1'b0;
             c_on <= 1'b0;
-            err_pending <= 1'b0;
             o_count <= 4'h0;
+            err_pending <= 1'b0;
             set_loaded_0 <= 1'b0;
             set_loaded_1 <= 1'b0;
             set_loaded_2 <= 1'b0;
