@@ -77,15 +77,18 @@ func Bound(c Config, words []Word) (ArrayBound, error) {
 // manifest's core.drain_cycles). It follows the controller instruction by
 // instruction: fetch and decode (2 cycles), host transfers a beat's bytes
 // a cycle with the next beat taken in that cycle, write_host three cycles
-// a beat, load_params a cycle a word (and a byte of the
-// table), the weight loader cols+1+rows cycles per tile (a lane's taps a
-// read, then a beat a cycle; a tile ahead of the array), a
+// a beat, load_params a cycle a word (and a byte of the table). MATMUL and
+// CONVOLVE run on the compute engine while the controller goes on with
+// transfers and parameter loads that touch none of the engine's operands
+// (the RTL's may_go): the weight loader cols+1+rows cycles per tile (a
+// lane's taps a read, then a beat a cycle; a tile ahead of the array), a
 // beat a cycle for MATMUL rows and a cycle per WindowRuns runs for
-// CONVOLVE windows (runs as the window generator forms them), ACTIVATE's
-// divisions and read-out rows (none when fused: the next instruction's
-// last tile waits until the results before have landed), and its drain for
-// the instructions that wait for its results. It is a model, not the RTL: its error on the
-// LeNet program is measured and reported by tpugen run -target core.
+// CONVOLVE windows, ACTIVATE's divisions and read-out rows (none when
+// fused: the next instruction's last tile waits until the results before
+// have landed), and the drain of its results for the instructions that
+// wait for them. It is a model, not the RTL: it leaves out the cycles a
+// read_host waits for a result to land; its error on the LeNet program is
+// measured and reported by tpugen run -target core.
 func Cycles(c Config, drain int, words []Word, in []byte) (int64, error) {
 	a := c.Arch
 	// The host stream, for the parameter sets' pooling (ACTIVATE divides
