@@ -101,14 +101,12 @@ const (
 	csDone            // after HALT: waiting for start
 	csError           // stopped on an error: waiting for soft reset
 	csLoad            // load_params: the block → p_in words
-	csMM              // matmul: weight tiles and activation rows into the array
 	csActDiv          // activate: a division step (frames, pooled sizes)
 	csActChk          // activate: checks after a division
 	csActPool         // activate: the pooling control word goes out
 	csAct             // activate: accumulator rows out through the pipeline
 	csClearAcc        // after reset: every accumulator row set to zero
 	csCvChk           // convolve: checks after a division
-	csConv            // (unused: the compute engine runs matmul and convolve behind the controller)
 	csErrWait         // a fault, reported once the compute engine's earlier instruction has finished
 	csStates
 )

@@ -1045,7 +1045,7 @@ module tpu_core (
                 ub_clear = 1'b1;
                 wm_clear = 1'b1;
             end
-            5'h10: begin
+            5'hf: begin
                 if ((clr_acc < 11'h8)) begin
                     mx_w_valid = 1'b1;
                 end else begin
@@ -1160,9 +1160,9 @@ module tpu_core (
                 end else if (d_underflow) begin
                 end
             end
-            5'hc: begin
+            5'hb: begin
             end
-            5'hd: begin
+            5'hc: begin
                 case (ac_ph)
                     2'h0: begin
                         if ((div_r != 25'h0)) begin
@@ -1183,7 +1183,7 @@ module tpu_core (
                     end
                 endcase
             end
-            5'h11: begin
+            5'h10: begin
                 case (ac_ph)
                     2'h0: begin
                         if (((({2'h0, c_ir_now[67:56]} + {9'h0, c_ir_now[120:116]}) + {9'h0, c_ir_now[125:121]}) < {4'h0, ({1'h0, t1} + 10'h1)})) begin
@@ -1195,11 +1195,11 @@ module tpu_core (
                     end
                 endcase
             end
-            5'h13: begin
+            5'h11: begin
+            end
+            5'hd: begin
             end
             5'he: begin
-            end
-            5'hf: begin
                 mx_a_valid = 1'b1;
                 mx_a_data = {1'b0, ir[45:44], 1'b1, 1'b1, 1'b0, (ir[13:4] + ac_r[9:0]), 64'h0};
             end
@@ -3371,7 +3371,7 @@ module tpu_core (
         endcase
     end
     assign hold_for_drain = (~may_go);
-    assign ub_landing = (mxu_y_out_valid & (((state == 5'hf) | dn_on) | (fz == 2'h3)));
+    assign ub_landing = (mxu_y_out_valid & (((state == 5'he) | dn_on) | (fz == 2'h3)));
     assign wh_k = ((rem < 24'h8) ? rem[3:0] : 4'h8);
     always @* begin
         wh_good = wh_k;
@@ -3496,7 +3496,7 @@ module tpu_core (
             end
         endcase
     end
-    assign running = (((((state != 5'h0) & (state != 5'h10)) & (state != 5'h1)) & (state != 5'h8)) & (state != 5'h9));
+    assign running = (((((state != 5'h0) & (state != 5'hf)) & (state != 5'h1)) & (state != 5'h8)) & (state != 5'h9));
     assign axi_w_fire = ((s_axi_awvalid & s_axi_wvalid) & (~s_axi_bvalid));
     assign s_axi_awready = axi_w_fire;
     assign s_axi_wready = axi_w_fire;
@@ -3525,10 +3525,10 @@ module tpu_core (
                 clr <= (clr + 14'h1);
                 if (((clr == 14'h3fff) & (~soft_rst))) begin
                     clr_acc <= 11'h0;
-                    state <= 5'h10;
+                    state <= 5'hf;
                 end
             end
-            5'h10: begin
+            5'hf: begin
                 if ((clr_acc < 11'h8)) begin
                     if (mxu_w_in_ready) begin
                         clr_acc <= (clr_acc + 11'h1);
@@ -3545,7 +3545,7 @@ module tpu_core (
             5'h2: begin
                 if (ir_last) begin
                     err_code <= 8'ha;
-                    state <= (c_on ? 5'h13 : 5'h9);
+                    state <= (c_on ? 5'h11 : 5'h9);
                 end else begin
                     if (i_in_valid) begin
                         ir <= i_in_data[255:0];
@@ -3560,10 +3560,10 @@ module tpu_core (
                         4'h0: begin
                             if ((1'b0 | (|ir[255:4]))) begin
                                 err_code <= 8'h1;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else if (((fz != 2'h0) & (~c_on))) begin
                                 err_code <= 8'h8;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else begin
                                 state <= 5'h8;
                             end
@@ -3571,10 +3571,10 @@ module tpu_core (
                         4'h8: begin
                             if ((1'b0 | (|ir[255:4]))) begin
                                 err_code <= 8'h1;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else if (((fz != 2'h0) & (~c_on))) begin
                                 err_code <= 8'h8;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else begin
                                 pc <= (pc + 32'h1);
                                 state <= 5'h2;
@@ -3583,14 +3583,14 @@ module tpu_core (
                         4'h1: begin
                             if ((1'b0 | (|ir[255:52]))) begin
                                 err_code <= 8'h1;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else if (((fz != 2'h0) & (~c_on))) begin
                                 err_code <= 8'h8;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else begin
                                 if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h20000)) begin
                                     err_code <= 8'h2;
-                                    state <= (c_on ? 5'h13 : 5'h9);
+                                    state <= (c_on ? 5'h11 : 5'h9);
                                 end else begin
                                     addr <= ir[27:4];
                                     rem <= ir[51:28];
@@ -3602,14 +3602,14 @@ module tpu_core (
                         4'h2: begin
                             if ((1'b0 | (|ir[255:52]))) begin
                                 err_code <= 8'h1;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else if (((fz != 2'h0) & (~c_on))) begin
                                 err_code <= 8'h8;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else begin
                                 if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h20000)) begin
                                     err_code <= 8'h2;
-                                    state <= (c_on ? 5'h13 : 5'h9);
+                                    state <= (c_on ? 5'h11 : 5'h9);
                                 end else begin
                                     addr <= ir[27:4];
                                     rem <= ir[51:28];
@@ -3621,14 +3621,14 @@ module tpu_core (
                         4'h3: begin
                             if ((1'b0 | (|ir[255:52]))) begin
                                 err_code <= 8'h1;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else if (((fz != 2'h0) & (~c_on))) begin
                                 err_code <= 8'h8;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else begin
                                 if ((({1'h0, ir[27:4]} + {1'h0, ir[51:28]}) > 25'h10000)) begin
                                     err_code <= 8'h3;
-                                    state <= (c_on ? 5'h13 : 5'h9);
+                                    state <= (c_on ? 5'h11 : 5'h9);
                                 end else begin
                                     addr <= ir[27:4];
                                     rem <= ir[51:28];
@@ -3640,17 +3640,17 @@ module tpu_core (
                         4'h4: begin
                             if ((1'b0 | (|ir[255:36]))) begin
                                 err_code <= 8'h1;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else if (((fz != 2'h0) & (~c_on))) begin
                                 err_code <= 8'h8;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else begin
                                 if ((ir[11:4] >= 8'h4)) begin
                                     err_code <= 8'h6;
-                                    state <= (c_on ? 5'h13 : 5'h9);
+                                    state <= (c_on ? 5'h11 : 5'h9);
                                 end else if (((ir[35:12] != 24'h1f4) & (ir[35:12] != 24'hf4))) begin
                                     err_code <= 8'h8;
-                                    state <= (c_on ? 5'h13 : 5'h9);
+                                    state <= (c_on ? 5'h11 : 5'h9);
                                 end else begin
                                     lp_short <= (ir[35:12] == 24'hf4);
                                     lp_phase <= 2'h0;
@@ -3668,23 +3668,23 @@ module tpu_core (
                         4'h5: begin
                             if ((1'b0 | (|ir[255:109]))) begin
                                 err_code <= 8'h1;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else begin
                                 if (((((c_ir_now[43:28] == 16'h0) | (c_ir_now[59:44] == 16'h0)) | (c_ir_now[91:84] == 8'h0)) | (c_ir_now[91:84] > 8'h8))) begin
                                     err_code <= 8'h8;
-                                    state <= (c_on ? 5'h13 : 5'h9);
+                                    state <= (c_on ? 5'h11 : 5'h9);
                                 end else if ((({10'h0, c_ir_now[27:4]} + {2'h0, t22}) > 34'h20000)) begin
                                     err_code <= 8'h2;
-                                    state <= (c_on ? 5'h13 : 5'h9);
+                                    state <= (c_on ? 5'h11 : 5'h9);
                                 end else if ((({10'h0, c_ir_now[83:60]} + {2'h0, t23}) > 34'h10000)) begin
                                     err_code <= 8'h3;
-                                    state <= (c_on ? 5'h13 : 5'h9);
+                                    state <= (c_on ? 5'h11 : 5'h9);
                                 end else if ((({1'h0, c_ir_now[107:92]} + {1'h0, c_ir_now[43:28]}) > 17'h400)) begin
                                     err_code <= 8'h4;
-                                    state <= (c_on ? 5'h13 : 5'h9);
+                                    state <= (c_on ? 5'h11 : 5'h9);
                                 end else if (((fz != 2'h0) & (((c_ir_now[107:92] != fz_acc) | (c_ir_now[43:28] != fz_m)) | (({40'h0, c_ir_now[27:4]} < {39'h0, fz_hi}) & ({39'h0, fz_lo} < ({40'h0, c_ir_now[27:4]} + {32'h0, t22})))))) begin
                                     err_code <= 8'h8;
-                                    state <= (c_on ? 5'h13 : 5'h9);
+                                    state <= (c_on ? 5'h11 : 5'h9);
                                 end else begin
                                     mm_macs <= ({16'h0, t22} * {40'h0, c_ir_now[91:84]});
                                     op_k <= {9'h0, c_ir_now[59:44]};
@@ -3719,17 +3719,17 @@ module tpu_core (
                         4'h6: begin
                             if ((1'b0 | (|ir[255:196]))) begin
                                 err_code <= 8'h1;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else begin
                                 if (((((((((((1'b0 | (c_ir_now[43:28] == 16'h0)) | (c_ir_now[55:44] == 12'h0)) | (c_ir_now[67:56] == 12'h0)) | (c_ir_now[79:68] == 12'h0)) | (c_ir_now[84:80] == 5'h0)) | (c_ir_now[89:85] == 5'h0)) | (c_ir_now[93:90] == 4'h0)) | (c_ir_now[97:94] == 4'h0)) | (c_ir_now[101:98] == 4'h0)) | (c_ir_now[105:102] == 4'h0))) begin
                                     err_code <= 8'h8;
-                                    state <= (c_on ? 5'h13 : 5'h9);
+                                    state <= (c_on ? 5'h11 : 5'h9);
                                 end else if (((c_ir_now[165:158] == 8'h0) | (c_ir_now[165:158] > 8'h8))) begin
                                     err_code <= 8'h8;
-                                    state <= (c_on ? 5'h13 : 5'h9);
+                                    state <= (c_on ? 5'h11 : 5'h9);
                                 end else if (((({2'h0, c_ir_now[55:44]} + {9'h0, c_ir_now[110:106]}) + {9'h0, c_ir_now[115:111]}) < {4'h0, ({1'h0, t0} + 10'h1)})) begin
                                     err_code <= 8'h8;
-                                    state <= (c_on ? 5'h13 : 5'h9);
+                                    state <= (c_on ? 5'h11 : 5'h9);
                                 end else begin
                                     div_conv <= 1'b1;
                                     ac_ph <= 2'h0;
@@ -3738,27 +3738,27 @@ module tpu_core (
                                     div_q <= 16'h0;
                                     div_r <= 25'h0;
                                     div_i <= div_lz;
-                                    state <= 5'hc;
+                                    state <= 5'hb;
                                 end
                             end
                         end
                         4'h7: begin
                             if ((1'b0 | (|ir[255:117]))) begin
                                 err_code <= 8'h1;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else if (((fz != 2'h0) & (~c_on))) begin
                                 err_code <= 8'h8;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else begin
                                 if (((ir[43:36] == 8'h0) | (ir[43:36] > 8'h8))) begin
                                     err_code <= 8'h8;
-                                    state <= (c_on ? 5'h13 : 5'h9);
+                                    state <= (c_on ? 5'h11 : 5'h9);
                                 end else if ((~((((1'b0 | ((ir[51:44] == 8'h0) & set_loaded_0)) | ((ir[51:44] == 8'h1) & set_loaded_1)) | ((ir[51:44] == 8'h2) & set_loaded_2)) | ((ir[51:44] == 8'h3) & set_loaded_3)))) begin
                                     err_code <= 8'h6;
-                                    state <= (c_on ? 5'h13 : 5'h9);
+                                    state <= (c_on ? 5'h11 : 5'h9);
                                 end else if ((((ir[35:20] == 16'h0) | (ir[103:92] == 12'h0)) | (ir[115:104] == 12'h0))) begin
                                     err_code <= 8'h8;
-                                    state <= (c_on ? 5'h13 : 5'h9);
+                                    state <= (c_on ? 5'h11 : 5'h9);
                                 end else begin
                                     div_conv <= 1'b0;
                                     ac_ph <= 2'h0;
@@ -3767,13 +3767,13 @@ module tpu_core (
                                     div_q <= 16'h0;
                                     div_r <= 25'h0;
                                     div_i <= div_lz;
-                                    state <= 5'hc;
+                                    state <= 5'hb;
                                 end
                             end
                         end
                         default: begin
                             err_code <= 8'h1;
-                            state <= (c_on ? 5'h13 : 5'h9);
+                            state <= (c_on ? 5'h11 : 5'h9);
                         end
                     endcase
                 end
@@ -3787,7 +3787,7 @@ module tpu_core (
                     rem <= (rem - (({20'h0, d_left} <= rem) ? {20'h0, d_left} : {20'h0, rem[3:0]}));
                 end else if (d_underflow) begin
                     err_code <= 8'h7;
-                    state <= (c_on ? 5'h13 : 5'h9);
+                    state <= (c_on ? 5'h11 : 5'h9);
                 end
             end
             5'h5: begin
@@ -3814,7 +3814,7 @@ module tpu_core (
                     err_code <= 8'h5;
                     if ((wh_good == 4'h0)) begin
                         err_code <= 8'h5;
-                        state <= (c_on ? 5'h13 : 5'h9);
+                        state <= (c_on ? 5'h11 : 5'h9);
                     end else begin
                         err_pending <= 1'b1;
                         state <= 5'h7;
@@ -3842,7 +3842,7 @@ module tpu_core (
                 end else if ((lp_phase == 2'h3)) begin
                     if ((lp_bad | (lp_mode == 32'h2))) begin
                         err_code <= 8'h8;
-                        state <= (c_on ? 5'h13 : 5'h9);
+                        state <= (c_on ? 5'h11 : 5'h9);
                     end else begin
                         if ((ir[11:4] == 8'h0)) begin
                             set_loaded_0 <= 1'b1;
@@ -3867,7 +3867,7 @@ module tpu_core (
                         if ((lp_x == 8'hff)) begin
                             if (lp_bad) begin
                                 err_code <= 8'h8;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else begin
                                 if ((ir[11:4] == 8'h0)) begin
                                     set_loaded_0 <= 1'b1;
@@ -3887,7 +3887,7 @@ module tpu_core (
                         end
                     end else if (d_underflow) begin
                         err_code <= 8'h7;
-                        state <= (c_on ? 5'h13 : 5'h9);
+                        state <= (c_on ? 5'h11 : 5'h9);
                     end
                 end else if (d_avail) begin
                     lp_word <= lp_w;
@@ -4077,35 +4077,35 @@ module tpu_core (
                     end
                 end else if (d_underflow) begin
                     err_code <= 8'h7;
-                    state <= (c_on ? 5'h13 : 5'h9);
+                    state <= (c_on ? 5'h11 : 5'h9);
                 end
             end
-            5'hc: begin
+            5'hb: begin
                 div_r <= (({div_r[23:0], div_n[15]} >= {1'h0, div_d}) ? ({div_r[23:0], div_n[15]} - {1'h0, div_d}) : {div_r[23:0], div_n[15]});
                 div_q <= {div_q[14:0], ({div_r[23:0], div_n[15]} >= {1'h0, div_d})};
                 div_n <= {div_n[14:0], 1'b0};
                 div_i <= (div_i + 4'h1);
                 if ((div_i == 4'hf)) begin
-                    state <= (div_conv ? 5'h11 : 5'hd);
+                    state <= (div_conv ? 5'h10 : 5'hc);
                 end
             end
-            5'hd: begin
+            5'hc: begin
                 case (ac_ph)
                     2'h0: begin
                         ac_frames <= div_q;
                         if ((div_r != 25'h0)) begin
                             err_code <= 8'h8;
-                            state <= (c_on ? 5'h13 : 5'h9);
+                            state <= (c_on ? 5'h11 : 5'h9);
                         end else if ((ir[91:76] < {8'h0, ir[43:36]})) begin
                             err_code <= 8'h8;
-                            state <= (c_on ? 5'h13 : 5'h9);
+                            state <= (c_on ? 5'h11 : 5'h9);
                         end else if ((({1'h0, ir[19:4]} + {1'h0, ir[35:20]}) > 17'h400)) begin
                             err_code <= 8'h4;
-                            state <= (c_on ? 5'h13 : 5'h9);
+                            state <= (c_on ? 5'h11 : 5'h9);
                         end else if (ac_pool) begin
                             if (((((ir[103:92] > 12'h20) | (ir[115:104] > 12'h20)) | (ir[103:92] < {10'h0, ac_kh})) | (ir[115:104] < {10'h0, ac_kw}))) begin
                                 err_code <= 8'h8;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else begin
                                 ac_ph <= 2'h1;
                                 div_n <= (div_start << div_lz);
@@ -4113,12 +4113,12 @@ module tpu_core (
                                 div_q <= 16'h0;
                                 div_r <= 25'h0;
                                 div_i <= div_lz;
-                                state <= 5'hc;
+                                state <= 5'hb;
                             end
                         end else begin
                             if (((({12'h0, ir[75:52]} + {4'h0, t24}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                                 err_code <= 8'h2;
-                                state <= (c_on ? 5'h13 : 5'h9);
+                                state <= (c_on ? 5'h11 : 5'h9);
                             end else if (ir[116]) begin
                                 fz_acc <= ir[19:4];
                                 fz_m <= ir[35:20];
@@ -4147,7 +4147,7 @@ module tpu_core (
                                     mx_p_valid <= 1'b1;
                                     mx_p_data <= {{72'h0, 2'h1, 2'h1, 2'h1, 2'h1, 6'h1, 6'h1, 1'b0, 1'b0}, 9'h0, ir[45:44], 2'h2};
                                 end
-                                state <= 5'he;
+                                state <= 5'hd;
                             end
                         end
                     end
@@ -4159,12 +4159,12 @@ module tpu_core (
                         div_q <= 16'h0;
                         div_r <= 25'h0;
                         div_i <= div_lz;
-                        state <= 5'hc;
+                        state <= 5'hb;
                     end
                     default: begin
                         if (((({12'h0, ir[75:52]} + {4'h0, t25}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                             err_code <= 8'h2;
-                            state <= (c_on ? 5'h13 : 5'h9);
+                            state <= (c_on ? 5'h11 : 5'h9);
                         end else if (ir[116]) begin
                             fz_acc <= ir[19:4];
                             fz_m <= ir[35:20];
@@ -4193,18 +4193,18 @@ module tpu_core (
                                 mx_p_valid <= 1'b1;
                                 mx_p_data <= {{72'h0, 2'h1, 2'h1, 2'h1, 2'h1, 6'h1, 6'h1, 1'b0, 1'b0}, 9'h0, ir[45:44], 2'h2};
                             end
-                            state <= 5'he;
+                            state <= 5'hd;
                         end
                     end
                 endcase
             end
-            5'h11: begin
+            5'h10: begin
                 case (ac_ph)
                     2'h0: begin
                         cv_oh <= (div_q + 16'h1);
                         if (((({2'h0, c_ir_now[67:56]} + {9'h0, c_ir_now[120:116]}) + {9'h0, c_ir_now[125:121]}) < {4'h0, ({1'h0, t1} + 10'h1)})) begin
                             err_code <= 8'h8;
-                            state <= (c_on ? 5'h13 : 5'h9);
+                            state <= (c_on ? 5'h11 : 5'h9);
                         end else begin
                             ac_ph <= 2'h1;
                             div_n <= (div_start << div_lz);
@@ -4212,29 +4212,29 @@ module tpu_core (
                             div_q <= 16'h0;
                             div_r <= 25'h0;
                             div_i <= div_lz;
-                            state <= 5'hc;
+                            state <= 5'hb;
                         end
                     end
                     default: begin
                         cv_ow <= (div_q + 16'h1);
                         if (((~c_ir_now[183]) & (c_ir_now[195:184] != 12'h0))) begin
                             err_code <= 8'h8;
-                            state <= (c_on ? 5'h13 : 5'h9);
+                            state <= (c_on ? 5'h11 : 5'h9);
                         end else if ((c_ir_now[183] & (({2'h0, c_ir_now[195:184]} + {6'h0, c_ir_now[165:158]}) > {2'h0, c_ir_now[79:68]}))) begin
                             err_code <= 8'h8;
-                            state <= (c_on ? 5'h13 : 5'h9);
+                            state <= (c_on ? 5'h11 : 5'h9);
                         end else if ((({30'h0, c_ir_now[27:4]} + {2'h0, t26}) > 54'h20000)) begin
                             err_code <= 8'h2;
-                            state <= (c_on ? 5'h13 : 5'h9);
+                            state <= (c_on ? 5'h11 : 5'h9);
                         end else if ((({22'h0, c_ir_now[157:134]} + {2'h0, t30}) > 46'h10000)) begin
                             err_code <= 8'h3;
-                            state <= (c_on ? 5'h13 : 5'h9);
+                            state <= (c_on ? 5'h11 : 5'h9);
                         end else if ((({34'h0, c_ir_now[181:166]} + {2'h0, t32}) > 50'h400)) begin
                             err_code <= 8'h4;
-                            state <= (c_on ? 5'h13 : 5'h9);
+                            state <= (c_on ? 5'h11 : 5'h9);
                         end else if (((fz != 2'h0) & (((c_ir_now[181:166] != fz_acc) | (({16'h0, t31} * {32'h0, (div_q + 16'h1)}) != {32'h0, fz_m})) | (({40'h0, c_ir_now[27:4]} < {39'h0, fz_hi}) & ({39'h0, fz_lo} < ({40'h0, c_ir_now[27:4]} + {12'h0, t33})))))) begin
                             err_code <= 8'h8;
-                            state <= (c_on ? 5'h13 : 5'h9);
+                            state <= (c_on ? 5'h11 : 5'h9);
                         end else begin
                             cv_m <= (({1'h0, c_ir_now[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)});
                             mm_macs <= {1'h0, t35};
@@ -4279,17 +4279,17 @@ module tpu_core (
                     end
                 endcase
             end
-            5'h13: begin
+            5'h11: begin
                 if ((~c_on)) begin
                     state <= 5'h9;
                 end
             end
-            5'he: begin
+            5'hd: begin
                 if ((~mx_p_valid)) begin
-                    state <= 5'hf;
+                    state <= 5'he;
                 end
             end
-            5'hf: begin
+            5'he: begin
                 if (mxu_a_in_ready) begin
                     ac_r <= (ac_r + 16'h1);
                     if (((ac_r + 16'h1) == ir[35:20])) begin
