@@ -416,8 +416,6 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	keepBit := dKeep.ShrBy(dIdx.Trunc(3)).Bit(0)
 	dAvail := m.Wire("d_avail", hdl.U(1))
 	m.Set(dAvail, dHeld.And(idxOK).And(keepBit))
-	dByte := m.Wire("d_byte", hdl.U(8))
-	m.Set(dByte, dData.ShrBy(hdl.Cat(dIdx.Trunc(3), zero(3))).Trunc(8))
 	dTake := m.Wire("d_take", hdl.U(1))
 	m.Set(dTake, zero(1))
 	// A transfer takes every byte of the beat it can in one cycle: the
@@ -708,7 +706,10 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	fzWA, fzN, fzPitch := m.Reg("fz_wa", hdl.U(core.AddrBits)), m.Reg("fz_n", hdl.U(core.LaneBits)), m.Reg("fz_pitch", hdl.U(16))
 	fzLo, fzHi := m.Reg("fz_lo", hdl.U(core.AddrBits+1)), m.Reg("fz_hi", hdl.U(core.AddrBits+1))
 	fzSet := m.Reg("fz_set", hdl.U(max(1, hdl.Clog2(cfg.Arch.ParamSets))))
-	fzFH, fzFW := m.Reg("fz_fh", hdl.U(12)), m.Reg("fz_fw", hdl.U(12))
+	var fzFH, fzFW *hdl.Expr // the frame, for the pooling control
+	if pc.Pool {
+		fzFH, fzFW = m.Reg("fz_fh", hdl.U(12)), m.Reg("fz_fw", hdl.U(12))
+	}
 	// The pooling control for frames of fh x fw rows of a set; a core
 	// without pooling sends none.
 	sendPool := func(set *hdl.Expr, p poolCtl, fh, fw *hdl.Expr) {
@@ -1336,7 +1337,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 							"target": m.Const(int64(proto.Targets[arch.StageActivation]), hdl.U(fieldOf(pLay.Fields, "target").Width)),
 							"set":    set.Trunc(fieldOf(pLay.Fields, "set").Width),
 							"addr":   m.Const(int64(ActivationTableAddr), hdl.U(pAddrW)).Add(u(lpX, pAddrW)).Trunc(pAddrW),
-							"data":   packFields(m, proto.Activation.TableEntry, pDataF.Width, map[string]*hdl.Expr{"value": dByte})}))
+							"data":   packFields(m, proto.Activation.TableEntry, pDataF.Width, map[string]*hdl.Expr{"value": dShift.Slice(7, 0)})}))
 					}
 					m.Set(lpX, inc(lpX))
 					m.If(lpX.EqConst(255), func() {
@@ -1443,8 +1444,10 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 					m.Set(fzLo, u(acOut, core.AddrBits+1))
 					m.Set(fzHi, end.Trunc(core.AddrBits+1))
 					m.Set(fzSet, setIdx(acSet))
-					m.Set(fzFH, acFH)
-					m.Set(fzFW, acFW)
+					if pc.Pool {
+						m.Set(fzFH, acFH)
+						m.Set(fzFW, acFW)
+					}
 					m.Set(fz, one(2))
 					next()
 				}).Else(func() {

@@ -310,7 +310,6 @@ module tpu_core (
     /* verilator lint_on UNUSEDSIGNAL */
     reg  d_last_seen;
     wire d_avail;
-    wire [7:0] d_byte;
     reg  d_take;
     reg  [3:0] d_take_n;
     wire [3:0] d_left;
@@ -754,221 +753,217 @@ module tpu_core (
     wire [7:0] t13 = (d_keep >> t12);
     /* verilator lint_on UNUSEDSIGNAL */
     wire [5:0] t14 = {d_idx[2:0], 3'h0};
+    wire [23:0] t15 = ({12'h0, c_ir_now[55:44]} * {12'h0, c_ir_now[67:56]});
+    wire [15:0] t16 = ({4'h0, cg_e_oy} * {12'h0, c_ir_now[93:90]});
+    wire [31:0] t17 = ({16'h0, c_ir_now[43:28]} * {16'h0, c_ir_now[59:44]});
+    wire [35:0] t18 = ({12'h0, t15} * {24'h0, c_ir_now[79:68]});
+    wire [51:0] t19 = ({36'h0, c_ir_now[43:28]} * {16'h0, t18});
+    wire [31:0] t20 = ({16'h0, c_ir_now[43:28]} * {16'h0, c_ir_now[59:44]});
+    wire [31:0] t21 = ({24'h0, c_ir_now[91:84]} * {16'h0, c_ir_now[59:44]});
+    wire [31:0] t22 = ({16'h0, (ir[35:20] - 16'h1)} * {16'h0, ir[91:76]});
+    wire [31:0] t23 = ({16'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {16'h0, ir[91:76]});
+    wire [51:0] t24 = ({36'h0, c_ir_now[43:28]} * {16'h0, t18});
+    wire [9:0] t25 = ({5'h0, c_ir_now[84:80]} * {5'h0, c_ir_now[89:85]});
+    wire [9:0] t26 = ({5'h0, c_ir_now[84:80]} * {5'h0, c_ir_now[89:85]});
+    wire [21:0] t27 = ({12'h0, t26} * {10'h0, c_ir_now[79:68]});
+    wire [43:0] t28 = ({36'h0, c_ir_now[165:158]} * (c_ir_now[183] ? {34'h0, t25} : {22'h0, t27}));
+    wire [31:0] t29 = ({16'h0, c_ir_now[43:28]} * {16'h0, cv_oh});
+    wire [47:0] t30 = ({16'h0, t29} * {32'h0, (div_q + 16'h1)});
+    wire [51:0] t31 = ({36'h0, c_ir_now[43:28]} * {16'h0, t18});
+    wire [38:0] t32 = ({22'h0, (({1'h0, c_ir_now[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)})} * (c_ir_now[183] ? {29'h0, t25} : {17'h0, t27}));
+    wire [46:0] t33 = ({8'h0, t32} * {39'h0, c_ir_now[165:158]});
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [63:0] t15 = (d_data >> t14);
+    wire [23:0] t34 = (ub_wbase + {21'h0, ub_woff_0});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [5:0] t16 = {d_idx[2:0], 3'h0};
-    wire [23:0] t17 = ({12'h0, c_ir_now[55:44]} * {12'h0, c_ir_now[67:56]});
-    wire [15:0] t18 = ({4'h0, cg_e_oy} * {12'h0, c_ir_now[93:90]});
-    wire [31:0] t19 = ({16'h0, c_ir_now[43:28]} * {16'h0, c_ir_now[59:44]});
-    wire [35:0] t20 = ({12'h0, t17} * {24'h0, c_ir_now[79:68]});
-    wire [51:0] t21 = ({36'h0, c_ir_now[43:28]} * {16'h0, t20});
-    wire [31:0] t22 = ({16'h0, c_ir_now[43:28]} * {16'h0, c_ir_now[59:44]});
-    wire [31:0] t23 = ({24'h0, c_ir_now[91:84]} * {16'h0, c_ir_now[59:44]});
-    wire [31:0] t24 = ({16'h0, (ir[35:20] - 16'h1)} * {16'h0, ir[91:76]});
-    wire [31:0] t25 = ({16'h0, (((ac_frames * ac_oh) * (div_q + 16'h1)) - 16'h1)} * {16'h0, ir[91:76]});
-    wire [51:0] t26 = ({36'h0, c_ir_now[43:28]} * {16'h0, t20});
-    wire [9:0] t27 = ({5'h0, c_ir_now[84:80]} * {5'h0, c_ir_now[89:85]});
-    wire [9:0] t28 = ({5'h0, c_ir_now[84:80]} * {5'h0, c_ir_now[89:85]});
-    wire [21:0] t29 = ({12'h0, t28} * {10'h0, c_ir_now[79:68]});
-    wire [43:0] t30 = ({36'h0, c_ir_now[165:158]} * (c_ir_now[183] ? {34'h0, t27} : {22'h0, t29}));
-    wire [31:0] t31 = ({16'h0, c_ir_now[43:28]} * {16'h0, cv_oh});
-    wire [47:0] t32 = ({16'h0, t31} * {32'h0, (div_q + 16'h1)});
-    wire [51:0] t33 = ({36'h0, c_ir_now[43:28]} * {16'h0, t20});
-    wire [38:0] t34 = ({22'h0, (({1'h0, c_ir_now[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)})} * (c_ir_now[183] ? {29'h0, t27} : {17'h0, t29}));
-    wire [46:0] t35 = ({8'h0, t34} * {39'h0, c_ir_now[165:158]});
+    wire [13:0] t35 = (ub_clear ? clr : t34[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t36 = (ub_wbase + {21'h0, ub_woff_0});
+    wire [23:0] t36 = (ub_wbase + {21'h0, ub_woff_1});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t37 = (ub_clear ? clr : t36[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t38 = (ub_wbase + {21'h0, ub_woff_1});
+    wire [23:0] t38 = (ub_wbase + {21'h0, ub_woff_2});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t39 = (ub_clear ? clr : t38[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t40 = (ub_wbase + {21'h0, ub_woff_2});
+    wire [23:0] t40 = (ub_wbase + {21'h0, ub_woff_3});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t41 = (ub_clear ? clr : t40[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t42 = (ub_wbase + {21'h0, ub_woff_3});
+    wire [23:0] t42 = (ub_wbase + {21'h0, ub_woff_4});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t43 = (ub_clear ? clr : t42[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t44 = (ub_wbase + {21'h0, ub_woff_4});
+    wire [23:0] t44 = (ub_wbase + {21'h0, ub_woff_5});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t45 = (ub_clear ? clr : t44[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t46 = (ub_wbase + {21'h0, ub_woff_5});
+    wire [23:0] t46 = (ub_wbase + {21'h0, ub_woff_6});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t47 = (ub_clear ? clr : t46[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t48 = (ub_wbase + {21'h0, ub_woff_6});
+    wire [23:0] t48 = (ub_wbase + {21'h0, ub_woff_7});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t49 = (ub_clear ? clr : t48[16:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t50 = (ub_wbase + {21'h0, ub_woff_7});
+    wire [23:0] t50 = (wm_wbase + {21'h0, wm_woff_0});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t51 = (ub_clear ? clr : t50[16:3]);
+    wire [12:0] t51 = (wm_clear ? clr[12:0] : t50[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t52 = (wm_wbase + {21'h0, wm_woff_0});
+    wire [23:0] t52 = (wm_wbase + {21'h0, wm_woff_1});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t53 = (wm_clear ? clr[12:0] : t52[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t54 = (wm_wbase + {21'h0, wm_woff_1});
+    wire [23:0] t54 = (wm_wbase + {21'h0, wm_woff_2});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t55 = (wm_clear ? clr[12:0] : t54[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t56 = (wm_wbase + {21'h0, wm_woff_2});
+    wire [23:0] t56 = (wm_wbase + {21'h0, wm_woff_3});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t57 = (wm_clear ? clr[12:0] : t56[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t58 = (wm_wbase + {21'h0, wm_woff_3});
+    wire [23:0] t58 = (wm_wbase + {21'h0, wm_woff_4});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t59 = (wm_clear ? clr[12:0] : t58[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t60 = (wm_wbase + {21'h0, wm_woff_4});
+    wire [23:0] t60 = (wm_wbase + {21'h0, wm_woff_5});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t61 = (wm_clear ? clr[12:0] : t60[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t62 = (wm_wbase + {21'h0, wm_woff_5});
+    wire [23:0] t62 = (wm_wbase + {21'h0, wm_woff_6});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t63 = (wm_clear ? clr[12:0] : t62[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t64 = (wm_wbase + {21'h0, wm_woff_6});
+    wire [23:0] t64 = (wm_wbase + {21'h0, wm_woff_7});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t65 = (wm_clear ? clr[12:0] : t64[15:3]);
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t66 = (wm_wbase + {21'h0, wm_woff_7});
+    wire [23:0] t66 = (ub_rbase + {21'h0, (3'h0 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t67 = (wm_clear ? clr[12:0] : t66[15:3]);
+    wire [13:0] t67 = t66[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t68 = (ub_rbase + {21'h0, (3'h0 - ub_rbase[2:0])});
+    wire [23:0] t68 = (ub_p1_rbase + {21'h0, (3'h0 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t69 = t68[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t70 = (ub_p1_rbase + {21'h0, (3'h0 - ub_p1_rbase[2:0])});
+    wire [23:0] t70 = (ub_p2_rbase + {21'h0, (3'h0 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t71 = t70[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t72 = (ub_p2_rbase + {21'h0, (3'h0 - ub_p2_rbase[2:0])});
+    wire [23:0] t72 = (ub_rbase + {21'h0, (3'h1 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t73 = t72[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t74 = (ub_rbase + {21'h0, (3'h1 - ub_rbase[2:0])});
+    wire [23:0] t74 = (ub_p1_rbase + {21'h0, (3'h1 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t75 = t74[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t76 = (ub_p1_rbase + {21'h0, (3'h1 - ub_p1_rbase[2:0])});
+    wire [23:0] t76 = (ub_p2_rbase + {21'h0, (3'h1 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t77 = t76[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t78 = (ub_p2_rbase + {21'h0, (3'h1 - ub_p2_rbase[2:0])});
+    wire [23:0] t78 = (ub_rbase + {21'h0, (3'h2 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t79 = t78[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t80 = (ub_rbase + {21'h0, (3'h2 - ub_rbase[2:0])});
+    wire [23:0] t80 = (ub_p1_rbase + {21'h0, (3'h2 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t81 = t80[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t82 = (ub_p1_rbase + {21'h0, (3'h2 - ub_p1_rbase[2:0])});
+    wire [23:0] t82 = (ub_p2_rbase + {21'h0, (3'h2 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t83 = t82[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t84 = (ub_p2_rbase + {21'h0, (3'h2 - ub_p2_rbase[2:0])});
+    wire [23:0] t84 = (ub_rbase + {21'h0, (3'h3 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t85 = t84[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t86 = (ub_rbase + {21'h0, (3'h3 - ub_rbase[2:0])});
+    wire [23:0] t86 = (ub_p1_rbase + {21'h0, (3'h3 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t87 = t86[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t88 = (ub_p1_rbase + {21'h0, (3'h3 - ub_p1_rbase[2:0])});
+    wire [23:0] t88 = (ub_p2_rbase + {21'h0, (3'h3 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t89 = t88[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t90 = (ub_p2_rbase + {21'h0, (3'h3 - ub_p2_rbase[2:0])});
+    wire [23:0] t90 = (ub_rbase + {21'h0, (3'h4 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t91 = t90[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t92 = (ub_rbase + {21'h0, (3'h4 - ub_rbase[2:0])});
+    wire [23:0] t92 = (ub_p1_rbase + {21'h0, (3'h4 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t93 = t92[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t94 = (ub_p1_rbase + {21'h0, (3'h4 - ub_p1_rbase[2:0])});
+    wire [23:0] t94 = (ub_p2_rbase + {21'h0, (3'h4 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t95 = t94[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t96 = (ub_p2_rbase + {21'h0, (3'h4 - ub_p2_rbase[2:0])});
+    wire [23:0] t96 = (ub_rbase + {21'h0, (3'h5 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t97 = t96[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t98 = (ub_rbase + {21'h0, (3'h5 - ub_rbase[2:0])});
+    wire [23:0] t98 = (ub_p1_rbase + {21'h0, (3'h5 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t99 = t98[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t100 = (ub_p1_rbase + {21'h0, (3'h5 - ub_p1_rbase[2:0])});
+    wire [23:0] t100 = (ub_p2_rbase + {21'h0, (3'h5 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t101 = t100[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t102 = (ub_p2_rbase + {21'h0, (3'h5 - ub_p2_rbase[2:0])});
+    wire [23:0] t102 = (ub_rbase + {21'h0, (3'h6 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t103 = t102[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t104 = (ub_rbase + {21'h0, (3'h6 - ub_rbase[2:0])});
+    wire [23:0] t104 = (ub_p1_rbase + {21'h0, (3'h6 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t105 = t104[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t106 = (ub_p1_rbase + {21'h0, (3'h6 - ub_p1_rbase[2:0])});
+    wire [23:0] t106 = (ub_p2_rbase + {21'h0, (3'h6 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t107 = t106[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t108 = (ub_p2_rbase + {21'h0, (3'h6 - ub_p2_rbase[2:0])});
+    wire [23:0] t108 = (ub_rbase + {21'h0, (3'h7 - ub_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t109 = t108[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t110 = (ub_rbase + {21'h0, (3'h7 - ub_rbase[2:0])});
+    wire [23:0] t110 = (ub_p1_rbase + {21'h0, (3'h7 - ub_p1_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t111 = t110[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t112 = (ub_p1_rbase + {21'h0, (3'h7 - ub_p1_rbase[2:0])});
+    wire [23:0] t112 = (ub_p2_rbase + {21'h0, (3'h7 - ub_p2_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [13:0] t113 = t112[16:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t114 = (ub_p2_rbase + {21'h0, (3'h7 - ub_p2_rbase[2:0])});
+    wire [23:0] t114 = (wm_rbase + {21'h0, (3'h0 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [13:0] t115 = t114[16:3];
+    wire [12:0] t115 = t114[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t116 = (wm_rbase + {21'h0, (3'h0 - wm_rbase[2:0])});
+    wire [23:0] t116 = (wm_rbase + {21'h0, (3'h1 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t117 = t116[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t118 = (wm_rbase + {21'h0, (3'h1 - wm_rbase[2:0])});
+    wire [23:0] t118 = (wm_rbase + {21'h0, (3'h2 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t119 = t118[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t120 = (wm_rbase + {21'h0, (3'h2 - wm_rbase[2:0])});
+    wire [23:0] t120 = (wm_rbase + {21'h0, (3'h3 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t121 = t120[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t122 = (wm_rbase + {21'h0, (3'h3 - wm_rbase[2:0])});
+    wire [23:0] t122 = (wm_rbase + {21'h0, (3'h4 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t123 = t122[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t124 = (wm_rbase + {21'h0, (3'h4 - wm_rbase[2:0])});
+    wire [23:0] t124 = (wm_rbase + {21'h0, (3'h5 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t125 = t124[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t126 = (wm_rbase + {21'h0, (3'h5 - wm_rbase[2:0])});
+    wire [23:0] t126 = (wm_rbase + {21'h0, (3'h6 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t127 = t126[15:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t128 = (wm_rbase + {21'h0, (3'h6 - wm_rbase[2:0])});
+    wire [23:0] t128 = (wm_rbase + {21'h0, (3'h7 - wm_rbase[2:0])});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [12:0] t129 = t128[15:3];
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [23:0] t130 = (wm_rbase + {21'h0, (3'h7 - wm_rbase[2:0])});
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [12:0] t131 = t130[15:3];
 
     tpu_mxu mxu (
         .clk(clk),
@@ -2971,9 +2966,8 @@ module tpu_core (
         endcase
     end
     assign d_avail = ((d_held & (d_idx < 4'h8)) & t13[0]);
-    assign d_byte = t15[7:0];
     assign d_left = ((d_held & (((((((((4'h0 + {3'h0, d_keep[0]}) + {3'h0, d_keep[1]}) + {3'h0, d_keep[2]}) + {3'h0, d_keep[3]}) + {3'h0, d_keep[4]}) + {3'h0, d_keep[5]}) + {3'h0, d_keep[6]}) + {3'h0, d_keep[7]}) > d_idx)) ? (((((((((4'h0 + {3'h0, d_keep[0]}) + {3'h0, d_keep[1]}) + {3'h0, d_keep[2]}) + {3'h0, d_keep[3]}) + {3'h0, d_keep[4]}) + {3'h0, d_keep[5]}) + {3'h0, d_keep[6]}) + {3'h0, d_keep[7]}) - d_idx) : 4'h0);
-    assign d_shift = (d_data >> t16);
+    assign d_shift = (d_data >> t14);
     assign d_underflow = ((~d_held) & d_last_seen);
     assign d_done = (((~d_held) | (d_take & (d_left == 4'h1))) | ((~d_take) & (d_take_n == d_left)));
     assign d_in_ready = ((d_done & (~d_last_seen)) & running);
@@ -3147,7 +3141,7 @@ module tpu_core (
     assign cg_e_row = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? 17'h0 : (cg_row + 17'h1)) : cg_row);
     assign cg_e_ox = (cg_prefetch ? ((((cg_row + 17'h1) == cv_m) | ((cg_ox + 12'h1) == cv_ow[11:0])) ? 12'h0 : (cg_ox + 12'h1)) : cg_ox);
     assign cg_e_oy = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? 12'h0 : (((cg_ox + 12'h1) == cv_ow[11:0]) ? (((cg_oy + 12'h1) == cv_oh[11:0]) ? 12'h0 : (cg_oy + 12'h1)) : cg_oy)) : cg_oy);
-    assign cg_e_base = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? {1'h0, c_ir_now[27:4]} : ((((cg_ox + 12'h1) == cv_ow[11:0]) & ((cg_oy + 12'h1) == cv_oh[11:0])) ? (cg_base + ({1'h0, t17} * {13'h0, c_ir_now[79:68]})) : cg_base)) : cg_base);
+    assign cg_e_base = (cg_prefetch ? (((cg_row + 17'h1) == cv_m) ? {1'h0, c_ir_now[27:4]} : ((((cg_ox + 12'h1) == cv_ow[11:0]) & ((cg_oy + 12'h1) == cv_oh[11:0])) ? (cg_base + ({1'h0, t15} * {13'h0, c_ir_now[79:68]})) : cg_base)) : cg_base);
     assign cg_e_k0 = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & c_ir_now[183]) & ((dw_o + 8'h1) < c_ir_now[165:158])) ? 25'h0 : (((cg_row + 17'h1) == cv_m) ? (cg_k0 + 25'h8) : cg_k0)) : cg_k0);
     assign cg_e_dwo = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & c_ir_now[183]) & ((dw_o + 8'h1) < c_ir_now[165:158])) ? (dw_o + 8'h1) : dw_o) : dw_o);
     assign cg_e_fy = (cg_prefetch ? ((((((cg_row + 17'h1) == cv_m) & ((cg_k0 + 25'h8) >= op_k)) & c_ir_now[183]) & ((dw_o + 8'h1) < c_ir_now[165:158])) ? 5'h0 : (((cg_row + 17'h1) == cv_m) ? cg_nfy : cg_sfy)) : cg_fy);
@@ -3156,7 +3150,7 @@ module tpu_core (
     assign cg_e_f = (cg_prefetch ? 4'h0 : cg_f);
     assign cg_e_kv = (((op_k - cg_e_k0) >= 25'h8) ? 4'h8 : (op_k[3:0] - cg_e_k0[3:0]));
     assign cg_wide = ((c_ir_now[105:102] == 4'h1) & ((~c_ir_now[183]) | (c_ir_now[79:68] == 12'h1)));
-    assign cg_inside = ((((({1'h0, t18} + {8'h0, t2}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t18} + {8'h0, t2}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})) & (({1'h0, t3} + {8'h0, t4}) >= {12'h0, c_ir_now[120:116]})) & ((({1'h0, t3} + {8'h0, t4}) - {12'h0, c_ir_now[120:116]}) < {5'h0, c_ir_now[67:56]}));
+    assign cg_inside = ((((({1'h0, t16} + {8'h0, t2}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t16} + {8'h0, t2}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})) & (({1'h0, t3} + {8'h0, t4}) >= {12'h0, c_ir_now[120:116]})) & ((({1'h0, t3} + {8'h0, t4}) - {12'h0, c_ir_now[120:116]}) < {5'h0, c_ir_now[67:56]}));
     always @* begin
         cg_span = {5'h0, (cg_ceff - cg_e_c)};
         if (cg_wide) begin
@@ -3167,7 +3161,7 @@ module tpu_core (
     always @* begin
         cg_lead = (cg_inside ? 4'h0 : 4'hf);
         cg_end = (cg_inside ? 4'hf : 4'h0);
-        if ((cg_wide & ((({1'h0, t18} + {8'h0, t2}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t18} + {8'h0, t2}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})))) begin
+        if ((cg_wide & ((({1'h0, t16} + {8'h0, t2}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t16} + {8'h0, t2}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})))) begin
             cg_lead = (((((({1'h0, t3} + {8'h0, t4}) < {12'h0, c_ir_now[120:116]}) ? ((({12'h0, c_ir_now[120:116]} - ({1'h0, t3} + {8'h0, t4})) < {12'h0, (c_ir_now[89:85] - cg_e_fx)}) ? {13'h0, ({12'h0, c_ir_now[120:116]} - ({1'h0, t3} + {8'h0, t4}))} : {25'h0, (c_ir_now[89:85] - cg_e_fx)}) : 30'h0) * {18'h0, cg_ceff}) <= {18'h0, cg_e_c}) ? 4'h0 : ((((((({1'h0, t3} + {8'h0, t4}) < {12'h0, c_ir_now[120:116]}) ? ((({12'h0, c_ir_now[120:116]} - ({1'h0, t3} + {8'h0, t4})) < {12'h0, (c_ir_now[89:85] - cg_e_fx)}) ? {13'h0, ({12'h0, c_ir_now[120:116]} - ({1'h0, t3} + {8'h0, t4}))} : {25'h0, (c_ir_now[89:85] - cg_e_fx)}) : 30'h0) * {18'h0, cg_ceff}) - {18'h0, cg_e_c}) > 30'hf) ? 4'hf : ((((({1'h0, t3} + {8'h0, t4}) < {12'h0, c_ir_now[120:116]}) ? ((({12'h0, c_ir_now[120:116]} - ({1'h0, t3} + {8'h0, t4})) < {12'h0, (c_ir_now[89:85] - cg_e_fx)}) ? (c_ir_now[119:116] - ((cg_e_ox[3:0] * c_ir_now[97:94]) + (cg_e_fx[3:0] * c_ir_now[105:102]))) : (c_ir_now[88:85] - cg_e_fx[3:0])) : 4'h0) * cg_ceff[3:0]) - cg_e_c[3:0])));
             cg_end = (((((({6'h0, c_ir_now[67:56]} + {13'h0, c_ir_now[120:116]}) > {1'h0, ({1'h0, t3} + {8'h0, t4})}) ? (((({5'h0, c_ir_now[67:56]} + {12'h0, c_ir_now[120:116]}) - ({1'h0, t3} + {8'h0, t4})) < {12'h0, (c_ir_now[89:85] - cg_e_fx)}) ? {13'h0, (({5'h0, c_ir_now[67:56]} + {12'h0, c_ir_now[120:116]}) - ({1'h0, t3} + {8'h0, t4}))} : {25'h0, (c_ir_now[89:85] - cg_e_fx)}) : 30'h0) * {18'h0, cg_ceff}) <= {18'h0, cg_e_c}) ? 4'h0 : ((((((({6'h0, c_ir_now[67:56]} + {13'h0, c_ir_now[120:116]}) > {1'h0, ({1'h0, t3} + {8'h0, t4})}) ? (((({5'h0, c_ir_now[67:56]} + {12'h0, c_ir_now[120:116]}) - ({1'h0, t3} + {8'h0, t4})) < {12'h0, (c_ir_now[89:85] - cg_e_fx)}) ? {13'h0, (({5'h0, c_ir_now[67:56]} + {12'h0, c_ir_now[120:116]}) - ({1'h0, t3} + {8'h0, t4}))} : {25'h0, (c_ir_now[89:85] - cg_e_fx)}) : 30'h0) * {18'h0, cg_ceff}) - {18'h0, cg_e_c}) > 30'hf) ? 4'hf : ((((({6'h0, c_ir_now[67:56]} + {13'h0, c_ir_now[120:116]}) > {1'h0, ({1'h0, t3} + {8'h0, t4})}) ? (((({5'h0, c_ir_now[67:56]} + {12'h0, c_ir_now[120:116]}) - ({1'h0, t3} + {8'h0, t4})) < {12'h0, (c_ir_now[89:85] - cg_e_fx)}) ? ((c_ir_now[59:56] + c_ir_now[119:116]) - ((cg_e_ox[3:0] * c_ir_now[97:94]) + (cg_e_fx[3:0] * c_ir_now[105:102]))) : (c_ir_now[88:85] - cg_e_fx[3:0])) : 4'h0) * cg_ceff[3:0]) - cg_e_c[3:0])));
         end
@@ -3219,7 +3213,7 @@ module tpu_core (
     end
     assign cg_c_next = cg_rem[11:0];
     assign cg_f_next = (cg_e_f + cg_cnt);
-    assign cg_inside_1 = ((((({1'h0, t18} + {8'h0, t6}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t18} + {8'h0, t6}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})) & (({1'h0, t3} + {8'h0, t7}) >= {12'h0, c_ir_now[120:116]})) & ((({1'h0, t3} + {8'h0, t7}) - {12'h0, c_ir_now[120:116]}) < {5'h0, c_ir_now[67:56]}));
+    assign cg_inside_1 = ((((({1'h0, t16} + {8'h0, t6}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t16} + {8'h0, t6}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})) & (({1'h0, t3} + {8'h0, t7}) >= {12'h0, c_ir_now[120:116]})) & ((({1'h0, t3} + {8'h0, t7}) - {12'h0, c_ir_now[120:116]}) < {5'h0, c_ir_now[67:56]}));
     always @* begin
         cg_span_1 = {5'h0, (cg_ceff - cg_c_next)};
         if (cg_wide) begin
@@ -3230,7 +3224,7 @@ module tpu_core (
     always @* begin
         cg_lead_1 = (cg_inside_1 ? 4'h0 : 4'hf);
         cg_end_1 = (cg_inside_1 ? 4'hf : 4'h0);
-        if ((cg_wide & ((({1'h0, t18} + {8'h0, t6}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t18} + {8'h0, t6}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})))) begin
+        if ((cg_wide & ((({1'h0, t16} + {8'h0, t6}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t16} + {8'h0, t6}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})))) begin
             cg_lead_1 = (((((({1'h0, t3} + {8'h0, t7}) < {12'h0, c_ir_now[120:116]}) ? ((({12'h0, c_ir_now[120:116]} - ({1'h0, t3} + {8'h0, t7})) < {12'h0, (c_ir_now[89:85] - cg_fx_next)}) ? {13'h0, ({12'h0, c_ir_now[120:116]} - ({1'h0, t3} + {8'h0, t7}))} : {25'h0, (c_ir_now[89:85] - cg_fx_next)}) : 30'h0) * {18'h0, cg_ceff}) <= {18'h0, cg_c_next}) ? 4'h0 : ((((((({1'h0, t3} + {8'h0, t7}) < {12'h0, c_ir_now[120:116]}) ? ((({12'h0, c_ir_now[120:116]} - ({1'h0, t3} + {8'h0, t7})) < {12'h0, (c_ir_now[89:85] - cg_fx_next)}) ? {13'h0, ({12'h0, c_ir_now[120:116]} - ({1'h0, t3} + {8'h0, t7}))} : {25'h0, (c_ir_now[89:85] - cg_fx_next)}) : 30'h0) * {18'h0, cg_ceff}) - {18'h0, cg_c_next}) > 30'hf) ? 4'hf : ((((({1'h0, t3} + {8'h0, t7}) < {12'h0, c_ir_now[120:116]}) ? ((({12'h0, c_ir_now[120:116]} - ({1'h0, t3} + {8'h0, t7})) < {12'h0, (c_ir_now[89:85] - cg_fx_next)}) ? (c_ir_now[119:116] - ((cg_e_ox[3:0] * c_ir_now[97:94]) + (cg_fx_next[3:0] * c_ir_now[105:102]))) : (c_ir_now[88:85] - cg_fx_next[3:0])) : 4'h0) * cg_ceff[3:0]) - cg_c_next[3:0])));
             cg_end_1 = (((((({6'h0, c_ir_now[67:56]} + {13'h0, c_ir_now[120:116]}) > {1'h0, ({1'h0, t3} + {8'h0, t7})}) ? (((({5'h0, c_ir_now[67:56]} + {12'h0, c_ir_now[120:116]}) - ({1'h0, t3} + {8'h0, t7})) < {12'h0, (c_ir_now[89:85] - cg_fx_next)}) ? {13'h0, (({5'h0, c_ir_now[67:56]} + {12'h0, c_ir_now[120:116]}) - ({1'h0, t3} + {8'h0, t7}))} : {25'h0, (c_ir_now[89:85] - cg_fx_next)}) : 30'h0) * {18'h0, cg_ceff}) <= {18'h0, cg_c_next}) ? 4'h0 : ((((((({6'h0, c_ir_now[67:56]} + {13'h0, c_ir_now[120:116]}) > {1'h0, ({1'h0, t3} + {8'h0, t7})}) ? (((({5'h0, c_ir_now[67:56]} + {12'h0, c_ir_now[120:116]}) - ({1'h0, t3} + {8'h0, t7})) < {12'h0, (c_ir_now[89:85] - cg_fx_next)}) ? {13'h0, (({5'h0, c_ir_now[67:56]} + {12'h0, c_ir_now[120:116]}) - ({1'h0, t3} + {8'h0, t7}))} : {25'h0, (c_ir_now[89:85] - cg_fx_next)}) : 30'h0) * {18'h0, cg_ceff}) - {18'h0, cg_c_next}) > 30'hf) ? 4'hf : ((((({6'h0, c_ir_now[67:56]} + {13'h0, c_ir_now[120:116]}) > {1'h0, ({1'h0, t3} + {8'h0, t7})}) ? (((({5'h0, c_ir_now[67:56]} + {12'h0, c_ir_now[120:116]}) - ({1'h0, t3} + {8'h0, t7})) < {12'h0, (c_ir_now[89:85] - cg_fx_next)}) ? ((c_ir_now[59:56] + c_ir_now[119:116]) - ((cg_e_ox[3:0] * c_ir_now[97:94]) + (cg_fx_next[3:0] * c_ir_now[105:102]))) : (c_ir_now[88:85] - cg_fx_next[3:0])) : 4'h0) * cg_ceff[3:0]) - cg_c_next[3:0])));
         end
@@ -3282,7 +3276,7 @@ module tpu_core (
     end
     assign cg_c_next_1 = cg_rem_1[11:0];
     assign cg_f_next_1 = (cg_f_next + cg_cnt_1);
-    assign cg_inside_2 = ((((({1'h0, t18} + {8'h0, t9}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t18} + {8'h0, t9}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})) & (({1'h0, t3} + {8'h0, t10}) >= {12'h0, c_ir_now[120:116]})) & ((({1'h0, t3} + {8'h0, t10}) - {12'h0, c_ir_now[120:116]}) < {5'h0, c_ir_now[67:56]}));
+    assign cg_inside_2 = ((((({1'h0, t16} + {8'h0, t9}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t16} + {8'h0, t9}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})) & (({1'h0, t3} + {8'h0, t10}) >= {12'h0, c_ir_now[120:116]})) & ((({1'h0, t3} + {8'h0, t10}) - {12'h0, c_ir_now[120:116]}) < {5'h0, c_ir_now[67:56]}));
     always @* begin
         cg_span_2 = {5'h0, (cg_ceff - cg_c_next_1)};
         if (cg_wide) begin
@@ -3293,7 +3287,7 @@ module tpu_core (
     always @* begin
         cg_lead_2 = (cg_inside_2 ? 4'h0 : 4'hf);
         cg_end_2 = (cg_inside_2 ? 4'hf : 4'h0);
-        if ((cg_wide & ((({1'h0, t18} + {8'h0, t9}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t18} + {8'h0, t9}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})))) begin
+        if ((cg_wide & ((({1'h0, t16} + {8'h0, t9}) >= {12'h0, c_ir_now[110:106]}) & ((({1'h0, t16} + {8'h0, t9}) - {12'h0, c_ir_now[110:106]}) < {5'h0, c_ir_now[55:44]})))) begin
             cg_lead_2 = (((((({1'h0, t3} + {8'h0, t10}) < {12'h0, c_ir_now[120:116]}) ? ((({12'h0, c_ir_now[120:116]} - ({1'h0, t3} + {8'h0, t10})) < {12'h0, (c_ir_now[89:85] - cg_fx_next_1)}) ? {13'h0, ({12'h0, c_ir_now[120:116]} - ({1'h0, t3} + {8'h0, t10}))} : {25'h0, (c_ir_now[89:85] - cg_fx_next_1)}) : 30'h0) * {18'h0, cg_ceff}) <= {18'h0, cg_c_next_1}) ? 4'h0 : ((((((({1'h0, t3} + {8'h0, t10}) < {12'h0, c_ir_now[120:116]}) ? ((({12'h0, c_ir_now[120:116]} - ({1'h0, t3} + {8'h0, t10})) < {12'h0, (c_ir_now[89:85] - cg_fx_next_1)}) ? {13'h0, ({12'h0, c_ir_now[120:116]} - ({1'h0, t3} + {8'h0, t10}))} : {25'h0, (c_ir_now[89:85] - cg_fx_next_1)}) : 30'h0) * {18'h0, cg_ceff}) - {18'h0, cg_c_next_1}) > 30'hf) ? 4'hf : ((((({1'h0, t3} + {8'h0, t10}) < {12'h0, c_ir_now[120:116]}) ? ((({12'h0, c_ir_now[120:116]} - ({1'h0, t3} + {8'h0, t10})) < {12'h0, (c_ir_now[89:85] - cg_fx_next_1)}) ? (c_ir_now[119:116] - ((cg_e_ox[3:0] * c_ir_now[97:94]) + (cg_fx_next_1[3:0] * c_ir_now[105:102]))) : (c_ir_now[88:85] - cg_fx_next_1[3:0])) : 4'h0) * cg_ceff[3:0]) - cg_c_next_1[3:0])));
             cg_end_2 = (((((({6'h0, c_ir_now[67:56]} + {13'h0, c_ir_now[120:116]}) > {1'h0, ({1'h0, t3} + {8'h0, t10})}) ? (((({5'h0, c_ir_now[67:56]} + {12'h0, c_ir_now[120:116]}) - ({1'h0, t3} + {8'h0, t10})) < {12'h0, (c_ir_now[89:85] - cg_fx_next_1)}) ? {13'h0, (({5'h0, c_ir_now[67:56]} + {12'h0, c_ir_now[120:116]}) - ({1'h0, t3} + {8'h0, t10}))} : {25'h0, (c_ir_now[89:85] - cg_fx_next_1)}) : 30'h0) * {18'h0, cg_ceff}) <= {18'h0, cg_c_next_1}) ? 4'h0 : ((((((({6'h0, c_ir_now[67:56]} + {13'h0, c_ir_now[120:116]}) > {1'h0, ({1'h0, t3} + {8'h0, t10})}) ? (((({5'h0, c_ir_now[67:56]} + {12'h0, c_ir_now[120:116]}) - ({1'h0, t3} + {8'h0, t10})) < {12'h0, (c_ir_now[89:85] - cg_fx_next_1)}) ? {13'h0, (({5'h0, c_ir_now[67:56]} + {12'h0, c_ir_now[120:116]}) - ({1'h0, t3} + {8'h0, t10}))} : {25'h0, (c_ir_now[89:85] - cg_fx_next_1)}) : 30'h0) * {18'h0, cg_ceff}) - {18'h0, cg_c_next_1}) > 30'hf) ? 4'hf : ((((({6'h0, c_ir_now[67:56]} + {13'h0, c_ir_now[120:116]}) > {1'h0, ({1'h0, t3} + {8'h0, t10})}) ? (((({5'h0, c_ir_now[67:56]} + {12'h0, c_ir_now[120:116]}) - ({1'h0, t3} + {8'h0, t10})) < {12'h0, (c_ir_now[89:85] - cg_fx_next_1)}) ? ((c_ir_now[59:56] + c_ir_now[119:116]) - ((cg_e_ox[3:0] * c_ir_now[97:94]) + (cg_fx_next_1[3:0] * c_ir_now[105:102]))) : (c_ir_now[88:85] - cg_fx_next_1[3:0])) : 4'h0) * cg_ceff[3:0]) - cg_c_next_1[3:0])));
         end
@@ -3361,10 +3355,10 @@ module tpu_core (
                 may_go = ((~c_on) & (ir[116] | (~dn_on)));
             end
             4'h5: begin
-                may_go = ((~c_on) & ((~dn_on) | (~(({40'h0, c_ir_now[27:4]} < {39'h0, dn_hi}) & ({39'h0, dn_lo} < ({40'h0, c_ir_now[27:4]} + {32'h0, t19}))))));
+                may_go = ((~c_on) & ((~dn_on) | (~(({40'h0, c_ir_now[27:4]} < {39'h0, dn_hi}) & ({39'h0, dn_lo} < ({40'h0, c_ir_now[27:4]} + {32'h0, t17}))))));
             end
             4'h6: begin
-                may_go = ((~c_on) & ((~dn_on) | (~(({40'h0, c_ir_now[27:4]} < {39'h0, dn_hi}) & ({39'h0, dn_lo} < ({40'h0, c_ir_now[27:4]} + {12'h0, t21}))))));
+                may_go = ((~c_on) & ((~dn_on) | (~(({40'h0, c_ir_now[27:4]} < {39'h0, dn_hi}) & ({39'h0, dn_lo} < ({40'h0, c_ir_now[27:4]} + {12'h0, t19}))))));
             end
             default: begin
             end
@@ -3673,20 +3667,20 @@ module tpu_core (
                                 if (((((c_ir_now[43:28] == 16'h0) | (c_ir_now[59:44] == 16'h0)) | (c_ir_now[91:84] == 8'h0)) | (c_ir_now[91:84] > 8'h8))) begin
                                     err_code <= 8'h8;
                                     state <= (c_on ? 5'h11 : 5'h9);
-                                end else if ((({10'h0, c_ir_now[27:4]} + {2'h0, t22}) > 34'h20000)) begin
+                                end else if ((({10'h0, c_ir_now[27:4]} + {2'h0, t20}) > 34'h20000)) begin
                                     err_code <= 8'h2;
                                     state <= (c_on ? 5'h11 : 5'h9);
-                                end else if ((({10'h0, c_ir_now[83:60]} + {2'h0, t23}) > 34'h10000)) begin
+                                end else if ((({10'h0, c_ir_now[83:60]} + {2'h0, t21}) > 34'h10000)) begin
                                     err_code <= 8'h3;
                                     state <= (c_on ? 5'h11 : 5'h9);
                                 end else if ((({1'h0, c_ir_now[107:92]} + {1'h0, c_ir_now[43:28]}) > 17'h400)) begin
                                     err_code <= 8'h4;
                                     state <= (c_on ? 5'h11 : 5'h9);
-                                end else if (((fz != 2'h0) & (((c_ir_now[107:92] != fz_acc) | (c_ir_now[43:28] != fz_m)) | (({40'h0, c_ir_now[27:4]} < {39'h0, fz_hi}) & ({39'h0, fz_lo} < ({40'h0, c_ir_now[27:4]} + {32'h0, t22})))))) begin
+                                end else if (((fz != 2'h0) & (((c_ir_now[107:92] != fz_acc) | (c_ir_now[43:28] != fz_m)) | (({40'h0, c_ir_now[27:4]} < {39'h0, fz_hi}) & ({39'h0, fz_lo} < ({40'h0, c_ir_now[27:4]} + {32'h0, t20})))))) begin
                                     err_code <= 8'h8;
                                     state <= (c_on ? 5'h11 : 5'h9);
                                 end else begin
-                                    mm_macs <= ({16'h0, t22} * {40'h0, c_ir_now[91:84]});
+                                    mm_macs <= ({16'h0, t20} * {40'h0, c_ir_now[91:84]});
                                     op_k <= {9'h0, c_ir_now[59:44]};
                                     op_n <= c_ir_now[91:84];
                                     wl_on <= 1'b1;
@@ -3862,7 +3856,7 @@ module tpu_core (
                 end else if ((lp_phase == 2'h2)) begin
                     if (d_avail) begin
                         mx_p_valid <= 1'b1;
-                        mx_p_data <= {{86'h0, d_byte}, (9'h0 + {1'h0, lp_x}), ir[5:4], 2'h1};
+                        mx_p_data <= {{86'h0, d_shift[7:0]}, (9'h0 + {1'h0, lp_x}), ir[5:4], 2'h1};
                         lp_x <= (lp_x + 8'h1);
                         if ((lp_x == 8'hff)) begin
                             if (lp_bad) begin
@@ -4116,7 +4110,7 @@ module tpu_core (
                                 state <= 5'hb;
                             end
                         end else begin
-                            if (((({12'h0, ir[75:52]} + {4'h0, t24}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
+                            if (((({12'h0, ir[75:52]} + {4'h0, t22}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                                 err_code <= 8'h2;
                                 state <= (c_on ? 5'h11 : 5'h9);
                             end else if (ir[116]) begin
@@ -4162,7 +4156,7 @@ module tpu_core (
                         state <= 5'hb;
                     end
                     default: begin
-                        if (((({12'h0, ir[75:52]} + {4'h0, t25}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
+                        if (((({12'h0, ir[75:52]} + {4'h0, t23}) + {28'h0, ir[43:36]}) > 36'h20000)) begin
                             err_code <= 8'h2;
                             state <= (c_on ? 5'h11 : 5'h9);
                         end else if (ir[116]) begin
@@ -4223,22 +4217,22 @@ module tpu_core (
                         end else if ((c_ir_now[183] & (({2'h0, c_ir_now[195:184]} + {6'h0, c_ir_now[165:158]}) > {2'h0, c_ir_now[79:68]}))) begin
                             err_code <= 8'h8;
                             state <= (c_on ? 5'h11 : 5'h9);
-                        end else if ((({30'h0, c_ir_now[27:4]} + {2'h0, t26}) > 54'h20000)) begin
+                        end else if ((({30'h0, c_ir_now[27:4]} + {2'h0, t24}) > 54'h20000)) begin
                             err_code <= 8'h2;
                             state <= (c_on ? 5'h11 : 5'h9);
-                        end else if ((({22'h0, c_ir_now[157:134]} + {2'h0, t30}) > 46'h10000)) begin
+                        end else if ((({22'h0, c_ir_now[157:134]} + {2'h0, t28}) > 46'h10000)) begin
                             err_code <= 8'h3;
                             state <= (c_on ? 5'h11 : 5'h9);
-                        end else if ((({34'h0, c_ir_now[181:166]} + {2'h0, t32}) > 50'h400)) begin
+                        end else if ((({34'h0, c_ir_now[181:166]} + {2'h0, t30}) > 50'h400)) begin
                             err_code <= 8'h4;
                             state <= (c_on ? 5'h11 : 5'h9);
-                        end else if (((fz != 2'h0) & (((c_ir_now[181:166] != fz_acc) | (({16'h0, t31} * {32'h0, (div_q + 16'h1)}) != {32'h0, fz_m})) | (({40'h0, c_ir_now[27:4]} < {39'h0, fz_hi}) & ({39'h0, fz_lo} < ({40'h0, c_ir_now[27:4]} + {12'h0, t33})))))) begin
+                        end else if (((fz != 2'h0) & (((c_ir_now[181:166] != fz_acc) | (({16'h0, t29} * {32'h0, (div_q + 16'h1)}) != {32'h0, fz_m})) | (({40'h0, c_ir_now[27:4]} < {39'h0, fz_hi}) & ({39'h0, fz_lo} < ({40'h0, c_ir_now[27:4]} + {12'h0, t31})))))) begin
                             err_code <= 8'h8;
                             state <= (c_on ? 5'h11 : 5'h9);
                         end else begin
                             cv_m <= (({1'h0, c_ir_now[43:28]} * {1'h0, cv_oh}) * {1'h0, (div_q + 16'h1)});
-                            mm_macs <= {1'h0, t35};
-                            op_k <= (c_ir_now[183] ? {15'h0, t27} : {3'h0, t29});
+                            mm_macs <= {1'h0, t33};
+                            op_k <= (c_ir_now[183] ? {15'h0, t25} : {3'h0, t27});
                             op_n <= c_ir_now[165:158];
                             wl_on <= 1'b1;
                             wl_send <= 1'b0;
@@ -4270,9 +4264,9 @@ module tpu_core (
                             c_ir <= ir;
                             c_pc <= pc;
                             c_ub_lo <= {1'h0, c_ir_now[27:4]};
-                            c_ub_hi <= ({1'h0, c_ir_now[27:4]} + ({9'h0, c_ir_now[43:28]} * ({1'h0, t17} * {13'h0, c_ir_now[79:68]})));
+                            c_ub_hi <= ({1'h0, c_ir_now[27:4]} + ({9'h0, c_ir_now[43:28]} * ({1'h0, t15} * {13'h0, c_ir_now[79:68]})));
                             c_w_lo <= {1'h0, c_ir_now[157:134]};
-                            c_w_hi <= ({1'h0, c_ir_now[157:134]} + ({17'h0, c_ir_now[165:158]} * (c_ir_now[183] ? {15'h0, t27} : {3'h0, t29})));
+                            c_w_hi <= ({1'h0, c_ir_now[157:134]} + ({17'h0, c_ir_now[165:158]} * (c_ir_now[183] ? {15'h0, t25} : {3'h0, t27})));
                             pc <= (pc + 32'h1);
                             state <= 5'h2;
                         end
@@ -4906,7 +4900,7 @@ module tpu_core (
                         if (((cg_oy + 12'h1) == cv_oh[11:0])) begin
                             cg_oy <= 12'h0;
                             cg_n <= (cg_n + 16'h1);
-                            cg_base <= (cg_base + ({1'h0, t17} * {13'h0, c_ir_now[79:68]}));
+                            cg_base <= (cg_base + ({1'h0, t15} * {13'h0, c_ir_now[79:68]}));
                         end
                     end
                     if (((cg_row + 17'h1) == cv_m)) begin
@@ -5098,42 +5092,42 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_0} < ub_wcount)))) begin
-            ub_bank_0[t37] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_0});
+            ub_bank_0[t35] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_0});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_1} < ub_wcount)))) begin
-            ub_bank_1[t39] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_1});
+            ub_bank_1[t37] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_1});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_2} < ub_wcount)))) begin
-            ub_bank_2[t41] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_2});
+            ub_bank_2[t39] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_2});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_3} < ub_wcount)))) begin
-            ub_bank_3[t43] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_3});
+            ub_bank_3[t41] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_3});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_4} < ub_wcount)))) begin
-            ub_bank_4[t45] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_4});
+            ub_bank_4[t43] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_4});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_5} < ub_wcount)))) begin
-            ub_bank_5[t47] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_5});
+            ub_bank_5[t45] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_5});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_6} < ub_wcount)))) begin
-            ub_bank_6[t49] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_6});
+            ub_bank_6[t47] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_6});
         end
     end
     always @(posedge clk) begin
         if (((ub_clear & ({1'h0, clr} < 15'h4000)) | (ub_we & ({1'h0, ub_woff_7} < ub_wcount)))) begin
-            ub_bank_7[t51] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_7});
+            ub_bank_7[t49] <= (ub_clear ? 9'h0 : {1'b1, ub_wd_7});
         end
     end
     always @(posedge clk) begin
@@ -5143,42 +5137,42 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_0} < wm_wcount)))) begin
-            wm_bank_0[t53] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_0});
+            wm_bank_0[t51] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_0});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_1} < wm_wcount)))) begin
-            wm_bank_1[t55] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_1});
+            wm_bank_1[t53] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_1});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_2} < wm_wcount)))) begin
-            wm_bank_2[t57] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_2});
+            wm_bank_2[t55] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_2});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_3} < wm_wcount)))) begin
-            wm_bank_3[t59] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_3});
+            wm_bank_3[t57] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_3});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_4} < wm_wcount)))) begin
-            wm_bank_4[t61] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_4});
+            wm_bank_4[t59] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_4});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_5} < wm_wcount)))) begin
-            wm_bank_5[t63] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_5});
+            wm_bank_5[t61] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_5});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_6} < wm_wcount)))) begin
-            wm_bank_6[t65] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_6});
+            wm_bank_6[t63] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_6});
         end
     end
     always @(posedge clk) begin
         if (((wm_clear & ({1'h0, clr} < 15'h2000)) | (wm_we & ({1'h0, wm_woff_7} < wm_wcount)))) begin
-            wm_bank_7[t67] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_7});
+            wm_bank_7[t65] <= (wm_clear ? 9'h0 : {1'b1, wm_wd_7});
         end
     end
     always @(posedge clk) begin
@@ -5247,162 +5241,162 @@ module tpu_core (
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_0 <= ub_bank_0[t69];
+            ub_rd_0 <= ub_bank_0[t67];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_0 <= ub_bank_0[t71];
+            ub_p1_rd_0 <= ub_bank_0[t69];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_0 <= ub_bank_0[t73];
+            ub_p2_rd_0 <= ub_bank_0[t71];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_1 <= ub_bank_1[t75];
+            ub_rd_1 <= ub_bank_1[t73];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_1 <= ub_bank_1[t77];
+            ub_p1_rd_1 <= ub_bank_1[t75];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_1 <= ub_bank_1[t79];
+            ub_p2_rd_1 <= ub_bank_1[t77];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_2 <= ub_bank_2[t81];
+            ub_rd_2 <= ub_bank_2[t79];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_2 <= ub_bank_2[t83];
+            ub_p1_rd_2 <= ub_bank_2[t81];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_2 <= ub_bank_2[t85];
+            ub_p2_rd_2 <= ub_bank_2[t83];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_3 <= ub_bank_3[t87];
+            ub_rd_3 <= ub_bank_3[t85];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_3 <= ub_bank_3[t89];
+            ub_p1_rd_3 <= ub_bank_3[t87];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_3 <= ub_bank_3[t91];
+            ub_p2_rd_3 <= ub_bank_3[t89];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_4 <= ub_bank_4[t93];
+            ub_rd_4 <= ub_bank_4[t91];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_4 <= ub_bank_4[t95];
+            ub_p1_rd_4 <= ub_bank_4[t93];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_4 <= ub_bank_4[t97];
+            ub_p2_rd_4 <= ub_bank_4[t95];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_5 <= ub_bank_5[t99];
+            ub_rd_5 <= ub_bank_5[t97];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_5 <= ub_bank_5[t101];
+            ub_p1_rd_5 <= ub_bank_5[t99];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_5 <= ub_bank_5[t103];
+            ub_p2_rd_5 <= ub_bank_5[t101];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_6 <= ub_bank_6[t105];
+            ub_rd_6 <= ub_bank_6[t103];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_6 <= ub_bank_6[t107];
+            ub_p1_rd_6 <= ub_bank_6[t105];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_6 <= ub_bank_6[t109];
+            ub_p2_rd_6 <= ub_bank_6[t107];
         end
     end
     always @(posedge clk) begin
         if (ub_re) begin
-            ub_rd_7 <= ub_bank_7[t111];
+            ub_rd_7 <= ub_bank_7[t109];
         end
     end
     always @(posedge clk) begin
         if (ub_p1_re) begin
-            ub_p1_rd_7 <= ub_bank_7[t113];
+            ub_p1_rd_7 <= ub_bank_7[t111];
         end
     end
     always @(posedge clk) begin
         if (ub_p2_re) begin
-            ub_p2_rd_7 <= ub_bank_7[t115];
+            ub_p2_rd_7 <= ub_bank_7[t113];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_0 <= wm_bank_0[t117];
+            wm_rd_0 <= wm_bank_0[t115];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_1 <= wm_bank_1[t119];
+            wm_rd_1 <= wm_bank_1[t117];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_2 <= wm_bank_2[t121];
+            wm_rd_2 <= wm_bank_2[t119];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_3 <= wm_bank_3[t123];
+            wm_rd_3 <= wm_bank_3[t121];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_4 <= wm_bank_4[t125];
+            wm_rd_4 <= wm_bank_4[t123];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_5 <= wm_bank_5[t127];
+            wm_rd_5 <= wm_bank_5[t125];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_6 <= wm_bank_6[t129];
+            wm_rd_6 <= wm_bank_6[t127];
         end
     end
     always @(posedge clk) begin
         if (wm_re) begin
-            wm_rd_7 <= wm_bank_7[t131];
+            wm_rd_7 <= wm_bank_7[t129];
         end
     end
 endmodule
