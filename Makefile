@@ -47,6 +47,7 @@ regress: setup build
 	$(TPUGEN) regress -config configs/int4.json -sim verilator -cases 100 -seed 7
 	$(TPUGEN) regress -config configs/lowprec.json -sim both -cases 60 -seed 8
 	$(TPUGEN) regress -config configs/compact.json -sim both -cases 100 -seed 9
+	$(TPUGEN) regress -config configs/credit.json -sim both -cases 100 -seed 10
 	TPUGEN_REQUIRE_SIMS=1 $(GO) test ./verify/ -run 'TestMatrixUnit32x32' -long -v
 
 # FPGA quality of results beside the hand-written array (scripts/baseline),

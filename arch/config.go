@@ -22,6 +22,9 @@ type Config struct {
 	// MACStages is the number of register stages in each PE's
 	// multiply-accumulate and the accumulator's read-add-write (0: none).
 	MACStages int `json:"mac_stages,omitempty"`
+	// Stall is how the unit waits for its output (enable: one stall
+	// enable for every register; credit: the array never stops).
+	Stall Stall `json:"stall,omitempty"`
 
 	// WeightCompression is how weights cross w_in (none: dense rows).
 	WeightCompression WeightCompression `json:"weight_compression,omitempty"`

@@ -68,6 +68,30 @@ func (m MACForm) IsCSA() bool { return m == CSAMAC }
 // IsBinary reports whether the PEs are binary XNOR-popcount units.
 func (m MACForm) IsBinary() bool { return m == XnorMAC }
 
+// Stall selects how the matrix unit waits for a result nobody takes.
+type Stall uint8
+
+const (
+	// StallEnable stops every register of the array, the accumulator and
+	// the output together (one enable) while the output holds a result.
+	StallEnable Stall = iota
+	// StallCredit never stops the array: a beat that makes a result is
+	// taken only while the output FIFO has room for it and every result
+	// still in the array (a credit each), so no enable reaches a PE.
+	StallCredit
+)
+
+var stallNames = []string{"enable", "credit"}
+
+func (s Stall) String() string               { return name(stallNames, "Stall", int(s)) }
+func (s Stall) MarshalText() ([]byte, error) { return marshal(stallNames, "stall", int(s)) }
+func (s *Stall) UnmarshalText(b []byte) error {
+	return unmarshal(stallNames, "stall", b, (*uint8)(s))
+}
+
+// IsCredit reports whether the array runs without a stall enable.
+func (s Stall) IsCredit() bool { return s == StallCredit }
+
 // Rounding selects the requantizer's fixed-point arithmetic.
 type Rounding uint8
 

@@ -26,7 +26,7 @@ func (b *mxuBuilder) buildWS() mxuResult {
 	aFire := m.Wire("a_fire", hdl.U(1))
 	swapNow := m.Wire("swap_now", hdl.U(1))
 	wFire := m.Wire("w_fire", hdl.U(1))
-	m.Set(b.ain.Ready, b.adv.And(first.Not().Or(shadowFull)).And(b.paramsIdle()))
+	m.Set(b.ain.Ready, b.creditOk(b.al.last.of(a), b.adv.And(first.Not().Or(shadowFull)).And(b.paramsIdle())))
 	m.Set(aFire, b.ain.Valid.And(b.ain.Ready))
 	m.Set(swapNow, aFire.And(first))
 	m.Set(b.win.Ready, b.adv.And(shadowFull.Not().Or(swapNow)))

@@ -34,7 +34,13 @@ type MatrixConfig struct {
 	// stage adds a cycle to the latency, the accumulator's output register
 	// one more (OS: two); the throughput stays the same.
 	MACStages int
-	Pipeline  PipelineConfig
+	// Stall arch.StallCredit runs the array, its skew and the accumulator
+	// without an enable: a beat that makes a result (last) is taken only
+	// while the output FIFO has room for it and for every result still on
+	// its way (creditFIFO), so a stalled output never stops a PE. The FIFO
+	// holds a result per cycle of the unit's latency.
+	Stall    arch.Stall
+	Pipeline PipelineConfig
 
 	// WeightCompression puts a WeightDecoder between w_in and the array.
 	WeightCompression arch.WeightCompression
@@ -74,6 +80,9 @@ func (c MatrixConfig) Validate() error {
 		bad("mac_stages %d must be in [0, %d]", c.MACStages, MaxMACStages)
 	} else if c.MACStages > 0 && c.MAC.IsFused() {
 		bad("mac \"fused\" and mac_stages %d exclude each other: the stages register the product before the add, so there is no fused multiply-add (use mac \"split\")", c.MACStages)
+	}
+	if c.Stall.IsCredit() && c.Dataflow.IsOS() {
+		bad("stall \"credit\" needs the ws dataflow (an os tile drains rows results at once)")
 	}
 	if c.MAC.IsBinary() {
 		errs = append(errs, c.validateBinary()...)
@@ -159,7 +168,7 @@ func (c MatrixConfig) accLead() int {
 // registeredAdvance reports whether the unit's registers advance on a
 // registered enable, with a second output entry to catch the result
 // produced in the cycle after the output stalls (with MAC stages).
-func (c MatrixConfig) registeredAdvance() bool { return c.MACStages > 0 }
+func (c MatrixConfig) registeredAdvance() bool { return c.MACStages > 0 && !c.Stall.IsCredit() }
 
 func (c MatrixConfig) macSuffix() string {
 	switch {

@@ -51,6 +51,7 @@ type mxuBuilder struct {
 	pin      hdl.Stream
 	pl       pInPayload
 	wdec     *StreamPort // the compressed w_in, when a decoder is in front of the array
+	credit   *hdl.Expr   // stall "credit": a result's beat may enter the array
 }
 
 // The streams' payloads, field by field: the builder slices beats by these
@@ -136,15 +137,27 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 	}
 	cout := m.OutStream("c_out", hdl.U(cl.next))
 
-	outValid := m.Reg("out_valid_q", hdl.U(1), hdl.ResetTo(0))
-	outData := m.Reg("out_data_q", hdl.U(cl.next))
+	credit := cfg.Stall.IsCredit()
+	var outValid, outData *hdl.Expr
+	if !credit {
+		outValid = m.Reg("out_valid_q", hdl.U(1), hdl.ResetTo(0))
+		outData = m.Reg("out_data_q", hdl.U(cl.next))
+	}
 	skid := cfg.registeredAdvance()
-	if skid {
+	switch {
+	case skid:
 		b.adv = m.Reg("adv", hdl.U(1), hdl.ResetTo(1))
-	} else {
+	case credit:
+		// Nothing stops: the array's registers have no enable to wait on.
+		b.adv = m.Wire("adv", hdl.U(1))
+		m.Set(b.adv, m.Lit(1, 1))
+		b.credit = m.Wire("credit_ok", hdl.U(1))
+	default:
 		b.adv = m.Wire("adv", hdl.U(1))
 	}
-	m.Set(cout.Data, gated(m, outValid, outData))
+	if !credit {
+		m.Set(cout.Data, gated(m, outValid, outData))
+	}
 
 	var r mxuResult
 	if !cfg.Dataflow.IsOS() {
@@ -180,6 +193,13 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 		parts = append(parts, ai.Out(acc.Out[j]).AsUnsigned())
 	}
 	resValid := ai.Out(acc.OutValid)
+	mu := &MatrixUnit{Module: m, Config: cfg, Latency: r.latency + acc.OutDelay + 1}
+	for _, s := range b.stages {
+		mu.PipelineLatency += s.latency
+	}
+	if credit {
+		return b.creditOut(mu, cout, cl, resValid, hdl.Cat(parts...), r.raw, mu.Latency)
+	}
 	out := outBuffer{valid: outValid, data: outData}
 	if skid {
 		out.declareSkid(m, pipe)
@@ -190,18 +210,7 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 		})
 	}
 
-	mu := &MatrixUnit{Module: m, Config: cfg, Latency: r.latency + acc.OutDelay + 1}
-	for _, s := range b.stages {
-		mu.PipelineLatency += s.latency
-	}
-	mu.Streams = []StreamPort{
-		{Name: "w_in", Dir: "in", Valid: "w_in_valid", Ready: "w_in_ready", Data: "w_in_data", Width: b.wl.next, Fields: b.wl.fields},
-		{Name: "a_in", Dir: "in", Valid: "a_in_valid", Ready: "a_in_ready", Data: "a_in_data", Width: b.al.next, Fields: b.al.fields},
-		{Name: "c_out", Dir: "out", Valid: "c_out_valid", Ready: "c_out_ready", Data: "c_out_data", Width: cl.next, Fields: cl.fields},
-	}
-	if b.wdec != nil {
-		mu.Streams[0] = *b.wdec
-	}
+	mu.Streams = b.streams(cl)
 	if !pipe {
 		if skid {
 			b.loadSkid(out, cout.Ready, resValid, hdl.Cat(parts...), nil)
@@ -306,4 +315,26 @@ func (b *mxuBuilder) paramsIdle() *hdl.Expr {
 		return b.m.Lit(1, 1)
 	}
 	return b.pin.Valid.Not()
+}
+
+// streams describes the unit's w_in, a_in and c_out streams.
+func (b *mxuBuilder) streams(cl cOutPayload) []StreamPort {
+	st := []StreamPort{
+		{Name: "w_in", Dir: "in", Valid: "w_in_valid", Ready: "w_in_ready", Data: "w_in_data", Width: b.wl.next, Fields: b.wl.fields},
+		{Name: "a_in", Dir: "in", Valid: "a_in_valid", Ready: "a_in_ready", Data: "a_in_data", Width: b.al.next, Fields: b.al.fields},
+		{Name: "c_out", Dir: "out", Valid: "c_out_valid", Ready: "c_out_ready", Data: "c_out_data", Width: cl.next, Fields: cl.fields},
+	}
+	if b.wdec != nil {
+		st[0] = *b.wdec
+	}
+	return st
+}
+
+// creditOk is ready, and with stall "credit" a credit for a beat that
+// makes a result (last).
+func (b *mxuBuilder) creditOk(last, ready *hdl.Expr) *hdl.Expr {
+	if b.credit == nil {
+		return ready
+	}
+	return ready.And(last.Not().Or(b.credit))
 }

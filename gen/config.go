@@ -36,6 +36,9 @@ type Config struct {
 	// accumulator's read-add-write and the advance enable; 0 keeps the
 	// single-cycle forms. Throughput is unchanged; the latency grows.
 	MACStages int `json:"mac_stages,omitempty"`
+	// Stall "credit" runs the array without a stall enable: beats that make
+	// results wait for room in an output FIFO instead (blocks.MatrixConfig.Stall).
+	Stall arch.Stall `json:"stall,omitempty"`
 
 	// The post-array pipeline (all off by default: results leave as raw
 	// accumulator rows).
@@ -134,7 +137,7 @@ func (c Config) Matrix() blocks.MatrixConfig {
 		Rows: c.Rows, Cols: c.Cols, Dataflow: c.Dataflow,
 		InputBits: c.InputBits, InputSigned: *c.InputSigned,
 		WeightBits: c.WeightBits, WeightSigned: *c.WeightSigned,
-		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC, MACStages: c.MACStages, WeightCompression: c.WeightCompression,
+		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC, MACStages: c.MACStages, Stall: c.Stall, WeightCompression: c.WeightCompression,
 		Pipeline: blocks.PipelineConfig{Requant: c.Requant, Rounding: c.Rounding, Activation: c.Activation,
 			Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight, PoolL2: c.PoolL2,
 			Softmax: c.Softmax, TagBits: c.tagBits()},
@@ -148,7 +151,7 @@ func (c Config) Resolve() arch.Config {
 	return arch.Config{
 		Name: c.Name, Rows: c.Rows, Cols: c.Cols, Dataflow: c.Dataflow,
 		InputBits: c.InputBits, InputSigned: *c.InputSigned, WeightBits: c.WeightBits, WeightSigned: *c.WeightSigned,
-		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC, MACStages: c.MACStages, WeightCompression: c.WeightCompression,
+		AccBits: c.AccBits, AccDepth: c.AccDepth, MAC: c.MAC, MACStages: c.MACStages, Stall: c.Stall, WeightCompression: c.WeightCompression,
 		Requant: c.Requant, Rounding: c.Rounding, Activation: c.Activation,
 		Pool: c.Pool, PoolWindow: c.PoolWindow, PoolWidth: c.PoolWidth, PoolHeight: c.PoolHeight, PoolL2: c.PoolL2, Softmax: c.Softmax, ParamSets: c.ParamSets,
 		Core: c.Core,

@@ -28,6 +28,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"mac stages", `{"name": "x", "rows": 2, "cols": 2, "mac_stages": 3}`, "mac_stages 3 must be in [0, 2]"},
 		{"negative mac stages", `{"name": "x", "rows": 2, "cols": 2, "mac_stages": -1}`, "mac_stages -1 must be in [0, 2]"},
 		{"fused with stages", `{"name": "x", "rows": 2, "cols": 2, "mac": "fused", "mac_stages": 1}`, `mac "fused" and mac_stages 1 exclude each other`},
+		{"stall mode", `{"name": "x", "rows": 2, "cols": 2, "stall": "wait"}`, `stall "wait" must be "enable" or "credit"`},
+		{"credit os", `{"name": "x", "rows": 2, "cols": 2, "dataflow": "os", "stall": "credit"}`, `stall "credit" needs the ws dataflow`},
 		{"two problems", `{"name": "x", "rows": 0, "cols": 0}`, "rows 0 must be in [1, 256]; cols 0 must be in [1, 256]"},
 	}
 	for _, tc := range tests {

@@ -22,7 +22,10 @@ type GEMMCase struct {
 	Name   string
 	A, B   compile.Matrix
 	Stalls bool // random gaps on the inputs and backpressure on the output
-	seed   uint64
+	// Long: the output also stops for long bursts, longer than the unit's
+	// latency, so every result buffer between the array and the sink fills.
+	Long bool
+	seed uint64
 }
 
 // caseSeed derives a case's own seed so any case can be rerun alone.
@@ -87,8 +90,8 @@ func MakeCase(cfg arch.Config, seed uint64, index int) GEMMCase {
 		c.A, c.B = fill(R+2, 1, rnd(ilo, ihi)), fill(1, C+2, rnd(wlo, whi))
 	case 9:
 		c.Name = "back-to-back-stalls"
-		c.A, c.B = fill(3*R, 2*R, rnd(ilo, ihi)), fill(2*R, 2*C, rnd(wlo, whi))
-		c.Stalls = true
+		c.A, c.B = fill(8*R, 2*R, rnd(ilo, ihi)), fill(2*R, 2*C, rnd(wlo, whi))
+		c.Stalls, c.Long = true, true
 	default:
 		M, K, N = 1+r.IntN(3*R+2), 1+r.IntN(3*R+2), 1+r.IntN(3*C+2)
 		c.A, c.B = fill(M, K, rnd(ilo, ihi)), fill(K, N, rnd(wlo, whi))
@@ -115,7 +118,16 @@ func (c GEMMCase) Options() GEMMOptions {
 			return x.Float64() < p
 		}
 	}
-	return GEMMOptions{WStall: pattern(1, 0.2), AStall: pattern(2, 0.25), SinkStall: pattern(3, 0.3)}
+	o := GEMMOptions{WStall: pattern(1, 0.2), AStall: pattern(2, 0.25), SinkStall: pattern(3, 0.3)}
+	if c.Long {
+		// Every other window of 2*(m+n) cycles the sink takes nothing.
+		m, _ := c.A.Dims()
+		_, n := c.B.Dims()
+		w := 2 * (m + n)
+		random := o.SinkStall
+		o.SinkStall = func(cycle int) bool { return cycle/w%2 == 1 || random(cycle) }
+	}
+	return o
 }
 
 // RegressOptions configures a regression.
