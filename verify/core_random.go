@@ -241,6 +241,11 @@ func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 				c = 1 // one-channel maps
 			}
 			kh, kw, sh, sw, dh, dw = 1+r.IntN(3), 1+r.IntN(3), 1+r.IntN(2), 1+r.IntN(2), 1+r.IntN(2), 1+r.IntN(2)
+			if r.IntN(6) == 0 {
+				// Now and then a kernel up to 9 rows by 7 columns.
+				kh, kw, dh, dw = 1+r.IntN(9), 1+r.IntN(7), 1, 1
+				h, w = max(h, kh-2), max(w, kw-2)
+			}
 			pt, pb, pl, pr = r.IntN(3), r.IntN(3), r.IntN(3), r.IntN(3)
 			oh, ow = core.ConvOutput(h, kh, sh, dh, pt, pb), core.ConvOutput(w, kw, sw, dw, pl, pr)
 			if oh > 0 && ow > 0 && imgs*oh*ow <= a.AccDepth && imgs*h*w*c <= cfg.UBBytes/2 {

@@ -102,6 +102,10 @@ func CoreDirected(cfg core.Config) ([]CoreCase, error) {
 		// convolve writing its rows and reading none of its output may follow.
 		{"fused halt", fmt.Sprintf("load_params set=0 len=%d\nactivate acc=0 m=4 n=4 set=0 out=0 pitch=4 fuse=1\nhalt", P), zeros(P), core.ErrBadField},
 		{"fused sync", fmt.Sprintf("load_params set=0 len=%d\nactivate acc=0 m=4 n=4 set=0 out=0 pitch=4 fuse=1\nsync\nhalt", P), zeros(P), core.ErrBadField},
+		{"fused read_host", fmt.Sprintf("load_params set=0 len=%d\nactivate acc=0 m=4 n=4 set=0 out=0 pitch=4 fuse=1\nread_host ub=64 len=4\nhalt", P), zeros(P + 4), core.ErrBadField},
+		{"fused read_weights", fmt.Sprintf("load_params set=0 len=%d\nactivate acc=0 m=4 n=4 set=0 out=0 pitch=4 fuse=1\nread_weights waddr=0 len=4\nhalt", P), zeros(P + 4), core.ErrBadField},
+		{"fused load_params", fmt.Sprintf("load_params set=0 len=%d\nactivate acc=0 m=4 n=4 set=0 out=0 pitch=4 fuse=1\nload_params set=1 len=%d\nhalt", P, P), zeros(2 * P), core.ErrBadField},
+		{"fused write_host", fmt.Sprintf("read_host ub=64 len=4\nload_params set=0 len=%d\nactivate acc=0 m=4 n=4 set=0 out=0 pitch=4 fuse=1\nwrite_host ub=64 len=4\nhalt", P), zeros(4 + P), core.ErrBadField},
 		{"fused twice", fmt.Sprintf("load_params set=0 len=%d\nactivate acc=0 m=4 n=4 set=0 out=0 pitch=4 fuse=1\nactivate acc=0 m=4 n=4 set=0 out=0 pitch=4 fuse=1\nhalt", P), zeros(P), core.ErrBadField},
 		{"fused checked", fmt.Sprintf("load_params set=0 len=%d\nactivate acc=0 m=8 n=4 set=0 out=%d pitch=4 fuse=1\nhalt", P, U-26), zeros(P), core.ErrUBRange},
 		{"fused acc", fmt.Sprintf("read_host ub=0 len=16\nread_weights waddr=0 len=%d\nload_params set=0 len=%d\nactivate acc=1 m=4 n=4 set=0 out=64 pitch=4 fuse=1\nmatmul ub=0 m=4 k=4 waddr=0 n=%d acc=0\nhalt", 4*C, P, C), append(bytes(16+4*C), zeros(P)...), core.ErrBadField},
