@@ -253,6 +253,7 @@ func RandomConvProgram(r *rand.Rand, cfg core.Config) ([]core.Word, []byte) {
 			}
 		}
 		K, N := kh*kw*c, 1+r.IntN(a.Cols)
+		N = max(1, min(N, cfg.WeightBytes/K)) // a big kernel's weights fit
 		dw1, c0 := r.IntN(3) == 0, 0
 		if dw1 {
 			// Depthwise: lane o convolves channel c0+o with its kh*kw weights.
