@@ -65,14 +65,15 @@ type Regression struct {
 	// wrong length or at the wrong moment breaks.
 	Soak int `json:"soak,omitempty"`
 	// Core is the version of the core regression (verify.CoreRegressVersion)
-	// when the sweep has a core; later versions only add programs.
+	// when the sweep has a core; a version may change the random programs,
+	// so a result counts only for its own version.
 	Core int `json:"core,omitempty"`
 }
 
 // Covers reports whether r runs every case of o (so a mutant o kills, r
 // kills too).
 func (r Regression) Covers(o Regression) bool {
-	return r.Seed == o.Seed && r.Cases >= o.Cases && r.Layers >= o.Layers && (r.Extra || !o.Extra) && r.Targeted >= o.Targeted && r.Soak >= o.Soak && r.Core >= o.Core
+	return r.Seed == o.Seed && r.Cases >= o.Cases && r.Layers >= o.Layers && (r.Extra || !o.Extra) && r.Targeted >= o.Targeted && r.Soak >= o.Soak && r.Core == o.Core
 }
 
 func (r Regression) layers(man *arch.Manifest) int {
