@@ -44,10 +44,15 @@ func (b *mxuBuilder) buildWS() mxuResult {
 	s0Addr := b.reg("s0_addr", b.al.addr.of(a))
 	s0Acc := b.reg("s0_acc", b.al.acc.of(a))
 	s0Last := b.reg("s0_last", b.al.last.of(a))
-	wen := make([]*hdl.Expr, R)
+	// The load enable of row i reaches column j j cycles after column 0,
+	// with the column's skewed weight; the swap flag reaches PE (i, j) i+j
+	// cycles after stage 0, so every PE on an anti-diagonal shares one tap.
+	wen := make([][]*hdl.Expr, R)
 	for i := 0; i < R; i++ {
-		wen[i] = b.flag(fmt.Sprintf("w0_wen_%d", i), wFire.And(wrow.EqConst(int64(i))))
+		wen0 := b.flag(fmt.Sprintf("w0_wen_%d", i), wFire.And(wrow.EqConst(int64(i))))
+		wen[i] = b.flagTaps(fmt.Sprintf("wen_%d", i), wen0, C-1)
 	}
+	swaps := b.flagTaps("swap", s0Swap, R+C-2)
 	wbus := b.skewWeights("w0_w")
 
 	peTop := NewPEWS(cfg, true)
@@ -60,8 +65,6 @@ func (b *mxuBuilder) buildWS() mxuResult {
 		// The activation trails its row's swap flag by one cycle, so the swap
 		// (end of cycle) lands exactly before the new tile's first product.
 		act := b.skewAct(i, 1)
-		swap := b.delayFlag(fmt.Sprintf("swskew_%d", i), s0Swap, i)
-		en := wen[i]
 		for j := 0; j < C; j++ {
 			pe := peMid
 			if i == 0 {
@@ -69,15 +72,15 @@ func (b *mxuBuilder) buildWS() mxuResult {
 			}
 			inst := m.Instance(fmt.Sprintf("pe_%d_%d", i, j), pe.Module)
 			inst.In(pe.InAct, act)
-			inst.In(pe.InSwap, swap)
-			inst.In(pe.InWen, en)
+			inst.In(pe.InSwap, swaps[i+j])
+			inst.In(pe.InWen, wen[i][j])
 			inst.In(pe.InW, wbus[j])
 			inst.In(pe.Adv, b.adv)
 			if i > 0 {
 				inst.In(pe.InSum, sums[j])
 			}
-			if j < C-1 { // the last column's pass-through outputs go nowhere
-				act, swap, en = inst.Out(pe.OutAct), inst.Out(pe.OutSwap), inst.Out(pe.OutWen)
+			if j < C-1 { // the last column's activations go nowhere
+				act = inst.Out(pe.OutAct)
 			}
 			sums[j] = inst.Out(pe.OutSum)
 		}
