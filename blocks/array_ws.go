@@ -92,18 +92,38 @@ func (b *mxuBuilder) buildWS() mxuResult {
 	T := R + C + 1 + cfg.MACStages
 	lead := cfg.accLead()
 	res := mxuResult{latency: T, sums: b.deskew(sums)}
-	res.preAddr = b.delay("ctl_addr", s0Addr, T-1-lead)
-	res.addr = b.delay("ctl_addr_main", res.preAddr, lead)
-	res.valid = b.delayFlag("ctl_valid", s0Valid, T-1)
-	if lead > 1 {
-		res.preAcc = b.delay("ctl_acc", s0Acc, T-2)
-	} else {
-		res.acc = b.delay("ctl_acc", s0Acc, T-1)
-	}
-	res.last = b.delay("ctl_last", s0Last, T-1)
+	res.valid = b.flagTaps("ctl_valid", s0Valid, T-1)[T-1]
+	// The other fields travel packed, one register per stage (addr in the
+	// low bits): a simulator moves one word per stage instead of one per
+	// field.
+	fields := []*hdl.Expr{s0Addr, s0Acc, s0Last}
 	if cfg.Pipeline.Enabled() {
-		res.tag = b.delay("ctl_tag", b.reg("s0_tag", b.al.tag.of(a)), T-1)
-		res.raw = b.delay("ctl_raw", b.reg("s0_raw", b.al.raw.of(a)), T-1)
+		fields = append(fields, b.reg("s0_tag", b.al.tag.of(a)), b.reg("s0_raw", b.al.raw.of(a)))
+	}
+	var at []int // each field's low bit
+	packed := make([]*hdl.Expr, len(fields))
+	w := 0
+	for k, f := range fields {
+		at = append(at, w)
+		w += f.Width()
+		packed[len(fields)-1-k] = f.AsUnsigned()
+	}
+	line := []*hdl.Expr{hdl.Cat(packed...)}
+	for k := 1; k < T; k++ {
+		line = append(line, b.reg(fmt.Sprintf("ctl_d%d", k), line[k-1]))
+	}
+	field := func(k, d int) *hdl.Expr { return line[d].Slice(at[k]+fields[k].Width()-1, at[k]) }
+	res.preAddr = field(0, T-1-lead)
+	res.addr = field(0, T-1)
+	if lead > 1 {
+		res.preAcc = field(1, T-2)
+	} else {
+		res.acc = field(1, T-1)
+	}
+	res.last = field(2, T-1)
+	if cfg.Pipeline.Enabled() {
+		res.tag = field(3, T-1)
+		res.raw = field(4, T-1)
 	}
 	return res
 }

@@ -306,104 +306,31 @@ module tpu_mxu (
     reg  [18:0] deskew_5_d1;
     reg  [18:0] deskew_5_d2;
     reg  [18:0] deskew_6_d1;
-    reg  [8:0] ctl_addr_d1;
-    reg  [8:0] ctl_addr_d2;
-    reg  [8:0] ctl_addr_d3;
-    reg  [8:0] ctl_addr_d4;
-    reg  [8:0] ctl_addr_d5;
-    reg  [8:0] ctl_addr_d6;
-    reg  [8:0] ctl_addr_d7;
-    reg  [8:0] ctl_addr_d8;
-    reg  [8:0] ctl_addr_d9;
-    reg  [8:0] ctl_addr_d10;
-    reg  [8:0] ctl_addr_d11;
-    reg  [8:0] ctl_addr_d12;
-    reg  [8:0] ctl_addr_d13;
-    reg  [8:0] ctl_addr_d14;
-    reg  [8:0] ctl_addr_d15;
-    reg  [8:0] ctl_addr_main_d1;
-    reg  ctl_valid_d1;
-    reg  ctl_valid_d2;
-    reg  ctl_valid_d3;
-    reg  ctl_valid_d4;
-    reg  ctl_valid_d5;
-    reg  ctl_valid_d6;
-    reg  ctl_valid_d7;
-    reg  ctl_valid_d8;
-    reg  ctl_valid_d9;
-    reg  ctl_valid_d10;
-    reg  ctl_valid_d11;
-    reg  ctl_valid_d12;
-    reg  ctl_valid_d13;
-    reg  ctl_valid_d14;
-    reg  ctl_valid_d15;
-    reg  ctl_valid_d16;
-    reg  ctl_acc_d1;
-    reg  ctl_acc_d2;
-    reg  ctl_acc_d3;
-    reg  ctl_acc_d4;
-    reg  ctl_acc_d5;
-    reg  ctl_acc_d6;
-    reg  ctl_acc_d7;
-    reg  ctl_acc_d8;
-    reg  ctl_acc_d9;
-    reg  ctl_acc_d10;
-    reg  ctl_acc_d11;
-    reg  ctl_acc_d12;
-    reg  ctl_acc_d13;
-    reg  ctl_acc_d14;
-    reg  ctl_acc_d15;
-    reg  ctl_acc_d16;
-    reg  ctl_last_d1;
-    reg  ctl_last_d2;
-    reg  ctl_last_d3;
-    reg  ctl_last_d4;
-    reg  ctl_last_d5;
-    reg  ctl_last_d6;
-    reg  ctl_last_d7;
-    reg  ctl_last_d8;
-    reg  ctl_last_d9;
-    reg  ctl_last_d10;
-    reg  ctl_last_d11;
-    reg  ctl_last_d12;
-    reg  ctl_last_d13;
-    reg  ctl_last_d14;
-    reg  ctl_last_d15;
-    reg  ctl_last_d16;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [15:0] ctl_valid_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [1:0] s0_tag;
-    reg  [1:0] ctl_tag_d1;
-    reg  [1:0] ctl_tag_d2;
-    reg  [1:0] ctl_tag_d3;
-    reg  [1:0] ctl_tag_d4;
-    reg  [1:0] ctl_tag_d5;
-    reg  [1:0] ctl_tag_d6;
-    reg  [1:0] ctl_tag_d7;
-    reg  [1:0] ctl_tag_d8;
-    reg  [1:0] ctl_tag_d9;
-    reg  [1:0] ctl_tag_d10;
-    reg  [1:0] ctl_tag_d11;
-    reg  [1:0] ctl_tag_d12;
-    reg  [1:0] ctl_tag_d13;
-    reg  [1:0] ctl_tag_d14;
-    reg  [1:0] ctl_tag_d15;
-    reg  [1:0] ctl_tag_d16;
     reg  s0_raw;
-    reg  ctl_raw_d1;
-    reg  ctl_raw_d2;
-    reg  ctl_raw_d3;
-    reg  ctl_raw_d4;
-    reg  ctl_raw_d5;
-    reg  ctl_raw_d6;
-    reg  ctl_raw_d7;
-    reg  ctl_raw_d8;
-    reg  ctl_raw_d9;
-    reg  ctl_raw_d10;
-    reg  ctl_raw_d11;
-    reg  ctl_raw_d12;
-    reg  ctl_raw_d13;
-    reg  ctl_raw_d14;
-    reg  ctl_raw_d15;
-    reg  ctl_raw_d16;
+    reg  [13:0] ctl_d1;
+    reg  [13:0] ctl_d2;
+    reg  [13:0] ctl_d3;
+    reg  [13:0] ctl_d4;
+    reg  [13:0] ctl_d5;
+    reg  [13:0] ctl_d6;
+    reg  [13:0] ctl_d7;
+    reg  [13:0] ctl_d8;
+    reg  [13:0] ctl_d9;
+    reg  [13:0] ctl_d10;
+    reg  [13:0] ctl_d11;
+    reg  [13:0] ctl_d12;
+    reg  [13:0] ctl_d13;
+    reg  [13:0] ctl_d14;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [13:0] ctl_d15;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [13:0] ctl_d16;
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [8:0] acc_out_addr;
     wire [31:0] acc_out_7;
     wire [31:0] acc_out_6;
@@ -1137,11 +1064,11 @@ module tpu_mxu (
         .clk(clk),
         .rst(rst),
         .in_adv(adv),
-        .in_pre_addr(ctl_addr_d15),
-        .in_valid(ctl_valid_d16),
-        .in_addr(ctl_addr_main_d1),
-        .in_acc(ctl_acc_d16),
-        .in_last(ctl_last_d16),
+        .in_pre_addr(ctl_d15[8:0]),
+        .in_valid(ctl_valid_v0[15]),
+        .in_addr(ctl_d16[8:0]),
+        .in_acc(ctl_d16[9]),
+        .in_last(ctl_d16[10]),
         .in_sum_0({{13{deskew_0_d7[18]}}, deskew_0_d7}),
         .in_sum_1({{13{deskew_1_d6[18]}}, deskew_1_d6}),
         .in_sum_2({{13{deskew_2_d5[18]}}, deskew_2_d5}),
@@ -1946,370 +1873,10 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_addr_d1 <= s0_addr;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d2 <= ctl_addr_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d3 <= ctl_addr_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d4 <= ctl_addr_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d5 <= ctl_addr_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d6 <= ctl_addr_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d7 <= ctl_addr_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d8 <= ctl_addr_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d9 <= ctl_addr_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d10 <= ctl_addr_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d11 <= ctl_addr_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d12 <= ctl_addr_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d13 <= ctl_addr_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d14 <= ctl_addr_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d15 <= ctl_addr_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_main_d1 <= ctl_addr_d15;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d1 <= s0_valid;
+            ctl_valid_v0 <= {ctl_valid_v0[14:0], s0_valid};
         end
         if (rst) begin
-            ctl_valid_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d2 <= ctl_valid_d1;
-        end
-        if (rst) begin
-            ctl_valid_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d3 <= ctl_valid_d2;
-        end
-        if (rst) begin
-            ctl_valid_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d4 <= ctl_valid_d3;
-        end
-        if (rst) begin
-            ctl_valid_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d5 <= ctl_valid_d4;
-        end
-        if (rst) begin
-            ctl_valid_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d6 <= ctl_valid_d5;
-        end
-        if (rst) begin
-            ctl_valid_d6 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d7 <= ctl_valid_d6;
-        end
-        if (rst) begin
-            ctl_valid_d7 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d8 <= ctl_valid_d7;
-        end
-        if (rst) begin
-            ctl_valid_d8 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d9 <= ctl_valid_d8;
-        end
-        if (rst) begin
-            ctl_valid_d9 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d10 <= ctl_valid_d9;
-        end
-        if (rst) begin
-            ctl_valid_d10 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d11 <= ctl_valid_d10;
-        end
-        if (rst) begin
-            ctl_valid_d11 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d12 <= ctl_valid_d11;
-        end
-        if (rst) begin
-            ctl_valid_d12 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d13 <= ctl_valid_d12;
-        end
-        if (rst) begin
-            ctl_valid_d13 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d14 <= ctl_valid_d13;
-        end
-        if (rst) begin
-            ctl_valid_d14 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d15 <= ctl_valid_d14;
-        end
-        if (rst) begin
-            ctl_valid_d15 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d16 <= ctl_valid_d15;
-        end
-        if (rst) begin
-            ctl_valid_d16 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d1 <= s0_acc;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d2 <= ctl_acc_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d3 <= ctl_acc_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d4 <= ctl_acc_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d5 <= ctl_acc_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d6 <= ctl_acc_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d7 <= ctl_acc_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d8 <= ctl_acc_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d9 <= ctl_acc_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d10 <= ctl_acc_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d11 <= ctl_acc_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d12 <= ctl_acc_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d13 <= ctl_acc_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d14 <= ctl_acc_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d15 <= ctl_acc_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d16 <= ctl_acc_d15;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d1 <= s0_last;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d2 <= ctl_last_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d3 <= ctl_last_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d4 <= ctl_last_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d5 <= ctl_last_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d6 <= ctl_last_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d7 <= ctl_last_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d8 <= ctl_last_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d9 <= ctl_last_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d10 <= ctl_last_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d11 <= ctl_last_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d12 <= ctl_last_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d13 <= ctl_last_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d14 <= ctl_last_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d15 <= ctl_last_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d16 <= ctl_last_d15;
+            ctl_valid_v0 <= 16'h0;
         end
     end
     always @(posedge clk) begin
@@ -2319,174 +1886,94 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_tag_d1 <= s0_tag;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d2 <= ctl_tag_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d3 <= ctl_tag_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d4 <= ctl_tag_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d5 <= ctl_tag_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d6 <= ctl_tag_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d7 <= ctl_tag_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d8 <= ctl_tag_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d9 <= ctl_tag_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d10 <= ctl_tag_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d11 <= ctl_tag_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d12 <= ctl_tag_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d13 <= ctl_tag_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d14 <= ctl_tag_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d15 <= ctl_tag_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d16 <= ctl_tag_d15;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
             s0_raw <= a_in_data[78];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d1 <= s0_raw;
+            ctl_d1 <= {s0_raw, s0_tag, s0_last, s0_acc, s0_addr};
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d2 <= ctl_raw_d1;
+            ctl_d2 <= ctl_d1;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d3 <= ctl_raw_d2;
+            ctl_d3 <= ctl_d2;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d4 <= ctl_raw_d3;
+            ctl_d4 <= ctl_d3;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d5 <= ctl_raw_d4;
+            ctl_d5 <= ctl_d4;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d6 <= ctl_raw_d5;
+            ctl_d6 <= ctl_d5;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d7 <= ctl_raw_d6;
+            ctl_d7 <= ctl_d6;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d8 <= ctl_raw_d7;
+            ctl_d8 <= ctl_d7;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d9 <= ctl_raw_d8;
+            ctl_d9 <= ctl_d8;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d10 <= ctl_raw_d9;
+            ctl_d10 <= ctl_d9;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d11 <= ctl_raw_d10;
+            ctl_d11 <= ctl_d10;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d12 <= ctl_raw_d11;
+            ctl_d12 <= ctl_d11;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d13 <= ctl_raw_d12;
+            ctl_d13 <= ctl_d12;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d14 <= ctl_raw_d13;
+            ctl_d14 <= ctl_d13;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d15 <= ctl_raw_d14;
+            ctl_d15 <= ctl_d14;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d16 <= ctl_raw_d15;
+            ctl_d16 <= ctl_d15;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
             out_valid_q <= acc_out_valid;
             if (acc_out_valid) begin
-                out_data_q <= {ctl_tag_d16, acc_out_addr, acc_out_7, acc_out_6, acc_out_5, acc_out_4, acc_out_3, acc_out_2, acc_out_1, acc_out_0};
+                out_data_q <= {ctl_d16[12:11], acc_out_addr, acc_out_7, acc_out_6, acc_out_5, acc_out_4, acc_out_3, acc_out_2, acc_out_1, acc_out_0};
             end
         end
         if (rst) begin
@@ -2495,7 +1982,7 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if ((adv & acc_out_valid)) begin
-            out_raw_q <= ctl_raw_d16;
+            out_raw_q <= ctl_d16[13];
         end
     end
 endmodule

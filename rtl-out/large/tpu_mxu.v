@@ -1004,134 +1004,45 @@ module tpu_mxu (
     reg  [19:0] deskew_13_d1;
     reg  [19:0] deskew_13_d2;
     reg  [19:0] deskew_14_d1;
-    reg  [8:0] ctl_addr_d1;
-    reg  [8:0] ctl_addr_d2;
-    reg  [8:0] ctl_addr_d3;
-    reg  [8:0] ctl_addr_d4;
-    reg  [8:0] ctl_addr_d5;
-    reg  [8:0] ctl_addr_d6;
-    reg  [8:0] ctl_addr_d7;
-    reg  [8:0] ctl_addr_d8;
-    reg  [8:0] ctl_addr_d9;
-    reg  [8:0] ctl_addr_d10;
-    reg  [8:0] ctl_addr_d11;
-    reg  [8:0] ctl_addr_d12;
-    reg  [8:0] ctl_addr_d13;
-    reg  [8:0] ctl_addr_d14;
-    reg  [8:0] ctl_addr_d15;
-    reg  [8:0] ctl_addr_d16;
-    reg  [8:0] ctl_addr_d17;
-    reg  [8:0] ctl_addr_d18;
-    reg  [8:0] ctl_addr_d19;
-    reg  [8:0] ctl_addr_d20;
-    reg  [8:0] ctl_addr_d21;
-    reg  [8:0] ctl_addr_d22;
-    reg  [8:0] ctl_addr_d23;
-    reg  [8:0] ctl_addr_d24;
-    reg  [8:0] ctl_addr_d25;
-    reg  [8:0] ctl_addr_d26;
-    reg  [8:0] ctl_addr_d27;
-    reg  [8:0] ctl_addr_d28;
-    reg  [8:0] ctl_addr_d29;
-    reg  [8:0] ctl_addr_d30;
-    reg  [8:0] ctl_addr_d31;
-    reg  [8:0] ctl_addr_main_d1;
-    reg  ctl_valid_d1;
-    reg  ctl_valid_d2;
-    reg  ctl_valid_d3;
-    reg  ctl_valid_d4;
-    reg  ctl_valid_d5;
-    reg  ctl_valid_d6;
-    reg  ctl_valid_d7;
-    reg  ctl_valid_d8;
-    reg  ctl_valid_d9;
-    reg  ctl_valid_d10;
-    reg  ctl_valid_d11;
-    reg  ctl_valid_d12;
-    reg  ctl_valid_d13;
-    reg  ctl_valid_d14;
-    reg  ctl_valid_d15;
-    reg  ctl_valid_d16;
-    reg  ctl_valid_d17;
-    reg  ctl_valid_d18;
-    reg  ctl_valid_d19;
-    reg  ctl_valid_d20;
-    reg  ctl_valid_d21;
-    reg  ctl_valid_d22;
-    reg  ctl_valid_d23;
-    reg  ctl_valid_d24;
-    reg  ctl_valid_d25;
-    reg  ctl_valid_d26;
-    reg  ctl_valid_d27;
-    reg  ctl_valid_d28;
-    reg  ctl_valid_d29;
-    reg  ctl_valid_d30;
-    reg  ctl_valid_d31;
-    reg  ctl_valid_d32;
-    reg  ctl_acc_d1;
-    reg  ctl_acc_d2;
-    reg  ctl_acc_d3;
-    reg  ctl_acc_d4;
-    reg  ctl_acc_d5;
-    reg  ctl_acc_d6;
-    reg  ctl_acc_d7;
-    reg  ctl_acc_d8;
-    reg  ctl_acc_d9;
-    reg  ctl_acc_d10;
-    reg  ctl_acc_d11;
-    reg  ctl_acc_d12;
-    reg  ctl_acc_d13;
-    reg  ctl_acc_d14;
-    reg  ctl_acc_d15;
-    reg  ctl_acc_d16;
-    reg  ctl_acc_d17;
-    reg  ctl_acc_d18;
-    reg  ctl_acc_d19;
-    reg  ctl_acc_d20;
-    reg  ctl_acc_d21;
-    reg  ctl_acc_d22;
-    reg  ctl_acc_d23;
-    reg  ctl_acc_d24;
-    reg  ctl_acc_d25;
-    reg  ctl_acc_d26;
-    reg  ctl_acc_d27;
-    reg  ctl_acc_d28;
-    reg  ctl_acc_d29;
-    reg  ctl_acc_d30;
-    reg  ctl_acc_d31;
-    reg  ctl_acc_d32;
-    reg  ctl_last_d1;
-    reg  ctl_last_d2;
-    reg  ctl_last_d3;
-    reg  ctl_last_d4;
-    reg  ctl_last_d5;
-    reg  ctl_last_d6;
-    reg  ctl_last_d7;
-    reg  ctl_last_d8;
-    reg  ctl_last_d9;
-    reg  ctl_last_d10;
-    reg  ctl_last_d11;
-    reg  ctl_last_d12;
-    reg  ctl_last_d13;
-    reg  ctl_last_d14;
-    reg  ctl_last_d15;
-    reg  ctl_last_d16;
-    reg  ctl_last_d17;
-    reg  ctl_last_d18;
-    reg  ctl_last_d19;
-    reg  ctl_last_d20;
-    reg  ctl_last_d21;
-    reg  ctl_last_d22;
-    reg  ctl_last_d23;
-    reg  ctl_last_d24;
-    reg  ctl_last_d25;
-    reg  ctl_last_d26;
-    reg  ctl_last_d27;
-    reg  ctl_last_d28;
-    reg  ctl_last_d29;
-    reg  ctl_last_d30;
-    reg  ctl_last_d31;
-    reg  ctl_last_d32;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [31:0] ctl_valid_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [10:0] ctl_d1;
+    reg  [10:0] ctl_d2;
+    reg  [10:0] ctl_d3;
+    reg  [10:0] ctl_d4;
+    reg  [10:0] ctl_d5;
+    reg  [10:0] ctl_d6;
+    reg  [10:0] ctl_d7;
+    reg  [10:0] ctl_d8;
+    reg  [10:0] ctl_d9;
+    reg  [10:0] ctl_d10;
+    reg  [10:0] ctl_d11;
+    reg  [10:0] ctl_d12;
+    reg  [10:0] ctl_d13;
+    reg  [10:0] ctl_d14;
+    reg  [10:0] ctl_d15;
+    reg  [10:0] ctl_d16;
+    reg  [10:0] ctl_d17;
+    reg  [10:0] ctl_d18;
+    reg  [10:0] ctl_d19;
+    reg  [10:0] ctl_d20;
+    reg  [10:0] ctl_d21;
+    reg  [10:0] ctl_d22;
+    reg  [10:0] ctl_d23;
+    reg  [10:0] ctl_d24;
+    reg  [10:0] ctl_d25;
+    reg  [10:0] ctl_d26;
+    reg  [10:0] ctl_d27;
+    reg  [10:0] ctl_d28;
+    reg  [10:0] ctl_d29;
+    reg  [10:0] ctl_d30;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [10:0] ctl_d31;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [10:0] ctl_d32;
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [8:0] acc_out_addr;
     wire [31:0] acc_out_15;
     wire [31:0] acc_out_14;
@@ -3971,11 +3882,11 @@ module tpu_mxu (
         .clk(clk),
         .rst(rst),
         .in_adv(adv),
-        .in_pre_addr(ctl_addr_d31),
-        .in_valid(ctl_valid_d32),
-        .in_addr(ctl_addr_main_d1),
-        .in_acc(ctl_acc_d32),
-        .in_last(ctl_last_d32),
+        .in_pre_addr(ctl_d31[8:0]),
+        .in_valid(ctl_valid_v0[31]),
+        .in_addr(ctl_d32[8:0]),
+        .in_acc(ctl_d32[9]),
+        .in_last(ctl_d32[10]),
         .in_sum_0({{12{deskew_0_d15[19]}}, deskew_0_d15}),
         .in_sum_1({{12{deskew_1_d14[19]}}, deskew_1_d14}),
         .in_sum_2({{12{deskew_2_d13[19]}}, deskew_2_d13}),
@@ -6375,738 +6286,170 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_addr_d1 <= s0_addr;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d2 <= ctl_addr_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d3 <= ctl_addr_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d4 <= ctl_addr_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d5 <= ctl_addr_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d6 <= ctl_addr_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d7 <= ctl_addr_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d8 <= ctl_addr_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d9 <= ctl_addr_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d10 <= ctl_addr_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d11 <= ctl_addr_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d12 <= ctl_addr_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d13 <= ctl_addr_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d14 <= ctl_addr_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d15 <= ctl_addr_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d16 <= ctl_addr_d15;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d17 <= ctl_addr_d16;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d18 <= ctl_addr_d17;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d19 <= ctl_addr_d18;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d20 <= ctl_addr_d19;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d21 <= ctl_addr_d20;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d22 <= ctl_addr_d21;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d23 <= ctl_addr_d22;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d24 <= ctl_addr_d23;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d25 <= ctl_addr_d24;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d26 <= ctl_addr_d25;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d27 <= ctl_addr_d26;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d28 <= ctl_addr_d27;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d29 <= ctl_addr_d28;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d30 <= ctl_addr_d29;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d31 <= ctl_addr_d30;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_main_d1 <= ctl_addr_d31;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d1 <= s0_valid;
+            ctl_valid_v0 <= {ctl_valid_v0[30:0], s0_valid};
         end
         if (rst) begin
-            ctl_valid_d1 <= 1'b0;
+            ctl_valid_v0 <= 32'h0;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_valid_d2 <= ctl_valid_d1;
+            ctl_d1 <= {s0_last, s0_acc, s0_addr};
         end
-        if (rst) begin
-            ctl_valid_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d3 <= ctl_valid_d2;
-        end
-        if (rst) begin
-            ctl_valid_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d4 <= ctl_valid_d3;
-        end
-        if (rst) begin
-            ctl_valid_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d5 <= ctl_valid_d4;
-        end
-        if (rst) begin
-            ctl_valid_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d6 <= ctl_valid_d5;
-        end
-        if (rst) begin
-            ctl_valid_d6 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d7 <= ctl_valid_d6;
-        end
-        if (rst) begin
-            ctl_valid_d7 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d8 <= ctl_valid_d7;
-        end
-        if (rst) begin
-            ctl_valid_d8 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d9 <= ctl_valid_d8;
-        end
-        if (rst) begin
-            ctl_valid_d9 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d10 <= ctl_valid_d9;
-        end
-        if (rst) begin
-            ctl_valid_d10 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d11 <= ctl_valid_d10;
-        end
-        if (rst) begin
-            ctl_valid_d11 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d12 <= ctl_valid_d11;
-        end
-        if (rst) begin
-            ctl_valid_d12 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d13 <= ctl_valid_d12;
-        end
-        if (rst) begin
-            ctl_valid_d13 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d14 <= ctl_valid_d13;
-        end
-        if (rst) begin
-            ctl_valid_d14 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d15 <= ctl_valid_d14;
-        end
-        if (rst) begin
-            ctl_valid_d15 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d16 <= ctl_valid_d15;
-        end
-        if (rst) begin
-            ctl_valid_d16 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d17 <= ctl_valid_d16;
-        end
-        if (rst) begin
-            ctl_valid_d17 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d18 <= ctl_valid_d17;
-        end
-        if (rst) begin
-            ctl_valid_d18 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d19 <= ctl_valid_d18;
-        end
-        if (rst) begin
-            ctl_valid_d19 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d20 <= ctl_valid_d19;
-        end
-        if (rst) begin
-            ctl_valid_d20 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d21 <= ctl_valid_d20;
-        end
-        if (rst) begin
-            ctl_valid_d21 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d22 <= ctl_valid_d21;
-        end
-        if (rst) begin
-            ctl_valid_d22 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d23 <= ctl_valid_d22;
-        end
-        if (rst) begin
-            ctl_valid_d23 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d24 <= ctl_valid_d23;
-        end
-        if (rst) begin
-            ctl_valid_d24 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d25 <= ctl_valid_d24;
-        end
-        if (rst) begin
-            ctl_valid_d25 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d26 <= ctl_valid_d25;
-        end
-        if (rst) begin
-            ctl_valid_d26 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d27 <= ctl_valid_d26;
-        end
-        if (rst) begin
-            ctl_valid_d27 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d28 <= ctl_valid_d27;
-        end
-        if (rst) begin
-            ctl_valid_d28 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d29 <= ctl_valid_d28;
-        end
-        if (rst) begin
-            ctl_valid_d29 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d30 <= ctl_valid_d29;
-        end
-        if (rst) begin
-            ctl_valid_d30 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d31 <= ctl_valid_d30;
-        end
-        if (rst) begin
-            ctl_valid_d31 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d32 <= ctl_valid_d31;
-        end
-        if (rst) begin
-            ctl_valid_d32 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d1 <= s0_acc;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d2 <= ctl_acc_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d3 <= ctl_acc_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d4 <= ctl_acc_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d5 <= ctl_acc_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d6 <= ctl_acc_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d7 <= ctl_acc_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d8 <= ctl_acc_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d9 <= ctl_acc_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d10 <= ctl_acc_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d11 <= ctl_acc_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d12 <= ctl_acc_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d13 <= ctl_acc_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d14 <= ctl_acc_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d15 <= ctl_acc_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d16 <= ctl_acc_d15;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d17 <= ctl_acc_d16;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d18 <= ctl_acc_d17;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d19 <= ctl_acc_d18;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d20 <= ctl_acc_d19;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d21 <= ctl_acc_d20;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d22 <= ctl_acc_d21;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d23 <= ctl_acc_d22;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d24 <= ctl_acc_d23;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d25 <= ctl_acc_d24;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d26 <= ctl_acc_d25;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d27 <= ctl_acc_d26;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d28 <= ctl_acc_d27;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d29 <= ctl_acc_d28;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d30 <= ctl_acc_d29;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d31 <= ctl_acc_d30;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d32 <= ctl_acc_d31;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d1 <= s0_last;
-        end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d2 <= ctl_last_d1;
+            ctl_d2 <= ctl_d1;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d3 <= ctl_last_d2;
+            ctl_d3 <= ctl_d2;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d4 <= ctl_last_d3;
+            ctl_d4 <= ctl_d3;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d5 <= ctl_last_d4;
+            ctl_d5 <= ctl_d4;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d6 <= ctl_last_d5;
+            ctl_d6 <= ctl_d5;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d7 <= ctl_last_d6;
+            ctl_d7 <= ctl_d6;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d8 <= ctl_last_d7;
+            ctl_d8 <= ctl_d7;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d9 <= ctl_last_d8;
+            ctl_d9 <= ctl_d8;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d10 <= ctl_last_d9;
+            ctl_d10 <= ctl_d9;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d11 <= ctl_last_d10;
+            ctl_d11 <= ctl_d10;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d12 <= ctl_last_d11;
+            ctl_d12 <= ctl_d11;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d13 <= ctl_last_d12;
+            ctl_d13 <= ctl_d12;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d14 <= ctl_last_d13;
+            ctl_d14 <= ctl_d13;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d15 <= ctl_last_d14;
+            ctl_d15 <= ctl_d14;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d16 <= ctl_last_d15;
+            ctl_d16 <= ctl_d15;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d17 <= ctl_last_d16;
+            ctl_d17 <= ctl_d16;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d18 <= ctl_last_d17;
+            ctl_d18 <= ctl_d17;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d19 <= ctl_last_d18;
+            ctl_d19 <= ctl_d18;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d20 <= ctl_last_d19;
+            ctl_d20 <= ctl_d19;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d21 <= ctl_last_d20;
+            ctl_d21 <= ctl_d20;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d22 <= ctl_last_d21;
+            ctl_d22 <= ctl_d21;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d23 <= ctl_last_d22;
+            ctl_d23 <= ctl_d22;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d24 <= ctl_last_d23;
+            ctl_d24 <= ctl_d23;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d25 <= ctl_last_d24;
+            ctl_d25 <= ctl_d24;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d26 <= ctl_last_d25;
+            ctl_d26 <= ctl_d25;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d27 <= ctl_last_d26;
+            ctl_d27 <= ctl_d26;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d28 <= ctl_last_d27;
+            ctl_d28 <= ctl_d27;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d29 <= ctl_last_d28;
+            ctl_d29 <= ctl_d28;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d30 <= ctl_last_d29;
+            ctl_d30 <= ctl_d29;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d31 <= ctl_last_d30;
+            ctl_d31 <= ctl_d30;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d32 <= ctl_last_d31;
+            ctl_d32 <= ctl_d31;
         end
     end
     always @(posedge clk) begin

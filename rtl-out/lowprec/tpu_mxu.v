@@ -626,152 +626,39 @@ module tpu_mxu (
     reg  [18:0] deskew_13_d1;
     reg  [18:0] deskew_13_d2;
     reg  [18:0] deskew_14_d1;
-    reg  [8:0] ctl_addr_d1;
-    reg  [8:0] ctl_addr_d2;
-    reg  [8:0] ctl_addr_d3;
-    reg  [8:0] ctl_addr_d4;
-    reg  [8:0] ctl_addr_d5;
-    reg  [8:0] ctl_addr_d6;
-    reg  [8:0] ctl_addr_d7;
-    reg  [8:0] ctl_addr_d8;
-    reg  [8:0] ctl_addr_d9;
-    reg  [8:0] ctl_addr_d10;
-    reg  [8:0] ctl_addr_d11;
-    reg  [8:0] ctl_addr_d12;
-    reg  [8:0] ctl_addr_d13;
-    reg  [8:0] ctl_addr_d14;
-    reg  [8:0] ctl_addr_d15;
-    reg  [8:0] ctl_addr_d16;
-    reg  [8:0] ctl_addr_d17;
-    reg  [8:0] ctl_addr_d18;
-    reg  [8:0] ctl_addr_d19;
-    reg  [8:0] ctl_addr_d20;
-    reg  [8:0] ctl_addr_d21;
-    reg  [8:0] ctl_addr_d22;
-    reg  [8:0] ctl_addr_d23;
-    reg  [8:0] ctl_addr_main_d1;
-    reg  ctl_valid_d1;
-    reg  ctl_valid_d2;
-    reg  ctl_valid_d3;
-    reg  ctl_valid_d4;
-    reg  ctl_valid_d5;
-    reg  ctl_valid_d6;
-    reg  ctl_valid_d7;
-    reg  ctl_valid_d8;
-    reg  ctl_valid_d9;
-    reg  ctl_valid_d10;
-    reg  ctl_valid_d11;
-    reg  ctl_valid_d12;
-    reg  ctl_valid_d13;
-    reg  ctl_valid_d14;
-    reg  ctl_valid_d15;
-    reg  ctl_valid_d16;
-    reg  ctl_valid_d17;
-    reg  ctl_valid_d18;
-    reg  ctl_valid_d19;
-    reg  ctl_valid_d20;
-    reg  ctl_valid_d21;
-    reg  ctl_valid_d22;
-    reg  ctl_valid_d23;
-    reg  ctl_valid_d24;
-    reg  ctl_acc_d1;
-    reg  ctl_acc_d2;
-    reg  ctl_acc_d3;
-    reg  ctl_acc_d4;
-    reg  ctl_acc_d5;
-    reg  ctl_acc_d6;
-    reg  ctl_acc_d7;
-    reg  ctl_acc_d8;
-    reg  ctl_acc_d9;
-    reg  ctl_acc_d10;
-    reg  ctl_acc_d11;
-    reg  ctl_acc_d12;
-    reg  ctl_acc_d13;
-    reg  ctl_acc_d14;
-    reg  ctl_acc_d15;
-    reg  ctl_acc_d16;
-    reg  ctl_acc_d17;
-    reg  ctl_acc_d18;
-    reg  ctl_acc_d19;
-    reg  ctl_acc_d20;
-    reg  ctl_acc_d21;
-    reg  ctl_acc_d22;
-    reg  ctl_acc_d23;
-    reg  ctl_acc_d24;
-    reg  ctl_last_d1;
-    reg  ctl_last_d2;
-    reg  ctl_last_d3;
-    reg  ctl_last_d4;
-    reg  ctl_last_d5;
-    reg  ctl_last_d6;
-    reg  ctl_last_d7;
-    reg  ctl_last_d8;
-    reg  ctl_last_d9;
-    reg  ctl_last_d10;
-    reg  ctl_last_d11;
-    reg  ctl_last_d12;
-    reg  ctl_last_d13;
-    reg  ctl_last_d14;
-    reg  ctl_last_d15;
-    reg  ctl_last_d16;
-    reg  ctl_last_d17;
-    reg  ctl_last_d18;
-    reg  ctl_last_d19;
-    reg  ctl_last_d20;
-    reg  ctl_last_d21;
-    reg  ctl_last_d22;
-    reg  ctl_last_d23;
-    reg  ctl_last_d24;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [23:0] ctl_valid_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [1:0] s0_tag;
-    reg  [1:0] ctl_tag_d1;
-    reg  [1:0] ctl_tag_d2;
-    reg  [1:0] ctl_tag_d3;
-    reg  [1:0] ctl_tag_d4;
-    reg  [1:0] ctl_tag_d5;
-    reg  [1:0] ctl_tag_d6;
-    reg  [1:0] ctl_tag_d7;
-    reg  [1:0] ctl_tag_d8;
-    reg  [1:0] ctl_tag_d9;
-    reg  [1:0] ctl_tag_d10;
-    reg  [1:0] ctl_tag_d11;
-    reg  [1:0] ctl_tag_d12;
-    reg  [1:0] ctl_tag_d13;
-    reg  [1:0] ctl_tag_d14;
-    reg  [1:0] ctl_tag_d15;
-    reg  [1:0] ctl_tag_d16;
-    reg  [1:0] ctl_tag_d17;
-    reg  [1:0] ctl_tag_d18;
-    reg  [1:0] ctl_tag_d19;
-    reg  [1:0] ctl_tag_d20;
-    reg  [1:0] ctl_tag_d21;
-    reg  [1:0] ctl_tag_d22;
-    reg  [1:0] ctl_tag_d23;
-    reg  [1:0] ctl_tag_d24;
     reg  s0_raw;
-    reg  ctl_raw_d1;
-    reg  ctl_raw_d2;
-    reg  ctl_raw_d3;
-    reg  ctl_raw_d4;
-    reg  ctl_raw_d5;
-    reg  ctl_raw_d6;
-    reg  ctl_raw_d7;
-    reg  ctl_raw_d8;
-    reg  ctl_raw_d9;
-    reg  ctl_raw_d10;
-    reg  ctl_raw_d11;
-    reg  ctl_raw_d12;
-    reg  ctl_raw_d13;
-    reg  ctl_raw_d14;
-    reg  ctl_raw_d15;
-    reg  ctl_raw_d16;
-    reg  ctl_raw_d17;
-    reg  ctl_raw_d18;
-    reg  ctl_raw_d19;
-    reg  ctl_raw_d20;
-    reg  ctl_raw_d21;
-    reg  ctl_raw_d22;
-    reg  ctl_raw_d23;
-    reg  ctl_raw_d24;
+    reg  [13:0] ctl_d1;
+    reg  [13:0] ctl_d2;
+    reg  [13:0] ctl_d3;
+    reg  [13:0] ctl_d4;
+    reg  [13:0] ctl_d5;
+    reg  [13:0] ctl_d6;
+    reg  [13:0] ctl_d7;
+    reg  [13:0] ctl_d8;
+    reg  [13:0] ctl_d9;
+    reg  [13:0] ctl_d10;
+    reg  [13:0] ctl_d11;
+    reg  [13:0] ctl_d12;
+    reg  [13:0] ctl_d13;
+    reg  [13:0] ctl_d14;
+    reg  [13:0] ctl_d15;
+    reg  [13:0] ctl_d16;
+    reg  [13:0] ctl_d17;
+    reg  [13:0] ctl_d18;
+    reg  [13:0] ctl_d19;
+    reg  [13:0] ctl_d20;
+    reg  [13:0] ctl_d21;
+    reg  [13:0] ctl_d22;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [13:0] ctl_d23;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [13:0] ctl_d24;
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [8:0] acc_out_addr;
     wire [31:0] acc_out_15;
     wire [31:0] acc_out_14;
@@ -2213,11 +2100,11 @@ module tpu_mxu (
         .clk(clk),
         .rst(rst),
         .in_adv(adv),
-        .in_pre_addr(ctl_addr_d23),
-        .in_valid(ctl_valid_d24),
-        .in_addr(ctl_addr_main_d1),
-        .in_acc(ctl_acc_d24),
-        .in_last(ctl_last_d24),
+        .in_pre_addr(ctl_d23[8:0]),
+        .in_valid(ctl_valid_v0[23]),
+        .in_addr(ctl_d24[8:0]),
+        .in_acc(ctl_d24[9]),
+        .in_last(ctl_d24[10]),
         .in_sum_0({{13{deskew_0_d15[18]}}, deskew_0_d15}),
         .in_sum_1({{13{deskew_1_d14[18]}}, deskew_1_d14}),
         .in_sum_2({{13{deskew_2_d13[18]}}, deskew_2_d13}),
@@ -4013,554 +3900,10 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_addr_d1 <= s0_addr;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d2 <= ctl_addr_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d3 <= ctl_addr_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d4 <= ctl_addr_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d5 <= ctl_addr_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d6 <= ctl_addr_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d7 <= ctl_addr_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d8 <= ctl_addr_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d9 <= ctl_addr_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d10 <= ctl_addr_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d11 <= ctl_addr_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d12 <= ctl_addr_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d13 <= ctl_addr_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d14 <= ctl_addr_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d15 <= ctl_addr_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d16 <= ctl_addr_d15;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d17 <= ctl_addr_d16;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d18 <= ctl_addr_d17;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d19 <= ctl_addr_d18;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d20 <= ctl_addr_d19;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d21 <= ctl_addr_d20;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d22 <= ctl_addr_d21;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d23 <= ctl_addr_d22;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_main_d1 <= ctl_addr_d23;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d1 <= s0_valid;
+            ctl_valid_v0 <= {ctl_valid_v0[22:0], s0_valid};
         end
         if (rst) begin
-            ctl_valid_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d2 <= ctl_valid_d1;
-        end
-        if (rst) begin
-            ctl_valid_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d3 <= ctl_valid_d2;
-        end
-        if (rst) begin
-            ctl_valid_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d4 <= ctl_valid_d3;
-        end
-        if (rst) begin
-            ctl_valid_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d5 <= ctl_valid_d4;
-        end
-        if (rst) begin
-            ctl_valid_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d6 <= ctl_valid_d5;
-        end
-        if (rst) begin
-            ctl_valid_d6 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d7 <= ctl_valid_d6;
-        end
-        if (rst) begin
-            ctl_valid_d7 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d8 <= ctl_valid_d7;
-        end
-        if (rst) begin
-            ctl_valid_d8 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d9 <= ctl_valid_d8;
-        end
-        if (rst) begin
-            ctl_valid_d9 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d10 <= ctl_valid_d9;
-        end
-        if (rst) begin
-            ctl_valid_d10 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d11 <= ctl_valid_d10;
-        end
-        if (rst) begin
-            ctl_valid_d11 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d12 <= ctl_valid_d11;
-        end
-        if (rst) begin
-            ctl_valid_d12 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d13 <= ctl_valid_d12;
-        end
-        if (rst) begin
-            ctl_valid_d13 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d14 <= ctl_valid_d13;
-        end
-        if (rst) begin
-            ctl_valid_d14 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d15 <= ctl_valid_d14;
-        end
-        if (rst) begin
-            ctl_valid_d15 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d16 <= ctl_valid_d15;
-        end
-        if (rst) begin
-            ctl_valid_d16 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d17 <= ctl_valid_d16;
-        end
-        if (rst) begin
-            ctl_valid_d17 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d18 <= ctl_valid_d17;
-        end
-        if (rst) begin
-            ctl_valid_d18 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d19 <= ctl_valid_d18;
-        end
-        if (rst) begin
-            ctl_valid_d19 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d20 <= ctl_valid_d19;
-        end
-        if (rst) begin
-            ctl_valid_d20 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d21 <= ctl_valid_d20;
-        end
-        if (rst) begin
-            ctl_valid_d21 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d22 <= ctl_valid_d21;
-        end
-        if (rst) begin
-            ctl_valid_d22 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d23 <= ctl_valid_d22;
-        end
-        if (rst) begin
-            ctl_valid_d23 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d24 <= ctl_valid_d23;
-        end
-        if (rst) begin
-            ctl_valid_d24 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d1 <= s0_acc;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d2 <= ctl_acc_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d3 <= ctl_acc_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d4 <= ctl_acc_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d5 <= ctl_acc_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d6 <= ctl_acc_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d7 <= ctl_acc_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d8 <= ctl_acc_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d9 <= ctl_acc_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d10 <= ctl_acc_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d11 <= ctl_acc_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d12 <= ctl_acc_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d13 <= ctl_acc_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d14 <= ctl_acc_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d15 <= ctl_acc_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d16 <= ctl_acc_d15;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d17 <= ctl_acc_d16;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d18 <= ctl_acc_d17;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d19 <= ctl_acc_d18;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d20 <= ctl_acc_d19;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d21 <= ctl_acc_d20;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d22 <= ctl_acc_d21;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d23 <= ctl_acc_d22;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d24 <= ctl_acc_d23;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d1 <= s0_last;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d2 <= ctl_last_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d3 <= ctl_last_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d4 <= ctl_last_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d5 <= ctl_last_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d6 <= ctl_last_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d7 <= ctl_last_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d8 <= ctl_last_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d9 <= ctl_last_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d10 <= ctl_last_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d11 <= ctl_last_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d12 <= ctl_last_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d13 <= ctl_last_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d14 <= ctl_last_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d15 <= ctl_last_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d16 <= ctl_last_d15;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d17 <= ctl_last_d16;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d18 <= ctl_last_d17;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d19 <= ctl_last_d18;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d20 <= ctl_last_d19;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d21 <= ctl_last_d20;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d22 <= ctl_last_d21;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d23 <= ctl_last_d22;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d24 <= ctl_last_d23;
+            ctl_valid_v0 <= 24'h0;
         end
     end
     always @(posedge clk) begin
@@ -4570,254 +3913,134 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_tag_d1 <= s0_tag;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d2 <= ctl_tag_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d3 <= ctl_tag_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d4 <= ctl_tag_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d5 <= ctl_tag_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d6 <= ctl_tag_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d7 <= ctl_tag_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d8 <= ctl_tag_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d9 <= ctl_tag_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d10 <= ctl_tag_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d11 <= ctl_tag_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d12 <= ctl_tag_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d13 <= ctl_tag_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d14 <= ctl_tag_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d15 <= ctl_tag_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d16 <= ctl_tag_d15;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d17 <= ctl_tag_d16;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d18 <= ctl_tag_d17;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d19 <= ctl_tag_d18;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d20 <= ctl_tag_d19;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d21 <= ctl_tag_d20;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d22 <= ctl_tag_d21;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d23 <= ctl_tag_d22;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d24 <= ctl_tag_d23;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
             s0_raw <= a_in_data[78];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d1 <= s0_raw;
+            ctl_d1 <= {s0_raw, s0_tag, s0_last, s0_acc, s0_addr};
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d2 <= ctl_raw_d1;
+            ctl_d2 <= ctl_d1;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d3 <= ctl_raw_d2;
+            ctl_d3 <= ctl_d2;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d4 <= ctl_raw_d3;
+            ctl_d4 <= ctl_d3;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d5 <= ctl_raw_d4;
+            ctl_d5 <= ctl_d4;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d6 <= ctl_raw_d5;
+            ctl_d6 <= ctl_d5;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d7 <= ctl_raw_d6;
+            ctl_d7 <= ctl_d6;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d8 <= ctl_raw_d7;
+            ctl_d8 <= ctl_d7;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d9 <= ctl_raw_d8;
+            ctl_d9 <= ctl_d8;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d10 <= ctl_raw_d9;
+            ctl_d10 <= ctl_d9;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d11 <= ctl_raw_d10;
+            ctl_d11 <= ctl_d10;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d12 <= ctl_raw_d11;
+            ctl_d12 <= ctl_d11;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d13 <= ctl_raw_d12;
+            ctl_d13 <= ctl_d12;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d14 <= ctl_raw_d13;
+            ctl_d14 <= ctl_d13;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d15 <= ctl_raw_d14;
+            ctl_d15 <= ctl_d14;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d16 <= ctl_raw_d15;
+            ctl_d16 <= ctl_d15;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d17 <= ctl_raw_d16;
+            ctl_d17 <= ctl_d16;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d18 <= ctl_raw_d17;
+            ctl_d18 <= ctl_d17;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d19 <= ctl_raw_d18;
+            ctl_d19 <= ctl_d18;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d20 <= ctl_raw_d19;
+            ctl_d20 <= ctl_d19;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d21 <= ctl_raw_d20;
+            ctl_d21 <= ctl_d20;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d22 <= ctl_raw_d21;
+            ctl_d22 <= ctl_d21;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d23 <= ctl_raw_d22;
+            ctl_d23 <= ctl_d22;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d24 <= ctl_raw_d23;
+            ctl_d24 <= ctl_d23;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
             out_valid_q <= acc_out_valid;
             if (acc_out_valid) begin
-                out_data_q <= {ctl_tag_d24, acc_out_addr, acc_out_15, acc_out_14, acc_out_13, acc_out_12, acc_out_11, acc_out_10, acc_out_9, acc_out_8, acc_out_7, acc_out_6, acc_out_5, acc_out_4, acc_out_3, acc_out_2, acc_out_1, acc_out_0};
+                out_data_q <= {ctl_d24[12:11], acc_out_addr, acc_out_15, acc_out_14, acc_out_13, acc_out_12, acc_out_11, acc_out_10, acc_out_9, acc_out_8, acc_out_7, acc_out_6, acc_out_5, acc_out_4, acc_out_3, acc_out_2, acc_out_1, acc_out_0};
             end
         end
         if (rst) begin
@@ -4826,7 +4049,7 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if ((adv & acc_out_valid)) begin
-            out_raw_q <= ctl_raw_d24;
+            out_raw_q <= ctl_d24[13];
         end
     end
 endmodule
