@@ -293,10 +293,14 @@ func (b *actBuilder) leaky(in actBeat, ctrl *hdl.Expr) (actBeat, []*hdl.Expr) {
 
 		// Stage D: SRDHM is (a·M + 2^30) >> 31 (floor), which rounds half
 		// up for either sign; only INT32_MIN² overflows and saturates.
-		hi := m.Wire(fmt.Sprintf("hi_%d", k), hdl.S(34))
-		m.Set(hi, prod.Add(m.Const(1<<30, hdl.S(64))).Shr(31))
+		// |a·M| <= 2^62 (both are int32), so the rounding add cannot
+		// overflow 64 bits: it stays a 64-bit add (one machine word in a
+		// simulator) instead of the full 65-bit sum, and hi, at most
+		// 2^31, fits 33 bits.
+		hi := m.Wire(fmt.Sprintf("hi_%d", k), hdl.S(33))
+		m.Set(hi, prod.Add(m.Const(1<<30, hdl.S(64))).Trunc(64).Shr(31))
 		high := m.Wire(fmt.Sprintf("high_%d", k), hdl.S(32))
-		m.Set(high, hdl.Mux(hi.Gt(m.Const(math.MaxInt32, hdl.S(34))), m.Const(math.MaxInt32, hdl.S(32)), hi.Trunc(32)))
+		m.Set(high, hdl.Mux(hi.Gt(m.Const(math.MaxInt32, hdl.S(33))), m.Const(math.MaxInt32, hdl.S(32)), hi.Trunc(32)))
 		// RoundingDivideByPOT: round half away from zero.
 		mask := m.Wire(fmt.Sprintf("mask_%d", k), hdl.U(32))
 		m.Set(mask, m.Const(math.MaxUint32, hdl.U(32)).ShlBy(rightD).Not())

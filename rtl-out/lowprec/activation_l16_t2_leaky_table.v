@@ -150,7 +150,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_0;
     reg  [4:0] right_d_0;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_0;
+    wire [32:0] hi_0;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_0;
@@ -179,7 +179,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_1;
     reg  [4:0] right_d_1;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_1;
+    wire [32:0] hi_1;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_1;
@@ -208,7 +208,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_2;
     reg  [4:0] right_d_2;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_2;
+    wire [32:0] hi_2;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_2;
@@ -237,7 +237,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_3;
     reg  [4:0] right_d_3;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_3;
+    wire [32:0] hi_3;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_3;
@@ -266,7 +266,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_4;
     reg  [4:0] right_d_4;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_4;
+    wire [32:0] hi_4;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_4;
@@ -295,7 +295,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_5;
     reg  [4:0] right_d_5;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_5;
+    wire [32:0] hi_5;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_5;
@@ -324,7 +324,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_6;
     reg  [4:0] right_d_6;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_6;
+    wire [32:0] hi_6;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_6;
@@ -353,7 +353,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_7;
     reg  [4:0] right_d_7;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_7;
+    wire [32:0] hi_7;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_7;
@@ -382,7 +382,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_8;
     reg  [4:0] right_d_8;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_8;
+    wire [32:0] hi_8;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_8;
@@ -411,7 +411,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_9;
     reg  [4:0] right_d_9;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_9;
+    wire [32:0] hi_9;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_9;
@@ -440,7 +440,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_10;
     reg  [4:0] right_d_10;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_10;
+    wire [32:0] hi_10;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_10;
@@ -469,7 +469,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_11;
     reg  [4:0] right_d_11;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_11;
+    wire [32:0] hi_11;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_11;
@@ -498,7 +498,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_12;
     reg  [4:0] right_d_12;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_12;
+    wire [32:0] hi_12;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_12;
@@ -527,7 +527,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_13;
     reg  [4:0] right_d_13;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_13;
+    wire [32:0] hi_13;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_13;
@@ -556,7 +556,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_14;
     reg  [4:0] right_d_14;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_14;
+    wire [32:0] hi_14;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_14;
@@ -585,7 +585,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_15;
     reg  [4:0] right_d_15;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_15;
+    wire [32:0] hi_15;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_15;
@@ -652,97 +652,97 @@ module activation_l16_t2_leaky_table (
     wire [7:0] t0 = ctrl_rd[9:2];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t1 = ({prod_d_0[63], prod_d_0} + 65'h40000000);
+    wire [63:0] t1 = (prod_d_0 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [1:0] t2 = {1'b0, ((high_0 & mask_0) > ({1'h0, mask_0[31:1]} + {31'h0, high_0[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t3 = ({prod_d_1[63], prod_d_1} + 65'h40000000);
+    wire [63:0] t3 = (prod_d_1 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [1:0] t4 = {1'b0, ((high_1 & mask_1) > ({1'h0, mask_1[31:1]} + {31'h0, high_1[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t5 = ({prod_d_2[63], prod_d_2} + 65'h40000000);
+    wire [63:0] t5 = (prod_d_2 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [1:0] t6 = {1'b0, ((high_2 & mask_2) > ({1'h0, mask_2[31:1]} + {31'h0, high_2[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t7 = ({prod_d_3[63], prod_d_3} + 65'h40000000);
+    wire [63:0] t7 = (prod_d_3 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [1:0] t8 = {1'b0, ((high_3 & mask_3) > ({1'h0, mask_3[31:1]} + {31'h0, high_3[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t9 = ({prod_d_4[63], prod_d_4} + 65'h40000000);
+    wire [63:0] t9 = (prod_d_4 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [1:0] t10 = {1'b0, ((high_4 & mask_4) > ({1'h0, mask_4[31:1]} + {31'h0, high_4[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t11 = ({prod_d_5[63], prod_d_5} + 65'h40000000);
+    wire [63:0] t11 = (prod_d_5 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [1:0] t12 = {1'b0, ((high_5 & mask_5) > ({1'h0, mask_5[31:1]} + {31'h0, high_5[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t13 = ({prod_d_6[63], prod_d_6} + 65'h40000000);
+    wire [63:0] t13 = (prod_d_6 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [1:0] t14 = {1'b0, ((high_6 & mask_6) > ({1'h0, mask_6[31:1]} + {31'h0, high_6[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t15 = ({prod_d_7[63], prod_d_7} + 65'h40000000);
+    wire [63:0] t15 = (prod_d_7 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [1:0] t16 = {1'b0, ((high_7 & mask_7) > ({1'h0, mask_7[31:1]} + {31'h0, high_7[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t17 = ({prod_d_8[63], prod_d_8} + 65'h40000000);
+    wire [63:0] t17 = (prod_d_8 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [1:0] t18 = {1'b0, ((high_8 & mask_8) > ({1'h0, mask_8[31:1]} + {31'h0, high_8[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t19 = ({prod_d_9[63], prod_d_9} + 65'h40000000);
+    wire [63:0] t19 = (prod_d_9 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [1:0] t20 = {1'b0, ((high_9 & mask_9) > ({1'h0, mask_9[31:1]} + {31'h0, high_9[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t21 = ({prod_d_10[63], prod_d_10} + 65'h40000000);
+    wire [63:0] t21 = (prod_d_10 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [1:0] t22 = {1'b0, ((high_10 & mask_10) > ({1'h0, mask_10[31:1]} + {31'h0, high_10[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t23 = ({prod_d_11[63], prod_d_11} + 65'h40000000);
+    wire [63:0] t23 = (prod_d_11 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [1:0] t24 = {1'b0, ((high_11 & mask_11) > ({1'h0, mask_11[31:1]} + {31'h0, high_11[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t25 = ({prod_d_12[63], prod_d_12} + 65'h40000000);
+    wire [63:0] t25 = (prod_d_12 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [1:0] t26 = {1'b0, ((high_12 & mask_12) > ({1'h0, mask_12[31:1]} + {31'h0, high_12[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t27 = ({prod_d_13[63], prod_d_13} + 65'h40000000);
+    wire [63:0] t27 = (prod_d_13 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [1:0] t28 = {1'b0, ((high_13 & mask_13) > ({1'h0, mask_13[31:1]} + {31'h0, high_13[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t29 = ({prod_d_14[63], prod_d_14} + 65'h40000000);
+    wire [63:0] t29 = (prod_d_14 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [1:0] t30 = {1'b0, ((high_14 & mask_14) > ({1'h0, mask_14[31:1]} + {31'h0, high_14[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t31 = ({prod_d_15[63], prod_d_15} + 65'h40000000);
+    wire [63:0] t31 = (prod_d_15 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [1:0] t32 = {1'b0, ((high_15 & mask_15) > ({1'h0, mask_15[31:1]} + {31'h0, high_15[31]}))};
@@ -819,8 +819,8 @@ module activation_l16_t2_leaky_table (
     assign v_0 = ({x_b_0[7], x_b_0} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_0 = (v_0[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
     assign left_0 = (($signed(shift_0) > $signed(6'h0)) ? shift_0[4:0] : 5'h0);
-    assign hi_0 = t1[64:31];
-    assign high_0 = (($signed(hi_0) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_0[31:0]);
+    assign hi_0 = t1[63:31];
+    assign high_0 = (($signed(hi_0) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_0[31:0]);
     assign mask_0 = (~(32'hffffffff << right_d_0));
     assign q_0 = ({$signed(high_0) >>> right_d_0} + {{30{t2[1]}}, {1'b0, ((high_0 & mask_0) > ({1'h0, mask_0[31:1]} + {31'h0, high_0[31]}))}});
     assign y_0 = (q_0 + {{24{out_zp_d[7]}}, out_zp_d});
@@ -836,8 +836,8 @@ module activation_l16_t2_leaky_table (
     assign v_1 = ({x_b_1[7], x_b_1} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_1 = (v_1[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
     assign left_1 = (($signed(shift_1) > $signed(6'h0)) ? shift_1[4:0] : 5'h0);
-    assign hi_1 = t3[64:31];
-    assign high_1 = (($signed(hi_1) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_1[31:0]);
+    assign hi_1 = t3[63:31];
+    assign high_1 = (($signed(hi_1) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_1[31:0]);
     assign mask_1 = (~(32'hffffffff << right_d_1));
     assign q_1 = ({$signed(high_1) >>> right_d_1} + {{30{t4[1]}}, {1'b0, ((high_1 & mask_1) > ({1'h0, mask_1[31:1]} + {31'h0, high_1[31]}))}});
     assign y_1 = (q_1 + {{24{out_zp_d[7]}}, out_zp_d});
@@ -853,8 +853,8 @@ module activation_l16_t2_leaky_table (
     assign v_2 = ({x_b_2[7], x_b_2} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_2 = (v_2[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
     assign left_2 = (($signed(shift_2) > $signed(6'h0)) ? shift_2[4:0] : 5'h0);
-    assign hi_2 = t5[64:31];
-    assign high_2 = (($signed(hi_2) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_2[31:0]);
+    assign hi_2 = t5[63:31];
+    assign high_2 = (($signed(hi_2) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_2[31:0]);
     assign mask_2 = (~(32'hffffffff << right_d_2));
     assign q_2 = ({$signed(high_2) >>> right_d_2} + {{30{t6[1]}}, {1'b0, ((high_2 & mask_2) > ({1'h0, mask_2[31:1]} + {31'h0, high_2[31]}))}});
     assign y_2 = (q_2 + {{24{out_zp_d[7]}}, out_zp_d});
@@ -870,8 +870,8 @@ module activation_l16_t2_leaky_table (
     assign v_3 = ({x_b_3[7], x_b_3} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_3 = (v_3[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
     assign left_3 = (($signed(shift_3) > $signed(6'h0)) ? shift_3[4:0] : 5'h0);
-    assign hi_3 = t7[64:31];
-    assign high_3 = (($signed(hi_3) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_3[31:0]);
+    assign hi_3 = t7[63:31];
+    assign high_3 = (($signed(hi_3) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_3[31:0]);
     assign mask_3 = (~(32'hffffffff << right_d_3));
     assign q_3 = ({$signed(high_3) >>> right_d_3} + {{30{t8[1]}}, {1'b0, ((high_3 & mask_3) > ({1'h0, mask_3[31:1]} + {31'h0, high_3[31]}))}});
     assign y_3 = (q_3 + {{24{out_zp_d[7]}}, out_zp_d});
@@ -887,8 +887,8 @@ module activation_l16_t2_leaky_table (
     assign v_4 = ({x_b_4[7], x_b_4} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_4 = (v_4[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
     assign left_4 = (($signed(shift_4) > $signed(6'h0)) ? shift_4[4:0] : 5'h0);
-    assign hi_4 = t9[64:31];
-    assign high_4 = (($signed(hi_4) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_4[31:0]);
+    assign hi_4 = t9[63:31];
+    assign high_4 = (($signed(hi_4) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_4[31:0]);
     assign mask_4 = (~(32'hffffffff << right_d_4));
     assign q_4 = ({$signed(high_4) >>> right_d_4} + {{30{t10[1]}}, {1'b0, ((high_4 & mask_4) > ({1'h0, mask_4[31:1]} + {31'h0, high_4[31]}))}});
     assign y_4 = (q_4 + {{24{out_zp_d[7]}}, out_zp_d});
@@ -904,8 +904,8 @@ module activation_l16_t2_leaky_table (
     assign v_5 = ({x_b_5[7], x_b_5} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_5 = (v_5[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
     assign left_5 = (($signed(shift_5) > $signed(6'h0)) ? shift_5[4:0] : 5'h0);
-    assign hi_5 = t11[64:31];
-    assign high_5 = (($signed(hi_5) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_5[31:0]);
+    assign hi_5 = t11[63:31];
+    assign high_5 = (($signed(hi_5) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_5[31:0]);
     assign mask_5 = (~(32'hffffffff << right_d_5));
     assign q_5 = ({$signed(high_5) >>> right_d_5} + {{30{t12[1]}}, {1'b0, ((high_5 & mask_5) > ({1'h0, mask_5[31:1]} + {31'h0, high_5[31]}))}});
     assign y_5 = (q_5 + {{24{out_zp_d[7]}}, out_zp_d});
@@ -921,8 +921,8 @@ module activation_l16_t2_leaky_table (
     assign v_6 = ({x_b_6[7], x_b_6} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_6 = (v_6[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
     assign left_6 = (($signed(shift_6) > $signed(6'h0)) ? shift_6[4:0] : 5'h0);
-    assign hi_6 = t13[64:31];
-    assign high_6 = (($signed(hi_6) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_6[31:0]);
+    assign hi_6 = t13[63:31];
+    assign high_6 = (($signed(hi_6) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_6[31:0]);
     assign mask_6 = (~(32'hffffffff << right_d_6));
     assign q_6 = ({$signed(high_6) >>> right_d_6} + {{30{t14[1]}}, {1'b0, ((high_6 & mask_6) > ({1'h0, mask_6[31:1]} + {31'h0, high_6[31]}))}});
     assign y_6 = (q_6 + {{24{out_zp_d[7]}}, out_zp_d});
@@ -938,8 +938,8 @@ module activation_l16_t2_leaky_table (
     assign v_7 = ({x_b_7[7], x_b_7} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_7 = (v_7[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
     assign left_7 = (($signed(shift_7) > $signed(6'h0)) ? shift_7[4:0] : 5'h0);
-    assign hi_7 = t15[64:31];
-    assign high_7 = (($signed(hi_7) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_7[31:0]);
+    assign hi_7 = t15[63:31];
+    assign high_7 = (($signed(hi_7) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_7[31:0]);
     assign mask_7 = (~(32'hffffffff << right_d_7));
     assign q_7 = ({$signed(high_7) >>> right_d_7} + {{30{t16[1]}}, {1'b0, ((high_7 & mask_7) > ({1'h0, mask_7[31:1]} + {31'h0, high_7[31]}))}});
     assign y_7 = (q_7 + {{24{out_zp_d[7]}}, out_zp_d});
@@ -955,8 +955,8 @@ module activation_l16_t2_leaky_table (
     assign v_8 = ({x_b_8[7], x_b_8} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_8 = (v_8[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
     assign left_8 = (($signed(shift_8) > $signed(6'h0)) ? shift_8[4:0] : 5'h0);
-    assign hi_8 = t17[64:31];
-    assign high_8 = (($signed(hi_8) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_8[31:0]);
+    assign hi_8 = t17[63:31];
+    assign high_8 = (($signed(hi_8) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_8[31:0]);
     assign mask_8 = (~(32'hffffffff << right_d_8));
     assign q_8 = ({$signed(high_8) >>> right_d_8} + {{30{t18[1]}}, {1'b0, ((high_8 & mask_8) > ({1'h0, mask_8[31:1]} + {31'h0, high_8[31]}))}});
     assign y_8 = (q_8 + {{24{out_zp_d[7]}}, out_zp_d});
@@ -972,8 +972,8 @@ module activation_l16_t2_leaky_table (
     assign v_9 = ({x_b_9[7], x_b_9} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_9 = (v_9[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
     assign left_9 = (($signed(shift_9) > $signed(6'h0)) ? shift_9[4:0] : 5'h0);
-    assign hi_9 = t19[64:31];
-    assign high_9 = (($signed(hi_9) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_9[31:0]);
+    assign hi_9 = t19[63:31];
+    assign high_9 = (($signed(hi_9) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_9[31:0]);
     assign mask_9 = (~(32'hffffffff << right_d_9));
     assign q_9 = ({$signed(high_9) >>> right_d_9} + {{30{t20[1]}}, {1'b0, ((high_9 & mask_9) > ({1'h0, mask_9[31:1]} + {31'h0, high_9[31]}))}});
     assign y_9 = (q_9 + {{24{out_zp_d[7]}}, out_zp_d});
@@ -989,8 +989,8 @@ module activation_l16_t2_leaky_table (
     assign v_10 = ({x_b_10[7], x_b_10} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_10 = (v_10[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
     assign left_10 = (($signed(shift_10) > $signed(6'h0)) ? shift_10[4:0] : 5'h0);
-    assign hi_10 = t21[64:31];
-    assign high_10 = (($signed(hi_10) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_10[31:0]);
+    assign hi_10 = t21[63:31];
+    assign high_10 = (($signed(hi_10) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_10[31:0]);
     assign mask_10 = (~(32'hffffffff << right_d_10));
     assign q_10 = ({$signed(high_10) >>> right_d_10} + {{30{t22[1]}}, {1'b0, ((high_10 & mask_10) > ({1'h0, mask_10[31:1]} + {31'h0, high_10[31]}))}});
     assign y_10 = (q_10 + {{24{out_zp_d[7]}}, out_zp_d});
@@ -1006,8 +1006,8 @@ module activation_l16_t2_leaky_table (
     assign v_11 = ({x_b_11[7], x_b_11} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_11 = (v_11[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
     assign left_11 = (($signed(shift_11) > $signed(6'h0)) ? shift_11[4:0] : 5'h0);
-    assign hi_11 = t23[64:31];
-    assign high_11 = (($signed(hi_11) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_11[31:0]);
+    assign hi_11 = t23[63:31];
+    assign high_11 = (($signed(hi_11) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_11[31:0]);
     assign mask_11 = (~(32'hffffffff << right_d_11));
     assign q_11 = ({$signed(high_11) >>> right_d_11} + {{30{t24[1]}}, {1'b0, ((high_11 & mask_11) > ({1'h0, mask_11[31:1]} + {31'h0, high_11[31]}))}});
     assign y_11 = (q_11 + {{24{out_zp_d[7]}}, out_zp_d});
@@ -1023,8 +1023,8 @@ module activation_l16_t2_leaky_table (
     assign v_12 = ({x_b_12[7], x_b_12} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_12 = (v_12[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
     assign left_12 = (($signed(shift_12) > $signed(6'h0)) ? shift_12[4:0] : 5'h0);
-    assign hi_12 = t25[64:31];
-    assign high_12 = (($signed(hi_12) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_12[31:0]);
+    assign hi_12 = t25[63:31];
+    assign high_12 = (($signed(hi_12) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_12[31:0]);
     assign mask_12 = (~(32'hffffffff << right_d_12));
     assign q_12 = ({$signed(high_12) >>> right_d_12} + {{30{t26[1]}}, {1'b0, ((high_12 & mask_12) > ({1'h0, mask_12[31:1]} + {31'h0, high_12[31]}))}});
     assign y_12 = (q_12 + {{24{out_zp_d[7]}}, out_zp_d});
@@ -1040,8 +1040,8 @@ module activation_l16_t2_leaky_table (
     assign v_13 = ({x_b_13[7], x_b_13} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_13 = (v_13[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
     assign left_13 = (($signed(shift_13) > $signed(6'h0)) ? shift_13[4:0] : 5'h0);
-    assign hi_13 = t27[64:31];
-    assign high_13 = (($signed(hi_13) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_13[31:0]);
+    assign hi_13 = t27[63:31];
+    assign high_13 = (($signed(hi_13) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_13[31:0]);
     assign mask_13 = (~(32'hffffffff << right_d_13));
     assign q_13 = ({$signed(high_13) >>> right_d_13} + {{30{t28[1]}}, {1'b0, ((high_13 & mask_13) > ({1'h0, mask_13[31:1]} + {31'h0, high_13[31]}))}});
     assign y_13 = (q_13 + {{24{out_zp_d[7]}}, out_zp_d});
@@ -1057,8 +1057,8 @@ module activation_l16_t2_leaky_table (
     assign v_14 = ({x_b_14[7], x_b_14} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_14 = (v_14[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
     assign left_14 = (($signed(shift_14) > $signed(6'h0)) ? shift_14[4:0] : 5'h0);
-    assign hi_14 = t29[64:31];
-    assign high_14 = (($signed(hi_14) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_14[31:0]);
+    assign hi_14 = t29[63:31];
+    assign high_14 = (($signed(hi_14) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_14[31:0]);
     assign mask_14 = (~(32'hffffffff << right_d_14));
     assign q_14 = ({$signed(high_14) >>> right_d_14} + {{30{t30[1]}}, {1'b0, ((high_14 & mask_14) > ({1'h0, mask_14[31:1]} + {31'h0, high_14[31]}))}});
     assign y_14 = (q_14 + {{24{out_zp_d[7]}}, out_zp_d});
@@ -1074,8 +1074,8 @@ module activation_l16_t2_leaky_table (
     assign v_15 = ({x_b_15[7], x_b_15} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_15 = (v_15[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
     assign left_15 = (($signed(shift_15) > $signed(6'h0)) ? shift_15[4:0] : 5'h0);
-    assign hi_15 = t31[64:31];
-    assign high_15 = (($signed(hi_15) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_15[31:0]);
+    assign hi_15 = t31[63:31];
+    assign high_15 = (($signed(hi_15) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_15[31:0]);
     assign mask_15 = (~(32'hffffffff << right_d_15));
     assign q_15 = ({$signed(high_15) >>> right_d_15} + {{30{t32[1]}}, {1'b0, ((high_15 & mask_15) > ({1'h0, mask_15[31:1]} + {31'h0, high_15[31]}))}});
     assign y_15 = (q_15 + {{24{out_zp_d[7]}}, out_zp_d});
