@@ -129,6 +129,22 @@ func constAt(e *hdl.Expr, w int) string {
 	return hexConst(v.Mod(v, mod), w)
 }
 
+// flipSign is the text of x ^ 2^(w-1), x being e's text at w bits: a
+// constant is folded.
+func flipSign(e *hdl.Expr, x string, w int) string {
+	msb := new(big.Int).Lsh(big.NewInt(1), uint(w-1))
+	if e.Op() != hdl.OpConst {
+		return fmt.Sprintf("(%s ^ %s)", x, hexConst(msb, w))
+	}
+	v := new(big.Int).Set(e.Value())
+	if we := e.Width(); e.Signed() && v.Bit(we-1) == 1 {
+		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), uint(we)))
+	}
+	// Flipping bit w-1 of the w-bit pattern adds 2^(w-1) modulo 2^w.
+	v.Add(v, msb)
+	return hexConst(v.Mod(v, new(big.Int).Lsh(msb, 1)), w)
+}
+
 func zeros(k int) string { return fmt.Sprintf("%d'h0", k) }
 
 // resize turns an identifier of width we into exactly w bits.
@@ -422,7 +438,12 @@ func (g *modEmitter) expr(e *hdl.Expr, w int) string {
 		x, y := g.expr(a[0], mw), g.expr(a[1], mw)
 		var t string
 		if a[0].Signed() && e.Op() != hdl.OpEq && e.Op() != hdl.OpNe {
-			t = fmt.Sprintf("($signed(%s) %s $signed(%s))", x, op, y)
+			// A signed order is the unsigned order of the operands with
+			// their sign bits flipped. Verilator compiles $signed(x) <
+			// $signed(y) into a sign extension of each operand (a call
+			// per operand and comparison); the flipped form is one XOR
+			// each, folded into constants.
+			t = fmt.Sprintf("(%s %s %s)", flipSign(a[0], x, mw), op, flipSign(a[1], y, mw))
 		} else {
 			t = fmt.Sprintf("(%s %s %s)", x, op, y)
 		}

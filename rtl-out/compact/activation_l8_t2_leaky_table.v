@@ -434,137 +434,137 @@ module activation_l8_t2_leaky_table (
     assign out_valid = out_valid_q;
     assign v_0 = ({x_b_0[7], x_b_0} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_0 = (v_0[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_0 = (($signed(shift_0) > $signed(6'h0)) ? shift_0[4:0] : 5'h0);
+    assign left_0 = (((shift_0 ^ 6'h20) > 6'h20) ? shift_0[4:0] : 5'h0);
     assign hi_0 = t1[63:31];
-    assign high_0 = (($signed(hi_0) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_0[31:0]);
+    assign high_0 = (((hi_0 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_0[31:0]);
     assign mask_0 = (~(32'hffffffff << right_d_0));
     assign q_0 = ({$signed(high_0) >>> right_d_0} + {{30{t2[1]}}, {1'b0, ((high_0 & mask_0) > ({1'h0, mask_0[31:1]} + {31'h0, high_0[31]}))}});
     assign y_0 = (q_0 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_0 = y_0[7:0];
-        if (($signed(y_0) < $signed(32'hffffff80))) begin
+        if (((y_0 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_0 = 8'h80;
         end
-        if (($signed(y_0) > $signed(32'h7f))) begin
+        if (((y_0 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_0 = 8'h7f;
         end
     end
     assign v_1 = ({x_b_1[7], x_b_1} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_1 = (v_1[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_1 = (($signed(shift_1) > $signed(6'h0)) ? shift_1[4:0] : 5'h0);
+    assign left_1 = (((shift_1 ^ 6'h20) > 6'h20) ? shift_1[4:0] : 5'h0);
     assign hi_1 = t3[63:31];
-    assign high_1 = (($signed(hi_1) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_1[31:0]);
+    assign high_1 = (((hi_1 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_1[31:0]);
     assign mask_1 = (~(32'hffffffff << right_d_1));
     assign q_1 = ({$signed(high_1) >>> right_d_1} + {{30{t4[1]}}, {1'b0, ((high_1 & mask_1) > ({1'h0, mask_1[31:1]} + {31'h0, high_1[31]}))}});
     assign y_1 = (q_1 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_1 = y_1[7:0];
-        if (($signed(y_1) < $signed(32'hffffff80))) begin
+        if (((y_1 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_1 = 8'h80;
         end
-        if (($signed(y_1) > $signed(32'h7f))) begin
+        if (((y_1 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_1 = 8'h7f;
         end
     end
     assign v_2 = ({x_b_2[7], x_b_2} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_2 = (v_2[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_2 = (($signed(shift_2) > $signed(6'h0)) ? shift_2[4:0] : 5'h0);
+    assign left_2 = (((shift_2 ^ 6'h20) > 6'h20) ? shift_2[4:0] : 5'h0);
     assign hi_2 = t5[63:31];
-    assign high_2 = (($signed(hi_2) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_2[31:0]);
+    assign high_2 = (((hi_2 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_2[31:0]);
     assign mask_2 = (~(32'hffffffff << right_d_2));
     assign q_2 = ({$signed(high_2) >>> right_d_2} + {{30{t6[1]}}, {1'b0, ((high_2 & mask_2) > ({1'h0, mask_2[31:1]} + {31'h0, high_2[31]}))}});
     assign y_2 = (q_2 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_2 = y_2[7:0];
-        if (($signed(y_2) < $signed(32'hffffff80))) begin
+        if (((y_2 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_2 = 8'h80;
         end
-        if (($signed(y_2) > $signed(32'h7f))) begin
+        if (((y_2 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_2 = 8'h7f;
         end
     end
     assign v_3 = ({x_b_3[7], x_b_3} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_3 = (v_3[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_3 = (($signed(shift_3) > $signed(6'h0)) ? shift_3[4:0] : 5'h0);
+    assign left_3 = (((shift_3 ^ 6'h20) > 6'h20) ? shift_3[4:0] : 5'h0);
     assign hi_3 = t7[63:31];
-    assign high_3 = (($signed(hi_3) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_3[31:0]);
+    assign high_3 = (((hi_3 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_3[31:0]);
     assign mask_3 = (~(32'hffffffff << right_d_3));
     assign q_3 = ({$signed(high_3) >>> right_d_3} + {{30{t8[1]}}, {1'b0, ((high_3 & mask_3) > ({1'h0, mask_3[31:1]} + {31'h0, high_3[31]}))}});
     assign y_3 = (q_3 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_3 = y_3[7:0];
-        if (($signed(y_3) < $signed(32'hffffff80))) begin
+        if (((y_3 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_3 = 8'h80;
         end
-        if (($signed(y_3) > $signed(32'h7f))) begin
+        if (((y_3 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_3 = 8'h7f;
         end
     end
     assign v_4 = ({x_b_4[7], x_b_4} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_4 = (v_4[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_4 = (($signed(shift_4) > $signed(6'h0)) ? shift_4[4:0] : 5'h0);
+    assign left_4 = (((shift_4 ^ 6'h20) > 6'h20) ? shift_4[4:0] : 5'h0);
     assign hi_4 = t9[63:31];
-    assign high_4 = (($signed(hi_4) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_4[31:0]);
+    assign high_4 = (((hi_4 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_4[31:0]);
     assign mask_4 = (~(32'hffffffff << right_d_4));
     assign q_4 = ({$signed(high_4) >>> right_d_4} + {{30{t10[1]}}, {1'b0, ((high_4 & mask_4) > ({1'h0, mask_4[31:1]} + {31'h0, high_4[31]}))}});
     assign y_4 = (q_4 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_4 = y_4[7:0];
-        if (($signed(y_4) < $signed(32'hffffff80))) begin
+        if (((y_4 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_4 = 8'h80;
         end
-        if (($signed(y_4) > $signed(32'h7f))) begin
+        if (((y_4 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_4 = 8'h7f;
         end
     end
     assign v_5 = ({x_b_5[7], x_b_5} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_5 = (v_5[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_5 = (($signed(shift_5) > $signed(6'h0)) ? shift_5[4:0] : 5'h0);
+    assign left_5 = (((shift_5 ^ 6'h20) > 6'h20) ? shift_5[4:0] : 5'h0);
     assign hi_5 = t11[63:31];
-    assign high_5 = (($signed(hi_5) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_5[31:0]);
+    assign high_5 = (((hi_5 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_5[31:0]);
     assign mask_5 = (~(32'hffffffff << right_d_5));
     assign q_5 = ({$signed(high_5) >>> right_d_5} + {{30{t12[1]}}, {1'b0, ((high_5 & mask_5) > ({1'h0, mask_5[31:1]} + {31'h0, high_5[31]}))}});
     assign y_5 = (q_5 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_5 = y_5[7:0];
-        if (($signed(y_5) < $signed(32'hffffff80))) begin
+        if (((y_5 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_5 = 8'h80;
         end
-        if (($signed(y_5) > $signed(32'h7f))) begin
+        if (((y_5 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_5 = 8'h7f;
         end
     end
     assign v_6 = ({x_b_6[7], x_b_6} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_6 = (v_6[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_6 = (($signed(shift_6) > $signed(6'h0)) ? shift_6[4:0] : 5'h0);
+    assign left_6 = (((shift_6 ^ 6'h20) > 6'h20) ? shift_6[4:0] : 5'h0);
     assign hi_6 = t13[63:31];
-    assign high_6 = (($signed(hi_6) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_6[31:0]);
+    assign high_6 = (((hi_6 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_6[31:0]);
     assign mask_6 = (~(32'hffffffff << right_d_6));
     assign q_6 = ({$signed(high_6) >>> right_d_6} + {{30{t14[1]}}, {1'b0, ((high_6 & mask_6) > ({1'h0, mask_6[31:1]} + {31'h0, high_6[31]}))}});
     assign y_6 = (q_6 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_6 = y_6[7:0];
-        if (($signed(y_6) < $signed(32'hffffff80))) begin
+        if (((y_6 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_6 = 8'h80;
         end
-        if (($signed(y_6) > $signed(32'h7f))) begin
+        if (((y_6 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_6 = 8'h7f;
         end
     end
     assign v_7 = ({x_b_7[7], x_b_7} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_7 = (v_7[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_7 = (($signed(shift_7) > $signed(6'h0)) ? shift_7[4:0] : 5'h0);
+    assign left_7 = (((shift_7 ^ 6'h20) > 6'h20) ? shift_7[4:0] : 5'h0);
     assign hi_7 = t15[63:31];
-    assign high_7 = (($signed(hi_7) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_7[31:0]);
+    assign high_7 = (((hi_7 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_7[31:0]);
     assign mask_7 = (~(32'hffffffff << right_d_7));
     assign q_7 = ({$signed(high_7) >>> right_d_7} + {{30{t16[1]}}, {1'b0, ((high_7 & mask_7) > ({1'h0, mask_7[31:1]} + {31'h0, high_7[31]}))}});
     assign y_7 = (q_7 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_7 = y_7[7:0];
-        if (($signed(y_7) < $signed(32'hffffff80))) begin
+        if (((y_7 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_7 = 8'h80;
         end
-        if (($signed(y_7) > $signed(32'h7f))) begin
+        if (((y_7 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_7 = 8'h7f;
         end
     end

@@ -520,9 +520,9 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if ((prm_we & (prm_addr == 3'h0))) begin
-            prm_bias_0[prm_set] <= {(($signed(prm_data[69:64]) > $signed(6'h0)) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
+            prm_bias_0[prm_set] <= {(((prm_data[69:64] ^ 6'h20) > 6'h20) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
             prm_mul_0[prm_set] <= prm_data[63:32];
-            prm_shift_0[prm_set] <= (($signed(prm_data[69:64]) < $signed(6'h0)) ? (-prm_data[68:64]) : 5'h0);
+            prm_shift_0[prm_set] <= (((prm_data[69:64] ^ 6'h20) < 6'h20) ? (-prm_data[68:64]) : 5'h0);
             prm_out_0[prm_set] <= {prm_data[93:86], prm_data[85:78], prm_data[77:70]};
         end
     end
@@ -553,14 +553,14 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_0 <= (($signed((s5_r_0 + {{24{t5[7]}}, s5_prm_out_0[7:0]})) < $signed({{24{t6[7]}}, s5_prm_out_0[15:8]})) ? s5_prm_out_0[15:8] : (($signed((s5_r_0 + {{24{t5[7]}}, s5_prm_out_0[7:0]})) > $signed({{24{t7[7]}}, s5_prm_out_0[23:16]})) ? s5_prm_out_0[23:16] : (s5_r_0[7:0] + s5_prm_out_0[7:0])));
+            out_lane_0 <= ((((s5_r_0 + {{24{t5[7]}}, s5_prm_out_0[7:0]}) ^ 32'h80000000) < ({{24{t6[7]}}, s5_prm_out_0[15:8]} ^ 32'h80000000)) ? s5_prm_out_0[15:8] : ((((s5_r_0 + {{24{t5[7]}}, s5_prm_out_0[7:0]}) ^ 32'h80000000) > ({{24{t7[7]}}, s5_prm_out_0[23:16]} ^ 32'h80000000)) ? s5_prm_out_0[23:16] : (s5_r_0[7:0] + s5_prm_out_0[7:0])));
         end
     end
     always @(posedge clk) begin
         if ((prm_we & (prm_addr == 3'h1))) begin
-            prm_bias_1[prm_set] <= {(($signed(prm_data[69:64]) > $signed(6'h0)) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
+            prm_bias_1[prm_set] <= {(((prm_data[69:64] ^ 6'h20) > 6'h20) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
             prm_mul_1[prm_set] <= prm_data[63:32];
-            prm_shift_1[prm_set] <= (($signed(prm_data[69:64]) < $signed(6'h0)) ? (-prm_data[68:64]) : 5'h0);
+            prm_shift_1[prm_set] <= (((prm_data[69:64] ^ 6'h20) < 6'h20) ? (-prm_data[68:64]) : 5'h0);
             prm_out_1[prm_set] <= {prm_data[93:86], prm_data[85:78], prm_data[77:70]};
         end
     end
@@ -591,14 +591,14 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_1 <= (($signed((s5_r_1 + {{24{t13[7]}}, s5_prm_out_1[7:0]})) < $signed({{24{t14[7]}}, s5_prm_out_1[15:8]})) ? s5_prm_out_1[15:8] : (($signed((s5_r_1 + {{24{t13[7]}}, s5_prm_out_1[7:0]})) > $signed({{24{t15[7]}}, s5_prm_out_1[23:16]})) ? s5_prm_out_1[23:16] : (s5_r_1[7:0] + s5_prm_out_1[7:0])));
+            out_lane_1 <= ((((s5_r_1 + {{24{t13[7]}}, s5_prm_out_1[7:0]}) ^ 32'h80000000) < ({{24{t14[7]}}, s5_prm_out_1[15:8]} ^ 32'h80000000)) ? s5_prm_out_1[15:8] : ((((s5_r_1 + {{24{t13[7]}}, s5_prm_out_1[7:0]}) ^ 32'h80000000) > ({{24{t15[7]}}, s5_prm_out_1[23:16]} ^ 32'h80000000)) ? s5_prm_out_1[23:16] : (s5_r_1[7:0] + s5_prm_out_1[7:0])));
         end
     end
     always @(posedge clk) begin
         if ((prm_we & (prm_addr == 3'h2))) begin
-            prm_bias_2[prm_set] <= {(($signed(prm_data[69:64]) > $signed(6'h0)) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
+            prm_bias_2[prm_set] <= {(((prm_data[69:64] ^ 6'h20) > 6'h20) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
             prm_mul_2[prm_set] <= prm_data[63:32];
-            prm_shift_2[prm_set] <= (($signed(prm_data[69:64]) < $signed(6'h0)) ? (-prm_data[68:64]) : 5'h0);
+            prm_shift_2[prm_set] <= (((prm_data[69:64] ^ 6'h20) < 6'h20) ? (-prm_data[68:64]) : 5'h0);
             prm_out_2[prm_set] <= {prm_data[93:86], prm_data[85:78], prm_data[77:70]};
         end
     end
@@ -629,14 +629,14 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_2 <= (($signed((s5_r_2 + {{24{t21[7]}}, s5_prm_out_2[7:0]})) < $signed({{24{t22[7]}}, s5_prm_out_2[15:8]})) ? s5_prm_out_2[15:8] : (($signed((s5_r_2 + {{24{t21[7]}}, s5_prm_out_2[7:0]})) > $signed({{24{t23[7]}}, s5_prm_out_2[23:16]})) ? s5_prm_out_2[23:16] : (s5_r_2[7:0] + s5_prm_out_2[7:0])));
+            out_lane_2 <= ((((s5_r_2 + {{24{t21[7]}}, s5_prm_out_2[7:0]}) ^ 32'h80000000) < ({{24{t22[7]}}, s5_prm_out_2[15:8]} ^ 32'h80000000)) ? s5_prm_out_2[15:8] : ((((s5_r_2 + {{24{t21[7]}}, s5_prm_out_2[7:0]}) ^ 32'h80000000) > ({{24{t23[7]}}, s5_prm_out_2[23:16]} ^ 32'h80000000)) ? s5_prm_out_2[23:16] : (s5_r_2[7:0] + s5_prm_out_2[7:0])));
         end
     end
     always @(posedge clk) begin
         if ((prm_we & (prm_addr == 3'h3))) begin
-            prm_bias_3[prm_set] <= {(($signed(prm_data[69:64]) > $signed(6'h0)) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
+            prm_bias_3[prm_set] <= {(((prm_data[69:64] ^ 6'h20) > 6'h20) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
             prm_mul_3[prm_set] <= prm_data[63:32];
-            prm_shift_3[prm_set] <= (($signed(prm_data[69:64]) < $signed(6'h0)) ? (-prm_data[68:64]) : 5'h0);
+            prm_shift_3[prm_set] <= (((prm_data[69:64] ^ 6'h20) < 6'h20) ? (-prm_data[68:64]) : 5'h0);
             prm_out_3[prm_set] <= {prm_data[93:86], prm_data[85:78], prm_data[77:70]};
         end
     end
@@ -667,14 +667,14 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_3 <= (($signed((s5_r_3 + {{24{t29[7]}}, s5_prm_out_3[7:0]})) < $signed({{24{t30[7]}}, s5_prm_out_3[15:8]})) ? s5_prm_out_3[15:8] : (($signed((s5_r_3 + {{24{t29[7]}}, s5_prm_out_3[7:0]})) > $signed({{24{t31[7]}}, s5_prm_out_3[23:16]})) ? s5_prm_out_3[23:16] : (s5_r_3[7:0] + s5_prm_out_3[7:0])));
+            out_lane_3 <= ((((s5_r_3 + {{24{t29[7]}}, s5_prm_out_3[7:0]}) ^ 32'h80000000) < ({{24{t30[7]}}, s5_prm_out_3[15:8]} ^ 32'h80000000)) ? s5_prm_out_3[15:8] : ((((s5_r_3 + {{24{t29[7]}}, s5_prm_out_3[7:0]}) ^ 32'h80000000) > ({{24{t31[7]}}, s5_prm_out_3[23:16]} ^ 32'h80000000)) ? s5_prm_out_3[23:16] : (s5_r_3[7:0] + s5_prm_out_3[7:0])));
         end
     end
     always @(posedge clk) begin
         if ((prm_we & (prm_addr == 3'h4))) begin
-            prm_bias_4[prm_set] <= {(($signed(prm_data[69:64]) > $signed(6'h0)) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
+            prm_bias_4[prm_set] <= {(((prm_data[69:64] ^ 6'h20) > 6'h20) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
             prm_mul_4[prm_set] <= prm_data[63:32];
-            prm_shift_4[prm_set] <= (($signed(prm_data[69:64]) < $signed(6'h0)) ? (-prm_data[68:64]) : 5'h0);
+            prm_shift_4[prm_set] <= (((prm_data[69:64] ^ 6'h20) < 6'h20) ? (-prm_data[68:64]) : 5'h0);
             prm_out_4[prm_set] <= {prm_data[93:86], prm_data[85:78], prm_data[77:70]};
         end
     end
@@ -705,14 +705,14 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_4 <= (($signed((s5_r_4 + {{24{t37[7]}}, s5_prm_out_4[7:0]})) < $signed({{24{t38[7]}}, s5_prm_out_4[15:8]})) ? s5_prm_out_4[15:8] : (($signed((s5_r_4 + {{24{t37[7]}}, s5_prm_out_4[7:0]})) > $signed({{24{t39[7]}}, s5_prm_out_4[23:16]})) ? s5_prm_out_4[23:16] : (s5_r_4[7:0] + s5_prm_out_4[7:0])));
+            out_lane_4 <= ((((s5_r_4 + {{24{t37[7]}}, s5_prm_out_4[7:0]}) ^ 32'h80000000) < ({{24{t38[7]}}, s5_prm_out_4[15:8]} ^ 32'h80000000)) ? s5_prm_out_4[15:8] : ((((s5_r_4 + {{24{t37[7]}}, s5_prm_out_4[7:0]}) ^ 32'h80000000) > ({{24{t39[7]}}, s5_prm_out_4[23:16]} ^ 32'h80000000)) ? s5_prm_out_4[23:16] : (s5_r_4[7:0] + s5_prm_out_4[7:0])));
         end
     end
     always @(posedge clk) begin
         if ((prm_we & (prm_addr == 3'h5))) begin
-            prm_bias_5[prm_set] <= {(($signed(prm_data[69:64]) > $signed(6'h0)) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
+            prm_bias_5[prm_set] <= {(((prm_data[69:64] ^ 6'h20) > 6'h20) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
             prm_mul_5[prm_set] <= prm_data[63:32];
-            prm_shift_5[prm_set] <= (($signed(prm_data[69:64]) < $signed(6'h0)) ? (-prm_data[68:64]) : 5'h0);
+            prm_shift_5[prm_set] <= (((prm_data[69:64] ^ 6'h20) < 6'h20) ? (-prm_data[68:64]) : 5'h0);
             prm_out_5[prm_set] <= {prm_data[93:86], prm_data[85:78], prm_data[77:70]};
         end
     end
@@ -743,14 +743,14 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_5 <= (($signed((s5_r_5 + {{24{t45[7]}}, s5_prm_out_5[7:0]})) < $signed({{24{t46[7]}}, s5_prm_out_5[15:8]})) ? s5_prm_out_5[15:8] : (($signed((s5_r_5 + {{24{t45[7]}}, s5_prm_out_5[7:0]})) > $signed({{24{t47[7]}}, s5_prm_out_5[23:16]})) ? s5_prm_out_5[23:16] : (s5_r_5[7:0] + s5_prm_out_5[7:0])));
+            out_lane_5 <= ((((s5_r_5 + {{24{t45[7]}}, s5_prm_out_5[7:0]}) ^ 32'h80000000) < ({{24{t46[7]}}, s5_prm_out_5[15:8]} ^ 32'h80000000)) ? s5_prm_out_5[15:8] : ((((s5_r_5 + {{24{t45[7]}}, s5_prm_out_5[7:0]}) ^ 32'h80000000) > ({{24{t47[7]}}, s5_prm_out_5[23:16]} ^ 32'h80000000)) ? s5_prm_out_5[23:16] : (s5_r_5[7:0] + s5_prm_out_5[7:0])));
         end
     end
     always @(posedge clk) begin
         if ((prm_we & (prm_addr == 3'h6))) begin
-            prm_bias_6[prm_set] <= {(($signed(prm_data[69:64]) > $signed(6'h0)) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
+            prm_bias_6[prm_set] <= {(((prm_data[69:64] ^ 6'h20) > 6'h20) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
             prm_mul_6[prm_set] <= prm_data[63:32];
-            prm_shift_6[prm_set] <= (($signed(prm_data[69:64]) < $signed(6'h0)) ? (-prm_data[68:64]) : 5'h0);
+            prm_shift_6[prm_set] <= (((prm_data[69:64] ^ 6'h20) < 6'h20) ? (-prm_data[68:64]) : 5'h0);
             prm_out_6[prm_set] <= {prm_data[93:86], prm_data[85:78], prm_data[77:70]};
         end
     end
@@ -781,14 +781,14 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_6 <= (($signed((s5_r_6 + {{24{t53[7]}}, s5_prm_out_6[7:0]})) < $signed({{24{t54[7]}}, s5_prm_out_6[15:8]})) ? s5_prm_out_6[15:8] : (($signed((s5_r_6 + {{24{t53[7]}}, s5_prm_out_6[7:0]})) > $signed({{24{t55[7]}}, s5_prm_out_6[23:16]})) ? s5_prm_out_6[23:16] : (s5_r_6[7:0] + s5_prm_out_6[7:0])));
+            out_lane_6 <= ((((s5_r_6 + {{24{t53[7]}}, s5_prm_out_6[7:0]}) ^ 32'h80000000) < ({{24{t54[7]}}, s5_prm_out_6[15:8]} ^ 32'h80000000)) ? s5_prm_out_6[15:8] : ((((s5_r_6 + {{24{t53[7]}}, s5_prm_out_6[7:0]}) ^ 32'h80000000) > ({{24{t55[7]}}, s5_prm_out_6[23:16]} ^ 32'h80000000)) ? s5_prm_out_6[23:16] : (s5_r_6[7:0] + s5_prm_out_6[7:0])));
         end
     end
     always @(posedge clk) begin
         if ((prm_we & (prm_addr == 3'h7))) begin
-            prm_bias_7[prm_set] <= {(($signed(prm_data[69:64]) > $signed(6'h0)) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
+            prm_bias_7[prm_set] <= {(((prm_data[69:64] ^ 6'h20) > 6'h20) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
             prm_mul_7[prm_set] <= prm_data[63:32];
-            prm_shift_7[prm_set] <= (($signed(prm_data[69:64]) < $signed(6'h0)) ? (-prm_data[68:64]) : 5'h0);
+            prm_shift_7[prm_set] <= (((prm_data[69:64] ^ 6'h20) < 6'h20) ? (-prm_data[68:64]) : 5'h0);
             prm_out_7[prm_set] <= {prm_data[93:86], prm_data[85:78], prm_data[77:70]};
         end
     end
@@ -819,7 +819,7 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_7 <= (($signed((s5_r_7 + {{24{t61[7]}}, s5_prm_out_7[7:0]})) < $signed({{24{t62[7]}}, s5_prm_out_7[15:8]})) ? s5_prm_out_7[15:8] : (($signed((s5_r_7 + {{24{t61[7]}}, s5_prm_out_7[7:0]})) > $signed({{24{t63[7]}}, s5_prm_out_7[23:16]})) ? s5_prm_out_7[23:16] : (s5_r_7[7:0] + s5_prm_out_7[7:0])));
+            out_lane_7 <= ((((s5_r_7 + {{24{t61[7]}}, s5_prm_out_7[7:0]}) ^ 32'h80000000) < ({{24{t62[7]}}, s5_prm_out_7[15:8]} ^ 32'h80000000)) ? s5_prm_out_7[15:8] : ((((s5_r_7 + {{24{t61[7]}}, s5_prm_out_7[7:0]}) ^ 32'h80000000) > ({{24{t63[7]}}, s5_prm_out_7[23:16]} ^ 32'h80000000)) ? s5_prm_out_7[23:16] : (s5_r_7[7:0] + s5_prm_out_7[7:0])));
         end
     end
     always @(posedge clk) begin

@@ -818,273 +818,273 @@ module activation_l16_t2_leaky_table (
     assign out_valid = out_valid_q;
     assign v_0 = ({x_b_0[7], x_b_0} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_0 = (v_0[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_0 = (($signed(shift_0) > $signed(6'h0)) ? shift_0[4:0] : 5'h0);
+    assign left_0 = (((shift_0 ^ 6'h20) > 6'h20) ? shift_0[4:0] : 5'h0);
     assign hi_0 = t1[63:31];
-    assign high_0 = (($signed(hi_0) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_0[31:0]);
+    assign high_0 = (((hi_0 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_0[31:0]);
     assign mask_0 = (~(32'hffffffff << right_d_0));
     assign q_0 = ({$signed(high_0) >>> right_d_0} + {{30{t2[1]}}, {1'b0, ((high_0 & mask_0) > ({1'h0, mask_0[31:1]} + {31'h0, high_0[31]}))}});
     assign y_0 = (q_0 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_0 = y_0[7:0];
-        if (($signed(y_0) < $signed(32'hffffff80))) begin
+        if (((y_0 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_0 = 8'h80;
         end
-        if (($signed(y_0) > $signed(32'h7f))) begin
+        if (((y_0 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_0 = 8'h7f;
         end
     end
     assign v_1 = ({x_b_1[7], x_b_1} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_1 = (v_1[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_1 = (($signed(shift_1) > $signed(6'h0)) ? shift_1[4:0] : 5'h0);
+    assign left_1 = (((shift_1 ^ 6'h20) > 6'h20) ? shift_1[4:0] : 5'h0);
     assign hi_1 = t3[63:31];
-    assign high_1 = (($signed(hi_1) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_1[31:0]);
+    assign high_1 = (((hi_1 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_1[31:0]);
     assign mask_1 = (~(32'hffffffff << right_d_1));
     assign q_1 = ({$signed(high_1) >>> right_d_1} + {{30{t4[1]}}, {1'b0, ((high_1 & mask_1) > ({1'h0, mask_1[31:1]} + {31'h0, high_1[31]}))}});
     assign y_1 = (q_1 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_1 = y_1[7:0];
-        if (($signed(y_1) < $signed(32'hffffff80))) begin
+        if (((y_1 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_1 = 8'h80;
         end
-        if (($signed(y_1) > $signed(32'h7f))) begin
+        if (((y_1 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_1 = 8'h7f;
         end
     end
     assign v_2 = ({x_b_2[7], x_b_2} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_2 = (v_2[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_2 = (($signed(shift_2) > $signed(6'h0)) ? shift_2[4:0] : 5'h0);
+    assign left_2 = (((shift_2 ^ 6'h20) > 6'h20) ? shift_2[4:0] : 5'h0);
     assign hi_2 = t5[63:31];
-    assign high_2 = (($signed(hi_2) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_2[31:0]);
+    assign high_2 = (((hi_2 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_2[31:0]);
     assign mask_2 = (~(32'hffffffff << right_d_2));
     assign q_2 = ({$signed(high_2) >>> right_d_2} + {{30{t6[1]}}, {1'b0, ((high_2 & mask_2) > ({1'h0, mask_2[31:1]} + {31'h0, high_2[31]}))}});
     assign y_2 = (q_2 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_2 = y_2[7:0];
-        if (($signed(y_2) < $signed(32'hffffff80))) begin
+        if (((y_2 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_2 = 8'h80;
         end
-        if (($signed(y_2) > $signed(32'h7f))) begin
+        if (((y_2 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_2 = 8'h7f;
         end
     end
     assign v_3 = ({x_b_3[7], x_b_3} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_3 = (v_3[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_3 = (($signed(shift_3) > $signed(6'h0)) ? shift_3[4:0] : 5'h0);
+    assign left_3 = (((shift_3 ^ 6'h20) > 6'h20) ? shift_3[4:0] : 5'h0);
     assign hi_3 = t7[63:31];
-    assign high_3 = (($signed(hi_3) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_3[31:0]);
+    assign high_3 = (((hi_3 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_3[31:0]);
     assign mask_3 = (~(32'hffffffff << right_d_3));
     assign q_3 = ({$signed(high_3) >>> right_d_3} + {{30{t8[1]}}, {1'b0, ((high_3 & mask_3) > ({1'h0, mask_3[31:1]} + {31'h0, high_3[31]}))}});
     assign y_3 = (q_3 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_3 = y_3[7:0];
-        if (($signed(y_3) < $signed(32'hffffff80))) begin
+        if (((y_3 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_3 = 8'h80;
         end
-        if (($signed(y_3) > $signed(32'h7f))) begin
+        if (((y_3 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_3 = 8'h7f;
         end
     end
     assign v_4 = ({x_b_4[7], x_b_4} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_4 = (v_4[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_4 = (($signed(shift_4) > $signed(6'h0)) ? shift_4[4:0] : 5'h0);
+    assign left_4 = (((shift_4 ^ 6'h20) > 6'h20) ? shift_4[4:0] : 5'h0);
     assign hi_4 = t9[63:31];
-    assign high_4 = (($signed(hi_4) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_4[31:0]);
+    assign high_4 = (((hi_4 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_4[31:0]);
     assign mask_4 = (~(32'hffffffff << right_d_4));
     assign q_4 = ({$signed(high_4) >>> right_d_4} + {{30{t10[1]}}, {1'b0, ((high_4 & mask_4) > ({1'h0, mask_4[31:1]} + {31'h0, high_4[31]}))}});
     assign y_4 = (q_4 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_4 = y_4[7:0];
-        if (($signed(y_4) < $signed(32'hffffff80))) begin
+        if (((y_4 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_4 = 8'h80;
         end
-        if (($signed(y_4) > $signed(32'h7f))) begin
+        if (((y_4 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_4 = 8'h7f;
         end
     end
     assign v_5 = ({x_b_5[7], x_b_5} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_5 = (v_5[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_5 = (($signed(shift_5) > $signed(6'h0)) ? shift_5[4:0] : 5'h0);
+    assign left_5 = (((shift_5 ^ 6'h20) > 6'h20) ? shift_5[4:0] : 5'h0);
     assign hi_5 = t11[63:31];
-    assign high_5 = (($signed(hi_5) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_5[31:0]);
+    assign high_5 = (((hi_5 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_5[31:0]);
     assign mask_5 = (~(32'hffffffff << right_d_5));
     assign q_5 = ({$signed(high_5) >>> right_d_5} + {{30{t12[1]}}, {1'b0, ((high_5 & mask_5) > ({1'h0, mask_5[31:1]} + {31'h0, high_5[31]}))}});
     assign y_5 = (q_5 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_5 = y_5[7:0];
-        if (($signed(y_5) < $signed(32'hffffff80))) begin
+        if (((y_5 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_5 = 8'h80;
         end
-        if (($signed(y_5) > $signed(32'h7f))) begin
+        if (((y_5 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_5 = 8'h7f;
         end
     end
     assign v_6 = ({x_b_6[7], x_b_6} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_6 = (v_6[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_6 = (($signed(shift_6) > $signed(6'h0)) ? shift_6[4:0] : 5'h0);
+    assign left_6 = (((shift_6 ^ 6'h20) > 6'h20) ? shift_6[4:0] : 5'h0);
     assign hi_6 = t13[63:31];
-    assign high_6 = (($signed(hi_6) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_6[31:0]);
+    assign high_6 = (((hi_6 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_6[31:0]);
     assign mask_6 = (~(32'hffffffff << right_d_6));
     assign q_6 = ({$signed(high_6) >>> right_d_6} + {{30{t14[1]}}, {1'b0, ((high_6 & mask_6) > ({1'h0, mask_6[31:1]} + {31'h0, high_6[31]}))}});
     assign y_6 = (q_6 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_6 = y_6[7:0];
-        if (($signed(y_6) < $signed(32'hffffff80))) begin
+        if (((y_6 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_6 = 8'h80;
         end
-        if (($signed(y_6) > $signed(32'h7f))) begin
+        if (((y_6 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_6 = 8'h7f;
         end
     end
     assign v_7 = ({x_b_7[7], x_b_7} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_7 = (v_7[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_7 = (($signed(shift_7) > $signed(6'h0)) ? shift_7[4:0] : 5'h0);
+    assign left_7 = (((shift_7 ^ 6'h20) > 6'h20) ? shift_7[4:0] : 5'h0);
     assign hi_7 = t15[63:31];
-    assign high_7 = (($signed(hi_7) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_7[31:0]);
+    assign high_7 = (((hi_7 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_7[31:0]);
     assign mask_7 = (~(32'hffffffff << right_d_7));
     assign q_7 = ({$signed(high_7) >>> right_d_7} + {{30{t16[1]}}, {1'b0, ((high_7 & mask_7) > ({1'h0, mask_7[31:1]} + {31'h0, high_7[31]}))}});
     assign y_7 = (q_7 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_7 = y_7[7:0];
-        if (($signed(y_7) < $signed(32'hffffff80))) begin
+        if (((y_7 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_7 = 8'h80;
         end
-        if (($signed(y_7) > $signed(32'h7f))) begin
+        if (((y_7 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_7 = 8'h7f;
         end
     end
     assign v_8 = ({x_b_8[7], x_b_8} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_8 = (v_8[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_8 = (($signed(shift_8) > $signed(6'h0)) ? shift_8[4:0] : 5'h0);
+    assign left_8 = (((shift_8 ^ 6'h20) > 6'h20) ? shift_8[4:0] : 5'h0);
     assign hi_8 = t17[63:31];
-    assign high_8 = (($signed(hi_8) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_8[31:0]);
+    assign high_8 = (((hi_8 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_8[31:0]);
     assign mask_8 = (~(32'hffffffff << right_d_8));
     assign q_8 = ({$signed(high_8) >>> right_d_8} + {{30{t18[1]}}, {1'b0, ((high_8 & mask_8) > ({1'h0, mask_8[31:1]} + {31'h0, high_8[31]}))}});
     assign y_8 = (q_8 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_8 = y_8[7:0];
-        if (($signed(y_8) < $signed(32'hffffff80))) begin
+        if (((y_8 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_8 = 8'h80;
         end
-        if (($signed(y_8) > $signed(32'h7f))) begin
+        if (((y_8 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_8 = 8'h7f;
         end
     end
     assign v_9 = ({x_b_9[7], x_b_9} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_9 = (v_9[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_9 = (($signed(shift_9) > $signed(6'h0)) ? shift_9[4:0] : 5'h0);
+    assign left_9 = (((shift_9 ^ 6'h20) > 6'h20) ? shift_9[4:0] : 5'h0);
     assign hi_9 = t19[63:31];
-    assign high_9 = (($signed(hi_9) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_9[31:0]);
+    assign high_9 = (((hi_9 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_9[31:0]);
     assign mask_9 = (~(32'hffffffff << right_d_9));
     assign q_9 = ({$signed(high_9) >>> right_d_9} + {{30{t20[1]}}, {1'b0, ((high_9 & mask_9) > ({1'h0, mask_9[31:1]} + {31'h0, high_9[31]}))}});
     assign y_9 = (q_9 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_9 = y_9[7:0];
-        if (($signed(y_9) < $signed(32'hffffff80))) begin
+        if (((y_9 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_9 = 8'h80;
         end
-        if (($signed(y_9) > $signed(32'h7f))) begin
+        if (((y_9 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_9 = 8'h7f;
         end
     end
     assign v_10 = ({x_b_10[7], x_b_10} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_10 = (v_10[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_10 = (($signed(shift_10) > $signed(6'h0)) ? shift_10[4:0] : 5'h0);
+    assign left_10 = (((shift_10 ^ 6'h20) > 6'h20) ? shift_10[4:0] : 5'h0);
     assign hi_10 = t21[63:31];
-    assign high_10 = (($signed(hi_10) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_10[31:0]);
+    assign high_10 = (((hi_10 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_10[31:0]);
     assign mask_10 = (~(32'hffffffff << right_d_10));
     assign q_10 = ({$signed(high_10) >>> right_d_10} + {{30{t22[1]}}, {1'b0, ((high_10 & mask_10) > ({1'h0, mask_10[31:1]} + {31'h0, high_10[31]}))}});
     assign y_10 = (q_10 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_10 = y_10[7:0];
-        if (($signed(y_10) < $signed(32'hffffff80))) begin
+        if (((y_10 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_10 = 8'h80;
         end
-        if (($signed(y_10) > $signed(32'h7f))) begin
+        if (((y_10 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_10 = 8'h7f;
         end
     end
     assign v_11 = ({x_b_11[7], x_b_11} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_11 = (v_11[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_11 = (($signed(shift_11) > $signed(6'h0)) ? shift_11[4:0] : 5'h0);
+    assign left_11 = (((shift_11 ^ 6'h20) > 6'h20) ? shift_11[4:0] : 5'h0);
     assign hi_11 = t23[63:31];
-    assign high_11 = (($signed(hi_11) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_11[31:0]);
+    assign high_11 = (((hi_11 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_11[31:0]);
     assign mask_11 = (~(32'hffffffff << right_d_11));
     assign q_11 = ({$signed(high_11) >>> right_d_11} + {{30{t24[1]}}, {1'b0, ((high_11 & mask_11) > ({1'h0, mask_11[31:1]} + {31'h0, high_11[31]}))}});
     assign y_11 = (q_11 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_11 = y_11[7:0];
-        if (($signed(y_11) < $signed(32'hffffff80))) begin
+        if (((y_11 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_11 = 8'h80;
         end
-        if (($signed(y_11) > $signed(32'h7f))) begin
+        if (((y_11 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_11 = 8'h7f;
         end
     end
     assign v_12 = ({x_b_12[7], x_b_12} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_12 = (v_12[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_12 = (($signed(shift_12) > $signed(6'h0)) ? shift_12[4:0] : 5'h0);
+    assign left_12 = (((shift_12 ^ 6'h20) > 6'h20) ? shift_12[4:0] : 5'h0);
     assign hi_12 = t25[63:31];
-    assign high_12 = (($signed(hi_12) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_12[31:0]);
+    assign high_12 = (((hi_12 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_12[31:0]);
     assign mask_12 = (~(32'hffffffff << right_d_12));
     assign q_12 = ({$signed(high_12) >>> right_d_12} + {{30{t26[1]}}, {1'b0, ((high_12 & mask_12) > ({1'h0, mask_12[31:1]} + {31'h0, high_12[31]}))}});
     assign y_12 = (q_12 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_12 = y_12[7:0];
-        if (($signed(y_12) < $signed(32'hffffff80))) begin
+        if (((y_12 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_12 = 8'h80;
         end
-        if (($signed(y_12) > $signed(32'h7f))) begin
+        if (((y_12 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_12 = 8'h7f;
         end
     end
     assign v_13 = ({x_b_13[7], x_b_13} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_13 = (v_13[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_13 = (($signed(shift_13) > $signed(6'h0)) ? shift_13[4:0] : 5'h0);
+    assign left_13 = (((shift_13 ^ 6'h20) > 6'h20) ? shift_13[4:0] : 5'h0);
     assign hi_13 = t27[63:31];
-    assign high_13 = (($signed(hi_13) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_13[31:0]);
+    assign high_13 = (((hi_13 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_13[31:0]);
     assign mask_13 = (~(32'hffffffff << right_d_13));
     assign q_13 = ({$signed(high_13) >>> right_d_13} + {{30{t28[1]}}, {1'b0, ((high_13 & mask_13) > ({1'h0, mask_13[31:1]} + {31'h0, high_13[31]}))}});
     assign y_13 = (q_13 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_13 = y_13[7:0];
-        if (($signed(y_13) < $signed(32'hffffff80))) begin
+        if (((y_13 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_13 = 8'h80;
         end
-        if (($signed(y_13) > $signed(32'h7f))) begin
+        if (((y_13 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_13 = 8'h7f;
         end
     end
     assign v_14 = ({x_b_14[7], x_b_14} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_14 = (v_14[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_14 = (($signed(shift_14) > $signed(6'h0)) ? shift_14[4:0] : 5'h0);
+    assign left_14 = (((shift_14 ^ 6'h20) > 6'h20) ? shift_14[4:0] : 5'h0);
     assign hi_14 = t29[63:31];
-    assign high_14 = (($signed(hi_14) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_14[31:0]);
+    assign high_14 = (((hi_14 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_14[31:0]);
     assign mask_14 = (~(32'hffffffff << right_d_14));
     assign q_14 = ({$signed(high_14) >>> right_d_14} + {{30{t30[1]}}, {1'b0, ((high_14 & mask_14) > ({1'h0, mask_14[31:1]} + {31'h0, high_14[31]}))}});
     assign y_14 = (q_14 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_14 = y_14[7:0];
-        if (($signed(y_14) < $signed(32'hffffff80))) begin
+        if (((y_14 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_14 = 8'h80;
         end
-        if (($signed(y_14) > $signed(32'h7f))) begin
+        if (((y_14 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_14 = 8'h7f;
         end
     end
     assign v_15 = ({x_b_15[7], x_b_15} - {{1{t0[7]}}, ctrl_rd[9:2]});
     assign shift_15 = (v_15[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_15 = (($signed(shift_15) > $signed(6'h0)) ? shift_15[4:0] : 5'h0);
+    assign left_15 = (((shift_15 ^ 6'h20) > 6'h20) ? shift_15[4:0] : 5'h0);
     assign hi_15 = t31[63:31];
-    assign high_15 = (($signed(hi_15) > $signed(33'h7fffffff)) ? 32'h7fffffff : hi_15[31:0]);
+    assign high_15 = (((hi_15 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_15[31:0]);
     assign mask_15 = (~(32'hffffffff << right_d_15));
     assign q_15 = ({$signed(high_15) >>> right_d_15} + {{30{t32[1]}}, {1'b0, ((high_15 & mask_15) > ({1'h0, mask_15[31:1]} + {31'h0, high_15[31]}))}});
     assign y_15 = (q_15 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_15 = y_15[7:0];
-        if (($signed(y_15) < $signed(32'hffffff80))) begin
+        if (((y_15 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_15 = 8'h80;
         end
-        if (($signed(y_15) > $signed(32'h7f))) begin
+        if (((y_15 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_15 = 8'h7f;
         end
     end

@@ -269,7 +269,7 @@ module requant_l4_t2_single (
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_0 <= (($signed(t2[32:1]) < $signed({{24{t3[7]}}, s4_prm_out_0[15:8]})) ? s4_prm_out_0[15:8] : (($signed(t2[32:1]) > $signed({{24{t4[7]}}, s4_prm_out_0[23:16]})) ? s4_prm_out_0[23:16] : t2[8:1]));
+            out_lane_0 <= (((t2[32:1] ^ 32'h80000000) < ({{24{t3[7]}}, s4_prm_out_0[15:8]} ^ 32'h80000000)) ? s4_prm_out_0[15:8] : (((t2[32:1] ^ 32'h80000000) > ({{24{t4[7]}}, s4_prm_out_0[23:16]} ^ 32'h80000000)) ? s4_prm_out_0[23:16] : t2[8:1]));
         end
     end
     always @(posedge clk) begin
@@ -302,7 +302,7 @@ module requant_l4_t2_single (
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_1 <= (($signed(t7[32:1]) < $signed({{24{t8[7]}}, s4_prm_out_1[15:8]})) ? s4_prm_out_1[15:8] : (($signed(t7[32:1]) > $signed({{24{t9[7]}}, s4_prm_out_1[23:16]})) ? s4_prm_out_1[23:16] : t7[8:1]));
+            out_lane_1 <= (((t7[32:1] ^ 32'h80000000) < ({{24{t8[7]}}, s4_prm_out_1[15:8]} ^ 32'h80000000)) ? s4_prm_out_1[15:8] : (((t7[32:1] ^ 32'h80000000) > ({{24{t9[7]}}, s4_prm_out_1[23:16]} ^ 32'h80000000)) ? s4_prm_out_1[23:16] : t7[8:1]));
         end
     end
     always @(posedge clk) begin
@@ -335,7 +335,7 @@ module requant_l4_t2_single (
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_2 <= (($signed(t12[32:1]) < $signed({{24{t13[7]}}, s4_prm_out_2[15:8]})) ? s4_prm_out_2[15:8] : (($signed(t12[32:1]) > $signed({{24{t14[7]}}, s4_prm_out_2[23:16]})) ? s4_prm_out_2[23:16] : t12[8:1]));
+            out_lane_2 <= (((t12[32:1] ^ 32'h80000000) < ({{24{t13[7]}}, s4_prm_out_2[15:8]} ^ 32'h80000000)) ? s4_prm_out_2[15:8] : (((t12[32:1] ^ 32'h80000000) > ({{24{t14[7]}}, s4_prm_out_2[23:16]} ^ 32'h80000000)) ? s4_prm_out_2[23:16] : t12[8:1]));
         end
     end
     always @(posedge clk) begin
@@ -368,7 +368,7 @@ module requant_l4_t2_single (
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_3 <= (($signed(t17[32:1]) < $signed({{24{t18[7]}}, s4_prm_out_3[15:8]})) ? s4_prm_out_3[15:8] : (($signed(t17[32:1]) > $signed({{24{t19[7]}}, s4_prm_out_3[23:16]})) ? s4_prm_out_3[23:16] : t17[8:1]));
+            out_lane_3 <= (((t17[32:1] ^ 32'h80000000) < ({{24{t18[7]}}, s4_prm_out_3[15:8]} ^ 32'h80000000)) ? s4_prm_out_3[15:8] : (((t17[32:1] ^ 32'h80000000) > ({{24{t19[7]}}, s4_prm_out_3[23:16]} ^ 32'h80000000)) ? s4_prm_out_3[23:16] : t17[8:1]));
         end
     end
     always @(posedge clk) begin
