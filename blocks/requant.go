@@ -228,6 +228,10 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 			v = sum.Slice(32, 1).AsSigned()
 		}
 
+		// The clamp tests v twice: one wire, so it is computed once.
+		vw := m.Wire(fmt.Sprintf("v_%d", k), hdl.S(32))
+		m.Set(vw, v)
+		v = vw
 		// Clamp exactly as quant does: the minimum is tested first, so
 		// min > max gives min below it and max above it.
 		lo, hi := prmO.Slice(15, 8).AsSigned(), prmO.Slice(23, 16).AsSigned()
