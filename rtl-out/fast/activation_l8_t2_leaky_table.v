@@ -394,21 +394,21 @@ module activation_l8_t2_leaky_table (
     wire [9:0] t25 = {prm_set, prm_addr[7:0]};
     wire [9:0] t26 = {prm_set, prm_addr[7:0]};
     wire [3:0] t27 = split_0[13:10];
-    wire [40:0] t28 = ($signed(s_c_0) * $signed(mult_c_0));
+    wire [63:0] t28 = ($signed(s_c_0) * $signed(mult_c_0));
     wire [3:0] t29 = split_1[13:10];
-    wire [40:0] t30 = ($signed(s_c_1) * $signed(mult_c_1));
+    wire [63:0] t30 = ($signed(s_c_1) * $signed(mult_c_1));
     wire [3:0] t31 = split_2[13:10];
-    wire [40:0] t32 = ($signed(s_c_2) * $signed(mult_c_2));
+    wire [63:0] t32 = ($signed(s_c_2) * $signed(mult_c_2));
     wire [3:0] t33 = split_3[13:10];
-    wire [40:0] t34 = ($signed(s_c_3) * $signed(mult_c_3));
+    wire [63:0] t34 = ($signed(s_c_3) * $signed(mult_c_3));
     wire [3:0] t35 = split_4[13:10];
-    wire [40:0] t36 = ($signed(s_c_4) * $signed(mult_c_4));
+    wire [63:0] t36 = ($signed(s_c_4) * $signed(mult_c_4));
     wire [3:0] t37 = split_5[13:10];
-    wire [40:0] t38 = ($signed(s_c_5) * $signed(mult_c_5));
+    wire [63:0] t38 = ($signed(s_c_5) * $signed(mult_c_5));
     wire [3:0] t39 = split_6[13:10];
-    wire [40:0] t40 = ($signed(s_c_6) * $signed(mult_c_6));
+    wire [63:0] t40 = ($signed(s_c_6) * $signed(mult_c_6));
     wire [3:0] t41 = split_7[13:10];
-    wire [40:0] t42 = ($signed(s_c_7) * $signed(mult_c_7));
+    wire [63:0] t42 = ($signed(s_c_7) * $signed(mult_c_7));
     wire [1:0] t43 = in_data[65:64];
     wire [9:0] t44 = {in_data[65:64], in_data[7:0]};
     wire [9:0] t45 = {in_data[65:64], in_data[15:8]};
@@ -925,7 +925,7 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_0 <= ({{23{t28[40]}}, t28} << left_c_0);
+            prod_d_0 <= (t28 << left_c_0);
         end
     end
     always @(posedge clk) begin
@@ -955,7 +955,7 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_1 <= ({{23{t30[40]}}, t30} << left_c_1);
+            prod_d_1 <= (t30 << left_c_1);
         end
     end
     always @(posedge clk) begin
@@ -985,7 +985,7 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_2 <= ({{23{t32[40]}}, t32} << left_c_2);
+            prod_d_2 <= (t32 << left_c_2);
         end
     end
     always @(posedge clk) begin
@@ -1015,7 +1015,7 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_3 <= ({{23{t34[40]}}, t34} << left_c_3);
+            prod_d_3 <= (t34 << left_c_3);
         end
     end
     always @(posedge clk) begin
@@ -1045,7 +1045,7 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_4 <= ({{23{t36[40]}}, t36} << left_c_4);
+            prod_d_4 <= (t36 << left_c_4);
         end
     end
     always @(posedge clk) begin
@@ -1075,7 +1075,7 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_5 <= ({{23{t38[40]}}, t38} << left_c_5);
+            prod_d_5 <= (t38 << left_c_5);
         end
     end
     always @(posedge clk) begin
@@ -1105,7 +1105,7 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_6 <= ({{23{t40[40]}}, t40} << left_c_6);
+            prod_d_6 <= (t40 << left_c_6);
         end
     end
     always @(posedge clk) begin
@@ -1135,7 +1135,7 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_7 <= ({{23{t42[40]}}, t42} << left_c_7);
+            prod_d_7 <= (t42 << left_c_7);
         end
     end
     always @(posedge clk) begin

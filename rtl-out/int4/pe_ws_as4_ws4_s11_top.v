@@ -15,12 +15,12 @@ module pe_ws_as4_ws4_s11_top (
 
     reg  [3:0] shadow;
     reg  [3:0] weight;
-    wire [7:0] t0 = ($signed(in_act) * $signed(weight));
+    wire [10:0] t0 = ($signed(in_act) * $signed(weight));
 
     always @(posedge clk) begin
         if (in_adv) begin
             out_act <= in_act;
-            out_sum <= {{3{t0[7]}}, t0};
+            out_sum <= t0;
             if (in_wen) begin
                 shadow <= in_w;
             end

@@ -730,37 +730,37 @@ module activation_l16_t2_leaky_table (
     wire [9:0] t49 = {prm_set, prm_addr[7:0]};
     wire [9:0] t50 = {prm_set, prm_addr[7:0]};
     wire [3:0] t51 = split_0[13:10];
-    wire [40:0] t52 = ($signed(s_c_0) * $signed(mult_c_0));
+    wire [63:0] t52 = ($signed(s_c_0) * $signed(mult_c_0));
     wire [3:0] t53 = split_1[13:10];
-    wire [40:0] t54 = ($signed(s_c_1) * $signed(mult_c_1));
+    wire [63:0] t54 = ($signed(s_c_1) * $signed(mult_c_1));
     wire [3:0] t55 = split_2[13:10];
-    wire [40:0] t56 = ($signed(s_c_2) * $signed(mult_c_2));
+    wire [63:0] t56 = ($signed(s_c_2) * $signed(mult_c_2));
     wire [3:0] t57 = split_3[13:10];
-    wire [40:0] t58 = ($signed(s_c_3) * $signed(mult_c_3));
+    wire [63:0] t58 = ($signed(s_c_3) * $signed(mult_c_3));
     wire [3:0] t59 = split_4[13:10];
-    wire [40:0] t60 = ($signed(s_c_4) * $signed(mult_c_4));
+    wire [63:0] t60 = ($signed(s_c_4) * $signed(mult_c_4));
     wire [3:0] t61 = split_5[13:10];
-    wire [40:0] t62 = ($signed(s_c_5) * $signed(mult_c_5));
+    wire [63:0] t62 = ($signed(s_c_5) * $signed(mult_c_5));
     wire [3:0] t63 = split_6[13:10];
-    wire [40:0] t64 = ($signed(s_c_6) * $signed(mult_c_6));
+    wire [63:0] t64 = ($signed(s_c_6) * $signed(mult_c_6));
     wire [3:0] t65 = split_7[13:10];
-    wire [40:0] t66 = ($signed(s_c_7) * $signed(mult_c_7));
+    wire [63:0] t66 = ($signed(s_c_7) * $signed(mult_c_7));
     wire [3:0] t67 = split_8[13:10];
-    wire [40:0] t68 = ($signed(s_c_8) * $signed(mult_c_8));
+    wire [63:0] t68 = ($signed(s_c_8) * $signed(mult_c_8));
     wire [3:0] t69 = split_9[13:10];
-    wire [40:0] t70 = ($signed(s_c_9) * $signed(mult_c_9));
+    wire [63:0] t70 = ($signed(s_c_9) * $signed(mult_c_9));
     wire [3:0] t71 = split_10[13:10];
-    wire [40:0] t72 = ($signed(s_c_10) * $signed(mult_c_10));
+    wire [63:0] t72 = ($signed(s_c_10) * $signed(mult_c_10));
     wire [3:0] t73 = split_11[13:10];
-    wire [40:0] t74 = ($signed(s_c_11) * $signed(mult_c_11));
+    wire [63:0] t74 = ($signed(s_c_11) * $signed(mult_c_11));
     wire [3:0] t75 = split_12[13:10];
-    wire [40:0] t76 = ($signed(s_c_12) * $signed(mult_c_12));
+    wire [63:0] t76 = ($signed(s_c_12) * $signed(mult_c_12));
     wire [3:0] t77 = split_13[13:10];
-    wire [40:0] t78 = ($signed(s_c_13) * $signed(mult_c_13));
+    wire [63:0] t78 = ($signed(s_c_13) * $signed(mult_c_13));
     wire [3:0] t79 = split_14[13:10];
-    wire [40:0] t80 = ($signed(s_c_14) * $signed(mult_c_14));
+    wire [63:0] t80 = ($signed(s_c_14) * $signed(mult_c_14));
     wire [3:0] t81 = split_15[13:10];
-    wire [40:0] t82 = ($signed(s_c_15) * $signed(mult_c_15));
+    wire [63:0] t82 = ($signed(s_c_15) * $signed(mult_c_15));
     wire [1:0] t83 = in_data[129:128];
     wire [9:0] t84 = {in_data[129:128], in_data[7:0]};
     wire [9:0] t85 = {in_data[129:128], in_data[15:8]};
@@ -1693,7 +1693,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_0 <= ({{23{t52[40]}}, t52} << left_c_0);
+            prod_d_0 <= (t52 << left_c_0);
         end
     end
     always @(posedge clk) begin
@@ -1723,7 +1723,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_1 <= ({{23{t54[40]}}, t54} << left_c_1);
+            prod_d_1 <= (t54 << left_c_1);
         end
     end
     always @(posedge clk) begin
@@ -1753,7 +1753,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_2 <= ({{23{t56[40]}}, t56} << left_c_2);
+            prod_d_2 <= (t56 << left_c_2);
         end
     end
     always @(posedge clk) begin
@@ -1783,7 +1783,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_3 <= ({{23{t58[40]}}, t58} << left_c_3);
+            prod_d_3 <= (t58 << left_c_3);
         end
     end
     always @(posedge clk) begin
@@ -1813,7 +1813,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_4 <= ({{23{t60[40]}}, t60} << left_c_4);
+            prod_d_4 <= (t60 << left_c_4);
         end
     end
     always @(posedge clk) begin
@@ -1843,7 +1843,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_5 <= ({{23{t62[40]}}, t62} << left_c_5);
+            prod_d_5 <= (t62 << left_c_5);
         end
     end
     always @(posedge clk) begin
@@ -1873,7 +1873,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_6 <= ({{23{t64[40]}}, t64} << left_c_6);
+            prod_d_6 <= (t64 << left_c_6);
         end
     end
     always @(posedge clk) begin
@@ -1903,7 +1903,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_7 <= ({{23{t66[40]}}, t66} << left_c_7);
+            prod_d_7 <= (t66 << left_c_7);
         end
     end
     always @(posedge clk) begin
@@ -1933,7 +1933,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_8 <= ({{23{t68[40]}}, t68} << left_c_8);
+            prod_d_8 <= (t68 << left_c_8);
         end
     end
     always @(posedge clk) begin
@@ -1963,7 +1963,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_9 <= ({{23{t70[40]}}, t70} << left_c_9);
+            prod_d_9 <= (t70 << left_c_9);
         end
     end
     always @(posedge clk) begin
@@ -1993,7 +1993,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_10 <= ({{23{t72[40]}}, t72} << left_c_10);
+            prod_d_10 <= (t72 << left_c_10);
         end
     end
     always @(posedge clk) begin
@@ -2023,7 +2023,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_11 <= ({{23{t74[40]}}, t74} << left_c_11);
+            prod_d_11 <= (t74 << left_c_11);
         end
     end
     always @(posedge clk) begin
@@ -2053,7 +2053,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_12 <= ({{23{t76[40]}}, t76} << left_c_12);
+            prod_d_12 <= (t76 << left_c_12);
         end
     end
     always @(posedge clk) begin
@@ -2083,7 +2083,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_13 <= ({{23{t78[40]}}, t78} << left_c_13);
+            prod_d_13 <= (t78 << left_c_13);
         end
     end
     always @(posedge clk) begin
@@ -2113,7 +2113,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_14 <= ({{23{t80[40]}}, t80} << left_c_14);
+            prod_d_14 <= (t80 << left_c_14);
         end
     end
     always @(posedge clk) begin
@@ -2143,7 +2143,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_15 <= ({{23{t82[40]}}, t82} << left_c_15);
+            prod_d_15 <= (t82 << left_c_15);
         end
     end
     always @(posedge clk) begin

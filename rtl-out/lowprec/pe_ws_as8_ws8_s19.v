@@ -16,12 +16,12 @@ module pe_ws_as8_ws8_s19 (
 
     reg  [7:0] shadow;
     reg  [7:0] weight;
-    wire [15:0] t0 = ($signed(in_act) * $signed(weight));
+    wire [18:0] t0 = ($signed(in_act) * $signed(weight));
 
     always @(posedge clk) begin
         if (in_adv) begin
             out_act <= in_act;
-            out_sum <= (in_sum + {{3{t0[15]}}, t0});
+            out_sum <= (in_sum + t0);
             if (in_wen) begin
                 shadow <= in_w;
             end
