@@ -267,6 +267,21 @@ func (b *actBuilder) leaky(in actBeat, ctrl *hdl.Expr) (actBeat, []*hdl.Expr) {
 
 	zero6 := m.Const(0, hdl.S(6))
 	zero5 := m.Const(0, hdl.U(5))
+	// The shift split (left and right shift, and how many of v's bits the
+	// wrap drops) depends on the lane only through the branch: it is
+	// decoded once for each of the two shifts, {drop, right, left}, and
+	// each lane selects one.
+	split := func(name string, sh *hdl.Expr) *hdl.Expr {
+		left := m.Wire(name+"_left", hdl.U(5))
+		m.Set(left, hdl.Mux(sh.Gt(zero6), sh.Slice(4, 0), zero5))
+		right := hdl.Mux(sh.MSB(), sh.Neg().Slice(4, 0), zero5)
+		// Bits of v above 31−left are lost in the wrap: keep 9−k of them.
+		drop := hdl.Mux(left.Gt(m.Const(23, hdl.U(5))), left.Sub(m.Const(23, hdl.U(5))).Trunc(4), m.Const(0, hdl.U(4)))
+		w := m.Wire(name+"_split", hdl.U(14))
+		m.Set(w, hdl.Cat(drop, right, left))
+		return w
+	}
+	splitAlpha, splitIdentity := split("alpha", shiftAlpha), split("identity", shiftIdentity)
 	var res []*hdl.Expr
 	for k := range in.x {
 		// Stage B: branch, shift split and the wrapped 9-bit factor.
@@ -274,13 +289,9 @@ func (b *actBuilder) leaky(in actBeat, ctrl *hdl.Expr) (actBeat, []*hdl.Expr) {
 		m.Set(v, in.x[k].Sub(inZP))
 		neg := v.MSB()
 		mult := hdl.Mux(neg, multAlpha, multIdentity)
-		sh := m.Wire(fmt.Sprintf("shift_%d", k), hdl.S(6))
-		m.Set(sh, hdl.Mux(neg, shiftAlpha, shiftIdentity))
-		left := m.Wire(fmt.Sprintf("left_%d", k), hdl.U(5))
-		m.Set(left, hdl.Mux(sh.Gt(zero6), sh.Slice(4, 0), zero5))
-		right := hdl.Mux(sh.MSB(), sh.Neg().Slice(4, 0), zero5)
-		// Bits of v above 31−left are lost in the wrap: keep 9−k of them.
-		drop := hdl.Mux(left.Gt(m.Const(23, hdl.U(5))), left.Sub(m.Const(23, hdl.U(5))).Trunc(4), m.Const(0, hdl.U(4)))
+		sp := m.Wire(fmt.Sprintf("split_%d", k), hdl.U(14))
+		m.Set(sp, hdl.Mux(neg, splitAlpha, splitIdentity))
+		left, right, drop := sp.Slice(4, 0), sp.Slice(9, 5), sp.Slice(13, 10)
 		s := v.ShlBy(drop).ShrBy(drop)
 		sC := b.reg(fmt.Sprintf("s_c_%d", k), s)
 		multC := b.reg(fmt.Sprintf("mult_c_%d", k), mult)
@@ -293,10 +304,14 @@ func (b *actBuilder) leaky(in actBeat, ctrl *hdl.Expr) (actBeat, []*hdl.Expr) {
 
 		// Stage D: SRDHM is (a·M + 2^30) >> 31 (floor), which rounds half
 		// up for either sign; only INT32_MIN² overflows and saturates.
-		hi := m.Wire(fmt.Sprintf("hi_%d", k), hdl.S(34))
-		m.Set(hi, prod.Add(m.Const(1<<30, hdl.S(64))).Shr(31))
+		// |a·M| <= 2^62 (both are int32), so the rounding add cannot
+		// overflow 64 bits: it stays a 64-bit add (one machine word in a
+		// simulator) instead of the full 65-bit sum, and hi, at most
+		// 2^31, fits 33 bits.
+		hi := m.Wire(fmt.Sprintf("hi_%d", k), hdl.S(33))
+		m.Set(hi, prod.Add(m.Const(1<<30, hdl.S(64))).Trunc(64).Shr(31))
 		high := m.Wire(fmt.Sprintf("high_%d", k), hdl.S(32))
-		m.Set(high, hdl.Mux(hi.Gt(m.Const(math.MaxInt32, hdl.S(34))), m.Const(math.MaxInt32, hdl.S(32)), hi.Trunc(32)))
+		m.Set(high, hdl.Mux(hi.Gt(m.Const(math.MaxInt32, hdl.S(33))), m.Const(math.MaxInt32, hdl.S(32)), hi.Trunc(32)))
 		// RoundingDivideByPOT: round half away from zero.
 		mask := m.Wire(fmt.Sprintf("mask_%d", k), hdl.U(32))
 		m.Set(mask, m.Const(math.MaxUint32, hdl.U(32)).ShlBy(rightD).Not())

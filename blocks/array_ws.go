@@ -44,10 +44,15 @@ func (b *mxuBuilder) buildWS() mxuResult {
 	s0Addr := b.reg("s0_addr", b.al.addr.of(a))
 	s0Acc := b.reg("s0_acc", b.al.acc.of(a))
 	s0Last := b.reg("s0_last", b.al.last.of(a))
-	wen := make([]*hdl.Expr, R)
+	// The load enable of row i reaches column j j cycles after column 0,
+	// with the column's skewed weight; the swap flag reaches PE (i, j) i+j
+	// cycles after stage 0, so every PE on an anti-diagonal shares one tap.
+	wen := make([][]*hdl.Expr, R)
 	for i := 0; i < R; i++ {
-		wen[i] = b.flag(fmt.Sprintf("w0_wen_%d", i), wFire.And(wrow.EqConst(int64(i))))
+		wen0 := b.flag(fmt.Sprintf("w0_wen_%d", i), wFire.And(wrow.EqConst(int64(i))))
+		wen[i] = b.flagTaps(fmt.Sprintf("wen_%d", i), wen0, C-1)
 	}
+	swaps := b.flagTaps("swap", s0Swap, R+C-2)
 	wbus := b.skewWeights("w0_w")
 
 	peTop := NewPEWS(cfg, true)
@@ -60,8 +65,6 @@ func (b *mxuBuilder) buildWS() mxuResult {
 		// The activation trails its row's swap flag by one cycle, so the swap
 		// (end of cycle) lands exactly before the new tile's first product.
 		act := b.skewAct(i, 1)
-		swap := b.delayFlag(fmt.Sprintf("swskew_%d", i), s0Swap, i)
-		en := wen[i]
 		for j := 0; j < C; j++ {
 			pe := peMid
 			if i == 0 {
@@ -69,15 +72,15 @@ func (b *mxuBuilder) buildWS() mxuResult {
 			}
 			inst := m.Instance(fmt.Sprintf("pe_%d_%d", i, j), pe.Module)
 			inst.In(pe.InAct, act)
-			inst.In(pe.InSwap, swap)
-			inst.In(pe.InWen, en)
+			inst.In(pe.InSwap, swaps[i+j])
+			inst.In(pe.InWen, wen[i][j])
 			inst.In(pe.InW, wbus[j])
 			inst.In(pe.Adv, b.adv)
 			if i > 0 {
 				inst.In(pe.InSum, sums[j])
 			}
-			if j < C-1 { // the last column's pass-through outputs go nowhere
-				act, swap, en = inst.Out(pe.OutAct), inst.Out(pe.OutSwap), inst.Out(pe.OutWen)
+			if j < C-1 { // the last column's activations go nowhere
+				act = inst.Out(pe.OutAct)
 			}
 			sums[j] = inst.Out(pe.OutSum)
 		}
@@ -89,18 +92,38 @@ func (b *mxuBuilder) buildWS() mxuResult {
 	T := R + C + 1 + cfg.MACStages
 	lead := cfg.accLead()
 	res := mxuResult{latency: T, sums: b.deskew(sums)}
-	res.preAddr = b.delay("ctl_addr", s0Addr, T-1-lead)
-	res.addr = b.delay("ctl_addr_main", res.preAddr, lead)
-	res.valid = b.delayFlag("ctl_valid", s0Valid, T-1)
-	if lead > 1 {
-		res.preAcc = b.delay("ctl_acc", s0Acc, T-2)
-	} else {
-		res.acc = b.delay("ctl_acc", s0Acc, T-1)
-	}
-	res.last = b.delay("ctl_last", s0Last, T-1)
+	res.valid = b.flagTaps("ctl_valid", s0Valid, T-1)[T-1]
+	// The other fields travel packed, one register per stage (addr in the
+	// low bits): a simulator moves one word per stage instead of one per
+	// field.
+	fields := []*hdl.Expr{s0Addr, s0Acc, s0Last}
 	if cfg.Pipeline.Enabled() {
-		res.tag = b.delay("ctl_tag", b.reg("s0_tag", b.al.tag.of(a)), T-1)
-		res.raw = b.delay("ctl_raw", b.reg("s0_raw", b.al.raw.of(a)), T-1)
+		fields = append(fields, b.reg("s0_tag", b.al.tag.of(a)), b.reg("s0_raw", b.al.raw.of(a)))
+	}
+	var at []int // each field's low bit
+	packed := make([]*hdl.Expr, len(fields))
+	w := 0
+	for k, f := range fields {
+		at = append(at, w)
+		w += f.Width()
+		packed[len(fields)-1-k] = f.AsUnsigned()
+	}
+	line := []*hdl.Expr{hdl.Cat(packed...)}
+	for k := 1; k < T; k++ {
+		line = append(line, b.reg(fmt.Sprintf("ctl_d%d", k), line[k-1]))
+	}
+	field := func(k, d int) *hdl.Expr { return line[d].Slice(at[k]+fields[k].Width()-1, at[k]) }
+	res.preAddr = field(0, T-1-lead)
+	res.addr = field(0, T-1)
+	if lead > 1 {
+		res.preAcc = field(1, T-2)
+	} else {
+		res.acc = field(1, T-1)
+	}
+	res.last = field(2, T-1)
+	if cfg.Pipeline.Enabled() {
+		res.tag = field(3, T-1)
+		res.raw = field(4, T-1)
 	}
 	return res
 }

@@ -6,9 +6,11 @@ import (
 	"github.com/tpugen/tpugen/hdl"
 )
 
-// PEWS is a weight-stationary processing element. Activations, the weight
-// swap flag and the shadow-load enable flow right; partial sums flow down;
-// the column's weight bus is shared by its PEs.
+// PEWS is a weight-stationary processing element. Activations flow right;
+// partial sums flow down; the column's weight bus is shared by its PEs.
+// The weight swap flag and the shadow-load enable move right one PE per
+// cycle as well, but on delay lines the array keeps beside the PEs
+// (buildWS): a PE only reads them.
 //
 // The weight is double-buffered: in_wen loads in_w into the shadow register
 // while the active weight keeps computing; in_swap copies the shadow into the
@@ -17,7 +19,7 @@ import (
 type PEWS struct {
 	*hdl.Module
 	InAct, InSwap, InWen, InW, InSum, Adv *hdl.Expr
-	OutAct, OutSwap, OutWen, OutSum       *hdl.Expr
+	OutAct, OutSum                        *hdl.Expr
 }
 
 // NewPEWS builds the PE; top is true for the first row, which has no sum input.
@@ -44,8 +46,6 @@ func NewPEWS(cfg MatrixConfig, top bool) *PEWS {
 		pe.InSum = m.Input("in_sum", sumShape)
 	}
 	pe.OutAct = m.RegOutput("out_act", pe.InAct.Shape())
-	pe.OutSwap = m.RegOutput("out_swap", hdl.U(1), hdl.ResetTo(0))
-	pe.OutWen = m.RegOutput("out_wen", hdl.U(1), hdl.ResetTo(0))
 	pe.OutSum = m.RegOutput("out_sum", sumShape)
 	pe.Adv = m.Input("in_adv", hdl.U(1))
 	adv := pe.Adv
@@ -70,8 +70,6 @@ func NewPEWS(cfg MatrixConfig, top bool) *PEWS {
 	}
 	m.If(adv, func() {
 		m.Set(pe.OutAct, pe.InAct)
-		m.Set(pe.OutSwap, pe.InSwap)
-		m.Set(pe.OutWen, pe.InWen)
 		switch {
 		case csaSum != nil:
 			m.Set(pe.OutSum, csaSum)

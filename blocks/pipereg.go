@@ -53,6 +53,31 @@ func (p pipeRegs) delayFlag(name string, e *hdl.Expr, n int) *hdl.Expr {
 	return delayLine(name, e, n, p.flag)
 }
 
+// flagTaps returns the 1-bit flag e delayed by 0 to n advances (taps[k] is
+// e delayed k), like n chained flags, but packed into shift registers
+// name_v0, name_v1, ... of at most 64 bits: a simulator then shifts a whole
+// line with one machine operation instead of moving n separate registers
+// (Verilator keeps signals up to 64 bits in one native word). Every bit
+// resets to 0, as a flag does.
+func (p pipeRegs) flagTaps(name string, e *hdl.Expr, n int) []*hdl.Expr {
+	taps := []*hdl.Expr{e}
+	in := e
+	for c := 0; len(taps) <= n; c++ {
+		w := min(64, n+1-len(taps))
+		r := p.m.Reg(fmt.Sprintf("%s_v%d", name, c), hdl.U(w), hdl.ResetTo(0))
+		next := in
+		if w > 1 {
+			next = hdl.Cat(r.Slice(w-2, 0), in)
+		}
+		p.load(r, next)
+		for k := 0; k < w; k++ {
+			taps = append(taps, r.Bit(k))
+		}
+		in = r.Bit(w - 1)
+	}
+	return taps
+}
+
 func delayLine(name string, e *hdl.Expr, n int, reg func(string, *hdl.Expr) *hdl.Expr) *hdl.Expr {
 	for k := 1; k <= n; k++ {
 		e = reg(fmt.Sprintf("%s_d%d", name, k), e)

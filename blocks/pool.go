@@ -296,7 +296,7 @@ type poolColumn struct {
 	poolBeat
 	pix   *hdl.Expr
 	x     *hdl.Expr
-	above *hdl.Expr // the line-buffer word: slot 0 is the row just above
+	above []*hdl.Expr // the line-buffer words: slot 0 is the row just above
 }
 
 // poolColumns is stage 3: each lane's column of kh pixels, reduced.
@@ -399,23 +399,31 @@ func (b *poolBuilder) pixel() poolPixel {
 }
 
 // lineBuffer moves the beat to stage 2 with the column above its pixel, and
-// shifts the pixel into that column. Word x of the line buffer holds column
-// x of the MaxWindow-1 rows above, nearest in slot 0; the read for the pixel
-// in stage 1 is issued now.
+// shifts the pixel into that column. Word x of line buffer r holds column x
+// of the row r+1 above (slot r); the reads for the pixel in stage 1 are
+// issued now. One memory per row keeps each word one pixel vector wide
+// (64 bits with 8 lanes: one machine word in a simulator) instead of one
+// word of all the rows.
 func (b *poolBuilder) lineBuffer(in poolPixel) poolColumn {
 	m, cfg := b.m, b.cfg
-	lbBits := (cfg.MaxWindow - 1) * b.pixBits
-	lb := m.Memory("line_buf", hdl.U(lbBits), cfg.MaxWidth, nil)
+	slots := cfg.MaxWindow - 1
+	lbs := make([]*hdl.Memory, slots)
+	lbRd := make([]*hdl.Expr, slots)
+	for r := range lbs {
+		lbs[r] = m.Memory(fmt.Sprintf("line_buf_%d", r), hdl.U(b.pixBits), cfg.MaxWidth, nil)
+	}
 	// Columns are below MaxWidth, so they fit the address. The column
 	// counter is as wide as the width field, which holds MaxWidth itself:
 	// one bit wider than the address when MaxWidth is a power of two.
 	lbAddr := func(e *hdl.Expr) *hdl.Expr {
-		if aw := lb.AddrWidth(); e.Width() > aw {
+		if aw := lbs[0].AddrWidth(); e.Width() > aw {
 			return e.Trunc(aw)
 		}
 		return e
 	}
-	lbRd := lb.Read("line_q", lbAddr(in.x), b.adv)
+	for r, lb := range lbs {
+		lbRd[r] = lb.Read(fmt.Sprintf("line_q_%d", r), lbAddr(in.x), b.adv)
+	}
 
 	var s poolColumn
 	g := b.group()
@@ -434,21 +442,28 @@ func (b *poolBuilder) lineBuffer(in poolPixel) poolColumn {
 	// A one-row frame writes the word that the next pixel reads in the same
 	// cycle; the memory returns the old word, so forward the new one.
 	bypHit := g.flag("byp_hit", s.valid.And(s.x.Eq(in.x)))
-	bypWord := m.Reg("byp_word", hdl.U(lbBits))
-	s.above = m.Wire("line_word", hdl.U(lbBits))
-	m.Set(s.above, hdl.Mux(bypHit, bypWord, lbRd))
-	lbNext := m.Wire("line_next", hdl.U(lbBits))
-	m.Set(lbNext, hdl.Cat(s.above.Slice(lbBits-b.pixBits-1, 0), s.pix))
-	g.set(bypWord, lbNext)
-	g.also(func() { m.If(s.valid, func() { lb.Write(lbAddr(s.x), lbNext) }) })
+	s.above = make([]*hdl.Expr, slots)
+	for r := range lbs {
+		s.above[r] = m.Wire(fmt.Sprintf("line_word_%d", r), hdl.U(b.pixBits))
+	}
+	for r, lb := range lbs {
+		bypWord := m.Reg(fmt.Sprintf("byp_word_%d", r), hdl.U(b.pixBits))
+		m.Set(s.above[r], hdl.Mux(bypHit, bypWord, lbRd[r]))
+		// The pixel enters slot 0 and every row moves one slot up.
+		next := s.pix
+		if r > 0 {
+			next = s.above[r-1]
+		}
+		g.set(bypWord, next)
+		g.also(func() { m.If(s.valid, func() { lb.Write(lbAddr(s.x), next) }) })
+	}
 	g.end()
 	return s
 }
 
-// poolLane returns lane k of the pixel in slot of a word of pixels.
-func poolLane(word *hdl.Expr, lanes, slot, k int) *hdl.Expr {
-	lo := (slot*lanes + k) * 8
-	return word.Slice(lo+7, lo).AsSigned()
+// poolLane returns lane k of a pixel vector.
+func poolLane(pix *hdl.Expr, k int) *hdl.Expr {
+	return pix.Slice(8*k+7, 8*k).AsSigned()
 }
 
 // colSumBits is the width of a column's sum of MaxWindow int8 values.
@@ -477,10 +492,10 @@ func (b *poolBuilder) reduceColumn(in poolColumn) poolColumns {
 	}
 	g.end()
 	for k := 0; k < L; k++ {
-		taps := []*hdl.Expr{poolLane(in.pix, L, 0, k)}
+		taps := []*hdl.Expr{poolLane(in.pix, k)}
 		sumE := hdl.SExt(taps[0], colSumBits)
 		for r := 1; r < K; r++ {
-			v := poolLane(in.above, L, r-1, k)
+			v := poolLane(in.above[r-1], k)
 			row := in.kh.Gt(m.Const(int64(r), hdl.U(kb)))
 			taps = append(taps, hdl.Mux(row, v, minS8))
 			sumE = sumE.Add(hdl.SExt(hdl.Mux(row, v, zeroS8), colSumBits)).Trunc(colSumBits)
@@ -641,16 +656,16 @@ func (c PoolConfig) winSqBits() int { return 16 + hdl.Clog2(c.MaxWindow*c.MaxWin
 // columnSquares is lane k's sum of (value - zp)² over rows 0..kh-1 of the
 // column in stage 2.
 func (b *poolBuilder) columnSquares(in poolColumn, k int) *hdl.Expr {
-	m, L, K, kb := b.m, b.cfg.Stage.Lanes, b.cfg.MaxWindow, b.cfg.windowBits()
+	m, K, kb := b.m, b.cfg.MaxWindow, b.cfg.windowBits()
 	n := b.cfg.colSqBits()
 	sq := func(v *hdl.Expr) *hdl.Expr {
 		d := v.Sub(in.zp)
 		return hdl.ZExt(d.Mul(d).Slice(15, 0), n)
 	}
-	sum := sq(poolLane(in.pix, L, 0, k))
+	sum := sq(poolLane(in.pix, k))
 	for r := 1; r < K; r++ {
 		row := in.kh.Gt(m.Const(int64(r), hdl.U(kb)))
-		sum = sum.Add(hdl.Mux(row, sq(poolLane(in.above, L, r-1, k)), m.Const(0, hdl.U(n)))).Trunc(n)
+		sum = sum.Add(hdl.Mux(row, sq(poolLane(in.above[r-1], k)), m.Const(0, hdl.U(n)))).Trunc(n)
 	}
 	w := m.Wire(fmt.Sprintf("col_sq_%d", k), hdl.U(n))
 	m.Set(w, sum)

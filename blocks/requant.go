@@ -187,7 +187,7 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 
 		// s2 → s3: a plain signed 32×32 multiply, registered on both sides
 		// so synthesis can map it onto DSP blocks.
-		prod := regs.reg(fmt.Sprintf("s3_prod_%d", k), x2.Mul(mul))
+		full := x2.Mul(mul)
 
 		var v *hdl.Expr // the int32 sum MBQM(...) + out_zp, before the clamp
 		zp := prmO.Slice(7, 0).AsSigned()
@@ -195,8 +195,11 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 			// s3 → s4: SaturatingRoundingDoublingHighMul. The signed nudge
 			// and C++ truncation make it floor((p + 2^30) / 2^31); the one
 			// overflowing case, INT32_MIN², is the only product >= 2^62.
-			sat := prod.Bit(62).And(prod.Bit(63).Not())
-			hm := prod.Shr(30).Add(m.Const(1, hdl.S(2))).Shr(1).Trunc(32)
+			// Only bits 63..30 of the product are read: the register keeps
+			// those (bit 62 of the product is bit 32 here).
+			prod := regs.reg(fmt.Sprintf("s3_prod_%d", k), full.Shr(30))
+			sat := prod.Bit(32).And(prod.Bit(33).Not())
+			hm := prod.Add(m.Const(1, hdl.S(2))).Shr(1).Trunc(32)
 			hm4 := regs.reg(fmt.Sprintf("s4_hm_%d", k), hdl.Mux(sat, m.Const(1<<31-1, hdl.S(32)), hm))
 
 			// s4 → s5: RoundingDivideByPOT, ties away from zero:
@@ -215,6 +218,7 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 			// s3 → s4: (p + 2^(t-1)) >> t with t = 31-shift equals
 			// ((p >> (t-1)) + 1) >> 1; only the low 33 bits of p >> (t-1)
 			// reach the int32 result.
+			prod := regs.reg(fmt.Sprintf("s3_prod_%d", k), full)
 			q4 := regs.reg(fmt.Sprintf("s4_q_%d", k), prod.ShrBy(rsh).Trunc(33))
 
 			// s4 → out: ((q + 1) >> 1) + zp = (q + 2·zp + 1) >> 1, mod 2^32.
@@ -224,6 +228,10 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 			v = sum.Slice(32, 1).AsSigned()
 		}
 
+		// The clamp tests v twice: one wire, so it is computed once.
+		vw := m.Wire(fmt.Sprintf("v_%d", k), hdl.S(32))
+		m.Set(vw, v)
+		v = vw
 		// Clamp exactly as quant does: the minimum is tested first, so
 		// min > max gives min below it and max above it.
 		lo, hi := prmO.Slice(15, 8).AsSigned(), prmO.Slice(23, 16).AsSigned()

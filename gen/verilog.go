@@ -78,12 +78,16 @@ type modEmitter struct {
 	used    map[string]bool
 	temps   []*tempDecl
 	tempOf  map[*hdl.Expr]*tempDecl
-	nextT   int
+	// wideTemp holds products computed at a wider width (productAt).
+	wideTemp map[wideKey]*tempDecl
+	refs     map[*hdl.Expr]int // users of each expression node (exprRefs)
+	nextT    int
 }
 
 func emitModule(m *hdl.Module, subs map[*hdl.Module]string) string {
 	g := &modEmitter{m: m, subs: subs, name: map[*hdl.Signal]string{}, memName: map[*hdl.Memory]string{},
-		partial: map[*hdl.Signal]bool{}, used: map[string]bool{}, tempOf: map[*hdl.Expr]*tempDecl{}}
+		partial: map[*hdl.Signal]bool{}, used: map[string]bool{}, tempOf: map[*hdl.Expr]*tempDecl{},
+		wideTemp: map[wideKey]*tempDecl{}, refs: exprRefs(m)}
 	for _, s := range m.Signals() {
 		g.name[s] = g.unique(s.Name())
 	}
@@ -127,6 +131,22 @@ func constAt(e *hdl.Expr, w int) string {
 	}
 	mod := new(big.Int).Lsh(big.NewInt(1), uint(w))
 	return hexConst(v.Mod(v, mod), w)
+}
+
+// flipSign is the text of x ^ 2^(w-1), x being e's text at w bits: a
+// constant is folded.
+func flipSign(e *hdl.Expr, x string, w int) string {
+	msb := new(big.Int).Lsh(big.NewInt(1), uint(w-1))
+	if e.Op() != hdl.OpConst {
+		return fmt.Sprintf("(%s ^ %s)", x, hexConst(msb, w))
+	}
+	v := new(big.Int).Set(e.Value())
+	if we := e.Width(); e.Signed() && v.Bit(we-1) == 1 {
+		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), uint(we)))
+	}
+	// Flipping bit w-1 of the w-bit pattern adds 2^(w-1) modulo 2^w.
+	v.Add(v, msb)
+	return hexConst(v.Mod(v, new(big.Int).Lsh(msb, 1)), w)
 }
 
 func zeros(k int) string { return fmt.Sprintf("%d'h0", k) }
@@ -201,12 +221,100 @@ func (g *modEmitter) exprAtWidth(e *hdl.Expr) string {
 // be evaluated at the wider context width too (an addition would keep its
 // carry), so it keeps the explicit form.
 func (g *modEmitter) product(e *hdl.Expr) string {
-	a := e.Args()
-	for _, x := range a {
+	if !bareProduct(e) {
+		return g.expr(e, e.Width())
+	}
+	return g.bareProductText(e)
+}
+
+// bareProduct reports whether both operands of the product e are signals
+// of its signedness, so that context sizing may extend them.
+func bareProduct(e *hdl.Expr) bool {
+	for _, x := range e.Args() {
 		if x.Op() != hdl.OpSignal || x.Signed() != e.Signed() {
-			return g.expr(e, e.Width())
+			return false
 		}
 	}
+	return true
+}
+
+// productAt is a temporary holding the bare product e extended (by its
+// signedness) to w bits. A product is exact, so computing it at the wider
+// width, both operands extended first by context sizing, is the same
+// value as extending the product: Verilator then computes the wide product
+// directly, where the product's own temporary and a replication for its
+// sign cost the split PE seven operations more than the fused one and a
+// store and reload of the product.
+func (g *modEmitter) productAt(e *hdl.Expr, w int) string {
+	k := wideKey{e, w}
+	if t, ok := g.wideTemp[k]; ok {
+		return t.name
+	}
+	t := g.newTemp(g.bareProductText(e), w)
+	g.wideTemp[k] = t
+	return t.name
+}
+
+// exprRefs counts the users of every expression node of m: the nodes and
+// the statements, ports and memory reads that take it as an operand. A
+// product with one user can be computed at that user's width (productAt);
+// a shared one keeps one temporary at its own width, so one multiplier.
+func exprRefs(m *hdl.Module) map[*hdl.Expr]int {
+	refs := map[*hdl.Expr]int{}
+	seen := map[*hdl.Expr]bool{}
+	var visit func(e *hdl.Expr)
+	visit = func(e *hdl.Expr) {
+		if e == nil {
+			return
+		}
+		refs[e]++
+		if seen[e] {
+			return
+		}
+		seen[e] = true
+		for _, a := range e.Args() {
+			visit(a)
+		}
+	}
+	var stmts func([]*hdl.Stmt)
+	stmts = func(ss []*hdl.Stmt) {
+		for _, s := range ss {
+			visit(s.Src)
+			visit(s.Subject)
+			visit(s.Addr)
+			visit(s.Data)
+			for _, c := range s.Conds {
+				visit(c)
+			}
+			for _, b := range s.Blocks {
+				stmts(b)
+			}
+		}
+	}
+	stmts(m.Body())
+	for _, mem := range m.Memories() {
+		for _, r := range mem.Reads() {
+			visit(r.Addr)
+			visit(r.En)
+		}
+	}
+	for _, inst := range m.Instances() {
+		visit(inst.ResetExpr())
+		for _, p := range inst.Module().Ports() {
+			visit(inst.Input(p))
+		}
+	}
+	return refs
+}
+
+// wideKey names a product's temporary at a width wider than its own.
+type wideKey struct {
+	e *hdl.Expr
+	w int
+}
+
+func (g *modEmitter) bareProductText(e *hdl.Expr) string {
+	a := e.Args()
 	x, y := g.expr(a[0], a[0].Width()), g.expr(a[1], a[1].Width())
 	if e.Signed() {
 		return fmt.Sprintf("($signed(%s) * $signed(%s))", x, y)
@@ -324,6 +432,9 @@ func (g *modEmitter) expr(e *hdl.Expr, w int) string {
 		}
 		return fmt.Sprintf("(%s - %s)", g.expr(a[0], w), g.expr(a[1], w))
 	case hdl.OpMul:
+		if w > we && bareProduct(e) && g.refs[e] == 1 {
+			return g.productAt(e, w)
+		}
 		if w > we {
 			return g.atomResized(e, w)
 		}
@@ -422,7 +533,12 @@ func (g *modEmitter) expr(e *hdl.Expr, w int) string {
 		x, y := g.expr(a[0], mw), g.expr(a[1], mw)
 		var t string
 		if a[0].Signed() && e.Op() != hdl.OpEq && e.Op() != hdl.OpNe {
-			t = fmt.Sprintf("($signed(%s) %s $signed(%s))", x, op, y)
+			// A signed order is the unsigned order of the operands with
+			// their sign bits flipped. Verilator compiles $signed(x) <
+			// $signed(y) into a sign extension of each operand (a call
+			// per operand and comparison); the flipped form is one XOR
+			// each, folded into constants.
+			t = fmt.Sprintf("(%s %s %s)", flipSign(a[0], x, mw), op, flipSign(a[1], y, mw))
 		} else {
 			t = fmt.Sprintf("(%s %s %s)", x, op, y)
 		}

@@ -121,8 +121,8 @@ module all_ops (
     assign shrby_s = {$signed(c) >>> sh};
     assign shrby_s_ext = {{4{t1[7]}}, t1};
     assign shrby_s_trunc = t2[2:0];
-    assign cmp = {(a == b), (a != b), (a < b), (a <= b), (a > b), (a >= b), (c == d), (c != d), ($signed(c) < $signed(d)), ($signed(c) <= $signed(d)), ($signed(c) > $signed(d)), ($signed(c) >= $signed(d)), (a == 8'hff), (c == 8'hff)};
-    assign cmp_mixed_width = {(a < {3'h0, {2'h0, sh}}), ($signed({c[7], c}) > $signed(event_[8:0]))};
+    assign cmp = {(a == b), (a != b), (a < b), (a <= b), (a > b), (a >= b), (c == d), (c != d), ((c ^ 8'h80) < (d ^ 8'h80)), ((c ^ 8'h80) <= (d ^ 8'h80)), ((c ^ 8'h80) > (d ^ 8'h80)), ((c ^ 8'h80) >= (d ^ 8'h80)), (a == 8'hff), (c == 8'hff)};
+    assign cmp_mixed_width = {(a < {3'h0, {2'h0, sh}}), (({c[7], c} ^ 9'h100) > (event_[8:0] ^ 9'h100))};
     assign slice = a[6:2];
     assign slice_s = c[7:1];
     assign bits = {a[0], c[7], event_[69]};
@@ -130,7 +130,7 @@ module all_ops (
     assign repl = {sh, sh, sh};
     assign repl_s = {c[7], c[7], c[7], c[7]};
     assign mux_s = (a[0] ? c : {{1{d[7]}}, d[7:1]});
-    assign mux_u = (($signed(c) < $signed(d)) ? {4'h0, a[7:4]} : b);
+    assign mux_u = (((c ^ 8'h80) < (d ^ 8'h80)) ? {4'h0, a[7:4]} : b);
     assign sext_u = {{4{a[7]}}, a};
     assign zext_s = {4'h0, c};
     assign ext_s = {{4{c[7]}}, c};

@@ -4,7 +4,6 @@
 
 module pe_ws_as8_ws8_s19_csa (
     input  wire clk,
-    input  wire rst,
     /* verilator lint_off UNUSEDSIGNAL */
     input  wire [7:0] in_act,
     /* verilator lint_on UNUSEDSIGNAL */
@@ -15,8 +14,6 @@ module pe_ws_as8_ws8_s19_csa (
     input  wire [18:0] in_sum,
     /* verilator lint_on UNUSEDSIGNAL */
     output reg  [7:0] out_act,
-    output reg  out_swap,
-    output reg  out_wen,
     output reg  [18:0] out_sum,
     input  wire in_adv
 );
@@ -155,8 +152,6 @@ module pe_ws_as8_ws8_s19_csa (
     always @(posedge clk) begin
         if (in_adv) begin
             out_act <= in_act;
-            out_swap <= in_swap;
-            out_wen <= in_wen;
             out_sum <= mac_sum;
             if (in_wen) begin
                 shadow <= in_w;
@@ -164,10 +159,6 @@ module pe_ws_as8_ws8_s19_csa (
             if (in_swap) begin
                 weight <= shadow;
             end
-        end
-        if (rst) begin
-            out_swap <= 1'b0;
-            out_wen <= 1'b0;
         end
     end
 endmodule

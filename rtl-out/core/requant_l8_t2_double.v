@@ -47,14 +47,15 @@ module requant_l8_t2_double (
     reg  [31:0] s1_acc_0;
     reg  [31:0] s2_x_0;
     /* verilator lint_off UNUSEDSIGNAL */
-    reg  [63:0] s3_prod_0;
+    reg  [33:0] s3_prod_0;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [31:0] s4_hm_0;
     /* verilator lint_on UNUSEDSIGNAL */
     wire rnd_away_0;
-    /* verilator lint_off UNUSEDSIGNAL */
     reg  [31:0] s5_r_0;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] v_0;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [7:0] out_lane_0;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -70,14 +71,15 @@ module requant_l8_t2_double (
     reg  [31:0] s1_acc_1;
     reg  [31:0] s2_x_1;
     /* verilator lint_off UNUSEDSIGNAL */
-    reg  [63:0] s3_prod_1;
+    reg  [33:0] s3_prod_1;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [31:0] s4_hm_1;
     /* verilator lint_on UNUSEDSIGNAL */
     wire rnd_away_1;
-    /* verilator lint_off UNUSEDSIGNAL */
     reg  [31:0] s5_r_1;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] v_1;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [7:0] out_lane_1;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -93,14 +95,15 @@ module requant_l8_t2_double (
     reg  [31:0] s1_acc_2;
     reg  [31:0] s2_x_2;
     /* verilator lint_off UNUSEDSIGNAL */
-    reg  [63:0] s3_prod_2;
+    reg  [33:0] s3_prod_2;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [31:0] s4_hm_2;
     /* verilator lint_on UNUSEDSIGNAL */
     wire rnd_away_2;
-    /* verilator lint_off UNUSEDSIGNAL */
     reg  [31:0] s5_r_2;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] v_2;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [7:0] out_lane_2;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -116,14 +119,15 @@ module requant_l8_t2_double (
     reg  [31:0] s1_acc_3;
     reg  [31:0] s2_x_3;
     /* verilator lint_off UNUSEDSIGNAL */
-    reg  [63:0] s3_prod_3;
+    reg  [33:0] s3_prod_3;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [31:0] s4_hm_3;
     /* verilator lint_on UNUSEDSIGNAL */
     wire rnd_away_3;
-    /* verilator lint_off UNUSEDSIGNAL */
     reg  [31:0] s5_r_3;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] v_3;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [7:0] out_lane_3;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -139,14 +143,15 @@ module requant_l8_t2_double (
     reg  [31:0] s1_acc_4;
     reg  [31:0] s2_x_4;
     /* verilator lint_off UNUSEDSIGNAL */
-    reg  [63:0] s3_prod_4;
+    reg  [33:0] s3_prod_4;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [31:0] s4_hm_4;
     /* verilator lint_on UNUSEDSIGNAL */
     wire rnd_away_4;
-    /* verilator lint_off UNUSEDSIGNAL */
     reg  [31:0] s5_r_4;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] v_4;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [7:0] out_lane_4;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -162,14 +167,15 @@ module requant_l8_t2_double (
     reg  [31:0] s1_acc_5;
     reg  [31:0] s2_x_5;
     /* verilator lint_off UNUSEDSIGNAL */
-    reg  [63:0] s3_prod_5;
+    reg  [33:0] s3_prod_5;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [31:0] s4_hm_5;
     /* verilator lint_on UNUSEDSIGNAL */
     wire rnd_away_5;
-    /* verilator lint_off UNUSEDSIGNAL */
     reg  [31:0] s5_r_5;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] v_5;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [7:0] out_lane_5;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -185,14 +191,15 @@ module requant_l8_t2_double (
     reg  [31:0] s1_acc_6;
     reg  [31:0] s2_x_6;
     /* verilator lint_off UNUSEDSIGNAL */
-    reg  [63:0] s3_prod_6;
+    reg  [33:0] s3_prod_6;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [31:0] s4_hm_6;
     /* verilator lint_on UNUSEDSIGNAL */
     wire rnd_away_6;
-    /* verilator lint_off UNUSEDSIGNAL */
     reg  [31:0] s5_r_6;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] v_6;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [7:0] out_lane_6;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -208,14 +215,15 @@ module requant_l8_t2_double (
     reg  [31:0] s1_acc_7;
     reg  [31:0] s2_x_7;
     /* verilator lint_off UNUSEDSIGNAL */
-    reg  [63:0] s3_prod_7;
+    reg  [33:0] s3_prod_7;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [31:0] s4_hm_7;
     /* verilator lint_on UNUSEDSIGNAL */
     wire rnd_away_7;
-    /* verilator lint_off UNUSEDSIGNAL */
     reg  [31:0] s5_r_7;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] v_7;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [7:0] out_lane_7;
     reg  [36:0] prm_bias_0 [0:3];
@@ -250,171 +258,203 @@ module requant_l8_t2_double (
     reg  [31:0] prm_mul_7 [0:3];
     reg  [4:0] prm_shift_7 [0:3];
     reg  [23:0] prm_out_7 [0:3];
-    wire [4:0] t0 = s1_prm_bias_0[36:32];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [34:0] t1 = ({{1{s3_prod_0[63]}}, s3_prod_0[63:30]} + 35'h1);
+    wire [7:0] t0 = s5_prm_out_0[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] t2 = (32'h1 << s4_prm_shift_0);
+    wire [7:0] t1 = s5_prm_out_1[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [32:0] t3 = {$signed(({s4_hm_0[31], s4_hm_0} + ({2'h0, t2[31:1]} - {32'h0, rnd_away_0}))) >>> s4_prm_shift_0};
+    wire [7:0] t2 = s5_prm_out_2[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t4 = s5_prm_out_0[7:0];
+    wire [7:0] t3 = s5_prm_out_3[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t5 = s5_prm_out_0[15:8];
+    wire [7:0] t4 = s5_prm_out_4[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t6 = s5_prm_out_0[23:16];
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [4:0] t7 = s1_prm_bias_1[36:32];
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [34:0] t8 = ({{1{s3_prod_1[63]}}, s3_prod_1[63:30]} + 35'h1);
+    wire [7:0] t5 = s5_prm_out_5[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] t9 = (32'h1 << s4_prm_shift_1);
+    wire [7:0] t6 = s5_prm_out_6[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [32:0] t10 = {$signed(({s4_hm_1[31], s4_hm_1} + ({2'h0, t9[31:1]} - {32'h0, rnd_away_1}))) >>> s4_prm_shift_1};
+    wire [7:0] t7 = s5_prm_out_7[7:0];
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [4:0] t8 = s1_prm_bias_0[36:32];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [63:0] t9 = ($signed({{32{s2_x_0[31]}}, s2_x_0}) * $signed({{32{s2_prm_mul_0[31]}}, s2_prm_mul_0}));
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t11 = s5_prm_out_1[7:0];
+    wire [34:0] t10 = ({s3_prod_0[33], s3_prod_0} + 35'h1);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t12 = s5_prm_out_1[15:8];
+    wire [31:0] t11 = (32'h1 << s4_prm_shift_0);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t13 = s5_prm_out_1[23:16];
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [4:0] t14 = s1_prm_bias_2[36:32];
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [34:0] t15 = ({{1{s3_prod_2[63]}}, s3_prod_2[63:30]} + 35'h1);
+    wire [32:0] t12 = {$signed(({s4_hm_0[31], s4_hm_0} + ({2'h0, t11[31:1]} - {32'h0, rnd_away_0}))) >>> s4_prm_shift_0};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] t16 = (32'h1 << s4_prm_shift_2);
+    wire [7:0] t13 = s5_prm_out_0[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [32:0] t17 = {$signed(({s4_hm_2[31], s4_hm_2} + ({2'h0, t16[31:1]} - {32'h0, rnd_away_2}))) >>> s4_prm_shift_2};
+    wire [7:0] t14 = s5_prm_out_0[23:16];
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [4:0] t15 = s1_prm_bias_1[36:32];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [63:0] t16 = ($signed({{32{s2_x_1[31]}}, s2_x_1}) * $signed({{32{s2_prm_mul_1[31]}}, s2_prm_mul_1}));
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t18 = s5_prm_out_2[7:0];
+    wire [34:0] t17 = ({s3_prod_1[33], s3_prod_1} + 35'h1);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t19 = s5_prm_out_2[15:8];
+    wire [31:0] t18 = (32'h1 << s4_prm_shift_1);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t20 = s5_prm_out_2[23:16];
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [4:0] t21 = s1_prm_bias_3[36:32];
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [34:0] t22 = ({{1{s3_prod_3[63]}}, s3_prod_3[63:30]} + 35'h1);
+    wire [32:0] t19 = {$signed(({s4_hm_1[31], s4_hm_1} + ({2'h0, t18[31:1]} - {32'h0, rnd_away_1}))) >>> s4_prm_shift_1};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] t23 = (32'h1 << s4_prm_shift_3);
+    wire [7:0] t20 = s5_prm_out_1[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [32:0] t24 = {$signed(({s4_hm_3[31], s4_hm_3} + ({2'h0, t23[31:1]} - {32'h0, rnd_away_3}))) >>> s4_prm_shift_3};
+    wire [7:0] t21 = s5_prm_out_1[23:16];
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [4:0] t22 = s1_prm_bias_2[36:32];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [63:0] t23 = ($signed({{32{s2_x_2[31]}}, s2_x_2}) * $signed({{32{s2_prm_mul_2[31]}}, s2_prm_mul_2}));
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t25 = s5_prm_out_3[7:0];
+    wire [34:0] t24 = ({s3_prod_2[33], s3_prod_2} + 35'h1);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t26 = s5_prm_out_3[15:8];
+    wire [31:0] t25 = (32'h1 << s4_prm_shift_2);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t27 = s5_prm_out_3[23:16];
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [4:0] t28 = s1_prm_bias_4[36:32];
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [34:0] t29 = ({{1{s3_prod_4[63]}}, s3_prod_4[63:30]} + 35'h1);
+    wire [32:0] t26 = {$signed(({s4_hm_2[31], s4_hm_2} + ({2'h0, t25[31:1]} - {32'h0, rnd_away_2}))) >>> s4_prm_shift_2};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] t30 = (32'h1 << s4_prm_shift_4);
+    wire [7:0] t27 = s5_prm_out_2[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [32:0] t31 = {$signed(({s4_hm_4[31], s4_hm_4} + ({2'h0, t30[31:1]} - {32'h0, rnd_away_4}))) >>> s4_prm_shift_4};
+    wire [7:0] t28 = s5_prm_out_2[23:16];
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [4:0] t29 = s1_prm_bias_3[36:32];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [63:0] t30 = ($signed({{32{s2_x_3[31]}}, s2_x_3}) * $signed({{32{s2_prm_mul_3[31]}}, s2_prm_mul_3}));
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t32 = s5_prm_out_4[7:0];
+    wire [34:0] t31 = ({s3_prod_3[33], s3_prod_3} + 35'h1);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t33 = s5_prm_out_4[15:8];
+    wire [31:0] t32 = (32'h1 << s4_prm_shift_3);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t34 = s5_prm_out_4[23:16];
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [4:0] t35 = s1_prm_bias_5[36:32];
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [34:0] t36 = ({{1{s3_prod_5[63]}}, s3_prod_5[63:30]} + 35'h1);
+    wire [32:0] t33 = {$signed(({s4_hm_3[31], s4_hm_3} + ({2'h0, t32[31:1]} - {32'h0, rnd_away_3}))) >>> s4_prm_shift_3};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] t37 = (32'h1 << s4_prm_shift_5);
+    wire [7:0] t34 = s5_prm_out_3[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [32:0] t38 = {$signed(({s4_hm_5[31], s4_hm_5} + ({2'h0, t37[31:1]} - {32'h0, rnd_away_5}))) >>> s4_prm_shift_5};
+    wire [7:0] t35 = s5_prm_out_3[23:16];
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [4:0] t36 = s1_prm_bias_4[36:32];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [63:0] t37 = ($signed({{32{s2_x_4[31]}}, s2_x_4}) * $signed({{32{s2_prm_mul_4[31]}}, s2_prm_mul_4}));
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t39 = s5_prm_out_5[7:0];
+    wire [34:0] t38 = ({s3_prod_4[33], s3_prod_4} + 35'h1);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t40 = s5_prm_out_5[15:8];
+    wire [31:0] t39 = (32'h1 << s4_prm_shift_4);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t41 = s5_prm_out_5[23:16];
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [4:0] t42 = s1_prm_bias_6[36:32];
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [34:0] t43 = ({{1{s3_prod_6[63]}}, s3_prod_6[63:30]} + 35'h1);
+    wire [32:0] t40 = {$signed(({s4_hm_4[31], s4_hm_4} + ({2'h0, t39[31:1]} - {32'h0, rnd_away_4}))) >>> s4_prm_shift_4};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] t44 = (32'h1 << s4_prm_shift_6);
+    wire [7:0] t41 = s5_prm_out_4[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [32:0] t45 = {$signed(({s4_hm_6[31], s4_hm_6} + ({2'h0, t44[31:1]} - {32'h0, rnd_away_6}))) >>> s4_prm_shift_6};
+    wire [7:0] t42 = s5_prm_out_4[23:16];
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [4:0] t43 = s1_prm_bias_5[36:32];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [63:0] t44 = ($signed({{32{s2_x_5[31]}}, s2_x_5}) * $signed({{32{s2_prm_mul_5[31]}}, s2_prm_mul_5}));
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t46 = s5_prm_out_6[7:0];
+    wire [34:0] t45 = ({s3_prod_5[33], s3_prod_5} + 35'h1);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t47 = s5_prm_out_6[15:8];
+    wire [31:0] t46 = (32'h1 << s4_prm_shift_5);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t48 = s5_prm_out_6[23:16];
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire [4:0] t49 = s1_prm_bias_7[36:32];
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [34:0] t50 = ({{1{s3_prod_7[63]}}, s3_prod_7[63:30]} + 35'h1);
+    wire [32:0] t47 = {$signed(({s4_hm_5[31], s4_hm_5} + ({2'h0, t46[31:1]} - {32'h0, rnd_away_5}))) >>> s4_prm_shift_5};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [31:0] t51 = (32'h1 << s4_prm_shift_7);
+    wire [7:0] t48 = s5_prm_out_5[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [32:0] t52 = {$signed(({s4_hm_7[31], s4_hm_7} + ({2'h0, t51[31:1]} - {32'h0, rnd_away_7}))) >>> s4_prm_shift_7};
+    wire [7:0] t49 = s5_prm_out_5[23:16];
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [4:0] t50 = s1_prm_bias_6[36:32];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [63:0] t51 = ($signed({{32{s2_x_6[31]}}, s2_x_6}) * $signed({{32{s2_prm_mul_6[31]}}, s2_prm_mul_6}));
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t53 = s5_prm_out_7[7:0];
+    wire [34:0] t52 = ({s3_prod_6[33], s3_prod_6} + 35'h1);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t54 = s5_prm_out_7[15:8];
+    wire [31:0] t53 = (32'h1 << s4_prm_shift_6);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t55 = s5_prm_out_7[23:16];
+    wire [32:0] t54 = {$signed(({s4_hm_6[31], s4_hm_6} + ({2'h0, t53[31:1]} - {32'h0, rnd_away_6}))) >>> s4_prm_shift_6};
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [1:0] t56 = in_data[257:256];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [7:0] t55 = s5_prm_out_6[15:8];
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [7:0] t56 = s5_prm_out_6[23:16];
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [4:0] t57 = s1_prm_bias_7[36:32];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [63:0] t58 = ($signed({{32{s2_x_7[31]}}, s2_x_7}) * $signed({{32{s2_prm_mul_7[31]}}, s2_prm_mul_7}));
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [34:0] t59 = ({s3_prod_7[33], s3_prod_7} + 35'h1);
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] t60 = (32'h1 << s4_prm_shift_7);
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [32:0] t61 = {$signed(({s4_hm_7[31], s4_hm_7} + ({2'h0, t60[31:1]} - {32'h0, rnd_away_7}))) >>> s4_prm_shift_7};
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [7:0] t62 = s5_prm_out_7[15:8];
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [7:0] t63 = s5_prm_out_7[23:16];
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [1:0] t64 = in_data[257:256];
 
     assign adv = ((~out_valid_q) | out_ready);
     assign in_ready = adv;
     assign out_valid = out_valid_q;
     assign rnd_away_0 = (s4_hm_0[31] & (|s4_prm_shift_0));
+    assign v_0 = (s5_r_0 + {{24{t0[7]}}, s5_prm_out_0[7:0]});
     assign rnd_away_1 = (s4_hm_1[31] & (|s4_prm_shift_1));
+    assign v_1 = (s5_r_1 + {{24{t1[7]}}, s5_prm_out_1[7:0]});
     assign rnd_away_2 = (s4_hm_2[31] & (|s4_prm_shift_2));
+    assign v_2 = (s5_r_2 + {{24{t2[7]}}, s5_prm_out_2[7:0]});
     assign rnd_away_3 = (s4_hm_3[31] & (|s4_prm_shift_3));
+    assign v_3 = (s5_r_3 + {{24{t3[7]}}, s5_prm_out_3[7:0]});
     assign rnd_away_4 = (s4_hm_4[31] & (|s4_prm_shift_4));
+    assign v_4 = (s5_r_4 + {{24{t4[7]}}, s5_prm_out_4[7:0]});
     assign rnd_away_5 = (s4_hm_5[31] & (|s4_prm_shift_5));
+    assign v_5 = (s5_r_5 + {{24{t5[7]}}, s5_prm_out_5[7:0]});
     assign rnd_away_6 = (s4_hm_6[31] & (|s4_prm_shift_6));
+    assign v_6 = (s5_r_6 + {{24{t6[7]}}, s5_prm_out_6[7:0]});
     assign rnd_away_7 = (s4_hm_7[31] & (|s4_prm_shift_7));
+    assign v_7 = (s5_r_7 + {{24{t7[7]}}, s5_prm_out_7[7:0]});
     assign out_data = {out_tag, out_lane_7, out_lane_6, out_lane_5, out_lane_4, out_lane_3, out_lane_2, out_lane_1, out_lane_0};
     always @(posedge clk) begin
         if (adv) begin
@@ -496,9 +536,9 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if ((prm_we & (prm_addr == 3'h0))) begin
-            prm_bias_0[prm_set] <= {(($signed(prm_data[69:64]) > $signed(6'h0)) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
+            prm_bias_0[prm_set] <= {(((prm_data[69:64] ^ 6'h20) > 6'h20) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
             prm_mul_0[prm_set] <= prm_data[63:32];
-            prm_shift_0[prm_set] <= (($signed(prm_data[69:64]) < $signed(6'h0)) ? (-prm_data[68:64]) : 5'h0);
+            prm_shift_0[prm_set] <= (((prm_data[69:64] ^ 6'h20) < 6'h20) ? (-prm_data[68:64]) : 5'h0);
             prm_out_0[prm_set] <= {prm_data[93:86], prm_data[85:78], prm_data[77:70]};
         end
     end
@@ -509,34 +549,34 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s2_x_0 <= ((s1_acc_0 + s1_prm_bias_0[31:0]) << t0);
+            s2_x_0 <= ((s1_acc_0 + s1_prm_bias_0[31:0]) << t8);
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s3_prod_0 <= ($signed({{32{s2_x_0[31]}}, s2_x_0}) * $signed({{32{s2_prm_mul_0[31]}}, s2_prm_mul_0}));
+            s3_prod_0 <= t9[63:30];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s4_hm_0 <= ((s3_prod_0[62] & (~s3_prod_0[63])) ? 32'h7fffffff : t1[32:1]);
+            s4_hm_0 <= ((s3_prod_0[32] & (~s3_prod_0[33])) ? 32'h7fffffff : t10[32:1]);
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s5_r_0 <= t3[31:0];
+            s5_r_0 <= t12[31:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_0 <= (($signed((s5_r_0 + {{24{t4[7]}}, s5_prm_out_0[7:0]})) < $signed({{24{t5[7]}}, s5_prm_out_0[15:8]})) ? s5_prm_out_0[15:8] : (($signed((s5_r_0 + {{24{t4[7]}}, s5_prm_out_0[7:0]})) > $signed({{24{t6[7]}}, s5_prm_out_0[23:16]})) ? s5_prm_out_0[23:16] : (s5_r_0[7:0] + s5_prm_out_0[7:0])));
+            out_lane_0 <= (((v_0 ^ 32'h80000000) < ({{24{t13[7]}}, s5_prm_out_0[15:8]} ^ 32'h80000000)) ? s5_prm_out_0[15:8] : (((v_0 ^ 32'h80000000) > ({{24{t14[7]}}, s5_prm_out_0[23:16]} ^ 32'h80000000)) ? s5_prm_out_0[23:16] : v_0[7:0]));
         end
     end
     always @(posedge clk) begin
         if ((prm_we & (prm_addr == 3'h1))) begin
-            prm_bias_1[prm_set] <= {(($signed(prm_data[69:64]) > $signed(6'h0)) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
+            prm_bias_1[prm_set] <= {(((prm_data[69:64] ^ 6'h20) > 6'h20) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
             prm_mul_1[prm_set] <= prm_data[63:32];
-            prm_shift_1[prm_set] <= (($signed(prm_data[69:64]) < $signed(6'h0)) ? (-prm_data[68:64]) : 5'h0);
+            prm_shift_1[prm_set] <= (((prm_data[69:64] ^ 6'h20) < 6'h20) ? (-prm_data[68:64]) : 5'h0);
             prm_out_1[prm_set] <= {prm_data[93:86], prm_data[85:78], prm_data[77:70]};
         end
     end
@@ -547,34 +587,34 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s2_x_1 <= ((s1_acc_1 + s1_prm_bias_1[31:0]) << t7);
+            s2_x_1 <= ((s1_acc_1 + s1_prm_bias_1[31:0]) << t15);
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s3_prod_1 <= ($signed({{32{s2_x_1[31]}}, s2_x_1}) * $signed({{32{s2_prm_mul_1[31]}}, s2_prm_mul_1}));
+            s3_prod_1 <= t16[63:30];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s4_hm_1 <= ((s3_prod_1[62] & (~s3_prod_1[63])) ? 32'h7fffffff : t8[32:1]);
+            s4_hm_1 <= ((s3_prod_1[32] & (~s3_prod_1[33])) ? 32'h7fffffff : t17[32:1]);
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s5_r_1 <= t10[31:0];
+            s5_r_1 <= t19[31:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_1 <= (($signed((s5_r_1 + {{24{t11[7]}}, s5_prm_out_1[7:0]})) < $signed({{24{t12[7]}}, s5_prm_out_1[15:8]})) ? s5_prm_out_1[15:8] : (($signed((s5_r_1 + {{24{t11[7]}}, s5_prm_out_1[7:0]})) > $signed({{24{t13[7]}}, s5_prm_out_1[23:16]})) ? s5_prm_out_1[23:16] : (s5_r_1[7:0] + s5_prm_out_1[7:0])));
+            out_lane_1 <= (((v_1 ^ 32'h80000000) < ({{24{t20[7]}}, s5_prm_out_1[15:8]} ^ 32'h80000000)) ? s5_prm_out_1[15:8] : (((v_1 ^ 32'h80000000) > ({{24{t21[7]}}, s5_prm_out_1[23:16]} ^ 32'h80000000)) ? s5_prm_out_1[23:16] : v_1[7:0]));
         end
     end
     always @(posedge clk) begin
         if ((prm_we & (prm_addr == 3'h2))) begin
-            prm_bias_2[prm_set] <= {(($signed(prm_data[69:64]) > $signed(6'h0)) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
+            prm_bias_2[prm_set] <= {(((prm_data[69:64] ^ 6'h20) > 6'h20) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
             prm_mul_2[prm_set] <= prm_data[63:32];
-            prm_shift_2[prm_set] <= (($signed(prm_data[69:64]) < $signed(6'h0)) ? (-prm_data[68:64]) : 5'h0);
+            prm_shift_2[prm_set] <= (((prm_data[69:64] ^ 6'h20) < 6'h20) ? (-prm_data[68:64]) : 5'h0);
             prm_out_2[prm_set] <= {prm_data[93:86], prm_data[85:78], prm_data[77:70]};
         end
     end
@@ -585,34 +625,34 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s2_x_2 <= ((s1_acc_2 + s1_prm_bias_2[31:0]) << t14);
+            s2_x_2 <= ((s1_acc_2 + s1_prm_bias_2[31:0]) << t22);
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s3_prod_2 <= ($signed({{32{s2_x_2[31]}}, s2_x_2}) * $signed({{32{s2_prm_mul_2[31]}}, s2_prm_mul_2}));
+            s3_prod_2 <= t23[63:30];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s4_hm_2 <= ((s3_prod_2[62] & (~s3_prod_2[63])) ? 32'h7fffffff : t15[32:1]);
+            s4_hm_2 <= ((s3_prod_2[32] & (~s3_prod_2[33])) ? 32'h7fffffff : t24[32:1]);
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s5_r_2 <= t17[31:0];
+            s5_r_2 <= t26[31:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_2 <= (($signed((s5_r_2 + {{24{t18[7]}}, s5_prm_out_2[7:0]})) < $signed({{24{t19[7]}}, s5_prm_out_2[15:8]})) ? s5_prm_out_2[15:8] : (($signed((s5_r_2 + {{24{t18[7]}}, s5_prm_out_2[7:0]})) > $signed({{24{t20[7]}}, s5_prm_out_2[23:16]})) ? s5_prm_out_2[23:16] : (s5_r_2[7:0] + s5_prm_out_2[7:0])));
+            out_lane_2 <= (((v_2 ^ 32'h80000000) < ({{24{t27[7]}}, s5_prm_out_2[15:8]} ^ 32'h80000000)) ? s5_prm_out_2[15:8] : (((v_2 ^ 32'h80000000) > ({{24{t28[7]}}, s5_prm_out_2[23:16]} ^ 32'h80000000)) ? s5_prm_out_2[23:16] : v_2[7:0]));
         end
     end
     always @(posedge clk) begin
         if ((prm_we & (prm_addr == 3'h3))) begin
-            prm_bias_3[prm_set] <= {(($signed(prm_data[69:64]) > $signed(6'h0)) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
+            prm_bias_3[prm_set] <= {(((prm_data[69:64] ^ 6'h20) > 6'h20) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
             prm_mul_3[prm_set] <= prm_data[63:32];
-            prm_shift_3[prm_set] <= (($signed(prm_data[69:64]) < $signed(6'h0)) ? (-prm_data[68:64]) : 5'h0);
+            prm_shift_3[prm_set] <= (((prm_data[69:64] ^ 6'h20) < 6'h20) ? (-prm_data[68:64]) : 5'h0);
             prm_out_3[prm_set] <= {prm_data[93:86], prm_data[85:78], prm_data[77:70]};
         end
     end
@@ -623,34 +663,34 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s2_x_3 <= ((s1_acc_3 + s1_prm_bias_3[31:0]) << t21);
+            s2_x_3 <= ((s1_acc_3 + s1_prm_bias_3[31:0]) << t29);
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s3_prod_3 <= ($signed({{32{s2_x_3[31]}}, s2_x_3}) * $signed({{32{s2_prm_mul_3[31]}}, s2_prm_mul_3}));
+            s3_prod_3 <= t30[63:30];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s4_hm_3 <= ((s3_prod_3[62] & (~s3_prod_3[63])) ? 32'h7fffffff : t22[32:1]);
+            s4_hm_3 <= ((s3_prod_3[32] & (~s3_prod_3[33])) ? 32'h7fffffff : t31[32:1]);
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s5_r_3 <= t24[31:0];
+            s5_r_3 <= t33[31:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_3 <= (($signed((s5_r_3 + {{24{t25[7]}}, s5_prm_out_3[7:0]})) < $signed({{24{t26[7]}}, s5_prm_out_3[15:8]})) ? s5_prm_out_3[15:8] : (($signed((s5_r_3 + {{24{t25[7]}}, s5_prm_out_3[7:0]})) > $signed({{24{t27[7]}}, s5_prm_out_3[23:16]})) ? s5_prm_out_3[23:16] : (s5_r_3[7:0] + s5_prm_out_3[7:0])));
+            out_lane_3 <= (((v_3 ^ 32'h80000000) < ({{24{t34[7]}}, s5_prm_out_3[15:8]} ^ 32'h80000000)) ? s5_prm_out_3[15:8] : (((v_3 ^ 32'h80000000) > ({{24{t35[7]}}, s5_prm_out_3[23:16]} ^ 32'h80000000)) ? s5_prm_out_3[23:16] : v_3[7:0]));
         end
     end
     always @(posedge clk) begin
         if ((prm_we & (prm_addr == 3'h4))) begin
-            prm_bias_4[prm_set] <= {(($signed(prm_data[69:64]) > $signed(6'h0)) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
+            prm_bias_4[prm_set] <= {(((prm_data[69:64] ^ 6'h20) > 6'h20) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
             prm_mul_4[prm_set] <= prm_data[63:32];
-            prm_shift_4[prm_set] <= (($signed(prm_data[69:64]) < $signed(6'h0)) ? (-prm_data[68:64]) : 5'h0);
+            prm_shift_4[prm_set] <= (((prm_data[69:64] ^ 6'h20) < 6'h20) ? (-prm_data[68:64]) : 5'h0);
             prm_out_4[prm_set] <= {prm_data[93:86], prm_data[85:78], prm_data[77:70]};
         end
     end
@@ -661,34 +701,34 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s2_x_4 <= ((s1_acc_4 + s1_prm_bias_4[31:0]) << t28);
+            s2_x_4 <= ((s1_acc_4 + s1_prm_bias_4[31:0]) << t36);
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s3_prod_4 <= ($signed({{32{s2_x_4[31]}}, s2_x_4}) * $signed({{32{s2_prm_mul_4[31]}}, s2_prm_mul_4}));
+            s3_prod_4 <= t37[63:30];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s4_hm_4 <= ((s3_prod_4[62] & (~s3_prod_4[63])) ? 32'h7fffffff : t29[32:1]);
+            s4_hm_4 <= ((s3_prod_4[32] & (~s3_prod_4[33])) ? 32'h7fffffff : t38[32:1]);
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s5_r_4 <= t31[31:0];
+            s5_r_4 <= t40[31:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_4 <= (($signed((s5_r_4 + {{24{t32[7]}}, s5_prm_out_4[7:0]})) < $signed({{24{t33[7]}}, s5_prm_out_4[15:8]})) ? s5_prm_out_4[15:8] : (($signed((s5_r_4 + {{24{t32[7]}}, s5_prm_out_4[7:0]})) > $signed({{24{t34[7]}}, s5_prm_out_4[23:16]})) ? s5_prm_out_4[23:16] : (s5_r_4[7:0] + s5_prm_out_4[7:0])));
+            out_lane_4 <= (((v_4 ^ 32'h80000000) < ({{24{t41[7]}}, s5_prm_out_4[15:8]} ^ 32'h80000000)) ? s5_prm_out_4[15:8] : (((v_4 ^ 32'h80000000) > ({{24{t42[7]}}, s5_prm_out_4[23:16]} ^ 32'h80000000)) ? s5_prm_out_4[23:16] : v_4[7:0]));
         end
     end
     always @(posedge clk) begin
         if ((prm_we & (prm_addr == 3'h5))) begin
-            prm_bias_5[prm_set] <= {(($signed(prm_data[69:64]) > $signed(6'h0)) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
+            prm_bias_5[prm_set] <= {(((prm_data[69:64] ^ 6'h20) > 6'h20) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
             prm_mul_5[prm_set] <= prm_data[63:32];
-            prm_shift_5[prm_set] <= (($signed(prm_data[69:64]) < $signed(6'h0)) ? (-prm_data[68:64]) : 5'h0);
+            prm_shift_5[prm_set] <= (((prm_data[69:64] ^ 6'h20) < 6'h20) ? (-prm_data[68:64]) : 5'h0);
             prm_out_5[prm_set] <= {prm_data[93:86], prm_data[85:78], prm_data[77:70]};
         end
     end
@@ -699,34 +739,34 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s2_x_5 <= ((s1_acc_5 + s1_prm_bias_5[31:0]) << t35);
+            s2_x_5 <= ((s1_acc_5 + s1_prm_bias_5[31:0]) << t43);
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s3_prod_5 <= ($signed({{32{s2_x_5[31]}}, s2_x_5}) * $signed({{32{s2_prm_mul_5[31]}}, s2_prm_mul_5}));
+            s3_prod_5 <= t44[63:30];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s4_hm_5 <= ((s3_prod_5[62] & (~s3_prod_5[63])) ? 32'h7fffffff : t36[32:1]);
+            s4_hm_5 <= ((s3_prod_5[32] & (~s3_prod_5[33])) ? 32'h7fffffff : t45[32:1]);
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s5_r_5 <= t38[31:0];
+            s5_r_5 <= t47[31:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_5 <= (($signed((s5_r_5 + {{24{t39[7]}}, s5_prm_out_5[7:0]})) < $signed({{24{t40[7]}}, s5_prm_out_5[15:8]})) ? s5_prm_out_5[15:8] : (($signed((s5_r_5 + {{24{t39[7]}}, s5_prm_out_5[7:0]})) > $signed({{24{t41[7]}}, s5_prm_out_5[23:16]})) ? s5_prm_out_5[23:16] : (s5_r_5[7:0] + s5_prm_out_5[7:0])));
+            out_lane_5 <= (((v_5 ^ 32'h80000000) < ({{24{t48[7]}}, s5_prm_out_5[15:8]} ^ 32'h80000000)) ? s5_prm_out_5[15:8] : (((v_5 ^ 32'h80000000) > ({{24{t49[7]}}, s5_prm_out_5[23:16]} ^ 32'h80000000)) ? s5_prm_out_5[23:16] : v_5[7:0]));
         end
     end
     always @(posedge clk) begin
         if ((prm_we & (prm_addr == 3'h6))) begin
-            prm_bias_6[prm_set] <= {(($signed(prm_data[69:64]) > $signed(6'h0)) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
+            prm_bias_6[prm_set] <= {(((prm_data[69:64] ^ 6'h20) > 6'h20) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
             prm_mul_6[prm_set] <= prm_data[63:32];
-            prm_shift_6[prm_set] <= (($signed(prm_data[69:64]) < $signed(6'h0)) ? (-prm_data[68:64]) : 5'h0);
+            prm_shift_6[prm_set] <= (((prm_data[69:64] ^ 6'h20) < 6'h20) ? (-prm_data[68:64]) : 5'h0);
             prm_out_6[prm_set] <= {prm_data[93:86], prm_data[85:78], prm_data[77:70]};
         end
     end
@@ -737,34 +777,34 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s2_x_6 <= ((s1_acc_6 + s1_prm_bias_6[31:0]) << t42);
+            s2_x_6 <= ((s1_acc_6 + s1_prm_bias_6[31:0]) << t50);
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s3_prod_6 <= ($signed({{32{s2_x_6[31]}}, s2_x_6}) * $signed({{32{s2_prm_mul_6[31]}}, s2_prm_mul_6}));
+            s3_prod_6 <= t51[63:30];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s4_hm_6 <= ((s3_prod_6[62] & (~s3_prod_6[63])) ? 32'h7fffffff : t43[32:1]);
+            s4_hm_6 <= ((s3_prod_6[32] & (~s3_prod_6[33])) ? 32'h7fffffff : t52[32:1]);
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s5_r_6 <= t45[31:0];
+            s5_r_6 <= t54[31:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_6 <= (($signed((s5_r_6 + {{24{t46[7]}}, s5_prm_out_6[7:0]})) < $signed({{24{t47[7]}}, s5_prm_out_6[15:8]})) ? s5_prm_out_6[15:8] : (($signed((s5_r_6 + {{24{t46[7]}}, s5_prm_out_6[7:0]})) > $signed({{24{t48[7]}}, s5_prm_out_6[23:16]})) ? s5_prm_out_6[23:16] : (s5_r_6[7:0] + s5_prm_out_6[7:0])));
+            out_lane_6 <= (((v_6 ^ 32'h80000000) < ({{24{t55[7]}}, s5_prm_out_6[15:8]} ^ 32'h80000000)) ? s5_prm_out_6[15:8] : (((v_6 ^ 32'h80000000) > ({{24{t56[7]}}, s5_prm_out_6[23:16]} ^ 32'h80000000)) ? s5_prm_out_6[23:16] : v_6[7:0]));
         end
     end
     always @(posedge clk) begin
         if ((prm_we & (prm_addr == 3'h7))) begin
-            prm_bias_7[prm_set] <= {(($signed(prm_data[69:64]) > $signed(6'h0)) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
+            prm_bias_7[prm_set] <= {(((prm_data[69:64] ^ 6'h20) > 6'h20) ? prm_data[68:64] : 5'h0), prm_data[31:0]};
             prm_mul_7[prm_set] <= prm_data[63:32];
-            prm_shift_7[prm_set] <= (($signed(prm_data[69:64]) < $signed(6'h0)) ? (-prm_data[68:64]) : 5'h0);
+            prm_shift_7[prm_set] <= (((prm_data[69:64] ^ 6'h20) < 6'h20) ? (-prm_data[68:64]) : 5'h0);
             prm_out_7[prm_set] <= {prm_data[93:86], prm_data[85:78], prm_data[77:70]};
         end
     end
@@ -775,32 +815,32 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s2_x_7 <= ((s1_acc_7 + s1_prm_bias_7[31:0]) << t49);
+            s2_x_7 <= ((s1_acc_7 + s1_prm_bias_7[31:0]) << t57);
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s3_prod_7 <= ($signed({{32{s2_x_7[31]}}, s2_x_7}) * $signed({{32{s2_prm_mul_7[31]}}, s2_prm_mul_7}));
+            s3_prod_7 <= t58[63:30];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s4_hm_7 <= ((s3_prod_7[62] & (~s3_prod_7[63])) ? 32'h7fffffff : t50[32:1]);
+            s4_hm_7 <= ((s3_prod_7[32] & (~s3_prod_7[33])) ? 32'h7fffffff : t59[32:1]);
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s5_r_7 <= t52[31:0];
+            s5_r_7 <= t61[31:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_7 <= (($signed((s5_r_7 + {{24{t53[7]}}, s5_prm_out_7[7:0]})) < $signed({{24{t54[7]}}, s5_prm_out_7[15:8]})) ? s5_prm_out_7[15:8] : (($signed((s5_r_7 + {{24{t53[7]}}, s5_prm_out_7[7:0]})) > $signed({{24{t55[7]}}, s5_prm_out_7[23:16]})) ? s5_prm_out_7[23:16] : (s5_r_7[7:0] + s5_prm_out_7[7:0])));
+            out_lane_7 <= (((v_7 ^ 32'h80000000) < ({{24{t62[7]}}, s5_prm_out_7[15:8]} ^ 32'h80000000)) ? s5_prm_out_7[15:8] : (((v_7 ^ 32'h80000000) > ({{24{t63[7]}}, s5_prm_out_7[23:16]} ^ 32'h80000000)) ? s5_prm_out_7[23:16] : v_7[7:0]));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            s1_prm_bias_0 <= prm_bias_0[t56];
+            s1_prm_bias_0 <= prm_bias_0[t64];
         end
     end
     always @(posedge clk) begin
@@ -820,7 +860,7 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s1_prm_bias_1 <= prm_bias_1[t56];
+            s1_prm_bias_1 <= prm_bias_1[t64];
         end
     end
     always @(posedge clk) begin
@@ -840,7 +880,7 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s1_prm_bias_2 <= prm_bias_2[t56];
+            s1_prm_bias_2 <= prm_bias_2[t64];
         end
     end
     always @(posedge clk) begin
@@ -860,7 +900,7 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s1_prm_bias_3 <= prm_bias_3[t56];
+            s1_prm_bias_3 <= prm_bias_3[t64];
         end
     end
     always @(posedge clk) begin
@@ -880,7 +920,7 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s1_prm_bias_4 <= prm_bias_4[t56];
+            s1_prm_bias_4 <= prm_bias_4[t64];
         end
     end
     always @(posedge clk) begin
@@ -900,7 +940,7 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s1_prm_bias_5 <= prm_bias_5[t56];
+            s1_prm_bias_5 <= prm_bias_5[t64];
         end
     end
     always @(posedge clk) begin
@@ -920,7 +960,7 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s1_prm_bias_6 <= prm_bias_6[t56];
+            s1_prm_bias_6 <= prm_bias_6[t64];
         end
     end
     always @(posedge clk) begin
@@ -940,7 +980,7 @@ module requant_l8_t2_double (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s1_prm_bias_7 <= prm_bias_7[t56];
+            s1_prm_bias_7 <= prm_bias_7[t64];
         end
     end
     always @(posedge clk) begin

@@ -3896,24 +3896,24 @@ module tpu_core (
                             end
                             3'h2: begin
                                 lp_shift <= lp_w;
-                                if ((($signed(lp_w) < $signed(32'hffffffe1)) | ($signed(lp_w) > $signed(32'h1e)))) begin
+                                if ((((lp_w ^ 32'h80000000) < 32'h7fffffe1) | ((lp_w ^ 32'h80000000) > 32'h8000001e))) begin
                                     lp_bad <= 1'b1;
                                 end
                             end
                             3'h3: begin
                                 lp_ozp <= lp_w;
-                                if ((($signed(lp_w) < $signed(32'hffffff80)) | ($signed(lp_w) > $signed(32'h7f)))) begin
+                                if ((((lp_w ^ 32'h80000000) < 32'h7fffff80) | ((lp_w ^ 32'h80000000) > 32'h8000007f))) begin
                                     lp_bad <= 1'b1;
                                 end
                             end
                             3'h4: begin
                                 lp_min <= lp_w;
-                                if ((($signed(lp_w) < $signed(32'hffffff80)) | ($signed(lp_w) > $signed(32'h7f)))) begin
+                                if ((((lp_w ^ 32'h80000000) < 32'h7fffff80) | ((lp_w ^ 32'h80000000) > 32'h8000007f))) begin
                                     lp_bad <= 1'b1;
                                 end
                             end
                             default: begin
-                                if (((($signed(lp_w) < $signed(32'hffffff80)) | ($signed(lp_w) > $signed(32'h7f))) | ($signed(lp_min) > $signed(lp_w)))) begin
+                                if (((((lp_w ^ 32'h80000000) < 32'h7fffff80) | ((lp_w ^ 32'h80000000) > 32'h8000007f)) | ((lp_min ^ 32'h80000000) > (lp_w ^ 32'h80000000)))) begin
                                     lp_bad <= 1'b1;
                                 end
                                 mx_p_valid <= 1'b1;
@@ -3940,13 +3940,13 @@ module tpu_core (
                             end
                             4'h1: begin
                                 lp_inzp <= lp_w;
-                                if ((($signed(lp_w) < $signed(32'hffffff80)) | ($signed(lp_w) > $signed(32'h7f)))) begin
+                                if ((((lp_w ^ 32'h80000000) < 32'h7fffff80) | ((lp_w ^ 32'h80000000) > 32'h8000007f))) begin
                                     lp_bad <= 1'b1;
                                 end
                             end
                             4'h2: begin
                                 lp_outzp <= lp_w;
-                                if ((($signed(lp_w) < $signed(32'hffffff80)) | ($signed(lp_w) > $signed(32'h7f)))) begin
+                                if ((((lp_w ^ 32'h80000000) < 32'h7fffff80) | ((lp_w ^ 32'h80000000) > 32'h8000007f))) begin
                                     lp_bad <= 1'b1;
                                 end
                             end
@@ -3955,7 +3955,7 @@ module tpu_core (
                             end
                             4'h4: begin
                                 lp_sid <= lp_w;
-                                if ((($signed(lp_w) < $signed(32'hffffffe0)) | ($signed(lp_w) > $signed(32'h1f)))) begin
+                                if ((((lp_w ^ 32'h80000000) < 32'h7fffffe0) | ((lp_w ^ 32'h80000000) > 32'h8000001f))) begin
                                     lp_bad <= 1'b1;
                                 end
                             end
@@ -3963,7 +3963,7 @@ module tpu_core (
                                 lp_malpha <= lp_w;
                             end
                             4'h6: begin
-                                if ((($signed(lp_w) < $signed(32'hffffffe0)) | ($signed(lp_w) > $signed(32'h1f)))) begin
+                                if ((((lp_w ^ 32'h80000000) < 32'h7fffffe0) | ((lp_w ^ 32'h80000000) > 32'h8000001f))) begin
                                     lp_bad <= 1'b1;
                                 end
                                 mx_p_valid <= 1'b1;

@@ -4,15 +4,12 @@
 
 module pe_ws_as8_ws8_s19_p2 (
     input  wire clk,
-    input  wire rst,
     input  wire [7:0] in_act,
     input  wire in_swap,
     input  wire in_wen,
     input  wire [7:0] in_w,
     input  wire [18:0] in_sum,
     output reg  [7:0] out_act,
-    output reg  out_swap,
-    output reg  out_wen,
     output reg  [18:0] out_sum,
     input  wire in_adv
 );
@@ -46,8 +43,6 @@ module pe_ws_as8_ws8_s19_p2 (
     always @(posedge clk) begin
         if (in_adv) begin
             out_act <= in_act;
-            out_swap <= in_swap;
-            out_wen <= in_wen;
             out_sum <= (in_sum + {{3{prod[15]}}, prod});
             if (in_wen) begin
                 shadow <= in_w;
@@ -55,10 +50,6 @@ module pe_ws_as8_ws8_s19_p2 (
             if (in_swap) begin
                 weight <= shadow;
             end
-        end
-        if (rst) begin
-            out_swap <= 1'b0;
-            out_wen <= 1'b0;
         end
     end
 endmodule

@@ -41,13 +41,40 @@ module tpu_mxu (
     reg  s0_acc;
     reg  s0_last;
     reg  w0_wen_0;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [6:0] wen_0_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_1;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [6:0] wen_1_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_2;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [6:0] wen_2_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_3;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [6:0] wen_3_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_4;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [6:0] wen_4_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_5;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [6:0] wen_5_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_6;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [6:0] wen_6_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_7;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [6:0] wen_7_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [13:0] swap_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [7:0] w0_w_0;
     reg  [7:0] w0_w_1;
     reg  [7:0] wskew_1_d1;
@@ -87,100 +114,55 @@ module tpu_mxu (
     reg  [7:0] s0_act_0;
     reg  [7:0] askew_0_d1;
     wire [7:0] pe_0_0_out_act;
-    wire pe_0_0_out_swap;
-    wire pe_0_0_out_wen;
     wire [18:0] pe_0_0_out_sum;
     wire [7:0] pe_0_1_out_act;
-    wire pe_0_1_out_swap;
-    wire pe_0_1_out_wen;
     wire [18:0] pe_0_1_out_sum;
     wire [7:0] pe_0_2_out_act;
-    wire pe_0_2_out_swap;
-    wire pe_0_2_out_wen;
     wire [18:0] pe_0_2_out_sum;
     wire [7:0] pe_0_3_out_act;
-    wire pe_0_3_out_swap;
-    wire pe_0_3_out_wen;
     wire [18:0] pe_0_3_out_sum;
     wire [7:0] pe_0_4_out_act;
-    wire pe_0_4_out_swap;
-    wire pe_0_4_out_wen;
     wire [18:0] pe_0_4_out_sum;
     wire [7:0] pe_0_5_out_act;
-    wire pe_0_5_out_swap;
-    wire pe_0_5_out_wen;
     wire [18:0] pe_0_5_out_sum;
     wire [7:0] pe_0_6_out_act;
-    wire pe_0_6_out_swap;
-    wire pe_0_6_out_wen;
     wire [18:0] pe_0_6_out_sum;
     wire [18:0] pe_0_7_out_sum;
     reg  [7:0] s0_act_1;
     reg  [7:0] askew_1_d1;
     reg  [7:0] askew_1_d2;
-    reg  swskew_1_d1;
     wire [7:0] pe_1_0_out_act;
-    wire pe_1_0_out_swap;
-    wire pe_1_0_out_wen;
     wire [18:0] pe_1_0_out_sum;
     wire [7:0] pe_1_1_out_act;
-    wire pe_1_1_out_swap;
-    wire pe_1_1_out_wen;
     wire [18:0] pe_1_1_out_sum;
     wire [7:0] pe_1_2_out_act;
-    wire pe_1_2_out_swap;
-    wire pe_1_2_out_wen;
     wire [18:0] pe_1_2_out_sum;
     wire [7:0] pe_1_3_out_act;
-    wire pe_1_3_out_swap;
-    wire pe_1_3_out_wen;
     wire [18:0] pe_1_3_out_sum;
     wire [7:0] pe_1_4_out_act;
-    wire pe_1_4_out_swap;
-    wire pe_1_4_out_wen;
     wire [18:0] pe_1_4_out_sum;
     wire [7:0] pe_1_5_out_act;
-    wire pe_1_5_out_swap;
-    wire pe_1_5_out_wen;
     wire [18:0] pe_1_5_out_sum;
     wire [7:0] pe_1_6_out_act;
-    wire pe_1_6_out_swap;
-    wire pe_1_6_out_wen;
     wire [18:0] pe_1_6_out_sum;
     wire [18:0] pe_1_7_out_sum;
     reg  [7:0] s0_act_2;
     reg  [7:0] askew_2_d1;
     reg  [7:0] askew_2_d2;
     reg  [7:0] askew_2_d3;
-    reg  swskew_2_d1;
-    reg  swskew_2_d2;
     wire [7:0] pe_2_0_out_act;
-    wire pe_2_0_out_swap;
-    wire pe_2_0_out_wen;
     wire [18:0] pe_2_0_out_sum;
     wire [7:0] pe_2_1_out_act;
-    wire pe_2_1_out_swap;
-    wire pe_2_1_out_wen;
     wire [18:0] pe_2_1_out_sum;
     wire [7:0] pe_2_2_out_act;
-    wire pe_2_2_out_swap;
-    wire pe_2_2_out_wen;
     wire [18:0] pe_2_2_out_sum;
     wire [7:0] pe_2_3_out_act;
-    wire pe_2_3_out_swap;
-    wire pe_2_3_out_wen;
     wire [18:0] pe_2_3_out_sum;
     wire [7:0] pe_2_4_out_act;
-    wire pe_2_4_out_swap;
-    wire pe_2_4_out_wen;
     wire [18:0] pe_2_4_out_sum;
     wire [7:0] pe_2_5_out_act;
-    wire pe_2_5_out_swap;
-    wire pe_2_5_out_wen;
     wire [18:0] pe_2_5_out_sum;
     wire [7:0] pe_2_6_out_act;
-    wire pe_2_6_out_swap;
-    wire pe_2_6_out_wen;
     wire [18:0] pe_2_6_out_sum;
     wire [18:0] pe_2_7_out_sum;
     reg  [7:0] s0_act_3;
@@ -188,36 +170,19 @@ module tpu_mxu (
     reg  [7:0] askew_3_d2;
     reg  [7:0] askew_3_d3;
     reg  [7:0] askew_3_d4;
-    reg  swskew_3_d1;
-    reg  swskew_3_d2;
-    reg  swskew_3_d3;
     wire [7:0] pe_3_0_out_act;
-    wire pe_3_0_out_swap;
-    wire pe_3_0_out_wen;
     wire [18:0] pe_3_0_out_sum;
     wire [7:0] pe_3_1_out_act;
-    wire pe_3_1_out_swap;
-    wire pe_3_1_out_wen;
     wire [18:0] pe_3_1_out_sum;
     wire [7:0] pe_3_2_out_act;
-    wire pe_3_2_out_swap;
-    wire pe_3_2_out_wen;
     wire [18:0] pe_3_2_out_sum;
     wire [7:0] pe_3_3_out_act;
-    wire pe_3_3_out_swap;
-    wire pe_3_3_out_wen;
     wire [18:0] pe_3_3_out_sum;
     wire [7:0] pe_3_4_out_act;
-    wire pe_3_4_out_swap;
-    wire pe_3_4_out_wen;
     wire [18:0] pe_3_4_out_sum;
     wire [7:0] pe_3_5_out_act;
-    wire pe_3_5_out_swap;
-    wire pe_3_5_out_wen;
     wire [18:0] pe_3_5_out_sum;
     wire [7:0] pe_3_6_out_act;
-    wire pe_3_6_out_swap;
-    wire pe_3_6_out_wen;
     wire [18:0] pe_3_6_out_sum;
     wire [18:0] pe_3_7_out_sum;
     reg  [7:0] s0_act_4;
@@ -226,37 +191,19 @@ module tpu_mxu (
     reg  [7:0] askew_4_d3;
     reg  [7:0] askew_4_d4;
     reg  [7:0] askew_4_d5;
-    reg  swskew_4_d1;
-    reg  swskew_4_d2;
-    reg  swskew_4_d3;
-    reg  swskew_4_d4;
     wire [7:0] pe_4_0_out_act;
-    wire pe_4_0_out_swap;
-    wire pe_4_0_out_wen;
     wire [18:0] pe_4_0_out_sum;
     wire [7:0] pe_4_1_out_act;
-    wire pe_4_1_out_swap;
-    wire pe_4_1_out_wen;
     wire [18:0] pe_4_1_out_sum;
     wire [7:0] pe_4_2_out_act;
-    wire pe_4_2_out_swap;
-    wire pe_4_2_out_wen;
     wire [18:0] pe_4_2_out_sum;
     wire [7:0] pe_4_3_out_act;
-    wire pe_4_3_out_swap;
-    wire pe_4_3_out_wen;
     wire [18:0] pe_4_3_out_sum;
     wire [7:0] pe_4_4_out_act;
-    wire pe_4_4_out_swap;
-    wire pe_4_4_out_wen;
     wire [18:0] pe_4_4_out_sum;
     wire [7:0] pe_4_5_out_act;
-    wire pe_4_5_out_swap;
-    wire pe_4_5_out_wen;
     wire [18:0] pe_4_5_out_sum;
     wire [7:0] pe_4_6_out_act;
-    wire pe_4_6_out_swap;
-    wire pe_4_6_out_wen;
     wire [18:0] pe_4_6_out_sum;
     wire [18:0] pe_4_7_out_sum;
     reg  [7:0] s0_act_5;
@@ -266,38 +213,19 @@ module tpu_mxu (
     reg  [7:0] askew_5_d4;
     reg  [7:0] askew_5_d5;
     reg  [7:0] askew_5_d6;
-    reg  swskew_5_d1;
-    reg  swskew_5_d2;
-    reg  swskew_5_d3;
-    reg  swskew_5_d4;
-    reg  swskew_5_d5;
     wire [7:0] pe_5_0_out_act;
-    wire pe_5_0_out_swap;
-    wire pe_5_0_out_wen;
     wire [18:0] pe_5_0_out_sum;
     wire [7:0] pe_5_1_out_act;
-    wire pe_5_1_out_swap;
-    wire pe_5_1_out_wen;
     wire [18:0] pe_5_1_out_sum;
     wire [7:0] pe_5_2_out_act;
-    wire pe_5_2_out_swap;
-    wire pe_5_2_out_wen;
     wire [18:0] pe_5_2_out_sum;
     wire [7:0] pe_5_3_out_act;
-    wire pe_5_3_out_swap;
-    wire pe_5_3_out_wen;
     wire [18:0] pe_5_3_out_sum;
     wire [7:0] pe_5_4_out_act;
-    wire pe_5_4_out_swap;
-    wire pe_5_4_out_wen;
     wire [18:0] pe_5_4_out_sum;
     wire [7:0] pe_5_5_out_act;
-    wire pe_5_5_out_swap;
-    wire pe_5_5_out_wen;
     wire [18:0] pe_5_5_out_sum;
     wire [7:0] pe_5_6_out_act;
-    wire pe_5_6_out_swap;
-    wire pe_5_6_out_wen;
     wire [18:0] pe_5_6_out_sum;
     wire [18:0] pe_5_7_out_sum;
     reg  [7:0] s0_act_6;
@@ -308,39 +236,19 @@ module tpu_mxu (
     reg  [7:0] askew_6_d5;
     reg  [7:0] askew_6_d6;
     reg  [7:0] askew_6_d7;
-    reg  swskew_6_d1;
-    reg  swskew_6_d2;
-    reg  swskew_6_d3;
-    reg  swskew_6_d4;
-    reg  swskew_6_d5;
-    reg  swskew_6_d6;
     wire [7:0] pe_6_0_out_act;
-    wire pe_6_0_out_swap;
-    wire pe_6_0_out_wen;
     wire [18:0] pe_6_0_out_sum;
     wire [7:0] pe_6_1_out_act;
-    wire pe_6_1_out_swap;
-    wire pe_6_1_out_wen;
     wire [18:0] pe_6_1_out_sum;
     wire [7:0] pe_6_2_out_act;
-    wire pe_6_2_out_swap;
-    wire pe_6_2_out_wen;
     wire [18:0] pe_6_2_out_sum;
     wire [7:0] pe_6_3_out_act;
-    wire pe_6_3_out_swap;
-    wire pe_6_3_out_wen;
     wire [18:0] pe_6_3_out_sum;
     wire [7:0] pe_6_4_out_act;
-    wire pe_6_4_out_swap;
-    wire pe_6_4_out_wen;
     wire [18:0] pe_6_4_out_sum;
     wire [7:0] pe_6_5_out_act;
-    wire pe_6_5_out_swap;
-    wire pe_6_5_out_wen;
     wire [18:0] pe_6_5_out_sum;
     wire [7:0] pe_6_6_out_act;
-    wire pe_6_6_out_swap;
-    wire pe_6_6_out_wen;
     wire [18:0] pe_6_6_out_sum;
     wire [18:0] pe_6_7_out_sum;
     reg  [7:0] s0_act_7;
@@ -352,40 +260,19 @@ module tpu_mxu (
     reg  [7:0] askew_7_d6;
     reg  [7:0] askew_7_d7;
     reg  [7:0] askew_7_d8;
-    reg  swskew_7_d1;
-    reg  swskew_7_d2;
-    reg  swskew_7_d3;
-    reg  swskew_7_d4;
-    reg  swskew_7_d5;
-    reg  swskew_7_d6;
-    reg  swskew_7_d7;
     wire [7:0] pe_7_0_out_act;
-    wire pe_7_0_out_swap;
-    wire pe_7_0_out_wen;
     wire [18:0] pe_7_0_out_sum;
     wire [7:0] pe_7_1_out_act;
-    wire pe_7_1_out_swap;
-    wire pe_7_1_out_wen;
     wire [18:0] pe_7_1_out_sum;
     wire [7:0] pe_7_2_out_act;
-    wire pe_7_2_out_swap;
-    wire pe_7_2_out_wen;
     wire [18:0] pe_7_2_out_sum;
     wire [7:0] pe_7_3_out_act;
-    wire pe_7_3_out_swap;
-    wire pe_7_3_out_wen;
     wire [18:0] pe_7_3_out_sum;
     wire [7:0] pe_7_4_out_act;
-    wire pe_7_4_out_swap;
-    wire pe_7_4_out_wen;
     wire [18:0] pe_7_4_out_sum;
     wire [7:0] pe_7_5_out_act;
-    wire pe_7_5_out_swap;
-    wire pe_7_5_out_wen;
     wire [18:0] pe_7_5_out_sum;
     wire [7:0] pe_7_6_out_act;
-    wire pe_7_6_out_swap;
-    wire pe_7_6_out_wen;
     wire [18:0] pe_7_6_out_sum;
     wire [18:0] pe_7_7_out_sum;
     reg  [18:0] deskew_0_d1;
@@ -416,115 +303,35 @@ module tpu_mxu (
     reg  [18:0] deskew_5_d1;
     reg  [18:0] deskew_5_d2;
     reg  [18:0] deskew_6_d1;
-    reg  [8:0] ctl_addr_d1;
-    reg  [8:0] ctl_addr_d2;
-    reg  [8:0] ctl_addr_d3;
-    reg  [8:0] ctl_addr_d4;
-    reg  [8:0] ctl_addr_d5;
-    reg  [8:0] ctl_addr_d6;
-    reg  [8:0] ctl_addr_d7;
-    reg  [8:0] ctl_addr_d8;
-    reg  [8:0] ctl_addr_d9;
-    reg  [8:0] ctl_addr_d10;
-    reg  [8:0] ctl_addr_d11;
-    reg  [8:0] ctl_addr_d12;
-    reg  [8:0] ctl_addr_d13;
-    reg  [8:0] ctl_addr_d14;
-    reg  [8:0] ctl_addr_d15;
-    reg  [8:0] ctl_addr_d16;
-    reg  [8:0] ctl_addr_main_d1;
-    reg  [8:0] ctl_addr_main_d2;
-    reg  ctl_valid_d1;
-    reg  ctl_valid_d2;
-    reg  ctl_valid_d3;
-    reg  ctl_valid_d4;
-    reg  ctl_valid_d5;
-    reg  ctl_valid_d6;
-    reg  ctl_valid_d7;
-    reg  ctl_valid_d8;
-    reg  ctl_valid_d9;
-    reg  ctl_valid_d10;
-    reg  ctl_valid_d11;
-    reg  ctl_valid_d12;
-    reg  ctl_valid_d13;
-    reg  ctl_valid_d14;
-    reg  ctl_valid_d15;
-    reg  ctl_valid_d16;
-    reg  ctl_valid_d17;
-    reg  ctl_valid_d18;
-    reg  ctl_acc_d1;
-    reg  ctl_acc_d2;
-    reg  ctl_acc_d3;
-    reg  ctl_acc_d4;
-    reg  ctl_acc_d5;
-    reg  ctl_acc_d6;
-    reg  ctl_acc_d7;
-    reg  ctl_acc_d8;
-    reg  ctl_acc_d9;
-    reg  ctl_acc_d10;
-    reg  ctl_acc_d11;
-    reg  ctl_acc_d12;
-    reg  ctl_acc_d13;
-    reg  ctl_acc_d14;
-    reg  ctl_acc_d15;
-    reg  ctl_acc_d16;
-    reg  ctl_acc_d17;
-    reg  ctl_last_d1;
-    reg  ctl_last_d2;
-    reg  ctl_last_d3;
-    reg  ctl_last_d4;
-    reg  ctl_last_d5;
-    reg  ctl_last_d6;
-    reg  ctl_last_d7;
-    reg  ctl_last_d8;
-    reg  ctl_last_d9;
-    reg  ctl_last_d10;
-    reg  ctl_last_d11;
-    reg  ctl_last_d12;
-    reg  ctl_last_d13;
-    reg  ctl_last_d14;
-    reg  ctl_last_d15;
-    reg  ctl_last_d16;
-    reg  ctl_last_d17;
-    reg  ctl_last_d18;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [17:0] ctl_valid_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [1:0] s0_tag;
-    reg  [1:0] ctl_tag_d1;
-    reg  [1:0] ctl_tag_d2;
-    reg  [1:0] ctl_tag_d3;
-    reg  [1:0] ctl_tag_d4;
-    reg  [1:0] ctl_tag_d5;
-    reg  [1:0] ctl_tag_d6;
-    reg  [1:0] ctl_tag_d7;
-    reg  [1:0] ctl_tag_d8;
-    reg  [1:0] ctl_tag_d9;
-    reg  [1:0] ctl_tag_d10;
-    reg  [1:0] ctl_tag_d11;
-    reg  [1:0] ctl_tag_d12;
-    reg  [1:0] ctl_tag_d13;
-    reg  [1:0] ctl_tag_d14;
-    reg  [1:0] ctl_tag_d15;
-    reg  [1:0] ctl_tag_d16;
-    reg  [1:0] ctl_tag_d17;
-    reg  [1:0] ctl_tag_d18;
     reg  s0_raw;
-    reg  ctl_raw_d1;
-    reg  ctl_raw_d2;
-    reg  ctl_raw_d3;
-    reg  ctl_raw_d4;
-    reg  ctl_raw_d5;
-    reg  ctl_raw_d6;
-    reg  ctl_raw_d7;
-    reg  ctl_raw_d8;
-    reg  ctl_raw_d9;
-    reg  ctl_raw_d10;
-    reg  ctl_raw_d11;
-    reg  ctl_raw_d12;
-    reg  ctl_raw_d13;
-    reg  ctl_raw_d14;
-    reg  ctl_raw_d15;
-    reg  ctl_raw_d16;
-    reg  ctl_raw_d17;
-    reg  ctl_raw_d18;
+    reg  [13:0] ctl_d1;
+    reg  [13:0] ctl_d2;
+    reg  [13:0] ctl_d3;
+    reg  [13:0] ctl_d4;
+    reg  [13:0] ctl_d5;
+    reg  [13:0] ctl_d6;
+    reg  [13:0] ctl_d7;
+    reg  [13:0] ctl_d8;
+    reg  [13:0] ctl_d9;
+    reg  [13:0] ctl_d10;
+    reg  [13:0] ctl_d11;
+    reg  [13:0] ctl_d12;
+    reg  [13:0] ctl_d13;
+    reg  [13:0] ctl_d14;
+    reg  [13:0] ctl_d15;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [13:0] ctl_d16;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [13:0] ctl_d17;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [13:0] ctl_d18;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [1:0] ctl_tag_out_d1;
     reg  ctl_raw_out_d1;
     wire [8:0] acc_out_addr;
@@ -558,29 +365,13 @@ module tpu_mxu (
     wire [65:0] pool_out_data;
     wire pool_out_ready;
     wire [7:0] pe_0_7_out_act_unused;
-    wire pe_0_7_out_swap_unused;
-    wire pe_0_7_out_wen_unused;
     wire [7:0] pe_1_7_out_act_unused;
-    wire pe_1_7_out_swap_unused;
-    wire pe_1_7_out_wen_unused;
     wire [7:0] pe_2_7_out_act_unused;
-    wire pe_2_7_out_swap_unused;
-    wire pe_2_7_out_wen_unused;
     wire [7:0] pe_3_7_out_act_unused;
-    wire pe_3_7_out_swap_unused;
-    wire pe_3_7_out_wen_unused;
     wire [7:0] pe_4_7_out_act_unused;
-    wire pe_4_7_out_swap_unused;
-    wire pe_4_7_out_wen_unused;
     wire [7:0] pe_5_7_out_act_unused;
-    wire pe_5_7_out_swap_unused;
-    wire pe_5_7_out_wen_unused;
     wire [7:0] pe_6_7_out_act_unused;
-    wire pe_6_7_out_swap_unused;
-    wire pe_6_7_out_wen_unused;
     wire [7:0] pe_7_7_out_act_unused;
-    wire pe_7_7_out_swap_unused;
-    wire pe_7_7_out_wen_unused;
     wire out_fifo_in_ready_unused;
     /* verilator lint_off UNUSEDSIGNAL */
     wire [266:0] t0 = out_fifo_out_data[266:0];
@@ -588,889 +379,697 @@ module tpu_mxu (
 
     pe_ws_as8_ws8_s19_p2_top pe_0_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_0_d1),
         .in_swap(s0_swap),
         .in_wen(w0_wen_0),
         .in_w(w0_w_0),
         .out_act(pe_0_0_out_act),
-        .out_swap(pe_0_0_out_swap),
-        .out_wen(pe_0_0_out_wen),
         .out_sum(pe_0_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2_top pe_0_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_0_out_act),
-        .in_swap(pe_0_0_out_swap),
-        .in_wen(pe_0_0_out_wen),
+        .in_swap(swap_v0[0]),
+        .in_wen(wen_0_v0[0]),
         .in_w(wskew_1_d1),
         .out_act(pe_0_1_out_act),
-        .out_swap(pe_0_1_out_swap),
-        .out_wen(pe_0_1_out_wen),
         .out_sum(pe_0_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2_top pe_0_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_1_out_act),
-        .in_swap(pe_0_1_out_swap),
-        .in_wen(pe_0_1_out_wen),
+        .in_swap(swap_v0[1]),
+        .in_wen(wen_0_v0[1]),
         .in_w(wskew_2_d2),
         .out_act(pe_0_2_out_act),
-        .out_swap(pe_0_2_out_swap),
-        .out_wen(pe_0_2_out_wen),
         .out_sum(pe_0_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2_top pe_0_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_2_out_act),
-        .in_swap(pe_0_2_out_swap),
-        .in_wen(pe_0_2_out_wen),
+        .in_swap(swap_v0[2]),
+        .in_wen(wen_0_v0[2]),
         .in_w(wskew_3_d3),
         .out_act(pe_0_3_out_act),
-        .out_swap(pe_0_3_out_swap),
-        .out_wen(pe_0_3_out_wen),
         .out_sum(pe_0_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2_top pe_0_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_3_out_act),
-        .in_swap(pe_0_3_out_swap),
-        .in_wen(pe_0_3_out_wen),
+        .in_swap(swap_v0[3]),
+        .in_wen(wen_0_v0[3]),
         .in_w(wskew_4_d4),
         .out_act(pe_0_4_out_act),
-        .out_swap(pe_0_4_out_swap),
-        .out_wen(pe_0_4_out_wen),
         .out_sum(pe_0_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2_top pe_0_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_4_out_act),
-        .in_swap(pe_0_4_out_swap),
-        .in_wen(pe_0_4_out_wen),
+        .in_swap(swap_v0[4]),
+        .in_wen(wen_0_v0[4]),
         .in_w(wskew_5_d5),
         .out_act(pe_0_5_out_act),
-        .out_swap(pe_0_5_out_swap),
-        .out_wen(pe_0_5_out_wen),
         .out_sum(pe_0_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2_top pe_0_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_5_out_act),
-        .in_swap(pe_0_5_out_swap),
-        .in_wen(pe_0_5_out_wen),
+        .in_swap(swap_v0[5]),
+        .in_wen(wen_0_v0[5]),
         .in_w(wskew_6_d6),
         .out_act(pe_0_6_out_act),
-        .out_swap(pe_0_6_out_swap),
-        .out_wen(pe_0_6_out_wen),
         .out_sum(pe_0_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2_top pe_0_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_6_out_act),
-        .in_swap(pe_0_6_out_swap),
-        .in_wen(pe_0_6_out_wen),
+        .in_swap(swap_v0[6]),
+        .in_wen(wen_0_v0[6]),
         .in_w(wskew_7_d7),
         .out_act(pe_0_7_out_act_unused),
-        .out_swap(pe_0_7_out_swap_unused),
-        .out_wen(pe_0_7_out_wen_unused),
         .out_sum(pe_0_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_1_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_1_d2),
-        .in_swap(swskew_1_d1),
+        .in_swap(swap_v0[0]),
         .in_wen(w0_wen_1),
         .in_w(w0_w_0),
         .in_sum(pe_0_0_out_sum),
         .out_act(pe_1_0_out_act),
-        .out_swap(pe_1_0_out_swap),
-        .out_wen(pe_1_0_out_wen),
         .out_sum(pe_1_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_1_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_0_out_act),
-        .in_swap(pe_1_0_out_swap),
-        .in_wen(pe_1_0_out_wen),
+        .in_swap(swap_v0[1]),
+        .in_wen(wen_1_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_0_1_out_sum),
         .out_act(pe_1_1_out_act),
-        .out_swap(pe_1_1_out_swap),
-        .out_wen(pe_1_1_out_wen),
         .out_sum(pe_1_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_1_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_1_out_act),
-        .in_swap(pe_1_1_out_swap),
-        .in_wen(pe_1_1_out_wen),
+        .in_swap(swap_v0[2]),
+        .in_wen(wen_1_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_0_2_out_sum),
         .out_act(pe_1_2_out_act),
-        .out_swap(pe_1_2_out_swap),
-        .out_wen(pe_1_2_out_wen),
         .out_sum(pe_1_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_1_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_2_out_act),
-        .in_swap(pe_1_2_out_swap),
-        .in_wen(pe_1_2_out_wen),
+        .in_swap(swap_v0[3]),
+        .in_wen(wen_1_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_0_3_out_sum),
         .out_act(pe_1_3_out_act),
-        .out_swap(pe_1_3_out_swap),
-        .out_wen(pe_1_3_out_wen),
         .out_sum(pe_1_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_1_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_3_out_act),
-        .in_swap(pe_1_3_out_swap),
-        .in_wen(pe_1_3_out_wen),
+        .in_swap(swap_v0[4]),
+        .in_wen(wen_1_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_0_4_out_sum),
         .out_act(pe_1_4_out_act),
-        .out_swap(pe_1_4_out_swap),
-        .out_wen(pe_1_4_out_wen),
         .out_sum(pe_1_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_1_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_4_out_act),
-        .in_swap(pe_1_4_out_swap),
-        .in_wen(pe_1_4_out_wen),
+        .in_swap(swap_v0[5]),
+        .in_wen(wen_1_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_0_5_out_sum),
         .out_act(pe_1_5_out_act),
-        .out_swap(pe_1_5_out_swap),
-        .out_wen(pe_1_5_out_wen),
         .out_sum(pe_1_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_1_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_5_out_act),
-        .in_swap(pe_1_5_out_swap),
-        .in_wen(pe_1_5_out_wen),
+        .in_swap(swap_v0[6]),
+        .in_wen(wen_1_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_0_6_out_sum),
         .out_act(pe_1_6_out_act),
-        .out_swap(pe_1_6_out_swap),
-        .out_wen(pe_1_6_out_wen),
         .out_sum(pe_1_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_1_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_6_out_act),
-        .in_swap(pe_1_6_out_swap),
-        .in_wen(pe_1_6_out_wen),
+        .in_swap(swap_v0[7]),
+        .in_wen(wen_1_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_0_7_out_sum),
         .out_act(pe_1_7_out_act_unused),
-        .out_swap(pe_1_7_out_swap_unused),
-        .out_wen(pe_1_7_out_wen_unused),
         .out_sum(pe_1_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_2_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_2_d3),
-        .in_swap(swskew_2_d2),
+        .in_swap(swap_v0[1]),
         .in_wen(w0_wen_2),
         .in_w(w0_w_0),
         .in_sum(pe_1_0_out_sum),
         .out_act(pe_2_0_out_act),
-        .out_swap(pe_2_0_out_swap),
-        .out_wen(pe_2_0_out_wen),
         .out_sum(pe_2_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_2_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_0_out_act),
-        .in_swap(pe_2_0_out_swap),
-        .in_wen(pe_2_0_out_wen),
+        .in_swap(swap_v0[2]),
+        .in_wen(wen_2_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_1_1_out_sum),
         .out_act(pe_2_1_out_act),
-        .out_swap(pe_2_1_out_swap),
-        .out_wen(pe_2_1_out_wen),
         .out_sum(pe_2_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_2_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_1_out_act),
-        .in_swap(pe_2_1_out_swap),
-        .in_wen(pe_2_1_out_wen),
+        .in_swap(swap_v0[3]),
+        .in_wen(wen_2_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_1_2_out_sum),
         .out_act(pe_2_2_out_act),
-        .out_swap(pe_2_2_out_swap),
-        .out_wen(pe_2_2_out_wen),
         .out_sum(pe_2_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_2_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_2_out_act),
-        .in_swap(pe_2_2_out_swap),
-        .in_wen(pe_2_2_out_wen),
+        .in_swap(swap_v0[4]),
+        .in_wen(wen_2_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_1_3_out_sum),
         .out_act(pe_2_3_out_act),
-        .out_swap(pe_2_3_out_swap),
-        .out_wen(pe_2_3_out_wen),
         .out_sum(pe_2_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_2_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_3_out_act),
-        .in_swap(pe_2_3_out_swap),
-        .in_wen(pe_2_3_out_wen),
+        .in_swap(swap_v0[5]),
+        .in_wen(wen_2_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_1_4_out_sum),
         .out_act(pe_2_4_out_act),
-        .out_swap(pe_2_4_out_swap),
-        .out_wen(pe_2_4_out_wen),
         .out_sum(pe_2_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_2_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_4_out_act),
-        .in_swap(pe_2_4_out_swap),
-        .in_wen(pe_2_4_out_wen),
+        .in_swap(swap_v0[6]),
+        .in_wen(wen_2_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_1_5_out_sum),
         .out_act(pe_2_5_out_act),
-        .out_swap(pe_2_5_out_swap),
-        .out_wen(pe_2_5_out_wen),
         .out_sum(pe_2_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_2_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_5_out_act),
-        .in_swap(pe_2_5_out_swap),
-        .in_wen(pe_2_5_out_wen),
+        .in_swap(swap_v0[7]),
+        .in_wen(wen_2_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_1_6_out_sum),
         .out_act(pe_2_6_out_act),
-        .out_swap(pe_2_6_out_swap),
-        .out_wen(pe_2_6_out_wen),
         .out_sum(pe_2_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_2_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_6_out_act),
-        .in_swap(pe_2_6_out_swap),
-        .in_wen(pe_2_6_out_wen),
+        .in_swap(swap_v0[8]),
+        .in_wen(wen_2_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_1_7_out_sum),
         .out_act(pe_2_7_out_act_unused),
-        .out_swap(pe_2_7_out_swap_unused),
-        .out_wen(pe_2_7_out_wen_unused),
         .out_sum(pe_2_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_3_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_3_d4),
-        .in_swap(swskew_3_d3),
+        .in_swap(swap_v0[2]),
         .in_wen(w0_wen_3),
         .in_w(w0_w_0),
         .in_sum(pe_2_0_out_sum),
         .out_act(pe_3_0_out_act),
-        .out_swap(pe_3_0_out_swap),
-        .out_wen(pe_3_0_out_wen),
         .out_sum(pe_3_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_3_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_0_out_act),
-        .in_swap(pe_3_0_out_swap),
-        .in_wen(pe_3_0_out_wen),
+        .in_swap(swap_v0[3]),
+        .in_wen(wen_3_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_2_1_out_sum),
         .out_act(pe_3_1_out_act),
-        .out_swap(pe_3_1_out_swap),
-        .out_wen(pe_3_1_out_wen),
         .out_sum(pe_3_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_3_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_1_out_act),
-        .in_swap(pe_3_1_out_swap),
-        .in_wen(pe_3_1_out_wen),
+        .in_swap(swap_v0[4]),
+        .in_wen(wen_3_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_2_2_out_sum),
         .out_act(pe_3_2_out_act),
-        .out_swap(pe_3_2_out_swap),
-        .out_wen(pe_3_2_out_wen),
         .out_sum(pe_3_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_3_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_2_out_act),
-        .in_swap(pe_3_2_out_swap),
-        .in_wen(pe_3_2_out_wen),
+        .in_swap(swap_v0[5]),
+        .in_wen(wen_3_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_2_3_out_sum),
         .out_act(pe_3_3_out_act),
-        .out_swap(pe_3_3_out_swap),
-        .out_wen(pe_3_3_out_wen),
         .out_sum(pe_3_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_3_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_3_out_act),
-        .in_swap(pe_3_3_out_swap),
-        .in_wen(pe_3_3_out_wen),
+        .in_swap(swap_v0[6]),
+        .in_wen(wen_3_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_2_4_out_sum),
         .out_act(pe_3_4_out_act),
-        .out_swap(pe_3_4_out_swap),
-        .out_wen(pe_3_4_out_wen),
         .out_sum(pe_3_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_3_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_4_out_act),
-        .in_swap(pe_3_4_out_swap),
-        .in_wen(pe_3_4_out_wen),
+        .in_swap(swap_v0[7]),
+        .in_wen(wen_3_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_2_5_out_sum),
         .out_act(pe_3_5_out_act),
-        .out_swap(pe_3_5_out_swap),
-        .out_wen(pe_3_5_out_wen),
         .out_sum(pe_3_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_3_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_5_out_act),
-        .in_swap(pe_3_5_out_swap),
-        .in_wen(pe_3_5_out_wen),
+        .in_swap(swap_v0[8]),
+        .in_wen(wen_3_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_2_6_out_sum),
         .out_act(pe_3_6_out_act),
-        .out_swap(pe_3_6_out_swap),
-        .out_wen(pe_3_6_out_wen),
         .out_sum(pe_3_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_3_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_6_out_act),
-        .in_swap(pe_3_6_out_swap),
-        .in_wen(pe_3_6_out_wen),
+        .in_swap(swap_v0[9]),
+        .in_wen(wen_3_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_2_7_out_sum),
         .out_act(pe_3_7_out_act_unused),
-        .out_swap(pe_3_7_out_swap_unused),
-        .out_wen(pe_3_7_out_wen_unused),
         .out_sum(pe_3_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_4_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_4_d5),
-        .in_swap(swskew_4_d4),
+        .in_swap(swap_v0[3]),
         .in_wen(w0_wen_4),
         .in_w(w0_w_0),
         .in_sum(pe_3_0_out_sum),
         .out_act(pe_4_0_out_act),
-        .out_swap(pe_4_0_out_swap),
-        .out_wen(pe_4_0_out_wen),
         .out_sum(pe_4_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_4_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_0_out_act),
-        .in_swap(pe_4_0_out_swap),
-        .in_wen(pe_4_0_out_wen),
+        .in_swap(swap_v0[4]),
+        .in_wen(wen_4_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_3_1_out_sum),
         .out_act(pe_4_1_out_act),
-        .out_swap(pe_4_1_out_swap),
-        .out_wen(pe_4_1_out_wen),
         .out_sum(pe_4_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_4_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_1_out_act),
-        .in_swap(pe_4_1_out_swap),
-        .in_wen(pe_4_1_out_wen),
+        .in_swap(swap_v0[5]),
+        .in_wen(wen_4_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_3_2_out_sum),
         .out_act(pe_4_2_out_act),
-        .out_swap(pe_4_2_out_swap),
-        .out_wen(pe_4_2_out_wen),
         .out_sum(pe_4_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_4_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_2_out_act),
-        .in_swap(pe_4_2_out_swap),
-        .in_wen(pe_4_2_out_wen),
+        .in_swap(swap_v0[6]),
+        .in_wen(wen_4_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_3_3_out_sum),
         .out_act(pe_4_3_out_act),
-        .out_swap(pe_4_3_out_swap),
-        .out_wen(pe_4_3_out_wen),
         .out_sum(pe_4_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_4_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_3_out_act),
-        .in_swap(pe_4_3_out_swap),
-        .in_wen(pe_4_3_out_wen),
+        .in_swap(swap_v0[7]),
+        .in_wen(wen_4_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_3_4_out_sum),
         .out_act(pe_4_4_out_act),
-        .out_swap(pe_4_4_out_swap),
-        .out_wen(pe_4_4_out_wen),
         .out_sum(pe_4_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_4_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_4_out_act),
-        .in_swap(pe_4_4_out_swap),
-        .in_wen(pe_4_4_out_wen),
+        .in_swap(swap_v0[8]),
+        .in_wen(wen_4_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_3_5_out_sum),
         .out_act(pe_4_5_out_act),
-        .out_swap(pe_4_5_out_swap),
-        .out_wen(pe_4_5_out_wen),
         .out_sum(pe_4_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_4_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_5_out_act),
-        .in_swap(pe_4_5_out_swap),
-        .in_wen(pe_4_5_out_wen),
+        .in_swap(swap_v0[9]),
+        .in_wen(wen_4_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_3_6_out_sum),
         .out_act(pe_4_6_out_act),
-        .out_swap(pe_4_6_out_swap),
-        .out_wen(pe_4_6_out_wen),
         .out_sum(pe_4_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_4_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_6_out_act),
-        .in_swap(pe_4_6_out_swap),
-        .in_wen(pe_4_6_out_wen),
+        .in_swap(swap_v0[10]),
+        .in_wen(wen_4_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_3_7_out_sum),
         .out_act(pe_4_7_out_act_unused),
-        .out_swap(pe_4_7_out_swap_unused),
-        .out_wen(pe_4_7_out_wen_unused),
         .out_sum(pe_4_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_5_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_5_d6),
-        .in_swap(swskew_5_d5),
+        .in_swap(swap_v0[4]),
         .in_wen(w0_wen_5),
         .in_w(w0_w_0),
         .in_sum(pe_4_0_out_sum),
         .out_act(pe_5_0_out_act),
-        .out_swap(pe_5_0_out_swap),
-        .out_wen(pe_5_0_out_wen),
         .out_sum(pe_5_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_5_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_0_out_act),
-        .in_swap(pe_5_0_out_swap),
-        .in_wen(pe_5_0_out_wen),
+        .in_swap(swap_v0[5]),
+        .in_wen(wen_5_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_4_1_out_sum),
         .out_act(pe_5_1_out_act),
-        .out_swap(pe_5_1_out_swap),
-        .out_wen(pe_5_1_out_wen),
         .out_sum(pe_5_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_5_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_1_out_act),
-        .in_swap(pe_5_1_out_swap),
-        .in_wen(pe_5_1_out_wen),
+        .in_swap(swap_v0[6]),
+        .in_wen(wen_5_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_4_2_out_sum),
         .out_act(pe_5_2_out_act),
-        .out_swap(pe_5_2_out_swap),
-        .out_wen(pe_5_2_out_wen),
         .out_sum(pe_5_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_5_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_2_out_act),
-        .in_swap(pe_5_2_out_swap),
-        .in_wen(pe_5_2_out_wen),
+        .in_swap(swap_v0[7]),
+        .in_wen(wen_5_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_4_3_out_sum),
         .out_act(pe_5_3_out_act),
-        .out_swap(pe_5_3_out_swap),
-        .out_wen(pe_5_3_out_wen),
         .out_sum(pe_5_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_5_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_3_out_act),
-        .in_swap(pe_5_3_out_swap),
-        .in_wen(pe_5_3_out_wen),
+        .in_swap(swap_v0[8]),
+        .in_wen(wen_5_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_4_4_out_sum),
         .out_act(pe_5_4_out_act),
-        .out_swap(pe_5_4_out_swap),
-        .out_wen(pe_5_4_out_wen),
         .out_sum(pe_5_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_5_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_4_out_act),
-        .in_swap(pe_5_4_out_swap),
-        .in_wen(pe_5_4_out_wen),
+        .in_swap(swap_v0[9]),
+        .in_wen(wen_5_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_4_5_out_sum),
         .out_act(pe_5_5_out_act),
-        .out_swap(pe_5_5_out_swap),
-        .out_wen(pe_5_5_out_wen),
         .out_sum(pe_5_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_5_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_5_out_act),
-        .in_swap(pe_5_5_out_swap),
-        .in_wen(pe_5_5_out_wen),
+        .in_swap(swap_v0[10]),
+        .in_wen(wen_5_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_4_6_out_sum),
         .out_act(pe_5_6_out_act),
-        .out_swap(pe_5_6_out_swap),
-        .out_wen(pe_5_6_out_wen),
         .out_sum(pe_5_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_5_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_6_out_act),
-        .in_swap(pe_5_6_out_swap),
-        .in_wen(pe_5_6_out_wen),
+        .in_swap(swap_v0[11]),
+        .in_wen(wen_5_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_4_7_out_sum),
         .out_act(pe_5_7_out_act_unused),
-        .out_swap(pe_5_7_out_swap_unused),
-        .out_wen(pe_5_7_out_wen_unused),
         .out_sum(pe_5_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_6_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_6_d7),
-        .in_swap(swskew_6_d6),
+        .in_swap(swap_v0[5]),
         .in_wen(w0_wen_6),
         .in_w(w0_w_0),
         .in_sum(pe_5_0_out_sum),
         .out_act(pe_6_0_out_act),
-        .out_swap(pe_6_0_out_swap),
-        .out_wen(pe_6_0_out_wen),
         .out_sum(pe_6_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_6_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_0_out_act),
-        .in_swap(pe_6_0_out_swap),
-        .in_wen(pe_6_0_out_wen),
+        .in_swap(swap_v0[6]),
+        .in_wen(wen_6_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_5_1_out_sum),
         .out_act(pe_6_1_out_act),
-        .out_swap(pe_6_1_out_swap),
-        .out_wen(pe_6_1_out_wen),
         .out_sum(pe_6_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_6_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_1_out_act),
-        .in_swap(pe_6_1_out_swap),
-        .in_wen(pe_6_1_out_wen),
+        .in_swap(swap_v0[7]),
+        .in_wen(wen_6_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_5_2_out_sum),
         .out_act(pe_6_2_out_act),
-        .out_swap(pe_6_2_out_swap),
-        .out_wen(pe_6_2_out_wen),
         .out_sum(pe_6_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_6_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_2_out_act),
-        .in_swap(pe_6_2_out_swap),
-        .in_wen(pe_6_2_out_wen),
+        .in_swap(swap_v0[8]),
+        .in_wen(wen_6_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_5_3_out_sum),
         .out_act(pe_6_3_out_act),
-        .out_swap(pe_6_3_out_swap),
-        .out_wen(pe_6_3_out_wen),
         .out_sum(pe_6_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_6_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_3_out_act),
-        .in_swap(pe_6_3_out_swap),
-        .in_wen(pe_6_3_out_wen),
+        .in_swap(swap_v0[9]),
+        .in_wen(wen_6_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_5_4_out_sum),
         .out_act(pe_6_4_out_act),
-        .out_swap(pe_6_4_out_swap),
-        .out_wen(pe_6_4_out_wen),
         .out_sum(pe_6_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_6_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_4_out_act),
-        .in_swap(pe_6_4_out_swap),
-        .in_wen(pe_6_4_out_wen),
+        .in_swap(swap_v0[10]),
+        .in_wen(wen_6_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_5_5_out_sum),
         .out_act(pe_6_5_out_act),
-        .out_swap(pe_6_5_out_swap),
-        .out_wen(pe_6_5_out_wen),
         .out_sum(pe_6_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_6_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_5_out_act),
-        .in_swap(pe_6_5_out_swap),
-        .in_wen(pe_6_5_out_wen),
+        .in_swap(swap_v0[11]),
+        .in_wen(wen_6_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_5_6_out_sum),
         .out_act(pe_6_6_out_act),
-        .out_swap(pe_6_6_out_swap),
-        .out_wen(pe_6_6_out_wen),
         .out_sum(pe_6_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_6_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_6_out_act),
-        .in_swap(pe_6_6_out_swap),
-        .in_wen(pe_6_6_out_wen),
+        .in_swap(swap_v0[12]),
+        .in_wen(wen_6_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_5_7_out_sum),
         .out_act(pe_6_7_out_act_unused),
-        .out_swap(pe_6_7_out_swap_unused),
-        .out_wen(pe_6_7_out_wen_unused),
         .out_sum(pe_6_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_7_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_7_d8),
-        .in_swap(swskew_7_d7),
+        .in_swap(swap_v0[6]),
         .in_wen(w0_wen_7),
         .in_w(w0_w_0),
         .in_sum(pe_6_0_out_sum),
         .out_act(pe_7_0_out_act),
-        .out_swap(pe_7_0_out_swap),
-        .out_wen(pe_7_0_out_wen),
         .out_sum(pe_7_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_7_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_0_out_act),
-        .in_swap(pe_7_0_out_swap),
-        .in_wen(pe_7_0_out_wen),
+        .in_swap(swap_v0[7]),
+        .in_wen(wen_7_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_6_1_out_sum),
         .out_act(pe_7_1_out_act),
-        .out_swap(pe_7_1_out_swap),
-        .out_wen(pe_7_1_out_wen),
         .out_sum(pe_7_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_7_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_1_out_act),
-        .in_swap(pe_7_1_out_swap),
-        .in_wen(pe_7_1_out_wen),
+        .in_swap(swap_v0[8]),
+        .in_wen(wen_7_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_6_2_out_sum),
         .out_act(pe_7_2_out_act),
-        .out_swap(pe_7_2_out_swap),
-        .out_wen(pe_7_2_out_wen),
         .out_sum(pe_7_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_7_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_2_out_act),
-        .in_swap(pe_7_2_out_swap),
-        .in_wen(pe_7_2_out_wen),
+        .in_swap(swap_v0[9]),
+        .in_wen(wen_7_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_6_3_out_sum),
         .out_act(pe_7_3_out_act),
-        .out_swap(pe_7_3_out_swap),
-        .out_wen(pe_7_3_out_wen),
         .out_sum(pe_7_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_7_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_3_out_act),
-        .in_swap(pe_7_3_out_swap),
-        .in_wen(pe_7_3_out_wen),
+        .in_swap(swap_v0[10]),
+        .in_wen(wen_7_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_6_4_out_sum),
         .out_act(pe_7_4_out_act),
-        .out_swap(pe_7_4_out_swap),
-        .out_wen(pe_7_4_out_wen),
         .out_sum(pe_7_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_7_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_4_out_act),
-        .in_swap(pe_7_4_out_swap),
-        .in_wen(pe_7_4_out_wen),
+        .in_swap(swap_v0[11]),
+        .in_wen(wen_7_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_6_5_out_sum),
         .out_act(pe_7_5_out_act),
-        .out_swap(pe_7_5_out_swap),
-        .out_wen(pe_7_5_out_wen),
         .out_sum(pe_7_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_7_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_5_out_act),
-        .in_swap(pe_7_5_out_swap),
-        .in_wen(pe_7_5_out_wen),
+        .in_swap(swap_v0[12]),
+        .in_wen(wen_7_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_6_6_out_sum),
         .out_act(pe_7_6_out_act),
-        .out_swap(pe_7_6_out_swap),
-        .out_wen(pe_7_6_out_wen),
         .out_sum(pe_7_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s19_p2 pe_7_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_6_out_act),
-        .in_swap(pe_7_6_out_swap),
-        .in_wen(pe_7_6_out_wen),
+        .in_swap(swap_v0[13]),
+        .in_wen(wen_7_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_6_7_out_sum),
         .out_act(pe_7_7_out_act_unused),
-        .out_swap(pe_7_7_out_swap_unused),
-        .out_wen(pe_7_7_out_wen_unused),
         .out_sum(pe_7_7_out_sum),
         .in_adv(adv)
     );
@@ -1478,11 +1077,11 @@ module tpu_mxu (
         .clk(clk),
         .rst(rst),
         .in_adv(adv),
-        .in_pre_addr(ctl_addr_d16),
-        .in_valid(ctl_valid_d18),
-        .in_addr(ctl_addr_main_d2),
-        .in_pre_acc(ctl_acc_d17),
-        .in_last(ctl_last_d18),
+        .in_pre_addr(ctl_d16[8:0]),
+        .in_valid(ctl_valid_v0[17]),
+        .in_addr(ctl_d18[8:0]),
+        .in_pre_acc(ctl_d17[9]),
+        .in_last(ctl_d18[10]),
         .in_sum_0({{13{deskew_0_d7[18]}}, deskew_0_d7}),
         .in_sum_1({{13{deskew_1_d6[18]}}, deskew_1_d6}),
         .in_sum_2({{13{deskew_2_d5[18]}}, deskew_2_d5}),
@@ -1631,10 +1230,26 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
+            wen_0_v0 <= {wen_0_v0[5:0], w0_wen_0};
+        end
+        if (rst) begin
+            wen_0_v0 <= 7'h0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
             w0_wen_1 <= (w_fire & (w_row == 3'h1));
         end
         if (rst) begin
             w0_wen_1 <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
+            wen_1_v0 <= {wen_1_v0[5:0], w0_wen_1};
+        end
+        if (rst) begin
+            wen_1_v0 <= 7'h0;
         end
     end
     always @(posedge clk) begin
@@ -1647,10 +1262,26 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
+            wen_2_v0 <= {wen_2_v0[5:0], w0_wen_2};
+        end
+        if (rst) begin
+            wen_2_v0 <= 7'h0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
             w0_wen_3 <= (w_fire & (w_row == 3'h3));
         end
         if (rst) begin
             w0_wen_3 <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
+            wen_3_v0 <= {wen_3_v0[5:0], w0_wen_3};
+        end
+        if (rst) begin
+            wen_3_v0 <= 7'h0;
         end
     end
     always @(posedge clk) begin
@@ -1663,10 +1294,26 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
+            wen_4_v0 <= {wen_4_v0[5:0], w0_wen_4};
+        end
+        if (rst) begin
+            wen_4_v0 <= 7'h0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
             w0_wen_5 <= (w_fire & (w_row == 3'h5));
         end
         if (rst) begin
             w0_wen_5 <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
+            wen_5_v0 <= {wen_5_v0[5:0], w0_wen_5};
+        end
+        if (rst) begin
+            wen_5_v0 <= 7'h0;
         end
     end
     always @(posedge clk) begin
@@ -1679,10 +1326,34 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
+            wen_6_v0 <= {wen_6_v0[5:0], w0_wen_6};
+        end
+        if (rst) begin
+            wen_6_v0 <= 7'h0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
             w0_wen_7 <= (w_fire & (w_row == 3'h7));
         end
         if (rst) begin
             w0_wen_7 <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
+            wen_7_v0 <= {wen_7_v0[5:0], w0_wen_7};
+        end
+        if (rst) begin
+            wen_7_v0 <= 7'h0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
+            swap_v0 <= {swap_v0[12:0], s0_swap};
+        end
+        if (rst) begin
+            swap_v0 <= 14'h0;
         end
     end
     always @(posedge clk) begin
@@ -1892,14 +1563,6 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
-            swskew_1_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_1_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
             s0_act_2 <= a_in_data[23:16];
         end
     end
@@ -1916,22 +1579,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_2_d3 <= askew_2_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_2_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_2_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_2_d2 <= swskew_2_d1;
-        end
-        if (rst) begin
-            swskew_2_d2 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -1957,30 +1604,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_3_d4 <= askew_3_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_3_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_3_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_3_d2 <= swskew_3_d1;
-        end
-        if (rst) begin
-            swskew_3_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_3_d3 <= swskew_3_d2;
-        end
-        if (rst) begin
-            swskew_3_d3 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -2011,38 +1634,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_4_d5 <= askew_4_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_4_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_4_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_4_d2 <= swskew_4_d1;
-        end
-        if (rst) begin
-            swskew_4_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_4_d3 <= swskew_4_d2;
-        end
-        if (rst) begin
-            swskew_4_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_4_d4 <= swskew_4_d3;
-        end
-        if (rst) begin
-            swskew_4_d4 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -2078,46 +1669,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_5_d6 <= askew_5_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_5_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_5_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_5_d2 <= swskew_5_d1;
-        end
-        if (rst) begin
-            swskew_5_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_5_d3 <= swskew_5_d2;
-        end
-        if (rst) begin
-            swskew_5_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_5_d4 <= swskew_5_d3;
-        end
-        if (rst) begin
-            swskew_5_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_5_d5 <= swskew_5_d4;
-        end
-        if (rst) begin
-            swskew_5_d5 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -2158,54 +1709,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_6_d7 <= askew_6_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_6_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_6_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_6_d2 <= swskew_6_d1;
-        end
-        if (rst) begin
-            swskew_6_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_6_d3 <= swskew_6_d2;
-        end
-        if (rst) begin
-            swskew_6_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_6_d4 <= swskew_6_d3;
-        end
-        if (rst) begin
-            swskew_6_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_6_d5 <= swskew_6_d4;
-        end
-        if (rst) begin
-            swskew_6_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_6_d6 <= swskew_6_d5;
-        end
-        if (rst) begin
-            swskew_6_d6 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -2251,62 +1754,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_7_d8 <= askew_7_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_7_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_7_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_7_d2 <= swskew_7_d1;
-        end
-        if (rst) begin
-            swskew_7_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_7_d3 <= swskew_7_d2;
-        end
-        if (rst) begin
-            swskew_7_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_7_d4 <= swskew_7_d3;
-        end
-        if (rst) begin
-            swskew_7_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_7_d5 <= swskew_7_d4;
-        end
-        if (rst) begin
-            swskew_7_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_7_d6 <= swskew_7_d5;
-        end
-        if (rst) begin
-            swskew_7_d6 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_7_d7 <= swskew_7_d6;
-        end
-        if (rst) begin
-            swskew_7_d7 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -2451,411 +1898,10 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_addr_d1 <= s0_addr;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d2 <= ctl_addr_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d3 <= ctl_addr_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d4 <= ctl_addr_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d5 <= ctl_addr_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d6 <= ctl_addr_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d7 <= ctl_addr_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d8 <= ctl_addr_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d9 <= ctl_addr_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d10 <= ctl_addr_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d11 <= ctl_addr_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d12 <= ctl_addr_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d13 <= ctl_addr_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d14 <= ctl_addr_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d15 <= ctl_addr_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d16 <= ctl_addr_d15;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_main_d1 <= ctl_addr_d16;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_main_d2 <= ctl_addr_main_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d1 <= s0_valid;
+            ctl_valid_v0 <= {ctl_valid_v0[16:0], s0_valid};
         end
         if (rst) begin
-            ctl_valid_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d2 <= ctl_valid_d1;
-        end
-        if (rst) begin
-            ctl_valid_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d3 <= ctl_valid_d2;
-        end
-        if (rst) begin
-            ctl_valid_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d4 <= ctl_valid_d3;
-        end
-        if (rst) begin
-            ctl_valid_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d5 <= ctl_valid_d4;
-        end
-        if (rst) begin
-            ctl_valid_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d6 <= ctl_valid_d5;
-        end
-        if (rst) begin
-            ctl_valid_d6 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d7 <= ctl_valid_d6;
-        end
-        if (rst) begin
-            ctl_valid_d7 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d8 <= ctl_valid_d7;
-        end
-        if (rst) begin
-            ctl_valid_d8 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d9 <= ctl_valid_d8;
-        end
-        if (rst) begin
-            ctl_valid_d9 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d10 <= ctl_valid_d9;
-        end
-        if (rst) begin
-            ctl_valid_d10 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d11 <= ctl_valid_d10;
-        end
-        if (rst) begin
-            ctl_valid_d11 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d12 <= ctl_valid_d11;
-        end
-        if (rst) begin
-            ctl_valid_d12 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d13 <= ctl_valid_d12;
-        end
-        if (rst) begin
-            ctl_valid_d13 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d14 <= ctl_valid_d13;
-        end
-        if (rst) begin
-            ctl_valid_d14 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d15 <= ctl_valid_d14;
-        end
-        if (rst) begin
-            ctl_valid_d15 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d16 <= ctl_valid_d15;
-        end
-        if (rst) begin
-            ctl_valid_d16 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d17 <= ctl_valid_d16;
-        end
-        if (rst) begin
-            ctl_valid_d17 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d18 <= ctl_valid_d17;
-        end
-        if (rst) begin
-            ctl_valid_d18 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d1 <= s0_acc;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d2 <= ctl_acc_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d3 <= ctl_acc_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d4 <= ctl_acc_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d5 <= ctl_acc_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d6 <= ctl_acc_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d7 <= ctl_acc_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d8 <= ctl_acc_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d9 <= ctl_acc_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d10 <= ctl_acc_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d11 <= ctl_acc_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d12 <= ctl_acc_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d13 <= ctl_acc_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d14 <= ctl_acc_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d15 <= ctl_acc_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d16 <= ctl_acc_d15;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d17 <= ctl_acc_d16;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d1 <= s0_last;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d2 <= ctl_last_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d3 <= ctl_last_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d4 <= ctl_last_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d5 <= ctl_last_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d6 <= ctl_last_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d7 <= ctl_last_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d8 <= ctl_last_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d9 <= ctl_last_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d10 <= ctl_last_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d11 <= ctl_last_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d12 <= ctl_last_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d13 <= ctl_last_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d14 <= ctl_last_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d15 <= ctl_last_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d16 <= ctl_last_d15;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d17 <= ctl_last_d16;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d18 <= ctl_last_d17;
+            ctl_valid_v0 <= 18'h0;
         end
     end
     always @(posedge clk) begin
@@ -2865,197 +1911,107 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_tag_d1 <= s0_tag;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d2 <= ctl_tag_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d3 <= ctl_tag_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d4 <= ctl_tag_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d5 <= ctl_tag_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d6 <= ctl_tag_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d7 <= ctl_tag_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d8 <= ctl_tag_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d9 <= ctl_tag_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d10 <= ctl_tag_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d11 <= ctl_tag_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d12 <= ctl_tag_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d13 <= ctl_tag_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d14 <= ctl_tag_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d15 <= ctl_tag_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d16 <= ctl_tag_d15;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d17 <= ctl_tag_d16;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_tag_d18 <= ctl_tag_d17;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
             s0_raw <= a_in_data[78];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d1 <= s0_raw;
+            ctl_d1 <= {s0_raw, s0_tag, s0_last, s0_acc, s0_addr};
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d2 <= ctl_raw_d1;
+            ctl_d2 <= ctl_d1;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d3 <= ctl_raw_d2;
+            ctl_d3 <= ctl_d2;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d4 <= ctl_raw_d3;
+            ctl_d4 <= ctl_d3;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d5 <= ctl_raw_d4;
+            ctl_d5 <= ctl_d4;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d6 <= ctl_raw_d5;
+            ctl_d6 <= ctl_d5;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d7 <= ctl_raw_d6;
+            ctl_d7 <= ctl_d6;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d8 <= ctl_raw_d7;
+            ctl_d8 <= ctl_d7;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d9 <= ctl_raw_d8;
+            ctl_d9 <= ctl_d8;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d10 <= ctl_raw_d9;
+            ctl_d10 <= ctl_d9;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d11 <= ctl_raw_d10;
+            ctl_d11 <= ctl_d10;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d12 <= ctl_raw_d11;
+            ctl_d12 <= ctl_d11;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d13 <= ctl_raw_d12;
+            ctl_d13 <= ctl_d12;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d14 <= ctl_raw_d13;
+            ctl_d14 <= ctl_d13;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d15 <= ctl_raw_d14;
+            ctl_d15 <= ctl_d14;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d16 <= ctl_raw_d15;
+            ctl_d16 <= ctl_d15;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d17 <= ctl_raw_d16;
+            ctl_d17 <= ctl_d16;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_d18 <= ctl_raw_d17;
+            ctl_d18 <= ctl_d17;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_tag_out_d1 <= ctl_tag_d18;
+            ctl_tag_out_d1 <= ctl_d18[12:11];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_raw_out_d1 <= ctl_raw_d18;
+            ctl_raw_out_d1 <= ctl_d18[13];
         end
     end
     always @(posedge clk) begin

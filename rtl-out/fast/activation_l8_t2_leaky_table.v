@@ -87,13 +87,18 @@ module activation_l8_t2_leaky_table (
     reg  [7:0] tbl_d_7;
     reg  [7:0] out_zp_d;
     /* verilator lint_off UNUSEDSIGNAL */
+    wire [4:0] alpha_left;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] alpha_split;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [4:0] identity_left;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] identity_split;
+    /* verilator lint_off UNUSEDSIGNAL */
     wire [8:0] v_0;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_0;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_0;
+    wire [13:0] split_0;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_0;
     reg  [31:0] mult_c_0;
@@ -102,7 +107,7 @@ module activation_l8_t2_leaky_table (
     reg  [63:0] prod_d_0;
     reg  [4:0] right_d_0;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_0;
+    wire [32:0] hi_0;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_0;
@@ -119,10 +124,7 @@ module activation_l8_t2_leaky_table (
     wire [8:0] v_1;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_1;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_1;
+    wire [13:0] split_1;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_1;
     reg  [31:0] mult_c_1;
@@ -131,7 +133,7 @@ module activation_l8_t2_leaky_table (
     reg  [63:0] prod_d_1;
     reg  [4:0] right_d_1;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_1;
+    wire [32:0] hi_1;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_1;
@@ -148,10 +150,7 @@ module activation_l8_t2_leaky_table (
     wire [8:0] v_2;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_2;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_2;
+    wire [13:0] split_2;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_2;
     reg  [31:0] mult_c_2;
@@ -160,7 +159,7 @@ module activation_l8_t2_leaky_table (
     reg  [63:0] prod_d_2;
     reg  [4:0] right_d_2;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_2;
+    wire [32:0] hi_2;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_2;
@@ -177,10 +176,7 @@ module activation_l8_t2_leaky_table (
     wire [8:0] v_3;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_3;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_3;
+    wire [13:0] split_3;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_3;
     reg  [31:0] mult_c_3;
@@ -189,7 +185,7 @@ module activation_l8_t2_leaky_table (
     reg  [63:0] prod_d_3;
     reg  [4:0] right_d_3;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_3;
+    wire [32:0] hi_3;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_3;
@@ -206,10 +202,7 @@ module activation_l8_t2_leaky_table (
     wire [8:0] v_4;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_4;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_4;
+    wire [13:0] split_4;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_4;
     reg  [31:0] mult_c_4;
@@ -218,7 +211,7 @@ module activation_l8_t2_leaky_table (
     reg  [63:0] prod_d_4;
     reg  [4:0] right_d_4;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_4;
+    wire [32:0] hi_4;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_4;
@@ -235,10 +228,7 @@ module activation_l8_t2_leaky_table (
     wire [8:0] v_5;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_5;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_5;
+    wire [13:0] split_5;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_5;
     reg  [31:0] mult_c_5;
@@ -247,7 +237,7 @@ module activation_l8_t2_leaky_table (
     reg  [63:0] prod_d_5;
     reg  [4:0] right_d_5;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_5;
+    wire [32:0] hi_5;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_5;
@@ -264,10 +254,7 @@ module activation_l8_t2_leaky_table (
     wire [8:0] v_6;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_6;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_6;
+    wire [13:0] split_6;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_6;
     reg  [31:0] mult_c_6;
@@ -276,7 +263,7 @@ module activation_l8_t2_leaky_table (
     reg  [63:0] prod_d_6;
     reg  [4:0] right_d_6;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_6;
+    wire [32:0] hi_6;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_6;
@@ -293,10 +280,7 @@ module activation_l8_t2_leaky_table (
     wire [8:0] v_7;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_7;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_7;
+    wire [13:0] split_7;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_7;
     reg  [31:0] mult_c_7;
@@ -305,7 +289,7 @@ module activation_l8_t2_leaky_table (
     reg  [63:0] prod_d_7;
     reg  [4:0] right_d_7;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_7;
+    wire [32:0] hi_7;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_7;
@@ -345,226 +329,228 @@ module activation_l8_t2_leaky_table (
     reg  [7:0] table_6 [0:1023];
     reg  [7:0] table_7 [0:1023];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t0 = ctrl_rd[9:2];
+    wire [5:0] t0 = ctrl_rd[93:88];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t1 = ({prod_d_0[63], prod_d_0} + 65'h40000000);
+    wire [5:0] t1 = ctrl_rd[55:50];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t2 = {1'b0, ((high_0 & mask_0) > ({1'h0, mask_0[31:1]} + {31'h0, high_0[31]}))};
+    wire [7:0] t2 = ctrl_rd[9:2];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t3 = ({prod_d_1[63], prod_d_1} + 65'h40000000);
+    wire [63:0] t3 = (prod_d_0 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t4 = {1'b0, ((high_1 & mask_1) > ({1'h0, mask_1[31:1]} + {31'h0, high_1[31]}))};
+    wire [1:0] t4 = {1'b0, ((high_0 & mask_0) > ({1'h0, mask_0[31:1]} + {31'h0, high_0[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t5 = ({prod_d_2[63], prod_d_2} + 65'h40000000);
+    wire [63:0] t5 = (prod_d_1 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t6 = {1'b0, ((high_2 & mask_2) > ({1'h0, mask_2[31:1]} + {31'h0, high_2[31]}))};
+    wire [1:0] t6 = {1'b0, ((high_1 & mask_1) > ({1'h0, mask_1[31:1]} + {31'h0, high_1[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t7 = ({prod_d_3[63], prod_d_3} + 65'h40000000);
+    wire [63:0] t7 = (prod_d_2 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t8 = {1'b0, ((high_3 & mask_3) > ({1'h0, mask_3[31:1]} + {31'h0, high_3[31]}))};
+    wire [1:0] t8 = {1'b0, ((high_2 & mask_2) > ({1'h0, mask_2[31:1]} + {31'h0, high_2[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t9 = ({prod_d_4[63], prod_d_4} + 65'h40000000);
+    wire [63:0] t9 = (prod_d_3 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t10 = {1'b0, ((high_4 & mask_4) > ({1'h0, mask_4[31:1]} + {31'h0, high_4[31]}))};
+    wire [1:0] t10 = {1'b0, ((high_3 & mask_3) > ({1'h0, mask_3[31:1]} + {31'h0, high_3[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t11 = ({prod_d_5[63], prod_d_5} + 65'h40000000);
+    wire [63:0] t11 = (prod_d_4 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t12 = {1'b0, ((high_5 & mask_5) > ({1'h0, mask_5[31:1]} + {31'h0, high_5[31]}))};
+    wire [1:0] t12 = {1'b0, ((high_4 & mask_4) > ({1'h0, mask_4[31:1]} + {31'h0, high_4[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t13 = ({prod_d_6[63], prod_d_6} + 65'h40000000);
+    wire [63:0] t13 = (prod_d_5 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t14 = {1'b0, ((high_6 & mask_6) > ({1'h0, mask_6[31:1]} + {31'h0, high_6[31]}))};
+    wire [1:0] t14 = {1'b0, ((high_5 & mask_5) > ({1'h0, mask_5[31:1]} + {31'h0, high_5[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t15 = ({prod_d_7[63], prod_d_7} + 65'h40000000);
+    wire [63:0] t15 = (prod_d_6 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t16 = {1'b0, ((high_7 & mask_7) > ({1'h0, mask_7[31:1]} + {31'h0, high_7[31]}))};
+    wire [1:0] t16 = {1'b0, ((high_6 & mask_6) > ({1'h0, mask_6[31:1]} + {31'h0, high_6[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [9:0] t17 = {prm_set, prm_addr[7:0]};
-    wire [9:0] t18 = {prm_set, prm_addr[7:0]};
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [63:0] t17 = (prod_d_7 + 64'h40000000);
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [1:0] t18 = {1'b0, ((high_7 & mask_7) > ({1'h0, mask_7[31:1]} + {31'h0, high_7[31]}))};
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [9:0] t19 = {prm_set, prm_addr[7:0]};
     wire [9:0] t20 = {prm_set, prm_addr[7:0]};
     wire [9:0] t21 = {prm_set, prm_addr[7:0]};
     wire [9:0] t22 = {prm_set, prm_addr[7:0]};
     wire [9:0] t23 = {prm_set, prm_addr[7:0]};
     wire [9:0] t24 = {prm_set, prm_addr[7:0]};
-    wire [3:0] t25 = ((left_0 > 5'h17) ? (left_0[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t26 = ($signed(s_c_0) * $signed(mult_c_0));
-    wire [3:0] t27 = ((left_1 > 5'h17) ? (left_1[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t28 = ($signed(s_c_1) * $signed(mult_c_1));
-    wire [3:0] t29 = ((left_2 > 5'h17) ? (left_2[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t30 = ($signed(s_c_2) * $signed(mult_c_2));
-    wire [3:0] t31 = ((left_3 > 5'h17) ? (left_3[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t32 = ($signed(s_c_3) * $signed(mult_c_3));
-    wire [3:0] t33 = ((left_4 > 5'h17) ? (left_4[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t34 = ($signed(s_c_4) * $signed(mult_c_4));
-    wire [3:0] t35 = ((left_5 > 5'h17) ? (left_5[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t36 = ($signed(s_c_5) * $signed(mult_c_5));
-    wire [3:0] t37 = ((left_6 > 5'h17) ? (left_6[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t38 = ($signed(s_c_6) * $signed(mult_c_6));
-    wire [3:0] t39 = ((left_7 > 5'h17) ? (left_7[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t40 = ($signed(s_c_7) * $signed(mult_c_7));
-    wire [1:0] t41 = in_data[65:64];
-    wire [9:0] t42 = {in_data[65:64], in_data[7:0]};
-    wire [9:0] t43 = {in_data[65:64], in_data[15:8]};
-    wire [9:0] t44 = {in_data[65:64], in_data[23:16]};
-    wire [9:0] t45 = {in_data[65:64], in_data[31:24]};
-    wire [9:0] t46 = {in_data[65:64], in_data[39:32]};
-    wire [9:0] t47 = {in_data[65:64], in_data[47:40]};
-    wire [9:0] t48 = {in_data[65:64], in_data[55:48]};
-    wire [9:0] t49 = {in_data[65:64], in_data[63:56]};
+    wire [9:0] t25 = {prm_set, prm_addr[7:0]};
+    wire [9:0] t26 = {prm_set, prm_addr[7:0]};
+    wire [3:0] t27 = split_0[13:10];
+    wire [63:0] t28 = ($signed(s_c_0) * $signed(mult_c_0));
+    wire [3:0] t29 = split_1[13:10];
+    wire [63:0] t30 = ($signed(s_c_1) * $signed(mult_c_1));
+    wire [3:0] t31 = split_2[13:10];
+    wire [63:0] t32 = ($signed(s_c_2) * $signed(mult_c_2));
+    wire [3:0] t33 = split_3[13:10];
+    wire [63:0] t34 = ($signed(s_c_3) * $signed(mult_c_3));
+    wire [3:0] t35 = split_4[13:10];
+    wire [63:0] t36 = ($signed(s_c_4) * $signed(mult_c_4));
+    wire [3:0] t37 = split_5[13:10];
+    wire [63:0] t38 = ($signed(s_c_5) * $signed(mult_c_5));
+    wire [3:0] t39 = split_6[13:10];
+    wire [63:0] t40 = ($signed(s_c_6) * $signed(mult_c_6));
+    wire [3:0] t41 = split_7[13:10];
+    wire [63:0] t42 = ($signed(s_c_7) * $signed(mult_c_7));
+    wire [1:0] t43 = in_data[65:64];
+    wire [9:0] t44 = {in_data[65:64], in_data[7:0]};
+    wire [9:0] t45 = {in_data[65:64], in_data[15:8]};
+    wire [9:0] t46 = {in_data[65:64], in_data[23:16]};
+    wire [9:0] t47 = {in_data[65:64], in_data[31:24]};
+    wire [9:0] t48 = {in_data[65:64], in_data[39:32]};
+    wire [9:0] t49 = {in_data[65:64], in_data[47:40]};
+    wire [9:0] t50 = {in_data[65:64], in_data[55:48]};
+    wire [9:0] t51 = {in_data[65:64], in_data[63:56]};
 
     assign adv = ((~out_valid_q) | out_ready);
     assign in_ready = adv;
     assign out_valid = out_valid_q;
-    assign v_0 = ({x_b_0[7], x_b_0} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_0 = (v_0[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_0 = (($signed(shift_0) > $signed(6'h0)) ? shift_0[4:0] : 5'h0);
-    assign hi_0 = t1[64:31];
-    assign high_0 = (($signed(hi_0) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_0[31:0]);
+    assign alpha_left = (((ctrl_rd[93:88] ^ 6'h20) > 6'h20) ? ctrl_rd[92:88] : 5'h0);
+    assign alpha_split = {((alpha_left > 5'h17) ? (alpha_left[3:0] - 4'h7) : 4'h0), (t0[5] ? (-ctrl_rd[92:88]) : 5'h0), alpha_left};
+    assign identity_left = (((ctrl_rd[55:50] ^ 6'h20) > 6'h20) ? ctrl_rd[54:50] : 5'h0);
+    assign identity_split = {((identity_left > 5'h17) ? (identity_left[3:0] - 4'h7) : 4'h0), (t1[5] ? (-ctrl_rd[54:50]) : 5'h0), identity_left};
+    assign v_0 = ({x_b_0[7], x_b_0} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_0 = (v_0[8] ? alpha_split : identity_split);
+    assign hi_0 = t3[63:31];
+    assign high_0 = (((hi_0 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_0[31:0]);
     assign mask_0 = (~(32'hffffffff << right_d_0));
-    assign q_0 = ({$signed(high_0) >>> right_d_0} + {{30{t2[1]}}, {1'b0, ((high_0 & mask_0) > ({1'h0, mask_0[31:1]} + {31'h0, high_0[31]}))}});
+    assign q_0 = ({$signed(high_0) >>> right_d_0} + {{30{t4[1]}}, {1'b0, ((high_0 & mask_0) > ({1'h0, mask_0[31:1]} + {31'h0, high_0[31]}))}});
     assign y_0 = (q_0 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_0 = y_0[7:0];
-        if (($signed(y_0) < $signed(32'hffffff80))) begin
+        if (((y_0 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_0 = 8'h80;
         end
-        if (($signed(y_0) > $signed(32'h7f))) begin
+        if (((y_0 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_0 = 8'h7f;
         end
     end
-    assign v_1 = ({x_b_1[7], x_b_1} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_1 = (v_1[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_1 = (($signed(shift_1) > $signed(6'h0)) ? shift_1[4:0] : 5'h0);
-    assign hi_1 = t3[64:31];
-    assign high_1 = (($signed(hi_1) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_1[31:0]);
+    assign v_1 = ({x_b_1[7], x_b_1} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_1 = (v_1[8] ? alpha_split : identity_split);
+    assign hi_1 = t5[63:31];
+    assign high_1 = (((hi_1 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_1[31:0]);
     assign mask_1 = (~(32'hffffffff << right_d_1));
-    assign q_1 = ({$signed(high_1) >>> right_d_1} + {{30{t4[1]}}, {1'b0, ((high_1 & mask_1) > ({1'h0, mask_1[31:1]} + {31'h0, high_1[31]}))}});
+    assign q_1 = ({$signed(high_1) >>> right_d_1} + {{30{t6[1]}}, {1'b0, ((high_1 & mask_1) > ({1'h0, mask_1[31:1]} + {31'h0, high_1[31]}))}});
     assign y_1 = (q_1 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_1 = y_1[7:0];
-        if (($signed(y_1) < $signed(32'hffffff80))) begin
+        if (((y_1 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_1 = 8'h80;
         end
-        if (($signed(y_1) > $signed(32'h7f))) begin
+        if (((y_1 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_1 = 8'h7f;
         end
     end
-    assign v_2 = ({x_b_2[7], x_b_2} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_2 = (v_2[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_2 = (($signed(shift_2) > $signed(6'h0)) ? shift_2[4:0] : 5'h0);
-    assign hi_2 = t5[64:31];
-    assign high_2 = (($signed(hi_2) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_2[31:0]);
+    assign v_2 = ({x_b_2[7], x_b_2} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_2 = (v_2[8] ? alpha_split : identity_split);
+    assign hi_2 = t7[63:31];
+    assign high_2 = (((hi_2 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_2[31:0]);
     assign mask_2 = (~(32'hffffffff << right_d_2));
-    assign q_2 = ({$signed(high_2) >>> right_d_2} + {{30{t6[1]}}, {1'b0, ((high_2 & mask_2) > ({1'h0, mask_2[31:1]} + {31'h0, high_2[31]}))}});
+    assign q_2 = ({$signed(high_2) >>> right_d_2} + {{30{t8[1]}}, {1'b0, ((high_2 & mask_2) > ({1'h0, mask_2[31:1]} + {31'h0, high_2[31]}))}});
     assign y_2 = (q_2 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_2 = y_2[7:0];
-        if (($signed(y_2) < $signed(32'hffffff80))) begin
+        if (((y_2 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_2 = 8'h80;
         end
-        if (($signed(y_2) > $signed(32'h7f))) begin
+        if (((y_2 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_2 = 8'h7f;
         end
     end
-    assign v_3 = ({x_b_3[7], x_b_3} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_3 = (v_3[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_3 = (($signed(shift_3) > $signed(6'h0)) ? shift_3[4:0] : 5'h0);
-    assign hi_3 = t7[64:31];
-    assign high_3 = (($signed(hi_3) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_3[31:0]);
+    assign v_3 = ({x_b_3[7], x_b_3} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_3 = (v_3[8] ? alpha_split : identity_split);
+    assign hi_3 = t9[63:31];
+    assign high_3 = (((hi_3 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_3[31:0]);
     assign mask_3 = (~(32'hffffffff << right_d_3));
-    assign q_3 = ({$signed(high_3) >>> right_d_3} + {{30{t8[1]}}, {1'b0, ((high_3 & mask_3) > ({1'h0, mask_3[31:1]} + {31'h0, high_3[31]}))}});
+    assign q_3 = ({$signed(high_3) >>> right_d_3} + {{30{t10[1]}}, {1'b0, ((high_3 & mask_3) > ({1'h0, mask_3[31:1]} + {31'h0, high_3[31]}))}});
     assign y_3 = (q_3 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_3 = y_3[7:0];
-        if (($signed(y_3) < $signed(32'hffffff80))) begin
+        if (((y_3 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_3 = 8'h80;
         end
-        if (($signed(y_3) > $signed(32'h7f))) begin
+        if (((y_3 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_3 = 8'h7f;
         end
     end
-    assign v_4 = ({x_b_4[7], x_b_4} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_4 = (v_4[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_4 = (($signed(shift_4) > $signed(6'h0)) ? shift_4[4:0] : 5'h0);
-    assign hi_4 = t9[64:31];
-    assign high_4 = (($signed(hi_4) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_4[31:0]);
+    assign v_4 = ({x_b_4[7], x_b_4} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_4 = (v_4[8] ? alpha_split : identity_split);
+    assign hi_4 = t11[63:31];
+    assign high_4 = (((hi_4 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_4[31:0]);
     assign mask_4 = (~(32'hffffffff << right_d_4));
-    assign q_4 = ({$signed(high_4) >>> right_d_4} + {{30{t10[1]}}, {1'b0, ((high_4 & mask_4) > ({1'h0, mask_4[31:1]} + {31'h0, high_4[31]}))}});
+    assign q_4 = ({$signed(high_4) >>> right_d_4} + {{30{t12[1]}}, {1'b0, ((high_4 & mask_4) > ({1'h0, mask_4[31:1]} + {31'h0, high_4[31]}))}});
     assign y_4 = (q_4 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_4 = y_4[7:0];
-        if (($signed(y_4) < $signed(32'hffffff80))) begin
+        if (((y_4 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_4 = 8'h80;
         end
-        if (($signed(y_4) > $signed(32'h7f))) begin
+        if (((y_4 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_4 = 8'h7f;
         end
     end
-    assign v_5 = ({x_b_5[7], x_b_5} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_5 = (v_5[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_5 = (($signed(shift_5) > $signed(6'h0)) ? shift_5[4:0] : 5'h0);
-    assign hi_5 = t11[64:31];
-    assign high_5 = (($signed(hi_5) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_5[31:0]);
+    assign v_5 = ({x_b_5[7], x_b_5} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_5 = (v_5[8] ? alpha_split : identity_split);
+    assign hi_5 = t13[63:31];
+    assign high_5 = (((hi_5 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_5[31:0]);
     assign mask_5 = (~(32'hffffffff << right_d_5));
-    assign q_5 = ({$signed(high_5) >>> right_d_5} + {{30{t12[1]}}, {1'b0, ((high_5 & mask_5) > ({1'h0, mask_5[31:1]} + {31'h0, high_5[31]}))}});
+    assign q_5 = ({$signed(high_5) >>> right_d_5} + {{30{t14[1]}}, {1'b0, ((high_5 & mask_5) > ({1'h0, mask_5[31:1]} + {31'h0, high_5[31]}))}});
     assign y_5 = (q_5 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_5 = y_5[7:0];
-        if (($signed(y_5) < $signed(32'hffffff80))) begin
+        if (((y_5 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_5 = 8'h80;
         end
-        if (($signed(y_5) > $signed(32'h7f))) begin
+        if (((y_5 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_5 = 8'h7f;
         end
     end
-    assign v_6 = ({x_b_6[7], x_b_6} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_6 = (v_6[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_6 = (($signed(shift_6) > $signed(6'h0)) ? shift_6[4:0] : 5'h0);
-    assign hi_6 = t13[64:31];
-    assign high_6 = (($signed(hi_6) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_6[31:0]);
+    assign v_6 = ({x_b_6[7], x_b_6} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_6 = (v_6[8] ? alpha_split : identity_split);
+    assign hi_6 = t15[63:31];
+    assign high_6 = (((hi_6 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_6[31:0]);
     assign mask_6 = (~(32'hffffffff << right_d_6));
-    assign q_6 = ({$signed(high_6) >>> right_d_6} + {{30{t14[1]}}, {1'b0, ((high_6 & mask_6) > ({1'h0, mask_6[31:1]} + {31'h0, high_6[31]}))}});
+    assign q_6 = ({$signed(high_6) >>> right_d_6} + {{30{t16[1]}}, {1'b0, ((high_6 & mask_6) > ({1'h0, mask_6[31:1]} + {31'h0, high_6[31]}))}});
     assign y_6 = (q_6 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_6 = y_6[7:0];
-        if (($signed(y_6) < $signed(32'hffffff80))) begin
+        if (((y_6 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_6 = 8'h80;
         end
-        if (($signed(y_6) > $signed(32'h7f))) begin
+        if (((y_6 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_6 = 8'h7f;
         end
     end
-    assign v_7 = ({x_b_7[7], x_b_7} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_7 = (v_7[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_7 = (($signed(shift_7) > $signed(6'h0)) ? shift_7[4:0] : 5'h0);
-    assign hi_7 = t15[64:31];
-    assign high_7 = (($signed(hi_7) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_7[31:0]);
+    assign v_7 = ({x_b_7[7], x_b_7} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_7 = (v_7[8] ? alpha_split : identity_split);
+    assign hi_7 = t17[63:31];
+    assign high_7 = (((hi_7 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_7[31:0]);
     assign mask_7 = (~(32'hffffffff << right_d_7));
-    assign q_7 = ({$signed(high_7) >>> right_d_7} + {{30{t16[1]}}, {1'b0, ((high_7 & mask_7) > ({1'h0, mask_7[31:1]} + {31'h0, high_7[31]}))}});
+    assign q_7 = ({$signed(high_7) >>> right_d_7} + {{30{t18[1]}}, {1'b0, ((high_7 & mask_7) > ({1'h0, mask_7[31:1]} + {31'h0, high_7[31]}))}});
     assign y_7 = (q_7 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_7 = y_7[7:0];
-        if (($signed(y_7) < $signed(32'hffffff80))) begin
+        if (((y_7 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_7 = 8'h80;
         end
-        if (($signed(y_7) > $signed(32'h7f))) begin
+        if (((y_7 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_7 = 8'h7f;
         end
     end
@@ -661,14 +647,14 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if ((prm_we & (~prm_addr[8]))) begin
-            table_0[t17] <= prm_data[7:0];
-            table_1[t18] <= prm_data[7:0];
-            table_2[t19] <= prm_data[7:0];
-            table_3[t20] <= prm_data[7:0];
-            table_4[t21] <= prm_data[7:0];
-            table_5[t22] <= prm_data[7:0];
-            table_6[t23] <= prm_data[7:0];
-            table_7[t24] <= prm_data[7:0];
+            table_0[t19] <= prm_data[7:0];
+            table_1[t20] <= prm_data[7:0];
+            table_2[t21] <= prm_data[7:0];
+            table_3[t22] <= prm_data[7:0];
+            table_4[t23] <= prm_data[7:0];
+            table_5[t24] <= prm_data[7:0];
+            table_6[t25] <= prm_data[7:0];
+            table_7[t26] <= prm_data[7:0];
         end
     end
     always @(posedge clk) begin
@@ -919,7 +905,7 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_0 <= {$signed((v_0 << t25)) >>> t25};
+            s_c_0 <= {$signed((v_0 << t27)) >>> t27};
         end
     end
     always @(posedge clk) begin
@@ -929,17 +915,17 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_0 <= left_0;
+            left_c_0 <= split_0[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_0 <= (shift_0[5] ? (-shift_0[4:0]) : 5'h0);
+            right_c_0 <= split_0[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_0 <= ({{23{t26[40]}}, t26} << left_c_0);
+            prod_d_0 <= (t28 << left_c_0);
         end
     end
     always @(posedge clk) begin
@@ -949,7 +935,7 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_1 <= {$signed((v_1 << t27)) >>> t27};
+            s_c_1 <= {$signed((v_1 << t29)) >>> t29};
         end
     end
     always @(posedge clk) begin
@@ -959,17 +945,17 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_1 <= left_1;
+            left_c_1 <= split_1[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_1 <= (shift_1[5] ? (-shift_1[4:0]) : 5'h0);
+            right_c_1 <= split_1[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_1 <= ({{23{t28[40]}}, t28} << left_c_1);
+            prod_d_1 <= (t30 << left_c_1);
         end
     end
     always @(posedge clk) begin
@@ -979,7 +965,7 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_2 <= {$signed((v_2 << t29)) >>> t29};
+            s_c_2 <= {$signed((v_2 << t31)) >>> t31};
         end
     end
     always @(posedge clk) begin
@@ -989,17 +975,17 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_2 <= left_2;
+            left_c_2 <= split_2[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_2 <= (shift_2[5] ? (-shift_2[4:0]) : 5'h0);
+            right_c_2 <= split_2[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_2 <= ({{23{t30[40]}}, t30} << left_c_2);
+            prod_d_2 <= (t32 << left_c_2);
         end
     end
     always @(posedge clk) begin
@@ -1009,7 +995,7 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_3 <= {$signed((v_3 << t31)) >>> t31};
+            s_c_3 <= {$signed((v_3 << t33)) >>> t33};
         end
     end
     always @(posedge clk) begin
@@ -1019,17 +1005,17 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_3 <= left_3;
+            left_c_3 <= split_3[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_3 <= (shift_3[5] ? (-shift_3[4:0]) : 5'h0);
+            right_c_3 <= split_3[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_3 <= ({{23{t32[40]}}, t32} << left_c_3);
+            prod_d_3 <= (t34 << left_c_3);
         end
     end
     always @(posedge clk) begin
@@ -1039,7 +1025,7 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_4 <= {$signed((v_4 << t33)) >>> t33};
+            s_c_4 <= {$signed((v_4 << t35)) >>> t35};
         end
     end
     always @(posedge clk) begin
@@ -1049,17 +1035,17 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_4 <= left_4;
+            left_c_4 <= split_4[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_4 <= (shift_4[5] ? (-shift_4[4:0]) : 5'h0);
+            right_c_4 <= split_4[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_4 <= ({{23{t34[40]}}, t34} << left_c_4);
+            prod_d_4 <= (t36 << left_c_4);
         end
     end
     always @(posedge clk) begin
@@ -1069,7 +1055,7 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_5 <= {$signed((v_5 << t35)) >>> t35};
+            s_c_5 <= {$signed((v_5 << t37)) >>> t37};
         end
     end
     always @(posedge clk) begin
@@ -1079,17 +1065,17 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_5 <= left_5;
+            left_c_5 <= split_5[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_5 <= (shift_5[5] ? (-shift_5[4:0]) : 5'h0);
+            right_c_5 <= split_5[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_5 <= ({{23{t36[40]}}, t36} << left_c_5);
+            prod_d_5 <= (t38 << left_c_5);
         end
     end
     always @(posedge clk) begin
@@ -1099,7 +1085,7 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_6 <= {$signed((v_6 << t37)) >>> t37};
+            s_c_6 <= {$signed((v_6 << t39)) >>> t39};
         end
     end
     always @(posedge clk) begin
@@ -1109,17 +1095,17 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_6 <= left_6;
+            left_c_6 <= split_6[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_6 <= (shift_6[5] ? (-shift_6[4:0]) : 5'h0);
+            right_c_6 <= split_6[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_6 <= ({{23{t38[40]}}, t38} << left_c_6);
+            prod_d_6 <= (t40 << left_c_6);
         end
     end
     always @(posedge clk) begin
@@ -1129,7 +1115,7 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_7 <= {$signed((v_7 << t39)) >>> t39};
+            s_c_7 <= {$signed((v_7 << t41)) >>> t41};
         end
     end
     always @(posedge clk) begin
@@ -1139,17 +1125,17 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_7 <= left_7;
+            left_c_7 <= split_7[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_7 <= (shift_7[5] ? (-shift_7[4:0]) : 5'h0);
+            right_c_7 <= split_7[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_7 <= ({{23{t40[40]}}, t40} << left_c_7);
+            prod_d_7 <= (t42 << left_c_7);
         end
     end
     always @(posedge clk) begin
@@ -1212,47 +1198,47 @@ module activation_l8_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctrl_rd <= ctrl[t41];
+            ctrl_rd <= ctrl[t43];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_0 <= table_0[t42];
+            tbl_rd_0 <= table_0[t44];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_1 <= table_1[t43];
+            tbl_rd_1 <= table_1[t45];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_2 <= table_2[t44];
+            tbl_rd_2 <= table_2[t46];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_3 <= table_3[t45];
+            tbl_rd_3 <= table_3[t47];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_4 <= table_4[t46];
+            tbl_rd_4 <= table_4[t48];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_5 <= table_5[t47];
+            tbl_rd_5 <= table_5[t49];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_6 <= table_6[t48];
+            tbl_rd_6 <= table_6[t50];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_7 <= table_7[t49];
+            tbl_rd_7 <= table_7[t51];
         end
     end
 endmodule

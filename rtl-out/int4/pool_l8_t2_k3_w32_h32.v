@@ -38,7 +38,8 @@ module pool_l8_t2_k3_w32_h32 (
     wire col_in;
     wire row_in;
     wire win_end;
-    reg  [127:0] line_q;
+    reg  [63:0] line_q_0;
+    reg  [63:0] line_q_1;
     reg  v2;
     reg  [1:0] tag2;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -52,11 +53,14 @@ module pool_l8_t2_k3_w32_h32 (
     reg  [1:0] kh2;
     reg  [1:0] kw2;
     reg  byp_hit;
-    reg  [127:0] byp_word;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [127:0] line_word;
+    wire [63:0] line_word_0;
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [127:0] line_next;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [63:0] line_word_1;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [63:0] byp_word_0;
+    reg  [63:0] byp_word_1;
     reg  v3;
     reg  [1:0] tag3;
     reg  win_end3;
@@ -263,78 +267,79 @@ module pool_l8_t2_k3_w32_h32 (
     wire [7:0] avg_7;
     reg  [7:0] out_lane_7;
     reg  [21:0] prm [0:3];
-    reg  [127:0] line_buf [0:31];
+    reg  [63:0] line_buf_0 [0:31];
+    reg  [63:0] line_buf_1 [0:31];
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t0 = pix2[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t1 = line_word[7:0];
+    wire [7:0] t1 = line_word_0[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t2 = line_word[71:64];
+    wire [7:0] t2 = line_word_1[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t3 = pix2[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t4 = line_word[15:8];
+    wire [7:0] t4 = line_word_0[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t5 = line_word[79:72];
+    wire [7:0] t5 = line_word_1[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t6 = pix2[23:16];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t7 = line_word[23:16];
+    wire [7:0] t7 = line_word_0[23:16];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t8 = line_word[87:80];
+    wire [7:0] t8 = line_word_1[23:16];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t9 = pix2[31:24];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t10 = line_word[31:24];
+    wire [7:0] t10 = line_word_0[31:24];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t11 = line_word[95:88];
+    wire [7:0] t11 = line_word_1[31:24];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t12 = pix2[39:32];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t13 = line_word[39:32];
+    wire [7:0] t13 = line_word_0[39:32];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t14 = line_word[103:96];
+    wire [7:0] t14 = line_word_1[39:32];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t15 = pix2[47:40];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t16 = line_word[47:40];
+    wire [7:0] t16 = line_word_0[47:40];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t17 = line_word[111:104];
+    wire [7:0] t17 = line_word_1[47:40];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t18 = pix2[55:48];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t19 = line_word[55:48];
+    wire [7:0] t19 = line_word_0[55:48];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t20 = line_word[119:112];
+    wire [7:0] t20 = line_word_1[55:48];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t21 = pix2[63:56];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t22 = line_word[63:56];
+    wire [7:0] t22 = line_word_0[63:56];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t23 = line_word[127:120];
+    wire [7:0] t23 = line_word_1[63:56];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [24:0] t24 = (avg_num4_0 * recip4);
@@ -361,8 +366,10 @@ module pool_l8_t2_k3_w32_h32 (
     wire [24:0] t31 = (avg_num4_7 * recip4);
     /* verilator lint_on UNUSEDSIGNAL */
     wire [4:0] t32 = col2[4:0];
-    wire [1:0] t33 = in_data[65:64];
-    wire [4:0] t34 = col[4:0];
+    wire [4:0] t33 = col2[4:0];
+    wire [1:0] t34 = in_data[65:64];
+    wire [4:0] t35 = col[4:0];
+    wire [4:0] t36 = col[4:0];
 
     assign adv = ((~out_valid_q) | out_ready);
     assign in_ready = adv;
@@ -372,40 +379,40 @@ module pool_l8_t2_k3_w32_h32 (
     assign col_in = (({1'h0, col} + 7'h1) >= {5'h0, prm_q[17:16]});
     assign row_in = (({1'h0, row} + 7'h1) >= {5'h0, prm_q[15:14]});
     assign win_end = ((~prm_q[0]) | (((col_in & row_in) & (col_phase == 2'h0)) & (row_phase == 2'h0)));
-    assign line_word = (byp_hit ? byp_word : line_q);
-    assign line_next = {line_word[63:0], pix2};
-    assign col_max_0_l0_0 = (($signed(pix2[7:0]) > $signed(((kh2 > 2'h1) ? line_word[7:0] : 8'h80))) ? pix2[7:0] : ((kh2 > 2'h1) ? line_word[7:0] : 8'h80));
-    assign col_max_0_l1_0 = (($signed(col_max_0_l0_0) > $signed(((kh2 > 2'h2) ? line_word[71:64] : 8'h80))) ? col_max_0_l0_0 : ((kh2 > 2'h2) ? line_word[71:64] : 8'h80));
+    assign line_word_0 = (byp_hit ? byp_word_0 : line_q_0);
+    assign line_word_1 = (byp_hit ? byp_word_1 : line_q_1);
+    assign col_max_0_l0_0 = (((pix2[7:0] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[7:0] : 8'h80) ^ 8'h80)) ? pix2[7:0] : ((kh2 > 2'h1) ? line_word_0[7:0] : 8'h80));
+    assign col_max_0_l1_0 = (((col_max_0_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[7:0] : 8'h80) ^ 8'h80)) ? col_max_0_l0_0 : ((kh2 > 2'h2) ? line_word_1[7:0] : 8'h80));
     assign col_max_0 = col_max_0_l1_0;
-    assign col_sum_0 = (({{2{t0[7]}}, pix2[7:0]} + ((kh2 > 2'h1) ? {{2{t1[7]}}, line_word[7:0]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t2[7]}}, line_word[71:64]} : 10'h0));
-    assign col_max_1_l0_0 = (($signed(pix2[15:8]) > $signed(((kh2 > 2'h1) ? line_word[15:8] : 8'h80))) ? pix2[15:8] : ((kh2 > 2'h1) ? line_word[15:8] : 8'h80));
-    assign col_max_1_l1_0 = (($signed(col_max_1_l0_0) > $signed(((kh2 > 2'h2) ? line_word[79:72] : 8'h80))) ? col_max_1_l0_0 : ((kh2 > 2'h2) ? line_word[79:72] : 8'h80));
+    assign col_sum_0 = (({{2{t0[7]}}, pix2[7:0]} + ((kh2 > 2'h1) ? {{2{t1[7]}}, line_word_0[7:0]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t2[7]}}, line_word_1[7:0]} : 10'h0));
+    assign col_max_1_l0_0 = (((pix2[15:8] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[15:8] : 8'h80) ^ 8'h80)) ? pix2[15:8] : ((kh2 > 2'h1) ? line_word_0[15:8] : 8'h80));
+    assign col_max_1_l1_0 = (((col_max_1_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[15:8] : 8'h80) ^ 8'h80)) ? col_max_1_l0_0 : ((kh2 > 2'h2) ? line_word_1[15:8] : 8'h80));
     assign col_max_1 = col_max_1_l1_0;
-    assign col_sum_1 = (({{2{t3[7]}}, pix2[15:8]} + ((kh2 > 2'h1) ? {{2{t4[7]}}, line_word[15:8]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t5[7]}}, line_word[79:72]} : 10'h0));
-    assign col_max_2_l0_0 = (($signed(pix2[23:16]) > $signed(((kh2 > 2'h1) ? line_word[23:16] : 8'h80))) ? pix2[23:16] : ((kh2 > 2'h1) ? line_word[23:16] : 8'h80));
-    assign col_max_2_l1_0 = (($signed(col_max_2_l0_0) > $signed(((kh2 > 2'h2) ? line_word[87:80] : 8'h80))) ? col_max_2_l0_0 : ((kh2 > 2'h2) ? line_word[87:80] : 8'h80));
+    assign col_sum_1 = (({{2{t3[7]}}, pix2[15:8]} + ((kh2 > 2'h1) ? {{2{t4[7]}}, line_word_0[15:8]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t5[7]}}, line_word_1[15:8]} : 10'h0));
+    assign col_max_2_l0_0 = (((pix2[23:16] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[23:16] : 8'h80) ^ 8'h80)) ? pix2[23:16] : ((kh2 > 2'h1) ? line_word_0[23:16] : 8'h80));
+    assign col_max_2_l1_0 = (((col_max_2_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[23:16] : 8'h80) ^ 8'h80)) ? col_max_2_l0_0 : ((kh2 > 2'h2) ? line_word_1[23:16] : 8'h80));
     assign col_max_2 = col_max_2_l1_0;
-    assign col_sum_2 = (({{2{t6[7]}}, pix2[23:16]} + ((kh2 > 2'h1) ? {{2{t7[7]}}, line_word[23:16]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t8[7]}}, line_word[87:80]} : 10'h0));
-    assign col_max_3_l0_0 = (($signed(pix2[31:24]) > $signed(((kh2 > 2'h1) ? line_word[31:24] : 8'h80))) ? pix2[31:24] : ((kh2 > 2'h1) ? line_word[31:24] : 8'h80));
-    assign col_max_3_l1_0 = (($signed(col_max_3_l0_0) > $signed(((kh2 > 2'h2) ? line_word[95:88] : 8'h80))) ? col_max_3_l0_0 : ((kh2 > 2'h2) ? line_word[95:88] : 8'h80));
+    assign col_sum_2 = (({{2{t6[7]}}, pix2[23:16]} + ((kh2 > 2'h1) ? {{2{t7[7]}}, line_word_0[23:16]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t8[7]}}, line_word_1[23:16]} : 10'h0));
+    assign col_max_3_l0_0 = (((pix2[31:24] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[31:24] : 8'h80) ^ 8'h80)) ? pix2[31:24] : ((kh2 > 2'h1) ? line_word_0[31:24] : 8'h80));
+    assign col_max_3_l1_0 = (((col_max_3_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[31:24] : 8'h80) ^ 8'h80)) ? col_max_3_l0_0 : ((kh2 > 2'h2) ? line_word_1[31:24] : 8'h80));
     assign col_max_3 = col_max_3_l1_0;
-    assign col_sum_3 = (({{2{t9[7]}}, pix2[31:24]} + ((kh2 > 2'h1) ? {{2{t10[7]}}, line_word[31:24]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t11[7]}}, line_word[95:88]} : 10'h0));
-    assign col_max_4_l0_0 = (($signed(pix2[39:32]) > $signed(((kh2 > 2'h1) ? line_word[39:32] : 8'h80))) ? pix2[39:32] : ((kh2 > 2'h1) ? line_word[39:32] : 8'h80));
-    assign col_max_4_l1_0 = (($signed(col_max_4_l0_0) > $signed(((kh2 > 2'h2) ? line_word[103:96] : 8'h80))) ? col_max_4_l0_0 : ((kh2 > 2'h2) ? line_word[103:96] : 8'h80));
+    assign col_sum_3 = (({{2{t9[7]}}, pix2[31:24]} + ((kh2 > 2'h1) ? {{2{t10[7]}}, line_word_0[31:24]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t11[7]}}, line_word_1[31:24]} : 10'h0));
+    assign col_max_4_l0_0 = (((pix2[39:32] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[39:32] : 8'h80) ^ 8'h80)) ? pix2[39:32] : ((kh2 > 2'h1) ? line_word_0[39:32] : 8'h80));
+    assign col_max_4_l1_0 = (((col_max_4_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[39:32] : 8'h80) ^ 8'h80)) ? col_max_4_l0_0 : ((kh2 > 2'h2) ? line_word_1[39:32] : 8'h80));
     assign col_max_4 = col_max_4_l1_0;
-    assign col_sum_4 = (({{2{t12[7]}}, pix2[39:32]} + ((kh2 > 2'h1) ? {{2{t13[7]}}, line_word[39:32]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t14[7]}}, line_word[103:96]} : 10'h0));
-    assign col_max_5_l0_0 = (($signed(pix2[47:40]) > $signed(((kh2 > 2'h1) ? line_word[47:40] : 8'h80))) ? pix2[47:40] : ((kh2 > 2'h1) ? line_word[47:40] : 8'h80));
-    assign col_max_5_l1_0 = (($signed(col_max_5_l0_0) > $signed(((kh2 > 2'h2) ? line_word[111:104] : 8'h80))) ? col_max_5_l0_0 : ((kh2 > 2'h2) ? line_word[111:104] : 8'h80));
+    assign col_sum_4 = (({{2{t12[7]}}, pix2[39:32]} + ((kh2 > 2'h1) ? {{2{t13[7]}}, line_word_0[39:32]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t14[7]}}, line_word_1[39:32]} : 10'h0));
+    assign col_max_5_l0_0 = (((pix2[47:40] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[47:40] : 8'h80) ^ 8'h80)) ? pix2[47:40] : ((kh2 > 2'h1) ? line_word_0[47:40] : 8'h80));
+    assign col_max_5_l1_0 = (((col_max_5_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[47:40] : 8'h80) ^ 8'h80)) ? col_max_5_l0_0 : ((kh2 > 2'h2) ? line_word_1[47:40] : 8'h80));
     assign col_max_5 = col_max_5_l1_0;
-    assign col_sum_5 = (({{2{t15[7]}}, pix2[47:40]} + ((kh2 > 2'h1) ? {{2{t16[7]}}, line_word[47:40]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t17[7]}}, line_word[111:104]} : 10'h0));
-    assign col_max_6_l0_0 = (($signed(pix2[55:48]) > $signed(((kh2 > 2'h1) ? line_word[55:48] : 8'h80))) ? pix2[55:48] : ((kh2 > 2'h1) ? line_word[55:48] : 8'h80));
-    assign col_max_6_l1_0 = (($signed(col_max_6_l0_0) > $signed(((kh2 > 2'h2) ? line_word[119:112] : 8'h80))) ? col_max_6_l0_0 : ((kh2 > 2'h2) ? line_word[119:112] : 8'h80));
+    assign col_sum_5 = (({{2{t15[7]}}, pix2[47:40]} + ((kh2 > 2'h1) ? {{2{t16[7]}}, line_word_0[47:40]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t17[7]}}, line_word_1[47:40]} : 10'h0));
+    assign col_max_6_l0_0 = (((pix2[55:48] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[55:48] : 8'h80) ^ 8'h80)) ? pix2[55:48] : ((kh2 > 2'h1) ? line_word_0[55:48] : 8'h80));
+    assign col_max_6_l1_0 = (((col_max_6_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[55:48] : 8'h80) ^ 8'h80)) ? col_max_6_l0_0 : ((kh2 > 2'h2) ? line_word_1[55:48] : 8'h80));
     assign col_max_6 = col_max_6_l1_0;
-    assign col_sum_6 = (({{2{t18[7]}}, pix2[55:48]} + ((kh2 > 2'h1) ? {{2{t19[7]}}, line_word[55:48]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t20[7]}}, line_word[119:112]} : 10'h0));
-    assign col_max_7_l0_0 = (($signed(pix2[63:56]) > $signed(((kh2 > 2'h1) ? line_word[63:56] : 8'h80))) ? pix2[63:56] : ((kh2 > 2'h1) ? line_word[63:56] : 8'h80));
-    assign col_max_7_l1_0 = (($signed(col_max_7_l0_0) > $signed(((kh2 > 2'h2) ? line_word[127:120] : 8'h80))) ? col_max_7_l0_0 : ((kh2 > 2'h2) ? line_word[127:120] : 8'h80));
+    assign col_sum_6 = (({{2{t18[7]}}, pix2[55:48]} + ((kh2 > 2'h1) ? {{2{t19[7]}}, line_word_0[55:48]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t20[7]}}, line_word_1[55:48]} : 10'h0));
+    assign col_max_7_l0_0 = (((pix2[63:56] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[63:56] : 8'h80) ^ 8'h80)) ? pix2[63:56] : ((kh2 > 2'h1) ? line_word_0[63:56] : 8'h80));
+    assign col_max_7_l1_0 = (((col_max_7_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[63:56] : 8'h80) ^ 8'h80)) ? col_max_7_l0_0 : ((kh2 > 2'h2) ? line_word_1[63:56] : 8'h80));
     assign col_max_7 = col_max_7_l1_0;
-    assign col_sum_7 = (({{2{t21[7]}}, pix2[63:56]} + ((kh2 > 2'h1) ? {{2{t22[7]}}, line_word[63:56]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t23[7]}}, line_word[127:120]} : 10'h0));
+    assign col_sum_7 = (({{2{t21[7]}}, pix2[63:56]} + ((kh2 > 2'h1) ? {{2{t22[7]}}, line_word_0[63:56]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t23[7]}}, line_word_1[63:56]} : 10'h0));
     always @* begin
         case ({kh3, kw3})
             4'h5: begin
@@ -450,50 +457,50 @@ module pool_l8_t2_k3_w32_h32 (
             end
         endcase
     end
-    assign win_max_0_l0_0 = (($signed(col_max3_0) > $signed(((kw3 > 2'h1) ? hist_max_0_0 : 8'h80))) ? col_max3_0 : ((kw3 > 2'h1) ? hist_max_0_0 : 8'h80));
-    assign win_max_0_l1_0 = (($signed(win_max_0_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_0 : 8'h80))) ? win_max_0_l0_0 : ((kw3 > 2'h2) ? hist_max_1_0 : 8'h80));
+    assign win_max_0_l0_0 = (((col_max3_0 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_0 : 8'h80) ^ 8'h80)) ? col_max3_0 : ((kw3 > 2'h1) ? hist_max_0_0 : 8'h80));
+    assign win_max_0_l1_0 = (((win_max_0_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_0 : 8'h80) ^ 8'h80)) ? win_max_0_l0_0 : ((kw3 > 2'h2) ? hist_max_1_0 : 8'h80));
     assign win_max_0 = win_max_0_l1_0;
     assign win_sum_0 = (({{2{col_sum3_0[9]}}, col_sum3_0} + ((kw3 > 2'h1) ? {{2{hist_sum_0_0[9]}}, hist_sum_0_0} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_0[9]}}, hist_sum_1_0} : 12'h0));
     assign avg_abs_0 = (win_sum_0[11] ? (-win_sum_0[10:0]) : win_sum_0[10:0]);
     assign avg_num_0 = (avg_abs_0 + {8'h0, half});
-    assign win_max_1_l0_0 = (($signed(col_max3_1) > $signed(((kw3 > 2'h1) ? hist_max_0_1 : 8'h80))) ? col_max3_1 : ((kw3 > 2'h1) ? hist_max_0_1 : 8'h80));
-    assign win_max_1_l1_0 = (($signed(win_max_1_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_1 : 8'h80))) ? win_max_1_l0_0 : ((kw3 > 2'h2) ? hist_max_1_1 : 8'h80));
+    assign win_max_1_l0_0 = (((col_max3_1 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_1 : 8'h80) ^ 8'h80)) ? col_max3_1 : ((kw3 > 2'h1) ? hist_max_0_1 : 8'h80));
+    assign win_max_1_l1_0 = (((win_max_1_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_1 : 8'h80) ^ 8'h80)) ? win_max_1_l0_0 : ((kw3 > 2'h2) ? hist_max_1_1 : 8'h80));
     assign win_max_1 = win_max_1_l1_0;
     assign win_sum_1 = (({{2{col_sum3_1[9]}}, col_sum3_1} + ((kw3 > 2'h1) ? {{2{hist_sum_0_1[9]}}, hist_sum_0_1} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_1[9]}}, hist_sum_1_1} : 12'h0));
     assign avg_abs_1 = (win_sum_1[11] ? (-win_sum_1[10:0]) : win_sum_1[10:0]);
     assign avg_num_1 = (avg_abs_1 + {8'h0, half});
-    assign win_max_2_l0_0 = (($signed(col_max3_2) > $signed(((kw3 > 2'h1) ? hist_max_0_2 : 8'h80))) ? col_max3_2 : ((kw3 > 2'h1) ? hist_max_0_2 : 8'h80));
-    assign win_max_2_l1_0 = (($signed(win_max_2_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_2 : 8'h80))) ? win_max_2_l0_0 : ((kw3 > 2'h2) ? hist_max_1_2 : 8'h80));
+    assign win_max_2_l0_0 = (((col_max3_2 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_2 : 8'h80) ^ 8'h80)) ? col_max3_2 : ((kw3 > 2'h1) ? hist_max_0_2 : 8'h80));
+    assign win_max_2_l1_0 = (((win_max_2_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_2 : 8'h80) ^ 8'h80)) ? win_max_2_l0_0 : ((kw3 > 2'h2) ? hist_max_1_2 : 8'h80));
     assign win_max_2 = win_max_2_l1_0;
     assign win_sum_2 = (({{2{col_sum3_2[9]}}, col_sum3_2} + ((kw3 > 2'h1) ? {{2{hist_sum_0_2[9]}}, hist_sum_0_2} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_2[9]}}, hist_sum_1_2} : 12'h0));
     assign avg_abs_2 = (win_sum_2[11] ? (-win_sum_2[10:0]) : win_sum_2[10:0]);
     assign avg_num_2 = (avg_abs_2 + {8'h0, half});
-    assign win_max_3_l0_0 = (($signed(col_max3_3) > $signed(((kw3 > 2'h1) ? hist_max_0_3 : 8'h80))) ? col_max3_3 : ((kw3 > 2'h1) ? hist_max_0_3 : 8'h80));
-    assign win_max_3_l1_0 = (($signed(win_max_3_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_3 : 8'h80))) ? win_max_3_l0_0 : ((kw3 > 2'h2) ? hist_max_1_3 : 8'h80));
+    assign win_max_3_l0_0 = (((col_max3_3 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_3 : 8'h80) ^ 8'h80)) ? col_max3_3 : ((kw3 > 2'h1) ? hist_max_0_3 : 8'h80));
+    assign win_max_3_l1_0 = (((win_max_3_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_3 : 8'h80) ^ 8'h80)) ? win_max_3_l0_0 : ((kw3 > 2'h2) ? hist_max_1_3 : 8'h80));
     assign win_max_3 = win_max_3_l1_0;
     assign win_sum_3 = (({{2{col_sum3_3[9]}}, col_sum3_3} + ((kw3 > 2'h1) ? {{2{hist_sum_0_3[9]}}, hist_sum_0_3} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_3[9]}}, hist_sum_1_3} : 12'h0));
     assign avg_abs_3 = (win_sum_3[11] ? (-win_sum_3[10:0]) : win_sum_3[10:0]);
     assign avg_num_3 = (avg_abs_3 + {8'h0, half});
-    assign win_max_4_l0_0 = (($signed(col_max3_4) > $signed(((kw3 > 2'h1) ? hist_max_0_4 : 8'h80))) ? col_max3_4 : ((kw3 > 2'h1) ? hist_max_0_4 : 8'h80));
-    assign win_max_4_l1_0 = (($signed(win_max_4_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_4 : 8'h80))) ? win_max_4_l0_0 : ((kw3 > 2'h2) ? hist_max_1_4 : 8'h80));
+    assign win_max_4_l0_0 = (((col_max3_4 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_4 : 8'h80) ^ 8'h80)) ? col_max3_4 : ((kw3 > 2'h1) ? hist_max_0_4 : 8'h80));
+    assign win_max_4_l1_0 = (((win_max_4_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_4 : 8'h80) ^ 8'h80)) ? win_max_4_l0_0 : ((kw3 > 2'h2) ? hist_max_1_4 : 8'h80));
     assign win_max_4 = win_max_4_l1_0;
     assign win_sum_4 = (({{2{col_sum3_4[9]}}, col_sum3_4} + ((kw3 > 2'h1) ? {{2{hist_sum_0_4[9]}}, hist_sum_0_4} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_4[9]}}, hist_sum_1_4} : 12'h0));
     assign avg_abs_4 = (win_sum_4[11] ? (-win_sum_4[10:0]) : win_sum_4[10:0]);
     assign avg_num_4 = (avg_abs_4 + {8'h0, half});
-    assign win_max_5_l0_0 = (($signed(col_max3_5) > $signed(((kw3 > 2'h1) ? hist_max_0_5 : 8'h80))) ? col_max3_5 : ((kw3 > 2'h1) ? hist_max_0_5 : 8'h80));
-    assign win_max_5_l1_0 = (($signed(win_max_5_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_5 : 8'h80))) ? win_max_5_l0_0 : ((kw3 > 2'h2) ? hist_max_1_5 : 8'h80));
+    assign win_max_5_l0_0 = (((col_max3_5 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_5 : 8'h80) ^ 8'h80)) ? col_max3_5 : ((kw3 > 2'h1) ? hist_max_0_5 : 8'h80));
+    assign win_max_5_l1_0 = (((win_max_5_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_5 : 8'h80) ^ 8'h80)) ? win_max_5_l0_0 : ((kw3 > 2'h2) ? hist_max_1_5 : 8'h80));
     assign win_max_5 = win_max_5_l1_0;
     assign win_sum_5 = (({{2{col_sum3_5[9]}}, col_sum3_5} + ((kw3 > 2'h1) ? {{2{hist_sum_0_5[9]}}, hist_sum_0_5} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_5[9]}}, hist_sum_1_5} : 12'h0));
     assign avg_abs_5 = (win_sum_5[11] ? (-win_sum_5[10:0]) : win_sum_5[10:0]);
     assign avg_num_5 = (avg_abs_5 + {8'h0, half});
-    assign win_max_6_l0_0 = (($signed(col_max3_6) > $signed(((kw3 > 2'h1) ? hist_max_0_6 : 8'h80))) ? col_max3_6 : ((kw3 > 2'h1) ? hist_max_0_6 : 8'h80));
-    assign win_max_6_l1_0 = (($signed(win_max_6_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_6 : 8'h80))) ? win_max_6_l0_0 : ((kw3 > 2'h2) ? hist_max_1_6 : 8'h80));
+    assign win_max_6_l0_0 = (((col_max3_6 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_6 : 8'h80) ^ 8'h80)) ? col_max3_6 : ((kw3 > 2'h1) ? hist_max_0_6 : 8'h80));
+    assign win_max_6_l1_0 = (((win_max_6_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_6 : 8'h80) ^ 8'h80)) ? win_max_6_l0_0 : ((kw3 > 2'h2) ? hist_max_1_6 : 8'h80));
     assign win_max_6 = win_max_6_l1_0;
     assign win_sum_6 = (({{2{col_sum3_6[9]}}, col_sum3_6} + ((kw3 > 2'h1) ? {{2{hist_sum_0_6[9]}}, hist_sum_0_6} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_6[9]}}, hist_sum_1_6} : 12'h0));
     assign avg_abs_6 = (win_sum_6[11] ? (-win_sum_6[10:0]) : win_sum_6[10:0]);
     assign avg_num_6 = (avg_abs_6 + {8'h0, half});
-    assign win_max_7_l0_0 = (($signed(col_max3_7) > $signed(((kw3 > 2'h1) ? hist_max_0_7 : 8'h80))) ? col_max3_7 : ((kw3 > 2'h1) ? hist_max_0_7 : 8'h80));
-    assign win_max_7_l1_0 = (($signed(win_max_7_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_7 : 8'h80))) ? win_max_7_l0_0 : ((kw3 > 2'h2) ? hist_max_1_7 : 8'h80));
+    assign win_max_7_l0_0 = (((col_max3_7 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_7 : 8'h80) ^ 8'h80)) ? col_max3_7 : ((kw3 > 2'h1) ? hist_max_0_7 : 8'h80));
+    assign win_max_7_l1_0 = (((win_max_7_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_7 : 8'h80) ^ 8'h80)) ? win_max_7_l0_0 : ((kw3 > 2'h2) ? hist_max_1_7 : 8'h80));
     assign win_max_7 = win_max_7_l1_0;
     assign win_sum_7 = (({{2{col_sum3_7[9]}}, col_sum3_7} + ((kw3 > 2'h1) ? {{2{hist_sum_0_7[9]}}, hist_sum_0_7} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_7[9]}}, hist_sum_1_7} : 12'h0));
     assign avg_abs_7 = (win_sum_7[11] ? (-win_sum_7[10:0]) : win_sum_7[10:0]);
@@ -570,9 +577,13 @@ module pool_l8_t2_k3_w32_h32 (
             kh2 <= ((~prm_q[0]) ? 2'h1 : prm_q[15:14]);
             kw2 <= ((~prm_q[0]) ? 2'h1 : prm_q[17:16]);
             byp_hit <= (v2 & (col2 == col));
-            byp_word <= line_next;
+            byp_word_0 <= pix2;
             if (v2) begin
-                line_buf[t32] <= line_next;
+                line_buf_0[t32] <= pix2;
+            end
+            byp_word_1 <= line_word_0;
+            if (v2) begin
+                line_buf_1[t33] <= line_word_0;
             end
         end
         if (rst) begin
@@ -855,12 +866,17 @@ module pool_l8_t2_k3_w32_h32 (
     end
     always @(posedge clk) begin
         if (adv) begin
-            prm_q <= prm[t33];
+            prm_q <= prm[t34];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            line_q <= line_buf[t34];
+            line_q_0 <= line_buf_0[t35];
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
+            line_q_1 <= line_buf_1[t36];
         end
     end
 endmodule

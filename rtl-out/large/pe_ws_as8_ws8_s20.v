@@ -4,39 +4,30 @@
 
 module pe_ws_as8_ws8_s20 (
     input  wire clk,
-    input  wire rst,
     input  wire [7:0] in_act,
     input  wire in_swap,
     input  wire in_wen,
     input  wire [7:0] in_w,
     input  wire [19:0] in_sum,
     output reg  [7:0] out_act,
-    output reg  out_swap,
-    output reg  out_wen,
     output reg  [19:0] out_sum,
     input  wire in_adv
 );
 
     reg  [7:0] shadow;
     reg  [7:0] weight;
-    wire [15:0] t0 = ($signed(in_act) * $signed(weight));
+    wire [19:0] t0 = ($signed(in_act) * $signed(weight));
 
     always @(posedge clk) begin
         if (in_adv) begin
             out_act <= in_act;
-            out_swap <= in_swap;
-            out_wen <= in_wen;
-            out_sum <= (in_sum + {{4{t0[15]}}, t0});
+            out_sum <= (in_sum + t0);
             if (in_wen) begin
                 shadow <= in_w;
             end
             if (in_swap) begin
                 weight <= shadow;
             end
-        end
-        if (rst) begin
-            out_swap <= 1'b0;
-            out_wen <= 1'b0;
         end
     end
 endmodule

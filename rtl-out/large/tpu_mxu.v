@@ -34,21 +34,72 @@ module tpu_mxu (
     reg  s0_acc;
     reg  s0_last;
     reg  w0_wen_0;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [14:0] wen_0_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_1;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [14:0] wen_1_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_2;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [14:0] wen_2_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_3;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [14:0] wen_3_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_4;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [14:0] wen_4_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_5;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [14:0] wen_5_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_6;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [14:0] wen_6_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_7;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [14:0] wen_7_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_8;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [14:0] wen_8_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_9;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [14:0] wen_9_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_10;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [14:0] wen_10_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_11;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [14:0] wen_11_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_12;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [14:0] wen_12_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_13;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [14:0] wen_13_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_14;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [14:0] wen_14_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  w0_wen_15;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [14:0] wen_15_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [29:0] swap_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [7:0] w0_w_0;
     reg  [7:0] w0_w_1;
     reg  [7:0] wskew_1_d1;
@@ -188,196 +239,103 @@ module tpu_mxu (
     reg  [7:0] s0_act_0;
     reg  [7:0] askew_0_d1;
     wire [7:0] pe_0_0_out_act;
-    wire pe_0_0_out_swap;
-    wire pe_0_0_out_wen;
     wire [19:0] pe_0_0_out_sum;
     wire [7:0] pe_0_1_out_act;
-    wire pe_0_1_out_swap;
-    wire pe_0_1_out_wen;
     wire [19:0] pe_0_1_out_sum;
     wire [7:0] pe_0_2_out_act;
-    wire pe_0_2_out_swap;
-    wire pe_0_2_out_wen;
     wire [19:0] pe_0_2_out_sum;
     wire [7:0] pe_0_3_out_act;
-    wire pe_0_3_out_swap;
-    wire pe_0_3_out_wen;
     wire [19:0] pe_0_3_out_sum;
     wire [7:0] pe_0_4_out_act;
-    wire pe_0_4_out_swap;
-    wire pe_0_4_out_wen;
     wire [19:0] pe_0_4_out_sum;
     wire [7:0] pe_0_5_out_act;
-    wire pe_0_5_out_swap;
-    wire pe_0_5_out_wen;
     wire [19:0] pe_0_5_out_sum;
     wire [7:0] pe_0_6_out_act;
-    wire pe_0_6_out_swap;
-    wire pe_0_6_out_wen;
     wire [19:0] pe_0_6_out_sum;
     wire [7:0] pe_0_7_out_act;
-    wire pe_0_7_out_swap;
-    wire pe_0_7_out_wen;
     wire [19:0] pe_0_7_out_sum;
     wire [7:0] pe_0_8_out_act;
-    wire pe_0_8_out_swap;
-    wire pe_0_8_out_wen;
     wire [19:0] pe_0_8_out_sum;
     wire [7:0] pe_0_9_out_act;
-    wire pe_0_9_out_swap;
-    wire pe_0_9_out_wen;
     wire [19:0] pe_0_9_out_sum;
     wire [7:0] pe_0_10_out_act;
-    wire pe_0_10_out_swap;
-    wire pe_0_10_out_wen;
     wire [19:0] pe_0_10_out_sum;
     wire [7:0] pe_0_11_out_act;
-    wire pe_0_11_out_swap;
-    wire pe_0_11_out_wen;
     wire [19:0] pe_0_11_out_sum;
     wire [7:0] pe_0_12_out_act;
-    wire pe_0_12_out_swap;
-    wire pe_0_12_out_wen;
     wire [19:0] pe_0_12_out_sum;
     wire [7:0] pe_0_13_out_act;
-    wire pe_0_13_out_swap;
-    wire pe_0_13_out_wen;
     wire [19:0] pe_0_13_out_sum;
     wire [7:0] pe_0_14_out_act;
-    wire pe_0_14_out_swap;
-    wire pe_0_14_out_wen;
     wire [19:0] pe_0_14_out_sum;
     wire [19:0] pe_0_15_out_sum;
     reg  [7:0] s0_act_1;
     reg  [7:0] askew_1_d1;
     reg  [7:0] askew_1_d2;
-    reg  swskew_1_d1;
     wire [7:0] pe_1_0_out_act;
-    wire pe_1_0_out_swap;
-    wire pe_1_0_out_wen;
     wire [19:0] pe_1_0_out_sum;
     wire [7:0] pe_1_1_out_act;
-    wire pe_1_1_out_swap;
-    wire pe_1_1_out_wen;
     wire [19:0] pe_1_1_out_sum;
     wire [7:0] pe_1_2_out_act;
-    wire pe_1_2_out_swap;
-    wire pe_1_2_out_wen;
     wire [19:0] pe_1_2_out_sum;
     wire [7:0] pe_1_3_out_act;
-    wire pe_1_3_out_swap;
-    wire pe_1_3_out_wen;
     wire [19:0] pe_1_3_out_sum;
     wire [7:0] pe_1_4_out_act;
-    wire pe_1_4_out_swap;
-    wire pe_1_4_out_wen;
     wire [19:0] pe_1_4_out_sum;
     wire [7:0] pe_1_5_out_act;
-    wire pe_1_5_out_swap;
-    wire pe_1_5_out_wen;
     wire [19:0] pe_1_5_out_sum;
     wire [7:0] pe_1_6_out_act;
-    wire pe_1_6_out_swap;
-    wire pe_1_6_out_wen;
     wire [19:0] pe_1_6_out_sum;
     wire [7:0] pe_1_7_out_act;
-    wire pe_1_7_out_swap;
-    wire pe_1_7_out_wen;
     wire [19:0] pe_1_7_out_sum;
     wire [7:0] pe_1_8_out_act;
-    wire pe_1_8_out_swap;
-    wire pe_1_8_out_wen;
     wire [19:0] pe_1_8_out_sum;
     wire [7:0] pe_1_9_out_act;
-    wire pe_1_9_out_swap;
-    wire pe_1_9_out_wen;
     wire [19:0] pe_1_9_out_sum;
     wire [7:0] pe_1_10_out_act;
-    wire pe_1_10_out_swap;
-    wire pe_1_10_out_wen;
     wire [19:0] pe_1_10_out_sum;
     wire [7:0] pe_1_11_out_act;
-    wire pe_1_11_out_swap;
-    wire pe_1_11_out_wen;
     wire [19:0] pe_1_11_out_sum;
     wire [7:0] pe_1_12_out_act;
-    wire pe_1_12_out_swap;
-    wire pe_1_12_out_wen;
     wire [19:0] pe_1_12_out_sum;
     wire [7:0] pe_1_13_out_act;
-    wire pe_1_13_out_swap;
-    wire pe_1_13_out_wen;
     wire [19:0] pe_1_13_out_sum;
     wire [7:0] pe_1_14_out_act;
-    wire pe_1_14_out_swap;
-    wire pe_1_14_out_wen;
     wire [19:0] pe_1_14_out_sum;
     wire [19:0] pe_1_15_out_sum;
     reg  [7:0] s0_act_2;
     reg  [7:0] askew_2_d1;
     reg  [7:0] askew_2_d2;
     reg  [7:0] askew_2_d3;
-    reg  swskew_2_d1;
-    reg  swskew_2_d2;
     wire [7:0] pe_2_0_out_act;
-    wire pe_2_0_out_swap;
-    wire pe_2_0_out_wen;
     wire [19:0] pe_2_0_out_sum;
     wire [7:0] pe_2_1_out_act;
-    wire pe_2_1_out_swap;
-    wire pe_2_1_out_wen;
     wire [19:0] pe_2_1_out_sum;
     wire [7:0] pe_2_2_out_act;
-    wire pe_2_2_out_swap;
-    wire pe_2_2_out_wen;
     wire [19:0] pe_2_2_out_sum;
     wire [7:0] pe_2_3_out_act;
-    wire pe_2_3_out_swap;
-    wire pe_2_3_out_wen;
     wire [19:0] pe_2_3_out_sum;
     wire [7:0] pe_2_4_out_act;
-    wire pe_2_4_out_swap;
-    wire pe_2_4_out_wen;
     wire [19:0] pe_2_4_out_sum;
     wire [7:0] pe_2_5_out_act;
-    wire pe_2_5_out_swap;
-    wire pe_2_5_out_wen;
     wire [19:0] pe_2_5_out_sum;
     wire [7:0] pe_2_6_out_act;
-    wire pe_2_6_out_swap;
-    wire pe_2_6_out_wen;
     wire [19:0] pe_2_6_out_sum;
     wire [7:0] pe_2_7_out_act;
-    wire pe_2_7_out_swap;
-    wire pe_2_7_out_wen;
     wire [19:0] pe_2_7_out_sum;
     wire [7:0] pe_2_8_out_act;
-    wire pe_2_8_out_swap;
-    wire pe_2_8_out_wen;
     wire [19:0] pe_2_8_out_sum;
     wire [7:0] pe_2_9_out_act;
-    wire pe_2_9_out_swap;
-    wire pe_2_9_out_wen;
     wire [19:0] pe_2_9_out_sum;
     wire [7:0] pe_2_10_out_act;
-    wire pe_2_10_out_swap;
-    wire pe_2_10_out_wen;
     wire [19:0] pe_2_10_out_sum;
     wire [7:0] pe_2_11_out_act;
-    wire pe_2_11_out_swap;
-    wire pe_2_11_out_wen;
     wire [19:0] pe_2_11_out_sum;
     wire [7:0] pe_2_12_out_act;
-    wire pe_2_12_out_swap;
-    wire pe_2_12_out_wen;
     wire [19:0] pe_2_12_out_sum;
     wire [7:0] pe_2_13_out_act;
-    wire pe_2_13_out_swap;
-    wire pe_2_13_out_wen;
     wire [19:0] pe_2_13_out_sum;
     wire [7:0] pe_2_14_out_act;
-    wire pe_2_14_out_swap;
-    wire pe_2_14_out_wen;
     wire [19:0] pe_2_14_out_sum;
     wire [19:0] pe_2_15_out_sum;
     reg  [7:0] s0_act_3;
@@ -385,68 +343,35 @@ module tpu_mxu (
     reg  [7:0] askew_3_d2;
     reg  [7:0] askew_3_d3;
     reg  [7:0] askew_3_d4;
-    reg  swskew_3_d1;
-    reg  swskew_3_d2;
-    reg  swskew_3_d3;
     wire [7:0] pe_3_0_out_act;
-    wire pe_3_0_out_swap;
-    wire pe_3_0_out_wen;
     wire [19:0] pe_3_0_out_sum;
     wire [7:0] pe_3_1_out_act;
-    wire pe_3_1_out_swap;
-    wire pe_3_1_out_wen;
     wire [19:0] pe_3_1_out_sum;
     wire [7:0] pe_3_2_out_act;
-    wire pe_3_2_out_swap;
-    wire pe_3_2_out_wen;
     wire [19:0] pe_3_2_out_sum;
     wire [7:0] pe_3_3_out_act;
-    wire pe_3_3_out_swap;
-    wire pe_3_3_out_wen;
     wire [19:0] pe_3_3_out_sum;
     wire [7:0] pe_3_4_out_act;
-    wire pe_3_4_out_swap;
-    wire pe_3_4_out_wen;
     wire [19:0] pe_3_4_out_sum;
     wire [7:0] pe_3_5_out_act;
-    wire pe_3_5_out_swap;
-    wire pe_3_5_out_wen;
     wire [19:0] pe_3_5_out_sum;
     wire [7:0] pe_3_6_out_act;
-    wire pe_3_6_out_swap;
-    wire pe_3_6_out_wen;
     wire [19:0] pe_3_6_out_sum;
     wire [7:0] pe_3_7_out_act;
-    wire pe_3_7_out_swap;
-    wire pe_3_7_out_wen;
     wire [19:0] pe_3_7_out_sum;
     wire [7:0] pe_3_8_out_act;
-    wire pe_3_8_out_swap;
-    wire pe_3_8_out_wen;
     wire [19:0] pe_3_8_out_sum;
     wire [7:0] pe_3_9_out_act;
-    wire pe_3_9_out_swap;
-    wire pe_3_9_out_wen;
     wire [19:0] pe_3_9_out_sum;
     wire [7:0] pe_3_10_out_act;
-    wire pe_3_10_out_swap;
-    wire pe_3_10_out_wen;
     wire [19:0] pe_3_10_out_sum;
     wire [7:0] pe_3_11_out_act;
-    wire pe_3_11_out_swap;
-    wire pe_3_11_out_wen;
     wire [19:0] pe_3_11_out_sum;
     wire [7:0] pe_3_12_out_act;
-    wire pe_3_12_out_swap;
-    wire pe_3_12_out_wen;
     wire [19:0] pe_3_12_out_sum;
     wire [7:0] pe_3_13_out_act;
-    wire pe_3_13_out_swap;
-    wire pe_3_13_out_wen;
     wire [19:0] pe_3_13_out_sum;
     wire [7:0] pe_3_14_out_act;
-    wire pe_3_14_out_swap;
-    wire pe_3_14_out_wen;
     wire [19:0] pe_3_14_out_sum;
     wire [19:0] pe_3_15_out_sum;
     reg  [7:0] s0_act_4;
@@ -455,69 +380,35 @@ module tpu_mxu (
     reg  [7:0] askew_4_d3;
     reg  [7:0] askew_4_d4;
     reg  [7:0] askew_4_d5;
-    reg  swskew_4_d1;
-    reg  swskew_4_d2;
-    reg  swskew_4_d3;
-    reg  swskew_4_d4;
     wire [7:0] pe_4_0_out_act;
-    wire pe_4_0_out_swap;
-    wire pe_4_0_out_wen;
     wire [19:0] pe_4_0_out_sum;
     wire [7:0] pe_4_1_out_act;
-    wire pe_4_1_out_swap;
-    wire pe_4_1_out_wen;
     wire [19:0] pe_4_1_out_sum;
     wire [7:0] pe_4_2_out_act;
-    wire pe_4_2_out_swap;
-    wire pe_4_2_out_wen;
     wire [19:0] pe_4_2_out_sum;
     wire [7:0] pe_4_3_out_act;
-    wire pe_4_3_out_swap;
-    wire pe_4_3_out_wen;
     wire [19:0] pe_4_3_out_sum;
     wire [7:0] pe_4_4_out_act;
-    wire pe_4_4_out_swap;
-    wire pe_4_4_out_wen;
     wire [19:0] pe_4_4_out_sum;
     wire [7:0] pe_4_5_out_act;
-    wire pe_4_5_out_swap;
-    wire pe_4_5_out_wen;
     wire [19:0] pe_4_5_out_sum;
     wire [7:0] pe_4_6_out_act;
-    wire pe_4_6_out_swap;
-    wire pe_4_6_out_wen;
     wire [19:0] pe_4_6_out_sum;
     wire [7:0] pe_4_7_out_act;
-    wire pe_4_7_out_swap;
-    wire pe_4_7_out_wen;
     wire [19:0] pe_4_7_out_sum;
     wire [7:0] pe_4_8_out_act;
-    wire pe_4_8_out_swap;
-    wire pe_4_8_out_wen;
     wire [19:0] pe_4_8_out_sum;
     wire [7:0] pe_4_9_out_act;
-    wire pe_4_9_out_swap;
-    wire pe_4_9_out_wen;
     wire [19:0] pe_4_9_out_sum;
     wire [7:0] pe_4_10_out_act;
-    wire pe_4_10_out_swap;
-    wire pe_4_10_out_wen;
     wire [19:0] pe_4_10_out_sum;
     wire [7:0] pe_4_11_out_act;
-    wire pe_4_11_out_swap;
-    wire pe_4_11_out_wen;
     wire [19:0] pe_4_11_out_sum;
     wire [7:0] pe_4_12_out_act;
-    wire pe_4_12_out_swap;
-    wire pe_4_12_out_wen;
     wire [19:0] pe_4_12_out_sum;
     wire [7:0] pe_4_13_out_act;
-    wire pe_4_13_out_swap;
-    wire pe_4_13_out_wen;
     wire [19:0] pe_4_13_out_sum;
     wire [7:0] pe_4_14_out_act;
-    wire pe_4_14_out_swap;
-    wire pe_4_14_out_wen;
     wire [19:0] pe_4_14_out_sum;
     wire [19:0] pe_4_15_out_sum;
     reg  [7:0] s0_act_5;
@@ -527,70 +418,35 @@ module tpu_mxu (
     reg  [7:0] askew_5_d4;
     reg  [7:0] askew_5_d5;
     reg  [7:0] askew_5_d6;
-    reg  swskew_5_d1;
-    reg  swskew_5_d2;
-    reg  swskew_5_d3;
-    reg  swskew_5_d4;
-    reg  swskew_5_d5;
     wire [7:0] pe_5_0_out_act;
-    wire pe_5_0_out_swap;
-    wire pe_5_0_out_wen;
     wire [19:0] pe_5_0_out_sum;
     wire [7:0] pe_5_1_out_act;
-    wire pe_5_1_out_swap;
-    wire pe_5_1_out_wen;
     wire [19:0] pe_5_1_out_sum;
     wire [7:0] pe_5_2_out_act;
-    wire pe_5_2_out_swap;
-    wire pe_5_2_out_wen;
     wire [19:0] pe_5_2_out_sum;
     wire [7:0] pe_5_3_out_act;
-    wire pe_5_3_out_swap;
-    wire pe_5_3_out_wen;
     wire [19:0] pe_5_3_out_sum;
     wire [7:0] pe_5_4_out_act;
-    wire pe_5_4_out_swap;
-    wire pe_5_4_out_wen;
     wire [19:0] pe_5_4_out_sum;
     wire [7:0] pe_5_5_out_act;
-    wire pe_5_5_out_swap;
-    wire pe_5_5_out_wen;
     wire [19:0] pe_5_5_out_sum;
     wire [7:0] pe_5_6_out_act;
-    wire pe_5_6_out_swap;
-    wire pe_5_6_out_wen;
     wire [19:0] pe_5_6_out_sum;
     wire [7:0] pe_5_7_out_act;
-    wire pe_5_7_out_swap;
-    wire pe_5_7_out_wen;
     wire [19:0] pe_5_7_out_sum;
     wire [7:0] pe_5_8_out_act;
-    wire pe_5_8_out_swap;
-    wire pe_5_8_out_wen;
     wire [19:0] pe_5_8_out_sum;
     wire [7:0] pe_5_9_out_act;
-    wire pe_5_9_out_swap;
-    wire pe_5_9_out_wen;
     wire [19:0] pe_5_9_out_sum;
     wire [7:0] pe_5_10_out_act;
-    wire pe_5_10_out_swap;
-    wire pe_5_10_out_wen;
     wire [19:0] pe_5_10_out_sum;
     wire [7:0] pe_5_11_out_act;
-    wire pe_5_11_out_swap;
-    wire pe_5_11_out_wen;
     wire [19:0] pe_5_11_out_sum;
     wire [7:0] pe_5_12_out_act;
-    wire pe_5_12_out_swap;
-    wire pe_5_12_out_wen;
     wire [19:0] pe_5_12_out_sum;
     wire [7:0] pe_5_13_out_act;
-    wire pe_5_13_out_swap;
-    wire pe_5_13_out_wen;
     wire [19:0] pe_5_13_out_sum;
     wire [7:0] pe_5_14_out_act;
-    wire pe_5_14_out_swap;
-    wire pe_5_14_out_wen;
     wire [19:0] pe_5_14_out_sum;
     wire [19:0] pe_5_15_out_sum;
     reg  [7:0] s0_act_6;
@@ -601,71 +457,35 @@ module tpu_mxu (
     reg  [7:0] askew_6_d5;
     reg  [7:0] askew_6_d6;
     reg  [7:0] askew_6_d7;
-    reg  swskew_6_d1;
-    reg  swskew_6_d2;
-    reg  swskew_6_d3;
-    reg  swskew_6_d4;
-    reg  swskew_6_d5;
-    reg  swskew_6_d6;
     wire [7:0] pe_6_0_out_act;
-    wire pe_6_0_out_swap;
-    wire pe_6_0_out_wen;
     wire [19:0] pe_6_0_out_sum;
     wire [7:0] pe_6_1_out_act;
-    wire pe_6_1_out_swap;
-    wire pe_6_1_out_wen;
     wire [19:0] pe_6_1_out_sum;
     wire [7:0] pe_6_2_out_act;
-    wire pe_6_2_out_swap;
-    wire pe_6_2_out_wen;
     wire [19:0] pe_6_2_out_sum;
     wire [7:0] pe_6_3_out_act;
-    wire pe_6_3_out_swap;
-    wire pe_6_3_out_wen;
     wire [19:0] pe_6_3_out_sum;
     wire [7:0] pe_6_4_out_act;
-    wire pe_6_4_out_swap;
-    wire pe_6_4_out_wen;
     wire [19:0] pe_6_4_out_sum;
     wire [7:0] pe_6_5_out_act;
-    wire pe_6_5_out_swap;
-    wire pe_6_5_out_wen;
     wire [19:0] pe_6_5_out_sum;
     wire [7:0] pe_6_6_out_act;
-    wire pe_6_6_out_swap;
-    wire pe_6_6_out_wen;
     wire [19:0] pe_6_6_out_sum;
     wire [7:0] pe_6_7_out_act;
-    wire pe_6_7_out_swap;
-    wire pe_6_7_out_wen;
     wire [19:0] pe_6_7_out_sum;
     wire [7:0] pe_6_8_out_act;
-    wire pe_6_8_out_swap;
-    wire pe_6_8_out_wen;
     wire [19:0] pe_6_8_out_sum;
     wire [7:0] pe_6_9_out_act;
-    wire pe_6_9_out_swap;
-    wire pe_6_9_out_wen;
     wire [19:0] pe_6_9_out_sum;
     wire [7:0] pe_6_10_out_act;
-    wire pe_6_10_out_swap;
-    wire pe_6_10_out_wen;
     wire [19:0] pe_6_10_out_sum;
     wire [7:0] pe_6_11_out_act;
-    wire pe_6_11_out_swap;
-    wire pe_6_11_out_wen;
     wire [19:0] pe_6_11_out_sum;
     wire [7:0] pe_6_12_out_act;
-    wire pe_6_12_out_swap;
-    wire pe_6_12_out_wen;
     wire [19:0] pe_6_12_out_sum;
     wire [7:0] pe_6_13_out_act;
-    wire pe_6_13_out_swap;
-    wire pe_6_13_out_wen;
     wire [19:0] pe_6_13_out_sum;
     wire [7:0] pe_6_14_out_act;
-    wire pe_6_14_out_swap;
-    wire pe_6_14_out_wen;
     wire [19:0] pe_6_14_out_sum;
     wire [19:0] pe_6_15_out_sum;
     reg  [7:0] s0_act_7;
@@ -677,72 +497,35 @@ module tpu_mxu (
     reg  [7:0] askew_7_d6;
     reg  [7:0] askew_7_d7;
     reg  [7:0] askew_7_d8;
-    reg  swskew_7_d1;
-    reg  swskew_7_d2;
-    reg  swskew_7_d3;
-    reg  swskew_7_d4;
-    reg  swskew_7_d5;
-    reg  swskew_7_d6;
-    reg  swskew_7_d7;
     wire [7:0] pe_7_0_out_act;
-    wire pe_7_0_out_swap;
-    wire pe_7_0_out_wen;
     wire [19:0] pe_7_0_out_sum;
     wire [7:0] pe_7_1_out_act;
-    wire pe_7_1_out_swap;
-    wire pe_7_1_out_wen;
     wire [19:0] pe_7_1_out_sum;
     wire [7:0] pe_7_2_out_act;
-    wire pe_7_2_out_swap;
-    wire pe_7_2_out_wen;
     wire [19:0] pe_7_2_out_sum;
     wire [7:0] pe_7_3_out_act;
-    wire pe_7_3_out_swap;
-    wire pe_7_3_out_wen;
     wire [19:0] pe_7_3_out_sum;
     wire [7:0] pe_7_4_out_act;
-    wire pe_7_4_out_swap;
-    wire pe_7_4_out_wen;
     wire [19:0] pe_7_4_out_sum;
     wire [7:0] pe_7_5_out_act;
-    wire pe_7_5_out_swap;
-    wire pe_7_5_out_wen;
     wire [19:0] pe_7_5_out_sum;
     wire [7:0] pe_7_6_out_act;
-    wire pe_7_6_out_swap;
-    wire pe_7_6_out_wen;
     wire [19:0] pe_7_6_out_sum;
     wire [7:0] pe_7_7_out_act;
-    wire pe_7_7_out_swap;
-    wire pe_7_7_out_wen;
     wire [19:0] pe_7_7_out_sum;
     wire [7:0] pe_7_8_out_act;
-    wire pe_7_8_out_swap;
-    wire pe_7_8_out_wen;
     wire [19:0] pe_7_8_out_sum;
     wire [7:0] pe_7_9_out_act;
-    wire pe_7_9_out_swap;
-    wire pe_7_9_out_wen;
     wire [19:0] pe_7_9_out_sum;
     wire [7:0] pe_7_10_out_act;
-    wire pe_7_10_out_swap;
-    wire pe_7_10_out_wen;
     wire [19:0] pe_7_10_out_sum;
     wire [7:0] pe_7_11_out_act;
-    wire pe_7_11_out_swap;
-    wire pe_7_11_out_wen;
     wire [19:0] pe_7_11_out_sum;
     wire [7:0] pe_7_12_out_act;
-    wire pe_7_12_out_swap;
-    wire pe_7_12_out_wen;
     wire [19:0] pe_7_12_out_sum;
     wire [7:0] pe_7_13_out_act;
-    wire pe_7_13_out_swap;
-    wire pe_7_13_out_wen;
     wire [19:0] pe_7_13_out_sum;
     wire [7:0] pe_7_14_out_act;
-    wire pe_7_14_out_swap;
-    wire pe_7_14_out_wen;
     wire [19:0] pe_7_14_out_sum;
     wire [19:0] pe_7_15_out_sum;
     reg  [7:0] s0_act_8;
@@ -755,73 +538,35 @@ module tpu_mxu (
     reg  [7:0] askew_8_d7;
     reg  [7:0] askew_8_d8;
     reg  [7:0] askew_8_d9;
-    reg  swskew_8_d1;
-    reg  swskew_8_d2;
-    reg  swskew_8_d3;
-    reg  swskew_8_d4;
-    reg  swskew_8_d5;
-    reg  swskew_8_d6;
-    reg  swskew_8_d7;
-    reg  swskew_8_d8;
     wire [7:0] pe_8_0_out_act;
-    wire pe_8_0_out_swap;
-    wire pe_8_0_out_wen;
     wire [19:0] pe_8_0_out_sum;
     wire [7:0] pe_8_1_out_act;
-    wire pe_8_1_out_swap;
-    wire pe_8_1_out_wen;
     wire [19:0] pe_8_1_out_sum;
     wire [7:0] pe_8_2_out_act;
-    wire pe_8_2_out_swap;
-    wire pe_8_2_out_wen;
     wire [19:0] pe_8_2_out_sum;
     wire [7:0] pe_8_3_out_act;
-    wire pe_8_3_out_swap;
-    wire pe_8_3_out_wen;
     wire [19:0] pe_8_3_out_sum;
     wire [7:0] pe_8_4_out_act;
-    wire pe_8_4_out_swap;
-    wire pe_8_4_out_wen;
     wire [19:0] pe_8_4_out_sum;
     wire [7:0] pe_8_5_out_act;
-    wire pe_8_5_out_swap;
-    wire pe_8_5_out_wen;
     wire [19:0] pe_8_5_out_sum;
     wire [7:0] pe_8_6_out_act;
-    wire pe_8_6_out_swap;
-    wire pe_8_6_out_wen;
     wire [19:0] pe_8_6_out_sum;
     wire [7:0] pe_8_7_out_act;
-    wire pe_8_7_out_swap;
-    wire pe_8_7_out_wen;
     wire [19:0] pe_8_7_out_sum;
     wire [7:0] pe_8_8_out_act;
-    wire pe_8_8_out_swap;
-    wire pe_8_8_out_wen;
     wire [19:0] pe_8_8_out_sum;
     wire [7:0] pe_8_9_out_act;
-    wire pe_8_9_out_swap;
-    wire pe_8_9_out_wen;
     wire [19:0] pe_8_9_out_sum;
     wire [7:0] pe_8_10_out_act;
-    wire pe_8_10_out_swap;
-    wire pe_8_10_out_wen;
     wire [19:0] pe_8_10_out_sum;
     wire [7:0] pe_8_11_out_act;
-    wire pe_8_11_out_swap;
-    wire pe_8_11_out_wen;
     wire [19:0] pe_8_11_out_sum;
     wire [7:0] pe_8_12_out_act;
-    wire pe_8_12_out_swap;
-    wire pe_8_12_out_wen;
     wire [19:0] pe_8_12_out_sum;
     wire [7:0] pe_8_13_out_act;
-    wire pe_8_13_out_swap;
-    wire pe_8_13_out_wen;
     wire [19:0] pe_8_13_out_sum;
     wire [7:0] pe_8_14_out_act;
-    wire pe_8_14_out_swap;
-    wire pe_8_14_out_wen;
     wire [19:0] pe_8_14_out_sum;
     wire [19:0] pe_8_15_out_sum;
     reg  [7:0] s0_act_9;
@@ -835,74 +580,35 @@ module tpu_mxu (
     reg  [7:0] askew_9_d8;
     reg  [7:0] askew_9_d9;
     reg  [7:0] askew_9_d10;
-    reg  swskew_9_d1;
-    reg  swskew_9_d2;
-    reg  swskew_9_d3;
-    reg  swskew_9_d4;
-    reg  swskew_9_d5;
-    reg  swskew_9_d6;
-    reg  swskew_9_d7;
-    reg  swskew_9_d8;
-    reg  swskew_9_d9;
     wire [7:0] pe_9_0_out_act;
-    wire pe_9_0_out_swap;
-    wire pe_9_0_out_wen;
     wire [19:0] pe_9_0_out_sum;
     wire [7:0] pe_9_1_out_act;
-    wire pe_9_1_out_swap;
-    wire pe_9_1_out_wen;
     wire [19:0] pe_9_1_out_sum;
     wire [7:0] pe_9_2_out_act;
-    wire pe_9_2_out_swap;
-    wire pe_9_2_out_wen;
     wire [19:0] pe_9_2_out_sum;
     wire [7:0] pe_9_3_out_act;
-    wire pe_9_3_out_swap;
-    wire pe_9_3_out_wen;
     wire [19:0] pe_9_3_out_sum;
     wire [7:0] pe_9_4_out_act;
-    wire pe_9_4_out_swap;
-    wire pe_9_4_out_wen;
     wire [19:0] pe_9_4_out_sum;
     wire [7:0] pe_9_5_out_act;
-    wire pe_9_5_out_swap;
-    wire pe_9_5_out_wen;
     wire [19:0] pe_9_5_out_sum;
     wire [7:0] pe_9_6_out_act;
-    wire pe_9_6_out_swap;
-    wire pe_9_6_out_wen;
     wire [19:0] pe_9_6_out_sum;
     wire [7:0] pe_9_7_out_act;
-    wire pe_9_7_out_swap;
-    wire pe_9_7_out_wen;
     wire [19:0] pe_9_7_out_sum;
     wire [7:0] pe_9_8_out_act;
-    wire pe_9_8_out_swap;
-    wire pe_9_8_out_wen;
     wire [19:0] pe_9_8_out_sum;
     wire [7:0] pe_9_9_out_act;
-    wire pe_9_9_out_swap;
-    wire pe_9_9_out_wen;
     wire [19:0] pe_9_9_out_sum;
     wire [7:0] pe_9_10_out_act;
-    wire pe_9_10_out_swap;
-    wire pe_9_10_out_wen;
     wire [19:0] pe_9_10_out_sum;
     wire [7:0] pe_9_11_out_act;
-    wire pe_9_11_out_swap;
-    wire pe_9_11_out_wen;
     wire [19:0] pe_9_11_out_sum;
     wire [7:0] pe_9_12_out_act;
-    wire pe_9_12_out_swap;
-    wire pe_9_12_out_wen;
     wire [19:0] pe_9_12_out_sum;
     wire [7:0] pe_9_13_out_act;
-    wire pe_9_13_out_swap;
-    wire pe_9_13_out_wen;
     wire [19:0] pe_9_13_out_sum;
     wire [7:0] pe_9_14_out_act;
-    wire pe_9_14_out_swap;
-    wire pe_9_14_out_wen;
     wire [19:0] pe_9_14_out_sum;
     wire [19:0] pe_9_15_out_sum;
     reg  [7:0] s0_act_10;
@@ -917,75 +623,35 @@ module tpu_mxu (
     reg  [7:0] askew_10_d9;
     reg  [7:0] askew_10_d10;
     reg  [7:0] askew_10_d11;
-    reg  swskew_10_d1;
-    reg  swskew_10_d2;
-    reg  swskew_10_d3;
-    reg  swskew_10_d4;
-    reg  swskew_10_d5;
-    reg  swskew_10_d6;
-    reg  swskew_10_d7;
-    reg  swskew_10_d8;
-    reg  swskew_10_d9;
-    reg  swskew_10_d10;
     wire [7:0] pe_10_0_out_act;
-    wire pe_10_0_out_swap;
-    wire pe_10_0_out_wen;
     wire [19:0] pe_10_0_out_sum;
     wire [7:0] pe_10_1_out_act;
-    wire pe_10_1_out_swap;
-    wire pe_10_1_out_wen;
     wire [19:0] pe_10_1_out_sum;
     wire [7:0] pe_10_2_out_act;
-    wire pe_10_2_out_swap;
-    wire pe_10_2_out_wen;
     wire [19:0] pe_10_2_out_sum;
     wire [7:0] pe_10_3_out_act;
-    wire pe_10_3_out_swap;
-    wire pe_10_3_out_wen;
     wire [19:0] pe_10_3_out_sum;
     wire [7:0] pe_10_4_out_act;
-    wire pe_10_4_out_swap;
-    wire pe_10_4_out_wen;
     wire [19:0] pe_10_4_out_sum;
     wire [7:0] pe_10_5_out_act;
-    wire pe_10_5_out_swap;
-    wire pe_10_5_out_wen;
     wire [19:0] pe_10_5_out_sum;
     wire [7:0] pe_10_6_out_act;
-    wire pe_10_6_out_swap;
-    wire pe_10_6_out_wen;
     wire [19:0] pe_10_6_out_sum;
     wire [7:0] pe_10_7_out_act;
-    wire pe_10_7_out_swap;
-    wire pe_10_7_out_wen;
     wire [19:0] pe_10_7_out_sum;
     wire [7:0] pe_10_8_out_act;
-    wire pe_10_8_out_swap;
-    wire pe_10_8_out_wen;
     wire [19:0] pe_10_8_out_sum;
     wire [7:0] pe_10_9_out_act;
-    wire pe_10_9_out_swap;
-    wire pe_10_9_out_wen;
     wire [19:0] pe_10_9_out_sum;
     wire [7:0] pe_10_10_out_act;
-    wire pe_10_10_out_swap;
-    wire pe_10_10_out_wen;
     wire [19:0] pe_10_10_out_sum;
     wire [7:0] pe_10_11_out_act;
-    wire pe_10_11_out_swap;
-    wire pe_10_11_out_wen;
     wire [19:0] pe_10_11_out_sum;
     wire [7:0] pe_10_12_out_act;
-    wire pe_10_12_out_swap;
-    wire pe_10_12_out_wen;
     wire [19:0] pe_10_12_out_sum;
     wire [7:0] pe_10_13_out_act;
-    wire pe_10_13_out_swap;
-    wire pe_10_13_out_wen;
     wire [19:0] pe_10_13_out_sum;
     wire [7:0] pe_10_14_out_act;
-    wire pe_10_14_out_swap;
-    wire pe_10_14_out_wen;
     wire [19:0] pe_10_14_out_sum;
     wire [19:0] pe_10_15_out_sum;
     reg  [7:0] s0_act_11;
@@ -1001,76 +667,35 @@ module tpu_mxu (
     reg  [7:0] askew_11_d10;
     reg  [7:0] askew_11_d11;
     reg  [7:0] askew_11_d12;
-    reg  swskew_11_d1;
-    reg  swskew_11_d2;
-    reg  swskew_11_d3;
-    reg  swskew_11_d4;
-    reg  swskew_11_d5;
-    reg  swskew_11_d6;
-    reg  swskew_11_d7;
-    reg  swskew_11_d8;
-    reg  swskew_11_d9;
-    reg  swskew_11_d10;
-    reg  swskew_11_d11;
     wire [7:0] pe_11_0_out_act;
-    wire pe_11_0_out_swap;
-    wire pe_11_0_out_wen;
     wire [19:0] pe_11_0_out_sum;
     wire [7:0] pe_11_1_out_act;
-    wire pe_11_1_out_swap;
-    wire pe_11_1_out_wen;
     wire [19:0] pe_11_1_out_sum;
     wire [7:0] pe_11_2_out_act;
-    wire pe_11_2_out_swap;
-    wire pe_11_2_out_wen;
     wire [19:0] pe_11_2_out_sum;
     wire [7:0] pe_11_3_out_act;
-    wire pe_11_3_out_swap;
-    wire pe_11_3_out_wen;
     wire [19:0] pe_11_3_out_sum;
     wire [7:0] pe_11_4_out_act;
-    wire pe_11_4_out_swap;
-    wire pe_11_4_out_wen;
     wire [19:0] pe_11_4_out_sum;
     wire [7:0] pe_11_5_out_act;
-    wire pe_11_5_out_swap;
-    wire pe_11_5_out_wen;
     wire [19:0] pe_11_5_out_sum;
     wire [7:0] pe_11_6_out_act;
-    wire pe_11_6_out_swap;
-    wire pe_11_6_out_wen;
     wire [19:0] pe_11_6_out_sum;
     wire [7:0] pe_11_7_out_act;
-    wire pe_11_7_out_swap;
-    wire pe_11_7_out_wen;
     wire [19:0] pe_11_7_out_sum;
     wire [7:0] pe_11_8_out_act;
-    wire pe_11_8_out_swap;
-    wire pe_11_8_out_wen;
     wire [19:0] pe_11_8_out_sum;
     wire [7:0] pe_11_9_out_act;
-    wire pe_11_9_out_swap;
-    wire pe_11_9_out_wen;
     wire [19:0] pe_11_9_out_sum;
     wire [7:0] pe_11_10_out_act;
-    wire pe_11_10_out_swap;
-    wire pe_11_10_out_wen;
     wire [19:0] pe_11_10_out_sum;
     wire [7:0] pe_11_11_out_act;
-    wire pe_11_11_out_swap;
-    wire pe_11_11_out_wen;
     wire [19:0] pe_11_11_out_sum;
     wire [7:0] pe_11_12_out_act;
-    wire pe_11_12_out_swap;
-    wire pe_11_12_out_wen;
     wire [19:0] pe_11_12_out_sum;
     wire [7:0] pe_11_13_out_act;
-    wire pe_11_13_out_swap;
-    wire pe_11_13_out_wen;
     wire [19:0] pe_11_13_out_sum;
     wire [7:0] pe_11_14_out_act;
-    wire pe_11_14_out_swap;
-    wire pe_11_14_out_wen;
     wire [19:0] pe_11_14_out_sum;
     wire [19:0] pe_11_15_out_sum;
     reg  [7:0] s0_act_12;
@@ -1087,77 +712,35 @@ module tpu_mxu (
     reg  [7:0] askew_12_d11;
     reg  [7:0] askew_12_d12;
     reg  [7:0] askew_12_d13;
-    reg  swskew_12_d1;
-    reg  swskew_12_d2;
-    reg  swskew_12_d3;
-    reg  swskew_12_d4;
-    reg  swskew_12_d5;
-    reg  swskew_12_d6;
-    reg  swskew_12_d7;
-    reg  swskew_12_d8;
-    reg  swskew_12_d9;
-    reg  swskew_12_d10;
-    reg  swskew_12_d11;
-    reg  swskew_12_d12;
     wire [7:0] pe_12_0_out_act;
-    wire pe_12_0_out_swap;
-    wire pe_12_0_out_wen;
     wire [19:0] pe_12_0_out_sum;
     wire [7:0] pe_12_1_out_act;
-    wire pe_12_1_out_swap;
-    wire pe_12_1_out_wen;
     wire [19:0] pe_12_1_out_sum;
     wire [7:0] pe_12_2_out_act;
-    wire pe_12_2_out_swap;
-    wire pe_12_2_out_wen;
     wire [19:0] pe_12_2_out_sum;
     wire [7:0] pe_12_3_out_act;
-    wire pe_12_3_out_swap;
-    wire pe_12_3_out_wen;
     wire [19:0] pe_12_3_out_sum;
     wire [7:0] pe_12_4_out_act;
-    wire pe_12_4_out_swap;
-    wire pe_12_4_out_wen;
     wire [19:0] pe_12_4_out_sum;
     wire [7:0] pe_12_5_out_act;
-    wire pe_12_5_out_swap;
-    wire pe_12_5_out_wen;
     wire [19:0] pe_12_5_out_sum;
     wire [7:0] pe_12_6_out_act;
-    wire pe_12_6_out_swap;
-    wire pe_12_6_out_wen;
     wire [19:0] pe_12_6_out_sum;
     wire [7:0] pe_12_7_out_act;
-    wire pe_12_7_out_swap;
-    wire pe_12_7_out_wen;
     wire [19:0] pe_12_7_out_sum;
     wire [7:0] pe_12_8_out_act;
-    wire pe_12_8_out_swap;
-    wire pe_12_8_out_wen;
     wire [19:0] pe_12_8_out_sum;
     wire [7:0] pe_12_9_out_act;
-    wire pe_12_9_out_swap;
-    wire pe_12_9_out_wen;
     wire [19:0] pe_12_9_out_sum;
     wire [7:0] pe_12_10_out_act;
-    wire pe_12_10_out_swap;
-    wire pe_12_10_out_wen;
     wire [19:0] pe_12_10_out_sum;
     wire [7:0] pe_12_11_out_act;
-    wire pe_12_11_out_swap;
-    wire pe_12_11_out_wen;
     wire [19:0] pe_12_11_out_sum;
     wire [7:0] pe_12_12_out_act;
-    wire pe_12_12_out_swap;
-    wire pe_12_12_out_wen;
     wire [19:0] pe_12_12_out_sum;
     wire [7:0] pe_12_13_out_act;
-    wire pe_12_13_out_swap;
-    wire pe_12_13_out_wen;
     wire [19:0] pe_12_13_out_sum;
     wire [7:0] pe_12_14_out_act;
-    wire pe_12_14_out_swap;
-    wire pe_12_14_out_wen;
     wire [19:0] pe_12_14_out_sum;
     wire [19:0] pe_12_15_out_sum;
     reg  [7:0] s0_act_13;
@@ -1175,78 +758,35 @@ module tpu_mxu (
     reg  [7:0] askew_13_d12;
     reg  [7:0] askew_13_d13;
     reg  [7:0] askew_13_d14;
-    reg  swskew_13_d1;
-    reg  swskew_13_d2;
-    reg  swskew_13_d3;
-    reg  swskew_13_d4;
-    reg  swskew_13_d5;
-    reg  swskew_13_d6;
-    reg  swskew_13_d7;
-    reg  swskew_13_d8;
-    reg  swskew_13_d9;
-    reg  swskew_13_d10;
-    reg  swskew_13_d11;
-    reg  swskew_13_d12;
-    reg  swskew_13_d13;
     wire [7:0] pe_13_0_out_act;
-    wire pe_13_0_out_swap;
-    wire pe_13_0_out_wen;
     wire [19:0] pe_13_0_out_sum;
     wire [7:0] pe_13_1_out_act;
-    wire pe_13_1_out_swap;
-    wire pe_13_1_out_wen;
     wire [19:0] pe_13_1_out_sum;
     wire [7:0] pe_13_2_out_act;
-    wire pe_13_2_out_swap;
-    wire pe_13_2_out_wen;
     wire [19:0] pe_13_2_out_sum;
     wire [7:0] pe_13_3_out_act;
-    wire pe_13_3_out_swap;
-    wire pe_13_3_out_wen;
     wire [19:0] pe_13_3_out_sum;
     wire [7:0] pe_13_4_out_act;
-    wire pe_13_4_out_swap;
-    wire pe_13_4_out_wen;
     wire [19:0] pe_13_4_out_sum;
     wire [7:0] pe_13_5_out_act;
-    wire pe_13_5_out_swap;
-    wire pe_13_5_out_wen;
     wire [19:0] pe_13_5_out_sum;
     wire [7:0] pe_13_6_out_act;
-    wire pe_13_6_out_swap;
-    wire pe_13_6_out_wen;
     wire [19:0] pe_13_6_out_sum;
     wire [7:0] pe_13_7_out_act;
-    wire pe_13_7_out_swap;
-    wire pe_13_7_out_wen;
     wire [19:0] pe_13_7_out_sum;
     wire [7:0] pe_13_8_out_act;
-    wire pe_13_8_out_swap;
-    wire pe_13_8_out_wen;
     wire [19:0] pe_13_8_out_sum;
     wire [7:0] pe_13_9_out_act;
-    wire pe_13_9_out_swap;
-    wire pe_13_9_out_wen;
     wire [19:0] pe_13_9_out_sum;
     wire [7:0] pe_13_10_out_act;
-    wire pe_13_10_out_swap;
-    wire pe_13_10_out_wen;
     wire [19:0] pe_13_10_out_sum;
     wire [7:0] pe_13_11_out_act;
-    wire pe_13_11_out_swap;
-    wire pe_13_11_out_wen;
     wire [19:0] pe_13_11_out_sum;
     wire [7:0] pe_13_12_out_act;
-    wire pe_13_12_out_swap;
-    wire pe_13_12_out_wen;
     wire [19:0] pe_13_12_out_sum;
     wire [7:0] pe_13_13_out_act;
-    wire pe_13_13_out_swap;
-    wire pe_13_13_out_wen;
     wire [19:0] pe_13_13_out_sum;
     wire [7:0] pe_13_14_out_act;
-    wire pe_13_14_out_swap;
-    wire pe_13_14_out_wen;
     wire [19:0] pe_13_14_out_sum;
     wire [19:0] pe_13_15_out_sum;
     reg  [7:0] s0_act_14;
@@ -1265,79 +805,35 @@ module tpu_mxu (
     reg  [7:0] askew_14_d13;
     reg  [7:0] askew_14_d14;
     reg  [7:0] askew_14_d15;
-    reg  swskew_14_d1;
-    reg  swskew_14_d2;
-    reg  swskew_14_d3;
-    reg  swskew_14_d4;
-    reg  swskew_14_d5;
-    reg  swskew_14_d6;
-    reg  swskew_14_d7;
-    reg  swskew_14_d8;
-    reg  swskew_14_d9;
-    reg  swskew_14_d10;
-    reg  swskew_14_d11;
-    reg  swskew_14_d12;
-    reg  swskew_14_d13;
-    reg  swskew_14_d14;
     wire [7:0] pe_14_0_out_act;
-    wire pe_14_0_out_swap;
-    wire pe_14_0_out_wen;
     wire [19:0] pe_14_0_out_sum;
     wire [7:0] pe_14_1_out_act;
-    wire pe_14_1_out_swap;
-    wire pe_14_1_out_wen;
     wire [19:0] pe_14_1_out_sum;
     wire [7:0] pe_14_2_out_act;
-    wire pe_14_2_out_swap;
-    wire pe_14_2_out_wen;
     wire [19:0] pe_14_2_out_sum;
     wire [7:0] pe_14_3_out_act;
-    wire pe_14_3_out_swap;
-    wire pe_14_3_out_wen;
     wire [19:0] pe_14_3_out_sum;
     wire [7:0] pe_14_4_out_act;
-    wire pe_14_4_out_swap;
-    wire pe_14_4_out_wen;
     wire [19:0] pe_14_4_out_sum;
     wire [7:0] pe_14_5_out_act;
-    wire pe_14_5_out_swap;
-    wire pe_14_5_out_wen;
     wire [19:0] pe_14_5_out_sum;
     wire [7:0] pe_14_6_out_act;
-    wire pe_14_6_out_swap;
-    wire pe_14_6_out_wen;
     wire [19:0] pe_14_6_out_sum;
     wire [7:0] pe_14_7_out_act;
-    wire pe_14_7_out_swap;
-    wire pe_14_7_out_wen;
     wire [19:0] pe_14_7_out_sum;
     wire [7:0] pe_14_8_out_act;
-    wire pe_14_8_out_swap;
-    wire pe_14_8_out_wen;
     wire [19:0] pe_14_8_out_sum;
     wire [7:0] pe_14_9_out_act;
-    wire pe_14_9_out_swap;
-    wire pe_14_9_out_wen;
     wire [19:0] pe_14_9_out_sum;
     wire [7:0] pe_14_10_out_act;
-    wire pe_14_10_out_swap;
-    wire pe_14_10_out_wen;
     wire [19:0] pe_14_10_out_sum;
     wire [7:0] pe_14_11_out_act;
-    wire pe_14_11_out_swap;
-    wire pe_14_11_out_wen;
     wire [19:0] pe_14_11_out_sum;
     wire [7:0] pe_14_12_out_act;
-    wire pe_14_12_out_swap;
-    wire pe_14_12_out_wen;
     wire [19:0] pe_14_12_out_sum;
     wire [7:0] pe_14_13_out_act;
-    wire pe_14_13_out_swap;
-    wire pe_14_13_out_wen;
     wire [19:0] pe_14_13_out_sum;
     wire [7:0] pe_14_14_out_act;
-    wire pe_14_14_out_swap;
-    wire pe_14_14_out_wen;
     wire [19:0] pe_14_14_out_sum;
     wire [19:0] pe_14_15_out_sum;
     reg  [7:0] s0_act_15;
@@ -1357,80 +853,35 @@ module tpu_mxu (
     reg  [7:0] askew_15_d14;
     reg  [7:0] askew_15_d15;
     reg  [7:0] askew_15_d16;
-    reg  swskew_15_d1;
-    reg  swskew_15_d2;
-    reg  swskew_15_d3;
-    reg  swskew_15_d4;
-    reg  swskew_15_d5;
-    reg  swskew_15_d6;
-    reg  swskew_15_d7;
-    reg  swskew_15_d8;
-    reg  swskew_15_d9;
-    reg  swskew_15_d10;
-    reg  swskew_15_d11;
-    reg  swskew_15_d12;
-    reg  swskew_15_d13;
-    reg  swskew_15_d14;
-    reg  swskew_15_d15;
     wire [7:0] pe_15_0_out_act;
-    wire pe_15_0_out_swap;
-    wire pe_15_0_out_wen;
     wire [19:0] pe_15_0_out_sum;
     wire [7:0] pe_15_1_out_act;
-    wire pe_15_1_out_swap;
-    wire pe_15_1_out_wen;
     wire [19:0] pe_15_1_out_sum;
     wire [7:0] pe_15_2_out_act;
-    wire pe_15_2_out_swap;
-    wire pe_15_2_out_wen;
     wire [19:0] pe_15_2_out_sum;
     wire [7:0] pe_15_3_out_act;
-    wire pe_15_3_out_swap;
-    wire pe_15_3_out_wen;
     wire [19:0] pe_15_3_out_sum;
     wire [7:0] pe_15_4_out_act;
-    wire pe_15_4_out_swap;
-    wire pe_15_4_out_wen;
     wire [19:0] pe_15_4_out_sum;
     wire [7:0] pe_15_5_out_act;
-    wire pe_15_5_out_swap;
-    wire pe_15_5_out_wen;
     wire [19:0] pe_15_5_out_sum;
     wire [7:0] pe_15_6_out_act;
-    wire pe_15_6_out_swap;
-    wire pe_15_6_out_wen;
     wire [19:0] pe_15_6_out_sum;
     wire [7:0] pe_15_7_out_act;
-    wire pe_15_7_out_swap;
-    wire pe_15_7_out_wen;
     wire [19:0] pe_15_7_out_sum;
     wire [7:0] pe_15_8_out_act;
-    wire pe_15_8_out_swap;
-    wire pe_15_8_out_wen;
     wire [19:0] pe_15_8_out_sum;
     wire [7:0] pe_15_9_out_act;
-    wire pe_15_9_out_swap;
-    wire pe_15_9_out_wen;
     wire [19:0] pe_15_9_out_sum;
     wire [7:0] pe_15_10_out_act;
-    wire pe_15_10_out_swap;
-    wire pe_15_10_out_wen;
     wire [19:0] pe_15_10_out_sum;
     wire [7:0] pe_15_11_out_act;
-    wire pe_15_11_out_swap;
-    wire pe_15_11_out_wen;
     wire [19:0] pe_15_11_out_sum;
     wire [7:0] pe_15_12_out_act;
-    wire pe_15_12_out_swap;
-    wire pe_15_12_out_wen;
     wire [19:0] pe_15_12_out_sum;
     wire [7:0] pe_15_13_out_act;
-    wire pe_15_13_out_swap;
-    wire pe_15_13_out_wen;
     wire [19:0] pe_15_13_out_sum;
     wire [7:0] pe_15_14_out_act;
-    wire pe_15_14_out_swap;
-    wire pe_15_14_out_wen;
     wire [19:0] pe_15_14_out_sum;
     wire [19:0] pe_15_15_out_sum;
     reg  [19:0] deskew_0_d1;
@@ -1553,134 +1004,45 @@ module tpu_mxu (
     reg  [19:0] deskew_13_d1;
     reg  [19:0] deskew_13_d2;
     reg  [19:0] deskew_14_d1;
-    reg  [8:0] ctl_addr_d1;
-    reg  [8:0] ctl_addr_d2;
-    reg  [8:0] ctl_addr_d3;
-    reg  [8:0] ctl_addr_d4;
-    reg  [8:0] ctl_addr_d5;
-    reg  [8:0] ctl_addr_d6;
-    reg  [8:0] ctl_addr_d7;
-    reg  [8:0] ctl_addr_d8;
-    reg  [8:0] ctl_addr_d9;
-    reg  [8:0] ctl_addr_d10;
-    reg  [8:0] ctl_addr_d11;
-    reg  [8:0] ctl_addr_d12;
-    reg  [8:0] ctl_addr_d13;
-    reg  [8:0] ctl_addr_d14;
-    reg  [8:0] ctl_addr_d15;
-    reg  [8:0] ctl_addr_d16;
-    reg  [8:0] ctl_addr_d17;
-    reg  [8:0] ctl_addr_d18;
-    reg  [8:0] ctl_addr_d19;
-    reg  [8:0] ctl_addr_d20;
-    reg  [8:0] ctl_addr_d21;
-    reg  [8:0] ctl_addr_d22;
-    reg  [8:0] ctl_addr_d23;
-    reg  [8:0] ctl_addr_d24;
-    reg  [8:0] ctl_addr_d25;
-    reg  [8:0] ctl_addr_d26;
-    reg  [8:0] ctl_addr_d27;
-    reg  [8:0] ctl_addr_d28;
-    reg  [8:0] ctl_addr_d29;
-    reg  [8:0] ctl_addr_d30;
-    reg  [8:0] ctl_addr_d31;
-    reg  [8:0] ctl_addr_main_d1;
-    reg  ctl_valid_d1;
-    reg  ctl_valid_d2;
-    reg  ctl_valid_d3;
-    reg  ctl_valid_d4;
-    reg  ctl_valid_d5;
-    reg  ctl_valid_d6;
-    reg  ctl_valid_d7;
-    reg  ctl_valid_d8;
-    reg  ctl_valid_d9;
-    reg  ctl_valid_d10;
-    reg  ctl_valid_d11;
-    reg  ctl_valid_d12;
-    reg  ctl_valid_d13;
-    reg  ctl_valid_d14;
-    reg  ctl_valid_d15;
-    reg  ctl_valid_d16;
-    reg  ctl_valid_d17;
-    reg  ctl_valid_d18;
-    reg  ctl_valid_d19;
-    reg  ctl_valid_d20;
-    reg  ctl_valid_d21;
-    reg  ctl_valid_d22;
-    reg  ctl_valid_d23;
-    reg  ctl_valid_d24;
-    reg  ctl_valid_d25;
-    reg  ctl_valid_d26;
-    reg  ctl_valid_d27;
-    reg  ctl_valid_d28;
-    reg  ctl_valid_d29;
-    reg  ctl_valid_d30;
-    reg  ctl_valid_d31;
-    reg  ctl_valid_d32;
-    reg  ctl_acc_d1;
-    reg  ctl_acc_d2;
-    reg  ctl_acc_d3;
-    reg  ctl_acc_d4;
-    reg  ctl_acc_d5;
-    reg  ctl_acc_d6;
-    reg  ctl_acc_d7;
-    reg  ctl_acc_d8;
-    reg  ctl_acc_d9;
-    reg  ctl_acc_d10;
-    reg  ctl_acc_d11;
-    reg  ctl_acc_d12;
-    reg  ctl_acc_d13;
-    reg  ctl_acc_d14;
-    reg  ctl_acc_d15;
-    reg  ctl_acc_d16;
-    reg  ctl_acc_d17;
-    reg  ctl_acc_d18;
-    reg  ctl_acc_d19;
-    reg  ctl_acc_d20;
-    reg  ctl_acc_d21;
-    reg  ctl_acc_d22;
-    reg  ctl_acc_d23;
-    reg  ctl_acc_d24;
-    reg  ctl_acc_d25;
-    reg  ctl_acc_d26;
-    reg  ctl_acc_d27;
-    reg  ctl_acc_d28;
-    reg  ctl_acc_d29;
-    reg  ctl_acc_d30;
-    reg  ctl_acc_d31;
-    reg  ctl_acc_d32;
-    reg  ctl_last_d1;
-    reg  ctl_last_d2;
-    reg  ctl_last_d3;
-    reg  ctl_last_d4;
-    reg  ctl_last_d5;
-    reg  ctl_last_d6;
-    reg  ctl_last_d7;
-    reg  ctl_last_d8;
-    reg  ctl_last_d9;
-    reg  ctl_last_d10;
-    reg  ctl_last_d11;
-    reg  ctl_last_d12;
-    reg  ctl_last_d13;
-    reg  ctl_last_d14;
-    reg  ctl_last_d15;
-    reg  ctl_last_d16;
-    reg  ctl_last_d17;
-    reg  ctl_last_d18;
-    reg  ctl_last_d19;
-    reg  ctl_last_d20;
-    reg  ctl_last_d21;
-    reg  ctl_last_d22;
-    reg  ctl_last_d23;
-    reg  ctl_last_d24;
-    reg  ctl_last_d25;
-    reg  ctl_last_d26;
-    reg  ctl_last_d27;
-    reg  ctl_last_d28;
-    reg  ctl_last_d29;
-    reg  ctl_last_d30;
-    reg  ctl_last_d31;
-    reg  ctl_last_d32;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [31:0] ctl_valid_v0;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [10:0] ctl_d1;
+    reg  [10:0] ctl_d2;
+    reg  [10:0] ctl_d3;
+    reg  [10:0] ctl_d4;
+    reg  [10:0] ctl_d5;
+    reg  [10:0] ctl_d6;
+    reg  [10:0] ctl_d7;
+    reg  [10:0] ctl_d8;
+    reg  [10:0] ctl_d9;
+    reg  [10:0] ctl_d10;
+    reg  [10:0] ctl_d11;
+    reg  [10:0] ctl_d12;
+    reg  [10:0] ctl_d13;
+    reg  [10:0] ctl_d14;
+    reg  [10:0] ctl_d15;
+    reg  [10:0] ctl_d16;
+    reg  [10:0] ctl_d17;
+    reg  [10:0] ctl_d18;
+    reg  [10:0] ctl_d19;
+    reg  [10:0] ctl_d20;
+    reg  [10:0] ctl_d21;
+    reg  [10:0] ctl_d22;
+    reg  [10:0] ctl_d23;
+    reg  [10:0] ctl_d24;
+    reg  [10:0] ctl_d25;
+    reg  [10:0] ctl_d26;
+    reg  [10:0] ctl_d27;
+    reg  [10:0] ctl_d28;
+    reg  [10:0] ctl_d29;
+    reg  [10:0] ctl_d30;
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [10:0] ctl_d31;
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg  [10:0] ctl_d32;
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [8:0] acc_out_addr;
     wire [31:0] acc_out_15;
     wire [31:0] acc_out_14;
@@ -1700,3619 +1062,2819 @@ module tpu_mxu (
     wire [31:0] acc_out_0;
     wire acc_out_valid;
     wire [7:0] pe_0_15_out_act_unused;
-    wire pe_0_15_out_swap_unused;
-    wire pe_0_15_out_wen_unused;
     wire [7:0] pe_1_15_out_act_unused;
-    wire pe_1_15_out_swap_unused;
-    wire pe_1_15_out_wen_unused;
     wire [7:0] pe_2_15_out_act_unused;
-    wire pe_2_15_out_swap_unused;
-    wire pe_2_15_out_wen_unused;
     wire [7:0] pe_3_15_out_act_unused;
-    wire pe_3_15_out_swap_unused;
-    wire pe_3_15_out_wen_unused;
     wire [7:0] pe_4_15_out_act_unused;
-    wire pe_4_15_out_swap_unused;
-    wire pe_4_15_out_wen_unused;
     wire [7:0] pe_5_15_out_act_unused;
-    wire pe_5_15_out_swap_unused;
-    wire pe_5_15_out_wen_unused;
     wire [7:0] pe_6_15_out_act_unused;
-    wire pe_6_15_out_swap_unused;
-    wire pe_6_15_out_wen_unused;
     wire [7:0] pe_7_15_out_act_unused;
-    wire pe_7_15_out_swap_unused;
-    wire pe_7_15_out_wen_unused;
     wire [7:0] pe_8_15_out_act_unused;
-    wire pe_8_15_out_swap_unused;
-    wire pe_8_15_out_wen_unused;
     wire [7:0] pe_9_15_out_act_unused;
-    wire pe_9_15_out_swap_unused;
-    wire pe_9_15_out_wen_unused;
     wire [7:0] pe_10_15_out_act_unused;
-    wire pe_10_15_out_swap_unused;
-    wire pe_10_15_out_wen_unused;
     wire [7:0] pe_11_15_out_act_unused;
-    wire pe_11_15_out_swap_unused;
-    wire pe_11_15_out_wen_unused;
     wire [7:0] pe_12_15_out_act_unused;
-    wire pe_12_15_out_swap_unused;
-    wire pe_12_15_out_wen_unused;
     wire [7:0] pe_13_15_out_act_unused;
-    wire pe_13_15_out_swap_unused;
-    wire pe_13_15_out_wen_unused;
     wire [7:0] pe_14_15_out_act_unused;
-    wire pe_14_15_out_swap_unused;
-    wire pe_14_15_out_wen_unused;
     wire [7:0] pe_15_15_out_act_unused;
-    wire pe_15_15_out_swap_unused;
-    wire pe_15_15_out_wen_unused;
 
     pe_ws_as8_ws8_s20_top pe_0_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_0_d1),
         .in_swap(s0_swap),
         .in_wen(w0_wen_0),
         .in_w(w0_w_0),
         .out_act(pe_0_0_out_act),
-        .out_swap(pe_0_0_out_swap),
-        .out_wen(pe_0_0_out_wen),
         .out_sum(pe_0_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20_top pe_0_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_0_out_act),
-        .in_swap(pe_0_0_out_swap),
-        .in_wen(pe_0_0_out_wen),
+        .in_swap(swap_v0[0]),
+        .in_wen(wen_0_v0[0]),
         .in_w(wskew_1_d1),
         .out_act(pe_0_1_out_act),
-        .out_swap(pe_0_1_out_swap),
-        .out_wen(pe_0_1_out_wen),
         .out_sum(pe_0_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20_top pe_0_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_1_out_act),
-        .in_swap(pe_0_1_out_swap),
-        .in_wen(pe_0_1_out_wen),
+        .in_swap(swap_v0[1]),
+        .in_wen(wen_0_v0[1]),
         .in_w(wskew_2_d2),
         .out_act(pe_0_2_out_act),
-        .out_swap(pe_0_2_out_swap),
-        .out_wen(pe_0_2_out_wen),
         .out_sum(pe_0_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20_top pe_0_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_2_out_act),
-        .in_swap(pe_0_2_out_swap),
-        .in_wen(pe_0_2_out_wen),
+        .in_swap(swap_v0[2]),
+        .in_wen(wen_0_v0[2]),
         .in_w(wskew_3_d3),
         .out_act(pe_0_3_out_act),
-        .out_swap(pe_0_3_out_swap),
-        .out_wen(pe_0_3_out_wen),
         .out_sum(pe_0_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20_top pe_0_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_3_out_act),
-        .in_swap(pe_0_3_out_swap),
-        .in_wen(pe_0_3_out_wen),
+        .in_swap(swap_v0[3]),
+        .in_wen(wen_0_v0[3]),
         .in_w(wskew_4_d4),
         .out_act(pe_0_4_out_act),
-        .out_swap(pe_0_4_out_swap),
-        .out_wen(pe_0_4_out_wen),
         .out_sum(pe_0_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20_top pe_0_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_4_out_act),
-        .in_swap(pe_0_4_out_swap),
-        .in_wen(pe_0_4_out_wen),
+        .in_swap(swap_v0[4]),
+        .in_wen(wen_0_v0[4]),
         .in_w(wskew_5_d5),
         .out_act(pe_0_5_out_act),
-        .out_swap(pe_0_5_out_swap),
-        .out_wen(pe_0_5_out_wen),
         .out_sum(pe_0_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20_top pe_0_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_5_out_act),
-        .in_swap(pe_0_5_out_swap),
-        .in_wen(pe_0_5_out_wen),
+        .in_swap(swap_v0[5]),
+        .in_wen(wen_0_v0[5]),
         .in_w(wskew_6_d6),
         .out_act(pe_0_6_out_act),
-        .out_swap(pe_0_6_out_swap),
-        .out_wen(pe_0_6_out_wen),
         .out_sum(pe_0_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20_top pe_0_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_6_out_act),
-        .in_swap(pe_0_6_out_swap),
-        .in_wen(pe_0_6_out_wen),
+        .in_swap(swap_v0[6]),
+        .in_wen(wen_0_v0[6]),
         .in_w(wskew_7_d7),
         .out_act(pe_0_7_out_act),
-        .out_swap(pe_0_7_out_swap),
-        .out_wen(pe_0_7_out_wen),
         .out_sum(pe_0_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20_top pe_0_8 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_7_out_act),
-        .in_swap(pe_0_7_out_swap),
-        .in_wen(pe_0_7_out_wen),
+        .in_swap(swap_v0[7]),
+        .in_wen(wen_0_v0[7]),
         .in_w(wskew_8_d8),
         .out_act(pe_0_8_out_act),
-        .out_swap(pe_0_8_out_swap),
-        .out_wen(pe_0_8_out_wen),
         .out_sum(pe_0_8_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20_top pe_0_9 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_8_out_act),
-        .in_swap(pe_0_8_out_swap),
-        .in_wen(pe_0_8_out_wen),
+        .in_swap(swap_v0[8]),
+        .in_wen(wen_0_v0[8]),
         .in_w(wskew_9_d9),
         .out_act(pe_0_9_out_act),
-        .out_swap(pe_0_9_out_swap),
-        .out_wen(pe_0_9_out_wen),
         .out_sum(pe_0_9_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20_top pe_0_10 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_9_out_act),
-        .in_swap(pe_0_9_out_swap),
-        .in_wen(pe_0_9_out_wen),
+        .in_swap(swap_v0[9]),
+        .in_wen(wen_0_v0[9]),
         .in_w(wskew_10_d10),
         .out_act(pe_0_10_out_act),
-        .out_swap(pe_0_10_out_swap),
-        .out_wen(pe_0_10_out_wen),
         .out_sum(pe_0_10_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20_top pe_0_11 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_10_out_act),
-        .in_swap(pe_0_10_out_swap),
-        .in_wen(pe_0_10_out_wen),
+        .in_swap(swap_v0[10]),
+        .in_wen(wen_0_v0[10]),
         .in_w(wskew_11_d11),
         .out_act(pe_0_11_out_act),
-        .out_swap(pe_0_11_out_swap),
-        .out_wen(pe_0_11_out_wen),
         .out_sum(pe_0_11_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20_top pe_0_12 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_11_out_act),
-        .in_swap(pe_0_11_out_swap),
-        .in_wen(pe_0_11_out_wen),
+        .in_swap(swap_v0[11]),
+        .in_wen(wen_0_v0[11]),
         .in_w(wskew_12_d12),
         .out_act(pe_0_12_out_act),
-        .out_swap(pe_0_12_out_swap),
-        .out_wen(pe_0_12_out_wen),
         .out_sum(pe_0_12_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20_top pe_0_13 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_12_out_act),
-        .in_swap(pe_0_12_out_swap),
-        .in_wen(pe_0_12_out_wen),
+        .in_swap(swap_v0[12]),
+        .in_wen(wen_0_v0[12]),
         .in_w(wskew_13_d13),
         .out_act(pe_0_13_out_act),
-        .out_swap(pe_0_13_out_swap),
-        .out_wen(pe_0_13_out_wen),
         .out_sum(pe_0_13_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20_top pe_0_14 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_13_out_act),
-        .in_swap(pe_0_13_out_swap),
-        .in_wen(pe_0_13_out_wen),
+        .in_swap(swap_v0[13]),
+        .in_wen(wen_0_v0[13]),
         .in_w(wskew_14_d14),
         .out_act(pe_0_14_out_act),
-        .out_swap(pe_0_14_out_swap),
-        .out_wen(pe_0_14_out_wen),
         .out_sum(pe_0_14_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20_top pe_0_15 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_0_14_out_act),
-        .in_swap(pe_0_14_out_swap),
-        .in_wen(pe_0_14_out_wen),
+        .in_swap(swap_v0[14]),
+        .in_wen(wen_0_v0[14]),
         .in_w(wskew_15_d15),
         .out_act(pe_0_15_out_act_unused),
-        .out_swap(pe_0_15_out_swap_unused),
-        .out_wen(pe_0_15_out_wen_unused),
         .out_sum(pe_0_15_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_1_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_1_d2),
-        .in_swap(swskew_1_d1),
+        .in_swap(swap_v0[0]),
         .in_wen(w0_wen_1),
         .in_w(w0_w_0),
         .in_sum(pe_0_0_out_sum),
         .out_act(pe_1_0_out_act),
-        .out_swap(pe_1_0_out_swap),
-        .out_wen(pe_1_0_out_wen),
         .out_sum(pe_1_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_1_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_0_out_act),
-        .in_swap(pe_1_0_out_swap),
-        .in_wen(pe_1_0_out_wen),
+        .in_swap(swap_v0[1]),
+        .in_wen(wen_1_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_0_1_out_sum),
         .out_act(pe_1_1_out_act),
-        .out_swap(pe_1_1_out_swap),
-        .out_wen(pe_1_1_out_wen),
         .out_sum(pe_1_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_1_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_1_out_act),
-        .in_swap(pe_1_1_out_swap),
-        .in_wen(pe_1_1_out_wen),
+        .in_swap(swap_v0[2]),
+        .in_wen(wen_1_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_0_2_out_sum),
         .out_act(pe_1_2_out_act),
-        .out_swap(pe_1_2_out_swap),
-        .out_wen(pe_1_2_out_wen),
         .out_sum(pe_1_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_1_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_2_out_act),
-        .in_swap(pe_1_2_out_swap),
-        .in_wen(pe_1_2_out_wen),
+        .in_swap(swap_v0[3]),
+        .in_wen(wen_1_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_0_3_out_sum),
         .out_act(pe_1_3_out_act),
-        .out_swap(pe_1_3_out_swap),
-        .out_wen(pe_1_3_out_wen),
         .out_sum(pe_1_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_1_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_3_out_act),
-        .in_swap(pe_1_3_out_swap),
-        .in_wen(pe_1_3_out_wen),
+        .in_swap(swap_v0[4]),
+        .in_wen(wen_1_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_0_4_out_sum),
         .out_act(pe_1_4_out_act),
-        .out_swap(pe_1_4_out_swap),
-        .out_wen(pe_1_4_out_wen),
         .out_sum(pe_1_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_1_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_4_out_act),
-        .in_swap(pe_1_4_out_swap),
-        .in_wen(pe_1_4_out_wen),
+        .in_swap(swap_v0[5]),
+        .in_wen(wen_1_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_0_5_out_sum),
         .out_act(pe_1_5_out_act),
-        .out_swap(pe_1_5_out_swap),
-        .out_wen(pe_1_5_out_wen),
         .out_sum(pe_1_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_1_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_5_out_act),
-        .in_swap(pe_1_5_out_swap),
-        .in_wen(pe_1_5_out_wen),
+        .in_swap(swap_v0[6]),
+        .in_wen(wen_1_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_0_6_out_sum),
         .out_act(pe_1_6_out_act),
-        .out_swap(pe_1_6_out_swap),
-        .out_wen(pe_1_6_out_wen),
         .out_sum(pe_1_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_1_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_6_out_act),
-        .in_swap(pe_1_6_out_swap),
-        .in_wen(pe_1_6_out_wen),
+        .in_swap(swap_v0[7]),
+        .in_wen(wen_1_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_0_7_out_sum),
         .out_act(pe_1_7_out_act),
-        .out_swap(pe_1_7_out_swap),
-        .out_wen(pe_1_7_out_wen),
         .out_sum(pe_1_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_1_8 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_7_out_act),
-        .in_swap(pe_1_7_out_swap),
-        .in_wen(pe_1_7_out_wen),
+        .in_swap(swap_v0[8]),
+        .in_wen(wen_1_v0[7]),
         .in_w(wskew_8_d8),
         .in_sum(pe_0_8_out_sum),
         .out_act(pe_1_8_out_act),
-        .out_swap(pe_1_8_out_swap),
-        .out_wen(pe_1_8_out_wen),
         .out_sum(pe_1_8_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_1_9 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_8_out_act),
-        .in_swap(pe_1_8_out_swap),
-        .in_wen(pe_1_8_out_wen),
+        .in_swap(swap_v0[9]),
+        .in_wen(wen_1_v0[8]),
         .in_w(wskew_9_d9),
         .in_sum(pe_0_9_out_sum),
         .out_act(pe_1_9_out_act),
-        .out_swap(pe_1_9_out_swap),
-        .out_wen(pe_1_9_out_wen),
         .out_sum(pe_1_9_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_1_10 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_9_out_act),
-        .in_swap(pe_1_9_out_swap),
-        .in_wen(pe_1_9_out_wen),
+        .in_swap(swap_v0[10]),
+        .in_wen(wen_1_v0[9]),
         .in_w(wskew_10_d10),
         .in_sum(pe_0_10_out_sum),
         .out_act(pe_1_10_out_act),
-        .out_swap(pe_1_10_out_swap),
-        .out_wen(pe_1_10_out_wen),
         .out_sum(pe_1_10_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_1_11 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_10_out_act),
-        .in_swap(pe_1_10_out_swap),
-        .in_wen(pe_1_10_out_wen),
+        .in_swap(swap_v0[11]),
+        .in_wen(wen_1_v0[10]),
         .in_w(wskew_11_d11),
         .in_sum(pe_0_11_out_sum),
         .out_act(pe_1_11_out_act),
-        .out_swap(pe_1_11_out_swap),
-        .out_wen(pe_1_11_out_wen),
         .out_sum(pe_1_11_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_1_12 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_11_out_act),
-        .in_swap(pe_1_11_out_swap),
-        .in_wen(pe_1_11_out_wen),
+        .in_swap(swap_v0[12]),
+        .in_wen(wen_1_v0[11]),
         .in_w(wskew_12_d12),
         .in_sum(pe_0_12_out_sum),
         .out_act(pe_1_12_out_act),
-        .out_swap(pe_1_12_out_swap),
-        .out_wen(pe_1_12_out_wen),
         .out_sum(pe_1_12_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_1_13 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_12_out_act),
-        .in_swap(pe_1_12_out_swap),
-        .in_wen(pe_1_12_out_wen),
+        .in_swap(swap_v0[13]),
+        .in_wen(wen_1_v0[12]),
         .in_w(wskew_13_d13),
         .in_sum(pe_0_13_out_sum),
         .out_act(pe_1_13_out_act),
-        .out_swap(pe_1_13_out_swap),
-        .out_wen(pe_1_13_out_wen),
         .out_sum(pe_1_13_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_1_14 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_13_out_act),
-        .in_swap(pe_1_13_out_swap),
-        .in_wen(pe_1_13_out_wen),
+        .in_swap(swap_v0[14]),
+        .in_wen(wen_1_v0[13]),
         .in_w(wskew_14_d14),
         .in_sum(pe_0_14_out_sum),
         .out_act(pe_1_14_out_act),
-        .out_swap(pe_1_14_out_swap),
-        .out_wen(pe_1_14_out_wen),
         .out_sum(pe_1_14_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_1_15 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_1_14_out_act),
-        .in_swap(pe_1_14_out_swap),
-        .in_wen(pe_1_14_out_wen),
+        .in_swap(swap_v0[15]),
+        .in_wen(wen_1_v0[14]),
         .in_w(wskew_15_d15),
         .in_sum(pe_0_15_out_sum),
         .out_act(pe_1_15_out_act_unused),
-        .out_swap(pe_1_15_out_swap_unused),
-        .out_wen(pe_1_15_out_wen_unused),
         .out_sum(pe_1_15_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_2_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_2_d3),
-        .in_swap(swskew_2_d2),
+        .in_swap(swap_v0[1]),
         .in_wen(w0_wen_2),
         .in_w(w0_w_0),
         .in_sum(pe_1_0_out_sum),
         .out_act(pe_2_0_out_act),
-        .out_swap(pe_2_0_out_swap),
-        .out_wen(pe_2_0_out_wen),
         .out_sum(pe_2_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_2_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_0_out_act),
-        .in_swap(pe_2_0_out_swap),
-        .in_wen(pe_2_0_out_wen),
+        .in_swap(swap_v0[2]),
+        .in_wen(wen_2_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_1_1_out_sum),
         .out_act(pe_2_1_out_act),
-        .out_swap(pe_2_1_out_swap),
-        .out_wen(pe_2_1_out_wen),
         .out_sum(pe_2_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_2_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_1_out_act),
-        .in_swap(pe_2_1_out_swap),
-        .in_wen(pe_2_1_out_wen),
+        .in_swap(swap_v0[3]),
+        .in_wen(wen_2_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_1_2_out_sum),
         .out_act(pe_2_2_out_act),
-        .out_swap(pe_2_2_out_swap),
-        .out_wen(pe_2_2_out_wen),
         .out_sum(pe_2_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_2_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_2_out_act),
-        .in_swap(pe_2_2_out_swap),
-        .in_wen(pe_2_2_out_wen),
+        .in_swap(swap_v0[4]),
+        .in_wen(wen_2_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_1_3_out_sum),
         .out_act(pe_2_3_out_act),
-        .out_swap(pe_2_3_out_swap),
-        .out_wen(pe_2_3_out_wen),
         .out_sum(pe_2_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_2_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_3_out_act),
-        .in_swap(pe_2_3_out_swap),
-        .in_wen(pe_2_3_out_wen),
+        .in_swap(swap_v0[5]),
+        .in_wen(wen_2_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_1_4_out_sum),
         .out_act(pe_2_4_out_act),
-        .out_swap(pe_2_4_out_swap),
-        .out_wen(pe_2_4_out_wen),
         .out_sum(pe_2_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_2_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_4_out_act),
-        .in_swap(pe_2_4_out_swap),
-        .in_wen(pe_2_4_out_wen),
+        .in_swap(swap_v0[6]),
+        .in_wen(wen_2_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_1_5_out_sum),
         .out_act(pe_2_5_out_act),
-        .out_swap(pe_2_5_out_swap),
-        .out_wen(pe_2_5_out_wen),
         .out_sum(pe_2_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_2_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_5_out_act),
-        .in_swap(pe_2_5_out_swap),
-        .in_wen(pe_2_5_out_wen),
+        .in_swap(swap_v0[7]),
+        .in_wen(wen_2_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_1_6_out_sum),
         .out_act(pe_2_6_out_act),
-        .out_swap(pe_2_6_out_swap),
-        .out_wen(pe_2_6_out_wen),
         .out_sum(pe_2_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_2_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_6_out_act),
-        .in_swap(pe_2_6_out_swap),
-        .in_wen(pe_2_6_out_wen),
+        .in_swap(swap_v0[8]),
+        .in_wen(wen_2_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_1_7_out_sum),
         .out_act(pe_2_7_out_act),
-        .out_swap(pe_2_7_out_swap),
-        .out_wen(pe_2_7_out_wen),
         .out_sum(pe_2_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_2_8 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_7_out_act),
-        .in_swap(pe_2_7_out_swap),
-        .in_wen(pe_2_7_out_wen),
+        .in_swap(swap_v0[9]),
+        .in_wen(wen_2_v0[7]),
         .in_w(wskew_8_d8),
         .in_sum(pe_1_8_out_sum),
         .out_act(pe_2_8_out_act),
-        .out_swap(pe_2_8_out_swap),
-        .out_wen(pe_2_8_out_wen),
         .out_sum(pe_2_8_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_2_9 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_8_out_act),
-        .in_swap(pe_2_8_out_swap),
-        .in_wen(pe_2_8_out_wen),
+        .in_swap(swap_v0[10]),
+        .in_wen(wen_2_v0[8]),
         .in_w(wskew_9_d9),
         .in_sum(pe_1_9_out_sum),
         .out_act(pe_2_9_out_act),
-        .out_swap(pe_2_9_out_swap),
-        .out_wen(pe_2_9_out_wen),
         .out_sum(pe_2_9_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_2_10 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_9_out_act),
-        .in_swap(pe_2_9_out_swap),
-        .in_wen(pe_2_9_out_wen),
+        .in_swap(swap_v0[11]),
+        .in_wen(wen_2_v0[9]),
         .in_w(wskew_10_d10),
         .in_sum(pe_1_10_out_sum),
         .out_act(pe_2_10_out_act),
-        .out_swap(pe_2_10_out_swap),
-        .out_wen(pe_2_10_out_wen),
         .out_sum(pe_2_10_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_2_11 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_10_out_act),
-        .in_swap(pe_2_10_out_swap),
-        .in_wen(pe_2_10_out_wen),
+        .in_swap(swap_v0[12]),
+        .in_wen(wen_2_v0[10]),
         .in_w(wskew_11_d11),
         .in_sum(pe_1_11_out_sum),
         .out_act(pe_2_11_out_act),
-        .out_swap(pe_2_11_out_swap),
-        .out_wen(pe_2_11_out_wen),
         .out_sum(pe_2_11_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_2_12 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_11_out_act),
-        .in_swap(pe_2_11_out_swap),
-        .in_wen(pe_2_11_out_wen),
+        .in_swap(swap_v0[13]),
+        .in_wen(wen_2_v0[11]),
         .in_w(wskew_12_d12),
         .in_sum(pe_1_12_out_sum),
         .out_act(pe_2_12_out_act),
-        .out_swap(pe_2_12_out_swap),
-        .out_wen(pe_2_12_out_wen),
         .out_sum(pe_2_12_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_2_13 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_12_out_act),
-        .in_swap(pe_2_12_out_swap),
-        .in_wen(pe_2_12_out_wen),
+        .in_swap(swap_v0[14]),
+        .in_wen(wen_2_v0[12]),
         .in_w(wskew_13_d13),
         .in_sum(pe_1_13_out_sum),
         .out_act(pe_2_13_out_act),
-        .out_swap(pe_2_13_out_swap),
-        .out_wen(pe_2_13_out_wen),
         .out_sum(pe_2_13_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_2_14 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_13_out_act),
-        .in_swap(pe_2_13_out_swap),
-        .in_wen(pe_2_13_out_wen),
+        .in_swap(swap_v0[15]),
+        .in_wen(wen_2_v0[13]),
         .in_w(wskew_14_d14),
         .in_sum(pe_1_14_out_sum),
         .out_act(pe_2_14_out_act),
-        .out_swap(pe_2_14_out_swap),
-        .out_wen(pe_2_14_out_wen),
         .out_sum(pe_2_14_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_2_15 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_2_14_out_act),
-        .in_swap(pe_2_14_out_swap),
-        .in_wen(pe_2_14_out_wen),
+        .in_swap(swap_v0[16]),
+        .in_wen(wen_2_v0[14]),
         .in_w(wskew_15_d15),
         .in_sum(pe_1_15_out_sum),
         .out_act(pe_2_15_out_act_unused),
-        .out_swap(pe_2_15_out_swap_unused),
-        .out_wen(pe_2_15_out_wen_unused),
         .out_sum(pe_2_15_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_3_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_3_d4),
-        .in_swap(swskew_3_d3),
+        .in_swap(swap_v0[2]),
         .in_wen(w0_wen_3),
         .in_w(w0_w_0),
         .in_sum(pe_2_0_out_sum),
         .out_act(pe_3_0_out_act),
-        .out_swap(pe_3_0_out_swap),
-        .out_wen(pe_3_0_out_wen),
         .out_sum(pe_3_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_3_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_0_out_act),
-        .in_swap(pe_3_0_out_swap),
-        .in_wen(pe_3_0_out_wen),
+        .in_swap(swap_v0[3]),
+        .in_wen(wen_3_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_2_1_out_sum),
         .out_act(pe_3_1_out_act),
-        .out_swap(pe_3_1_out_swap),
-        .out_wen(pe_3_1_out_wen),
         .out_sum(pe_3_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_3_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_1_out_act),
-        .in_swap(pe_3_1_out_swap),
-        .in_wen(pe_3_1_out_wen),
+        .in_swap(swap_v0[4]),
+        .in_wen(wen_3_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_2_2_out_sum),
         .out_act(pe_3_2_out_act),
-        .out_swap(pe_3_2_out_swap),
-        .out_wen(pe_3_2_out_wen),
         .out_sum(pe_3_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_3_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_2_out_act),
-        .in_swap(pe_3_2_out_swap),
-        .in_wen(pe_3_2_out_wen),
+        .in_swap(swap_v0[5]),
+        .in_wen(wen_3_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_2_3_out_sum),
         .out_act(pe_3_3_out_act),
-        .out_swap(pe_3_3_out_swap),
-        .out_wen(pe_3_3_out_wen),
         .out_sum(pe_3_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_3_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_3_out_act),
-        .in_swap(pe_3_3_out_swap),
-        .in_wen(pe_3_3_out_wen),
+        .in_swap(swap_v0[6]),
+        .in_wen(wen_3_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_2_4_out_sum),
         .out_act(pe_3_4_out_act),
-        .out_swap(pe_3_4_out_swap),
-        .out_wen(pe_3_4_out_wen),
         .out_sum(pe_3_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_3_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_4_out_act),
-        .in_swap(pe_3_4_out_swap),
-        .in_wen(pe_3_4_out_wen),
+        .in_swap(swap_v0[7]),
+        .in_wen(wen_3_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_2_5_out_sum),
         .out_act(pe_3_5_out_act),
-        .out_swap(pe_3_5_out_swap),
-        .out_wen(pe_3_5_out_wen),
         .out_sum(pe_3_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_3_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_5_out_act),
-        .in_swap(pe_3_5_out_swap),
-        .in_wen(pe_3_5_out_wen),
+        .in_swap(swap_v0[8]),
+        .in_wen(wen_3_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_2_6_out_sum),
         .out_act(pe_3_6_out_act),
-        .out_swap(pe_3_6_out_swap),
-        .out_wen(pe_3_6_out_wen),
         .out_sum(pe_3_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_3_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_6_out_act),
-        .in_swap(pe_3_6_out_swap),
-        .in_wen(pe_3_6_out_wen),
+        .in_swap(swap_v0[9]),
+        .in_wen(wen_3_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_2_7_out_sum),
         .out_act(pe_3_7_out_act),
-        .out_swap(pe_3_7_out_swap),
-        .out_wen(pe_3_7_out_wen),
         .out_sum(pe_3_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_3_8 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_7_out_act),
-        .in_swap(pe_3_7_out_swap),
-        .in_wen(pe_3_7_out_wen),
+        .in_swap(swap_v0[10]),
+        .in_wen(wen_3_v0[7]),
         .in_w(wskew_8_d8),
         .in_sum(pe_2_8_out_sum),
         .out_act(pe_3_8_out_act),
-        .out_swap(pe_3_8_out_swap),
-        .out_wen(pe_3_8_out_wen),
         .out_sum(pe_3_8_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_3_9 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_8_out_act),
-        .in_swap(pe_3_8_out_swap),
-        .in_wen(pe_3_8_out_wen),
+        .in_swap(swap_v0[11]),
+        .in_wen(wen_3_v0[8]),
         .in_w(wskew_9_d9),
         .in_sum(pe_2_9_out_sum),
         .out_act(pe_3_9_out_act),
-        .out_swap(pe_3_9_out_swap),
-        .out_wen(pe_3_9_out_wen),
         .out_sum(pe_3_9_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_3_10 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_9_out_act),
-        .in_swap(pe_3_9_out_swap),
-        .in_wen(pe_3_9_out_wen),
+        .in_swap(swap_v0[12]),
+        .in_wen(wen_3_v0[9]),
         .in_w(wskew_10_d10),
         .in_sum(pe_2_10_out_sum),
         .out_act(pe_3_10_out_act),
-        .out_swap(pe_3_10_out_swap),
-        .out_wen(pe_3_10_out_wen),
         .out_sum(pe_3_10_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_3_11 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_10_out_act),
-        .in_swap(pe_3_10_out_swap),
-        .in_wen(pe_3_10_out_wen),
+        .in_swap(swap_v0[13]),
+        .in_wen(wen_3_v0[10]),
         .in_w(wskew_11_d11),
         .in_sum(pe_2_11_out_sum),
         .out_act(pe_3_11_out_act),
-        .out_swap(pe_3_11_out_swap),
-        .out_wen(pe_3_11_out_wen),
         .out_sum(pe_3_11_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_3_12 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_11_out_act),
-        .in_swap(pe_3_11_out_swap),
-        .in_wen(pe_3_11_out_wen),
+        .in_swap(swap_v0[14]),
+        .in_wen(wen_3_v0[11]),
         .in_w(wskew_12_d12),
         .in_sum(pe_2_12_out_sum),
         .out_act(pe_3_12_out_act),
-        .out_swap(pe_3_12_out_swap),
-        .out_wen(pe_3_12_out_wen),
         .out_sum(pe_3_12_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_3_13 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_12_out_act),
-        .in_swap(pe_3_12_out_swap),
-        .in_wen(pe_3_12_out_wen),
+        .in_swap(swap_v0[15]),
+        .in_wen(wen_3_v0[12]),
         .in_w(wskew_13_d13),
         .in_sum(pe_2_13_out_sum),
         .out_act(pe_3_13_out_act),
-        .out_swap(pe_3_13_out_swap),
-        .out_wen(pe_3_13_out_wen),
         .out_sum(pe_3_13_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_3_14 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_13_out_act),
-        .in_swap(pe_3_13_out_swap),
-        .in_wen(pe_3_13_out_wen),
+        .in_swap(swap_v0[16]),
+        .in_wen(wen_3_v0[13]),
         .in_w(wskew_14_d14),
         .in_sum(pe_2_14_out_sum),
         .out_act(pe_3_14_out_act),
-        .out_swap(pe_3_14_out_swap),
-        .out_wen(pe_3_14_out_wen),
         .out_sum(pe_3_14_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_3_15 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_3_14_out_act),
-        .in_swap(pe_3_14_out_swap),
-        .in_wen(pe_3_14_out_wen),
+        .in_swap(swap_v0[17]),
+        .in_wen(wen_3_v0[14]),
         .in_w(wskew_15_d15),
         .in_sum(pe_2_15_out_sum),
         .out_act(pe_3_15_out_act_unused),
-        .out_swap(pe_3_15_out_swap_unused),
-        .out_wen(pe_3_15_out_wen_unused),
         .out_sum(pe_3_15_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_4_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_4_d5),
-        .in_swap(swskew_4_d4),
+        .in_swap(swap_v0[3]),
         .in_wen(w0_wen_4),
         .in_w(w0_w_0),
         .in_sum(pe_3_0_out_sum),
         .out_act(pe_4_0_out_act),
-        .out_swap(pe_4_0_out_swap),
-        .out_wen(pe_4_0_out_wen),
         .out_sum(pe_4_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_4_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_0_out_act),
-        .in_swap(pe_4_0_out_swap),
-        .in_wen(pe_4_0_out_wen),
+        .in_swap(swap_v0[4]),
+        .in_wen(wen_4_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_3_1_out_sum),
         .out_act(pe_4_1_out_act),
-        .out_swap(pe_4_1_out_swap),
-        .out_wen(pe_4_1_out_wen),
         .out_sum(pe_4_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_4_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_1_out_act),
-        .in_swap(pe_4_1_out_swap),
-        .in_wen(pe_4_1_out_wen),
+        .in_swap(swap_v0[5]),
+        .in_wen(wen_4_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_3_2_out_sum),
         .out_act(pe_4_2_out_act),
-        .out_swap(pe_4_2_out_swap),
-        .out_wen(pe_4_2_out_wen),
         .out_sum(pe_4_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_4_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_2_out_act),
-        .in_swap(pe_4_2_out_swap),
-        .in_wen(pe_4_2_out_wen),
+        .in_swap(swap_v0[6]),
+        .in_wen(wen_4_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_3_3_out_sum),
         .out_act(pe_4_3_out_act),
-        .out_swap(pe_4_3_out_swap),
-        .out_wen(pe_4_3_out_wen),
         .out_sum(pe_4_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_4_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_3_out_act),
-        .in_swap(pe_4_3_out_swap),
-        .in_wen(pe_4_3_out_wen),
+        .in_swap(swap_v0[7]),
+        .in_wen(wen_4_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_3_4_out_sum),
         .out_act(pe_4_4_out_act),
-        .out_swap(pe_4_4_out_swap),
-        .out_wen(pe_4_4_out_wen),
         .out_sum(pe_4_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_4_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_4_out_act),
-        .in_swap(pe_4_4_out_swap),
-        .in_wen(pe_4_4_out_wen),
+        .in_swap(swap_v0[8]),
+        .in_wen(wen_4_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_3_5_out_sum),
         .out_act(pe_4_5_out_act),
-        .out_swap(pe_4_5_out_swap),
-        .out_wen(pe_4_5_out_wen),
         .out_sum(pe_4_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_4_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_5_out_act),
-        .in_swap(pe_4_5_out_swap),
-        .in_wen(pe_4_5_out_wen),
+        .in_swap(swap_v0[9]),
+        .in_wen(wen_4_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_3_6_out_sum),
         .out_act(pe_4_6_out_act),
-        .out_swap(pe_4_6_out_swap),
-        .out_wen(pe_4_6_out_wen),
         .out_sum(pe_4_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_4_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_6_out_act),
-        .in_swap(pe_4_6_out_swap),
-        .in_wen(pe_4_6_out_wen),
+        .in_swap(swap_v0[10]),
+        .in_wen(wen_4_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_3_7_out_sum),
         .out_act(pe_4_7_out_act),
-        .out_swap(pe_4_7_out_swap),
-        .out_wen(pe_4_7_out_wen),
         .out_sum(pe_4_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_4_8 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_7_out_act),
-        .in_swap(pe_4_7_out_swap),
-        .in_wen(pe_4_7_out_wen),
+        .in_swap(swap_v0[11]),
+        .in_wen(wen_4_v0[7]),
         .in_w(wskew_8_d8),
         .in_sum(pe_3_8_out_sum),
         .out_act(pe_4_8_out_act),
-        .out_swap(pe_4_8_out_swap),
-        .out_wen(pe_4_8_out_wen),
         .out_sum(pe_4_8_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_4_9 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_8_out_act),
-        .in_swap(pe_4_8_out_swap),
-        .in_wen(pe_4_8_out_wen),
+        .in_swap(swap_v0[12]),
+        .in_wen(wen_4_v0[8]),
         .in_w(wskew_9_d9),
         .in_sum(pe_3_9_out_sum),
         .out_act(pe_4_9_out_act),
-        .out_swap(pe_4_9_out_swap),
-        .out_wen(pe_4_9_out_wen),
         .out_sum(pe_4_9_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_4_10 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_9_out_act),
-        .in_swap(pe_4_9_out_swap),
-        .in_wen(pe_4_9_out_wen),
+        .in_swap(swap_v0[13]),
+        .in_wen(wen_4_v0[9]),
         .in_w(wskew_10_d10),
         .in_sum(pe_3_10_out_sum),
         .out_act(pe_4_10_out_act),
-        .out_swap(pe_4_10_out_swap),
-        .out_wen(pe_4_10_out_wen),
         .out_sum(pe_4_10_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_4_11 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_10_out_act),
-        .in_swap(pe_4_10_out_swap),
-        .in_wen(pe_4_10_out_wen),
+        .in_swap(swap_v0[14]),
+        .in_wen(wen_4_v0[10]),
         .in_w(wskew_11_d11),
         .in_sum(pe_3_11_out_sum),
         .out_act(pe_4_11_out_act),
-        .out_swap(pe_4_11_out_swap),
-        .out_wen(pe_4_11_out_wen),
         .out_sum(pe_4_11_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_4_12 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_11_out_act),
-        .in_swap(pe_4_11_out_swap),
-        .in_wen(pe_4_11_out_wen),
+        .in_swap(swap_v0[15]),
+        .in_wen(wen_4_v0[11]),
         .in_w(wskew_12_d12),
         .in_sum(pe_3_12_out_sum),
         .out_act(pe_4_12_out_act),
-        .out_swap(pe_4_12_out_swap),
-        .out_wen(pe_4_12_out_wen),
         .out_sum(pe_4_12_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_4_13 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_12_out_act),
-        .in_swap(pe_4_12_out_swap),
-        .in_wen(pe_4_12_out_wen),
+        .in_swap(swap_v0[16]),
+        .in_wen(wen_4_v0[12]),
         .in_w(wskew_13_d13),
         .in_sum(pe_3_13_out_sum),
         .out_act(pe_4_13_out_act),
-        .out_swap(pe_4_13_out_swap),
-        .out_wen(pe_4_13_out_wen),
         .out_sum(pe_4_13_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_4_14 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_13_out_act),
-        .in_swap(pe_4_13_out_swap),
-        .in_wen(pe_4_13_out_wen),
+        .in_swap(swap_v0[17]),
+        .in_wen(wen_4_v0[13]),
         .in_w(wskew_14_d14),
         .in_sum(pe_3_14_out_sum),
         .out_act(pe_4_14_out_act),
-        .out_swap(pe_4_14_out_swap),
-        .out_wen(pe_4_14_out_wen),
         .out_sum(pe_4_14_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_4_15 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_4_14_out_act),
-        .in_swap(pe_4_14_out_swap),
-        .in_wen(pe_4_14_out_wen),
+        .in_swap(swap_v0[18]),
+        .in_wen(wen_4_v0[14]),
         .in_w(wskew_15_d15),
         .in_sum(pe_3_15_out_sum),
         .out_act(pe_4_15_out_act_unused),
-        .out_swap(pe_4_15_out_swap_unused),
-        .out_wen(pe_4_15_out_wen_unused),
         .out_sum(pe_4_15_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_5_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_5_d6),
-        .in_swap(swskew_5_d5),
+        .in_swap(swap_v0[4]),
         .in_wen(w0_wen_5),
         .in_w(w0_w_0),
         .in_sum(pe_4_0_out_sum),
         .out_act(pe_5_0_out_act),
-        .out_swap(pe_5_0_out_swap),
-        .out_wen(pe_5_0_out_wen),
         .out_sum(pe_5_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_5_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_0_out_act),
-        .in_swap(pe_5_0_out_swap),
-        .in_wen(pe_5_0_out_wen),
+        .in_swap(swap_v0[5]),
+        .in_wen(wen_5_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_4_1_out_sum),
         .out_act(pe_5_1_out_act),
-        .out_swap(pe_5_1_out_swap),
-        .out_wen(pe_5_1_out_wen),
         .out_sum(pe_5_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_5_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_1_out_act),
-        .in_swap(pe_5_1_out_swap),
-        .in_wen(pe_5_1_out_wen),
+        .in_swap(swap_v0[6]),
+        .in_wen(wen_5_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_4_2_out_sum),
         .out_act(pe_5_2_out_act),
-        .out_swap(pe_5_2_out_swap),
-        .out_wen(pe_5_2_out_wen),
         .out_sum(pe_5_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_5_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_2_out_act),
-        .in_swap(pe_5_2_out_swap),
-        .in_wen(pe_5_2_out_wen),
+        .in_swap(swap_v0[7]),
+        .in_wen(wen_5_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_4_3_out_sum),
         .out_act(pe_5_3_out_act),
-        .out_swap(pe_5_3_out_swap),
-        .out_wen(pe_5_3_out_wen),
         .out_sum(pe_5_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_5_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_3_out_act),
-        .in_swap(pe_5_3_out_swap),
-        .in_wen(pe_5_3_out_wen),
+        .in_swap(swap_v0[8]),
+        .in_wen(wen_5_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_4_4_out_sum),
         .out_act(pe_5_4_out_act),
-        .out_swap(pe_5_4_out_swap),
-        .out_wen(pe_5_4_out_wen),
         .out_sum(pe_5_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_5_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_4_out_act),
-        .in_swap(pe_5_4_out_swap),
-        .in_wen(pe_5_4_out_wen),
+        .in_swap(swap_v0[9]),
+        .in_wen(wen_5_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_4_5_out_sum),
         .out_act(pe_5_5_out_act),
-        .out_swap(pe_5_5_out_swap),
-        .out_wen(pe_5_5_out_wen),
         .out_sum(pe_5_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_5_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_5_out_act),
-        .in_swap(pe_5_5_out_swap),
-        .in_wen(pe_5_5_out_wen),
+        .in_swap(swap_v0[10]),
+        .in_wen(wen_5_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_4_6_out_sum),
         .out_act(pe_5_6_out_act),
-        .out_swap(pe_5_6_out_swap),
-        .out_wen(pe_5_6_out_wen),
         .out_sum(pe_5_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_5_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_6_out_act),
-        .in_swap(pe_5_6_out_swap),
-        .in_wen(pe_5_6_out_wen),
+        .in_swap(swap_v0[11]),
+        .in_wen(wen_5_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_4_7_out_sum),
         .out_act(pe_5_7_out_act),
-        .out_swap(pe_5_7_out_swap),
-        .out_wen(pe_5_7_out_wen),
         .out_sum(pe_5_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_5_8 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_7_out_act),
-        .in_swap(pe_5_7_out_swap),
-        .in_wen(pe_5_7_out_wen),
+        .in_swap(swap_v0[12]),
+        .in_wen(wen_5_v0[7]),
         .in_w(wskew_8_d8),
         .in_sum(pe_4_8_out_sum),
         .out_act(pe_5_8_out_act),
-        .out_swap(pe_5_8_out_swap),
-        .out_wen(pe_5_8_out_wen),
         .out_sum(pe_5_8_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_5_9 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_8_out_act),
-        .in_swap(pe_5_8_out_swap),
-        .in_wen(pe_5_8_out_wen),
+        .in_swap(swap_v0[13]),
+        .in_wen(wen_5_v0[8]),
         .in_w(wskew_9_d9),
         .in_sum(pe_4_9_out_sum),
         .out_act(pe_5_9_out_act),
-        .out_swap(pe_5_9_out_swap),
-        .out_wen(pe_5_9_out_wen),
         .out_sum(pe_5_9_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_5_10 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_9_out_act),
-        .in_swap(pe_5_9_out_swap),
-        .in_wen(pe_5_9_out_wen),
+        .in_swap(swap_v0[14]),
+        .in_wen(wen_5_v0[9]),
         .in_w(wskew_10_d10),
         .in_sum(pe_4_10_out_sum),
         .out_act(pe_5_10_out_act),
-        .out_swap(pe_5_10_out_swap),
-        .out_wen(pe_5_10_out_wen),
         .out_sum(pe_5_10_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_5_11 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_10_out_act),
-        .in_swap(pe_5_10_out_swap),
-        .in_wen(pe_5_10_out_wen),
+        .in_swap(swap_v0[15]),
+        .in_wen(wen_5_v0[10]),
         .in_w(wskew_11_d11),
         .in_sum(pe_4_11_out_sum),
         .out_act(pe_5_11_out_act),
-        .out_swap(pe_5_11_out_swap),
-        .out_wen(pe_5_11_out_wen),
         .out_sum(pe_5_11_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_5_12 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_11_out_act),
-        .in_swap(pe_5_11_out_swap),
-        .in_wen(pe_5_11_out_wen),
+        .in_swap(swap_v0[16]),
+        .in_wen(wen_5_v0[11]),
         .in_w(wskew_12_d12),
         .in_sum(pe_4_12_out_sum),
         .out_act(pe_5_12_out_act),
-        .out_swap(pe_5_12_out_swap),
-        .out_wen(pe_5_12_out_wen),
         .out_sum(pe_5_12_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_5_13 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_12_out_act),
-        .in_swap(pe_5_12_out_swap),
-        .in_wen(pe_5_12_out_wen),
+        .in_swap(swap_v0[17]),
+        .in_wen(wen_5_v0[12]),
         .in_w(wskew_13_d13),
         .in_sum(pe_4_13_out_sum),
         .out_act(pe_5_13_out_act),
-        .out_swap(pe_5_13_out_swap),
-        .out_wen(pe_5_13_out_wen),
         .out_sum(pe_5_13_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_5_14 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_13_out_act),
-        .in_swap(pe_5_13_out_swap),
-        .in_wen(pe_5_13_out_wen),
+        .in_swap(swap_v0[18]),
+        .in_wen(wen_5_v0[13]),
         .in_w(wskew_14_d14),
         .in_sum(pe_4_14_out_sum),
         .out_act(pe_5_14_out_act),
-        .out_swap(pe_5_14_out_swap),
-        .out_wen(pe_5_14_out_wen),
         .out_sum(pe_5_14_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_5_15 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_5_14_out_act),
-        .in_swap(pe_5_14_out_swap),
-        .in_wen(pe_5_14_out_wen),
+        .in_swap(swap_v0[19]),
+        .in_wen(wen_5_v0[14]),
         .in_w(wskew_15_d15),
         .in_sum(pe_4_15_out_sum),
         .out_act(pe_5_15_out_act_unused),
-        .out_swap(pe_5_15_out_swap_unused),
-        .out_wen(pe_5_15_out_wen_unused),
         .out_sum(pe_5_15_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_6_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_6_d7),
-        .in_swap(swskew_6_d6),
+        .in_swap(swap_v0[5]),
         .in_wen(w0_wen_6),
         .in_w(w0_w_0),
         .in_sum(pe_5_0_out_sum),
         .out_act(pe_6_0_out_act),
-        .out_swap(pe_6_0_out_swap),
-        .out_wen(pe_6_0_out_wen),
         .out_sum(pe_6_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_6_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_0_out_act),
-        .in_swap(pe_6_0_out_swap),
-        .in_wen(pe_6_0_out_wen),
+        .in_swap(swap_v0[6]),
+        .in_wen(wen_6_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_5_1_out_sum),
         .out_act(pe_6_1_out_act),
-        .out_swap(pe_6_1_out_swap),
-        .out_wen(pe_6_1_out_wen),
         .out_sum(pe_6_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_6_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_1_out_act),
-        .in_swap(pe_6_1_out_swap),
-        .in_wen(pe_6_1_out_wen),
+        .in_swap(swap_v0[7]),
+        .in_wen(wen_6_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_5_2_out_sum),
         .out_act(pe_6_2_out_act),
-        .out_swap(pe_6_2_out_swap),
-        .out_wen(pe_6_2_out_wen),
         .out_sum(pe_6_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_6_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_2_out_act),
-        .in_swap(pe_6_2_out_swap),
-        .in_wen(pe_6_2_out_wen),
+        .in_swap(swap_v0[8]),
+        .in_wen(wen_6_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_5_3_out_sum),
         .out_act(pe_6_3_out_act),
-        .out_swap(pe_6_3_out_swap),
-        .out_wen(pe_6_3_out_wen),
         .out_sum(pe_6_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_6_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_3_out_act),
-        .in_swap(pe_6_3_out_swap),
-        .in_wen(pe_6_3_out_wen),
+        .in_swap(swap_v0[9]),
+        .in_wen(wen_6_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_5_4_out_sum),
         .out_act(pe_6_4_out_act),
-        .out_swap(pe_6_4_out_swap),
-        .out_wen(pe_6_4_out_wen),
         .out_sum(pe_6_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_6_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_4_out_act),
-        .in_swap(pe_6_4_out_swap),
-        .in_wen(pe_6_4_out_wen),
+        .in_swap(swap_v0[10]),
+        .in_wen(wen_6_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_5_5_out_sum),
         .out_act(pe_6_5_out_act),
-        .out_swap(pe_6_5_out_swap),
-        .out_wen(pe_6_5_out_wen),
         .out_sum(pe_6_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_6_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_5_out_act),
-        .in_swap(pe_6_5_out_swap),
-        .in_wen(pe_6_5_out_wen),
+        .in_swap(swap_v0[11]),
+        .in_wen(wen_6_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_5_6_out_sum),
         .out_act(pe_6_6_out_act),
-        .out_swap(pe_6_6_out_swap),
-        .out_wen(pe_6_6_out_wen),
         .out_sum(pe_6_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_6_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_6_out_act),
-        .in_swap(pe_6_6_out_swap),
-        .in_wen(pe_6_6_out_wen),
+        .in_swap(swap_v0[12]),
+        .in_wen(wen_6_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_5_7_out_sum),
         .out_act(pe_6_7_out_act),
-        .out_swap(pe_6_7_out_swap),
-        .out_wen(pe_6_7_out_wen),
         .out_sum(pe_6_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_6_8 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_7_out_act),
-        .in_swap(pe_6_7_out_swap),
-        .in_wen(pe_6_7_out_wen),
+        .in_swap(swap_v0[13]),
+        .in_wen(wen_6_v0[7]),
         .in_w(wskew_8_d8),
         .in_sum(pe_5_8_out_sum),
         .out_act(pe_6_8_out_act),
-        .out_swap(pe_6_8_out_swap),
-        .out_wen(pe_6_8_out_wen),
         .out_sum(pe_6_8_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_6_9 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_8_out_act),
-        .in_swap(pe_6_8_out_swap),
-        .in_wen(pe_6_8_out_wen),
+        .in_swap(swap_v0[14]),
+        .in_wen(wen_6_v0[8]),
         .in_w(wskew_9_d9),
         .in_sum(pe_5_9_out_sum),
         .out_act(pe_6_9_out_act),
-        .out_swap(pe_6_9_out_swap),
-        .out_wen(pe_6_9_out_wen),
         .out_sum(pe_6_9_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_6_10 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_9_out_act),
-        .in_swap(pe_6_9_out_swap),
-        .in_wen(pe_6_9_out_wen),
+        .in_swap(swap_v0[15]),
+        .in_wen(wen_6_v0[9]),
         .in_w(wskew_10_d10),
         .in_sum(pe_5_10_out_sum),
         .out_act(pe_6_10_out_act),
-        .out_swap(pe_6_10_out_swap),
-        .out_wen(pe_6_10_out_wen),
         .out_sum(pe_6_10_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_6_11 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_10_out_act),
-        .in_swap(pe_6_10_out_swap),
-        .in_wen(pe_6_10_out_wen),
+        .in_swap(swap_v0[16]),
+        .in_wen(wen_6_v0[10]),
         .in_w(wskew_11_d11),
         .in_sum(pe_5_11_out_sum),
         .out_act(pe_6_11_out_act),
-        .out_swap(pe_6_11_out_swap),
-        .out_wen(pe_6_11_out_wen),
         .out_sum(pe_6_11_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_6_12 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_11_out_act),
-        .in_swap(pe_6_11_out_swap),
-        .in_wen(pe_6_11_out_wen),
+        .in_swap(swap_v0[17]),
+        .in_wen(wen_6_v0[11]),
         .in_w(wskew_12_d12),
         .in_sum(pe_5_12_out_sum),
         .out_act(pe_6_12_out_act),
-        .out_swap(pe_6_12_out_swap),
-        .out_wen(pe_6_12_out_wen),
         .out_sum(pe_6_12_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_6_13 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_12_out_act),
-        .in_swap(pe_6_12_out_swap),
-        .in_wen(pe_6_12_out_wen),
+        .in_swap(swap_v0[18]),
+        .in_wen(wen_6_v0[12]),
         .in_w(wskew_13_d13),
         .in_sum(pe_5_13_out_sum),
         .out_act(pe_6_13_out_act),
-        .out_swap(pe_6_13_out_swap),
-        .out_wen(pe_6_13_out_wen),
         .out_sum(pe_6_13_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_6_14 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_13_out_act),
-        .in_swap(pe_6_13_out_swap),
-        .in_wen(pe_6_13_out_wen),
+        .in_swap(swap_v0[19]),
+        .in_wen(wen_6_v0[13]),
         .in_w(wskew_14_d14),
         .in_sum(pe_5_14_out_sum),
         .out_act(pe_6_14_out_act),
-        .out_swap(pe_6_14_out_swap),
-        .out_wen(pe_6_14_out_wen),
         .out_sum(pe_6_14_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_6_15 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_6_14_out_act),
-        .in_swap(pe_6_14_out_swap),
-        .in_wen(pe_6_14_out_wen),
+        .in_swap(swap_v0[20]),
+        .in_wen(wen_6_v0[14]),
         .in_w(wskew_15_d15),
         .in_sum(pe_5_15_out_sum),
         .out_act(pe_6_15_out_act_unused),
-        .out_swap(pe_6_15_out_swap_unused),
-        .out_wen(pe_6_15_out_wen_unused),
         .out_sum(pe_6_15_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_7_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_7_d8),
-        .in_swap(swskew_7_d7),
+        .in_swap(swap_v0[6]),
         .in_wen(w0_wen_7),
         .in_w(w0_w_0),
         .in_sum(pe_6_0_out_sum),
         .out_act(pe_7_0_out_act),
-        .out_swap(pe_7_0_out_swap),
-        .out_wen(pe_7_0_out_wen),
         .out_sum(pe_7_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_7_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_0_out_act),
-        .in_swap(pe_7_0_out_swap),
-        .in_wen(pe_7_0_out_wen),
+        .in_swap(swap_v0[7]),
+        .in_wen(wen_7_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_6_1_out_sum),
         .out_act(pe_7_1_out_act),
-        .out_swap(pe_7_1_out_swap),
-        .out_wen(pe_7_1_out_wen),
         .out_sum(pe_7_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_7_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_1_out_act),
-        .in_swap(pe_7_1_out_swap),
-        .in_wen(pe_7_1_out_wen),
+        .in_swap(swap_v0[8]),
+        .in_wen(wen_7_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_6_2_out_sum),
         .out_act(pe_7_2_out_act),
-        .out_swap(pe_7_2_out_swap),
-        .out_wen(pe_7_2_out_wen),
         .out_sum(pe_7_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_7_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_2_out_act),
-        .in_swap(pe_7_2_out_swap),
-        .in_wen(pe_7_2_out_wen),
+        .in_swap(swap_v0[9]),
+        .in_wen(wen_7_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_6_3_out_sum),
         .out_act(pe_7_3_out_act),
-        .out_swap(pe_7_3_out_swap),
-        .out_wen(pe_7_3_out_wen),
         .out_sum(pe_7_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_7_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_3_out_act),
-        .in_swap(pe_7_3_out_swap),
-        .in_wen(pe_7_3_out_wen),
+        .in_swap(swap_v0[10]),
+        .in_wen(wen_7_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_6_4_out_sum),
         .out_act(pe_7_4_out_act),
-        .out_swap(pe_7_4_out_swap),
-        .out_wen(pe_7_4_out_wen),
         .out_sum(pe_7_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_7_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_4_out_act),
-        .in_swap(pe_7_4_out_swap),
-        .in_wen(pe_7_4_out_wen),
+        .in_swap(swap_v0[11]),
+        .in_wen(wen_7_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_6_5_out_sum),
         .out_act(pe_7_5_out_act),
-        .out_swap(pe_7_5_out_swap),
-        .out_wen(pe_7_5_out_wen),
         .out_sum(pe_7_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_7_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_5_out_act),
-        .in_swap(pe_7_5_out_swap),
-        .in_wen(pe_7_5_out_wen),
+        .in_swap(swap_v0[12]),
+        .in_wen(wen_7_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_6_6_out_sum),
         .out_act(pe_7_6_out_act),
-        .out_swap(pe_7_6_out_swap),
-        .out_wen(pe_7_6_out_wen),
         .out_sum(pe_7_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_7_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_6_out_act),
-        .in_swap(pe_7_6_out_swap),
-        .in_wen(pe_7_6_out_wen),
+        .in_swap(swap_v0[13]),
+        .in_wen(wen_7_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_6_7_out_sum),
         .out_act(pe_7_7_out_act),
-        .out_swap(pe_7_7_out_swap),
-        .out_wen(pe_7_7_out_wen),
         .out_sum(pe_7_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_7_8 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_7_out_act),
-        .in_swap(pe_7_7_out_swap),
-        .in_wen(pe_7_7_out_wen),
+        .in_swap(swap_v0[14]),
+        .in_wen(wen_7_v0[7]),
         .in_w(wskew_8_d8),
         .in_sum(pe_6_8_out_sum),
         .out_act(pe_7_8_out_act),
-        .out_swap(pe_7_8_out_swap),
-        .out_wen(pe_7_8_out_wen),
         .out_sum(pe_7_8_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_7_9 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_8_out_act),
-        .in_swap(pe_7_8_out_swap),
-        .in_wen(pe_7_8_out_wen),
+        .in_swap(swap_v0[15]),
+        .in_wen(wen_7_v0[8]),
         .in_w(wskew_9_d9),
         .in_sum(pe_6_9_out_sum),
         .out_act(pe_7_9_out_act),
-        .out_swap(pe_7_9_out_swap),
-        .out_wen(pe_7_9_out_wen),
         .out_sum(pe_7_9_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_7_10 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_9_out_act),
-        .in_swap(pe_7_9_out_swap),
-        .in_wen(pe_7_9_out_wen),
+        .in_swap(swap_v0[16]),
+        .in_wen(wen_7_v0[9]),
         .in_w(wskew_10_d10),
         .in_sum(pe_6_10_out_sum),
         .out_act(pe_7_10_out_act),
-        .out_swap(pe_7_10_out_swap),
-        .out_wen(pe_7_10_out_wen),
         .out_sum(pe_7_10_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_7_11 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_10_out_act),
-        .in_swap(pe_7_10_out_swap),
-        .in_wen(pe_7_10_out_wen),
+        .in_swap(swap_v0[17]),
+        .in_wen(wen_7_v0[10]),
         .in_w(wskew_11_d11),
         .in_sum(pe_6_11_out_sum),
         .out_act(pe_7_11_out_act),
-        .out_swap(pe_7_11_out_swap),
-        .out_wen(pe_7_11_out_wen),
         .out_sum(pe_7_11_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_7_12 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_11_out_act),
-        .in_swap(pe_7_11_out_swap),
-        .in_wen(pe_7_11_out_wen),
+        .in_swap(swap_v0[18]),
+        .in_wen(wen_7_v0[11]),
         .in_w(wskew_12_d12),
         .in_sum(pe_6_12_out_sum),
         .out_act(pe_7_12_out_act),
-        .out_swap(pe_7_12_out_swap),
-        .out_wen(pe_7_12_out_wen),
         .out_sum(pe_7_12_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_7_13 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_12_out_act),
-        .in_swap(pe_7_12_out_swap),
-        .in_wen(pe_7_12_out_wen),
+        .in_swap(swap_v0[19]),
+        .in_wen(wen_7_v0[12]),
         .in_w(wskew_13_d13),
         .in_sum(pe_6_13_out_sum),
         .out_act(pe_7_13_out_act),
-        .out_swap(pe_7_13_out_swap),
-        .out_wen(pe_7_13_out_wen),
         .out_sum(pe_7_13_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_7_14 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_13_out_act),
-        .in_swap(pe_7_13_out_swap),
-        .in_wen(pe_7_13_out_wen),
+        .in_swap(swap_v0[20]),
+        .in_wen(wen_7_v0[13]),
         .in_w(wskew_14_d14),
         .in_sum(pe_6_14_out_sum),
         .out_act(pe_7_14_out_act),
-        .out_swap(pe_7_14_out_swap),
-        .out_wen(pe_7_14_out_wen),
         .out_sum(pe_7_14_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_7_15 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_7_14_out_act),
-        .in_swap(pe_7_14_out_swap),
-        .in_wen(pe_7_14_out_wen),
+        .in_swap(swap_v0[21]),
+        .in_wen(wen_7_v0[14]),
         .in_w(wskew_15_d15),
         .in_sum(pe_6_15_out_sum),
         .out_act(pe_7_15_out_act_unused),
-        .out_swap(pe_7_15_out_swap_unused),
-        .out_wen(pe_7_15_out_wen_unused),
         .out_sum(pe_7_15_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_8_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_8_d9),
-        .in_swap(swskew_8_d8),
+        .in_swap(swap_v0[7]),
         .in_wen(w0_wen_8),
         .in_w(w0_w_0),
         .in_sum(pe_7_0_out_sum),
         .out_act(pe_8_0_out_act),
-        .out_swap(pe_8_0_out_swap),
-        .out_wen(pe_8_0_out_wen),
         .out_sum(pe_8_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_8_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_8_0_out_act),
-        .in_swap(pe_8_0_out_swap),
-        .in_wen(pe_8_0_out_wen),
+        .in_swap(swap_v0[8]),
+        .in_wen(wen_8_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_7_1_out_sum),
         .out_act(pe_8_1_out_act),
-        .out_swap(pe_8_1_out_swap),
-        .out_wen(pe_8_1_out_wen),
         .out_sum(pe_8_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_8_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_8_1_out_act),
-        .in_swap(pe_8_1_out_swap),
-        .in_wen(pe_8_1_out_wen),
+        .in_swap(swap_v0[9]),
+        .in_wen(wen_8_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_7_2_out_sum),
         .out_act(pe_8_2_out_act),
-        .out_swap(pe_8_2_out_swap),
-        .out_wen(pe_8_2_out_wen),
         .out_sum(pe_8_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_8_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_8_2_out_act),
-        .in_swap(pe_8_2_out_swap),
-        .in_wen(pe_8_2_out_wen),
+        .in_swap(swap_v0[10]),
+        .in_wen(wen_8_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_7_3_out_sum),
         .out_act(pe_8_3_out_act),
-        .out_swap(pe_8_3_out_swap),
-        .out_wen(pe_8_3_out_wen),
         .out_sum(pe_8_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_8_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_8_3_out_act),
-        .in_swap(pe_8_3_out_swap),
-        .in_wen(pe_8_3_out_wen),
+        .in_swap(swap_v0[11]),
+        .in_wen(wen_8_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_7_4_out_sum),
         .out_act(pe_8_4_out_act),
-        .out_swap(pe_8_4_out_swap),
-        .out_wen(pe_8_4_out_wen),
         .out_sum(pe_8_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_8_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_8_4_out_act),
-        .in_swap(pe_8_4_out_swap),
-        .in_wen(pe_8_4_out_wen),
+        .in_swap(swap_v0[12]),
+        .in_wen(wen_8_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_7_5_out_sum),
         .out_act(pe_8_5_out_act),
-        .out_swap(pe_8_5_out_swap),
-        .out_wen(pe_8_5_out_wen),
         .out_sum(pe_8_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_8_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_8_5_out_act),
-        .in_swap(pe_8_5_out_swap),
-        .in_wen(pe_8_5_out_wen),
+        .in_swap(swap_v0[13]),
+        .in_wen(wen_8_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_7_6_out_sum),
         .out_act(pe_8_6_out_act),
-        .out_swap(pe_8_6_out_swap),
-        .out_wen(pe_8_6_out_wen),
         .out_sum(pe_8_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_8_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_8_6_out_act),
-        .in_swap(pe_8_6_out_swap),
-        .in_wen(pe_8_6_out_wen),
+        .in_swap(swap_v0[14]),
+        .in_wen(wen_8_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_7_7_out_sum),
         .out_act(pe_8_7_out_act),
-        .out_swap(pe_8_7_out_swap),
-        .out_wen(pe_8_7_out_wen),
         .out_sum(pe_8_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_8_8 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_8_7_out_act),
-        .in_swap(pe_8_7_out_swap),
-        .in_wen(pe_8_7_out_wen),
+        .in_swap(swap_v0[15]),
+        .in_wen(wen_8_v0[7]),
         .in_w(wskew_8_d8),
         .in_sum(pe_7_8_out_sum),
         .out_act(pe_8_8_out_act),
-        .out_swap(pe_8_8_out_swap),
-        .out_wen(pe_8_8_out_wen),
         .out_sum(pe_8_8_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_8_9 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_8_8_out_act),
-        .in_swap(pe_8_8_out_swap),
-        .in_wen(pe_8_8_out_wen),
+        .in_swap(swap_v0[16]),
+        .in_wen(wen_8_v0[8]),
         .in_w(wskew_9_d9),
         .in_sum(pe_7_9_out_sum),
         .out_act(pe_8_9_out_act),
-        .out_swap(pe_8_9_out_swap),
-        .out_wen(pe_8_9_out_wen),
         .out_sum(pe_8_9_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_8_10 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_8_9_out_act),
-        .in_swap(pe_8_9_out_swap),
-        .in_wen(pe_8_9_out_wen),
+        .in_swap(swap_v0[17]),
+        .in_wen(wen_8_v0[9]),
         .in_w(wskew_10_d10),
         .in_sum(pe_7_10_out_sum),
         .out_act(pe_8_10_out_act),
-        .out_swap(pe_8_10_out_swap),
-        .out_wen(pe_8_10_out_wen),
         .out_sum(pe_8_10_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_8_11 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_8_10_out_act),
-        .in_swap(pe_8_10_out_swap),
-        .in_wen(pe_8_10_out_wen),
+        .in_swap(swap_v0[18]),
+        .in_wen(wen_8_v0[10]),
         .in_w(wskew_11_d11),
         .in_sum(pe_7_11_out_sum),
         .out_act(pe_8_11_out_act),
-        .out_swap(pe_8_11_out_swap),
-        .out_wen(pe_8_11_out_wen),
         .out_sum(pe_8_11_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_8_12 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_8_11_out_act),
-        .in_swap(pe_8_11_out_swap),
-        .in_wen(pe_8_11_out_wen),
+        .in_swap(swap_v0[19]),
+        .in_wen(wen_8_v0[11]),
         .in_w(wskew_12_d12),
         .in_sum(pe_7_12_out_sum),
         .out_act(pe_8_12_out_act),
-        .out_swap(pe_8_12_out_swap),
-        .out_wen(pe_8_12_out_wen),
         .out_sum(pe_8_12_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_8_13 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_8_12_out_act),
-        .in_swap(pe_8_12_out_swap),
-        .in_wen(pe_8_12_out_wen),
+        .in_swap(swap_v0[20]),
+        .in_wen(wen_8_v0[12]),
         .in_w(wskew_13_d13),
         .in_sum(pe_7_13_out_sum),
         .out_act(pe_8_13_out_act),
-        .out_swap(pe_8_13_out_swap),
-        .out_wen(pe_8_13_out_wen),
         .out_sum(pe_8_13_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_8_14 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_8_13_out_act),
-        .in_swap(pe_8_13_out_swap),
-        .in_wen(pe_8_13_out_wen),
+        .in_swap(swap_v0[21]),
+        .in_wen(wen_8_v0[13]),
         .in_w(wskew_14_d14),
         .in_sum(pe_7_14_out_sum),
         .out_act(pe_8_14_out_act),
-        .out_swap(pe_8_14_out_swap),
-        .out_wen(pe_8_14_out_wen),
         .out_sum(pe_8_14_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_8_15 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_8_14_out_act),
-        .in_swap(pe_8_14_out_swap),
-        .in_wen(pe_8_14_out_wen),
+        .in_swap(swap_v0[22]),
+        .in_wen(wen_8_v0[14]),
         .in_w(wskew_15_d15),
         .in_sum(pe_7_15_out_sum),
         .out_act(pe_8_15_out_act_unused),
-        .out_swap(pe_8_15_out_swap_unused),
-        .out_wen(pe_8_15_out_wen_unused),
         .out_sum(pe_8_15_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_9_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_9_d10),
-        .in_swap(swskew_9_d9),
+        .in_swap(swap_v0[8]),
         .in_wen(w0_wen_9),
         .in_w(w0_w_0),
         .in_sum(pe_8_0_out_sum),
         .out_act(pe_9_0_out_act),
-        .out_swap(pe_9_0_out_swap),
-        .out_wen(pe_9_0_out_wen),
         .out_sum(pe_9_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_9_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_9_0_out_act),
-        .in_swap(pe_9_0_out_swap),
-        .in_wen(pe_9_0_out_wen),
+        .in_swap(swap_v0[9]),
+        .in_wen(wen_9_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_8_1_out_sum),
         .out_act(pe_9_1_out_act),
-        .out_swap(pe_9_1_out_swap),
-        .out_wen(pe_9_1_out_wen),
         .out_sum(pe_9_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_9_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_9_1_out_act),
-        .in_swap(pe_9_1_out_swap),
-        .in_wen(pe_9_1_out_wen),
+        .in_swap(swap_v0[10]),
+        .in_wen(wen_9_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_8_2_out_sum),
         .out_act(pe_9_2_out_act),
-        .out_swap(pe_9_2_out_swap),
-        .out_wen(pe_9_2_out_wen),
         .out_sum(pe_9_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_9_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_9_2_out_act),
-        .in_swap(pe_9_2_out_swap),
-        .in_wen(pe_9_2_out_wen),
+        .in_swap(swap_v0[11]),
+        .in_wen(wen_9_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_8_3_out_sum),
         .out_act(pe_9_3_out_act),
-        .out_swap(pe_9_3_out_swap),
-        .out_wen(pe_9_3_out_wen),
         .out_sum(pe_9_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_9_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_9_3_out_act),
-        .in_swap(pe_9_3_out_swap),
-        .in_wen(pe_9_3_out_wen),
+        .in_swap(swap_v0[12]),
+        .in_wen(wen_9_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_8_4_out_sum),
         .out_act(pe_9_4_out_act),
-        .out_swap(pe_9_4_out_swap),
-        .out_wen(pe_9_4_out_wen),
         .out_sum(pe_9_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_9_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_9_4_out_act),
-        .in_swap(pe_9_4_out_swap),
-        .in_wen(pe_9_4_out_wen),
+        .in_swap(swap_v0[13]),
+        .in_wen(wen_9_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_8_5_out_sum),
         .out_act(pe_9_5_out_act),
-        .out_swap(pe_9_5_out_swap),
-        .out_wen(pe_9_5_out_wen),
         .out_sum(pe_9_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_9_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_9_5_out_act),
-        .in_swap(pe_9_5_out_swap),
-        .in_wen(pe_9_5_out_wen),
+        .in_swap(swap_v0[14]),
+        .in_wen(wen_9_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_8_6_out_sum),
         .out_act(pe_9_6_out_act),
-        .out_swap(pe_9_6_out_swap),
-        .out_wen(pe_9_6_out_wen),
         .out_sum(pe_9_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_9_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_9_6_out_act),
-        .in_swap(pe_9_6_out_swap),
-        .in_wen(pe_9_6_out_wen),
+        .in_swap(swap_v0[15]),
+        .in_wen(wen_9_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_8_7_out_sum),
         .out_act(pe_9_7_out_act),
-        .out_swap(pe_9_7_out_swap),
-        .out_wen(pe_9_7_out_wen),
         .out_sum(pe_9_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_9_8 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_9_7_out_act),
-        .in_swap(pe_9_7_out_swap),
-        .in_wen(pe_9_7_out_wen),
+        .in_swap(swap_v0[16]),
+        .in_wen(wen_9_v0[7]),
         .in_w(wskew_8_d8),
         .in_sum(pe_8_8_out_sum),
         .out_act(pe_9_8_out_act),
-        .out_swap(pe_9_8_out_swap),
-        .out_wen(pe_9_8_out_wen),
         .out_sum(pe_9_8_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_9_9 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_9_8_out_act),
-        .in_swap(pe_9_8_out_swap),
-        .in_wen(pe_9_8_out_wen),
+        .in_swap(swap_v0[17]),
+        .in_wen(wen_9_v0[8]),
         .in_w(wskew_9_d9),
         .in_sum(pe_8_9_out_sum),
         .out_act(pe_9_9_out_act),
-        .out_swap(pe_9_9_out_swap),
-        .out_wen(pe_9_9_out_wen),
         .out_sum(pe_9_9_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_9_10 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_9_9_out_act),
-        .in_swap(pe_9_9_out_swap),
-        .in_wen(pe_9_9_out_wen),
+        .in_swap(swap_v0[18]),
+        .in_wen(wen_9_v0[9]),
         .in_w(wskew_10_d10),
         .in_sum(pe_8_10_out_sum),
         .out_act(pe_9_10_out_act),
-        .out_swap(pe_9_10_out_swap),
-        .out_wen(pe_9_10_out_wen),
         .out_sum(pe_9_10_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_9_11 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_9_10_out_act),
-        .in_swap(pe_9_10_out_swap),
-        .in_wen(pe_9_10_out_wen),
+        .in_swap(swap_v0[19]),
+        .in_wen(wen_9_v0[10]),
         .in_w(wskew_11_d11),
         .in_sum(pe_8_11_out_sum),
         .out_act(pe_9_11_out_act),
-        .out_swap(pe_9_11_out_swap),
-        .out_wen(pe_9_11_out_wen),
         .out_sum(pe_9_11_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_9_12 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_9_11_out_act),
-        .in_swap(pe_9_11_out_swap),
-        .in_wen(pe_9_11_out_wen),
+        .in_swap(swap_v0[20]),
+        .in_wen(wen_9_v0[11]),
         .in_w(wskew_12_d12),
         .in_sum(pe_8_12_out_sum),
         .out_act(pe_9_12_out_act),
-        .out_swap(pe_9_12_out_swap),
-        .out_wen(pe_9_12_out_wen),
         .out_sum(pe_9_12_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_9_13 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_9_12_out_act),
-        .in_swap(pe_9_12_out_swap),
-        .in_wen(pe_9_12_out_wen),
+        .in_swap(swap_v0[21]),
+        .in_wen(wen_9_v0[12]),
         .in_w(wskew_13_d13),
         .in_sum(pe_8_13_out_sum),
         .out_act(pe_9_13_out_act),
-        .out_swap(pe_9_13_out_swap),
-        .out_wen(pe_9_13_out_wen),
         .out_sum(pe_9_13_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_9_14 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_9_13_out_act),
-        .in_swap(pe_9_13_out_swap),
-        .in_wen(pe_9_13_out_wen),
+        .in_swap(swap_v0[22]),
+        .in_wen(wen_9_v0[13]),
         .in_w(wskew_14_d14),
         .in_sum(pe_8_14_out_sum),
         .out_act(pe_9_14_out_act),
-        .out_swap(pe_9_14_out_swap),
-        .out_wen(pe_9_14_out_wen),
         .out_sum(pe_9_14_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_9_15 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_9_14_out_act),
-        .in_swap(pe_9_14_out_swap),
-        .in_wen(pe_9_14_out_wen),
+        .in_swap(swap_v0[23]),
+        .in_wen(wen_9_v0[14]),
         .in_w(wskew_15_d15),
         .in_sum(pe_8_15_out_sum),
         .out_act(pe_9_15_out_act_unused),
-        .out_swap(pe_9_15_out_swap_unused),
-        .out_wen(pe_9_15_out_wen_unused),
         .out_sum(pe_9_15_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_10_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_10_d11),
-        .in_swap(swskew_10_d10),
+        .in_swap(swap_v0[9]),
         .in_wen(w0_wen_10),
         .in_w(w0_w_0),
         .in_sum(pe_9_0_out_sum),
         .out_act(pe_10_0_out_act),
-        .out_swap(pe_10_0_out_swap),
-        .out_wen(pe_10_0_out_wen),
         .out_sum(pe_10_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_10_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_10_0_out_act),
-        .in_swap(pe_10_0_out_swap),
-        .in_wen(pe_10_0_out_wen),
+        .in_swap(swap_v0[10]),
+        .in_wen(wen_10_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_9_1_out_sum),
         .out_act(pe_10_1_out_act),
-        .out_swap(pe_10_1_out_swap),
-        .out_wen(pe_10_1_out_wen),
         .out_sum(pe_10_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_10_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_10_1_out_act),
-        .in_swap(pe_10_1_out_swap),
-        .in_wen(pe_10_1_out_wen),
+        .in_swap(swap_v0[11]),
+        .in_wen(wen_10_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_9_2_out_sum),
         .out_act(pe_10_2_out_act),
-        .out_swap(pe_10_2_out_swap),
-        .out_wen(pe_10_2_out_wen),
         .out_sum(pe_10_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_10_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_10_2_out_act),
-        .in_swap(pe_10_2_out_swap),
-        .in_wen(pe_10_2_out_wen),
+        .in_swap(swap_v0[12]),
+        .in_wen(wen_10_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_9_3_out_sum),
         .out_act(pe_10_3_out_act),
-        .out_swap(pe_10_3_out_swap),
-        .out_wen(pe_10_3_out_wen),
         .out_sum(pe_10_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_10_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_10_3_out_act),
-        .in_swap(pe_10_3_out_swap),
-        .in_wen(pe_10_3_out_wen),
+        .in_swap(swap_v0[13]),
+        .in_wen(wen_10_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_9_4_out_sum),
         .out_act(pe_10_4_out_act),
-        .out_swap(pe_10_4_out_swap),
-        .out_wen(pe_10_4_out_wen),
         .out_sum(pe_10_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_10_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_10_4_out_act),
-        .in_swap(pe_10_4_out_swap),
-        .in_wen(pe_10_4_out_wen),
+        .in_swap(swap_v0[14]),
+        .in_wen(wen_10_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_9_5_out_sum),
         .out_act(pe_10_5_out_act),
-        .out_swap(pe_10_5_out_swap),
-        .out_wen(pe_10_5_out_wen),
         .out_sum(pe_10_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_10_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_10_5_out_act),
-        .in_swap(pe_10_5_out_swap),
-        .in_wen(pe_10_5_out_wen),
+        .in_swap(swap_v0[15]),
+        .in_wen(wen_10_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_9_6_out_sum),
         .out_act(pe_10_6_out_act),
-        .out_swap(pe_10_6_out_swap),
-        .out_wen(pe_10_6_out_wen),
         .out_sum(pe_10_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_10_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_10_6_out_act),
-        .in_swap(pe_10_6_out_swap),
-        .in_wen(pe_10_6_out_wen),
+        .in_swap(swap_v0[16]),
+        .in_wen(wen_10_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_9_7_out_sum),
         .out_act(pe_10_7_out_act),
-        .out_swap(pe_10_7_out_swap),
-        .out_wen(pe_10_7_out_wen),
         .out_sum(pe_10_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_10_8 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_10_7_out_act),
-        .in_swap(pe_10_7_out_swap),
-        .in_wen(pe_10_7_out_wen),
+        .in_swap(swap_v0[17]),
+        .in_wen(wen_10_v0[7]),
         .in_w(wskew_8_d8),
         .in_sum(pe_9_8_out_sum),
         .out_act(pe_10_8_out_act),
-        .out_swap(pe_10_8_out_swap),
-        .out_wen(pe_10_8_out_wen),
         .out_sum(pe_10_8_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_10_9 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_10_8_out_act),
-        .in_swap(pe_10_8_out_swap),
-        .in_wen(pe_10_8_out_wen),
+        .in_swap(swap_v0[18]),
+        .in_wen(wen_10_v0[8]),
         .in_w(wskew_9_d9),
         .in_sum(pe_9_9_out_sum),
         .out_act(pe_10_9_out_act),
-        .out_swap(pe_10_9_out_swap),
-        .out_wen(pe_10_9_out_wen),
         .out_sum(pe_10_9_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_10_10 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_10_9_out_act),
-        .in_swap(pe_10_9_out_swap),
-        .in_wen(pe_10_9_out_wen),
+        .in_swap(swap_v0[19]),
+        .in_wen(wen_10_v0[9]),
         .in_w(wskew_10_d10),
         .in_sum(pe_9_10_out_sum),
         .out_act(pe_10_10_out_act),
-        .out_swap(pe_10_10_out_swap),
-        .out_wen(pe_10_10_out_wen),
         .out_sum(pe_10_10_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_10_11 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_10_10_out_act),
-        .in_swap(pe_10_10_out_swap),
-        .in_wen(pe_10_10_out_wen),
+        .in_swap(swap_v0[20]),
+        .in_wen(wen_10_v0[10]),
         .in_w(wskew_11_d11),
         .in_sum(pe_9_11_out_sum),
         .out_act(pe_10_11_out_act),
-        .out_swap(pe_10_11_out_swap),
-        .out_wen(pe_10_11_out_wen),
         .out_sum(pe_10_11_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_10_12 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_10_11_out_act),
-        .in_swap(pe_10_11_out_swap),
-        .in_wen(pe_10_11_out_wen),
+        .in_swap(swap_v0[21]),
+        .in_wen(wen_10_v0[11]),
         .in_w(wskew_12_d12),
         .in_sum(pe_9_12_out_sum),
         .out_act(pe_10_12_out_act),
-        .out_swap(pe_10_12_out_swap),
-        .out_wen(pe_10_12_out_wen),
         .out_sum(pe_10_12_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_10_13 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_10_12_out_act),
-        .in_swap(pe_10_12_out_swap),
-        .in_wen(pe_10_12_out_wen),
+        .in_swap(swap_v0[22]),
+        .in_wen(wen_10_v0[12]),
         .in_w(wskew_13_d13),
         .in_sum(pe_9_13_out_sum),
         .out_act(pe_10_13_out_act),
-        .out_swap(pe_10_13_out_swap),
-        .out_wen(pe_10_13_out_wen),
         .out_sum(pe_10_13_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_10_14 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_10_13_out_act),
-        .in_swap(pe_10_13_out_swap),
-        .in_wen(pe_10_13_out_wen),
+        .in_swap(swap_v0[23]),
+        .in_wen(wen_10_v0[13]),
         .in_w(wskew_14_d14),
         .in_sum(pe_9_14_out_sum),
         .out_act(pe_10_14_out_act),
-        .out_swap(pe_10_14_out_swap),
-        .out_wen(pe_10_14_out_wen),
         .out_sum(pe_10_14_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_10_15 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_10_14_out_act),
-        .in_swap(pe_10_14_out_swap),
-        .in_wen(pe_10_14_out_wen),
+        .in_swap(swap_v0[24]),
+        .in_wen(wen_10_v0[14]),
         .in_w(wskew_15_d15),
         .in_sum(pe_9_15_out_sum),
         .out_act(pe_10_15_out_act_unused),
-        .out_swap(pe_10_15_out_swap_unused),
-        .out_wen(pe_10_15_out_wen_unused),
         .out_sum(pe_10_15_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_11_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_11_d12),
-        .in_swap(swskew_11_d11),
+        .in_swap(swap_v0[10]),
         .in_wen(w0_wen_11),
         .in_w(w0_w_0),
         .in_sum(pe_10_0_out_sum),
         .out_act(pe_11_0_out_act),
-        .out_swap(pe_11_0_out_swap),
-        .out_wen(pe_11_0_out_wen),
         .out_sum(pe_11_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_11_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_11_0_out_act),
-        .in_swap(pe_11_0_out_swap),
-        .in_wen(pe_11_0_out_wen),
+        .in_swap(swap_v0[11]),
+        .in_wen(wen_11_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_10_1_out_sum),
         .out_act(pe_11_1_out_act),
-        .out_swap(pe_11_1_out_swap),
-        .out_wen(pe_11_1_out_wen),
         .out_sum(pe_11_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_11_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_11_1_out_act),
-        .in_swap(pe_11_1_out_swap),
-        .in_wen(pe_11_1_out_wen),
+        .in_swap(swap_v0[12]),
+        .in_wen(wen_11_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_10_2_out_sum),
         .out_act(pe_11_2_out_act),
-        .out_swap(pe_11_2_out_swap),
-        .out_wen(pe_11_2_out_wen),
         .out_sum(pe_11_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_11_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_11_2_out_act),
-        .in_swap(pe_11_2_out_swap),
-        .in_wen(pe_11_2_out_wen),
+        .in_swap(swap_v0[13]),
+        .in_wen(wen_11_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_10_3_out_sum),
         .out_act(pe_11_3_out_act),
-        .out_swap(pe_11_3_out_swap),
-        .out_wen(pe_11_3_out_wen),
         .out_sum(pe_11_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_11_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_11_3_out_act),
-        .in_swap(pe_11_3_out_swap),
-        .in_wen(pe_11_3_out_wen),
+        .in_swap(swap_v0[14]),
+        .in_wen(wen_11_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_10_4_out_sum),
         .out_act(pe_11_4_out_act),
-        .out_swap(pe_11_4_out_swap),
-        .out_wen(pe_11_4_out_wen),
         .out_sum(pe_11_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_11_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_11_4_out_act),
-        .in_swap(pe_11_4_out_swap),
-        .in_wen(pe_11_4_out_wen),
+        .in_swap(swap_v0[15]),
+        .in_wen(wen_11_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_10_5_out_sum),
         .out_act(pe_11_5_out_act),
-        .out_swap(pe_11_5_out_swap),
-        .out_wen(pe_11_5_out_wen),
         .out_sum(pe_11_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_11_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_11_5_out_act),
-        .in_swap(pe_11_5_out_swap),
-        .in_wen(pe_11_5_out_wen),
+        .in_swap(swap_v0[16]),
+        .in_wen(wen_11_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_10_6_out_sum),
         .out_act(pe_11_6_out_act),
-        .out_swap(pe_11_6_out_swap),
-        .out_wen(pe_11_6_out_wen),
         .out_sum(pe_11_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_11_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_11_6_out_act),
-        .in_swap(pe_11_6_out_swap),
-        .in_wen(pe_11_6_out_wen),
+        .in_swap(swap_v0[17]),
+        .in_wen(wen_11_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_10_7_out_sum),
         .out_act(pe_11_7_out_act),
-        .out_swap(pe_11_7_out_swap),
-        .out_wen(pe_11_7_out_wen),
         .out_sum(pe_11_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_11_8 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_11_7_out_act),
-        .in_swap(pe_11_7_out_swap),
-        .in_wen(pe_11_7_out_wen),
+        .in_swap(swap_v0[18]),
+        .in_wen(wen_11_v0[7]),
         .in_w(wskew_8_d8),
         .in_sum(pe_10_8_out_sum),
         .out_act(pe_11_8_out_act),
-        .out_swap(pe_11_8_out_swap),
-        .out_wen(pe_11_8_out_wen),
         .out_sum(pe_11_8_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_11_9 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_11_8_out_act),
-        .in_swap(pe_11_8_out_swap),
-        .in_wen(pe_11_8_out_wen),
+        .in_swap(swap_v0[19]),
+        .in_wen(wen_11_v0[8]),
         .in_w(wskew_9_d9),
         .in_sum(pe_10_9_out_sum),
         .out_act(pe_11_9_out_act),
-        .out_swap(pe_11_9_out_swap),
-        .out_wen(pe_11_9_out_wen),
         .out_sum(pe_11_9_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_11_10 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_11_9_out_act),
-        .in_swap(pe_11_9_out_swap),
-        .in_wen(pe_11_9_out_wen),
+        .in_swap(swap_v0[20]),
+        .in_wen(wen_11_v0[9]),
         .in_w(wskew_10_d10),
         .in_sum(pe_10_10_out_sum),
         .out_act(pe_11_10_out_act),
-        .out_swap(pe_11_10_out_swap),
-        .out_wen(pe_11_10_out_wen),
         .out_sum(pe_11_10_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_11_11 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_11_10_out_act),
-        .in_swap(pe_11_10_out_swap),
-        .in_wen(pe_11_10_out_wen),
+        .in_swap(swap_v0[21]),
+        .in_wen(wen_11_v0[10]),
         .in_w(wskew_11_d11),
         .in_sum(pe_10_11_out_sum),
         .out_act(pe_11_11_out_act),
-        .out_swap(pe_11_11_out_swap),
-        .out_wen(pe_11_11_out_wen),
         .out_sum(pe_11_11_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_11_12 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_11_11_out_act),
-        .in_swap(pe_11_11_out_swap),
-        .in_wen(pe_11_11_out_wen),
+        .in_swap(swap_v0[22]),
+        .in_wen(wen_11_v0[11]),
         .in_w(wskew_12_d12),
         .in_sum(pe_10_12_out_sum),
         .out_act(pe_11_12_out_act),
-        .out_swap(pe_11_12_out_swap),
-        .out_wen(pe_11_12_out_wen),
         .out_sum(pe_11_12_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_11_13 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_11_12_out_act),
-        .in_swap(pe_11_12_out_swap),
-        .in_wen(pe_11_12_out_wen),
+        .in_swap(swap_v0[23]),
+        .in_wen(wen_11_v0[12]),
         .in_w(wskew_13_d13),
         .in_sum(pe_10_13_out_sum),
         .out_act(pe_11_13_out_act),
-        .out_swap(pe_11_13_out_swap),
-        .out_wen(pe_11_13_out_wen),
         .out_sum(pe_11_13_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_11_14 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_11_13_out_act),
-        .in_swap(pe_11_13_out_swap),
-        .in_wen(pe_11_13_out_wen),
+        .in_swap(swap_v0[24]),
+        .in_wen(wen_11_v0[13]),
         .in_w(wskew_14_d14),
         .in_sum(pe_10_14_out_sum),
         .out_act(pe_11_14_out_act),
-        .out_swap(pe_11_14_out_swap),
-        .out_wen(pe_11_14_out_wen),
         .out_sum(pe_11_14_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_11_15 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_11_14_out_act),
-        .in_swap(pe_11_14_out_swap),
-        .in_wen(pe_11_14_out_wen),
+        .in_swap(swap_v0[25]),
+        .in_wen(wen_11_v0[14]),
         .in_w(wskew_15_d15),
         .in_sum(pe_10_15_out_sum),
         .out_act(pe_11_15_out_act_unused),
-        .out_swap(pe_11_15_out_swap_unused),
-        .out_wen(pe_11_15_out_wen_unused),
         .out_sum(pe_11_15_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_12_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_12_d13),
-        .in_swap(swskew_12_d12),
+        .in_swap(swap_v0[11]),
         .in_wen(w0_wen_12),
         .in_w(w0_w_0),
         .in_sum(pe_11_0_out_sum),
         .out_act(pe_12_0_out_act),
-        .out_swap(pe_12_0_out_swap),
-        .out_wen(pe_12_0_out_wen),
         .out_sum(pe_12_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_12_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_12_0_out_act),
-        .in_swap(pe_12_0_out_swap),
-        .in_wen(pe_12_0_out_wen),
+        .in_swap(swap_v0[12]),
+        .in_wen(wen_12_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_11_1_out_sum),
         .out_act(pe_12_1_out_act),
-        .out_swap(pe_12_1_out_swap),
-        .out_wen(pe_12_1_out_wen),
         .out_sum(pe_12_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_12_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_12_1_out_act),
-        .in_swap(pe_12_1_out_swap),
-        .in_wen(pe_12_1_out_wen),
+        .in_swap(swap_v0[13]),
+        .in_wen(wen_12_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_11_2_out_sum),
         .out_act(pe_12_2_out_act),
-        .out_swap(pe_12_2_out_swap),
-        .out_wen(pe_12_2_out_wen),
         .out_sum(pe_12_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_12_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_12_2_out_act),
-        .in_swap(pe_12_2_out_swap),
-        .in_wen(pe_12_2_out_wen),
+        .in_swap(swap_v0[14]),
+        .in_wen(wen_12_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_11_3_out_sum),
         .out_act(pe_12_3_out_act),
-        .out_swap(pe_12_3_out_swap),
-        .out_wen(pe_12_3_out_wen),
         .out_sum(pe_12_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_12_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_12_3_out_act),
-        .in_swap(pe_12_3_out_swap),
-        .in_wen(pe_12_3_out_wen),
+        .in_swap(swap_v0[15]),
+        .in_wen(wen_12_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_11_4_out_sum),
         .out_act(pe_12_4_out_act),
-        .out_swap(pe_12_4_out_swap),
-        .out_wen(pe_12_4_out_wen),
         .out_sum(pe_12_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_12_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_12_4_out_act),
-        .in_swap(pe_12_4_out_swap),
-        .in_wen(pe_12_4_out_wen),
+        .in_swap(swap_v0[16]),
+        .in_wen(wen_12_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_11_5_out_sum),
         .out_act(pe_12_5_out_act),
-        .out_swap(pe_12_5_out_swap),
-        .out_wen(pe_12_5_out_wen),
         .out_sum(pe_12_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_12_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_12_5_out_act),
-        .in_swap(pe_12_5_out_swap),
-        .in_wen(pe_12_5_out_wen),
+        .in_swap(swap_v0[17]),
+        .in_wen(wen_12_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_11_6_out_sum),
         .out_act(pe_12_6_out_act),
-        .out_swap(pe_12_6_out_swap),
-        .out_wen(pe_12_6_out_wen),
         .out_sum(pe_12_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_12_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_12_6_out_act),
-        .in_swap(pe_12_6_out_swap),
-        .in_wen(pe_12_6_out_wen),
+        .in_swap(swap_v0[18]),
+        .in_wen(wen_12_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_11_7_out_sum),
         .out_act(pe_12_7_out_act),
-        .out_swap(pe_12_7_out_swap),
-        .out_wen(pe_12_7_out_wen),
         .out_sum(pe_12_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_12_8 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_12_7_out_act),
-        .in_swap(pe_12_7_out_swap),
-        .in_wen(pe_12_7_out_wen),
+        .in_swap(swap_v0[19]),
+        .in_wen(wen_12_v0[7]),
         .in_w(wskew_8_d8),
         .in_sum(pe_11_8_out_sum),
         .out_act(pe_12_8_out_act),
-        .out_swap(pe_12_8_out_swap),
-        .out_wen(pe_12_8_out_wen),
         .out_sum(pe_12_8_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_12_9 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_12_8_out_act),
-        .in_swap(pe_12_8_out_swap),
-        .in_wen(pe_12_8_out_wen),
+        .in_swap(swap_v0[20]),
+        .in_wen(wen_12_v0[8]),
         .in_w(wskew_9_d9),
         .in_sum(pe_11_9_out_sum),
         .out_act(pe_12_9_out_act),
-        .out_swap(pe_12_9_out_swap),
-        .out_wen(pe_12_9_out_wen),
         .out_sum(pe_12_9_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_12_10 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_12_9_out_act),
-        .in_swap(pe_12_9_out_swap),
-        .in_wen(pe_12_9_out_wen),
+        .in_swap(swap_v0[21]),
+        .in_wen(wen_12_v0[9]),
         .in_w(wskew_10_d10),
         .in_sum(pe_11_10_out_sum),
         .out_act(pe_12_10_out_act),
-        .out_swap(pe_12_10_out_swap),
-        .out_wen(pe_12_10_out_wen),
         .out_sum(pe_12_10_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_12_11 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_12_10_out_act),
-        .in_swap(pe_12_10_out_swap),
-        .in_wen(pe_12_10_out_wen),
+        .in_swap(swap_v0[22]),
+        .in_wen(wen_12_v0[10]),
         .in_w(wskew_11_d11),
         .in_sum(pe_11_11_out_sum),
         .out_act(pe_12_11_out_act),
-        .out_swap(pe_12_11_out_swap),
-        .out_wen(pe_12_11_out_wen),
         .out_sum(pe_12_11_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_12_12 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_12_11_out_act),
-        .in_swap(pe_12_11_out_swap),
-        .in_wen(pe_12_11_out_wen),
+        .in_swap(swap_v0[23]),
+        .in_wen(wen_12_v0[11]),
         .in_w(wskew_12_d12),
         .in_sum(pe_11_12_out_sum),
         .out_act(pe_12_12_out_act),
-        .out_swap(pe_12_12_out_swap),
-        .out_wen(pe_12_12_out_wen),
         .out_sum(pe_12_12_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_12_13 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_12_12_out_act),
-        .in_swap(pe_12_12_out_swap),
-        .in_wen(pe_12_12_out_wen),
+        .in_swap(swap_v0[24]),
+        .in_wen(wen_12_v0[12]),
         .in_w(wskew_13_d13),
         .in_sum(pe_11_13_out_sum),
         .out_act(pe_12_13_out_act),
-        .out_swap(pe_12_13_out_swap),
-        .out_wen(pe_12_13_out_wen),
         .out_sum(pe_12_13_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_12_14 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_12_13_out_act),
-        .in_swap(pe_12_13_out_swap),
-        .in_wen(pe_12_13_out_wen),
+        .in_swap(swap_v0[25]),
+        .in_wen(wen_12_v0[13]),
         .in_w(wskew_14_d14),
         .in_sum(pe_11_14_out_sum),
         .out_act(pe_12_14_out_act),
-        .out_swap(pe_12_14_out_swap),
-        .out_wen(pe_12_14_out_wen),
         .out_sum(pe_12_14_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_12_15 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_12_14_out_act),
-        .in_swap(pe_12_14_out_swap),
-        .in_wen(pe_12_14_out_wen),
+        .in_swap(swap_v0[26]),
+        .in_wen(wen_12_v0[14]),
         .in_w(wskew_15_d15),
         .in_sum(pe_11_15_out_sum),
         .out_act(pe_12_15_out_act_unused),
-        .out_swap(pe_12_15_out_swap_unused),
-        .out_wen(pe_12_15_out_wen_unused),
         .out_sum(pe_12_15_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_13_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_13_d14),
-        .in_swap(swskew_13_d13),
+        .in_swap(swap_v0[12]),
         .in_wen(w0_wen_13),
         .in_w(w0_w_0),
         .in_sum(pe_12_0_out_sum),
         .out_act(pe_13_0_out_act),
-        .out_swap(pe_13_0_out_swap),
-        .out_wen(pe_13_0_out_wen),
         .out_sum(pe_13_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_13_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_13_0_out_act),
-        .in_swap(pe_13_0_out_swap),
-        .in_wen(pe_13_0_out_wen),
+        .in_swap(swap_v0[13]),
+        .in_wen(wen_13_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_12_1_out_sum),
         .out_act(pe_13_1_out_act),
-        .out_swap(pe_13_1_out_swap),
-        .out_wen(pe_13_1_out_wen),
         .out_sum(pe_13_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_13_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_13_1_out_act),
-        .in_swap(pe_13_1_out_swap),
-        .in_wen(pe_13_1_out_wen),
+        .in_swap(swap_v0[14]),
+        .in_wen(wen_13_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_12_2_out_sum),
         .out_act(pe_13_2_out_act),
-        .out_swap(pe_13_2_out_swap),
-        .out_wen(pe_13_2_out_wen),
         .out_sum(pe_13_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_13_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_13_2_out_act),
-        .in_swap(pe_13_2_out_swap),
-        .in_wen(pe_13_2_out_wen),
+        .in_swap(swap_v0[15]),
+        .in_wen(wen_13_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_12_3_out_sum),
         .out_act(pe_13_3_out_act),
-        .out_swap(pe_13_3_out_swap),
-        .out_wen(pe_13_3_out_wen),
         .out_sum(pe_13_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_13_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_13_3_out_act),
-        .in_swap(pe_13_3_out_swap),
-        .in_wen(pe_13_3_out_wen),
+        .in_swap(swap_v0[16]),
+        .in_wen(wen_13_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_12_4_out_sum),
         .out_act(pe_13_4_out_act),
-        .out_swap(pe_13_4_out_swap),
-        .out_wen(pe_13_4_out_wen),
         .out_sum(pe_13_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_13_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_13_4_out_act),
-        .in_swap(pe_13_4_out_swap),
-        .in_wen(pe_13_4_out_wen),
+        .in_swap(swap_v0[17]),
+        .in_wen(wen_13_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_12_5_out_sum),
         .out_act(pe_13_5_out_act),
-        .out_swap(pe_13_5_out_swap),
-        .out_wen(pe_13_5_out_wen),
         .out_sum(pe_13_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_13_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_13_5_out_act),
-        .in_swap(pe_13_5_out_swap),
-        .in_wen(pe_13_5_out_wen),
+        .in_swap(swap_v0[18]),
+        .in_wen(wen_13_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_12_6_out_sum),
         .out_act(pe_13_6_out_act),
-        .out_swap(pe_13_6_out_swap),
-        .out_wen(pe_13_6_out_wen),
         .out_sum(pe_13_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_13_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_13_6_out_act),
-        .in_swap(pe_13_6_out_swap),
-        .in_wen(pe_13_6_out_wen),
+        .in_swap(swap_v0[19]),
+        .in_wen(wen_13_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_12_7_out_sum),
         .out_act(pe_13_7_out_act),
-        .out_swap(pe_13_7_out_swap),
-        .out_wen(pe_13_7_out_wen),
         .out_sum(pe_13_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_13_8 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_13_7_out_act),
-        .in_swap(pe_13_7_out_swap),
-        .in_wen(pe_13_7_out_wen),
+        .in_swap(swap_v0[20]),
+        .in_wen(wen_13_v0[7]),
         .in_w(wskew_8_d8),
         .in_sum(pe_12_8_out_sum),
         .out_act(pe_13_8_out_act),
-        .out_swap(pe_13_8_out_swap),
-        .out_wen(pe_13_8_out_wen),
         .out_sum(pe_13_8_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_13_9 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_13_8_out_act),
-        .in_swap(pe_13_8_out_swap),
-        .in_wen(pe_13_8_out_wen),
+        .in_swap(swap_v0[21]),
+        .in_wen(wen_13_v0[8]),
         .in_w(wskew_9_d9),
         .in_sum(pe_12_9_out_sum),
         .out_act(pe_13_9_out_act),
-        .out_swap(pe_13_9_out_swap),
-        .out_wen(pe_13_9_out_wen),
         .out_sum(pe_13_9_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_13_10 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_13_9_out_act),
-        .in_swap(pe_13_9_out_swap),
-        .in_wen(pe_13_9_out_wen),
+        .in_swap(swap_v0[22]),
+        .in_wen(wen_13_v0[9]),
         .in_w(wskew_10_d10),
         .in_sum(pe_12_10_out_sum),
         .out_act(pe_13_10_out_act),
-        .out_swap(pe_13_10_out_swap),
-        .out_wen(pe_13_10_out_wen),
         .out_sum(pe_13_10_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_13_11 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_13_10_out_act),
-        .in_swap(pe_13_10_out_swap),
-        .in_wen(pe_13_10_out_wen),
+        .in_swap(swap_v0[23]),
+        .in_wen(wen_13_v0[10]),
         .in_w(wskew_11_d11),
         .in_sum(pe_12_11_out_sum),
         .out_act(pe_13_11_out_act),
-        .out_swap(pe_13_11_out_swap),
-        .out_wen(pe_13_11_out_wen),
         .out_sum(pe_13_11_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_13_12 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_13_11_out_act),
-        .in_swap(pe_13_11_out_swap),
-        .in_wen(pe_13_11_out_wen),
+        .in_swap(swap_v0[24]),
+        .in_wen(wen_13_v0[11]),
         .in_w(wskew_12_d12),
         .in_sum(pe_12_12_out_sum),
         .out_act(pe_13_12_out_act),
-        .out_swap(pe_13_12_out_swap),
-        .out_wen(pe_13_12_out_wen),
         .out_sum(pe_13_12_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_13_13 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_13_12_out_act),
-        .in_swap(pe_13_12_out_swap),
-        .in_wen(pe_13_12_out_wen),
+        .in_swap(swap_v0[25]),
+        .in_wen(wen_13_v0[12]),
         .in_w(wskew_13_d13),
         .in_sum(pe_12_13_out_sum),
         .out_act(pe_13_13_out_act),
-        .out_swap(pe_13_13_out_swap),
-        .out_wen(pe_13_13_out_wen),
         .out_sum(pe_13_13_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_13_14 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_13_13_out_act),
-        .in_swap(pe_13_13_out_swap),
-        .in_wen(pe_13_13_out_wen),
+        .in_swap(swap_v0[26]),
+        .in_wen(wen_13_v0[13]),
         .in_w(wskew_14_d14),
         .in_sum(pe_12_14_out_sum),
         .out_act(pe_13_14_out_act),
-        .out_swap(pe_13_14_out_swap),
-        .out_wen(pe_13_14_out_wen),
         .out_sum(pe_13_14_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_13_15 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_13_14_out_act),
-        .in_swap(pe_13_14_out_swap),
-        .in_wen(pe_13_14_out_wen),
+        .in_swap(swap_v0[27]),
+        .in_wen(wen_13_v0[14]),
         .in_w(wskew_15_d15),
         .in_sum(pe_12_15_out_sum),
         .out_act(pe_13_15_out_act_unused),
-        .out_swap(pe_13_15_out_swap_unused),
-        .out_wen(pe_13_15_out_wen_unused),
         .out_sum(pe_13_15_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_14_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_14_d15),
-        .in_swap(swskew_14_d14),
+        .in_swap(swap_v0[13]),
         .in_wen(w0_wen_14),
         .in_w(w0_w_0),
         .in_sum(pe_13_0_out_sum),
         .out_act(pe_14_0_out_act),
-        .out_swap(pe_14_0_out_swap),
-        .out_wen(pe_14_0_out_wen),
         .out_sum(pe_14_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_14_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_14_0_out_act),
-        .in_swap(pe_14_0_out_swap),
-        .in_wen(pe_14_0_out_wen),
+        .in_swap(swap_v0[14]),
+        .in_wen(wen_14_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_13_1_out_sum),
         .out_act(pe_14_1_out_act),
-        .out_swap(pe_14_1_out_swap),
-        .out_wen(pe_14_1_out_wen),
         .out_sum(pe_14_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_14_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_14_1_out_act),
-        .in_swap(pe_14_1_out_swap),
-        .in_wen(pe_14_1_out_wen),
+        .in_swap(swap_v0[15]),
+        .in_wen(wen_14_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_13_2_out_sum),
         .out_act(pe_14_2_out_act),
-        .out_swap(pe_14_2_out_swap),
-        .out_wen(pe_14_2_out_wen),
         .out_sum(pe_14_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_14_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_14_2_out_act),
-        .in_swap(pe_14_2_out_swap),
-        .in_wen(pe_14_2_out_wen),
+        .in_swap(swap_v0[16]),
+        .in_wen(wen_14_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_13_3_out_sum),
         .out_act(pe_14_3_out_act),
-        .out_swap(pe_14_3_out_swap),
-        .out_wen(pe_14_3_out_wen),
         .out_sum(pe_14_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_14_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_14_3_out_act),
-        .in_swap(pe_14_3_out_swap),
-        .in_wen(pe_14_3_out_wen),
+        .in_swap(swap_v0[17]),
+        .in_wen(wen_14_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_13_4_out_sum),
         .out_act(pe_14_4_out_act),
-        .out_swap(pe_14_4_out_swap),
-        .out_wen(pe_14_4_out_wen),
         .out_sum(pe_14_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_14_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_14_4_out_act),
-        .in_swap(pe_14_4_out_swap),
-        .in_wen(pe_14_4_out_wen),
+        .in_swap(swap_v0[18]),
+        .in_wen(wen_14_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_13_5_out_sum),
         .out_act(pe_14_5_out_act),
-        .out_swap(pe_14_5_out_swap),
-        .out_wen(pe_14_5_out_wen),
         .out_sum(pe_14_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_14_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_14_5_out_act),
-        .in_swap(pe_14_5_out_swap),
-        .in_wen(pe_14_5_out_wen),
+        .in_swap(swap_v0[19]),
+        .in_wen(wen_14_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_13_6_out_sum),
         .out_act(pe_14_6_out_act),
-        .out_swap(pe_14_6_out_swap),
-        .out_wen(pe_14_6_out_wen),
         .out_sum(pe_14_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_14_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_14_6_out_act),
-        .in_swap(pe_14_6_out_swap),
-        .in_wen(pe_14_6_out_wen),
+        .in_swap(swap_v0[20]),
+        .in_wen(wen_14_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_13_7_out_sum),
         .out_act(pe_14_7_out_act),
-        .out_swap(pe_14_7_out_swap),
-        .out_wen(pe_14_7_out_wen),
         .out_sum(pe_14_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_14_8 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_14_7_out_act),
-        .in_swap(pe_14_7_out_swap),
-        .in_wen(pe_14_7_out_wen),
+        .in_swap(swap_v0[21]),
+        .in_wen(wen_14_v0[7]),
         .in_w(wskew_8_d8),
         .in_sum(pe_13_8_out_sum),
         .out_act(pe_14_8_out_act),
-        .out_swap(pe_14_8_out_swap),
-        .out_wen(pe_14_8_out_wen),
         .out_sum(pe_14_8_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_14_9 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_14_8_out_act),
-        .in_swap(pe_14_8_out_swap),
-        .in_wen(pe_14_8_out_wen),
+        .in_swap(swap_v0[22]),
+        .in_wen(wen_14_v0[8]),
         .in_w(wskew_9_d9),
         .in_sum(pe_13_9_out_sum),
         .out_act(pe_14_9_out_act),
-        .out_swap(pe_14_9_out_swap),
-        .out_wen(pe_14_9_out_wen),
         .out_sum(pe_14_9_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_14_10 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_14_9_out_act),
-        .in_swap(pe_14_9_out_swap),
-        .in_wen(pe_14_9_out_wen),
+        .in_swap(swap_v0[23]),
+        .in_wen(wen_14_v0[9]),
         .in_w(wskew_10_d10),
         .in_sum(pe_13_10_out_sum),
         .out_act(pe_14_10_out_act),
-        .out_swap(pe_14_10_out_swap),
-        .out_wen(pe_14_10_out_wen),
         .out_sum(pe_14_10_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_14_11 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_14_10_out_act),
-        .in_swap(pe_14_10_out_swap),
-        .in_wen(pe_14_10_out_wen),
+        .in_swap(swap_v0[24]),
+        .in_wen(wen_14_v0[10]),
         .in_w(wskew_11_d11),
         .in_sum(pe_13_11_out_sum),
         .out_act(pe_14_11_out_act),
-        .out_swap(pe_14_11_out_swap),
-        .out_wen(pe_14_11_out_wen),
         .out_sum(pe_14_11_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_14_12 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_14_11_out_act),
-        .in_swap(pe_14_11_out_swap),
-        .in_wen(pe_14_11_out_wen),
+        .in_swap(swap_v0[25]),
+        .in_wen(wen_14_v0[11]),
         .in_w(wskew_12_d12),
         .in_sum(pe_13_12_out_sum),
         .out_act(pe_14_12_out_act),
-        .out_swap(pe_14_12_out_swap),
-        .out_wen(pe_14_12_out_wen),
         .out_sum(pe_14_12_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_14_13 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_14_12_out_act),
-        .in_swap(pe_14_12_out_swap),
-        .in_wen(pe_14_12_out_wen),
+        .in_swap(swap_v0[26]),
+        .in_wen(wen_14_v0[12]),
         .in_w(wskew_13_d13),
         .in_sum(pe_13_13_out_sum),
         .out_act(pe_14_13_out_act),
-        .out_swap(pe_14_13_out_swap),
-        .out_wen(pe_14_13_out_wen),
         .out_sum(pe_14_13_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_14_14 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_14_13_out_act),
-        .in_swap(pe_14_13_out_swap),
-        .in_wen(pe_14_13_out_wen),
+        .in_swap(swap_v0[27]),
+        .in_wen(wen_14_v0[13]),
         .in_w(wskew_14_d14),
         .in_sum(pe_13_14_out_sum),
         .out_act(pe_14_14_out_act),
-        .out_swap(pe_14_14_out_swap),
-        .out_wen(pe_14_14_out_wen),
         .out_sum(pe_14_14_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_14_15 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_14_14_out_act),
-        .in_swap(pe_14_14_out_swap),
-        .in_wen(pe_14_14_out_wen),
+        .in_swap(swap_v0[28]),
+        .in_wen(wen_14_v0[14]),
         .in_w(wskew_15_d15),
         .in_sum(pe_13_15_out_sum),
         .out_act(pe_14_15_out_act_unused),
-        .out_swap(pe_14_15_out_swap_unused),
-        .out_wen(pe_14_15_out_wen_unused),
         .out_sum(pe_14_15_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_15_0 (
         .clk(clk),
-        .rst(rst),
         .in_act(askew_15_d16),
-        .in_swap(swskew_15_d15),
+        .in_swap(swap_v0[14]),
         .in_wen(w0_wen_15),
         .in_w(w0_w_0),
         .in_sum(pe_14_0_out_sum),
         .out_act(pe_15_0_out_act),
-        .out_swap(pe_15_0_out_swap),
-        .out_wen(pe_15_0_out_wen),
         .out_sum(pe_15_0_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_15_1 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_15_0_out_act),
-        .in_swap(pe_15_0_out_swap),
-        .in_wen(pe_15_0_out_wen),
+        .in_swap(swap_v0[15]),
+        .in_wen(wen_15_v0[0]),
         .in_w(wskew_1_d1),
         .in_sum(pe_14_1_out_sum),
         .out_act(pe_15_1_out_act),
-        .out_swap(pe_15_1_out_swap),
-        .out_wen(pe_15_1_out_wen),
         .out_sum(pe_15_1_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_15_2 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_15_1_out_act),
-        .in_swap(pe_15_1_out_swap),
-        .in_wen(pe_15_1_out_wen),
+        .in_swap(swap_v0[16]),
+        .in_wen(wen_15_v0[1]),
         .in_w(wskew_2_d2),
         .in_sum(pe_14_2_out_sum),
         .out_act(pe_15_2_out_act),
-        .out_swap(pe_15_2_out_swap),
-        .out_wen(pe_15_2_out_wen),
         .out_sum(pe_15_2_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_15_3 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_15_2_out_act),
-        .in_swap(pe_15_2_out_swap),
-        .in_wen(pe_15_2_out_wen),
+        .in_swap(swap_v0[17]),
+        .in_wen(wen_15_v0[2]),
         .in_w(wskew_3_d3),
         .in_sum(pe_14_3_out_sum),
         .out_act(pe_15_3_out_act),
-        .out_swap(pe_15_3_out_swap),
-        .out_wen(pe_15_3_out_wen),
         .out_sum(pe_15_3_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_15_4 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_15_3_out_act),
-        .in_swap(pe_15_3_out_swap),
-        .in_wen(pe_15_3_out_wen),
+        .in_swap(swap_v0[18]),
+        .in_wen(wen_15_v0[3]),
         .in_w(wskew_4_d4),
         .in_sum(pe_14_4_out_sum),
         .out_act(pe_15_4_out_act),
-        .out_swap(pe_15_4_out_swap),
-        .out_wen(pe_15_4_out_wen),
         .out_sum(pe_15_4_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_15_5 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_15_4_out_act),
-        .in_swap(pe_15_4_out_swap),
-        .in_wen(pe_15_4_out_wen),
+        .in_swap(swap_v0[19]),
+        .in_wen(wen_15_v0[4]),
         .in_w(wskew_5_d5),
         .in_sum(pe_14_5_out_sum),
         .out_act(pe_15_5_out_act),
-        .out_swap(pe_15_5_out_swap),
-        .out_wen(pe_15_5_out_wen),
         .out_sum(pe_15_5_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_15_6 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_15_5_out_act),
-        .in_swap(pe_15_5_out_swap),
-        .in_wen(pe_15_5_out_wen),
+        .in_swap(swap_v0[20]),
+        .in_wen(wen_15_v0[5]),
         .in_w(wskew_6_d6),
         .in_sum(pe_14_6_out_sum),
         .out_act(pe_15_6_out_act),
-        .out_swap(pe_15_6_out_swap),
-        .out_wen(pe_15_6_out_wen),
         .out_sum(pe_15_6_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_15_7 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_15_6_out_act),
-        .in_swap(pe_15_6_out_swap),
-        .in_wen(pe_15_6_out_wen),
+        .in_swap(swap_v0[21]),
+        .in_wen(wen_15_v0[6]),
         .in_w(wskew_7_d7),
         .in_sum(pe_14_7_out_sum),
         .out_act(pe_15_7_out_act),
-        .out_swap(pe_15_7_out_swap),
-        .out_wen(pe_15_7_out_wen),
         .out_sum(pe_15_7_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_15_8 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_15_7_out_act),
-        .in_swap(pe_15_7_out_swap),
-        .in_wen(pe_15_7_out_wen),
+        .in_swap(swap_v0[22]),
+        .in_wen(wen_15_v0[7]),
         .in_w(wskew_8_d8),
         .in_sum(pe_14_8_out_sum),
         .out_act(pe_15_8_out_act),
-        .out_swap(pe_15_8_out_swap),
-        .out_wen(pe_15_8_out_wen),
         .out_sum(pe_15_8_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_15_9 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_15_8_out_act),
-        .in_swap(pe_15_8_out_swap),
-        .in_wen(pe_15_8_out_wen),
+        .in_swap(swap_v0[23]),
+        .in_wen(wen_15_v0[8]),
         .in_w(wskew_9_d9),
         .in_sum(pe_14_9_out_sum),
         .out_act(pe_15_9_out_act),
-        .out_swap(pe_15_9_out_swap),
-        .out_wen(pe_15_9_out_wen),
         .out_sum(pe_15_9_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_15_10 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_15_9_out_act),
-        .in_swap(pe_15_9_out_swap),
-        .in_wen(pe_15_9_out_wen),
+        .in_swap(swap_v0[24]),
+        .in_wen(wen_15_v0[9]),
         .in_w(wskew_10_d10),
         .in_sum(pe_14_10_out_sum),
         .out_act(pe_15_10_out_act),
-        .out_swap(pe_15_10_out_swap),
-        .out_wen(pe_15_10_out_wen),
         .out_sum(pe_15_10_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_15_11 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_15_10_out_act),
-        .in_swap(pe_15_10_out_swap),
-        .in_wen(pe_15_10_out_wen),
+        .in_swap(swap_v0[25]),
+        .in_wen(wen_15_v0[10]),
         .in_w(wskew_11_d11),
         .in_sum(pe_14_11_out_sum),
         .out_act(pe_15_11_out_act),
-        .out_swap(pe_15_11_out_swap),
-        .out_wen(pe_15_11_out_wen),
         .out_sum(pe_15_11_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_15_12 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_15_11_out_act),
-        .in_swap(pe_15_11_out_swap),
-        .in_wen(pe_15_11_out_wen),
+        .in_swap(swap_v0[26]),
+        .in_wen(wen_15_v0[11]),
         .in_w(wskew_12_d12),
         .in_sum(pe_14_12_out_sum),
         .out_act(pe_15_12_out_act),
-        .out_swap(pe_15_12_out_swap),
-        .out_wen(pe_15_12_out_wen),
         .out_sum(pe_15_12_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_15_13 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_15_12_out_act),
-        .in_swap(pe_15_12_out_swap),
-        .in_wen(pe_15_12_out_wen),
+        .in_swap(swap_v0[27]),
+        .in_wen(wen_15_v0[12]),
         .in_w(wskew_13_d13),
         .in_sum(pe_14_13_out_sum),
         .out_act(pe_15_13_out_act),
-        .out_swap(pe_15_13_out_swap),
-        .out_wen(pe_15_13_out_wen),
         .out_sum(pe_15_13_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_15_14 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_15_13_out_act),
-        .in_swap(pe_15_13_out_swap),
-        .in_wen(pe_15_13_out_wen),
+        .in_swap(swap_v0[28]),
+        .in_wen(wen_15_v0[13]),
         .in_w(wskew_14_d14),
         .in_sum(pe_14_14_out_sum),
         .out_act(pe_15_14_out_act),
-        .out_swap(pe_15_14_out_swap),
-        .out_wen(pe_15_14_out_wen),
         .out_sum(pe_15_14_out_sum),
         .in_adv(adv)
     );
     pe_ws_as8_ws8_s20 pe_15_15 (
         .clk(clk),
-        .rst(rst),
         .in_act(pe_15_14_out_act),
-        .in_swap(pe_15_14_out_swap),
-        .in_wen(pe_15_14_out_wen),
+        .in_swap(swap_v0[29]),
+        .in_wen(wen_15_v0[14]),
         .in_w(wskew_15_d15),
         .in_sum(pe_14_15_out_sum),
         .out_act(pe_15_15_out_act_unused),
-        .out_swap(pe_15_15_out_swap_unused),
-        .out_wen(pe_15_15_out_wen_unused),
         .out_sum(pe_15_15_out_sum),
         .in_adv(adv)
     );
@@ -5320,11 +3882,11 @@ module tpu_mxu (
         .clk(clk),
         .rst(rst),
         .in_adv(adv),
-        .in_pre_addr(ctl_addr_d31),
-        .in_valid(ctl_valid_d32),
-        .in_addr(ctl_addr_main_d1),
-        .in_acc(ctl_acc_d32),
-        .in_last(ctl_last_d32),
+        .in_pre_addr(ctl_d31[8:0]),
+        .in_valid(ctl_valid_v0[31]),
+        .in_addr(ctl_d32[8:0]),
+        .in_acc(ctl_d32[9]),
+        .in_last(ctl_d32[10]),
         .in_sum_0({{12{deskew_0_d15[19]}}, deskew_0_d15}),
         .in_sum_1({{12{deskew_1_d14[19]}}, deskew_1_d14}),
         .in_sum_2({{12{deskew_2_d13[19]}}, deskew_2_d13}),
@@ -5428,10 +3990,26 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
+            wen_0_v0 <= {wen_0_v0[13:0], w0_wen_0};
+        end
+        if (rst) begin
+            wen_0_v0 <= 15'h0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
             w0_wen_1 <= (w_fire & (w_row == 4'h1));
         end
         if (rst) begin
             w0_wen_1 <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
+            wen_1_v0 <= {wen_1_v0[13:0], w0_wen_1};
+        end
+        if (rst) begin
+            wen_1_v0 <= 15'h0;
         end
     end
     always @(posedge clk) begin
@@ -5444,10 +4022,26 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
+            wen_2_v0 <= {wen_2_v0[13:0], w0_wen_2};
+        end
+        if (rst) begin
+            wen_2_v0 <= 15'h0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
             w0_wen_3 <= (w_fire & (w_row == 4'h3));
         end
         if (rst) begin
             w0_wen_3 <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
+            wen_3_v0 <= {wen_3_v0[13:0], w0_wen_3};
+        end
+        if (rst) begin
+            wen_3_v0 <= 15'h0;
         end
     end
     always @(posedge clk) begin
@@ -5460,10 +4054,26 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
+            wen_4_v0 <= {wen_4_v0[13:0], w0_wen_4};
+        end
+        if (rst) begin
+            wen_4_v0 <= 15'h0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
             w0_wen_5 <= (w_fire & (w_row == 4'h5));
         end
         if (rst) begin
             w0_wen_5 <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
+            wen_5_v0 <= {wen_5_v0[13:0], w0_wen_5};
+        end
+        if (rst) begin
+            wen_5_v0 <= 15'h0;
         end
     end
     always @(posedge clk) begin
@@ -5476,10 +4086,26 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
+            wen_6_v0 <= {wen_6_v0[13:0], w0_wen_6};
+        end
+        if (rst) begin
+            wen_6_v0 <= 15'h0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
             w0_wen_7 <= (w_fire & (w_row == 4'h7));
         end
         if (rst) begin
             w0_wen_7 <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
+            wen_7_v0 <= {wen_7_v0[13:0], w0_wen_7};
+        end
+        if (rst) begin
+            wen_7_v0 <= 15'h0;
         end
     end
     always @(posedge clk) begin
@@ -5492,10 +4118,26 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
+            wen_8_v0 <= {wen_8_v0[13:0], w0_wen_8};
+        end
+        if (rst) begin
+            wen_8_v0 <= 15'h0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
             w0_wen_9 <= (w_fire & (w_row == 4'h9));
         end
         if (rst) begin
             w0_wen_9 <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
+            wen_9_v0 <= {wen_9_v0[13:0], w0_wen_9};
+        end
+        if (rst) begin
+            wen_9_v0 <= 15'h0;
         end
     end
     always @(posedge clk) begin
@@ -5508,10 +4150,26 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
+            wen_10_v0 <= {wen_10_v0[13:0], w0_wen_10};
+        end
+        if (rst) begin
+            wen_10_v0 <= 15'h0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
             w0_wen_11 <= (w_fire & (w_row == 4'hb));
         end
         if (rst) begin
             w0_wen_11 <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
+            wen_11_v0 <= {wen_11_v0[13:0], w0_wen_11};
+        end
+        if (rst) begin
+            wen_11_v0 <= 15'h0;
         end
     end
     always @(posedge clk) begin
@@ -5524,10 +4182,26 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
+            wen_12_v0 <= {wen_12_v0[13:0], w0_wen_12};
+        end
+        if (rst) begin
+            wen_12_v0 <= 15'h0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
             w0_wen_13 <= (w_fire & (w_row == 4'hd));
         end
         if (rst) begin
             w0_wen_13 <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
+            wen_13_v0 <= {wen_13_v0[13:0], w0_wen_13};
+        end
+        if (rst) begin
+            wen_13_v0 <= 15'h0;
         end
     end
     always @(posedge clk) begin
@@ -5540,10 +4214,34 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
+            wen_14_v0 <= {wen_14_v0[13:0], w0_wen_14};
+        end
+        if (rst) begin
+            wen_14_v0 <= 15'h0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
             w0_wen_15 <= (w_fire & (w_row == 4'hf));
         end
         if (rst) begin
             w0_wen_15 <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
+            wen_15_v0 <= {wen_15_v0[13:0], w0_wen_15};
+        end
+        if (rst) begin
+            wen_15_v0 <= 15'h0;
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
+            swap_v0 <= {swap_v0[28:0], s0_swap};
+        end
+        if (rst) begin
+            swap_v0 <= 30'h0;
         end
     end
     always @(posedge clk) begin
@@ -6253,14 +4951,6 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
-            swskew_1_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_1_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
             s0_act_2 <= a_in_data[23:16];
         end
     end
@@ -6277,22 +4967,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_2_d3 <= askew_2_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_2_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_2_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_2_d2 <= swskew_2_d1;
-        end
-        if (rst) begin
-            swskew_2_d2 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -6318,30 +4992,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_3_d4 <= askew_3_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_3_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_3_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_3_d2 <= swskew_3_d1;
-        end
-        if (rst) begin
-            swskew_3_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_3_d3 <= swskew_3_d2;
-        end
-        if (rst) begin
-            swskew_3_d3 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -6372,38 +5022,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_4_d5 <= askew_4_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_4_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_4_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_4_d2 <= swskew_4_d1;
-        end
-        if (rst) begin
-            swskew_4_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_4_d3 <= swskew_4_d2;
-        end
-        if (rst) begin
-            swskew_4_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_4_d4 <= swskew_4_d3;
-        end
-        if (rst) begin
-            swskew_4_d4 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -6439,46 +5057,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_5_d6 <= askew_5_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_5_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_5_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_5_d2 <= swskew_5_d1;
-        end
-        if (rst) begin
-            swskew_5_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_5_d3 <= swskew_5_d2;
-        end
-        if (rst) begin
-            swskew_5_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_5_d4 <= swskew_5_d3;
-        end
-        if (rst) begin
-            swskew_5_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_5_d5 <= swskew_5_d4;
-        end
-        if (rst) begin
-            swskew_5_d5 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -6519,54 +5097,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_6_d7 <= askew_6_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_6_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_6_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_6_d2 <= swskew_6_d1;
-        end
-        if (rst) begin
-            swskew_6_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_6_d3 <= swskew_6_d2;
-        end
-        if (rst) begin
-            swskew_6_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_6_d4 <= swskew_6_d3;
-        end
-        if (rst) begin
-            swskew_6_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_6_d5 <= swskew_6_d4;
-        end
-        if (rst) begin
-            swskew_6_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_6_d6 <= swskew_6_d5;
-        end
-        if (rst) begin
-            swskew_6_d6 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -6612,62 +5142,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_7_d8 <= askew_7_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_7_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_7_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_7_d2 <= swskew_7_d1;
-        end
-        if (rst) begin
-            swskew_7_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_7_d3 <= swskew_7_d2;
-        end
-        if (rst) begin
-            swskew_7_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_7_d4 <= swskew_7_d3;
-        end
-        if (rst) begin
-            swskew_7_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_7_d5 <= swskew_7_d4;
-        end
-        if (rst) begin
-            swskew_7_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_7_d6 <= swskew_7_d5;
-        end
-        if (rst) begin
-            swskew_7_d6 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_7_d7 <= swskew_7_d6;
-        end
-        if (rst) begin
-            swskew_7_d7 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -6718,70 +5192,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_8_d9 <= askew_8_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_8_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_8_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_8_d2 <= swskew_8_d1;
-        end
-        if (rst) begin
-            swskew_8_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_8_d3 <= swskew_8_d2;
-        end
-        if (rst) begin
-            swskew_8_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_8_d4 <= swskew_8_d3;
-        end
-        if (rst) begin
-            swskew_8_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_8_d5 <= swskew_8_d4;
-        end
-        if (rst) begin
-            swskew_8_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_8_d6 <= swskew_8_d5;
-        end
-        if (rst) begin
-            swskew_8_d6 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_8_d7 <= swskew_8_d6;
-        end
-        if (rst) begin
-            swskew_8_d7 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_8_d8 <= swskew_8_d7;
-        end
-        if (rst) begin
-            swskew_8_d8 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -6837,78 +5247,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_9_d10 <= askew_9_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_9_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_9_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_9_d2 <= swskew_9_d1;
-        end
-        if (rst) begin
-            swskew_9_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_9_d3 <= swskew_9_d2;
-        end
-        if (rst) begin
-            swskew_9_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_9_d4 <= swskew_9_d3;
-        end
-        if (rst) begin
-            swskew_9_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_9_d5 <= swskew_9_d4;
-        end
-        if (rst) begin
-            swskew_9_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_9_d6 <= swskew_9_d5;
-        end
-        if (rst) begin
-            swskew_9_d6 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_9_d7 <= swskew_9_d6;
-        end
-        if (rst) begin
-            swskew_9_d7 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_9_d8 <= swskew_9_d7;
-        end
-        if (rst) begin
-            swskew_9_d8 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_9_d9 <= swskew_9_d8;
-        end
-        if (rst) begin
-            swskew_9_d9 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -6969,86 +5307,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_10_d11 <= askew_10_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_10_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_10_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_10_d2 <= swskew_10_d1;
-        end
-        if (rst) begin
-            swskew_10_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_10_d3 <= swskew_10_d2;
-        end
-        if (rst) begin
-            swskew_10_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_10_d4 <= swskew_10_d3;
-        end
-        if (rst) begin
-            swskew_10_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_10_d5 <= swskew_10_d4;
-        end
-        if (rst) begin
-            swskew_10_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_10_d6 <= swskew_10_d5;
-        end
-        if (rst) begin
-            swskew_10_d6 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_10_d7 <= swskew_10_d6;
-        end
-        if (rst) begin
-            swskew_10_d7 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_10_d8 <= swskew_10_d7;
-        end
-        if (rst) begin
-            swskew_10_d8 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_10_d9 <= swskew_10_d8;
-        end
-        if (rst) begin
-            swskew_10_d9 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_10_d10 <= swskew_10_d9;
-        end
-        if (rst) begin
-            swskew_10_d10 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -7114,94 +5372,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_11_d12 <= askew_11_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_11_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_11_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_11_d2 <= swskew_11_d1;
-        end
-        if (rst) begin
-            swskew_11_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_11_d3 <= swskew_11_d2;
-        end
-        if (rst) begin
-            swskew_11_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_11_d4 <= swskew_11_d3;
-        end
-        if (rst) begin
-            swskew_11_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_11_d5 <= swskew_11_d4;
-        end
-        if (rst) begin
-            swskew_11_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_11_d6 <= swskew_11_d5;
-        end
-        if (rst) begin
-            swskew_11_d6 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_11_d7 <= swskew_11_d6;
-        end
-        if (rst) begin
-            swskew_11_d7 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_11_d8 <= swskew_11_d7;
-        end
-        if (rst) begin
-            swskew_11_d8 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_11_d9 <= swskew_11_d8;
-        end
-        if (rst) begin
-            swskew_11_d9 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_11_d10 <= swskew_11_d9;
-        end
-        if (rst) begin
-            swskew_11_d10 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_11_d11 <= swskew_11_d10;
-        end
-        if (rst) begin
-            swskew_11_d11 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -7272,102 +5442,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_12_d13 <= askew_12_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_12_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_12_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_12_d2 <= swskew_12_d1;
-        end
-        if (rst) begin
-            swskew_12_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_12_d3 <= swskew_12_d2;
-        end
-        if (rst) begin
-            swskew_12_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_12_d4 <= swskew_12_d3;
-        end
-        if (rst) begin
-            swskew_12_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_12_d5 <= swskew_12_d4;
-        end
-        if (rst) begin
-            swskew_12_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_12_d6 <= swskew_12_d5;
-        end
-        if (rst) begin
-            swskew_12_d6 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_12_d7 <= swskew_12_d6;
-        end
-        if (rst) begin
-            swskew_12_d7 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_12_d8 <= swskew_12_d7;
-        end
-        if (rst) begin
-            swskew_12_d8 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_12_d9 <= swskew_12_d8;
-        end
-        if (rst) begin
-            swskew_12_d9 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_12_d10 <= swskew_12_d9;
-        end
-        if (rst) begin
-            swskew_12_d10 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_12_d11 <= swskew_12_d10;
-        end
-        if (rst) begin
-            swskew_12_d11 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_12_d12 <= swskew_12_d11;
-        end
-        if (rst) begin
-            swskew_12_d12 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -7443,110 +5517,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_13_d14 <= askew_13_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_13_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_13_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_13_d2 <= swskew_13_d1;
-        end
-        if (rst) begin
-            swskew_13_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_13_d3 <= swskew_13_d2;
-        end
-        if (rst) begin
-            swskew_13_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_13_d4 <= swskew_13_d3;
-        end
-        if (rst) begin
-            swskew_13_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_13_d5 <= swskew_13_d4;
-        end
-        if (rst) begin
-            swskew_13_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_13_d6 <= swskew_13_d5;
-        end
-        if (rst) begin
-            swskew_13_d6 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_13_d7 <= swskew_13_d6;
-        end
-        if (rst) begin
-            swskew_13_d7 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_13_d8 <= swskew_13_d7;
-        end
-        if (rst) begin
-            swskew_13_d8 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_13_d9 <= swskew_13_d8;
-        end
-        if (rst) begin
-            swskew_13_d9 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_13_d10 <= swskew_13_d9;
-        end
-        if (rst) begin
-            swskew_13_d10 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_13_d11 <= swskew_13_d10;
-        end
-        if (rst) begin
-            swskew_13_d11 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_13_d12 <= swskew_13_d11;
-        end
-        if (rst) begin
-            swskew_13_d12 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_13_d13 <= swskew_13_d12;
-        end
-        if (rst) begin
-            swskew_13_d13 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -7627,118 +5597,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_14_d15 <= askew_14_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_14_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_14_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_14_d2 <= swskew_14_d1;
-        end
-        if (rst) begin
-            swskew_14_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_14_d3 <= swskew_14_d2;
-        end
-        if (rst) begin
-            swskew_14_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_14_d4 <= swskew_14_d3;
-        end
-        if (rst) begin
-            swskew_14_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_14_d5 <= swskew_14_d4;
-        end
-        if (rst) begin
-            swskew_14_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_14_d6 <= swskew_14_d5;
-        end
-        if (rst) begin
-            swskew_14_d6 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_14_d7 <= swskew_14_d6;
-        end
-        if (rst) begin
-            swskew_14_d7 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_14_d8 <= swskew_14_d7;
-        end
-        if (rst) begin
-            swskew_14_d8 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_14_d9 <= swskew_14_d8;
-        end
-        if (rst) begin
-            swskew_14_d9 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_14_d10 <= swskew_14_d9;
-        end
-        if (rst) begin
-            swskew_14_d10 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_14_d11 <= swskew_14_d10;
-        end
-        if (rst) begin
-            swskew_14_d11 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_14_d12 <= swskew_14_d11;
-        end
-        if (rst) begin
-            swskew_14_d12 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_14_d13 <= swskew_14_d12;
-        end
-        if (rst) begin
-            swskew_14_d13 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_14_d14 <= swskew_14_d13;
-        end
-        if (rst) begin
-            swskew_14_d14 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -7824,126 +5682,6 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             askew_15_d16 <= askew_15_d15;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_15_d1 <= s0_swap;
-        end
-        if (rst) begin
-            swskew_15_d1 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_15_d2 <= swskew_15_d1;
-        end
-        if (rst) begin
-            swskew_15_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_15_d3 <= swskew_15_d2;
-        end
-        if (rst) begin
-            swskew_15_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_15_d4 <= swskew_15_d3;
-        end
-        if (rst) begin
-            swskew_15_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_15_d5 <= swskew_15_d4;
-        end
-        if (rst) begin
-            swskew_15_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_15_d6 <= swskew_15_d5;
-        end
-        if (rst) begin
-            swskew_15_d6 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_15_d7 <= swskew_15_d6;
-        end
-        if (rst) begin
-            swskew_15_d7 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_15_d8 <= swskew_15_d7;
-        end
-        if (rst) begin
-            swskew_15_d8 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_15_d9 <= swskew_15_d8;
-        end
-        if (rst) begin
-            swskew_15_d9 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_15_d10 <= swskew_15_d9;
-        end
-        if (rst) begin
-            swskew_15_d10 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_15_d11 <= swskew_15_d10;
-        end
-        if (rst) begin
-            swskew_15_d11 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_15_d12 <= swskew_15_d11;
-        end
-        if (rst) begin
-            swskew_15_d12 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_15_d13 <= swskew_15_d12;
-        end
-        if (rst) begin
-            swskew_15_d13 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_15_d14 <= swskew_15_d13;
-        end
-        if (rst) begin
-            swskew_15_d14 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            swskew_15_d15 <= swskew_15_d14;
-        end
-        if (rst) begin
-            swskew_15_d15 <= 1'b0;
         end
     end
     always @(posedge clk) begin
@@ -8548,738 +6286,170 @@ module tpu_mxu (
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_addr_d1 <= s0_addr;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d2 <= ctl_addr_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d3 <= ctl_addr_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d4 <= ctl_addr_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d5 <= ctl_addr_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d6 <= ctl_addr_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d7 <= ctl_addr_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d8 <= ctl_addr_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d9 <= ctl_addr_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d10 <= ctl_addr_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d11 <= ctl_addr_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d12 <= ctl_addr_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d13 <= ctl_addr_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d14 <= ctl_addr_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d15 <= ctl_addr_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d16 <= ctl_addr_d15;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d17 <= ctl_addr_d16;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d18 <= ctl_addr_d17;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d19 <= ctl_addr_d18;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d20 <= ctl_addr_d19;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d21 <= ctl_addr_d20;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d22 <= ctl_addr_d21;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d23 <= ctl_addr_d22;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d24 <= ctl_addr_d23;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d25 <= ctl_addr_d24;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d26 <= ctl_addr_d25;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d27 <= ctl_addr_d26;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d28 <= ctl_addr_d27;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d29 <= ctl_addr_d28;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d30 <= ctl_addr_d29;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_d31 <= ctl_addr_d30;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_addr_main_d1 <= ctl_addr_d31;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d1 <= s0_valid;
+            ctl_valid_v0 <= {ctl_valid_v0[30:0], s0_valid};
         end
         if (rst) begin
-            ctl_valid_d1 <= 1'b0;
+            ctl_valid_v0 <= 32'h0;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_valid_d2 <= ctl_valid_d1;
+            ctl_d1 <= {s0_last, s0_acc, s0_addr};
         end
-        if (rst) begin
-            ctl_valid_d2 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d3 <= ctl_valid_d2;
-        end
-        if (rst) begin
-            ctl_valid_d3 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d4 <= ctl_valid_d3;
-        end
-        if (rst) begin
-            ctl_valid_d4 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d5 <= ctl_valid_d4;
-        end
-        if (rst) begin
-            ctl_valid_d5 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d6 <= ctl_valid_d5;
-        end
-        if (rst) begin
-            ctl_valid_d6 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d7 <= ctl_valid_d6;
-        end
-        if (rst) begin
-            ctl_valid_d7 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d8 <= ctl_valid_d7;
-        end
-        if (rst) begin
-            ctl_valid_d8 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d9 <= ctl_valid_d8;
-        end
-        if (rst) begin
-            ctl_valid_d9 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d10 <= ctl_valid_d9;
-        end
-        if (rst) begin
-            ctl_valid_d10 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d11 <= ctl_valid_d10;
-        end
-        if (rst) begin
-            ctl_valid_d11 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d12 <= ctl_valid_d11;
-        end
-        if (rst) begin
-            ctl_valid_d12 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d13 <= ctl_valid_d12;
-        end
-        if (rst) begin
-            ctl_valid_d13 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d14 <= ctl_valid_d13;
-        end
-        if (rst) begin
-            ctl_valid_d14 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d15 <= ctl_valid_d14;
-        end
-        if (rst) begin
-            ctl_valid_d15 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d16 <= ctl_valid_d15;
-        end
-        if (rst) begin
-            ctl_valid_d16 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d17 <= ctl_valid_d16;
-        end
-        if (rst) begin
-            ctl_valid_d17 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d18 <= ctl_valid_d17;
-        end
-        if (rst) begin
-            ctl_valid_d18 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d19 <= ctl_valid_d18;
-        end
-        if (rst) begin
-            ctl_valid_d19 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d20 <= ctl_valid_d19;
-        end
-        if (rst) begin
-            ctl_valid_d20 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d21 <= ctl_valid_d20;
-        end
-        if (rst) begin
-            ctl_valid_d21 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d22 <= ctl_valid_d21;
-        end
-        if (rst) begin
-            ctl_valid_d22 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d23 <= ctl_valid_d22;
-        end
-        if (rst) begin
-            ctl_valid_d23 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d24 <= ctl_valid_d23;
-        end
-        if (rst) begin
-            ctl_valid_d24 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d25 <= ctl_valid_d24;
-        end
-        if (rst) begin
-            ctl_valid_d25 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d26 <= ctl_valid_d25;
-        end
-        if (rst) begin
-            ctl_valid_d26 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d27 <= ctl_valid_d26;
-        end
-        if (rst) begin
-            ctl_valid_d27 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d28 <= ctl_valid_d27;
-        end
-        if (rst) begin
-            ctl_valid_d28 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d29 <= ctl_valid_d28;
-        end
-        if (rst) begin
-            ctl_valid_d29 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d30 <= ctl_valid_d29;
-        end
-        if (rst) begin
-            ctl_valid_d30 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d31 <= ctl_valid_d30;
-        end
-        if (rst) begin
-            ctl_valid_d31 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_valid_d32 <= ctl_valid_d31;
-        end
-        if (rst) begin
-            ctl_valid_d32 <= 1'b0;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d1 <= s0_acc;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d2 <= ctl_acc_d1;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d3 <= ctl_acc_d2;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d4 <= ctl_acc_d3;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d5 <= ctl_acc_d4;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d6 <= ctl_acc_d5;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d7 <= ctl_acc_d6;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d8 <= ctl_acc_d7;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d9 <= ctl_acc_d8;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d10 <= ctl_acc_d9;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d11 <= ctl_acc_d10;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d12 <= ctl_acc_d11;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d13 <= ctl_acc_d12;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d14 <= ctl_acc_d13;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d15 <= ctl_acc_d14;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d16 <= ctl_acc_d15;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d17 <= ctl_acc_d16;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d18 <= ctl_acc_d17;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d19 <= ctl_acc_d18;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d20 <= ctl_acc_d19;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d21 <= ctl_acc_d20;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d22 <= ctl_acc_d21;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d23 <= ctl_acc_d22;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d24 <= ctl_acc_d23;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d25 <= ctl_acc_d24;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d26 <= ctl_acc_d25;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d27 <= ctl_acc_d26;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d28 <= ctl_acc_d27;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d29 <= ctl_acc_d28;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d30 <= ctl_acc_d29;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d31 <= ctl_acc_d30;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_acc_d32 <= ctl_acc_d31;
-        end
-    end
-    always @(posedge clk) begin
-        if (adv) begin
-            ctl_last_d1 <= s0_last;
-        end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d2 <= ctl_last_d1;
+            ctl_d2 <= ctl_d1;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d3 <= ctl_last_d2;
+            ctl_d3 <= ctl_d2;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d4 <= ctl_last_d3;
+            ctl_d4 <= ctl_d3;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d5 <= ctl_last_d4;
+            ctl_d5 <= ctl_d4;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d6 <= ctl_last_d5;
+            ctl_d6 <= ctl_d5;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d7 <= ctl_last_d6;
+            ctl_d7 <= ctl_d6;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d8 <= ctl_last_d7;
+            ctl_d8 <= ctl_d7;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d9 <= ctl_last_d8;
+            ctl_d9 <= ctl_d8;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d10 <= ctl_last_d9;
+            ctl_d10 <= ctl_d9;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d11 <= ctl_last_d10;
+            ctl_d11 <= ctl_d10;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d12 <= ctl_last_d11;
+            ctl_d12 <= ctl_d11;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d13 <= ctl_last_d12;
+            ctl_d13 <= ctl_d12;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d14 <= ctl_last_d13;
+            ctl_d14 <= ctl_d13;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d15 <= ctl_last_d14;
+            ctl_d15 <= ctl_d14;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d16 <= ctl_last_d15;
+            ctl_d16 <= ctl_d15;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d17 <= ctl_last_d16;
+            ctl_d17 <= ctl_d16;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d18 <= ctl_last_d17;
+            ctl_d18 <= ctl_d17;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d19 <= ctl_last_d18;
+            ctl_d19 <= ctl_d18;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d20 <= ctl_last_d19;
+            ctl_d20 <= ctl_d19;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d21 <= ctl_last_d20;
+            ctl_d21 <= ctl_d20;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d22 <= ctl_last_d21;
+            ctl_d22 <= ctl_d21;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d23 <= ctl_last_d22;
+            ctl_d23 <= ctl_d22;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d24 <= ctl_last_d23;
+            ctl_d24 <= ctl_d23;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d25 <= ctl_last_d24;
+            ctl_d25 <= ctl_d24;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d26 <= ctl_last_d25;
+            ctl_d26 <= ctl_d25;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d27 <= ctl_last_d26;
+            ctl_d27 <= ctl_d26;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d28 <= ctl_last_d27;
+            ctl_d28 <= ctl_d27;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d29 <= ctl_last_d28;
+            ctl_d29 <= ctl_d28;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d30 <= ctl_last_d29;
+            ctl_d30 <= ctl_d29;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d31 <= ctl_last_d30;
+            ctl_d31 <= ctl_d30;
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctl_last_d32 <= ctl_last_d31;
+            ctl_d32 <= ctl_d31;
         end
     end
     always @(posedge clk) begin

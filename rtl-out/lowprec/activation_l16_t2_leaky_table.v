@@ -135,13 +135,18 @@ module activation_l16_t2_leaky_table (
     reg  [7:0] tbl_d_15;
     reg  [7:0] out_zp_d;
     /* verilator lint_off UNUSEDSIGNAL */
+    wire [4:0] alpha_left;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] alpha_split;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [4:0] identity_left;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire [13:0] identity_split;
+    /* verilator lint_off UNUSEDSIGNAL */
     wire [8:0] v_0;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_0;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_0;
+    wire [13:0] split_0;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_0;
     reg  [31:0] mult_c_0;
@@ -150,7 +155,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_0;
     reg  [4:0] right_d_0;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_0;
+    wire [32:0] hi_0;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_0;
@@ -167,10 +172,7 @@ module activation_l16_t2_leaky_table (
     wire [8:0] v_1;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_1;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_1;
+    wire [13:0] split_1;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_1;
     reg  [31:0] mult_c_1;
@@ -179,7 +181,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_1;
     reg  [4:0] right_d_1;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_1;
+    wire [32:0] hi_1;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_1;
@@ -196,10 +198,7 @@ module activation_l16_t2_leaky_table (
     wire [8:0] v_2;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_2;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_2;
+    wire [13:0] split_2;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_2;
     reg  [31:0] mult_c_2;
@@ -208,7 +207,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_2;
     reg  [4:0] right_d_2;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_2;
+    wire [32:0] hi_2;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_2;
@@ -225,10 +224,7 @@ module activation_l16_t2_leaky_table (
     wire [8:0] v_3;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_3;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_3;
+    wire [13:0] split_3;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_3;
     reg  [31:0] mult_c_3;
@@ -237,7 +233,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_3;
     reg  [4:0] right_d_3;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_3;
+    wire [32:0] hi_3;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_3;
@@ -254,10 +250,7 @@ module activation_l16_t2_leaky_table (
     wire [8:0] v_4;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_4;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_4;
+    wire [13:0] split_4;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_4;
     reg  [31:0] mult_c_4;
@@ -266,7 +259,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_4;
     reg  [4:0] right_d_4;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_4;
+    wire [32:0] hi_4;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_4;
@@ -283,10 +276,7 @@ module activation_l16_t2_leaky_table (
     wire [8:0] v_5;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_5;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_5;
+    wire [13:0] split_5;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_5;
     reg  [31:0] mult_c_5;
@@ -295,7 +285,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_5;
     reg  [4:0] right_d_5;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_5;
+    wire [32:0] hi_5;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_5;
@@ -312,10 +302,7 @@ module activation_l16_t2_leaky_table (
     wire [8:0] v_6;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_6;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_6;
+    wire [13:0] split_6;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_6;
     reg  [31:0] mult_c_6;
@@ -324,7 +311,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_6;
     reg  [4:0] right_d_6;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_6;
+    wire [32:0] hi_6;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_6;
@@ -341,10 +328,7 @@ module activation_l16_t2_leaky_table (
     wire [8:0] v_7;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_7;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_7;
+    wire [13:0] split_7;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_7;
     reg  [31:0] mult_c_7;
@@ -353,7 +337,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_7;
     reg  [4:0] right_d_7;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_7;
+    wire [32:0] hi_7;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_7;
@@ -370,10 +354,7 @@ module activation_l16_t2_leaky_table (
     wire [8:0] v_8;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_8;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_8;
+    wire [13:0] split_8;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_8;
     reg  [31:0] mult_c_8;
@@ -382,7 +363,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_8;
     reg  [4:0] right_d_8;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_8;
+    wire [32:0] hi_8;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_8;
@@ -399,10 +380,7 @@ module activation_l16_t2_leaky_table (
     wire [8:0] v_9;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_9;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_9;
+    wire [13:0] split_9;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_9;
     reg  [31:0] mult_c_9;
@@ -411,7 +389,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_9;
     reg  [4:0] right_d_9;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_9;
+    wire [32:0] hi_9;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_9;
@@ -428,10 +406,7 @@ module activation_l16_t2_leaky_table (
     wire [8:0] v_10;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_10;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_10;
+    wire [13:0] split_10;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_10;
     reg  [31:0] mult_c_10;
@@ -440,7 +415,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_10;
     reg  [4:0] right_d_10;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_10;
+    wire [32:0] hi_10;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_10;
@@ -457,10 +432,7 @@ module activation_l16_t2_leaky_table (
     wire [8:0] v_11;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_11;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_11;
+    wire [13:0] split_11;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_11;
     reg  [31:0] mult_c_11;
@@ -469,7 +441,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_11;
     reg  [4:0] right_d_11;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_11;
+    wire [32:0] hi_11;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_11;
@@ -486,10 +458,7 @@ module activation_l16_t2_leaky_table (
     wire [8:0] v_12;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_12;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_12;
+    wire [13:0] split_12;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_12;
     reg  [31:0] mult_c_12;
@@ -498,7 +467,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_12;
     reg  [4:0] right_d_12;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_12;
+    wire [32:0] hi_12;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_12;
@@ -515,10 +484,7 @@ module activation_l16_t2_leaky_table (
     wire [8:0] v_13;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_13;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_13;
+    wire [13:0] split_13;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_13;
     reg  [31:0] mult_c_13;
@@ -527,7 +493,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_13;
     reg  [4:0] right_d_13;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_13;
+    wire [32:0] hi_13;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_13;
@@ -544,10 +510,7 @@ module activation_l16_t2_leaky_table (
     wire [8:0] v_14;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_14;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_14;
+    wire [13:0] split_14;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_14;
     reg  [31:0] mult_c_14;
@@ -556,7 +519,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_14;
     reg  [4:0] right_d_14;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_14;
+    wire [32:0] hi_14;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_14;
@@ -573,10 +536,7 @@ module activation_l16_t2_leaky_table (
     wire [8:0] v_15;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [5:0] shift_15;
-    /* verilator lint_on UNUSEDSIGNAL */
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire [4:0] left_15;
+    wire [13:0] split_15;
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [8:0] s_c_15;
     reg  [31:0] mult_c_15;
@@ -585,7 +545,7 @@ module activation_l16_t2_leaky_table (
     reg  [63:0] prod_d_15;
     reg  [4:0] right_d_15;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [33:0] hi_15;
+    wire [32:0] hi_15;
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [31:0] high_15;
@@ -649,106 +609,110 @@ module activation_l16_t2_leaky_table (
     reg  [7:0] table_14 [0:1023];
     reg  [7:0] table_15 [0:1023];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t0 = ctrl_rd[9:2];
+    wire [5:0] t0 = ctrl_rd[93:88];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t1 = ({prod_d_0[63], prod_d_0} + 65'h40000000);
+    wire [5:0] t1 = ctrl_rd[55:50];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t2 = {1'b0, ((high_0 & mask_0) > ({1'h0, mask_0[31:1]} + {31'h0, high_0[31]}))};
+    wire [7:0] t2 = ctrl_rd[9:2];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t3 = ({prod_d_1[63], prod_d_1} + 65'h40000000);
+    wire [63:0] t3 = (prod_d_0 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t4 = {1'b0, ((high_1 & mask_1) > ({1'h0, mask_1[31:1]} + {31'h0, high_1[31]}))};
+    wire [1:0] t4 = {1'b0, ((high_0 & mask_0) > ({1'h0, mask_0[31:1]} + {31'h0, high_0[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t5 = ({prod_d_2[63], prod_d_2} + 65'h40000000);
+    wire [63:0] t5 = (prod_d_1 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t6 = {1'b0, ((high_2 & mask_2) > ({1'h0, mask_2[31:1]} + {31'h0, high_2[31]}))};
+    wire [1:0] t6 = {1'b0, ((high_1 & mask_1) > ({1'h0, mask_1[31:1]} + {31'h0, high_1[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t7 = ({prod_d_3[63], prod_d_3} + 65'h40000000);
+    wire [63:0] t7 = (prod_d_2 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t8 = {1'b0, ((high_3 & mask_3) > ({1'h0, mask_3[31:1]} + {31'h0, high_3[31]}))};
+    wire [1:0] t8 = {1'b0, ((high_2 & mask_2) > ({1'h0, mask_2[31:1]} + {31'h0, high_2[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t9 = ({prod_d_4[63], prod_d_4} + 65'h40000000);
+    wire [63:0] t9 = (prod_d_3 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t10 = {1'b0, ((high_4 & mask_4) > ({1'h0, mask_4[31:1]} + {31'h0, high_4[31]}))};
+    wire [1:0] t10 = {1'b0, ((high_3 & mask_3) > ({1'h0, mask_3[31:1]} + {31'h0, high_3[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t11 = ({prod_d_5[63], prod_d_5} + 65'h40000000);
+    wire [63:0] t11 = (prod_d_4 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t12 = {1'b0, ((high_5 & mask_5) > ({1'h0, mask_5[31:1]} + {31'h0, high_5[31]}))};
+    wire [1:0] t12 = {1'b0, ((high_4 & mask_4) > ({1'h0, mask_4[31:1]} + {31'h0, high_4[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t13 = ({prod_d_6[63], prod_d_6} + 65'h40000000);
+    wire [63:0] t13 = (prod_d_5 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t14 = {1'b0, ((high_6 & mask_6) > ({1'h0, mask_6[31:1]} + {31'h0, high_6[31]}))};
+    wire [1:0] t14 = {1'b0, ((high_5 & mask_5) > ({1'h0, mask_5[31:1]} + {31'h0, high_5[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t15 = ({prod_d_7[63], prod_d_7} + 65'h40000000);
+    wire [63:0] t15 = (prod_d_6 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t16 = {1'b0, ((high_7 & mask_7) > ({1'h0, mask_7[31:1]} + {31'h0, high_7[31]}))};
+    wire [1:0] t16 = {1'b0, ((high_6 & mask_6) > ({1'h0, mask_6[31:1]} + {31'h0, high_6[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t17 = ({prod_d_8[63], prod_d_8} + 65'h40000000);
+    wire [63:0] t17 = (prod_d_7 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t18 = {1'b0, ((high_8 & mask_8) > ({1'h0, mask_8[31:1]} + {31'h0, high_8[31]}))};
+    wire [1:0] t18 = {1'b0, ((high_7 & mask_7) > ({1'h0, mask_7[31:1]} + {31'h0, high_7[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t19 = ({prod_d_9[63], prod_d_9} + 65'h40000000);
+    wire [63:0] t19 = (prod_d_8 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t20 = {1'b0, ((high_9 & mask_9) > ({1'h0, mask_9[31:1]} + {31'h0, high_9[31]}))};
+    wire [1:0] t20 = {1'b0, ((high_8 & mask_8) > ({1'h0, mask_8[31:1]} + {31'h0, high_8[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t21 = ({prod_d_10[63], prod_d_10} + 65'h40000000);
+    wire [63:0] t21 = (prod_d_9 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t22 = {1'b0, ((high_10 & mask_10) > ({1'h0, mask_10[31:1]} + {31'h0, high_10[31]}))};
+    wire [1:0] t22 = {1'b0, ((high_9 & mask_9) > ({1'h0, mask_9[31:1]} + {31'h0, high_9[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t23 = ({prod_d_11[63], prod_d_11} + 65'h40000000);
+    wire [63:0] t23 = (prod_d_10 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t24 = {1'b0, ((high_11 & mask_11) > ({1'h0, mask_11[31:1]} + {31'h0, high_11[31]}))};
+    wire [1:0] t24 = {1'b0, ((high_10 & mask_10) > ({1'h0, mask_10[31:1]} + {31'h0, high_10[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t25 = ({prod_d_12[63], prod_d_12} + 65'h40000000);
+    wire [63:0] t25 = (prod_d_11 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t26 = {1'b0, ((high_12 & mask_12) > ({1'h0, mask_12[31:1]} + {31'h0, high_12[31]}))};
+    wire [1:0] t26 = {1'b0, ((high_11 & mask_11) > ({1'h0, mask_11[31:1]} + {31'h0, high_11[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t27 = ({prod_d_13[63], prod_d_13} + 65'h40000000);
+    wire [63:0] t27 = (prod_d_12 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t28 = {1'b0, ((high_13 & mask_13) > ({1'h0, mask_13[31:1]} + {31'h0, high_13[31]}))};
+    wire [1:0] t28 = {1'b0, ((high_12 & mask_12) > ({1'h0, mask_12[31:1]} + {31'h0, high_12[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t29 = ({prod_d_14[63], prod_d_14} + 65'h40000000);
+    wire [63:0] t29 = (prod_d_13 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t30 = {1'b0, ((high_14 & mask_14) > ({1'h0, mask_14[31:1]} + {31'h0, high_14[31]}))};
+    wire [1:0] t30 = {1'b0, ((high_13 & mask_13) > ({1'h0, mask_13[31:1]} + {31'h0, high_13[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [64:0] t31 = ({prod_d_15[63], prod_d_15} + 65'h40000000);
+    wire [63:0] t31 = (prod_d_14 + 64'h40000000);
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [1:0] t32 = {1'b0, ((high_15 & mask_15) > ({1'h0, mask_15[31:1]} + {31'h0, high_15[31]}))};
+    wire [1:0] t32 = {1'b0, ((high_14 & mask_14) > ({1'h0, mask_14[31:1]} + {31'h0, high_14[31]}))};
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [9:0] t33 = {prm_set, prm_addr[7:0]};
-    wire [9:0] t34 = {prm_set, prm_addr[7:0]};
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [63:0] t33 = (prod_d_15 + 64'h40000000);
+    /* verilator lint_on UNUSEDSIGNAL */
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [1:0] t34 = {1'b0, ((high_15 & mask_15) > ({1'h0, mask_15[31:1]} + {31'h0, high_15[31]}))};
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [9:0] t35 = {prm_set, prm_addr[7:0]};
     wire [9:0] t36 = {prm_set, prm_addr[7:0]};
     wire [9:0] t37 = {prm_set, prm_addr[7:0]};
@@ -763,328 +727,318 @@ module activation_l16_t2_leaky_table (
     wire [9:0] t46 = {prm_set, prm_addr[7:0]};
     wire [9:0] t47 = {prm_set, prm_addr[7:0]};
     wire [9:0] t48 = {prm_set, prm_addr[7:0]};
-    wire [3:0] t49 = ((left_0 > 5'h17) ? (left_0[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t50 = ($signed(s_c_0) * $signed(mult_c_0));
-    wire [3:0] t51 = ((left_1 > 5'h17) ? (left_1[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t52 = ($signed(s_c_1) * $signed(mult_c_1));
-    wire [3:0] t53 = ((left_2 > 5'h17) ? (left_2[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t54 = ($signed(s_c_2) * $signed(mult_c_2));
-    wire [3:0] t55 = ((left_3 > 5'h17) ? (left_3[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t56 = ($signed(s_c_3) * $signed(mult_c_3));
-    wire [3:0] t57 = ((left_4 > 5'h17) ? (left_4[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t58 = ($signed(s_c_4) * $signed(mult_c_4));
-    wire [3:0] t59 = ((left_5 > 5'h17) ? (left_5[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t60 = ($signed(s_c_5) * $signed(mult_c_5));
-    wire [3:0] t61 = ((left_6 > 5'h17) ? (left_6[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t62 = ($signed(s_c_6) * $signed(mult_c_6));
-    wire [3:0] t63 = ((left_7 > 5'h17) ? (left_7[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t64 = ($signed(s_c_7) * $signed(mult_c_7));
-    wire [3:0] t65 = ((left_8 > 5'h17) ? (left_8[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t66 = ($signed(s_c_8) * $signed(mult_c_8));
-    wire [3:0] t67 = ((left_9 > 5'h17) ? (left_9[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t68 = ($signed(s_c_9) * $signed(mult_c_9));
-    wire [3:0] t69 = ((left_10 > 5'h17) ? (left_10[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t70 = ($signed(s_c_10) * $signed(mult_c_10));
-    wire [3:0] t71 = ((left_11 > 5'h17) ? (left_11[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t72 = ($signed(s_c_11) * $signed(mult_c_11));
-    wire [3:0] t73 = ((left_12 > 5'h17) ? (left_12[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t74 = ($signed(s_c_12) * $signed(mult_c_12));
-    wire [3:0] t75 = ((left_13 > 5'h17) ? (left_13[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t76 = ($signed(s_c_13) * $signed(mult_c_13));
-    wire [3:0] t77 = ((left_14 > 5'h17) ? (left_14[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t78 = ($signed(s_c_14) * $signed(mult_c_14));
-    wire [3:0] t79 = ((left_15 > 5'h17) ? (left_15[3:0] - 4'h7) : 4'h0);
-    wire [40:0] t80 = ($signed(s_c_15) * $signed(mult_c_15));
-    wire [1:0] t81 = in_data[129:128];
-    wire [9:0] t82 = {in_data[129:128], in_data[7:0]};
-    wire [9:0] t83 = {in_data[129:128], in_data[15:8]};
-    wire [9:0] t84 = {in_data[129:128], in_data[23:16]};
-    wire [9:0] t85 = {in_data[129:128], in_data[31:24]};
-    wire [9:0] t86 = {in_data[129:128], in_data[39:32]};
-    wire [9:0] t87 = {in_data[129:128], in_data[47:40]};
-    wire [9:0] t88 = {in_data[129:128], in_data[55:48]};
-    wire [9:0] t89 = {in_data[129:128], in_data[63:56]};
-    wire [9:0] t90 = {in_data[129:128], in_data[71:64]};
-    wire [9:0] t91 = {in_data[129:128], in_data[79:72]};
-    wire [9:0] t92 = {in_data[129:128], in_data[87:80]};
-    wire [9:0] t93 = {in_data[129:128], in_data[95:88]};
-    wire [9:0] t94 = {in_data[129:128], in_data[103:96]};
-    wire [9:0] t95 = {in_data[129:128], in_data[111:104]};
-    wire [9:0] t96 = {in_data[129:128], in_data[119:112]};
-    wire [9:0] t97 = {in_data[129:128], in_data[127:120]};
+    wire [9:0] t49 = {prm_set, prm_addr[7:0]};
+    wire [9:0] t50 = {prm_set, prm_addr[7:0]};
+    wire [3:0] t51 = split_0[13:10];
+    wire [63:0] t52 = ($signed(s_c_0) * $signed(mult_c_0));
+    wire [3:0] t53 = split_1[13:10];
+    wire [63:0] t54 = ($signed(s_c_1) * $signed(mult_c_1));
+    wire [3:0] t55 = split_2[13:10];
+    wire [63:0] t56 = ($signed(s_c_2) * $signed(mult_c_2));
+    wire [3:0] t57 = split_3[13:10];
+    wire [63:0] t58 = ($signed(s_c_3) * $signed(mult_c_3));
+    wire [3:0] t59 = split_4[13:10];
+    wire [63:0] t60 = ($signed(s_c_4) * $signed(mult_c_4));
+    wire [3:0] t61 = split_5[13:10];
+    wire [63:0] t62 = ($signed(s_c_5) * $signed(mult_c_5));
+    wire [3:0] t63 = split_6[13:10];
+    wire [63:0] t64 = ($signed(s_c_6) * $signed(mult_c_6));
+    wire [3:0] t65 = split_7[13:10];
+    wire [63:0] t66 = ($signed(s_c_7) * $signed(mult_c_7));
+    wire [3:0] t67 = split_8[13:10];
+    wire [63:0] t68 = ($signed(s_c_8) * $signed(mult_c_8));
+    wire [3:0] t69 = split_9[13:10];
+    wire [63:0] t70 = ($signed(s_c_9) * $signed(mult_c_9));
+    wire [3:0] t71 = split_10[13:10];
+    wire [63:0] t72 = ($signed(s_c_10) * $signed(mult_c_10));
+    wire [3:0] t73 = split_11[13:10];
+    wire [63:0] t74 = ($signed(s_c_11) * $signed(mult_c_11));
+    wire [3:0] t75 = split_12[13:10];
+    wire [63:0] t76 = ($signed(s_c_12) * $signed(mult_c_12));
+    wire [3:0] t77 = split_13[13:10];
+    wire [63:0] t78 = ($signed(s_c_13) * $signed(mult_c_13));
+    wire [3:0] t79 = split_14[13:10];
+    wire [63:0] t80 = ($signed(s_c_14) * $signed(mult_c_14));
+    wire [3:0] t81 = split_15[13:10];
+    wire [63:0] t82 = ($signed(s_c_15) * $signed(mult_c_15));
+    wire [1:0] t83 = in_data[129:128];
+    wire [9:0] t84 = {in_data[129:128], in_data[7:0]};
+    wire [9:0] t85 = {in_data[129:128], in_data[15:8]};
+    wire [9:0] t86 = {in_data[129:128], in_data[23:16]};
+    wire [9:0] t87 = {in_data[129:128], in_data[31:24]};
+    wire [9:0] t88 = {in_data[129:128], in_data[39:32]};
+    wire [9:0] t89 = {in_data[129:128], in_data[47:40]};
+    wire [9:0] t90 = {in_data[129:128], in_data[55:48]};
+    wire [9:0] t91 = {in_data[129:128], in_data[63:56]};
+    wire [9:0] t92 = {in_data[129:128], in_data[71:64]};
+    wire [9:0] t93 = {in_data[129:128], in_data[79:72]};
+    wire [9:0] t94 = {in_data[129:128], in_data[87:80]};
+    wire [9:0] t95 = {in_data[129:128], in_data[95:88]};
+    wire [9:0] t96 = {in_data[129:128], in_data[103:96]};
+    wire [9:0] t97 = {in_data[129:128], in_data[111:104]};
+    wire [9:0] t98 = {in_data[129:128], in_data[119:112]};
+    wire [9:0] t99 = {in_data[129:128], in_data[127:120]};
 
     assign adv = ((~out_valid_q) | out_ready);
     assign in_ready = adv;
     assign out_valid = out_valid_q;
-    assign v_0 = ({x_b_0[7], x_b_0} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_0 = (v_0[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_0 = (($signed(shift_0) > $signed(6'h0)) ? shift_0[4:0] : 5'h0);
-    assign hi_0 = t1[64:31];
-    assign high_0 = (($signed(hi_0) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_0[31:0]);
+    assign alpha_left = (((ctrl_rd[93:88] ^ 6'h20) > 6'h20) ? ctrl_rd[92:88] : 5'h0);
+    assign alpha_split = {((alpha_left > 5'h17) ? (alpha_left[3:0] - 4'h7) : 4'h0), (t0[5] ? (-ctrl_rd[92:88]) : 5'h0), alpha_left};
+    assign identity_left = (((ctrl_rd[55:50] ^ 6'h20) > 6'h20) ? ctrl_rd[54:50] : 5'h0);
+    assign identity_split = {((identity_left > 5'h17) ? (identity_left[3:0] - 4'h7) : 4'h0), (t1[5] ? (-ctrl_rd[54:50]) : 5'h0), identity_left};
+    assign v_0 = ({x_b_0[7], x_b_0} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_0 = (v_0[8] ? alpha_split : identity_split);
+    assign hi_0 = t3[63:31];
+    assign high_0 = (((hi_0 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_0[31:0]);
     assign mask_0 = (~(32'hffffffff << right_d_0));
-    assign q_0 = ({$signed(high_0) >>> right_d_0} + {{30{t2[1]}}, {1'b0, ((high_0 & mask_0) > ({1'h0, mask_0[31:1]} + {31'h0, high_0[31]}))}});
+    assign q_0 = ({$signed(high_0) >>> right_d_0} + {{30{t4[1]}}, {1'b0, ((high_0 & mask_0) > ({1'h0, mask_0[31:1]} + {31'h0, high_0[31]}))}});
     assign y_0 = (q_0 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_0 = y_0[7:0];
-        if (($signed(y_0) < $signed(32'hffffff80))) begin
+        if (((y_0 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_0 = 8'h80;
         end
-        if (($signed(y_0) > $signed(32'h7f))) begin
+        if (((y_0 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_0 = 8'h7f;
         end
     end
-    assign v_1 = ({x_b_1[7], x_b_1} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_1 = (v_1[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_1 = (($signed(shift_1) > $signed(6'h0)) ? shift_1[4:0] : 5'h0);
-    assign hi_1 = t3[64:31];
-    assign high_1 = (($signed(hi_1) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_1[31:0]);
+    assign v_1 = ({x_b_1[7], x_b_1} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_1 = (v_1[8] ? alpha_split : identity_split);
+    assign hi_1 = t5[63:31];
+    assign high_1 = (((hi_1 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_1[31:0]);
     assign mask_1 = (~(32'hffffffff << right_d_1));
-    assign q_1 = ({$signed(high_1) >>> right_d_1} + {{30{t4[1]}}, {1'b0, ((high_1 & mask_1) > ({1'h0, mask_1[31:1]} + {31'h0, high_1[31]}))}});
+    assign q_1 = ({$signed(high_1) >>> right_d_1} + {{30{t6[1]}}, {1'b0, ((high_1 & mask_1) > ({1'h0, mask_1[31:1]} + {31'h0, high_1[31]}))}});
     assign y_1 = (q_1 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_1 = y_1[7:0];
-        if (($signed(y_1) < $signed(32'hffffff80))) begin
+        if (((y_1 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_1 = 8'h80;
         end
-        if (($signed(y_1) > $signed(32'h7f))) begin
+        if (((y_1 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_1 = 8'h7f;
         end
     end
-    assign v_2 = ({x_b_2[7], x_b_2} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_2 = (v_2[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_2 = (($signed(shift_2) > $signed(6'h0)) ? shift_2[4:0] : 5'h0);
-    assign hi_2 = t5[64:31];
-    assign high_2 = (($signed(hi_2) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_2[31:0]);
+    assign v_2 = ({x_b_2[7], x_b_2} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_2 = (v_2[8] ? alpha_split : identity_split);
+    assign hi_2 = t7[63:31];
+    assign high_2 = (((hi_2 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_2[31:0]);
     assign mask_2 = (~(32'hffffffff << right_d_2));
-    assign q_2 = ({$signed(high_2) >>> right_d_2} + {{30{t6[1]}}, {1'b0, ((high_2 & mask_2) > ({1'h0, mask_2[31:1]} + {31'h0, high_2[31]}))}});
+    assign q_2 = ({$signed(high_2) >>> right_d_2} + {{30{t8[1]}}, {1'b0, ((high_2 & mask_2) > ({1'h0, mask_2[31:1]} + {31'h0, high_2[31]}))}});
     assign y_2 = (q_2 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_2 = y_2[7:0];
-        if (($signed(y_2) < $signed(32'hffffff80))) begin
+        if (((y_2 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_2 = 8'h80;
         end
-        if (($signed(y_2) > $signed(32'h7f))) begin
+        if (((y_2 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_2 = 8'h7f;
         end
     end
-    assign v_3 = ({x_b_3[7], x_b_3} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_3 = (v_3[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_3 = (($signed(shift_3) > $signed(6'h0)) ? shift_3[4:0] : 5'h0);
-    assign hi_3 = t7[64:31];
-    assign high_3 = (($signed(hi_3) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_3[31:0]);
+    assign v_3 = ({x_b_3[7], x_b_3} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_3 = (v_3[8] ? alpha_split : identity_split);
+    assign hi_3 = t9[63:31];
+    assign high_3 = (((hi_3 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_3[31:0]);
     assign mask_3 = (~(32'hffffffff << right_d_3));
-    assign q_3 = ({$signed(high_3) >>> right_d_3} + {{30{t8[1]}}, {1'b0, ((high_3 & mask_3) > ({1'h0, mask_3[31:1]} + {31'h0, high_3[31]}))}});
+    assign q_3 = ({$signed(high_3) >>> right_d_3} + {{30{t10[1]}}, {1'b0, ((high_3 & mask_3) > ({1'h0, mask_3[31:1]} + {31'h0, high_3[31]}))}});
     assign y_3 = (q_3 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_3 = y_3[7:0];
-        if (($signed(y_3) < $signed(32'hffffff80))) begin
+        if (((y_3 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_3 = 8'h80;
         end
-        if (($signed(y_3) > $signed(32'h7f))) begin
+        if (((y_3 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_3 = 8'h7f;
         end
     end
-    assign v_4 = ({x_b_4[7], x_b_4} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_4 = (v_4[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_4 = (($signed(shift_4) > $signed(6'h0)) ? shift_4[4:0] : 5'h0);
-    assign hi_4 = t9[64:31];
-    assign high_4 = (($signed(hi_4) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_4[31:0]);
+    assign v_4 = ({x_b_4[7], x_b_4} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_4 = (v_4[8] ? alpha_split : identity_split);
+    assign hi_4 = t11[63:31];
+    assign high_4 = (((hi_4 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_4[31:0]);
     assign mask_4 = (~(32'hffffffff << right_d_4));
-    assign q_4 = ({$signed(high_4) >>> right_d_4} + {{30{t10[1]}}, {1'b0, ((high_4 & mask_4) > ({1'h0, mask_4[31:1]} + {31'h0, high_4[31]}))}});
+    assign q_4 = ({$signed(high_4) >>> right_d_4} + {{30{t12[1]}}, {1'b0, ((high_4 & mask_4) > ({1'h0, mask_4[31:1]} + {31'h0, high_4[31]}))}});
     assign y_4 = (q_4 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_4 = y_4[7:0];
-        if (($signed(y_4) < $signed(32'hffffff80))) begin
+        if (((y_4 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_4 = 8'h80;
         end
-        if (($signed(y_4) > $signed(32'h7f))) begin
+        if (((y_4 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_4 = 8'h7f;
         end
     end
-    assign v_5 = ({x_b_5[7], x_b_5} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_5 = (v_5[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_5 = (($signed(shift_5) > $signed(6'h0)) ? shift_5[4:0] : 5'h0);
-    assign hi_5 = t11[64:31];
-    assign high_5 = (($signed(hi_5) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_5[31:0]);
+    assign v_5 = ({x_b_5[7], x_b_5} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_5 = (v_5[8] ? alpha_split : identity_split);
+    assign hi_5 = t13[63:31];
+    assign high_5 = (((hi_5 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_5[31:0]);
     assign mask_5 = (~(32'hffffffff << right_d_5));
-    assign q_5 = ({$signed(high_5) >>> right_d_5} + {{30{t12[1]}}, {1'b0, ((high_5 & mask_5) > ({1'h0, mask_5[31:1]} + {31'h0, high_5[31]}))}});
+    assign q_5 = ({$signed(high_5) >>> right_d_5} + {{30{t14[1]}}, {1'b0, ((high_5 & mask_5) > ({1'h0, mask_5[31:1]} + {31'h0, high_5[31]}))}});
     assign y_5 = (q_5 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_5 = y_5[7:0];
-        if (($signed(y_5) < $signed(32'hffffff80))) begin
+        if (((y_5 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_5 = 8'h80;
         end
-        if (($signed(y_5) > $signed(32'h7f))) begin
+        if (((y_5 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_5 = 8'h7f;
         end
     end
-    assign v_6 = ({x_b_6[7], x_b_6} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_6 = (v_6[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_6 = (($signed(shift_6) > $signed(6'h0)) ? shift_6[4:0] : 5'h0);
-    assign hi_6 = t13[64:31];
-    assign high_6 = (($signed(hi_6) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_6[31:0]);
+    assign v_6 = ({x_b_6[7], x_b_6} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_6 = (v_6[8] ? alpha_split : identity_split);
+    assign hi_6 = t15[63:31];
+    assign high_6 = (((hi_6 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_6[31:0]);
     assign mask_6 = (~(32'hffffffff << right_d_6));
-    assign q_6 = ({$signed(high_6) >>> right_d_6} + {{30{t14[1]}}, {1'b0, ((high_6 & mask_6) > ({1'h0, mask_6[31:1]} + {31'h0, high_6[31]}))}});
+    assign q_6 = ({$signed(high_6) >>> right_d_6} + {{30{t16[1]}}, {1'b0, ((high_6 & mask_6) > ({1'h0, mask_6[31:1]} + {31'h0, high_6[31]}))}});
     assign y_6 = (q_6 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_6 = y_6[7:0];
-        if (($signed(y_6) < $signed(32'hffffff80))) begin
+        if (((y_6 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_6 = 8'h80;
         end
-        if (($signed(y_6) > $signed(32'h7f))) begin
+        if (((y_6 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_6 = 8'h7f;
         end
     end
-    assign v_7 = ({x_b_7[7], x_b_7} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_7 = (v_7[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_7 = (($signed(shift_7) > $signed(6'h0)) ? shift_7[4:0] : 5'h0);
-    assign hi_7 = t15[64:31];
-    assign high_7 = (($signed(hi_7) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_7[31:0]);
+    assign v_7 = ({x_b_7[7], x_b_7} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_7 = (v_7[8] ? alpha_split : identity_split);
+    assign hi_7 = t17[63:31];
+    assign high_7 = (((hi_7 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_7[31:0]);
     assign mask_7 = (~(32'hffffffff << right_d_7));
-    assign q_7 = ({$signed(high_7) >>> right_d_7} + {{30{t16[1]}}, {1'b0, ((high_7 & mask_7) > ({1'h0, mask_7[31:1]} + {31'h0, high_7[31]}))}});
+    assign q_7 = ({$signed(high_7) >>> right_d_7} + {{30{t18[1]}}, {1'b0, ((high_7 & mask_7) > ({1'h0, mask_7[31:1]} + {31'h0, high_7[31]}))}});
     assign y_7 = (q_7 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_7 = y_7[7:0];
-        if (($signed(y_7) < $signed(32'hffffff80))) begin
+        if (((y_7 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_7 = 8'h80;
         end
-        if (($signed(y_7) > $signed(32'h7f))) begin
+        if (((y_7 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_7 = 8'h7f;
         end
     end
-    assign v_8 = ({x_b_8[7], x_b_8} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_8 = (v_8[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_8 = (($signed(shift_8) > $signed(6'h0)) ? shift_8[4:0] : 5'h0);
-    assign hi_8 = t17[64:31];
-    assign high_8 = (($signed(hi_8) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_8[31:0]);
+    assign v_8 = ({x_b_8[7], x_b_8} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_8 = (v_8[8] ? alpha_split : identity_split);
+    assign hi_8 = t19[63:31];
+    assign high_8 = (((hi_8 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_8[31:0]);
     assign mask_8 = (~(32'hffffffff << right_d_8));
-    assign q_8 = ({$signed(high_8) >>> right_d_8} + {{30{t18[1]}}, {1'b0, ((high_8 & mask_8) > ({1'h0, mask_8[31:1]} + {31'h0, high_8[31]}))}});
+    assign q_8 = ({$signed(high_8) >>> right_d_8} + {{30{t20[1]}}, {1'b0, ((high_8 & mask_8) > ({1'h0, mask_8[31:1]} + {31'h0, high_8[31]}))}});
     assign y_8 = (q_8 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_8 = y_8[7:0];
-        if (($signed(y_8) < $signed(32'hffffff80))) begin
+        if (((y_8 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_8 = 8'h80;
         end
-        if (($signed(y_8) > $signed(32'h7f))) begin
+        if (((y_8 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_8 = 8'h7f;
         end
     end
-    assign v_9 = ({x_b_9[7], x_b_9} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_9 = (v_9[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_9 = (($signed(shift_9) > $signed(6'h0)) ? shift_9[4:0] : 5'h0);
-    assign hi_9 = t19[64:31];
-    assign high_9 = (($signed(hi_9) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_9[31:0]);
+    assign v_9 = ({x_b_9[7], x_b_9} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_9 = (v_9[8] ? alpha_split : identity_split);
+    assign hi_9 = t21[63:31];
+    assign high_9 = (((hi_9 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_9[31:0]);
     assign mask_9 = (~(32'hffffffff << right_d_9));
-    assign q_9 = ({$signed(high_9) >>> right_d_9} + {{30{t20[1]}}, {1'b0, ((high_9 & mask_9) > ({1'h0, mask_9[31:1]} + {31'h0, high_9[31]}))}});
+    assign q_9 = ({$signed(high_9) >>> right_d_9} + {{30{t22[1]}}, {1'b0, ((high_9 & mask_9) > ({1'h0, mask_9[31:1]} + {31'h0, high_9[31]}))}});
     assign y_9 = (q_9 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_9 = y_9[7:0];
-        if (($signed(y_9) < $signed(32'hffffff80))) begin
+        if (((y_9 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_9 = 8'h80;
         end
-        if (($signed(y_9) > $signed(32'h7f))) begin
+        if (((y_9 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_9 = 8'h7f;
         end
     end
-    assign v_10 = ({x_b_10[7], x_b_10} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_10 = (v_10[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_10 = (($signed(shift_10) > $signed(6'h0)) ? shift_10[4:0] : 5'h0);
-    assign hi_10 = t21[64:31];
-    assign high_10 = (($signed(hi_10) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_10[31:0]);
+    assign v_10 = ({x_b_10[7], x_b_10} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_10 = (v_10[8] ? alpha_split : identity_split);
+    assign hi_10 = t23[63:31];
+    assign high_10 = (((hi_10 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_10[31:0]);
     assign mask_10 = (~(32'hffffffff << right_d_10));
-    assign q_10 = ({$signed(high_10) >>> right_d_10} + {{30{t22[1]}}, {1'b0, ((high_10 & mask_10) > ({1'h0, mask_10[31:1]} + {31'h0, high_10[31]}))}});
+    assign q_10 = ({$signed(high_10) >>> right_d_10} + {{30{t24[1]}}, {1'b0, ((high_10 & mask_10) > ({1'h0, mask_10[31:1]} + {31'h0, high_10[31]}))}});
     assign y_10 = (q_10 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_10 = y_10[7:0];
-        if (($signed(y_10) < $signed(32'hffffff80))) begin
+        if (((y_10 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_10 = 8'h80;
         end
-        if (($signed(y_10) > $signed(32'h7f))) begin
+        if (((y_10 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_10 = 8'h7f;
         end
     end
-    assign v_11 = ({x_b_11[7], x_b_11} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_11 = (v_11[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_11 = (($signed(shift_11) > $signed(6'h0)) ? shift_11[4:0] : 5'h0);
-    assign hi_11 = t23[64:31];
-    assign high_11 = (($signed(hi_11) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_11[31:0]);
+    assign v_11 = ({x_b_11[7], x_b_11} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_11 = (v_11[8] ? alpha_split : identity_split);
+    assign hi_11 = t25[63:31];
+    assign high_11 = (((hi_11 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_11[31:0]);
     assign mask_11 = (~(32'hffffffff << right_d_11));
-    assign q_11 = ({$signed(high_11) >>> right_d_11} + {{30{t24[1]}}, {1'b0, ((high_11 & mask_11) > ({1'h0, mask_11[31:1]} + {31'h0, high_11[31]}))}});
+    assign q_11 = ({$signed(high_11) >>> right_d_11} + {{30{t26[1]}}, {1'b0, ((high_11 & mask_11) > ({1'h0, mask_11[31:1]} + {31'h0, high_11[31]}))}});
     assign y_11 = (q_11 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_11 = y_11[7:0];
-        if (($signed(y_11) < $signed(32'hffffff80))) begin
+        if (((y_11 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_11 = 8'h80;
         end
-        if (($signed(y_11) > $signed(32'h7f))) begin
+        if (((y_11 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_11 = 8'h7f;
         end
     end
-    assign v_12 = ({x_b_12[7], x_b_12} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_12 = (v_12[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_12 = (($signed(shift_12) > $signed(6'h0)) ? shift_12[4:0] : 5'h0);
-    assign hi_12 = t25[64:31];
-    assign high_12 = (($signed(hi_12) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_12[31:0]);
+    assign v_12 = ({x_b_12[7], x_b_12} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_12 = (v_12[8] ? alpha_split : identity_split);
+    assign hi_12 = t27[63:31];
+    assign high_12 = (((hi_12 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_12[31:0]);
     assign mask_12 = (~(32'hffffffff << right_d_12));
-    assign q_12 = ({$signed(high_12) >>> right_d_12} + {{30{t26[1]}}, {1'b0, ((high_12 & mask_12) > ({1'h0, mask_12[31:1]} + {31'h0, high_12[31]}))}});
+    assign q_12 = ({$signed(high_12) >>> right_d_12} + {{30{t28[1]}}, {1'b0, ((high_12 & mask_12) > ({1'h0, mask_12[31:1]} + {31'h0, high_12[31]}))}});
     assign y_12 = (q_12 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_12 = y_12[7:0];
-        if (($signed(y_12) < $signed(32'hffffff80))) begin
+        if (((y_12 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_12 = 8'h80;
         end
-        if (($signed(y_12) > $signed(32'h7f))) begin
+        if (((y_12 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_12 = 8'h7f;
         end
     end
-    assign v_13 = ({x_b_13[7], x_b_13} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_13 = (v_13[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_13 = (($signed(shift_13) > $signed(6'h0)) ? shift_13[4:0] : 5'h0);
-    assign hi_13 = t27[64:31];
-    assign high_13 = (($signed(hi_13) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_13[31:0]);
+    assign v_13 = ({x_b_13[7], x_b_13} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_13 = (v_13[8] ? alpha_split : identity_split);
+    assign hi_13 = t29[63:31];
+    assign high_13 = (((hi_13 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_13[31:0]);
     assign mask_13 = (~(32'hffffffff << right_d_13));
-    assign q_13 = ({$signed(high_13) >>> right_d_13} + {{30{t28[1]}}, {1'b0, ((high_13 & mask_13) > ({1'h0, mask_13[31:1]} + {31'h0, high_13[31]}))}});
+    assign q_13 = ({$signed(high_13) >>> right_d_13} + {{30{t30[1]}}, {1'b0, ((high_13 & mask_13) > ({1'h0, mask_13[31:1]} + {31'h0, high_13[31]}))}});
     assign y_13 = (q_13 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_13 = y_13[7:0];
-        if (($signed(y_13) < $signed(32'hffffff80))) begin
+        if (((y_13 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_13 = 8'h80;
         end
-        if (($signed(y_13) > $signed(32'h7f))) begin
+        if (((y_13 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_13 = 8'h7f;
         end
     end
-    assign v_14 = ({x_b_14[7], x_b_14} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_14 = (v_14[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_14 = (($signed(shift_14) > $signed(6'h0)) ? shift_14[4:0] : 5'h0);
-    assign hi_14 = t29[64:31];
-    assign high_14 = (($signed(hi_14) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_14[31:0]);
+    assign v_14 = ({x_b_14[7], x_b_14} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_14 = (v_14[8] ? alpha_split : identity_split);
+    assign hi_14 = t31[63:31];
+    assign high_14 = (((hi_14 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_14[31:0]);
     assign mask_14 = (~(32'hffffffff << right_d_14));
-    assign q_14 = ({$signed(high_14) >>> right_d_14} + {{30{t30[1]}}, {1'b0, ((high_14 & mask_14) > ({1'h0, mask_14[31:1]} + {31'h0, high_14[31]}))}});
+    assign q_14 = ({$signed(high_14) >>> right_d_14} + {{30{t32[1]}}, {1'b0, ((high_14 & mask_14) > ({1'h0, mask_14[31:1]} + {31'h0, high_14[31]}))}});
     assign y_14 = (q_14 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_14 = y_14[7:0];
-        if (($signed(y_14) < $signed(32'hffffff80))) begin
+        if (((y_14 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_14 = 8'h80;
         end
-        if (($signed(y_14) > $signed(32'h7f))) begin
+        if (((y_14 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_14 = 8'h7f;
         end
     end
-    assign v_15 = ({x_b_15[7], x_b_15} - {{1{t0[7]}}, ctrl_rd[9:2]});
-    assign shift_15 = (v_15[8] ? ctrl_rd[93:88] : ctrl_rd[55:50]);
-    assign left_15 = (($signed(shift_15) > $signed(6'h0)) ? shift_15[4:0] : 5'h0);
-    assign hi_15 = t31[64:31];
-    assign high_15 = (($signed(hi_15) > $signed(34'h7fffffff)) ? 32'h7fffffff : hi_15[31:0]);
+    assign v_15 = ({x_b_15[7], x_b_15} - {{1{t2[7]}}, ctrl_rd[9:2]});
+    assign split_15 = (v_15[8] ? alpha_split : identity_split);
+    assign hi_15 = t33[63:31];
+    assign high_15 = (((hi_15 ^ 33'h100000000) > 33'h17fffffff) ? 32'h7fffffff : hi_15[31:0]);
     assign mask_15 = (~(32'hffffffff << right_d_15));
-    assign q_15 = ({$signed(high_15) >>> right_d_15} + {{30{t32[1]}}, {1'b0, ((high_15 & mask_15) > ({1'h0, mask_15[31:1]} + {31'h0, high_15[31]}))}});
+    assign q_15 = ({$signed(high_15) >>> right_d_15} + {{30{t34[1]}}, {1'b0, ((high_15 & mask_15) > ({1'h0, mask_15[31:1]} + {31'h0, high_15[31]}))}});
     assign y_15 = (q_15 + {{24{out_zp_d[7]}}, out_zp_d});
     always @* begin
         leaky_15 = y_15[7:0];
-        if (($signed(y_15) < $signed(32'hffffff80))) begin
+        if (((y_15 ^ 32'h80000000) < 32'h7fffff80)) begin
             leaky_15 = 8'h80;
         end
-        if (($signed(y_15) > $signed(32'h7f))) begin
+        if (((y_15 ^ 32'h80000000) > 32'h8000007f)) begin
             leaky_15 = 8'h7f;
         end
     end
@@ -1253,22 +1207,22 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if ((prm_we & (~prm_addr[8]))) begin
-            table_0[t33] <= prm_data[7:0];
-            table_1[t34] <= prm_data[7:0];
-            table_2[t35] <= prm_data[7:0];
-            table_3[t36] <= prm_data[7:0];
-            table_4[t37] <= prm_data[7:0];
-            table_5[t38] <= prm_data[7:0];
-            table_6[t39] <= prm_data[7:0];
-            table_7[t40] <= prm_data[7:0];
-            table_8[t41] <= prm_data[7:0];
-            table_9[t42] <= prm_data[7:0];
-            table_10[t43] <= prm_data[7:0];
-            table_11[t44] <= prm_data[7:0];
-            table_12[t45] <= prm_data[7:0];
-            table_13[t46] <= prm_data[7:0];
-            table_14[t47] <= prm_data[7:0];
-            table_15[t48] <= prm_data[7:0];
+            table_0[t35] <= prm_data[7:0];
+            table_1[t36] <= prm_data[7:0];
+            table_2[t37] <= prm_data[7:0];
+            table_3[t38] <= prm_data[7:0];
+            table_4[t39] <= prm_data[7:0];
+            table_5[t40] <= prm_data[7:0];
+            table_6[t41] <= prm_data[7:0];
+            table_7[t42] <= prm_data[7:0];
+            table_8[t43] <= prm_data[7:0];
+            table_9[t44] <= prm_data[7:0];
+            table_10[t45] <= prm_data[7:0];
+            table_11[t46] <= prm_data[7:0];
+            table_12[t47] <= prm_data[7:0];
+            table_13[t48] <= prm_data[7:0];
+            table_14[t49] <= prm_data[7:0];
+            table_15[t50] <= prm_data[7:0];
         end
     end
     always @(posedge clk) begin
@@ -1719,7 +1673,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_0 <= {$signed((v_0 << t49)) >>> t49};
+            s_c_0 <= {$signed((v_0 << t51)) >>> t51};
         end
     end
     always @(posedge clk) begin
@@ -1729,17 +1683,17 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_0 <= left_0;
+            left_c_0 <= split_0[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_0 <= (shift_0[5] ? (-shift_0[4:0]) : 5'h0);
+            right_c_0 <= split_0[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_0 <= ({{23{t50[40]}}, t50} << left_c_0);
+            prod_d_0 <= (t52 << left_c_0);
         end
     end
     always @(posedge clk) begin
@@ -1749,7 +1703,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_1 <= {$signed((v_1 << t51)) >>> t51};
+            s_c_1 <= {$signed((v_1 << t53)) >>> t53};
         end
     end
     always @(posedge clk) begin
@@ -1759,17 +1713,17 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_1 <= left_1;
+            left_c_1 <= split_1[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_1 <= (shift_1[5] ? (-shift_1[4:0]) : 5'h0);
+            right_c_1 <= split_1[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_1 <= ({{23{t52[40]}}, t52} << left_c_1);
+            prod_d_1 <= (t54 << left_c_1);
         end
     end
     always @(posedge clk) begin
@@ -1779,7 +1733,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_2 <= {$signed((v_2 << t53)) >>> t53};
+            s_c_2 <= {$signed((v_2 << t55)) >>> t55};
         end
     end
     always @(posedge clk) begin
@@ -1789,17 +1743,17 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_2 <= left_2;
+            left_c_2 <= split_2[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_2 <= (shift_2[5] ? (-shift_2[4:0]) : 5'h0);
+            right_c_2 <= split_2[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_2 <= ({{23{t54[40]}}, t54} << left_c_2);
+            prod_d_2 <= (t56 << left_c_2);
         end
     end
     always @(posedge clk) begin
@@ -1809,7 +1763,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_3 <= {$signed((v_3 << t55)) >>> t55};
+            s_c_3 <= {$signed((v_3 << t57)) >>> t57};
         end
     end
     always @(posedge clk) begin
@@ -1819,17 +1773,17 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_3 <= left_3;
+            left_c_3 <= split_3[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_3 <= (shift_3[5] ? (-shift_3[4:0]) : 5'h0);
+            right_c_3 <= split_3[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_3 <= ({{23{t56[40]}}, t56} << left_c_3);
+            prod_d_3 <= (t58 << left_c_3);
         end
     end
     always @(posedge clk) begin
@@ -1839,7 +1793,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_4 <= {$signed((v_4 << t57)) >>> t57};
+            s_c_4 <= {$signed((v_4 << t59)) >>> t59};
         end
     end
     always @(posedge clk) begin
@@ -1849,17 +1803,17 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_4 <= left_4;
+            left_c_4 <= split_4[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_4 <= (shift_4[5] ? (-shift_4[4:0]) : 5'h0);
+            right_c_4 <= split_4[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_4 <= ({{23{t58[40]}}, t58} << left_c_4);
+            prod_d_4 <= (t60 << left_c_4);
         end
     end
     always @(posedge clk) begin
@@ -1869,7 +1823,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_5 <= {$signed((v_5 << t59)) >>> t59};
+            s_c_5 <= {$signed((v_5 << t61)) >>> t61};
         end
     end
     always @(posedge clk) begin
@@ -1879,17 +1833,17 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_5 <= left_5;
+            left_c_5 <= split_5[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_5 <= (shift_5[5] ? (-shift_5[4:0]) : 5'h0);
+            right_c_5 <= split_5[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_5 <= ({{23{t60[40]}}, t60} << left_c_5);
+            prod_d_5 <= (t62 << left_c_5);
         end
     end
     always @(posedge clk) begin
@@ -1899,7 +1853,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_6 <= {$signed((v_6 << t61)) >>> t61};
+            s_c_6 <= {$signed((v_6 << t63)) >>> t63};
         end
     end
     always @(posedge clk) begin
@@ -1909,17 +1863,17 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_6 <= left_6;
+            left_c_6 <= split_6[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_6 <= (shift_6[5] ? (-shift_6[4:0]) : 5'h0);
+            right_c_6 <= split_6[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_6 <= ({{23{t62[40]}}, t62} << left_c_6);
+            prod_d_6 <= (t64 << left_c_6);
         end
     end
     always @(posedge clk) begin
@@ -1929,7 +1883,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_7 <= {$signed((v_7 << t63)) >>> t63};
+            s_c_7 <= {$signed((v_7 << t65)) >>> t65};
         end
     end
     always @(posedge clk) begin
@@ -1939,17 +1893,17 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_7 <= left_7;
+            left_c_7 <= split_7[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_7 <= (shift_7[5] ? (-shift_7[4:0]) : 5'h0);
+            right_c_7 <= split_7[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_7 <= ({{23{t64[40]}}, t64} << left_c_7);
+            prod_d_7 <= (t66 << left_c_7);
         end
     end
     always @(posedge clk) begin
@@ -1959,7 +1913,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_8 <= {$signed((v_8 << t65)) >>> t65};
+            s_c_8 <= {$signed((v_8 << t67)) >>> t67};
         end
     end
     always @(posedge clk) begin
@@ -1969,17 +1923,17 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_8 <= left_8;
+            left_c_8 <= split_8[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_8 <= (shift_8[5] ? (-shift_8[4:0]) : 5'h0);
+            right_c_8 <= split_8[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_8 <= ({{23{t66[40]}}, t66} << left_c_8);
+            prod_d_8 <= (t68 << left_c_8);
         end
     end
     always @(posedge clk) begin
@@ -1989,7 +1943,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_9 <= {$signed((v_9 << t67)) >>> t67};
+            s_c_9 <= {$signed((v_9 << t69)) >>> t69};
         end
     end
     always @(posedge clk) begin
@@ -1999,17 +1953,17 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_9 <= left_9;
+            left_c_9 <= split_9[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_9 <= (shift_9[5] ? (-shift_9[4:0]) : 5'h0);
+            right_c_9 <= split_9[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_9 <= ({{23{t68[40]}}, t68} << left_c_9);
+            prod_d_9 <= (t70 << left_c_9);
         end
     end
     always @(posedge clk) begin
@@ -2019,7 +1973,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_10 <= {$signed((v_10 << t69)) >>> t69};
+            s_c_10 <= {$signed((v_10 << t71)) >>> t71};
         end
     end
     always @(posedge clk) begin
@@ -2029,17 +1983,17 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_10 <= left_10;
+            left_c_10 <= split_10[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_10 <= (shift_10[5] ? (-shift_10[4:0]) : 5'h0);
+            right_c_10 <= split_10[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_10 <= ({{23{t70[40]}}, t70} << left_c_10);
+            prod_d_10 <= (t72 << left_c_10);
         end
     end
     always @(posedge clk) begin
@@ -2049,7 +2003,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_11 <= {$signed((v_11 << t71)) >>> t71};
+            s_c_11 <= {$signed((v_11 << t73)) >>> t73};
         end
     end
     always @(posedge clk) begin
@@ -2059,17 +2013,17 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_11 <= left_11;
+            left_c_11 <= split_11[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_11 <= (shift_11[5] ? (-shift_11[4:0]) : 5'h0);
+            right_c_11 <= split_11[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_11 <= ({{23{t72[40]}}, t72} << left_c_11);
+            prod_d_11 <= (t74 << left_c_11);
         end
     end
     always @(posedge clk) begin
@@ -2079,7 +2033,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_12 <= {$signed((v_12 << t73)) >>> t73};
+            s_c_12 <= {$signed((v_12 << t75)) >>> t75};
         end
     end
     always @(posedge clk) begin
@@ -2089,17 +2043,17 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_12 <= left_12;
+            left_c_12 <= split_12[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_12 <= (shift_12[5] ? (-shift_12[4:0]) : 5'h0);
+            right_c_12 <= split_12[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_12 <= ({{23{t74[40]}}, t74} << left_c_12);
+            prod_d_12 <= (t76 << left_c_12);
         end
     end
     always @(posedge clk) begin
@@ -2109,7 +2063,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_13 <= {$signed((v_13 << t75)) >>> t75};
+            s_c_13 <= {$signed((v_13 << t77)) >>> t77};
         end
     end
     always @(posedge clk) begin
@@ -2119,17 +2073,17 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_13 <= left_13;
+            left_c_13 <= split_13[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_13 <= (shift_13[5] ? (-shift_13[4:0]) : 5'h0);
+            right_c_13 <= split_13[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_13 <= ({{23{t76[40]}}, t76} << left_c_13);
+            prod_d_13 <= (t78 << left_c_13);
         end
     end
     always @(posedge clk) begin
@@ -2139,7 +2093,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_14 <= {$signed((v_14 << t77)) >>> t77};
+            s_c_14 <= {$signed((v_14 << t79)) >>> t79};
         end
     end
     always @(posedge clk) begin
@@ -2149,17 +2103,17 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_14 <= left_14;
+            left_c_14 <= split_14[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_14 <= (shift_14[5] ? (-shift_14[4:0]) : 5'h0);
+            right_c_14 <= split_14[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_14 <= ({{23{t78[40]}}, t78} << left_c_14);
+            prod_d_14 <= (t80 << left_c_14);
         end
     end
     always @(posedge clk) begin
@@ -2169,7 +2123,7 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s_c_15 <= {$signed((v_15 << t79)) >>> t79};
+            s_c_15 <= {$signed((v_15 << t81)) >>> t81};
         end
     end
     always @(posedge clk) begin
@@ -2179,17 +2133,17 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            left_c_15 <= left_15;
+            left_c_15 <= split_15[4:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            right_c_15 <= (shift_15[5] ? (-shift_15[4:0]) : 5'h0);
+            right_c_15 <= split_15[9:5];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prod_d_15 <= ({{23{t80[40]}}, t80} << left_c_15);
+            prod_d_15 <= (t82 << left_c_15);
         end
     end
     always @(posedge clk) begin
@@ -2292,87 +2246,87 @@ module activation_l16_t2_leaky_table (
     end
     always @(posedge clk) begin
         if (adv) begin
-            ctrl_rd <= ctrl[t81];
+            ctrl_rd <= ctrl[t83];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_0 <= table_0[t82];
+            tbl_rd_0 <= table_0[t84];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_1 <= table_1[t83];
+            tbl_rd_1 <= table_1[t85];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_2 <= table_2[t84];
+            tbl_rd_2 <= table_2[t86];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_3 <= table_3[t85];
+            tbl_rd_3 <= table_3[t87];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_4 <= table_4[t86];
+            tbl_rd_4 <= table_4[t88];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_5 <= table_5[t87];
+            tbl_rd_5 <= table_5[t89];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_6 <= table_6[t88];
+            tbl_rd_6 <= table_6[t90];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_7 <= table_7[t89];
+            tbl_rd_7 <= table_7[t91];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_8 <= table_8[t90];
+            tbl_rd_8 <= table_8[t92];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_9 <= table_9[t91];
+            tbl_rd_9 <= table_9[t93];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_10 <= table_10[t92];
+            tbl_rd_10 <= table_10[t94];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_11 <= table_11[t93];
+            tbl_rd_11 <= table_11[t95];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_12 <= table_12[t94];
+            tbl_rd_12 <= table_12[t96];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_13 <= table_13[t95];
+            tbl_rd_13 <= table_13[t97];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_14 <= table_14[t96];
+            tbl_rd_14 <= table_14[t98];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            tbl_rd_15 <= table_15[t97];
+            tbl_rd_15 <= table_15[t99];
         end
     end
 endmodule

@@ -38,7 +38,8 @@ module pool_l16_t2_k3_w32_h32_l2 (
     wire col_in;
     wire row_in;
     wire win_end;
-    reg  [255:0] line_q;
+    reg  [127:0] line_q_0;
+    reg  [127:0] line_q_1;
     reg  v2;
     reg  [1:0] tag2;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -54,11 +55,14 @@ module pool_l16_t2_k3_w32_h32_l2 (
     reg  l2_2;
     reg  [7:0] zp2;
     reg  byp_hit;
-    reg  [255:0] byp_word;
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [255:0] line_word;
+    wire [127:0] line_word_0;
     /* verilator lint_on UNUSEDSIGNAL */
-    wire [255:0] line_next;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [127:0] line_word_1;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg  [127:0] byp_word_0;
+    reg  [127:0] byp_word_1;
     reg  v3;
     reg  [1:0] tag3;
     reg  win_end3;
@@ -1277,294 +1281,295 @@ module pool_l16_t2_k3_w32_h32_l2 (
     /* verilator lint_on UNUSEDSIGNAL */
     reg  [7:0] out_lane_15;
     reg  [30:0] prm [0:3];
-    reg  [255:0] line_buf [0:31];
+    reg  [127:0] line_buf_0 [0:31];
+    reg  [127:0] line_buf_1 [0:31];
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t0 = pix2[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t1 = line_word[7:0];
+    wire [7:0] t1 = line_word_0[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t2 = line_word[135:128];
+    wire [7:0] t2 = line_word_1[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t3 = pix2[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t4 = line_word[7:0];
+    wire [7:0] t4 = line_word_0[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t5 = line_word[135:128];
+    wire [7:0] t5 = line_word_1[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t6 = pix2[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t7 = line_word[15:8];
+    wire [7:0] t7 = line_word_0[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t8 = line_word[143:136];
+    wire [7:0] t8 = line_word_1[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t9 = pix2[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t10 = line_word[15:8];
+    wire [7:0] t10 = line_word_0[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t11 = line_word[143:136];
+    wire [7:0] t11 = line_word_1[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t12 = pix2[23:16];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t13 = line_word[23:16];
+    wire [7:0] t13 = line_word_0[23:16];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t14 = line_word[151:144];
+    wire [7:0] t14 = line_word_1[23:16];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t15 = pix2[23:16];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t16 = line_word[23:16];
+    wire [7:0] t16 = line_word_0[23:16];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t17 = line_word[151:144];
+    wire [7:0] t17 = line_word_1[23:16];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t18 = pix2[31:24];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t19 = line_word[31:24];
+    wire [7:0] t19 = line_word_0[31:24];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t20 = line_word[159:152];
+    wire [7:0] t20 = line_word_1[31:24];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t21 = pix2[31:24];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t22 = line_word[31:24];
+    wire [7:0] t22 = line_word_0[31:24];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t23 = line_word[159:152];
+    wire [7:0] t23 = line_word_1[31:24];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t24 = pix2[39:32];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t25 = line_word[39:32];
+    wire [7:0] t25 = line_word_0[39:32];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t26 = line_word[167:160];
+    wire [7:0] t26 = line_word_1[39:32];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t27 = pix2[39:32];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t28 = line_word[39:32];
+    wire [7:0] t28 = line_word_0[39:32];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t29 = line_word[167:160];
+    wire [7:0] t29 = line_word_1[39:32];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t30 = pix2[47:40];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t31 = line_word[47:40];
+    wire [7:0] t31 = line_word_0[47:40];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t32 = line_word[175:168];
+    wire [7:0] t32 = line_word_1[47:40];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t33 = pix2[47:40];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t34 = line_word[47:40];
+    wire [7:0] t34 = line_word_0[47:40];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t35 = line_word[175:168];
+    wire [7:0] t35 = line_word_1[47:40];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t36 = pix2[55:48];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t37 = line_word[55:48];
+    wire [7:0] t37 = line_word_0[55:48];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t38 = line_word[183:176];
+    wire [7:0] t38 = line_word_1[55:48];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t39 = pix2[55:48];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t40 = line_word[55:48];
+    wire [7:0] t40 = line_word_0[55:48];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t41 = line_word[183:176];
+    wire [7:0] t41 = line_word_1[55:48];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t42 = pix2[63:56];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t43 = line_word[63:56];
+    wire [7:0] t43 = line_word_0[63:56];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t44 = line_word[191:184];
+    wire [7:0] t44 = line_word_1[63:56];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t45 = pix2[63:56];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t46 = line_word[63:56];
+    wire [7:0] t46 = line_word_0[63:56];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t47 = line_word[191:184];
+    wire [7:0] t47 = line_word_1[63:56];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t48 = pix2[71:64];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t49 = line_word[71:64];
+    wire [7:0] t49 = line_word_0[71:64];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t50 = line_word[199:192];
+    wire [7:0] t50 = line_word_1[71:64];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t51 = pix2[71:64];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t52 = line_word[71:64];
+    wire [7:0] t52 = line_word_0[71:64];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t53 = line_word[199:192];
+    wire [7:0] t53 = line_word_1[71:64];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t54 = pix2[79:72];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t55 = line_word[79:72];
+    wire [7:0] t55 = line_word_0[79:72];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t56 = line_word[207:200];
+    wire [7:0] t56 = line_word_1[79:72];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t57 = pix2[79:72];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t58 = line_word[79:72];
+    wire [7:0] t58 = line_word_0[79:72];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t59 = line_word[207:200];
+    wire [7:0] t59 = line_word_1[79:72];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t60 = pix2[87:80];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t61 = line_word[87:80];
+    wire [7:0] t61 = line_word_0[87:80];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t62 = line_word[215:208];
+    wire [7:0] t62 = line_word_1[87:80];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t63 = pix2[87:80];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t64 = line_word[87:80];
+    wire [7:0] t64 = line_word_0[87:80];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t65 = line_word[215:208];
+    wire [7:0] t65 = line_word_1[87:80];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t66 = pix2[95:88];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t67 = line_word[95:88];
+    wire [7:0] t67 = line_word_0[95:88];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t68 = line_word[223:216];
+    wire [7:0] t68 = line_word_1[95:88];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t69 = pix2[95:88];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t70 = line_word[95:88];
+    wire [7:0] t70 = line_word_0[95:88];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t71 = line_word[223:216];
+    wire [7:0] t71 = line_word_1[95:88];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t72 = pix2[103:96];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t73 = line_word[103:96];
+    wire [7:0] t73 = line_word_0[103:96];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t74 = line_word[231:224];
+    wire [7:0] t74 = line_word_1[103:96];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t75 = pix2[103:96];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t76 = line_word[103:96];
+    wire [7:0] t76 = line_word_0[103:96];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t77 = line_word[231:224];
+    wire [7:0] t77 = line_word_1[103:96];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t78 = pix2[111:104];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t79 = line_word[111:104];
+    wire [7:0] t79 = line_word_0[111:104];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t80 = line_word[239:232];
+    wire [7:0] t80 = line_word_1[111:104];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t81 = pix2[111:104];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t82 = line_word[111:104];
+    wire [7:0] t82 = line_word_0[111:104];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t83 = line_word[239:232];
+    wire [7:0] t83 = line_word_1[111:104];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t84 = pix2[119:112];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t85 = line_word[119:112];
+    wire [7:0] t85 = line_word_0[119:112];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t86 = line_word[247:240];
+    wire [7:0] t86 = line_word_1[119:112];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t87 = pix2[119:112];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t88 = line_word[119:112];
+    wire [7:0] t88 = line_word_0[119:112];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t89 = line_word[247:240];
+    wire [7:0] t89 = line_word_1[119:112];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t90 = pix2[127:120];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t91 = line_word[127:120];
+    wire [7:0] t91 = line_word_0[127:120];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t92 = line_word[255:248];
+    wire [7:0] t92 = line_word_1[127:120];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t93 = pix2[127:120];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t94 = line_word[127:120];
+    wire [7:0] t94 = line_word_0[127:120];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t95 = line_word[255:248];
+    wire [7:0] t95 = line_word_1[127:120];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [24:0] t96 = (avg_num4_0 * recip4);
@@ -1663,8 +1668,10 @@ module pool_l16_t2_k3_w32_h32_l2 (
     wire [12:0] t127 = ({2'h0, sqrt_root_15} + {12'h0, sqrt_up_15});
     /* verilator lint_on UNUSEDSIGNAL */
     wire [4:0] t128 = col2[4:0];
-    wire [1:0] t129 = in_data[129:128];
-    wire [4:0] t130 = col[4:0];
+    wire [4:0] t129 = col2[4:0];
+    wire [1:0] t130 = in_data[129:128];
+    wire [4:0] t131 = col[4:0];
+    wire [4:0] t132 = col[4:0];
 
     assign adv = ((~out_valid_q) | out_ready);
     assign in_ready = adv;
@@ -1674,88 +1681,88 @@ module pool_l16_t2_k3_w32_h32_l2 (
     assign col_in = (({1'h0, col} + 7'h1) >= {5'h0, prm_q[18:17]});
     assign row_in = (({1'h0, row} + 7'h1) >= {5'h0, prm_q[16:15]});
     assign win_end = ((~prm_q[0]) | (((col_in & row_in) & (col_phase == 2'h0)) & (row_phase == 2'h0)));
-    assign line_word = (byp_hit ? byp_word : line_q);
-    assign line_next = {line_word[127:0], pix2};
-    assign col_max_0_l0_0 = (($signed(pix2[7:0]) > $signed(((kh2 > 2'h1) ? line_word[7:0] : 8'h80))) ? pix2[7:0] : ((kh2 > 2'h1) ? line_word[7:0] : 8'h80));
-    assign col_max_0_l1_0 = (($signed(col_max_0_l0_0) > $signed(((kh2 > 2'h2) ? line_word[135:128] : 8'h80))) ? col_max_0_l0_0 : ((kh2 > 2'h2) ? line_word[135:128] : 8'h80));
+    assign line_word_0 = (byp_hit ? byp_word_0 : line_q_0);
+    assign line_word_1 = (byp_hit ? byp_word_1 : line_q_1);
+    assign col_max_0_l0_0 = (((pix2[7:0] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[7:0] : 8'h80) ^ 8'h80)) ? pix2[7:0] : ((kh2 > 2'h1) ? line_word_0[7:0] : 8'h80));
+    assign col_max_0_l1_0 = (((col_max_0_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[7:0] : 8'h80) ^ 8'h80)) ? col_max_0_l0_0 : ((kh2 > 2'h2) ? line_word_1[7:0] : 8'h80));
     assign col_max_0 = col_max_0_l1_0;
-    assign col_sum_0 = (({{2{t0[7]}}, pix2[7:0]} + ((kh2 > 2'h1) ? {{2{t1[7]}}, line_word[7:0]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t2[7]}}, line_word[135:128]} : 10'h0));
-    assign col_sq_0 = (({2'h0, (({{8{t3[7]}}, pix2[7:0]} - {{8{zp2[7]}}, zp2}) * ({{8{t3[7]}}, pix2[7:0]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t4[7]}}, line_word[7:0]} - {{8{zp2[7]}}, zp2}) * ({{8{t4[7]}}, line_word[7:0]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t5[7]}}, line_word[135:128]} - {{8{zp2[7]}}, zp2}) * ({{8{t5[7]}}, line_word[135:128]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
-    assign col_max_1_l0_0 = (($signed(pix2[15:8]) > $signed(((kh2 > 2'h1) ? line_word[15:8] : 8'h80))) ? pix2[15:8] : ((kh2 > 2'h1) ? line_word[15:8] : 8'h80));
-    assign col_max_1_l1_0 = (($signed(col_max_1_l0_0) > $signed(((kh2 > 2'h2) ? line_word[143:136] : 8'h80))) ? col_max_1_l0_0 : ((kh2 > 2'h2) ? line_word[143:136] : 8'h80));
+    assign col_sum_0 = (({{2{t0[7]}}, pix2[7:0]} + ((kh2 > 2'h1) ? {{2{t1[7]}}, line_word_0[7:0]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t2[7]}}, line_word_1[7:0]} : 10'h0));
+    assign col_sq_0 = (({2'h0, (({{8{t3[7]}}, pix2[7:0]} - {{8{zp2[7]}}, zp2}) * ({{8{t3[7]}}, pix2[7:0]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t4[7]}}, line_word_0[7:0]} - {{8{zp2[7]}}, zp2}) * ({{8{t4[7]}}, line_word_0[7:0]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t5[7]}}, line_word_1[7:0]} - {{8{zp2[7]}}, zp2}) * ({{8{t5[7]}}, line_word_1[7:0]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
+    assign col_max_1_l0_0 = (((pix2[15:8] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[15:8] : 8'h80) ^ 8'h80)) ? pix2[15:8] : ((kh2 > 2'h1) ? line_word_0[15:8] : 8'h80));
+    assign col_max_1_l1_0 = (((col_max_1_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[15:8] : 8'h80) ^ 8'h80)) ? col_max_1_l0_0 : ((kh2 > 2'h2) ? line_word_1[15:8] : 8'h80));
     assign col_max_1 = col_max_1_l1_0;
-    assign col_sum_1 = (({{2{t6[7]}}, pix2[15:8]} + ((kh2 > 2'h1) ? {{2{t7[7]}}, line_word[15:8]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t8[7]}}, line_word[143:136]} : 10'h0));
-    assign col_sq_1 = (({2'h0, (({{8{t9[7]}}, pix2[15:8]} - {{8{zp2[7]}}, zp2}) * ({{8{t9[7]}}, pix2[15:8]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t10[7]}}, line_word[15:8]} - {{8{zp2[7]}}, zp2}) * ({{8{t10[7]}}, line_word[15:8]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t11[7]}}, line_word[143:136]} - {{8{zp2[7]}}, zp2}) * ({{8{t11[7]}}, line_word[143:136]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
-    assign col_max_2_l0_0 = (($signed(pix2[23:16]) > $signed(((kh2 > 2'h1) ? line_word[23:16] : 8'h80))) ? pix2[23:16] : ((kh2 > 2'h1) ? line_word[23:16] : 8'h80));
-    assign col_max_2_l1_0 = (($signed(col_max_2_l0_0) > $signed(((kh2 > 2'h2) ? line_word[151:144] : 8'h80))) ? col_max_2_l0_0 : ((kh2 > 2'h2) ? line_word[151:144] : 8'h80));
+    assign col_sum_1 = (({{2{t6[7]}}, pix2[15:8]} + ((kh2 > 2'h1) ? {{2{t7[7]}}, line_word_0[15:8]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t8[7]}}, line_word_1[15:8]} : 10'h0));
+    assign col_sq_1 = (({2'h0, (({{8{t9[7]}}, pix2[15:8]} - {{8{zp2[7]}}, zp2}) * ({{8{t9[7]}}, pix2[15:8]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t10[7]}}, line_word_0[15:8]} - {{8{zp2[7]}}, zp2}) * ({{8{t10[7]}}, line_word_0[15:8]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t11[7]}}, line_word_1[15:8]} - {{8{zp2[7]}}, zp2}) * ({{8{t11[7]}}, line_word_1[15:8]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
+    assign col_max_2_l0_0 = (((pix2[23:16] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[23:16] : 8'h80) ^ 8'h80)) ? pix2[23:16] : ((kh2 > 2'h1) ? line_word_0[23:16] : 8'h80));
+    assign col_max_2_l1_0 = (((col_max_2_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[23:16] : 8'h80) ^ 8'h80)) ? col_max_2_l0_0 : ((kh2 > 2'h2) ? line_word_1[23:16] : 8'h80));
     assign col_max_2 = col_max_2_l1_0;
-    assign col_sum_2 = (({{2{t12[7]}}, pix2[23:16]} + ((kh2 > 2'h1) ? {{2{t13[7]}}, line_word[23:16]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t14[7]}}, line_word[151:144]} : 10'h0));
-    assign col_sq_2 = (({2'h0, (({{8{t15[7]}}, pix2[23:16]} - {{8{zp2[7]}}, zp2}) * ({{8{t15[7]}}, pix2[23:16]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t16[7]}}, line_word[23:16]} - {{8{zp2[7]}}, zp2}) * ({{8{t16[7]}}, line_word[23:16]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t17[7]}}, line_word[151:144]} - {{8{zp2[7]}}, zp2}) * ({{8{t17[7]}}, line_word[151:144]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
-    assign col_max_3_l0_0 = (($signed(pix2[31:24]) > $signed(((kh2 > 2'h1) ? line_word[31:24] : 8'h80))) ? pix2[31:24] : ((kh2 > 2'h1) ? line_word[31:24] : 8'h80));
-    assign col_max_3_l1_0 = (($signed(col_max_3_l0_0) > $signed(((kh2 > 2'h2) ? line_word[159:152] : 8'h80))) ? col_max_3_l0_0 : ((kh2 > 2'h2) ? line_word[159:152] : 8'h80));
+    assign col_sum_2 = (({{2{t12[7]}}, pix2[23:16]} + ((kh2 > 2'h1) ? {{2{t13[7]}}, line_word_0[23:16]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t14[7]}}, line_word_1[23:16]} : 10'h0));
+    assign col_sq_2 = (({2'h0, (({{8{t15[7]}}, pix2[23:16]} - {{8{zp2[7]}}, zp2}) * ({{8{t15[7]}}, pix2[23:16]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t16[7]}}, line_word_0[23:16]} - {{8{zp2[7]}}, zp2}) * ({{8{t16[7]}}, line_word_0[23:16]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t17[7]}}, line_word_1[23:16]} - {{8{zp2[7]}}, zp2}) * ({{8{t17[7]}}, line_word_1[23:16]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
+    assign col_max_3_l0_0 = (((pix2[31:24] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[31:24] : 8'h80) ^ 8'h80)) ? pix2[31:24] : ((kh2 > 2'h1) ? line_word_0[31:24] : 8'h80));
+    assign col_max_3_l1_0 = (((col_max_3_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[31:24] : 8'h80) ^ 8'h80)) ? col_max_3_l0_0 : ((kh2 > 2'h2) ? line_word_1[31:24] : 8'h80));
     assign col_max_3 = col_max_3_l1_0;
-    assign col_sum_3 = (({{2{t18[7]}}, pix2[31:24]} + ((kh2 > 2'h1) ? {{2{t19[7]}}, line_word[31:24]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t20[7]}}, line_word[159:152]} : 10'h0));
-    assign col_sq_3 = (({2'h0, (({{8{t21[7]}}, pix2[31:24]} - {{8{zp2[7]}}, zp2}) * ({{8{t21[7]}}, pix2[31:24]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t22[7]}}, line_word[31:24]} - {{8{zp2[7]}}, zp2}) * ({{8{t22[7]}}, line_word[31:24]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t23[7]}}, line_word[159:152]} - {{8{zp2[7]}}, zp2}) * ({{8{t23[7]}}, line_word[159:152]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
-    assign col_max_4_l0_0 = (($signed(pix2[39:32]) > $signed(((kh2 > 2'h1) ? line_word[39:32] : 8'h80))) ? pix2[39:32] : ((kh2 > 2'h1) ? line_word[39:32] : 8'h80));
-    assign col_max_4_l1_0 = (($signed(col_max_4_l0_0) > $signed(((kh2 > 2'h2) ? line_word[167:160] : 8'h80))) ? col_max_4_l0_0 : ((kh2 > 2'h2) ? line_word[167:160] : 8'h80));
+    assign col_sum_3 = (({{2{t18[7]}}, pix2[31:24]} + ((kh2 > 2'h1) ? {{2{t19[7]}}, line_word_0[31:24]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t20[7]}}, line_word_1[31:24]} : 10'h0));
+    assign col_sq_3 = (({2'h0, (({{8{t21[7]}}, pix2[31:24]} - {{8{zp2[7]}}, zp2}) * ({{8{t21[7]}}, pix2[31:24]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t22[7]}}, line_word_0[31:24]} - {{8{zp2[7]}}, zp2}) * ({{8{t22[7]}}, line_word_0[31:24]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t23[7]}}, line_word_1[31:24]} - {{8{zp2[7]}}, zp2}) * ({{8{t23[7]}}, line_word_1[31:24]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
+    assign col_max_4_l0_0 = (((pix2[39:32] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[39:32] : 8'h80) ^ 8'h80)) ? pix2[39:32] : ((kh2 > 2'h1) ? line_word_0[39:32] : 8'h80));
+    assign col_max_4_l1_0 = (((col_max_4_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[39:32] : 8'h80) ^ 8'h80)) ? col_max_4_l0_0 : ((kh2 > 2'h2) ? line_word_1[39:32] : 8'h80));
     assign col_max_4 = col_max_4_l1_0;
-    assign col_sum_4 = (({{2{t24[7]}}, pix2[39:32]} + ((kh2 > 2'h1) ? {{2{t25[7]}}, line_word[39:32]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t26[7]}}, line_word[167:160]} : 10'h0));
-    assign col_sq_4 = (({2'h0, (({{8{t27[7]}}, pix2[39:32]} - {{8{zp2[7]}}, zp2}) * ({{8{t27[7]}}, pix2[39:32]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t28[7]}}, line_word[39:32]} - {{8{zp2[7]}}, zp2}) * ({{8{t28[7]}}, line_word[39:32]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t29[7]}}, line_word[167:160]} - {{8{zp2[7]}}, zp2}) * ({{8{t29[7]}}, line_word[167:160]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
-    assign col_max_5_l0_0 = (($signed(pix2[47:40]) > $signed(((kh2 > 2'h1) ? line_word[47:40] : 8'h80))) ? pix2[47:40] : ((kh2 > 2'h1) ? line_word[47:40] : 8'h80));
-    assign col_max_5_l1_0 = (($signed(col_max_5_l0_0) > $signed(((kh2 > 2'h2) ? line_word[175:168] : 8'h80))) ? col_max_5_l0_0 : ((kh2 > 2'h2) ? line_word[175:168] : 8'h80));
+    assign col_sum_4 = (({{2{t24[7]}}, pix2[39:32]} + ((kh2 > 2'h1) ? {{2{t25[7]}}, line_word_0[39:32]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t26[7]}}, line_word_1[39:32]} : 10'h0));
+    assign col_sq_4 = (({2'h0, (({{8{t27[7]}}, pix2[39:32]} - {{8{zp2[7]}}, zp2}) * ({{8{t27[7]}}, pix2[39:32]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t28[7]}}, line_word_0[39:32]} - {{8{zp2[7]}}, zp2}) * ({{8{t28[7]}}, line_word_0[39:32]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t29[7]}}, line_word_1[39:32]} - {{8{zp2[7]}}, zp2}) * ({{8{t29[7]}}, line_word_1[39:32]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
+    assign col_max_5_l0_0 = (((pix2[47:40] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[47:40] : 8'h80) ^ 8'h80)) ? pix2[47:40] : ((kh2 > 2'h1) ? line_word_0[47:40] : 8'h80));
+    assign col_max_5_l1_0 = (((col_max_5_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[47:40] : 8'h80) ^ 8'h80)) ? col_max_5_l0_0 : ((kh2 > 2'h2) ? line_word_1[47:40] : 8'h80));
     assign col_max_5 = col_max_5_l1_0;
-    assign col_sum_5 = (({{2{t30[7]}}, pix2[47:40]} + ((kh2 > 2'h1) ? {{2{t31[7]}}, line_word[47:40]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t32[7]}}, line_word[175:168]} : 10'h0));
-    assign col_sq_5 = (({2'h0, (({{8{t33[7]}}, pix2[47:40]} - {{8{zp2[7]}}, zp2}) * ({{8{t33[7]}}, pix2[47:40]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t34[7]}}, line_word[47:40]} - {{8{zp2[7]}}, zp2}) * ({{8{t34[7]}}, line_word[47:40]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t35[7]}}, line_word[175:168]} - {{8{zp2[7]}}, zp2}) * ({{8{t35[7]}}, line_word[175:168]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
-    assign col_max_6_l0_0 = (($signed(pix2[55:48]) > $signed(((kh2 > 2'h1) ? line_word[55:48] : 8'h80))) ? pix2[55:48] : ((kh2 > 2'h1) ? line_word[55:48] : 8'h80));
-    assign col_max_6_l1_0 = (($signed(col_max_6_l0_0) > $signed(((kh2 > 2'h2) ? line_word[183:176] : 8'h80))) ? col_max_6_l0_0 : ((kh2 > 2'h2) ? line_word[183:176] : 8'h80));
+    assign col_sum_5 = (({{2{t30[7]}}, pix2[47:40]} + ((kh2 > 2'h1) ? {{2{t31[7]}}, line_word_0[47:40]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t32[7]}}, line_word_1[47:40]} : 10'h0));
+    assign col_sq_5 = (({2'h0, (({{8{t33[7]}}, pix2[47:40]} - {{8{zp2[7]}}, zp2}) * ({{8{t33[7]}}, pix2[47:40]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t34[7]}}, line_word_0[47:40]} - {{8{zp2[7]}}, zp2}) * ({{8{t34[7]}}, line_word_0[47:40]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t35[7]}}, line_word_1[47:40]} - {{8{zp2[7]}}, zp2}) * ({{8{t35[7]}}, line_word_1[47:40]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
+    assign col_max_6_l0_0 = (((pix2[55:48] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[55:48] : 8'h80) ^ 8'h80)) ? pix2[55:48] : ((kh2 > 2'h1) ? line_word_0[55:48] : 8'h80));
+    assign col_max_6_l1_0 = (((col_max_6_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[55:48] : 8'h80) ^ 8'h80)) ? col_max_6_l0_0 : ((kh2 > 2'h2) ? line_word_1[55:48] : 8'h80));
     assign col_max_6 = col_max_6_l1_0;
-    assign col_sum_6 = (({{2{t36[7]}}, pix2[55:48]} + ((kh2 > 2'h1) ? {{2{t37[7]}}, line_word[55:48]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t38[7]}}, line_word[183:176]} : 10'h0));
-    assign col_sq_6 = (({2'h0, (({{8{t39[7]}}, pix2[55:48]} - {{8{zp2[7]}}, zp2}) * ({{8{t39[7]}}, pix2[55:48]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t40[7]}}, line_word[55:48]} - {{8{zp2[7]}}, zp2}) * ({{8{t40[7]}}, line_word[55:48]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t41[7]}}, line_word[183:176]} - {{8{zp2[7]}}, zp2}) * ({{8{t41[7]}}, line_word[183:176]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
-    assign col_max_7_l0_0 = (($signed(pix2[63:56]) > $signed(((kh2 > 2'h1) ? line_word[63:56] : 8'h80))) ? pix2[63:56] : ((kh2 > 2'h1) ? line_word[63:56] : 8'h80));
-    assign col_max_7_l1_0 = (($signed(col_max_7_l0_0) > $signed(((kh2 > 2'h2) ? line_word[191:184] : 8'h80))) ? col_max_7_l0_0 : ((kh2 > 2'h2) ? line_word[191:184] : 8'h80));
+    assign col_sum_6 = (({{2{t36[7]}}, pix2[55:48]} + ((kh2 > 2'h1) ? {{2{t37[7]}}, line_word_0[55:48]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t38[7]}}, line_word_1[55:48]} : 10'h0));
+    assign col_sq_6 = (({2'h0, (({{8{t39[7]}}, pix2[55:48]} - {{8{zp2[7]}}, zp2}) * ({{8{t39[7]}}, pix2[55:48]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t40[7]}}, line_word_0[55:48]} - {{8{zp2[7]}}, zp2}) * ({{8{t40[7]}}, line_word_0[55:48]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t41[7]}}, line_word_1[55:48]} - {{8{zp2[7]}}, zp2}) * ({{8{t41[7]}}, line_word_1[55:48]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
+    assign col_max_7_l0_0 = (((pix2[63:56] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[63:56] : 8'h80) ^ 8'h80)) ? pix2[63:56] : ((kh2 > 2'h1) ? line_word_0[63:56] : 8'h80));
+    assign col_max_7_l1_0 = (((col_max_7_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[63:56] : 8'h80) ^ 8'h80)) ? col_max_7_l0_0 : ((kh2 > 2'h2) ? line_word_1[63:56] : 8'h80));
     assign col_max_7 = col_max_7_l1_0;
-    assign col_sum_7 = (({{2{t42[7]}}, pix2[63:56]} + ((kh2 > 2'h1) ? {{2{t43[7]}}, line_word[63:56]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t44[7]}}, line_word[191:184]} : 10'h0));
-    assign col_sq_7 = (({2'h0, (({{8{t45[7]}}, pix2[63:56]} - {{8{zp2[7]}}, zp2}) * ({{8{t45[7]}}, pix2[63:56]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t46[7]}}, line_word[63:56]} - {{8{zp2[7]}}, zp2}) * ({{8{t46[7]}}, line_word[63:56]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t47[7]}}, line_word[191:184]} - {{8{zp2[7]}}, zp2}) * ({{8{t47[7]}}, line_word[191:184]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
-    assign col_max_8_l0_0 = (($signed(pix2[71:64]) > $signed(((kh2 > 2'h1) ? line_word[71:64] : 8'h80))) ? pix2[71:64] : ((kh2 > 2'h1) ? line_word[71:64] : 8'h80));
-    assign col_max_8_l1_0 = (($signed(col_max_8_l0_0) > $signed(((kh2 > 2'h2) ? line_word[199:192] : 8'h80))) ? col_max_8_l0_0 : ((kh2 > 2'h2) ? line_word[199:192] : 8'h80));
+    assign col_sum_7 = (({{2{t42[7]}}, pix2[63:56]} + ((kh2 > 2'h1) ? {{2{t43[7]}}, line_word_0[63:56]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t44[7]}}, line_word_1[63:56]} : 10'h0));
+    assign col_sq_7 = (({2'h0, (({{8{t45[7]}}, pix2[63:56]} - {{8{zp2[7]}}, zp2}) * ({{8{t45[7]}}, pix2[63:56]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t46[7]}}, line_word_0[63:56]} - {{8{zp2[7]}}, zp2}) * ({{8{t46[7]}}, line_word_0[63:56]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t47[7]}}, line_word_1[63:56]} - {{8{zp2[7]}}, zp2}) * ({{8{t47[7]}}, line_word_1[63:56]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
+    assign col_max_8_l0_0 = (((pix2[71:64] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[71:64] : 8'h80) ^ 8'h80)) ? pix2[71:64] : ((kh2 > 2'h1) ? line_word_0[71:64] : 8'h80));
+    assign col_max_8_l1_0 = (((col_max_8_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[71:64] : 8'h80) ^ 8'h80)) ? col_max_8_l0_0 : ((kh2 > 2'h2) ? line_word_1[71:64] : 8'h80));
     assign col_max_8 = col_max_8_l1_0;
-    assign col_sum_8 = (({{2{t48[7]}}, pix2[71:64]} + ((kh2 > 2'h1) ? {{2{t49[7]}}, line_word[71:64]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t50[7]}}, line_word[199:192]} : 10'h0));
-    assign col_sq_8 = (({2'h0, (({{8{t51[7]}}, pix2[71:64]} - {{8{zp2[7]}}, zp2}) * ({{8{t51[7]}}, pix2[71:64]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t52[7]}}, line_word[71:64]} - {{8{zp2[7]}}, zp2}) * ({{8{t52[7]}}, line_word[71:64]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t53[7]}}, line_word[199:192]} - {{8{zp2[7]}}, zp2}) * ({{8{t53[7]}}, line_word[199:192]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
-    assign col_max_9_l0_0 = (($signed(pix2[79:72]) > $signed(((kh2 > 2'h1) ? line_word[79:72] : 8'h80))) ? pix2[79:72] : ((kh2 > 2'h1) ? line_word[79:72] : 8'h80));
-    assign col_max_9_l1_0 = (($signed(col_max_9_l0_0) > $signed(((kh2 > 2'h2) ? line_word[207:200] : 8'h80))) ? col_max_9_l0_0 : ((kh2 > 2'h2) ? line_word[207:200] : 8'h80));
+    assign col_sum_8 = (({{2{t48[7]}}, pix2[71:64]} + ((kh2 > 2'h1) ? {{2{t49[7]}}, line_word_0[71:64]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t50[7]}}, line_word_1[71:64]} : 10'h0));
+    assign col_sq_8 = (({2'h0, (({{8{t51[7]}}, pix2[71:64]} - {{8{zp2[7]}}, zp2}) * ({{8{t51[7]}}, pix2[71:64]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t52[7]}}, line_word_0[71:64]} - {{8{zp2[7]}}, zp2}) * ({{8{t52[7]}}, line_word_0[71:64]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t53[7]}}, line_word_1[71:64]} - {{8{zp2[7]}}, zp2}) * ({{8{t53[7]}}, line_word_1[71:64]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
+    assign col_max_9_l0_0 = (((pix2[79:72] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[79:72] : 8'h80) ^ 8'h80)) ? pix2[79:72] : ((kh2 > 2'h1) ? line_word_0[79:72] : 8'h80));
+    assign col_max_9_l1_0 = (((col_max_9_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[79:72] : 8'h80) ^ 8'h80)) ? col_max_9_l0_0 : ((kh2 > 2'h2) ? line_word_1[79:72] : 8'h80));
     assign col_max_9 = col_max_9_l1_0;
-    assign col_sum_9 = (({{2{t54[7]}}, pix2[79:72]} + ((kh2 > 2'h1) ? {{2{t55[7]}}, line_word[79:72]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t56[7]}}, line_word[207:200]} : 10'h0));
-    assign col_sq_9 = (({2'h0, (({{8{t57[7]}}, pix2[79:72]} - {{8{zp2[7]}}, zp2}) * ({{8{t57[7]}}, pix2[79:72]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t58[7]}}, line_word[79:72]} - {{8{zp2[7]}}, zp2}) * ({{8{t58[7]}}, line_word[79:72]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t59[7]}}, line_word[207:200]} - {{8{zp2[7]}}, zp2}) * ({{8{t59[7]}}, line_word[207:200]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
-    assign col_max_10_l0_0 = (($signed(pix2[87:80]) > $signed(((kh2 > 2'h1) ? line_word[87:80] : 8'h80))) ? pix2[87:80] : ((kh2 > 2'h1) ? line_word[87:80] : 8'h80));
-    assign col_max_10_l1_0 = (($signed(col_max_10_l0_0) > $signed(((kh2 > 2'h2) ? line_word[215:208] : 8'h80))) ? col_max_10_l0_0 : ((kh2 > 2'h2) ? line_word[215:208] : 8'h80));
+    assign col_sum_9 = (({{2{t54[7]}}, pix2[79:72]} + ((kh2 > 2'h1) ? {{2{t55[7]}}, line_word_0[79:72]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t56[7]}}, line_word_1[79:72]} : 10'h0));
+    assign col_sq_9 = (({2'h0, (({{8{t57[7]}}, pix2[79:72]} - {{8{zp2[7]}}, zp2}) * ({{8{t57[7]}}, pix2[79:72]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t58[7]}}, line_word_0[79:72]} - {{8{zp2[7]}}, zp2}) * ({{8{t58[7]}}, line_word_0[79:72]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t59[7]}}, line_word_1[79:72]} - {{8{zp2[7]}}, zp2}) * ({{8{t59[7]}}, line_word_1[79:72]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
+    assign col_max_10_l0_0 = (((pix2[87:80] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[87:80] : 8'h80) ^ 8'h80)) ? pix2[87:80] : ((kh2 > 2'h1) ? line_word_0[87:80] : 8'h80));
+    assign col_max_10_l1_0 = (((col_max_10_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[87:80] : 8'h80) ^ 8'h80)) ? col_max_10_l0_0 : ((kh2 > 2'h2) ? line_word_1[87:80] : 8'h80));
     assign col_max_10 = col_max_10_l1_0;
-    assign col_sum_10 = (({{2{t60[7]}}, pix2[87:80]} + ((kh2 > 2'h1) ? {{2{t61[7]}}, line_word[87:80]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t62[7]}}, line_word[215:208]} : 10'h0));
-    assign col_sq_10 = (({2'h0, (({{8{t63[7]}}, pix2[87:80]} - {{8{zp2[7]}}, zp2}) * ({{8{t63[7]}}, pix2[87:80]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t64[7]}}, line_word[87:80]} - {{8{zp2[7]}}, zp2}) * ({{8{t64[7]}}, line_word[87:80]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t65[7]}}, line_word[215:208]} - {{8{zp2[7]}}, zp2}) * ({{8{t65[7]}}, line_word[215:208]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
-    assign col_max_11_l0_0 = (($signed(pix2[95:88]) > $signed(((kh2 > 2'h1) ? line_word[95:88] : 8'h80))) ? pix2[95:88] : ((kh2 > 2'h1) ? line_word[95:88] : 8'h80));
-    assign col_max_11_l1_0 = (($signed(col_max_11_l0_0) > $signed(((kh2 > 2'h2) ? line_word[223:216] : 8'h80))) ? col_max_11_l0_0 : ((kh2 > 2'h2) ? line_word[223:216] : 8'h80));
+    assign col_sum_10 = (({{2{t60[7]}}, pix2[87:80]} + ((kh2 > 2'h1) ? {{2{t61[7]}}, line_word_0[87:80]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t62[7]}}, line_word_1[87:80]} : 10'h0));
+    assign col_sq_10 = (({2'h0, (({{8{t63[7]}}, pix2[87:80]} - {{8{zp2[7]}}, zp2}) * ({{8{t63[7]}}, pix2[87:80]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t64[7]}}, line_word_0[87:80]} - {{8{zp2[7]}}, zp2}) * ({{8{t64[7]}}, line_word_0[87:80]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t65[7]}}, line_word_1[87:80]} - {{8{zp2[7]}}, zp2}) * ({{8{t65[7]}}, line_word_1[87:80]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
+    assign col_max_11_l0_0 = (((pix2[95:88] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[95:88] : 8'h80) ^ 8'h80)) ? pix2[95:88] : ((kh2 > 2'h1) ? line_word_0[95:88] : 8'h80));
+    assign col_max_11_l1_0 = (((col_max_11_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[95:88] : 8'h80) ^ 8'h80)) ? col_max_11_l0_0 : ((kh2 > 2'h2) ? line_word_1[95:88] : 8'h80));
     assign col_max_11 = col_max_11_l1_0;
-    assign col_sum_11 = (({{2{t66[7]}}, pix2[95:88]} + ((kh2 > 2'h1) ? {{2{t67[7]}}, line_word[95:88]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t68[7]}}, line_word[223:216]} : 10'h0));
-    assign col_sq_11 = (({2'h0, (({{8{t69[7]}}, pix2[95:88]} - {{8{zp2[7]}}, zp2}) * ({{8{t69[7]}}, pix2[95:88]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t70[7]}}, line_word[95:88]} - {{8{zp2[7]}}, zp2}) * ({{8{t70[7]}}, line_word[95:88]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t71[7]}}, line_word[223:216]} - {{8{zp2[7]}}, zp2}) * ({{8{t71[7]}}, line_word[223:216]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
-    assign col_max_12_l0_0 = (($signed(pix2[103:96]) > $signed(((kh2 > 2'h1) ? line_word[103:96] : 8'h80))) ? pix2[103:96] : ((kh2 > 2'h1) ? line_word[103:96] : 8'h80));
-    assign col_max_12_l1_0 = (($signed(col_max_12_l0_0) > $signed(((kh2 > 2'h2) ? line_word[231:224] : 8'h80))) ? col_max_12_l0_0 : ((kh2 > 2'h2) ? line_word[231:224] : 8'h80));
+    assign col_sum_11 = (({{2{t66[7]}}, pix2[95:88]} + ((kh2 > 2'h1) ? {{2{t67[7]}}, line_word_0[95:88]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t68[7]}}, line_word_1[95:88]} : 10'h0));
+    assign col_sq_11 = (({2'h0, (({{8{t69[7]}}, pix2[95:88]} - {{8{zp2[7]}}, zp2}) * ({{8{t69[7]}}, pix2[95:88]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t70[7]}}, line_word_0[95:88]} - {{8{zp2[7]}}, zp2}) * ({{8{t70[7]}}, line_word_0[95:88]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t71[7]}}, line_word_1[95:88]} - {{8{zp2[7]}}, zp2}) * ({{8{t71[7]}}, line_word_1[95:88]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
+    assign col_max_12_l0_0 = (((pix2[103:96] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[103:96] : 8'h80) ^ 8'h80)) ? pix2[103:96] : ((kh2 > 2'h1) ? line_word_0[103:96] : 8'h80));
+    assign col_max_12_l1_0 = (((col_max_12_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[103:96] : 8'h80) ^ 8'h80)) ? col_max_12_l0_0 : ((kh2 > 2'h2) ? line_word_1[103:96] : 8'h80));
     assign col_max_12 = col_max_12_l1_0;
-    assign col_sum_12 = (({{2{t72[7]}}, pix2[103:96]} + ((kh2 > 2'h1) ? {{2{t73[7]}}, line_word[103:96]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t74[7]}}, line_word[231:224]} : 10'h0));
-    assign col_sq_12 = (({2'h0, (({{8{t75[7]}}, pix2[103:96]} - {{8{zp2[7]}}, zp2}) * ({{8{t75[7]}}, pix2[103:96]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t76[7]}}, line_word[103:96]} - {{8{zp2[7]}}, zp2}) * ({{8{t76[7]}}, line_word[103:96]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t77[7]}}, line_word[231:224]} - {{8{zp2[7]}}, zp2}) * ({{8{t77[7]}}, line_word[231:224]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
-    assign col_max_13_l0_0 = (($signed(pix2[111:104]) > $signed(((kh2 > 2'h1) ? line_word[111:104] : 8'h80))) ? pix2[111:104] : ((kh2 > 2'h1) ? line_word[111:104] : 8'h80));
-    assign col_max_13_l1_0 = (($signed(col_max_13_l0_0) > $signed(((kh2 > 2'h2) ? line_word[239:232] : 8'h80))) ? col_max_13_l0_0 : ((kh2 > 2'h2) ? line_word[239:232] : 8'h80));
+    assign col_sum_12 = (({{2{t72[7]}}, pix2[103:96]} + ((kh2 > 2'h1) ? {{2{t73[7]}}, line_word_0[103:96]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t74[7]}}, line_word_1[103:96]} : 10'h0));
+    assign col_sq_12 = (({2'h0, (({{8{t75[7]}}, pix2[103:96]} - {{8{zp2[7]}}, zp2}) * ({{8{t75[7]}}, pix2[103:96]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t76[7]}}, line_word_0[103:96]} - {{8{zp2[7]}}, zp2}) * ({{8{t76[7]}}, line_word_0[103:96]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t77[7]}}, line_word_1[103:96]} - {{8{zp2[7]}}, zp2}) * ({{8{t77[7]}}, line_word_1[103:96]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
+    assign col_max_13_l0_0 = (((pix2[111:104] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[111:104] : 8'h80) ^ 8'h80)) ? pix2[111:104] : ((kh2 > 2'h1) ? line_word_0[111:104] : 8'h80));
+    assign col_max_13_l1_0 = (((col_max_13_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[111:104] : 8'h80) ^ 8'h80)) ? col_max_13_l0_0 : ((kh2 > 2'h2) ? line_word_1[111:104] : 8'h80));
     assign col_max_13 = col_max_13_l1_0;
-    assign col_sum_13 = (({{2{t78[7]}}, pix2[111:104]} + ((kh2 > 2'h1) ? {{2{t79[7]}}, line_word[111:104]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t80[7]}}, line_word[239:232]} : 10'h0));
-    assign col_sq_13 = (({2'h0, (({{8{t81[7]}}, pix2[111:104]} - {{8{zp2[7]}}, zp2}) * ({{8{t81[7]}}, pix2[111:104]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t82[7]}}, line_word[111:104]} - {{8{zp2[7]}}, zp2}) * ({{8{t82[7]}}, line_word[111:104]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t83[7]}}, line_word[239:232]} - {{8{zp2[7]}}, zp2}) * ({{8{t83[7]}}, line_word[239:232]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
-    assign col_max_14_l0_0 = (($signed(pix2[119:112]) > $signed(((kh2 > 2'h1) ? line_word[119:112] : 8'h80))) ? pix2[119:112] : ((kh2 > 2'h1) ? line_word[119:112] : 8'h80));
-    assign col_max_14_l1_0 = (($signed(col_max_14_l0_0) > $signed(((kh2 > 2'h2) ? line_word[247:240] : 8'h80))) ? col_max_14_l0_0 : ((kh2 > 2'h2) ? line_word[247:240] : 8'h80));
+    assign col_sum_13 = (({{2{t78[7]}}, pix2[111:104]} + ((kh2 > 2'h1) ? {{2{t79[7]}}, line_word_0[111:104]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t80[7]}}, line_word_1[111:104]} : 10'h0));
+    assign col_sq_13 = (({2'h0, (({{8{t81[7]}}, pix2[111:104]} - {{8{zp2[7]}}, zp2}) * ({{8{t81[7]}}, pix2[111:104]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t82[7]}}, line_word_0[111:104]} - {{8{zp2[7]}}, zp2}) * ({{8{t82[7]}}, line_word_0[111:104]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t83[7]}}, line_word_1[111:104]} - {{8{zp2[7]}}, zp2}) * ({{8{t83[7]}}, line_word_1[111:104]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
+    assign col_max_14_l0_0 = (((pix2[119:112] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[119:112] : 8'h80) ^ 8'h80)) ? pix2[119:112] : ((kh2 > 2'h1) ? line_word_0[119:112] : 8'h80));
+    assign col_max_14_l1_0 = (((col_max_14_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[119:112] : 8'h80) ^ 8'h80)) ? col_max_14_l0_0 : ((kh2 > 2'h2) ? line_word_1[119:112] : 8'h80));
     assign col_max_14 = col_max_14_l1_0;
-    assign col_sum_14 = (({{2{t84[7]}}, pix2[119:112]} + ((kh2 > 2'h1) ? {{2{t85[7]}}, line_word[119:112]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t86[7]}}, line_word[247:240]} : 10'h0));
-    assign col_sq_14 = (({2'h0, (({{8{t87[7]}}, pix2[119:112]} - {{8{zp2[7]}}, zp2}) * ({{8{t87[7]}}, pix2[119:112]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t88[7]}}, line_word[119:112]} - {{8{zp2[7]}}, zp2}) * ({{8{t88[7]}}, line_word[119:112]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t89[7]}}, line_word[247:240]} - {{8{zp2[7]}}, zp2}) * ({{8{t89[7]}}, line_word[247:240]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
-    assign col_max_15_l0_0 = (($signed(pix2[127:120]) > $signed(((kh2 > 2'h1) ? line_word[127:120] : 8'h80))) ? pix2[127:120] : ((kh2 > 2'h1) ? line_word[127:120] : 8'h80));
-    assign col_max_15_l1_0 = (($signed(col_max_15_l0_0) > $signed(((kh2 > 2'h2) ? line_word[255:248] : 8'h80))) ? col_max_15_l0_0 : ((kh2 > 2'h2) ? line_word[255:248] : 8'h80));
+    assign col_sum_14 = (({{2{t84[7]}}, pix2[119:112]} + ((kh2 > 2'h1) ? {{2{t85[7]}}, line_word_0[119:112]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t86[7]}}, line_word_1[119:112]} : 10'h0));
+    assign col_sq_14 = (({2'h0, (({{8{t87[7]}}, pix2[119:112]} - {{8{zp2[7]}}, zp2}) * ({{8{t87[7]}}, pix2[119:112]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t88[7]}}, line_word_0[119:112]} - {{8{zp2[7]}}, zp2}) * ({{8{t88[7]}}, line_word_0[119:112]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t89[7]}}, line_word_1[119:112]} - {{8{zp2[7]}}, zp2}) * ({{8{t89[7]}}, line_word_1[119:112]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
+    assign col_max_15_l0_0 = (((pix2[127:120] ^ 8'h80) > (((kh2 > 2'h1) ? line_word_0[127:120] : 8'h80) ^ 8'h80)) ? pix2[127:120] : ((kh2 > 2'h1) ? line_word_0[127:120] : 8'h80));
+    assign col_max_15_l1_0 = (((col_max_15_l0_0 ^ 8'h80) > (((kh2 > 2'h2) ? line_word_1[127:120] : 8'h80) ^ 8'h80)) ? col_max_15_l0_0 : ((kh2 > 2'h2) ? line_word_1[127:120] : 8'h80));
     assign col_max_15 = col_max_15_l1_0;
-    assign col_sum_15 = (({{2{t90[7]}}, pix2[127:120]} + ((kh2 > 2'h1) ? {{2{t91[7]}}, line_word[127:120]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t92[7]}}, line_word[255:248]} : 10'h0));
-    assign col_sq_15 = (({2'h0, (({{8{t93[7]}}, pix2[127:120]} - {{8{zp2[7]}}, zp2}) * ({{8{t93[7]}}, pix2[127:120]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t94[7]}}, line_word[127:120]} - {{8{zp2[7]}}, zp2}) * ({{8{t94[7]}}, line_word[127:120]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t95[7]}}, line_word[255:248]} - {{8{zp2[7]}}, zp2}) * ({{8{t95[7]}}, line_word[255:248]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
+    assign col_sum_15 = (({{2{t90[7]}}, pix2[127:120]} + ((kh2 > 2'h1) ? {{2{t91[7]}}, line_word_0[127:120]} : 10'h0)) + ((kh2 > 2'h2) ? {{2{t92[7]}}, line_word_1[127:120]} : 10'h0));
+    assign col_sq_15 = (({2'h0, (({{8{t93[7]}}, pix2[127:120]} - {{8{zp2[7]}}, zp2}) * ({{8{t93[7]}}, pix2[127:120]} - {{8{zp2[7]}}, zp2}))} + ((kh2 > 2'h1) ? {2'h0, (({{8{t94[7]}}, line_word_0[127:120]} - {{8{zp2[7]}}, zp2}) * ({{8{t94[7]}}, line_word_0[127:120]} - {{8{zp2[7]}}, zp2}))} : 18'h0)) + ((kh2 > 2'h2) ? {2'h0, (({{8{t95[7]}}, line_word_1[127:120]} - {{8{zp2[7]}}, zp2}) * ({{8{t95[7]}}, line_word_1[127:120]} - {{8{zp2[7]}}, zp2}))} : 18'h0));
     always @* begin
         case ({kh3, kw3})
             4'h5: begin
@@ -1800,113 +1807,113 @@ module pool_l16_t2_k3_w32_h32_l2 (
             end
         endcase
     end
-    assign win_max_0_l0_0 = (($signed(col_max3_0) > $signed(((kw3 > 2'h1) ? hist_max_0_0 : 8'h80))) ? col_max3_0 : ((kw3 > 2'h1) ? hist_max_0_0 : 8'h80));
-    assign win_max_0_l1_0 = (($signed(win_max_0_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_0 : 8'h80))) ? win_max_0_l0_0 : ((kw3 > 2'h2) ? hist_max_1_0 : 8'h80));
+    assign win_max_0_l0_0 = (((col_max3_0 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_0 : 8'h80) ^ 8'h80)) ? col_max3_0 : ((kw3 > 2'h1) ? hist_max_0_0 : 8'h80));
+    assign win_max_0_l1_0 = (((win_max_0_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_0 : 8'h80) ^ 8'h80)) ? win_max_0_l0_0 : ((kw3 > 2'h2) ? hist_max_1_0 : 8'h80));
     assign win_max_0 = win_max_0_l1_0;
     assign win_sum_0 = (({{2{col_sum3_0[9]}}, col_sum3_0} + ((kw3 > 2'h1) ? {{2{hist_sum_0_0[9]}}, hist_sum_0_0} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_0[9]}}, hist_sum_1_0} : 12'h0));
     assign avg_abs_0 = (win_sum_0[11] ? (-win_sum_0[10:0]) : win_sum_0[10:0]);
     assign avg_num_0 = (avg_abs_0 + {8'h0, half});
     assign win_sq_0 = (({2'h0, col_sq3_0} + ((kw3 > 2'h1) ? {2'h0, hist_sq_0_0} : 20'h0)) + ((kw3 > 2'h2) ? {2'h0, hist_sq_1_0} : 20'h0));
-    assign win_max_1_l0_0 = (($signed(col_max3_1) > $signed(((kw3 > 2'h1) ? hist_max_0_1 : 8'h80))) ? col_max3_1 : ((kw3 > 2'h1) ? hist_max_0_1 : 8'h80));
-    assign win_max_1_l1_0 = (($signed(win_max_1_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_1 : 8'h80))) ? win_max_1_l0_0 : ((kw3 > 2'h2) ? hist_max_1_1 : 8'h80));
+    assign win_max_1_l0_0 = (((col_max3_1 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_1 : 8'h80) ^ 8'h80)) ? col_max3_1 : ((kw3 > 2'h1) ? hist_max_0_1 : 8'h80));
+    assign win_max_1_l1_0 = (((win_max_1_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_1 : 8'h80) ^ 8'h80)) ? win_max_1_l0_0 : ((kw3 > 2'h2) ? hist_max_1_1 : 8'h80));
     assign win_max_1 = win_max_1_l1_0;
     assign win_sum_1 = (({{2{col_sum3_1[9]}}, col_sum3_1} + ((kw3 > 2'h1) ? {{2{hist_sum_0_1[9]}}, hist_sum_0_1} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_1[9]}}, hist_sum_1_1} : 12'h0));
     assign avg_abs_1 = (win_sum_1[11] ? (-win_sum_1[10:0]) : win_sum_1[10:0]);
     assign avg_num_1 = (avg_abs_1 + {8'h0, half});
     assign win_sq_1 = (({2'h0, col_sq3_1} + ((kw3 > 2'h1) ? {2'h0, hist_sq_0_1} : 20'h0)) + ((kw3 > 2'h2) ? {2'h0, hist_sq_1_1} : 20'h0));
-    assign win_max_2_l0_0 = (($signed(col_max3_2) > $signed(((kw3 > 2'h1) ? hist_max_0_2 : 8'h80))) ? col_max3_2 : ((kw3 > 2'h1) ? hist_max_0_2 : 8'h80));
-    assign win_max_2_l1_0 = (($signed(win_max_2_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_2 : 8'h80))) ? win_max_2_l0_0 : ((kw3 > 2'h2) ? hist_max_1_2 : 8'h80));
+    assign win_max_2_l0_0 = (((col_max3_2 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_2 : 8'h80) ^ 8'h80)) ? col_max3_2 : ((kw3 > 2'h1) ? hist_max_0_2 : 8'h80));
+    assign win_max_2_l1_0 = (((win_max_2_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_2 : 8'h80) ^ 8'h80)) ? win_max_2_l0_0 : ((kw3 > 2'h2) ? hist_max_1_2 : 8'h80));
     assign win_max_2 = win_max_2_l1_0;
     assign win_sum_2 = (({{2{col_sum3_2[9]}}, col_sum3_2} + ((kw3 > 2'h1) ? {{2{hist_sum_0_2[9]}}, hist_sum_0_2} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_2[9]}}, hist_sum_1_2} : 12'h0));
     assign avg_abs_2 = (win_sum_2[11] ? (-win_sum_2[10:0]) : win_sum_2[10:0]);
     assign avg_num_2 = (avg_abs_2 + {8'h0, half});
     assign win_sq_2 = (({2'h0, col_sq3_2} + ((kw3 > 2'h1) ? {2'h0, hist_sq_0_2} : 20'h0)) + ((kw3 > 2'h2) ? {2'h0, hist_sq_1_2} : 20'h0));
-    assign win_max_3_l0_0 = (($signed(col_max3_3) > $signed(((kw3 > 2'h1) ? hist_max_0_3 : 8'h80))) ? col_max3_3 : ((kw3 > 2'h1) ? hist_max_0_3 : 8'h80));
-    assign win_max_3_l1_0 = (($signed(win_max_3_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_3 : 8'h80))) ? win_max_3_l0_0 : ((kw3 > 2'h2) ? hist_max_1_3 : 8'h80));
+    assign win_max_3_l0_0 = (((col_max3_3 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_3 : 8'h80) ^ 8'h80)) ? col_max3_3 : ((kw3 > 2'h1) ? hist_max_0_3 : 8'h80));
+    assign win_max_3_l1_0 = (((win_max_3_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_3 : 8'h80) ^ 8'h80)) ? win_max_3_l0_0 : ((kw3 > 2'h2) ? hist_max_1_3 : 8'h80));
     assign win_max_3 = win_max_3_l1_0;
     assign win_sum_3 = (({{2{col_sum3_3[9]}}, col_sum3_3} + ((kw3 > 2'h1) ? {{2{hist_sum_0_3[9]}}, hist_sum_0_3} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_3[9]}}, hist_sum_1_3} : 12'h0));
     assign avg_abs_3 = (win_sum_3[11] ? (-win_sum_3[10:0]) : win_sum_3[10:0]);
     assign avg_num_3 = (avg_abs_3 + {8'h0, half});
     assign win_sq_3 = (({2'h0, col_sq3_3} + ((kw3 > 2'h1) ? {2'h0, hist_sq_0_3} : 20'h0)) + ((kw3 > 2'h2) ? {2'h0, hist_sq_1_3} : 20'h0));
-    assign win_max_4_l0_0 = (($signed(col_max3_4) > $signed(((kw3 > 2'h1) ? hist_max_0_4 : 8'h80))) ? col_max3_4 : ((kw3 > 2'h1) ? hist_max_0_4 : 8'h80));
-    assign win_max_4_l1_0 = (($signed(win_max_4_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_4 : 8'h80))) ? win_max_4_l0_0 : ((kw3 > 2'h2) ? hist_max_1_4 : 8'h80));
+    assign win_max_4_l0_0 = (((col_max3_4 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_4 : 8'h80) ^ 8'h80)) ? col_max3_4 : ((kw3 > 2'h1) ? hist_max_0_4 : 8'h80));
+    assign win_max_4_l1_0 = (((win_max_4_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_4 : 8'h80) ^ 8'h80)) ? win_max_4_l0_0 : ((kw3 > 2'h2) ? hist_max_1_4 : 8'h80));
     assign win_max_4 = win_max_4_l1_0;
     assign win_sum_4 = (({{2{col_sum3_4[9]}}, col_sum3_4} + ((kw3 > 2'h1) ? {{2{hist_sum_0_4[9]}}, hist_sum_0_4} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_4[9]}}, hist_sum_1_4} : 12'h0));
     assign avg_abs_4 = (win_sum_4[11] ? (-win_sum_4[10:0]) : win_sum_4[10:0]);
     assign avg_num_4 = (avg_abs_4 + {8'h0, half});
     assign win_sq_4 = (({2'h0, col_sq3_4} + ((kw3 > 2'h1) ? {2'h0, hist_sq_0_4} : 20'h0)) + ((kw3 > 2'h2) ? {2'h0, hist_sq_1_4} : 20'h0));
-    assign win_max_5_l0_0 = (($signed(col_max3_5) > $signed(((kw3 > 2'h1) ? hist_max_0_5 : 8'h80))) ? col_max3_5 : ((kw3 > 2'h1) ? hist_max_0_5 : 8'h80));
-    assign win_max_5_l1_0 = (($signed(win_max_5_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_5 : 8'h80))) ? win_max_5_l0_0 : ((kw3 > 2'h2) ? hist_max_1_5 : 8'h80));
+    assign win_max_5_l0_0 = (((col_max3_5 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_5 : 8'h80) ^ 8'h80)) ? col_max3_5 : ((kw3 > 2'h1) ? hist_max_0_5 : 8'h80));
+    assign win_max_5_l1_0 = (((win_max_5_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_5 : 8'h80) ^ 8'h80)) ? win_max_5_l0_0 : ((kw3 > 2'h2) ? hist_max_1_5 : 8'h80));
     assign win_max_5 = win_max_5_l1_0;
     assign win_sum_5 = (({{2{col_sum3_5[9]}}, col_sum3_5} + ((kw3 > 2'h1) ? {{2{hist_sum_0_5[9]}}, hist_sum_0_5} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_5[9]}}, hist_sum_1_5} : 12'h0));
     assign avg_abs_5 = (win_sum_5[11] ? (-win_sum_5[10:0]) : win_sum_5[10:0]);
     assign avg_num_5 = (avg_abs_5 + {8'h0, half});
     assign win_sq_5 = (({2'h0, col_sq3_5} + ((kw3 > 2'h1) ? {2'h0, hist_sq_0_5} : 20'h0)) + ((kw3 > 2'h2) ? {2'h0, hist_sq_1_5} : 20'h0));
-    assign win_max_6_l0_0 = (($signed(col_max3_6) > $signed(((kw3 > 2'h1) ? hist_max_0_6 : 8'h80))) ? col_max3_6 : ((kw3 > 2'h1) ? hist_max_0_6 : 8'h80));
-    assign win_max_6_l1_0 = (($signed(win_max_6_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_6 : 8'h80))) ? win_max_6_l0_0 : ((kw3 > 2'h2) ? hist_max_1_6 : 8'h80));
+    assign win_max_6_l0_0 = (((col_max3_6 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_6 : 8'h80) ^ 8'h80)) ? col_max3_6 : ((kw3 > 2'h1) ? hist_max_0_6 : 8'h80));
+    assign win_max_6_l1_0 = (((win_max_6_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_6 : 8'h80) ^ 8'h80)) ? win_max_6_l0_0 : ((kw3 > 2'h2) ? hist_max_1_6 : 8'h80));
     assign win_max_6 = win_max_6_l1_0;
     assign win_sum_6 = (({{2{col_sum3_6[9]}}, col_sum3_6} + ((kw3 > 2'h1) ? {{2{hist_sum_0_6[9]}}, hist_sum_0_6} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_6[9]}}, hist_sum_1_6} : 12'h0));
     assign avg_abs_6 = (win_sum_6[11] ? (-win_sum_6[10:0]) : win_sum_6[10:0]);
     assign avg_num_6 = (avg_abs_6 + {8'h0, half});
     assign win_sq_6 = (({2'h0, col_sq3_6} + ((kw3 > 2'h1) ? {2'h0, hist_sq_0_6} : 20'h0)) + ((kw3 > 2'h2) ? {2'h0, hist_sq_1_6} : 20'h0));
-    assign win_max_7_l0_0 = (($signed(col_max3_7) > $signed(((kw3 > 2'h1) ? hist_max_0_7 : 8'h80))) ? col_max3_7 : ((kw3 > 2'h1) ? hist_max_0_7 : 8'h80));
-    assign win_max_7_l1_0 = (($signed(win_max_7_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_7 : 8'h80))) ? win_max_7_l0_0 : ((kw3 > 2'h2) ? hist_max_1_7 : 8'h80));
+    assign win_max_7_l0_0 = (((col_max3_7 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_7 : 8'h80) ^ 8'h80)) ? col_max3_7 : ((kw3 > 2'h1) ? hist_max_0_7 : 8'h80));
+    assign win_max_7_l1_0 = (((win_max_7_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_7 : 8'h80) ^ 8'h80)) ? win_max_7_l0_0 : ((kw3 > 2'h2) ? hist_max_1_7 : 8'h80));
     assign win_max_7 = win_max_7_l1_0;
     assign win_sum_7 = (({{2{col_sum3_7[9]}}, col_sum3_7} + ((kw3 > 2'h1) ? {{2{hist_sum_0_7[9]}}, hist_sum_0_7} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_7[9]}}, hist_sum_1_7} : 12'h0));
     assign avg_abs_7 = (win_sum_7[11] ? (-win_sum_7[10:0]) : win_sum_7[10:0]);
     assign avg_num_7 = (avg_abs_7 + {8'h0, half});
     assign win_sq_7 = (({2'h0, col_sq3_7} + ((kw3 > 2'h1) ? {2'h0, hist_sq_0_7} : 20'h0)) + ((kw3 > 2'h2) ? {2'h0, hist_sq_1_7} : 20'h0));
-    assign win_max_8_l0_0 = (($signed(col_max3_8) > $signed(((kw3 > 2'h1) ? hist_max_0_8 : 8'h80))) ? col_max3_8 : ((kw3 > 2'h1) ? hist_max_0_8 : 8'h80));
-    assign win_max_8_l1_0 = (($signed(win_max_8_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_8 : 8'h80))) ? win_max_8_l0_0 : ((kw3 > 2'h2) ? hist_max_1_8 : 8'h80));
+    assign win_max_8_l0_0 = (((col_max3_8 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_8 : 8'h80) ^ 8'h80)) ? col_max3_8 : ((kw3 > 2'h1) ? hist_max_0_8 : 8'h80));
+    assign win_max_8_l1_0 = (((win_max_8_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_8 : 8'h80) ^ 8'h80)) ? win_max_8_l0_0 : ((kw3 > 2'h2) ? hist_max_1_8 : 8'h80));
     assign win_max_8 = win_max_8_l1_0;
     assign win_sum_8 = (({{2{col_sum3_8[9]}}, col_sum3_8} + ((kw3 > 2'h1) ? {{2{hist_sum_0_8[9]}}, hist_sum_0_8} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_8[9]}}, hist_sum_1_8} : 12'h0));
     assign avg_abs_8 = (win_sum_8[11] ? (-win_sum_8[10:0]) : win_sum_8[10:0]);
     assign avg_num_8 = (avg_abs_8 + {8'h0, half});
     assign win_sq_8 = (({2'h0, col_sq3_8} + ((kw3 > 2'h1) ? {2'h0, hist_sq_0_8} : 20'h0)) + ((kw3 > 2'h2) ? {2'h0, hist_sq_1_8} : 20'h0));
-    assign win_max_9_l0_0 = (($signed(col_max3_9) > $signed(((kw3 > 2'h1) ? hist_max_0_9 : 8'h80))) ? col_max3_9 : ((kw3 > 2'h1) ? hist_max_0_9 : 8'h80));
-    assign win_max_9_l1_0 = (($signed(win_max_9_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_9 : 8'h80))) ? win_max_9_l0_0 : ((kw3 > 2'h2) ? hist_max_1_9 : 8'h80));
+    assign win_max_9_l0_0 = (((col_max3_9 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_9 : 8'h80) ^ 8'h80)) ? col_max3_9 : ((kw3 > 2'h1) ? hist_max_0_9 : 8'h80));
+    assign win_max_9_l1_0 = (((win_max_9_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_9 : 8'h80) ^ 8'h80)) ? win_max_9_l0_0 : ((kw3 > 2'h2) ? hist_max_1_9 : 8'h80));
     assign win_max_9 = win_max_9_l1_0;
     assign win_sum_9 = (({{2{col_sum3_9[9]}}, col_sum3_9} + ((kw3 > 2'h1) ? {{2{hist_sum_0_9[9]}}, hist_sum_0_9} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_9[9]}}, hist_sum_1_9} : 12'h0));
     assign avg_abs_9 = (win_sum_9[11] ? (-win_sum_9[10:0]) : win_sum_9[10:0]);
     assign avg_num_9 = (avg_abs_9 + {8'h0, half});
     assign win_sq_9 = (({2'h0, col_sq3_9} + ((kw3 > 2'h1) ? {2'h0, hist_sq_0_9} : 20'h0)) + ((kw3 > 2'h2) ? {2'h0, hist_sq_1_9} : 20'h0));
-    assign win_max_10_l0_0 = (($signed(col_max3_10) > $signed(((kw3 > 2'h1) ? hist_max_0_10 : 8'h80))) ? col_max3_10 : ((kw3 > 2'h1) ? hist_max_0_10 : 8'h80));
-    assign win_max_10_l1_0 = (($signed(win_max_10_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_10 : 8'h80))) ? win_max_10_l0_0 : ((kw3 > 2'h2) ? hist_max_1_10 : 8'h80));
+    assign win_max_10_l0_0 = (((col_max3_10 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_10 : 8'h80) ^ 8'h80)) ? col_max3_10 : ((kw3 > 2'h1) ? hist_max_0_10 : 8'h80));
+    assign win_max_10_l1_0 = (((win_max_10_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_10 : 8'h80) ^ 8'h80)) ? win_max_10_l0_0 : ((kw3 > 2'h2) ? hist_max_1_10 : 8'h80));
     assign win_max_10 = win_max_10_l1_0;
     assign win_sum_10 = (({{2{col_sum3_10[9]}}, col_sum3_10} + ((kw3 > 2'h1) ? {{2{hist_sum_0_10[9]}}, hist_sum_0_10} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_10[9]}}, hist_sum_1_10} : 12'h0));
     assign avg_abs_10 = (win_sum_10[11] ? (-win_sum_10[10:0]) : win_sum_10[10:0]);
     assign avg_num_10 = (avg_abs_10 + {8'h0, half});
     assign win_sq_10 = (({2'h0, col_sq3_10} + ((kw3 > 2'h1) ? {2'h0, hist_sq_0_10} : 20'h0)) + ((kw3 > 2'h2) ? {2'h0, hist_sq_1_10} : 20'h0));
-    assign win_max_11_l0_0 = (($signed(col_max3_11) > $signed(((kw3 > 2'h1) ? hist_max_0_11 : 8'h80))) ? col_max3_11 : ((kw3 > 2'h1) ? hist_max_0_11 : 8'h80));
-    assign win_max_11_l1_0 = (($signed(win_max_11_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_11 : 8'h80))) ? win_max_11_l0_0 : ((kw3 > 2'h2) ? hist_max_1_11 : 8'h80));
+    assign win_max_11_l0_0 = (((col_max3_11 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_11 : 8'h80) ^ 8'h80)) ? col_max3_11 : ((kw3 > 2'h1) ? hist_max_0_11 : 8'h80));
+    assign win_max_11_l1_0 = (((win_max_11_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_11 : 8'h80) ^ 8'h80)) ? win_max_11_l0_0 : ((kw3 > 2'h2) ? hist_max_1_11 : 8'h80));
     assign win_max_11 = win_max_11_l1_0;
     assign win_sum_11 = (({{2{col_sum3_11[9]}}, col_sum3_11} + ((kw3 > 2'h1) ? {{2{hist_sum_0_11[9]}}, hist_sum_0_11} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_11[9]}}, hist_sum_1_11} : 12'h0));
     assign avg_abs_11 = (win_sum_11[11] ? (-win_sum_11[10:0]) : win_sum_11[10:0]);
     assign avg_num_11 = (avg_abs_11 + {8'h0, half});
     assign win_sq_11 = (({2'h0, col_sq3_11} + ((kw3 > 2'h1) ? {2'h0, hist_sq_0_11} : 20'h0)) + ((kw3 > 2'h2) ? {2'h0, hist_sq_1_11} : 20'h0));
-    assign win_max_12_l0_0 = (($signed(col_max3_12) > $signed(((kw3 > 2'h1) ? hist_max_0_12 : 8'h80))) ? col_max3_12 : ((kw3 > 2'h1) ? hist_max_0_12 : 8'h80));
-    assign win_max_12_l1_0 = (($signed(win_max_12_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_12 : 8'h80))) ? win_max_12_l0_0 : ((kw3 > 2'h2) ? hist_max_1_12 : 8'h80));
+    assign win_max_12_l0_0 = (((col_max3_12 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_12 : 8'h80) ^ 8'h80)) ? col_max3_12 : ((kw3 > 2'h1) ? hist_max_0_12 : 8'h80));
+    assign win_max_12_l1_0 = (((win_max_12_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_12 : 8'h80) ^ 8'h80)) ? win_max_12_l0_0 : ((kw3 > 2'h2) ? hist_max_1_12 : 8'h80));
     assign win_max_12 = win_max_12_l1_0;
     assign win_sum_12 = (({{2{col_sum3_12[9]}}, col_sum3_12} + ((kw3 > 2'h1) ? {{2{hist_sum_0_12[9]}}, hist_sum_0_12} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_12[9]}}, hist_sum_1_12} : 12'h0));
     assign avg_abs_12 = (win_sum_12[11] ? (-win_sum_12[10:0]) : win_sum_12[10:0]);
     assign avg_num_12 = (avg_abs_12 + {8'h0, half});
     assign win_sq_12 = (({2'h0, col_sq3_12} + ((kw3 > 2'h1) ? {2'h0, hist_sq_0_12} : 20'h0)) + ((kw3 > 2'h2) ? {2'h0, hist_sq_1_12} : 20'h0));
-    assign win_max_13_l0_0 = (($signed(col_max3_13) > $signed(((kw3 > 2'h1) ? hist_max_0_13 : 8'h80))) ? col_max3_13 : ((kw3 > 2'h1) ? hist_max_0_13 : 8'h80));
-    assign win_max_13_l1_0 = (($signed(win_max_13_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_13 : 8'h80))) ? win_max_13_l0_0 : ((kw3 > 2'h2) ? hist_max_1_13 : 8'h80));
+    assign win_max_13_l0_0 = (((col_max3_13 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_13 : 8'h80) ^ 8'h80)) ? col_max3_13 : ((kw3 > 2'h1) ? hist_max_0_13 : 8'h80));
+    assign win_max_13_l1_0 = (((win_max_13_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_13 : 8'h80) ^ 8'h80)) ? win_max_13_l0_0 : ((kw3 > 2'h2) ? hist_max_1_13 : 8'h80));
     assign win_max_13 = win_max_13_l1_0;
     assign win_sum_13 = (({{2{col_sum3_13[9]}}, col_sum3_13} + ((kw3 > 2'h1) ? {{2{hist_sum_0_13[9]}}, hist_sum_0_13} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_13[9]}}, hist_sum_1_13} : 12'h0));
     assign avg_abs_13 = (win_sum_13[11] ? (-win_sum_13[10:0]) : win_sum_13[10:0]);
     assign avg_num_13 = (avg_abs_13 + {8'h0, half});
     assign win_sq_13 = (({2'h0, col_sq3_13} + ((kw3 > 2'h1) ? {2'h0, hist_sq_0_13} : 20'h0)) + ((kw3 > 2'h2) ? {2'h0, hist_sq_1_13} : 20'h0));
-    assign win_max_14_l0_0 = (($signed(col_max3_14) > $signed(((kw3 > 2'h1) ? hist_max_0_14 : 8'h80))) ? col_max3_14 : ((kw3 > 2'h1) ? hist_max_0_14 : 8'h80));
-    assign win_max_14_l1_0 = (($signed(win_max_14_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_14 : 8'h80))) ? win_max_14_l0_0 : ((kw3 > 2'h2) ? hist_max_1_14 : 8'h80));
+    assign win_max_14_l0_0 = (((col_max3_14 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_14 : 8'h80) ^ 8'h80)) ? col_max3_14 : ((kw3 > 2'h1) ? hist_max_0_14 : 8'h80));
+    assign win_max_14_l1_0 = (((win_max_14_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_14 : 8'h80) ^ 8'h80)) ? win_max_14_l0_0 : ((kw3 > 2'h2) ? hist_max_1_14 : 8'h80));
     assign win_max_14 = win_max_14_l1_0;
     assign win_sum_14 = (({{2{col_sum3_14[9]}}, col_sum3_14} + ((kw3 > 2'h1) ? {{2{hist_sum_0_14[9]}}, hist_sum_0_14} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_14[9]}}, hist_sum_1_14} : 12'h0));
     assign avg_abs_14 = (win_sum_14[11] ? (-win_sum_14[10:0]) : win_sum_14[10:0]);
     assign avg_num_14 = (avg_abs_14 + {8'h0, half});
     assign win_sq_14 = (({2'h0, col_sq3_14} + ((kw3 > 2'h1) ? {2'h0, hist_sq_0_14} : 20'h0)) + ((kw3 > 2'h2) ? {2'h0, hist_sq_1_14} : 20'h0));
-    assign win_max_15_l0_0 = (($signed(col_max3_15) > $signed(((kw3 > 2'h1) ? hist_max_0_15 : 8'h80))) ? col_max3_15 : ((kw3 > 2'h1) ? hist_max_0_15 : 8'h80));
-    assign win_max_15_l1_0 = (($signed(win_max_15_l0_0) > $signed(((kw3 > 2'h2) ? hist_max_1_15 : 8'h80))) ? win_max_15_l0_0 : ((kw3 > 2'h2) ? hist_max_1_15 : 8'h80));
+    assign win_max_15_l0_0 = (((col_max3_15 ^ 8'h80) > (((kw3 > 2'h1) ? hist_max_0_15 : 8'h80) ^ 8'h80)) ? col_max3_15 : ((kw3 > 2'h1) ? hist_max_0_15 : 8'h80));
+    assign win_max_15_l1_0 = (((win_max_15_l0_0 ^ 8'h80) > (((kw3 > 2'h2) ? hist_max_1_15 : 8'h80) ^ 8'h80)) ? win_max_15_l0_0 : ((kw3 > 2'h2) ? hist_max_1_15 : 8'h80));
     assign win_max_15 = win_max_15_l1_0;
     assign win_sum_15 = (({{2{col_sum3_15[9]}}, col_sum3_15} + ((kw3 > 2'h1) ? {{2{hist_sum_0_15[9]}}, hist_sum_0_15} : 12'h0)) + ((kw3 > 2'h2) ? {{2{hist_sum_1_15[9]}}, hist_sum_1_15} : 12'h0));
     assign avg_abs_15 = (win_sum_15[11] ? (-win_sum_15[10:0]) : win_sum_15[10:0]);
@@ -2370,9 +2377,13 @@ module pool_l16_t2_k3_w32_h32_l2 (
             l2_2 <= ((prm_q[2:1] == 2'h2) & (~(~prm_q[0])));
             zp2 <= prm_q[30:23];
             byp_hit <= (v2 & (col2 == col));
-            byp_word <= line_next;
+            byp_word_0 <= pix2;
             if (v2) begin
-                line_buf[t128] <= line_next;
+                line_buf_0[t128] <= pix2;
+            end
+            byp_word_1 <= line_word_0;
+            if (v2) begin
+                line_buf_1[t129] <= line_word_0;
             end
         end
         if (rst) begin
@@ -3011,92 +3022,97 @@ module pool_l16_t2_k3_w32_h32_l2 (
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_0 <= (l2_4 ? (($signed(l2_sum_0) > $signed(14'h7f)) ? 8'h7f : l2_sum_0[7:0]) : (mode4 ? avg_0 : win_max4_0));
+            out_lane_0 <= (l2_4 ? (((l2_sum_0 ^ 14'h2000) > 14'h207f) ? 8'h7f : l2_sum_0[7:0]) : (mode4 ? avg_0 : win_max4_0));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_1 <= (l2_4 ? (($signed(l2_sum_1) > $signed(14'h7f)) ? 8'h7f : l2_sum_1[7:0]) : (mode4 ? avg_1 : win_max4_1));
+            out_lane_1 <= (l2_4 ? (((l2_sum_1 ^ 14'h2000) > 14'h207f) ? 8'h7f : l2_sum_1[7:0]) : (mode4 ? avg_1 : win_max4_1));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_2 <= (l2_4 ? (($signed(l2_sum_2) > $signed(14'h7f)) ? 8'h7f : l2_sum_2[7:0]) : (mode4 ? avg_2 : win_max4_2));
+            out_lane_2 <= (l2_4 ? (((l2_sum_2 ^ 14'h2000) > 14'h207f) ? 8'h7f : l2_sum_2[7:0]) : (mode4 ? avg_2 : win_max4_2));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_3 <= (l2_4 ? (($signed(l2_sum_3) > $signed(14'h7f)) ? 8'h7f : l2_sum_3[7:0]) : (mode4 ? avg_3 : win_max4_3));
+            out_lane_3 <= (l2_4 ? (((l2_sum_3 ^ 14'h2000) > 14'h207f) ? 8'h7f : l2_sum_3[7:0]) : (mode4 ? avg_3 : win_max4_3));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_4 <= (l2_4 ? (($signed(l2_sum_4) > $signed(14'h7f)) ? 8'h7f : l2_sum_4[7:0]) : (mode4 ? avg_4 : win_max4_4));
+            out_lane_4 <= (l2_4 ? (((l2_sum_4 ^ 14'h2000) > 14'h207f) ? 8'h7f : l2_sum_4[7:0]) : (mode4 ? avg_4 : win_max4_4));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_5 <= (l2_4 ? (($signed(l2_sum_5) > $signed(14'h7f)) ? 8'h7f : l2_sum_5[7:0]) : (mode4 ? avg_5 : win_max4_5));
+            out_lane_5 <= (l2_4 ? (((l2_sum_5 ^ 14'h2000) > 14'h207f) ? 8'h7f : l2_sum_5[7:0]) : (mode4 ? avg_5 : win_max4_5));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_6 <= (l2_4 ? (($signed(l2_sum_6) > $signed(14'h7f)) ? 8'h7f : l2_sum_6[7:0]) : (mode4 ? avg_6 : win_max4_6));
+            out_lane_6 <= (l2_4 ? (((l2_sum_6 ^ 14'h2000) > 14'h207f) ? 8'h7f : l2_sum_6[7:0]) : (mode4 ? avg_6 : win_max4_6));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_7 <= (l2_4 ? (($signed(l2_sum_7) > $signed(14'h7f)) ? 8'h7f : l2_sum_7[7:0]) : (mode4 ? avg_7 : win_max4_7));
+            out_lane_7 <= (l2_4 ? (((l2_sum_7 ^ 14'h2000) > 14'h207f) ? 8'h7f : l2_sum_7[7:0]) : (mode4 ? avg_7 : win_max4_7));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_8 <= (l2_4 ? (($signed(l2_sum_8) > $signed(14'h7f)) ? 8'h7f : l2_sum_8[7:0]) : (mode4 ? avg_8 : win_max4_8));
+            out_lane_8 <= (l2_4 ? (((l2_sum_8 ^ 14'h2000) > 14'h207f) ? 8'h7f : l2_sum_8[7:0]) : (mode4 ? avg_8 : win_max4_8));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_9 <= (l2_4 ? (($signed(l2_sum_9) > $signed(14'h7f)) ? 8'h7f : l2_sum_9[7:0]) : (mode4 ? avg_9 : win_max4_9));
+            out_lane_9 <= (l2_4 ? (((l2_sum_9 ^ 14'h2000) > 14'h207f) ? 8'h7f : l2_sum_9[7:0]) : (mode4 ? avg_9 : win_max4_9));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_10 <= (l2_4 ? (($signed(l2_sum_10) > $signed(14'h7f)) ? 8'h7f : l2_sum_10[7:0]) : (mode4 ? avg_10 : win_max4_10));
+            out_lane_10 <= (l2_4 ? (((l2_sum_10 ^ 14'h2000) > 14'h207f) ? 8'h7f : l2_sum_10[7:0]) : (mode4 ? avg_10 : win_max4_10));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_11 <= (l2_4 ? (($signed(l2_sum_11) > $signed(14'h7f)) ? 8'h7f : l2_sum_11[7:0]) : (mode4 ? avg_11 : win_max4_11));
+            out_lane_11 <= (l2_4 ? (((l2_sum_11 ^ 14'h2000) > 14'h207f) ? 8'h7f : l2_sum_11[7:0]) : (mode4 ? avg_11 : win_max4_11));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_12 <= (l2_4 ? (($signed(l2_sum_12) > $signed(14'h7f)) ? 8'h7f : l2_sum_12[7:0]) : (mode4 ? avg_12 : win_max4_12));
+            out_lane_12 <= (l2_4 ? (((l2_sum_12 ^ 14'h2000) > 14'h207f) ? 8'h7f : l2_sum_12[7:0]) : (mode4 ? avg_12 : win_max4_12));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_13 <= (l2_4 ? (($signed(l2_sum_13) > $signed(14'h7f)) ? 8'h7f : l2_sum_13[7:0]) : (mode4 ? avg_13 : win_max4_13));
+            out_lane_13 <= (l2_4 ? (((l2_sum_13 ^ 14'h2000) > 14'h207f) ? 8'h7f : l2_sum_13[7:0]) : (mode4 ? avg_13 : win_max4_13));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_14 <= (l2_4 ? (($signed(l2_sum_14) > $signed(14'h7f)) ? 8'h7f : l2_sum_14[7:0]) : (mode4 ? avg_14 : win_max4_14));
+            out_lane_14 <= (l2_4 ? (((l2_sum_14 ^ 14'h2000) > 14'h207f) ? 8'h7f : l2_sum_14[7:0]) : (mode4 ? avg_14 : win_max4_14));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_15 <= (l2_4 ? (($signed(l2_sum_15) > $signed(14'h7f)) ? 8'h7f : l2_sum_15[7:0]) : (mode4 ? avg_15 : win_max4_15));
+            out_lane_15 <= (l2_4 ? (((l2_sum_15 ^ 14'h2000) > 14'h207f) ? 8'h7f : l2_sum_15[7:0]) : (mode4 ? avg_15 : win_max4_15));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            prm_q <= prm[t129];
+            prm_q <= prm[t130];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            line_q <= line_buf[t130];
+            line_q_0 <= line_buf_0[t131];
+        end
+    end
+    always @(posedge clk) begin
+        if (adv) begin
+            line_q_1 <= line_buf_1[t132];
         end
     end
 endmodule

@@ -1428,13 +1428,13 @@ module requant_l16_t2_float (
     always @(posedge clk) begin
         if (adv) begin
             s6_sign_0 <= s5_sign_0;
-            s6_big_0 <= (($signed(s5_sh_0) <= $signed(10'h0)) & (~s5_zero_0));
-            s6_mag_0 <= ((($signed(s5_sh_0) > $signed(10'h1a)) | s5_zero_0) ? 25'h0 : ({1'h0, fx_t_0[24:1]} + {24'h0, fx_int_up_0}));
+            s6_big_0 <= (((s5_sh_0 ^ 10'h200) <= 10'h200) & (~s5_zero_0));
+            s6_mag_0 <= ((((s5_sh_0 ^ 10'h200) > 10'h21a) | s5_zero_0) ? 25'h0 : ({1'h0, fx_t_0[24:1]} + {24'h0, fx_int_up_0}));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_0 <= (s6_big_0 ? (s6_sign_0 ? s6_prm_out_0[15:8] : s6_prm_out_0[23:16]) : (($signed(fx_v_0) < $signed({{20{t33[7]}}, s6_prm_out_0[15:8]})) ? s6_prm_out_0[15:8] : (($signed(fx_v_0) > $signed({{20{t34[7]}}, s6_prm_out_0[23:16]})) ? s6_prm_out_0[23:16] : fx_v_0[7:0])));
+            out_lane_0 <= (s6_big_0 ? (s6_sign_0 ? s6_prm_out_0[15:8] : s6_prm_out_0[23:16]) : (((fx_v_0 ^ 28'h8000000) < ({{20{t33[7]}}, s6_prm_out_0[15:8]} ^ 28'h8000000)) ? s6_prm_out_0[15:8] : (((fx_v_0 ^ 28'h8000000) > ({{20{t34[7]}}, s6_prm_out_0[23:16]} ^ 28'h8000000)) ? s6_prm_out_0[23:16] : fx_v_0[7:0])));
         end
     end
     always @(posedge clk) begin
@@ -1484,13 +1484,13 @@ module requant_l16_t2_float (
     always @(posedge clk) begin
         if (adv) begin
             s6_sign_1 <= s5_sign_1;
-            s6_big_1 <= (($signed(s5_sh_1) <= $signed(10'h0)) & (~s5_zero_1));
-            s6_mag_1 <= ((($signed(s5_sh_1) > $signed(10'h1a)) | s5_zero_1) ? 25'h0 : ({1'h0, fx_t_1[24:1]} + {24'h0, fx_int_up_1}));
+            s6_big_1 <= (((s5_sh_1 ^ 10'h200) <= 10'h200) & (~s5_zero_1));
+            s6_mag_1 <= ((((s5_sh_1 ^ 10'h200) > 10'h21a) | s5_zero_1) ? 25'h0 : ({1'h0, fx_t_1[24:1]} + {24'h0, fx_int_up_1}));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_1 <= (s6_big_1 ? (s6_sign_1 ? s6_prm_out_1[15:8] : s6_prm_out_1[23:16]) : (($signed(fx_v_1) < $signed({{20{t36[7]}}, s6_prm_out_1[15:8]})) ? s6_prm_out_1[15:8] : (($signed(fx_v_1) > $signed({{20{t37[7]}}, s6_prm_out_1[23:16]})) ? s6_prm_out_1[23:16] : fx_v_1[7:0])));
+            out_lane_1 <= (s6_big_1 ? (s6_sign_1 ? s6_prm_out_1[15:8] : s6_prm_out_1[23:16]) : (((fx_v_1 ^ 28'h8000000) < ({{20{t36[7]}}, s6_prm_out_1[15:8]} ^ 28'h8000000)) ? s6_prm_out_1[15:8] : (((fx_v_1 ^ 28'h8000000) > ({{20{t37[7]}}, s6_prm_out_1[23:16]} ^ 28'h8000000)) ? s6_prm_out_1[23:16] : fx_v_1[7:0])));
         end
     end
     always @(posedge clk) begin
@@ -1540,13 +1540,13 @@ module requant_l16_t2_float (
     always @(posedge clk) begin
         if (adv) begin
             s6_sign_2 <= s5_sign_2;
-            s6_big_2 <= (($signed(s5_sh_2) <= $signed(10'h0)) & (~s5_zero_2));
-            s6_mag_2 <= ((($signed(s5_sh_2) > $signed(10'h1a)) | s5_zero_2) ? 25'h0 : ({1'h0, fx_t_2[24:1]} + {24'h0, fx_int_up_2}));
+            s6_big_2 <= (((s5_sh_2 ^ 10'h200) <= 10'h200) & (~s5_zero_2));
+            s6_mag_2 <= ((((s5_sh_2 ^ 10'h200) > 10'h21a) | s5_zero_2) ? 25'h0 : ({1'h0, fx_t_2[24:1]} + {24'h0, fx_int_up_2}));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_2 <= (s6_big_2 ? (s6_sign_2 ? s6_prm_out_2[15:8] : s6_prm_out_2[23:16]) : (($signed(fx_v_2) < $signed({{20{t39[7]}}, s6_prm_out_2[15:8]})) ? s6_prm_out_2[15:8] : (($signed(fx_v_2) > $signed({{20{t40[7]}}, s6_prm_out_2[23:16]})) ? s6_prm_out_2[23:16] : fx_v_2[7:0])));
+            out_lane_2 <= (s6_big_2 ? (s6_sign_2 ? s6_prm_out_2[15:8] : s6_prm_out_2[23:16]) : (((fx_v_2 ^ 28'h8000000) < ({{20{t39[7]}}, s6_prm_out_2[15:8]} ^ 28'h8000000)) ? s6_prm_out_2[15:8] : (((fx_v_2 ^ 28'h8000000) > ({{20{t40[7]}}, s6_prm_out_2[23:16]} ^ 28'h8000000)) ? s6_prm_out_2[23:16] : fx_v_2[7:0])));
         end
     end
     always @(posedge clk) begin
@@ -1596,13 +1596,13 @@ module requant_l16_t2_float (
     always @(posedge clk) begin
         if (adv) begin
             s6_sign_3 <= s5_sign_3;
-            s6_big_3 <= (($signed(s5_sh_3) <= $signed(10'h0)) & (~s5_zero_3));
-            s6_mag_3 <= ((($signed(s5_sh_3) > $signed(10'h1a)) | s5_zero_3) ? 25'h0 : ({1'h0, fx_t_3[24:1]} + {24'h0, fx_int_up_3}));
+            s6_big_3 <= (((s5_sh_3 ^ 10'h200) <= 10'h200) & (~s5_zero_3));
+            s6_mag_3 <= ((((s5_sh_3 ^ 10'h200) > 10'h21a) | s5_zero_3) ? 25'h0 : ({1'h0, fx_t_3[24:1]} + {24'h0, fx_int_up_3}));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_3 <= (s6_big_3 ? (s6_sign_3 ? s6_prm_out_3[15:8] : s6_prm_out_3[23:16]) : (($signed(fx_v_3) < $signed({{20{t42[7]}}, s6_prm_out_3[15:8]})) ? s6_prm_out_3[15:8] : (($signed(fx_v_3) > $signed({{20{t43[7]}}, s6_prm_out_3[23:16]})) ? s6_prm_out_3[23:16] : fx_v_3[7:0])));
+            out_lane_3 <= (s6_big_3 ? (s6_sign_3 ? s6_prm_out_3[15:8] : s6_prm_out_3[23:16]) : (((fx_v_3 ^ 28'h8000000) < ({{20{t42[7]}}, s6_prm_out_3[15:8]} ^ 28'h8000000)) ? s6_prm_out_3[15:8] : (((fx_v_3 ^ 28'h8000000) > ({{20{t43[7]}}, s6_prm_out_3[23:16]} ^ 28'h8000000)) ? s6_prm_out_3[23:16] : fx_v_3[7:0])));
         end
     end
     always @(posedge clk) begin
@@ -1652,13 +1652,13 @@ module requant_l16_t2_float (
     always @(posedge clk) begin
         if (adv) begin
             s6_sign_4 <= s5_sign_4;
-            s6_big_4 <= (($signed(s5_sh_4) <= $signed(10'h0)) & (~s5_zero_4));
-            s6_mag_4 <= ((($signed(s5_sh_4) > $signed(10'h1a)) | s5_zero_4) ? 25'h0 : ({1'h0, fx_t_4[24:1]} + {24'h0, fx_int_up_4}));
+            s6_big_4 <= (((s5_sh_4 ^ 10'h200) <= 10'h200) & (~s5_zero_4));
+            s6_mag_4 <= ((((s5_sh_4 ^ 10'h200) > 10'h21a) | s5_zero_4) ? 25'h0 : ({1'h0, fx_t_4[24:1]} + {24'h0, fx_int_up_4}));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_4 <= (s6_big_4 ? (s6_sign_4 ? s6_prm_out_4[15:8] : s6_prm_out_4[23:16]) : (($signed(fx_v_4) < $signed({{20{t45[7]}}, s6_prm_out_4[15:8]})) ? s6_prm_out_4[15:8] : (($signed(fx_v_4) > $signed({{20{t46[7]}}, s6_prm_out_4[23:16]})) ? s6_prm_out_4[23:16] : fx_v_4[7:0])));
+            out_lane_4 <= (s6_big_4 ? (s6_sign_4 ? s6_prm_out_4[15:8] : s6_prm_out_4[23:16]) : (((fx_v_4 ^ 28'h8000000) < ({{20{t45[7]}}, s6_prm_out_4[15:8]} ^ 28'h8000000)) ? s6_prm_out_4[15:8] : (((fx_v_4 ^ 28'h8000000) > ({{20{t46[7]}}, s6_prm_out_4[23:16]} ^ 28'h8000000)) ? s6_prm_out_4[23:16] : fx_v_4[7:0])));
         end
     end
     always @(posedge clk) begin
@@ -1708,13 +1708,13 @@ module requant_l16_t2_float (
     always @(posedge clk) begin
         if (adv) begin
             s6_sign_5 <= s5_sign_5;
-            s6_big_5 <= (($signed(s5_sh_5) <= $signed(10'h0)) & (~s5_zero_5));
-            s6_mag_5 <= ((($signed(s5_sh_5) > $signed(10'h1a)) | s5_zero_5) ? 25'h0 : ({1'h0, fx_t_5[24:1]} + {24'h0, fx_int_up_5}));
+            s6_big_5 <= (((s5_sh_5 ^ 10'h200) <= 10'h200) & (~s5_zero_5));
+            s6_mag_5 <= ((((s5_sh_5 ^ 10'h200) > 10'h21a) | s5_zero_5) ? 25'h0 : ({1'h0, fx_t_5[24:1]} + {24'h0, fx_int_up_5}));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_5 <= (s6_big_5 ? (s6_sign_5 ? s6_prm_out_5[15:8] : s6_prm_out_5[23:16]) : (($signed(fx_v_5) < $signed({{20{t48[7]}}, s6_prm_out_5[15:8]})) ? s6_prm_out_5[15:8] : (($signed(fx_v_5) > $signed({{20{t49[7]}}, s6_prm_out_5[23:16]})) ? s6_prm_out_5[23:16] : fx_v_5[7:0])));
+            out_lane_5 <= (s6_big_5 ? (s6_sign_5 ? s6_prm_out_5[15:8] : s6_prm_out_5[23:16]) : (((fx_v_5 ^ 28'h8000000) < ({{20{t48[7]}}, s6_prm_out_5[15:8]} ^ 28'h8000000)) ? s6_prm_out_5[15:8] : (((fx_v_5 ^ 28'h8000000) > ({{20{t49[7]}}, s6_prm_out_5[23:16]} ^ 28'h8000000)) ? s6_prm_out_5[23:16] : fx_v_5[7:0])));
         end
     end
     always @(posedge clk) begin
@@ -1764,13 +1764,13 @@ module requant_l16_t2_float (
     always @(posedge clk) begin
         if (adv) begin
             s6_sign_6 <= s5_sign_6;
-            s6_big_6 <= (($signed(s5_sh_6) <= $signed(10'h0)) & (~s5_zero_6));
-            s6_mag_6 <= ((($signed(s5_sh_6) > $signed(10'h1a)) | s5_zero_6) ? 25'h0 : ({1'h0, fx_t_6[24:1]} + {24'h0, fx_int_up_6}));
+            s6_big_6 <= (((s5_sh_6 ^ 10'h200) <= 10'h200) & (~s5_zero_6));
+            s6_mag_6 <= ((((s5_sh_6 ^ 10'h200) > 10'h21a) | s5_zero_6) ? 25'h0 : ({1'h0, fx_t_6[24:1]} + {24'h0, fx_int_up_6}));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_6 <= (s6_big_6 ? (s6_sign_6 ? s6_prm_out_6[15:8] : s6_prm_out_6[23:16]) : (($signed(fx_v_6) < $signed({{20{t51[7]}}, s6_prm_out_6[15:8]})) ? s6_prm_out_6[15:8] : (($signed(fx_v_6) > $signed({{20{t52[7]}}, s6_prm_out_6[23:16]})) ? s6_prm_out_6[23:16] : fx_v_6[7:0])));
+            out_lane_6 <= (s6_big_6 ? (s6_sign_6 ? s6_prm_out_6[15:8] : s6_prm_out_6[23:16]) : (((fx_v_6 ^ 28'h8000000) < ({{20{t51[7]}}, s6_prm_out_6[15:8]} ^ 28'h8000000)) ? s6_prm_out_6[15:8] : (((fx_v_6 ^ 28'h8000000) > ({{20{t52[7]}}, s6_prm_out_6[23:16]} ^ 28'h8000000)) ? s6_prm_out_6[23:16] : fx_v_6[7:0])));
         end
     end
     always @(posedge clk) begin
@@ -1820,13 +1820,13 @@ module requant_l16_t2_float (
     always @(posedge clk) begin
         if (adv) begin
             s6_sign_7 <= s5_sign_7;
-            s6_big_7 <= (($signed(s5_sh_7) <= $signed(10'h0)) & (~s5_zero_7));
-            s6_mag_7 <= ((($signed(s5_sh_7) > $signed(10'h1a)) | s5_zero_7) ? 25'h0 : ({1'h0, fx_t_7[24:1]} + {24'h0, fx_int_up_7}));
+            s6_big_7 <= (((s5_sh_7 ^ 10'h200) <= 10'h200) & (~s5_zero_7));
+            s6_mag_7 <= ((((s5_sh_7 ^ 10'h200) > 10'h21a) | s5_zero_7) ? 25'h0 : ({1'h0, fx_t_7[24:1]} + {24'h0, fx_int_up_7}));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_7 <= (s6_big_7 ? (s6_sign_7 ? s6_prm_out_7[15:8] : s6_prm_out_7[23:16]) : (($signed(fx_v_7) < $signed({{20{t54[7]}}, s6_prm_out_7[15:8]})) ? s6_prm_out_7[15:8] : (($signed(fx_v_7) > $signed({{20{t55[7]}}, s6_prm_out_7[23:16]})) ? s6_prm_out_7[23:16] : fx_v_7[7:0])));
+            out_lane_7 <= (s6_big_7 ? (s6_sign_7 ? s6_prm_out_7[15:8] : s6_prm_out_7[23:16]) : (((fx_v_7 ^ 28'h8000000) < ({{20{t54[7]}}, s6_prm_out_7[15:8]} ^ 28'h8000000)) ? s6_prm_out_7[15:8] : (((fx_v_7 ^ 28'h8000000) > ({{20{t55[7]}}, s6_prm_out_7[23:16]} ^ 28'h8000000)) ? s6_prm_out_7[23:16] : fx_v_7[7:0])));
         end
     end
     always @(posedge clk) begin
@@ -1876,13 +1876,13 @@ module requant_l16_t2_float (
     always @(posedge clk) begin
         if (adv) begin
             s6_sign_8 <= s5_sign_8;
-            s6_big_8 <= (($signed(s5_sh_8) <= $signed(10'h0)) & (~s5_zero_8));
-            s6_mag_8 <= ((($signed(s5_sh_8) > $signed(10'h1a)) | s5_zero_8) ? 25'h0 : ({1'h0, fx_t_8[24:1]} + {24'h0, fx_int_up_8}));
+            s6_big_8 <= (((s5_sh_8 ^ 10'h200) <= 10'h200) & (~s5_zero_8));
+            s6_mag_8 <= ((((s5_sh_8 ^ 10'h200) > 10'h21a) | s5_zero_8) ? 25'h0 : ({1'h0, fx_t_8[24:1]} + {24'h0, fx_int_up_8}));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_8 <= (s6_big_8 ? (s6_sign_8 ? s6_prm_out_8[15:8] : s6_prm_out_8[23:16]) : (($signed(fx_v_8) < $signed({{20{t57[7]}}, s6_prm_out_8[15:8]})) ? s6_prm_out_8[15:8] : (($signed(fx_v_8) > $signed({{20{t58[7]}}, s6_prm_out_8[23:16]})) ? s6_prm_out_8[23:16] : fx_v_8[7:0])));
+            out_lane_8 <= (s6_big_8 ? (s6_sign_8 ? s6_prm_out_8[15:8] : s6_prm_out_8[23:16]) : (((fx_v_8 ^ 28'h8000000) < ({{20{t57[7]}}, s6_prm_out_8[15:8]} ^ 28'h8000000)) ? s6_prm_out_8[15:8] : (((fx_v_8 ^ 28'h8000000) > ({{20{t58[7]}}, s6_prm_out_8[23:16]} ^ 28'h8000000)) ? s6_prm_out_8[23:16] : fx_v_8[7:0])));
         end
     end
     always @(posedge clk) begin
@@ -1932,13 +1932,13 @@ module requant_l16_t2_float (
     always @(posedge clk) begin
         if (adv) begin
             s6_sign_9 <= s5_sign_9;
-            s6_big_9 <= (($signed(s5_sh_9) <= $signed(10'h0)) & (~s5_zero_9));
-            s6_mag_9 <= ((($signed(s5_sh_9) > $signed(10'h1a)) | s5_zero_9) ? 25'h0 : ({1'h0, fx_t_9[24:1]} + {24'h0, fx_int_up_9}));
+            s6_big_9 <= (((s5_sh_9 ^ 10'h200) <= 10'h200) & (~s5_zero_9));
+            s6_mag_9 <= ((((s5_sh_9 ^ 10'h200) > 10'h21a) | s5_zero_9) ? 25'h0 : ({1'h0, fx_t_9[24:1]} + {24'h0, fx_int_up_9}));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_9 <= (s6_big_9 ? (s6_sign_9 ? s6_prm_out_9[15:8] : s6_prm_out_9[23:16]) : (($signed(fx_v_9) < $signed({{20{t60[7]}}, s6_prm_out_9[15:8]})) ? s6_prm_out_9[15:8] : (($signed(fx_v_9) > $signed({{20{t61[7]}}, s6_prm_out_9[23:16]})) ? s6_prm_out_9[23:16] : fx_v_9[7:0])));
+            out_lane_9 <= (s6_big_9 ? (s6_sign_9 ? s6_prm_out_9[15:8] : s6_prm_out_9[23:16]) : (((fx_v_9 ^ 28'h8000000) < ({{20{t60[7]}}, s6_prm_out_9[15:8]} ^ 28'h8000000)) ? s6_prm_out_9[15:8] : (((fx_v_9 ^ 28'h8000000) > ({{20{t61[7]}}, s6_prm_out_9[23:16]} ^ 28'h8000000)) ? s6_prm_out_9[23:16] : fx_v_9[7:0])));
         end
     end
     always @(posedge clk) begin
@@ -1988,13 +1988,13 @@ module requant_l16_t2_float (
     always @(posedge clk) begin
         if (adv) begin
             s6_sign_10 <= s5_sign_10;
-            s6_big_10 <= (($signed(s5_sh_10) <= $signed(10'h0)) & (~s5_zero_10));
-            s6_mag_10 <= ((($signed(s5_sh_10) > $signed(10'h1a)) | s5_zero_10) ? 25'h0 : ({1'h0, fx_t_10[24:1]} + {24'h0, fx_int_up_10}));
+            s6_big_10 <= (((s5_sh_10 ^ 10'h200) <= 10'h200) & (~s5_zero_10));
+            s6_mag_10 <= ((((s5_sh_10 ^ 10'h200) > 10'h21a) | s5_zero_10) ? 25'h0 : ({1'h0, fx_t_10[24:1]} + {24'h0, fx_int_up_10}));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_10 <= (s6_big_10 ? (s6_sign_10 ? s6_prm_out_10[15:8] : s6_prm_out_10[23:16]) : (($signed(fx_v_10) < $signed({{20{t63[7]}}, s6_prm_out_10[15:8]})) ? s6_prm_out_10[15:8] : (($signed(fx_v_10) > $signed({{20{t64[7]}}, s6_prm_out_10[23:16]})) ? s6_prm_out_10[23:16] : fx_v_10[7:0])));
+            out_lane_10 <= (s6_big_10 ? (s6_sign_10 ? s6_prm_out_10[15:8] : s6_prm_out_10[23:16]) : (((fx_v_10 ^ 28'h8000000) < ({{20{t63[7]}}, s6_prm_out_10[15:8]} ^ 28'h8000000)) ? s6_prm_out_10[15:8] : (((fx_v_10 ^ 28'h8000000) > ({{20{t64[7]}}, s6_prm_out_10[23:16]} ^ 28'h8000000)) ? s6_prm_out_10[23:16] : fx_v_10[7:0])));
         end
     end
     always @(posedge clk) begin
@@ -2044,13 +2044,13 @@ module requant_l16_t2_float (
     always @(posedge clk) begin
         if (adv) begin
             s6_sign_11 <= s5_sign_11;
-            s6_big_11 <= (($signed(s5_sh_11) <= $signed(10'h0)) & (~s5_zero_11));
-            s6_mag_11 <= ((($signed(s5_sh_11) > $signed(10'h1a)) | s5_zero_11) ? 25'h0 : ({1'h0, fx_t_11[24:1]} + {24'h0, fx_int_up_11}));
+            s6_big_11 <= (((s5_sh_11 ^ 10'h200) <= 10'h200) & (~s5_zero_11));
+            s6_mag_11 <= ((((s5_sh_11 ^ 10'h200) > 10'h21a) | s5_zero_11) ? 25'h0 : ({1'h0, fx_t_11[24:1]} + {24'h0, fx_int_up_11}));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_11 <= (s6_big_11 ? (s6_sign_11 ? s6_prm_out_11[15:8] : s6_prm_out_11[23:16]) : (($signed(fx_v_11) < $signed({{20{t66[7]}}, s6_prm_out_11[15:8]})) ? s6_prm_out_11[15:8] : (($signed(fx_v_11) > $signed({{20{t67[7]}}, s6_prm_out_11[23:16]})) ? s6_prm_out_11[23:16] : fx_v_11[7:0])));
+            out_lane_11 <= (s6_big_11 ? (s6_sign_11 ? s6_prm_out_11[15:8] : s6_prm_out_11[23:16]) : (((fx_v_11 ^ 28'h8000000) < ({{20{t66[7]}}, s6_prm_out_11[15:8]} ^ 28'h8000000)) ? s6_prm_out_11[15:8] : (((fx_v_11 ^ 28'h8000000) > ({{20{t67[7]}}, s6_prm_out_11[23:16]} ^ 28'h8000000)) ? s6_prm_out_11[23:16] : fx_v_11[7:0])));
         end
     end
     always @(posedge clk) begin
@@ -2100,13 +2100,13 @@ module requant_l16_t2_float (
     always @(posedge clk) begin
         if (adv) begin
             s6_sign_12 <= s5_sign_12;
-            s6_big_12 <= (($signed(s5_sh_12) <= $signed(10'h0)) & (~s5_zero_12));
-            s6_mag_12 <= ((($signed(s5_sh_12) > $signed(10'h1a)) | s5_zero_12) ? 25'h0 : ({1'h0, fx_t_12[24:1]} + {24'h0, fx_int_up_12}));
+            s6_big_12 <= (((s5_sh_12 ^ 10'h200) <= 10'h200) & (~s5_zero_12));
+            s6_mag_12 <= ((((s5_sh_12 ^ 10'h200) > 10'h21a) | s5_zero_12) ? 25'h0 : ({1'h0, fx_t_12[24:1]} + {24'h0, fx_int_up_12}));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_12 <= (s6_big_12 ? (s6_sign_12 ? s6_prm_out_12[15:8] : s6_prm_out_12[23:16]) : (($signed(fx_v_12) < $signed({{20{t69[7]}}, s6_prm_out_12[15:8]})) ? s6_prm_out_12[15:8] : (($signed(fx_v_12) > $signed({{20{t70[7]}}, s6_prm_out_12[23:16]})) ? s6_prm_out_12[23:16] : fx_v_12[7:0])));
+            out_lane_12 <= (s6_big_12 ? (s6_sign_12 ? s6_prm_out_12[15:8] : s6_prm_out_12[23:16]) : (((fx_v_12 ^ 28'h8000000) < ({{20{t69[7]}}, s6_prm_out_12[15:8]} ^ 28'h8000000)) ? s6_prm_out_12[15:8] : (((fx_v_12 ^ 28'h8000000) > ({{20{t70[7]}}, s6_prm_out_12[23:16]} ^ 28'h8000000)) ? s6_prm_out_12[23:16] : fx_v_12[7:0])));
         end
     end
     always @(posedge clk) begin
@@ -2156,13 +2156,13 @@ module requant_l16_t2_float (
     always @(posedge clk) begin
         if (adv) begin
             s6_sign_13 <= s5_sign_13;
-            s6_big_13 <= (($signed(s5_sh_13) <= $signed(10'h0)) & (~s5_zero_13));
-            s6_mag_13 <= ((($signed(s5_sh_13) > $signed(10'h1a)) | s5_zero_13) ? 25'h0 : ({1'h0, fx_t_13[24:1]} + {24'h0, fx_int_up_13}));
+            s6_big_13 <= (((s5_sh_13 ^ 10'h200) <= 10'h200) & (~s5_zero_13));
+            s6_mag_13 <= ((((s5_sh_13 ^ 10'h200) > 10'h21a) | s5_zero_13) ? 25'h0 : ({1'h0, fx_t_13[24:1]} + {24'h0, fx_int_up_13}));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_13 <= (s6_big_13 ? (s6_sign_13 ? s6_prm_out_13[15:8] : s6_prm_out_13[23:16]) : (($signed(fx_v_13) < $signed({{20{t72[7]}}, s6_prm_out_13[15:8]})) ? s6_prm_out_13[15:8] : (($signed(fx_v_13) > $signed({{20{t73[7]}}, s6_prm_out_13[23:16]})) ? s6_prm_out_13[23:16] : fx_v_13[7:0])));
+            out_lane_13 <= (s6_big_13 ? (s6_sign_13 ? s6_prm_out_13[15:8] : s6_prm_out_13[23:16]) : (((fx_v_13 ^ 28'h8000000) < ({{20{t72[7]}}, s6_prm_out_13[15:8]} ^ 28'h8000000)) ? s6_prm_out_13[15:8] : (((fx_v_13 ^ 28'h8000000) > ({{20{t73[7]}}, s6_prm_out_13[23:16]} ^ 28'h8000000)) ? s6_prm_out_13[23:16] : fx_v_13[7:0])));
         end
     end
     always @(posedge clk) begin
@@ -2212,13 +2212,13 @@ module requant_l16_t2_float (
     always @(posedge clk) begin
         if (adv) begin
             s6_sign_14 <= s5_sign_14;
-            s6_big_14 <= (($signed(s5_sh_14) <= $signed(10'h0)) & (~s5_zero_14));
-            s6_mag_14 <= ((($signed(s5_sh_14) > $signed(10'h1a)) | s5_zero_14) ? 25'h0 : ({1'h0, fx_t_14[24:1]} + {24'h0, fx_int_up_14}));
+            s6_big_14 <= (((s5_sh_14 ^ 10'h200) <= 10'h200) & (~s5_zero_14));
+            s6_mag_14 <= ((((s5_sh_14 ^ 10'h200) > 10'h21a) | s5_zero_14) ? 25'h0 : ({1'h0, fx_t_14[24:1]} + {24'h0, fx_int_up_14}));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_14 <= (s6_big_14 ? (s6_sign_14 ? s6_prm_out_14[15:8] : s6_prm_out_14[23:16]) : (($signed(fx_v_14) < $signed({{20{t75[7]}}, s6_prm_out_14[15:8]})) ? s6_prm_out_14[15:8] : (($signed(fx_v_14) > $signed({{20{t76[7]}}, s6_prm_out_14[23:16]})) ? s6_prm_out_14[23:16] : fx_v_14[7:0])));
+            out_lane_14 <= (s6_big_14 ? (s6_sign_14 ? s6_prm_out_14[15:8] : s6_prm_out_14[23:16]) : (((fx_v_14 ^ 28'h8000000) < ({{20{t75[7]}}, s6_prm_out_14[15:8]} ^ 28'h8000000)) ? s6_prm_out_14[15:8] : (((fx_v_14 ^ 28'h8000000) > ({{20{t76[7]}}, s6_prm_out_14[23:16]} ^ 28'h8000000)) ? s6_prm_out_14[23:16] : fx_v_14[7:0])));
         end
     end
     always @(posedge clk) begin
@@ -2268,13 +2268,13 @@ module requant_l16_t2_float (
     always @(posedge clk) begin
         if (adv) begin
             s6_sign_15 <= s5_sign_15;
-            s6_big_15 <= (($signed(s5_sh_15) <= $signed(10'h0)) & (~s5_zero_15));
-            s6_mag_15 <= ((($signed(s5_sh_15) > $signed(10'h1a)) | s5_zero_15) ? 25'h0 : ({1'h0, fx_t_15[24:1]} + {24'h0, fx_int_up_15}));
+            s6_big_15 <= (((s5_sh_15 ^ 10'h200) <= 10'h200) & (~s5_zero_15));
+            s6_mag_15 <= ((((s5_sh_15 ^ 10'h200) > 10'h21a) | s5_zero_15) ? 25'h0 : ({1'h0, fx_t_15[24:1]} + {24'h0, fx_int_up_15}));
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_15 <= (s6_big_15 ? (s6_sign_15 ? s6_prm_out_15[15:8] : s6_prm_out_15[23:16]) : (($signed(fx_v_15) < $signed({{20{t78[7]}}, s6_prm_out_15[15:8]})) ? s6_prm_out_15[15:8] : (($signed(fx_v_15) > $signed({{20{t79[7]}}, s6_prm_out_15[23:16]})) ? s6_prm_out_15[23:16] : fx_v_15[7:0])));
+            out_lane_15 <= (s6_big_15 ? (s6_sign_15 ? s6_prm_out_15[15:8] : s6_prm_out_15[23:16]) : (((fx_v_15 ^ 28'h8000000) < ({{20{t78[7]}}, s6_prm_out_15[15:8]} ^ 28'h8000000)) ? s6_prm_out_15[15:8] : (((fx_v_15 ^ 28'h8000000) > ({{20{t79[7]}}, s6_prm_out_15[23:16]} ^ 28'h8000000)) ? s6_prm_out_15[23:16] : fx_v_15[7:0])));
         end
     end
     always @(posedge clk) begin

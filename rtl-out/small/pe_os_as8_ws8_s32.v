@@ -21,10 +21,10 @@ module pe_os_as8_ws8_s32 (
 
     reg  [31:0] acc;
     wire [31:0] next;
-    wire [15:0] t0 = ($signed(in_act) * $signed(in_w));
-    wire [15:0] t1 = ($signed(in_act) * $signed(in_w));
+    wire [31:0] t0 = ($signed(in_act) * $signed(in_w));
+    wire [31:0] t1 = ($signed(in_act) * $signed(in_w));
 
-    assign next = (in_first ? {{16{t0[15]}}, t0} : (acc + {{16{t1[15]}}, t1}));
+    assign next = (in_first ? t0 : (acc + t1));
     always @(posedge clk) begin
         if (in_adv) begin
             out_act <= in_act;

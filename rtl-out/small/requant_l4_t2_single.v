@@ -45,6 +45,9 @@ module requant_l4_t2_single (
     reg  [63:0] s3_prod_0;
     reg  [32:0] s4_q_0;
     wire rnd_up_0;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] v_0;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [7:0] out_lane_0;
     reg  [31:0] s1_prm_bias_1;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -59,6 +62,9 @@ module requant_l4_t2_single (
     reg  [63:0] s3_prod_1;
     reg  [32:0] s4_q_1;
     wire rnd_up_1;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] v_1;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [7:0] out_lane_1;
     reg  [31:0] s1_prm_bias_2;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -73,6 +79,9 @@ module requant_l4_t2_single (
     reg  [63:0] s3_prod_2;
     reg  [32:0] s4_q_2;
     wire rnd_up_2;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] v_2;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [7:0] out_lane_2;
     reg  [31:0] s1_prm_bias_3;
     /* verilator lint_off UNUSEDSIGNAL */
@@ -87,6 +96,9 @@ module requant_l4_t2_single (
     reg  [63:0] s3_prod_3;
     reg  [32:0] s4_q_3;
     wire rnd_up_3;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [31:0] v_3;
+    /* verilator lint_on UNUSEDSIGNAL */
     reg  [7:0] out_lane_3;
     reg  [31:0] prm_bias_0 [0:3];
     reg  [31:0] prm_mul_0 [0:3];
@@ -105,58 +117,58 @@ module requant_l4_t2_single (
     reg  [5:0] prm_shift_3 [0:3];
     reg  [23:0] prm_out_3 [0:3];
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [63:0] t0 = {$signed(s3_prod_0) >>> s3_prm_shift_0};
+    wire [7:0] t0 = s4_prm_out_0[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t1 = s4_prm_out_0[7:0];
+    wire [32:0] t1 = (s4_q_0 + {{{24{t0[7]}}, s4_prm_out_0[7:0]}, rnd_up_0});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [32:0] t2 = (s4_q_0 + {{{24{t1[7]}}, s4_prm_out_0[7:0]}, rnd_up_0});
+    wire [7:0] t2 = s4_prm_out_1[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t3 = s4_prm_out_0[15:8];
+    wire [32:0] t3 = (s4_q_1 + {{{24{t2[7]}}, s4_prm_out_1[7:0]}, rnd_up_1});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t4 = s4_prm_out_0[23:16];
+    wire [7:0] t4 = s4_prm_out_2[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [63:0] t5 = {$signed(s3_prod_1) >>> s3_prm_shift_1};
+    wire [32:0] t5 = (s4_q_2 + {{{24{t4[7]}}, s4_prm_out_2[7:0]}, rnd_up_2});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t6 = s4_prm_out_1[7:0];
+    wire [7:0] t6 = s4_prm_out_3[7:0];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [32:0] t7 = (s4_q_1 + {{{24{t6[7]}}, s4_prm_out_1[7:0]}, rnd_up_1});
+    wire [32:0] t7 = (s4_q_3 + {{{24{t6[7]}}, s4_prm_out_3[7:0]}, rnd_up_3});
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t8 = s4_prm_out_1[15:8];
+    wire [63:0] t8 = {$signed(s3_prod_0) >>> s3_prm_shift_0};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t9 = s4_prm_out_1[23:16];
+    wire [7:0] t9 = s4_prm_out_0[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [63:0] t10 = {$signed(s3_prod_2) >>> s3_prm_shift_2};
+    wire [7:0] t10 = s4_prm_out_0[23:16];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t11 = s4_prm_out_2[7:0];
+    wire [63:0] t11 = {$signed(s3_prod_1) >>> s3_prm_shift_1};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [32:0] t12 = (s4_q_2 + {{{24{t11[7]}}, s4_prm_out_2[7:0]}, rnd_up_2});
+    wire [7:0] t12 = s4_prm_out_1[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t13 = s4_prm_out_2[15:8];
+    wire [7:0] t13 = s4_prm_out_1[23:16];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t14 = s4_prm_out_2[23:16];
+    wire [63:0] t14 = {$signed(s3_prod_2) >>> s3_prm_shift_2};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [63:0] t15 = {$signed(s3_prod_3) >>> s3_prm_shift_3};
+    wire [7:0] t15 = s4_prm_out_2[15:8];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [7:0] t16 = s4_prm_out_3[7:0];
+    wire [7:0] t16 = s4_prm_out_2[23:16];
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [32:0] t17 = (s4_q_3 + {{{24{t16[7]}}, s4_prm_out_3[7:0]}, rnd_up_3});
+    wire [63:0] t17 = {$signed(s3_prod_3) >>> s3_prm_shift_3};
     /* verilator lint_on UNUSEDSIGNAL */
     /* verilator lint_off UNUSEDSIGNAL */
     wire [7:0] t18 = s4_prm_out_3[15:8];
@@ -170,9 +182,13 @@ module requant_l4_t2_single (
     assign in_ready = adv;
     assign out_valid = out_valid_q;
     assign rnd_up_0 = 1'b1;
+    assign v_0 = t1[32:1];
     assign rnd_up_1 = 1'b1;
+    assign v_1 = t3[32:1];
     assign rnd_up_2 = 1'b1;
+    assign v_2 = t5[32:1];
     assign rnd_up_3 = 1'b1;
+    assign v_3 = t7[32:1];
     assign out_data = {out_tag, out_lane_3, out_lane_2, out_lane_1, out_lane_0};
     always @(posedge clk) begin
         if (adv) begin
@@ -264,12 +280,12 @@ module requant_l4_t2_single (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s4_q_0 <= t0[32:0];
+            s4_q_0 <= t8[32:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_0 <= (($signed(t2[32:1]) < $signed({{24{t3[7]}}, s4_prm_out_0[15:8]})) ? s4_prm_out_0[15:8] : (($signed(t2[32:1]) > $signed({{24{t4[7]}}, s4_prm_out_0[23:16]})) ? s4_prm_out_0[23:16] : t2[8:1]));
+            out_lane_0 <= (((v_0 ^ 32'h80000000) < ({{24{t9[7]}}, s4_prm_out_0[15:8]} ^ 32'h80000000)) ? s4_prm_out_0[15:8] : (((v_0 ^ 32'h80000000) > ({{24{t10[7]}}, s4_prm_out_0[23:16]} ^ 32'h80000000)) ? s4_prm_out_0[23:16] : v_0[7:0]));
         end
     end
     always @(posedge clk) begin
@@ -297,12 +313,12 @@ module requant_l4_t2_single (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s4_q_1 <= t5[32:0];
+            s4_q_1 <= t11[32:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_1 <= (($signed(t7[32:1]) < $signed({{24{t8[7]}}, s4_prm_out_1[15:8]})) ? s4_prm_out_1[15:8] : (($signed(t7[32:1]) > $signed({{24{t9[7]}}, s4_prm_out_1[23:16]})) ? s4_prm_out_1[23:16] : t7[8:1]));
+            out_lane_1 <= (((v_1 ^ 32'h80000000) < ({{24{t12[7]}}, s4_prm_out_1[15:8]} ^ 32'h80000000)) ? s4_prm_out_1[15:8] : (((v_1 ^ 32'h80000000) > ({{24{t13[7]}}, s4_prm_out_1[23:16]} ^ 32'h80000000)) ? s4_prm_out_1[23:16] : v_1[7:0]));
         end
     end
     always @(posedge clk) begin
@@ -330,12 +346,12 @@ module requant_l4_t2_single (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s4_q_2 <= t10[32:0];
+            s4_q_2 <= t14[32:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_2 <= (($signed(t12[32:1]) < $signed({{24{t13[7]}}, s4_prm_out_2[15:8]})) ? s4_prm_out_2[15:8] : (($signed(t12[32:1]) > $signed({{24{t14[7]}}, s4_prm_out_2[23:16]})) ? s4_prm_out_2[23:16] : t12[8:1]));
+            out_lane_2 <= (((v_2 ^ 32'h80000000) < ({{24{t15[7]}}, s4_prm_out_2[15:8]} ^ 32'h80000000)) ? s4_prm_out_2[15:8] : (((v_2 ^ 32'h80000000) > ({{24{t16[7]}}, s4_prm_out_2[23:16]} ^ 32'h80000000)) ? s4_prm_out_2[23:16] : v_2[7:0]));
         end
     end
     always @(posedge clk) begin
@@ -363,12 +379,12 @@ module requant_l4_t2_single (
     end
     always @(posedge clk) begin
         if (adv) begin
-            s4_q_3 <= t15[32:0];
+            s4_q_3 <= t17[32:0];
         end
     end
     always @(posedge clk) begin
         if (adv) begin
-            out_lane_3 <= (($signed(t17[32:1]) < $signed({{24{t18[7]}}, s4_prm_out_3[15:8]})) ? s4_prm_out_3[15:8] : (($signed(t17[32:1]) > $signed({{24{t19[7]}}, s4_prm_out_3[23:16]})) ? s4_prm_out_3[23:16] : t17[8:1]));
+            out_lane_3 <= (((v_3 ^ 32'h80000000) < ({{24{t18[7]}}, s4_prm_out_3[15:8]} ^ 32'h80000000)) ? s4_prm_out_3[15:8] : (((v_3 ^ 32'h80000000) > ({{24{t19[7]}}, s4_prm_out_3[23:16]} ^ 32'h80000000)) ? s4_prm_out_3[23:16] : v_3[7:0]));
         end
     end
     always @(posedge clk) begin
