@@ -127,9 +127,10 @@ func needTools(t *testing.T) {
 }
 
 // TestSampleKilled runs a small fixed sample of mutants of the small
-// configuration's PE and requantizer through the regression in Verilator:
-// each must be killed. A second run of the same mutants comes from the
-// cache without a build.
+// configuration's PE and requantizer through a short regression and the
+// targeted cases in Verilator: each must be killed (the sample includes a
+// multiplier bit that only the targeted rounding points reach). A second
+// run of the same mutants comes from the cache without a build.
 func TestSampleKilled(t *testing.T) {
 	needTools(t)
 	if testing.Short() {
@@ -137,7 +138,7 @@ func TestSampleKilled(t *testing.T) {
 	}
 	d := writeDesign(t, "small")
 	ctx := context.Background()
-	opt := Options{Regression: Regression{Cases: 12, Layers: 6, Seed: 1}, Seed: 7, Jobs: 2,
+	opt := Options{Regression: Regression{Cases: 12, Layers: 6, Seed: 1, Extra: true, Targeted: TargetedVersion}, Seed: 7, Jobs: 2,
 		CacheDir: t.TempDir(), ProveTimeout: 10 * time.Second, Log: t.Output()}
 	ms, err := Plan(ctx, d, map[Block]int{BlockPE: 3, BlockRequant: 3}, opt)
 	if err != nil {
