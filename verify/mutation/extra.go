@@ -39,7 +39,7 @@ type ExtraCase struct {
 
 // TargetedVersion numbers the set of targeted cases; a new version only
 // appends cases, so a mutant an older set killed stays killed.
-const TargetedVersion = 6
+const TargetedVersion = 7
 
 // ExtraCases returns the targeted cases for cfg (none without the
 // pipeline): fully connected layers with multipliers from 2^-31 to 2^9
@@ -140,7 +140,56 @@ func ExtraCases(cfg arch.Config, seed uint64) []ExtraCase {
 			out = append(out, tieFC(r, cfg, i))
 		}
 	}
+	// Version 7: values one below, at and one above both ends of the
+	// clamp, in every lane, for clamps whose ends set each bit: the
+	// random layers' results rarely land next to an end, so a wrong bit
+	// in a clamp comparison went unseen.
+	if cfg.Requant && !cfg.Rounding.IsFloat() {
+		for i := 0; i < 8; i++ {
+			out = append(out, clampFC(r, cfg, i))
+		}
+	}
 	return out
+}
+
+// clampFC is version 7's layer i: a fully connected layer of two input
+// features whose every channel computes v = lo + x1 + x2*(hi-lo) before the
+// clamp [lo, hi] (multiplier 2^30 with a left shift of 1 is the identity),
+// the rows cycling x1 through -1, 0, 1 (around 1 for unsigned inputs) and
+// x2 through 0, 1: each lane sees lo-1, lo, lo+1, hi-1, hi and hi+1.
+func clampFC(r *rand.Rand, cfg arch.Config, i int) ExtraCase {
+	outC, batches := cfg.Cols*cfg.ParamSets, 3*cfg.Rows+1
+	lo := int32(r.IntN(129) - 128)
+	if i < 2 {
+		lo = []int32{-128, -1}[i] // every bit of the low end set, then the lowest
+	}
+	// x1 around base (1 for unsigned inputs), hi-lo a weight.
+	base, wmax := int32(0), int32(1)<<(cfg.WeightBits-1)-1
+	if !cfg.InputSigned {
+		base = 1
+	}
+	if !cfg.WeightSigned {
+		wmax = 1<<cfg.WeightBits - 1
+	}
+	hi := lo + int32(r.IntN(int(min(127-lo, wmax))+1))
+	zp := int32(r.IntN(256) - 128)
+	st := compile.Requant{ZeroPoint: zp, ActMin: lo, ActMax: hi}
+	bias := make([]int32, outC)
+	weights := make([]int8, 2*outC)
+	for c := 0; c < outC; c++ {
+		st.Multipliers = append(st.Multipliers, 1<<30)
+		st.Shifts = append(st.Shifts, 1)
+		weights[2*c], weights[2*c+1] = 1, int8(hi-lo)
+		bias[c] = lo - zp - base
+	}
+	input := make([]int8, 2*batches)
+	for j := 0; j < batches; j++ {
+		input[2*j], input[2*j+1] = int8(base+int32(j%3)-1), int8(j/3%2)
+	}
+	l := &compile.Layer{Kind: compile.FC, InShape: quant.Shape{N: batches, H: 1, W: 1, C: 2}, Input: input,
+		WeightShape: quant.Shape{N: outC, H: 1, W: 1, C: 2}, Weights: weights,
+		Bias: bias, Requant: st, Act: compile.Activation{Func: arch.ActIdentity}}
+	return ExtraCase{Name: fmt.Sprintf("targeted fc %dx2->%d at the clamp [%d, %d], zero point %d", batches, outC, lo, hi, zp), Layer: l, Stalls: i%4 == 3}
 }
 
 // tieBits is the number of product bits the half bit of the rounding can
