@@ -278,11 +278,15 @@ func activatePixels(g func(string) int64, pools []PoolParams, pool bool) int64 {
 	if !pool || set >= int64(len(pools)) || !pools[set].Enable {
 		return g("m")
 	}
-	p := pools[set]
-	fh, fw := g("fh"), g("fw")
+	return pooledPixels(g("m"), g("fh"), g("fw"), pools[set])
+}
+
+// pooledPixels is how many output pixels pooling m rows in frames of
+// fh x fw rows with p's window and strides gives.
+func pooledPixels(m, fh, fw int64, p PoolParams) int64 {
 	oh := (fh-int64(p.KH))/int64(max(1, p.SH)) + 1
 	ow := (fw-int64(p.KW))/int64(max(1, p.SW)) + 1
-	return g("m") / max(1, fh*fw) * oh * ow
+	return m / max(1, fh*fw) * oh * ow
 }
 
 // convCycles counts the window generator's cycles over every output pixel

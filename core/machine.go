@@ -671,7 +671,7 @@ func (s *runState) checkActivate(in Inst) (*activation, error) {
 		if int(fh) > arc.PoolHeight || int(fw) > arc.PoolWidth || int(fh) < pp.KH || int(fw) < pp.KW {
 			return nil, s.fault(ErrBadField, "pooling frame %dx%d: window %dx%d, the core pools frames up to %dx%d", fh, fw, pp.KH, pp.KW, arc.PoolHeight, arc.PoolWidth)
 		}
-		a.pixels = M / (fh * fw) * ((fh-int64(pp.KH))/int64(pp.SH) + 1) * ((fw-int64(pp.KW))/int64(pp.SW) + 1)
+		a.pixels = pooledPixels(M, fh, fw, pp)
 	}
 	if err := s.ubRange("activate", out, (a.pixels-1)*pitch+N); err != nil {
 		return nil, err
