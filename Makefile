@@ -48,6 +48,7 @@ regress: setup build
 	$(TPUGEN) regress -config configs/lowprec.json -sim both -cases 60 -seed 8
 	$(TPUGEN) regress -config configs/compact.json -sim both -cases 100 -seed 9
 	$(TPUGEN) regress -config configs/credit.json -sim both -cases 100 -seed 10
+	$(TPUGEN) regress -config configs/dsp.json -sim both -cases 100 -seed 11
 	TPUGEN_REQUIRE_SIMS=1 $(GO) test ./verify/ -run 'TestMatrixUnit32x32' -long -v
 
 # FPGA quality of results beside the hand-written array (scripts/baseline),

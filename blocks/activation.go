@@ -224,8 +224,9 @@ func (b *actBuilder) passThrough() {
 // output registers the selected value of each lane into out_data.
 func (b *actBuilder) output(in actBeat, leaky []*hdl.Expr) {
 	m, p := b.m, b.p
+	zero := b.cfg.Stage.ZeroIdle
 	b.load(p.OutValid, in.valid)
-	tag := b.reg("out_tag", in.tag)
+	tag := b.out("out_tag", in.tag, in.valid, zero)
 	var lanes []*hdl.Expr
 	for k := range in.x {
 		sel := m.Wire(fmt.Sprintf("sel_%d", k), hdl.S(8))
@@ -238,7 +239,7 @@ func (b *actBuilder) output(in actBeat, leaky []*hdl.Expr) {
 				m.If(in.mode.EqConst(int64(ActivationTable)), func() { m.Set(sel, in.tbl[k]) })
 			}
 		}
-		lanes = append(lanes, b.reg(fmt.Sprintf("out_%d", k), sel))
+		lanes = append(lanes, b.out(fmt.Sprintf("out_%d", k), sel, in.valid, zero))
 	}
 	b.latency++
 	m.Set(p.Out.Data, PackLanes(tag, lanes))

@@ -138,12 +138,12 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 	cout := m.OutStream("c_out", hdl.U(cl.next))
 
 	credit := cfg.Stall.IsCredit()
+	skid := cfg.registeredAdvance()
 	var outValid, outData *hdl.Expr
 	if !credit {
 		outValid = m.Reg("out_valid_q", hdl.U(1), hdl.ResetTo(0))
 		outData = m.Reg("out_data_q", hdl.U(cl.next))
 	}
-	skid := cfg.registeredAdvance()
 	switch {
 	case skid:
 		b.adv = m.Reg("adv", hdl.U(1), hdl.ResetTo(1))
@@ -155,8 +155,11 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 	default:
 		b.adv = m.Wire("adv", hdl.U(1))
 	}
-	if !credit {
+	switch {
+	case skid:
 		m.Set(cout.Data, gated(m, outValid, outData))
+	case !credit:
+		m.Set(cout.Data, outData)
 	}
 
 	var r mxuResult
@@ -204,10 +207,10 @@ func NewMatrixUnit(cfg MatrixConfig) (*MatrixUnit, error) {
 	if skid {
 		out.declareSkid(m, pipe)
 	} else {
-		m.If(b.adv, func() {
-			m.Set(outValid, resValid)
-			m.If(resValid, func() { m.Set(outData, hdl.Cat(parts...)) })
-		})
+		m.If(b.adv, func() { m.Set(outValid, resValid) })
+		// Zero whenever out_valid_q is: c_out_data is the register itself,
+		// never x, with no gate per bit on the way out.
+		zeroIdleLoad(m, b.adv, outData, hdl.Cat(parts...), resValid)
 	}
 
 	mu.Streams = b.streams(cl)

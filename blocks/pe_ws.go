@@ -46,7 +46,24 @@ func NewPEWS(cfg MatrixConfig, top bool) *PEWS {
 		pe.InSum = m.Input("in_sum", sumShape)
 	}
 	pe.OutAct = m.RegOutput("out_act", pe.InAct.Shape())
-	pe.OutSum = m.RegOutput("out_sum", sumShape)
+	// The first row's sum is its product alone. Registered at the sum's
+	// width, the bits above the product are copies of its sign bit, and
+	// Yosys' iCE40 DSP packing (0.23), taking the register into the DSP
+	// as its output register, leaves those bits undriven: the register
+	// holds the product at its own width and the sign extension follows it.
+	narrowTop := top && !cfg.MAC.IsCSA() && !cfg.MAC.IsBinary() && cfg.ProductBits() < cfg.SumBits()
+	switch {
+	case narrowTop:
+		pe.OutSum = m.Output("out_sum", sumShape)
+	case cfg.fused():
+		// The whole multiply-add goes into a DSP block with this register
+		// as its output register. Kept: Yosys' iCE40 DSP packing (0.23)
+		// would also pull it into the DSP below as that one's C/D input
+		// register, and leave that input undriven.
+		pe.OutSum = m.RegOutput("out_sum", sumShape, hdl.SynthKeep())
+	default:
+		pe.OutSum = m.RegOutput("out_sum", sumShape)
+	}
 	pe.Adv = m.Input("in_adv", hdl.U(1))
 	adv := pe.Adv
 
@@ -68,9 +85,22 @@ func NewPEWS(cfg MatrixConfig, top bool) *PEWS {
 	if cfg.MAC.IsCSA() {
 		csaSum = csaMAC(m, pe.InSum, pe.InAct, weight, cfg.SumBits())
 	}
+	var topProd, outProd *hdl.Expr
+	if narrowTop {
+		topProd = prod
+		if topProd == nil {
+			topProd = product(pe.InAct, weight)
+		}
+		// Kept for the reason out_sum is in the fused form: the DSP below
+		// must not take it as its input register.
+		outProd = m.Reg("out_prod", topProd.Shape(), hdl.SynthKeep())
+		m.Set(pe.OutSum, toSum(outProd, cfg.SumBits()))
+	}
 	m.If(adv, func() {
 		m.Set(pe.OutAct, pe.InAct)
 		switch {
+		case outProd != nil:
+			m.Set(outProd, topProd)
 		case csaSum != nil:
 			m.Set(pe.OutSum, csaSum)
 		case prod != nil && top:

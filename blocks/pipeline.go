@@ -61,29 +61,37 @@ type pipelineStage struct {
 // buildStages builds the enabled stages in order.
 func buildStages(cfg MatrixConfig) ([]pipelineStage, error) {
 	p := cfg.Pipeline
+	// The last stage's out_data is y_out_data: it is zero while its valid
+	// is 0 (StageConfig.ZeroIdle).
+	last := func(s StageConfig, isLast bool) StageConfig {
+		s.ZeroIdle = isLast
+		return s
+	}
 	sc := p.stage(cfg.Cols)
 	var out []pipelineStage
-	rq, err := NewRequantizer(RequantConfig{Stage: sc, Rounding: p.Rounding})
+	rq, err := NewRequantizer(RequantConfig{Stage: last(sc, !p.Activation.Any() && !p.Pool && !p.Softmax), Rounding: p.Rounding})
 	if err != nil {
 		return nil, err
 	}
 	out = append(out, pipelineStage{"requant", TargetRequant, rq.Module, rq.Ports, rq.Latency})
 	if p.Activation.Any() {
-		act, err := NewActivation(ActivationConfig{Stage: sc, Leaky: p.Activation.HasLeaky(), Table: p.Activation.HasTable()})
+		act, err := NewActivation(ActivationConfig{Stage: last(sc, !p.Pool && !p.Softmax), Leaky: p.Activation.HasLeaky(), Table: p.Activation.HasTable()})
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, pipelineStage{"act", TargetActivation, act.Module, act.Ports, act.Latency})
 	}
 	if p.Pool {
-		pool, err := NewPool(p.pool(cfg.Cols))
+		pc := p.pool(cfg.Cols)
+		pc.Stage = last(pc.Stage, !p.Softmax)
+		pool, err := NewPool(pc)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, pipelineStage{"pool", TargetPool, pool.Module, pool.Ports, pool.Latency})
 	}
 	if p.Softmax {
-		sm, err := NewSoftmax(SoftmaxConfig{Stage: sc})
+		sm, err := NewSoftmax(SoftmaxConfig{Stage: last(sc, true)})
 		if err != nil {
 			return nil, err
 		}
@@ -151,7 +159,7 @@ func (b *mxuBuilder) addPipeline(inValid, inData *hdl.Expr) (inReady *hdl.Expr, 
 	yl.add("tag", cfg.Pipeline.TagBits, 1, false)
 	yout := m.OutStream("y_out", hdl.U(yl.next))
 	m.Set(yout.Valid, valid)
-	m.Set(yout.Data, gated(m, valid, payload))
+	m.Set(yout.Data, payload) // the last stage's out_data is zero while valid is 0
 	m.Set(outReady, yout.Ready)
 	streams = []StreamPort{
 		{Name: "p_in", Dir: "in", Valid: "p_in_valid", Ready: "p_in_ready", Data: "p_in_data", Width: pl.next, Fields: pl.fields},

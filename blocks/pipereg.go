@@ -26,6 +26,16 @@ func (p pipeRegs) reg(name string, e *hdl.Expr) *hdl.Expr {
 	return r
 }
 
+// out is reg for a stage's output register, the value of the beat whose
+// valid is valid: with zero (StageConfig.ZeroIdle) it is zero whenever
+// valid is (zeroIdleLoad).
+func (p pipeRegs) out(name string, e, valid *hdl.Expr, zero bool) *hdl.Expr {
+	g := p.group()
+	r := g.out(name, e, valid, zero)
+	g.end()
+	return r
+}
+
 // flag is reg for a valid or control bit: it resets to 0.
 func (p pipeRegs) flag(name string, e *hdl.Expr) *hdl.Expr {
 	g := p.group()
@@ -105,6 +115,29 @@ func (g *regGroup) reg(name string, e *hdl.Expr) *hdl.Expr {
 	r := g.p.m.Reg(name, e.Shape())
 	g.set(r, e)
 	return r
+}
+
+// out declares a stage's output register (pipeRegs.out).
+func (g *regGroup) out(name string, e, valid *hdl.Expr, zero bool) *hdl.Expr {
+	if !zero {
+		return g.reg(name, e)
+	}
+	r := g.p.m.Reg(name, e.Shape())
+	zeroIdleLoad(g.p.m, g.p.adv, r, e, valid)
+	return r
+}
+
+// zeroIdleLoad makes r load e where en is 1 and valid is 1, and 0 where en
+// is 1 and valid is 0 or in reset: r is zero whenever the valid that goes
+// with it is, from the first cycle after reset. Written so, it maps onto a
+// flip-flop's enable and synchronous reset (two gates for all bits: en or
+// rst, and valid and not rst); a register loaded with valid alone and reset
+// apart keeps a gate per bit. The module must have a reset (a flag).
+func zeroIdleLoad(m *hdl.Module, en, r, e, valid *hdl.Expr) {
+	rst := m.ResetSignal().Expr()
+	m.If(en.Or(rst), func() {
+		m.Set(r, hdl.Mux(valid.And(rst.Not()), e, m.Const(0, e.Shape())))
+	})
 }
 
 // flag declares a flag register (reset to 0) that loads e.

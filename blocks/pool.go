@@ -602,8 +602,9 @@ func (b *poolBuilder) divide(in poolWindow) {
 	m, p := b.m, b.p
 	shift := b.cfg.DivideShift()
 	g := b.group()
+	zero := b.cfg.Stage.ZeroIdle
 	g.set(p.OutValid, in.valid)
-	tag := g.reg("out_tag", in.tag)
+	tag := g.out("out_tag", in.tag, in.valid, zero)
 	g.end()
 	lanes := make([]*hdl.Expr, len(in.winMax))
 	for k := range lanes {
@@ -616,7 +617,7 @@ func (b *poolBuilder) divide(in poolWindow) {
 		if b.cfg.L2 {
 			res = hdl.Mux(in.l2, b.l2Result(in, k), res)
 		}
-		lanes[k] = b.reg(fmt.Sprintf("out_lane_%d", k), res)
+		lanes[k] = b.out(fmt.Sprintf("out_lane_%d", k), res, in.valid, zero)
 	}
 	m.Set(p.Out.Data, PackLanes(tag, lanes))
 }

@@ -131,7 +131,7 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 		tag = append(tag, regs.reg(fmt.Sprintf("s%d_tag", s), tag[s-1]))
 	}
 	regs.load(p.OutValid, valid[nStages-1])
-	outTag := regs.reg("out_tag", tag[nStages-1])
+	outTag := regs.out("out_tag", tag[nStages-1], valid[nStages-1], cfg.Stage.ZeroIdle)
 	r.Latency = nStages
 
 	// Write-side decoding keeps the datapath free of it: double rounding
@@ -236,7 +236,7 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 		// min > max gives min below it and max above it.
 		lo, hi := prmO.Slice(15, 8).AsSigned(), prmO.Slice(23, 16).AsSigned()
 		clamped := hdl.Mux(v.Lt(hdl.SExt(lo, 32)), lo, hdl.Mux(v.Gt(hdl.SExt(hi, 32)), hi, v.Trunc(8)))
-		outLanes[k] = regs.reg(fmt.Sprintf("out_lane_%d", k), clamped)
+		outLanes[k] = regs.out(fmt.Sprintf("out_lane_%d", k), clamped, valid[nStages-1], cfg.Stage.ZeroIdle)
 	}
 	m.Set(p.Out.Data, PackLanes(outTag, outLanes))
 	return r, nil

@@ -65,7 +65,7 @@ func newFloatRequantizer(cfg RequantConfig) *Requantizer {
 		tag = append(tag, regs.reg(fmt.Sprintf("s%d_tag", s), tag[s-1]))
 	}
 	regs.load(p.OutValid, valid[nStages-1])
-	outTag := regs.reg("out_tag", tag[nStages-1])
+	outTag := regs.out("out_tag", tag[nStages-1], valid[nStages-1], cfg.Stage.ZeroIdle)
 	r.Latency = nStages
 
 	wordA := prm.bias.bits(p.PrmData)
@@ -164,7 +164,7 @@ func newFloatRequantizer(cfg RequantConfig) *Requantizer {
 		mv := hdl.ZExt(mag6, 26).AsSigned()
 		v := wire("fx_v", hdl.Mux(sign6, mv.Neg(), hdl.SExt(mv, 27)).Add(hdl.SExt(zp, 27)))
 		small := hdl.Mux(v.Lt(hdl.SExt(lo, v.Width())), lo, hdl.Mux(v.Gt(hdl.SExt(hi, v.Width())), hi, v.Trunc(8)))
-		outLanes[k] = regs.reg(fmt.Sprintf("out_lane_%d", k), hdl.Mux(big6, hdl.Mux(sign6, lo, hi), small))
+		outLanes[k] = regs.out(fmt.Sprintf("out_lane_%d", k), hdl.Mux(big6, hdl.Mux(sign6, lo, hi), small), valid[nStages-1], cfg.Stage.ZeroIdle)
 	}
 	m.Set(p.Out.Data, PackLanes(outTag, outLanes))
 	return r

@@ -218,10 +218,10 @@ func NewSoftmax(cfg SoftmaxConfig) (*Softmax, error) {
 		m.Set(qs, q.ShrBy(ex.Trunc(5)))
 		big := qs.Gt(m.Const(255, hdl.U(33)))
 		v := hdl.Mux(big, m.Const(127, hdl.S(8)), qs.Slice(7, 0).AsSigned().Xor(m.Const(-128, hdl.S(8))))
-		lanes[k] = regs.reg(fmt.Sprintf("out_lane_%d", k), hdl.Mux(ins[k], v, xs[k]))
+		lanes[k] = regs.out(fmt.Sprintf("out_lane_%d", k), hdl.Mux(ins[k], v, xs[k]), validS[stages-1], cfg.Stage.ZeroIdle)
 	}
 	regs.load(p.OutValid, validS[stages-1])
-	outTag := regs.reg("out_tag", tagS[stages-1])
+	outTag := regs.out("out_tag", tagS[stages-1], validS[stages-1], cfg.Stage.ZeroIdle)
 	m.Set(p.Out.Data, PackLanes(outTag, lanes))
 	return &Softmax{Module: m, Config: cfg, Ports: p, Latency: stages + 1}, nil
 }

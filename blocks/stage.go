@@ -22,6 +22,12 @@ import (
 type StageConfig struct {
 	Lanes   int // vector width (the array's cols)
 	TagBits int // width of the parameter-set tag
+	// ZeroIdle makes out_data zero whenever out_valid is 0 (and after
+	// reset): set on the pipeline's last stage, whose out_data is the top's
+	// y_out_data. The output registers load 0 with an invalid beat, which a
+	// flip-flop's synchronous reset does, instead of a gate per bit after
+	// them.
+	ZeroIdle bool
 }
 
 // Sets is the number of parameter sets a stage holds.

@@ -199,7 +199,7 @@ func writeWrapper(b *testing.B, dir, top, clock string, params map[string]string
 	return path
 }
 
-func repoRoot(b *testing.B) string {
+func repoRoot(b testing.TB) string {
 	b.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..")

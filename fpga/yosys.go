@@ -35,12 +35,16 @@ type Synth struct {
 	Blackbox []string
 	// Netlist asks for a JSON netlist for place and route.
 	Netlist bool
+	// Verilog asks for a Verilog netlist too, for gate-level simulation
+	// with the vendor's cell models (blackboxed modules stay instances).
+	Verilog bool
 }
 
 // Synthesis is a design mapped by Yosys.
 type Synthesis struct {
 	Resources Resources
 	Netlist   string // the JSON netlist's path, when asked for
+	Verilog   string // the Verilog netlist's path, when asked for
 	Log       string // Yosys' log
 }
 
@@ -143,6 +147,10 @@ func (t *Tools) Synthesize(ctx context.Context, dir string, d Design, s Synth) (
 	if s.Netlist {
 		res.Netlist = filepath.Join(dir, base+".netlist.json")
 		fmt.Fprintf(&b, "write_json %s\n", quote(base+".netlist.json"))
+	}
+	if s.Verilog {
+		res.Verilog = filepath.Join(dir, base+".netlist.v")
+		fmt.Fprintf(&b, "write_verilog -noattr -selected %s\n", quote(base+".netlist.v"))
 	}
 	if err := os.WriteFile(filepath.Join(dir, base+".ys"), []byte(b.String()), 0o644); err != nil {
 		return nil, err

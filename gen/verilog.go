@@ -67,17 +67,24 @@ type tempDecl struct {
 	width   int
 	text    string
 	partial bool // some bits are not read: tell Verilator that is intended
+	// waiveWidth: the text relies on context sizing to extend a signed
+	// operand, which Verilator's lint reports as WIDTH. Such a temporary
+	// (a DSP multiply-add) is also kept for synthesis.
+	waiveWidth bool
 }
 
 type modEmitter struct {
-	m       *hdl.Module
-	subs    map[*hdl.Module]string
-	name    map[*hdl.Signal]string
-	memName map[*hdl.Memory]string
-	partial map[*hdl.Signal]bool // signals some of whose bits are never read
-	used    map[string]bool
-	temps   []*tempDecl
-	tempOf  map[*hdl.Expr]*tempDecl
+	// waiveWidth is set by exprAtWidth when the temporary it is making
+	// needs tempDecl.waiveWidth.
+	waiveWidth bool
+	m          *hdl.Module
+	subs       map[*hdl.Module]string
+	name       map[*hdl.Signal]string
+	memName    map[*hdl.Memory]string
+	partial    map[*hdl.Signal]bool // signals some of whose bits are never read
+	used       map[string]bool
+	temps      []*tempDecl
+	tempOf     map[*hdl.Expr]*tempDecl
 	// wideTemp holds products computed at a wider width (productAt).
 	wideTemp map[wideKey]*tempDecl
 	refs     map[*hdl.Expr]int // users of each expression node (exprRefs)
@@ -185,7 +192,9 @@ func (g *modEmitter) atom(e *hdl.Expr) string {
 	if t, ok := g.tempOf[e]; ok {
 		return t.name
 	}
-	t := g.newTemp(g.exprAtWidth(e), e.Width())
+	text := g.exprAtWidth(e)
+	t := g.newTemp(text, e.Width())
+	t.waiveWidth, g.waiveWidth = g.waiveWidth, false
 	g.tempOf[e] = t
 	return t.name
 }
@@ -205,6 +214,23 @@ func (g *modEmitter) exprAtWidth(e *hdl.Expr) string {
 	// operands are zero-extended explicitly.
 	a := e.Args()
 	acc := g.expr(a[0], e.Width())
+	if pw := a[1].Width() + a[2].Width(); e.Signed() && pw <= e.Width() {
+		// The product at its own width, then the sum, with the product's
+		// extension left to context sizing: the one form Yosys' iCE40 DSP
+		// packing takes whole for every PE of an array. Computed at the
+		// sum's width, the product's sign bit after wreduce varies and
+		// some PEs keep their adder in LUTs; extended by hand, the product
+		// is read twice and Verilator no longer folds it into the sum.
+		// Verilator's WIDTH warning on the implicit extension is waived
+		// for this declaration alone (waiveWidth). The sum is kept: Yosys
+		// 0.23 may narrow the adder to the bits a row's sum can reach and,
+		// taking the register after it into the DSP as its output
+		// register, leave the register's bits above that undriven; a kept
+		// sum leaves the register in the fabric.
+		p := g.newTemp(fmt.Sprintf("($signed(%s) * $signed(%s))", g.expr(a[1], a[1].Width()), g.expr(a[2], a[2].Width())), pw)
+		g.waiveWidth = true
+		return fmt.Sprintf("($signed(%s) + $signed(%s))", acc, p.name)
+	}
 	if e.Signed() {
 		return fmt.Sprintf("($signed(%s) + ($signed(%s) * $signed(%s)))", acc, g.expr(a[1], a[1].Width()), g.expr(a[2], a[2].Width()))
 	}
@@ -330,6 +356,14 @@ func (g *modEmitter) rhs(e *hdl.Expr, w int) string {
 		return g.product(e)
 	}
 	return g.expr(e, w)
+}
+
+// keepAttr is the attribute asking synthesis to keep s's net, or "".
+func keepAttr(s *hdl.Signal) string {
+	if s.Kept() {
+		return "(* keep *) "
+	}
+	return ""
 }
 
 // newTemp declares a temporary wire of width w holding text.
@@ -853,7 +887,7 @@ func (g *modEmitter) module() string {
 		if i == len(ports)-1 {
 			sep = ""
 		}
-		unusedBits(&b, g.partial[p], fmt.Sprintf("    %s %s%s%s\n", dir, width(p.Shape().Width), g.sig(p), sep))
+		unusedBits(&b, g.partial[p], fmt.Sprintf("    %s%s %s%s%s\n", keepAttr(p), dir, width(p.Shape().Width), g.sig(p), sep))
 	}
 	b.WriteString(");\n")
 	var decls strings.Builder
@@ -865,7 +899,7 @@ func (g *modEmitter) module() string {
 		if s.IsReg() || procedural[s] {
 			kw = "reg "
 		}
-		unusedBits(&decls, g.partial[s], fmt.Sprintf("    %s %s%s;\n", kw, width(s.Shape().Width), g.sig(s)))
+		unusedBits(&decls, g.partial[s], fmt.Sprintf("    %s%s %s%s;\n", keepAttr(s), kw, width(s.Shape().Width), g.sig(s)))
 	}
 	for _, mem := range m.Memories() {
 		fmt.Fprintf(&decls, "    reg  %s%s [0:%d];\n", width(mem.Shape().Width), g.mem(mem), mem.Depth()-1)
@@ -874,7 +908,14 @@ func (g *modEmitter) module() string {
 		decls.WriteString(u)
 	}
 	for _, t := range g.temps {
-		unusedBits(&decls, t.partial, fmt.Sprintf("    wire %s%s = %s;\n", width(t.width), t.name, t.text))
+		decl := fmt.Sprintf("    wire %s%s = %s;\n", width(t.width), t.name, t.text)
+		if t.waiveWidth {
+			// Declared apart from its assignment: Icarus drops attributes
+			// on a net declaration assignment, with a warning.
+			decl = fmt.Sprintf("    (* keep *) wire %s%s;\n    /* verilator lint_off WIDTH */\n    assign %s = %s;\n    /* verilator lint_on WIDTH */\n",
+				width(t.width), t.name, t.name, t.text)
+		}
+		unusedBits(&decls, t.partial, decl)
 	}
 	if decls.Len() > 0 {
 		b.WriteString("\n")

@@ -28,6 +28,7 @@ type Signal struct {
 	reg   bool // updated on the clock edge (Reg, or an Output made with RegOutput)
 	shape Shape
 	reset *big.Int // nil: no reset value
+	keep  bool     // synthesis keeps the register's output net (SynthKeep)
 	pos   Pos
 	ref   *Expr
 	m     *Module
@@ -48,6 +49,9 @@ func (s *Signal) Shape() Shape { return s.shape }
 
 // Reset returns the reset value's bit pattern, or nil when the register has none.
 func (s *Signal) Reset() *big.Int { return s.reset }
+
+// Kept reports whether synthesis is asked to keep the signal's net.
+func (s *Signal) Kept() bool { return s.keep }
 
 // Pos returns where the signal was declared.
 func (s *Signal) Pos() Pos { return s.pos }
@@ -200,6 +204,13 @@ func ResetTo(v int64) RegOption {
 		}
 		s.reset = pattern(big.NewInt(v), s.shape.Width)
 	}
+}
+
+// SynthKeep asks synthesis to keep the register's output net (a keep
+// attribute), so that no optimization merges it into a neighbouring cell.
+// Simulation ignores it.
+func SynthKeep() RegOption {
+	return func(s *Signal) { s.keep = true }
 }
 
 // Reg declares a register updated on the rising clock edge. Without ResetTo it

@@ -530,8 +530,8 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_tag <= s5_tag;
+        if ((adv | rst)) begin
+            out_tag <= ((s5_valid & (~rst)) ? s5_tag : 2'h0);
         end
     end
     always @(posedge clk) begin
@@ -568,8 +568,8 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_0 <= (((v_0 ^ 32'h80000000) < ({{24{t13[7]}}, s5_prm_out_0[15:8]} ^ 32'h80000000)) ? s5_prm_out_0[15:8] : (((v_0 ^ 32'h80000000) > ({{24{t14[7]}}, s5_prm_out_0[23:16]} ^ 32'h80000000)) ? s5_prm_out_0[23:16] : v_0[7:0]));
+        if ((adv | rst)) begin
+            out_lane_0 <= ((s5_valid & (~rst)) ? (((v_0 ^ 32'h80000000) < ({{24{t13[7]}}, s5_prm_out_0[15:8]} ^ 32'h80000000)) ? s5_prm_out_0[15:8] : (((v_0 ^ 32'h80000000) > ({{24{t14[7]}}, s5_prm_out_0[23:16]} ^ 32'h80000000)) ? s5_prm_out_0[23:16] : v_0[7:0])) : 8'h0);
         end
     end
     always @(posedge clk) begin
@@ -606,8 +606,8 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_1 <= (((v_1 ^ 32'h80000000) < ({{24{t20[7]}}, s5_prm_out_1[15:8]} ^ 32'h80000000)) ? s5_prm_out_1[15:8] : (((v_1 ^ 32'h80000000) > ({{24{t21[7]}}, s5_prm_out_1[23:16]} ^ 32'h80000000)) ? s5_prm_out_1[23:16] : v_1[7:0]));
+        if ((adv | rst)) begin
+            out_lane_1 <= ((s5_valid & (~rst)) ? (((v_1 ^ 32'h80000000) < ({{24{t20[7]}}, s5_prm_out_1[15:8]} ^ 32'h80000000)) ? s5_prm_out_1[15:8] : (((v_1 ^ 32'h80000000) > ({{24{t21[7]}}, s5_prm_out_1[23:16]} ^ 32'h80000000)) ? s5_prm_out_1[23:16] : v_1[7:0])) : 8'h0);
         end
     end
     always @(posedge clk) begin
@@ -644,8 +644,8 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_2 <= (((v_2 ^ 32'h80000000) < ({{24{t27[7]}}, s5_prm_out_2[15:8]} ^ 32'h80000000)) ? s5_prm_out_2[15:8] : (((v_2 ^ 32'h80000000) > ({{24{t28[7]}}, s5_prm_out_2[23:16]} ^ 32'h80000000)) ? s5_prm_out_2[23:16] : v_2[7:0]));
+        if ((adv | rst)) begin
+            out_lane_2 <= ((s5_valid & (~rst)) ? (((v_2 ^ 32'h80000000) < ({{24{t27[7]}}, s5_prm_out_2[15:8]} ^ 32'h80000000)) ? s5_prm_out_2[15:8] : (((v_2 ^ 32'h80000000) > ({{24{t28[7]}}, s5_prm_out_2[23:16]} ^ 32'h80000000)) ? s5_prm_out_2[23:16] : v_2[7:0])) : 8'h0);
         end
     end
     always @(posedge clk) begin
@@ -682,8 +682,8 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_3 <= (((v_3 ^ 32'h80000000) < ({{24{t34[7]}}, s5_prm_out_3[15:8]} ^ 32'h80000000)) ? s5_prm_out_3[15:8] : (((v_3 ^ 32'h80000000) > ({{24{t35[7]}}, s5_prm_out_3[23:16]} ^ 32'h80000000)) ? s5_prm_out_3[23:16] : v_3[7:0]));
+        if ((adv | rst)) begin
+            out_lane_3 <= ((s5_valid & (~rst)) ? (((v_3 ^ 32'h80000000) < ({{24{t34[7]}}, s5_prm_out_3[15:8]} ^ 32'h80000000)) ? s5_prm_out_3[15:8] : (((v_3 ^ 32'h80000000) > ({{24{t35[7]}}, s5_prm_out_3[23:16]} ^ 32'h80000000)) ? s5_prm_out_3[23:16] : v_3[7:0])) : 8'h0);
         end
     end
     always @(posedge clk) begin
@@ -720,8 +720,8 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_4 <= (((v_4 ^ 32'h80000000) < ({{24{t41[7]}}, s5_prm_out_4[15:8]} ^ 32'h80000000)) ? s5_prm_out_4[15:8] : (((v_4 ^ 32'h80000000) > ({{24{t42[7]}}, s5_prm_out_4[23:16]} ^ 32'h80000000)) ? s5_prm_out_4[23:16] : v_4[7:0]));
+        if ((adv | rst)) begin
+            out_lane_4 <= ((s5_valid & (~rst)) ? (((v_4 ^ 32'h80000000) < ({{24{t41[7]}}, s5_prm_out_4[15:8]} ^ 32'h80000000)) ? s5_prm_out_4[15:8] : (((v_4 ^ 32'h80000000) > ({{24{t42[7]}}, s5_prm_out_4[23:16]} ^ 32'h80000000)) ? s5_prm_out_4[23:16] : v_4[7:0])) : 8'h0);
         end
     end
     always @(posedge clk) begin
@@ -758,8 +758,8 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_5 <= (((v_5 ^ 32'h80000000) < ({{24{t48[7]}}, s5_prm_out_5[15:8]} ^ 32'h80000000)) ? s5_prm_out_5[15:8] : (((v_5 ^ 32'h80000000) > ({{24{t49[7]}}, s5_prm_out_5[23:16]} ^ 32'h80000000)) ? s5_prm_out_5[23:16] : v_5[7:0]));
+        if ((adv | rst)) begin
+            out_lane_5 <= ((s5_valid & (~rst)) ? (((v_5 ^ 32'h80000000) < ({{24{t48[7]}}, s5_prm_out_5[15:8]} ^ 32'h80000000)) ? s5_prm_out_5[15:8] : (((v_5 ^ 32'h80000000) > ({{24{t49[7]}}, s5_prm_out_5[23:16]} ^ 32'h80000000)) ? s5_prm_out_5[23:16] : v_5[7:0])) : 8'h0);
         end
     end
     always @(posedge clk) begin
@@ -796,8 +796,8 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_6 <= (((v_6 ^ 32'h80000000) < ({{24{t55[7]}}, s5_prm_out_6[15:8]} ^ 32'h80000000)) ? s5_prm_out_6[15:8] : (((v_6 ^ 32'h80000000) > ({{24{t56[7]}}, s5_prm_out_6[23:16]} ^ 32'h80000000)) ? s5_prm_out_6[23:16] : v_6[7:0]));
+        if ((adv | rst)) begin
+            out_lane_6 <= ((s5_valid & (~rst)) ? (((v_6 ^ 32'h80000000) < ({{24{t55[7]}}, s5_prm_out_6[15:8]} ^ 32'h80000000)) ? s5_prm_out_6[15:8] : (((v_6 ^ 32'h80000000) > ({{24{t56[7]}}, s5_prm_out_6[23:16]} ^ 32'h80000000)) ? s5_prm_out_6[23:16] : v_6[7:0])) : 8'h0);
         end
     end
     always @(posedge clk) begin
@@ -834,8 +834,8 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_7 <= (((v_7 ^ 32'h80000000) < ({{24{t62[7]}}, s5_prm_out_7[15:8]} ^ 32'h80000000)) ? s5_prm_out_7[15:8] : (((v_7 ^ 32'h80000000) > ({{24{t63[7]}}, s5_prm_out_7[23:16]} ^ 32'h80000000)) ? s5_prm_out_7[23:16] : v_7[7:0]));
+        if ((adv | rst)) begin
+            out_lane_7 <= ((s5_valid & (~rst)) ? (((v_7 ^ 32'h80000000) < ({{24{t62[7]}}, s5_prm_out_7[15:8]} ^ 32'h80000000)) ? s5_prm_out_7[15:8] : (((v_7 ^ 32'h80000000) > ({{24{t63[7]}}, s5_prm_out_7[23:16]} ^ 32'h80000000)) ? s5_prm_out_7[23:16] : v_7[7:0])) : 8'h0);
         end
     end
     always @(posedge clk) begin

@@ -1132,7 +1132,7 @@ module tpu_mxu (
     );
 
     assign p_in_ready = 1'b1;
-    assign c_out_data = (out_valid_q ? out_data_q : 267'h0);
+    assign c_out_data = out_data_q;
     assign a_in_ready = ((adv & ((~a_in_data[73]) | shadow_full)) & (~p_in_valid));
     assign a_fire = (a_in_valid & a_in_ready);
     assign swap_now = (a_fire & a_in_data[73]);
@@ -1143,7 +1143,7 @@ module tpu_mxu (
     assign requant_out_ready = act_in_ready;
     assign act_out_ready = pool_in_ready;
     assign y_out_valid = pool_out_valid;
-    assign y_out_data = (pool_out_valid ? pool_out_data : 66'h0);
+    assign y_out_data = pool_out_data;
     assign pool_out_ready = y_out_ready;
     assign adv = ((~out_valid_q) | (out_raw_q ? c_out_ready : requant_in_ready));
     always @(posedge clk) begin
@@ -1972,12 +1972,14 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             out_valid_q <= acc_out_valid;
-            if (acc_out_valid) begin
-                out_data_q <= {ctl_d16[12:11], acc_out_addr, acc_out_7, acc_out_6, acc_out_5, acc_out_4, acc_out_3, acc_out_2, acc_out_1, acc_out_0};
-            end
         end
         if (rst) begin
             out_valid_q <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if ((adv | rst)) begin
+            out_data_q <= ((acc_out_valid & (~rst)) ? {ctl_d16[12:11], acc_out_addr, acc_out_7, acc_out_6, acc_out_5, acc_out_4, acc_out_3, acc_out_2, acc_out_1, acc_out_0} : 267'h0);
         end
     end
     always @(posedge clk) begin

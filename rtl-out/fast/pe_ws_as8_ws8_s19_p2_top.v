@@ -9,7 +9,7 @@ module pe_ws_as8_ws8_s19_p2_top (
     input  wire in_wen,
     input  wire [7:0] in_w,
     output reg  [7:0] out_act,
-    output reg  [18:0] out_sum,
+    output wire [18:0] out_sum,
     input  wire in_adv
 );
 
@@ -20,6 +20,7 @@ module pe_ws_as8_ws8_s19_p2_top (
     reg  [15:0] prod_lo;
     reg  [11:0] prod_hi;
     reg  [15:0] prod;
+    (* keep *) reg  [15:0] out_prod;
     /* verilator lint_off UNUSEDSIGNAL */
     wire [4:0] t0 = {1'h0, weight[3:0]};
     /* verilator lint_on UNUSEDSIGNAL */
@@ -28,6 +29,7 @@ module pe_ws_as8_ws8_s19_p2_top (
     wire [3:0] t2 = weight[7:4];
     /* verilator lint_on UNUSEDSIGNAL */
 
+    assign out_sum = {{3{out_prod[15]}}, out_prod};
     always @(posedge clk) begin
         if (in_adv) begin
             prod_lo <= {{3{t1[12]}}, t1};
@@ -42,7 +44,7 @@ module pe_ws_as8_ws8_s19_p2_top (
     always @(posedge clk) begin
         if (in_adv) begin
             out_act <= in_act;
-            out_sum <= {{3{prod[15]}}, prod};
+            out_prod <= prod;
             if (in_wen) begin
                 shadow <= in_w;
             end

@@ -1154,7 +1154,7 @@ module tpu_mxu (
     assign requant_out_ready = act_in_ready;
     assign act_out_ready = pool_in_ready;
     assign y_out_valid = pool_out_valid;
-    assign y_out_data = (pool_out_valid ? pool_out_data : 66'h0);
+    assign y_out_data = pool_out_data;
     assign pool_out_ready = y_out_ready;
     assign out_push = (adv & acc_out_valid);
     assign out_free = ((~out_valid_q) | (out_raw_q ? c_out_ready : requant_in_ready));

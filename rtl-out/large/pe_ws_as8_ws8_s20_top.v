@@ -9,18 +9,19 @@ module pe_ws_as8_ws8_s20_top (
     input  wire in_wen,
     input  wire [7:0] in_w,
     output reg  [7:0] out_act,
-    output reg  [19:0] out_sum,
+    output wire [19:0] out_sum,
     input  wire in_adv
 );
 
     reg  [7:0] shadow;
     reg  [7:0] weight;
-    wire [19:0] t0 = ($signed(in_act) * $signed(weight));
+    (* keep *) reg  [15:0] out_prod;
 
+    assign out_sum = {{4{out_prod[15]}}, out_prod};
     always @(posedge clk) begin
         if (in_adv) begin
             out_act <= in_act;
-            out_sum <= t0;
+            out_prod <= ($signed(in_act) * $signed(weight));
             if (in_wen) begin
                 shadow <= in_w;
             end

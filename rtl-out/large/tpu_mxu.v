@@ -3923,7 +3923,7 @@ module tpu_mxu (
         .out_15(acc_out_15)
     );
 
-    assign c_out_data = (out_valid_q ? out_data_q : 521'h0);
+    assign c_out_data = out_data_q;
     assign a_in_ready = ((adv & ((~a_in_data[137]) | shadow_full)) & 1'b1);
     assign a_fire = (a_in_valid & a_in_ready);
     assign swap_now = (a_fire & a_in_data[137]);
@@ -6455,12 +6455,14 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             out_valid_q <= acc_out_valid;
-            if (acc_out_valid) begin
-                out_data_q <= {acc_out_addr, acc_out_15, acc_out_14, acc_out_13, acc_out_12, acc_out_11, acc_out_10, acc_out_9, acc_out_8, acc_out_7, acc_out_6, acc_out_5, acc_out_4, acc_out_3, acc_out_2, acc_out_1, acc_out_0};
-            end
         end
         if (rst) begin
             out_valid_q <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if ((adv | rst)) begin
+            out_data_q <= ((acc_out_valid & (~rst)) ? {acc_out_addr, acc_out_15, acc_out_14, acc_out_13, acc_out_12, acc_out_11, acc_out_10, acc_out_9, acc_out_8, acc_out_7, acc_out_6, acc_out_5, acc_out_4, acc_out_3, acc_out_2, acc_out_1, acc_out_0} : 521'h0);
         end
     end
 endmodule

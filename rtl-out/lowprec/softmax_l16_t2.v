@@ -4685,83 +4685,83 @@ module softmax_l16_t2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_0 <= (in12_0 ? ((out_q_0 > 33'hff) ? 8'h7f : (out_q_0[7:0] ^ 8'h80)) : x12_0);
+        if ((adv | rst)) begin
+            out_lane_0 <= ((v12 & (~rst)) ? (in12_0 ? ((out_q_0 > 33'hff) ? 8'h7f : (out_q_0[7:0] ^ 8'h80)) : x12_0) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_1 <= (in12_1 ? ((out_q_1 > 33'hff) ? 8'h7f : (out_q_1[7:0] ^ 8'h80)) : x12_1);
+        if ((adv | rst)) begin
+            out_lane_1 <= ((v12 & (~rst)) ? (in12_1 ? ((out_q_1 > 33'hff) ? 8'h7f : (out_q_1[7:0] ^ 8'h80)) : x12_1) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_2 <= (in12_2 ? ((out_q_2 > 33'hff) ? 8'h7f : (out_q_2[7:0] ^ 8'h80)) : x12_2);
+        if ((adv | rst)) begin
+            out_lane_2 <= ((v12 & (~rst)) ? (in12_2 ? ((out_q_2 > 33'hff) ? 8'h7f : (out_q_2[7:0] ^ 8'h80)) : x12_2) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_3 <= (in12_3 ? ((out_q_3 > 33'hff) ? 8'h7f : (out_q_3[7:0] ^ 8'h80)) : x12_3);
+        if ((adv | rst)) begin
+            out_lane_3 <= ((v12 & (~rst)) ? (in12_3 ? ((out_q_3 > 33'hff) ? 8'h7f : (out_q_3[7:0] ^ 8'h80)) : x12_3) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_4 <= (in12_4 ? ((out_q_4 > 33'hff) ? 8'h7f : (out_q_4[7:0] ^ 8'h80)) : x12_4);
+        if ((adv | rst)) begin
+            out_lane_4 <= ((v12 & (~rst)) ? (in12_4 ? ((out_q_4 > 33'hff) ? 8'h7f : (out_q_4[7:0] ^ 8'h80)) : x12_4) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_5 <= (in12_5 ? ((out_q_5 > 33'hff) ? 8'h7f : (out_q_5[7:0] ^ 8'h80)) : x12_5);
+        if ((adv | rst)) begin
+            out_lane_5 <= ((v12 & (~rst)) ? (in12_5 ? ((out_q_5 > 33'hff) ? 8'h7f : (out_q_5[7:0] ^ 8'h80)) : x12_5) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_6 <= (in12_6 ? ((out_q_6 > 33'hff) ? 8'h7f : (out_q_6[7:0] ^ 8'h80)) : x12_6);
+        if ((adv | rst)) begin
+            out_lane_6 <= ((v12 & (~rst)) ? (in12_6 ? ((out_q_6 > 33'hff) ? 8'h7f : (out_q_6[7:0] ^ 8'h80)) : x12_6) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_7 <= (in12_7 ? ((out_q_7 > 33'hff) ? 8'h7f : (out_q_7[7:0] ^ 8'h80)) : x12_7);
+        if ((adv | rst)) begin
+            out_lane_7 <= ((v12 & (~rst)) ? (in12_7 ? ((out_q_7 > 33'hff) ? 8'h7f : (out_q_7[7:0] ^ 8'h80)) : x12_7) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_8 <= (in12_8 ? ((out_q_8 > 33'hff) ? 8'h7f : (out_q_8[7:0] ^ 8'h80)) : x12_8);
+        if ((adv | rst)) begin
+            out_lane_8 <= ((v12 & (~rst)) ? (in12_8 ? ((out_q_8 > 33'hff) ? 8'h7f : (out_q_8[7:0] ^ 8'h80)) : x12_8) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_9 <= (in12_9 ? ((out_q_9 > 33'hff) ? 8'h7f : (out_q_9[7:0] ^ 8'h80)) : x12_9);
+        if ((adv | rst)) begin
+            out_lane_9 <= ((v12 & (~rst)) ? (in12_9 ? ((out_q_9 > 33'hff) ? 8'h7f : (out_q_9[7:0] ^ 8'h80)) : x12_9) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_10 <= (in12_10 ? ((out_q_10 > 33'hff) ? 8'h7f : (out_q_10[7:0] ^ 8'h80)) : x12_10);
+        if ((adv | rst)) begin
+            out_lane_10 <= ((v12 & (~rst)) ? (in12_10 ? ((out_q_10 > 33'hff) ? 8'h7f : (out_q_10[7:0] ^ 8'h80)) : x12_10) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_11 <= (in12_11 ? ((out_q_11 > 33'hff) ? 8'h7f : (out_q_11[7:0] ^ 8'h80)) : x12_11);
+        if ((adv | rst)) begin
+            out_lane_11 <= ((v12 & (~rst)) ? (in12_11 ? ((out_q_11 > 33'hff) ? 8'h7f : (out_q_11[7:0] ^ 8'h80)) : x12_11) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_12 <= (in12_12 ? ((out_q_12 > 33'hff) ? 8'h7f : (out_q_12[7:0] ^ 8'h80)) : x12_12);
+        if ((adv | rst)) begin
+            out_lane_12 <= ((v12 & (~rst)) ? (in12_12 ? ((out_q_12 > 33'hff) ? 8'h7f : (out_q_12[7:0] ^ 8'h80)) : x12_12) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_13 <= (in12_13 ? ((out_q_13 > 33'hff) ? 8'h7f : (out_q_13[7:0] ^ 8'h80)) : x12_13);
+        if ((adv | rst)) begin
+            out_lane_13 <= ((v12 & (~rst)) ? (in12_13 ? ((out_q_13 > 33'hff) ? 8'h7f : (out_q_13[7:0] ^ 8'h80)) : x12_13) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_14 <= (in12_14 ? ((out_q_14 > 33'hff) ? 8'h7f : (out_q_14[7:0] ^ 8'h80)) : x12_14);
+        if ((adv | rst)) begin
+            out_lane_14 <= ((v12 & (~rst)) ? (in12_14 ? ((out_q_14 > 33'hff) ? 8'h7f : (out_q_14[7:0] ^ 8'h80)) : x12_14) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_15 <= (in12_15 ? ((out_q_15 > 33'hff) ? 8'h7f : (out_q_15[7:0] ^ 8'h80)) : x12_15);
+        if ((adv | rst)) begin
+            out_lane_15 <= ((v12 & (~rst)) ? (in12_15 ? ((out_q_15 > 33'hff) ? 8'h7f : (out_q_15[7:0] ^ 8'h80)) : x12_15) : 8'h0);
         end
     end
     always @(posedge clk) begin
@@ -4773,8 +4773,8 @@ module softmax_l16_t2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_tag <= tag12;
+        if ((adv | rst)) begin
+            out_tag <= ((v12 & (~rst)) ? tag12 : 2'h0);
         end
     end
     always @(posedge clk) begin

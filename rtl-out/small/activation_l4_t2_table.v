@@ -143,28 +143,28 @@ module activation_l4_t2_table (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_tag <= tag_b;
+        if ((adv | rst)) begin
+            out_tag <= ((valid_b & (~rst)) ? tag_b : 2'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_0 <= sel_0;
+        if ((adv | rst)) begin
+            out_0 <= ((valid_b & (~rst)) ? sel_0 : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_1 <= sel_1;
+        if ((adv | rst)) begin
+            out_1 <= ((valid_b & (~rst)) ? sel_1 : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_2 <= sel_2;
+        if ((adv | rst)) begin
+            out_2 <= ((valid_b & (~rst)) ? sel_2 : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_3 <= sel_3;
+        if ((adv | rst)) begin
+            out_3 <= ((valid_b & (~rst)) ? sel_3 : 8'h0);
         end
     end
     always @(posedge clk) begin

@@ -554,7 +554,7 @@ module tpu_mxu (
     );
 
     assign p_in_ready = 1'b1;
-    assign c_out_data = (out_valid_q ? out_data_q : 139'h0);
+    assign c_out_data = out_data_q;
     assign beat_ok = ((adv & ((~a_in_data[43]) | (gap == 2'h0))) & (~p_in_valid));
     assign a_in_ready = (beat_ok & w_in_valid);
     assign w_in_ready = (beat_ok & a_in_valid);
@@ -632,7 +632,7 @@ module tpu_mxu (
     assign pipe_valid = (out_valid_q & (~out_raw_q));
     assign requant_out_ready = act_in_ready;
     assign y_out_valid = act_out_valid;
-    assign y_out_data = (act_out_valid ? act_out_data : 34'h0);
+    assign y_out_data = act_out_data;
     assign act_out_ready = y_out_ready;
     assign adv = ((~out_valid_q) | (out_raw_q ? c_out_ready : requant_in_ready));
     always @(posedge clk) begin
@@ -1143,12 +1143,14 @@ module tpu_mxu (
     always @(posedge clk) begin
         if (adv) begin
             out_valid_q <= acc_out_valid;
-            if (acc_out_valid) begin
-                out_data_q <= {rd_tag_q, acc_out_addr, acc_out_3, acc_out_2, acc_out_1, acc_out_0};
-            end
         end
         if (rst) begin
             out_valid_q <= 1'b0;
+        end
+    end
+    always @(posedge clk) begin
+        if ((adv | rst)) begin
+            out_data_q <= ((acc_out_valid & (~rst)) ? {rd_tag_q, acc_out_addr, acc_out_3, acc_out_2, acc_out_1, acc_out_0} : 139'h0);
         end
     end
     always @(posedge clk) begin

@@ -9,18 +9,19 @@ module pe_ws_as8_ws8_s19_top (
     input  wire in_wen,
     input  wire [7:0] in_w,
     output reg  [7:0] out_act,
-    output reg  [18:0] out_sum,
+    output wire [18:0] out_sum,
     input  wire in_adv
 );
 
     reg  [7:0] shadow;
     reg  [7:0] weight;
-    wire [18:0] t0 = ($signed(in_act) * $signed(weight));
+    (* keep *) reg  [15:0] out_prod;
 
+    assign out_sum = {{3{out_prod[15]}}, out_prod};
     always @(posedge clk) begin
         if (in_adv) begin
             out_act <= in_act;
-            out_sum <= t0;
+            out_prod <= ($signed(in_act) * $signed(weight));
             if (in_wen) begin
                 shadow <= in_w;
             end

@@ -816,52 +816,56 @@ module pool_l8_t2_k3_w32_h32 (
         end
     end
     always @(posedge clk) begin
+        if ((adv | rst)) begin
+            out_tag <= ((v4 & (~rst)) ? tag4 : 2'h0);
+        end
+    end
+    always @(posedge clk) begin
         if (adv) begin
             out_valid_q <= v4;
-            out_tag <= tag4;
         end
         if (rst) begin
             out_valid_q <= 1'b0;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_0 <= (mode4 ? avg_0 : win_max4_0);
+        if ((adv | rst)) begin
+            out_lane_0 <= ((v4 & (~rst)) ? (mode4 ? avg_0 : win_max4_0) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_1 <= (mode4 ? avg_1 : win_max4_1);
+        if ((adv | rst)) begin
+            out_lane_1 <= ((v4 & (~rst)) ? (mode4 ? avg_1 : win_max4_1) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_2 <= (mode4 ? avg_2 : win_max4_2);
+        if ((adv | rst)) begin
+            out_lane_2 <= ((v4 & (~rst)) ? (mode4 ? avg_2 : win_max4_2) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_3 <= (mode4 ? avg_3 : win_max4_3);
+        if ((adv | rst)) begin
+            out_lane_3 <= ((v4 & (~rst)) ? (mode4 ? avg_3 : win_max4_3) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_4 <= (mode4 ? avg_4 : win_max4_4);
+        if ((adv | rst)) begin
+            out_lane_4 <= ((v4 & (~rst)) ? (mode4 ? avg_4 : win_max4_4) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_5 <= (mode4 ? avg_5 : win_max4_5);
+        if ((adv | rst)) begin
+            out_lane_5 <= ((v4 & (~rst)) ? (mode4 ? avg_5 : win_max4_5) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_6 <= (mode4 ? avg_6 : win_max4_6);
+        if ((adv | rst)) begin
+            out_lane_6 <= ((v4 & (~rst)) ? (mode4 ? avg_6 : win_max4_6) : 8'h0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
-            out_lane_7 <= (mode4 ? avg_7 : win_max4_7);
+        if ((adv | rst)) begin
+            out_lane_7 <= ((v4 & (~rst)) ? (mode4 ? avg_7 : win_max4_7) : 8'h0);
         end
     end
     always @(posedge clk) begin
