@@ -146,15 +146,16 @@ type actBeat struct {
 
 // carry moves a beat's pass-along fields one stage down.
 func (b *actBuilder) carry(s string, in actBeat) actBeat {
+	data := b.when(in.valid) // only a valid beat's values are read
 	out := actBeat{
 		valid: b.flag("valid_"+s, in.valid),
 		tag:   b.reg("tag_"+s, in.tag),
-		mode:  b.reg("mode_"+s, in.mode),
+		mode:  data.reg("mode_"+s, in.mode),
 	}
 	for k := range in.x {
-		out.x = append(out.x, b.reg(fmt.Sprintf("x_%s_%d", s, k), in.x[k]))
+		out.x = append(out.x, data.reg(fmt.Sprintf("x_%s_%d", s, k), in.x[k]))
 		if in.tbl != nil {
-			out.tbl = append(out.tbl, b.reg(fmt.Sprintf("tbl_%s_%d", s, k), in.tbl[k]))
+			out.tbl = append(out.tbl, data.reg(fmt.Sprintf("tbl_%s_%d", s, k), in.tbl[k]))
 		}
 	}
 	return out
@@ -176,7 +177,10 @@ func (b *actBuilder) build() {
 	}
 	ctrl := m.Memory("ctrl", hdl.U(ctrlBits), cfg.Stage.Sets(), nil)
 	m.If(isCtrl, func() { ctrl.Write(p.PrmSet, p.PrmData.Slice(ctrlBits-1, 0)) })
-	ctrlRd := ctrl.Read("ctrl_rd", p.InTag, p.Adv)
+	// A stage's data registers load only with a valid beat (nothing reads
+	// them otherwise): a simulator then skips their logic on idle cycles.
+	take := p.Adv.And(p.In.Valid)
+	ctrlRd := ctrl.Read("ctrl_rd", p.InTag, take)
 
 	// Stage A → B: the reads land in ctrl_rd and tbl_rd_k.
 	beat := actBeat{valid: b.flag("valid_b", p.In.Valid), tag: b.reg("tag_b", p.InTag), mode: ctl.mode.of(ctrlRd)}
@@ -187,7 +191,7 @@ func (b *actBuilder) build() {
 		for k := 0; k < cfg.Stage.Lanes; k++ {
 			t := m.Memory(fmt.Sprintf("table_%d", k), hdl.S(8), cfg.Stage.Sets()*ActivationTableSize, nil)
 			tables = append(tables, t)
-			beat.tbl = append(beat.tbl, t.Read(fmt.Sprintf("tbl_rd_%d", k), hdl.Cat(p.InTag, p.InLanes[k].AsUnsigned()), p.Adv))
+			beat.tbl = append(beat.tbl, t.Read(fmt.Sprintf("tbl_rd_%d", k), hdl.Cat(p.InTag, p.InLanes[k].AsUnsigned()), take))
 		}
 		// One write enable for every lane: the tables are identical.
 		m.If(isTable, func() {
@@ -197,7 +201,7 @@ func (b *actBuilder) build() {
 		})
 	}
 	for k := 0; k < cfg.Stage.Lanes; k++ {
-		beat.x = append(beat.x, b.reg(fmt.Sprintf("x_b_%d", k), p.InLanes[k]))
+		beat.x = append(beat.x, b.when(p.In.Valid).reg(fmt.Sprintf("x_b_%d", k), p.InLanes[k]))
 	}
 	b.latency = 1
 	var leaky []*hdl.Expr
@@ -261,9 +265,10 @@ func (b *actBuilder) leaky(in actBeat, ctrl *hdl.Expr) (actBeat, []*hdl.Expr) {
 	multIdentity, shiftIdentity := ctl.multIdentity.of(ctrl), ctl.shiftIdentity.of(ctrl)
 	multAlpha, shiftAlpha := ctl.multAlpha.of(ctrl), ctl.shiftAlpha.of(ctrl)
 	c := b.carry("c", in)
-	outZPc := b.reg("out_zp_c", ctl.outZP.of(ctrl))
+	inB, inC := b.when(in.valid), b.when(c.valid) // stage C's and D's data loads
+	outZPc := inB.reg("out_zp_c", ctl.outZP.of(ctrl))
 	d := b.carry("d", c)
-	outZP := b.reg("out_zp_d", outZPc)
+	outZP := inC.reg("out_zp_d", outZPc)
 	b.latency += 2
 
 	zero6 := m.Const(0, hdl.S(6))
@@ -294,14 +299,14 @@ func (b *actBuilder) leaky(in actBeat, ctrl *hdl.Expr) (actBeat, []*hdl.Expr) {
 		m.Set(sp, hdl.Mux(neg, splitAlpha, splitIdentity))
 		left, right, drop := sp.Slice(4, 0), sp.Slice(9, 5), sp.Slice(13, 10)
 		s := v.ShlBy(drop).ShrBy(drop)
-		sC := b.reg(fmt.Sprintf("s_c_%d", k), s)
-		multC := b.reg(fmt.Sprintf("mult_c_%d", k), mult)
-		leftC := b.reg(fmt.Sprintf("left_c_%d", k), left)
-		rightC := b.reg(fmt.Sprintf("right_c_%d", k), right)
+		sC := inB.reg(fmt.Sprintf("s_c_%d", k), s)
+		multC := inB.reg(fmt.Sprintf("mult_c_%d", k), mult)
+		leftC := inB.reg(fmt.Sprintf("left_c_%d", k), left)
+		rightC := inB.reg(fmt.Sprintf("right_c_%d", k), right)
 
 		// Stage C: the 64-bit product a·M = (s·M)·2^left.
-		prod := b.reg(fmt.Sprintf("prod_d_%d", k), hdl.SExt(sC.Mul(multC), 64).ShlBy(leftC))
-		rightD := b.reg(fmt.Sprintf("right_d_%d", k), rightC)
+		prod := inC.reg(fmt.Sprintf("prod_d_%d", k), hdl.SExt(sC.Mul(multC), 64).ShlBy(leftC))
+		rightD := inC.reg(fmt.Sprintf("right_d_%d", k), rightC)
 
 		// Stage D: SRDHM is (a·M + 2^30) >> 31 (floor), which rounds half
 		// up for either sign; only INT32_MIN² overflows and saturates.

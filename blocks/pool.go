@@ -503,7 +503,7 @@ func (b *poolBuilder) reduceColumn(in poolColumn) poolColumns {
 		colMax := poolMaxTree(m, fmt.Sprintf("col_max_%d", k), taps)
 		colSum := m.Wire(fmt.Sprintf("col_sum_%d", k), hdl.S(colSumBits))
 		m.Set(colSum, sumE)
-		g := b.group()
+		g := b.when(in.valid).group() // only a valid beat's values are read
 		s.colMax = append(s.colMax, g.reg(fmt.Sprintf("col_max3_%d", k), colMax))
 		s.colSum = append(s.colSum, g.reg(fmt.Sprintf("col_sum3_%d", k), colSum))
 		if b.cfg.L2 {
@@ -552,7 +552,8 @@ func (b *poolBuilder) reduceWindow(in poolColumns) poolWindow {
 
 	var s poolWindow
 	g := b.group()
-	s.valid = g.flag("v4", in.valid.And(in.winEnd))
+	ends := in.valid.And(in.winEnd)
+	s.valid = g.flag("v4", ends)
 	s.tag = g.reg("tag4", in.tag)
 	s.average = g.reg("mode4", in.average)
 	s.recip = g.reg("recip4", recip)
@@ -584,7 +585,7 @@ func (b *poolBuilder) reduceWindow(in poolColumns) poolWindow {
 		m.Set(abs, hdl.Mux(neg, winSum.Neg(), hdl.SExt(winSum, winSumBits+1)).AsUnsigned().Trunc(absBits))
 		num := m.Wire(fmt.Sprintf("avg_num_%d", k), hdl.U(numBits))
 		m.Set(num, hdl.ZExt(abs, numBits).Add(hdl.ZExt(half, numBits)).Trunc(numBits))
-		g := b.group()
+		g := b.when(ends).group() // read only when the beat ends a window
 		s.winMax = append(s.winMax, g.reg(fmt.Sprintf("win_max4_%d", k), winMax))
 		s.num = append(s.num, g.reg(fmt.Sprintf("avg_num4_%d", k), num))
 		s.neg = append(s.neg, g.reg(fmt.Sprintf("avg_neg4_%d", k), neg))

@@ -133,6 +133,13 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 	regs.load(p.OutValid, valid[nStages-1])
 	outTag := regs.out("out_tag", tag[nStages-1], valid[nStages-1], cfg.Stage.ZeroIdle)
 	r.Latency = nStages
+	// into[s] loads stage s's data, and only with a valid beat (nothing
+	// reads it otherwise): a simulator then skips the stage's arithmetic
+	// on idle cycles.
+	into := []pipeRegs{regs}
+	for s := 1; s < nStages; s++ {
+		into = append(into, regs.when(valid[s-1]))
+	}
 
 	// Write-side decoding keeps the datapath free of it: double rounding
 	// stores the left and right shift amounts, single rounding the total
@@ -171,19 +178,19 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 			memR.Write(p.PrmSet, wordR)
 			memO.Write(p.PrmSet, wordO)
 		})
-		prmA := memA.Read(fmt.Sprintf("s1_prm_bias_%d", k), tag[0], p.Adv)
-		mul := memM.Read(fmt.Sprintf("s2_prm_mul_%d", k), tag[1], p.Adv).AsSigned()
-		rsh := memR.Read(fmt.Sprintf("s%d_prm_shift_%d", rdR+1, k), tag[rdR], p.Adv)
-		prmO := memO.Read(fmt.Sprintf("s%d_prm_out_%d", rdO+1, k), tag[rdO], p.Adv)
+		prmA := memA.Read(fmt.Sprintf("s1_prm_bias_%d", k), tag[0], into[1].adv)
+		mul := memM.Read(fmt.Sprintf("s2_prm_mul_%d", k), tag[1], into[2].adv).AsSigned()
+		rsh := memR.Read(fmt.Sprintf("s%d_prm_shift_%d", rdR+1, k), tag[rdR], into[rdR+1].adv)
+		prmO := memO.Read(fmt.Sprintf("s%d_prm_out_%d", rdO+1, k), tag[rdO], into[rdO+1].adv)
 
 		// s1 → s2: bias add with int32 wrap, then (double) the wrapping
 		// left shift TFLite applies before the high multiply.
-		acc := regs.reg(fmt.Sprintf("s1_acc_%d", k), p.InLanes[k])
+		acc := into[1].reg(fmt.Sprintf("s1_acc_%d", k), p.InLanes[k])
 		x := acc.Add(prmA.Slice(31, 0).AsSigned()).Trunc(32)
 		if double {
 			x = x.ShlBy(prmA.Slice(36, 32))
 		}
-		x2 := regs.reg(fmt.Sprintf("s2_x_%d", k), x)
+		x2 := into[2].reg(fmt.Sprintf("s2_x_%d", k), x)
 
 		// s2 → s3: a plain signed 32×32 multiply, registered on both sides
 		// so synthesis can map it onto DSP blocks.
@@ -197,10 +204,10 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 			// overflowing case, INT32_MIN², is the only product >= 2^62.
 			// Only bits 63..30 of the product are read: the register keeps
 			// those (bit 62 of the product is bit 32 here).
-			prod := regs.reg(fmt.Sprintf("s3_prod_%d", k), full.Shr(30))
+			prod := into[3].reg(fmt.Sprintf("s3_prod_%d", k), full.Shr(30))
 			sat := prod.Bit(32).And(prod.Bit(33).Not())
 			hm := prod.Add(m.Const(1, hdl.S(2))).Shr(1).Trunc(32)
-			hm4 := regs.reg(fmt.Sprintf("s4_hm_%d", k), hdl.Mux(sat, m.Const(1<<31-1, hdl.S(32)), hm))
+			hm4 := into[4].reg(fmt.Sprintf("s4_hm_%d", k), hdl.Mux(sat, m.Const(1<<31-1, hdl.S(32)), hm))
 
 			// s4 → s5: RoundingDivideByPOT, ties away from zero:
 			// floor((hm + 2^(e-1) - away) / 2^e), away = 1 for negative
@@ -210,7 +217,7 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 			half := m.Const(1, hdl.U(32)).ShlBy(rsh).Shr(1)
 			nudge := requantNonNeg(half, 33).Sub(requantNonNeg(away, 33)).Trunc(33)
 			y := hdl.SExt(hm4, 33).Add(nudge).Trunc(33)
-			r5 := regs.reg(fmt.Sprintf("s5_r_%d", k), y.ShrBy(rsh).Trunc(32))
+			r5 := into[5].reg(fmt.Sprintf("s5_r_%d", k), y.ShrBy(rsh).Trunc(32))
 
 			// s5 → out: + out_zp with int32 wrap.
 			v = r5.Add(zp).Trunc(32)
@@ -218,8 +225,8 @@ func NewRequantizer(cfg RequantConfig) (*Requantizer, error) {
 			// s3 → s4: (p + 2^(t-1)) >> t with t = 31-shift equals
 			// ((p >> (t-1)) + 1) >> 1; only the low 33 bits of p >> (t-1)
 			// reach the int32 result.
-			prod := regs.reg(fmt.Sprintf("s3_prod_%d", k), full)
-			q4 := regs.reg(fmt.Sprintf("s4_q_%d", k), prod.ShrBy(rsh).Trunc(33))
+			prod := into[3].reg(fmt.Sprintf("s3_prod_%d", k), full)
+			q4 := into[4].reg(fmt.Sprintf("s4_q_%d", k), prod.ShrBy(rsh).Trunc(33))
 
 			// s4 → out: ((q + 1) >> 1) + zp = (q + 2·zp + 1) >> 1, mod 2^32.
 			up := m.Wire(fmt.Sprintf("rnd_up_%d", k), hdl.U(1))

@@ -658,42 +658,42 @@ module activation_l8_t2_leaky_table (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_0 <= in_data[7:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_1 <= in_data[15:8];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_2 <= in_data[23:16];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_3 <= in_data[31:24];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_4 <= in_data[39:32];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_5 <= in_data[47:40];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_6 <= in_data[55:48];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_7 <= in_data[63:56];
         end
     end
@@ -711,92 +711,92 @@ module activation_l8_t2_leaky_table (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mode_c <= ctrl_rd[1:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_0 <= x_b_0;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_0 <= tbl_rd_0;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_1 <= x_b_1;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_1 <= tbl_rd_1;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_2 <= x_b_2;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_2 <= tbl_rd_2;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_3 <= x_b_3;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_3 <= tbl_rd_3;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_4 <= x_b_4;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_4 <= tbl_rd_4;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_5 <= x_b_5;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_5 <= tbl_rd_5;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_6 <= x_b_6;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_6 <= tbl_rd_6;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_7 <= x_b_7;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_7 <= tbl_rd_7;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             out_zp_c <= ctrl_rd[17:10];
         end
     end
@@ -814,332 +814,332 @@ module activation_l8_t2_leaky_table (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             mode_d <= mode_c;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_0 <= x_c_0;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_0 <= tbl_c_0;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_1 <= x_c_1;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_1 <= tbl_c_1;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_2 <= x_c_2;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_2 <= tbl_c_2;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_3 <= x_c_3;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_3 <= tbl_c_3;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_4 <= x_c_4;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_4 <= tbl_c_4;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_5 <= x_c_5;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_5 <= tbl_c_5;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_6 <= x_c_6;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_6 <= tbl_c_6;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_7 <= x_c_7;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_7 <= tbl_c_7;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             out_zp_d <= out_zp_c;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_0 <= {$signed((v_0 << t27)) >>> t27};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_0 <= (v_0[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_0 <= split_0[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_0 <= split_0[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_0 <= (t28 << left_c_0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_0 <= right_c_0;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_1 <= {$signed((v_1 << t29)) >>> t29};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_1 <= (v_1[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_1 <= split_1[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_1 <= split_1[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_1 <= (t30 << left_c_1);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_1 <= right_c_1;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_2 <= {$signed((v_2 << t31)) >>> t31};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_2 <= (v_2[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_2 <= split_2[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_2 <= split_2[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_2 <= (t32 << left_c_2);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_2 <= right_c_2;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_3 <= {$signed((v_3 << t33)) >>> t33};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_3 <= (v_3[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_3 <= split_3[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_3 <= split_3[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_3 <= (t34 << left_c_3);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_3 <= right_c_3;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_4 <= {$signed((v_4 << t35)) >>> t35};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_4 <= (v_4[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_4 <= split_4[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_4 <= split_4[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_4 <= (t36 << left_c_4);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_4 <= right_c_4;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_5 <= {$signed((v_5 << t37)) >>> t37};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_5 <= (v_5[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_5 <= split_5[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_5 <= split_5[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_5 <= (t38 << left_c_5);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_5 <= right_c_5;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_6 <= {$signed((v_6 << t39)) >>> t39};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_6 <= (v_6[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_6 <= split_6[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_6 <= split_6[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_6 <= (t40 << left_c_6);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_6 <= right_c_6;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_7 <= {$signed((v_7 << t41)) >>> t41};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_7 <= (v_7[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_7 <= split_7[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_7 <= split_7[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_7 <= (t42 << left_c_7);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_7 <= right_c_7;
         end
     end
@@ -1197,47 +1197,47 @@ module activation_l8_t2_leaky_table (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             ctrl_rd <= ctrl[t43];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_0 <= table_0[t44];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_1 <= table_1[t45];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_2 <= table_2[t46];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_3 <= table_3[t47];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_4 <= table_4[t48];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_5 <= table_5[t49];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_6 <= table_6[t50];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_7 <= table_7[t51];
         end
     end

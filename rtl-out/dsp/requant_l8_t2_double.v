@@ -543,27 +543,27 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_acc_0 <= in_data[31:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_x_0 <= ((s1_acc_0 + s1_prm_bias_0[31:0]) << t8);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s2_valid)) begin
             s3_prod_0 <= t9[63:30];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_hm_0 <= ((s3_prod_0[32] & (~s3_prod_0[33])) ? 32'h7fffffff : t10[32:1]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s4_valid)) begin
             s5_r_0 <= t12[31:0];
         end
     end
@@ -581,27 +581,27 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_acc_1 <= in_data[63:32];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_x_1 <= ((s1_acc_1 + s1_prm_bias_1[31:0]) << t15);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s2_valid)) begin
             s3_prod_1 <= t16[63:30];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_hm_1 <= ((s3_prod_1[32] & (~s3_prod_1[33])) ? 32'h7fffffff : t17[32:1]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s4_valid)) begin
             s5_r_1 <= t19[31:0];
         end
     end
@@ -619,27 +619,27 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_acc_2 <= in_data[95:64];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_x_2 <= ((s1_acc_2 + s1_prm_bias_2[31:0]) << t22);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s2_valid)) begin
             s3_prod_2 <= t23[63:30];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_hm_2 <= ((s3_prod_2[32] & (~s3_prod_2[33])) ? 32'h7fffffff : t24[32:1]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s4_valid)) begin
             s5_r_2 <= t26[31:0];
         end
     end
@@ -657,27 +657,27 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_acc_3 <= in_data[127:96];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_x_3 <= ((s1_acc_3 + s1_prm_bias_3[31:0]) << t29);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s2_valid)) begin
             s3_prod_3 <= t30[63:30];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_hm_3 <= ((s3_prod_3[32] & (~s3_prod_3[33])) ? 32'h7fffffff : t31[32:1]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s4_valid)) begin
             s5_r_3 <= t33[31:0];
         end
     end
@@ -695,27 +695,27 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_acc_4 <= in_data[159:128];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_x_4 <= ((s1_acc_4 + s1_prm_bias_4[31:0]) << t36);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s2_valid)) begin
             s3_prod_4 <= t37[63:30];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_hm_4 <= ((s3_prod_4[32] & (~s3_prod_4[33])) ? 32'h7fffffff : t38[32:1]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s4_valid)) begin
             s5_r_4 <= t40[31:0];
         end
     end
@@ -733,27 +733,27 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_acc_5 <= in_data[191:160];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_x_5 <= ((s1_acc_5 + s1_prm_bias_5[31:0]) << t43);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s2_valid)) begin
             s3_prod_5 <= t44[63:30];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_hm_5 <= ((s3_prod_5[32] & (~s3_prod_5[33])) ? 32'h7fffffff : t45[32:1]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s4_valid)) begin
             s5_r_5 <= t47[31:0];
         end
     end
@@ -771,27 +771,27 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_acc_6 <= in_data[223:192];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_x_6 <= ((s1_acc_6 + s1_prm_bias_6[31:0]) << t50);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s2_valid)) begin
             s3_prod_6 <= t51[63:30];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_hm_6 <= ((s3_prod_6[32] & (~s3_prod_6[33])) ? 32'h7fffffff : t52[32:1]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s4_valid)) begin
             s5_r_6 <= t54[31:0];
         end
     end
@@ -809,27 +809,27 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_acc_7 <= in_data[255:224];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_x_7 <= ((s1_acc_7 + s1_prm_bias_7[31:0]) << t57);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s2_valid)) begin
             s3_prod_7 <= t58[63:30];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_hm_7 <= ((s3_prod_7[32] & (~s3_prod_7[33])) ? 32'h7fffffff : t59[32:1]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s4_valid)) begin
             s5_r_7 <= t61[31:0];
         end
     end
@@ -839,162 +839,162 @@ module requant_l8_t2_double (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_prm_bias_0 <= prm_bias_0[t64];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_prm_mul_0 <= prm_mul_0[s1_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_prm_shift_0 <= prm_shift_0[s3_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s4_valid)) begin
             s5_prm_out_0 <= prm_out_0[s4_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_prm_bias_1 <= prm_bias_1[t64];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_prm_mul_1 <= prm_mul_1[s1_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_prm_shift_1 <= prm_shift_1[s3_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s4_valid)) begin
             s5_prm_out_1 <= prm_out_1[s4_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_prm_bias_2 <= prm_bias_2[t64];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_prm_mul_2 <= prm_mul_2[s1_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_prm_shift_2 <= prm_shift_2[s3_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s4_valid)) begin
             s5_prm_out_2 <= prm_out_2[s4_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_prm_bias_3 <= prm_bias_3[t64];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_prm_mul_3 <= prm_mul_3[s1_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_prm_shift_3 <= prm_shift_3[s3_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s4_valid)) begin
             s5_prm_out_3 <= prm_out_3[s4_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_prm_bias_4 <= prm_bias_4[t64];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_prm_mul_4 <= prm_mul_4[s1_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_prm_shift_4 <= prm_shift_4[s3_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s4_valid)) begin
             s5_prm_out_4 <= prm_out_4[s4_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_prm_bias_5 <= prm_bias_5[t64];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_prm_mul_5 <= prm_mul_5[s1_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_prm_shift_5 <= prm_shift_5[s3_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s4_valid)) begin
             s5_prm_out_5 <= prm_out_5[s4_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_prm_bias_6 <= prm_bias_6[t64];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_prm_mul_6 <= prm_mul_6[s1_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_prm_shift_6 <= prm_shift_6[s3_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s4_valid)) begin
             s5_prm_out_6 <= prm_out_6[s4_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_prm_bias_7 <= prm_bias_7[t64];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_prm_mul_7 <= prm_mul_7[s1_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_prm_shift_7 <= prm_shift_7[s3_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s4_valid)) begin
             s5_prm_out_7 <= prm_out_7[s4_tag];
         end
     end

@@ -605,49 +605,49 @@ module pool_l8_t2_k3_w32_h32 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_0 <= col_max_0;
             col_sum3_0 <= col_sum_0;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_1 <= col_max_1;
             col_sum3_1 <= col_sum_1;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_2 <= col_max_2;
             col_sum3_2 <= col_sum_2;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_3 <= col_max_3;
             col_sum3_3 <= col_sum_3;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_4 <= col_max_4;
             col_sum3_4 <= col_sum_4;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_5 <= col_max_5;
             col_sum3_5 <= col_sum_5;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_6 <= col_max_6;
             col_sum3_6 <= col_sum_6;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_7 <= col_max_7;
             col_sum3_7 <= col_sum_7;
         end
@@ -676,7 +676,7 @@ module pool_l8_t2_k3_w32_h32 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_0 <= win_max_0;
             avg_num4_0 <= avg_num_0;
             avg_neg4_0 <= win_sum_0[11];
@@ -695,7 +695,7 @@ module pool_l8_t2_k3_w32_h32 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_1 <= win_max_1;
             avg_num4_1 <= avg_num_1;
             avg_neg4_1 <= win_sum_1[11];
@@ -714,7 +714,7 @@ module pool_l8_t2_k3_w32_h32 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_2 <= win_max_2;
             avg_num4_2 <= avg_num_2;
             avg_neg4_2 <= win_sum_2[11];
@@ -733,7 +733,7 @@ module pool_l8_t2_k3_w32_h32 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_3 <= win_max_3;
             avg_num4_3 <= avg_num_3;
             avg_neg4_3 <= win_sum_3[11];
@@ -752,7 +752,7 @@ module pool_l8_t2_k3_w32_h32 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_4 <= win_max_4;
             avg_num4_4 <= avg_num_4;
             avg_neg4_4 <= win_sum_4[11];
@@ -771,7 +771,7 @@ module pool_l8_t2_k3_w32_h32 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_5 <= win_max_5;
             avg_num4_5 <= avg_num_5;
             avg_neg4_5 <= win_sum_5[11];
@@ -790,7 +790,7 @@ module pool_l8_t2_k3_w32_h32 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_6 <= win_max_6;
             avg_num4_6 <= avg_num_6;
             avg_neg4_6 <= win_sum_6[11];
@@ -809,7 +809,7 @@ module pool_l8_t2_k3_w32_h32 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_7 <= win_max_7;
             avg_num4_7 <= avg_num_7;
             avg_neg4_7 <= win_sum_7[11];

@@ -1226,82 +1226,82 @@ module activation_l16_t2_leaky_table (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_0 <= in_data[7:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_1 <= in_data[15:8];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_2 <= in_data[23:16];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_3 <= in_data[31:24];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_4 <= in_data[39:32];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_5 <= in_data[47:40];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_6 <= in_data[55:48];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_7 <= in_data[63:56];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_8 <= in_data[71:64];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_9 <= in_data[79:72];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_10 <= in_data[87:80];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_11 <= in_data[95:88];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_12 <= in_data[103:96];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_13 <= in_data[111:104];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_14 <= in_data[119:112];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_15 <= in_data[127:120];
         end
     end
@@ -1319,172 +1319,172 @@ module activation_l16_t2_leaky_table (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mode_c <= ctrl_rd[1:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_0 <= x_b_0;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_0 <= tbl_rd_0;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_1 <= x_b_1;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_1 <= tbl_rd_1;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_2 <= x_b_2;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_2 <= tbl_rd_2;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_3 <= x_b_3;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_3 <= tbl_rd_3;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_4 <= x_b_4;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_4 <= tbl_rd_4;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_5 <= x_b_5;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_5 <= tbl_rd_5;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_6 <= x_b_6;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_6 <= tbl_rd_6;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_7 <= x_b_7;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_7 <= tbl_rd_7;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_8 <= x_b_8;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_8 <= tbl_rd_8;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_9 <= x_b_9;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_9 <= tbl_rd_9;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_10 <= x_b_10;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_10 <= tbl_rd_10;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_11 <= x_b_11;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_11 <= tbl_rd_11;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_12 <= x_b_12;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_12 <= tbl_rd_12;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_13 <= x_b_13;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_13 <= tbl_rd_13;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_14 <= x_b_14;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_14 <= tbl_rd_14;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             x_c_15 <= x_b_15;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             tbl_c_15 <= tbl_rd_15;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             out_zp_c <= ctrl_rd[17:10];
         end
     end
@@ -1502,652 +1502,652 @@ module activation_l16_t2_leaky_table (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             mode_d <= mode_c;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_0 <= x_c_0;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_0 <= tbl_c_0;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_1 <= x_c_1;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_1 <= tbl_c_1;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_2 <= x_c_2;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_2 <= tbl_c_2;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_3 <= x_c_3;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_3 <= tbl_c_3;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_4 <= x_c_4;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_4 <= tbl_c_4;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_5 <= x_c_5;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_5 <= tbl_c_5;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_6 <= x_c_6;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_6 <= tbl_c_6;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_7 <= x_c_7;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_7 <= tbl_c_7;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_8 <= x_c_8;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_8 <= tbl_c_8;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_9 <= x_c_9;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_9 <= tbl_c_9;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_10 <= x_c_10;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_10 <= tbl_c_10;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_11 <= x_c_11;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_11 <= tbl_c_11;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_12 <= x_c_12;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_12 <= tbl_c_12;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_13 <= x_c_13;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_13 <= tbl_c_13;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_14 <= x_c_14;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_14 <= tbl_c_14;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             x_d_15 <= x_c_15;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             tbl_d_15 <= tbl_c_15;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             out_zp_d <= out_zp_c;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_0 <= {$signed((v_0 << t51)) >>> t51};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_0 <= (v_0[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_0 <= split_0[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_0 <= split_0[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_0 <= (t52 << left_c_0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_0 <= right_c_0;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_1 <= {$signed((v_1 << t53)) >>> t53};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_1 <= (v_1[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_1 <= split_1[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_1 <= split_1[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_1 <= (t54 << left_c_1);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_1 <= right_c_1;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_2 <= {$signed((v_2 << t55)) >>> t55};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_2 <= (v_2[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_2 <= split_2[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_2 <= split_2[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_2 <= (t56 << left_c_2);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_2 <= right_c_2;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_3 <= {$signed((v_3 << t57)) >>> t57};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_3 <= (v_3[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_3 <= split_3[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_3 <= split_3[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_3 <= (t58 << left_c_3);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_3 <= right_c_3;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_4 <= {$signed((v_4 << t59)) >>> t59};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_4 <= (v_4[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_4 <= split_4[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_4 <= split_4[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_4 <= (t60 << left_c_4);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_4 <= right_c_4;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_5 <= {$signed((v_5 << t61)) >>> t61};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_5 <= (v_5[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_5 <= split_5[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_5 <= split_5[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_5 <= (t62 << left_c_5);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_5 <= right_c_5;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_6 <= {$signed((v_6 << t63)) >>> t63};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_6 <= (v_6[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_6 <= split_6[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_6 <= split_6[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_6 <= (t64 << left_c_6);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_6 <= right_c_6;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_7 <= {$signed((v_7 << t65)) >>> t65};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_7 <= (v_7[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_7 <= split_7[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_7 <= split_7[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_7 <= (t66 << left_c_7);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_7 <= right_c_7;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_8 <= {$signed((v_8 << t67)) >>> t67};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_8 <= (v_8[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_8 <= split_8[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_8 <= split_8[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_8 <= (t68 << left_c_8);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_8 <= right_c_8;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_9 <= {$signed((v_9 << t69)) >>> t69};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_9 <= (v_9[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_9 <= split_9[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_9 <= split_9[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_9 <= (t70 << left_c_9);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_9 <= right_c_9;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_10 <= {$signed((v_10 << t71)) >>> t71};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_10 <= (v_10[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_10 <= split_10[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_10 <= split_10[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_10 <= (t72 << left_c_10);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_10 <= right_c_10;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_11 <= {$signed((v_11 << t73)) >>> t73};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_11 <= (v_11[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_11 <= split_11[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_11 <= split_11[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_11 <= (t74 << left_c_11);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_11 <= right_c_11;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_12 <= {$signed((v_12 << t75)) >>> t75};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_12 <= (v_12[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_12 <= split_12[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_12 <= split_12[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_12 <= (t76 << left_c_12);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_12 <= right_c_12;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_13 <= {$signed((v_13 << t77)) >>> t77};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_13 <= (v_13[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_13 <= split_13[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_13 <= split_13[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_13 <= (t78 << left_c_13);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_13 <= right_c_13;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_14 <= {$signed((v_14 << t79)) >>> t79};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_14 <= (v_14[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_14 <= split_14[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_14 <= split_14[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_14 <= (t80 << left_c_14);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_14 <= right_c_14;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             s_c_15 <= {$signed((v_15 << t81)) >>> t81};
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             mult_c_15 <= (v_15[8] ? ctrl_rd[87:56] : ctrl_rd[49:18]);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             left_c_15 <= split_15[4:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_b)) begin
             right_c_15 <= split_15[9:5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             prod_d_15 <= (t82 << left_c_15);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & valid_c)) begin
             right_d_15 <= right_c_15;
         end
     end
@@ -2245,87 +2245,87 @@ module activation_l16_t2_leaky_table (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             ctrl_rd <= ctrl[t83];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_0 <= table_0[t84];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_1 <= table_1[t85];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_2 <= table_2[t86];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_3 <= table_3[t87];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_4 <= table_4[t88];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_5 <= table_5[t89];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_6 <= table_6[t90];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_7 <= table_7[t91];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_8 <= table_8[t92];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_9 <= table_9[t93];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_10 <= table_10[t94];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_11 <= table_11[t95];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_12 <= table_12[t96];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_13 <= table_13[t97];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_14 <= table_14[t98];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_15 <= table_15[t99];
         end
     end

@@ -2407,112 +2407,112 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_0 <= col_max_0;
             col_sum3_0 <= col_sum_0;
             col_sq3_0 <= col_sq_0;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_1 <= col_max_1;
             col_sum3_1 <= col_sum_1;
             col_sq3_1 <= col_sq_1;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_2 <= col_max_2;
             col_sum3_2 <= col_sum_2;
             col_sq3_2 <= col_sq_2;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_3 <= col_max_3;
             col_sum3_3 <= col_sum_3;
             col_sq3_3 <= col_sq_3;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_4 <= col_max_4;
             col_sum3_4 <= col_sum_4;
             col_sq3_4 <= col_sq_4;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_5 <= col_max_5;
             col_sum3_5 <= col_sum_5;
             col_sq3_5 <= col_sq_5;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_6 <= col_max_6;
             col_sum3_6 <= col_sum_6;
             col_sq3_6 <= col_sq_6;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_7 <= col_max_7;
             col_sum3_7 <= col_sum_7;
             col_sq3_7 <= col_sq_7;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_8 <= col_max_8;
             col_sum3_8 <= col_sum_8;
             col_sq3_8 <= col_sq_8;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_9 <= col_max_9;
             col_sum3_9 <= col_sum_9;
             col_sq3_9 <= col_sq_9;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_10 <= col_max_10;
             col_sum3_10 <= col_sum_10;
             col_sq3_10 <= col_sq_10;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_11 <= col_max_11;
             col_sum3_11 <= col_sum_11;
             col_sq3_11 <= col_sq_11;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_12 <= col_max_12;
             col_sum3_12 <= col_sum_12;
             col_sq3_12 <= col_sq_12;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_13 <= col_max_13;
             col_sum3_13 <= col_sum_13;
             col_sq3_13 <= col_sq_13;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_14 <= col_max_14;
             col_sum3_14 <= col_sum_14;
             col_sq3_14 <= col_sq_14;
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & v2)) begin
             col_max3_15 <= col_max_15;
             col_sum3_15 <= col_sum_15;
             col_sq3_15 <= col_sq_15;
@@ -2554,7 +2554,7 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_0 <= win_max_0;
             avg_num4_0 <= avg_num_0;
             avg_neg4_0 <= win_sum_0[11];
@@ -2584,7 +2584,7 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_1 <= win_max_1;
             avg_num4_1 <= avg_num_1;
             avg_neg4_1 <= win_sum_1[11];
@@ -2614,7 +2614,7 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_2 <= win_max_2;
             avg_num4_2 <= avg_num_2;
             avg_neg4_2 <= win_sum_2[11];
@@ -2644,7 +2644,7 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_3 <= win_max_3;
             avg_num4_3 <= avg_num_3;
             avg_neg4_3 <= win_sum_3[11];
@@ -2674,7 +2674,7 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_4 <= win_max_4;
             avg_num4_4 <= avg_num_4;
             avg_neg4_4 <= win_sum_4[11];
@@ -2704,7 +2704,7 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_5 <= win_max_5;
             avg_num4_5 <= avg_num_5;
             avg_neg4_5 <= win_sum_5[11];
@@ -2734,7 +2734,7 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_6 <= win_max_6;
             avg_num4_6 <= avg_num_6;
             avg_neg4_6 <= win_sum_6[11];
@@ -2764,7 +2764,7 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_7 <= win_max_7;
             avg_num4_7 <= avg_num_7;
             avg_neg4_7 <= win_sum_7[11];
@@ -2794,7 +2794,7 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_8 <= win_max_8;
             avg_num4_8 <= avg_num_8;
             avg_neg4_8 <= win_sum_8[11];
@@ -2824,7 +2824,7 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_9 <= win_max_9;
             avg_num4_9 <= avg_num_9;
             avg_neg4_9 <= win_sum_9[11];
@@ -2854,7 +2854,7 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_10 <= win_max_10;
             avg_num4_10 <= avg_num_10;
             avg_neg4_10 <= win_sum_10[11];
@@ -2884,7 +2884,7 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_11 <= win_max_11;
             avg_num4_11 <= avg_num_11;
             avg_neg4_11 <= win_sum_11[11];
@@ -2914,7 +2914,7 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_12 <= win_max_12;
             avg_num4_12 <= avg_num_12;
             avg_neg4_12 <= win_sum_12[11];
@@ -2944,7 +2944,7 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_13 <= win_max_13;
             avg_num4_13 <= avg_num_13;
             avg_neg4_13 <= win_sum_13[11];
@@ -2974,7 +2974,7 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_14 <= win_max_14;
             avg_num4_14 <= avg_num_14;
             avg_neg4_14 <= win_sum_14[11];
@@ -3004,7 +3004,7 @@ module pool_l16_t2_k3_w32_h32_l2 (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & (v3 & win_end3))) begin
             win_max4_15 <= win_max_15;
             avg_num4_15 <= avg_num_15;
             avg_neg4_15 <= win_sum_15[11];

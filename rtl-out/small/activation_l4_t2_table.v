@@ -115,22 +115,22 @@ module activation_l4_t2_table (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_0 <= in_data[7:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_1 <= in_data[15:8];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_2 <= in_data[23:16];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             x_b_3 <= in_data[31:24];
         end
     end
@@ -168,27 +168,27 @@ module activation_l4_t2_table (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             ctrl_rd <= ctrl[t4];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_0 <= table_0[t5];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_1 <= table_1[t6];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_2 <= table_2[t7];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             tbl_rd_3 <= table_3[t8];
         end
     end

@@ -264,22 +264,22 @@ module requant_l4_t2_single (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_acc_0 <= in_data[31:0];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_x_0 <= (s1_acc_0 + s1_prm_bias_0);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s2_valid)) begin
             s3_prod_0 <= ($signed({{32{s2_x_0[31]}}, s2_x_0}) * $signed({{32{s2_prm_mul_0[31]}}, s2_prm_mul_0}));
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_q_0 <= t8[32:0];
         end
     end
@@ -297,22 +297,22 @@ module requant_l4_t2_single (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_acc_1 <= in_data[63:32];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_x_1 <= (s1_acc_1 + s1_prm_bias_1);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s2_valid)) begin
             s3_prod_1 <= ($signed({{32{s2_x_1[31]}}, s2_x_1}) * $signed({{32{s2_prm_mul_1[31]}}, s2_prm_mul_1}));
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_q_1 <= t11[32:0];
         end
     end
@@ -330,22 +330,22 @@ module requant_l4_t2_single (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_acc_2 <= in_data[95:64];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_x_2 <= (s1_acc_2 + s1_prm_bias_2);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s2_valid)) begin
             s3_prod_2 <= ($signed({{32{s2_x_2[31]}}, s2_x_2}) * $signed({{32{s2_prm_mul_2[31]}}, s2_prm_mul_2}));
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_q_2 <= t14[32:0];
         end
     end
@@ -363,22 +363,22 @@ module requant_l4_t2_single (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_acc_3 <= in_data[127:96];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_x_3 <= (s1_acc_3 + s1_prm_bias_3);
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s2_valid)) begin
             s3_prod_3 <= ($signed({{32{s2_x_3[31]}}, s2_x_3}) * $signed({{32{s2_prm_mul_3[31]}}, s2_prm_mul_3}));
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_q_3 <= t17[32:0];
         end
     end
@@ -388,82 +388,82 @@ module requant_l4_t2_single (
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_prm_bias_0 <= prm_bias_0[t20];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_prm_mul_0 <= prm_mul_0[s1_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s2_valid)) begin
             s3_prm_shift_0 <= prm_shift_0[s2_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_prm_out_0 <= prm_out_0[s3_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_prm_bias_1 <= prm_bias_1[t20];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_prm_mul_1 <= prm_mul_1[s1_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s2_valid)) begin
             s3_prm_shift_1 <= prm_shift_1[s2_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_prm_out_1 <= prm_out_1[s3_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_prm_bias_2 <= prm_bias_2[t20];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_prm_mul_2 <= prm_mul_2[s1_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s2_valid)) begin
             s3_prm_shift_2 <= prm_shift_2[s2_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_prm_out_2 <= prm_out_2[s3_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & in_valid)) begin
             s1_prm_bias_3 <= prm_bias_3[t20];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s1_valid)) begin
             s2_prm_mul_3 <= prm_mul_3[s1_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s2_valid)) begin
             s3_prm_shift_3 <= prm_shift_3[s2_tag];
         end
     end
     always @(posedge clk) begin
-        if (adv) begin
+        if ((adv & s3_valid)) begin
             s4_prm_out_3 <= prm_out_3[s3_tag];
         end
     end
