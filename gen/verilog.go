@@ -74,17 +74,14 @@ type tempDecl struct {
 }
 
 type modEmitter struct {
-	// waiveWidth is set by exprAtWidth when the temporary it is making
-	// needs tempDecl.waiveWidth.
-	waiveWidth bool
-	m          *hdl.Module
-	subs       map[*hdl.Module]string
-	name       map[*hdl.Signal]string
-	memName    map[*hdl.Memory]string
-	partial    map[*hdl.Signal]bool // signals some of whose bits are never read
-	used       map[string]bool
-	temps      []*tempDecl
-	tempOf     map[*hdl.Expr]*tempDecl
+	m       *hdl.Module
+	subs    map[*hdl.Module]string
+	name    map[*hdl.Signal]string
+	memName map[*hdl.Memory]string
+	partial map[*hdl.Signal]bool // signals some of whose bits are never read
+	used    map[string]bool
+	temps   []*tempDecl
+	tempOf  map[*hdl.Expr]*tempDecl
 	// wideTemp holds products computed at a wider width (productAt).
 	wideTemp map[wideKey]*tempDecl
 	refs     map[*hdl.Expr]int // users of each expression node (exprRefs)
@@ -192,20 +189,21 @@ func (g *modEmitter) atom(e *hdl.Expr) string {
 	if t, ok := g.tempOf[e]; ok {
 		return t.name
 	}
-	text := g.exprAtWidth(e)
+	text, waive := g.exprAtWidth(e)
 	t := g.newTemp(text, e.Width())
-	t.waiveWidth, g.waiveWidth = g.waiveWidth, false
+	t.waiveWidth = waive
 	g.tempOf[e] = t
 	return t.name
 }
 
-// exprAtWidth is the text of a temporary holding e at its own width.
-func (g *modEmitter) exprAtWidth(e *hdl.Expr) string {
+// exprAtWidth is the text of a temporary holding e at its own width, and
+// whether that temporary needs tempDecl.waiveWidth.
+func (g *modEmitter) exprAtWidth(e *hdl.Expr) (string, bool) {
 	if e.Op() == hdl.OpMul {
-		return g.product(e)
+		return g.product(e), false
 	}
 	if e.Op() != hdl.OpMulAcc {
-		return g.expr(e, e.Width())
+		return g.expr(e, e.Width()), false
 	}
 	// A fused multiply-accumulate relies on Verilog's context sizing: as the
 	// whole right-hand side of a declaration of its own width, with every
@@ -228,13 +226,12 @@ func (g *modEmitter) exprAtWidth(e *hdl.Expr) string {
 		// register, leave the register's bits above that undriven; a kept
 		// sum leaves the register in the fabric.
 		p := g.newTemp(fmt.Sprintf("($signed(%s) * $signed(%s))", g.expr(a[1], a[1].Width()), g.expr(a[2], a[2].Width())), pw)
-		g.waiveWidth = true
-		return fmt.Sprintf("($signed(%s) + $signed(%s))", acc, p.name)
+		return fmt.Sprintf("($signed(%s) + $signed(%s))", acc, p.name), true
 	}
 	if e.Signed() {
-		return fmt.Sprintf("($signed(%s) + ($signed(%s) * $signed(%s)))", acc, g.expr(a[1], a[1].Width()), g.expr(a[2], a[2].Width()))
+		return fmt.Sprintf("($signed(%s) + ($signed(%s) * $signed(%s)))", acc, g.expr(a[1], a[1].Width()), g.expr(a[2], a[2].Width())), false
 	}
-	return fmt.Sprintf("(%s + (%s * %s))", acc, g.expr(a[1], e.Width()), g.expr(a[2], e.Width()))
+	return fmt.Sprintf("(%s + (%s * %s))", acc, g.expr(a[1], e.Width()), g.expr(a[2], e.Width())), false
 }
 
 // product is the text of the product e at its own width as the whole
